@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/countycloud/countycloud/core/config"
+	"github.com/countycloud/countycloud/core/kit"
+)
+
+// clientOptions are the flags every API command shares.
+type clientOptions struct {
+	addr    string
+	token   string
+	output  string
+	timeout time.Duration
+}
+
+func (o *clientOptions) register(fs *pflag.FlagSet) {
+	fs.StringVar(&o.addr, "addr", "http://127.0.0.1:8080", "address of the CountyCloud server (COUNTYCLOUD_ADDR)")
+	fs.StringVar(&o.token, "token", "", "API token (COUNTYCLOUD_TOKEN)")
+	fs.StringVarP(&o.output, "output", "o", "table", "output format: table or json (COUNTYCLOUD_OUTPUT)")
+	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "how long to wait for the server (COUNTYCLOUD_TIMEOUT)")
+}
+
+// client reads the environment for flags not given and returns an API
+// client, or a usage error.
+func (o *clientOptions) client(cmd *cobra.Command, e env) (*apiClient, error) {
+	if err := config.ApplyEnv(cmd.Flags(), e.lookup); err != nil {
+		return nil, usageError("%v", err)
+	}
+	if o.output != "table" && o.output != "json" {
+		return nil, usageError("--output %q: use table or json", o.output)
+	}
+	addr := o.addr
+	if !strings.Contains(addr, "://") {
+		addr = "http://" + addr
+	}
+	base, err := url.Parse(addr)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, usageError("--addr %q (COUNTYCLOUD_ADDR) is not an http(s) URL such as http://127.0.0.1:8080", o.addr)
+	}
+	if o.token == "" {
+		return nil, usageError("no token: set COUNTYCLOUD_TOKEN (the server prints its bootstrap token on first start) or pass --token")
+	}
+	return &apiClient{base: base, token: o.token, http: &http.Client{Timeout: o.timeout}}, nil
+}
+
+type apiClient struct {
+	base  *url.URL
+	token string
+	http  *http.Client
+}
+
+// apiError is an error response of the server.
+type apiError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("%s (%s)", e.Message, e.Code) }
+
+// do sends a request and decodes a JSON response into out. Errors carry
+// the exit code their kind deserves.
+func (c *apiClient) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	u := c.base.JoinPath(path)
+	u.RawQuery = query.Encode()
+	var reqBody io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		reqBody = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), reqBody)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return &exitError{code: exitUnreachable, err: fmt.Errorf("cannot reach the server at %s: %w", c.base, err)}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return &exitError{code: exitUnreachable, err: fmt.Errorf("reading the response of %s: %w", c.base, err)}
+	}
+	if resp.StatusCode >= 300 {
+		var eb kit.ErrorBody
+		if json.Unmarshal(data, &eb) != nil || eb.Error.Code == "" {
+			eb.Error = kit.ErrorDetail{Code: "http_" + fmt.Sprint(resp.StatusCode), Message: strings.TrimSpace(string(data))}
+		}
+		code := exitFailed
+		if resp.StatusCode == http.StatusNotFound {
+			code = exitNotFound
+		}
+		return &exitError{code: code, err: &apiError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("unexpected response from %s: %w", c.base, err)
+	}
+	return nil
+}

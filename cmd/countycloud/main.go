@@ -1,0 +1,124 @@
+// Command countycloud is the CountyCloud server, the operator CLI that talks
+// to it, and the host of the built-in plugins: one binary.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes scripts can trust.
+const (
+	exitOK          = 0
+	exitFailed      = 1 // the request was refused or the operation failed
+	exitUsage       = 2 // bad flags or arguments; nothing was sent
+	exitUnreachable = 3 // the server could not be reached
+	exitNotFound    = 4 // the thing asked for does not exist
+)
+
+// exitError carries the exit code an error should end the process with.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageError(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// exactArgs is cobra.ExactArgs with the usage exit code.
+func exactArgs(n int, names string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError("%s takes %s; see '%s --help'", cmd.CommandPath(), names, cmd.CommandPath())
+		}
+		return nil
+	}
+}
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv))
+}
+
+// env is what commands read from the process, passed in so that tests can
+// run commands in-process.
+type env struct {
+	stdout, stderr io.Writer
+	lookup         func(string) (string, bool)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
+	e := env{stdout: stdout, stderr: stderr, lookup: lookup}
+	root := &cobra.Command{
+		Use:   "countycloud",
+		Short: "CountyCloud: the e-government platform of a province's counties",
+		Long: `CountyCloud hosts the e-government of every county in a province, each county
+a tenant with its own schema and the modules it enables.
+
+Run the platform with 'countycloud server'; every other command is a client of
+its API, configured by COUNTYCLOUD_ADDR and COUNTYCLOUD_TOKEN.`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError("%v\nSee '%s --help'.", err, c.CommandPath())
+	})
+	root.AddCommand(newServerCmd(e), newTenantCmd(e))
+	root.SetArgs(normalizeSingleDash(root, args))
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "Error:", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	// cobra reports an unknown subcommand only as text.
+	if strings.HasPrefix(err.Error(), "unknown command") {
+		return exitUsage
+	}
+	return exitFailed
+}
+
+// normalizeSingleDash lets long flags be written with one dash, as in
+// `countycloud server -dev`, the way Vault's and Go's own tools accept
+// them: an argument -name that names a long flag of the command becomes
+// --name. Shorthands (-o json) are untouched.
+func normalizeSingleDash(root *cobra.Command, args []string) []string {
+	cmd, _, err := root.Find(args)
+	if err != nil {
+		return args
+	}
+	known := func(name string) bool {
+		return cmd.Flags().Lookup(name) != nil || cmd.InheritedFlags().Lookup(name) != nil
+	}
+	out := make([]string, 0, len(args))
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if len(a) > 2 && a[0] == '-' && a[1] != '-' {
+			if name, _, _ := strings.Cut(a[1:], "="); len(name) > 1 && known(name) {
+				a = "-" + a
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}

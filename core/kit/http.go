@@ -1,0 +1,195 @@
+// Package kit is the go-kit glue every domain's transport shares: one error
+// format, JSON decoding with limits, request ids, structured request logs,
+// Prometheus metrics per endpoint, health probes and graceful serving.
+package kit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	httptransport "github.com/go-kit/kit/transport/http"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/countycloud/countycloud/core/errs"
+)
+
+// Route is one endpoint: a method and a ServeMux path pattern, the name
+// its logs and metrics carry, and its handler.
+type Route struct {
+	Method  string
+	Pattern string
+	Name    string
+	Handler http.Handler
+}
+
+// ServerOptions are the go-kit transport options every endpoint uses.
+func ServerOptions(log *slog.Logger, extra ...httptransport.ServerOption) []httptransport.ServerOption {
+	return append([]httptransport.ServerOption{httptransport.ServerErrorEncoder(ErrorEncoder(log))}, extra...)
+}
+
+// Handler assembles routes into the platform's HTTP handler: every request
+// gets a request id, a JSON log line, metrics under its route's name, a
+// body limit and recovery from panics. Unknown paths and methods get the
+// one error format too. /metrics serves reg's gatherer.
+func Handler(log *slog.Logger, reg *prometheus.Registry, routes ...Route) http.Handler {
+	m := newMetrics(reg)
+	mux := http.NewServeMux()
+	allowed := map[string][]string{}
+	encode := ErrorEncoder(log)
+	for _, rt := range routes {
+		mux.Handle(rt.Method+" "+rt.Pattern, instrument(log, m, rt.Name, rt.Handler))
+		allowed[rt.Pattern] = append(allowed[rt.Pattern], rt.Method)
+	}
+	for pattern, methods := range allowed {
+		sort.Strings(methods)
+		allow := strings.Join(methods, ", ")
+		mux.Handle(pattern, instrument(log, m, "method_not_allowed", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			encode(r.Context(), errs.E(errs.KindInvalid, errs.CodeMethodNotAllow, "%s is not allowed on %s; use %s", r.Method, r.URL.Path, allow), w)
+		})))
+	}
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", instrument(log, m, "not_found", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		encode(r.Context(), errs.NotFound(errs.CodeNotFound, "no endpoint at %s %s", r.Method, r.URL.Path), w)
+	})))
+	return withRequestID(mux)
+}
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "countycloud_http_requests_total",
+			Help: "HTTP requests by endpoint and status code.",
+		}, []string{"endpoint", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "countycloud_http_request_duration_seconds",
+			Help:    "HTTP request latency by endpoint.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}, []string{"endpoint"}),
+	}
+	reg.MustRegister(m.requests, m.latency)
+	return m
+}
+
+// statusWriter remembers the status and size of a response for logs and
+// metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func instrument(log *slog.Logger, m *metrics, name string, next http.Handler) http.Handler {
+	encode := ErrorEncoder(log)
+	latency := m.latency.WithLabelValues(name)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		r.Body = http.MaxBytesReader(sw, r.Body, MaxBodyBytes)
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				log.ErrorContext(r.Context(), "panic serving request", "panic", fmt.Sprint(p))
+				if sw.status == 0 {
+					encode(r.Context(), fmt.Errorf("panic: %v", p), sw)
+				}
+			}
+			elapsed := time.Since(start)
+			latency.Observe(elapsed.Seconds())
+			m.requests.WithLabelValues(name, fmt.Sprint(sw.status)).Inc()
+			log.InfoContext(r.Context(), "request",
+				"endpoint", name,
+				"method", r.Method,
+				"path", r.URL.Path,
+				"status", sw.status,
+				"duration_ms", float64(elapsed.Microseconds())/1000,
+				"bytes", sw.bytes,
+				"remote", r.RemoteAddr)
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+type requestIDKey struct{}
+
+// RequestIDHeader carries the request id in and out.
+const RequestIDHeader = "X-Request-Id"
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// withRequestID gives every request an id: the caller's, if it sent a sane
+// one (a proxy's, say), else a fresh random one.
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(RequestIDHeader)
+		if !requestIDPattern.MatchString(id) {
+			var b [12]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set(RequestIDHeader, id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+	})
+}
+
+// RequestID is the id of the request ctx belongs to, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// LogHandler adds the request id of the context to every record, so that
+// a service's log lines join their request's.
+type LogHandler struct{ slog.Handler }
+
+// Handle implements slog.Handler.
+func (h LogHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := RequestID(ctx); id != "" {
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+// WithAttrs implements slog.Handler.
+func (h LogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return LogHandler{h.Handler.WithAttrs(attrs)}
+}
+
+// WithGroup implements slog.Handler.
+func (h LogHandler) WithGroup(name string) slog.Handler {
+	return LogHandler{h.Handler.WithGroup(name)}
+}

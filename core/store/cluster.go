@@ -1,0 +1,55 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Cluster is one MySQL-compatible host holding county schemas. It has ONE
+// pool however many counties it holds; a county is reached by pinning a
+// connection and selecting its schema for the duration of one unit of work.
+type Cluster struct {
+	Name string
+	db   *sqlx.DB
+}
+
+// NewCluster wraps a pool opened without a default schema.
+func NewCluster(name string, db *sqlx.DB) *Cluster {
+	return &Cluster{Name: name, db: db}
+}
+
+// DB is the cluster's pool, for work that spans schemas (creating one).
+func (c *Cluster) DB() *sqlx.DB { return c.db }
+
+// InSchema runs fn on a connection whose default schema is schema. Every
+// use of a pooled connection starts with USE, so whatever schema the
+// previous borrower left selected never carries over to the next one.
+func (c *Cluster) InSchema(ctx context.Context, schema string, fn func(ctx context.Context, conn *sqlx.Conn) error) error {
+	quoted, err := QuoteSchema(schema)
+	if err != nil {
+		return err
+	}
+	conn, err := c.db.Connx(ctx)
+	if err != nil {
+		return fmt.Errorf("cluster %s: %w", c.Name, err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "USE "+quoted); err != nil {
+		return fmt.Errorf("cluster %s: use %s: %w", c.Name, schema, err)
+	}
+	return fn(ctx, conn)
+}
+
+// Clusters are the named clusters county schemas are placed on.
+type Clusters map[string]*Cluster
+
+// Get returns the cluster called name.
+func (cs Clusters) Get(name string) (*Cluster, error) {
+	c, ok := cs[name]
+	if !ok {
+		return nil, fmt.Errorf("no cluster named %q is configured", name)
+	}
+	return c, nil
+}

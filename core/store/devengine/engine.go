@@ -1,0 +1,60 @@
+// Package devengine runs the embedded MySQL-compatible engine of dev mode
+// (dolthub/go-mysql-server, in memory) on loopback, so that dev mode
+// reaches its database through go-sql-driver/mysql exactly as production
+// does. Nothing it holds survives the process.
+package devengine
+
+import (
+	"fmt"
+	"net"
+
+	sqle "github.com/dolthub/go-mysql-server"
+	"github.com/dolthub/go-mysql-server/memory"
+	"github.com/dolthub/go-mysql-server/server"
+	gms "github.com/dolthub/go-mysql-server/sql"
+	"github.com/go-sql-driver/mysql"
+	"github.com/sirupsen/logrus"
+)
+
+// Engine is a running embedded engine.
+type Engine struct {
+	srv  *server.Server
+	addr string
+}
+
+// Start listens on a free loopback port and serves an empty in-memory
+// engine there. Its only user is root without a password: it is reachable
+// from this machine only and holds nothing worth protecting.
+func Start() (*Engine, error) {
+	// The engine logs every connection through logrus's global logger;
+	// only its errors are worth a developer's attention.
+	logrus.SetLevel(logrus.ErrorLevel)
+	provider := memory.NewDBProviderWithOpts(memory.NativeIndexProvider(true)).(*memory.DbProvider)
+	engine := sqle.NewDefault(provider)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("dev engine: %w", err)
+	}
+	addr := ln.Addr().String()
+	// The engine opens its own listener from an address; free ours for it.
+	ln.Close()
+	srv, err := server.NewServer(server.Config{Protocol: "tcp", Address: addr}, engine, gms.NewContext, memory.NewSessionBuilder(provider), nil)
+	if err != nil {
+		return nil, fmt.Errorf("dev engine: %w", err)
+	}
+	go func() { _ = srv.Start() }()
+	return &Engine{srv: srv, addr: addr}, nil
+}
+
+// Config is a DSN config reaching the engine, with database as the schema.
+func (e *Engine) Config(database string) *mysql.Config {
+	cfg := mysql.NewConfig()
+	cfg.User = "root"
+	cfg.Net = "tcp"
+	cfg.Addr = e.addr
+	cfg.DBName = database
+	return cfg
+}
+
+// Close stops the engine; everything in it is gone.
+func (e *Engine) Close() error { return e.srv.Close() }

@@ -1,0 +1,173 @@
+package store
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Migration is one numbered SQL file. Its statements are separated by a
+// semicolon at the end of a line; lines starting with -- are comments.
+// Statements must be safe to run again (CREATE TABLE IF NOT EXISTS,
+// INSERT IGNORE), because MySQL cannot roll DDL back: a crash between a
+// statement and the record of its migration re-runs the migration.
+type Migration struct {
+	Version    int64
+	Name       string
+	Statements []string
+}
+
+// Migrations is an ordered set of migrations for one kind of schema.
+type Migrations struct {
+	list []Migration
+}
+
+var migrationFile = regexp.MustCompile(`^(\d{5})_([a-z0-9_]+)\.sql$`)
+
+// LoadMigrations reads every NNNNN_name.sql file in fsys's root.
+func LoadMigrations(fsys fs.FS) (*Migrations, error) {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("read migrations: %w", err)
+	}
+	m := &Migrations{}
+	seen := map[int64]string{}
+	for _, e := range entries {
+		if e.IsDir() || path.Ext(e.Name()) != ".sql" {
+			continue
+		}
+		match := migrationFile.FindStringSubmatch(e.Name())
+		if match == nil {
+			return nil, fmt.Errorf("migration %s: name must be NNNNN_name.sql", e.Name())
+		}
+		version, _ := strconv.ParseInt(match[1], 10, 64)
+		if prev, dup := seen[version]; dup {
+			return nil, fmt.Errorf("migrations %s and %s share version %d", prev, e.Name(), version)
+		}
+		seen[version] = e.Name()
+		body, err := fs.ReadFile(fsys, e.Name())
+		if err != nil {
+			return nil, fmt.Errorf("read migration %s: %w", e.Name(), err)
+		}
+		stmts, err := splitStatements(string(body))
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: %w", e.Name(), err)
+		}
+		m.list = append(m.list, Migration{Version: version, Name: match[2], Statements: stmts})
+	}
+	if len(m.list) == 0 {
+		return nil, fmt.Errorf("no migrations found")
+	}
+	sort.Slice(m.list, func(i, j int) bool { return m.list[i].Version < m.list[j].Version })
+	return m, nil
+}
+
+func splitStatements(body string) ([]string, error) {
+	var stmts []string
+	var cur strings.Builder
+	sc := bufio.NewScanner(strings.NewReader(body))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "--") {
+			continue
+		}
+		cur.WriteString(line)
+		if strings.HasSuffix(line, ";") {
+			stmts = append(stmts, strings.TrimSuffix(cur.String(), ";"))
+			cur.Reset()
+			continue
+		}
+		cur.WriteByte('\n')
+	}
+	if strings.TrimSpace(cur.String()) != "" {
+		return nil, fmt.Errorf("last statement does not end with ';'")
+	}
+	if len(stmts) == 0 {
+		return nil, fmt.Errorf("no statements")
+	}
+	return stmts, nil
+}
+
+// Latest is the highest version in the set.
+func (m *Migrations) Latest() int64 { return m.list[len(m.list)-1].Version }
+
+const createVersionTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+version BIGINT NOT NULL,
+name VARCHAR(255) NOT NULL,
+applied_at DATETIME(6) NOT NULL,
+PRIMARY KEY (version)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`
+
+// Current returns the highest applied version in q's default schema, 0 for
+// a schema never migrated.
+func (m *Migrations) Current(ctx context.Context, q Querier) (int64, error) {
+	applied, err := appliedVersions(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	var current int64
+	for v := range applied {
+		current = max(current, v)
+	}
+	return current, nil
+}
+
+func appliedVersions(ctx context.Context, q Querier) (map[int64]bool, error) {
+	rows, err := q.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		if isMissingTable(err) {
+			return map[int64]bool{}, nil
+		}
+		return nil, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	defer rows.Close()
+	applied := map[int64]bool{}
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		applied[v] = true
+	}
+	return applied, rows.Err()
+}
+
+// Up applies every migration not yet applied to q's default schema and
+// returns the version reached. The caller serialises concurrent runs on
+// one schema (a named lock).
+func (m *Migrations) Up(ctx context.Context, q Querier) (int64, error) {
+	if _, err := q.ExecContext(ctx, createVersionTable); err != nil {
+		return 0, fmt.Errorf("create schema_migrations: %w", err)
+	}
+	applied, err := appliedVersions(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	for v := range applied {
+		if v > m.Latest() {
+			return 0, fmt.Errorf("schema is at version %d, newer than this binary knows (%d): upgrade countycloud", v, m.Latest())
+		}
+	}
+	for _, mig := range m.list {
+		if applied[mig.Version] {
+			continue
+		}
+		for i, stmt := range mig.Statements {
+			if _, err := q.ExecContext(ctx, stmt); err != nil {
+				return 0, fmt.Errorf("migration %05d_%s statement %d: %w", mig.Version, mig.Name, i+1, err)
+			}
+		}
+		if _, err := q.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+			mig.Version, mig.Name, time.Now().UTC()); err != nil {
+			return 0, fmt.Errorf("record migration %05d_%s: %w", mig.Version, mig.Name, err)
+		}
+	}
+	return m.Latest(), nil
+}

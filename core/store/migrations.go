@@ -1,0 +1,29 @@
+package store
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+)
+
+//go:embed migrations/control/*.sql migrations/tenant/*.sql
+var migrationFiles embed.FS
+
+// ControlMigrations are the control plane's migrations.
+func ControlMigrations() *Migrations { return mustLoad("migrations/control") }
+
+// TenantMigrations are the migrations of every county's schema.
+func TenantMigrations() *Migrations { return mustLoad("migrations/tenant") }
+
+// mustLoad panics because the files are compiled in: a bad one is a build
+// defect that the package tests catch, never a runtime condition.
+func mustLoad(dir string) *Migrations {
+	sub, err := fs.Sub(migrationFiles, dir)
+	if err == nil {
+		var m *Migrations
+		if m, err = LoadMigrations(sub); err == nil {
+			return m
+		}
+	}
+	panic(fmt.Sprintf("store: embedded %s: %v", dir, err))
+}

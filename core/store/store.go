@@ -1,0 +1,111 @@
+// Package store holds what every piece of CountyCloud that touches MySQL
+// shares: opening pools, schema names, named locks, the cluster pool that
+// reaches county schemas and the migrator with its embedded migrations.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jmoiron/sqlx"
+)
+
+// Querier is what the migrator and the helpers here need of a pool or a
+// pinned connection: *sqlx.DB, *sqlx.Conn and *sqlx.Tx all fit.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// Open returns a pool on cfg, normalised the way every query here expects:
+// UTC times parsed into time.Time, utf8mb4 throughout, and parameters
+// interpolated client-side to spare a round trip per statement. Open does
+// not connect; the pool connects on first use.
+func Open(cfg *mysql.Config, maxOpen int) *sqlx.DB {
+	c := cfg.Clone()
+	c.ParseTime = true
+	c.Loc = time.UTC
+	c.Collation = "utf8mb4_unicode_ci"
+	c.InterpolateParams = true
+	if c.Timeout == 0 {
+		c.Timeout = 5 * time.Second
+	}
+	if c.Params == nil {
+		c.Params = map[string]string{}
+	}
+	c.Params["time_zone"] = "'+00:00'"
+	connector, err := mysql.NewConnector(c)
+	if err != nil {
+		// NewConnector only fails on a config that Clone of a parsed
+		// config cannot produce.
+		panic(fmt.Sprintf("store: mysql connector: %v", err))
+	}
+	db := sqlx.NewDb(sql.OpenDB(connector), "mysql")
+	db.SetMaxOpenConns(maxOpen)
+	db.SetMaxIdleConns(maxOpen)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return db
+}
+
+var schemaNamePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
+// ErrBadSchemaName refuses a schema name that did not come from the
+// platform's own naming rules; identifiers are never taken from raw input.
+var ErrBadSchemaName = errors.New("store: invalid schema name")
+
+// QuoteSchema returns name quoted as an identifier, or ErrBadSchemaName.
+func QuoteSchema(name string) (string, error) {
+	if !schemaNamePattern.MatchString(name) {
+		return "", fmt.Errorf("%w: %q", ErrBadSchemaName, name)
+	}
+	return "`" + name + "`", nil
+}
+
+// EnsureSchema creates the schema if it does not exist yet.
+func EnsureSchema(ctx context.Context, q Querier, name string) error {
+	quoted, err := QuoteSchema(name)
+	if err != nil {
+		return err
+	}
+	_, err = q.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+quoted+" CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+	if err != nil {
+		return fmt.Errorf("create schema %s: %w", name, err)
+	}
+	return nil
+}
+
+// SchemaExists reports whether the schema exists.
+func SchemaExists(ctx context.Context, q Querier, name string) (bool, error) {
+	rows, err := q.QueryContext(ctx, "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name)
+	if err != nil {
+		return false, fmt.Errorf("look up schema %s: %w", name, err)
+	}
+	defer rows.Close()
+	found := rows.Next()
+	return found, rows.Err()
+}
+
+// IsDuplicate reports whether err is a unique-key violation.
+func IsDuplicate(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == 1062
+}
+
+// Unreachable reports whether err means the database could not be reached
+// (a refused or broken connection), as opposed to refusing a statement.
+func Unreachable(err error) bool {
+	var opErr *net.OpError
+	return errors.As(err, &opErr) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysql.ErrInvalidConn)
+}
+
+func isMissingTable(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == 1146
+}

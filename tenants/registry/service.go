@@ -1,0 +1,431 @@
+package registry
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/countycloud/countycloud/core/errs"
+)
+
+// Service manages the tenants of the platform.
+type Service interface {
+	Create(ctx context.Context, req CreateRequest) (Tenant, error)
+	Get(ctx context.Context, code string) (Tenant, error)
+	List(ctx context.Context, req ListRequest) (Page, error)
+	Update(ctx context.Context, code string, p Patch) (Tenant, error)
+	// Retry finishes the provisioning of a county that failed or was
+	// interrupted.
+	Retry(ctx context.Context, code string) (Tenant, error)
+}
+
+// CreateRequest asks for a new tenant. Level may be empty: the code's depth
+// implies it.
+type CreateRequest struct {
+	Code  string `json:"code"`
+	Name  string `json:"name"`
+	Level string `json:"level,omitempty"`
+}
+
+// ListRequest filters and pages the list of tenants, ordered by code.
+type ListRequest struct {
+	Parent string
+	Status string
+	Level  string
+	Cursor string
+	Limit  int
+}
+
+// Page is one page of tenants; NextCursor is empty on the last page.
+type Page struct {
+	Tenants    []Tenant `json:"tenants"`
+	NextCursor string   `json:"next_cursor,omitempty"`
+}
+
+// Patch changes a tenant; nil fields stay as they are.
+type Patch struct {
+	Name   *string `json:"name,omitempty"`
+	Status *string `json:"status,omitempty"`
+}
+
+// Page sizes of List.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 500
+)
+
+// Filter is what the repository lists by.
+type Filter struct {
+	Parent string
+	Status Status
+	Level  Level
+	After  string
+	Limit  int
+}
+
+// ErrNotFound is returned by a Repository for a code it does not hold.
+var ErrNotFound = errors.New("tenant not found")
+
+// ErrDuplicate is returned by a Repository inserting a code it holds.
+var ErrDuplicate = errors.New("tenant exists")
+
+// ErrLocked is returned by a Repository when a lock is held elsewhere.
+var ErrLocked = errors.New("tenant locked")
+
+// Repository stores tenants.
+type Repository interface {
+	Insert(ctx context.Context, t Tenant) error
+	Get(ctx context.Context, code string) (Tenant, error)
+	List(ctx context.Context, f Filter) ([]Tenant, error)
+	// Update applies change to the stored tenant under a row lock and
+	// stores the result; an error from change aborts it.
+	Update(ctx context.Context, code string, change func(*Tenant) error) (Tenant, error)
+	HasActiveChildren(ctx context.Context, code string) (bool, error)
+	// Lock takes a lock on name shared by every replica, waiting up to wait.
+	Lock(ctx context.Context, name string, wait time.Duration) (release func(), err error)
+}
+
+// Provisioner creates a county's schema, migrates and seeds it, and
+// returns the schema version reached. It must be idempotent: it is run
+// again, from the start, after any failure or crash.
+type Provisioner interface {
+	Provision(ctx context.Context, t Tenant) (schemaVersion int64, err error)
+}
+
+// Options configure the service.
+type Options struct {
+	// SchemaPrefix starts every county's schema name.
+	SchemaPrefix string
+	// Cluster is where new counties are placed.
+	Cluster string
+}
+
+type service struct {
+	repo        Repository
+	provisioner Provisioner
+	opts        Options
+	log         *slog.Logger
+}
+
+// NewService returns the registry service.
+func NewService(repo Repository, p Provisioner, opts Options, log *slog.Logger) Service {
+	return &service{repo: repo, provisioner: p, opts: opts, log: log}
+}
+
+// parentLockWait bounds how long creating a child waits for its parent's
+// short critical sections (another child's insert, an archive).
+const parentLockWait = 10 * time.Second
+
+func tenantLock(code string) string { return "tenant:" + code }
+
+func (s *service) Create(ctx context.Context, req CreateRequest) (Tenant, error) {
+	code, err := ParseCode(req.Code)
+	if err != nil {
+		return Tenant{}, err
+	}
+	name, err := ParseName(req.Name)
+	if err != nil {
+		return Tenant{}, err
+	}
+	level, err := resolveLevel(code, req.Level)
+	if err != nil {
+		return Tenant{}, err
+	}
+	release, err := s.lock(ctx, code, 0)
+	if err != nil {
+		return Tenant{}, err
+	}
+	defer release()
+
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	t := Tenant{Code: code, Name: name, Level: level, Parent: parentCode(code), Status: StatusReady, CreatedAt: now, UpdatedAt: now}
+	if level == LevelCounty {
+		t.Status = StatusProvisioning
+		t.Schema = SchemaName(s.opts.SchemaPrefix, code)
+		t.Cluster = s.opts.Cluster
+	}
+	if err := s.insertUnderParent(ctx, t); err != nil {
+		return Tenant{}, err
+	}
+	if level != LevelCounty {
+		return t, nil
+	}
+	return s.provision(ctx, t)
+}
+
+// insertUnderParent inserts t after checking its parent, holding the
+// parent's lock so that the parent cannot be archived in between.
+func (s *service) insertUnderParent(ctx context.Context, t Tenant) error {
+	if t.Parent != "" {
+		release, err := s.lock(ctx, t.Parent, parentLockWait)
+		if err != nil {
+			return err
+		}
+		defer release()
+		if err := s.checkParent(ctx, t); err != nil {
+			return err
+		}
+	}
+	err := s.repo.Insert(ctx, t)
+	if errors.Is(err, ErrDuplicate) {
+		return errs.Conflict(CodeTenantExists, "tenant %s exists already", t.Code)
+	}
+	return err
+}
+
+func (s *service) checkParent(ctx context.Context, t Tenant) error {
+	parent, err := s.repo.Get(ctx, t.Parent)
+	if errors.Is(err, ErrNotFound) {
+		return errs.Invalid(CodeUnknownParent, "parent %s of %s does not exist; create it first", t.Parent, t.Code)
+	}
+	if err != nil {
+		return err
+	}
+	if want := parentLevel(t.Level, t.Code); parent.Level != want {
+		return errs.Invalid(CodeInvalidParent, "%s is a %s, but the parent of the %s %s must be a %s", parent.Code, parent.Level, t.Level, t.Code, want)
+	}
+	if parent.Status == StatusArchived {
+		return errs.Invalid(CodeParentArchived, "parent %s is archived", parent.Code)
+	}
+	return nil
+}
+
+func (s *service) lock(ctx context.Context, code string, wait time.Duration) (func(), error) {
+	release, err := s.repo.Lock(ctx, tenantLock(code), wait)
+	if errors.Is(err, ErrLocked) {
+		return nil, errs.Conflict(CodeProvisioningBusy, "%s is being changed by another request; try again shortly", code)
+	}
+	return release, err
+}
+
+// provision runs the provisioner for t, which is in StatusProvisioning,
+// and records the outcome. The outcome is recorded even when ctx was
+// cancelled, so an interrupted county shows as failed, with the reason.
+func (s *service) provision(ctx context.Context, t Tenant) (Tenant, error) {
+	s.log.InfoContext(ctx, "provisioning county", "tenant", t.Code, "schema", t.Schema, "cluster", t.Cluster)
+	start := time.Now()
+	version, err := s.provisioner.Provision(ctx, t)
+	record := context.WithoutCancel(ctx)
+	if err != nil {
+		reason := err.Error()
+		if ctx.Err() != nil {
+			reason = "interrupted: " + reason
+		}
+		s.log.ErrorContext(ctx, "provisioning failed", "tenant", t.Code, "err", reason)
+		return s.repo.Update(record, t.Code, func(t *Tenant) error {
+			t.Status = StatusFailed
+			t.Failure = truncate(reason, 1000)
+			return nil
+		})
+	}
+	s.log.InfoContext(ctx, "county ready", "tenant", t.Code, "schema_version", version, "duration_ms", time.Since(start).Milliseconds())
+	return s.repo.Update(record, t.Code, func(t *Tenant) error {
+		t.Status = StatusReady
+		t.Failure = ""
+		t.SchemaVersion = version
+		return nil
+	})
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && s[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return s[:cut]
+}
+
+func (s *service) Get(ctx context.Context, code string) (Tenant, error) {
+	if _, err := ParseCode(code); err != nil {
+		return Tenant{}, err
+	}
+	t, err := s.repo.Get(ctx, code)
+	if errors.Is(err, ErrNotFound) {
+		return Tenant{}, errs.NotFound(CodeTenantNotFound, "tenant %s does not exist", code)
+	}
+	return t, err
+}
+
+func (s *service) List(ctx context.Context, req ListRequest) (Page, error) {
+	f := Filter{Parent: req.Parent, Status: Status(req.Status), Level: Level(req.Level), Limit: req.Limit}
+	bad := func(format string, args ...any) (Page, error) {
+		return Page{}, errs.Invalid(CodeInvalidListRequest, format, args...)
+	}
+	if f.Parent != "" {
+		if _, err := ParseCode(f.Parent); err != nil {
+			return Page{}, err
+		}
+	}
+	switch f.Status {
+	case "", StatusProvisioning, StatusReady, StatusFailed, StatusSuspended, StatusArchived:
+	default:
+		return bad("status %q is not one of provisioning, ready, failed, suspended, archived", f.Status)
+	}
+	switch f.Level {
+	case "", LevelProvince, LevelCity, LevelCounty:
+	default:
+		return bad("level %q is not one of province, city, county", f.Level)
+	}
+	switch {
+	case f.Limit == 0:
+		f.Limit = DefaultPageSize
+	case f.Limit < 0 || f.Limit > MaxPageSize:
+		return bad("limit %d is not between 1 and %d", f.Limit, MaxPageSize)
+	}
+	if req.Cursor != "" {
+		after, err := base64.RawURLEncoding.DecodeString(req.Cursor)
+		if err != nil {
+			return bad("cursor is not one this API returned")
+		}
+		if _, err := ParseCode(string(after)); err != nil {
+			return bad("cursor is not one this API returned")
+		}
+		f.After = string(after)
+	}
+	wanted := f.Limit
+	f.Limit++ // one more tells whether there is a next page
+	tenants, err := s.repo.List(ctx, f)
+	if err != nil {
+		return Page{}, err
+	}
+	page := Page{Tenants: tenants}
+	if len(tenants) > wanted {
+		page.Tenants = tenants[:wanted]
+		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(tenants[wanted-1].Code))
+	}
+	return page, nil
+}
+
+func (s *service) Update(ctx context.Context, code string, p Patch) (Tenant, error) {
+	if _, err := ParseCode(code); err != nil {
+		return Tenant{}, err
+	}
+	var name string
+	if p.Name != nil {
+		n, err := ParseName(*p.Name)
+		if err != nil {
+			return Tenant{}, err
+		}
+		name = n
+	}
+	if p.Status != nil {
+		to := Status(*p.Status)
+		if !settableStatuses[to] {
+			return Tenant{}, checkTransition(Tenant{}, to)
+		}
+		if to == StatusArchived || to == StatusReady {
+			// Archiving checks the children and restoring checks the
+			// parent: both must hold still meanwhile.
+			release, err := s.lock(ctx, code, parentLockWait)
+			if err != nil {
+				return Tenant{}, err
+			}
+			defer release()
+		}
+	}
+	t, err := s.repo.Update(ctx, code, func(t *Tenant) error {
+		if p.Name != nil {
+			t.Name = name
+		}
+		if p.Status == nil || Status(*p.Status) == t.Status {
+			return nil
+		}
+		to := Status(*p.Status)
+		if err := checkTransition(*t, to); err != nil {
+			return err
+		}
+		if err := s.checkNeighbours(ctx, *t, to); err != nil {
+			return err
+		}
+		t.Status = to
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return Tenant{}, errs.NotFound(CodeTenantNotFound, "tenant %s does not exist", code)
+	}
+	return t, err
+}
+
+// checkNeighbours keeps the hierarchy consistent: no active tenant under an
+// archived one.
+func (s *service) checkNeighbours(ctx context.Context, t Tenant, to Status) error {
+	switch {
+	case to == StatusArchived:
+		active, err := s.repo.HasActiveChildren(ctx, t.Code)
+		if err != nil {
+			return err
+		}
+		if active {
+			return errs.Conflict(CodeHasActiveChildren, "%s has tenants under it that are not archived; archive them first", t.Code)
+		}
+	case t.Status == StatusArchived && t.Parent != "":
+		parent, err := s.repo.Get(ctx, t.Parent)
+		if err != nil {
+			return fmt.Errorf("read parent %s: %w", t.Parent, err)
+		}
+		if parent.Status == StatusArchived {
+			return errs.Conflict(CodeParentArchived, "parent %s is archived; restore it first", t.Parent)
+		}
+	}
+	return nil
+}
+
+func (s *service) Retry(ctx context.Context, code string) (Tenant, error) {
+	if _, err := ParseCode(code); err != nil {
+		return Tenant{}, err
+	}
+	release, err := s.lock(ctx, code, 0)
+	if err != nil {
+		return Tenant{}, err
+	}
+	defer release()
+	t, err := s.repo.Update(ctx, code, func(t *Tenant) error {
+		if t.Status != StatusFailed && t.Status != StatusProvisioning {
+			return errs.Conflict(CodeNotRetryable, "%s is %s; only a failed or interrupted county can be retried", t.Code, t.Status)
+		}
+		t.Status = StatusProvisioning
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return Tenant{}, errs.NotFound(CodeTenantNotFound, "tenant %s does not exist", code)
+	}
+	if err != nil {
+		return Tenant{}, err
+	}
+	return s.provision(ctx, t)
+}
+
+// Resume finishes every county a crash left in provisioning. Counties that
+// another replica is provisioning right now are skipped. It returns how
+// many it finished.
+func Resume(ctx context.Context, svc Service, log *slog.Logger) (int, error) {
+	resumed := 0
+	cursor := ""
+	for {
+		page, err := svc.List(ctx, ListRequest{Status: string(StatusProvisioning), Cursor: cursor, Limit: MaxPageSize})
+		if err != nil {
+			return resumed, err
+		}
+		for _, t := range page.Tenants {
+			_, err := svc.Retry(ctx, t.Code)
+			switch {
+			case errs.CodeOf(err) == CodeProvisioningBusy:
+				continue
+			case err != nil:
+				return resumed, fmt.Errorf("resume %s: %w", t.Code, err)
+			}
+			log.InfoContext(ctx, "resumed interrupted provisioning", "tenant", t.Code)
+			resumed++
+		}
+		if page.NextCursor == "" {
+			return resumed, nil
+		}
+		cursor = page.NextCursor
+	}
+}

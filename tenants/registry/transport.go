@@ -1,0 +1,66 @@
+package registry
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	httptransport "github.com/go-kit/kit/transport/http"
+
+	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/kit"
+)
+
+// Routes serves the endpoints over HTTP:
+//
+//	POST  /v1/tenants                 create (201)
+//	GET   /v1/tenants                 list: ?parent=&status=&level=&limit=&cursor=
+//	GET   /v1/tenants/{code}          get
+//	PATCH /v1/tenants/{code}          change name or status (archive, suspend, restore)
+//	POST  /v1/tenants/{code}/retry    finish a failed or interrupted provisioning
+//
+// There is no DELETE: a county's data is archived, never dropped.
+func Routes(e Endpoints, opts ...httptransport.ServerOption) []kit.Route {
+	ok := kit.EncodeJSON(http.StatusOK)
+	return []kit.Route{
+		{Method: http.MethodPost, Pattern: "/v1/tenants", Name: "tenant.create",
+			Handler: httptransport.NewServer(e.Create, decodeCreate, kit.EncodeJSON(http.StatusCreated), opts...)},
+		{Method: http.MethodGet, Pattern: "/v1/tenants", Name: "tenant.list",
+			Handler: httptransport.NewServer(e.List, decodeList, ok, opts...)},
+		{Method: http.MethodGet, Pattern: "/v1/tenants/{code}", Name: "tenant.get",
+			Handler: httptransport.NewServer(e.Get, decodeCode, ok, opts...)},
+		{Method: http.MethodPatch, Pattern: "/v1/tenants/{code}", Name: "tenant.update",
+			Handler: httptransport.NewServer(e.Update, decodeUpdate, ok, opts...)},
+		{Method: http.MethodPost, Pattern: "/v1/tenants/{code}/retry", Name: "tenant.retry",
+			Handler: httptransport.NewServer(e.Retry, decodeCode, ok, opts...)},
+	}
+}
+
+func decodeCreate(_ context.Context, r *http.Request) (any, error) {
+	var req CreateRequest
+	err := kit.DecodeJSON(r, &req)
+	return req, err
+}
+
+func decodeCode(_ context.Context, r *http.Request) (any, error) {
+	return codeRequest{Code: r.PathValue("code")}, nil
+}
+
+func decodeUpdate(_ context.Context, r *http.Request) (any, error) {
+	req := updateRequest{Code: r.PathValue("code")}
+	err := kit.DecodeJSON(r, &req.Patch)
+	return req, err
+}
+
+func decodeList(_ context.Context, r *http.Request) (any, error) {
+	q := r.URL.Query()
+	req := ListRequest{Parent: q.Get("parent"), Status: q.Get("status"), Level: q.Get("level"), Cursor: q.Get("cursor")}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return nil, errs.Invalid(CodeInvalidListRequest, "limit %q is not a number", s)
+		}
+		req.Limit = n
+	}
+	return req, nil
+}
