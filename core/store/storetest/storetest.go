@@ -1,0 +1,117 @@
+// Package storetest gives each test schemas of its own on the real MariaDB
+// (or MySQL) that `make test` provides, and removes them afterwards.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/countycloud/countycloud/core/store"
+)
+
+// EnvDSN names the variable holding the test server's DSN.
+const EnvDSN = "COUNTYCLOUD_TEST_MYSQL_DSN"
+
+// DefaultDSN is the account scripts/ensure-mariadb.sh creates.
+const DefaultDSN = "countycloud:countycloud@tcp(127.0.0.1:3306)/"
+
+// DB is a test's own control-plane schema on the test server, and the
+// prefix its county schemas must use.
+type DB struct {
+	// Config reaches the control schema.
+	Config        *mysql.Config
+	Control       *sqlx.DB
+	ControlSchema string
+	// Cluster reaches the same server without a default schema.
+	Cluster      *store.Cluster
+	SchemaPrefix string
+}
+
+// ServerConfig returns the test server's DSN config without a database.
+func ServerConfig(t testing.TB) *mysql.Config {
+	t.Helper()
+	dsn := os.Getenv(EnvDSN)
+	if dsn == "" {
+		dsn = DefaultDSN
+	}
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		t.Fatalf("%s: %v", EnvDSN, err)
+	}
+	cfg.DBName = ""
+	return cfg
+}
+
+// New creates a fresh, migrated control schema and a schema prefix for the
+// test, and drops both, with every county schema under the prefix, when
+// the test ends.
+func New(t testing.TB) *DB {
+	t.Helper()
+	ctx := context.Background()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	d := &DB{ControlSchema: "cct_" + id, SchemaPrefix: "cct" + id + "_"}
+
+	server := store.Open(ServerConfig(t), 8)
+	t.Cleanup(func() { server.Close() })
+	if err := server.PingContext(ctx); err != nil {
+		t.Fatalf("the test database is not reachable (%v): run `make test`, which starts MariaDB, or set %s", err, EnvDSN)
+	}
+	d.Cluster = store.NewCluster("default", server)
+	if err := store.EnsureSchema(ctx, server, d.ControlSchema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.drop(t, server) })
+
+	d.Config = ServerConfig(t)
+	d.Config.DBName = d.ControlSchema
+	d.Control = store.Open(d.Config, 16)
+	t.Cleanup(func() { d.Control.Close() })
+	if _, err := store.ControlMigrations().Up(ctx, d.Control); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func (d *DB) drop(t testing.TB, server *sqlx.DB) {
+	ctx := context.Background()
+	var schemas []string
+	err := server.SelectContext(ctx, &schemas,
+		"SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ? OR SCHEMA_NAME LIKE ?",
+		d.ControlSchema, likePrefix(d.SchemaPrefix))
+	if err != nil {
+		t.Errorf("list test schemas: %v", err)
+		return
+	}
+	for _, s := range schemas {
+		if _, err := server.ExecContext(ctx, "DROP DATABASE `"+s+"`"); err != nil {
+			t.Errorf("drop %s: %v", s, err)
+		}
+	}
+}
+
+// Schemas lists the schemas under the test's prefix.
+func (d *DB) Schemas(t testing.TB) []string {
+	t.Helper()
+	schemas := []string{}
+	err := d.Cluster.DB().Select(&schemas,
+		"SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ? ORDER BY SCHEMA_NAME", likePrefix(d.SchemaPrefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return schemas
+}
+
+// likePrefix is a LIKE pattern matching names that start with prefix,
+// whose underscores would otherwise match any character.
+func likePrefix(prefix string) string {
+	return strings.ReplaceAll(prefix, "_", `\_`) + "%"
+}
