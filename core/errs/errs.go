@@ -21,6 +21,7 @@ const (
 	KindUnauthenticated
 	KindForbidden
 	KindTooLarge
+	KindMethodNotAllowed
 	KindUnavailable
 )
 
@@ -38,6 +39,8 @@ func (k Kind) String() string {
 		return "forbidden"
 	case KindTooLarge:
 		return "too_large"
+	case KindMethodNotAllowed:
+		return "method_not_allowed"
 	case KindUnavailable:
 		return "unavailable"
 	default:

@@ -25,6 +25,8 @@ func StatusOf(k errs.Kind) int {
 		return http.StatusForbidden
 	case errs.KindTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case errs.KindMethodNotAllowed:
+		return http.StatusMethodNotAllowed
 	case errs.KindUnavailable:
 		return http.StatusServiceUnavailable
 	default:

@@ -80,7 +80,11 @@ func splitStatements(body string) ([]string, error) {
 		}
 		cur.WriteString(line)
 		if strings.HasSuffix(line, ";") {
-			stmts = append(stmts, strings.TrimSuffix(cur.String(), ";"))
+			stmt := strings.TrimSpace(strings.TrimSuffix(cur.String(), ";"))
+			if stmt == "" {
+				return nil, fmt.Errorf("empty statement")
+			}
+			stmts = append(stmts, stmt)
 			cur.Reset()
 			continue
 		}
