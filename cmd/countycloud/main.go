@@ -106,7 +106,8 @@ func normalizeSingleDash(root *cobra.Command, args []string) []string {
 		return args
 	}
 	known := func(name string) bool {
-		return cmd.Flags().Lookup(name) != nil || cmd.InheritedFlags().Lookup(name) != nil
+		// cobra adds --help only when the command runs.
+		return name == "help" || cmd.Flags().Lookup(name) != nil || cmd.InheritedFlags().Lookup(name) != nil
 	}
 	out := make([]string, 0, len(args))
 	for i, a := range args {

@@ -42,10 +42,10 @@ type platform struct {
 }
 
 func newPlatform(cfg config.Server, dbcfg *mysql.Config, log *slog.Logger, announce func(string)) *platform {
-	control := store.Open(dbcfg, cfg.DBMaxOpenConns)
+	control := store.Open(dbcfg, cfg.DBMaxOpenConns, log)
 	clusterCfg := dbcfg.Clone()
 	clusterCfg.DBName = ""
-	clusters := store.Clusters{defaultCluster: store.NewCluster(defaultCluster, store.Open(clusterCfg, cfg.DBMaxOpenConns))}
+	clusters := store.Clusters{defaultCluster: store.NewCluster(defaultCluster, store.Open(clusterCfg, cfg.DBMaxOpenConns, log))}
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(
 		collectors.NewGoCollector(),

@@ -9,8 +9,10 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -27,9 +29,11 @@ type Querier interface {
 // Open returns a pool on cfg, normalised the way every query here expects:
 // UTC times parsed into time.Time, utf8mb4 throughout, and parameters
 // interpolated client-side to spare a round trip per statement. Open does
-// not connect; the pool connects on first use.
-func Open(cfg *mysql.Config, maxOpen int) *sqlx.DB {
+// not connect; the pool connects on first use. The driver's own messages
+// (broken connections it retries) go to log.
+func Open(cfg *mysql.Config, maxOpen int, log *slog.Logger) *sqlx.DB {
 	c := cfg.Clone()
+	c.Logger = driverLog{log}
 	c.ParseTime = true
 	c.Loc = time.UTC
 	c.Collation = "utf8mb4_unicode_ci"
@@ -108,4 +112,11 @@ func Unreachable(err error) bool {
 func isMissingTable(err error) bool {
 	var me *mysql.MySQLError
 	return errors.As(err, &me) && me.Number == 1146
+}
+
+// driverLog hands go-sql-driver's messages to slog.
+type driverLog struct{ log *slog.Logger }
+
+func (d driverLog) Print(v ...any) {
+	d.log.Warn("mysql driver: " + strings.TrimSpace(fmt.Sprint(v...)))
 }

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"testing"
 	"testing/fstest"
 
@@ -111,7 +113,7 @@ func TestInSchemaNeverCarriesASchemaOver(t *testing.T) {
 	t.Parallel()
 	db := storetest.New(t)
 	ctx := context.Background()
-	one := store.NewCluster("one", store.Open(storetest.ServerConfig(t), 1))
+	one := store.NewCluster("one", store.Open(storetest.ServerConfig(t), 1, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	defer one.DB().Close()
 	for _, s := range []string{"a", "b"} {
 		schema := db.SchemaPrefix + s

@@ -6,6 +6,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -15,6 +17,8 @@ import (
 
 	"github.com/countycloud/countycloud/core/store"
 )
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // EnvDSN names the variable holding the test server's DSN.
 const EnvDSN = "COUNTYCLOUD_TEST_MYSQL_DSN"
@@ -60,7 +64,7 @@ func New(t testing.TB) *DB {
 	id := hex.EncodeToString(b[:])
 	d := &DB{ControlSchema: "cct_" + id, SchemaPrefix: "cct" + id + "_"}
 
-	server := store.Open(ServerConfig(t), 8)
+	server := store.Open(ServerConfig(t), 8, quiet)
 	t.Cleanup(func() { server.Close() })
 	if err := server.PingContext(ctx); err != nil {
 		t.Fatalf("the test database is not reachable (%v): run `make test`, which starts MariaDB, or set %s", err, EnvDSN)
@@ -73,7 +77,7 @@ func New(t testing.TB) *DB {
 
 	d.Config = ServerConfig(t)
 	d.Config.DBName = d.ControlSchema
-	d.Control = store.Open(d.Config, 16)
+	d.Control = store.Open(d.Config, 16, quiet)
 	t.Cleanup(func() { d.Control.Close() })
 	if _, err := store.ControlMigrations().Up(ctx, d.Control); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/countycloud/countycloud/core/config"
+	"github.com/countycloud/countycloud/core/store/storetest"
+	"github.com/countycloud/countycloud/tenants/registry"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// startPlatform runs the server's wiring in-process on the test's own
+// schemas and returns its URL and a channel of announced tokens.
+func startPlatform(t *testing.T, db *storetest.DB, dbcfg *mysql.Config) (*platform, string, chan string) {
+	t.Helper()
+	tokens := make(chan string, 4)
+	cfg := config.Server{SchemaPrefix: db.SchemaPrefix, DBMaxOpenConns: 8, ShutdownTimeout: time.Second}
+	p := newPlatform(cfg, dbcfg, quiet, func(tok string) { tokens <- tok })
+	t.Cleanup(p.close)
+	srv := httptest.NewServer(p.handler())
+	t.Cleanup(srv.Close)
+	return p, srv.URL, tokens
+}
+
+type cliResult struct {
+	stdout, stderr string
+	code           int
+}
+
+func cli(t *testing.T, env map[string]string, args ...string) cliResult {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	return cliResult{out.String(), errb.String(), code}
+}
+
+func TestAPIThroughTheCLI(t *testing.T) {
+	t.Parallel()
+	db := storetest.New(t)
+	p, url, tokens := startPlatform(t, db, db.Config)
+	ctx := context.Background()
+	if err := p.start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	token := <-tokens
+	if err := p.start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(tokens) != 0 {
+		t.Fatal("the bootstrap token was announced twice")
+	}
+
+	for _, auth := range []string{"", "Bearer wrong", "Basic " + token, "Bearer " + token + "x"} {
+		req, _ := http.NewRequest("GET", url+"/v1/tenants", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var eb struct{ Error struct{ Code string } }
+		_ = json.NewDecoder(resp.Body).Decode(&eb)
+		resp.Body.Close()
+		if resp.StatusCode != 401 || eb.Error.Code != "unauthenticated" || resp.Header.Get("WWW-Authenticate") == "" {
+			t.Errorf("Authorization %q: %d %q", auth, resp.StatusCode, eb.Error.Code)
+		}
+	}
+
+	env := map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": token}
+	for _, args := range [][]string{
+		{"tenant", "create", "--code", "gd", "--name", "广东省"},
+		{"tenant", "create", "--code", "gd.shaoguan", "--name", "韶关市"},
+		{"tenant", "create", "-code", "gd.shaoguan.wengyuan", "-name", "翁源县"},
+	} {
+		if r := cli(t, env, args...); r.code != exitOK {
+			t.Fatalf("%v: exit %d: %s", args, r.code, r.stderr)
+		}
+	}
+	r := cli(t, env, "tenant", "list", "-o", "json")
+	var listed []registry.Tenant
+	if err := json.Unmarshal([]byte(r.stdout), &listed); err != nil || r.code != 0 {
+		t.Fatalf("list -o json: %v %d %s", err, r.code, r.stdout)
+	}
+	if len(listed) != 3 || listed[2].Code != "gd.shaoguan.wengyuan" || listed[2].Status != registry.StatusReady ||
+		listed[2].Schema != db.SchemaPrefix+"gd_shaoguan_wengyuan" {
+		t.Errorf("listed %+v", listed)
+	}
+	if r := cli(t, env, "tenant", "list"); !strings.Contains(r.stdout, "翁源县") || !strings.Contains(r.stdout, "STATUS") {
+		t.Errorf("table:\n%s", r.stdout)
+	}
+
+	cases := []struct {
+		args []string
+		env  map[string]string
+		code int
+		say  string
+	}{
+		{[]string{"tenant", "get", "gd.nowhere"}, env, exitNotFound, "tenant_not_found"},
+		{[]string{"tenant", "create", "--code", "GD", "--name", "x"}, env, exitFailed, "invalid_tenant_code"},
+		{[]string{"tenant", "create", "--code", "gd.shaoguan.lechang", "--name", ""}, env, exitFailed, "invalid_tenant_name"},
+		{[]string{"tenant", "archive", "gd.shaoguan"}, env, exitFailed, "has_active_children"},
+		{[]string{"tenant", "retry", "gd.shaoguan.wengyuan"}, env, exitFailed, "not_retryable"},
+		{[]string{"tenant", "create", "--code", "gd.x"}, env, exitUsage, "--name"},
+		{[]string{"tenant", "get"}, env, exitUsage, "one tenant code"},
+		{[]string{"tenant", "update", "gd"}, env, exitUsage, "nothing to change"},
+		{[]string{"tenant", "list", "--bogus"}, env, exitUsage, "unknown flag"},
+		{[]string{"tenant", "list", "-o", "yaml"}, env, exitUsage, "table or json"},
+		{[]string{"tenant", "list"}, map[string]string{"COUNTYCLOUD_ADDR": url}, exitUsage, "COUNTYCLOUD_TOKEN"},
+		{[]string{"tenant", "list"}, map[string]string{"COUNTYCLOUD_ADDR": "http://127.0.0.1:1", "COUNTYCLOUD_TOKEN": token}, exitUnreachable, "cannot reach"},
+		{[]string{"tenant", "list"}, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": "nope"}, exitFailed, "unauthenticated"},
+		{[]string{"nonsense"}, env, exitUsage, "unknown command"},
+		{[]string{"server"}, map[string]string{}, exitUsage, "--mysql-dsn (COUNTYCLOUD_MYSQL_DSN): is required"},
+		{[]string{"server", "--mysql-dsn", "root@localhost"}, map[string]string{}, exitUsage, "not a valid DSN"},
+	}
+	for _, c := range cases {
+		r := cli(t, c.env, c.args...)
+		if r.code != c.code || !strings.Contains(r.stderr, c.say) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d saying %q", c.args, r.code, r.stderr, c.code, c.say)
+		}
+	}
+
+	r = cli(t, env, "tenant", "update", "gd.shaoguan.wengyuan", "--status", "suspended", "-o", "json")
+	var tn registry.Tenant
+	if err := json.Unmarshal([]byte(r.stdout), &tn); err != nil || tn.Status != registry.StatusSuspended {
+		t.Errorf("update: %v %+v %s", err, tn, r.stderr)
+	}
+	r = cli(t, env, "tenant", "archive", "gd.shaoguan.wengyuan")
+	if r.code != 0 || !strings.Contains(r.stdout, "archived") {
+		t.Errorf("archive: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestEveryCommandHasHelp(t *testing.T) {
+	for _, args := range [][]string{
+		{"--help"}, {"server", "--help"}, {"tenant", "--help"}, {"tenant", "create", "--help"}, {"tenant", "list", "--help"},
+		{"tenant", "get", "--help"}, {"tenant", "update", "--help"}, {"tenant", "archive", "--help"}, {"tenant", "retry", "-help"},
+	} {
+		r := cli(t, nil, args...)
+		if r.code != 0 || !strings.Contains(r.stdout, "Usage:") {
+			t.Errorf("%v: exit %d\n%s%s", args, r.code, r.stdout, r.stderr)
+		}
+	}
+}
+
+func getStatus(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func waitStatus(t *testing.T, url string, want int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for getStatus(t, url) != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never answered %d", url, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestServerRidesOutADatabaseOutage starts the platform with its database
+// down, then takes the database away and back again: the server stays up,
+// says it is not ready, and recovers by itself.
+func TestServerRidesOutADatabaseOutage(t *testing.T) {
+	t.Parallel()
+	db := storetest.New(t)
+	proxy := storetest.NewProxy(t, db.Config.Addr, false)
+	viaProxy := db.Config.Clone()
+	viaProxy.Addr = proxy.Addr()
+	viaProxy.Timeout = time.Second
+	p, url, tokens := startPlatform(t, db, viaProxy)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started := make(chan error, 1)
+	go func() { started <- retry(ctx, quiet, "start-up", p.start) }()
+
+	if s := getStatus(t, url+"/healthz"); s != 200 {
+		t.Errorf("healthz with the database down: %d", s)
+	}
+	if s := getStatus(t, url+"/readyz"); s != 503 {
+		t.Errorf("readyz with the database down: %d", s)
+	}
+	proxy.SetUp(true)
+	if err := <-started; err != nil {
+		t.Fatalf("start-up: %v", err)
+	}
+	waitStatus(t, url+"/readyz", 200)
+	token := <-tokens
+	env := map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": token}
+	if r := cli(t, env, "tenant", "create", "--code", "gd", "--name", "广东省"); r.code != 0 {
+		t.Fatalf("create: %s", r.stderr)
+	}
+
+	proxy.SetUp(false)
+	waitStatus(t, url+"/readyz", 503)
+	if r := cli(t, env, "tenant", "get", "gd"); r.code != exitFailed || !strings.Contains(r.stderr, "database_unavailable") {
+		t.Errorf("get while the database is down: exit %d %s", r.code, r.stderr)
+	}
+	proxy.SetUp(true)
+	waitStatus(t, url+"/readyz", 200)
+	if r := cli(t, env, "tenant", "get", "gd", "-o", "json"); r.code != 0 || !strings.Contains(r.stdout, "广东省") {
+		t.Errorf("get after recovery: exit %d %s", r.code, r.stderr)
+	}
+}
