@@ -1,0 +1,73 @@
+package sdk
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"golang.org/x/mod/semver"
+)
+
+// Manifest describes a plugin to the host's catalog.
+type Manifest struct {
+	// ID names the module in URLs and the catalog: vod, oa, approval.
+	ID string `json:"id"`
+	// Name is what county admins see, such as 视频点播.
+	Name   string `json:"name"`
+	Vendor string `json:"vendor"`
+	// Version is the plugin's semantic version, such as 1.2.0.
+	Version string `json:"version"`
+	// Protocol is the plugin protocol version it speaks.
+	Protocol int `json:"protocol"`
+}
+
+var idPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{1,31}$`)
+
+// Validate reports every problem of the manifest at once.
+func (m Manifest) Validate() error {
+	var problems []error
+	if !idPattern.MatchString(m.ID) {
+		problems = append(problems, fmt.Errorf("id %q: use 2 to 32 lowercase letters, digits or dashes, starting with a letter", m.ID))
+	}
+	if m.Name == "" {
+		problems = append(problems, errors.New("name is empty"))
+	}
+	if m.Vendor == "" {
+		problems = append(problems, errors.New("vendor is empty"))
+	}
+	if !isSemver(m.Version) {
+		problems = append(problems, fmt.Errorf("version %q is not a semantic version such as 1.2.0", m.Version))
+	}
+	if m.Protocol != ProtocolVersion {
+		problems = append(problems, fmt.Errorf("protocol %d is not supported; this SDK speaks protocol %d", m.Protocol, ProtocolVersion))
+	}
+	return errors.Join(problems...)
+}
+
+// ParseManifest reads a manifest from JSON, refusing unknown fields so a
+// misspelt one is noticed, and validates it.
+func ParseManifest(data []byte) (Manifest, error) {
+	var m Manifest
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return Manifest{}, fmt.Errorf("manifest: %w", err)
+	}
+	if dec.More() {
+		return Manifest{}, errors.New("manifest: more than one JSON value")
+	}
+	if err := m.Validate(); err != nil {
+		return Manifest{}, fmt.Errorf("manifest: %w", err)
+	}
+	return m, nil
+}
+
+// isSemver accepts full semantic versions only: 1.2.0, 1.2.0-rc.1, not the
+// shorthand 1.2 that golang.org/x/mod/semver also takes.
+func isSemver(v string) bool {
+	withoutBuild, _, _ := strings.Cut(v, "+")
+	return semver.IsValid("v"+v) && semver.Canonical("v"+v) == "v"+withoutBuild
+}

@@ -1,0 +1,48 @@
+package sdk
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseManifest(t *testing.T) {
+	m, err := ParseManifest([]byte(`{"id":"vod","name":"视频点播","vendor":"CountyCloud","version":"1.0.0","protocol":1}`))
+	if err != nil || m.ID != "vod" || m.Name != "视频点播" {
+		t.Fatalf("ParseManifest = %+v, %v", m, err)
+	}
+	bad := map[string]string{
+		`{"id":"VOD","name":"x","vendor":"v","version":"1.0.0","protocol":1}`:       "id",
+		`{"id":"vod","name":"","vendor":"v","version":"1.0.0","protocol":1}`:        "name",
+		`{"id":"vod","name":"x","vendor":"v","version":"v1.0.0","protocol":1}`:      "version",
+		`{"id":"vod","name":"x","vendor":"v","version":"1.0","protocol":1}`:         "version",
+		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":2}`:       "protocol",
+		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":1,"x":1}`: "unknown field",
+		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":1} {}`:    "more than one",
+		`{"id":"v","name":"x","vendor":"","version":"1.0.0","protocol":1}`:          "vendor",
+	}
+	for in, want := range bad {
+		if _, err := ParseManifest([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseManifest(%s) = %v, want an error about %s", in, err, want)
+		}
+	}
+}
+
+func FuzzParseManifest(f *testing.F) {
+	f.Add([]byte(`{"id":"vod","name":"视频点播","vendor":"CountyCloud","version":"1.0.0","protocol":1}`))
+	f.Add([]byte(`{"id":"x"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := ParseManifest(data)
+		if err != nil {
+			return
+		}
+		if err := m.Validate(); err != nil {
+			t.Fatalf("parsed an invalid manifest: %v", err)
+		}
+	})
+}
+
+func TestHandshakeSpeaksTheProtocol(t *testing.T) {
+	if h := Handshake(); h.ProtocolVersion != ProtocolVersion || h.MagicCookieKey == "" {
+		t.Errorf("handshake = %+v", h)
+	}
+}
