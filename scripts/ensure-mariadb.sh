@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Makes sure a MariaDB server answers on loopback with the test account the
+# suite uses (storetest.DefaultDSN): reuses a reachable one, else installs
+# Debian's mariadb-server, starts it and creates the account. Idempotent,
+# and quick when everything is already there.
+set -euo pipefail
+
+user=countycloud
+pass=countycloud
+host=127.0.0.1
+port=3306
+
+if [ -n "${COUNTYCLOUD_TEST_MYSQL_DSN:-}" ]; then
+  echo "mariadb: using COUNTYCLOUD_TEST_MYSQL_DSN"
+  exit 0
+fi
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+can_login() {
+  command -v mariadb >/dev/null 2>&1 &&
+    mariadb --protocol=tcp -h"$host" -P"$port" -u"$user" -p"$pass" -e 'SELECT 1' >/dev/null 2>&1
+}
+
+if can_login; then
+  echo "mariadb: reachable at $host:$port"
+  exit 0
+fi
+
+if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
+  echo "mariadb: installing mariadb-server from Debian packages"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  # policy-rc.d in containers may refuse to start services during install;
+  # the server is started below either way.
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server >/dev/null
+fi
+
+if ! as_root mariadb-admin ping >/dev/null 2>&1; then
+  echo "mariadb: starting the server"
+  if [ ! -d /var/lib/mysql/mysql ]; then
+    as_root mariadb-install-db --user=mysql --datadir=/var/lib/mysql >/dev/null
+  fi
+  as_root install -d -o mysql -g mysql /run/mysqld
+  as_root setsid mariadbd-safe --user=mysql >/dev/null 2>&1 < /dev/null &
+  for _ in $(seq 1 60); do
+    as_root mariadb-admin ping >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  as_root mariadb-admin ping >/dev/null
+fi
+
+# The account creates and drops each test's own schemas, so it needs
+# rights on every schema; it is reachable from loopback only.
+as_root mariadb -uroot <<SQL
+CREATE USER IF NOT EXISTS '$user'@'127.0.0.1' IDENTIFIED BY '$pass';
+CREATE USER IF NOT EXISTS '$user'@'localhost' IDENTIFIED BY '$pass';
+GRANT ALL PRIVILEGES ON *.* TO '$user'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON *.* TO '$user'@'localhost';
+SQL
+
+if ! can_login; then
+  echo "mariadb: the server runs but $user cannot log in over TCP at $host:$port" >&2
+  exit 1
+fi
+echo "mariadb: ready at $host:$port"
