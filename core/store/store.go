@@ -85,17 +85,6 @@ func EnsureSchema(ctx context.Context, q Querier, name string) error {
 	return nil
 }
 
-// SchemaExists reports whether the schema exists.
-func SchemaExists(ctx context.Context, q Querier, name string) (bool, error) {
-	rows, err := q.QueryContext(ctx, "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name)
-	if err != nil {
-		return false, fmt.Errorf("look up schema %s: %w", name, err)
-	}
-	defer rows.Close()
-	found := rows.Next()
-	return found, rows.Err()
-}
-
 // IsDuplicate reports whether err is a unique-key violation.
 func IsDuplicate(err error) bool {
 	var me *mysql.MySQLError
