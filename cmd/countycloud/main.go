@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/countycloud/countycloud/core/kit"
 )
 
 // Exit codes scripts can trust.
@@ -80,20 +82,42 @@ its API, configured by COUNTYCLOUD_ADDR and COUNTYCLOUD_TOKEN.`,
 	})
 	root.AddCommand(newServerCmd(e), newTenantCmd(e))
 	root.SetArgs(normalizeSingleDash(root, args))
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "Error:", err)
+	code := exitFailed
 	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.code
+	switch {
+	case errors.As(err, &ee):
+		code = ee.code
+	case strings.HasPrefix(err.Error(), "unknown command"):
+		// cobra reports an unknown subcommand only as text.
+		code = exitUsage
 	}
-	// cobra reports an unknown subcommand only as text.
-	if strings.HasPrefix(err.Error(), "unknown command") {
-		return exitUsage
+	if f := cmd.Flags().Lookup("output"); f != nil && f.Value.String() == "json" {
+		_ = printJSON(stderr, kit.ErrorBody{Error: kit.ErrorDetail{Code: errorCode(err, code), Message: err.Error()}})
+	} else {
+		fmt.Fprintln(stderr, "Error:", err)
 	}
-	return exitFailed
+	return code
+}
+
+// errorCode is the stable code of a failed command: the server's, or one
+// naming the exit code's class.
+func errorCode(err error, exit int) string {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae.Code
+	}
+	switch exit {
+	case exitUsage:
+		return "usage"
+	case exitUnreachable:
+		return "unreachable"
+	default:
+		return "failed"
+	}
 }
 
 // normalizeSingleDash lets long flags be written with one dash, as in

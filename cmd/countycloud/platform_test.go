@@ -132,6 +132,12 @@ func TestAPIThroughTheCLI(t *testing.T) {
 		}
 	}
 
+	r = cli(t, env, "tenant", "get", "gd.nowhere", "-o", "json")
+	var eb struct{ Error struct{ Code, Message string } }
+	if err := json.Unmarshal([]byte(r.stderr), &eb); err != nil || eb.Error.Code != "tenant_not_found" || r.code != exitNotFound {
+		t.Errorf("-o json error: %v %q exit %d", err, r.stderr, r.code)
+	}
+
 	r = cli(t, env, "tenant", "update", "gd.shaoguan.wengyuan", "--status", "suspended", "-o", "json")
 	var tn registry.Tenant
 	if err := json.Unmarshal([]byte(r.stdout), &tn); err != nil || tn.Status != registry.StatusSuspended {
