@@ -133,7 +133,9 @@ func TestAPIThroughTheCLI(t *testing.T) {
 	}
 
 	r = cli(t, env, "tenant", "get", "gd.nowhere", "-o", "json")
-	var eb struct{ Error struct{ Code, Message string } }
+	var eb struct {
+		Error struct{ Code, Message string }
+	}
 	if err := json.Unmarshal([]byte(r.stderr), &eb); err != nil || eb.Error.Code != "tenant_not_found" || r.code != exitNotFound {
 		t.Errorf("-o json error: %v %q exit %d", err, r.stderr, r.code)
 	}
