@@ -22,6 +22,7 @@ lint: $(STATICCHECK)
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	@for m in $(MODULES); do (cd $$m && go vet ./... && $(STATICCHECK) ./...) || exit 1; done
+	@go vet -tags nodev ./cmd/...
 
 unit:
 	@for m in $(MODULES); do (cd $$m && go test -race -count=1 -timeout 10m ./...) || exit 1; done
@@ -32,5 +33,6 @@ fuzz:
 run:
 	go run ./cmd/countycloud server -dev
 
+# Production builds leave the dev engine out (see cmd/countycloud/devengine.go).
 build:
-	go build -o bin/countycloud ./cmd/countycloud
+	go build -tags nodev -o bin/countycloud ./cmd/countycloud

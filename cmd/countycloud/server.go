@@ -17,7 +17,6 @@ import (
 
 	"github.com/countycloud/countycloud/core/config"
 	"github.com/countycloud/countycloud/core/kit"
-	"github.com/countycloud/countycloud/core/store/devengine"
 )
 
 func newServerCmd(e env) *cobra.Command {
@@ -55,6 +54,12 @@ province; nothing is kept.`,
 	return cmd
 }
 
+// devDatabase is the embedded engine of -dev.
+type devDatabase interface {
+	Config(database string) *mysql.Config
+	Close() error
+}
+
 func serve(ctx context.Context, cfg config.Server, e env) error {
 	level, _ := cfg.SlogLevel()
 	log := slog.New(kit.LogHandler{Handler: slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level})})
@@ -63,7 +68,7 @@ func serve(ctx context.Context, cfg config.Server, e env) error {
 
 	var dbcfg *mysql.Config
 	if cfg.Dev {
-		engine, err := devengine.Start()
+		engine, err := startDevEngine()
 		if err != nil {
 			return err
 		}
