@@ -32,38 +32,47 @@ type platform struct {
 	log           *slog.Logger
 	controlSchema string
 	control       *sqlx.DB
-	clusters      store.Clusters
-	controlMigs   *store.Migrations
-	tokens        *auth.OperatorTokens
-	tenants       registry.Service
-	metrics       *prometheus.Registry
+	// cluster is the default cluster, on the control plane's host.
+	cluster     *store.Cluster
+	locks       *store.Locker
+	pools       map[string]*sqlx.DB
+	controlMigs *store.Migrations
+	tokens      *auth.OperatorTokens
+	tenants     registry.Service
+	metrics     *prometheus.Registry
 	// announce shows the bootstrap token the one time it is created.
 	announce func(token string)
 }
 
 func newPlatform(cfg config.Server, dbcfg *mysql.Config, log *slog.Logger, announce func(string)) *platform {
-	control := store.Open(dbcfg, cfg.DBMaxOpenConns, log)
-	clusterCfg := dbcfg.Clone()
-	clusterCfg.DBName = ""
-	clusters := store.Clusters{defaultCluster: store.NewCluster(defaultCluster, store.Open(clusterCfg, cfg.DBMaxOpenConns, log))}
-	metrics := prometheus.NewRegistry()
-	metrics.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		collectors.NewDBStatsCollector(control.DB, "control"),
-	)
-	for name, c := range clusters {
-		metrics.MustRegister(collectors.NewDBStatsCollector(c.DB().DB, "cluster_"+name))
+	serverCfg := dbcfg.Clone()
+	serverCfg.DBName = ""
+	pools := map[string]*sqlx.DB{
+		"control": store.Open(dbcfg, cfg.DBMaxOpenConns, log),
+		// One connection per provisioning in flight, each holding its
+		// county's lock: this pool's cap is the replica's concurrency.
+		"locks":                     store.Open(serverCfg, cfg.ProvisionConcurrency, log),
+		"cluster_" + defaultCluster: store.Open(serverCfg, cfg.DBMaxOpenConns, log),
 	}
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for name, db := range pools {
+		metrics.MustRegister(collectors.NewDBStatsCollector(db.DB, name))
+	}
+	control := pools["control"]
+	locks := store.NewLocker(pools["locks"], dbcfg.DBName+":")
+	clusters := store.Clusters{defaultCluster: store.NewCluster(defaultCluster, pools["cluster_"+defaultCluster])}
 	prov := provision.New(clusters, store.TenantMigrations(), log)
-	tenants := registry.NewService(registry.NewMySQLRepository(control, dbcfg.DBName), prov,
+	tenants := registry.NewService(registry.NewMySQLRepository(control), locks, prov,
 		registry.Options{SchemaPrefix: cfg.SchemaPrefix, Cluster: defaultCluster}, log)
 	return &platform{
 		cfg:           cfg,
 		log:           log,
 		controlSchema: dbcfg.DBName,
 		control:       control,
-		clusters:      clusters,
+		cluster:       clusters[defaultCluster],
+		locks:         locks,
+		pools:         pools,
 		controlMigs:   store.ControlMigrations(),
 		tokens:        auth.NewOperatorTokens(control),
 		tenants:       tenants,
@@ -73,19 +82,18 @@ func newPlatform(cfg config.Server, dbcfg *mysql.Config, log *slog.Logger, annou
 }
 
 func (p *platform) close() {
-	p.control.Close()
-	for _, c := range p.clusters {
-		c.DB().Close()
+	for _, db := range p.pools {
+		db.Close()
 	}
 }
 
 // start brings the control plane up: its schema, its migrations (one
 // replica at a time) and the bootstrap operator token.
 func (p *platform) start(ctx context.Context) error {
-	if err := store.EnsureSchema(ctx, p.clusters[defaultCluster].DB(), p.controlSchema); err != nil {
+	if err := p.cluster.EnsureSchema(ctx, p.controlSchema); err != nil {
 		return err
 	}
-	release, err := store.Lock(ctx, p.control, p.controlSchema+":migrate", time.Minute)
+	release, err := p.locks.Lock(ctx, "migrate", time.Minute)
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 func startPlatform(t *testing.T, db *storetest.DB, dbcfg *mysql.Config) (*platform, string, chan string) {
 	t.Helper()
 	tokens := make(chan string, 4)
-	cfg := config.Server{SchemaPrefix: db.SchemaPrefix, DBMaxOpenConns: 8, ShutdownTimeout: time.Second}
+	cfg := config.Server{SchemaPrefix: db.SchemaPrefix, DBMaxOpenConns: 8, ProvisionConcurrency: 4, ShutdownTimeout: time.Second}
 	p := newPlatform(cfg, dbcfg, quiet, func(tok string) { tokens <- tok })
 	t.Cleanup(p.close)
 	srv := httptest.NewServer(p.handler())

@@ -25,14 +25,17 @@ const DefaultControlSchema = "countycloud"
 
 // Server is the configuration of `countycloud server`.
 type Server struct {
-	Addr            string
-	MySQLDSN        string
-	SchemaPrefix    string
-	DBMaxOpenConns  int
-	LogLevel        string
-	ShutdownTimeout time.Duration
-	Dev             bool
-	DevRootToken    string
+	Addr           string
+	MySQLDSN       string
+	SchemaPrefix   string
+	DBMaxOpenConns int
+	// ProvisionConcurrency caps the counties one replica provisions at
+	// once; each holds a named lock on a connection of its own meanwhile.
+	ProvisionConcurrency int
+	LogLevel             string
+	ShutdownTimeout      time.Duration
+	Dev                  bool
+	DevRootToken         string
 }
 
 // RegisterFlags declares the server's flags on fs with their defaults.
@@ -41,6 +44,7 @@ func (c *Server) RegisterFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.MySQLDSN, "mysql-dsn", "", "control-plane database, as a go-sql-driver DSN: user:password@tcp(host:3306)/countycloud")
 	fs.StringVar(&c.SchemaPrefix, "schema-prefix", "cc_", "prefix of every county's schema name (cc_gd_shaoguan_wengyuan)")
 	fs.IntVar(&c.DBMaxOpenConns, "db-max-open-conns", 32, "cap on open connections per database pool")
+	fs.IntVar(&c.ProvisionConcurrency, "provision-concurrency", 8, "counties this replica provisions at once (each holds one more connection meanwhile)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests")
 	fs.BoolVar(&c.Dev, "dev", false, "development mode: in-memory database, demo data, nothing is kept")
@@ -91,8 +95,10 @@ func (c *Server) Validate() error {
 	case c.MySQLDSN == "":
 		bad("mysql-dsn", "is required; give a DSN such as user:password@tcp(db.example:3306)/countycloud, or run with -dev")
 	default:
-		if _, err := c.MySQLConfig(); err != nil {
+		if cfg, err := c.MySQLConfig(); err != nil {
 			bad("mysql-dsn", "%v", err)
+		} else if strings.HasPrefix(cfg.DBName, c.SchemaPrefix) {
+			bad("mysql-dsn", "control-plane schema %q starts with the county schema prefix %q and could be taken for a county's; rename one of them", cfg.DBName, c.SchemaPrefix)
 		}
 	}
 	if c.DevRootToken != "" && !c.Dev {
@@ -106,6 +112,9 @@ func (c *Server) Validate() error {
 	}
 	if c.DBMaxOpenConns < 2 {
 		bad("db-max-open-conns", "must be at least 2, got %d", c.DBMaxOpenConns)
+	}
+	if c.ProvisionConcurrency < 1 {
+		bad("provision-concurrency", "must be at least 1, got %d", c.ProvisionConcurrency)
 	}
 	if _, err := c.SlogLevel(); err != nil {
 		bad("log-level", "%v", err)

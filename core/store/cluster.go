@@ -10,6 +10,8 @@ import (
 // Cluster is one MySQL-compatible host holding county schemas. It has ONE
 // pool however many counties it holds; a county is reached by pinning a
 // connection and selecting its schema for the duration of one unit of work.
+// The pool itself is never handed out: a connection borrowed from it
+// directly would still have the schema the previous borrower selected.
 type Cluster struct {
 	Name string
 	db   *sqlx.DB
@@ -19,9 +21,6 @@ type Cluster struct {
 func NewCluster(name string, db *sqlx.DB) *Cluster {
 	return &Cluster{Name: name, db: db}
 }
-
-// DB is the cluster's pool, for work that spans schemas (creating one).
-func (c *Cluster) DB() *sqlx.DB { return c.db }
 
 // InSchema runs fn on a connection whose default schema is schema. Every
 // use of a pooled connection starts with USE, so whatever schema the
@@ -40,6 +39,14 @@ func (c *Cluster) InSchema(ctx context.Context, schema string, fn func(ctx conte
 		return fmt.Errorf("cluster %s: use %s: %w", c.Name, schema, err)
 	}
 	return fn(ctx, conn)
+}
+
+// EnsureSchema creates schema on the cluster unless it exists.
+func (c *Cluster) EnsureSchema(ctx context.Context, schema string) error {
+	if err := EnsureSchema(ctx, c.db, schema); err != nil {
+		return fmt.Errorf("cluster %s: %w", c.Name, err)
+	}
+	return nil
 }
 
 // Clusters are the named clusters county schemas are placed on.

@@ -15,6 +15,25 @@ import (
 // ErrLocked is returned when a named lock is held by another session.
 var ErrLocked = errors.New("store: lock held elsewhere")
 
+// Locker takes MySQL named locks (GET_LOCK), which every replica on the
+// same server shares. A lock lives on a connection pinned for as long as it
+// is held, so that a process that dies releases its locks with its
+// connections. Those connections come from the Locker's own pool: held
+// locks never starve the pool that the work under them needs, and the
+// pool's cap bounds how many locks a process holds at once (callers beyond
+// it wait for a connection, within their context).
+type Locker struct {
+	db *sqlx.DB
+	// prefix scopes lock names, which are server-wide, to one installation.
+	prefix string
+}
+
+// NewLocker takes locks through db, a pool reserved for them, naming them
+// prefix + name.
+func NewLocker(db *sqlx.DB, prefix string) *Locker {
+	return &Locker{db: db, prefix: prefix}
+}
+
 // lockName keeps names within MySQL's 64-character limit on GET_LOCK
 // while staying readable in SHOW PROCESSLIST when they are short.
 func lockName(name string) string {
@@ -25,16 +44,14 @@ func lockName(name string) string {
 	return "cc:" + hex.EncodeToString(sum[:24])
 }
 
-// Lock takes the server-wide named lock `name`, waiting up to wait for it
-// (whole seconds; zero means not at all). The lock lives on a connection
-// pinned for the purpose, so it is released when the returned func is
-// called or, should the process die, when MySQL sees the connection gone.
-func Lock(ctx context.Context, db *sqlx.DB, name string, wait time.Duration) (release func(), err error) {
-	conn, err := db.Connx(ctx)
+// Lock takes the named lock, waiting up to wait for it (whole seconds;
+// zero means not at all), and returns the func that releases it.
+func (l *Locker) Lock(ctx context.Context, name string, wait time.Duration) (release func(), err error) {
+	name = lockName(l.prefix + name)
+	conn, err := l.db.Connx(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", name, err)
 	}
-	name = lockName(name)
 	var got *int
 	if err := conn.QueryRowxContext(ctx, "SELECT GET_LOCK(?, ?)", name, int(wait.Seconds())).Scan(&got); err != nil {
 		conn.Close()
@@ -47,7 +64,9 @@ func Lock(ctx context.Context, db *sqlx.DB, name string, wait time.Duration) (re
 	return func() {
 		// Releasing must not depend on the caller's context, which may be
 		// the very thing that was cancelled.
-		if _, err := conn.ExecContext(context.Background(), "SELECT RELEASE_LOCK(?)", name); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := conn.ExecContext(ctx, "SELECT RELEASE_LOCK(?)", name); err != nil {
 			// The lock dies with the session; make sure the session dies.
 			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 		}

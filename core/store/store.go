@@ -72,11 +72,26 @@ func QuoteSchema(name string) (string, error) {
 	return "`" + name + "`", nil
 }
 
-// EnsureSchema creates the schema if it does not exist yet.
+// EnsureSchema creates the schema if it does not exist yet. It looks
+// first, because MySQL checks the CREATE privilege before it checks
+// whether the schema exists: an account that may use an existing schema
+// but not create one would be refused.
 func EnsureSchema(ctx context.Context, q Querier, name string) error {
 	quoted, err := QuoteSchema(name)
 	if err != nil {
 		return err
+	}
+	rows, err := q.QueryContext(ctx, "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name)
+	if err != nil {
+		return fmt.Errorf("look up schema %s: %w", name, err)
+	}
+	exists := rows.Next()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("look up schema %s: %w", name, err)
+	}
+	if exists {
+		return nil
 	}
 	_, err = q.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+quoted+" CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
 	if err != nil {

@@ -47,7 +47,7 @@ func TestMigrationsApplyOnceAndRefuseANewerSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	schema := db.SchemaPrefix + "m"
-	if err := store.EnsureSchema(ctx, db.Cluster.DB(), schema); err != nil {
+	if err := db.Cluster.EnsureSchema(ctx, schema); err != nil {
 		t.Fatal(err)
 	}
 	err = db.Cluster.InSchema(ctx, schema, func(ctx context.Context, conn *sqlx.Conn) error {
@@ -91,16 +91,21 @@ func TestLockIsExclusiveAcrossSessions(t *testing.T) {
 	t.Parallel()
 	db := storetest.New(t)
 	ctx := context.Background()
-	name := db.ControlSchema + ":test"
-	release, err := store.Lock(ctx, db.Control, name, 0)
+	release, err := db.Locker.Lock(ctx, "test", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Lock(ctx, db.Control, name, 0); !errors.Is(err, store.ErrLocked) {
+	if _, err := db.Locker.Lock(ctx, "test", 0); !errors.Is(err, store.ErrLocked) {
 		t.Fatalf("second lock: %v, want ErrLocked", err)
 	}
+	other := store.NewLocker(db.Server, db.ControlSchema+"-other:")
+	releaseOther, err := other.Lock(ctx, "test", 0)
+	if err != nil {
+		t.Fatalf("a lock of another installation: %v", err)
+	}
+	releaseOther()
 	release()
-	release2, err := store.Lock(ctx, db.Control, name, 0)
+	release2, err := db.Locker.Lock(ctx, "test", 0)
 	if err != nil {
 		t.Fatalf("lock after release: %v", err)
 	}
@@ -113,11 +118,12 @@ func TestInSchemaNeverCarriesASchemaOver(t *testing.T) {
 	t.Parallel()
 	db := storetest.New(t)
 	ctx := context.Background()
-	one := store.NewCluster("one", store.Open(storetest.ServerConfig(t), 1, slog.New(slog.NewTextHandler(io.Discard, nil))))
-	defer one.DB().Close()
+	pool := store.Open(storetest.ServerConfig(t), 1, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer pool.Close()
+	one := store.NewCluster("one", pool)
 	for _, s := range []string{"a", "b"} {
 		schema := db.SchemaPrefix + s
-		if err := store.EnsureSchema(ctx, one.DB(), schema); err != nil {
+		if err := one.EnsureSchema(ctx, schema); err != nil {
 			t.Fatal(err)
 		}
 		err := one.InSchema(ctx, schema, func(ctx context.Context, conn *sqlx.Conn) error {

@@ -35,7 +35,7 @@ func (p *Provisioner) Provision(ctx context.Context, t registry.Tenant) (int64, 
 	if err != nil {
 		return 0, err
 	}
-	if err := store.EnsureSchema(ctx, cluster.DB(), t.Schema); err != nil {
+	if err := cluster.EnsureSchema(ctx, t.Schema); err != nil {
 		return 0, err
 	}
 	p.log.DebugContext(ctx, "schema exists", "tenant", t.Code, "schema", t.Schema)

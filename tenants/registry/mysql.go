@@ -14,17 +14,21 @@ import (
 )
 
 // MySQLRepository stores tenants in the control plane's tenants table.
+//
+// Every write that involves a parent and a child locks the parent's row
+// first (SELECT … FOR UPDATE), then the child's: creating a child, changing
+// a child's status, archiving a parent. Writers under one parent therefore
+// take turns for the length of a short transaction, rows are always locked
+// ancestors first (no deadlock), and a count of a parent's children read
+// after its row is locked sees every committed child. Plain FOR UPDATE is
+// used because TiDB refuses shared locks by default.
 type MySQLRepository struct {
 	db *sqlx.DB
-	// lockPrefix scopes named locks, which MySQL shares server-wide, to
-	// this control plane.
-	lockPrefix string
 }
 
-// NewMySQLRepository returns the repository on the control-plane pool;
-// controlSchema names the installation in server-wide lock names.
-func NewMySQLRepository(db *sqlx.DB, controlSchema string) *MySQLRepository {
-	return &MySQLRepository{db: db, lockPrefix: controlSchema + ":"}
+// NewMySQLRepository returns the repository on the control-plane pool.
+func NewMySQLRepository(db *sqlx.DB) *MySQLRepository {
+	return &MySQLRepository{db: db}
 }
 
 const tenantColumns = `code, name, level, COALESCE(parent_code, '') AS parent_code, status,
@@ -33,9 +37,28 @@ COALESCE(failure, '') AS failure, created_at, updated_at`
 
 func nullable(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
-// Insert stores a new tenant.
-func (r *MySQLRepository) Insert(ctx context.Context, t Tenant) error {
-	_, err := r.db.ExecContext(ctx, `INSERT INTO tenants
+// Insert stores a new tenant once check has approved its parent.
+func (r *MySQLRepository) Insert(ctx context.Context, t Tenant, check func(parent *Tenant) error) error {
+	tx, err := r.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("insert tenant %s: %w", t.Code, err)
+	}
+	defer tx.Rollback()
+	parent, err := lockParent(ctx, tx, t.Code)
+	if err != nil {
+		return err
+	}
+	var exists int
+	if err := tx.GetContext(ctx, &exists, "SELECT COUNT(*) FROM tenants WHERE code = ?", t.Code); err != nil {
+		return fmt.Errorf("insert tenant %s: %w", t.Code, err)
+	}
+	if exists > 0 {
+		return ErrDuplicate
+	}
+	if err := check(parent); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO tenants
 (code, name, level, parent_code, status, schema_name, cluster, schema_version, failure, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.Code, t.Name, t.Level, nullable(t.Parent), t.Status, nullable(t.Schema), nullable(t.Cluster),
@@ -46,7 +69,28 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	if err != nil {
 		return fmt.Errorf("insert tenant %s: %w", t.Code, err)
 	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("insert tenant %s: %w", t.Code, err)
+	}
 	return nil
+}
+
+// lockParent locks and returns the parent of code, nil if code has none or
+// it does not exist.
+func lockParent(ctx context.Context, tx *sqlx.Tx, code string) (*Tenant, error) {
+	pc := parentCode(code)
+	if pc == "" {
+		return nil, nil
+	}
+	var parent Tenant
+	err := tx.GetContext(ctx, &parent, "SELECT "+tenantColumns+" FROM tenants WHERE code = ? FOR UPDATE", pc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lock parent %s: %w", pc, err)
+	}
+	return &parent, nil
 }
 
 // Get returns the tenant with code.
@@ -95,13 +139,17 @@ func (r *MySQLRepository) List(ctx context.Context, f Filter) ([]Tenant, error) 
 	return tenants, nil
 }
 
-// Update changes a tenant under a row lock.
-func (r *MySQLRepository) Update(ctx context.Context, code string, change func(*Tenant) error) (Tenant, error) {
+// Update changes a tenant under row locks on its parent and itself.
+func (r *MySQLRepository) Update(ctx context.Context, code string, change func(*Tenant, Neighbours) error) (Tenant, error) {
 	tx, err := r.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return Tenant{}, fmt.Errorf("update tenant %s: %w", code, err)
 	}
 	defer tx.Rollback()
+	var n Neighbours
+	if n.Parent, err = lockParent(ctx, tx, code); err != nil {
+		return Tenant{}, err
+	}
 	var t Tenant
 	err = tx.GetContext(ctx, &t, "SELECT "+tenantColumns+" FROM tenants WHERE code = ? FOR UPDATE", code)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -110,8 +158,16 @@ func (r *MySQLRepository) Update(ctx context.Context, code string, change func(*
 	if err != nil {
 		return Tenant{}, fmt.Errorf("update tenant %s: %w", code, err)
 	}
-	if err := change(&t); err != nil {
+	err = tx.GetContext(ctx, &n.ActiveChildren, "SELECT COUNT(*) FROM tenants WHERE parent_code = ? AND status <> ?", code, StatusArchived)
+	if err != nil {
+		return Tenant{}, fmt.Errorf("count children of %s: %w", code, err)
+	}
+	before := t
+	if err := change(&t, n); err != nil {
 		return Tenant{}, err
+	}
+	if t == before {
+		return t, nil
 	}
 	t.UpdatedAt = time.Now().UTC().Truncate(time.Microsecond)
 	if _, err := tx.ExecContext(ctx, `UPDATE tenants SET name = ?, status = ?, schema_version = ?, failure = ?, updated_at = ?
@@ -122,23 +178,4 @@ WHERE code = ?`, t.Name, t.Status, t.SchemaVersion, nullable(t.Failure), t.Updat
 		return Tenant{}, fmt.Errorf("update tenant %s: %w", code, err)
 	}
 	return t, nil
-}
-
-// HasActiveChildren reports whether any tenant under code is not archived.
-func (r *MySQLRepository) HasActiveChildren(ctx context.Context, code string) (bool, error) {
-	var n int
-	err := r.db.GetContext(ctx, &n, "SELECT COUNT(*) FROM tenants WHERE parent_code = ? AND status <> ?", code, StatusArchived)
-	if err != nil {
-		return false, fmt.Errorf("count children of %s: %w", code, err)
-	}
-	return n > 0, nil
-}
-
-// Lock takes a named lock shared by every replica on this control plane.
-func (r *MySQLRepository) Lock(ctx context.Context, name string, wait time.Duration) (func(), error) {
-	release, err := store.Lock(ctx, r.db, r.lockPrefix+name, wait)
-	if errors.Is(err, store.ErrLocked) {
-		return nil, ErrLocked
-	}
-	return release, err
 }

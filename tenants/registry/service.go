@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/store"
 )
 
 // Service manages the tenants of the platform.
@@ -72,19 +73,30 @@ var ErrNotFound = errors.New("tenant not found")
 // ErrDuplicate is returned by a Repository inserting a code it holds.
 var ErrDuplicate = errors.New("tenant exists")
 
-// ErrLocked is returned by a Repository when a lock is held elsewhere.
-var ErrLocked = errors.New("tenant locked")
+// Neighbours is what a change sees around the tenant it changes, read in
+// the change's transaction with the parent's row locked: archiving a parent
+// and creating or restoring one of its children cannot interleave.
+type Neighbours struct {
+	// Parent is nil for a province.
+	Parent *Tenant
+	// ActiveChildren counts the tenants under it that are not archived.
+	ActiveChildren int
+}
 
 // Repository stores tenants.
 type Repository interface {
-	Insert(ctx context.Context, t Tenant) error
+	// Insert stores t once check has approved its parent (nil if there is
+	// none), with the parent's row locked meanwhile.
+	Insert(ctx context.Context, t Tenant, check func(parent *Tenant) error) error
 	Get(ctx context.Context, code string) (Tenant, error)
 	List(ctx context.Context, f Filter) ([]Tenant, error)
-	// Update applies change to the stored tenant under a row lock and
-	// stores the result; an error from change aborts it.
-	Update(ctx context.Context, code string, change func(*Tenant) error) (Tenant, error)
-	HasActiveChildren(ctx context.Context, code string) (bool, error)
-	// Lock takes a lock on name shared by every replica, waiting up to wait.
+	// Update applies change to the stored tenant under row locks on it and
+	// its parent, and stores the result; an error from change aborts it.
+	Update(ctx context.Context, code string, change func(t *Tenant, n Neighbours) error) (Tenant, error)
+}
+
+// Locker takes locks that every replica shares (store.Locker).
+type Locker interface {
 	Lock(ctx context.Context, name string, wait time.Duration) (release func(), err error)
 }
 
@@ -105,21 +117,25 @@ type Options struct {
 
 type service struct {
 	repo        Repository
+	locks       Locker
 	provisioner Provisioner
 	opts        Options
 	log         *slog.Logger
 }
 
 // NewService returns the registry service.
-func NewService(repo Repository, p Provisioner, opts Options, log *slog.Logger) Service {
-	return &service{repo: repo, provisioner: p, opts: opts, log: log}
+func NewService(repo Repository, locks Locker, p Provisioner, opts Options, log *slog.Logger) Service {
+	return &service{repo: repo, locks: locks, provisioner: p, opts: opts, log: log}
 }
 
-// parentLockWait bounds how long creating a child waits for its parent's
-// short critical sections (another child's insert, an archive).
-const parentLockWait = 10 * time.Second
+// createLockWait is how long a create waits for a concurrent create of the
+// same code, so that the second one learns the county exists rather than
+// that it is busy.
+const createLockWait = 5 * time.Second
 
-func tenantLock(code string) string { return "tenant:" + code }
+// recordTimeout bounds writing a provisioning's outcome, which must not
+// depend on the (perhaps cancelled) context of the provisioning itself.
+const recordTimeout = 30 * time.Second
 
 func (s *service) Create(ctx context.Context, req CreateRequest) (Tenant, error) {
 	code, err := ParseCode(req.Code)
@@ -134,7 +150,7 @@ func (s *service) Create(ctx context.Context, req CreateRequest) (Tenant, error)
 	if err != nil {
 		return Tenant{}, err
 	}
-	release, err := s.lock(ctx, code, 0)
+	release, err := s.lock(ctx, code, createLockWait)
 	if err != nil {
 		return Tenant{}, err
 	}
@@ -156,33 +172,22 @@ func (s *service) Create(ctx context.Context, req CreateRequest) (Tenant, error)
 	return s.provision(ctx, t)
 }
 
-// insertUnderParent inserts t after checking its parent, holding the
-// parent's lock so that the parent cannot be archived in between.
+// insertUnderParent inserts t once its parent is found fit.
 func (s *service) insertUnderParent(ctx context.Context, t Tenant) error {
-	if t.Parent != "" {
-		release, err := s.lock(ctx, t.Parent, parentLockWait)
-		if err != nil {
-			return err
-		}
-		defer release()
-		if err := s.checkParent(ctx, t); err != nil {
-			return err
-		}
-	}
-	err := s.repo.Insert(ctx, t)
+	err := s.repo.Insert(ctx, t, func(parent *Tenant) error { return checkParent(t, parent) })
 	if errors.Is(err, ErrDuplicate) {
 		return errs.Conflict(CodeTenantExists, "tenant %s exists already", t.Code)
 	}
 	return err
 }
 
-func (s *service) checkParent(ctx context.Context, t Tenant) error {
-	parent, err := s.repo.Get(ctx, t.Parent)
-	if errors.Is(err, ErrNotFound) {
-		return errs.Invalid(CodeUnknownParent, "parent %s of %s does not exist; create it first", t.Parent, t.Code)
+// checkParent says whether parent (nil if it does not exist) may hold t.
+func checkParent(t Tenant, parent *Tenant) error {
+	if t.Parent == "" {
+		return nil
 	}
-	if err != nil {
-		return err
+	if parent == nil {
+		return errs.Invalid(CodeUnknownParent, "parent %s of %s does not exist; create it first", t.Parent, t.Code)
 	}
 	if want := parentLevel(t.Level, t.Code); parent.Level != want {
 		return errs.Invalid(CodeInvalidParent, "%s is a %s, but the parent of the %s %s must be a %s", parent.Code, parent.Level, t.Level, t.Code, want)
@@ -194,8 +199,8 @@ func (s *service) checkParent(ctx context.Context, t Tenant) error {
 }
 
 func (s *service) lock(ctx context.Context, code string, wait time.Duration) (func(), error) {
-	release, err := s.repo.Lock(ctx, tenantLock(code), wait)
-	if errors.Is(err, ErrLocked) {
+	release, err := s.locks.Lock(ctx, "tenant:"+code, wait)
+	if errors.Is(err, store.ErrLocked) {
 		return nil, errs.Conflict(CodeProvisioningBusy, "%s is being changed by another request; try again shortly", code)
 	}
 	return release, err
@@ -208,21 +213,22 @@ func (s *service) provision(ctx context.Context, t Tenant) (Tenant, error) {
 	s.log.InfoContext(ctx, "provisioning county", "tenant", t.Code, "schema", t.Schema, "cluster", t.Cluster)
 	start := time.Now()
 	version, err := s.provisioner.Provision(ctx, t)
-	record := context.WithoutCancel(ctx)
+	record, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
 	if err != nil {
 		reason := err.Error()
 		if ctx.Err() != nil {
 			reason = "interrupted: " + reason
 		}
 		s.log.ErrorContext(ctx, "provisioning failed", "tenant", t.Code, "err", reason)
-		return s.repo.Update(record, t.Code, func(t *Tenant) error {
+		return s.repo.Update(record, t.Code, func(t *Tenant, _ Neighbours) error {
 			t.Status = StatusFailed
 			t.Failure = truncate(reason, 1000)
 			return nil
 		})
 	}
 	s.log.InfoContext(ctx, "county ready", "tenant", t.Code, "schema_version", version, "duration_ms", time.Since(start).Milliseconds())
-	return s.repo.Update(record, t.Code, func(t *Tenant) error {
+	return s.repo.Update(record, t.Code, func(t *Tenant, _ Neighbours) error {
 		t.Status = StatusReady
 		t.Failure = ""
 		t.SchemaVersion = version
@@ -314,22 +320,10 @@ func (s *service) Update(ctx context.Context, code string, p Patch) (Tenant, err
 		}
 		name = n
 	}
-	if p.Status != nil {
-		to := Status(*p.Status)
-		if !settableStatuses[to] {
-			return Tenant{}, checkTransition(Tenant{}, to)
-		}
-		if to == StatusArchived || to == StatusReady {
-			// Archiving checks the children and restoring checks the
-			// parent: both must hold still meanwhile.
-			release, err := s.lock(ctx, code, parentLockWait)
-			if err != nil {
-				return Tenant{}, err
-			}
-			defer release()
-		}
+	if p.Status != nil && !settableStatuses[Status(*p.Status)] {
+		return Tenant{}, errStatusNotSettable(Status(*p.Status))
 	}
-	t, err := s.repo.Update(ctx, code, func(t *Tenant) error {
+	t, err := s.repo.Update(ctx, code, func(t *Tenant, n Neighbours) error {
 		if p.Name != nil {
 			t.Name = name
 		}
@@ -340,7 +334,7 @@ func (s *service) Update(ctx context.Context, code string, p Patch) (Tenant, err
 		if err := checkTransition(*t, to); err != nil {
 			return err
 		}
-		if err := s.checkNeighbours(ctx, *t, to); err != nil {
+		if err := checkNeighbours(*t, to, n); err != nil {
 			return err
 		}
 		t.Status = to
@@ -354,24 +348,12 @@ func (s *service) Update(ctx context.Context, code string, p Patch) (Tenant, err
 
 // checkNeighbours keeps the hierarchy consistent: no active tenant under an
 // archived one.
-func (s *service) checkNeighbours(ctx context.Context, t Tenant, to Status) error {
-	switch {
-	case to == StatusArchived:
-		active, err := s.repo.HasActiveChildren(ctx, t.Code)
-		if err != nil {
-			return err
-		}
-		if active {
-			return errs.Conflict(CodeHasActiveChildren, "%s has tenants under it that are not archived; archive them first", t.Code)
-		}
-	case t.Status == StatusArchived && t.Parent != "":
-		parent, err := s.repo.Get(ctx, t.Parent)
-		if err != nil {
-			return fmt.Errorf("read parent %s: %w", t.Parent, err)
-		}
-		if parent.Status == StatusArchived {
-			return errs.Conflict(CodeParentArchived, "parent %s is archived; restore it first", t.Parent)
-		}
+func checkNeighbours(t Tenant, to Status, n Neighbours) error {
+	if to == StatusArchived && n.ActiveChildren > 0 {
+		return errs.Conflict(CodeHasActiveChildren, "%s has %d tenants under it that are not archived; archive them first", t.Code, n.ActiveChildren)
+	}
+	if t.Status == StatusArchived && n.Parent != nil && n.Parent.Status == StatusArchived {
+		return errs.Conflict(CodeParentArchived, "parent %s is archived; restore it first", t.Parent)
 	}
 	return nil
 }
@@ -385,9 +367,12 @@ func (s *service) Retry(ctx context.Context, code string) (Tenant, error) {
 		return Tenant{}, err
 	}
 	defer release()
-	t, err := s.repo.Update(ctx, code, func(t *Tenant) error {
-		if t.Status != StatusFailed && t.Status != StatusProvisioning {
-			return errs.Conflict(CodeNotRetryable, "%s is %s; only a failed or interrupted county can be retried", t.Code, t.Status)
+	t, err := s.repo.Update(ctx, code, func(t *Tenant, n Neighbours) error {
+		if !retryable(*t) {
+			return errs.Conflict(CodeNotRetryable, "%s is %s; only a county that failed, was interrupted, or was archived before it was provisioned can be retried", t.Code, t.Status)
+		}
+		if err := checkNeighbours(*t, StatusProvisioning, n); err != nil {
+			return err
 		}
 		t.Status = StatusProvisioning
 		return nil
@@ -402,15 +387,16 @@ func (s *service) Retry(ctx context.Context, code string) (Tenant, error) {
 }
 
 // Resume finishes every county a crash left in provisioning. Counties that
-// another replica is provisioning right now are skipped. It returns how
-// many it finished.
+// another replica is provisioning right now are skipped; one that cannot be
+// finished does not stop the others. It returns how many it finished.
 func Resume(ctx context.Context, svc Service, log *slog.Logger) (int, error) {
 	resumed := 0
+	var failures []error
 	cursor := ""
 	for {
 		page, err := svc.List(ctx, ListRequest{Status: string(StatusProvisioning), Cursor: cursor, Limit: MaxPageSize})
 		if err != nil {
-			return resumed, err
+			return resumed, errors.Join(append(failures, err)...)
 		}
 		for _, t := range page.Tenants {
 			_, err := svc.Retry(ctx, t.Code)
@@ -418,13 +404,14 @@ func Resume(ctx context.Context, svc Service, log *slog.Logger) (int, error) {
 			case errs.CodeOf(err) == CodeProvisioningBusy:
 				continue
 			case err != nil:
-				return resumed, fmt.Errorf("resume %s: %w", t.Code, err)
+				failures = append(failures, fmt.Errorf("resume %s: %w", t.Code, err))
+				continue
 			}
 			log.InfoContext(ctx, "resumed interrupted provisioning", "tenant", t.Code)
 			resumed++
 		}
 		if page.NextCursor == "" {
-			return resumed, nil
+			return resumed, errors.Join(failures...)
 		}
 		cursor = page.NextCursor
 	}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,7 +25,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func newService(db *storetest.DB, migs *store.Migrations) registry.Service {
 	prov := provision.New(store.Clusters{"default": db.Cluster}, migs, quiet)
-	return registry.NewService(registry.NewMySQLRepository(db.Control, db.ControlSchema), prov,
+	return registry.NewService(registry.NewMySQLRepository(db.Control), db.Locker, prov,
 		registry.Options{SchemaPrefix: db.SchemaPrefix, Cluster: "default"}, quiet)
 }
 
@@ -40,7 +41,7 @@ func mustCreate(t *testing.T, svc registry.Service, code, name string) registry.
 func countRows(t *testing.T, db *storetest.DB, query string, args ...any) int {
 	t.Helper()
 	var n int
-	if err := db.Cluster.DB().Get(&n, query, args...); err != nil {
+	if err := db.Server.Get(&n, query, args...); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -111,18 +112,10 @@ func TestBadInputCreatesNothing(t *testing.T) {
 		{registry.CreateRequest{Code: "gd.shaoguan.lechang", Name: strings.Repeat("乐", 65)}, registry.CodeInvalidName},
 		{registry.CreateRequest{Code: "gd.shaoguan.lechang", Name: "乐昌市", Level: "town"}, registry.CodeInvalidLevel},
 		{registry.CreateRequest{Code: "bj.haidian.x", Name: "x"}, registry.CodeInvalidParent},
-		{registry.CreateRequest{Code: "gd.shixing", Name: "x", Level: "county"}, ""},
+		{registry.CreateRequest{Code: "bj.haidian", Name: "海淀区", Level: "county"}, registry.CodeTenantExists},
 	}
 	for _, c := range cases {
 		_, err := svc.Create(context.Background(), c.req)
-		if c.code == "" {
-			// A county directly under a province is allowed (bj.haidian);
-			// remove it again from the expectation below.
-			if err != nil {
-				t.Errorf("create %+v: %v", c.req, err)
-			}
-			continue
-		}
 		if got := errs.CodeOf(err); got != c.code {
 			t.Errorf("create %+v: error %v, want code %s", c.req, err, c.code)
 		}
@@ -130,12 +123,11 @@ func TestBadInputCreatesNothing(t *testing.T) {
 			t.Errorf("create %+v: kind %v, want a 4xx kind", c.req, e.Kind)
 		}
 	}
-	if n := countRows(t, db, "SELECT COUNT(*) FROM `"+db.ControlSchema+"`.tenants"); n != rowsBefore+1 {
-		t.Errorf("%d tenant rows, want %d: a refused request left a row", n, rowsBefore+1)
+	if n := countRows(t, db, "SELECT COUNT(*) FROM `"+db.ControlSchema+"`.tenants"); n != rowsBefore {
+		t.Errorf("%d tenant rows, want %d: a refused request left a row", n, rowsBefore)
 	}
-	want := append(schemasBefore, db.SchemaPrefix+"gd_shixing")
-	if got := db.Schemas(t); fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("schemas = %v, want %v: a refused request left a schema", got, want)
+	if got := db.Schemas(t); fmt.Sprint(got) != fmt.Sprint(schemasBefore) {
+		t.Errorf("schemas = %v, want %v: a refused request left a schema", got, schemasBefore)
 	}
 }
 
@@ -310,9 +302,52 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// interruptProvisioning creates a county whose provisioning stops at the
+// gate migration, after its schema exists and its baseline is applied, and
+// cancels it there. The gate stays closed until the returned func opens it.
+func interruptProvisioning(t *testing.T, db *storetest.DB, svc registry.Service, gate, code string) (registry.Tenant, func()) {
+	t.Helper()
+	holder, err := db.Control.Connx(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := holder.ExecContext(context.Background(), "SELECT GET_LOCK(?, 0)", gate); err != nil {
+		t.Fatal(err)
+	}
+	open := func() {
+		if _, err := holder.ExecContext(context.Background(), "SELECT RELEASE_LOCK(?)", gate); err != nil {
+			t.Fatal(err)
+		}
+		holder.Close()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	created := make(chan registry.Tenant, 1)
+	go func() {
+		tn, err := svc.Create(ctx, registry.CreateRequest{Code: code, Name: "翁源县"})
+		if err != nil {
+			t.Errorf("create: %v", err)
+		}
+		created <- tn
+	}()
+	schema := registry.SchemaName(db.SchemaPrefix, code)
+	waitFor(t, "the baseline to be applied", func() bool {
+		var n int
+		return db.Server.Get(&n, "SELECT COUNT(*) FROM `"+schema+"`.schema_migrations WHERE version = 1") == nil && n == 1
+	})
+	cancel()
+	tn := <-created
+	if tn.Status != registry.StatusFailed || !strings.Contains(tn.Failure, "interrupted") {
+		t.Fatalf("interrupted county = %+v, want failed and interrupted", tn)
+	}
+	if schemas := db.Schemas(t); !slices.Contains(schemas, schema) {
+		t.Fatalf("schema %s missing after the interruption: %v", schema, schemas)
+	}
+	return tn, open
+}
+
 // TestInterruptedProvisioningIsFinishedByRetry cancels a county's
-// provisioning after its schema exists and is half migrated, then proves
-// that a retry, and a resume after a simulated crash, finish it.
+// provisioning after its schema exists and is half migrated, and proves
+// that a retry finishes it without duplicating anything.
 func TestInterruptedProvisioningIsFinishedByRetry(t *testing.T) {
 	t.Parallel()
 	db := storetest.New(t)
@@ -322,60 +357,46 @@ func TestInterruptedProvisioningIsFinishedByRetry(t *testing.T) {
 	mustCreate(t, svc, "gd", "广东省")
 	mustCreate(t, svc, "gd.shaoguan", "韶关市")
 
-	holder, err := db.Control.Connx(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Close()
-	if _, err := holder.ExecContext(context.Background(), "SELECT GET_LOCK(?, 0)", gate); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	created := make(chan registry.Tenant, 1)
-	go func() {
-		tn, err := svc.Create(ctx, registry.CreateRequest{Code: "gd.shaoguan.wengyuan", Name: "翁源县"})
-		if err != nil {
-			t.Errorf("create: %v", err)
-		}
-		created <- tn
-	}()
-	schema := db.SchemaPrefix + "gd_shaoguan_wengyuan"
-	waitFor(t, "the baseline to be applied", func() bool {
-		var n int
-		return db.Cluster.DB().Get(&n, "SELECT COUNT(*) FROM `"+schema+"`.schema_migrations WHERE version = 1") == nil && n == 1
-	})
-	cancel()
-	tn := <-created
-	if tn.Status != registry.StatusFailed || !strings.Contains(tn.Failure, "interrupted") {
-		t.Fatalf("interrupted county = %+v, want failed and interrupted", tn)
-	}
+	tn, open := interruptProvisioning(t, db, svc, gate, "gd.shaoguan.wengyuan")
 	got, err := svc.Get(context.Background(), tn.Code)
 	if err != nil || got.Status != registry.StatusFailed || got.Failure == "" {
 		t.Fatalf("the failure is not visible: %+v, %v", got, err)
 	}
-	if _, err := holder.ExecContext(context.Background(), "SELECT RELEASE_LOCK(?)", gate); err != nil {
-		t.Fatal(err)
-	}
-
+	open()
 	tn, err = svc.Retry(context.Background(), tn.Code)
 	if err != nil || tn.Status != registry.StatusReady || tn.SchemaVersion != migs.Latest() || tn.Failure != "" {
 		t.Fatalf("retry = %+v, %v", tn, err)
 	}
-	if n := countRows(t, db, "SELECT COUNT(*) FROM `"+schema+"`.roles"); n != 4 {
+	if n := countRows(t, db, "SELECT COUNT(*) FROM `"+tn.Schema+"`.roles"); n != 4 {
 		t.Errorf("%d roles after retry, want 4 (no duplicates)", n)
 	}
+}
 
-	// A process killed mid-provisioning leaves the county in provisioning
-	// without a failure recorded; Resume finishes it.
-	if _, err := db.Control.Exec("UPDATE tenants SET status = 'provisioning' WHERE code = ?", tn.Code); err != nil {
+// TestResumeFinishesACrashedProvisioning plays a process killed in the
+// middle of provisioning: the county stays in provisioning, half migrated,
+// with no failure recorded. Resume, as the server runs it at start,
+// finishes it.
+func TestResumeFinishesACrashedProvisioning(t *testing.T) {
+	t.Parallel()
+	db := storetest.New(t)
+	gate := db.ControlSchema + "_gate"
+	migs := gatedMigrations(t, gate)
+	svc := newService(db, migs)
+	mustCreate(t, svc, "gd", "广东省")
+	mustCreate(t, svc, "gd.shaoguan", "韶关市")
+	tn, open := interruptProvisioning(t, db, svc, gate, "gd.shaoguan.wengyuan")
+	// What a killed process leaves: no failure was ever recorded.
+	if _, err := db.Control.Exec("UPDATE tenants SET status = 'provisioning', failure = NULL WHERE code = ?", tn.Code); err != nil {
 		t.Fatal(err)
 	}
+	open()
 	n, err := registry.Resume(context.Background(), svc, quiet)
 	if err != nil || n != 1 {
 		t.Fatalf("resume = %d, %v", n, err)
 	}
-	if got, _ := svc.Get(context.Background(), tn.Code); got.Status != registry.StatusReady {
-		t.Errorf("after resume: %+v", got)
+	got, err := svc.Get(context.Background(), tn.Code)
+	if err != nil || got.Status != registry.StatusReady || got.SchemaVersion != migs.Latest() {
+		t.Errorf("after resume: %+v, %v", got, err)
 	}
 }
 
@@ -402,5 +423,118 @@ func TestFailedProvisioningIsVisibleAndRetryable(t *testing.T) {
 	tn, err = fixed.Retry(context.Background(), tn.Code)
 	if err != nil || tn.Status != registry.StatusReady {
 		t.Fatalf("retry = %+v, %v", tn, err)
+	}
+}
+
+func TestCountyDirectlyUnderAProvince(t *testing.T) {
+	t.Parallel()
+	db := storetest.New(t)
+	svc := newService(db, store.TenantMigrations())
+	mustCreate(t, svc, "bj", "北京市")
+	tn, err := svc.Create(context.Background(), registry.CreateRequest{Code: "bj.haidian", Name: "海淀区", Level: "county"})
+	if err != nil || tn.Status != registry.StatusReady || tn.Schema != db.SchemaPrefix+"bj_haidian" {
+		t.Fatalf("create = %+v, %v", tn, err)
+	}
+	if city := mustCreate(t, svc, "bj.chaoyang", "朝阳区"); city.Level != registry.LevelCity || city.Schema != "" {
+		t.Errorf("a two-segment code without --level is a city: %+v", city)
+	}
+}
+
+// TestArchivedBeforeProvisionedCanBeFinished: a county that failed and was
+// archived is not stuck: retry finishes it.
+func TestArchivedBeforeProvisionedCanBeFinished(t *testing.T) {
+	t.Parallel()
+	db := storetest.New(t)
+	broken, err := store.LoadMigrations(fstest.MapFS{"00001_broken.sql": {Data: []byte("INSERT INTO no_such_table VALUES (1);\n")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := newService(db, broken)
+	mustCreate(t, svc, "gd", "广东省")
+	mustCreate(t, svc, "gd.shaoguan", "韶关市")
+	tn := mustCreate(t, svc, "gd.shaoguan.wengyuan", "翁源县")
+	ctx := context.Background()
+	if _, err := svc.Update(ctx, tn.Code, registry.Patch{Status: ptr("archived")}); err != nil {
+		t.Fatal(err)
+	}
+	fixed := newService(db, store.TenantMigrations())
+	if _, err := fixed.Update(ctx, tn.Code, registry.Patch{Status: ptr("ready")}); errs.CodeOf(err) != registry.CodeStatusChange {
+		t.Errorf("restoring a never-provisioned county to ready: %v", err)
+	}
+	if got, err := fixed.Retry(ctx, tn.Code); err != nil || got.Status != registry.StatusReady {
+		t.Errorf("retry = %+v, %v", got, err)
+	}
+}
+
+// TestSmallPoolsDoNotDeadlock provisions many counties at once through
+// pools of two connections: every lock holds a connection of the lock pool
+// only, and no work holds two connections of one pool at once.
+func TestSmallPoolsDoNotDeadlock(t *testing.T) {
+	t.Parallel()
+	db := storetest.New(t)
+	control := store.Open(db.Config, 2, quiet)
+	defer control.Close()
+	clusterPool := store.Open(storetest.ServerConfig(t), 2, quiet)
+	defer clusterPool.Close()
+	lockPool := store.Open(storetest.ServerConfig(t), 2, quiet)
+	defer lockPool.Close()
+	prov := provision.New(store.Clusters{"default": store.NewCluster("default", clusterPool)}, store.TenantMigrations(), quiet)
+	svc := registry.NewService(registry.NewMySQLRepository(control), store.NewLocker(lockPool, db.ControlSchema+":"), prov,
+		registry.Options{SchemaPrefix: db.SchemaPrefix, Cluster: "default"}, quiet)
+	mustCreate(t, svc, "gd", "广东省")
+	mustCreate(t, svc, "gd.shaoguan", "韶关市")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code := "gd.shaoguan.county" + string(rune('a'+i))
+			tn, err := svc.Create(ctx, registry.CreateRequest{Code: code, Name: code})
+			if err != nil || tn.Status != registry.StatusReady {
+				t.Errorf("create %s: %+v, %v", code, tn, err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// TestArchivingAParentRacesRestoringAChild runs both at once, many times:
+// never does a live county end up under an archived city.
+func TestArchivingAParentRacesRestoringAChild(t *testing.T) {
+	t.Parallel()
+	db := storetest.New(t)
+	svc := newService(db, store.TenantMigrations())
+	ctx := context.Background()
+	mustCreate(t, svc, "gd", "广东省")
+	mustCreate(t, svc, "gd.shaoguan", "韶关市")
+	mustCreate(t, svc, "gd.shaoguan.wengyuan", "翁源县")
+	set := func(code, status string) error {
+		_, err := svc.Update(ctx, code, registry.Patch{Status: ptr(status)})
+		return err
+	}
+	for round := range 25 {
+		if err := set("gd.shaoguan", "ready"); err != nil {
+			t.Fatal(err)
+		}
+		if err := set("gd.shaoguan.wengyuan", "archived"); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); _ = set("gd.shaoguan", "archived") }()
+		go func() { defer wg.Done(); _ = set("gd.shaoguan.wengyuan", "ready") }()
+		wg.Wait()
+		city, _ := svc.Get(ctx, "gd.shaoguan")
+		county, _ := svc.Get(ctx, "gd.shaoguan.wengyuan")
+		if city.Status == registry.StatusArchived && county.Status != registry.StatusArchived {
+			t.Fatalf("round %d: %s county under an archived city", round, county.Status)
+		}
+		if county.Status == registry.StatusReady {
+			if err := set("gd.shaoguan.wengyuan", "archived"); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }

@@ -191,10 +191,26 @@ func SchemaName(prefix, code string) string {
 // others are the outcome of provisioning.
 var settableStatuses = map[Status]bool{StatusReady: true, StatusSuspended: true, StatusArchived: true}
 
+func errStatusNotSettable(to Status) error {
+	return errs.Invalid(CodeInvalidStatus, "status %q cannot be set; use ready, suspended or archived", to)
+}
+
+// retryable reports whether provisioning t may be run (again): it failed,
+// a crash interrupted it, or it was archived before it ever finished.
+func retryable(t Tenant) bool {
+	switch t.Status {
+	case StatusFailed, StatusProvisioning:
+		return true
+	case StatusArchived:
+		return !t.provisioned()
+	}
+	return false
+}
+
 // checkTransition says whether t may move to status `to`.
 func checkTransition(t Tenant, to Status) error {
 	if !settableStatuses[to] {
-		return errs.Invalid(CodeInvalidStatus, "status %q cannot be set; use ready, suspended or archived", to)
+		return errStatusNotSettable(to)
 	}
 	if t.Status == to {
 		return nil
@@ -208,7 +224,7 @@ func checkTransition(t Tenant, to Status) error {
 		}
 	case StatusArchived:
 		if !t.provisioned() {
-			return errs.Conflict(CodeStatusChange, "%s was never fully provisioned; archived tenants are restored to ready only when provisioned", t.Code)
+			return errs.Conflict(CodeStatusChange, "%s was archived before it was provisioned; retry it (countycloud tenant retry %s) to finish it", t.Code, t.Code)
 		}
 		if to != StatusReady {
 			return errs.Conflict(CodeStatusChange, "an archived tenant can only be restored to ready")

@@ -18,8 +18,9 @@ import (
 
 // Engine is a running embedded engine.
 type Engine struct {
-	srv  *server.Server
-	addr string
+	srv     *server.Server
+	addr    string
+	stopped chan error
 }
 
 // Start listens on a free loopback port and serves an empty in-memory
@@ -36,14 +37,14 @@ func Start() (*Engine, error) {
 		return nil, fmt.Errorf("dev engine: %w", err)
 	}
 	addr := ln.Addr().String()
-	// The engine opens its own listener from an address; free ours for it.
-	ln.Close()
-	srv, err := server.NewServer(server.Config{Protocol: "tcp", Address: addr}, engine, gms.NewContext, memory.NewSessionBuilder(provider), nil)
+	srv, err := server.NewServer(server.Config{Protocol: "tcp", Address: addr, Listener: ln}, engine, gms.NewContext, memory.NewSessionBuilder(provider), nil)
 	if err != nil {
+		ln.Close()
 		return nil, fmt.Errorf("dev engine: %w", err)
 	}
-	go func() { _ = srv.Start() }()
-	return &Engine{srv: srv, addr: addr}, nil
+	e := &Engine{srv: srv, addr: addr, stopped: make(chan error, 1)}
+	go func() { e.stopped <- srv.Start() }()
+	return e, nil
 }
 
 // Config is a DSN config reaching the engine, with database as the schema.
@@ -56,5 +57,12 @@ func (e *Engine) Config(database string) *mysql.Config {
 	return cfg
 }
 
-// Close stops the engine; everything in it is gone.
-func (e *Engine) Close() error { return e.srv.Close() }
+// Close stops the engine; everything in it is gone. It returns the error
+// that stopped the engine, if anything did before.
+func (e *Engine) Close() error {
+	closeErr := e.srv.Close()
+	if err := <-e.stopped; err != nil && closeErr == nil {
+		return fmt.Errorf("dev engine: %w", err)
+	}
+	return closeErr
+}

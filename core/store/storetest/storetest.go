@@ -33,8 +33,13 @@ type DB struct {
 	Config        *mysql.Config
 	Control       *sqlx.DB
 	ControlSchema string
-	// Cluster reaches the same server without a default schema.
-	Cluster      *store.Cluster
+	// Server reaches the server without a default schema, for the test's
+	// own assertions across schemas (always schema-qualified).
+	Server *sqlx.DB
+	// Cluster is the same server as the platform's default cluster.
+	Cluster *store.Cluster
+	// Locker takes named locks scoped to this test's control schema.
+	Locker       *store.Locker
 	SchemaPrefix string
 }
 
@@ -69,7 +74,11 @@ func New(t testing.TB) *DB {
 	if err := server.PingContext(ctx); err != nil {
 		t.Fatalf("the test database is not reachable (%v): run `make test`, which starts MariaDB, or set %s", err, EnvDSN)
 	}
-	d.Cluster = store.NewCluster("default", server)
+	d.Server = server
+	d.Cluster = store.NewCluster("default", store.Open(ServerConfig(t), 8, quiet))
+	locks := store.Open(ServerConfig(t), 8, quiet)
+	d.Locker = store.NewLocker(locks, d.ControlSchema+":")
+	t.Cleanup(func() { locks.Close() })
 	if err := store.EnsureSchema(ctx, server, d.ControlSchema); err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +115,7 @@ func (d *DB) drop(t testing.TB, server *sqlx.DB) {
 func (d *DB) Schemas(t testing.TB) []string {
 	t.Helper()
 	schemas := []string{}
-	err := d.Cluster.DB().Select(&schemas,
+	err := d.Server.Select(&schemas,
 		"SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ? ORDER BY SCHEMA_NAME", likePrefix(d.SchemaPrefix))
 	if err != nil {
 		t.Fatal(err)
