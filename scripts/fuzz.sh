@@ -4,10 +4,15 @@
 # maintain. Failing inputs land in the package's testdata/fuzz; commit them.
 set -euo pipefail
 fuzztime=${FUZZTIME:-10s}
-grep -rl --include='*_test.go' '^func Fuzz' . | while read -r file; do
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r file; do
   dir=$(dirname "$file")
   for target in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$file" | cut -d' ' -f2); do
     echo "fuzz: $dir $target ($fuzztime)"
-    (cd "$dir" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" . >/dev/null)
+    if ! (cd "$dir" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" .) >"$log" 2>&1; then
+      cat "$log"
+      exit 1
+    fi
   done
 done

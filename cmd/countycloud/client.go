@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -18,25 +20,30 @@ import (
 	"github.com/countycloud/countycloud/core/kit"
 )
 
-// clientOptions are the flags every API command shares.
+// clientOptions are the flags every API command shares. Only these are
+// read from the environment: a COUNTYCLOUD_STATUS lying around must not
+// quietly become a command's --status.
 type clientOptions struct {
 	addr    string
 	token   string
 	output  string
 	timeout time.Duration
+	flags   *pflag.FlagSet
 }
 
-func (o *clientOptions) register(fs *pflag.FlagSet) {
-	fs.StringVar(&o.addr, "addr", "http://127.0.0.1:8080", "address of the CountyCloud server (COUNTYCLOUD_ADDR)")
-	fs.StringVar(&o.token, "token", "", "API token (COUNTYCLOUD_TOKEN)")
-	fs.StringVarP(&o.output, "output", "o", "table", "output format: table or json (COUNTYCLOUD_OUTPUT)")
-	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "how long to wait for the server (COUNTYCLOUD_TIMEOUT)")
+func (o *clientOptions) register(cmd *cobra.Command) {
+	o.flags = pflag.NewFlagSet("client", pflag.ContinueOnError)
+	o.flags.StringVar(&o.addr, "addr", "http://127.0.0.1:8080", "address of the CountyCloud server (COUNTYCLOUD_ADDR)")
+	o.flags.StringVar(&o.token, "token", "", "API token (COUNTYCLOUD_TOKEN)")
+	o.flags.StringVarP(&o.output, "output", "o", "table", "output format: table or json (COUNTYCLOUD_OUTPUT)")
+	o.flags.DurationVar(&o.timeout, "timeout", 2*time.Minute, "how long to wait for the server's answer (COUNTYCLOUD_TIMEOUT)")
+	cmd.PersistentFlags().AddFlagSet(o.flags)
 }
 
-// client reads the environment for flags not given and returns an API
-// client, or a usage error.
-func (o *clientOptions) client(cmd *cobra.Command, e env) (*apiClient, error) {
-	if err := config.ApplyEnv(cmd.Flags(), e.lookup); err != nil {
+// client reads the environment for the shared flags not given and returns
+// an API client, or a usage error.
+func (o *clientOptions) client(e env) (*apiClient, error) {
+	if err := config.ApplyEnv(o.flags, e.lookup); err != nil {
 		return nil, usageError("%v", err)
 	}
 	if o.output != "table" && o.output != "json" {
@@ -94,13 +101,17 @@ func (c *apiClient) do(ctx context.Context, method, path string, query url.Value
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.http.Do(req)
-	if err != nil {
-		return &exitError{code: exitUnreachable, err: fmt.Errorf("cannot reach the server at %s: %w", c.base, err)}
+	var netErr net.Error
+	switch {
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return &exitError{code: exitTimeout, err: fmt.Errorf("no answer from %s within --timeout %s; the request may still complete on the server: look before repeating it", c.base, c.http.Timeout)}
+	case err != nil:
+		return &exitError{code: exitUnavailable, err: fmt.Errorf("cannot reach the server at %s: %w", c.base, err)}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return &exitError{code: exitUnreachable, err: fmt.Errorf("reading the response of %s: %w", c.base, err)}
+		return &exitError{code: exitUnavailable, err: fmt.Errorf("reading the response of %s: %w", c.base, err)}
 	}
 	if resp.StatusCode >= 300 {
 		var eb kit.ErrorBody
@@ -108,8 +119,11 @@ func (c *apiClient) do(ctx context.Context, method, path string, query url.Value
 			eb.Error = kit.ErrorDetail{Code: "http_" + fmt.Sprint(resp.StatusCode), Message: strings.TrimSpace(string(data))}
 		}
 		code := exitFailed
-		if resp.StatusCode == http.StatusNotFound {
+		switch resp.StatusCode {
+		case http.StatusNotFound:
 			code = exitNotFound
+		case http.StatusServiceUnavailable:
+			code = exitUnavailable
 		}
 		return &exitError{code: code, err: &apiError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}}
 	}

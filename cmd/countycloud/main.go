@@ -20,8 +20,9 @@ const (
 	exitOK          = 0
 	exitFailed      = 1 // the request was refused or the operation failed
 	exitUsage       = 2 // bad flags or arguments; nothing was sent
-	exitUnreachable = 3 // the server could not be reached
+	exitUnavailable = 3 // the server or its database cannot be reached now; try again
 	exitNotFound    = 4 // the thing asked for does not exist
+	exitTimeout     = 5 // no answer in time; the outcome is unknown
 )
 
 // exitError carries the exit code an error should end the process with.
@@ -96,28 +97,25 @@ its API, configured by COUNTYCLOUD_ADDR and COUNTYCLOUD_TOKEN.`,
 		code = exitUsage
 	}
 	if f := cmd.Flags().Lookup("output"); f != nil && f.Value.String() == "json" {
-		_ = printJSON(stderr, kit.ErrorBody{Error: kit.ErrorDetail{Code: errorCode(err, code), Message: err.Error()}})
+		_ = printJSON(stderr, errorBody(err, code))
 	} else {
 		fmt.Fprintln(stderr, "Error:", err)
 	}
 	return code
 }
 
-// errorCode is the stable code of a failed command: the server's, or one
-// naming the exit code's class.
-func errorCode(err error, exit int) string {
+// errorBody is a failed command's error in the API's JSON shape: the
+// server's own, or one whose code names the exit code's class.
+func errorBody(err error, exit int) kit.ErrorBody {
 	var ae *apiError
 	if errors.As(err, &ae) {
-		return ae.Code
+		return kit.ErrorBody{Error: kit.ErrorDetail{Code: ae.Code, Message: ae.Message}}
 	}
-	switch exit {
-	case exitUsage:
-		return "usage"
-	case exitUnreachable:
-		return "unreachable"
-	default:
-		return "failed"
+	code := map[int]string{exitUsage: "usage", exitUnavailable: "unavailable", exitTimeout: "timeout"}[exit]
+	if code == "" {
+		code = "failed"
 	}
+	return kit.ErrorBody{Error: kit.ErrorDetail{Code: code, Message: err.Error()}}
 }
 
 // normalizeSingleDash lets long flags be written with one dash, as in

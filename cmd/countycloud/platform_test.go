@@ -8,13 +8,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/countycloud/countycloud/core/config"
+	"github.com/countycloud/countycloud/core/kit"
 	"github.com/countycloud/countycloud/core/store/storetest"
 	"github.com/countycloud/countycloud/tenants/registry"
 )
@@ -23,11 +26,11 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // startPlatform runs the server's wiring in-process on the test's own
 // schemas and returns its URL and a channel of announced tokens.
-func startPlatform(t *testing.T, db *storetest.DB, dbcfg *mysql.Config) (*platform, string, chan string) {
+func startPlatform(t *testing.T, db *storetest.DB, dbcfg *mysql.Config, log *slog.Logger) (*platform, string, chan string) {
 	t.Helper()
 	tokens := make(chan string, 4)
 	cfg := config.Server{SchemaPrefix: db.SchemaPrefix, DBMaxOpenConns: 8, ProvisionConcurrency: 4, ShutdownTimeout: time.Second}
-	p := newPlatform(cfg, dbcfg, quiet, func(tok string) { tokens <- tok })
+	p := newPlatform(cfg, dbcfg, log, func(tok string) { tokens <- tok })
 	t.Cleanup(p.close)
 	srv := httptest.NewServer(p.handler())
 	t.Cleanup(srv.Close)
@@ -49,7 +52,7 @@ func cli(t *testing.T, env map[string]string, args ...string) cliResult {
 func TestAPIThroughTheCLI(t *testing.T) {
 	t.Parallel()
 	db := storetest.New(t)
-	p, url, tokens := startPlatform(t, db, db.Config)
+	p, url, tokens := startPlatform(t, db, db.Config, quiet)
 	ctx := context.Background()
 	if err := p.start(ctx); err != nil {
 		t.Fatal(err)
@@ -119,7 +122,7 @@ func TestAPIThroughTheCLI(t *testing.T) {
 		{[]string{"tenant", "list", "--bogus"}, env, exitUsage, "unknown flag"},
 		{[]string{"tenant", "list", "-o", "yaml"}, env, exitUsage, "table or json"},
 		{[]string{"tenant", "list"}, map[string]string{"COUNTYCLOUD_ADDR": url}, exitUsage, "COUNTYCLOUD_TOKEN"},
-		{[]string{"tenant", "list"}, map[string]string{"COUNTYCLOUD_ADDR": "http://127.0.0.1:1", "COUNTYCLOUD_TOKEN": token}, exitUnreachable, "cannot reach"},
+		{[]string{"tenant", "list"}, map[string]string{"COUNTYCLOUD_ADDR": "http://127.0.0.1:1", "COUNTYCLOUD_TOKEN": token}, exitUnavailable, "cannot reach"},
 		{[]string{"tenant", "list"}, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": "nope"}, exitFailed, "unauthenticated"},
 		{[]string{"nonsense"}, env, exitUsage, "unknown command"},
 		{[]string{"server"}, map[string]string{}, exitUsage, "--mysql-dsn (COUNTYCLOUD_MYSQL_DSN): is required"},
@@ -145,9 +148,207 @@ func TestAPIThroughTheCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &tn); err != nil || tn.Status != registry.StatusSuspended {
 		t.Errorf("update: %v %+v %s", err, tn, r.stderr)
 	}
+	// Only the CLI's own settings come from the environment.
+	leaky := map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": token, "COUNTYCLOUD_STATUS": "archived", "COUNTYCLOUD_LEVEL": "city"}
+	r = cli(t, leaky, "tenant", "update", "gd.shaoguan.wengyuan", "--name", "翁源县", "-o", "json")
+	if err := json.Unmarshal([]byte(r.stdout), &tn); err != nil || tn.Status != registry.StatusSuspended {
+		t.Errorf("COUNTYCLOUD_STATUS leaked into --status: %+v %s", tn, r.stderr)
+	}
+	if r := cli(t, leaky, "tenant", "list", "-o", "json"); strings.Count(r.stdout, `"code"`) != 3 {
+		t.Errorf("COUNTYCLOUD_LEVEL leaked into --level:\n%s", r.stdout)
+	}
+
 	r = cli(t, env, "tenant", "archive", "gd.shaoguan.wengyuan")
 	if r.code != 0 || !strings.Contains(r.stdout, "archived") {
 		t.Errorf("archive: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// startedPlatform is a platform brought up on the test's schemas, with an
+// environment for the CLI to reach it.
+func startedPlatform(t *testing.T, log *slog.Logger) (*storetest.DB, string, map[string]string) {
+	t.Helper()
+	db := storetest.New(t)
+	p, url, tokens := startPlatform(t, db, db.Config, log)
+	if err := p.start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db, url, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": <-tokens}
+}
+
+func mustCLI(t *testing.T, env map[string]string, args ...string) string {
+	t.Helper()
+	r := cli(t, env, args...)
+	if r.code != 0 {
+		t.Fatalf("%v: exit %d: %s", args, r.code, r.stderr)
+	}
+	return r.stdout
+}
+
+// TestAFailedCountyShowsWhyAndIsRetried breaks a county's provisioning for
+// real (a table in its way) and follows it through the API.
+func TestAFailedCountyShowsWhyAndIsRetried(t *testing.T) {
+	t.Parallel()
+	db, _, env := startedPlatform(t, quiet)
+	mustCLI(t, env, "tenant", "create", "--code", "gd", "--name", "广东省")
+	mustCLI(t, env, "tenant", "create", "--code", "gd.shaoguan", "--name", "韶关市")
+	schema := db.SchemaPrefix + "gd_shaoguan_wengyuan"
+	if _, err := db.Server.Exec("CREATE DATABASE `" + schema + "`"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Server.Exec("CREATE TABLE `" + schema + "`.roles (unexpected INT)"); err != nil {
+		t.Fatal(err)
+	}
+	r := cli(t, env, "tenant", "create", "--code", "gd.shaoguan.wengyuan", "--name", "翁源县")
+	if r.code != exitFailed || !strings.Contains(r.stdout, "failed") || !strings.Contains(r.stderr, "tenant retry gd.shaoguan.wengyuan") {
+		t.Fatalf("create: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	var tn registry.Tenant
+	if err := json.Unmarshal([]byte(mustCLI(t, env, "tenant", "get", "gd.shaoguan.wengyuan", "-o", "json")), &tn); err != nil {
+		t.Fatal(err)
+	}
+	if tn.Status != registry.StatusFailed || !strings.Contains(tn.Failure, "seed roles") {
+		t.Fatalf("the API shows %+v", tn)
+	}
+	// The operator removes what was in the way.
+	if _, err := db.Server.Exec("DROP DATABASE `" + schema + "`"); err != nil {
+		t.Fatal(err)
+	}
+	if out := mustCLI(t, env, "tenant", "retry", "gd.shaoguan.wengyuan", "-o", "json"); !strings.Contains(out, `"status": "ready"`) {
+		t.Errorf("retry:\n%s", out)
+	}
+}
+
+func TestListPagesOverHTTP(t *testing.T) {
+	t.Parallel()
+	_, url, env := startedPlatform(t, quiet)
+	for _, code := range []string{"gd", "gx", "hn"} {
+		mustCLI(t, env, "tenant", "create", "--code", code, "--name", code)
+	}
+	get := func(query string) (int, registry.Page, string) {
+		req, _ := http.NewRequest("GET", url+"/v1/tenants?"+query, nil)
+		req.Header.Set("Authorization", "Bearer "+env["COUNTYCLOUD_TOKEN"])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		var page registry.Page
+		_ = json.Unmarshal(body, &page)
+		return resp.StatusCode, page, string(body)
+	}
+	var codes []string
+	query := "limit=2"
+	for {
+		status, page, body := get(query)
+		if status != 200 {
+			t.Fatalf("%s: %d %s", query, status, body)
+		}
+		for _, tn := range page.Tenants {
+			codes = append(codes, tn.Code)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		query = "limit=2&cursor=" + page.NextCursor
+	}
+	if strings.Join(codes, ",") != "gd,gx,hn" {
+		t.Errorf("paged through %v", codes)
+	}
+	for _, q := range []string{"limit=abc", "limit=1000", "cursor=bm90LWEtY29kZQ", "status=gone"} {
+		if status, _, body := get(q); status != 400 || !strings.Contains(body, "invalid_list_request") {
+			t.Errorf("%s: %d %s", q, status, body)
+		}
+	}
+}
+
+// syncBuffer is a log sink the server writes while the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestLogsCarryTheRequestID(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	_, url, env := startedPlatform(t, slog.New(kit.LogHandler{Handler: slog.NewJSONHandler(&logs, nil)}))
+	mustCLI(t, env, "tenant", "create", "--code", "gd", "--name", "广东省")
+	mustCLI(t, env, "tenant", "create", "--code", "gd.shaoguan", "--name", "韶关市")
+	req, _ := http.NewRequest("POST", url+"/v1/tenants", strings.NewReader(`{"code":"gd.shaoguan.wengyuan","name":"翁源县"}`))
+	req.Header.Set("Authorization", "Bearer "+env["COUNTYCLOUD_TOKEN"])
+	req.Header.Set(kit.RequestIDHeader, "req-wengyuan-1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 || resp.Header.Get(kit.RequestIDHeader) != "req-wengyuan-1" {
+		t.Fatalf("create: %d, request id %q", resp.StatusCode, resp.Header.Get(kit.RequestIDHeader))
+	}
+	var tagged []string
+	for _, line := range strings.Split(logs.String(), "\n") {
+		var rec struct {
+			Msg       string `json:"msg"`
+			RequestID string `json:"request_id"`
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.RequestID == "req-wengyuan-1" {
+			tagged = append(tagged, rec.Msg)
+		}
+	}
+	for _, want := range []string{"provisioning county", "county ready", "request"} {
+		if !slices.Contains(tagged, want) {
+			t.Errorf("no %q line with the request id; tagged lines: %v", want, tagged)
+		}
+	}
+}
+
+// TestAClientThatGivesUpDoesNotFailTheCounty holds the tenants table so
+// that a create outlasts the CLI's --timeout: the CLI says so, and the
+// county is provisioned all the same.
+func TestAClientThatGivesUpDoesNotFailTheCounty(t *testing.T) {
+	t.Parallel()
+	db, _, env := startedPlatform(t, quiet)
+	mustCLI(t, env, "tenant", "create", "--code", "gd", "--name", "广东省")
+	mustCLI(t, env, "tenant", "create", "--code", "gd.shaoguan", "--name", "韶关市")
+	holder, err := db.Control.Connx(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	if _, err := holder.ExecContext(context.Background(), "LOCK TABLES tenants WRITE"); err != nil {
+		t.Fatal(err)
+	}
+	r := cli(t, env, "tenant", "create", "--code", "gd.shaoguan.wengyuan", "--name", "翁源县", "--timeout", "300ms")
+	if r.code != exitTimeout || !strings.Contains(r.stderr, "may still complete") {
+		t.Errorf("create that timed out: exit %d %s", r.code, r.stderr)
+	}
+	if _, err := holder.ExecContext(context.Background(), "UNLOCK TABLES"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var tn registry.Tenant
+		r := cli(t, env, "tenant", "get", "gd.shaoguan.wengyuan", "-o", "json")
+		if r.code == 0 && json.Unmarshal([]byte(r.stdout), &tn) == nil && tn.Status == registry.StatusReady {
+			break
+		}
+		if time.Now().After(deadline) || tn.Status == registry.StatusFailed {
+			t.Fatalf("the county never got ready: %+v %s", tn, r.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -194,7 +395,7 @@ func TestServerRidesOutADatabaseOutage(t *testing.T) {
 	viaProxy := db.Config.Clone()
 	viaProxy.Addr = proxy.Addr()
 	viaProxy.Timeout = time.Second
-	p, url, tokens := startPlatform(t, db, viaProxy)
+	p, url, tokens := startPlatform(t, db, viaProxy, quiet)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	started := make(chan error, 1)
@@ -219,7 +420,7 @@ func TestServerRidesOutADatabaseOutage(t *testing.T) {
 
 	proxy.SetUp(false)
 	waitStatus(t, url+"/readyz", 503)
-	if r := cli(t, env, "tenant", "get", "gd"); r.code != exitFailed || !strings.Contains(r.stderr, "database_unavailable") {
+	if r := cli(t, env, "tenant", "get", "gd"); r.code != exitUnavailable || !strings.Contains(r.stderr, "database_unavailable") {
 		t.Errorf("get while the database is down: exit %d %s", r.code, r.stderr)
 	}
 	proxy.SetUp(true)

@@ -23,7 +23,7 @@ Codes are lowercase pinyin segments joined by dots (gd, gd.shaoguan,
 gd.shaoguan.wengyuan); names are the official Chinese names. Every county gets
 a schema of its own. Tenants are archived, never deleted.`,
 	}
-	opts.register(cmd.PersistentFlags())
+	opts.register(cmd)
 	cmd.AddCommand(
 		newTenantCreateCmd(e, &opts),
 		newTenantListCmd(e, &opts),
@@ -49,7 +49,7 @@ func newTenantCreateCmd(e env, opts *clientOptions) *cobra.Command {
 			if !cmd.Flags().Changed("code") || !cmd.Flags().Changed("name") {
 				return usageError("give both --code and --name; see '%s --help'", cmd.CommandPath())
 			}
-			c, err := opts.client(cmd, e)
+			c, err := opts.client(e)
 			if err != nil {
 				return err
 			}
@@ -89,7 +89,7 @@ func newTenantListCmd(e env, opts *clientOptions) *cobra.Command {
   countycloud tenant list --status failed`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := opts.client(cmd, e)
+			c, err := opts.client(e)
 			if err != nil {
 				return err
 			}
@@ -162,63 +162,79 @@ func printTenant(e env, opts *clientOptions, t registry.Tenant) error {
 	})
 }
 
-// newTenantActionCmd builds the commands that take one code, send one
-// request and print the tenant that comes back.
-func newTenantActionCmd(e env, opts *clientOptions, use, short, example string, send func(cmd *cobra.Command, c *apiClient, code string, t *registry.Tenant) error) *cobra.Command {
+// tenantAction is a command that takes one code, sends one request and
+// prints the tenant that comes back.
+type tenantAction struct {
+	use, short, example string
+	send                func(cmd *cobra.Command, c *apiClient, code string, t *registry.Tenant) error
+	// provisions: the request provisions, so a county that failed to is a
+	// failed command.
+	provisions bool
+}
+
+func newTenantActionCmd(e env, opts *clientOptions, a tenantAction) *cobra.Command {
 	return &cobra.Command{
-		Use:     use,
-		Short:   short,
-		Example: example,
+		Use:     a.use,
+		Short:   a.short,
+		Example: a.example,
 		Args:    exactArgs(1, "one tenant code"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := opts.client(cmd, e)
+			c, err := opts.client(e)
 			if err != nil {
 				return err
 			}
 			var t registry.Tenant
-			if err := send(cmd, c, args[0], &t); err != nil {
+			if err := a.send(cmd, c, args[0], &t); err != nil {
 				return err
 			}
 			if err := printTenant(e, opts, t); err != nil {
 				return err
 			}
-			return provisioningOutcome(t)
+			if a.provisions {
+				return provisioningOutcome(t)
+			}
+			return nil
 		},
 	}
 }
 
 func newTenantGetCmd(e env, opts *clientOptions) *cobra.Command {
-	return newTenantActionCmd(e, opts, "get CODE", "Show one tenant (exit code 4 if it does not exist)",
-		"  countycloud tenant get gd.shaoguan.wengyuan -o json",
-		func(cmd *cobra.Command, c *apiClient, code string, t *registry.Tenant) error {
+	return newTenantActionCmd(e, opts, tenantAction{
+		use: "get CODE", short: "Show one tenant (exit code 4 if it does not exist)",
+		example: "  countycloud tenant get gd.shaoguan.wengyuan -o json",
+		send: func(cmd *cobra.Command, c *apiClient, code string, t *registry.Tenant) error {
 			return c.do(cmd.Context(), http.MethodGet, "/v1/tenants/"+url.PathEscape(code), nil, nil, t)
-		})
+		}})
 }
 
 func newTenantArchiveCmd(e env, opts *clientOptions) *cobra.Command {
-	return newTenantActionCmd(e, opts, "archive CODE", "Archive a tenant: out of service, its data kept",
-		"  countycloud tenant archive gd.shaoguan.wengyuan",
-		func(cmd *cobra.Command, c *apiClient, code string, t *registry.Tenant) error {
+	return newTenantActionCmd(e, opts, tenantAction{
+		use: "archive CODE", short: "Archive a tenant: out of service, its data kept",
+		example: "  countycloud tenant archive gd.shaoguan.wengyuan",
+		send: func(cmd *cobra.Command, c *apiClient, code string, t *registry.Tenant) error {
 			status := string(registry.StatusArchived)
 			return c.do(cmd.Context(), http.MethodPatch, "/v1/tenants/"+url.PathEscape(code), nil, registry.Patch{Status: &status}, t)
-		})
+		}})
 }
 
 func newTenantRetryCmd(e env, opts *clientOptions) *cobra.Command {
-	return newTenantActionCmd(e, opts, "retry CODE", "Finish provisioning a county that failed or was interrupted",
-		"  countycloud tenant retry gd.shaoguan.wengyuan",
-		func(cmd *cobra.Command, c *apiClient, code string, t *registry.Tenant) error {
+	return newTenantActionCmd(e, opts, tenantAction{
+		use: "retry CODE", short: "Finish provisioning a county that failed or was interrupted",
+		example:    "  countycloud tenant retry gd.shaoguan.wengyuan",
+		provisions: true,
+		send: func(cmd *cobra.Command, c *apiClient, code string, t *registry.Tenant) error {
 			return c.do(cmd.Context(), http.MethodPost, "/v1/tenants/"+url.PathEscape(code)+"/retry", nil, nil, t)
-		})
+		}})
 }
 
 func newTenantUpdateCmd(e env, opts *clientOptions) *cobra.Command {
 	var name, status string
-	cmd := newTenantActionCmd(e, opts, "update CODE [--name NAME] [--status ready|suspended|archived]",
-		"Rename a tenant or change its status",
-		`  countycloud tenant update gd.shaoguan.wengyuan --name 翁源县
+	cmd := newTenantActionCmd(e, opts, tenantAction{
+		use:   "update CODE [--name NAME] [--status ready|suspended|archived]",
+		short: "Rename a tenant or change its status",
+		example: `  countycloud tenant update gd.shaoguan.wengyuan --name 翁源县
   countycloud tenant update gd.shaoguan.wengyuan --status suspended`,
-		func(cmd *cobra.Command, c *apiClient, code string, t *registry.Tenant) error {
+		send: func(cmd *cobra.Command, c *apiClient, code string, t *registry.Tenant) error {
 			var p registry.Patch
 			if cmd.Flags().Changed("name") {
 				p.Name = &name
@@ -230,7 +246,7 @@ func newTenantUpdateCmd(e env, opts *clientOptions) *cobra.Command {
 				return usageError("nothing to change: give --name or --status")
 			}
 			return c.do(cmd.Context(), http.MethodPatch, "/v1/tenants/"+url.PathEscape(code), nil, p, t)
-		})
+		}})
 	cmd.Flags().StringVar(&name, "name", "", "new official name")
 	cmd.Flags().StringVar(&status, "status", "", "new status: ready, suspended or archived")
 	return cmd

@@ -123,6 +123,6 @@ const (
 	CodeBodyTooLarge    = "body_too_large"
 	CodeUnauthenticated = "unauthenticated"
 	CodeNotFound        = "not_found"
-	CodeMethodNotAllow  = "method_not_allowed"
+	CodeMethodNotAllowed  = "method_not_allowed"
 	CodeDBUnavailable   = "database_unavailable"
 )

@@ -6,7 +6,9 @@ import (
 	"time"
 )
 
-// Check is one readiness condition, such as "the database answers".
+// Check is one readiness condition, such as "the database answers". Its
+// error is shown to unauthenticated callers (probes): keep it to a fixed
+// phrase and log the details.
 type Check struct {
 	Name string
 	Run  func(ctx context.Context) error

@@ -54,7 +54,7 @@ func Handler(log *slog.Logger, reg *prometheus.Registry, routes ...Route) http.H
 		allow := strings.Join(methods, ", ")
 		mux.Handle(pattern, instrument(log, m, "method_not_allowed", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
-			encode(r.Context(), errs.E(errs.KindMethodNotAllowed, errs.CodeMethodNotAllow, "%s is not allowed on %s; use %s", r.Method, r.URL.Path, allow), w)
+			encode(r.Context(), errs.E(errs.KindMethodNotAllowed, errs.CodeMethodNotAllowed, "%s is not allowed on %s; use %s", r.Method, r.URL.Path, allow), w)
 		})))
 	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

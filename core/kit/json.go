@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
+	"strings"
 
 	"github.com/countycloud/countycloud/core/errs"
 )
@@ -19,14 +21,7 @@ func DecodeJSON(r *http.Request, dst any) error {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return errs.E(errs.KindTooLarge, errs.CodeBodyTooLarge, "request body is over %d bytes", tooLarge.Limit)
-		}
-		if errors.Is(err, io.EOF) {
-			return errs.Invalid(errs.CodeInvalidJSON, "request body is empty; send a JSON object")
-		}
-		return errs.Invalid(errs.CodeInvalidJSON, "request body is not valid JSON: %v", err)
+		return decodeError(err)
 	}
 	if dec.More() {
 		return errs.Invalid(errs.CodeInvalidJSON, "request body holds more than one JSON value")
@@ -49,4 +44,52 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	// The status is already sent; a client gone away is all that can fail.
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// decodeError says what is wrong with a body in the caller's terms, never
+// in the decoder's (which names Go types).
+func decodeError(err error) error {
+	var (
+		tooLarge *http.MaxBytesError
+		syntax   *json.SyntaxError
+		typ      *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &tooLarge):
+		return errs.E(errs.KindTooLarge, errs.CodeBodyTooLarge, "request body is over %d bytes", tooLarge.Limit)
+	case errors.Is(err, io.EOF):
+		return errs.Invalid(errs.CodeInvalidJSON, "request body is empty; send a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errs.Invalid(errs.CodeInvalidJSON, "request body ends in the middle of a JSON value")
+	case errors.As(err, &syntax):
+		return errs.Invalid(errs.CodeInvalidJSON, "request body is not valid JSON (at byte %d)", syntax.Offset)
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return errs.Invalid(errs.CodeInvalidJSON, "request body must be a JSON object, not %s", typ.Value)
+		}
+		return errs.Invalid(errs.CodeInvalidJSON, "field %q must be %s, not %s", typ.Field, jsonKind(typ.Type), typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return errs.Invalid(errs.CodeInvalidJSON, "request body has an unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	default:
+		return errs.Invalid(errs.CodeInvalidJSON, "request body is not valid JSON")
+	}
+}
+
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	default:
+		return "an object"
+	}
 }

@@ -69,11 +69,13 @@ func TestErrorsShareOneFormat(t *testing.T) {
 		code                     string
 	}{
 		{"unknown path", "GET", "/nowhere", "", nil, 404, errs.CodeNotFound},
-		{"wrong method", "DELETE", "/echo", "", nil, 405, errs.CodeMethodNotAllow},
+		{"wrong method", "DELETE", "/echo", "", nil, 405, errs.CodeMethodNotAllowed},
 		{"empty body", "POST", "/echo", "", nil, 400, errs.CodeInvalidJSON},
 		{"bad json", "POST", "/echo", "{", nil, 400, errs.CodeInvalidJSON},
 		{"unknown field", "POST", "/echo", `{"text":"a","admin":true}`, nil, 400, errs.CodeInvalidJSON},
 		{"two values", "POST", "/echo", `{"text":"a"}{"text":"b"}`, nil, 400, errs.CodeInvalidJSON},
+		{"wrong type", "POST", "/echo", `{"text":5}`, nil, 400, errs.CodeInvalidJSON},
+		{"not an object", "POST", "/echo", `[1]`, nil, 400, errs.CodeInvalidJSON},
 		{"too large", "POST", "/echo", `{"text":"` + strings.Repeat("x", kit.MaxBodyBytes) + `"}`, nil, 413, errs.CodeBodyTooLarge},
 		{"domain conflict", "POST", "/echo", `{}`, errs.Conflict("tenant_exists", "exists"), 409, "tenant_exists"},
 		{"domain not found", "POST", "/echo", `{}`, errs.NotFound("tenant_not_found", "no"), 404, "tenant_not_found"},
@@ -189,4 +191,26 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 	if err := <-served; err != nil {
 		t.Errorf("Serve: %v", err)
 	}
+}
+
+// FuzzDecodeJSON: any body is decoded or refused with a 4xx error whose
+// message speaks of the request, never of Go types.
+func FuzzDecodeJSON(f *testing.F) {
+	for _, s := range []string{`{"text":"翁源"}`, `{"text":5}`, `[1]`, `{`, ``, `{"x":1}`, `{"text":"a"} {}`, `"s"`, `null`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		var dst echoRequest
+		err := kit.DecodeJSON(httptest.NewRequest("POST", "/", strings.NewReader(body)), &dst)
+		if err == nil {
+			return
+		}
+		e := errs.As(err)
+		if e.Kind != errs.KindInvalid && e.Kind != errs.KindTooLarge {
+			t.Fatalf("body %q: %v is not a 4xx error", body, err)
+		}
+		if strings.Contains(e.Message, "Go ") || strings.Contains(e.Message, "kit_test") || strings.Contains(e.Message, "echoRequest") {
+			t.Fatalf("body %q: message %q shows internals", body, e.Message)
+		}
+	})
 }

@@ -2,9 +2,21 @@ package registry
 
 import (
 	"context"
+	"time"
 
 	"github.com/go-kit/kit/endpoint"
 )
+
+// ProvisionTimeout bounds a provisioning that a request started.
+const ProvisionTimeout = 10 * time.Minute
+
+// outlive gives a provisioning request a context of its own: a client that
+// stops waiting must not leave a county half made and marked failed. The
+// deadline bounds it instead; a server stopped in the middle leaves it to
+// be resumed at the next start.
+func outlive(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), ProvisionTimeout)
+}
 
 // Endpoints are the registry's go-kit endpoints.
 type Endpoints struct {
@@ -27,6 +39,8 @@ type updateRequest struct {
 func MakeEndpoints(svc Service, mw endpoint.Middleware) Endpoints {
 	return Endpoints{
 		Create: mw(func(ctx context.Context, req any) (any, error) {
+			ctx, cancel := outlive(ctx)
+			defer cancel()
 			return svc.Create(ctx, req.(CreateRequest))
 		}),
 		Get: mw(func(ctx context.Context, req any) (any, error) {
@@ -40,6 +54,8 @@ func MakeEndpoints(svc Service, mw endpoint.Middleware) Endpoints {
 			return svc.Update(ctx, r.Code, r.Patch)
 		}),
 		Retry: mw(func(ctx context.Context, req any) (any, error) {
+			ctx, cancel := outlive(ctx)
+			defer cancel()
 			return svc.Retry(ctx, req.(codeRequest).Code)
 		}),
 	}
