@@ -118,11 +118,11 @@ func CodeOf(err error) string {
 // Codes shared by every domain. Domain packages define their own beside
 // their services.
 const (
-	CodeInternal        = "internal"
-	CodeInvalidJSON     = "invalid_json"
-	CodeBodyTooLarge    = "body_too_large"
-	CodeUnauthenticated = "unauthenticated"
-	CodeNotFound        = "not_found"
-	CodeMethodNotAllowed  = "method_not_allowed"
-	CodeDBUnavailable   = "database_unavailable"
+	CodeInternal         = "internal"
+	CodeInvalidJSON      = "invalid_json"
+	CodeBodyTooLarge     = "body_too_large"
+	CodeUnauthenticated  = "unauthenticated"
+	CodeNotFound         = "not_found"
+	CodeMethodNotAllowed = "method_not_allowed"
+	CodeDBUnavailable    = "database_unavailable"
 )
