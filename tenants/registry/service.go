@@ -201,7 +201,7 @@ func checkParent(t Tenant, parent *Tenant) error {
 func (s *service) lock(ctx context.Context, code string, wait time.Duration) (func(), error) {
 	release, err := s.locks.Lock(ctx, "tenant:"+code, wait)
 	if errors.Is(err, store.ErrLocked) {
-		return nil, errs.Conflict(CodeProvisioningBusy, "%s is being changed by another request; try again shortly", code)
+		return nil, errs.Conflict(CodeProvisioningBusy, "%s is being provisioned by another request; try again shortly", code)
 	}
 	return release, err
 }
