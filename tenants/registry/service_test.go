@@ -38,6 +38,13 @@ func mustCreate(t *testing.T, svc registry.Service, code, name string) registry.
 	return tn
 }
 
+// createShaoguan creates the province and city most tests put counties in.
+func createShaoguan(t *testing.T, svc registry.Service) {
+	t.Helper()
+	mustCreate(t, svc, "gd", "广东省")
+	mustCreate(t, svc, "gd.shaoguan", "韶关市")
+}
+
 func countRows(t *testing.T, db *storetest.DB, query string, args ...any) int {
 	t.Helper()
 	var n int
@@ -82,8 +89,7 @@ func TestBadInputCreatesNothing(t *testing.T) {
 	t.Parallel()
 	db := storetest.New(t)
 	svc := newService(db, store.TenantMigrations())
-	mustCreate(t, svc, "gd", "广东省")
-	mustCreate(t, svc, "gd.shaoguan", "韶关市")
+	createShaoguan(t, svc)
 	mustCreate(t, svc, "gd.shaoguan.wengyuan", "翁源县")
 	mustCreate(t, svc, "bj", "北京市")
 	if _, err := svc.Create(context.Background(), registry.CreateRequest{Code: "bj.haidian", Name: "海淀区", Level: "county"}); err != nil {
@@ -135,8 +141,7 @@ func TestConcurrentCreatesOfOneCodeMakeOneCounty(t *testing.T) {
 	t.Parallel()
 	db := storetest.New(t)
 	svc := newService(db, store.TenantMigrations())
-	mustCreate(t, svc, "gd", "广东省")
-	mustCreate(t, svc, "gd.shaoguan", "韶关市")
+	createShaoguan(t, svc)
 	var wg sync.WaitGroup
 	results := make(chan error, 8)
 	for range 8 {
@@ -172,8 +177,7 @@ func TestListFiltersAndPages(t *testing.T) {
 	db := storetest.New(t)
 	svc := newService(db, store.TenantMigrations())
 	ctx := context.Background()
-	mustCreate(t, svc, "gd", "广东省")
-	mustCreate(t, svc, "gd.shaoguan", "韶关市")
+	createShaoguan(t, svc)
 	counties := []string{"lechang", "nanxiong", "renhua", "ruyuan", "shixing", "wengyuan", "xinfeng"}
 	for _, c := range counties {
 		mustCreate(t, svc, "gd.shaoguan."+c, c)
@@ -224,8 +228,7 @@ func TestArchiveKeepsDataAndGuardsTheHierarchy(t *testing.T) {
 	db := storetest.New(t)
 	svc := newService(db, store.TenantMigrations())
 	ctx := context.Background()
-	mustCreate(t, svc, "gd", "广东省")
-	mustCreate(t, svc, "gd.shaoguan", "韶关市")
+	createShaoguan(t, svc)
 	wy := mustCreate(t, svc, "gd.shaoguan.wengyuan", "翁源县")
 
 	if _, err := svc.Update(ctx, "gd.shaoguan", registry.Patch{Status: ptr("archived")}); errs.CodeOf(err) != registry.CodeHasActiveChildren {
@@ -354,8 +357,7 @@ func TestInterruptedProvisioningIsFinishedByRetry(t *testing.T) {
 	gate := db.ControlSchema + "_gate"
 	migs := gatedMigrations(t, gate)
 	svc := newService(db, migs)
-	mustCreate(t, svc, "gd", "广东省")
-	mustCreate(t, svc, "gd.shaoguan", "韶关市")
+	createShaoguan(t, svc)
 
 	tn, open := interruptProvisioning(t, db, svc, gate, "gd.shaoguan.wengyuan")
 	got, err := svc.Get(context.Background(), tn.Code)
@@ -382,8 +384,7 @@ func TestResumeFinishesACrashedProvisioning(t *testing.T) {
 	gate := db.ControlSchema + "_gate"
 	migs := gatedMigrations(t, gate)
 	svc := newService(db, migs)
-	mustCreate(t, svc, "gd", "广东省")
-	mustCreate(t, svc, "gd.shaoguan", "韶关市")
+	createShaoguan(t, svc)
 	tn, open := interruptProvisioning(t, db, svc, gate, "gd.shaoguan.wengyuan")
 	// What a killed process leaves: no failure was ever recorded.
 	if _, err := db.Control.Exec("UPDATE tenants SET status = 'provisioning', failure = NULL WHERE code = ?", tn.Code); err != nil {
@@ -450,8 +451,7 @@ func TestArchivedBeforeProvisionedCanBeFinished(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := newService(db, broken)
-	mustCreate(t, svc, "gd", "广东省")
-	mustCreate(t, svc, "gd.shaoguan", "韶关市")
+	createShaoguan(t, svc)
 	tn := mustCreate(t, svc, "gd.shaoguan.wengyuan", "翁源县")
 	ctx := context.Background()
 	if _, err := svc.Update(ctx, tn.Code, registry.Patch{Status: ptr("archived")}); err != nil {
@@ -481,8 +481,7 @@ func TestSmallPoolsDoNotDeadlock(t *testing.T) {
 	prov := provision.New(store.Clusters{"default": store.NewCluster("default", clusterPool)}, store.TenantMigrations(), quiet)
 	svc := registry.NewService(registry.NewMySQLRepository(control), store.NewLocker(lockPool, db.ControlSchema+":"), prov,
 		registry.Options{SchemaPrefix: db.SchemaPrefix, Cluster: "default"}, quiet)
-	mustCreate(t, svc, "gd", "广东省")
-	mustCreate(t, svc, "gd.shaoguan", "韶关市")
+	createShaoguan(t, svc)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -507,8 +506,7 @@ func TestArchivingAParentRacesRestoringAChild(t *testing.T) {
 	db := storetest.New(t)
 	svc := newService(db, store.TenantMigrations())
 	ctx := context.Background()
-	mustCreate(t, svc, "gd", "广东省")
-	mustCreate(t, svc, "gd.shaoguan", "韶关市")
+	createShaoguan(t, svc)
 	mustCreate(t, svc, "gd.shaoguan.wengyuan", "翁源县")
 	set := func(code, status string) error {
 		_, err := svc.Update(ctx, code, registry.Patch{Status: ptr(status)})
