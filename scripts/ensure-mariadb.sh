@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Makes sure a MariaDB server answers on loopback with the test account the
-# suite uses (storetest.DefaultDSN): reuses a reachable one, else installs
-# Debian's mariadb-server, starts it and creates the account. Idempotent,
+# Makes sure two MariaDB servers answer on loopback with the test account
+# the suite uses (storetest.DefaultDSN, storetest.DefaultDSN2): the system's
+# on 3306 and a second one on 3307, so that tests place counties on two
+# real clusters. Reuses reachable ones, else installs Debian's
+# mariadb-server, starts the servers and creates the account. Idempotent,
 # and quick when everything is already there.
 set -euo pipefail
 
@@ -9,6 +11,8 @@ user=countycloud
 pass=countycloud
 host=127.0.0.1
 port=3306
+port2=3307
+datadir2=/var/lib/mysql-countycloud2
 
 if [ -n "${COUNTYCLOUD_TEST_MYSQL_DSN:-}" ]; then
   echo "mariadb: using COUNTYCLOUD_TEST_MYSQL_DSN"
@@ -21,11 +25,11 @@ as_root() {
 
 can_login() {
   command -v mariadb >/dev/null 2>&1 &&
-    mariadb --protocol=tcp -h"$host" -P"$port" -u"$user" -p"$pass" -e 'SELECT 1' >/dev/null 2>&1
+    mariadb --protocol=tcp -h"$host" -P"$1" -u"$user" -p"$pass" -e 'SELECT 1' >/dev/null 2>&1
 }
 
-if can_login; then
-  echo "mariadb: reachable at $host:$port"
+if can_login "$port" && can_login "$port2"; then
+  echo "mariadb: reachable at $host:$port and $host:$port2"
   exit 0
 fi
 
@@ -51,17 +55,39 @@ if ! as_root mariadb-admin ping >/dev/null 2>&1; then
   as_root mariadb-admin ping >/dev/null
 fi
 
+# The second server: its own data directory and socket, no system config.
+socket2=/run/mysqld/countycloud2.sock
+if ! as_root mariadb-admin --socket="$socket2" ping >/dev/null 2>&1; then
+  echo "mariadb: starting the second server on $port2"
+  if [ ! -d "$datadir2/mysql" ]; then
+    as_root mariadb-install-db --no-defaults --user=mysql --datadir="$datadir2" >/dev/null
+  fi
+  as_root setsid mariadbd --no-defaults --user=mysql --datadir="$datadir2" \
+    --bind-address="$host" --port="$port2" --socket="$socket2" \
+    --pid-file=/run/mysqld/countycloud2.pid --character-set-server=utf8mb4 \
+    --collation-server=utf8mb4_unicode_ci >/dev/null 2>&1 < /dev/null &
+  for _ in $(seq 1 60); do
+    as_root mariadb-admin --socket="$socket2" ping >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  as_root mariadb-admin --socket="$socket2" ping >/dev/null
+fi
+
 # The account creates and drops each test's own schemas, so it needs
 # rights on every schema; it is reachable from loopback only.
-as_root mariadb -uroot <<SQL
+for socket in /run/mysqld/mysqld.sock "$socket2"; do
+  as_root mariadb -uroot --socket="$socket" <<SQL
 CREATE USER IF NOT EXISTS '$user'@'127.0.0.1' IDENTIFIED BY '$pass';
 CREATE USER IF NOT EXISTS '$user'@'localhost' IDENTIFIED BY '$pass';
 GRANT ALL PRIVILEGES ON *.* TO '$user'@'127.0.0.1';
 GRANT ALL PRIVILEGES ON *.* TO '$user'@'localhost';
 SQL
+done
 
-if ! can_login; then
-  echo "mariadb: the server runs but $user cannot log in over TCP at $host:$port" >&2
-  exit 1
-fi
-echo "mariadb: ready at $host:$port"
+for p in "$port" "$port2"; do
+  if ! can_login "$p"; then
+    echo "mariadb: a server runs but $user cannot log in over TCP at $host:$p" >&2
+    exit 1
+  fi
+done
+echo "mariadb: ready at $host:$port and $host:$port2"

@@ -10,7 +10,6 @@ import (
 
 	httptransport "github.com/go-kit/kit/transport/http"
 	"github.com/go-sql-driver/mysql"
-	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -19,23 +18,14 @@ import (
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/kit"
 	"github.com/countycloud/countycloud/core/store"
-	"github.com/countycloud/countycloud/tenants/provision"
 	"github.com/countycloud/countycloud/tenants/registry"
 )
 
-// defaultCluster is the cluster of the --mysql-dsn host.
-const defaultCluster = "default"
-
 // platform wires the packages into one running server.
 type platform struct {
-	cfg           config.Server
-	log           *slog.Logger
-	controlSchema string
-	control       *sqlx.DB
-	// cluster is the default cluster, on the control plane's host.
-	cluster     *store.Cluster
-	locks       *store.Locker
-	pools       map[string]*sqlx.DB
+	cfg         config.Server
+	log         *slog.Logger
+	db          *databases
 	controlMigs *store.Migrations
 	tokens      *auth.OperatorTokens
 	tenants     registry.Service
@@ -44,65 +34,44 @@ type platform struct {
 	announce func(token string)
 }
 
-func newPlatform(cfg config.Server, dbcfg *mysql.Config, log *slog.Logger, announce func(string)) *platform {
-	serverCfg := dbcfg.Clone()
-	serverCfg.DBName = ""
-	pools := map[string]*sqlx.DB{
-		"control": store.Open(dbcfg, cfg.DBMaxOpenConns, log),
-		// One connection per provisioning in flight, each holding its
-		// county's lock: this pool's cap is the replica's concurrency.
-		"locks":                     store.Open(serverCfg, cfg.ProvisionConcurrency, log),
-		"cluster_" + defaultCluster: store.Open(serverCfg, cfg.DBMaxOpenConns, log),
+func newPlatform(cfg config.Server, dbcfg *mysql.Config, log *slog.Logger, announce func(string)) (*platform, error) {
+	db, err := openDatabases(cfg.Database, dbcfg, log)
+	if err != nil {
+		return nil, err
 	}
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	for name, db := range pools {
-		metrics.MustRegister(collectors.NewDBStatsCollector(db.DB, name))
-	}
-	control := pools["control"]
-	locks := store.NewLocker(pools["locks"], dbcfg.DBName+":")
-	clusters := store.Clusters{defaultCluster: store.NewCluster(defaultCluster, pools["cluster_"+defaultCluster])}
-	prov := provision.New(clusters, store.TenantMigrations(), log)
-	tenants := registry.NewService(registry.NewMySQLRepository(control), locks, prov,
-		registry.Options{SchemaPrefix: cfg.SchemaPrefix, Cluster: defaultCluster}, log)
+	db.registerMetrics(metrics)
 	return &platform{
-		cfg:           cfg,
-		log:           log,
-		controlSchema: dbcfg.DBName,
-		control:       control,
-		cluster:       clusters[defaultCluster],
-		locks:         locks,
-		pools:         pools,
-		controlMigs:   store.ControlMigrations(),
-		tokens:        auth.NewOperatorTokens(control),
-		tenants:       tenants,
-		metrics:       metrics,
-		announce:      announce,
-	}
+		cfg:         cfg,
+		log:         log,
+		db:          db,
+		controlMigs: store.ControlMigrations(),
+		tokens:      auth.NewOperatorTokens(db.control),
+		tenants:     db.tenantService(cfg.Database, store.TenantMigrations(), log),
+		metrics:     metrics,
+		announce:    announce,
+	}, nil
 }
 
-func (p *platform) close() {
-	for _, db := range p.pools {
-		db.Close()
-	}
-}
+func (p *platform) close() { p.db.close() }
 
 // start brings the control plane up: its schema, its migrations (one
 // replica at a time) and the bootstrap operator token.
 func (p *platform) start(ctx context.Context) error {
-	if err := p.cluster.EnsureSchema(ctx, p.controlSchema); err != nil {
+	if err := p.db.clusters[config.DefaultCluster].EnsureSchema(ctx, p.db.controlSchema); err != nil {
 		return err
 	}
-	release, err := p.locks.Lock(ctx, "migrate", time.Minute)
+	release, err := p.db.locks.Lock(ctx, "migrate", time.Minute)
 	if err != nil {
 		return err
 	}
-	version, err := p.controlMigs.Up(ctx, p.control)
+	version, err := p.controlMigs.Up(ctx, p.db.control)
 	release()
 	if err != nil {
 		return err
 	}
-	p.log.Info("control plane migrated", "schema", p.controlSchema, "version", version)
+	p.log.Info("control plane migrated", "schema", p.db.controlSchema, "version", version)
 	token, err := p.tokens.Bootstrap(ctx, p.cfg.DevRootToken)
 	if err != nil {
 		return err
@@ -152,7 +121,7 @@ func (p *platform) seedDemo(ctx context.Context) error {
 // old replicas of a rolling upgrade keep serving after the first new one
 // migrated. Details go to the log, not to the unauthenticated caller.
 func (p *platform) ready(ctx context.Context) error {
-	v, err := p.controlMigs.Current(ctx, p.control)
+	v, err := p.controlMigs.Current(ctx, p.db.control)
 	if err != nil {
 		return errors.New("database unreachable")
 	}

@@ -29,8 +29,14 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 func startPlatform(t *testing.T, db *storetest.DB, dbcfg *mysql.Config, log *slog.Logger) (*platform, string, chan string) {
 	t.Helper()
 	tokens := make(chan string, 4)
-	cfg := config.Server{SchemaPrefix: db.SchemaPrefix, DBMaxOpenConns: 8, ProvisionConcurrency: 4, ShutdownTimeout: time.Second}
-	p := newPlatform(cfg, dbcfg, log, func(tok string) { tokens <- tok })
+	cfg := config.Server{
+		Database:        config.Database{SchemaPrefix: db.SchemaPrefix, DBMaxOpenConns: 8, ProvisionConcurrency: 4},
+		ShutdownTimeout: time.Second,
+	}
+	p, err := newPlatform(cfg, dbcfg, log, func(tok string) { tokens <- tok })
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(p.close)
 	srv := httptest.NewServer(p.handler())
 	t.Cleanup(srv.Close)

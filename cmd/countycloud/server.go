@@ -89,7 +89,10 @@ func serve(ctx context.Context, cfg config.Server, e env) error {
 	if cfg.Dev {
 		announce = func(token string) { printDevBanner(e, ln.Addr().String(), token, dbcfg.Addr) }
 	}
-	p := newPlatform(cfg, dbcfg, log, announce)
+	p, err := newPlatform(cfg, dbcfg, log, announce)
+	if err != nil {
+		return err
+	}
 	defer p.close()
 	log.Info("listening", "addr", ln.Addr().String(), "dev", cfg.Dev, "control_schema", dbcfg.DBName)
 	go func() {

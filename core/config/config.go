@@ -1,6 +1,7 @@
-// Package config is the server's typed configuration. Every setting is a
-// flag and a COUNTYCLOUD_* environment variable of the same name; a flag
-// given on the command line wins over the environment.
+// Package config is the typed configuration of the server and of the
+// commands that reach the database directly (migrate, bench). Every
+// setting is a flag and a COUNTYCLOUD_* environment variable of the same
+// name; a flag given on the command line wins over the environment.
 package config
 
 import (
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -23,33 +25,88 @@ const EnvPrefix = "COUNTYCLOUD_"
 // DefaultControlSchema is the control plane's schema when the DSN names none.
 const DefaultControlSchema = "countycloud"
 
-// Server is the configuration of `countycloud server`.
-type Server struct {
-	Addr           string
-	MySQLDSN       string
+// DefaultCluster is the name of the cluster on the --mysql-dsn host.
+const DefaultCluster = "default"
+
+// Database is how to reach the control plane and the clusters that hold
+// county schemas.
+type Database struct {
+	MySQLDSN string
+	// Clusters are the clusters besides the default one.
+	Clusters       []Cluster
 	SchemaPrefix   string
 	DBMaxOpenConns int
-	// ProvisionConcurrency caps the counties one replica provisions at
-	// once; each holds a named lock on a connection of its own meanwhile.
+	// ProvisionConcurrency caps the counties one process provisions (or
+	// migrates) at once; each holds a named lock on a connection of its own
+	// meanwhile.
 	ProvisionConcurrency int
-	LogLevel             string
-	ShutdownTimeout      time.Duration
-	Dev                  bool
-	DevRootToken         string
+}
+
+// Cluster is a named MySQL-compatible host county schemas can live on.
+type Cluster struct {
+	Name string
+	DSN  string
+}
+
+// Server is the configuration of `countycloud server`.
+type Server struct {
+	Database
+	Addr            string
+	LogLevel        string
+	ShutdownTimeout time.Duration
+	Dev             bool
+	DevRootToken    string
+}
+
+// RegisterFlags declares the database flags on fs with their defaults.
+func (c *Database) RegisterFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.MySQLDSN, "mysql-dsn", "", "control-plane database and the default cluster, as a go-sql-driver DSN: user:password@tcp(host:3306)/countycloud")
+	fs.Var(clusterList{&c.Clusters}, "cluster", "another cluster for county schemas, NAME=DSN (repeatable; in the environment, separate several with spaces)")
+	fs.StringVar(&c.SchemaPrefix, "schema-prefix", "cc_", "prefix of every county's schema name (cc_gd_shaoguan_wengyuan)")
+	fs.IntVar(&c.DBMaxOpenConns, "db-max-open-conns", 32, "cap on open connections per database pool")
+	fs.IntVar(&c.ProvisionConcurrency, "provision-concurrency", 8, "counties provisioned or migrated at once (each holds one more connection meanwhile)")
 }
 
 // RegisterFlags declares the server's flags on fs with their defaults.
 func (c *Server) RegisterFlags(fs *pflag.FlagSet) {
+	c.Database.RegisterFlags(fs)
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on, host:port or http://host:port")
-	fs.StringVar(&c.MySQLDSN, "mysql-dsn", "", "control-plane database, as a go-sql-driver DSN: user:password@tcp(host:3306)/countycloud")
-	fs.StringVar(&c.SchemaPrefix, "schema-prefix", "cc_", "prefix of every county's schema name (cc_gd_shaoguan_wengyuan)")
-	fs.IntVar(&c.DBMaxOpenConns, "db-max-open-conns", 32, "cap on open connections per database pool")
-	fs.IntVar(&c.ProvisionConcurrency, "provision-concurrency", 8, "counties this replica provisions at once (each holds one more connection meanwhile)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests")
 	fs.BoolVar(&c.Dev, "dev", false, "development mode: in-memory database, demo data, nothing is kept")
 	fs.StringVar(&c.DevRootToken, "dev-root-token", "", "with -dev, use this operator token instead of a random one")
 }
+
+// clusterList is the repeatable --cluster flag.
+type clusterList struct{ list *[]Cluster }
+
+var clusterNamePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+
+// Set adds one or more NAME=DSN, separated by spaces.
+func (c clusterList) Set(s string) error {
+	for _, entry := range strings.Fields(s) {
+		name, dsn, ok := strings.Cut(entry, "=")
+		if !ok || dsn == "" {
+			return fmt.Errorf("%q is not NAME=DSN", entry)
+		}
+		*c.list = append(*c.list, Cluster{Name: name, DSN: dsn})
+	}
+	return nil
+}
+
+// String shows the names only: DSNs hold passwords.
+func (c clusterList) String() string {
+	if c.list == nil {
+		return ""
+	}
+	names := make([]string, len(*c.list))
+	for i, cl := range *c.list {
+		names[i] = cl.Name
+	}
+	return strings.Join(names, ",")
+}
+
+func (c clusterList) Type() string { return "NAME=DSN" }
 
 // EnvName is the environment variable that sets the flag called name.
 func EnvName(flag string) string {
@@ -77,52 +134,85 @@ func ApplyEnv(fs *pflag.FlagSet, lookup func(string) (string, bool)) error {
 
 var schemaPrefixPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,14}$`)
 
+// problems collects what is wrong with a configuration, each naming its
+// flag and variable and saying how to fix it.
+type problems []error
+
+func (p *problems) add(flag, format string, args ...any) {
+	*p = append(*p, fmt.Errorf("--%s (%s): %s", flag, EnvName(flag), fmt.Sprintf(format, args...)))
+}
+
+// Validate checks the database settings. dev says that an embedded
+// engine replaces the DSN.
+func (c *Database) Validate(dev bool) error {
+	var p problems
+	c.validate(&p, dev)
+	return errors.Join(p...)
+}
+
+func (c *Database) validate(p *problems, dev bool) {
+	switch {
+	case dev:
+		if c.MySQLDSN != "" {
+			p.add("mysql-dsn", "cannot be combined with -dev, which runs its own in-memory database; drop one of them")
+		}
+		if len(c.Clusters) > 0 {
+			p.add("cluster", "cannot be combined with -dev, which runs one in-memory database")
+		}
+	case c.MySQLDSN == "":
+		p.add("mysql-dsn", "is required; give a DSN such as user:password@tcp(db.example:3306)/countycloud, or run with -dev")
+	default:
+		if cfg, err := c.MySQLConfig(); err != nil {
+			p.add("mysql-dsn", "%v", err)
+		} else if strings.HasPrefix(cfg.DBName, c.SchemaPrefix) {
+			p.add("mysql-dsn", "control-plane schema %q starts with the county schema prefix %q and could be taken for a county's; rename one of them", cfg.DBName, c.SchemaPrefix)
+		}
+	}
+	seen := map[string]bool{DefaultCluster: true}
+	for _, cl := range c.Clusters {
+		switch {
+		case !clusterNamePattern.MatchString(cl.Name):
+			p.add("cluster", "name %q: use lowercase letters, digits and dashes, starting with a letter", cl.Name)
+		case seen[cl.Name]:
+			p.add("cluster", "name %q is used twice (%q is the --mysql-dsn host)", cl.Name, DefaultCluster)
+		}
+		seen[cl.Name] = true
+		if _, err := clusterConfig(cl.DSN); err != nil {
+			p.add("cluster", "%s: %v", cl.Name, err)
+		}
+	}
+	if !schemaPrefixPattern.MatchString(c.SchemaPrefix) {
+		p.add("schema-prefix", "%q must start with a lowercase letter and hold at most 15 lowercase letters, digits or underscores", c.SchemaPrefix)
+	}
+	if c.DBMaxOpenConns < 2 {
+		p.add("db-max-open-conns", "must be at least 2, got %d", c.DBMaxOpenConns)
+	}
+	if c.ProvisionConcurrency < 1 {
+		p.add("provision-concurrency", "must be at least 1, got %d", c.ProvisionConcurrency)
+	}
+}
+
 // Validate checks the configuration and says, for every problem, which
 // setting is wrong and how to fix it.
 func (c *Server) Validate() error {
-	var problems []error
-	bad := func(flag, format string, args ...any) {
-		problems = append(problems, fmt.Errorf("--%s (%s): %s", flag, EnvName(flag), fmt.Sprintf(format, args...)))
-	}
+	var p problems
+	c.Database.validate(&p, c.Dev)
 	if _, err := c.ListenAddr(); err != nil {
-		bad("addr", "%v; give host:port such as 127.0.0.1:8080 or :8080", err)
-	}
-	switch {
-	case c.Dev:
-		if c.MySQLDSN != "" {
-			bad("mysql-dsn", "cannot be combined with -dev, which runs its own in-memory database; drop one of them")
-		}
-	case c.MySQLDSN == "":
-		bad("mysql-dsn", "is required; give a DSN such as user:password@tcp(db.example:3306)/countycloud, or run with -dev")
-	default:
-		if cfg, err := c.MySQLConfig(); err != nil {
-			bad("mysql-dsn", "%v", err)
-		} else if strings.HasPrefix(cfg.DBName, c.SchemaPrefix) {
-			bad("mysql-dsn", "control-plane schema %q starts with the county schema prefix %q and could be taken for a county's; rename one of them", cfg.DBName, c.SchemaPrefix)
-		}
+		p.add("addr", "%v; give host:port such as 127.0.0.1:8080 or :8080", err)
 	}
 	if c.DevRootToken != "" && !c.Dev {
-		bad("dev-root-token", "only applies with -dev; remove it or add -dev")
+		p.add("dev-root-token", "only applies with -dev; remove it or add -dev")
 	}
 	if c.DevRootToken != "" && len(c.DevRootToken) < 8 {
-		bad("dev-root-token", "must be at least 8 characters")
-	}
-	if !schemaPrefixPattern.MatchString(c.SchemaPrefix) {
-		bad("schema-prefix", "%q must start with a lowercase letter and hold at most 15 lowercase letters, digits or underscores", c.SchemaPrefix)
-	}
-	if c.DBMaxOpenConns < 2 {
-		bad("db-max-open-conns", "must be at least 2, got %d", c.DBMaxOpenConns)
-	}
-	if c.ProvisionConcurrency < 1 {
-		bad("provision-concurrency", "must be at least 1, got %d", c.ProvisionConcurrency)
+		p.add("dev-root-token", "must be at least 8 characters")
 	}
 	if _, err := c.SlogLevel(); err != nil {
-		bad("log-level", "%v", err)
+		p.add("log-level", "%v", err)
 	}
 	if c.ShutdownTimeout <= 0 {
-		bad("shutdown-timeout", "must be positive, such as 30s")
+		p.add("shutdown-timeout", "must be positive, such as 30s")
 	}
-	return errors.Join(problems...)
+	return errors.Join(p...)
 }
 
 // ListenAddr is Addr as host:port. An http:// URL is accepted so that one
@@ -147,15 +237,23 @@ func (c *Server) ListenAddr() (string, error) {
 
 var controlSchemaPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 
-// MySQLConfig parses MySQLDSN. The DSN's database is the control-plane
-// schema, countycloud when it names none.
-func (c *Server) MySQLConfig() (*mysql.Config, error) {
-	cfg, err := mysql.ParseDSN(c.MySQLDSN)
+func parseDSN(dsn string) (*mysql.Config, error) {
+	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("is not a valid DSN (%v); expected user:password@tcp(host:3306)/countycloud", err)
 	}
 	if cfg.Net != "tcp" && cfg.Net != "unix" {
 		return nil, fmt.Errorf("protocol %q is not supported; use tcp(host:port) or unix(/path/to/socket)", cfg.Net)
+	}
+	return cfg, nil
+}
+
+// MySQLConfig parses MySQLDSN. The DSN's database is the control-plane
+// schema, countycloud when it names none.
+func (c *Database) MySQLConfig() (*mysql.Config, error) {
+	cfg, err := parseDSN(c.MySQLDSN)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.DBName == "" {
 		cfg.DBName = DefaultControlSchema
@@ -164,6 +262,43 @@ func (c *Server) MySQLConfig() (*mysql.Config, error) {
 		return nil, fmt.Errorf("database %q must be lowercase letters, digits and underscores, starting with a letter", cfg.DBName)
 	}
 	return cfg, nil
+}
+
+func clusterConfig(dsn string) (*mysql.Config, error) {
+	cfg, err := parseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.DBName != "" {
+		return nil, fmt.Errorf("names database %q; a cluster DSN names a server only, such as user:password@tcp(db2:3306)/", cfg.DBName)
+	}
+	return cfg, nil
+}
+
+// ClusterConfigs returns every cluster's DSN config, without a database:
+// the default cluster (the control plane's host) and the others.
+func (c *Database) ClusterConfigs(control *mysql.Config) (map[string]*mysql.Config, error) {
+	def := control.Clone()
+	def.DBName = ""
+	configs := map[string]*mysql.Config{DefaultCluster: def}
+	for _, cl := range c.Clusters {
+		cfg, err := clusterConfig(cl.DSN)
+		if err != nil {
+			return nil, fmt.Errorf("cluster %s: %w", cl.Name, err)
+		}
+		configs[cl.Name] = cfg
+	}
+	return configs, nil
+}
+
+// ClusterNames lists the clusters, default first, then by name.
+func (c *Database) ClusterNames() []string {
+	names := []string{}
+	for _, cl := range c.Clusters {
+		names = append(names, cl.Name)
+	}
+	sort.Strings(names)
+	return append([]string{DefaultCluster}, names...)
 }
 
 // SlogLevel is LogLevel as a slog.Level.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"testing/fstest"
 
@@ -112,8 +113,9 @@ func TestLockIsExclusiveAcrossSessions(t *testing.T) {
 	release2()
 }
 
-// TestInSchemaNeverCarriesASchemaOver alternates two schemas on a pool of
-// one connection: each unit of work sees its own schema only.
+// TestInSchemaNeverCarriesASchemaOver has goroutines of two counties take
+// turns on a pool of ONE connection, concurrently: each unit of work sees
+// its own county's rows only.
 func TestInSchemaNeverCarriesASchemaOver(t *testing.T) {
 	t.Parallel()
 	db := storetest.New(t)
@@ -137,22 +139,30 @@ func TestInSchemaNeverCarriesASchemaOver(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for i := range 50 {
-		s := []string{"a", "b"}[i%2]
-		err := one.InSchema(ctx, db.SchemaPrefix+s, func(ctx context.Context, conn *sqlx.Conn) error {
-			var owners []string
-			if err := conn.SelectContext(ctx, &owners, "SELECT name FROM owner"); err != nil {
-				return err
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				s := []string{"a", "b"}[(g+i)%2]
+				err := one.InSchema(ctx, db.SchemaPrefix+s, func(ctx context.Context, conn *sqlx.Conn) error {
+					var owners []string
+					if err := conn.SelectContext(ctx, &owners, "SELECT name FROM owner"); err != nil {
+						return err
+					}
+					if len(owners) != 1 || owners[0] != s {
+						t.Errorf("in schema %s saw %v", s, owners)
+					}
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+				}
 			}
-			if len(owners) != 1 || owners[0] != s {
-				t.Fatalf("in schema %s saw %v", s, owners)
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		}()
 	}
+	wg.Wait()
 	if err := one.InSchema(ctx, "not`valid", func(context.Context, *sqlx.Conn) error { return nil }); !errors.Is(err, store.ErrBadSchemaName) {
 		t.Errorf("InSchema with a bad name: %v", err)
 	}

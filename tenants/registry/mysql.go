@@ -179,3 +179,20 @@ WHERE code = ?`, t.Name, t.Status, t.SchemaVersion, nullable(t.Failure), t.Updat
 	}
 	return t, nil
 }
+
+// CountiesPerCluster counts the counties placed on each cluster.
+func (r *MySQLRepository) CountiesPerCluster(ctx context.Context) (map[string]int, error) {
+	var rows []struct {
+		Cluster string `db:"cluster"`
+		N       int    `db:"n"`
+	}
+	err := r.db.SelectContext(ctx, &rows, "SELECT cluster, COUNT(*) AS n FROM tenants WHERE level = ? GROUP BY cluster", LevelCounty)
+	if err != nil {
+		return nil, fmt.Errorf("count counties per cluster: %w", err)
+	}
+	counts := map[string]int{}
+	for _, r := range rows {
+		counts[r.Cluster] = r.N
+	}
+	return counts, nil
+}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/countycloud/countycloud/core/errs"
@@ -24,11 +26,13 @@ type Service interface {
 }
 
 // CreateRequest asks for a new tenant. Level may be empty: the code's depth
-// implies it.
+// implies it. Cluster places a county; empty means the cluster holding the
+// fewest counties.
 type CreateRequest struct {
-	Code  string `json:"code"`
-	Name  string `json:"name"`
-	Level string `json:"level,omitempty"`
+	Code    string `json:"code"`
+	Name    string `json:"name"`
+	Level   string `json:"level,omitempty"`
+	Cluster string `json:"cluster,omitempty"`
 }
 
 // ListRequest filters and pages the list of tenants, ordered by code.
@@ -93,6 +97,8 @@ type Repository interface {
 	// Update applies change to the stored tenant under row locks on it and
 	// its parent, and stores the result; an error from change aborts it.
 	Update(ctx context.Context, code string, change func(t *Tenant, n Neighbours) error) (Tenant, error)
+	// CountiesPerCluster counts the counties placed on each cluster.
+	CountiesPerCluster(ctx context.Context) (map[string]int, error)
 }
 
 // Locker takes locks that every replica shares (store.Locker).
@@ -111,8 +117,9 @@ type Provisioner interface {
 type Options struct {
 	// SchemaPrefix starts every county's schema name.
 	SchemaPrefix string
-	// Cluster is where new counties are placed.
-	Cluster string
+	// Clusters are where counties may be placed; on a tie in the number of
+	// counties, the earlier wins.
+	Clusters []string
 }
 
 type service struct {
@@ -150,6 +157,9 @@ func (s *service) Create(ctx context.Context, req CreateRequest) (Tenant, error)
 	if err != nil {
 		return Tenant{}, err
 	}
+	if req.Cluster != "" && (level != LevelCounty || !slices.Contains(s.opts.Clusters, req.Cluster)) {
+		return Tenant{}, errs.Invalid(CodeUnknownCluster, "cluster %q: counties can be placed on %s", req.Cluster, strings.Join(s.opts.Clusters, ", "))
+	}
 	release, err := s.lock(ctx, code, createLockWait)
 	if err != nil {
 		return Tenant{}, err
@@ -161,7 +171,9 @@ func (s *service) Create(ctx context.Context, req CreateRequest) (Tenant, error)
 	if level == LevelCounty {
 		t.Status = StatusProvisioning
 		t.Schema = SchemaName(s.opts.SchemaPrefix, code)
-		t.Cluster = s.opts.Cluster
+		if t.Cluster, err = s.place(ctx, req.Cluster); err != nil {
+			return Tenant{}, err
+		}
 	}
 	if err := s.insertUnderParent(ctx, t); err != nil {
 		return Tenant{}, err
@@ -170,6 +182,26 @@ func (s *service) Create(ctx context.Context, req CreateRequest) (Tenant, error)
 		return t, nil
 	}
 	return s.provision(ctx, t)
+}
+
+// place picks the cluster for a new county: the one asked for, else the
+// one holding the fewest counties. Concurrent creates may pick the same
+// one; the balance is kept over time, not per instant.
+func (s *service) place(ctx context.Context, asked string) (string, error) {
+	if asked != "" {
+		return asked, nil
+	}
+	counts, err := s.repo.CountiesPerCluster(ctx)
+	if err != nil {
+		return "", err
+	}
+	best := s.opts.Clusters[0]
+	for _, c := range s.opts.Clusters[1:] {
+		if counts[c] < counts[best] {
+			best = c
+		}
+	}
+	return best, nil
 }
 
 // insertUnderParent inserts t once its parent is found fit.

@@ -26,7 +26,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 func newService(db *storetest.DB, migs *store.Migrations) registry.Service {
 	prov := provision.New(store.Clusters{"default": db.Cluster}, migs, quiet)
 	return registry.NewService(registry.NewMySQLRepository(db.Control), db.Locker, prov,
-		registry.Options{SchemaPrefix: db.SchemaPrefix, Cluster: "default"}, quiet)
+		registry.Options{SchemaPrefix: db.SchemaPrefix, Clusters: []string{"default"}}, quiet)
 }
 
 func mustCreate(t *testing.T, svc registry.Service, code, name string) registry.Tenant {
@@ -480,7 +480,7 @@ func TestSmallPoolsDoNotDeadlock(t *testing.T) {
 	defer lockPool.Close()
 	prov := provision.New(store.Clusters{"default": store.NewCluster("default", clusterPool)}, store.TenantMigrations(), quiet)
 	svc := registry.NewService(registry.NewMySQLRepository(control), store.NewLocker(lockPool, db.ControlSchema+":"), prov,
-		registry.Options{SchemaPrefix: db.SchemaPrefix, Cluster: "default"}, quiet)
+		registry.Options{SchemaPrefix: db.SchemaPrefix, Clusters: []string{"default"}}, quiet)
 	createShaoguan(t, svc)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -73,6 +73,7 @@ const (
 	CodeProvisioningBusy   = "provisioning_in_progress"
 	CodeNotRetryable       = "not_retryable"
 	CodeInvalidListRequest = "invalid_list_request"
+	CodeUnknownCluster     = "unknown_cluster"
 )
 
 // Limits on codes and names. A code becomes a schema name (prefix + code

@@ -26,6 +26,13 @@ const EnvDSN = "COUNTYCLOUD_TEST_MYSQL_DSN"
 // DefaultDSN is the account scripts/ensure-mariadb.sh creates.
 const DefaultDSN = "countycloud:countycloud@tcp(127.0.0.1:3306)/"
 
+// EnvDSN2 names the variable holding the second test server's DSN, a
+// cluster of its own.
+const EnvDSN2 = "COUNTYCLOUD_TEST_MYSQL_DSN2"
+
+// DefaultDSN2 is the second server scripts/ensure-mariadb.sh starts.
+const DefaultDSN2 = "countycloud:countycloud@tcp(127.0.0.1:3307)/"
+
 // DB is a test's own control-plane schema on the test server, and the
 // prefix its county schemas must use.
 type DB struct {
@@ -45,14 +52,23 @@ type DB struct {
 
 // ServerConfig returns the test server's DSN config without a database.
 func ServerConfig(t testing.TB) *mysql.Config {
+	return serverConfig(t, EnvDSN, DefaultDSN)
+}
+
+// Server2Config returns the second test server's DSN config.
+func Server2Config(t testing.TB) *mysql.Config {
+	return serverConfig(t, EnvDSN2, DefaultDSN2)
+}
+
+func serverConfig(t testing.TB, env, def string) *mysql.Config {
 	t.Helper()
-	dsn := os.Getenv(EnvDSN)
+	dsn := os.Getenv(env)
 	if dsn == "" {
-		dsn = DefaultDSN
+		dsn = def
 	}
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
-		t.Fatalf("%s: %v", EnvDSN, err)
+		t.Fatalf("%s: %v", env, err)
 	}
 	cfg.DBName = ""
 	return cfg
@@ -92,6 +108,22 @@ func New(t testing.TB) *DB {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// SecondCluster returns the second test server as a cluster called
+// "second", and a pool on it for the test's own assertions. County schemas
+// under the test's prefix are dropped there too when the test ends.
+func (d *DB) SecondCluster(t testing.TB) (*store.Cluster, *sqlx.DB) {
+	t.Helper()
+	server := store.Open(Server2Config(t), 8, quiet)
+	t.Cleanup(func() { server.Close() })
+	if err := server.Ping(); err != nil {
+		t.Fatalf("the second test database is not reachable (%v): run `make test`, which starts it, or set %s", err, EnvDSN2)
+	}
+	t.Cleanup(func() { d.drop(t, server) })
+	pool := store.Open(Server2Config(t), 8, quiet)
+	t.Cleanup(func() { pool.Close() })
+	return store.NewCluster("second", pool), server
 }
 
 func (d *DB) drop(t testing.TB, server *sqlx.DB) {

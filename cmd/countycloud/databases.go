@@ -1,0 +1,73 @@
+package main
+
+import (
+	"log/slog"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/countycloud/countycloud/core/config"
+	"github.com/countycloud/countycloud/core/store"
+	"github.com/countycloud/countycloud/tenants/provision"
+	"github.com/countycloud/countycloud/tenants/registry"
+)
+
+// databases are one process's ways to MySQL: the control plane's pool, ONE
+// pool per cluster however many counties it holds, and a pool for named
+// locks whose cap is the number of counties provisioned or migrated at
+// once. The server, `migrate` and `bench` share them.
+type databases struct {
+	controlSchema string
+	control       *sqlx.DB
+	clusters      store.Clusters
+	clusterNames  []string
+	locks         *store.Locker
+	pools         map[string]*sqlx.DB
+}
+
+func openDatabases(cfg config.Database, control *mysql.Config, log *slog.Logger) (*databases, error) {
+	clusterCfgs, err := cfg.ClusterConfigs(control)
+	if err != nil {
+		return nil, err
+	}
+	d := &databases{
+		controlSchema: control.DBName,
+		control:       store.Open(control, cfg.DBMaxOpenConns, log),
+		clusters:      store.Clusters{},
+		clusterNames:  cfg.ClusterNames(),
+		pools:         map[string]*sqlx.DB{},
+	}
+	d.pools["control"] = d.control
+	locks := store.Open(clusterCfgs[config.DefaultCluster], cfg.ProvisionConcurrency, log)
+	d.pools["locks"] = locks
+	d.locks = store.NewLocker(locks, control.DBName+":")
+	for name, c := range clusterCfgs {
+		pool := store.Open(c, cfg.DBMaxOpenConns, log)
+		d.pools["cluster_"+name] = pool
+		d.clusters[name] = store.NewCluster(name, pool)
+	}
+	return d, nil
+}
+
+// registerMetrics exports every pool's statistics.
+func (d *databases) registerMetrics(reg prometheus.Registerer) {
+	for name, db := range d.pools {
+		reg.MustRegister(collectors.NewDBStatsCollector(db.DB, name))
+	}
+}
+
+func (d *databases) close() {
+	for _, db := range d.pools {
+		db.Close()
+	}
+}
+
+// tenantService is the registry on these databases, provisioning county
+// schemas with migrations.
+func (d *databases) tenantService(cfg config.Database, migrations *store.Migrations, log *slog.Logger) registry.Service {
+	prov := provision.New(d.clusters, migrations, log)
+	return registry.NewService(registry.NewMySQLRepository(d.control), d.locks, prov,
+		registry.Options{SchemaPrefix: cfg.SchemaPrefix, Clusters: d.clusterNames}, log)
+}

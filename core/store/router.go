@@ -1,0 +1,44 @@
+package store
+
+import (
+	"context"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Location is where a county's data lives.
+type Location struct {
+	Cluster string
+	Schema  string
+}
+
+// Locator finds a county's location, refusing counties that cannot be
+// served (the registry implements it).
+type Locator interface {
+	Locate(ctx context.Context, code string) (Location, error)
+}
+
+// Router is the one way to a county's data: it finds the county's cluster
+// and schema and runs the work on a connection scoped to that schema.
+type Router struct {
+	clusters Clusters
+	locator  Locator
+}
+
+// NewRouter routes through clusters to the schemas locator names.
+func NewRouter(clusters Clusters, locator Locator) *Router {
+	return &Router{clusters: clusters, locator: locator}
+}
+
+// InTenant runs fn on a connection whose default schema is the county's.
+func (r *Router) InTenant(ctx context.Context, code string, fn func(ctx context.Context, conn *sqlx.Conn) error) error {
+	loc, err := r.locator.Locate(ctx, code)
+	if err != nil {
+		return err
+	}
+	cluster, err := r.clusters.Get(loc.Cluster)
+	if err != nil {
+		return err
+	}
+	return cluster.InSchema(ctx, loc.Schema, fn)
+}
