@@ -66,6 +66,7 @@ func newTenantCreateCmd(e env, opts *clientOptions) *cobra.Command {
 	cmd.Flags().StringVar(&req.Code, "code", "", "tenant code, such as gd.shaoguan.wengyuan (required)")
 	cmd.Flags().StringVar(&req.Name, "name", "", "official name, such as 翁源县 (required)")
 	cmd.Flags().StringVar(&req.Level, "level", "", "province, city or county (default: from the code's depth)")
+	cmd.Flags().StringVar(&req.Cluster, "cluster", "", "cluster to place a county on (default: the one holding the fewest counties)")
 	return cmd
 }
 
