@@ -24,14 +24,22 @@ type Migration struct {
 	Statements []string
 }
 
-// Migrations is an ordered set of migrations for one kind of schema.
+// Migrations is an ordered set of migrations for one kind of schema, and
+// optionally a snapshot: the schema as all migrations up to some version
+// leave it, so that a new schema is created in one step instead of by
+// replaying its whole history.
 type Migrations struct {
-	list []Migration
+	list     []Migration
+	snapshot *Migration
 }
 
-var migrationFile = regexp.MustCompile(`^(\d{5})_([a-z0-9_]+)\.sql$`)
+var (
+	migrationFile = regexp.MustCompile(`^(\d{5})_([a-z0-9_]+)\.sql$`)
+	snapshotFile  = regexp.MustCompile(`^snapshot_(\d{5})\.sql$`)
+)
 
-// LoadMigrations reads every NNNNN_name.sql file in fsys's root.
+// LoadMigrations reads every NNNNN_name.sql file in fsys's root, and the
+// snapshot_NNNNN.sql file if there is one.
 func LoadMigrations(fsys fs.FS) (*Migrations, error) {
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
@@ -43,22 +51,30 @@ func LoadMigrations(fsys fs.FS) (*Migrations, error) {
 		if e.IsDir() || path.Ext(e.Name()) != ".sql" {
 			continue
 		}
+		if snap := snapshotFile.FindStringSubmatch(e.Name()); snap != nil {
+			if m.snapshot != nil {
+				return nil, fmt.Errorf("snapshot %s: there is one already", e.Name())
+			}
+			version, _ := strconv.ParseInt(snap[1], 10, 64)
+			stmts, err := readStatements(fsys, e.Name())
+			if err != nil {
+				return nil, err
+			}
+			m.snapshot = &Migration{Version: version, Name: "snapshot", Statements: stmts}
+			continue
+		}
 		match := migrationFile.FindStringSubmatch(e.Name())
 		if match == nil {
-			return nil, fmt.Errorf("migration %s: name must be NNNNN_name.sql", e.Name())
+			return nil, fmt.Errorf("migration %s: name must be NNNNN_name.sql or snapshot_NNNNN.sql", e.Name())
 		}
 		version, _ := strconv.ParseInt(match[1], 10, 64)
 		if prev, dup := seen[version]; dup {
 			return nil, fmt.Errorf("migrations %s and %s share version %d", prev, e.Name(), version)
 		}
 		seen[version] = e.Name()
-		body, err := fs.ReadFile(fsys, e.Name())
+		stmts, err := readStatements(fsys, e.Name())
 		if err != nil {
-			return nil, fmt.Errorf("read migration %s: %w", e.Name(), err)
-		}
-		stmts, err := splitStatements(string(body))
-		if err != nil {
-			return nil, fmt.Errorf("migration %s: %w", e.Name(), err)
+			return nil, err
 		}
 		m.list = append(m.list, Migration{Version: version, Name: match[2], Statements: stmts})
 	}
@@ -66,7 +82,30 @@ func LoadMigrations(fsys fs.FS) (*Migrations, error) {
 		return nil, fmt.Errorf("no migrations found")
 	}
 	sort.Slice(m.list, func(i, j int) bool { return m.list[i].Version < m.list[j].Version })
+	if m.snapshot != nil {
+		if _, ok := seen[m.snapshot.Version]; !ok {
+			return nil, fmt.Errorf("snapshot_%05d.sql: there is no migration %05d it could stand for", m.snapshot.Version, m.snapshot.Version)
+		}
+	}
 	return m, nil
+}
+
+func readStatements(fsys fs.FS, name string) ([]string, error) {
+	body, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return nil, fmt.Errorf("read migration %s: %w", name, err)
+	}
+	stmts, err := splitStatements(string(body))
+	if err != nil {
+		return nil, fmt.Errorf("migration %s: %w", name, err)
+	}
+	return stmts, nil
+}
+
+// WithoutSnapshot is the same set replaying every migration, to check a
+// snapshot against the history it stands for.
+func (m *Migrations) WithoutSnapshot() *Migrations {
+	return &Migrations{list: m.list}
 }
 
 func splitStatements(body string) ([]string, error) {
@@ -159,6 +198,14 @@ func (m *Migrations) Up(ctx context.Context, q Querier) (int64, error) {
 			return 0, fmt.Errorf("schema is at version %d, newer than this binary knows (%d): upgrade countycloud", v, m.Latest())
 		}
 	}
+	if len(applied) == 0 && m.snapshot != nil {
+		if err := m.applySnapshot(ctx, q); err != nil {
+			return 0, err
+		}
+		for _, mig := range m.list {
+			applied[mig.Version] = mig.Version <= m.snapshot.Version
+		}
+	}
 	for _, mig := range m.list {
 		if applied[mig.Version] {
 			continue
@@ -174,4 +221,31 @@ func (m *Migrations) Up(ctx context.Context, q Querier) (int64, error) {
 		}
 	}
 	return m.Latest(), nil
+}
+
+// applySnapshot creates a fresh schema from the snapshot and records every
+// migration it stands for, in one statement, so that a crash leaves either
+// none of them recorded (and the snapshot, whose statements may run again,
+// is applied anew) or all.
+func (m *Migrations) applySnapshot(ctx context.Context, q Querier) error {
+	for i, stmt := range m.snapshot.Statements {
+		if _, err := q.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("snapshot %05d statement %d: %w", m.snapshot.Version, i+1, err)
+		}
+	}
+	var rows []string
+	var args []any
+	now := time.Now().UTC()
+	for _, mig := range m.list {
+		if mig.Version > m.snapshot.Version {
+			break
+		}
+		rows = append(rows, "(?, ?, ?)")
+		args = append(args, mig.Version, mig.Name, now)
+	}
+	_, err := q.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES "+strings.Join(rows, ", "), args...)
+	if err != nil {
+		return fmt.Errorf("record snapshot %05d: %w", m.snapshot.Version, err)
+	}
+	return nil
 }
