@@ -213,7 +213,7 @@ func TestAFailedCountyShowsWhyAndIsRetried(t *testing.T) {
 	if err := json.Unmarshal([]byte(mustCLI(t, env, "tenant", "get", "gd.shaoguan.wengyuan", "-o", "json")), &tn); err != nil {
 		t.Fatal(err)
 	}
-	if tn.Status != registry.StatusFailed || !strings.Contains(tn.Failure, "seed roles") {
+	if tn.Status != registry.StatusFailed || !strings.Contains(tn.Failure, "roles") {
 		t.Fatalf("the API shows %+v", tn)
 	}
 	// The operator removes what was in the way.
