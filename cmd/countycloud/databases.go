@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"log/slog"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
@@ -70,4 +72,18 @@ func (d *databases) tenantService(cfg config.Database, migrations *store.Migrati
 	prov := provision.New(d.clusters, migrations, log)
 	return registry.NewService(registry.NewMySQLRepository(d.control), d.locks, prov,
 		registry.Options{SchemaPrefix: cfg.SchemaPrefix, Clusters: d.clusterNames}, log)
+}
+
+// migrateControl creates the control-plane schema if need be and migrates
+// it, one process at a time.
+func (d *databases) migrateControl(ctx context.Context, migrations *store.Migrations) (int64, error) {
+	if err := d.clusters[config.DefaultCluster].EnsureSchema(ctx, d.controlSchema); err != nil {
+		return 0, err
+	}
+	release, err := d.locks.Lock(ctx, "migrate", time.Minute)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	return migrations.Up(ctx, d.control)
 }

@@ -81,7 +81,7 @@ its API, configured by COUNTYCLOUD_ADDR and COUNTYCLOUD_TOKEN.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError("%v\nSee '%s --help'.", err, c.CommandPath())
 	})
-	root.AddCommand(newServerCmd(e), newTenantCmd(e))
+	root.AddCommand(newServerCmd(e), newTenantCmd(e), newMigrateCmd(e))
 	root.SetArgs(normalizeSingleDash(root, args))
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"time"
 
 	httptransport "github.com/go-kit/kit/transport/http"
 	"github.com/go-sql-driver/mysql"
@@ -59,15 +58,7 @@ func (p *platform) close() { p.db.close() }
 // start brings the control plane up: its schema, its migrations (one
 // replica at a time) and the bootstrap operator token.
 func (p *platform) start(ctx context.Context) error {
-	if err := p.db.clusters[config.DefaultCluster].EnsureSchema(ctx, p.db.controlSchema); err != nil {
-		return err
-	}
-	release, err := p.db.locks.Lock(ctx, "migrate", time.Minute)
-	if err != nil {
-		return err
-	}
-	version, err := p.controlMigs.Up(ctx, p.db.control)
-	release()
+	version, err := p.db.migrateControl(ctx, p.controlMigs)
 	if err != nil {
 		return err
 	}

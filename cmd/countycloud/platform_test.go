@@ -362,6 +362,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 	for _, args := range [][]string{
 		{"--help"}, {"server", "--help"}, {"tenant", "--help"}, {"tenant", "create", "--help"}, {"tenant", "list", "--help"},
 		{"tenant", "get", "--help"}, {"tenant", "update", "--help"}, {"tenant", "archive", "--help"}, {"tenant", "retry", "-help"},
+		{"migrate", "--help"},
 	} {
 		r := cli(t, nil, args...)
 		if r.code != 0 || !strings.Contains(r.stdout, "Usage:") {

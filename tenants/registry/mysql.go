@@ -196,3 +196,34 @@ func (r *MySQLRepository) CountiesPerCluster(ctx context.Context) (map[string]in
 	}
 	return counts, nil
 }
+
+// Behind lists the provisioned counties whose schema is older than
+// version, by code; only, if not empty, restricts them to those codes.
+// With nothing behind, this one query over the central record is all a
+// no-op migration costs.
+func (r *MySQLRepository) Behind(ctx context.Context, version int64, only []string) ([]Tenant, error) {
+	q := "SELECT " + tenantColumns + " FROM tenants WHERE level = ? AND schema_version > 0 AND schema_version < ?"
+	args := []any{LevelCounty, version}
+	if len(only) > 0 {
+		q += " AND code IN (?" + strings.Repeat(", ?", len(only)-1) + ")"
+		for _, code := range only {
+			args = append(args, code)
+		}
+	}
+	tenants := []Tenant{}
+	if err := r.db.SelectContext(ctx, &tenants, q+" ORDER BY code", args...); err != nil {
+		return nil, fmt.Errorf("list counties behind version %d: %w", version, err)
+	}
+	return tenants, nil
+}
+
+// RecordSchemaVersion records that code's schema reached version; the
+// record never goes back.
+func (r *MySQLRepository) RecordSchemaVersion(ctx context.Context, code string, version int64) error {
+	_, err := r.db.ExecContext(ctx, "UPDATE tenants SET schema_version = ?, updated_at = ? WHERE code = ? AND schema_version < ?",
+		version, time.Now().UTC().Truncate(time.Microsecond), code, version)
+	if err != nil {
+		return fmt.Errorf("record schema version of %s: %w", code, err)
+	}
+	return nil
+}

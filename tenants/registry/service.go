@@ -135,6 +135,10 @@ func NewService(repo Repository, locks Locker, p Provisioner, opts Options, log 
 	return &service{repo: repo, locks: locks, provisioner: p, opts: opts, log: log}
 }
 
+// LockName is the lock held while a county's schema is created or
+// migrated, by every replica and every migration run.
+func LockName(code string) string { return "tenant:" + code }
+
 // createLockWait is how long a create waits for a concurrent create of the
 // same code, so that the second one learns the county exists rather than
 // that it is busy.
@@ -231,7 +235,7 @@ func checkParent(t Tenant, parent *Tenant) error {
 }
 
 func (s *service) lock(ctx context.Context, code string, wait time.Duration) (func(), error) {
-	release, err := s.locks.Lock(ctx, "tenant:"+code, wait)
+	release, err := s.locks.Lock(ctx, LockName(code), wait)
 	if errors.Is(err, store.ErrLocked) {
 		return nil, errs.Conflict(CodeProvisioningBusy, "%s is being provisioned by another request; try again shortly", code)
 	}
