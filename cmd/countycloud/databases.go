@@ -87,3 +87,8 @@ func (d *databases) migrateControl(ctx context.Context, migrations *store.Migrat
 	defer release()
 	return migrations.Up(ctx, d.control)
 }
+
+// router reaches the data of the counties the registry locates.
+func (d *databases) router() *store.Router {
+	return store.NewRouter(d.clusters, registry.NewLocator(registry.NewMySQLRepository(d.control)))
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/kit"
 	"github.com/countycloud/countycloud/core/store"
+	"github.com/countycloud/countycloud/tenants/org"
 	"github.com/countycloud/countycloud/tenants/registry"
 )
 
@@ -28,6 +29,7 @@ type platform struct {
 	controlMigs *store.Migrations
 	tokens      *auth.OperatorTokens
 	tenants     registry.Service
+	org         org.Service
 	metrics     *prometheus.Registry
 	// announce shows the bootstrap token the one time it is created.
 	announce func(token string)
@@ -48,6 +50,7 @@ func newPlatform(cfg config.Server, dbcfg *mysql.Config, log *slog.Logger, annou
 		controlMigs: store.ControlMigrations(),
 		tokens:      auth.NewOperatorTokens(db.control),
 		tenants:     db.tenantService(cfg.Database, store.TenantMigrations(), log),
+		org:         org.NewService(db.router()),
 		metrics:     metrics,
 		announce:    announce,
 	}, nil
@@ -125,6 +128,8 @@ func (p *platform) ready(ctx context.Context) error {
 func (p *platform) handler() http.Handler {
 	opts := kit.ServerOptions(p.log, httptransport.ServerBefore(auth.BearerToContext))
 	routes := kit.HealthRoutes(kit.Check{Name: "database", Run: p.ready})
-	routes = append(routes, registry.Routes(registry.MakeEndpoints(p.tenants, auth.RequireOperator(p.tokens)), opts...)...)
+	operator := auth.RequireOperator(p.tokens)
+	routes = append(routes, registry.Routes(registry.MakeEndpoints(p.tenants, operator), opts...)...)
+	routes = append(routes, org.Routes(p.org, operator, opts...)...)
 	return kit.Handler(p.log, p.metrics, routes...)
 }

@@ -97,6 +97,7 @@ var (
 )
 
 type bearerKey struct{}
+type operatorKey struct{}
 
 // BearerToContext is a go-kit ServerBefore function keeping the request's
 // bearer token for the authentication middleware.
@@ -123,10 +124,18 @@ func RequireOperator(v Verifier) endpoint.Middleware {
 			if token == "" {
 				return nil, errMissingToken
 			}
-			if _, err := v.Verify(ctx, token); err != nil {
+			op, err := v.Verify(ctx, token)
+			if err != nil {
 				return nil, err
 			}
-			return next(ctx, request)
+			return next(context.WithValue(ctx, operatorKey{}, op), request)
 		}
 	}
+}
+
+// OperatorFrom is the operator RequireOperator admitted, for recording who
+// did what.
+func OperatorFrom(ctx context.Context) (Operator, bool) {
+	op, ok := ctx.Value(operatorKey{}).(Operator)
+	return op, ok
 }

@@ -53,6 +53,9 @@ type Error struct {
 	Kind    Kind
 	Code    string
 	Message string
+	// Details, if any, are sent with the error: the rows of a file that
+	// are wrong, say.
+	Details any
 	// Err is the underlying cause, kept for logs and errors.Is; it is never
 	// sent to the caller.
 	Err error

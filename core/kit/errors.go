@@ -39,10 +39,12 @@ type ErrorBody struct {
 	Error ErrorDetail `json:"error"`
 }
 
-// ErrorDetail is the stable code and a human-readable message.
+// ErrorDetail is the stable code and a human-readable message, and
+// details where a single message cannot say everything.
 type ErrorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	Details any    `json:"details,omitempty"`
 }
 
 // classify turns any error into an *errs.Error: a database that cannot be
@@ -71,6 +73,6 @@ func ErrorEncoder(log *slog.Logger) func(ctx context.Context, err error, w http.
 		if e.Kind == errs.KindUnauthenticated {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="countycloud"`)
 		}
-		writeJSON(w, status, ErrorBody{Error: ErrorDetail{Code: e.Code, Message: msg}})
+		writeJSON(w, status, ErrorBody{Error: ErrorDetail{Code: e.Code, Message: msg, Details: e.Details}})
 	}
 }

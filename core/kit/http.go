@@ -23,12 +23,14 @@ import (
 )
 
 // Route is one endpoint: a method and a ServeMux path pattern, the name
-// its logs and metrics carry, and its handler.
+// its logs and metrics carry, and its handler. MaxBody raises the body
+// limit above MaxBodyBytes for a route that takes files.
 type Route struct {
 	Method  string
 	Pattern string
 	Name    string
 	Handler http.Handler
+	MaxBody int64
 }
 
 // ServerOptions are the go-kit transport options every endpoint uses.
@@ -46,7 +48,7 @@ func Handler(log *slog.Logger, reg *prometheus.Registry, routes ...Route) http.H
 	allowed := map[string][]string{}
 	encode := ErrorEncoder(log)
 	for _, rt := range routes {
-		mux.Handle(rt.Method+" "+rt.Pattern, instrument(log, m, rt.Name, rt.Handler))
+		mux.Handle(rt.Method+" "+rt.Pattern, instrument(log, m, rt.Name, limitBody(rt.MaxBody, rt.Handler)))
 		allowed[rt.Pattern] = append(allowed[rt.Pattern], rt.Method)
 	}
 	for pattern, methods := range allowed {
@@ -117,7 +119,6 @@ func instrument(log *slog.Logger, m *metrics, name string, next http.Handler) ht
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
-		r.Body = http.MaxBytesReader(sw, r.Body, MaxBodyBytes)
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -141,6 +142,17 @@ func instrument(log *slog.Logger, m *metrics, name string, next http.Handler) ht
 				"remote", r.RemoteAddr)
 		}()
 		next.ServeHTTP(sw, r)
+	})
+}
+
+// limitBody caps the request body at limit, MaxBodyBytes if zero.
+func limitBody(limit int64, next http.Handler) http.Handler {
+	if limit == 0 {
+		limit = MaxBodyBytes
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -1,0 +1,91 @@
+package org
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+
+	"github.com/xuri/excelize/v2"
+)
+
+// Template formats.
+const (
+	TemplateCSV  = "csv"
+	TemplateXLSX = "xlsx"
+)
+
+// templateRows are the template's examples: a row per account, a unit's
+// own row when it has no accounts yet.
+var templateRows = [][]string{
+	{"县委办公室", "", "DW001", "1", "20", "张三", "zhangsan", "领导、收发员", "13800138000", "zhangsan@example.gov.cn"},
+	{"县发展和改革局", "", "DW002", "2", "15", "李四", "lisi", "业务管理员", "13900139000", ""},
+	{"县发展和改革局", "", "", "", "", "王五", "wangwu", "收发员", "", ""},
+	{"综合股", "县发展和改革局", "DW00201", "1", "", "", "", "", "", ""},
+}
+
+func templateHeader() []string {
+	header := make([]string, len(columns))
+	for i, c := range columns {
+		header[i] = c.headers[0]
+		if c.required {
+			header[i] += "*"
+		}
+	}
+	return header
+}
+
+// Template returns the staffing-office file users fill in, as CSV (UTF-8
+// with a BOM, so that Excel shows the Chinese headers) or XLSX (with a
+// sheet explaining every column).
+func Template(format string) ([]byte, error) {
+	switch format {
+	case TemplateCSV:
+		var b bytes.Buffer
+		b.Write(utf8BOM)
+		w := csv.NewWriter(&b)
+		if err := w.WriteAll(append([][]string{templateHeader()}, templateRows...)); err != nil {
+			return nil, err
+		}
+		return b.Bytes(), nil
+	case TemplateXLSX:
+		return xlsxTemplate()
+	}
+	return nil, fmt.Errorf("template format %q is not csv or xlsx", format)
+}
+
+func xlsxTemplate() ([]byte, error) {
+	f := excelize.NewFile()
+	defer f.Close()
+	const data, notes = "导入", "说明"
+	if err := f.SetSheetName("Sheet1", data); err != nil {
+		return nil, err
+	}
+	if _, err := f.NewSheet(notes); err != nil {
+		return nil, err
+	}
+	for i, row := range append([][]string{templateHeader()}, templateRows...) {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := f.SetSheetRow(data, cell, &row); err != nil {
+			return nil, err
+		}
+	}
+	explain := [][]string{{"列", "必填", "说明"}}
+	for _, c := range columns {
+		required := ""
+		if c.required {
+			required = "是"
+		}
+		explain = append(explain, []string{c.headers[0], required, c.help})
+	}
+	for i, row := range explain {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := f.SetSheetRow(notes, cell, &row); err != nil {
+			return nil, err
+		}
+	}
+	buf, err := f.WriteToBuffer()
+	if err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
