@@ -6,7 +6,7 @@
 MODULES   := . ./plugins/sdk
 GOBIN     := $(shell go env GOPATH)/bin
 STATICCHECK := $(GOBIN)/staticcheck
-FUZZTIME  ?= 10s
+FUZZTIME  ?= 50000x
 
 .PHONY: test deps lint unit fuzz run build
 
