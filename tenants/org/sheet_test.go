@@ -66,9 +66,9 @@ func TestUndecodableLinesAreReportedNotGuessed(t *testing.T) {
 
 func TestHeaderProblems(t *testing.T) {
 	cases := map[string]string{
-		"":                          RowMissingColumn,
-		"姓名,登录名\n张三,zhangsan\n":     RowMissingColumn,
-		"单位名称,单位\nA,B\n":            RowDuplicate,
+		"":                         RowMissingColumn,
+		"姓名,登录名\n张三,zhangsan\n":    RowMissingColumn,
+		"单位名称,单位\nA,B\n":           RowDuplicate,
 		"单位名称,\"unterminated\nA\n": RowMalformed,
 	}
 	for file, code := range cases {
