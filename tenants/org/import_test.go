@@ -1,0 +1,229 @@
+package org_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/store/storetest"
+	"github.com/countycloud/countycloud/tenants/org"
+	"github.com/countycloud/countycloud/tenants/registry"
+)
+
+const staffingList = `单位名称,上级单位,单位编码,排序,账号限额,姓名,登录名,角色,手机号,邮箱
+县委办公室,,DW001,1,3,张三,zhangsan,领导、收发员,13800138000,zhangsan@example.gov.cn
+县委办公室,,,,,李四,lisi,收发员,13900139000,
+县发展和改革局,,DW002,2,,王五,wangwu,业务管理员,,
+综合股,县发展和改革局,DW00201,1,,,,,,
+`
+
+// fingerprint is what an import may change, to prove one changed nothing.
+func fingerprint(t *testing.T, db *storetest.DB, tenant string) string {
+	t.Helper()
+	schema := db.SchemaPrefix + strings.ReplaceAll(tenant, ".", "_")
+	var out []string
+	for _, q := range []string{
+		"SELECT COUNT(*), COALESCE(MAX(updated_at), 0) FROM `%s`.units",
+		"SELECT COUNT(*), COALESCE(MAX(updated_at), 0) FROM `%s`.accounts",
+		"SELECT COUNT(*), COALESCE(SUM(account_id * 31 + role_id), 0) FROM `%s`.account_roles",
+	} {
+		var n int
+		var v string
+		if err := db.Server.QueryRow(fmt.Sprintf(q, schema)).Scan(&n, &v); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%d/%s", n, v))
+	}
+	return strings.Join(out, " ")
+}
+
+func mustImport(t *testing.T, svc org.Service, tenant string, file []byte, dryRun bool) org.ImportReport {
+	t.Helper()
+	r, err := svc.Import(context.Background(), tenant, file, dryRun)
+	if err != nil {
+		t.Fatalf("import: %v (%+v)", err, errs.As(err).Details)
+	}
+	return r
+}
+
+func TestImportIsAllOrNothingAndIdempotent(t *testing.T) {
+	t.Parallel()
+	svc, db := setup(t)
+	ctx := context.Background()
+	empty := fingerprint(t, db, wengyuan)
+
+	dry := mustImport(t, svc, wengyuan, []byte(staffingList), true)
+	if dry.Applied || dry.Units.Created != 3 || dry.Accounts.Created != 3 || fingerprint(t, db, wengyuan) != empty {
+		t.Fatalf("dry run: %+v", dry)
+	}
+	applied := mustImport(t, svc, wengyuan, []byte(staffingList), false)
+	if !applied.Applied || applied.Units.Created != 3 || applied.Accounts.Created != 3 || applied.Format != "csv (UTF-8)" {
+		t.Fatalf("import: %+v", applied)
+	}
+	units, _ := svc.ListUnits(ctx, wengyuan)
+	byName := map[string]org.Unit{}
+	for _, u := range units {
+		byName[u.Name] = u
+	}
+	if desk := byName["综合股"]; desk.ParentID == nil || *desk.ParentID != byName["县发展和改革局"].ID || desk.Code != "DW00201" {
+		t.Errorf("综合股 = %+v", desk)
+	}
+	if office := byName["县委办公室"]; office.Quota == nil || *office.Quota != 3 || office.Accounts != 2 {
+		t.Errorf("县委办公室 = %+v", office)
+	}
+	page, _ := svc.ListAccounts(ctx, wengyuan, org.AccountFilter{})
+	if len(page.Accounts) != 3 || strings.Join(page.Accounts[0].Roles, ",") != "clerk,leader" {
+		t.Errorf("accounts = %+v", page.Accounts)
+	}
+
+	before := fingerprint(t, db, wengyuan)
+	time.Sleep(2 * time.Millisecond) // so that a write would show in updated_at
+	again := mustImport(t, svc, wengyuan, []byte(staffingList), false)
+	if again.Units.Unchanged != 3 || again.Accounts.Unchanged != 3 || fingerprint(t, db, wengyuan) != before {
+		t.Errorf("re-import of the same file changed something: %+v", again)
+	}
+
+	updated := strings.Replace(staffingList, "李四,lisi,收发员,13900139000,", "李四,lisi,领导,13900139001,lisi@example.gov.cn", 1) +
+		"县发展和改革局,,,,,赵六,zhaoliu,,,\n"
+	changed := mustImport(t, svc, wengyuan, []byte(updated), false)
+	if changed.Accounts != (org.Counts{Created: 1, Updated: 1, Unchanged: 2}) || changed.Units.Unchanged != 3 {
+		t.Errorf("updated file: %+v", changed)
+	}
+	page, _ = svc.ListAccounts(ctx, wengyuan, org.AccountFilter{})
+	if len(page.Accounts) != 4 || page.Accounts[1].Login != "lisi" || page.Accounts[1].Mobile != "13900139001" || strings.Join(page.Accounts[1].Roles, ",") != "leader" {
+		t.Errorf("after the update: %+v", page.Accounts)
+	}
+}
+
+func TestBadFilesChangeNothingAndSayWhy(t *testing.T) {
+	t.Parallel()
+	svc, db := setup(t)
+	mustImport(t, svc, wengyuan, []byte(staffingList), false)
+	before := fingerprint(t, db, wengyuan)
+	bad := `单位名称,上级单位,账号限额,姓名,登录名,角色,手机号
+县委办公室,,1,孙七,sunqi,,
+县发展和改革局,综合股,,周八,zhouba,皇帝,
+县民政局,县档案馆,,吴九,wujiu,,1380013800
+县财政局,,,郑十,zhangsan,,
+`
+	_, err := svc.Import(context.Background(), wengyuan, []byte(bad), false)
+	e := errs.As(err)
+	problems, _ := e.Details.([]org.RowError)
+	var got []string
+	for _, p := range problems {
+		got = append(got, fmt.Sprintf("%d:%s:%s", p.Row, p.Column, p.Code))
+	}
+	want := []string{"2:账号限额:quota_exceeded", "3:上级单位:cycle", "3:角色:unknown_role", "4:手机号:invalid", "4:上级单位:unknown_parent"}
+	if e.Code != org.CodeImportInvalid || strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("problems = %v (%v), want %v", got, err, want)
+	}
+	if fingerprint(t, db, wengyuan) != before {
+		t.Error("a refused import changed the county")
+	}
+	dry, err := svc.Import(context.Background(), wengyuan, []byte(bad), true)
+	if err != nil || len(dry.Errors) != len(want) || dry.Applied {
+		t.Errorf("dry run of the bad file: %+v, %v", dry, err)
+	}
+}
+
+func TestImportReadsGBKAndXLSX(t *testing.T) {
+	t.Parallel()
+	svc, _ := setup(t)
+	gbk, err := simplifiedchinese.GBK.NewEncoder().Bytes([]byte(staffingList))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := mustImport(t, svc, wengyuan, gbk, false); r.Format != "csv (GBK)" || r.Accounts.Created != 3 {
+		t.Errorf("GBK: %+v", r)
+	}
+	f := excelize.NewFile()
+	for i, line := range strings.Split(strings.TrimSpace(staffingList), "\n") {
+		cells := strings.Split(line, ",")
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := f.SetSheetRow("Sheet1", cell, &cells); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buf, err := f.WriteToBuffer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := mustImport(t, svc, lechang, buf.Bytes(), false); r.Format != "xlsx" || r.Accounts.Created != 3 || r.Units.Created != 3 {
+		t.Errorf("XLSX: %+v", r)
+	}
+}
+
+// staffingFile makes a staffing list of n accounts over n/200 units.
+func staffingFile(n int) []byte {
+	var b strings.Builder
+	b.WriteString("单位名称,上级单位,姓名,登录名,角色,手机号\n")
+	for i := range n {
+		fmt.Fprintf(&b, "单位%04d,,人员%d,user%06d,收发员,138%08d\n", i/200, i, i, i)
+	}
+	return []byte(b.String())
+}
+
+// BenchmarkImport100kRows imports a staffing list of 100,000 accounts
+// (500 units) into a fresh county, and again into the same county, where
+// it finds nothing to change.
+func BenchmarkImport100kRows(b *testing.B) {
+	file := staffingFile(100000)
+	svc, db, reg := setupWithRegistry(b)
+	ctx := context.Background()
+	b.Run("fresh", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			b.StopTimer()
+			code := fmt.Sprintf("gd.shaoguan.bench%c%c", 'a'+i/26%26, 'a'+i%26)
+			if _, err := reg.Create(ctx, registry.CreateRequest{Code: code, Name: code}); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			if _, err := svc.Import(ctx, code, file, false); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// The baseline: the same accounts written by plain batched INSERTs,
+	// with no reading, checking or diffing.
+	b.Run("raw-insert", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			b.StopTimer()
+			code := fmt.Sprintf("gd.shaoguan.raw%c%c", 'a'+i/26%26, 'a'+i%26)
+			t, err := reg.Create(ctx, registry.CreateRequest{Code: code, Name: code})
+			if err != nil {
+				b.Fatal(err)
+			}
+			conn := db.Server
+			if _, err := conn.Exec("INSERT INTO `" + t.Schema + "`.units (id, name, created_at, updated_at) VALUES (1, 'u', NOW(), NOW())"); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			for start := 0; start < 100000; start += 500 {
+				args := make([]any, 0, 1500)
+				for j := start; j < start+500; j++ {
+					args = append(args, fmt.Sprintf("user%06d", j), fmt.Sprintf("人员%d", j), fmt.Sprintf("138%08d", j))
+				}
+				if _, err := conn.Exec("INSERT INTO `"+t.Schema+"`.accounts (login, name, unit_id, mobile, status, created_at, updated_at) VALUES (?, ?, 1, ?, 'active', NOW(), NOW())"+
+					strings.Repeat(", (?, ?, 1, ?, 'active', NOW(), NOW())", 499), args...); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("unchanged", func(b *testing.B) {
+		if _, err := svc.Import(ctx, wengyuan, file, false); err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if r, err := svc.Import(ctx, wengyuan, file, false); err != nil || r.Accounts.Unchanged != 100000 {
+				b.Fatal(r, err)
+			}
+		}
+	})
+}
