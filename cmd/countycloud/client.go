@@ -17,7 +17,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/countycloud/countycloud/core/config"
-	"github.com/countycloud/countycloud/core/kit"
 )
 
 // clientOptions are the flags every API command shares. Only these are
@@ -74,64 +73,81 @@ type apiError struct {
 	Status  int
 	Code    string
 	Message string
+	Details json.RawMessage
 }
 
 func (e *apiError) Error() string { return fmt.Sprintf("%s (%s)", e.Message, e.Code) }
 
-// do sends a request and decodes a JSON response into out. Errors carry
+// do sends body as JSON and decodes a JSON response into out. Errors carry
 // the exit code their kind deserves.
 func (c *apiClient) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
-	u := c.base.JoinPath(path)
-	u.RawQuery = query.Encode()
-	var reqBody io.Reader
+	var payload []byte
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return err
 		}
-		reqBody = bytes.NewReader(b)
+		payload = b
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), reqBody)
-	if err != nil {
+	data, err := c.send(ctx, method, path, query, "application/json", payload)
+	if err != nil || out == nil {
 		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	var netErr net.Error
-	switch {
-	case errors.As(err, &netErr) && netErr.Timeout():
-		return &exitError{code: exitTimeout, err: fmt.Errorf("no answer from %s within --timeout %s; the request may still complete on the server: look before repeating it", c.base, c.http.Timeout)}
-	case err != nil:
-		return &exitError{code: exitUnavailable, err: fmt.Errorf("cannot reach the server at %s: %w", c.base, err)}
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return &exitError{code: exitUnavailable, err: fmt.Errorf("reading the response of %s: %w", c.base, err)}
-	}
-	if resp.StatusCode >= 300 {
-		var eb kit.ErrorBody
-		if json.Unmarshal(data, &eb) != nil || eb.Error.Code == "" {
-			eb.Error = kit.ErrorDetail{Code: "http_" + fmt.Sprint(resp.StatusCode), Message: strings.TrimSpace(string(data))}
-		}
-		code := exitFailed
-		switch resp.StatusCode {
-		case http.StatusNotFound:
-			code = exitNotFound
-		case http.StatusServiceUnavailable:
-			code = exitUnavailable
-		}
-		return &exitError{code: code, err: &apiError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}}
-	}
-	if out == nil {
-		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("unexpected response from %s: %w", c.base, err)
 	}
 	return nil
+}
+
+// send sends a request with a body of contentType (none if payload is
+// nil) and returns the response body.
+func (c *apiClient) send(ctx context.Context, method, path string, query url.Values, contentType string, payload []byte) ([]byte, error) {
+	u := c.base.JoinPath(path)
+	u.RawQuery = query.Encode()
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if payload != nil {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := c.http.Do(req)
+	var netErr net.Error
+	switch {
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return nil, &exitError{code: exitTimeout, err: fmt.Errorf("no answer from %s within --timeout %s; the request may still complete on the server: look before repeating it", c.base, c.http.Timeout)}
+	case err != nil:
+		return nil, &exitError{code: exitUnavailable, err: fmt.Errorf("cannot reach the server at %s: %w", c.base, err)}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, &exitError{code: exitUnavailable, err: fmt.Errorf("reading the response of %s: %w", c.base, err)}
+	}
+	if resp.StatusCode < 300 {
+		return data, nil
+	}
+	var eb struct {
+		Error struct {
+			Code    string          `json:"code"`
+			Message string          `json:"message"`
+			Details json.RawMessage `json:"details"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(data, &eb) != nil || eb.Error.Code == "" {
+		eb.Error.Code, eb.Error.Message = "http_"+fmt.Sprint(resp.StatusCode), strings.TrimSpace(string(data))
+	}
+	code := exitFailed
+	switch resp.StatusCode {
+	case http.StatusNotFound:
+		code = exitNotFound
+	case http.StatusServiceUnavailable:
+		code = exitUnavailable
+	}
+	return nil, &exitError{code: code, err: &apiError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message, Details: eb.Error.Details}}
 }

@@ -81,7 +81,7 @@ its API, configured by COUNTYCLOUD_ADDR and COUNTYCLOUD_TOKEN.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError("%v\nSee '%s --help'.", err, c.CommandPath())
 	})
-	root.AddCommand(newServerCmd(e), newTenantCmd(e), newMigrateCmd(e))
+	root.AddCommand(newServerCmd(e), newTenantCmd(e), newOrgCmd(e), newMigrateCmd(e))
 	root.SetArgs(normalizeSingleDash(root, args))
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
@@ -109,7 +109,11 @@ its API, configured by COUNTYCLOUD_ADDR and COUNTYCLOUD_TOKEN.`,
 func errorBody(err error, exit int) kit.ErrorBody {
 	var ae *apiError
 	if errors.As(err, &ae) {
-		return kit.ErrorBody{Error: kit.ErrorDetail{Code: ae.Code, Message: ae.Message}}
+		detail := kit.ErrorDetail{Code: ae.Code, Message: ae.Message}
+		if len(ae.Details) > 0 {
+			detail.Details = ae.Details
+		}
+		return kit.ErrorBody{Error: detail}
 	}
 	code := map[int]string{exitUsage: "usage", exitUnavailable: "unavailable", exitTimeout: "timeout"}[exit]
 	if code == "" {
