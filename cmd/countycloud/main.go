@@ -63,7 +63,14 @@ type env struct {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
-	e := env{stdout: stdout, stderr: stderr, lookup: lookup}
+	root := newRootCmd(env{stdout: stdout, stderr: stderr, lookup: lookup})
+	root.SetArgs(normalizeSingleDash(root, args))
+	cmd, err := root.ExecuteContextC(ctx)
+	return exitCode(cmd, err, stderr)
+}
+
+// newRootCmd is the command tree.
+func newRootCmd(e env) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "countycloud",
 		Short: "CountyCloud: the e-government platform of a province's counties",
@@ -76,14 +83,18 @@ its API, configured by COUNTYCLOUD_ADDR and COUNTYCLOUD_TOKEN.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError("%v\nSee '%s --help'.", err, c.CommandPath())
 	})
 	root.AddCommand(newServerCmd(e), newTenantCmd(e), newOrgCmd(e), newMigrateCmd(e))
-	root.SetArgs(normalizeSingleDash(root, args))
-	cmd, err := root.ExecuteContextC(ctx)
+	return root
+}
+
+// exitCode reports a command's error on stderr and returns the exit code
+// it deserves.
+func exitCode(cmd *cobra.Command, err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}

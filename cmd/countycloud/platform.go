@@ -125,11 +125,15 @@ func (p *platform) ready(ctx context.Context) error {
 	return nil
 }
 
-func (p *platform) handler() http.Handler {
+// routes are every endpoint of the API.
+func (p *platform) routes() []kit.Route {
 	opts := kit.ServerOptions(p.log, httptransport.ServerBefore(auth.BearerToContext))
-	routes := kit.HealthRoutes(kit.Check{Name: "database", Run: p.ready})
 	operator := auth.RequireOperator(p.tokens)
+	routes := kit.HealthRoutes(kit.Check{Name: "database", Run: p.ready})
 	routes = append(routes, registry.Routes(registry.MakeEndpoints(p.tenants, operator), opts...)...)
-	routes = append(routes, org.Routes(p.org, operator, opts...)...)
-	return kit.Handler(p.log, p.metrics, routes...)
+	return append(routes, org.Routes(p.org, operator, opts...)...)
+}
+
+func (p *platform) handler() http.Handler {
+	return kit.Handler(p.log, p.metrics, p.routes()...)
 }

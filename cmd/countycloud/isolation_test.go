@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/countycloud/countycloud/core/store/storetest"
+)
+
+// countyFingerprint is everything in a county's schema, to prove that
+// requests for another county left it alone.
+func countyFingerprint(t *testing.T, db *storetest.DB, schema string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, table := range []string{"units", "accounts", "account_roles", "roles", "quota_requests", "settings"} {
+		rows, err := db.Server.Query("SELECT * FROM `" + schema + "`." + table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&b, "%s %s\n", table, fmt.Sprint(vals...))
+		}
+		rows.Close()
+	}
+	return b.String()
+}
+
+// TestEveryCountyRouteIsolatesCounties is generated from the route table:
+// every route under /v1/tenants/{code} is called for county B with the ids
+// of county A's records. No response shows A's data and A is unchanged, so
+// a new route is covered without anyone remembering to add it here.
+func TestEveryCountyRouteIsolatesCounties(t *testing.T) {
+	t.Parallel()
+	db, p, url, env := startedPlatformWith(t, quiet)
+	for _, args := range [][]string{
+		{"tenant", "create", "--code", "gd", "--name", "广东省"},
+		{"tenant", "create", "--code", "gd.shaoguan", "--name", "韶关市"},
+		{"tenant", "create", "--code", "gd.shaoguan.wengyuan", "--name", "翁源县"},
+		{"tenant", "create", "--code", "gd.shaoguan.lechang", "--name", "乐昌市"},
+	} {
+		mustCLI(t, env, args...)
+	}
+	a := map[string]string{"COUNTYCLOUD_ADDR": env["COUNTYCLOUD_ADDR"], "COUNTYCLOUD_TOKEN": env["COUNTYCLOUD_TOKEN"], "COUNTYCLOUD_TENANT": "gd.shaoguan.wengyuan"}
+	const marker = "翁源专有"
+	mustCLI(t, a, "org", "units", "create", "--name", marker+"办公室", "--quota", "5")
+	mustCLI(t, a, "org", "units", "create", "--name", marker+"审批科", "--parent", "1")
+	mustCLI(t, a, "org", "accounts", "create", "--login", "wengyuanonly", "--name", marker+"人", "--unit", "1", "--role", "leader")
+	mustCLI(t, a, "org", "accounts", "create", "--login", "wengyuanonly2", "--name", marker+"人二", "--unit", "2")
+	mustCLI(t, a, "org", "quota", "request", "--unit", "1", "--quota", "9", "--reason", marker+"理由")
+	mustCLI(t, a, "org", "roles", "create", "--code", "wengyuan_only", "--name", marker+"角色")
+	schemaA := db.SchemaPrefix + "gd_shaoguan_wengyuan"
+	before := countyFingerprint(t, db, schemaA)
+
+	bodies := []string{"", "{}", `{"name":"闯入者","unit_id":2,"parent_id":1,"quota":50,"reason":"x","status":"disabled","roles":["leader"]}`,
+		"单位名称,上级单位,姓名,登录名\n" + marker + "办公室,,闯入者,wengyuanonly\n"}
+	tried := 0
+	for _, rt := range p.routes() {
+		if !strings.Contains(rt.Pattern, "{code}") {
+			continue
+		}
+		path := strings.NewReplacer("{code}", "gd.shaoguan.lechang", "{id}", "2").Replace(rt.Pattern)
+		for _, body := range bodies {
+			if rt.Method == http.MethodGet && body != "" {
+				continue
+			}
+			req, _ := http.NewRequestWithContext(context.Background(), rt.Method, url+path, bytes.NewReader([]byte(body)))
+			req.Header.Set("Authorization", "Bearer "+env["COUNTYCLOUD_TOKEN"])
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			tried++
+			if strings.Contains(string(got), marker) || strings.Contains(string(got), "wengyuan_only") {
+				t.Errorf("%s %s (%s) showed county A's data: %s", rt.Method, path, rt.Name, got)
+			}
+			if resp.StatusCode >= 500 {
+				t.Errorf("%s %s (%s): %d %s", rt.Method, path, rt.Name, resp.StatusCode, got)
+			}
+		}
+	}
+	if tried < 20 {
+		t.Fatalf("only %d requests tried; is the route table empty?", tried)
+	}
+	if after := countyFingerprint(t, db, schemaA); after != before {
+		t.Errorf("requests for county B changed county A:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
