@@ -90,5 +90,5 @@ func (d *databases) migrateControl(ctx context.Context, migrations *store.Migrat
 
 // router reaches the data of the counties the registry locates.
 func (d *databases) router() *store.Router {
-	return store.NewRouter(d.clusters, registry.NewLocator(registry.NewMySQLRepository(d.control)))
+	return store.NewRouter(d.clusters, registry.NewLocator(registry.NewMySQLRepository(d.control), registry.LocatorTTL))
 }

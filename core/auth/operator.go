@@ -20,6 +20,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/ttlcache"
 )
 
 // TokenPrefix marks operator tokens, so that a leaked one is recognisable
@@ -35,13 +36,19 @@ type Operator struct {
 }
 
 // OperatorTokens stores operator tokens hashed in the control plane.
+// Verified tokens are remembered for a few seconds, so that a request does
+// not pay a database read to authenticate.
 type OperatorTokens struct {
-	db *sqlx.DB
+	db       *sqlx.DB
+	verified *ttlcache.Cache[string, Operator]
 }
+
+// verifiedTTL is how long a verified token is trusted without a look.
+const verifiedTTL = 5 * time.Second
 
 // NewOperatorTokens returns the token store on the control-plane pool.
 func NewOperatorTokens(db *sqlx.DB) *OperatorTokens {
-	return &OperatorTokens{db: db}
+	return &OperatorTokens{db: db, verified: ttlcache.New[string, Operator](verifiedTTL, 10000)}
 }
 
 // NewToken returns a fresh random operator token.
@@ -78,14 +85,19 @@ func (o *OperatorTokens) Bootstrap(ctx context.Context, token string) (created s
 
 // Verify returns the operator holding token.
 func (o *OperatorTokens) Verify(ctx context.Context, token string) (Operator, error) {
+	hash := hashToken(token)
+	if op, ok := o.verified.Get(hash); ok {
+		return op, nil
+	}
 	var op Operator
-	err := o.db.GetContext(ctx, &op.Name, "SELECT name FROM operator_tokens WHERE token_hash = ?", hashToken(token))
+	err := o.db.GetContext(ctx, &op.Name, "SELECT name FROM operator_tokens WHERE token_hash = ?", hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Operator{}, errInvalidToken
 	}
 	if err != nil {
 		return Operator{}, fmt.Errorf("verify operator token: %w", err)
 	}
+	o.verified.Put(hash, op)
 	return op, nil
 }
 

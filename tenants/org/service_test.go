@@ -43,7 +43,7 @@ func setupWithRegistry(t testing.TB) (org.Service, *storetest.DB, registry.Servi
 			t.Fatal(err)
 		}
 	}
-	return org.NewService(store.NewRouter(clusters, registry.NewLocator(repo))), db, reg
+	return org.NewService(store.NewRouter(clusters, registry.NewLocator(repo, 0))), db, reg
 }
 
 func ptr[T any](v T) *T { return &v }

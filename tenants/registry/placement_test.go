@@ -24,7 +24,7 @@ func twoClusters(t *testing.T) (*storetest.DB, registry.Service, *store.Router, 
 	repo := registry.NewMySQLRepository(db.Control)
 	svc := registry.NewService(repo, db.Locker, provision.New(clusters, store.TenantMigrations(), quiet),
 		registry.Options{SchemaPrefix: db.SchemaPrefix, Clusters: []string{"default", "second"}}, quiet)
-	return db, svc, store.NewRouter(clusters, registry.NewLocator(repo)), server2
+	return db, svc, store.NewRouter(clusters, registry.NewLocator(repo, 0)), server2
 }
 
 func TestCountiesArePlacedOnTheClusterWithFewest(t *testing.T) {

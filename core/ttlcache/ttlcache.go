@@ -1,0 +1,51 @@
+// Package ttlcache keeps values for a short while, to spare the database a
+// read per request for facts that change rarely and may be seen late by
+// that while (a token's holder, a county's location and status).
+package ttlcache
+
+import (
+	"sync"
+	"time"
+)
+
+// Cache maps keys to values that expire ttl after they were put. It holds
+// at most max entries; when full, it is emptied, which costs a burst of
+// misses and keeps the code free of an eviction policy.
+type Cache[K comparable, V any] struct {
+	ttl time.Duration
+	max int
+	mu  sync.Mutex
+	m   map[K]entry[V]
+}
+
+type entry[V any] struct {
+	value   V
+	expires time.Time
+}
+
+// New returns a cache keeping values for ttl, at most max of them.
+func New[K comparable, V any](ttl time.Duration, max int) *Cache[K, V] {
+	return &Cache[K, V]{ttl: ttl, max: max, m: make(map[K]entry[V])}
+}
+
+// Get returns the value of key unless it is missing or expired.
+func (c *Cache[K, V]) Get(key K) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[key]
+	if !ok || !time.Now().Before(e.expires) {
+		var zero V
+		return zero, false
+	}
+	return e.value, true
+}
+
+// Put keeps value for key.
+func (c *Cache[K, V]) Put(key K, value V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		clear(c.m)
+	}
+	c.m[key] = entry[V]{value: value, expires: time.Now().Add(c.ttl)}
+}
