@@ -27,6 +27,7 @@ type databases struct {
 	clusterNames  []string
 	locks         *store.Locker
 	pools         map[string]*sqlx.DB
+	configs       map[string]*mysql.Config
 }
 
 func openDatabases(cfg config.Database, control *mysql.Config, log *slog.Logger) (*databases, error) {
@@ -40,6 +41,7 @@ func openDatabases(cfg config.Database, control *mysql.Config, log *slog.Logger)
 		clusters:      store.Clusters{},
 		clusterNames:  cfg.ClusterNames(),
 		pools:         map[string]*sqlx.DB{},
+		configs:       clusterCfgs,
 	}
 	d.pools["control"] = d.control
 	locks := store.Open(clusterCfgs[config.DefaultCluster], cfg.ProvisionConcurrency, log)
@@ -92,3 +94,6 @@ func (d *databases) migrateControl(ctx context.Context, migrations *store.Migrat
 func (d *databases) router() *store.Router {
 	return store.NewRouter(d.clusters, registry.NewLocator(registry.NewMySQLRepository(d.control), registry.LocatorTTL))
 }
+
+// clusterConfig is how to reach a cluster, for a pool of one's own.
+func (d *databases) clusterConfig(name string) *mysql.Config { return d.configs[name] }

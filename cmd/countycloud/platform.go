@@ -40,6 +40,11 @@ func newPlatform(cfg config.Server, dbcfg *mysql.Config, log *slog.Logger, annou
 	if err != nil {
 		return nil, err
 	}
+	return newPlatformOn(cfg, db, log, announce), nil
+}
+
+// newPlatformOn wires the server on databases already open.
+func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce func(string)) *platform {
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	db.registerMetrics(metrics)
@@ -53,7 +58,7 @@ func newPlatform(cfg config.Server, dbcfg *mysql.Config, log *slog.Logger, annou
 		org:         org.NewService(db.router()),
 		metrics:     metrics,
 		announce:    announce,
-	}, nil
+	}
 }
 
 func (p *platform) close() { p.db.close() }

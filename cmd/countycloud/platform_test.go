@@ -27,7 +27,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // startPlatform runs the server's wiring in-process on the test's own
 // schemas and returns its URL and a channel of announced tokens.
-func startPlatform(t *testing.T, db *storetest.DB, dbcfg *mysql.Config, log *slog.Logger) (*platform, string, chan string) {
+func startPlatform(t testing.TB, db *storetest.DB, dbcfg *mysql.Config, log *slog.Logger) (*platform, string, chan string) {
 	t.Helper()
 	tokens := make(chan string, 4)
 	cfg := config.Server{
@@ -49,7 +49,7 @@ type cliResult struct {
 	code           int
 }
 
-func cli(t *testing.T, env map[string]string, args ...string) cliResult {
+func cli(t testing.TB, env map[string]string, args ...string) cliResult {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := run(context.Background(), args, &out, &errb, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
@@ -178,7 +178,7 @@ func startedPlatform(t *testing.T, log *slog.Logger) (*storetest.DB, string, map
 	return db, url, env
 }
 
-func startedPlatformWith(t *testing.T, log *slog.Logger) (*storetest.DB, *platform, string, map[string]string) {
+func startedPlatformWith(t testing.TB, log *slog.Logger) (*storetest.DB, *platform, string, map[string]string) {
 	t.Helper()
 	db := storetest.New(t)
 	p, url, tokens := startPlatform(t, db, db.Config, log)
@@ -188,7 +188,7 @@ func startedPlatformWith(t *testing.T, log *slog.Logger) (*storetest.DB, *platfo
 	return db, p, url, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": <-tokens}
 }
 
-func mustCLI(t *testing.T, env map[string]string, args ...string) string {
+func mustCLI(t testing.TB, env map[string]string, args ...string) string {
 	t.Helper()
 	r := cli(t, env, args...)
 	if r.code != 0 {
