@@ -28,6 +28,10 @@ can_login() {
     mariadb --protocol=tcp -h"$host" -P"$1" -u"$user" -p"$pass" -e 'SELECT 1' >/dev/null 2>&1
 }
 
+# Schema-per-county needs table caches sized for thousands of tables
+# (docs/operations.md); MariaDB's defaults (400 table definitions) thrash.
+settings="table_definition_cache=20000 table_open_cache=20000 innodb_open_files=20000"
+
 if can_login "$port" && can_login "$port2"; then
   echo "mariadb: reachable at $host:$port and $host:$port2"
   exit 0
@@ -39,6 +43,11 @@ if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
   # policy-rc.d in containers may refuse to start services during install;
   # the server is started below either way.
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server >/dev/null
+fi
+
+conf=/etc/mysql/mariadb.conf.d/90-countycloud.cnf
+if [ -d "$(dirname "$conf")" ] && [ ! -f "$conf" ]; then
+  printf '[mariadbd]\n%s\n' "$(echo "$settings" | tr ' ' '\n')" | as_root tee "$conf" >/dev/null
 fi
 
 if ! as_root mariadb-admin ping >/dev/null 2>&1; then
@@ -65,7 +74,7 @@ if ! as_root mariadb-admin --socket="$socket2" ping >/dev/null 2>&1; then
   as_root setsid mariadbd --no-defaults --user=mysql --datadir="$datadir2" \
     --bind-address="$host" --port="$port2" --socket="$socket2" \
     --pid-file=/run/mysqld/countycloud2.pid --character-set-server=utf8mb4 \
-    --collation-server=utf8mb4_unicode_ci >/dev/null 2>&1 < /dev/null &
+    --collation-server=utf8mb4_unicode_ci $(printf -- '--%s ' $settings) >/dev/null 2>&1 < /dev/null &
   for _ in $(seq 1 60); do
     as_root mariadb-admin --socket="$socket2" ping >/dev/null 2>&1 && break
     sleep 0.5

@@ -92,7 +92,7 @@ func (d *databases) migrateControl(ctx context.Context, migrations *store.Migrat
 
 // router reaches the data of the counties the registry locates.
 func (d *databases) router() *store.Router {
-	return store.NewRouter(d.clusters, registry.NewLocator(registry.NewMySQLRepository(d.control), registry.LocatorTTL))
+	return store.NewRouter(d.clusters, registry.NewLocator(registry.NewMySQLRepository(d.control), registry.LocatorInterval))
 }
 
 // clusterConfig is how to reach a cluster, for a pool of one's own.

@@ -3,11 +3,11 @@ package registry
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/store"
-	"github.com/countycloud/countycloud/core/ttlcache"
 )
 
 // Error codes of the data plane's way to a county.
@@ -16,23 +16,37 @@ const (
 	CodeTenantNotReady = "tenant_not_ready"
 )
 
-// Locator tells the router where a county's data lives, and refuses
-// tenants whose data cannot be served.
-type Locator struct {
-	repo  Repository
-	cache *ttlcache.Cache[string, Tenant]
+// LocatorSource is what the Locator reads: tenants, and the counter every
+// change to a tenant bumps.
+type LocatorSource interface {
+	Get(ctx context.Context, code string) (Tenant, error)
+	Epoch(ctx context.Context) (int64, error)
 }
 
-// LocatorTTL is how long the server trusts a county's location and status
-// once read: a request to a county's data then costs no read of the
-// control plane, and a status change (suspending a county, say) reaches
-// the data plane within this time.
-const LocatorTTL = 2 * time.Second
+// Locator tells the router where a county's data lives, and refuses
+// tenants whose data cannot be served. It remembers the tenants it read
+// for as long as the registry's epoch stays the same, and looks at the
+// epoch at most once per check interval: a request to a county's data
+// then costs no read of the control plane, however many counties are
+// served, and a change to any tenant (suspending a county, say) reaches
+// the data plane of every replica within the interval.
+type Locator struct {
+	src      LocatorSource
+	interval time.Duration
 
-// NewLocator returns a locator reading the registry and trusting what it
-// read for ttl (zero: it reads every time).
-func NewLocator(repo Repository, ttl time.Duration) *Locator {
-	return &Locator{repo: repo, cache: ttlcache.New[string, Tenant](ttl, 100000)}
+	mu      sync.Mutex
+	epoch   int64
+	checked time.Time
+	known   map[string]Tenant
+}
+
+// LocatorInterval is how often the server's Locator looks at the epoch.
+const LocatorInterval = time.Second
+
+// NewLocator returns a locator reading src, looking at its epoch at most
+// once per interval (zero: it reads the tenant every time).
+func NewLocator(src LocatorSource, interval time.Duration) *Locator {
+	return &Locator{src: src, interval: interval, known: map[string]Tenant{}}
 }
 
 // Locate returns the cluster and schema of a ready county.
@@ -40,17 +54,12 @@ func (l *Locator) Locate(ctx context.Context, code string) (store.Location, erro
 	if _, err := ParseCode(code); err != nil {
 		return store.Location{}, err
 	}
-	t, ok := l.cache.Get(code)
-	if !ok {
-		var err error
-		t, err = l.repo.Get(ctx, code)
-		if errors.Is(err, ErrNotFound) {
-			return store.Location{}, errs.NotFound(CodeTenantNotFound, "tenant %s does not exist", code)
-		}
-		if err != nil {
-			return store.Location{}, err
-		}
-		l.cache.Put(code, t)
+	t, err := l.tenant(ctx, code)
+	if errors.Is(err, ErrNotFound) {
+		return store.Location{}, errs.NotFound(CodeTenantNotFound, "tenant %s does not exist", code)
+	}
+	if err != nil {
+		return store.Location{}, err
 	}
 	if t.Level != LevelCounty {
 		return store.Location{}, errs.Invalid(CodeNotACounty, "%s is a %s; only counties hold data of their own", code, t.Level)
@@ -59,4 +68,50 @@ func (l *Locator) Locate(ctx context.Context, code string) (store.Location, erro
 		return store.Location{}, errs.Conflict(CodeTenantNotReady, "%s is %s; its data is served only while it is ready", code, t.Status)
 	}
 	return store.Location{Cluster: t.Cluster, Schema: t.Schema}, nil
+}
+
+func (l *Locator) tenant(ctx context.Context, code string) (Tenant, error) {
+	if l.interval == 0 {
+		return l.src.Get(ctx, code)
+	}
+	epoch, err := l.currentEpoch(ctx)
+	if err != nil {
+		return Tenant{}, err
+	}
+	l.mu.Lock()
+	t, ok := l.known[code]
+	l.mu.Unlock()
+	if ok {
+		return t, nil
+	}
+	t, err = l.src.Get(ctx, code)
+	if err != nil {
+		return Tenant{}, err
+	}
+	l.mu.Lock()
+	if l.epoch == epoch {
+		l.known[code] = t
+	}
+	l.mu.Unlock()
+	return t, nil
+}
+
+// currentEpoch returns the registry's epoch, reading it when the last
+// reading is older than the interval; a new epoch forgets every tenant.
+func (l *Locator) currentEpoch(ctx context.Context) (int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if time.Since(l.checked) < l.interval {
+		return l.epoch, nil
+	}
+	epoch, err := l.src.Epoch(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if epoch != l.epoch {
+		clear(l.known)
+		l.epoch = epoch
+	}
+	l.checked = time.Now()
+	return epoch, nil
 }

@@ -69,10 +69,30 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	if err != nil {
 		return fmt.Errorf("insert tenant %s: %w", t.Code, err)
 	}
+	if err := bumpEpoch(ctx, tx); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("insert tenant %s: %w", t.Code, err)
 	}
 	return nil
+}
+
+// bumpEpoch tells every replica's Locator that a tenant changed.
+func bumpEpoch(ctx context.Context, tx *sqlx.Tx) error {
+	if _, err := tx.ExecContext(ctx, "UPDATE registry_epoch SET version = version + 1 WHERE id = 1"); err != nil {
+		return fmt.Errorf("bump registry epoch: %w", err)
+	}
+	return nil
+}
+
+// Epoch is the registry's change counter.
+func (r *MySQLRepository) Epoch(ctx context.Context) (int64, error) {
+	var v int64
+	if err := r.db.GetContext(ctx, &v, "SELECT version FROM registry_epoch WHERE id = 1"); err != nil {
+		return 0, fmt.Errorf("read registry epoch: %w", err)
+	}
+	return v, nil
 }
 
 // lockParent locks and returns the parent of code, nil if code has none or
@@ -173,6 +193,9 @@ func (r *MySQLRepository) Update(ctx context.Context, code string, change func(*
 	if _, err := tx.ExecContext(ctx, `UPDATE tenants SET name = ?, status = ?, schema_version = ?, failure = ?, updated_at = ?
 WHERE code = ?`, t.Name, t.Status, t.SchemaVersion, nullable(t.Failure), t.UpdatedAt, code); err != nil {
 		return Tenant{}, fmt.Errorf("update tenant %s: %w", code, err)
+	}
+	if err := bumpEpoch(ctx, tx); err != nil {
+		return Tenant{}, err
 	}
 	if err := tx.Commit(); err != nil {
 		return Tenant{}, fmt.Errorf("update tenant %s: %w", code, err)
