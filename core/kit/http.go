@@ -6,8 +6,8 @@ package kit
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"regexp"
 	"sort"
