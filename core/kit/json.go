@@ -39,14 +39,18 @@ func EncodeJSON(status int) func(context.Context, http.ResponseWriter, any) erro
 	}
 }
 
-// writeJSON sends v with its length, so that the response goes out in one
-// piece rather than chunked.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		status = http.StatusInternalServerError
 		body = []byte(`{"error":{"code":"internal","message":"the response could not be encoded"}}`)
 	}
+	WriteJSONBody(w, status, body)
+}
+
+// WriteJSONBody sends an encoded JSON body with its length, so that the
+// response goes out in one piece rather than chunked.
+func WriteJSONBody(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
