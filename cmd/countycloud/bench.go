@@ -27,6 +27,7 @@ import (
 
 	"github.com/countycloud/countycloud/core/config"
 	"github.com/countycloud/countycloud/core/store"
+	"github.com/countycloud/countycloud/tenants/org"
 	"github.com/countycloud/countycloud/tenants/provision"
 	"github.com/countycloud/countycloud/tenants/registry"
 )
@@ -564,17 +565,7 @@ func rawAccountsList(ctx context.Context, pool *sqlx.DB, schema string) error {
 	if _, err := conn.ExecContext(ctx, "USE `"+schema+"`"); err != nil {
 		return err
 	}
-	var accounts []struct {
-		ID        int64     `db:"id"`
-		Login     string    `db:"login"`
-		Name      string    `db:"name"`
-		UnitID    int64     `db:"unit_id"`
-		Mobile    string    `db:"mobile"`
-		Email     string    `db:"email"`
-		Status    string    `db:"status"`
-		CreatedAt time.Time `db:"created_at"`
-		UpdatedAt time.Time `db:"updated_at"`
-	}
+	var accounts []org.Account
 	if err := conn.SelectContext(ctx, &accounts, "SELECT id, login, name, unit_id, COALESCE(mobile, '') AS mobile, COALESCE(email, '') AS email, status, created_at, updated_at FROM accounts WHERE id > ? ORDER BY id LIMIT ?", 0, 51); err != nil {
 		return err
 	}

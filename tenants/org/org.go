@@ -9,10 +9,9 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/names"
 )
 
 // Unit is a department of the county: 发改局, 民政局 ….
@@ -114,19 +113,9 @@ var (
 
 // cleanName checks a unit's, account's or role's name.
 func cleanName(what, code, s string) (string, error) {
-	name := strings.TrimSpace(s)
-	switch {
-	case !utf8.ValidString(name):
-		return "", errs.Invalid(code, "%s name is not valid UTF-8", what)
-	case name == "":
-		return "", errs.Invalid(code, "%s name is empty", what)
-	case utf8.RuneCountInString(name) > MaxNameLen:
-		return "", errs.Invalid(code, "%s name %q is over %d characters", what, name, MaxNameLen)
-	}
-	for _, r := range name {
-		if unicode.IsControl(r) {
-			return "", errs.Invalid(code, "%s name holds a control character (%U)", what, r)
-		}
+	name, err := names.Clean(what+" name", s, MaxNameLen)
+	if err != nil {
+		return "", errs.Invalid(code, "%v", err)
 	}
 	return name, nil
 }

@@ -6,10 +6,9 @@ package registry
 import (
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/names"
 )
 
 // Level is a tenant's place in the administrative hierarchy.
@@ -131,19 +130,9 @@ func depth(code string) int { return strings.Count(code, ".") + 1 }
 // ParseName checks a tenant's name, such as 翁源县. Surrounding spaces are
 // dropped.
 func ParseName(s string) (string, error) {
-	name := strings.TrimSpace(s)
-	switch {
-	case !utf8.ValidString(name):
-		return "", errs.Invalid(CodeInvalidName, "tenant name is not valid UTF-8")
-	case name == "":
-		return "", errs.Invalid(CodeInvalidName, "tenant name is empty; give the official name, such as 翁源县")
-	case utf8.RuneCountInString(name) > MaxNameLen:
-		return "", errs.Invalid(CodeInvalidName, "tenant name is %d characters long; at most %d are allowed", utf8.RuneCountInString(name), MaxNameLen)
-	}
-	for _, r := range name {
-		if unicode.IsControl(r) {
-			return "", errs.Invalid(CodeInvalidName, "tenant name holds a control character (%U)", r)
-		}
+	name, err := names.Clean("tenant name", s, MaxNameLen)
+	if err != nil {
+		return "", errs.Invalid(CodeInvalidName, "%v", err)
 	}
 	return name, nil
 }
