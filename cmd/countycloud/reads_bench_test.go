@@ -4,8 +4,12 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/countycloud/countycloud/core/kit"
 	"github.com/countycloud/countycloud/core/store"
 	"github.com/countycloud/countycloud/core/store/storetest"
 )
@@ -16,7 +20,7 @@ import (
 // is the cost of the platform around the query. (countycloud bench
 // tenants measures the same over many counties.)
 func BenchmarkAccountsList(b *testing.B) {
-	db, _, url, env := startedPlatformWith(b, quiet)
+	db, p, url, env := startedPlatformWith(b, quiet)
 	for _, args := range [][]string{
 		{"tenant", "create", "--code", "gd", "--name", "广东省"},
 		{"tenant", "create", "--code", "gd.shaoguan", "--name", "韶关市"},
@@ -46,6 +50,23 @@ func BenchmarkAccountsList(b *testing.B) {
 				resp.Body.Close()
 				if resp.StatusCode != 200 {
 					b.Fatal(resp.Status)
+				}
+			}
+		})
+	})
+	// The same request served in-process, without the network: what the
+	// server costs apart from the HTTP exchange.
+	b.Run("handler", func(b *testing.B) {
+		h := kit.Handler(quiet, prometheus.NewRegistry(), p.routes()...)
+		b.SetParallelism(4)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				req := httptest.NewRequest(http.MethodGet, "/v1/tenants/gd.shaoguan.wengyuan/accounts?limit=50", nil)
+				req.Header.Set("Authorization", "Bearer "+env["COUNTYCLOUD_TOKEN"])
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatal(rec.Code)
 				}
 			}
 		})
