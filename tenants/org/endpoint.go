@@ -84,18 +84,24 @@ func importFile(svc Service) endpoint.Endpoint {
 	})
 }
 
-func template(ctx context.Context, r request[struct{}]) (any, error) {
-	format := r.Query.Get("format")
-	if format == "" {
-		format = TemplateXLSX
-	}
-	data, err := Template(format)
-	if err != nil {
-		return nil, errs.Invalid(CodeInvalidList, "%v", err)
-	}
+func template(svc Service) endpoint.Endpoint {
+	return handle(func(ctx context.Context, r request[struct{}]) (any, error) {
+		format := r.Query.Get("format")
+		if format == "" {
+			format = TemplateXLSX
+		}
+		data, err := svc.Template(ctx, r.Tenant, format)
+		if err != nil {
+			return nil, err
+		}
+		return templateFile(format, data), nil
+	})
+}
+
+func templateFile(format string, data []byte) file {
 	contentType := "text/csv; charset=utf-8"
 	if format == TemplateXLSX {
 		contentType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 	}
-	return file{Name: "staffing-template." + format, ContentType: contentType, Data: data}, nil
+	return file{Name: "staffing-template." + format, ContentType: contentType, Data: data}
 }

@@ -34,6 +34,8 @@ type Service interface {
 	RequestQuota(ctx context.Context, tenant, by string, in QuotaInput) (QuotaRequest, error)
 	DecideQuota(ctx context.Context, tenant, by string, id int64, d Decision) (QuotaRequest, error)
 
+	// Template is the staffing-office file for the county to fill in.
+	Template(ctx context.Context, tenant, format string) ([]byte, error)
 	// Import applies a staffing-office file (CSV or XLSX) all or nothing;
 	// with dryRun it only reports what it would do and what is wrong.
 	Import(ctx context.Context, tenant string, file []byte, dryRun bool) (ImportReport, error)
@@ -77,6 +79,19 @@ type service struct {
 // router.
 func NewService(router Router) Service {
 	return &service{router: router}
+}
+
+// Template checks that the county can be served, so that a template is
+// never handed out for a county that does not exist, then returns it.
+func (s *service) Template(ctx context.Context, tenant, format string) ([]byte, error) {
+	if err := s.read(ctx, tenant, func(context.Context, querier) error { return nil }); err != nil {
+		return nil, err
+	}
+	data, err := Template(format)
+	if err != nil {
+		return nil, errs.Invalid(CodeInvalidList, "%v", err)
+	}
+	return data, nil
 }
 
 // querier is what the queries need: a county-scoped connection or a

@@ -76,7 +76,7 @@ func Routes(svc Service, mw endpoint.Middleware, opts ...httptransport.ServerOpt
 		route("POST", "/quota-requests/{id}/reject", "org.quota.reject", handle(func(ctx context.Context, r request[Decision]) (any, error) {
 			return svc.DecideQuota(ctx, r.Tenant, actor(ctx), r.ID, r.Body)
 		}), decoder[Decision](true), ok),
-		route("GET", "/org/template", "org.template", handle(template), none, encodeFile),
+		route("GET", "/org/template", "org.template", template(svc), none, encodeFile),
 	}
 	imp := route("POST", "/org/import", "org.import", importFile(svc), decodeFile, ok)
 	imp.MaxBody = MaxImportBytes
