@@ -6,6 +6,7 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind is the class of an error. It decides the HTTP status and the CLI's
@@ -23,6 +24,7 @@ const (
 	KindTooLarge
 	KindMethodNotAllowed
 	KindUnavailable
+	KindTooManyRequests
 )
 
 func (k Kind) String() string {
@@ -43,6 +45,8 @@ func (k Kind) String() string {
 		return "method_not_allowed"
 	case KindUnavailable:
 		return "unavailable"
+	case KindTooManyRequests:
+		return "too_many_requests"
 	default:
 		return "internal"
 	}
@@ -56,6 +60,8 @@ type Error struct {
 	// Details, if any, are sent with the error: the rows of a file that
 	// are wrong, say.
 	Details any
+	// RetryAfter, if set, tells the caller when to try again.
+	RetryAfter time.Duration
 	// Err is the underlying cause, kept for logs and errors.Is; it is never
 	// sent to the caller.
 	Err error
@@ -128,4 +134,5 @@ const (
 	CodeNotFound         = "not_found"
 	CodeMethodNotAllowed = "method_not_allowed"
 	CodeDBUnavailable    = "database_unavailable"
+	CodeTenantNotFound   = "tenant_not_found"
 )

@@ -3,7 +3,9 @@ package kit
 import (
 	"context"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/store"
@@ -29,6 +31,8 @@ func StatusOf(k errs.Kind) int {
 		return http.StatusMethodNotAllowed
 	case errs.KindUnavailable:
 		return http.StatusServiceUnavailable
+	case errs.KindTooManyRequests:
+		return http.StatusTooManyRequests
 	default:
 		return http.StatusInternalServerError
 	}
@@ -69,6 +73,9 @@ func ErrorEncoder(log *slog.Logger) func(ctx context.Context, err error, w http.
 			if e.Kind == errs.KindInternal {
 				msg = "internal error; quote request id " + RequestID(ctx) + " when reporting it"
 			}
+		}
+		if e.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
 		}
 		if e.Kind == errs.KindUnauthenticated {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="countycloud"`)

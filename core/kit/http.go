@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"regexp"
 	"sort"
@@ -177,8 +178,29 @@ func withRequestID(next http.Handler) http.Handler {
 			id = strconv.FormatUint(rand.Uint64(), 36)
 		}
 		w.Header().Set(RequestIDHeader, id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+		ctx = context.WithValue(ctx, sourceKey{}, sourceOf(r))
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+type sourceKey struct{}
+
+// sourceOf is the address a request came from. Behind the chart's
+// ingress that is the ingress's; trusting X-Forwarded-For would let any
+// caller choose what the audit trail and the login throttle see.
+func sourceOf(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// SourceAddr is the address the request of ctx came from, or "".
+func SourceAddr(ctx context.Context) string {
+	s, _ := ctx.Value(sourceKey{}).(string)
+	return s
 }
 
 // RequestID is the id of the request ctx belongs to, or "".

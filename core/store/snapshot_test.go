@@ -26,7 +26,8 @@ var (
 
 // dumpSchema returns the CREATE TABLE statement of every table in schema
 // but schema_migrations, ordered so that a table comes after those its
-// foreign keys reference.
+// foreign keys reference, then the CREATE TRIGGER statement of every
+// trigger.
 func dumpSchema(t *testing.T, db *storetest.DB, schema string) []string {
 	t.Helper()
 	var tables []string
@@ -59,6 +60,15 @@ func dumpSchema(t *testing.T, db *storetest.DB, schema string) []string {
 	sort.Strings(tables)
 	for _, table := range tables {
 		visit(table)
+	}
+	var triggers []struct {
+		Name, Timing, Event, Table, Statement string
+	}
+	if err := db.Server.Select(&triggers, "SELECT TRIGGER_NAME AS name, ACTION_TIMING AS timing, EVENT_MANIPULATION AS event, EVENT_OBJECT_TABLE AS `table`, ACTION_STATEMENT AS statement FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? ORDER BY TRIGGER_NAME", schema); err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range triggers {
+		ordered = append(ordered, fmt.Sprintf("CREATE TRIGGER IF NOT EXISTS `%s` %s %s ON `%s` FOR EACH ROW\n%s", tr.Name, tr.Timing, tr.Event, tr.Table, tr.Statement))
 	}
 	return ordered
 }

@@ -49,3 +49,10 @@ func (c *Cache[K, V]) Put(key K, value V) {
 	}
 	c.m[key] = entry[V]{value: value, expires: time.Now().Add(c.ttl)}
 }
+
+// Delete forgets key.
+func (c *Cache[K, V]) Delete(key K) {
+	c.mu.Lock()
+	delete(c.m, key)
+	c.mu.Unlock()
+}

@@ -61,6 +61,7 @@ var builtinRoles = []struct{ code, name string }{
 	{"clerk", "收发员"},
 	{"business_admin", "业务管理员"},
 	{"system_admin", "系统管理员"},
+	{"unit_admin", "单位管理员"},
 }
 
 var defaultSettings = []struct{ name, value string }{

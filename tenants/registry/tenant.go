@@ -65,7 +65,7 @@ const (
 	CodeInvalidParent      = "invalid_parent"
 	CodeParentArchived     = "parent_archived"
 	CodeTenantExists       = "tenant_exists"
-	CodeTenantNotFound     = "tenant_not_found"
+	CodeTenantNotFound     = errs.CodeTenantNotFound
 	CodeInvalidStatus      = "invalid_status"
 	CodeStatusChange       = "invalid_status_change"
 	CodeHasActiveChildren  = "has_active_children"

@@ -1,4 +1,4 @@
--- A county's schema as migrations 1 to 2 leave it, written by
+-- A county's schema as migrations 1 to 3 leave it, written by
 -- go test ./core/store -run TestTenantSnapshot -update-snapshot.
 -- New counties are created from it in one step.
 
@@ -53,6 +53,41 @@ CREATE TABLE IF NOT EXISTS `account_roles` (
   CONSTRAINT `account_roles_role_fk` FOREIGN KEY (`role_id`) REFERENCES `roles` (`id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
+CREATE TABLE IF NOT EXISTS `audit_log` (
+  `id` bigint(20) NOT NULL AUTO_INCREMENT,
+  `at` datetime(6) NOT NULL,
+  `actor_kind` varchar(16) NOT NULL,
+  `actor_id` bigint(20) DEFAULT NULL,
+  `actor_login` varchar(64) NOT NULL,
+  `unit_id` bigint(20) DEFAULT NULL,
+  `action` varchar(64) NOT NULL,
+  `object_type` varchar(32) NOT NULL,
+  `object_id` varchar(64) NOT NULL,
+  `before_digest` char(64) DEFAULT NULL,
+  `after_digest` char(64) DEFAULT NULL,
+  `outcome` varchar(16) NOT NULL,
+  `code` varchar(64) DEFAULT NULL,
+  `request_id` varchar(64) NOT NULL,
+  `source` varchar(64) NOT NULL,
+  PRIMARY KEY (`id`),
+  KEY `audit_at` (`at`),
+  KEY `audit_actor` (`actor_kind`,`actor_id`,`at`),
+  KEY `audit_unit` (`unit_id`,`at`),
+  KEY `audit_object` (`object_type`,`object_id`,`at`),
+  KEY `audit_action` (`action`,`at`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS `credentials` (
+  `account_id` bigint(20) NOT NULL,
+  `password_hash` varchar(255) NOT NULL,
+  `must_change` tinyint(1) NOT NULL,
+  `failed_logins` int(11) NOT NULL DEFAULT 0,
+  `locked_until` datetime(6) DEFAULT NULL,
+  `changed_at` datetime(6) NOT NULL,
+  PRIMARY KEY (`account_id`),
+  CONSTRAINT `credentials_account_fk` FOREIGN KEY (`account_id`) REFERENCES `accounts` (`id`) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
 CREATE TABLE IF NOT EXISTS `quota_requests` (
   `id` bigint(20) NOT NULL AUTO_INCREMENT,
   `unit_id` bigint(20) NOT NULL,
@@ -75,3 +110,9 @@ CREATE TABLE IF NOT EXISTS `settings` (
   `updated_at` datetime(6) NOT NULL,
   PRIMARY KEY (`name`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TRIGGER IF NOT EXISTS `audit_log_no_delete` BEFORE DELETE ON `audit_log` FOR EACH ROW
+SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit_log is append-only';
+
+CREATE TRIGGER IF NOT EXISTS `audit_log_no_update` BEFORE UPDATE ON `audit_log` FOR EACH ROW
+SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit_log is append-only';

@@ -1,0 +1,260 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	kitjwt "github.com/go-kit/kit/auth/jwt"
+	"github.com/go-kit/kit/endpoint"
+	"github.com/golang-jwt/jwt/v4"
+	"golang.org/x/time/rate"
+
+	"github.com/countycloud/countycloud/core/audit"
+	"github.com/countycloud/countycloud/core/errs"
+)
+
+// accessClaims are an access token's claims: enough to authorise a
+// request without reading the database.
+type accessClaims struct {
+	jwt.RegisteredClaims
+	Kind       Kind     `json:"knd"`
+	Tenant     string   `json:"ten,omitempty"`
+	Login      string   `json:"lgn"`
+	Name       string   `json:"nam,omitempty"`
+	Unit       int64    `json:"unt,omitempty"`
+	Roles      []string `json:"rol,omitempty"`
+	Session    string   `json:"sid"`
+	MustChange bool     `json:"mcp,omitempty"`
+}
+
+const issuer = "countycloud"
+
+// Recorder appends to a county's audit trail.
+type Recorder interface {
+	Record(ctx context.Context, tenant string, e audit.Entry) error
+}
+
+// Limits are the request rates allowed per county and per principal.
+type Limits struct {
+	CountyPerSecond  float64
+	CountyBurst      int
+	AccountPerSecond float64
+	AccountBurst     int
+}
+
+// Guard authenticates, binds to the county, authorises against the policy
+// and rate-limits every request: one endpoint middleware per route.
+type Guard struct {
+	policy   map[string]Rule
+	parseJWT endpoint.Endpoint
+	sessions *Sessions
+	tokens   *APITokens
+	trail    Recorder
+	limits   Limits
+	log      *slog.Logger
+
+	mu       sync.Mutex
+	limiters map[string]*rate.Limiter
+}
+
+// maxLimiters bounds the limiters kept; past it they are dropped and
+// start full again, which only ever errs towards letting requests in.
+const maxLimiters = 100_000
+
+func newGuard(keys *KeyRing, sessions *Sessions, tokens *APITokens, trail Recorder, limits Limits, log *slog.Logger) *Guard {
+	claims := func(ctx context.Context, _ any) (any, error) { return ctx.Value(kitjwt.JWTClaimsContextKey), nil }
+	return &Guard{
+		policy:   Policy(),
+		parseJWT: kitjwt.NewParser(keys.Keyfunc, jwt.SigningMethodHS256, func() jwt.Claims { return &accessClaims{} })(claims),
+		sessions: sessions,
+		tokens:   tokens,
+		trail:    trail,
+		limits:   limits,
+		log:      log,
+		limiters: map[string]*rate.Limiter{},
+	}
+}
+
+// For returns the middleware of route, which must have a rule.
+func (g *Guard) For(route string) endpoint.Middleware {
+	rule, ok := g.policy[route]
+	if !ok {
+		panic(fmt.Sprintf("route %s has no rule in auth.Policy", route))
+	}
+	return func(next endpoint.Endpoint) endpoint.Endpoint {
+		return func(ctx context.Context, request any) (any, error) {
+			tenant := PathTenant(ctx)
+			p, err := g.admit(ctx, route, rule, tenant)
+			if err != nil {
+				return nil, err
+			}
+			if err := g.allow(p, tenant); err != nil {
+				return nil, err
+			}
+			ctx = WithPrincipal(ctx, p)
+			ctx = audit.WithActor(ctx, audit.Actor{Kind: string(p.Kind), ID: p.ID, Login: p.Login, Unit: p.Unit})
+			return next(ctx, request)
+		}
+	}
+}
+
+// admit authenticates and authorises; a refusal on a county's route is
+// recorded in that county's trail.
+func (g *Guard) admit(ctx context.Context, route string, rule Rule, tenant string) (Principal, error) {
+	if rule.Public {
+		return anonymous, nil
+	}
+	p, err := g.authenticate(ctx)
+	if err == nil {
+		err = authorize(p, rule, route, tenant)
+	}
+	if err != nil && tenant != "" && g.allow(anonymous, tenant) == nil {
+		actx := ctx
+		if p.Kind != "" {
+			actx = audit.WithActor(ctx, audit.Actor{Kind: string(p.Kind), ID: p.ID, Login: p.Login, Unit: p.Unit})
+		}
+		code := errs.CodeOf(err)
+		if e := errs.As(err); e.Kind == errs.KindInternal || e.Kind == errs.KindUnavailable {
+			return Principal{}, err
+		}
+		// A county that does not exist has no trail to write to.
+		if rerr := g.trail.Record(actx, tenant, audit.Refusal(actx, route, "route", route, code)); rerr != nil && errs.CodeOf(rerr) != errs.CodeTenantNotFound {
+			g.log.WarnContext(ctx, "recording a refused request failed", "err", rerr)
+		}
+	}
+	return p, err
+}
+
+func (g *Guard) authenticate(ctx context.Context) (Principal, error) {
+	token, _ := ctx.Value(kitjwt.JWTContextKey).(string)
+	switch {
+	case token == "":
+		return Principal{}, errMissingToken
+	case looksLikeAPIToken(token):
+		return g.tokens.verify(ctx, token)
+	case strings.Count(token, ".") == 2:
+		return g.verifyAccess(ctx, token)
+	default:
+		return Principal{}, errInvalidToken
+	}
+}
+
+func (g *Guard) verifyAccess(ctx context.Context, token string) (Principal, error) {
+	res, err := g.parseJWT(context.WithValue(ctx, kitjwt.JWTContextKey, token), nil)
+	switch {
+	case errors.Is(err, kitjwt.ErrTokenExpired):
+		return Principal{}, errs.E(errs.KindUnauthenticated, CodeTokenExpired, "the access token has expired; refresh it")
+	case err != nil:
+		return Principal{}, errInvalidToken
+	}
+	c, ok := res.(*accessClaims)
+	if !ok || c.Issuer != issuer || c.Session == "" || (c.Kind != KindOperator && c.Kind != KindAccount) || (c.Kind == KindAccount) == (c.Tenant == "") {
+		return Principal{}, errInvalidToken
+	}
+	revoked, err := g.sessions.IsRevoked(ctx, c.Session)
+	if err != nil {
+		return Principal{}, err
+	}
+	if revoked {
+		return Principal{}, errs.E(errs.KindUnauthenticated, CodeTokenRevoked, "this session was ended; log in again")
+	}
+	var id int64
+	if _, err := fmt.Sscan(c.Subject, &id); err != nil {
+		return Principal{}, errInvalidToken
+	}
+	return Principal{Kind: c.Kind, ID: id, Login: c.Login, Name: c.Name, Tenant: c.Tenant, Unit: c.Unit, Roles: c.Roles, Session: c.Session, MustChange: c.MustChange}, nil
+}
+
+// notFoundTenant is what a county's route answers a principal of another
+// county: exactly what it answers for a county that does not exist.
+func notFoundTenant(code string) error {
+	return errs.NotFound(errs.CodeTenantNotFound, "tenant %s does not exist", code)
+}
+
+func authorize(p Principal, rule Rule, route, tenant string) error {
+	if p.Kind == KindAccount && tenant != "" && p.Tenant != tenant {
+		return notFoundTenant(tenant)
+	}
+	if p.MustChange && route != "auth.password.change" && route != "auth.me" && route != "auth.logout" {
+		return errs.E(errs.KindForbidden, CodePasswordChange, "change your password first: POST /v1/auth/password")
+	}
+	if p.Scopes != nil {
+		need := ScopeRead
+		if rule.Write {
+			need = ScopeWrite
+		}
+		if !slices.Contains(p.Scopes, need) && !(need == ScopeRead && slices.Contains(p.Scopes, ScopeWrite)) {
+			return errs.E(errs.KindForbidden, CodeForbidden, "this API token lacks the %s scope", need)
+		}
+	}
+	if rule.Self {
+		return nil
+	}
+	for _, r := range rule.Roles {
+		if p.Has(r) || (r == RoleStaff && p.Kind == KindAccount) {
+			return nil
+		}
+	}
+	return errs.E(errs.KindForbidden, CodeForbidden, "%s is not allowed to %s", describe(p), route)
+}
+
+func describe(p Principal) string {
+	if len(p.Roles) == 0 {
+		return "an account without roles"
+	}
+	return "roles " + strings.Join(p.Roles, ", ")
+}
+
+// allow spends one request of the county's and the principal's rates.
+func (g *Guard) allow(p Principal, tenant string) error {
+	if tenant != "" && g.limits.CountyPerSecond > 0 {
+		if err := g.take("county:"+tenant, g.limits.CountyPerSecond, g.limits.CountyBurst, "county "+tenant); err != nil {
+			return err
+		}
+	}
+	if p.Kind != KindAnonymous && g.limits.AccountPerSecond > 0 {
+		return g.take(fmt.Sprintf("principal:%s:%d", p.Tenant, p.ID), g.limits.AccountPerSecond, g.limits.AccountBurst, "your account")
+	}
+	return nil
+}
+
+func (g *Guard) take(key string, perSecond float64, burst int, who string) error {
+	g.mu.Lock()
+	lim, ok := g.limiters[key]
+	if !ok {
+		if len(g.limiters) >= maxLimiters {
+			clear(g.limiters)
+		}
+		lim = rate.NewLimiter(rate.Limit(perSecond), burst)
+		g.limiters[key] = lim
+	}
+	g.mu.Unlock()
+	r := lim.Reserve()
+	if d := r.Delay(); d > 0 {
+		r.Cancel()
+		return &errs.Error{Kind: errs.KindTooManyRequests, Code: CodeRateLimited, RetryAfter: d,
+			Message: fmt.Sprintf("too many requests for %s; retry in %s", who, d.Round(time.Millisecond))}
+	}
+	return nil
+}
+
+type pathTenantKey struct{}
+
+// PathTenantToContext is a go-kit ServerBefore function keeping the county
+// a request's path names, for the guard to bind the principal to.
+func PathTenantToContext(ctx context.Context, r *http.Request) context.Context {
+	return context.WithValue(ctx, pathTenantKey{}, r.PathValue("code"))
+}
+
+// PathTenant is the county the request's path names, or "".
+func PathTenant(ctx context.Context) string {
+	code, _ := ctx.Value(pathTenantKey{}).(string)
+	return code
+}

@@ -1,0 +1,74 @@
+package auth
+
+// Rule says who may call a route. A route is allowed to a principal that
+// holds any of Roles; RoleStaff stands for every account of the county,
+// whatever its roles. Public routes need no token; Self routes are open to
+// any authenticated principal for what is its own (its password, its API
+// tokens). Write routes need the write scope on an API token.
+type Rule struct {
+	Public bool
+	Self   bool
+	Roles  []string
+	Write  bool
+}
+
+// RoleStaff is held by every account of a county.
+const RoleStaff = "staff"
+
+// Policy is the one table of who may do what, keyed by route name. A
+// route that is not in it is refused to everyone (the guard panics at
+// start-up, so a new route without a rule never ships).
+func Policy() map[string]Rule {
+	var (
+		operator    = []string{RoleOperator}
+		countyAdmin = []string{RoleOperator, RoleCountyAdmin}
+		unitAdmin   = []string{RoleOperator, RoleCountyAdmin, RoleUnitAdmin}
+		staff       = []string{RoleOperator, RoleStaff}
+	)
+	read := func(roles []string) Rule { return Rule{Roles: roles} }
+	write := func(roles []string) Rule { return Rule{Roles: roles, Write: true} }
+	return map[string]Rule{
+		// The province's registry of counties.
+		"tenant.create": write(operator),
+		"tenant.list":   read(operator),
+		"tenant.get":    read(countyAdmin),
+		"tenant.update": write(operator),
+		"tenant.retry":  write(operator),
+
+		// A county's organisation.
+		"org.units.list":      read(staff),
+		"org.units.get":       read(staff),
+		"org.units.create":    write(countyAdmin),
+		"org.units.update":    write(countyAdmin),
+		"org.accounts.list":   read(staff),
+		"org.accounts.get":    read(staff),
+		"org.accounts.create": write(unitAdmin),
+		"org.accounts.update": write(unitAdmin),
+		"org.roles.list":      read(staff),
+		"org.roles.create":    write(countyAdmin),
+		"org.quota.list":      read(unitAdmin),
+		"org.quota.request":   write(unitAdmin),
+		"org.quota.approve":   write(countyAdmin),
+		"org.quota.reject":    write(countyAdmin),
+		"org.template":        read(countyAdmin),
+		"org.import":          write(countyAdmin),
+
+		// Identity.
+		"auth.operator.login":  {Public: true},
+		"auth.account.login":   {Public: true},
+		"auth.refresh":         {Public: true},
+		"auth.logout":          {Self: true},
+		"auth.me":              {Self: true},
+		"auth.password.change": {Self: true},
+		"auth.tokens.list":     {Self: true},
+		"auth.tokens.create":   {Self: true, Write: true},
+		"auth.tokens.revoke":   {Self: true, Write: true},
+		"auth.password.reset":  write(countyAdmin),
+		"auth.credentials":     write(countyAdmin),
+		"auth.operators.add":   write(operator),
+		"auth.operators.reset": write(operator),
+
+		// The audit trail.
+		"audit.list": read(countyAdmin),
+	}
+}

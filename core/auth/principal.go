@@ -1,0 +1,69 @@
+package auth
+
+import (
+	"context"
+	"slices"
+)
+
+// Kind is what sort of principal a caller is.
+type Kind string
+
+// Principals: the provincial IT office's operators, a county's accounts,
+// and anyone else (citizens and enterprises on a county's public pages).
+const (
+	KindOperator  Kind = "operator"
+	KindAccount   Kind = "account"
+	KindAnonymous Kind = "anonymous"
+)
+
+// Role codes the policy knows. Operators hold RoleOperator; county
+// accounts hold the roles assigned to them in their county.
+const (
+	RoleOperator      = "operator"
+	RoleCountyAdmin   = "system_admin"
+	RoleUnitAdmin     = "unit_admin"
+	RoleLeader        = "leader"
+	RoleClerk         = "clerk"
+	RoleBusinessAdmin = "business_admin"
+)
+
+// Principal is who is calling: established from a token, then bound to
+// the request's county and checked against the policy.
+type Principal struct {
+	Kind  Kind   `json:"kind"`
+	ID    int64  `json:"id,omitempty"`
+	Login string `json:"login,omitempty"`
+	Name  string `json:"name,omitempty"`
+	// Tenant is the county an account belongs to; "" for operators.
+	Tenant string   `json:"tenant,omitempty"`
+	Unit   int64    `json:"unit_id,omitempty"`
+	Roles  []string `json:"roles,omitempty"`
+	// Session is the login an access token belongs to.
+	Session string `json:"-"`
+	// Scopes limit an API token ("read", "write"); empty for logins.
+	Scopes []string `json:"scopes,omitempty"`
+	// MustChange holds a caller whose password was handed out by someone
+	// else to changing it before anything else.
+	MustChange bool `json:"must_change_password,omitempty"`
+}
+
+// Has reports whether p holds role.
+func (p Principal) Has(role string) bool { return slices.Contains(p.Roles, role) }
+
+// anonymous is the principal of a request without a token.
+var anonymous = Principal{Kind: KindAnonymous, Login: "anonymous"}
+
+type principalKey struct{}
+
+// WithPrincipal returns ctx carrying p.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom is the caller the guard admitted; anonymous if none.
+func PrincipalFrom(ctx context.Context) Principal {
+	if p, ok := ctx.Value(principalKey{}).(Principal); ok {
+		return p
+	}
+	return anonymous
+}

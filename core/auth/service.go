@@ -1,0 +1,331 @@
+// Package auth is who may do what: operators' and accounts' passwords
+// (argon2id), logins with short-lived access tokens (JWT, HS256 keys with a
+// kid, rotated) and one-use refresh tokens, API tokens for automation, the
+// policy table of roles, and the guard that enforces it on every route.
+package auth
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v4"
+	"github.com/jmoiron/sqlx"
+	"golang.org/x/time/rate"
+
+	"github.com/countycloud/countycloud/core/audit"
+	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/ttlcache"
+)
+
+// Config tunes the service.
+type Config struct {
+	AccessTTL  time.Duration
+	SessionTTL time.Duration
+	Argon2     Argon2Params
+	Limits     Limits
+	// LoginFailuresPerSource is how many wrong passwords one address may
+	// send per 10 minutes, over all accounts, before it must wait.
+	LoginFailuresPerSource int
+}
+
+// DefaultConfig is what the server runs with unless told otherwise.
+func DefaultConfig() Config {
+	return Config{
+		AccessTTL:              10 * time.Minute,
+		SessionTTL:             12 * time.Hour,
+		Argon2:                 DefaultArgon2(),
+		Limits:                 Limits{CountyPerSecond: 500, CountyBurst: 1000, AccountPerSecond: 50, AccountBurst: 100},
+		LoginFailuresPerSource: 30,
+	}
+}
+
+// Service is identity: logins, tokens, passwords, and the guard.
+type Service struct {
+	cfg      Config
+	dir      directory
+	keys     *KeyRing
+	sessions *Sessions
+	tokens   *APITokens
+	trail    Recorder
+	guard    *Guard
+	log      *slog.Logger
+
+	mu      sync.Mutex
+	sources map[string]*rate.Limiter
+	// dummyHash is verified against when a login names no account, so that
+	// the answer takes as long as for a wrong password.
+	dummyHash string
+}
+
+// New returns the identity service on the control-plane pool and the
+// counties behind router, recording in trail.
+func New(cfg Config, control *sqlx.DB, router TenantRouter, trail Recorder, log *slog.Logger) *Service {
+	dir := directory{control: control, router: router}
+	keys := NewKeyRing(control, cfg.AccessTTL)
+	sessions := NewSessions(control, cfg.SessionTTL)
+	tokens := &APITokens{db: control, dir: dir, verified: ttlcache.New[string, Principal](verifiedTTL, 10000)}
+	return &Service{
+		cfg:       cfg,
+		dir:       dir,
+		keys:      keys,
+		sessions:  sessions,
+		tokens:    tokens,
+		trail:     trail,
+		guard:     newGuard(keys, sessions, tokens, trail, cfg.Limits, log),
+		log:       log,
+		sources:   map[string]*rate.Limiter{},
+		dummyHash: cfg.Argon2.HashPassword(randomID(16)),
+	}
+}
+
+// Guard is the middleware every route is wrapped in.
+func (s *Service) Guard() *Guard { return s.guard }
+
+// Tokens are the API tokens.
+func (s *Service) Tokens() *APITokens { return s.tokens }
+
+// Keys are the access tokens' signing keys.
+func (s *Service) Keys() *KeyRing { return s.keys }
+
+// Bootstrap makes sure there is a signing key, the operator "admin" and
+// its bootstrap API token, which it returns in clear only when it was
+// created now (token, if not empty, is used for it).
+func (s *Service) Bootstrap(ctx context.Context, token string) (string, error) {
+	if err := s.keys.Ensure(ctx); err != nil {
+		return "", err
+	}
+	return s.tokens.bootstrap(ctx, token)
+}
+
+// Tokens is what a login or a refresh returns.
+type Tokens struct {
+	AccessToken  string    `json:"access_token"`
+	TokenType    string    `json:"token_type"`
+	ExpiresIn    int       `json:"expires_in"`
+	RefreshToken string    `json:"refresh_token"`
+	Principal    Principal `json:"principal"`
+}
+
+// Credentials are what a login presents.
+type Credentials struct {
+	Login    string `json:"login"`
+	Password string `json:"password"`
+}
+
+var errLoginFailed = errs.E(errs.KindUnauthenticated, CodeLoginFailed, "wrong login or password")
+
+// Login checks creds against tenant's accounts ("" for operators) and
+// opens a session. Wrong passwords make the account wait longer and
+// longer (Backoff), and an address sending many is throttled.
+func (s *Service) Login(ctx context.Context, tenant string, creds Credentials, source string) (Tokens, error) {
+	if wait := s.sourceWait(source); wait > 0 {
+		return Tokens{}, &errs.Error{Kind: errs.KindTooManyRequests, Code: CodeLoginThrottled, RetryAfter: wait,
+			Message: "too many failed logins from your address; wait before trying again"}
+	}
+	if creds.Login == "" || creds.Password == "" || len(creds.Login) > 64 || len(creds.Password) > 4*MaxPasswordLen {
+		return Tokens{}, errs.Invalid(CodeLoginFailed, "send login and password")
+	}
+	c, ok, err := s.dir.find(ctx, tenant, creds.Login)
+	if err != nil {
+		return Tokens{}, err
+	}
+	now := time.Now()
+	if ok && c.LockedUntil != nil && now.Before(*c.LockedUntil) {
+		wait := c.LockedUntil.Sub(now)
+		s.record(ctx, tenant, c, "auth.login", audit.Refused, CodeAccountLocked)
+		return Tokens{}, &errs.Error{Kind: errs.KindTooManyRequests, Code: CodeAccountLocked, RetryAfter: wait,
+			Message: fmt.Sprintf("too many wrong passwords: this account may try again in %s", wait.Round(time.Second))}
+	}
+	hash := s.dummyHash
+	if ok && c.PasswordHash != nil {
+		hash = *c.PasswordHash
+	}
+	match, err := VerifyPassword(hash, creds.Password)
+	if err != nil {
+		return Tokens{}, fmt.Errorf("login %q: %w", creds.Login, err)
+	}
+	if !ok || c.PasswordHash == nil || !c.Active || !match {
+		s.sourceFailed(source)
+		if ok {
+			if err := s.dir.loginFailed(ctx, tenant, c.ID, c.FailedLogins+1); err != nil {
+				return Tokens{}, err
+			}
+			s.record(ctx, tenant, c, "auth.login", audit.Refused, CodeLoginFailed)
+		}
+		return Tokens{}, errLoginFailed
+	}
+	if c.FailedLogins > 0 {
+		if err := s.dir.loginSucceeded(ctx, tenant, c.ID); err != nil {
+			return Tokens{}, err
+		}
+	}
+	roles, err := s.dir.roles(ctx, tenant, c.ID)
+	if err != nil {
+		return Tokens{}, err
+	}
+	p := c.principal(tenant, roles)
+	session, refresh, err := s.sessions.Start(ctx, tenant, p.ID)
+	if err != nil {
+		return Tokens{}, err
+	}
+	p.Session = session
+	s.record(ctx, tenant, c, "auth.login", audit.OK, "")
+	return s.issue(ctx, p, refresh)
+}
+
+// record writes an identity event to the county's trail; operators'
+// events, which belong to no county, go to the log.
+func (s *Service) record(ctx context.Context, tenant string, c credential, action, outcome, code string) {
+	if tenant == "" {
+		s.log.InfoContext(ctx, "operator "+action, "login", c.Login, "outcome", outcome, "code", code)
+		return
+	}
+	actx := audit.WithActor(ctx, audit.Actor{Kind: string(KindAccount), ID: c.ID, Login: c.Login, Unit: c.Unit})
+	e := audit.New(actx, action, "account", strconv.FormatInt(c.ID, 10), nil, nil)
+	if outcome == audit.Refused {
+		e = audit.Refusal(actx, action, "account", strconv.FormatInt(c.ID, 10), code)
+	}
+	if err := s.trail.Record(ctx, tenant, e); err != nil {
+		s.log.WarnContext(ctx, "audit of "+action+" failed", "err", err)
+	}
+}
+
+func (s *Service) issue(ctx context.Context, p Principal, refresh string) (Tokens, error) {
+	now := time.Now()
+	access, err := s.keys.sign(ctx, accessClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    issuer,
+			Subject:   strconv.FormatInt(p.ID, 10),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.AccessTTL)),
+		},
+		Kind: p.Kind, Tenant: p.Tenant, Login: p.Login, Name: p.Name, Unit: p.Unit, Roles: p.Roles, Session: p.Session, MustChange: p.MustChange,
+	})
+	if err != nil {
+		return Tokens{}, err
+	}
+	return Tokens{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessTTL.Seconds()), RefreshToken: refresh, Principal: p}, nil
+}
+
+// Refresh spends a refresh token for new tokens, with the principal's
+// roles as they are now.
+func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
+	owner, next, err := s.sessions.Rotate(ctx, refresh)
+	if err != nil {
+		return Tokens{}, err
+	}
+	p, ok, err := s.dir.principal(ctx, owner.Tenant, owner.Account)
+	if err != nil {
+		return Tokens{}, err
+	}
+	if !ok {
+		_ = s.sessions.Revoke(ctx, owner.ID, "account_gone")
+		return Tokens{}, errs.E(errs.KindUnauthenticated, CodeTokenRevoked, "this account is disabled or gone")
+	}
+	p.Session = owner.ID
+	return s.issue(ctx, p, next)
+}
+
+// Logout ends p's session.
+func (s *Service) Logout(ctx context.Context, p Principal) error {
+	if p.Session == "" {
+		return errs.Invalid(CodeTokenInvalid, "an API token has no session to end; revoke it instead")
+	}
+	return s.sessions.Revoke(ctx, p.Session, "logout")
+}
+
+// PasswordChange is a principal changing its own password.
+type PasswordChange struct {
+	Current string `json:"current_password"`
+	New     string `json:"new_password"`
+}
+
+// ChangePassword sets p's password after checking the current one. Every
+// session and API token of p is revoked; the caller gets a fresh login.
+func (s *Service) ChangePassword(ctx context.Context, p Principal, req PasswordChange) (Tokens, error) {
+	c, ok, err := s.dir.find(ctx, p.Tenant, p.Login)
+	if err != nil {
+		return Tokens{}, err
+	}
+	if !ok || c.ID != p.ID {
+		return Tokens{}, errLoginFailed
+	}
+	if c.PasswordHash == nil {
+		return Tokens{}, errs.E(errs.KindForbidden, CodePasswordChange, "this account has no password yet; an administrator issues one")
+	}
+	match, err := VerifyPassword(*c.PasswordHash, req.Current)
+	if err != nil {
+		return Tokens{}, err
+	}
+	if !match {
+		return Tokens{}, errs.E(errs.KindForbidden, CodeLoginFailed, "the current password is wrong")
+	}
+	if req.New == req.Current {
+		return Tokens{}, errs.Invalid(CodeWeakPassword, "the new password must differ from the current one")
+	}
+	if err := CheckPassword(req.New, p.Login); err != nil {
+		return Tokens{}, err
+	}
+	hash := s.cfg.Argon2.HashPassword(req.New)
+	if err := s.dir.on(ctx, p.Tenant, func(ctx context.Context, q dbtx) error {
+		if err := setPassword(ctx, q, p.Tenant, p.ID, hash, false); err != nil {
+			return err
+		}
+		if p.Tenant == "" {
+			return nil
+		}
+		return audit.Write(ctx, q, audit.New(ctx, "auth.password.change", "account", strconv.FormatInt(p.ID, 10), nil, nil))
+	}); err != nil {
+		return Tokens{}, err
+	}
+	if err := s.revokeEverything(ctx, p.Tenant, p.ID, "password_changed"); err != nil {
+		return Tokens{}, err
+	}
+	c.MustChange = false
+	session, refresh, err := s.sessions.Start(ctx, p.Tenant, p.ID)
+	if err != nil {
+		return Tokens{}, err
+	}
+	fresh := p
+	fresh.MustChange, fresh.Session, fresh.Scopes = false, session, nil
+	return s.issue(ctx, fresh, refresh)
+}
+
+func (s *Service) revokeEverything(ctx context.Context, tenant string, id int64, reason string) error {
+	if err := s.sessions.RevokeAll(ctx, tenant, id, reason); err != nil {
+		return err
+	}
+	return s.tokens.RevokeAll(ctx, tenant, id)
+}
+
+// sourceWait is how long source must wait before its next login.
+func (s *Service) sourceWait(source string) time.Duration {
+	s.mu.Lock()
+	lim, ok := s.sources[source]
+	s.mu.Unlock()
+	if !ok {
+		return 0
+	}
+	r := lim.Reserve()
+	defer r.Cancel()
+	return r.Delay()
+}
+
+func (s *Service) sourceFailed(source string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	lim, ok := s.sources[source]
+	if !ok {
+		if len(s.sources) >= maxLimiters {
+			clear(s.sources)
+		}
+		n := s.cfg.LoginFailuresPerSource
+		lim = rate.NewLimiter(rate.Every(10*time.Minute/time.Duration(n)), n)
+		s.sources[source] = lim
+	}
+	lim.Allow()
+}
