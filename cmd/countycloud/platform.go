@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net/http"
 
+	kitjwt "github.com/go-kit/kit/auth/jwt"
 	httptransport "github.com/go-kit/kit/transport/http"
 	"github.com/go-sql-driver/mysql"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/config"
 	"github.com/countycloud/countycloud/core/errs"
@@ -27,7 +29,8 @@ type platform struct {
 	log         *slog.Logger
 	db          *databases
 	controlMigs *store.Migrations
-	tokens      *auth.OperatorTokens
+	auth        *auth.Service
+	trail       *audit.Trail
 	tenants     registry.Service
 	org         org.Service
 	metrics     *prometheus.Registry
@@ -48,14 +51,17 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	db.registerMetrics(metrics)
+	router := db.router()
+	trail := audit.NewTrail(router)
 	return &platform{
 		cfg:         cfg,
 		log:         log,
 		db:          db,
 		controlMigs: store.ControlMigrations(),
-		tokens:      auth.NewOperatorTokens(db.control),
+		auth:        auth.New(auth.DefaultConfig(), db.control, router, trail, log),
+		trail:       trail,
 		tenants:     db.tenantService(cfg.Database, store.TenantMigrations(), log),
-		org:         org.NewService(db.router()),
+		org:         org.NewService(router),
 		metrics:     metrics,
 		announce:    announce,
 	}
@@ -64,14 +70,14 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 func (p *platform) close() { p.db.close() }
 
 // start brings the control plane up: its schema, its migrations (one
-// replica at a time) and the bootstrap operator token.
+// replica at a time), a signing key and the bootstrap operator token.
 func (p *platform) start(ctx context.Context) error {
 	version, err := p.db.migrateControl(ctx, p.controlMigs)
 	if err != nil {
 		return err
 	}
 	p.log.Info("control plane migrated", "schema", p.db.controlSchema, "version", version)
-	token, err := p.tokens.Bootstrap(ctx, p.cfg.DevRootToken)
+	token, err := p.auth.Bootstrap(ctx, p.cfg.DevRootToken)
 	if err != nil {
 		return err
 	}
@@ -132,11 +138,13 @@ func (p *platform) ready(ctx context.Context) error {
 
 // routes are every endpoint of the API.
 func (p *platform) routes() []kit.Route {
-	opts := kit.ServerOptions(p.log, httptransport.ServerBefore(auth.BearerToContext))
-	operator := auth.RequireOperator(p.tokens)
+	opts := kit.ServerOptions(p.log, httptransport.ServerBefore(kitjwt.HTTPToContext(), auth.PathTenantToContext))
+	guard := p.auth.Guard().For
 	routes := kit.HealthRoutes(kit.Check{Name: "database", Run: p.ready})
-	routes = append(routes, registry.Routes(registry.MakeEndpoints(p.tenants, operator), opts...)...)
-	return append(routes, org.Routes(p.org, operator, opts...)...)
+	routes = append(routes, registry.Routes(registry.MakeEndpoints(p.tenants, guard), opts...)...)
+	routes = append(routes, p.auth.Routes(opts...)...)
+	routes = append(routes, p.trail.Routes(guard, opts...)...)
+	return append(routes, org.Routes(p.org, guard, opts...)...)
 }
 
 func (p *platform) handler() http.Handler {

@@ -137,10 +137,10 @@ func (g *Guard) authenticate(ctx context.Context) (Principal, error) {
 	switch {
 	case token == "":
 		return Principal{}, errMissingToken
-	case looksLikeAPIToken(token):
-		return g.tokens.verify(ctx, token)
 	case strings.Count(token, ".") == 2:
 		return g.verifyAccess(ctx, token)
+	case plausibleAPIToken(token):
+		return g.tokens.verify(ctx, token)
 	default:
 		return Principal{}, errInvalidToken
 	}

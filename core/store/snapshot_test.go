@@ -68,7 +68,10 @@ func dumpSchema(t *testing.T, db *storetest.DB, schema string) []string {
 		t.Fatal(err)
 	}
 	for _, tr := range triggers {
-		ordered = append(ordered, fmt.Sprintf("CREATE TRIGGER IF NOT EXISTS `%s` %s %s ON `%s` FOR EACH ROW\n%s", tr.Name, tr.Timing, tr.Event, tr.Table, tr.Statement))
+		// Dropped first, as not every engine knows CREATE TRIGGER IF NOT
+		// EXISTS, and a re-run after a crash must get through.
+		ordered = append(ordered, "DROP TRIGGER IF EXISTS `"+tr.Name+"`",
+			fmt.Sprintf("CREATE TRIGGER `%s` %s %s ON `%s` FOR EACH ROW\n%s", tr.Name, tr.Timing, tr.Event, tr.Table, tr.Statement))
 	}
 	return ordered
 }

@@ -218,8 +218,10 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, in.Login, name, in.UnitID, nullString(mobile),
 		if err := setRoles(ctx, tx, id, roles); err != nil {
 			return err
 		}
-		a, err = getAccount(ctx, tx, id, false)
-		return err
+		if a, err = getAccount(ctx, tx, id, false); err != nil {
+			return err
+		}
+		return record(ctx, tx, "org.accounts.create", "account", id, nil, a)
 	})
 	return a, err
 }
@@ -289,8 +291,10 @@ func (s *service) UpdateAccount(ctx context.Context, tenant string, id int64, p 
 		if err != nil {
 			return fmt.Errorf("update account %d: %w", id, err)
 		}
-		a, err = getAccount(ctx, tx, id, false)
-		return err
+		if a, err = getAccount(ctx, tx, id, false); err != nil {
+			return err
+		}
+		return record(ctx, tx, "org.accounts.update", "account", id, cur, a)
 	})
 	return a, err
 }

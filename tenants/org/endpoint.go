@@ -7,7 +7,7 @@ import (
 
 	"github.com/go-kit/kit/endpoint"
 
-	"github.com/countycloud/countycloud/core/auth"
+	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/errs"
 )
 
@@ -34,10 +34,8 @@ func handle[T any](fn func(ctx context.Context, r request[T]) (any, error)) endp
 
 // actor names who acts, for the records that keep it.
 func actor(ctx context.Context) string {
-	if op, ok := auth.OperatorFrom(ctx); ok {
-		return "operator:" + op.Name
-	}
-	return "unknown"
+	a := audit.ActorFrom(ctx)
+	return a.Kind + ":" + a.Login
 }
 
 func queryInt(q url.Values, name string) (int64, error) {

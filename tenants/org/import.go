@@ -11,6 +11,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/errs"
 )
 
@@ -92,7 +93,7 @@ func (s *service) Import(ctx context.Context, tenant string, file []byte, dryRun
 			if len(problems) > 0 {
 				return errRefused
 			}
-			return nil
+			return audit.Write(ctx, tx, audit.New(ctx, "org.import", "import", "", nil, report))
 		})
 	}
 	if err != nil && !errors.Is(err, errRefused) {

@@ -84,8 +84,10 @@ func (s *service) RequestQuota(ctx context.Context, tenant, by string, in QuotaI
 		if err != nil {
 			return err
 		}
-		r, err = getRequest(ctx, tx, id)
-		return err
+		if r, err = getRequest(ctx, tx, id); err != nil {
+			return err
+		}
+		return record(ctx, tx, "org.quota.request", "quota_request", id, nil, r)
 	})
 	return r, err
 }
@@ -128,8 +130,10 @@ func (s *service) DecideQuota(ctx context.Context, tenant, by string, id int64, 
 			status, by, now(), nullString(note), id); err != nil {
 			return fmt.Errorf("decide quota request %d: %w", id, err)
 		}
-		r, err = getRequest(ctx, tx, id)
-		return err
+		if r, err = getRequest(ctx, tx, id); err != nil {
+			return err
+		}
+		return record(ctx, tx, "org.quota."+status, "quota_request", id, cur, r)
 	})
 	return r, err
 }

@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/store"
 )
@@ -124,6 +126,12 @@ func (s *service) write(ctx context.Context, tenant string, fn func(ctx context.
 	})
 }
 
+// record appends the write to the county's audit trail, in its
+// transaction.
+func record(ctx context.Context, tx *sqlx.Tx, action, object string, id int64, before, after any) error {
+	return audit.Write(ctx, tx, audit.New(ctx, action, object, strconv.FormatInt(id, 10), before, after))
+}
+
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
@@ -192,8 +200,10 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, name, nullString(in.Code), in.ParentID, in.Sort, 
 		if err != nil {
 			return err
 		}
-		u, err = getUnit(ctx, tx, id, false)
-		return err
+		if u, err = getUnit(ctx, tx, id, false); err != nil {
+			return err
+		}
+		return record(ctx, tx, "org.units.create", "unit", id, nil, u)
 	})
 	return u, err
 }
@@ -221,6 +231,7 @@ func (s *service) UpdateUnit(ctx context.Context, tenant string, id int64, p Uni
 		if err != nil {
 			return err
 		}
+		before := cur
 		if p.Name != nil {
 			cur.Name = name
 		}
@@ -246,8 +257,10 @@ func (s *service) UpdateUnit(ctx context.Context, tenant string, id int64, p Uni
 		if err != nil {
 			return fmt.Errorf("update unit %d: %w", id, err)
 		}
-		u, err = getUnit(ctx, tx, id, false)
-		return err
+		if u, err = getUnit(ctx, tx, id, false); err != nil {
+			return err
+		}
+		return record(ctx, tx, "org.units.update", "unit", id, before, u)
 	})
 	return u, err
 }
@@ -303,11 +316,17 @@ func (s *service) CreateRole(ctx context.Context, tenant string, in RoleInput) (
 	}
 	r := Role{Code: in.Code, Name: name}
 	err = s.write(ctx, tenant, func(ctx context.Context, tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO roles (code, name, builtin, created_at) VALUES (?, ?, FALSE, ?)", r.Code, r.Name, now())
+		res, err := tx.ExecContext(ctx, "INSERT INTO roles (code, name, builtin, created_at) VALUES (?, ?, FALSE, ?)", r.Code, r.Name, now())
 		if store.IsDuplicate(err) {
 			return errs.Conflict(CodeRoleExists, "role %s exists already", r.Code)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		if r.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		return record(ctx, tx, "org.roles.create", "role", r.ID, nil, r)
 	})
 	return r, err
 }

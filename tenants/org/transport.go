@@ -15,7 +15,7 @@ import (
 )
 
 // Routes serves a county's organisation under /v1/tenants/{code}/, every
-// endpoint behind mw (authentication):
+// endpoint behind its guard (authentication, authorisation, limits):
 //
 //	GET, POST         units                        list, create
 //	GET, PATCH        units/{id}                   read, change
@@ -27,11 +27,11 @@ import (
 //	POST              quota-requests/{id}/reject   reject
 //	GET               org/template?format=xlsx|csv the staffing-office file to fill in
 //	POST              org/import?dry_run=true      import that file (CSV or XLSX as the body)
-func Routes(svc Service, mw endpoint.Middleware, opts ...httptransport.ServerOption) []kit.Route {
+func Routes(svc Service, guard func(route string) endpoint.Middleware, opts ...httptransport.ServerOption) []kit.Route {
 	const base = "/v1/tenants/{code}"
 	ok, created := kit.EncodeJSON(http.StatusOK), kit.EncodeJSON(http.StatusCreated)
 	route := func(method, path, name string, e endpoint.Endpoint, dec httptransport.DecodeRequestFunc, enc httptransport.EncodeResponseFunc) kit.Route {
-		return kit.Route{Method: method, Pattern: base + path, Name: name, Handler: httptransport.NewServer(mw(e), dec, enc, opts...)}
+		return kit.Route{Method: method, Pattern: base + path, Name: name, Handler: httptransport.NewServer(guard(name)(e), dec, enc, opts...)}
 	}
 	none := decoder[struct{}](false)
 	routes := []kit.Route{

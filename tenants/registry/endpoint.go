@@ -34,26 +34,26 @@ type updateRequest struct {
 	Patch Patch
 }
 
-// MakeEndpoints wraps svc's methods in endpoints, each behind mw (such as
-// authentication).
-func MakeEndpoints(svc Service, mw endpoint.Middleware) Endpoints {
+// MakeEndpoints wraps svc's methods in endpoints, each behind the guard of
+// its route name (authentication, authorisation, limits).
+func MakeEndpoints(svc Service, guard func(route string) endpoint.Middleware) Endpoints {
 	return Endpoints{
-		Create: mw(func(ctx context.Context, req any) (any, error) {
+		Create: guard("tenant.create")(func(ctx context.Context, req any) (any, error) {
 			ctx, cancel := outlive(ctx)
 			defer cancel()
 			return svc.Create(ctx, req.(CreateRequest))
 		}),
-		Get: mw(func(ctx context.Context, req any) (any, error) {
+		Get: guard("tenant.get")(func(ctx context.Context, req any) (any, error) {
 			return svc.Get(ctx, req.(codeRequest).Code)
 		}),
-		List: mw(func(ctx context.Context, req any) (any, error) {
+		List: guard("tenant.list")(func(ctx context.Context, req any) (any, error) {
 			return svc.List(ctx, req.(ListRequest))
 		}),
-		Update: mw(func(ctx context.Context, req any) (any, error) {
+		Update: guard("tenant.update")(func(ctx context.Context, req any) (any, error) {
 			r := req.(updateRequest)
 			return svc.Update(ctx, r.Code, r.Patch)
 		}),
-		Retry: mw(func(ctx context.Context, req any) (any, error) {
+		Retry: guard("tenant.retry")(func(ctx context.Context, req any) (any, error) {
 			ctx, cancel := outlive(ctx)
 			defer cancel()
 			return svc.Retry(ctx, req.(codeRequest).Code)

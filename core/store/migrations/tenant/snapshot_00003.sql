@@ -111,8 +111,12 @@ CREATE TABLE IF NOT EXISTS `settings` (
   PRIMARY KEY (`name`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
-CREATE TRIGGER IF NOT EXISTS `audit_log_no_delete` BEFORE DELETE ON `audit_log` FOR EACH ROW
-SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit_log is append-only';
+DROP TRIGGER IF EXISTS `audit_log_no_delete`;
 
-CREATE TRIGGER IF NOT EXISTS `audit_log_no_update` BEFORE UPDATE ON `audit_log` FOR EACH ROW
-SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit_log is append-only';
+CREATE TRIGGER `audit_log_no_delete` BEFORE DELETE ON `audit_log` FOR EACH ROW
+BEGIN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit_log is append-only'; END;
+
+DROP TRIGGER IF EXISTS `audit_log_no_update`;
+
+CREATE TRIGGER `audit_log_no_update` BEFORE UPDATE ON `audit_log` FOR EACH ROW
+BEGIN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit_log is append-only'; END;

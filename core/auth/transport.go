@@ -1,0 +1,181 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"net/http"
+	"strconv"
+
+	"github.com/go-kit/kit/endpoint"
+	httptransport "github.com/go-kit/kit/transport/http"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/kit"
+)
+
+// Routes serves identity:
+//
+//	POST   /v1/auth/login                                   operator login
+//	POST   /v1/tenants/{code}/auth/login                    account login
+//	POST   /v1/auth/refresh                                 new tokens for a refresh token
+//	POST   /v1/auth/logout                                  end this session
+//	GET    /v1/auth/me                                      who the token is
+//	POST   /v1/auth/password                                change one's password
+//	GET, POST /v1/auth/tokens, DELETE /v1/auth/tokens/{id}  one's API tokens
+//	POST   /v1/tenants/{code}/credentials?format=xlsx|csv|json  issue initial passwords, as a sheet
+//	POST   /v1/tenants/{code}/accounts/{id}/password-reset  a new password for an account
+//	POST   /v1/operators, /v1/operators/{id}/password-reset provincial operators
+func (s *Service) Routes(opts ...httptransport.ServerOption) []kit.Route {
+	ok := kit.EncodeJSON(http.StatusOK)
+	route := func(method, pattern, name string, e endpoint.Endpoint, dec httptransport.DecodeRequestFunc, enc httptransport.EncodeResponseFunc) kit.Route {
+		return kit.Route{Method: method, Pattern: pattern, Name: name, Handler: httptransport.NewServer(s.guard.For(name)(e), dec, enc, opts...)}
+	}
+	return []kit.Route{
+		route("POST", "/v1/auth/login", "auth.operator.login", func(ctx context.Context, req any) (any, error) {
+			return s.Login(ctx, "", req.(Credentials), kit.SourceAddr(ctx))
+		}, body[Credentials], ok),
+		route("POST", "/v1/tenants/{code}/auth/login", "auth.account.login", func(ctx context.Context, req any) (any, error) {
+			return s.Login(ctx, PathTenant(ctx), req.(Credentials), kit.SourceAddr(ctx))
+		}, body[Credentials], ok),
+		route("POST", "/v1/auth/refresh", "auth.refresh", func(ctx context.Context, req any) (any, error) {
+			return s.Refresh(ctx, req.(refreshRequest).RefreshToken)
+		}, body[refreshRequest], ok),
+		route("POST", "/v1/auth/logout", "auth.logout", func(ctx context.Context, _ any) (any, error) {
+			return struct{}{}, s.Logout(ctx, PrincipalFrom(ctx))
+		}, none, ok),
+		route("GET", "/v1/auth/me", "auth.me", func(ctx context.Context, _ any) (any, error) {
+			return PrincipalFrom(ctx), nil
+		}, none, ok),
+		route("POST", "/v1/auth/password", "auth.password.change", func(ctx context.Context, req any) (any, error) {
+			return s.ChangePassword(ctx, PrincipalFrom(ctx), req.(PasswordChange))
+		}, body[PasswordChange], ok),
+		route("GET", "/v1/auth/tokens", "auth.tokens.list", func(ctx context.Context, _ any) (any, error) {
+			return s.tokens.List(ctx, PrincipalFrom(ctx))
+		}, none, ok),
+		route("POST", "/v1/auth/tokens", "auth.tokens.create", func(ctx context.Context, req any) (any, error) {
+			return s.tokens.Create(ctx, PrincipalFrom(ctx), req.(TokenRequest))
+		}, body[TokenRequest], kit.EncodeJSON(http.StatusCreated)),
+		route("DELETE", "/v1/auth/tokens/{id}", "auth.tokens.revoke", func(ctx context.Context, req any) (any, error) {
+			return struct{}{}, s.tokens.Revoke(ctx, PrincipalFrom(ctx), req.(int64))
+		}, pathID, ok),
+		route("POST", "/v1/tenants/{code}/credentials", "auth.credentials", func(ctx context.Context, req any) (any, error) {
+			r := req.(issueRequest)
+			issued, err := s.IssueCredentials(ctx, PathTenant(ctx), r.IssueRequest)
+			return sheet{format: r.format, rows: issued}, err
+		}, decodeIssue, encodeSheet),
+		route("POST", "/v1/tenants/{code}/accounts/{id}/password-reset", "auth.password.reset", func(ctx context.Context, req any) (any, error) {
+			return s.ResetPassword(ctx, PathTenant(ctx), req.(int64))
+		}, pathID, ok),
+		route("POST", "/v1/operators", "auth.operators.add", func(ctx context.Context, req any) (any, error) {
+			return s.AddOperator(ctx, req.(OperatorInput))
+		}, body[OperatorInput], kit.EncodeJSON(http.StatusCreated)),
+		route("POST", "/v1/operators/{id}/password-reset", "auth.operators.reset", func(ctx context.Context, req any) (any, error) {
+			return s.ResetPassword(ctx, "", req.(int64))
+		}, pathID, ok),
+	}
+}
+
+type refreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+func body[T any](_ context.Context, r *http.Request) (any, error) {
+	var v T
+	if err := kit.DecodeJSON(r, &v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func none(context.Context, *http.Request) (any, error) { return nil, nil }
+
+func pathID(_ context.Context, r *http.Request) (any, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return nil, errs.NotFound(errs.CodeNotFound, "no such id %q", r.PathValue("id"))
+	}
+	return id, nil
+}
+
+type issueRequest struct {
+	IssueRequest
+	format string
+}
+
+func decodeIssue(ctx context.Context, r *http.Request) (any, error) {
+	req := issueRequest{format: r.URL.Query().Get("format")}
+	switch req.format {
+	case "":
+		req.format = "xlsx"
+	case "xlsx", "csv", "json":
+	default:
+		return nil, errs.Invalid("invalid_format", "format is xlsx, csv or json")
+	}
+	if r.ContentLength != 0 {
+		v, err := body[IssueRequest](ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		req.IssueRequest = v.(IssueRequest)
+	}
+	return req, nil
+}
+
+// sheet is the credential sheet in the format asked for.
+type sheet struct {
+	format string
+	rows   []IssuedCredential
+}
+
+// sheetHeader is the credential sheet's header, in the language of those
+// it is handed to.
+var sheetHeader = []string{"单位", "姓名", "登录名", "初始密码"}
+
+func encodeSheet(ctx context.Context, w http.ResponseWriter, response any) error {
+	sh := response.(sheet)
+	var buf bytes.Buffer
+	var contentType string
+	switch sh.format {
+	case "json":
+		return kit.EncodeJSON(http.StatusOK)(ctx, w, sh.rows)
+	case "csv":
+		contentType = "text/csv; charset=utf-8"
+		buf.WriteString("\ufeff")
+		cw := csv.NewWriter(&buf)
+		_ = cw.Write(sheetHeader)
+		for _, c := range sh.rows {
+			_ = cw.Write([]string{c.Unit, c.Name, c.Login, c.Password})
+		}
+		cw.Flush()
+	default:
+		contentType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+		f := excelize.NewFile()
+		defer f.Close()
+		const name = "初始密码"
+		if err := f.SetSheetName("Sheet1", name); err != nil {
+			return err
+		}
+		rows := [][]string{sheetHeader}
+		for _, c := range sh.rows {
+			rows = append(rows, []string{c.Unit, c.Name, c.Login, c.Password})
+		}
+		for i, row := range rows {
+			cell, _ := excelize.CoordinatesToCellName(1, i+1)
+			if err := f.SetSheetRow(name, cell, &row); err != nil {
+				return err
+			}
+		}
+		if err := f.Write(&buf); err != nil {
+			return err
+		}
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Disposition", `attachment; filename="credentials.`+sh.format+`"`)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
