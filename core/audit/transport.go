@@ -26,7 +26,7 @@ func (t *Trail) Routes(guard func(route string) endpoint.Middleware, opts ...htt
 	}
 	return []kit.Route{{
 		Method: http.MethodGet, Pattern: "/v1/tenants/{code}/audit", Name: "audit.list",
-		Handler: httptransport.NewServer(guard("audit.list")(list), decodeList, kit.EncodeJSON(http.StatusOK), opts...),
+		Handler: kit.NewServer(guard("audit.list"), list, decodeList, kit.EncodeJSON(http.StatusOK), opts...),
 	}}
 }
 

@@ -30,7 +30,7 @@ import (
 func (s *Service) Routes(opts ...httptransport.ServerOption) []kit.Route {
 	ok := kit.EncodeJSON(http.StatusOK)
 	route := func(method, pattern, name string, e endpoint.Endpoint, dec httptransport.DecodeRequestFunc, enc httptransport.EncodeResponseFunc) kit.Route {
-		return kit.Route{Method: method, Pattern: pattern, Name: name, Handler: httptransport.NewServer(s.guard.For(name)(e), dec, enc, opts...)}
+		return kit.Route{Method: method, Pattern: pattern, Name: name, Handler: kit.NewServer(s.guard.For(name), e, dec, enc, opts...)}
 	}
 	return []kit.Route{
 		route("POST", "/v1/auth/login", "auth.operator.login", func(ctx context.Context, req any) (any, error) {

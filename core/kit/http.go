@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-kit/kit/endpoint"
 	httptransport "github.com/go-kit/kit/transport/http"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -229,4 +230,38 @@ func (h LogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 // WithGroup implements slog.Handler.
 func (h LogHandler) WithGroup(name string) slog.Handler {
 	return LogHandler{h.Handler.WithGroup(name)}
+}
+
+// pending is a request whose decoding waits until the guard has admitted
+// it: a caller who may not use a route learns nothing from how its body
+// is checked.
+type pending struct {
+	r   *http.Request
+	dec httptransport.DecodeRequestFunc
+}
+
+// Deferred is a decoder that keeps the request for Decoded to decode.
+func Deferred(dec httptransport.DecodeRequestFunc) httptransport.DecodeRequestFunc {
+	return func(_ context.Context, r *http.Request) (any, error) { return pending{r: r, dec: dec}, nil }
+}
+
+// Decoded decodes a Deferred request; placed inside the guard, it runs
+// only for admitted callers.
+func Decoded(next endpoint.Endpoint) endpoint.Endpoint {
+	return func(ctx context.Context, request any) (any, error) {
+		if p, ok := request.(pending); ok {
+			v, err := p.dec(ctx, p.r)
+			if err != nil {
+				return nil, err
+			}
+			request = v
+		}
+		return next(ctx, request)
+	}
+}
+
+// NewServer serves endpoint e behind mw (the route's guard), decoding the
+// request only once mw has admitted it.
+func NewServer(mw endpoint.Middleware, e endpoint.Endpoint, dec httptransport.DecodeRequestFunc, enc httptransport.EncodeResponseFunc, opts ...httptransport.ServerOption) http.Handler {
+	return httptransport.NewServer(mw(Decoded(e)), Deferred(dec), enc, opts...)
 }

@@ -31,7 +31,7 @@ func Routes(svc Service, guard func(route string) endpoint.Middleware, opts ...h
 	const base = "/v1/tenants/{code}"
 	ok, created := kit.EncodeJSON(http.StatusOK), kit.EncodeJSON(http.StatusCreated)
 	route := func(method, path, name string, e endpoint.Endpoint, dec httptransport.DecodeRequestFunc, enc httptransport.EncodeResponseFunc) kit.Route {
-		return kit.Route{Method: method, Pattern: base + path, Name: name, Handler: httptransport.NewServer(guard(name)(e), dec, enc, opts...)}
+		return kit.Route{Method: method, Pattern: base + path, Name: name, Handler: kit.NewServer(guard(name), e, dec, enc, opts...)}
 	}
 	none := decoder[struct{}](false)
 	routes := []kit.Route{

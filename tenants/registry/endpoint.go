@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/countycloud/countycloud/core/kit"
 	"github.com/go-kit/kit/endpoint"
 )
 
@@ -38,25 +39,25 @@ type updateRequest struct {
 // its route name (authentication, authorisation, limits).
 func MakeEndpoints(svc Service, guard func(route string) endpoint.Middleware) Endpoints {
 	return Endpoints{
-		Create: guard("tenant.create")(func(ctx context.Context, req any) (any, error) {
+		Create: guard("tenant.create")(kit.Decoded(func(ctx context.Context, req any) (any, error) {
 			ctx, cancel := outlive(ctx)
 			defer cancel()
 			return svc.Create(ctx, req.(CreateRequest))
-		}),
-		Get: guard("tenant.get")(func(ctx context.Context, req any) (any, error) {
+		})),
+		Get: guard("tenant.get")(kit.Decoded(func(ctx context.Context, req any) (any, error) {
 			return svc.Get(ctx, req.(codeRequest).Code)
-		}),
-		List: guard("tenant.list")(func(ctx context.Context, req any) (any, error) {
+		})),
+		List: guard("tenant.list")(kit.Decoded(func(ctx context.Context, req any) (any, error) {
 			return svc.List(ctx, req.(ListRequest))
-		}),
-		Update: guard("tenant.update")(func(ctx context.Context, req any) (any, error) {
+		})),
+		Update: guard("tenant.update")(kit.Decoded(func(ctx context.Context, req any) (any, error) {
 			r := req.(updateRequest)
 			return svc.Update(ctx, r.Code, r.Patch)
-		}),
-		Retry: guard("tenant.retry")(func(ctx context.Context, req any) (any, error) {
+		})),
+		Retry: guard("tenant.retry")(kit.Decoded(func(ctx context.Context, req any) (any, error) {
 			ctx, cancel := outlive(ctx)
 			defer cancel()
 			return svc.Retry(ctx, req.(codeRequest).Code)
-		}),
+		})),
 	}
 }

@@ -24,15 +24,15 @@ func Routes(e Endpoints, opts ...httptransport.ServerOption) []kit.Route {
 	ok := kit.EncodeJSON(http.StatusOK)
 	return []kit.Route{
 		{Method: http.MethodPost, Pattern: "/v1/tenants", Name: "tenant.create",
-			Handler: httptransport.NewServer(e.Create, decodeCreate, kit.EncodeJSON(http.StatusCreated), opts...)},
+			Handler: httptransport.NewServer(e.Create, kit.Deferred(decodeCreate), kit.EncodeJSON(http.StatusCreated), opts...)},
 		{Method: http.MethodGet, Pattern: "/v1/tenants", Name: "tenant.list",
-			Handler: httptransport.NewServer(e.List, decodeList, ok, opts...)},
+			Handler: httptransport.NewServer(e.List, kit.Deferred(decodeList), ok, opts...)},
 		{Method: http.MethodGet, Pattern: "/v1/tenants/{code}", Name: "tenant.get",
-			Handler: httptransport.NewServer(e.Get, decodeCode, ok, opts...)},
+			Handler: httptransport.NewServer(e.Get, kit.Deferred(decodeCode), ok, opts...)},
 		{Method: http.MethodPatch, Pattern: "/v1/tenants/{code}", Name: "tenant.update",
-			Handler: httptransport.NewServer(e.Update, decodeUpdate, ok, opts...)},
+			Handler: httptransport.NewServer(e.Update, kit.Deferred(decodeUpdate), ok, opts...)},
 		{Method: http.MethodPost, Pattern: "/v1/tenants/{code}/retry", Name: "tenant.retry",
-			Handler: httptransport.NewServer(e.Retry, decodeCode, ok, opts...)},
+			Handler: httptransport.NewServer(e.Retry, kit.Deferred(decodeCode), ok, opts...)},
 	}
 }
 

@@ -1,0 +1,295 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v4"
+
+	"github.com/countycloud/countycloud/core/auth"
+	"github.com/countycloud/countycloud/core/store/storetest"
+)
+
+type apiResult struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r apiResult) code() string {
+	var eb struct{ Error struct{ Code string } }
+	_ = json.Unmarshal(r.body, &eb)
+	return eb.Error.Code
+}
+
+func call(t *testing.T, method, url, token string, body any) apiResult {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, url, rd)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return apiResult{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+func decode[T any](t *testing.T, r apiResult) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(r.body, &v); err != nil {
+		t.Fatalf("%d %s: %v", r.status, r.body, err)
+	}
+	return v
+}
+
+func want(t *testing.T, what string, r apiResult, status int, code string) {
+	t.Helper()
+	if r.status != status || (code != "" && r.code() != code) {
+		t.Errorf("%s: %d %s; want %d %s", what, r.status, r.body, status, code)
+	}
+}
+
+// twoCounties starts a platform with Wengyuan and Lechang, a unit in each
+// and accounts with the given roles in Wengyuan (login → role).
+func twoCounties(t *testing.T, roles map[string]string) (*storetest.DB, *platform, string, map[string]string) {
+	db, p, url, env := startedPlatformWith(t, quiet)
+	for _, args := range [][]string{
+		{"tenant", "create", "--code", "gd", "--name", "广东省"},
+		{"tenant", "create", "--code", "gd.shaoguan", "--name", "韶关市"},
+		{"tenant", "create", "--code", "gd.shaoguan.wengyuan", "--name", "翁源县"},
+		{"tenant", "create", "--code", "gd.shaoguan.lechang", "--name", "乐昌市"},
+	} {
+		mustCLI(t, env, args...)
+	}
+	for _, county := range []string{"gd.shaoguan.wengyuan", "gd.shaoguan.lechang"} {
+		e := map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": env["COUNTYCLOUD_TOKEN"], "COUNTYCLOUD_TENANT": county}
+		mustCLI(t, e, "org", "units", "create", "--name", "县信息中心")
+		if county == "gd.shaoguan.lechang" {
+			mustCLI(t, e, "org", "accounts", "create", "--login", "lcadmin", "--name", "乐昌管理员", "--unit", "1", "--role", auth.RoleCountyAdmin)
+			continue
+		}
+		for login, role := range roles {
+			args := []string{"org", "accounts", "create", "--login", login, "--name", "人员" + login, "--unit", "1"}
+			if role != "" {
+				args = append(args, "--role", role)
+			}
+			mustCLI(t, e, args...)
+		}
+	}
+	return db, p, url, env
+}
+
+// loginAs issues credentials to every account of county, lifts the
+// must-change flag in the database, and logs each in.
+func loginAs(t *testing.T, db *storetest.DB, url, operator, county string) map[string]string {
+	t.Helper()
+	r := call(t, "POST", url+"/v1/tenants/"+county+"/credentials?format=json", operator, auth.IssueRequest{})
+	want(t, "issue credentials", r, 200, "")
+	issued := decode[[]auth.IssuedCredential](t, r)
+	schema := db.SchemaPrefix + strings.ReplaceAll(county, ".", "_")
+	if _, err := db.Server.Exec("UPDATE `" + schema + "`.credentials SET must_change = FALSE"); err != nil {
+		t.Fatal(err)
+	}
+	tokens := map[string]string{}
+	for _, c := range issued {
+		r := call(t, "POST", url+"/v1/tenants/"+county+"/auth/login", "", auth.Credentials{Login: c.Login, Password: c.Password})
+		want(t, "login "+c.Login, r, 200, "")
+		tokens[c.Login] = decode[auth.Tokens](t, r).AccessToken
+	}
+	return tokens
+}
+
+func TestLoginRefreshLogoutAndPasswords(t *testing.T) {
+	t.Parallel()
+	db, _, url, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin, "wyclerk": auth.RoleClerk})
+	op := env["COUNTYCLOUD_TOKEN"]
+	const wy = "/v1/tenants/gd.shaoguan.wengyuan"
+
+	csv := call(t, "POST", url+wy+"/credentials?format=csv", op, auth.IssueRequest{})
+	if csv.status != 200 || !strings.Contains(string(csv.body), "初始密码") || !strings.Contains(string(csv.body), "wyadmin") {
+		t.Fatalf("credential sheet: %d %s", csv.status, csv.body)
+	}
+	again := call(t, "POST", url+wy+"/credentials?format=json", op, auth.IssueRequest{})
+	if got := decode[[]auth.IssuedCredential](t, again); len(got) != 0 {
+		t.Errorf("a second issue without reissue gave %d new passwords", len(got))
+	}
+	xlsx := call(t, "POST", url+wy+"/credentials?format=xlsx", op, auth.IssueRequest{Reissue: true})
+	if xlsx.status != 200 || !bytes.HasPrefix(xlsx.body, []byte("PK")) {
+		t.Fatalf("xlsx sheet: %d", xlsx.status)
+	}
+	reset := call(t, "POST", url+wy+"/accounts/1/password-reset", op, nil)
+	want(t, "reset", reset, 200, "")
+	first := decode[auth.IssuedCredential](t, reset)
+
+	login := func(login, password string) apiResult {
+		return call(t, "POST", url+wy+"/auth/login", "", auth.Credentials{Login: login, Password: password})
+	}
+	r := login(first.Login, first.Password)
+	want(t, "first login", r, 200, "")
+	tok := decode[auth.Tokens](t, r)
+	if !tok.Principal.MustChange {
+		t.Errorf("a handed-out password does not have to be changed: %+v", tok.Principal)
+	}
+	want(t, "before changing the password", call(t, "GET", url+wy+"/units", tok.AccessToken, nil), 403, auth.CodePasswordChange)
+	want(t, "weak password", call(t, "POST", url+"/v1/auth/password", tok.AccessToken, auth.PasswordChange{Current: first.Password, New: "short"}), 400, auth.CodeWeakPassword)
+	want(t, "wrong current password", call(t, "POST", url+"/v1/auth/password", tok.AccessToken, auth.PasswordChange{Current: "nope", New: "Gd-wengyuan-2026"}), 403, auth.CodeLoginFailed)
+	r = call(t, "POST", url+"/v1/auth/password", tok.AccessToken, auth.PasswordChange{Current: first.Password, New: "Gd-wengyuan-2026"})
+	want(t, "change password", r, 200, "")
+	changed := decode[auth.Tokens](t, r)
+	want(t, "old session after the change", call(t, "GET", url+wy+"/units", tok.AccessToken, nil), 401, auth.CodeTokenRevoked)
+	want(t, "new session", call(t, "GET", url+wy+"/units", changed.AccessToken, nil), 200, "")
+	want(t, "another county", call(t, "GET", url+"/v1/tenants/gd.shaoguan.lechang/units", changed.AccessToken, nil), 404, "tenant_not_found")
+	want(t, "a county that does not exist", call(t, "GET", url+"/v1/tenants/gd.shaoguan.nowhere/units", changed.AccessToken, nil), 404, "tenant_not_found")
+	want(t, "operator route", call(t, "GET", url+"/v1/tenants", changed.AccessToken, nil), 403, auth.CodeForbidden)
+
+	// Refresh tokens are good once; the second use ends the session.
+	r = call(t, "POST", url+"/v1/auth/refresh", "", map[string]string{"refresh_token": changed.RefreshToken})
+	want(t, "refresh", r, 200, "")
+	refreshed := decode[auth.Tokens](t, r)
+	want(t, "replayed refresh token", call(t, "POST", url+"/v1/auth/refresh", "", map[string]string{"refresh_token": changed.RefreshToken}), 401, auth.CodeRefreshTokenReused)
+	want(t, "refresh after the replay", call(t, "POST", url+"/v1/auth/refresh", "", map[string]string{"refresh_token": refreshed.RefreshToken}), 401, auth.CodeTokenRevoked)
+	want(t, "access after the replay", call(t, "GET", url+wy+"/units", refreshed.AccessToken, nil), 401, auth.CodeTokenRevoked)
+
+	r = login(first.Login, "Gd-wengyuan-2026")
+	want(t, "login with the new password", r, 200, "")
+	session := decode[auth.Tokens](t, r)
+	want(t, "logout", call(t, "POST", url+"/v1/auth/logout", session.AccessToken, nil), 200, "")
+	want(t, "after logout", call(t, "GET", url+wy+"/units", session.AccessToken, nil), 401, auth.CodeTokenRevoked)
+
+	// Forged, wrong-key and expired tokens.
+	parts := strings.Split(session.AccessToken, ".")
+	want(t, "forged signature", call(t, "GET", url+wy+"/units", parts[0]+"."+parts[1]+".AAAA", nil), 401, auth.CodeTokenInvalid)
+	var kid string
+	var secret []byte
+	if err := db.Server.QueryRow("SELECT kid, secret FROM `"+db.ControlSchema+"`.signing_keys WHERE retired_at IS NULL").Scan(&kid, &secret); err != nil {
+		t.Fatal(err)
+	}
+	sign := func(key []byte, kid string, exp time.Time, tenant string) string {
+		tk := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": "countycloud", "sub": "1", "exp": exp.Unix(), "knd": "account",
+			"ten": tenant, "lgn": first.Login, "rol": []string{auth.RoleCountyAdmin}, "sid": "forged-session-000000"})
+		tk.Header["kid"] = kid
+		s, _ := tk.SignedString(key)
+		return s
+	}
+	want(t, "wrong key", call(t, "GET", url+wy+"/units", sign([]byte("not the key"), kid, time.Now().Add(time.Minute), "gd.shaoguan.wengyuan"), nil), 401, auth.CodeTokenInvalid)
+	want(t, "unknown kid", call(t, "GET", url+wy+"/units", sign(secret, "nokid", time.Now().Add(time.Minute), "gd.shaoguan.wengyuan"), nil), 401, auth.CodeTokenInvalid)
+	want(t, "expired", call(t, "GET", url+wy+"/units", sign(secret, kid, time.Now().Add(-time.Minute), "gd.shaoguan.wengyuan"), nil), 401, auth.CodeTokenExpired)
+	want(t, "none algorithm", call(t, "GET", url+wy+"/units", "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0."+parts[1]+".", nil), 401, auth.CodeTokenInvalid)
+
+	// Guessing: after two wrong passwords the account waits, doubling.
+	want(t, "sql in the login", login("x' OR '1'='1", "x' OR '1'='1"), 401, auth.CodeLoginFailed)
+	for i := range 3 {
+		want(t, "wrong password", login(first.Login, "wrong-password-"+string(rune('a'+i))), 401, auth.CodeLoginFailed)
+	}
+	locked := login(first.Login, "Gd-wengyuan-2026")
+	want(t, "locked", locked, 429, auth.CodeAccountLocked)
+	if locked.header.Get("Retry-After") == "" {
+		t.Error("a locked account is not told when to retry")
+	}
+
+	// The trail holds the logins, refused ones too, and cannot be changed.
+	trail := call(t, "GET", url+wy+"/audit?action=auth.login&outcome=refused", op, nil)
+	want(t, "audit", trail, 200, "")
+	if !strings.Contains(string(trail.body), auth.CodeAccountLocked) || !strings.Contains(string(trail.body), auth.CodeLoginFailed) {
+		t.Errorf("refused logins are not in the trail: %s", trail.body)
+	}
+	schema := db.SchemaPrefix + "gd_shaoguan_wengyuan"
+	for _, stmt := range []string{"UPDATE `" + schema + "`.audit_log SET actor_login = 'nobody'", "DELETE FROM `" + schema + "`.audit_log"} {
+		if _, err := db.Server.Exec(stmt); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: %v", stmt, err)
+		}
+	}
+}
+
+func TestAPITokensAreScopedAndRevocable(t *testing.T) {
+	t.Parallel()
+	db, _, url, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin})
+	const wy = "/v1/tenants/gd.shaoguan.wengyuan"
+	access := loginAs(t, db, url, env["COUNTYCLOUD_TOKEN"], "gd.shaoguan.wengyuan")["wyadmin"]
+	r := call(t, "POST", url+"/v1/auth/tokens", access, auth.TokenRequest{Name: "nightly export", Scopes: []string{"read"}, ExpiresInDays: 30})
+	want(t, "create token", r, 201, "")
+	tok := decode[auth.NewAPIToken](t, r)
+	want(t, "read with a read token", call(t, "GET", url+wy+"/units", tok.Token, nil), 200, "")
+	want(t, "write with a read token", call(t, "POST", url+wy+"/units", tok.Token, map[string]any{"name": "新单位"}), 403, auth.CodeForbidden)
+	want(t, "another county", call(t, "GET", url+"/v1/tenants/gd.shaoguan.lechang/units", tok.Token, nil), 404, "tenant_not_found")
+	want(t, "bad scope", call(t, "POST", url+"/v1/auth/tokens", access, auth.TokenRequest{Name: "x", Scopes: []string{"admin"}}), 400, auth.CodeInvalidTokenRequest)
+	want(t, "revoke", call(t, "DELETE", url+"/v1/auth/tokens/"+itoa(tok.ID), access, nil), 200, "")
+	want(t, "revoked token", call(t, "GET", url+wy+"/units", tok.Token, nil), 401, auth.CodeTokenRevoked)
+	want(t, "someone else's token", call(t, "DELETE", url+"/v1/auth/tokens/"+itoa(tok.ID), env["COUNTYCLOUD_TOKEN"], nil), 404, auth.CodeTokenNotFound)
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestPolicyMatrix is generated from auth.Policy and the route table:
+// every route is called by every kind of principal, and the answer is a
+// refusal exactly when the policy says so.
+func TestPolicyMatrix(t *testing.T) {
+	t.Parallel()
+	roles := map[string]string{"wyadmin": auth.RoleCountyAdmin, "wyunit": auth.RoleUnitAdmin, "wyclerk": auth.RoleClerk, "wystaff": ""}
+	db, p, url, env := twoCounties(t, roles)
+	tokens := loginAs(t, db, url, env["COUNTYCLOUD_TOKEN"], "gd.shaoguan.wengyuan")
+	principals := map[string]struct {
+		token string
+		roles []string
+	}{
+		"operator":  {env["COUNTYCLOUD_TOKEN"], []string{auth.RoleOperator}},
+		"anonymous": {"", nil},
+	}
+	for login, role := range roles {
+		held := []string{auth.RoleStaff}
+		if role != "" {
+			held = append(held, role)
+		}
+		principals[login] = struct {
+			token string
+			roles []string
+		}{tokens[login], held}
+	}
+	policy := auth.Policy()
+	checked := 0
+	for _, rt := range p.routes() {
+		rule, ok := policy[rt.Name]
+		if !ok {
+			if strings.HasPrefix(rt.Pattern, "/v1/") {
+				t.Errorf("route %s has no rule", rt.Name)
+			}
+			continue
+		}
+		if rt.Name == "auth.logout" || rt.Name == "auth.password.change" {
+			continue // they end the very sessions the matrix runs on
+		}
+		path := strings.NewReplacer("{code}", "gd.shaoguan.wengyuan", "{id}", "999").Replace(rt.Pattern)
+		for who, pr := range principals {
+			allowed := rule.Public || (rule.Self && pr.token != "")
+			for _, r := range rule.Roles {
+				for _, h := range pr.roles {
+					allowed = allowed || r == h
+				}
+			}
+			r := call(t, rt.Method, url+path, pr.token, nil)
+			refused := r.status == 401 || r.status == 403
+			if refused == allowed {
+				t.Errorf("%s %s (%s) by %s: %d %s; policy allows: %v", rt.Method, path, rt.Name, who, r.status, r.body, allowed)
+			}
+			checked++
+		}
+	}
+	if checked < 100 {
+		t.Fatalf("only %d checks; is the route table empty?", checked)
+	}
+}
