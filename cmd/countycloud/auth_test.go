@@ -227,6 +227,11 @@ func TestAPITokensAreScopedAndRevocable(t *testing.T) {
 	want(t, "read with a read token", call(t, "GET", url+wy+"/units", tok.Token, nil), 200, "")
 	want(t, "write with a read token", call(t, "POST", url+wy+"/units", tok.Token, map[string]any{"name": "新单位"}), 403, auth.CodeForbidden)
 	want(t, "another county", call(t, "GET", url+"/v1/tenants/gd.shaoguan.lechang/units", tok.Token, nil), 404, "tenant_not_found")
+	want(t, "classified", call(t, "POST", url+wy+"/units", access, map[string]any{"name": "保密办", "classification": "机密"}), 403, "classified_content_refused")
+	units := decode[[]map[string]any](t, call(t, "GET", url+wy+"/units", access, nil))
+	if len(units) != 1 {
+		t.Errorf("%d units after a refused classified body, want 1", len(units))
+	}
 	want(t, "bad scope", call(t, "POST", url+"/v1/auth/tokens", access, auth.TokenRequest{Name: "x", Scopes: []string{"admin"}}), 400, auth.CodeInvalidTokenRequest)
 	want(t, "revoke", call(t, "DELETE", url+"/v1/auth/tokens/"+itoa(tok.ID), access, nil), 200, "")
 	want(t, "revoked token", call(t, "GET", url+wy+"/units", tok.Token, nil), 401, auth.CodeTokenRevoked)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/store/storetest"
 )
 
@@ -99,5 +100,36 @@ func TestEveryCountyRouteIsolatesCounties(t *testing.T) {
 	}
 	if after := countyFingerprint(t, db, schemaA); after != before {
 		t.Errorf("requests for county B changed county A:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// TestEveryCountyRouteRefusesAnotherCountysToken is generated from the
+// route table: an administrator of Lechang calls every Wengyuan route and
+// gets exactly what a county that does not exist answers, and Wengyuan is
+// unchanged.
+func TestEveryCountyRouteRefusesAnotherCountysToken(t *testing.T) {
+	t.Parallel()
+	db, p, url, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin})
+	lechang := loginAs(t, db, url, env["COUNTYCLOUD_TOKEN"], "gd.shaoguan.lechang")["lcadmin"]
+	schemaA := db.SchemaPrefix + "gd_shaoguan_wengyuan"
+	before := countyFingerprint(t, db, schemaA)
+	tried := 0
+	for _, rt := range p.routes() {
+		if !strings.Contains(rt.Pattern, "{code}") || rt.Name == "auth.account.login" {
+			continue
+		}
+		path := strings.NewReplacer("{code}", "gd.shaoguan.wengyuan", "{id}", "1").Replace(rt.Pattern)
+		r := call(t, rt.Method, url+path, lechang, map[string]any{"name": "闯入者", "unit_id": 1})
+		nowhere := call(t, rt.Method, url+strings.Replace(path, "wengyuan", "nowhere", 1), lechang, map[string]any{"name": "闯入者", "unit_id": 1})
+		if r.status != http.StatusNotFound || r.code() != "tenant_not_found" || nowhere.status != r.status || nowhere.code() != r.code() {
+			t.Errorf("%s %s (%s) with Lechang's token: %d %s; a county that does not exist: %d %s", rt.Method, path, rt.Name, r.status, r.body, nowhere.status, nowhere.body)
+		}
+		tried++
+	}
+	if tried < 15 {
+		t.Fatalf("only %d routes tried", tried)
+	}
+	if after := countyFingerprint(t, db, schemaA); after != before {
+		t.Errorf("Lechang's token changed Wengyuan:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }

@@ -27,7 +27,6 @@ const (
 	CodeForbidden           = "forbidden"
 	CodeRateLimited         = "rate_limited"
 	CodeLoginThrottled      = "login_throttled"
-	CodeClassifiedRefused   = "classified_content_refused"
 	refreshTokenPrefix      = "ccrt_"
 	sessionRevocationWindow = 24 * time.Hour
 )

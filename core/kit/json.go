@@ -1,6 +1,7 @@
 package kit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/countycloud/countycloud/core/classified"
+
 	"github.com/countycloud/countycloud/core/errs"
 )
 
@@ -17,9 +20,17 @@ import (
 const MaxBodyBytes = 1 << 20
 
 // DecodeJSON reads one JSON object from r's body into dst, refusing
-// unknown fields, trailing data and bodies over MaxBodyBytes.
+// classified content, unknown fields, trailing data and bodies over
+// MaxBodyBytes.
 func DecodeJSON(r *http.Request, dst any) error {
-	dec := json.NewDecoder(r.Body)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return decodeError(err)
+	}
+	if err := classified.Check(body); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)
