@@ -298,3 +298,20 @@ func TestPolicyMatrix(t *testing.T) {
 		t.Fatalf("only %d checks; is the route table empty?", checked)
 	}
 }
+
+func TestAuditThroughTheCLI(t *testing.T) {
+	t.Parallel()
+	_, _, url, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin})
+	e := map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": env["COUNTYCLOUD_TOKEN"], "COUNTYCLOUD_TENANT": "gd.shaoguan.wengyuan"}
+	out := mustCLI(t, e, "audit", "--action", "org.accounts.create", "-o", "json")
+	var page struct{ Entries []map[string]any }
+	if err := json.Unmarshal([]byte(out), &page); err != nil || len(page.Entries) != 1 || page.Entries[0]["actor_login"] != "admin" || page.Entries[0]["after_digest"] == nil {
+		t.Errorf("audit of the account creation: %v %s", err, out)
+	}
+	if r := cli(t, e, "audit", "--from", "yesterday"); r.code != exitUsage {
+		t.Errorf("a bad time: exit %d %s", r.code, r.stderr)
+	}
+	if out := mustCLI(t, e, "audit"); !strings.Contains(out, "org.units.create") {
+		t.Errorf("table: %s", out)
+	}
+}

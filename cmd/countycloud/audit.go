@@ -1,0 +1,61 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/countycloud/countycloud/core/audit"
+)
+
+func newAuditCmd(e env) *cobra.Command {
+	o := &orgCmd{e: e}
+	q := map[string]*string{}
+	cmd := &cobra.Command{
+		Use:   "audit [--actor LOGIN] [--unit ID] [--object-type T] [--object-id ID] [--action A] [--outcome ok|refused] [--from T] [--to T] [--limit N]",
+		Short: "Read a county's audit trail, newest first",
+		Long: `Read the audit trail of one county (--tenant or COUNTYCLOUD_TENANT): who did
+what to which object, when and from where, including refused requests. The
+trail only grows; nothing can change it. --from and --to take RFC 3339 times.`,
+		Example: "  countycloud audit --tenant gd.shaoguan.wengyuan --action auth.login --outcome refused --from 2026-11-01T00:00:00+08:00",
+		Args:    exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			values := url.Values{}
+			for name, v := range q {
+				if *v != "" {
+					values.Set(name, *v)
+				}
+			}
+			if _, err := audit.ParseFilter(values); err != nil {
+				return usageError("%v", err)
+			}
+			var page audit.Page
+			return o.call(cmd, http.MethodGet, "/audit", values, nil, &page, func() error {
+				rows := make([][]string, len(page.Entries))
+				for i, e := range page.Entries {
+					code := ""
+					if e.Code != nil {
+						code = *e.Code
+					}
+					rows[i] = []string{strconv.FormatInt(e.ID, 10), e.At.Local().Format("2006-01-02 15:04:05"), e.ActorKind + ":" + e.ActorLogin,
+						e.Action, e.ObjectType + " " + e.ObjectID, e.Outcome + " " + code, e.Source, e.RequestID}
+				}
+				return printTable(o.e.stdout, []string{"ID", "AT", "ACTOR", "ACTION", "OBJECT", "OUTCOME", "SOURCE", "REQUEST"}, rows)
+			})
+		},
+	}
+	o.opts.register(cmd)
+	o.extra = pflag.NewFlagSet("audit", pflag.ContinueOnError)
+	o.extra.StringVar(&o.tenant, "tenant", "", "county code, such as gd.shaoguan.wengyuan (COUNTYCLOUD_TENANT)")
+	cmd.Flags().AddFlagSet(o.extra)
+	for flag, param := range map[string]string{"actor": "actor", "unit": "unit_id", "object-type": "object_type", "object-id": "object_id",
+		"action": "action", "outcome": "outcome", "from": "from", "to": "to", "limit": "limit", "before": "before"} {
+		v := new(string)
+		q[param] = v
+		cmd.Flags().StringVar(v, flag, "", "only entries with this "+param)
+	}
+	return cmd
+}
