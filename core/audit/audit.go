@@ -108,12 +108,7 @@ func New(ctx context.Context, action, objectType, objectID string, before, after
 	if a.Unit != 0 {
 		e.UnitID = &a.Unit
 	}
-	if before != nil {
-		e.BeforeDigest = Digest(before)
-	}
-	if after != nil {
-		e.AfterDigest = Digest(after)
-	}
+	e.BeforeDigest, e.AfterDigest = Digest(before), Digest(after)
 	return e
 }
 

@@ -111,7 +111,8 @@ func (a *APITokens) verify(ctx context.Context, token string) (Principal, error)
 	return p, nil
 }
 
-// CodeInvalidToken is the code of an API token request that makes no sense.
+// CodeInvalidTokenRequest is the code of an API token request that makes
+// no sense.
 const CodeInvalidTokenRequest = "invalid_token_request"
 
 // TokenRequest asks for an API token.

@@ -35,8 +35,8 @@ type dbtx interface {
 	sqlx.ExecerContext
 }
 
-// directory reads and updates credentials where they live. Querier runs
-// fn on the right database for tenant ("" is the control plane).
+// directory reads and updates credentials where they live: operators' in
+// the control plane, accounts' in their county's schema.
 type directory struct {
 	control *sqlx.DB
 	router  TenantRouter
@@ -55,6 +55,8 @@ const (
 	accountCredential  = `SELECT a.id, a.login, a.name, a.unit_id, a.status = 'active' AS active, c.password_hash, COALESCE(c.must_change, FALSE) AS must_change,
 		COALESCE(c.failed_logins, 0) AS failed_logins, c.locked_until FROM accounts a LEFT JOIN credentials c ON c.account_id = a.id`
 )
+
+const rolesQuery = "SELECT r.code FROM account_roles ar JOIN roles r ON r.id = ar.role_id WHERE ar.account_id = ? ORDER BY r.code"
 
 // find returns the credential of login in tenant; ok is false if there is
 // none.
@@ -87,7 +89,7 @@ func (d directory) principal(ctx context.Context, tenant string, id int64) (Prin
 		if err := sqlx.GetContext(ctx, q, &c, accountCredential+" WHERE a.id = ?", id); err != nil {
 			return err
 		}
-		return sqlx.SelectContext(ctx, q, &roles, "SELECT r.code FROM account_roles ar JOIN roles r ON r.id = ar.role_id WHERE ar.account_id = ? ORDER BY r.code", id)
+		return sqlx.SelectContext(ctx, q, &roles, rolesQuery, id)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return Principal{}, false, nil
@@ -117,7 +119,7 @@ func (d directory) roles(ctx context.Context, tenant string, id int64) ([]string
 	}
 	var roles []string
 	err := d.on(ctx, tenant, func(ctx context.Context, q dbtx) error {
-		return sqlx.SelectContext(ctx, q, &roles, "SELECT r.code FROM account_roles ar JOIN roles r ON r.id = ar.role_id WHERE ar.account_id = ? ORDER BY r.code", id)
+		return sqlx.SelectContext(ctx, q, &roles, rolesQuery, id)
 	})
 	return roles, err
 }

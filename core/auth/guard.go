@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -120,10 +121,10 @@ func (g *Guard) admit(ctx context.Context, route string, rule Rule, tenant strin
 		if p.Kind != "" {
 			actx = audit.WithActor(ctx, audit.Actor{Kind: string(p.Kind), ID: p.ID, Login: p.Login, Unit: p.Unit})
 		}
-		code := errs.CodeOf(err)
 		if e := errs.As(err); e.Kind == errs.KindInternal || e.Kind == errs.KindUnavailable {
 			return Principal{}, err
 		}
+		code := errs.CodeOf(err)
 		// A county that does not exist has no trail to write to.
 		if rerr := g.trail.Record(actx, tenant, audit.Refusal(actx, route, "route", route, code)); rerr != nil && errs.CodeOf(rerr) != errs.CodeTenantNotFound {
 			g.log.WarnContext(ctx, "recording a refused request failed", "err", rerr)
@@ -165,8 +166,8 @@ func (g *Guard) verifyAccess(ctx context.Context, token string) (Principal, erro
 	if revoked {
 		return Principal{}, errs.E(errs.KindUnauthenticated, CodeTokenRevoked, "this session was ended; log in again")
 	}
-	var id int64
-	if _, err := fmt.Sscan(c.Subject, &id); err != nil {
+	id, err := strconv.ParseInt(c.Subject, 10, 64)
+	if err != nil {
 		return Principal{}, errInvalidToken
 	}
 	return Principal{Kind: c.Kind, ID: id, Login: c.Login, Name: c.Name, Tenant: c.Tenant, Unit: c.Unit, Roles: c.Roles, Session: c.Session, MustChange: c.MustChange}, nil

@@ -16,15 +16,15 @@ const (
 	KindAnonymous Kind = "anonymous"
 )
 
-// Role codes the policy knows. Operators hold RoleOperator; county
-// accounts hold the roles assigned to them in their county.
+// Role codes the policy names. Operators hold RoleOperator; county
+// accounts hold the roles assigned to them in their county. The staff
+// roles (leader, clerk, business_admin) read as RoleStaff until a route
+// needs one of them by name.
 const (
-	RoleOperator      = "operator"
-	RoleCountyAdmin   = "system_admin"
-	RoleUnitAdmin     = "unit_admin"
-	RoleLeader        = "leader"
-	RoleClerk         = "clerk"
-	RoleBusinessAdmin = "business_admin"
+	RoleOperator    = "operator"
+	RoleCountyAdmin = "system_admin"
+	RoleUnitAdmin   = "unit_admin"
+	RoleClerk       = "clerk"
 )
 
 // Principal is who is calling: established from a token, then bound to

@@ -85,12 +85,6 @@ func New(cfg Config, control *sqlx.DB, router TenantRouter, trail Recorder, log 
 // Guard is the middleware every route is wrapped in.
 func (s *Service) Guard() *Guard { return s.guard }
 
-// Tokens are the API tokens.
-func (s *Service) Tokens() *APITokens { return s.tokens }
-
-// Keys are the access tokens' signing keys.
-func (s *Service) Keys() *KeyRing { return s.keys }
-
 // Bootstrap makes sure there is a signing key, the operator "admin" and
 // its bootstrap API token, which it returns in clear only when it was
 // created now (token, if not empty, is used for it).
@@ -285,7 +279,6 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, req PasswordC
 	if err := s.revokeEverything(ctx, p.Tenant, p.ID, "password_changed"); err != nil {
 		return Tokens{}, err
 	}
-	c.MustChange = false
 	session, refresh, err := s.sessions.Start(ctx, p.Tenant, p.ID)
 	if err != nil {
 		return Tokens{}, err

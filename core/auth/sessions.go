@@ -17,17 +17,22 @@ import (
 
 // Codes of refused tokens.
 const (
-	CodeTokenExpired        = "token_expired"
-	CodeTokenInvalid        = "token_invalid"
-	CodeTokenRevoked        = "token_revoked"
-	CodeRefreshTokenReused  = "refresh_token_reused"
-	CodeLoginFailed         = "login_failed"
-	CodeAccountLocked       = "account_locked"
-	CodePasswordChange      = "password_change_required"
-	CodeForbidden           = "forbidden"
-	CodeRateLimited         = "rate_limited"
-	CodeLoginThrottled      = "login_throttled"
-	refreshTokenPrefix      = "ccrt_"
+	CodeTokenExpired       = "token_expired"
+	CodeTokenInvalid       = "token_invalid"
+	CodeTokenRevoked       = "token_revoked"
+	CodeRefreshTokenReused = "refresh_token_reused"
+	CodeLoginFailed        = "login_failed"
+	CodeAccountLocked      = "account_locked"
+	CodePasswordChange     = "password_change_required"
+	CodeForbidden          = "forbidden"
+	CodeRateLimited        = "rate_limited"
+	CodeLoginThrottled     = "login_throttled"
+)
+
+const (
+	refreshTokenPrefix = "ccrt_"
+	// sessionRevocationWindow is how far back a replica's first poll
+	// looks: access tokens live far shorter.
 	sessionRevocationWindow = 24 * time.Hour
 )
 
@@ -201,8 +206,6 @@ func (s *Sessions) poll(ctx context.Context) error {
 	now := time.Now().UTC()
 	since := s.since
 	if since.IsZero() {
-		// Access tokens live far shorter than this: older revocations
-		// no longer matter.
 		since = now.Add(-sessionRevocationWindow)
 	}
 	var rows []struct {
