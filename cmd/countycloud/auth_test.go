@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,7 +14,9 @@ import (
 	"github.com/golang-jwt/jwt/v4"
 
 	"github.com/countycloud/countycloud/core/auth"
+	"github.com/countycloud/countycloud/core/config"
 	"github.com/countycloud/countycloud/core/store/storetest"
+	"github.com/countycloud/countycloud/tenants/org"
 )
 
 type apiResult struct {
@@ -28,7 +31,7 @@ func (r apiResult) code() string {
 	return eb.Error.Code
 }
 
-func call(t *testing.T, method, url, token string, body any) apiResult {
+func call(t testing.TB, method, url, token string, body any) apiResult {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -48,7 +51,7 @@ func call(t *testing.T, method, url, token string, body any) apiResult {
 	return apiResult{status: resp.StatusCode, header: resp.Header, body: b}
 }
 
-func decode[T any](t *testing.T, r apiResult) T {
+func decode[T any](t testing.TB, r apiResult) T {
 	t.Helper()
 	var v T
 	if err := json.Unmarshal(r.body, &v); err != nil {
@@ -57,7 +60,7 @@ func decode[T any](t *testing.T, r apiResult) T {
 	return v
 }
 
-func want(t *testing.T, what string, r apiResult, status int, code string) {
+func want(t testing.TB, what string, r apiResult, status int, code string) {
 	t.Helper()
 	if r.status != status || (code != "" && r.code() != code) {
 		t.Errorf("%s: %d %s; want %d %s", what, r.status, r.body, status, code)
@@ -66,7 +69,7 @@ func want(t *testing.T, what string, r apiResult, status int, code string) {
 
 // twoCounties starts a platform with Wengyuan and Lechang, a unit in each
 // and accounts with the given roles in Wengyuan (login → role).
-func twoCounties(t *testing.T, roles map[string]string) (*storetest.DB, *platform, string, map[string]string) {
+func twoCounties(t testing.TB, roles map[string]string) (*storetest.DB, *platform, string, map[string]string) {
 	db, p, url, env := startedPlatformWith(t, quiet)
 	for _, args := range [][]string{
 		{"tenant", "create", "--code", "gd", "--name", "广东省"},
@@ -96,7 +99,7 @@ func twoCounties(t *testing.T, roles map[string]string) (*storetest.DB, *platfor
 
 // loginAs issues credentials to every account of county, lifts the
 // must-change flag in the database, and logs each in.
-func loginAs(t *testing.T, db *storetest.DB, url, operator, county string) map[string]string {
+func loginAs(t testing.TB, db *storetest.DB, url, operator, county string) map[string]string {
 	t.Helper()
 	r := call(t, "POST", url+"/v1/tenants/"+county+"/credentials?format=json", operator, auth.IssueRequest{})
 	want(t, "issue credentials", r, 200, "")
@@ -314,4 +317,44 @@ func TestAuditThroughTheCLI(t *testing.T) {
 	if out := mustCLI(t, e, "audit"); !strings.Contains(out, "org.units.create") {
 		t.Errorf("table: %s", out)
 	}
+}
+
+// TestRateLimitsAnswer429WithRetryAfter runs a second replica with tight
+// limits (one request per ten seconds per caller; one a second per county,
+// two in a burst) on the counties the first set up.
+func TestRateLimitsAnswer429WithRetryAfter(t *testing.T) {
+	t.Parallel()
+	db, _, url, env := twoCounties(t, map[string]string{"wya": auth.RoleClerk, "wyb": auth.RoleClerk, "wyc": auth.RoleClerk})
+	tokens := loginAs(t, db, url, env["COUNTYCLOUD_TOKEN"], "gd.shaoguan.wengyuan")
+	lcadmin := loginAs(t, db, url, env["COUNTYCLOUD_TOKEN"], "gd.shaoguan.lechang")["lcadmin"]
+	tight, limited, _ := startPlatform(t, db, db.Config, quiet, func(c *config.Server) {
+		c.RateLimitCounty, c.RateLimitAccount = 1, 0.1
+	})
+	if err := tight.start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	wy, lc := limited+"/v1/tenants/gd.shaoguan.wengyuan", limited+"/v1/tenants/gd.shaoguan.lechang"
+	refused := func(what string, r apiResult, who string) {
+		t.Helper()
+		want(t, what, r, http.StatusTooManyRequests, auth.CodeRateLimited)
+		if secs, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || secs < 1 {
+			t.Errorf("%s: Retry-After %q", what, r.header.Get("Retry-After"))
+		}
+		if !strings.Contains(string(r.body), who) {
+			t.Errorf("%s: %s does not say the limit is %s's", what, r.body, who)
+		}
+	}
+	want(t, "first request", call(t, "GET", wy+"/units", tokens["wya"], nil), 200, "")
+	refused("the same account again", call(t, "GET", wy+"/units", tokens["wya"], nil), "your account")
+	want(t, "another account of the county", call(t, "GET", wy+"/units", tokens["wyb"], nil), 200, "")
+	refused("a third account once the county is spent", call(t, "GET", wy+"/units", tokens["wyc"], nil), "county gd.shaoguan.wengyuan")
+	want(t, "another county", call(t, "GET", lc+"/units", lcadmin, nil), 200, "")
+
+	// Callers without a token share their address's limit.
+	directory := call(t, "GET", lc+"/public/units", "", nil)
+	want(t, "a citizen", directory, 200, "")
+	if units := decode[[]org.PublicUnit](t, directory); len(units) != 1 || units[0].Name != "县信息中心" || strings.Contains(string(directory.body), "accounts") {
+		t.Errorf("a county's public directory: %s", directory.body)
+	}
+	refused("the same address again", call(t, "GET", lc+"/public/units", "", nil), "your address")
 }

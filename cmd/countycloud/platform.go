@@ -53,12 +53,17 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 	db.registerMetrics(metrics)
 	router := db.router()
 	trail := audit.NewTrail(router)
+	authCfg := auth.DefaultConfig()
+	authCfg.Limits = auth.Limits{
+		CountyPerSecond: cfg.RateLimitCounty, CountyBurst: burst(cfg.RateLimitCounty),
+		AccountPerSecond: cfg.RateLimitAccount, AccountBurst: burst(cfg.RateLimitAccount),
+	}
 	return &platform{
 		cfg:         cfg,
 		log:         log,
 		db:          db,
 		controlMigs: store.ControlMigrations(),
-		auth:        auth.New(auth.DefaultConfig(), db.control, router, trail, log),
+		auth:        auth.New(authCfg, db.control, router, trail, log),
 		trail:       trail,
 		tenants:     db.tenantService(cfg.Database, store.TenantMigrations(), log),
 		org:         org.NewService(router),
@@ -66,6 +71,9 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		announce:    announce,
 	}
 }
+
+// burst is the burst allowed over a rate: two seconds' worth.
+func burst(perSecond float64) int { return max(1, int(2*perSecond)) }
 
 func (p *platform) close() { p.db.close() }
 

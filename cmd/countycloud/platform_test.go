@@ -27,12 +27,15 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // startPlatform runs the server's wiring in-process on the test's own
 // schemas and returns its URL and a channel of announced tokens.
-func startPlatform(t testing.TB, db *storetest.DB, dbcfg *mysql.Config, log *slog.Logger) (*platform, string, chan string) {
+func startPlatform(t testing.TB, db *storetest.DB, dbcfg *mysql.Config, log *slog.Logger, tune ...func(*config.Server)) (*platform, string, chan string) {
 	t.Helper()
 	tokens := make(chan string, 4)
 	cfg := config.Server{
 		Database:        config.Database{SchemaPrefix: db.SchemaPrefix, DBMaxOpenConns: 8, ProvisionConcurrency: 4},
 		ShutdownTimeout: time.Second,
+	}
+	for _, f := range tune {
+		f(&cfg)
 	}
 	p, err := newPlatform(cfg, dbcfg, log, func(tok string) { tokens <- tok })
 	if err != nil {

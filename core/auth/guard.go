@@ -19,6 +19,7 @@ import (
 
 	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/kit"
 )
 
 // accessClaims are an access token's claims: enough to authorise a
@@ -42,7 +43,8 @@ type Recorder interface {
 	Record(ctx context.Context, tenant string, e audit.Entry) error
 }
 
-// Limits are the request rates allowed per county and per principal.
+// Limits are the request rates allowed per county and per principal; a
+// zero rate is no limit.
 type Limits struct {
 	CountyPerSecond  float64
 	CountyBurst      int
@@ -96,7 +98,7 @@ func (g *Guard) For(route string) endpoint.Middleware {
 			if err != nil {
 				return nil, err
 			}
-			if err := g.allow(p, tenant); err != nil {
+			if err := g.allow(ctx, p, tenant); err != nil {
 				return nil, err
 			}
 			ctx = WithPrincipal(ctx, p)
@@ -116,7 +118,7 @@ func (g *Guard) admit(ctx context.Context, route string, rule Rule, tenant strin
 	if err == nil {
 		err = authorize(p, rule, route, tenant)
 	}
-	if err != nil && tenant != "" && g.allow(anonymous, tenant) == nil {
+	if err != nil && tenant != "" && g.allow(ctx, anonymous, tenant) == nil {
 		actx := ctx
 		if p.Kind != "" {
 			actx = audit.WithActor(ctx, audit.Actor{Kind: string(p.Kind), ID: p.ID, Login: p.Login, Unit: p.Unit})
@@ -213,20 +215,36 @@ func describe(p Principal) string {
 	return "roles " + strings.Join(p.Roles, ", ")
 }
 
-// allow spends one request of the county's and the principal's rates.
-func (g *Guard) allow(p Principal, tenant string) error {
-	if tenant != "" && g.limits.CountyPerSecond > 0 {
-		if err := g.take("county:"+tenant, g.limits.CountyPerSecond, g.limits.CountyBurst, "county "+tenant); err != nil {
+// allow spends one request of the caller's rate (an account's or an
+// operator's own, or the address's of a caller without a token), then
+// one of the county's. The caller's comes first so that one account
+// refused for going too fast does not spend its county's requests.
+func (g *Guard) allow(ctx context.Context, p Principal, tenant string) error {
+	var own *rate.Reservation
+	if g.limits.AccountPerSecond > 0 {
+		key, who := fmt.Sprintf("principal:%s:%d", p.Tenant, p.ID), "your account"
+		if p.Kind == KindAnonymous {
+			key, who = "source:"+kit.SourceAddr(ctx), "your address"
+		}
+		var err error
+		if own, err = g.take(key, g.limits.AccountPerSecond, g.limits.AccountBurst, who); err != nil {
 			return err
 		}
 	}
-	if p.Kind != KindAnonymous && g.limits.AccountPerSecond > 0 {
-		return g.take(fmt.Sprintf("principal:%s:%d", p.Tenant, p.ID), g.limits.AccountPerSecond, g.limits.AccountBurst, "your account")
+	if tenant != "" && g.limits.CountyPerSecond > 0 {
+		if _, err := g.take("county:"+tenant, g.limits.CountyPerSecond, g.limits.CountyBurst, "county "+tenant); err != nil {
+			if own != nil {
+				own.Cancel()
+			}
+			return err
+		}
 	}
 	return nil
 }
 
-func (g *Guard) take(key string, perSecond float64, burst int, who string) error {
+// take reserves one request of the limiter under key, or says how long
+// to wait for it.
+func (g *Guard) take(key string, perSecond float64, burst int, who string) (*rate.Reservation, error) {
 	g.mu.Lock()
 	lim, ok := g.limiters[key]
 	if !ok {
@@ -240,10 +258,10 @@ func (g *Guard) take(key string, perSecond float64, burst int, who string) error
 	r := lim.Reserve()
 	if d := r.Delay(); d > 0 {
 		r.Cancel()
-		return &errs.Error{Kind: errs.KindTooManyRequests, Code: CodeRateLimited, RetryAfter: d,
+		return nil, &errs.Error{Kind: errs.KindTooManyRequests, Code: CodeRateLimited, RetryAfter: d,
 			Message: fmt.Sprintf("too many requests for %s; retry in %s", who, d.Round(time.Millisecond))}
 	}
-	return nil
+	return r, nil
 }
 
 type pathTenantKey struct{}

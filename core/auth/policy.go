@@ -53,6 +53,9 @@ func Policy() map[string]Rule {
 		"org.template":        read(countyAdmin),
 		"org.import":          write(countyAdmin),
 
+		// A county's public pages, for citizens and enterprises.
+		"org.public.units": {Public: true},
+
 		// Identity.
 		"auth.operator.login":  {Public: true},
 		"auth.account.login":   {Public: true},

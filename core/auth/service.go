@@ -38,7 +38,6 @@ func DefaultConfig() Config {
 		AccessTTL:              10 * time.Minute,
 		SessionTTL:             12 * time.Hour,
 		Argon2:                 DefaultArgon2(),
-		Limits:                 Limits{CountyPerSecond: 500, CountyBurst: 1000, AccountPerSecond: 50, AccountBurst: 100},
 		LoginFailuresPerSource: 30,
 	}
 }

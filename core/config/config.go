@@ -56,6 +56,11 @@ type Server struct {
 	ShutdownTimeout time.Duration
 	Dev             bool
 	DevRootToken    string
+	// RateLimitCounty and RateLimitAccount are the requests per second
+	// one county and one caller may make (twice that in a burst); 0 turns
+	// the limit off.
+	RateLimitCounty  float64
+	RateLimitAccount float64
 }
 
 // RegisterFlags declares the database flags on fs with their defaults.
@@ -75,6 +80,8 @@ func (c *Server) RegisterFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests")
 	fs.BoolVar(&c.Dev, "dev", false, "development mode: in-memory database, demo data, nothing is kept")
 	fs.StringVar(&c.DevRootToken, "dev-root-token", "", "with -dev, use this operator token instead of a random one")
+	fs.Float64Var(&c.RateLimitCounty, "rate-limit-county", 500, "requests per second one county may make, bursts of twice that (0: no limit)")
+	fs.Float64Var(&c.RateLimitAccount, "rate-limit-account", 50, "requests per second one caller (account, operator or address) may make, bursts of twice that (0: no limit)")
 }
 
 // clusterList is the repeatable --cluster flag.
@@ -211,6 +218,12 @@ func (c *Server) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		p.add("shutdown-timeout", "must be positive, such as 30s")
+	}
+	if c.RateLimitCounty < 0 {
+		p.add("rate-limit-county", "must be 0 (no limit) or more")
+	}
+	if c.RateLimitAccount < 0 {
+		p.add("rate-limit-account", "must be 0 (no limit) or more")
 	}
 	return errors.Join(p...)
 }

@@ -39,6 +39,7 @@ func TestValidateSaysWhatIsWrongAndHowToFixIt(t *testing.T) {
 		{"bad level", []string{"--dev", "--log-level", "loud"}, nil, []string{"--log-level"}},
 		{"control schema shaped like a county's", []string{"--mysql-dsn", "u:p@tcp(db:3306)/cc_a_b"}, nil, []string{"starts with the county schema prefix"}},
 		{"no provisioning", []string{"--dev", "--provision-concurrency", "0"}, nil, []string{"--provision-concurrency"}},
+		{"negative rate limit", []string{"--dev", "--rate-limit-account", "-1"}, nil, []string{"--rate-limit-account", "0 (no limit)"}},
 		{"bad env value", []string{"--dev"}, map[string]string{"COUNTYCLOUD_DB_MAX_OPEN_CONNS": "many"}, []string{"COUNTYCLOUD_DB_MAX_OPEN_CONNS"}},
 	}
 	for _, c := range cases {

@@ -28,6 +28,16 @@ type Unit struct {
 	UpdatedAt time.Time `json:"updated_at" db:"updated_at"`
 }
 
+// PublicUnit is what citizens and enterprises see of a unit on the
+// county's public pages: where to turn, not how it is staffed.
+type PublicUnit struct {
+	ID       int64  `json:"id"`
+	Name     string `json:"name"`
+	Code     string `json:"code,omitempty"`
+	ParentID *int64 `json:"parent_id,omitempty"`
+	Sort     int    `json:"sort_order"`
+}
+
 // Account is a person's login in the county.
 type Account struct {
 	ID        int64     `json:"id" db:"id"`

@@ -27,6 +27,7 @@ import (
 //	POST              quota-requests/{id}/reject   reject
 //	GET               org/template?format=xlsx|csv the staffing-office file to fill in
 //	POST              org/import?dry_run=true      import that file (CSV or XLSX as the body)
+//	GET               public/units                 the directory of units, for anyone
 func Routes(svc Service, guard func(route string) endpoint.Middleware, opts ...httptransport.ServerOption) []kit.Route {
 	const base = "/v1/tenants/{code}"
 	ok, created := kit.EncodeJSON(http.StatusOK), kit.EncodeJSON(http.StatusCreated)
@@ -77,6 +78,14 @@ func Routes(svc Service, guard func(route string) endpoint.Middleware, opts ...h
 			return svc.DecideQuota(ctx, r.Tenant, actor(ctx), r.ID, r.Body)
 		}), decoder[Decision](true), ok),
 		route("GET", "/org/template", "org.template", template(svc), none, encodeFile),
+		route("GET", "/public/units", "org.public.units", handle(func(ctx context.Context, r request[struct{}]) (any, error) {
+			units, err := svc.ListUnits(ctx, r.Tenant)
+			public := make([]PublicUnit, len(units))
+			for i, u := range units {
+				public[i] = PublicUnit{ID: u.ID, Name: u.Name, Code: u.Code, ParentID: u.ParentID, Sort: u.Sort}
+			}
+			return public, err
+		}), none, ok),
 	}
 	imp := route("POST", "/org/import", "org.import", importFile(svc), decodeFile, ok)
 	imp.MaxBody = MaxImportBytes
