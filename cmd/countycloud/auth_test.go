@@ -13,6 +13,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v4"
 
+	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/config"
 	"github.com/countycloud/countycloud/core/store/storetest"
@@ -235,6 +236,10 @@ func TestAPITokensAreScopedAndRevocable(t *testing.T) {
 	if len(units) != 1 {
 		t.Errorf("%d units after a refused classified body, want 1", len(units))
 	}
+	trail := call(t, "GET", url+wy+"/audit?outcome=refused&actor_login=wyadmin", access, nil)
+	if !strings.Contains(string(trail.body), `"code":"classified_content_refused"`) {
+		t.Errorf("the refused classified body is not in the trail: %s", trail.body)
+	}
 	want(t, "bad scope", call(t, "POST", url+"/v1/auth/tokens", access, auth.TokenRequest{Name: "x", Scopes: []string{"admin"}}), 400, auth.CodeInvalidTokenRequest)
 	want(t, "revoke", call(t, "DELETE", url+"/v1/auth/tokens/"+itoa(tok.ID), access, nil), 200, "")
 	want(t, "revoked token", call(t, "GET", url+wy+"/units", tok.Token, nil), 401, auth.CodeTokenRevoked)
@@ -357,4 +362,51 @@ func TestRateLimitsAnswer429WithRetryAfter(t *testing.T) {
 		t.Errorf("a county's public directory: %s", directory.body)
 	}
 	refused("the same address again", call(t, "GET", lc+"/public/units", "", nil), "your address")
+}
+
+// TestUnitAdminsKeepToTheirUnit: a unit admin manages the accounts of
+// their unit and the units below it, and nothing else of the county.
+func TestUnitAdminsKeepToTheirUnit(t *testing.T) {
+	t.Parallel()
+	db, _, url, env := twoCounties(t, nil)
+	const wy = "/v1/tenants/gd.shaoguan.wengyuan"
+	op := env["COUNTYCLOUD_TOKEN"]
+	e := map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": op, "COUNTYCLOUD_TENANT": "gd.shaoguan.wengyuan"}
+	mustCLI(t, e, "org", "units", "create", "--name", "县民政局")                   // 2
+	mustCLI(t, e, "org", "units", "create", "--name", "社会救助股", "--parent", "2") // 3
+	mustCLI(t, e, "org", "accounts", "create", "--login", "mzadmin", "--name", "民政管理员", "--unit", "2", "--role", auth.RoleUnitAdmin)
+	mustCLI(t, e, "org", "accounts", "create", "--login", "xxclerk", "--name", "信息中心职员", "--unit", "1")
+	mustCLI(t, e, "org", "accounts", "create", "--login", "mzboss", "--name", "民政系统管理员", "--unit", "2", "--role", auth.RoleCountyAdmin)
+	unitAdmin := loginAs(t, db, url, op, "gd.shaoguan.wengyuan")["mzadmin"]
+	ids := map[string]int64{}
+	for _, a := range decode[struct{ Accounts []org.Account }](t, call(t, "GET", url+wy+"/accounts", op, nil)).Accounts {
+		ids[a.Login] = a.ID
+	}
+	schema := db.SchemaPrefix + "gd_shaoguan_wengyuan"
+	before := countyFingerprint(t, db, schema)
+
+	refused := []struct {
+		what, method, path string
+		body               any
+	}{
+		{"an account in another unit", "POST", "/accounts", map[string]any{"login": "intruder", "name": "外人", "unit_id": 1}},
+		{"the county admin's role", "POST", "/accounts", map[string]any{"login": "climber", "name": "攀登者", "unit_id": 2, "roles": []string{auth.RoleCountyAdmin}}},
+		{"another unit's account", "PATCH", "/accounts/" + itoa(ids["xxclerk"]), map[string]any{"status": "disabled"}},
+		{"moving an account out", "PATCH", "/accounts/" + itoa(ids["mzadmin"]), map[string]any{"unit_id": 1}},
+		{"promoting oneself", "PATCH", "/accounts/" + itoa(ids["mzadmin"]), map[string]any{"roles": []string{auth.RoleCountyAdmin}}},
+		{"a county admin in the unit", "PATCH", "/accounts/" + itoa(ids["mzboss"]), map[string]any{"status": "disabled"}},
+	}
+	for _, c := range refused {
+		want(t, c.what, call(t, c.method, url+wy+c.path, unitAdmin, c.body), 403, org.CodeOutsideReach)
+	}
+	if after := countyFingerprint(t, db, schema); after != before {
+		t.Errorf("refused changes changed the county:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	trail := decode[audit.Page](t, call(t, "GET", url+wy+"/audit?outcome=refused&actor_login=mzadmin", op, nil))
+	if len(trail.Entries) != len(refused) {
+		t.Errorf("%d refusals in the trail, want %d", len(trail.Entries), len(refused))
+	}
+
+	want(t, "an account in a unit below", call(t, "POST", url+wy+"/accounts", unitAdmin, map[string]any{"login": "jzclerk", "name": "救助股职员", "unit_id": 3, "roles": []string{"clerk"}}), 201, "")
+	want(t, "an account of the unit", call(t, "PATCH", url+wy+"/accounts/"+itoa(ids["mzadmin"]), unitAdmin, map[string]any{"mobile": "13800000000"}), 200, "")
 }

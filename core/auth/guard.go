@@ -94,50 +94,63 @@ func (g *Guard) For(route string) endpoint.Middleware {
 	return func(next endpoint.Endpoint) endpoint.Endpoint {
 		return func(ctx context.Context, request any) (any, error) {
 			tenant := PathTenant(ctx)
-			p, err := g.admit(ctx, route, rule, tenant)
+			p, err := g.authenticate(ctx, rule)
+			if err == nil {
+				err = authorize(p, rule, route, tenant)
+			}
 			if err != nil {
+				g.recordRefusal(ctx, p, route, tenant, err)
 				return nil, err
 			}
 			if err := g.allow(ctx, p, tenant); err != nil {
 				return nil, err
 			}
 			ctx = WithPrincipal(ctx, p)
-			ctx = audit.WithActor(ctx, audit.Actor{Kind: string(p.Kind), ID: p.ID, Login: p.Login, Unit: p.Unit})
-			return next(ctx, request)
+			ctx = audit.WithActor(ctx, actorOf(p))
+			response, err := next(ctx, request)
+			// What the service forbids (classified content, a unit out of
+			// reach) is refused as surely as what the policy forbids.
+			if err != nil && errs.As(err).Kind == errs.KindForbidden {
+				g.recordRefusal(ctx, p, route, tenant, err)
+			}
+			return response, err
 		}
 	}
 }
 
-// admit authenticates and authorises; a refusal on a county's route is
-// recorded in that county's trail.
-func (g *Guard) admit(ctx context.Context, route string, rule Rule, tenant string) (Principal, error) {
-	if rule.Public {
-		return anonymous, nil
-	}
-	p, err := g.authenticate(ctx)
-	if err == nil {
-		err = authorize(p, rule, route, tenant)
-	}
-	if err != nil && tenant != "" && g.allow(ctx, anonymous, tenant) == nil {
-		actx := ctx
-		if p.Kind != "" {
-			actx = audit.WithActor(ctx, audit.Actor{Kind: string(p.Kind), ID: p.ID, Login: p.Login, Unit: p.Unit})
-		}
-		if e := errs.As(err); e.Kind == errs.KindInternal || e.Kind == errs.KindUnavailable {
-			return Principal{}, err
-		}
-		code := errs.CodeOf(err)
-		// A county that does not exist has no trail to write to.
-		if rerr := g.trail.Record(actx, tenant, audit.Refusal(actx, route, "route", route, code)); rerr != nil && errs.CodeOf(rerr) != errs.CodeTenantNotFound {
-			g.log.WarnContext(ctx, "recording a refused request failed", "err", rerr)
-		}
-	}
-	return p, err
+func actorOf(p Principal) audit.Actor {
+	return audit.Actor{Kind: string(p.Kind), ID: p.ID, Login: p.Login, Unit: p.Unit}
 }
 
-func (g *Guard) authenticate(ctx context.Context) (Principal, error) {
+// recordRefusal writes a request refused on a county's route to that
+// county's trail. Refusals spend the county's and the caller's rate
+// like requests do, so a flood of them cannot flood the trail.
+func (g *Guard) recordRefusal(ctx context.Context, p Principal, route, tenant string, err error) {
+	if tenant == "" {
+		return
+	}
+	if e := errs.As(err); e.Kind == errs.KindInternal || e.Kind == errs.KindUnavailable {
+		return
+	}
+	if p.Kind == "" {
+		p = anonymous
+	}
+	if g.allow(ctx, p, tenant) != nil {
+		return
+	}
+	actx := audit.WithActor(ctx, actorOf(p))
+	// A county that does not exist has no trail to write to.
+	if rerr := g.trail.Record(actx, tenant, audit.Refusal(actx, route, "route", route, errs.CodeOf(err))); rerr != nil && errs.CodeOf(rerr) != errs.CodeTenantNotFound {
+		g.log.WarnContext(ctx, "recording a refused request failed", "err", rerr)
+	}
+}
+
+// authenticate establishes who calls; anyone may call a public route.
+func (g *Guard) authenticate(ctx context.Context, rule Rule) (Principal, error) {
 	token, _ := ctx.Value(kitjwt.JWTContextKey).(string)
 	switch {
+	case rule.Public:
+		return anonymous, nil
 	case token == "":
 		return Principal{}, errMissingToken
 	case strings.Count(token, ".") == 2:
@@ -182,6 +195,9 @@ func notFoundTenant(code string) error {
 }
 
 func authorize(p Principal, rule Rule, route, tenant string) error {
+	if rule.Public {
+		return nil
+	}
 	if p.Kind == KindAccount && tenant != "" && p.Tenant != tenant {
 		return notFoundTenant(tenant)
 	}

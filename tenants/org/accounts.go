@@ -195,6 +195,9 @@ func (s *service) CreateAccount(ctx context.Context, tenant string, in AccountIn
 	}
 	var a Account
 	err = s.write(ctx, tenant, func(ctx context.Context, tx *sqlx.Tx) error {
+		if err := checkReach(ctx, tx, in.UnitID, in.Roles); err != nil {
+			return err
+		}
 		roles, err := roleIDs(ctx, tx, in.Roles)
 		if err != nil {
 			return err
@@ -255,6 +258,9 @@ func (s *service) UpdateAccount(ctx context.Context, tenant string, id int64, p 
 		if err != nil {
 			return err
 		}
+		if err := checkReach(ctx, tx, cur.UnitID, cur.Roles); err != nil {
+			return err
+		}
 		next := cur
 		if p.Name != nil {
 			next.Name = name
@@ -270,6 +276,12 @@ func (s *service) UpdateAccount(ctx context.Context, tenant string, id int64, p 
 		}
 		if p.UnitID != nil {
 			next.UnitID = *p.UnitID
+		}
+		if p.Roles != nil {
+			next.Roles = *p.Roles
+		}
+		if err := checkReach(ctx, tx, next.UnitID, next.Roles); err != nil {
+			return err
 		}
 		// An account that becomes active in a unit takes a place there.
 		if next.Status == StatusActive && (cur.Status != StatusActive || next.UnitID != cur.UnitID) {
