@@ -13,12 +13,13 @@ import (
 	"github.com/countycloud/countycloud/core/store/storetest"
 )
 
-// countyFingerprint is everything in a county's schema, to prove that
-// requests for another county left it alone.
+// countyFingerprint is everything in a county's schema but its audit
+// trail (which records refusals), to prove that refused requests left it
+// alone.
 func countyFingerprint(t *testing.T, db *storetest.DB, schema string) string {
 	t.Helper()
 	var b strings.Builder
-	for _, table := range []string{"units", "accounts", "account_roles", "roles", "quota_requests", "settings"} {
+	for _, table := range []string{"units", "accounts", "account_roles", "roles", "quota_requests", "settings", "credentials"} {
 		rows, err := db.Server.Query("SELECT * FROM `" + schema + "`." + table)
 		if err != nil {
 			t.Fatal(err)
