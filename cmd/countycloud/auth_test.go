@@ -70,8 +70,8 @@ func want(t testing.TB, what string, r apiResult, status int, code string) {
 
 // twoCounties starts a platform with Wengyuan and Lechang, a unit in each
 // and accounts with the given roles in Wengyuan (login → role).
-func twoCounties(t testing.TB, roles map[string]string) (*storetest.DB, *platform, string, map[string]string) {
-	db, p, url, env := startedPlatformWith(t, quiet)
+func twoCounties(t testing.TB, roles map[string]string, tune ...func(*config.Server)) (*storetest.DB, *platform, string, map[string]string) {
+	db, p, url, env := startedPlatformWith(t, quiet, tune...)
 	for _, args := range [][]string{
 		{"tenant", "create", "--code", "gd", "--name", "广东省"},
 		{"tenant", "create", "--code", "gd.shaoguan", "--name", "韶关市"},

@@ -181,10 +181,10 @@ func startedPlatform(t *testing.T, log *slog.Logger) (*storetest.DB, string, map
 	return db, url, env
 }
 
-func startedPlatformWith(t testing.TB, log *slog.Logger) (*storetest.DB, *platform, string, map[string]string) {
+func startedPlatformWith(t testing.TB, log *slog.Logger, tune ...func(*config.Server)) (*storetest.DB, *platform, string, map[string]string) {
 	t.Helper()
 	db := storetest.New(t)
-	p, url, tokens := startPlatform(t, db, db.Config, log)
+	p, url, tokens := startPlatform(t, db, db.Config, log, tune...)
 	if err := p.start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/kit"
+	"github.com/countycloud/countycloud/core/ttlcache"
 )
 
 // accessClaims are an access token's claims: enough to authorise a
@@ -57,6 +58,7 @@ type Limits struct {
 type Guard struct {
 	policy   map[string]Rule
 	parseJWT endpoint.Endpoint
+	verified *ttlcache.Cache[string, verifiedAccess]
 	sessions *Sessions
 	tokens   *APITokens
 	trail    Recorder
@@ -76,6 +78,7 @@ func newGuard(keys *KeyRing, sessions *Sessions, tokens *APITokens, trail Record
 	return &Guard{
 		policy:   Policy(),
 		parseJWT: kitjwt.NewParser(keys.Keyfunc, jwt.SigningMethodHS256, func() jwt.Claims { return &accessClaims{} })(claims),
+		verified: ttlcache.New[string, verifiedAccess](verifiedAccessTTL, maxLimiters),
 		sessions: sessions,
 		tokens:   tokens,
 		trail:    trail,
@@ -162,30 +165,56 @@ func (g *Guard) authenticate(ctx context.Context, rule Rule) (Principal, error) 
 	}
 }
 
+// verifiedAccess is an access token that passed verification, kept so
+// that a caller's next requests skip parsing and checking it again.
+type verifiedAccess struct {
+	principal Principal
+	expires   time.Time
+}
+
+// verifiedAccessTTL bounds how long a verified token is kept; revocation
+// is checked on every request regardless.
+const verifiedAccessTTL = 5 * time.Second
+
 func (g *Guard) verifyAccess(ctx context.Context, token string) (Principal, error) {
-	res, err := g.parseJWT(context.WithValue(ctx, kitjwt.JWTContextKey, token), nil)
-	switch {
-	case errors.Is(err, kitjwt.ErrTokenExpired):
-		return Principal{}, errs.E(errs.KindUnauthenticated, CodeTokenExpired, "the access token has expired; refresh it")
-	case err != nil:
-		return Principal{}, errInvalidToken
+	v, ok := g.verified.Get(token)
+	if !ok || !time.Now().Before(v.expires) {
+		p, expires, err := g.parseAccess(ctx, token)
+		if err != nil {
+			return Principal{}, err
+		}
+		v = verifiedAccess{principal: p, expires: expires}
+		g.verified.Put(token, v)
 	}
-	c, ok := res.(*accessClaims)
-	if !ok || c.Issuer != issuer || c.Session == "" || (c.Kind != KindOperator && c.Kind != KindAccount) || (c.Kind == KindAccount) == (c.Tenant == "") {
-		return Principal{}, errInvalidToken
-	}
-	revoked, err := g.sessions.IsRevoked(ctx, c.Session)
+	revoked, err := g.sessions.IsRevoked(ctx, v.principal.Session)
 	if err != nil {
 		return Principal{}, err
 	}
 	if revoked {
 		return Principal{}, errs.E(errs.KindUnauthenticated, CodeTokenRevoked, "this session was ended; log in again")
 	}
+	return v.principal, nil
+}
+
+// parseAccess checks an access token's signature, key, expiry and claims.
+func (g *Guard) parseAccess(ctx context.Context, token string) (Principal, time.Time, error) {
+	res, err := g.parseJWT(context.WithValue(ctx, kitjwt.JWTContextKey, token), nil)
+	switch {
+	case errors.Is(err, kitjwt.ErrTokenExpired):
+		return Principal{}, time.Time{}, errs.E(errs.KindUnauthenticated, CodeTokenExpired, "the access token has expired; refresh it")
+	case err != nil:
+		return Principal{}, time.Time{}, errInvalidToken
+	}
+	c, ok := res.(*accessClaims)
+	if !ok || c.Issuer != issuer || c.Session == "" || c.ExpiresAt == nil || (c.Kind != KindOperator && c.Kind != KindAccount) || (c.Kind == KindAccount) == (c.Tenant == "") {
+		return Principal{}, time.Time{}, errInvalidToken
+	}
 	id, err := strconv.ParseInt(c.Subject, 10, 64)
 	if err != nil {
-		return Principal{}, errInvalidToken
+		return Principal{}, time.Time{}, errInvalidToken
 	}
-	return Principal{Kind: c.Kind, ID: id, Login: c.Login, Name: c.Name, Tenant: c.Tenant, Unit: c.Unit, Roles: c.Roles, Session: c.Session, MustChange: c.MustChange}, nil
+	p := Principal{Kind: c.Kind, ID: id, Login: c.Login, Name: c.Name, Tenant: c.Tenant, Unit: c.Unit, Roles: c.Roles, Session: c.Session, MustChange: c.MustChange}
+	return p, c.ExpiresAt.Time, nil
 }
 
 // notFoundTenant is what a county's route answers a principal of another
