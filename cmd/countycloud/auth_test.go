@@ -16,6 +16,7 @@ import (
 	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/config"
+	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/store/storetest"
 	"github.com/countycloud/countycloud/tenants/org"
 )
@@ -409,4 +410,59 @@ func TestUnitAdminsKeepToTheirUnit(t *testing.T) {
 
 	want(t, "an account in a unit below", call(t, "POST", url+wy+"/accounts", unitAdmin, map[string]any{"login": "jzclerk", "name": "救助股职员", "unit_id": 3, "roles": []string{"clerk"}}), 201, "")
 	want(t, "an account of the unit", call(t, "PATCH", url+wy+"/accounts/"+itoa(ids["mzadmin"]), unitAdmin, map[string]any{"mobile": "13800000000"}), 200, "")
+}
+
+// TestTheProvinceKeepsATrailOfOperators: what operators do to the registry
+// and to their own accounts is in the province's trail, which only grows.
+func TestTheProvinceKeepsATrailOfOperators(t *testing.T) {
+	t.Parallel()
+	db, _, url, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin})
+	op := env["COUNTYCLOUD_TOKEN"]
+	wyadmin := loginAs(t, db, url, op, "gd.shaoguan.wengyuan")["wyadmin"]
+
+	r := call(t, "POST", url+"/v1/operators", op, auth.OperatorInput{Login: "zhang.wei", Name: "张伟"})
+	want(t, "add an operator", r, 201, "")
+	first := decode[auth.IssuedCredential](t, r)
+	want(t, "a wrong password", call(t, "POST", url+"/v1/auth/login", "", auth.Credentials{Login: "zhang.wei", Password: "not-the-password-1"}), 401, auth.CodeLoginFailed)
+	r = call(t, "POST", url+"/v1/auth/login", "", auth.Credentials{Login: "zhang.wei", Password: first.Password})
+	want(t, "first login", r, 200, "")
+	zhang := decode[auth.Tokens](t, r).AccessToken
+	want(t, "change the handed-out password", call(t, "POST", url+"/v1/auth/password", zhang, auth.PasswordChange{Current: first.Password, New: "Shaoguan-2026-ops"}), 200, "")
+	want(t, "rename a county", call(t, "PATCH", url+"/v1/tenants/gd.shaoguan.lechang", op, map[string]string{"name": "乐昌市（县级）"}), 200, "")
+	want(t, "no token", call(t, "GET", url+"/v1/tenants", "", nil), 401, errs.CodeUnauthenticated)
+	want(t, "a county admin", call(t, "GET", url+"/v1/audit", wyadmin, nil), 403, auth.CodeForbidden)
+
+	e := map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": op}
+	var page audit.Page
+	if err := json.Unmarshal([]byte(mustCLI(t, e, "audit", "--province", "--limit", "500", "-o", "json")), &page); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, en := range page.Entries {
+		key := en.Action + " " + en.Outcome + " " + en.ActorLogin
+		if en.Action == "tenant.update" && (en.BeforeDigest == nil || en.AfterDigest == nil || *en.BeforeDigest == *en.AfterDigest) {
+			t.Errorf("a rename without both digests: %+v", en)
+		}
+		seen[key]++
+	}
+	for key, n := range map[string]int{
+		"tenant.create ok admin":              4,
+		"tenant.provisioned ok admin":         2,
+		"tenant.update ok admin":              1,
+		"auth.operators.add ok admin":         1,
+		"auth.login refused zhang.wei":        1,
+		"auth.login ok zhang.wei":             1,
+		"auth.password.change ok zhang.wei":   1,
+		"tenant.list refused anonymous":       1,
+		"audit.province.list refused wyadmin": 1,
+	} {
+		if seen[key] != n {
+			t.Errorf("%q: %d entries, want %d; the trail: %v", key, seen[key], n, seen)
+		}
+	}
+	for _, stmt := range []string{"UPDATE `" + db.ControlSchema + "`.audit_log SET actor_login = 'nobody'", "DELETE FROM `" + db.ControlSchema + "`.audit_log"} {
+		if _, err := db.Server.Exec(stmt); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: %v", stmt, err)
+		}
+	}
 }

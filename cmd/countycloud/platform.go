@@ -52,7 +52,7 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	db.registerMetrics(metrics)
 	router := db.router()
-	trail := audit.NewTrail(router)
+	trail := audit.NewTrail(router, db.control)
 	authCfg := auth.DefaultConfig()
 	authCfg.Limits = auth.Limits{
 		CountyPerSecond: cfg.RateLimitCounty, CountyBurst: burst(cfg.RateLimitCounty),
@@ -118,6 +118,7 @@ var demoTenants = []registry.CreateRequest{
 }
 
 func (p *platform) seedDemo(ctx context.Context) error {
+	ctx = audit.WithActor(ctx, audit.Actor{Kind: "system", Login: "dev-seed"})
 	for _, req := range demoTenants {
 		_, err := p.tenants.Create(ctx, req)
 		if err != nil && errs.CodeOf(err) != registry.CodeTenantExists {

@@ -12,7 +12,8 @@ import (
 	"github.com/countycloud/countycloud/core/errs"
 )
 
-// Write appends e to the trail of the county q is scoped to.
+// Write appends e to the trail q reaches: a county's schema or the
+// control plane.
 func Write(ctx context.Context, q Execer, e Entry) error {
 	_, err := q.ExecContext(ctx, `INSERT INTO audit_log (at, actor_kind, actor_id, actor_login, unit_id, action, object_type, object_id,
 		before_digest, after_digest, outcome, code, request_id, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -29,18 +30,39 @@ type Router interface {
 	InTenant(ctx context.Context, code string, fn func(ctx context.Context, conn *sqlx.Conn) error) error
 }
 
-// Trail reads and appends to counties' trails.
-type Trail struct{ router Router }
+// Province names the province's own trail, kept in the control plane:
+// what operators do, to the registry and to their own accounts.
+const Province = ""
 
-// NewTrail returns the trails reached through router.
-func NewTrail(router Router) *Trail { return &Trail{router: router} }
+// Trail reads and appends to the province's and the counties' trails.
+type Trail struct {
+	router  Router
+	control *sqlx.DB
+}
 
-// Record appends e to tenant's trail on its own, for what is not a write
-// in a transaction of its own: a login, a refused request.
+// NewTrail returns the trails of the counties reached through router and
+// the province's on control.
+func NewTrail(router Router, control *sqlx.DB) *Trail { return &Trail{router: router, control: control} }
+
+// db is what reading and appending need of a connection.
+type db interface {
+	Execer
+	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+}
+
+// on runs fn on tenant's schema, or on the control plane for Province.
+func (t *Trail) on(ctx context.Context, tenant string, fn func(ctx context.Context, q db) error) error {
+	if tenant == Province {
+		return fn(ctx, t.control)
+	}
+	return t.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error { return fn(ctx, conn) })
+}
+
+// Record appends e to tenant's trail (or the province's) on its own, for
+// what is not a write in a transaction of its own: a login, a refused
+// request.
 func (t *Trail) Record(ctx context.Context, tenant string, e Entry) error {
-	return t.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
-		return Write(ctx, conn, e)
-	})
+	return t.on(ctx, tenant, func(ctx context.Context, q db) error { return Write(ctx, q, e) })
 }
 
 // Filter selects entries; zero fields match everything. Entries come
@@ -71,7 +93,8 @@ const CodeInvalidFilter = "invalid_audit_filter"
 // MaxLimit bounds a page.
 const MaxLimit = 500
 
-// List returns tenant's entries matching f.
+// List returns the entries of tenant's trail (or the province's)
+// matching f.
 func (t *Trail) List(ctx context.Context, tenant string, f Filter) (Page, error) {
 	if f.Limit == 0 {
 		f.Limit = 100
@@ -124,8 +147,8 @@ func (t *Trail) List(ctx context.Context, tenant string, f Filter) (Page, error)
 	}
 	query += " ORDER BY id DESC LIMIT " + strconv.Itoa(f.Limit+1)
 	var page Page
-	err := t.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
-		return conn.SelectContext(ctx, &page.Entries, query, args...)
+	err := t.on(ctx, tenant, func(ctx context.Context, q db) error {
+		return q.SelectContext(ctx, &page.Entries, query, args...)
 	})
 	if err != nil {
 		return Page{}, err

@@ -14,9 +14,10 @@ import (
 	"github.com/countycloud/countycloud/core/kit"
 )
 
-// Routes serves a county's trail:
+// Routes serves a county's trail and the province's:
 //
 //	GET /v1/tenants/{code}/audit?actor=&actor_id=&unit_id=&object_type=&object_id=&action=&outcome=&from=&to=&before=&limit=
+//	GET /v1/audit?…the same filters
 //
 // from and to are RFC 3339 times; entries come newest first.
 func (t *Trail) Routes(guard func(route string) endpoint.Middleware, opts ...httptransport.ServerOption) []kit.Route {
@@ -27,6 +28,9 @@ func (t *Trail) Routes(guard func(route string) endpoint.Middleware, opts ...htt
 	return []kit.Route{{
 		Method: http.MethodGet, Pattern: "/v1/tenants/{code}/audit", Name: "audit.list",
 		Handler: kit.NewServer(guard("audit.list"), list, decodeList, kit.EncodeJSON(http.StatusOK), opts...),
+	}, {
+		Method: http.MethodGet, Pattern: "/v1/audit", Name: "audit.province.list",
+		Handler: kit.NewServer(guard("audit.province.list"), list, decodeList, kit.EncodeJSON(http.StatusOK), opts...),
 	}}
 }
 

@@ -135,14 +135,11 @@ func (s *Service) ResetPassword(ctx context.Context, tenant string, id int64) (I
 	}
 	password := GeneratePassword()
 	hash := s.cfg.Argon2.HashPassword(password)
-	err = s.dir.on(ctx, tenant, func(ctx context.Context, q dbtx) error {
-		if err := setPassword(ctx, q, tenant, id, hash, true); err != nil {
+	err = s.dir.write(ctx, tenant, func(ctx context.Context, tx *sqlx.Tx) error {
+		if err := setPassword(ctx, tx, tenant, id, hash, true); err != nil {
 			return err
 		}
-		if tenant == "" {
-			return nil
-		}
-		return audit.Write(ctx, q, audit.New(ctx, "auth.password.reset", "account", strconv.FormatInt(id, 10), nil, nil))
+		return audit.Write(ctx, tx, audit.New(ctx, "auth.password.reset", subject(tenant), strconv.FormatInt(id, 10), nil, nil))
 	})
 	if err != nil {
 		return IssuedCredential{}, err
@@ -175,15 +172,23 @@ func (s *Service) AddOperator(ctx context.Context, in OperatorInput) (IssuedCred
 		return IssuedCredential{}, errs.Invalid(CodeInvalidOperator, "%v", err)
 	}
 	password := GeneratePassword()
-	res, err := s.dir.control.ExecContext(ctx, "INSERT IGNORE INTO operators (login, name, password_hash, must_change, created_at) VALUES (?, ?, ?, TRUE, ?)",
-		login, name, s.cfg.Argon2.HashPassword(password), time.Now().UTC())
+	hash := s.cfg.Argon2.HashPassword(password)
+	added := IssuedCredential{Login: login, Name: name, Password: password}
+	err = s.dir.write(ctx, "", func(ctx context.Context, tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, "INSERT IGNORE INTO operators (login, name, password_hash, must_change, created_at) VALUES (?, ?, ?, TRUE, ?)",
+			login, name, hash, time.Now().UTC())
+		if err != nil {
+			return fmt.Errorf("add operator: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errs.Conflict("operator_exists", "operator %s exists", login)
+		}
+		added.AccountID, _ = res.LastInsertId()
+		after := struct{ Login, Name string }{login, name}
+		return audit.Write(ctx, tx, audit.New(ctx, "auth.operators.add", "operator", strconv.FormatInt(added.AccountID, 10), nil, after))
+	})
 	if err != nil {
-		return IssuedCredential{}, fmt.Errorf("add operator: %w", err)
+		return IssuedCredential{}, err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return IssuedCredential{}, errs.Conflict("operator_exists", "operator %s exists", login)
-	}
-	id, _ := res.LastInsertId()
-	s.log.InfoContext(ctx, "operator added", "login", login, "by", PrincipalFrom(ctx).Login)
-	return IssuedCredential{AccountID: id, Login: login, Name: name, Password: password}, nil
+	return added, nil
 }

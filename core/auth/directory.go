@@ -50,6 +50,38 @@ func (d directory) on(ctx context.Context, tenant string, fn func(ctx context.Co
 	return d.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error { return fn(ctx, conn) })
 }
 
+// write runs fn in a transaction on tenant's schema, or on the control
+// plane for operators, so that a change and its audit entry commit
+// together.
+func (d directory) write(ctx context.Context, tenant string, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
+	run := func(ctx context.Context, tx *sqlx.Tx, err error) error {
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		defer tx.Rollback()
+		if err := fn(ctx, tx); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}
+	if tenant == "" {
+		tx, err := d.control.BeginTxx(ctx, nil)
+		return run(ctx, tx, err)
+	}
+	return d.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
+		tx, err := conn.BeginTxx(ctx, nil)
+		return run(ctx, tx, err)
+	})
+}
+
+// subject is the audit object type of a credential's holder.
+func subject(tenant string) string {
+	if tenant == "" {
+		return "operator"
+	}
+	return "account"
+}
+
 const (
 	operatorCredential = `SELECT id, login, name, 0 AS unit_id, TRUE AS active, password_hash, must_change, failed_logins, locked_until FROM operators`
 	accountCredential  = `SELECT a.id, a.login, a.name, a.unit_id, a.status = 'active' AS active, c.password_hash, COALESCE(c.must_change, FALSE) AS must_change,

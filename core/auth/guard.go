@@ -125,13 +125,11 @@ func actorOf(p Principal) audit.Actor {
 	return audit.Actor{Kind: string(p.Kind), ID: p.ID, Login: p.Login, Unit: p.Unit}
 }
 
-// recordRefusal writes a request refused on a county's route to that
-// county's trail. Refusals spend the county's and the caller's rate
-// like requests do, so a flood of them cannot flood the trail.
+// recordRefusal writes a refused request to the trail of the county of
+// its route, or the province's. Refusals spend the county's and the
+// caller's rate like requests do, so a flood of them cannot flood the
+// trail.
 func (g *Guard) recordRefusal(ctx context.Context, p Principal, route, tenant string, err error) {
-	if tenant == "" {
-		return
-	}
 	if e := errs.As(err); e.Kind == errs.KindInternal || e.Kind == errs.KindUnavailable {
 		return
 	}

@@ -72,6 +72,7 @@ func Policy() map[string]Rule {
 		"auth.operators.reset": write(operator),
 
 		// The audit trail.
-		"audit.list": read(countyAdmin),
+		"audit.list":          read(countyAdmin),
+		"audit.province.list": read(operator),
 	}
 }

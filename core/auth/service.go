@@ -170,20 +170,28 @@ func (s *Service) Login(ctx context.Context, tenant string, creds Credentials, s
 	return s.issue(ctx, p, refresh)
 }
 
-// record writes an identity event to the county's trail; operators'
-// events, which belong to no county, go to the log.
+// record writes a login to the trail of the county, or the province's
+// for operators, as the one who tried.
 func (s *Service) record(ctx context.Context, tenant string, c credential, action, outcome, code string) {
+	kind := KindAccount
 	if tenant == "" {
-		s.log.InfoContext(ctx, "operator "+action, "login", c.Login, "outcome", outcome, "code", code)
-		return
+		kind = KindOperator
 	}
-	actx := audit.WithActor(ctx, audit.Actor{Kind: string(KindAccount), ID: c.ID, Login: c.Login, Unit: c.Unit})
-	e := audit.New(actx, action, "account", strconv.FormatInt(c.ID, 10), nil, nil)
+	actx := audit.WithActor(ctx, audit.Actor{Kind: string(kind), ID: c.ID, Login: c.Login, Unit: c.Unit})
+	id := strconv.FormatInt(c.ID, 10)
+	e := audit.New(actx, action, subject(tenant), id, nil, nil)
 	if outcome == audit.Refused {
-		e = audit.Refusal(actx, action, "account", strconv.FormatInt(c.ID, 10), code)
+		e = audit.Refusal(actx, action, subject(tenant), id, code)
 	}
+	s.note(ctx, tenant, e)
+}
+
+// note appends e to the trail of tenant (or the province's) for what is
+// not written in a transaction of its own. A trail that cannot be written
+// is logged, not the caller's failure: the event has happened.
+func (s *Service) note(ctx context.Context, tenant string, e audit.Entry) {
 	if err := s.trail.Record(ctx, tenant, e); err != nil {
-		s.log.WarnContext(ctx, "audit of "+action+" failed", "err", err)
+		s.log.WarnContext(ctx, "audit of "+e.Action+" failed", "err", err)
 	}
 }
 
@@ -228,7 +236,29 @@ func (s *Service) Logout(ctx context.Context, p Principal) error {
 	if p.Session == "" {
 		return errs.Invalid(CodeTokenInvalid, "an API token has no session to end; revoke it instead")
 	}
-	return s.sessions.Revoke(ctx, p.Session, "logout")
+	if err := s.sessions.Revoke(ctx, p.Session, "logout"); err != nil {
+		return err
+	}
+	s.note(ctx, p.Tenant, audit.New(ctx, "auth.logout", subject(p.Tenant), strconv.FormatInt(p.ID, 10), nil, nil))
+	return nil
+}
+
+// CreateToken makes an API token for p.
+func (s *Service) CreateToken(ctx context.Context, p Principal, req TokenRequest) (NewAPIToken, error) {
+	t, err := s.tokens.Create(ctx, p, req)
+	if err == nil {
+		s.note(ctx, p.Tenant, audit.New(ctx, "auth.tokens.create", "api_token", strconv.FormatInt(t.ID, 10), nil, t.APIToken))
+	}
+	return t, err
+}
+
+// RevokeToken revokes p's API token id.
+func (s *Service) RevokeToken(ctx context.Context, p Principal, id int64) error {
+	err := s.tokens.Revoke(ctx, p, id)
+	if err == nil {
+		s.note(ctx, p.Tenant, audit.New(ctx, "auth.tokens.revoke", "api_token", strconv.FormatInt(id, 10), nil, nil))
+	}
+	return err
 }
 
 // PasswordChange is a principal changing its own password.
@@ -264,14 +294,11 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, req PasswordC
 		return Tokens{}, err
 	}
 	hash := s.cfg.Argon2.HashPassword(req.New)
-	if err := s.dir.on(ctx, p.Tenant, func(ctx context.Context, q dbtx) error {
-		if err := setPassword(ctx, q, p.Tenant, p.ID, hash, false); err != nil {
+	if err := s.dir.write(ctx, p.Tenant, func(ctx context.Context, tx *sqlx.Tx) error {
+		if err := setPassword(ctx, tx, p.Tenant, p.ID, hash, false); err != nil {
 			return err
 		}
-		if p.Tenant == "" {
-			return nil
-		}
-		return audit.Write(ctx, q, audit.New(ctx, "auth.password.change", "account", strconv.FormatInt(p.ID, 10), nil, nil))
+		return audit.Write(ctx, tx, audit.New(ctx, "auth.password.change", subject(p.Tenant), strconv.FormatInt(p.ID, 10), nil, nil))
 	}); err != nil {
 		return Tokens{}, err
 	}

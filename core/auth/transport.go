@@ -55,10 +55,10 @@ func (s *Service) Routes(opts ...httptransport.ServerOption) []kit.Route {
 			return s.tokens.List(ctx, PrincipalFrom(ctx))
 		}, none, ok),
 		route("POST", "/v1/auth/tokens", "auth.tokens.create", func(ctx context.Context, req any) (any, error) {
-			return s.tokens.Create(ctx, PrincipalFrom(ctx), req.(TokenRequest))
+			return s.CreateToken(ctx, PrincipalFrom(ctx), req.(TokenRequest))
 		}, body[TokenRequest], kit.EncodeJSON(http.StatusCreated)),
 		route("DELETE", "/v1/auth/tokens/{id}", "auth.tokens.revoke", func(ctx context.Context, req any) (any, error) {
-			return struct{}{}, s.tokens.Revoke(ctx, PrincipalFrom(ctx), req.(int64))
+			return struct{}{}, s.RevokeToken(ctx, PrincipalFrom(ctx), req.(int64))
 		}, pathID, ok),
 		route("POST", "/v1/tenants/{code}/credentials", "auth.credentials", func(ctx context.Context, req any) (any, error) {
 			r := req.(issueRequest)

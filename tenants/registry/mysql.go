@@ -10,6 +10,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/store"
 )
 
@@ -70,6 +71,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		return fmt.Errorf("insert tenant %s: %w", t.Code, err)
 	}
 	if err := bumpEpoch(ctx, tx); err != nil {
+		return err
+	}
+	if err := audit.Write(ctx, tx, audit.New(ctx, "tenant.create", "tenant", t.Code, nil, t)); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -160,7 +164,7 @@ func (r *MySQLRepository) List(ctx context.Context, f Filter) ([]Tenant, error) 
 }
 
 // Update changes a tenant under row locks on its parent and itself.
-func (r *MySQLRepository) Update(ctx context.Context, code string, change func(*Tenant, Neighbours) error) (Tenant, error) {
+func (r *MySQLRepository) Update(ctx context.Context, code, action string, change func(*Tenant, Neighbours) error) (Tenant, error) {
 	tx, err := r.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return Tenant{}, fmt.Errorf("update tenant %s: %w", code, err)
@@ -195,6 +199,9 @@ WHERE code = ?`, t.Name, t.Status, t.SchemaVersion, nullable(t.Failure), t.Updat
 		return Tenant{}, fmt.Errorf("update tenant %s: %w", code, err)
 	}
 	if err := bumpEpoch(ctx, tx); err != nil {
+		return Tenant{}, err
+	}
+	if err := audit.Write(ctx, tx, audit.New(ctx, action, "tenant", code, before, t)); err != nil {
 		return Tenant{}, err
 	}
 	if err := tx.Commit(); err != nil {

@@ -95,8 +95,9 @@ type Repository interface {
 	Get(ctx context.Context, code string) (Tenant, error)
 	List(ctx context.Context, f Filter) ([]Tenant, error)
 	// Update applies change to the stored tenant under row locks on it and
-	// its parent, and stores the result; an error from change aborts it.
-	Update(ctx context.Context, code string, change func(t *Tenant, n Neighbours) error) (Tenant, error)
+	// its parent, and stores the result, recorded in the province's trail
+	// as action; an error from change aborts it.
+	Update(ctx context.Context, code, action string, change func(t *Tenant, n Neighbours) error) (Tenant, error)
 	// CountiesPerCluster counts the counties placed on each cluster.
 	CountiesPerCluster(ctx context.Context) (map[string]int, error)
 }
@@ -257,14 +258,14 @@ func (s *service) provision(ctx context.Context, t Tenant) (Tenant, error) {
 			reason = "interrupted: " + reason
 		}
 		s.log.ErrorContext(ctx, "provisioning failed", "tenant", t.Code, "err", reason)
-		return s.repo.Update(record, t.Code, func(t *Tenant, _ Neighbours) error {
+		return s.repo.Update(record, t.Code, "tenant.provision_failed", func(t *Tenant, _ Neighbours) error {
 			t.Status = StatusFailed
 			t.Failure = truncate(reason, 1000)
 			return nil
 		})
 	}
 	s.log.InfoContext(ctx, "county ready", "tenant", t.Code, "schema_version", version, "duration_ms", time.Since(start).Milliseconds())
-	return s.repo.Update(record, t.Code, func(t *Tenant, _ Neighbours) error {
+	return s.repo.Update(record, t.Code, "tenant.provisioned", func(t *Tenant, _ Neighbours) error {
 		t.Status = StatusReady
 		t.Failure = ""
 		t.SchemaVersion = version
@@ -359,7 +360,7 @@ func (s *service) Update(ctx context.Context, code string, p Patch) (Tenant, err
 	if p.Status != nil && !settableStatuses[Status(*p.Status)] {
 		return Tenant{}, errStatusNotSettable(Status(*p.Status))
 	}
-	t, err := s.repo.Update(ctx, code, func(t *Tenant, n Neighbours) error {
+	t, err := s.repo.Update(ctx, code, "tenant.update", func(t *Tenant, n Neighbours) error {
 		if p.Name != nil {
 			t.Name = name
 		}
@@ -403,7 +404,7 @@ func (s *service) Retry(ctx context.Context, code string) (Tenant, error) {
 		return Tenant{}, err
 	}
 	defer release()
-	t, err := s.repo.Update(ctx, code, func(t *Tenant, n Neighbours) error {
+	t, err := s.repo.Update(ctx, code, "tenant.retry", func(t *Tenant, n Neighbours) error {
 		if !retryable(*t) {
 			return errs.Conflict(CodeNotRetryable, "%s is %s; only a county that failed, was interrupted, or was archived before it was provisioned can be retried", t.Code, t.Status)
 		}
