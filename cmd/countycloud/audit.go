@@ -25,7 +25,7 @@ from where, including refused requests. A trail only grows; nothing can
 change it. --from and --to take RFC 3339 times.`,
 		Example: `  countycloud audit --tenant gd.shaoguan.wengyuan --action auth.login --outcome refused --from 2026-11-01T00:00:00+08:00
   countycloud audit --province --action tenant.update -o json`,
-		Args:    exactArgs(0, "no arguments"),
+		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			values := url.Values{}
 			for name, v := range q {

@@ -42,7 +42,9 @@ type Trail struct {
 
 // NewTrail returns the trails of the counties reached through router and
 // the province's on control.
-func NewTrail(router Router, control *sqlx.DB) *Trail { return &Trail{router: router, control: control} }
+func NewTrail(router Router, control *sqlx.DB) *Trail {
+	return &Trail{router: router, control: control}
+}
 
 // db is what reading and appending need of a connection.
 type db interface {
