@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	kitjwt "github.com/go-kit/kit/auth/jwt"
 	httptransport "github.com/go-kit/kit/transport/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/config"
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/jobs"
 	"github.com/countycloud/countycloud/core/kit"
 	"github.com/countycloud/countycloud/core/store"
 	"github.com/countycloud/countycloud/tenants/org"
@@ -33,6 +35,7 @@ type platform struct {
 	trail       *audit.Trail
 	tenants     registry.Service
 	org         org.Service
+	jobs        *jobs.Queue
 	metrics     *prometheus.Registry
 	// announce shows the bootstrap token the one time it is created.
 	announce func(token string)
@@ -67,6 +70,7 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		trail:       trail,
 		tenants:     db.tenantService(cfg.Database, store.TenantMigrations(), log),
 		org:         org.NewService(router),
+		jobs:        jobs.NewQueue(db.control),
 		metrics:     metrics,
 		announce:    announce,
 	}
@@ -145,6 +149,30 @@ func (p *platform) ready(ctx context.Context) error {
 	return nil
 }
 
+// Background work the platform schedules itself.
+const (
+	jobPurge        = "jobs.purge"
+	keepDoneJobs    = 7 * 24 * time.Hour
+	rotateKeysEvery = 24 * time.Hour
+)
+
+// worker runs this replica's share of the background jobs.
+func (p *platform) worker() *jobs.Worker {
+	handlers := map[string]jobs.Handler{
+		auth.JobRotateKeys: p.auth.RotateKeys,
+		jobPurge: func(ctx context.Context, _ jobs.Job) error {
+			n, err := p.jobs.PurgeDone(ctx, keepDoneJobs)
+			p.log.InfoContext(ctx, "old jobs purged", "jobs", n)
+			return err
+		},
+	}
+	return jobs.NewWorker(p.jobs, handlers, jobs.Options{
+		Concurrency: p.cfg.Workers,
+		Drain:       p.cfg.ShutdownTimeout / 2,
+		Schedules:   []jobs.Schedule{{Kind: auth.JobRotateKeys, Every: rotateKeysEvery}, {Kind: jobPurge, Every: 24 * time.Hour}},
+	}, p.log)
+}
+
 // routes are every endpoint of the API.
 func (p *platform) routes() []kit.Route {
 	opts := kit.ServerOptions(p.log, httptransport.ServerBefore(kitjwt.HTTPToContext(), auth.PathTenantToContext))
@@ -153,6 +181,7 @@ func (p *platform) routes() []kit.Route {
 	routes = append(routes, registry.Routes(registry.MakeEndpoints(p.tenants, guard), opts...)...)
 	routes = append(routes, p.auth.Routes(opts...)...)
 	routes = append(routes, p.trail.Routes(guard, opts...)...)
+	routes = append(routes, p.jobs.Routes(guard, opts...)...)
 	return append(routes, org.Routes(p.org, guard, opts...)...)
 }
 

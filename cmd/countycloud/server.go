@@ -95,7 +95,9 @@ func serve(ctx context.Context, cfg config.Server, e env) error {
 	}
 	defer p.close()
 	log.Info("listening", "addr", ln.Addr().String(), "dev", cfg.Dev, "control_schema", dbcfg.DBName)
+	working := make(chan struct{})
 	go func() {
+		defer close(working)
 		err := retry(ctx, log, "start-up", p.start)
 		if err == nil && cfg.Dev {
 			err = retry(ctx, log, "dev demo data", p.seedDemo)
@@ -106,8 +108,14 @@ func serve(ctx context.Context, cfg config.Server, e env) error {
 		if err != nil && ctx.Err() == nil {
 			log.Error("start-up stopped", "err", err)
 		}
+		if err == nil && cfg.Workers > 0 {
+			p.worker().Run(ctx)
+		}
 	}()
-	return kit.Serve(ctx, ln, p.handler(), cfg.ShutdownTimeout, log)
+	err = kit.Serve(ctx, ln, p.handler(), cfg.ShutdownTimeout, log)
+	// The worker hands back the leases of the jobs it could not finish.
+	<-working
+	return err
 }
 
 // retry runs fn until it succeeds or ctx ends, backing off exponentially

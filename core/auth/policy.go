@@ -74,5 +74,10 @@ func Policy() map[string]Rule {
 		// The audit trail.
 		"audit.list":          read(countyAdmin),
 		"audit.province.list": read(operator),
+
+		// Background jobs.
+		"jobs.list":  read(operator),
+		"jobs.get":   read(operator),
+		"jobs.retry": write(operator),
 	}
 }

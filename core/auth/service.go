@@ -18,6 +18,7 @@ import (
 
 	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/jobs"
 	"github.com/countycloud/countycloud/core/ttlcache"
 )
 
@@ -83,6 +84,20 @@ func New(cfg Config, control *sqlx.DB, router TenantRouter, trail Recorder, log 
 
 // Guard is the middleware every route is wrapped in.
 func (s *Service) Guard() *Guard { return s.guard }
+
+// JobRotateKeys is the kind of the job that rotates the signing keys.
+const JobRotateKeys = "auth.rotate-keys"
+
+// RotateKeys is the handler of JobRotateKeys: a new key signs from now
+// on, and tokens the retired keys signed stay valid until they expire.
+func (s *Service) RotateKeys(ctx context.Context, _ jobs.Job) error {
+	kid, err := s.keys.Rotate(ctx)
+	if err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "signing keys rotated", "kid", kid)
+	return nil
+}
 
 // Bootstrap makes sure there is a signing key, the operator "admin" and
 // its bootstrap API token, which it returns in clear only when it was

@@ -61,6 +61,9 @@ type Server struct {
 	// the limit off.
 	RateLimitCounty  float64
 	RateLimitAccount float64
+	// Workers is how many background jobs this replica runs at once; 0
+	// leaves them to other replicas.
+	Workers int
 }
 
 // RegisterFlags declares the database flags on fs with their defaults.
@@ -81,6 +84,7 @@ func (c *Server) RegisterFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.Dev, "dev", false, "development mode: in-memory database, demo data, nothing is kept")
 	fs.StringVar(&c.DevRootToken, "dev-root-token", "", "with -dev, use this operator token instead of a random one")
 	fs.Float64Var(&c.RateLimitCounty, "rate-limit-county", 500, "requests per second one county may make, bursts of twice that (0: no limit)")
+	fs.IntVar(&c.Workers, "workers", 4, "background jobs this replica runs at once (0: none, leave them to other replicas)")
 	fs.Float64Var(&c.RateLimitAccount, "rate-limit-account", 50, "requests per second one caller (account, operator or address) may make, bursts of twice that (0: no limit)")
 }
 
@@ -224,6 +228,9 @@ func (c *Server) Validate() error {
 	}
 	if c.RateLimitAccount < 0 {
 		p.add("rate-limit-account", "must be 0 (no limit) or more")
+	}
+	if c.Workers < 0 {
+		p.add("workers", "must be 0 (no background jobs here) or more")
 	}
 	return errors.Join(p...)
 }

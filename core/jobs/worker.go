@@ -124,10 +124,10 @@ func (w *Worker) Owner() string { return w.opts.Owner }
 // Run works until ctx is done. Then it claims nothing more, lets running
 // jobs finish for up to Options.Drain, cancels the rest and hands their
 // leases back so that another worker takes them at once.
-func (w *Worker) Run(ctx context.Context) error {
+func (w *Worker) Run(ctx context.Context) {
 	if len(w.kinds) == 0 {
 		<-ctx.Done()
-		return nil
+		return
 	}
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
@@ -142,7 +142,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			w.drain(&wg, cancelWork)
-			return nil
+			return
 		case <-renew.C:
 			w.renew(work)
 			continue
