@@ -147,6 +147,11 @@ func (w *Worker) Run(ctx context.Context) {
 			w.renew(work)
 			continue
 		case <-finished:
+			// Claim in batches: a claim costs a transaction however
+			// many jobs it takes.
+			if free := w.opts.Concurrency - w.inHand(); 2*free < w.opts.Concurrency {
+				continue
+			}
 		case <-poll.C:
 			w.schedule(work, scheduled)
 		}
@@ -223,19 +228,32 @@ func (w *Worker) claim(ctx context.Context, n int) ([]Job, error) {
 		return nil, fmt.Errorf("claim: %w", err)
 	}
 	defer tx.Rollback()
-	query, args, err := sqlx.In(`SELECT id FROM jobs WHERE kind IN (?) AND ((status = ? AND run_at <= ?) OR (status = ? AND lease_expires < ?))
-ORDER BY run_at, id LIMIT ? FOR UPDATE SKIP LOCKED`, w.kinds, StatusQueued, now, StatusRunning, now, n)
-	if err != nil {
-		return nil, err
-	}
+	// Two queries, each along its own index: jobs whose worker's lease ran
+	// out first, then queued jobs in the order they fell due.
 	var ids []int64
-	if err := tx.SelectContext(ctx, &ids, query, args...); err != nil {
-		return nil, fmt.Errorf("claim: %w", err)
+	for _, due := range []struct {
+		cond string
+		arg  Status
+	}{
+		{"status = ? AND lease_expires < ? ORDER BY lease_expires", StatusRunning},
+		{"status = ? AND run_at <= ? ORDER BY run_at", StatusQueued},
+	} {
+		query, args, err := sqlx.In("SELECT id FROM jobs WHERE kind IN (?) AND "+due.cond+" LIMIT ? FOR UPDATE SKIP LOCKED", w.kinds, due.arg, now, n-len(ids))
+		if err != nil {
+			return nil, err
+		}
+		var found []int64
+		if err := tx.SelectContext(ctx, &found, query, args...); err != nil {
+			return nil, fmt.Errorf("claim: %w", err)
+		}
+		if ids = append(ids, found...); len(ids) == n {
+			break
+		}
 	}
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	query, args, err = sqlx.In(`UPDATE jobs SET status = ?, lease_owner = ?, lease_expires = ?, attempts = attempts + 1, updated_at = ? WHERE id IN (?)`,
+	query, args, err := sqlx.In(`UPDATE jobs SET status = ?, lease_owner = ?, lease_expires = ?, attempts = attempts + 1, updated_at = ? WHERE id IN (?)`,
 		StatusRunning, w.opts.Owner, now.Add(w.opts.Lease), now, ids)
 	if err != nil {
 		return nil, err
