@@ -199,20 +199,22 @@ func (c *Calendar) Explain(t time.Time) (working bool, reason string) {
 }
 
 // AddWorkingDays returns the deadline of a time limit of n working days
-// for something that arrived at start: 17:30 (the end of the calendar's
-// working hours) in China on the n-th working day after the day of
-// receipt. The day of receipt is the day of start if that is a working
-// day, whatever the hour, and otherwise the next working day; it does not
-// count itself. So n = 0 gives the end of the day of receipt and, in an
-// ordinary week, a limit of 1 working day ends on Monday for a request
-// made on Friday and on Tuesday for one made on Saturday.
+// for something that arrived at start: the close of business (17:30 with
+// the default hours) in China on the n-th working day after the day of
+// receipt. The day of receipt is the day of start if that is a working day
+// and start is not after its close of business; otherwise it is the next
+// working day. It does not count itself. So n = 0 gives the end of the day
+// of receipt and, in an ordinary week, a limit of 1 working day ends on
+// Monday for a request made on Friday morning and on Tuesday for one made
+// on Friday evening or on Saturday.
 //
-// The result is always a working day, and grows with n. Chaining adds up:
-// AddWorkingDays(AddWorkingDays(t, a), b) equals AddWorkingDays(t, a+b)
-// for any a and b, since a deadline is its own day of receipt. A negative
-// n counts back from the day of receipt: -1 gives the working day before.
+// For n >= 0 the deadline is never before start. It is always a working
+// day, and grows with n. Chaining adds up: AddWorkingDays(
+// AddWorkingDays(t, a), b) equals AddWorkingDays(t, a+b) for any a and b,
+// since a deadline is its own day of receipt. A negative n counts back
+// from the day of receipt: -1 gives the working day before.
 func (c *Calendar) AddWorkingDays(start time.Time, n int) time.Time {
-	d := c.nthWorkingDay(c.workingBefore(dayOf(start)) + int64(n))
+	d := c.nthWorkingDay(c.workingBeforeReceipt(start) + int64(n))
 	return c.at(d, c.hours.end())
 }
 
@@ -226,8 +228,19 @@ func (c *Calendar) WorkingDaysBetween(a, b time.Time) int {
 	if b.Before(a) {
 		return -c.WorkingDaysBetween(b, a)
 	}
-	n := c.workingBefore(dayOf(b)+1) - c.workingBefore(dayOf(a)) - 1
+	n := c.workingBefore(dayOf(b)+1) - c.workingBeforeReceipt(a) - 1
 	return int(max(n, 0))
+}
+
+// workingBeforeReceipt counts, as workingBefore does, the working days
+// before the day on which something arriving at t is received.
+func (c *Calendar) workingBeforeReceipt(t time.Time) int64 {
+	day := dayOf(t)
+	n := c.workingBefore(day)
+	if c.working(day) && clockOf(t) > c.hours.end() {
+		n++
+	}
+	return n
 }
 
 // workingBefore counts the working days before day, from an arbitrary

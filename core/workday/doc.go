@@ -20,8 +20,10 @@
 // placed on China's calendar.
 //
 // The counting rules follow the usual administrative ones (期间开始之日不
-// 计算在期间内): a request made on a non-working day is taken as received
-// on the next working day, the day of receipt does not count, and a
-// deadline falls at the close of business of its last working day. See
-// Calendar.AddWorkingDays and Calendar.AddWorkingDuration for the details.
+// 计算在期间内): a request made on a day off or after the close of business
+// is taken as received on the next working day, the day of receipt does
+// not count, and a deadline falls at the close of business of its last
+// working day. Limits in working hours count only the working periods of
+// working days (08:30–12:00 and 14:00–17:30 unless a county keeps other
+// hours). See Calendar.AddWorkingDays and Calendar.AddWorkingDuration.
 package workday
