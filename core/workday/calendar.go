@@ -2,6 +2,7 @@ package workday
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -21,8 +22,8 @@ type Override struct {
 const maxSpanYears = 100
 
 // Calendar tells working days from days off and counts deadlines in them.
-// It never changes once built, so one calendar may serve any number of
-// goroutines.
+// Build one with New or National. It never changes once built, so one
+// calendar may serve any number of goroutines.
 type Calendar struct {
 	status map[int]Status
 	// first is the day number of the first day the table covers. Outside
@@ -49,13 +50,8 @@ type Calendar struct {
 func New(years []Year, overrides []Override) (*Calendar, error) {
 	var problems []string
 	status := make(map[int]Status, len(years))
-	firstYear, lastYear := 0, 0
-	spanYear := func(year int) {
-		if firstYear == 0 || year < firstYear {
-			firstYear = year
-		}
-		lastYear = max(lastYear, year)
-	}
+	// spanned are the years the table must cover.
+	var spanned []int
 	for _, y := range years {
 		for _, p := range y.problems() {
 			problems = append(problems, fmt.Sprintf("year %d: %s", y.Year, p))
@@ -64,7 +60,7 @@ func New(years []Year, overrides []Override) (*Calendar, error) {
 			problems = append(problems, fmt.Sprintf("year %d is given twice", y.Year))
 		}
 		status[y.Year] = y.Status
-		spanYear(y.Year)
+		spanned = append(spanned, y.Year)
 	}
 	overridden := make(map[Date]bool, len(overrides))
 	for _, o := range overrides {
@@ -80,10 +76,10 @@ func New(years []Year, overrides []Override) (*Calendar, error) {
 			problems = append(problems, what+": the day is overridden twice")
 		}
 		overridden[o.Day] = true
-		spanYear(o.Day.Year)
+		spanned = append(spanned, o.Day.Year)
 	}
-	if firstYear != 0 && lastYear-firstYear >= maxSpanYears {
-		problems = append(problems, fmt.Sprintf("the data spreads from %d to %d; a calendar holds at most %d years", firstYear, lastYear, maxSpanYears))
+	if len(spanned) > 0 && slices.Max(spanned)-slices.Min(spanned) >= maxSpanYears {
+		problems = append(problems, fmt.Sprintf("the data spreads from %d to %d; a calendar holds at most %d years", slices.Min(spanned), slices.Max(spanned), maxSpanYears))
 	}
 	if len(problems) > 0 {
 		return nil, invalid("calendar", problems)
@@ -97,11 +93,11 @@ func New(years []Year, overrides []Override) (*Calendar, error) {
 		dayLength: DefaultHours().Total(),
 		zone:      time.FixedZone("CST", chinaOffset),
 	}
-	if firstYear == 0 {
+	if len(spanned) == 0 {
 		return c, nil
 	}
-	c.first = Date{firstYear, time.January, 1}.day()
-	end := Date{lastYear + 1, time.January, 1}.day()
+	c.first = Date{slices.Min(spanned), time.January, 1}.day()
+	end := Date{slices.Max(spanned) + 1, time.January, 1}.day()
 	working := make([]bool, end-c.first)
 	for i := range working {
 		working[i] = isMondayToFriday(c.first + int64(i))
@@ -172,6 +168,7 @@ func (c *Calendar) StatusBetween(a, b time.Time) Status {
 		from, to = to, from
 	}
 	if to-from >= len(c.status) {
+		// More years than the calendar has data for: some lack it.
 		return NoData
 	}
 	least := Official
@@ -255,9 +252,9 @@ func (c *Calendar) working(day int64) bool {
 }
 
 // nthWorkingDay returns the working day with n working days before it, as
-// workingBefore counts them. It searches between the days where the count
-// of Mondays to Fridays alone (5 in 7 days, give or take 4) is n less or
-// more than any shift could make up, so its cost does not grow with n.
+// workingBefore counts them. It bisects a window around the day where the
+// count of Mondays to Fridays alone reaches n, widened by maxShift on each
+// side, so its cost does not grow with n.
 func (c *Calendar) nthWorkingDay(n int64) int64 {
 	lo := floorDiv(7*(n-c.maxShift), 5) - 14
 	hi := floorDiv(7*(n+c.maxShift), 5) + 14

@@ -161,19 +161,21 @@ func (c *Calendar) AddWorkingDuration(start time.Time, d time.Duration) time.Tim
 	if d == 0 {
 		return start.In(c.zone)
 	}
-	day, worked := c.position(start)
-	days := floorDiv(int64(d), int64(c.dayLength))
-	day += days
-	worked += d - time.Duration(days)*c.dayLength
+	workingDays, worked := c.position(start)
+	wholeDays := floorDiv(int64(d), int64(c.dayLength))
+	workingDays += wholeDays
+	worked += d - time.Duration(wholeDays)*c.dayLength
+	// Bring worked into (0, dayLength]: a limit used up exactly at the
+	// close of business ends then, not at the next opening.
 	if worked > c.dayLength {
-		day++
+		workingDays++
 		worked -= c.dayLength
 	}
 	if worked == 0 {
-		day--
+		workingDays--
 		worked = c.dayLength
 	}
-	return c.at(c.nthWorkingDay(day), c.hours.clockAt(worked))
+	return c.at(c.nthWorkingDay(workingDays), c.hours.clockAt(worked))
 }
 
 // WorkingDuration is the working time between a and b, negative when b is
