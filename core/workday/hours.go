@@ -22,8 +22,8 @@ type Period struct {
 // Hours are the working periods of a working day, in order.
 type Hours []Period
 
-// DefaultHours are the usual hours of Chinese government offices:
-// 08:30–12:00 and 14:00–17:30, seven hours a day.
+// DefaultHours are the hours a calendar keeps unless a county sets its
+// own: 08:30–12:00 and 14:00–17:30, seven hours a day.
 func DefaultHours() Hours {
 	return Hours{
 		{Start: 8*time.Hour + 30*time.Minute, End: 12 * time.Hour},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -31,9 +32,7 @@ func TestParseReadsAYearFile(t *testing.T) {
 		},
 		Workdays: []Workday{{Date: Date{2026, time.February, 14}, For: "春节"}},
 	}
-	if y.Year != want.Year || y.Status != want.Status || y.Source != want.Source ||
-		len(y.Holidays) != 2 || y.Holidays[0] != want.Holidays[0] || y.Holidays[1] != want.Holidays[1] ||
-		len(y.Workdays) != 1 || y.Workdays[0] != want.Workdays[0] {
+	if !reflect.DeepEqual(y, want) {
 		t.Errorf("got %+v, want %+v", y, want)
 	}
 }
