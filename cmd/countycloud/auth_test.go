@@ -287,7 +287,7 @@ func TestPolicyMatrix(t *testing.T) {
 		if rt.Name == "auth.logout" || rt.Name == "auth.password.change" {
 			continue // they end the very sessions the matrix runs on
 		}
-		path := strings.NewReplacer("{code}", "gd.shaoguan.wengyuan", "{id}", "999").Replace(rt.Pattern)
+		path := strings.NewReplacer("{code}", "gd.shaoguan.wengyuan", "{id}", "999", "{year}", "2026", "{date}", "2026-06-05").Replace(rt.Pattern)
 		for who, pr := range principals {
 			allowed := rule.Public || (rule.Self && pr.token != "")
 			for _, r := range rule.Roles {
@@ -464,5 +464,69 @@ func TestTheProvinceKeepsATrailOfOperators(t *testing.T) {
 		if _, err := db.Server.Exec(stmt); err == nil || !strings.Contains(err.Error(), "append-only") {
 			t.Errorf("%s: %v", stmt, err)
 		}
+	}
+}
+
+// TestACountysCalendar: a county admin gives a local festival as a day
+// off; the county's deadlines move past it, another county's do not, and
+// bad input changes nothing.
+func TestACountysCalendar(t *testing.T) {
+	t.Parallel()
+	db, p, url, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin, "wyclerk": auth.RoleClerk})
+	tokens := loginAs(t, db, url, env["COUNTYCLOUD_TOKEN"], "gd.shaoguan.wengyuan")
+	const wy = "/v1/tenants/gd.shaoguan.wengyuan/calendar"
+	festival := map[string]any{"working": false, "note": "翁源县兰花节"}
+
+	for what, r := range map[string]apiResult{
+		"not a date":  call(t, "PUT", url+wy+"/overrides/2026-02-30", tokens["wyadmin"], festival),
+		"no working":  call(t, "PUT", url+wy+"/overrides/2026-06-05", tokens["wyadmin"], map[string]any{"note": "兰花节"}),
+		"no note":     call(t, "PUT", url+wy+"/overrides/2026-06-05", tokens["wyadmin"], map[string]any{"working": false}),
+		"not a year":  call(t, "GET", url+wy+"/twenty", tokens["wyadmin"], nil),
+		"unset twice": call(t, "DELETE", url+wy+"/overrides/2026-06-05", tokens["wyadmin"], nil),
+	} {
+		if r.status != 400 && r.status != 404 {
+			t.Errorf("%s: %d %s", what, r.status, r.body)
+		}
+	}
+	want(t, "a clerk", call(t, "PUT", url+wy+"/overrides/2026-06-05", tokens["wyclerk"], festival), 403, auth.CodeForbidden)
+
+	friday := time.Date(2026, 6, 4, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	before, err := p.calendars.Calendar(context.Background(), "gd.shaoguan.wengyuan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(t, "a festival", call(t, "PUT", url+wy+"/overrides/2026-06-05", tokens["wyadmin"], festival), 200, "")
+	after, err := p.calendars.Calendar(context.Background(), "gd.shaoguan.wengyuan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lechang, err := p.calendars.Calendar(context.Background(), "gd.shaoguan.lechang")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !after.AddWorkingDays(friday, 1).After(before.AddWorkingDays(friday, 1)) || !lechang.AddWorkingDays(friday, 1).Equal(before.AddWorkingDays(friday, 1)) {
+		t.Errorf("a day off in Wengyuan: deadline %v, before %v, in Lechang %v", after.AddWorkingDays(friday, 1), before.AddWorkingDays(friday, 1), lechang.AddWorkingDays(friday, 1))
+	}
+	year := call(t, "GET", url+wy+"/2026", tokens["wyclerk"], nil)
+	want(t, "the year", year, 200, "")
+	for _, day := range []string{`"date":"2026-06-05","working":false,"reason":"翁源县兰花节","county":true`, `"date":"2026-02-14","working":true`, `"date":"2026-10-01","working":false`} {
+		if !strings.Contains(string(year.body), day) {
+			t.Errorf("2026 does not show %s: %s", day, year.body)
+		}
+	}
+	trail := call(t, "GET", url+"/v1/tenants/gd.shaoguan.wengyuan/audit?action=calendar.override.set", tokens["wyadmin"], nil)
+	if !strings.Contains(string(trail.body), `"object_id":"2026-06-05"`) {
+		t.Errorf("the change is not in the trail: %s", trail.body)
+	}
+	want(t, "back to the national calendar", call(t, "DELETE", url+wy+"/overrides/2026-06-05", tokens["wyadmin"], nil), 200, "")
+
+	e := map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": env["COUNTYCLOUD_TOKEN"], "COUNTYCLOUD_TENANT": "gd.shaoguan.lechang"}
+	mustCLI(t, e, "calendar", "set", "2026-06-13", "--working", "--note", "调休上班")
+	if out := mustCLI(t, e, "calendar", "show", "--year", "2026"); !strings.Contains(out, "2026-06-13") || !strings.Contains(out, "county") {
+		t.Errorf("calendar show: %s", out)
+	}
+	mustCLI(t, e, "calendar", "unset", "2026-06-13")
+	if r := cli(t, e, "calendar", "unset", "2026-06-13"); r.code != exitNotFound || !strings.Contains(r.stderr, "calendar_override_not_found") {
+		t.Errorf("unset twice: exit %d %s", r.code, r.stderr)
 	}
 }

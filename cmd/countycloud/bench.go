@@ -387,7 +387,10 @@ func (b *bencher) fanOut(ctx context.Context, r *benchReport) error {
 // over every county, on one county, and the same SQL through raw sqlx.
 func (b *bencher) reads(ctx context.Context, r *benchReport) error {
 	tokens := make(chan string, 1)
-	p := newPlatformOn(config.Server{Database: b.cfg}, b.db, b.log, func(t string) { tokens <- t })
+	p, err := newPlatformOn(config.Server{Database: b.cfg}, b.db, b.log, func(t string) { tokens <- t })
+	if err != nil {
+		return err
+	}
 	if err := p.start(ctx); err != nil {
 		return err
 	}

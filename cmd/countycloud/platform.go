@@ -21,6 +21,7 @@ import (
 	"github.com/countycloud/countycloud/core/jobs"
 	"github.com/countycloud/countycloud/core/kit"
 	"github.com/countycloud/countycloud/core/store"
+	"github.com/countycloud/countycloud/tenants/calendar"
 	"github.com/countycloud/countycloud/tenants/org"
 	"github.com/countycloud/countycloud/tenants/registry"
 )
@@ -35,6 +36,7 @@ type platform struct {
 	trail       *audit.Trail
 	tenants     registry.Service
 	org         org.Service
+	calendars   *calendar.Service
 	jobs        *jobs.Queue
 	metrics     *prometheus.Registry
 	// announce shows the bootstrap token the one time it is created.
@@ -46,16 +48,25 @@ func newPlatform(cfg config.Server, dbcfg *mysql.Config, log *slog.Logger, annou
 	if err != nil {
 		return nil, err
 	}
-	return newPlatformOn(cfg, db, log, announce), nil
+	p, err := newPlatformOn(cfg, db, log, announce)
+	if err != nil {
+		db.close()
+		return nil, err
+	}
+	return p, nil
 }
 
 // newPlatformOn wires the server on databases already open.
-func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce func(string)) *platform {
+func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce func(string)) (*platform, error) {
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	db.registerMetrics(metrics)
 	router := db.router()
 	trail := audit.NewTrail(router, db.control)
+	calendars, err := calendar.NewService(router)
+	if err != nil {
+		return nil, err
+	}
 	authCfg := auth.DefaultConfig()
 	authCfg.Limits = auth.Limits{
 		CountyPerSecond: cfg.RateLimitCounty, CountyBurst: burst(cfg.RateLimitCounty),
@@ -70,10 +81,11 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		trail:       trail,
 		tenants:     db.tenantService(cfg.Database, store.TenantMigrations(), log),
 		org:         org.NewService(router),
+		calendars:   calendars,
 		jobs:        jobs.NewQueue(db.control),
 		metrics:     metrics,
 		announce:    announce,
-	}
+	}, nil
 }
 
 // burst is the burst allowed over a rate: two seconds' worth.
@@ -182,6 +194,7 @@ func (p *platform) routes() []kit.Route {
 	routes = append(routes, p.auth.Routes(opts...)...)
 	routes = append(routes, p.trail.Routes(guard, opts...)...)
 	routes = append(routes, p.jobs.Routes(guard, opts...)...)
+	routes = append(routes, p.calendars.Routes(guard, opts...)...)
 	return append(routes, org.Routes(p.org, guard, opts...)...)
 }
 

@@ -53,6 +53,11 @@ func Policy() map[string]Rule {
 		"org.template":        read(countyAdmin),
 		"org.import":          write(countyAdmin),
 
+		// A county's working-day calendar.
+		"calendar.year":            read(staff),
+		"calendar.override.set":    write(countyAdmin),
+		"calendar.override.delete": write(countyAdmin),
+
 		// A county's public pages, for citizens and enterprises.
 		"org.public.units": {Public: true},
 

@@ -1,4 +1,4 @@
--- A county's schema as migrations 1 to 3 leave it, written by
+-- A county's schema as migrations 1 to 4 leave it, written by
 -- go test ./core/store -run TestTenantSnapshot -update-snapshot.
 -- New counties are created from it in one step.
 
@@ -75,6 +75,14 @@ CREATE TABLE IF NOT EXISTS `audit_log` (
   KEY `audit_unit` (`unit_id`,`at`),
   KEY `audit_object` (`object_type`,`object_id`,`at`),
   KEY `audit_action` (`action`,`at`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS `calendar_overrides` (
+  `day` date NOT NULL,
+  `working` tinyint(1) NOT NULL,
+  `note` varchar(200) NOT NULL,
+  `updated_at` datetime(6) NOT NULL,
+  PRIMARY KEY (`day`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 CREATE TABLE IF NOT EXISTS `credentials` (
