@@ -15,8 +15,8 @@ func newJobsCmd(e env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "jobs",
 		Short: "See the background jobs and retry dead ones",
-		Long: `See the platform's background jobs (supervision sweeps, notifications, key
-rotation …), which every replica's worker shares. A job that failed all its
+		Long: `See the platform's background jobs, which the workers of every replica share
+(today the daily signing-key rotation and clean-up). A job that failed all its
 attempts is dead until an operator retries it.`,
 	}
 	opts.register(cmd)
