@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/countycloud/countycloud/core/audit"
 )
@@ -67,9 +66,7 @@ change it. --from and --to take RFC 3339 times.`,
 	}
 	cmd.Flags().BoolVar(&province, "province", false, "the province's own trail instead of a county's: operators' logins and changes to the registry")
 	o.opts.register(cmd)
-	o.extra = pflag.NewFlagSet("audit", pflag.ContinueOnError)
-	o.extra.StringVar(&o.tenant, "tenant", "", "county code, such as gd.shaoguan.wengyuan (COUNTYCLOUD_TENANT)")
-	cmd.Flags().AddFlagSet(o.extra)
+	o.countyFlag(cmd.Flags())
 	for flag, param := range map[string]string{"actor": "actor", "unit": "unit_id", "object-type": "object_type", "object-id": "object_id",
 		"action": "action", "outcome": "outcome", "from": "from", "to": "to", "limit": "limit", "before": "before"} {
 		v := new(string)

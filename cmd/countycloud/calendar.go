@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/countycloud/countycloud/tenants/calendar"
 )
@@ -22,9 +21,7 @@ days, and the county's own changes (a local festival as a day off, or a day
 worked to make up for one).`,
 	}
 	o.opts.register(cmd)
-	o.extra = pflag.NewFlagSet("calendar", pflag.ContinueOnError)
-	o.extra.StringVar(&o.tenant, "tenant", "", "county code, such as gd.shaoguan.wengyuan (COUNTYCLOUD_TENANT)")
-	cmd.PersistentFlags().AddFlagSet(o.extra)
+	o.countyFlag(cmd.PersistentFlags())
 
 	var year int
 	show := &cobra.Command{

@@ -38,11 +38,16 @@ roles accounts carry, the account quota of each unit and the requests that
 raise it, and the import of a staffing-office file.`,
 	}
 	o.opts.register(cmd)
-	o.extra = pflag.NewFlagSet("org", pflag.ContinueOnError)
-	o.extra.StringVar(&o.tenant, "tenant", "", "county code, such as gd.shaoguan.wengyuan (COUNTYCLOUD_TENANT)")
-	cmd.PersistentFlags().AddFlagSet(o.extra)
+	o.countyFlag(cmd.PersistentFlags())
 	cmd.AddCommand(o.unitsCmd(), o.accountsCmd(), o.rolesCmd(), o.quotaCmd(), o.importCmd(), o.templateCmd())
 	return cmd
+}
+
+// countyFlag declares --tenant, the county the commands act on, on flags.
+func (o *orgCmd) countyFlag(flags *pflag.FlagSet) {
+	o.extra = pflag.NewFlagSet("county", pflag.ContinueOnError)
+	o.extra.StringVar(&o.tenant, "tenant", "", "county code, such as gd.shaoguan.wengyuan (COUNTYCLOUD_TENANT)")
+	flags.AddFlagSet(o.extra)
 }
 
 // client returns the API client and the county's path prefix.

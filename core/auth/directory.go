@@ -13,6 +13,7 @@ import (
 // TenantRouter runs work on a county's schema (core/store's Router).
 type TenantRouter interface {
 	InTenant(ctx context.Context, code string, fn func(ctx context.Context, conn *sqlx.Conn) error) error
+	InTenantTx(ctx context.Context, code string, fn func(ctx context.Context, tx *sqlx.Tx) error) error
 }
 
 // credential is what a login is checked against: an operator in the
@@ -54,24 +55,18 @@ func (d directory) on(ctx context.Context, tenant string, fn func(ctx context.Co
 // plane for operators, so that a change and its audit entry commit
 // together.
 func (d directory) write(ctx context.Context, tenant string, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
-	run := func(ctx context.Context, tx *sqlx.Tx, err error) error {
-		if err != nil {
-			return fmt.Errorf("begin: %w", err)
-		}
-		defer tx.Rollback()
-		if err := fn(ctx, tx); err != nil {
-			return err
-		}
-		return tx.Commit()
+	if tenant != "" {
+		return d.router.InTenantTx(ctx, tenant, fn)
 	}
-	if tenant == "" {
-		tx, err := d.control.BeginTxx(ctx, nil)
-		return run(ctx, tx, err)
+	tx, err := d.control.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
 	}
-	return d.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
-		tx, err := conn.BeginTxx(ctx, nil)
-		return run(ctx, tx, err)
-	})
+	defer tx.Rollback()
+	if err := fn(ctx, tx); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // subject is the audit object type of a credential's holder.

@@ -78,7 +78,7 @@ func newGuard(keys *KeyRing, sessions *Sessions, tokens *APITokens, trail Record
 	return &Guard{
 		policy:   Policy(),
 		parseJWT: kitjwt.NewParser(keys.Keyfunc, jwt.SigningMethodHS256, func() jwt.Claims { return &accessClaims{} })(claims),
-		verified: ttlcache.New[string, verifiedAccess](verifiedAccessTTL, maxLimiters),
+		verified: ttlcache.New[string, verifiedAccess](verifiedAccessTTL, maxVerifiedAccess),
 		sessions: sessions,
 		tokens:   tokens,
 		trail:    trail,
@@ -171,8 +171,12 @@ type verifiedAccess struct {
 }
 
 // verifiedAccessTTL bounds how long a verified token is kept; revocation
-// is checked on every request regardless.
-const verifiedAccessTTL = 5 * time.Second
+// is checked on every request regardless. maxVerifiedAccess bounds how
+// many are kept (one per caller active in the last few seconds).
+const (
+	verifiedAccessTTL = 5 * time.Second
+	maxVerifiedAccess = 100_000
+)
 
 func (g *Guard) verifyAccess(ctx context.Context, token string) (Principal, error) {
 	v, ok := g.verified.Get(token)

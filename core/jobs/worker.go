@@ -118,9 +118,6 @@ func NewWorker(q *Queue, handlers map[string]Handler, opts Options, log *slog.Lo
 	return &Worker{q: q, handlers: handlers, kinds: kinds, opts: opts.withDefaults(), log: log, running: map[int64]bool{}}
 }
 
-// Owner is the name the worker's leases carry.
-func (w *Worker) Owner() string { return w.opts.Owner }
-
 // Run works until ctx is done. Then it claims nothing more, lets running
 // jobs finish for up to Options.Drain, cancels the rest and hands their
 // leases back so that another worker takes them at once.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -41,4 +42,20 @@ func (r *Router) InTenant(ctx context.Context, code string, fn func(ctx context.
 		return err
 	}
 	return cluster.InSchema(ctx, loc.Schema, fn)
+}
+
+// InTenantTx runs fn in a transaction on the county's schema, committed
+// if fn returns nil and rolled back otherwise.
+func (r *Router) InTenantTx(ctx context.Context, code string, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
+	return r.InTenant(ctx, code, func(ctx context.Context, conn *sqlx.Conn) error {
+		tx, err := conn.BeginTxx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		defer tx.Rollback()
+		if err := fn(ctx, tx); err != nil {
+			return err
+		}
+		return tx.Commit()
+	})
 }

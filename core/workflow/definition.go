@@ -15,8 +15,10 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/workday"
 )
 
 // Definition is a workflow as its owner (the province, a module's vendor)
@@ -96,11 +98,11 @@ type Limit struct {
 	Hours int `json:"working_hours,omitempty"`
 }
 
-// workingHoursPerDay converts days to hours to compare limits; it is the
-// calendar's default working day (workday.DefaultHours).
-const workingHoursPerDay = 7
-
-func (l Limit) hours() int { return l.Days*workingHoursPerDay + l.Hours }
+// length compares limits, a working day being as long as the calendar's
+// default one.
+func (l Limit) length() time.Duration {
+	return time.Duration(l.Days)*workday.DefaultHours().Total() + time.Duration(l.Hours)*time.Hour
+}
 
 // Localization is what a county may change of a definition.
 type Localization struct {
@@ -337,10 +339,10 @@ func checkAssignee(p *Problems, path string, a Assignee, roles []string) {
 }
 
 func checkLimit(p *Problems, path string, l Limit) {
-	if l.Days < 0 || l.Hours < 0 || l.hours() == 0 {
+	if l.Days < 0 || l.Hours < 0 || l.length() == 0 {
 		p.add(path, "a time limit is a positive number of working_days or working_hours")
 	}
-	if l.Days > 366 || l.Hours > 366*workingHoursPerDay {
+	if l.length() > (Limit{Days: 366}).length() {
 		p.add(path, "a time limit of more than a year is no limit")
 	}
 }

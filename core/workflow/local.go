@@ -99,7 +99,7 @@ func Localize(base Definition, local Local, roles []string) (Definition, error) 
 // shorter reports whether limit may replace current: only a shorter one,
 // only where shortening is allowed, and never where there was no limit.
 func shorter(limit Limit, current *Limit, allowed bool) bool {
-	return allowed && current != nil && limit.hours() > 0 && limit.hours() <= current.hours()
+	return allowed && current != nil && limit.length() > 0 && limit.length() <= current.length()
 }
 
 // redirect points every forward action and join that leads to from at to.

@@ -26,6 +26,7 @@ const (
 // Router reaches a county's schema (store.Router).
 type Router interface {
 	InTenant(ctx context.Context, code string, fn func(ctx context.Context, conn *sqlx.Conn) error) error
+	InTenantTx(ctx context.Context, code string, fn func(ctx context.Context, tx *sqlx.Tx) error) error
 }
 
 // Service keeps counties' calendars.
@@ -158,7 +159,7 @@ func (s *Service) SetOverride(ctx context.Context, tenant, day string, in Overri
 		return Override{}, errs.Invalid(CodeInvalidOverride, "%v", err)
 	}
 	o := Override{Day: day, Working: *in.Working, Note: note, UpdatedAt: time.Now().UTC().Truncate(time.Microsecond)}
-	err = s.write(ctx, tenant, func(ctx context.Context, tx *sqlx.Tx) error {
+	err = s.router.InTenantTx(ctx, tenant, func(ctx context.Context, tx *sqlx.Tx) error {
 		list, err := s.overrides(ctx, tx)
 		if err != nil {
 			return err
@@ -178,7 +179,7 @@ ON DUPLICATE KEY UPDATE working = VALUES(working), note = VALUES(note), updated_
 
 // DeleteOverride gives day back to the national calendar.
 func (s *Service) DeleteOverride(ctx context.Context, tenant, day string) error {
-	return s.write(ctx, tenant, func(ctx context.Context, tx *sqlx.Tx) error {
+	return s.router.InTenantTx(ctx, tenant, func(ctx context.Context, tx *sqlx.Tx) error {
 		list, err := s.overrides(ctx, tx)
 		if err != nil {
 			return err
@@ -191,20 +192,6 @@ func (s *Service) DeleteOverride(ctx context.Context, tenant, day string) error 
 			return fmt.Errorf("delete calendar override %s: %w", day, err)
 		}
 		return audit.Write(ctx, tx, audit.New(ctx, "calendar.override.delete", "calendar_day", day, before, nil))
-	})
-}
-
-func (s *Service) write(ctx context.Context, tenant string, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
-	return s.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
-		tx, err := conn.BeginTxx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback()
-		if err := fn(ctx, tx); err != nil {
-			return err
-		}
-		return tx.Commit()
 	})
 }
 

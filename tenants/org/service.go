@@ -46,6 +46,7 @@ type Service interface {
 // Router reaches a county's schema (store.Router).
 type Router interface {
 	InTenant(ctx context.Context, code string, fn func(ctx context.Context, conn *sqlx.Conn) error) error
+	InTenantTx(ctx context.Context, code string, fn func(ctx context.Context, tx *sqlx.Tx) error) error
 }
 
 // UnitInput creates a unit. ParentID nil makes a top unit.
@@ -113,17 +114,7 @@ func (s *service) read(ctx context.Context, tenant string, fn func(ctx context.C
 
 // write runs fn in a transaction on the county's schema.
 func (s *service) write(ctx context.Context, tenant string, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
-	return s.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
-		tx, err := conn.BeginTxx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback()
-		if err := fn(ctx, tx); err != nil {
-			return err
-		}
-		return tx.Commit()
-	})
+	return s.router.InTenantTx(ctx, tenant, fn)
 }
 
 // record appends the write to the county's audit trail, in its
