@@ -1,0 +1,178 @@
+// Package notify tells people what needs them: a task assigned, a
+// deadline near or passed, an escalation. Every notification is written
+// in the transaction of what caused it, into the county's outbox: an
+// in-app row (the account's inbox) and, as the account's preferences ask,
+// e-mail and SMS rows that jobs deliver later, retrying a channel that is
+// down, so nothing committed is lost.
+package notify
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Kinds of notification; an account's preferences are per kind.
+const (
+	KindTaskAssigned = "task_assigned"
+	KindTaskWarning  = "task_warning"
+	KindTaskOverdue  = "task_overdue"
+	KindEscalation   = "escalation"
+	KindTest         = "test"
+)
+
+// Kinds lists every kind, in the order preferences show them.
+func Kinds() []string {
+	return []string{KindTaskAssigned, KindTaskWarning, KindTaskOverdue, KindEscalation, KindTest}
+}
+
+// Channels.
+const (
+	ChannelInApp = "inapp"
+	ChannelEmail = "email"
+	ChannelSMS   = "sms"
+)
+
+// Statuses of a notification: pending until a channel takes it, sent,
+// or failed when its attempts ran out.
+const (
+	StatusPending = "pending"
+	StatusSent    = "sent"
+	StatusFailed  = "failed"
+)
+
+// Message is one notification to one account.
+type Message struct {
+	Account int64
+	Kind    string
+	Subject string
+	Body    string
+	// RefType and RefID name what the message is about (a task).
+	RefType string
+	RefID   int64
+	// SMS sends it by SMS whatever the account's preferences: the "SMS
+	// reminder" (短信提醒) option of an action.
+	SMS bool
+}
+
+// recipient is what Write needs of an account.
+type recipient struct {
+	ID     int64   `db:"id"`
+	Email  *string `db:"email"`
+	Mobile *string `db:"mobile"`
+}
+
+// preference is an account's choice for one kind.
+type preference struct {
+	Account int64  `db:"account_id"`
+	Kind    string `db:"kind"`
+	Email   bool   `db:"email"`
+	SMS     bool   `db:"sms"`
+}
+
+// Write adds msgs to the outbox of the county tx is on: an in-app row
+// for each, and an e-mail or SMS row where the account has the address
+// and its preferences (or the message's SMS reminder) ask for it. Inactive
+// accounts get nothing. It returns how many rows wait for delivery, so
+// that the caller knows whether to kick the drain after committing.
+func Write(ctx context.Context, tx sqlx.ExtContext, now time.Time, msgs ...Message) (pending int, err error) {
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	ids := make([]int64, 0, len(msgs))
+	for _, m := range msgs {
+		ids = append(ids, m.Account)
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	query, args, err := sqlx.In("SELECT id, email, mobile FROM accounts WHERE status = 'active' AND id IN (?)", ids)
+	if err != nil {
+		return 0, err
+	}
+	var people []recipient
+	if err := sqlx.SelectContext(ctx, tx, &people, query, args...); err != nil {
+		return 0, fmt.Errorf("read recipients: %w", err)
+	}
+	query, args, err = sqlx.In("SELECT account_id, kind, email, sms FROM notification_preferences WHERE account_id IN (?)", ids)
+	if err != nil {
+		return 0, err
+	}
+	var prefs []preference
+	if err := sqlx.SelectContext(ctx, tx, &prefs, query, args...); err != nil {
+		return 0, fmt.Errorf("read notification preferences: %w", err)
+	}
+	byID := make(map[int64]recipient, len(people))
+	for _, p := range people {
+		byID[p.ID] = p
+	}
+	type key struct {
+		account int64
+		kind    string
+	}
+	chosen := make(map[key]preference, len(prefs))
+	for _, p := range prefs {
+		chosen[key{p.Account, p.Kind}] = p
+	}
+	var values strings.Builder
+	args = args[:0]
+	rows := 0
+	add := func(m Message, channel, status string, address *string) {
+		if rows > 0 {
+			values.WriteString(", ")
+		}
+		values.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		var refType *string
+		var refID *int64
+		if m.RefType != "" {
+			refType, refID = &m.RefType, &m.RefID
+		}
+		var sentAt, nextAttempt *time.Time
+		if status == StatusSent {
+			sentAt = &now
+		} else {
+			nextAttempt = &now
+		}
+		args = append(args, m.Account, channel, m.Kind, clip(m.Subject, 200), clip(m.Body, 2000), refType, refID, address, status, nextAttempt, sentAt, now)
+		rows++
+	}
+	for _, m := range msgs {
+		person, ok := byID[m.Account]
+		if !ok {
+			continue
+		}
+		add(m, ChannelInApp, StatusSent, nil)
+		pref, ok := chosen[key{m.Account, m.Kind}]
+		if !ok {
+			pref = preference{Email: true}
+		}
+		if pref.Email && person.Email != nil && *person.Email != "" {
+			add(m, ChannelEmail, StatusPending, person.Email)
+			pending++
+		}
+		if (pref.SMS || m.SMS) && person.Mobile != nil && *person.Mobile != "" {
+			add(m, ChannelSMS, StatusPending, person.Mobile)
+			pending++
+		}
+	}
+	if rows == 0 {
+		return 0, nil
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO notifications (account_id, channel, kind, subject, body, ref_type, ref_id, address, status, next_attempt_at, sent_at, created_at)
+VALUES `+values.String(), args...)
+	if err != nil {
+		return 0, fmt.Errorf("write notifications: %w", err)
+	}
+	return pending, nil
+}
+
+// clip cuts s to at most n runes, as the columns hold.
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
