@@ -14,6 +14,7 @@ import (
 	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/names"
+	"github.com/countycloud/countycloud/core/ttlcache"
 	"github.com/countycloud/countycloud/core/workday"
 )
 
@@ -33,7 +34,17 @@ type Router interface {
 type Service struct {
 	router   Router
 	national []workday.Year
+	// cache spares every deadline a read of the county's overrides. A
+	// change made through another replica is seen within cacheTTL; one
+	// made here at once.
+	cache *ttlcache.Cache[string, *workday.Calendar]
 }
+
+// A county's calendar is kept this long, for at most maxCached counties.
+const (
+	cacheTTL  = 30 * time.Second
+	maxCached = 10000
+)
 
 // NewService returns the calendars of the counties behind router, on the
 // national data shipped with the platform.
@@ -42,7 +53,7 @@ func NewService(router Router) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("national calendar: %w", err)
 	}
-	return &Service{router: router, national: years}, nil
+	return &Service{router: router, national: years, cache: ttlcache.New[string, *workday.Calendar](cacheTTL, maxCached)}, nil
 }
 
 // Override is a county's change to one day.
@@ -82,6 +93,9 @@ func (s *Service) build(list []Override) (*workday.Calendar, error) {
 
 // Calendar is tenant's calendar as it stands.
 func (s *Service) Calendar(ctx context.Context, tenant string) (*workday.Calendar, error) {
+	if c, ok := s.cache.Get(tenant); ok {
+		return c, nil
+	}
 	var c *workday.Calendar
 	err := s.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
 		list, err := s.overrides(ctx, conn)
@@ -91,7 +105,11 @@ func (s *Service) Calendar(ctx context.Context, tenant string) (*workday.Calenda
 		c, err = s.build(list)
 		return err
 	})
-	return c, err
+	if err != nil {
+		return nil, err
+	}
+	s.cache.Put(tenant, c)
+	return c, nil
 }
 
 // Day is a day that is not an ordinary weekday or weekend: a holiday, an
@@ -174,12 +192,13 @@ ON DUPLICATE KEY UPDATE working = VALUES(working), note = VALUES(note), updated_
 		}
 		return audit.Write(ctx, tx, audit.New(ctx, "calendar.override.set", "calendar_day", day, before, o))
 	})
+	s.cache.Delete(tenant)
 	return o, err
 }
 
 // DeleteOverride gives day back to the national calendar.
 func (s *Service) DeleteOverride(ctx context.Context, tenant, day string) error {
-	return s.router.InTenantTx(ctx, tenant, func(ctx context.Context, tx *sqlx.Tx) error {
+	err := s.router.InTenantTx(ctx, tenant, func(ctx context.Context, tx *sqlx.Tx) error {
 		list, err := s.overrides(ctx, tx)
 		if err != nil {
 			return err
@@ -193,6 +212,8 @@ func (s *Service) DeleteOverride(ctx context.Context, tenant, day string) error 
 		}
 		return audit.Write(ctx, tx, audit.New(ctx, "calendar.override.delete", "calendar_day", day, before, nil))
 	})
+	s.cache.Delete(tenant)
+	return err
 }
 
 func find(list []Override, day string) *Override {
