@@ -287,7 +287,7 @@ func TestPolicyMatrix(t *testing.T) {
 		if rt.Name == "auth.logout" || rt.Name == "auth.password.change" {
 			continue // they end the very sessions the matrix runs on
 		}
-		path := strings.NewReplacer("{code}", "gd.shaoguan.wengyuan", "{id}", "999", "{year}", "2026", "{date}", "2026-06-05").Replace(rt.Pattern)
+		path := strings.NewReplacer("{code}", "gd.shaoguan.wengyuan", "{id}", "999", "{year}", "2026", "{date}", "2026-06-05", "{workflow}", "oa.incoming").Replace(rt.Pattern)
 		for who, pr := range principals {
 			allowed := rule.Public || (rule.Self && pr.token != "")
 			for _, r := range rule.Roles {

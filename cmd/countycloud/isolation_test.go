@@ -74,7 +74,7 @@ func TestEveryCountyRouteIsolatesCounties(t *testing.T) {
 		if !strings.Contains(rt.Pattern, "{code}") {
 			continue
 		}
-		path := strings.NewReplacer("{code}", "gd.shaoguan.lechang", "{id}", "2", "{year}", "2026", "{date}", "2026-06-05").Replace(rt.Pattern)
+		path := strings.NewReplacer("{code}", "gd.shaoguan.lechang", "{id}", "2", "{year}", "2026", "{date}", "2026-06-05", "{workflow}", "oa.incoming").Replace(rt.Pattern)
 		for _, body := range bodies {
 			if rt.Method == http.MethodGet && body != "" {
 				continue
@@ -121,7 +121,7 @@ func TestEveryCountyRouteRefusesAnotherCountysToken(t *testing.T) {
 		if !strings.Contains(rt.Pattern, "{code}") || policy[rt.Name].Public {
 			continue
 		}
-		path := strings.NewReplacer("{code}", "gd.shaoguan.wengyuan", "{id}", "1", "{year}", "2026", "{date}", "2026-06-05").Replace(rt.Pattern)
+		path := strings.NewReplacer("{code}", "gd.shaoguan.wengyuan", "{id}", "1", "{year}", "2026", "{date}", "2026-06-05", "{workflow}", "oa.incoming").Replace(rt.Pattern)
 		r := call(t, rt.Method, url+path, lechang, map[string]any{"name": "闯入者", "unit_id": 1})
 		nowhere := call(t, rt.Method, url+strings.Replace(path, "wengyuan", "nowhere", 1), lechang, map[string]any{"name": "闯入者", "unit_id": 1})
 		if r.status != http.StatusNotFound || r.code() != "tenant_not_found" || nowhere.status != r.status || nowhere.code() != r.code() {

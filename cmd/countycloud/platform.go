@@ -24,6 +24,7 @@ import (
 	"github.com/countycloud/countycloud/tenants/calendar"
 	"github.com/countycloud/countycloud/tenants/org"
 	"github.com/countycloud/countycloud/tenants/registry"
+	"github.com/countycloud/countycloud/tenants/workflow"
 )
 
 // platform wires the packages into one running server.
@@ -37,6 +38,7 @@ type platform struct {
 	tenants     registry.Service
 	org         org.Service
 	calendars   *calendar.Service
+	workflows   *workflow.Service
 	jobs        *jobs.Queue
 	metrics     *prometheus.Registry
 	// announce shows the bootstrap token the one time it is created.
@@ -82,6 +84,7 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		tenants:     db.tenantService(cfg.Database, store.TenantMigrations(), log),
 		org:         org.NewService(router),
 		calendars:   calendars,
+		workflows:   workflow.NewService(router, calendars, nil, time.Now, log),
 		jobs:        jobs.NewQueue(db.control),
 		metrics:     metrics,
 		announce:    announce,
@@ -195,6 +198,7 @@ func (p *platform) routes() []kit.Route {
 	routes = append(routes, p.trail.Routes(guard, opts...)...)
 	routes = append(routes, p.jobs.Routes(guard, opts...)...)
 	routes = append(routes, p.calendars.Routes(guard, opts...)...)
+	routes = append(routes, p.workflows.Routes(guard, opts...)...)
 	return append(routes, org.Routes(p.org, guard, opts...)...)
 }
 

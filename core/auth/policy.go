@@ -15,6 +15,10 @@ type Rule struct {
 // RoleStaff is held by every account of a county.
 const RoleStaff = "staff"
 
+// RoleSupervisor is held by the staff of the supervising unit (监察员),
+// who watch every unit's tasks against their time limits.
+const RoleSupervisor = "supervisor"
+
 // Policy is the one table of who may do what, keyed by route name. A
 // route that is not in it is refused to everyone (the guard panics at
 // start-up, so a new route without a rule never ships).
@@ -24,6 +28,8 @@ func Policy() map[string]Rule {
 		countyAdmin = []string{RoleOperator, RoleCountyAdmin}
 		unitAdmin   = []string{RoleOperator, RoleCountyAdmin, RoleUnitAdmin}
 		staff       = []string{RoleOperator, RoleStaff}
+		accounts    = []string{RoleStaff}
+		supervision = []string{RoleOperator, RoleCountyAdmin, RoleSupervisor}
 	)
 	read := func(roles []string) Rule { return Rule{Roles: roles} }
 	write := func(roles []string) Rule { return Rule{Roles: roles, Write: true} }
@@ -57,6 +63,27 @@ func Policy() map[string]Rule {
 		"calendar.year":            read(staff),
 		"calendar.override.set":    write(countyAdmin),
 		"calendar.override.delete": write(countyAdmin),
+
+		// Workflows: their owners (the province, a module's vendor) put
+		// definitions, the county localises them, its staff run them.
+		"workflow.definitions.list":     read(staff),
+		"workflow.definitions.get":      read(staff),
+		"workflow.definitions.put":      write(operator),
+		"workflow.definitions.localize": write(countyAdmin),
+		"workflow.instances.start":      write(accounts),
+		"workflow.instances.get":        read(staff),
+		"workflow.instances.withdraw":   write(accounts),
+		"workflow.tasks.inbox":          read(staff),
+		"workflow.tasks.act":            write(accounts),
+
+		// Electronic supervision.
+		"supervision.settings.get":  read(supervision),
+		"supervision.settings.set":  write(countyAdmin),
+		"supervision.tasks.list":    read(supervision),
+		"supervision.task.escalate": write(supervision),
+		"supervision.task.reassign": write(supervision),
+		"supervision.stats":         read(supervision),
+		"supervision.events.list":   read(supervision),
 
 		// A county's public pages, for citizens and enterprises.
 		"org.public.units": {Public: true},

@@ -92,3 +92,7 @@ func floorDiv(a, b int64) int64 {
 }
 
 func floorMod(a, b int64) int64 { return a - floorDiv(a, b)*b }
+
+// China is the zone days are counted in: UTC+8 all year, with no
+// daylight saving.
+func China() *time.Location { return time.FixedZone("CST", chinaOffset) }

@@ -1,0 +1,562 @@
+package workflow
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/countycloud/countycloud/core/audit"
+	"github.com/countycloud/countycloud/core/auth"
+	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/names"
+	"github.com/countycloud/countycloud/core/notify"
+	"github.com/countycloud/countycloud/core/workday"
+	flow "github.com/countycloud/countycloud/core/workflow"
+)
+
+// Statuses of instances and tasks.
+const (
+	InstanceRunning   = "running"
+	InstanceDone      = "done"
+	InstanceWithdrawn = "withdrawn"
+
+	TaskOpen      = "open"
+	TaskDone      = "done"
+	TaskCancelled = "cancelled"
+)
+
+// Instance is one run of a workflow.
+type Instance struct {
+	ID              int64      `json:"id" db:"id"`
+	Workflow        string     `json:"workflow" db:"definition_code"`
+	Revision        int        `json:"revision" db:"definition_version"`
+	Title           string     `json:"title" db:"title"`
+	Reference       *string    `json:"reference,omitempty" db:"reference"`
+	InitiatorID     int64      `json:"initiator_id" db:"initiator_id"`
+	InitiatorUnitID int64      `json:"initiator_unit_id" db:"initiator_unit_id"`
+	Status          string     `json:"status" db:"status"`
+	StartedAt       time.Time  `json:"started_at" db:"started_at"`
+	DueAt           *time.Time `json:"due_at,omitempty" db:"due_at"`
+	FinishedAt      *time.Time `json:"finished_at,omitempty" db:"finished_at"`
+	Version         int        `json:"version" db:"version"`
+}
+
+const instanceColumns = `id, definition_code, definition_version, title, reference, initiator_id, initiator_unit_id,
+status, started_at, due_at, finished_at, version`
+
+// Task is one step of an instance waiting for, or done by, someone: a
+// named account, or any holder of a role in a unit.
+type Task struct {
+	ID          int64      `json:"id" db:"id"`
+	InstanceID  int64      `json:"instance_id" db:"instance_id"`
+	Step        string     `json:"step" db:"step"`
+	StepName    string     `json:"step_name" db:"step_name"`
+	JoinStep    *string    `json:"join_step,omitempty" db:"join_step"`
+	AccountID   *int64     `json:"assignee_account_id,omitempty" db:"assignee_account_id"`
+	Role        *string    `json:"assignee_role,omitempty" db:"assignee_role"`
+	UnitID      int64      `json:"unit_id" db:"unit_id"`
+	Status      string     `json:"status" db:"status"`
+	Level       int        `json:"level" db:"level"`
+	SMSReminder bool       `json:"sms_reminder" db:"sms_reminder"`
+	CreatedAt   time.Time  `json:"created_at" db:"created_at"`
+	WarnAt      *time.Time `json:"warn_at,omitempty" db:"warn_at"`
+	DueAt       *time.Time `json:"due_at,omitempty" db:"due_at"`
+	ActedBy     *int64     `json:"acted_by,omitempty" db:"acted_by"`
+	ActedAt     *time.Time `json:"acted_at,omitempty" db:"acted_at"`
+	Action      *string    `json:"action,omitempty" db:"action"`
+	Comment     *string    `json:"comment,omitempty" db:"comment"`
+	Version     int        `json:"version" db:"version"`
+}
+
+const taskColumns = `id, instance_id, step, step_name, join_step, assignee_account_id, assignee_role, unit_id, status, level,
+sms_reminder, created_at, warn_at, due_at, acted_by, acted_at, action, comment, version`
+
+// actor is the account acting: only a county's own accounts start and act
+// on its workflows.
+func actor(ctx context.Context, tenant string) (auth.Principal, error) {
+	p := auth.PrincipalFrom(ctx)
+	if p.Kind != auth.KindAccount || p.Tenant != tenant {
+		return auth.Principal{}, errs.E(errs.KindForbidden, CodeNotYourTask, "only the county's own accounts start workflows and act on tasks")
+	}
+	return p, nil
+}
+
+// StartInput starts an instance of Workflow.
+type StartInput struct {
+	Workflow  string `json:"workflow"`
+	Title     string `json:"title"`
+	Reference string `json:"reference,omitempty"`
+	// SMSReminder also texts the first step's assignees (短信提醒).
+	SMSReminder bool `json:"sms_reminder,omitempty"`
+}
+
+// Outcome is what starting or acting did.
+type Outcome struct {
+	Instance Instance `json:"instance"`
+	// Acted is the task acted on; nil for a start.
+	Acted *Task `json:"acted,omitempty"`
+	// Opened are the tasks now waiting.
+	Opened []Task `json:"opened"`
+}
+
+// Start begins an instance of the county's current revision of a workflow
+// for the calling account, and opens its first tasks.
+func (s *Service) Start(ctx context.Context, tenant string, in StartInput) (Outcome, error) {
+	p, err := actor(ctx, tenant)
+	if err != nil {
+		return Outcome{}, err
+	}
+	title, err := names.Clean("title", in.Title, 200)
+	if err != nil {
+		return Outcome{}, errs.Invalid(CodeInvalidRequest, "%v", err)
+	}
+	if title == "" {
+		return Outcome{}, errs.Invalid(CodeInvalidRequest, "title is required")
+	}
+	reference, err := names.Clean("reference", in.Reference, 128)
+	if err != nil {
+		return Outcome{}, errs.Invalid(CodeInvalidRequest, "%v", err)
+	}
+	cal, err := s.calendars.Calendar(ctx, tenant)
+	if err != nil {
+		return Outcome{}, err
+	}
+	var out Outcome
+	pending := 0
+	err = s.router.InTenantTx(ctx, tenant, func(ctx context.Context, tx *sqlx.Tx) error {
+		def, err := latest(ctx, tx, in.Workflow, false)
+		if err != nil {
+			return err
+		}
+		proc, err := s.process(ctx, tx, tenant, def.Code, def.Version)
+		if err != nil {
+			return err
+		}
+		now := s.now().UTC().Truncate(time.Microsecond)
+		inst := Instance{Workflow: def.Code, Revision: def.Version, Title: title, InitiatorID: p.ID, InitiatorUnitID: p.Unit,
+			Status: InstanceRunning, StartedAt: now}
+		if reference != "" {
+			inst.Reference = &reference
+		}
+		if l := proc.Definition.TimeLimit; l != nil {
+			due := l.Deadline(cal, now)
+			inst.DueAt = &due
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO workflow_instances (definition_code, definition_version, title, reference, initiator_id,
+initiator_unit_id, status, started_at, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			inst.Workflow, inst.Revision, inst.Title, inst.Reference, inst.InitiatorID, inst.InitiatorUnitID, inst.Status, inst.StartedAt, inst.DueAt)
+		if err != nil {
+			return fmt.Errorf("start %s: %w", def.Code, err)
+		}
+		if inst.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		run := &run{s: s, tx: tx, tenant: tenant, cal: cal, proc: proc, inst: inst, now: now, sms: in.SMSReminder}
+		if err := run.open(ctx, proc.Open(proc.Definition.Start)); err != nil {
+			return err
+		}
+		if err := run.history(ctx, nil, proc.Definition.Start, "start", p, ""); err != nil {
+			return err
+		}
+		if pending, err = run.notify(ctx); err != nil {
+			return err
+		}
+		out = Outcome{Instance: inst, Opened: run.opened}
+		return audit.Write(ctx, tx, audit.New(ctx, "workflow.start", "workflow_instance", strconv.FormatInt(inst.ID, 10), nil, inst))
+	})
+	if err != nil {
+		return Outcome{}, err
+	}
+	s.kick(ctx, tenant, pending)
+	return out, nil
+}
+
+// ActInput is an action on a task.
+type ActInput struct {
+	Action  string `json:"action"`
+	Comment string `json:"comment,omitempty"`
+	// SMSReminder also texts the next steps' assignees (短信提醒).
+	SMSReminder bool `json:"sms_reminder,omitempty"`
+}
+
+// Act does an action on a task for the calling account. Of two people
+// acting on one task at once, exactly one succeeds; the other is told who
+// did it first.
+func (s *Service) Act(ctx context.Context, tenant string, taskID int64, in ActInput) (Outcome, error) {
+	p, err := actor(ctx, tenant)
+	if err != nil {
+		return Outcome{}, err
+	}
+	comment, err := names.Clean("comment", in.Comment, 1000)
+	if err != nil {
+		return Outcome{}, errs.Invalid(CodeInvalidRequest, "%v", err)
+	}
+	cal, err := s.calendars.Calendar(ctx, tenant)
+	if err != nil {
+		return Outcome{}, err
+	}
+	var out Outcome
+	pending := 0
+	err = s.router.InTenantTx(ctx, tenant, func(ctx context.Context, tx *sqlx.Tx) error {
+		task, inst, err := lockTask(ctx, tx, taskID)
+		if err != nil {
+			return err
+		}
+		if task.Status != TaskOpen {
+			return closedError(ctx, tx, task)
+		}
+		if !mayAct(p, task) {
+			return errs.E(errs.KindForbidden, CodeNotYourTask, "task %d waits for %s, not for %s", task.ID, assigneeText(task), p.Login)
+		}
+		proc, err := s.process(ctx, tx, tenant, inst.Workflow, inst.Revision)
+		if err != nil {
+			return err
+		}
+		move, err := proc.Act(task.Step, in.Action)
+		if err != nil {
+			return err
+		}
+		now := s.now().UTC().Truncate(time.Microsecond)
+		before := task
+		task.Status, task.ActedBy, task.ActedAt, task.Action = TaskDone, &p.ID, &now, &move.Action.Name
+		if comment != "" {
+			task.Comment = &comment
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE workflow_tasks SET status = ?, acted_by = ?, acted_at = ?, action = ?, comment = ?,
+next_check_at = NULL, version = version + 1 WHERE id = ? AND status = ? AND version = ?`,
+			TaskDone, p.ID, now, move.Action.Name, task.Comment, task.ID, TaskOpen, task.Version)
+		if err != nil {
+			return fmt.Errorf("act on task %d: %w", task.ID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return errs.Conflict(CodeTaskClosed, "task %d changed while you acted; reload it", task.ID)
+		}
+		task.Version++
+		run := &run{s: s, tx: tx, tenant: tenant, cal: cal, proc: proc, inst: inst, now: now, sms: in.SMSReminder}
+		if err := run.apply(ctx, task, move); err != nil {
+			return err
+		}
+		if err := run.history(ctx, &task.ID, task.Step, move.Action.Name, p, comment); err != nil {
+			return err
+		}
+		if pending, err = run.notify(ctx); err != nil {
+			return err
+		}
+		out = Outcome{Instance: run.inst, Acted: &task, Opened: run.opened}
+		return audit.Write(ctx, tx, audit.New(ctx, "workflow.act."+move.Action.Name, "workflow_task", strconv.FormatInt(task.ID, 10), before, task))
+	})
+	if err != nil {
+		return Outcome{}, err
+	}
+	s.kick(ctx, tenant, pending)
+	return out, nil
+}
+
+// lockTask reads task id and its instance, locked in that order, the
+// order every change to a task takes: two actions on one instance wait
+// for each other, and the second sees what the first did.
+func lockTask(ctx context.Context, tx *sqlx.Tx, id int64) (Task, Instance, error) {
+	var task Task
+	err := tx.GetContext(ctx, &task, "SELECT "+taskColumns+" FROM workflow_tasks WHERE id = ? FOR UPDATE", id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Task{}, Instance{}, errs.NotFound(CodeTaskNotFound, "the county has no task %d", id)
+	}
+	if err != nil {
+		return Task{}, Instance{}, fmt.Errorf("read task %d: %w", id, err)
+	}
+	var inst Instance
+	if err := tx.GetContext(ctx, &inst, "SELECT "+instanceColumns+" FROM workflow_instances WHERE id = ? FOR UPDATE", task.InstanceID); err != nil {
+		return Task{}, Instance{}, fmt.Errorf("read instance %d: %w", task.InstanceID, err)
+	}
+	return task, inst, nil
+}
+
+// closedError says who closed task first.
+func closedError(ctx context.Context, q sqlx.QueryerContext, task Task) error {
+	if task.Status == TaskCancelled || task.ActedBy == nil {
+		return errs.Conflict(CodeTaskClosed, "task %d (%s) was cancelled", task.ID, task.StepName)
+	}
+	var who string
+	if err := sqlx.GetContext(ctx, q, &who, "SELECT name FROM accounts WHERE id = ?", *task.ActedBy); err != nil {
+		who = "account " + strconv.FormatInt(*task.ActedBy, 10)
+	}
+	return errs.Conflict(CodeTaskClosed, "task %d (%s) was already done by %s at %s (%s)", task.ID, task.StepName, who,
+		task.ActedAt.In(workday.China()).Format("2006-01-02 15:04:05"), *task.Action)
+}
+
+// mayAct says whether p is the task's assignee: the named account, or a
+// holder of its role in its unit.
+func mayAct(p auth.Principal, t Task) bool {
+	if t.AccountID != nil {
+		return *t.AccountID == p.ID
+	}
+	return t.Role != nil && p.Unit == t.UnitID && p.Has(*t.Role)
+}
+
+func assigneeText(t Task) string {
+	if t.AccountID != nil {
+		return "account " + strconv.FormatInt(*t.AccountID, 10)
+	}
+	return fmt.Sprintf("a %s of unit %d", *t.Role, t.UnitID)
+}
+
+// Withdraw takes back an instance its initiator started, while nobody
+// else has acted on it.
+func (s *Service) Withdraw(ctx context.Context, tenant string, id int64, comment string) (Instance, error) {
+	p, err := actor(ctx, tenant)
+	if err != nil {
+		return Instance{}, err
+	}
+	comment, err = names.Clean("comment", comment, 1000)
+	if err != nil {
+		return Instance{}, errs.Invalid(CodeInvalidRequest, "%v", err)
+	}
+	var inst Instance
+	err = s.router.InTenantTx(ctx, tenant, func(ctx context.Context, tx *sqlx.Tx) error {
+		// The open tasks first, then the instance: the order acting takes.
+		var open []int64
+		if err := tx.SelectContext(ctx, &open, "SELECT id FROM workflow_tasks WHERE instance_id = ? AND status = ? FOR UPDATE", id, TaskOpen); err != nil {
+			return fmt.Errorf("read tasks of instance %d: %w", id, err)
+		}
+		err := tx.GetContext(ctx, &inst, "SELECT "+instanceColumns+" FROM workflow_instances WHERE id = ? FOR UPDATE", id)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && inst.InitiatorID != p.ID) {
+			return errs.NotFound(CodeInstanceNotFound, "you started no instance %d", id)
+		}
+		if err != nil {
+			return fmt.Errorf("read instance %d: %w", id, err)
+		}
+		proc, err := s.process(ctx, tx, tenant, inst.Workflow, inst.Revision)
+		if err != nil {
+			return err
+		}
+		if !proc.Definition.Withdrawable {
+			return errs.Conflict(CodeNotWithdrawable, "%s instances cannot be withdrawn", proc.Definition.Name)
+		}
+		if inst.Status != InstanceRunning {
+			return errs.Conflict(CodeNotWithdrawable, "instance %d is %s already", id, inst.Status)
+		}
+		var others int
+		if err := tx.GetContext(ctx, &others, "SELECT COUNT(*) FROM workflow_tasks WHERE instance_id = ? AND status = ? AND acted_by <> ?", id, TaskDone, p.ID); err != nil {
+			return fmt.Errorf("read tasks of instance %d: %w", id, err)
+		}
+		if others > 0 {
+			return errs.Conflict(CodeNotWithdrawable, "others have acted on instance %d; it can no longer be withdrawn", id)
+		}
+		before := inst
+		now := s.now().UTC().Truncate(time.Microsecond)
+		inst.Status, inst.FinishedAt = InstanceWithdrawn, &now
+		inst.Version++
+		run := &run{s: s, tx: tx, tenant: tenant, proc: proc, inst: inst, now: now}
+		if err := run.cancelOpen(ctx, 0); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE workflow_instances SET status = ?, finished_at = ?, version = ? WHERE id = ?",
+			inst.Status, inst.FinishedAt, inst.Version, inst.ID); err != nil {
+			return fmt.Errorf("withdraw instance %d: %w", id, err)
+		}
+		if err := run.history(ctx, nil, "", "withdraw", p, comment); err != nil {
+			return err
+		}
+		return audit.Write(ctx, tx, audit.New(ctx, "workflow.withdraw", "workflow_instance", strconv.FormatInt(id, 10), before, inst))
+	})
+	return inst, err
+}
+
+// kick starts delivery of what a committed change left waiting. A kick
+// that fails is only logged: the change is committed, its notifications
+// are in the outbox, and notify's own sweep delivers them a little later.
+func (s *Service) kick(ctx context.Context, tenant string, pending int) {
+	if pending == 0 || s.kicker == nil {
+		return
+	}
+	if err := s.kicker.Kick(ctx, tenant); err != nil {
+		s.log.Warn("notifications wait for the sweep", "tenant", tenant, "err", err)
+	}
+}
+
+// run is one change to an instance inside its transaction.
+type run struct {
+	s      *Service
+	tx     *sqlx.Tx
+	tenant string
+	cal    *workday.Calendar
+	proc   *flow.Process
+	inst   Instance
+	now    time.Time
+	sms    bool
+	opened []Task
+	notes  []notify.Message
+}
+
+// apply carries out move, made by acting on task.
+func (r *run) apply(ctx context.Context, task Task, move flow.Move) error {
+	if move.CancelOthers {
+		if err := r.cancelOpen(ctx, task.ID); err != nil {
+			return err
+		}
+	}
+	open := move.Open
+	if move.Join != "" {
+		var waiting int
+		if err := r.tx.GetContext(ctx, &waiting, "SELECT COUNT(*) FROM workflow_tasks WHERE instance_id = ? AND join_step = ? AND status = ?",
+			r.inst.ID, move.Join, TaskOpen); err != nil {
+			return fmt.Errorf("read branches of instance %d: %w", r.inst.ID, err)
+		}
+		if waiting == 0 {
+			open = r.proc.Open(move.Join)
+		}
+	}
+	if err := r.open(ctx, open); err != nil {
+		return err
+	}
+	if move.End {
+		r.inst.Status, r.inst.FinishedAt = InstanceDone, &r.now
+		r.inst.Version++
+		if _, err := r.tx.ExecContext(ctx, "UPDATE workflow_instances SET status = ?, finished_at = ?, version = ? WHERE id = ?",
+			r.inst.Status, r.inst.FinishedAt, r.inst.Version, r.inst.ID); err != nil {
+			return fmt.Errorf("finish instance %d: %w", r.inst.ID, err)
+		}
+	}
+	return nil
+}
+
+// cancelOpen closes the instance's open tasks but except.
+func (r *run) cancelOpen(ctx context.Context, except int64) error {
+	if _, err := r.tx.ExecContext(ctx, `UPDATE workflow_tasks SET status = ?, next_check_at = NULL, version = version + 1
+WHERE instance_id = ? AND status = ? AND id <> ?`, TaskCancelled, r.inst.ID, TaskOpen, except); err != nil {
+		return fmt.Errorf("cancel tasks of instance %d: %w", r.inst.ID, err)
+	}
+	return nil
+}
+
+// open opens a task for each of steps, with its deadline and warning
+// time in the county's calendar, and queues word to its assignees.
+func (r *run) open(ctx context.Context, steps []flow.Step) error {
+	if len(steps) == 0 {
+		return nil
+	}
+	share, err := r.s.warnShare(ctx, r.tx, r.tenant)
+	if err != nil {
+		return err
+	}
+	for _, step := range steps {
+		t := Task{InstanceID: r.inst.ID, Step: step.ID, StepName: step.Name, Status: TaskOpen, SMSReminder: r.sms, CreatedAt: r.now}
+		if join := r.proc.JoinOf(step.ID); join != "" {
+			t.JoinStep = &join
+		}
+		if err := r.assign(ctx, &t, *step.Assignee); err != nil {
+			return err
+		}
+		due := r.inst.DueAt
+		if step.TimeLimit != nil {
+			d := step.TimeLimit.Deadline(r.cal, r.now)
+			due = &d
+		}
+		var next *time.Time
+		if due != nil {
+			warn := flow.WarnAt(r.cal, r.now, *due, share)
+			t.DueAt, t.WarnAt, next = due, &warn, &warn
+		}
+		res, err := r.tx.ExecContext(ctx, `INSERT INTO workflow_tasks (instance_id, step, step_name, join_step, assignee_account_id,
+assignee_role, unit_id, status, sms_reminder, created_at, warn_at, due_at, next_check_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.InstanceID, t.Step, t.StepName, t.JoinStep, t.AccountID, t.Role, t.UnitID, t.Status, t.SMSReminder, t.CreatedAt, t.WarnAt, t.DueAt, next)
+		if err != nil {
+			return fmt.Errorf("open step %s of instance %d: %w", step.ID, r.inst.ID, err)
+		}
+		if t.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		r.opened = append(r.opened, t)
+		if err := r.tell(ctx, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// roleLeader is the role of a unit's leader, whom "the initiator's
+// leader" names.
+const roleLeader = "leader"
+
+// assign fills in who may act on t. A role without a unit is sought in
+// the initiator's unit.
+func (r *run) assign(ctx context.Context, t *Task, a flow.Assignee) error {
+	t.UnitID = r.inst.InitiatorUnitID
+	switch {
+	case a.Account != "":
+		var acc struct {
+			ID   int64 `db:"id"`
+			Unit int64 `db:"unit_id"`
+		}
+		err := r.tx.GetContext(ctx, &acc, "SELECT id, unit_id FROM accounts WHERE login = ? AND status = 'active'", a.Account)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errs.Invalid(CodeUnassignable, "step %s is for account %s, which the county does not have active", t.Step, a.Account)
+		}
+		if err != nil {
+			return fmt.Errorf("read account %s: %w", a.Account, err)
+		}
+		t.AccountID, t.UnitID = &acc.ID, acc.Unit
+		return nil
+	case a.Relative == flow.RelativeInitiatorLeader:
+		role := roleLeader
+		t.Role = &role
+		return nil
+	case a.Unit != "":
+		err := r.tx.GetContext(ctx, &t.UnitID, "SELECT id FROM units WHERE code = ?", a.Unit)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errs.Invalid(CodeUnassignable, "step %s is for unit %s, which the county does not have", t.Step, a.Unit)
+		}
+		if err != nil {
+			return fmt.Errorf("read unit %s: %w", a.Unit, err)
+		}
+	}
+	role := a.Role
+	t.Role = &role
+	return nil
+}
+
+// tell queues a notice of t to its assignees: the named account, or the
+// active holders of its role in its unit.
+func (r *run) tell(ctx context.Context, t Task) error {
+	recipients := []int64{}
+	if t.AccountID != nil {
+		recipients = append(recipients, *t.AccountID)
+	} else if err := r.tx.SelectContext(ctx, &recipients, `SELECT a.id FROM accounts a JOIN account_roles ar ON ar.account_id = a.id
+JOIN roles ro ON ro.id = ar.role_id WHERE a.unit_id = ? AND ro.code = ? AND a.status = 'active'`, t.UnitID, *t.Role); err != nil {
+		return fmt.Errorf("read assignees of step %s: %w", t.Step, err)
+	}
+	var body strings.Builder
+	fmt.Fprintf(&body, "「%s」待您办理：%s。", r.inst.Title, t.StepName)
+	if t.DueAt != nil {
+		fmt.Fprintf(&body, "办理时限：%s。", t.DueAt.In(workday.China()).Format("2006-01-02 15:04"))
+	}
+	for _, id := range recipients {
+		r.notes = append(r.notes, notify.Message{Account: id, Kind: notify.KindTaskAssigned, Subject: "待办：" + r.inst.Title,
+			Body: body.String(), RefType: "workflow_task", RefID: t.ID, SMS: t.SMSReminder})
+	}
+	return nil
+}
+
+// notify writes the notices queued by the run to the outbox.
+func (r *run) notify(ctx context.Context) (int, error) {
+	return notify.Write(ctx, r.tx, r.now, r.notes...)
+}
+
+// history records an action on the instance.
+func (r *run) history(ctx context.Context, task *int64, step, action string, p auth.Principal, comment string) error {
+	var c *string
+	if comment != "" {
+		c = &comment
+	}
+	if _, err := r.tx.ExecContext(ctx, `INSERT INTO workflow_history (instance_id, task_id, step, action, actor_id, actor_login, at, comment)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.inst.ID, task, step, action, p.ID, p.Login, r.now, c); err != nil {
+		return fmt.Errorf("record %s on instance %d: %w", action, r.inst.ID, err)
+	}
+	return nil
+}

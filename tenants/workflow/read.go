@@ -1,0 +1,150 @@
+package workflow
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/countycloud/countycloud/core/auth"
+	"github.com/countycloud/countycloud/core/errs"
+)
+
+// InboxItem is an open task with what its instance is about.
+type InboxItem struct {
+	Task
+	Title    string `json:"title" db:"title"`
+	Workflow string `json:"workflow" db:"definition_code"`
+}
+
+// InboxFilter selects an inbox: the caller's own (Unit 0), or a unit's.
+// Items come oldest first, Limit at a time, after the task id After.
+type InboxFilter struct {
+	Unit  int64
+	Limit int
+	After int64
+}
+
+// MaxInboxLimit bounds a page of an inbox.
+const MaxInboxLimit = 500
+
+// Inbox is what waits for the caller: tasks for their account or for a
+// role they hold in their unit. With f.Unit it is everything open in that
+// unit, which its members, its unit admins and the county's admins see.
+func (s *Service) Inbox(ctx context.Context, tenant string, f InboxFilter) ([]InboxItem, error) {
+	p := auth.PrincipalFrom(ctx)
+	if f.Limit <= 0 || f.Limit > MaxInboxLimit {
+		f.Limit = 100
+	}
+	const base = `SELECT t.id, t.instance_id, t.step, t.step_name, t.join_step, t.assignee_account_id, t.assignee_role, t.unit_id,
+t.status, t.level, t.sms_reminder, t.created_at, t.warn_at, t.due_at, t.acted_by, t.acted_at, t.action, t.comment, t.version,
+i.title, i.definition_code FROM workflow_tasks t JOIN workflow_instances i ON i.id = t.instance_id WHERE t.status = 'open' AND t.id > ? AND `
+	var query string
+	var args []any
+	switch {
+	case f.Unit != 0:
+		if !seesUnit(p, tenant, f.Unit) {
+			return nil, errs.E(errs.KindForbidden, CodeNotYourTask, "the inbox of unit %d is for its members and admins", f.Unit)
+		}
+		query, args = base+"t.unit_id = ?", []any{f.After, f.Unit}
+	case p.Kind == auth.KindAccount && p.Tenant == tenant:
+		// No task has the empty role; it keeps IN () valid for an account
+		// without roles.
+		roles := append([]string{""}, p.Roles...)
+		in, inArgs, err := sqlx.In("(t.assignee_account_id = ? OR (t.unit_id = ? AND t.assignee_role IN (?)))", p.ID, p.Unit, roles)
+		if err != nil {
+			return nil, err
+		}
+		query, args = base+in, append([]any{f.After}, inArgs...)
+	default:
+		return nil, errs.Invalid(CodeInvalidRequest, "an operator has no inbox; give a unit_id")
+	}
+	items := []InboxItem{}
+	err := s.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
+		return conn.SelectContext(ctx, &items, query+" ORDER BY t.id LIMIT ?", append(args, f.Limit)...)
+	})
+	return items, err
+}
+
+// seesUnit says whether p may read unit's inbox.
+func seesUnit(p auth.Principal, tenant string, unit int64) bool {
+	if p.Kind == auth.KindOperator {
+		return true
+	}
+	if p.Kind != auth.KindAccount || p.Tenant != tenant {
+		return false
+	}
+	return p.Unit == unit || p.Has(auth.RoleCountyAdmin)
+}
+
+// HistoryEntry is one thing done to an instance.
+type HistoryEntry struct {
+	ID         int64     `json:"id" db:"id"`
+	TaskID     *int64    `json:"task_id,omitempty" db:"task_id"`
+	Step       string    `json:"step" db:"step"`
+	Action     string    `json:"action" db:"action"`
+	ActorID    *int64    `json:"actor_id,omitempty" db:"actor_id"`
+	ActorLogin string    `json:"actor_login" db:"actor_login"`
+	At         time.Time `json:"at" db:"at"`
+	Comment    *string   `json:"comment,omitempty" db:"comment"`
+}
+
+// InstanceView is an instance with all its tasks and its history.
+type InstanceView struct {
+	Instance
+	Tasks   []Task         `json:"tasks"`
+	History []HistoryEntry `json:"history"`
+}
+
+// Instance returns instance id to those it concerns: its initiator,
+// whoever acted on it or may act on it now, the county's admins and
+// supervisors, and operators. To anyone else it does not exist.
+func (s *Service) Instance(ctx context.Context, tenant string, id int64) (InstanceView, error) {
+	p := auth.PrincipalFrom(ctx)
+	var v InstanceView
+	err := s.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
+		err := conn.GetContext(ctx, &v.Instance, "SELECT "+instanceColumns+" FROM workflow_instances WHERE id = ?", id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errs.NotFound(CodeInstanceNotFound, "the county has no instance %d", id)
+		}
+		if err != nil {
+			return fmt.Errorf("read instance %d: %w", id, err)
+		}
+		if err := conn.SelectContext(ctx, &v.Tasks, "SELECT "+taskColumns+" FROM workflow_tasks WHERE instance_id = ? ORDER BY id", id); err != nil {
+			return fmt.Errorf("read tasks of instance %d: %w", id, err)
+		}
+		if err := conn.SelectContext(ctx, &v.History, `SELECT id, task_id, step, action, actor_id, actor_login, at, comment
+FROM workflow_history WHERE instance_id = ? ORDER BY id`, id); err != nil {
+			return fmt.Errorf("read history of instance %d: %w", id, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return InstanceView{}, err
+	}
+	if !concerns(p, tenant, v) {
+		return InstanceView{}, errs.NotFound(CodeInstanceNotFound, "the county has no instance %d", id)
+	}
+	return v, nil
+}
+
+func concerns(p auth.Principal, tenant string, v InstanceView) bool {
+	if p.Kind == auth.KindOperator {
+		return true
+	}
+	if p.Kind != auth.KindAccount || p.Tenant != tenant {
+		return false
+	}
+	if p.Has(auth.RoleCountyAdmin) || p.Has(auth.RoleSupervisor) || v.InitiatorID == p.ID {
+		return true
+	}
+	for _, t := range v.Tasks {
+		if (t.ActedBy != nil && *t.ActedBy == p.ID) || (t.Status == TaskOpen && mayAct(p, t)) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,295 @@
+// Package workflow runs a county's workflows: the definitions it uses
+// (its owner's, localised by the county), their instances, the tasks in
+// people's and units' inboxes, and the full history of every instance.
+// Deadlines are counted in the county's working-day calendar; electronic
+// supervision (tenants/supervision) watches the tasks against them.
+package workflow
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/countycloud/countycloud/core/audit"
+	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/ttlcache"
+	"github.com/countycloud/countycloud/core/workday"
+	flow "github.com/countycloud/countycloud/core/workflow"
+)
+
+// Codes of the errors this package returns.
+const (
+	CodeWorkflowNotFound = "workflow_not_found"
+	CodeInstanceNotFound = "instance_not_found"
+	CodeTaskNotFound     = "task_not_found"
+	CodeInvalidRequest   = "invalid_workflow_request"
+	CodeNotYourTask      = "not_your_task"
+	CodeTaskClosed       = "task_already_closed"
+	CodeUnassignable     = "unassignable_step"
+	CodeNotWithdrawable  = "not_withdrawable"
+)
+
+// Router reaches a county's schema (store.Router).
+type Router interface {
+	InTenant(ctx context.Context, code string, fn func(ctx context.Context, conn *sqlx.Conn) error) error
+	InTenantTx(ctx context.Context, code string, fn func(ctx context.Context, tx *sqlx.Tx) error) error
+}
+
+// Calendars gives a county's working-day calendar (calendar.Service).
+type Calendars interface {
+	Calendar(ctx context.Context, tenant string) (*workday.Calendar, error)
+}
+
+// Kicker starts delivering a county's waiting notifications once the
+// transaction that wrote them has committed (notify.Service).
+type Kicker interface {
+	Kick(ctx context.Context, tenant string) error
+}
+
+// Service runs the workflows of the counties behind its router.
+type Service struct {
+	router    Router
+	calendars Calendars
+	kicker    Kicker
+	// processes holds parsed definitions; a stored revision never
+	// changes, so they are kept as long as there is room.
+	processes *ttlcache.Cache[revision, *flow.Process]
+	// shares holds each county's warning share a short while; a change
+	// reaches new tasks within shareTTL.
+	shares *ttlcache.Cache[string, float64]
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+type revision struct {
+	tenant, code string
+	version      int
+}
+
+const (
+	maxProcesses = 10000
+	shareTTL     = 30 * time.Second
+)
+
+// NewService returns the workflow service; now is the clock (time.Now
+// outside tests) and kicker may be nil where nothing delivers
+// notifications.
+func NewService(router Router, calendars Calendars, kicker Kicker, now func() time.Time, log *slog.Logger) *Service {
+	return &Service{
+		router: router, calendars: calendars, kicker: kicker, now: now, log: log,
+		processes: ttlcache.New[revision, *flow.Process](24*time.Hour, maxProcesses),
+		shares:    ttlcache.New[string, float64](shareTTL, maxProcesses),
+	}
+}
+
+// DefinitionView is a workflow as a county runs it. Version is the
+// county's revision: every new owner's version and every localisation
+// is a new revision, and an instance keeps the revision it started on.
+type DefinitionView struct {
+	Code         string          `json:"code" db:"code"`
+	Version      int             `json:"revision" db:"version"`
+	Name         string          `json:"name" db:"name"`
+	Base         json.RawMessage `json:"base" db:"base"`
+	Localization json.RawMessage `json:"localization,omitempty" db:"localization"`
+	Effective    json.RawMessage `json:"effective" db:"effective"`
+	UpdatedAt    time.Time       `json:"updated_at" db:"updated_at"`
+	UpdatedBy    string          `json:"updated_by" db:"updated_by"`
+}
+
+const definitionColumns = "code, version, name, base, localization, effective, updated_at, updated_by"
+
+// roles are the codes of the county's roles, which definitions name.
+func roles(ctx context.Context, q sqlx.QueryerContext) ([]string, error) {
+	var codes []string
+	if err := sqlx.SelectContext(ctx, q, &codes, "SELECT code FROM roles ORDER BY code"); err != nil {
+		return nil, fmt.Errorf("read roles: %w", err)
+	}
+	return codes, nil
+}
+
+// latest is the county's current revision of workflow code, locked when
+// lock is set so that two changes make two revisions.
+func latest(ctx context.Context, q sqlx.QueryerContext, code string, lock bool) (DefinitionView, error) {
+	query := "SELECT " + definitionColumns + " FROM workflow_definitions WHERE code = ? ORDER BY version DESC LIMIT 1"
+	if lock {
+		query += " FOR UPDATE"
+	}
+	var d DefinitionView
+	err := sqlx.GetContext(ctx, q, &d, query, code)
+	if errors.Is(err, sql.ErrNoRows) {
+		return DefinitionView{}, errs.NotFound(CodeWorkflowNotFound, "the county has no workflow %q", code)
+	}
+	if err != nil {
+		return DefinitionView{}, fmt.Errorf("read workflow %s: %w", code, err)
+	}
+	return d, nil
+}
+
+// PutDefinition stores a new owner's version of a workflow as the
+// county's next revision. A county's localisation belongs to the version
+// it was made for: the new version runs as its owner wrote it until the
+// county localises it again.
+func (s *Service) PutDefinition(ctx context.Context, tenant, code string, raw []byte) (DefinitionView, error) {
+	var view DefinitionView
+	err := s.router.InTenantTx(ctx, tenant, func(ctx context.Context, tx *sqlx.Tx) error {
+		codes, err := roles(ctx, tx)
+		if err != nil {
+			return err
+		}
+		d, err := flow.Parse(raw, codes)
+		if err != nil {
+			return err
+		}
+		if d.Code != code {
+			return errs.Invalid(CodeInvalidRequest, "the definition's code %q is not the %q of the path", d.Code, code)
+		}
+		prev, err := latest(ctx, tx, code, true)
+		next := 1
+		switch {
+		case err == nil:
+			next = prev.Version + 1
+			var was flow.Definition
+			if err := json.Unmarshal(prev.Base, &was); err != nil {
+				return fmt.Errorf("read workflow %s: %w", code, err)
+			}
+			if d.Version <= was.Version {
+				return errs.Conflict(CodeInvalidRequest, "the county runs version %d of %s; a new one must be higher than that, not %d", was.Version, code, d.Version)
+			}
+		case errs.CodeOf(err) != CodeWorkflowNotFound:
+			return err
+		}
+		effective, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		view, err = s.insertRevision(ctx, tx, d, next, effective, nil, effective)
+		if err != nil {
+			return err
+		}
+		return audit.Write(ctx, tx, audit.New(ctx, "workflow.definition.put", "workflow", code+"@"+strconv.Itoa(next), nil, view))
+	})
+	return view, err
+}
+
+// Localize makes the county's own version of workflow code from its
+// current owner's version, within what the owner allows.
+func (s *Service) Localize(ctx context.Context, tenant, code string, local flow.Local) (DefinitionView, error) {
+	var view DefinitionView
+	err := s.router.InTenantTx(ctx, tenant, func(ctx context.Context, tx *sqlx.Tx) error {
+		prev, err := latest(ctx, tx, code, true)
+		if err != nil {
+			return err
+		}
+		codes, err := roles(ctx, tx)
+		if err != nil {
+			return err
+		}
+		var base flow.Definition
+		if err := json.Unmarshal(prev.Base, &base); err != nil {
+			return fmt.Errorf("read workflow %s: %w", code, err)
+		}
+		d, err := flow.Localize(base, local, codes)
+		if err != nil {
+			return err
+		}
+		effective, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		localJSON, err := json.Marshal(local)
+		if err != nil {
+			return err
+		}
+		view, err = s.insertRevision(ctx, tx, d, prev.Version+1, prev.Base, localJSON, effective)
+		if err != nil {
+			return err
+		}
+		return audit.Write(ctx, tx, audit.New(ctx, "workflow.definition.localize", "workflow", code+"@"+strconv.Itoa(view.Version), prev, view))
+	})
+	return view, err
+}
+
+func (s *Service) insertRevision(ctx context.Context, tx *sqlx.Tx, d flow.Definition, version int, base, local, effective []byte) (DefinitionView, error) {
+	now := s.now().UTC().Truncate(time.Microsecond)
+	view := DefinitionView{Code: d.Code, Version: version, Name: d.Name, Base: base, Localization: local, Effective: effective,
+		UpdatedAt: now, UpdatedBy: audit.ActorFrom(ctx).Login}
+	var localization *string
+	if local != nil {
+		l := string(local)
+		localization = &l
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO workflow_definitions (code, version, name, base, localization, effective, created_at, updated_at, updated_by)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, view.Code, view.Version, view.Name, string(base), localization, string(effective), now, now, view.UpdatedBy); err != nil {
+		return DefinitionView{}, fmt.Errorf("store workflow %s: %w", d.Code, err)
+	}
+	return view, nil
+}
+
+// Definitions lists the county's workflows at their current revisions.
+func (s *Service) Definitions(ctx context.Context, tenant string) ([]DefinitionView, error) {
+	list := []DefinitionView{}
+	err := s.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
+		return sqlx.SelectContext(ctx, conn, &list, "SELECT "+definitionColumns+` FROM workflow_definitions d
+WHERE version = (SELECT MAX(version) FROM workflow_definitions WHERE code = d.code) ORDER BY code`)
+	})
+	return list, err
+}
+
+// Definition is the county's current revision of workflow code.
+func (s *Service) Definition(ctx context.Context, tenant, code string) (DefinitionView, error) {
+	var d DefinitionView
+	err := s.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
+		var err error
+		d, err = latest(ctx, conn, code, false)
+		return err
+	})
+	return d, err
+}
+
+// process is revision version of workflow code, parsed once.
+func (s *Service) process(ctx context.Context, q sqlx.QueryerContext, tenant, code string, version int) (*flow.Process, error) {
+	key := revision{tenant, code, version}
+	if p, ok := s.processes.Get(key); ok {
+		return p, nil
+	}
+	var effective []byte
+	if err := sqlx.GetContext(ctx, q, &effective, "SELECT effective FROM workflow_definitions WHERE code = ? AND version = ?", code, version); err != nil {
+		return nil, fmt.Errorf("read workflow %s revision %d: %w", code, version, err)
+	}
+	var d flow.Definition
+	if err := json.Unmarshal(effective, &d); err != nil {
+		return nil, fmt.Errorf("read workflow %s revision %d: %w", code, version, err)
+	}
+	p := flow.NewProcess(d)
+	s.processes.Put(key, p)
+	return p, nil
+}
+
+// warnShare is the county's share of a time limit after which a task is
+// yellow.
+func (s *Service) warnShare(ctx context.Context, q sqlx.QueryerContext, tenant string) (float64, error) {
+	if v, ok := s.shares.Get(tenant); ok {
+		return v, nil
+	}
+	var value string
+	err := sqlx.GetContext(ctx, q, &value, "SELECT value FROM settings WHERE name = ?", flow.SettingWarnShare)
+	share := flow.DefaultWarnShare
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return 0, fmt.Errorf("read %s: %w", flow.SettingWarnShare, err)
+	default:
+		if v, perr := strconv.ParseFloat(value, 64); perr == nil && v >= flow.MinWarnShare && v <= flow.MaxWarnShare {
+			share = v
+		}
+	}
+	s.shares.Put(tenant, share)
+	return share, nil
+}
