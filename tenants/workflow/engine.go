@@ -116,12 +116,9 @@ func (s *Service) Start(ctx context.Context, tenant string, in StartInput) (Outc
 	if err != nil {
 		return Outcome{}, errs.Invalid(CodeInvalidRequest, "%v", err)
 	}
-	if title == "" {
-		return Outcome{}, errs.Invalid(CodeInvalidRequest, "title is required")
-	}
-	reference, err := names.Clean("reference", in.Reference, 128)
+	reference, err := optional("reference", in.Reference, 128)
 	if err != nil {
-		return Outcome{}, errs.Invalid(CodeInvalidRequest, "%v", err)
+		return Outcome{}, err
 	}
 	cal, err := s.calendars.Calendar(ctx, tenant)
 	if err != nil {
@@ -193,9 +190,9 @@ func (s *Service) Act(ctx context.Context, tenant string, taskID int64, in ActIn
 	if err != nil {
 		return Outcome{}, err
 	}
-	comment, err := names.Clean("comment", in.Comment, 1000)
+	comment, err := optional("comment", in.Comment, 1000)
 	if err != nil {
-		return Outcome{}, errs.Invalid(CodeInvalidRequest, "%v", err)
+		return Outcome{}, err
 	}
 	cal, err := s.calendars.Calendar(ctx, tenant)
 	if err != nil {
@@ -258,6 +255,18 @@ next_check_at = NULL, version = version + 1 WHERE id = ? AND status = ? AND vers
 	return out, nil
 }
 
+// optional cleans a text field that may be left empty.
+func optional(field, s string, max int) (string, error) {
+	if strings.TrimSpace(s) == "" {
+		return "", nil
+	}
+	clean, err := names.Clean(field, s, max)
+	if err != nil {
+		return "", errs.Invalid(CodeInvalidRequest, "%v", err)
+	}
+	return clean, nil
+}
+
 // lockTask reads task id and its instance, locked in that order, the
 // order every change to a task takes: two actions on one instance wait
 // for each other, and the second sees what the first did.
@@ -313,9 +322,9 @@ func (s *Service) Withdraw(ctx context.Context, tenant string, id int64, comment
 	if err != nil {
 		return Instance{}, err
 	}
-	comment, err = names.Clean("comment", comment, 1000)
+	comment, err = optional("comment", comment, 1000)
 	if err != nil {
-		return Instance{}, errs.Invalid(CodeInvalidRequest, "%v", err)
+		return Instance{}, err
 	}
 	var inst Instance
 	err = s.router.InTenantTx(ctx, tenant, func(ctx context.Context, tx *sqlx.Tx) error {

@@ -103,7 +103,9 @@ type DefinitionView struct {
 	UpdatedBy    string          `json:"updated_by" db:"updated_by"`
 }
 
-const definitionColumns = "code, version, name, base, localization, effective, updated_at, updated_by"
+// definitionColumns reads a missing localisation as empty, which the JSON
+// leaves out.
+const definitionColumns = "code, version, name, base, COALESCE(localization, '') AS localization, effective, updated_at, updated_by"
 
 // roles are the codes of the county's roles, which definitions name.
 func roles(ctx context.Context, q sqlx.QueryerContext) ([]string, error) {
