@@ -62,6 +62,9 @@ var builtinRoles = []struct{ code, name string }{
 	{"business_admin", "业务管理员"},
 	{"system_admin", "系统管理员"},
 	{"unit_admin", "单位管理员"},
+	// Electronic supervision's staff: the supervising unit's holders of it
+	// are told when a task runs past its time limit.
+	{"supervisor", "监察员"},
 }
 
 var defaultSettings = []struct{ name, value string }{

@@ -1,0 +1,500 @@
+package supervision
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/countycloud/countycloud/core/auth"
+	"github.com/countycloud/countycloud/core/jobs"
+	"github.com/countycloud/countycloud/core/notify"
+	"github.com/countycloud/countycloud/core/workday"
+	"github.com/countycloud/countycloud/tenants/registry"
+)
+
+// JobSweep is the job that sweeps every county, scheduled SweepEvery.
+const (
+	JobSweep   = "supervision.sweep"
+	SweepEvery = time.Minute
+)
+
+// CountyResult is what one county's sweep did.
+type CountyResult struct {
+	Tenant string `json:"tenant"`
+	// Warned tasks turned yellow, Overdue ones red; Escalated ones went
+	// to the supervising unit.
+	Warned    int `json:"warned"`
+	Overdue   int `json:"overdue"`
+	Escalated int `json:"escalated"`
+	// Notified counts the notifications written.
+	Notified int    `json:"notified"`
+	Error    string `json:"error,omitempty"`
+}
+
+// Report is what a sweep over every county did.
+type Report struct {
+	Counties  int `json:"counties"`
+	Failed    int `json:"failed"`
+	Warned    int `json:"warned"`
+	Overdue   int `json:"overdue"`
+	Escalated int `json:"escalated"`
+	Notified  int `json:"notified"`
+	// Failures are the counties that could not be swept; the next sweep
+	// tries them again.
+	Failures []CountyResult `json:"failures,omitempty"`
+}
+
+// SweepJob is the handler of JobSweep. A county that fails is logged and
+// left to the next sweep, a minute later, rather than failing the job:
+// retrying it would sweep every other county again for nothing.
+func (s *Service) SweepJob(ctx context.Context, _ jobs.Job) error {
+	r, err := s.SweepAll(ctx, time.Now())
+	if err != nil {
+		return err
+	}
+	if r.Warned+r.Overdue+r.Failed > 0 {
+		s.log.InfoContext(ctx, "supervision sweep", "counties", r.Counties, "failed", r.Failed,
+			"warned", r.Warned, "overdue", r.Overdue, "escalated", r.Escalated, "notified", r.Notified)
+	}
+	return nil
+}
+
+// SweepAll sweeps every ready county at now, Options.Workers at a time.
+// One county failing does not stop the others: it is logged and reported.
+// The error is for the list of counties alone.
+func (s *Service) SweepAll(ctx context.Context, now time.Time) (Report, error) {
+	work := make(chan string)
+	results := make(chan CountyResult)
+	var wg sync.WaitGroup
+	for range s.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for code := range work {
+				r, err := s.Sweep(ctx, code, now)
+				if err != nil {
+					r.Error = err.Error()
+					s.log.WarnContext(ctx, "supervision sweep of a county failed; the next sweep tries again", "tenant", code, "err", err)
+				}
+				results <- r
+			}
+		}()
+	}
+	var listErr error
+	go func() {
+		defer func() {
+			close(work)
+			wg.Wait()
+			close(results)
+		}()
+		req := registry.ListRequest{Level: string(registry.LevelCounty), Status: string(registry.StatusReady), Limit: registry.MaxPageSize}
+		for {
+			page, err := s.counties.List(ctx, req)
+			if err != nil {
+				listErr = fmt.Errorf("list counties: %w", err)
+				return
+			}
+			for _, t := range page.Tenants {
+				select {
+				case work <- t.Code:
+				case <-ctx.Done():
+					listErr = ctx.Err()
+					return
+				}
+			}
+			if page.NextCursor == "" {
+				return
+			}
+			req.Cursor = page.NextCursor
+		}
+	}()
+	var rep Report
+	for r := range results {
+		rep.Counties++
+		rep.Warned += r.Warned
+		rep.Overdue += r.Overdue
+		rep.Escalated += r.Escalated
+		rep.Notified += r.Notified
+		if r.Error != "" {
+			rep.Failed++
+			rep.Failures = append(rep.Failures, r)
+		}
+	}
+	return rep, listErr
+}
+
+// dueTask is a task whose colour is due to change, as the sweep reads it.
+type dueTask struct {
+	ID       int64      `db:"id"`
+	Instance int64      `db:"instance_id"`
+	Unit     int64      `db:"unit_id"`
+	Status   string     `db:"status"`
+	Account  *int64     `db:"assignee_account_id"`
+	Role     *string    `db:"assignee_role"`
+	Level    Level      `db:"level"`
+	WarnAt   *time.Time `db:"warn_at"`
+	DueAt    *time.Time `db:"due_at"`
+	SMS      bool       `db:"sms_reminder"`
+	// Filled in for the tasks that change, for their messages.
+	Title    string
+	StepName string
+	UnitName string
+}
+
+// colourAt is the level t has earned by now; it never goes back.
+func (t dueTask) colourAt(now time.Time) Level {
+	switch {
+	case t.DueAt != nil && !t.DueAt.After(now):
+		return Red
+	case t.WarnAt != nil && !t.WarnAt.After(now):
+		return max(t.Level, Yellow)
+	}
+	return t.Level
+}
+
+// Sweep moves tenant's tasks whose colour is due to change by now, in one
+// transaction: each is locked, turned yellow or red, recorded, and its
+// assignee told; a red one is escalated to the supervising unit. A task
+// that skipped yellow (its warning and deadline both passed since the
+// last sweep) turns red with one event. A task's next check moves past
+// now, so a second sweep at the same now changes nothing, and a sweep
+// killed halfway changes nothing of the county it was in.
+func (s *Service) Sweep(ctx context.Context, tenant string, now time.Time) (CountyResult, error) {
+	res := CountyResult{Tenant: tenant}
+	now = now.UTC()
+	pending := 0
+	err := s.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
+		// Most minutes most counties have nothing due: one indexed read
+		// without a transaction says so.
+		var due []int
+		if err := conn.SelectContext(ctx, &due, "SELECT 1 FROM workflow_tasks WHERE next_check_at <= ? LIMIT 1", now); err != nil {
+			return fmt.Errorf("look for due tasks: %w", err)
+		}
+		if len(due) == 0 {
+			return nil
+		}
+		tx, err := conn.BeginTxx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		defer tx.Rollback()
+		if pending, err = sweep(ctx, tx, now, &res); err != nil {
+			return err
+		}
+		return tx.Commit()
+	})
+	if err != nil {
+		return CountyResult{Tenant: tenant}, err
+	}
+	s.kick(ctx, tenant, pending)
+	return res, nil
+}
+
+// sweep is Sweep's transaction; it returns the notifications pending
+// delivery.
+func sweep(ctx context.Context, tx *sqlx.Tx, now time.Time, res *CountyResult) (int, error) {
+	var tasks []dueTask
+	// Only the tasks are locked: instance rows, which the engine locks to
+	// act, are read afterwards without a lock.
+	err := tx.SelectContext(ctx, &tasks, `SELECT id, instance_id, unit_id, status, assignee_account_id, assignee_role, level, warn_at, due_at, sms_reminder
+FROM workflow_tasks WHERE next_check_at <= ? FOR UPDATE`, now)
+	if err != nil {
+		return 0, fmt.Errorf("lock due tasks: %w", err)
+	}
+	var yellow, red []*dueTask
+	var resync []int64
+	for i := range tasks {
+		t := &tasks[i]
+		switch to := t.colourAt(now); {
+		case t.Status != "open" || to == t.Level:
+			// Its next check was stale: a closed task, or a deadline the
+			// engine moved.
+			resync = append(resync, t.ID)
+		case to == Yellow:
+			yellow = append(yellow, t)
+		default:
+			red = append(red, t)
+		}
+	}
+	if err := exec(ctx, tx, "UPDATE workflow_tasks SET level = 1, next_check_at = due_at WHERE id IN", ids(yellow)); err != nil {
+		return 0, fmt.Errorf("turn tasks yellow: %w", err)
+	}
+	if err := exec(ctx, tx, "UPDATE workflow_tasks SET level = 2, next_check_at = NULL WHERE id IN", ids(red)); err != nil {
+		return 0, fmt.Errorf("turn tasks red: %w", err)
+	}
+	if err := exec(ctx, tx, `UPDATE workflow_tasks SET next_check_at = CASE WHEN status <> 'open' THEN NULL
+WHEN level = 0 THEN COALESCE(warn_at, due_at) WHEN level = 1 THEN due_at END WHERE id IN`, resync); err != nil {
+		return 0, fmt.Errorf("correct next checks: %w", err)
+	}
+	changed := append(append([]*dueTask{}, yellow...), red...)
+	if len(changed) == 0 {
+		return 0, nil
+	}
+	if err := describe(ctx, tx, changed); err != nil {
+		return 0, err
+	}
+	holders, err := roleHolders(ctx, tx, changed)
+	if err != nil {
+		return 0, err
+	}
+	var sup *supervisingUnit
+	if len(red) > 0 {
+		if sup, err = supervisors(ctx, tx); err != nil {
+			return 0, err
+		}
+	}
+
+	var events []event
+	var msgs []notify.Message
+	tell := func(t *dueTask, kind, subject, body string) {
+		for _, to := range assignees(t, holders) {
+			msgs = append(msgs, notify.Message{Account: to, Kind: kind, Subject: subject, Body: body, RefType: refTask, RefID: t.ID, SMS: t.SMS})
+		}
+	}
+	for _, t := range yellow {
+		due := clock(t.DueAt)
+		events = append(events, event{t, EventWarning, Yellow, "黄牌预警：办理时限 " + due})
+		tell(t, notify.KindTaskWarning, fmt.Sprintf("【黄牌预警】%s：%s", t.Title, t.StepName),
+			fmt.Sprintf("「%s」的「%s」将于 %s 到期，请尽快办理。", t.Title, t.StepName, due))
+	}
+	for _, t := range red {
+		due := clock(t.DueAt)
+		events = append(events, event{t, EventOverdue, Red, "红牌警告：已超过办理时限 " + due})
+		body := fmt.Sprintf("「%s」的「%s」已于 %s 超过办理时限，请立即办理。", t.Title, t.StepName, due)
+		if sup != nil {
+			body += "已移送" + sup.Name + "。"
+		}
+		tell(t, notify.KindTaskOverdue, fmt.Sprintf("【红牌警告】%s：%s", t.Title, t.StepName), body)
+		if sup == nil {
+			continue
+		}
+		events = append(events, event{t, EventEscalated, Red, "超时移送" + sup.Name})
+		res.Escalated++
+		for _, to := range sup.Accounts {
+			msgs = append(msgs, notify.Message{Account: to, Kind: notify.KindEscalation, RefType: refTask, RefID: t.ID,
+				Subject: fmt.Sprintf("【超时移送】%s：%s", t.UnitName, t.Title),
+				Body:    fmt.Sprintf("%s办理的「%s」的「%s」已于 %s 超过办理时限。", t.UnitName, t.Title, t.StepName, due)})
+		}
+	}
+	if err := record(ctx, tx, now, sweeper, events); err != nil {
+		return 0, err
+	}
+	pending, err := write(ctx, tx, now, msgs)
+	if err != nil {
+		return 0, err
+	}
+	res.Warned, res.Overdue, res.Notified = len(yellow), len(red), len(msgs)
+	return pending, nil
+}
+
+func ids(tasks []*dueTask) []int64 {
+	out := make([]int64, len(tasks))
+	for i, t := range tasks {
+		out[i] = t.ID
+	}
+	return out
+}
+
+// exec runs prefix followed by an id list, batch ids at a time. The ids
+// are the database's own integers, written into the statement.
+func exec(ctx context.Context, tx *sqlx.Tx, prefix string, ids []int64) error {
+	for start := 0; start < len(ids); start += batch {
+		if _, err := tx.ExecContext(ctx, prefix+" ("+idList(ids[start:min(start+batch, len(ids))])+")"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func idList(ids []int64) string {
+	var b strings.Builder
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.FormatInt(id, 10))
+	}
+	return b.String()
+}
+
+// clock writes a deadline as people in China read it, in China
+// Standard Time.
+func clock(t *time.Time) string {
+	if t == nil {
+		return "（无）"
+	}
+	return t.In(workday.China()).Format("2006-01-02 15:04")
+}
+
+// describe fills in the title, step and unit of each task, for its
+// messages, in one read.
+func describe(ctx context.Context, q sqlx.QueryerContext, tasks []*dueTask) error {
+	var rows []struct {
+		ID    int64  `db:"id"`
+		Title string `db:"title"`
+		Step  string `db:"step_name"`
+		Unit  string `db:"unit_name"`
+	}
+	for start := 0; start < len(tasks); start += batch {
+		chunk := tasks[start:min(start+batch, len(tasks))]
+		err := sqlx.SelectContext(ctx, q, &rows, `SELECT t.id, i.title, t.step_name, u.name AS unit_name FROM workflow_tasks t
+JOIN workflow_instances i ON i.id = t.instance_id JOIN units u ON u.id = t.unit_id WHERE t.id IN (`+idList(ids(chunk))+`)`)
+		if err != nil {
+			return fmt.Errorf("read the tasks' titles: %w", err)
+		}
+		byID := make(map[int64]*dueTask, len(chunk))
+		for _, t := range chunk {
+			byID[t.ID] = t
+		}
+		for _, r := range rows {
+			if t := byID[r.ID]; t != nil {
+				t.Title, t.StepName, t.UnitName = r.Title, r.Step, r.Unit
+			}
+		}
+		rows = rows[:0]
+	}
+	return nil
+}
+
+// holderKey is a role in a unit.
+type holderKey struct {
+	unit int64
+	role string
+}
+
+// roleHolders finds the active holders of the roles tasks are assigned
+// to, in their units: one read for every task.
+func roleHolders(ctx context.Context, q sqlx.QueryerContext, tasks []*dueTask) (map[holderKey][]int64, error) {
+	units, roles := map[int64]bool{}, map[string]bool{}
+	for _, t := range tasks {
+		if t.Account == nil && t.Role != nil {
+			units[t.Unit], roles[*t.Role] = true, true
+		}
+	}
+	holders := map[holderKey][]int64{}
+	if len(units) == 0 {
+		return holders, nil
+	}
+	unitIDs := make([]int64, 0, len(units))
+	for u := range units {
+		unitIDs = append(unitIDs, u)
+	}
+	roleCodes := make([]string, 0, len(roles))
+	for r := range roles {
+		roleCodes = append(roleCodes, r)
+	}
+	query, args, err := sqlx.In(`SELECT a.id, a.unit_id, r.code FROM accounts a JOIN account_roles ar ON ar.account_id = a.id
+JOIN roles r ON r.id = ar.role_id WHERE a.status = 'active' AND a.unit_id IN (?) AND r.code IN (?) ORDER BY a.id`, unitIDs, roleCodes)
+	if err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		ID   int64  `db:"id"`
+		Unit int64  `db:"unit_id"`
+		Role string `db:"code"`
+	}
+	if err := sqlx.SelectContext(ctx, q, &rows, query, args...); err != nil {
+		return nil, fmt.Errorf("read role holders: %w", err)
+	}
+	for _, r := range rows {
+		k := holderKey{r.Unit, r.Role}
+		holders[k] = append(holders[k], r.ID)
+	}
+	return holders, nil
+}
+
+// assignees are who a task is waiting for: its account, or the holders
+// of its role in its unit.
+func assignees(t *dueTask, holders map[holderKey][]int64) []int64 {
+	if t.Account != nil {
+		return []int64{*t.Account}
+	}
+	if t.Role != nil {
+		return holders[holderKey{t.Unit, *t.Role}]
+	}
+	return nil
+}
+
+// supervisingUnit is the unit red tasks go to, with its active
+// supervisors.
+type supervisingUnit struct {
+	ID       int64
+	Code     string
+	Name     string
+	Accounts []int64
+}
+
+// supervisors reads the county's supervising unit and its active
+// supervisors; nil if the county names none, or names a unit it no
+// longer has.
+func supervisors(ctx context.Context, q sqlx.QueryerContext) (*supervisingUnit, error) {
+	var rows []struct {
+		Unit    int64         `db:"unit_id"`
+		Code    string        `db:"code"`
+		Name    string        `db:"name"`
+		Account sql.NullInt64 `db:"account_id"`
+	}
+	err := sqlx.SelectContext(ctx, q, &rows, `SELECT u.id AS unit_id, u.code, u.name, a.id AS account_id FROM settings s
+JOIN units u ON u.code = s.value
+LEFT JOIN accounts a ON a.unit_id = u.id AND a.status = 'active' AND EXISTS (
+  SELECT 1 FROM account_roles ar JOIN roles r ON r.id = ar.role_id WHERE ar.account_id = a.id AND r.code = ?)
+WHERE s.name = ? ORDER BY a.id`, auth.RoleSupervisor, SettingUnit)
+	if err != nil {
+		return nil, fmt.Errorf("read the supervising unit: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	sup := &supervisingUnit{ID: rows[0].Unit, Code: rows[0].Code, Name: rows[0].Name}
+	for _, r := range rows {
+		if r.Account.Valid {
+			sup.Accounts = append(sup.Accounts, r.Account.Int64)
+		}
+	}
+	return sup, nil
+}
+
+// event is a supervision event about to be recorded.
+type event struct {
+	task  *dueTask
+	kind  string
+	level Level
+	note  string
+}
+
+// record inserts events, batch rows a statement.
+func record(ctx context.Context, tx *sqlx.Tx, now time.Time, actor string, events []event) error {
+	for start := 0; start < len(events); start += batch {
+		chunk := events[start:min(start+batch, len(events))]
+		args := make([]any, 0, 8*len(chunk))
+		for _, e := range chunk {
+			args = append(args, e.task.ID, e.task.Instance, e.task.Unit, e.kind, e.level, now, actor, e.note)
+		}
+		query := "INSERT INTO supervision_events (task_id, instance_id, unit_id, kind, level, at, actor_login, note) VALUES " +
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", len(chunk)), ", ")
+		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+			return fmt.Errorf("record supervision events: %w", err)
+		}
+	}
+	return nil
+}
+
+// write hands msgs to the outbox a batch at a time and returns how many
+// deliveries wait.
+func write(ctx context.Context, tx *sqlx.Tx, now time.Time, msgs []notify.Message) (int, error) {
+	pending := 0
+	for start := 0; start < len(msgs); start += batch {
+		n, err := notify.Write(ctx, tx, now, msgs[start:min(start+batch, len(msgs))]...)
+		if err != nil {
+			return 0, err
+		}
+		pending += n
+	}
+	return pending, nil
+}
