@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/countycloud/countycloud/core/errs"
 )
 
 // Kinds of notification; an account's preferences are per kind.
@@ -74,6 +76,21 @@ type preference struct {
 	SMS     bool   `db:"sms"`
 }
 
+// CodeInvalidKind is the error of a kind of notification that does not
+// exist.
+const CodeInvalidKind = "invalid_notification_kind"
+
+// validKind says whether kind is one of Kinds.
+func validKind(kind string) bool { return slices.Contains(Kinds(), kind) }
+
+// Chunks keep each statement well below MySQL's 65,535 placeholders
+// however many accounts a message goes to (a test notice to a whole
+// county): an inserted row takes 12.
+const (
+	readChunk   = 1000
+	insertChunk = 500
+)
+
 // Write adds msgs to the outbox of the county tx is on: an in-app row
 // for each, and an e-mail or SMS row where the account has the address
 // and its preferences (or the message's SMS reminder) ask for it. Inactive
@@ -83,48 +100,48 @@ func Write(ctx context.Context, tx sqlx.ExtContext, now time.Time, msgs ...Messa
 	if len(msgs) == 0 {
 		return 0, nil
 	}
+	now = now.UTC().Truncate(time.Microsecond)
 	ids := make([]int64, 0, len(msgs))
 	for _, m := range msgs {
+		if !validKind(m.Kind) {
+			return 0, errs.Invalid(CodeInvalidKind, "notification kind %q is not one of %s", m.Kind, strings.Join(Kinds(), ", "))
+		}
 		ids = append(ids, m.Account)
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	query, args, err := sqlx.In("SELECT id, email, mobile FROM accounts WHERE status = 'active' AND id IN (?)", ids)
-	if err != nil {
-		return 0, err
-	}
-	var people []recipient
-	if err := sqlx.SelectContext(ctx, tx, &people, query, args...); err != nil {
-		return 0, fmt.Errorf("read recipients: %w", err)
-	}
-	query, args, err = sqlx.In("SELECT account_id, kind, email, sms FROM notification_preferences WHERE account_id IN (?)", ids)
-	if err != nil {
-		return 0, err
-	}
-	var prefs []preference
-	if err := sqlx.SelectContext(ctx, tx, &prefs, query, args...); err != nil {
-		return 0, fmt.Errorf("read notification preferences: %w", err)
-	}
-	byID := make(map[int64]recipient, len(people))
-	for _, p := range people {
-		byID[p.ID] = p
-	}
+	byID := make(map[int64]recipient, len(ids))
 	type key struct {
 		account int64
 		kind    string
 	}
-	chosen := make(map[key]preference, len(prefs))
-	for _, p := range prefs {
-		chosen[key{p.Account, p.Kind}] = p
-	}
-	var values strings.Builder
-	args = args[:0]
-	rows := 0
-	add := func(m Message, channel, status string, address *string) {
-		if rows > 0 {
-			values.WriteString(", ")
+	chosen := map[key]preference{}
+	for chunk := range slices.Chunk(ids, readChunk) {
+		query, args, err := sqlx.In("SELECT id, email, mobile FROM accounts WHERE status = 'active' AND id IN (?)", chunk)
+		if err != nil {
+			return 0, err
 		}
-		values.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		var people []recipient
+		if err := sqlx.SelectContext(ctx, tx, &people, query, args...); err != nil {
+			return 0, fmt.Errorf("read recipients: %w", err)
+		}
+		for _, p := range people {
+			byID[p.ID] = p
+		}
+		query, args, err = sqlx.In("SELECT account_id, kind, email, sms FROM notification_preferences WHERE account_id IN (?)", chunk)
+		if err != nil {
+			return 0, err
+		}
+		var prefs []preference
+		if err := sqlx.SelectContext(ctx, tx, &prefs, query, args...); err != nil {
+			return 0, fmt.Errorf("read notification preferences: %w", err)
+		}
+		for _, p := range prefs {
+			chosen[key{p.Account, p.Kind}] = p
+		}
+	}
+	var rows [][]any
+	add := func(m Message, channel, status string, address *string) {
 		var refType *string
 		var refID *int64
 		if m.RefType != "" {
@@ -136,8 +153,7 @@ func Write(ctx context.Context, tx sqlx.ExtContext, now time.Time, msgs ...Messa
 		} else {
 			nextAttempt = &now
 		}
-		args = append(args, m.Account, channel, m.Kind, clip(m.Subject, 200), clip(m.Body, 2000), refType, refID, address, status, nextAttempt, sentAt, now)
-		rows++
+		rows = append(rows, []any{m.Account, channel, m.Kind, clip(m.Subject, 200), clip(m.Body, 2000), refType, refID, address, status, nextAttempt, sentAt, now})
 	}
 	for _, m := range msgs {
 		person, ok := byID[m.Account]
@@ -147,7 +163,7 @@ func Write(ctx context.Context, tx sqlx.ExtContext, now time.Time, msgs ...Messa
 		add(m, ChannelInApp, StatusSent, nil)
 		pref, ok := chosen[key{m.Account, m.Kind}]
 		if !ok {
-			pref = preference{Email: true}
+			pref = preference{Email: defaultEmail, SMS: defaultSMS}
 		}
 		if pref.Email && person.Email != nil && *person.Email != "" {
 			add(m, ChannelEmail, StatusPending, person.Email)
@@ -158,16 +174,27 @@ func Write(ctx context.Context, tx sqlx.ExtContext, now time.Time, msgs ...Messa
 			pending++
 		}
 	}
-	if rows == 0 {
-		return 0, nil
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO notifications (account_id, channel, kind, subject, body, ref_type, ref_id, address, status, next_attempt_at, sent_at, created_at)
-VALUES `+values.String(), args...)
-	if err != nil {
-		return 0, fmt.Errorf("write notifications: %w", err)
+	for chunk := range slices.Chunk(rows, insertChunk) {
+		values := strings.Repeat(", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", len(chunk))[2:]
+		args := make([]any, 0, 12*len(chunk))
+		for _, r := range chunk {
+			args = append(args, r...)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO notifications (account_id, channel, kind, subject, body, ref_type, ref_id, address, status, next_attempt_at, sent_at, created_at)
+VALUES `+values, args...)
+		if err != nil {
+			return 0, fmt.Errorf("write notifications: %w", err)
+		}
 	}
 	return pending, nil
 }
+
+// An account's choice for a kind it has not set: e-mail on (it costs
+// nothing), SMS off (it costs the county money).
+const (
+	defaultEmail = true
+	defaultSMS   = false
+)
 
 // clip cuts s to at most n runes, as the columns hold.
 func clip(s string, n int) string {
