@@ -74,8 +74,14 @@ type Task struct {
 	Version     int        `json:"version" db:"version"`
 }
 
-const taskColumns = `id, instance_id, step, step_name, join_step, assignee_account_id, assignee_role, unit_id, status, level,
-sms_reminder, created_at, warn_at, due_at, acted_by, acted_at, action, comment, version`
+const taskColumns = `t.id, t.instance_id, t.step, t.step_name, t.join_step, t.assignee_account_id, t.assignee_role, t.unit_id,
+t.status, t.level, t.sms_reminder, t.created_at, t.warn_at, t.due_at, t.acted_by, t.acted_at, t.action, t.comment, t.version`
+
+// lockedInstanceColumns are an instance's columns as lockTask reads them
+// beside its task's.
+const lockedInstanceColumns = `i.id AS "i.id", i.definition_code AS "i.definition_code", i.definition_version AS "i.definition_version",
+i.title AS "i.title", i.reference AS "i.reference", i.initiator_id AS "i.initiator_id", i.initiator_unit_id AS "i.initiator_unit_id",
+i.status AS "i.status", i.started_at AS "i.started_at", i.due_at AS "i.due_at", i.finished_at AS "i.finished_at", i.version AS "i.version"`
 
 // actor is the account acting: only a county's own accounts start and act
 // on its workflows.
@@ -267,23 +273,24 @@ func optional(field, s string, max int) (string, error) {
 	return clean, nil
 }
 
-// lockTask reads task id and its instance, locked in that order, the
-// order every change to a task takes: two actions on one instance wait
-// for each other, and the second sees what the first did.
+// lockTask reads task id and its instance, locked in one statement that
+// takes the task's row and then the instance's, the order every change to
+// a task takes: two actions on one instance wait for each other, and the
+// second sees what the first did.
 func lockTask(ctx context.Context, tx *sqlx.Tx, id int64) (Task, Instance, error) {
-	var task Task
-	err := tx.GetContext(ctx, &task, "SELECT "+taskColumns+" FROM workflow_tasks WHERE id = ? FOR UPDATE", id)
+	var row struct {
+		Task
+		Instance Instance `db:"i"`
+	}
+	err := tx.GetContext(ctx, &row, "SELECT "+taskColumns+", "+lockedInstanceColumns+
+		" FROM workflow_tasks t JOIN workflow_instances i ON i.id = t.instance_id WHERE t.id = ? FOR UPDATE", id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Task{}, Instance{}, errs.NotFound(CodeTaskNotFound, "the county has no task %d", id)
 	}
 	if err != nil {
 		return Task{}, Instance{}, fmt.Errorf("read task %d: %w", id, err)
 	}
-	var inst Instance
-	if err := tx.GetContext(ctx, &inst, "SELECT "+instanceColumns+" FROM workflow_instances WHERE id = ? FOR UPDATE", task.InstanceID); err != nil {
-		return Task{}, Instance{}, fmt.Errorf("read instance %d: %w", task.InstanceID, err)
-	}
-	return task, inst, nil
+	return row.Task, row.Instance, nil
 }
 
 // closedError says who closed task first.
@@ -445,7 +452,7 @@ WHERE instance_id = ? AND status = ? AND id <> ?`, TaskCancelled, r.inst.ID, Tas
 }
 
 // open opens a task for each of steps, with its deadline and warning
-// time in the county's calendar, and queues word to its assignees.
+// time in the county's calendar.
 func (r *run) open(ctx context.Context, steps []flow.Step) error {
 	if len(steps) == 0 {
 		return nil
@@ -482,9 +489,6 @@ assignee_role, unit_id, status, sms_reminder, created_at, warn_at, due_at, next_
 			return err
 		}
 		r.opened = append(r.opened, t)
-		if err := r.tell(ctx, t); err != nil {
-			return err
-		}
 	}
 	return nil
 }
@@ -530,30 +534,59 @@ func (r *run) assign(ctx context.Context, t *Task, a flow.Assignee) error {
 	return nil
 }
 
-// tell queues a notice of t to its assignees: the named account, or the
-// active holders of its role in its unit.
-func (r *run) tell(ctx context.Context, t Task) error {
-	recipients := []int64{}
-	if t.AccountID != nil {
-		recipients = append(recipients, *t.AccountID)
-	} else if err := r.tx.SelectContext(ctx, &recipients, `SELECT a.id FROM accounts a JOIN account_roles ar ON ar.account_id = a.id
-JOIN roles ro ON ro.id = ar.role_id WHERE a.unit_id = ? AND ro.code = ? AND a.status = 'active'`, t.UnitID, *t.Role); err != nil {
-		return fmt.Errorf("read assignees of step %s: %w", t.Step, err)
+// tell queues a notice of each opened task to its assignees: the named
+// account, or the active holders of its role in its unit, all found in
+// one query.
+func (r *run) tell(ctx context.Context) error {
+	type holder struct {
+		Account int64  `db:"id"`
+		Unit    int64  `db:"unit_id"`
+		Role    string `db:"code"`
 	}
-	var body strings.Builder
-	fmt.Fprintf(&body, "「%s」待您办理：%s。", r.inst.Title, t.StepName)
-	if t.DueAt != nil {
-		fmt.Fprintf(&body, "办理时限：%s。", t.DueAt.In(workday.China()).Format("2006-01-02 15:04"))
+	var where []string
+	var args []any
+	for _, t := range r.opened {
+		if t.Role != nil {
+			where = append(where, "(a.unit_id = ? AND ro.code = ?)")
+			args = append(args, t.UnitID, *t.Role)
+		}
 	}
-	for _, id := range recipients {
-		r.notes = append(r.notes, notify.Message{Account: id, Kind: notify.KindTaskAssigned, Subject: "待办：" + r.inst.Title,
-			Body: body.String(), RefType: "workflow_task", RefID: t.ID, SMS: t.SMSReminder})
+	var holders []holder
+	if len(where) > 0 {
+		if err := r.tx.SelectContext(ctx, &holders, `SELECT a.id, a.unit_id, ro.code FROM accounts a
+JOIN account_roles ar ON ar.account_id = a.id JOIN roles ro ON ro.id = ar.role_id
+WHERE a.status = 'active' AND (`+strings.Join(where, " OR ")+`)`, args...); err != nil {
+			return fmt.Errorf("read assignees of instance %d: %w", r.inst.ID, err)
+		}
+	}
+	for _, t := range r.opened {
+		var recipients []int64
+		if t.AccountID != nil {
+			recipients = append(recipients, *t.AccountID)
+		}
+		for _, h := range holders {
+			if t.Role != nil && h.Unit == t.UnitID && h.Role == *t.Role {
+				recipients = append(recipients, h.Account)
+			}
+		}
+		var body strings.Builder
+		fmt.Fprintf(&body, "「%s」待您办理：%s。", r.inst.Title, t.StepName)
+		if t.DueAt != nil {
+			fmt.Fprintf(&body, "办理时限：%s。", t.DueAt.In(workday.China()).Format("2006-01-02 15:04"))
+		}
+		for _, id := range recipients {
+			r.notes = append(r.notes, notify.Message{Account: id, Kind: notify.KindTaskAssigned, Subject: "待办：" + r.inst.Title,
+				Body: body.String(), RefType: "workflow_task", RefID: t.ID, SMS: t.SMSReminder})
+		}
 	}
 	return nil
 }
 
-// notify writes the notices queued by the run to the outbox.
+// notify tells the assignees of the opened tasks, through the outbox.
 func (r *run) notify(ctx context.Context) (int, error) {
+	if err := r.tell(ctx); err != nil {
+		return 0, err
+	}
 	return notify.Write(ctx, r.tx, r.now, r.notes...)
 }
 

@@ -113,7 +113,7 @@ func (s *Service) Instance(ctx context.Context, tenant string, id int64) (Instan
 		if err != nil {
 			return fmt.Errorf("read instance %d: %w", id, err)
 		}
-		if err := conn.SelectContext(ctx, &v.Tasks, "SELECT "+taskColumns+" FROM workflow_tasks WHERE instance_id = ? ORDER BY id", id); err != nil {
+		if err := conn.SelectContext(ctx, &v.Tasks, "SELECT "+taskColumns+" FROM workflow_tasks t WHERE instance_id = ? ORDER BY id", id); err != nil {
 			return fmt.Errorf("read tasks of instance %d: %w", id, err)
 		}
 		if err := conn.SelectContext(ctx, &v.History, `SELECT id, task_id, step, action, actor_id, actor_login, at, comment

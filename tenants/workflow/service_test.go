@@ -77,7 +77,7 @@ func setup(t testing.TB) *fixture {
 			t.Fatal(err)
 		}
 	}
-	router := store.NewRouter(clusters, registry.NewLocator(repo, 0))
+	router := store.NewRouter(clusters, registry.NewLocator(repo, registry.LocatorInterval))
 	cals, err := calendar.NewService(router)
 	if err != nil {
 		t.Fatal(err)
