@@ -64,6 +64,7 @@ type Server struct {
 	// Workers is how many background jobs this replica runs at once; 0
 	// leaves them to other replicas.
 	Workers int
+	SMTP    SMTP
 }
 
 // RegisterFlags declares the database flags on fs with their defaults.
@@ -86,6 +87,7 @@ func (c *Server) RegisterFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&c.RateLimitCounty, "rate-limit-county", 500, "requests per second one county may make, bursts of twice that (0: no limit)")
 	fs.IntVar(&c.Workers, "workers", 4, "background jobs this replica runs at once (0: none, leave them to other replicas)")
 	fs.Float64Var(&c.RateLimitAccount, "rate-limit-account", 50, "requests per second one caller (account, operator or address) may make, bursts of twice that (0: no limit)")
+	c.SMTP.RegisterFlags(fs)
 }
 
 // clusterList is the repeatable --cluster flag.
@@ -232,6 +234,7 @@ func (c *Server) Validate() error {
 	if c.Workers < 0 {
 		p.add("workers", "must be 0 (no background jobs here) or more")
 	}
+	c.SMTP.validate(&p)
 	return errors.Join(p...)
 }
 
