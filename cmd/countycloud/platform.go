@@ -20,6 +20,7 @@ import (
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/jobs"
 	"github.com/countycloud/countycloud/core/kit"
+	"github.com/countycloud/countycloud/core/notify"
 	"github.com/countycloud/countycloud/core/store"
 	"github.com/countycloud/countycloud/tenants/calendar"
 	"github.com/countycloud/countycloud/tenants/org"
@@ -39,6 +40,7 @@ type platform struct {
 	org         org.Service
 	calendars   *calendar.Service
 	workflows   *workflow.Service
+	notify      *notify.Service
 	jobs        *jobs.Queue
 	metrics     *prometheus.Registry
 	// announce shows the bootstrap token the one time it is created.
@@ -69,6 +71,13 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 	if err != nil {
 		return nil, err
 	}
+	mail, err := mailer(cfg.SMTP)
+	if err != nil {
+		return nil, err
+	}
+	tenants := db.tenantService(cfg.Database, store.TenantMigrations(), log)
+	queue := jobs.NewQueue(db.control)
+	notifier := notify.New(router, queue, readyCounties{tenants}, mail, notify.Options{}, log)
 	authCfg := auth.DefaultConfig()
 	authCfg.Limits = auth.Limits{
 		CountyPerSecond: cfg.RateLimitCounty, CountyBurst: burst(cfg.RateLimitCounty),
@@ -81,14 +90,49 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		controlMigs: store.ControlMigrations(),
 		auth:        auth.New(authCfg, db.control, router, trail, log),
 		trail:       trail,
-		tenants:     db.tenantService(cfg.Database, store.TenantMigrations(), log),
+		tenants:     tenants,
 		org:         org.NewService(router),
 		calendars:   calendars,
-		workflows:   workflow.NewService(router, calendars, nil, time.Now, log),
-		jobs:        jobs.NewQueue(db.control),
+		workflows:   workflow.NewService(router, calendars, notifier, time.Now, log),
+		notify:      notifier,
+		jobs:        queue,
 		metrics:     metrics,
 		announce:    announce,
 	}, nil
+}
+
+// mailer is the SMTP channel of notifications, nil without a mail server.
+func mailer(c config.SMTP) (notify.Sender, error) {
+	if c.Addr == "" {
+		return nil, nil
+	}
+	m, err := notify.NewMailer(notify.SMTPConfig{Addr: c.Addr, From: c.From, Username: c.Username, Password: c.Password})
+	if err != nil {
+		return nil, fmt.Errorf("--smtp-addr: %w", err)
+	}
+	return m, nil
+}
+
+// readyCounties lists the counties being served, for the notification
+// sweep.
+type readyCounties struct{ registry registry.Service }
+
+func (c readyCounties) Counties(ctx context.Context) ([]string, error) {
+	var codes []string
+	req := registry.ListRequest{Level: string(registry.LevelCounty), Status: string(registry.StatusReady), Limit: registry.MaxPageSize}
+	for {
+		page, err := c.registry.List(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range page.Tenants {
+			codes = append(codes, t.Code)
+		}
+		if page.NextCursor == "" {
+			return codes, nil
+		}
+		req.Cursor = page.NextCursor
+	}
 }
 
 // burst is the burst allowed over a rate: two seconds' worth.
@@ -180,11 +224,17 @@ func (p *platform) worker() *jobs.Worker {
 			p.log.InfoContext(ctx, "old jobs purged", "jobs", n)
 			return err
 		},
+		notify.JobDrain: p.notify.DrainJob,
+		notify.JobSweep: p.notify.SweepJob,
 	}
 	return jobs.NewWorker(p.jobs, handlers, jobs.Options{
 		Concurrency: p.cfg.Workers,
 		Drain:       p.cfg.ShutdownTimeout / 2,
-		Schedules:   []jobs.Schedule{{Kind: auth.JobRotateKeys, Every: rotateKeysEvery}, {Kind: jobPurge, Every: 24 * time.Hour}},
+		Schedules: []jobs.Schedule{
+			{Kind: auth.JobRotateKeys, Every: rotateKeysEvery},
+			{Kind: jobPurge, Every: 24 * time.Hour},
+			{Kind: notify.JobSweep, Every: notify.SweepEvery},
+		},
 	}, p.log)
 }
 
@@ -199,6 +249,7 @@ func (p *platform) routes() []kit.Route {
 	routes = append(routes, p.jobs.Routes(guard, opts...)...)
 	routes = append(routes, p.calendars.Routes(guard, opts...)...)
 	routes = append(routes, p.workflows.Routes(guard, opts...)...)
+	routes = append(routes, p.notify.Routes(guard, opts...)...)
 	return append(routes, org.Routes(p.org, guard, opts...)...)
 }
 

@@ -85,6 +85,19 @@ func Policy() map[string]Rule {
 		"supervision.stats":         read(supervision),
 		"supervision.events.list":   read(supervision),
 
+		// Notifications. Everyone's inbox and preferences are their own
+		// (an operator has none); the outbox, the SMS gateway and test
+		// notices are the county admin's.
+		"notifications.inbox":           {Self: true},
+		"notifications.read":            {Self: true, Write: true},
+		"notifications.preferences.get": {Self: true},
+		"notifications.preferences.set": {Self: true, Write: true},
+		"notifications.sms_gateway.get": read(countyAdmin),
+		"notifications.sms_gateway.set": write(countyAdmin),
+		"notifications.outbox":          read(countyAdmin),
+		"notifications.retry":           write(countyAdmin),
+		"notifications.test":            write(countyAdmin),
+
 		// A county's public pages, for citizens and enterprises.
 		"org.public.units": {Public: true},
 
