@@ -1,0 +1,256 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	flow "github.com/countycloud/countycloud/core/workflow"
+	"github.com/countycloud/countycloud/tenants/workflow"
+)
+
+func newWorkflowCmd(e env) *cobra.Command {
+	o := &orgCmd{e: e}
+	cmd := &cobra.Command{
+		Use:   "workflow",
+		Short: "Run a county's workflows: definitions, instances, inboxes and actions",
+		Long: `Work with the workflows of one county (--tenant or COUNTYCLOUD_TENANT): put a
+definition (its owner: an operator), localise it (the county's admin), start
+instances, read an inbox and act on tasks (the county's accounts).`,
+	}
+	o.opts.register(cmd)
+	o.countyFlag(cmd.PersistentFlags())
+
+	readJSON := func(path string) (json.RawMessage, error) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, usageError("%v", err)
+		}
+		if !json.Valid(b) {
+			return nil, usageError("%s is not JSON", path)
+		}
+		return b, nil
+	}
+	printDefinitions := func(list ...workflow.DefinitionView) error {
+		rows := make([][]string, len(list))
+		for i, d := range list {
+			local := "-"
+			if len(d.Localization) > 0 {
+				local = "localised"
+			}
+			rows[i] = []string{d.Code, d.Name, strconv.Itoa(d.Version), local, d.UpdatedBy, d.UpdatedAt.Format(time.DateTime)}
+		}
+		return printTable(o.e.stdout, []string{"WORKFLOW", "NAME", "REVISION", "LOCAL", "BY", "AT"}, rows)
+	}
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the county's workflows at their current revisions",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var defs []workflow.DefinitionView
+			return o.call(cmd, http.MethodGet, "/workflows", nil, nil, &defs, func() error { return printDefinitions(defs...) })
+		},
+	}
+	show := &cobra.Command{
+		Use:   "show WORKFLOW",
+		Short: "Show a workflow as the county runs it (-o json for the whole definition)",
+		Args:  exactArgs(1, "the workflow's code, such as oa.incoming"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var d workflow.DefinitionView
+			return o.call(cmd, http.MethodGet, "/workflows/"+url.PathEscape(args[0]), nil, nil, &d, func() error {
+				var def flow.Definition
+				if err := json.Unmarshal(d.Effective, &def); err != nil {
+					return err
+				}
+				rows := make([][]string, len(def.Steps))
+				for i, s := range def.Steps {
+					limit := "-"
+					if s.TimeLimit != nil {
+						limit = fmt.Sprintf("%dd %dh", s.TimeLimit.Days, s.TimeLimit.Hours)
+					}
+					var actions []string
+					for _, a := range s.Actions {
+						actions = append(actions, a.Name+"→"+a.To)
+					}
+					rows[i] = []string{s.ID, s.Name, limit, fmt.Sprint(actions)}
+				}
+				return printTable(o.e.stdout, []string{"STEP", "NAME", "LIMIT", "ACTIONS"}, rows)
+			})
+		},
+	}
+	put := &cobra.Command{
+		Use:     "put FILE",
+		Short:   "Store the owner's new version of a workflow (a JSON definition) for the county",
+		Example: "  countycloud workflow put oa_incoming.json",
+		Args:    exactArgs(1, "the definition's JSON file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			body, err := readJSON(args[0])
+			if err != nil {
+				return err
+			}
+			var def flow.Definition
+			if err := json.Unmarshal(body, &def); err != nil {
+				return usageError("%s: %v", args[0], err)
+			}
+			var d workflow.DefinitionView
+			return o.call(cmd, http.MethodPut, "/workflows/"+url.PathEscape(def.Code), nil, body, &d, func() error { return printDefinitions(d) })
+		},
+	}
+	localize := &cobra.Command{
+		Use:   "localize WORKFLOW FILE",
+		Short: "Make the county's version of a workflow: steps added, limits shortened, optional steps removed",
+		Example: `  countycloud workflow localize oa.incoming local.json
+  # local.json: {"time_limits": {"handle": {"working_days": 3}}, "remove": ["archive"]}`,
+		Args: exactArgs(2, "the workflow's code and the localisation's JSON file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			body, err := readJSON(args[1])
+			if err != nil {
+				return err
+			}
+			var d workflow.DefinitionView
+			return o.call(cmd, http.MethodPut, "/workflows/"+url.PathEscape(args[0])+"/localization", nil, body, &d, func() error { return printDefinitions(d) })
+		},
+	}
+
+	printTasks := func(tasks []workflow.Task) error {
+		rows := make([][]string, len(tasks))
+		for i, t := range tasks {
+			who := "-"
+			switch {
+			case t.AccountID != nil:
+				who = "account " + strconv.FormatInt(*t.AccountID, 10)
+			case t.Role != nil:
+				who = fmt.Sprintf("%s of unit %d", *t.Role, t.UnitID)
+			}
+			rows[i] = []string{strconv.FormatInt(t.ID, 10), t.StepName, t.Status, who, timeCell(t.DueAt), colour(t.Level)}
+		}
+		return printTable(o.e.stdout, []string{"TASK", "STEP", "STATUS", "FOR", "DUE", "SUPERVISION"}, rows)
+	}
+	var title, reference, comment string
+	var sms bool
+	start := &cobra.Command{
+		Use:     "start WORKFLOW --title TITLE",
+		Short:   "Start an instance of a workflow as the logged-in account",
+		Example: "  countycloud workflow start oa.incoming --title 关于做好防汛工作的通知 --sms",
+		Args:    exactArgs(1, "the workflow's code"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var out workflow.Outcome
+			in := workflow.StartInput{Workflow: args[0], Title: title, Reference: reference, SMSReminder: sms}
+			return o.call(cmd, http.MethodPost, "/instances", nil, in, &out, func() error {
+				fmt.Fprintf(o.e.stdout, "instance %d started\n", out.Instance.ID)
+				return printTasks(out.Opened)
+			})
+		},
+	}
+	start.Flags().StringVar(&title, "title", "", "what the instance is about")
+	start.Flags().StringVar(&reference, "reference", "", "the module's own reference, such as a document number")
+	start.Flags().BoolVar(&sms, "sms", false, "also text the first step's assignees (短信提醒)")
+
+	var unit int64
+	inbox := &cobra.Command{
+		Use:   "inbox [--unit ID]",
+		Short: "List the tasks waiting for the logged-in account, or for a unit",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var items []workflow.InboxItem
+			q := url.Values{}
+			if unit != 0 {
+				q.Set("unit_id", strconv.FormatInt(unit, 10))
+			}
+			return o.call(cmd, http.MethodGet, "/tasks", q, nil, &items, func() error {
+				rows := make([][]string, len(items))
+				for i, it := range items {
+					rows[i] = []string{strconv.FormatInt(it.ID, 10), it.Title, it.StepName, timeCell(it.DueAt), colour(it.Level)}
+				}
+				return printTable(o.e.stdout, []string{"TASK", "TITLE", "STEP", "DUE", "SUPERVISION"}, rows)
+			})
+		},
+	}
+	inbox.Flags().Int64Var(&unit, "unit", 0, "a unit's inbox instead of your own")
+
+	act := &cobra.Command{
+		Use:     "act TASK ACTION [--comment TEXT] [--sms]",
+		Short:   "Do an action on a task, as the logged-in account",
+		Example: "  countycloud workflow act 42 approve --comment 同意 --sms",
+		Args:    exactArgs(2, "the task's id and the action"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil {
+				return usageError("task %q is not an id", args[0])
+			}
+			var out workflow.Outcome
+			in := workflow.ActInput{Action: args[1], Comment: comment, SMSReminder: sms}
+			return o.call(cmd, http.MethodPost, "/tasks/"+strconv.FormatInt(id, 10)+"/act", nil, in, &out, func() error {
+				fmt.Fprintf(o.e.stdout, "instance %d is %s\n", out.Instance.ID, out.Instance.Status)
+				return printTasks(out.Opened)
+			})
+		},
+	}
+	act.Flags().StringVar(&comment, "comment", "", "your opinion (办理意见)")
+	act.Flags().BoolVar(&sms, "sms", false, "also text the next steps' assignees (短信提醒)")
+
+	instance := &cobra.Command{
+		Use:   "instance ID",
+		Short: "Show an instance with its tasks and history",
+		Args:  exactArgs(1, "the instance's id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var v workflow.InstanceView
+			return o.call(cmd, http.MethodGet, "/instances/"+url.PathEscape(args[0]), nil, nil, &v, func() error {
+				fmt.Fprintf(o.e.stdout, "%s (%s, revision %d): %s, due %s\n", v.Title, v.Workflow, v.Revision, v.Status, timeCell(v.DueAt))
+				if err := printTasks(v.Tasks); err != nil {
+					return err
+				}
+				rows := make([][]string, len(v.History))
+				for i, h := range v.History {
+					c := "-"
+					if h.Comment != nil {
+						c = *h.Comment
+					}
+					rows[i] = []string{h.At.Format(time.DateTime), h.Step, h.Action, h.ActorLogin, c}
+				}
+				return printTable(o.e.stdout, []string{"AT", "STEP", "ACTION", "BY", "COMMENT"}, rows)
+			})
+		},
+	}
+	withdraw := &cobra.Command{
+		Use:   "withdraw ID [--comment TEXT]",
+		Short: "Take back an instance you started, while nobody else has acted on it",
+		Args:  exactArgs(1, "the instance's id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var inst workflow.Instance
+			body := map[string]string{"comment": comment}
+			return o.call(cmd, http.MethodPost, "/instances/"+url.PathEscape(args[0])+"/withdraw", nil, body, &inst, func() error {
+				fmt.Fprintf(o.e.stdout, "instance %d is %s\n", inst.ID, inst.Status)
+				return nil
+			})
+		},
+	}
+	withdraw.Flags().StringVar(&comment, "comment", "", "why")
+	cmd.AddCommand(list, show, put, localize, start, inbox, act, instance, withdraw)
+	return cmd
+}
+
+func timeCell(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04")
+}
+
+// colour is a task's supervision level as people say it.
+func colour(level int) string {
+	switch level {
+	case 1:
+		return "yellow"
+	case 2:
+		return "red"
+	}
+	return "green"
+}

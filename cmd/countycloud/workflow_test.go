@@ -1,0 +1,95 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/countycloud/countycloud/core/auth"
+	flow "github.com/countycloud/countycloud/core/workflow"
+	"github.com/countycloud/countycloud/tenants/workflow"
+)
+
+// notice is a small workflow: a clerk of the initiator's unit drafts, its
+// leader approves or sends it back.
+const notice = `{"code": "oa.notice", "name": "通知", "version": 1, "start": "draft", "withdrawable": true,
+ "steps": [
+  {"id": "draft", "name": "拟稿", "assignee": {"role": "clerk", "relative": "initiator_unit"}, "time_limit": {"working_hours": 4},
+   "actions": [{"name": "submit", "to": "approve"}]},
+  {"id": "approve", "name": "审批", "assignee": {"relative": "initiator_unit_leader"}, "time_limit": {"working_days": 2},
+   "actions": [{"name": "approve", "to": "end"}, {"name": "send_back", "to": "draft", "return": true}]}]}`
+
+// TestAWorkflowThroughTheAPIAndTheCLI: an operator puts a definition,
+// a clerk starts an instance, two clerks press "submit" at once (one
+// wins, the other gets 409), the leader approves from the CLI, and the
+// other county cannot reach any of it.
+func TestAWorkflowThroughTheAPIAndTheCLI(t *testing.T) {
+	t.Parallel()
+	db, _, url, env := twoCounties(t, map[string]string{"wyclerk": auth.RoleClerk, "wyclerk2": auth.RoleClerk, "wyleader": "leader", "wyadmin": auth.RoleCountyAdmin})
+	tokens := loginAs(t, db, url, env["COUNTYCLOUD_TOKEN"], "gd.shaoguan.wengyuan")
+	lechang := loginAs(t, db, url, env["COUNTYCLOUD_TOKEN"], "gd.shaoguan.lechang")
+	const wy = "/v1/tenants/gd.shaoguan.wengyuan"
+
+	file := filepath.Join(t.TempDir(), "notice.json")
+	if err := os.WriteFile(file, []byte(notice), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	operator := map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": env["COUNTYCLOUD_TOKEN"], "COUNTYCLOUD_TENANT": "gd.shaoguan.wengyuan"}
+	if out := mustCLI(t, operator, "workflow", "put", file); !strings.Contains(out, "oa.notice") {
+		t.Errorf("workflow put: %s", out)
+	}
+	broken := strings.Replace(strings.Replace(notice, `"version": 1`, `"version": 2`, 1), `"to": "end"`, `"to": "nowhere"`, 1)
+	r := call(t, "PUT", url+wy+"/workflows/oa.notice", env["COUNTYCLOUD_TOKEN"], json.RawMessage(broken))
+	want(t, "a broken definition", r, 400, flow.CodeInvalidDefinition)
+	if !strings.Contains(string(r.body), "steps[1].actions[0].to") {
+		t.Errorf("the problem's path is not named: %s", r.body)
+	}
+	want(t, "a clerk puts a definition", call(t, "PUT", url+wy+"/workflows/oa.notice", tokens["wyclerk"], json.RawMessage(notice)), 403, auth.CodeForbidden)
+
+	started := call(t, "POST", url+wy+"/instances", tokens["wyclerk"], workflow.StartInput{Workflow: "oa.notice", Title: "关于元旦放假的通知"})
+	want(t, "start", started, 201, "")
+	out := decode[workflow.Outcome](t, started)
+	draft := out.Opened[0]
+
+	var wg sync.WaitGroup
+	results := make([]apiResult, 2)
+	for i, who := range []string{"wyclerk", "wyclerk2"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = call(t, "POST", url+wy+"/tasks/"+itoa(draft.ID)+"/act", tokens[who], workflow.ActInput{Action: "submit"})
+		}()
+	}
+	wg.Wait()
+	if results[0].status+results[1].status != 200+409 {
+		t.Fatalf("two clerks at once: %d %s / %d %s", results[0].status, results[0].body, results[1].status, results[1].body)
+	}
+	for _, r := range results {
+		if r.status == 409 {
+			want(t, "the second clerk", r, 409, workflow.CodeTaskClosed)
+		}
+	}
+
+	leader := map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": tokens["wyleader"], "COUNTYCLOUD_TENANT": "gd.shaoguan.wengyuan"}
+	if inbox := mustCLI(t, leader, "workflow", "inbox"); !strings.Contains(inbox, "关于元旦放假的通知") || !strings.Contains(inbox, "审批") {
+		t.Errorf("the leader's inbox: %s", inbox)
+	}
+	approve := decode[[]workflow.InboxItem](t, call(t, "GET", url+wy+"/tasks", tokens["wyleader"], nil))[0]
+	if out := mustCLI(t, leader, "workflow", "act", itoa(approve.ID), "approve", "--comment", "同意"); !strings.Contains(out, "is done") {
+		t.Errorf("workflow act: %s", out)
+	}
+	view := decode[workflow.InstanceView](t, call(t, "GET", url+wy+"/instances/"+itoa(out.Instance.ID), tokens["wyclerk"], nil))
+	if view.Status != workflow.InstanceDone || len(view.History) != 3 {
+		t.Errorf("the instance: %s with %d history rows", view.Status, len(view.History))
+	}
+
+	// Lechang's admin reaches nothing of Wengyuan's, and Wengyuan's ids
+	// mean nothing in Lechang.
+	want(t, "Lechang reads Wengyuan's instance", call(t, "GET", url+wy+"/instances/"+itoa(out.Instance.ID), lechang["lcadmin"], nil), 404, "tenant_not_found")
+	want(t, "Lechang acts in Wengyuan", call(t, "POST", url+wy+"/tasks/"+itoa(approve.ID)+"/act", lechang["lcadmin"], workflow.ActInput{Action: "approve"}), 404, "tenant_not_found")
+	want(t, "Wengyuan's task in Lechang", call(t, "POST", url+"/v1/tenants/gd.shaoguan.lechang/tasks/"+itoa(approve.ID)+"/act", lechang["lcadmin"], workflow.ActInput{Action: "approve"}), 404, workflow.CodeTaskNotFound)
+	want(t, "Wengyuan's workflow in Lechang", call(t, "GET", url+"/v1/tenants/gd.shaoguan.lechang/workflows/oa.notice", lechang["lcadmin"], nil), 404, workflow.CodeWorkflowNotFound)
+}
