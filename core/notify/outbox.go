@@ -117,27 +117,27 @@ func Write(ctx context.Context, tx sqlx.ExtContext, now time.Time, msgs ...Messa
 	}
 	chosen := map[key]preference{}
 	for chunk := range slices.Chunk(ids, readChunk) {
-		query, args, err := sqlx.In("SELECT id, email, mobile FROM accounts WHERE status = 'active' AND id IN (?)", chunk)
+		// One read for the addresses and the preferences: each account
+		// comes once per preference it has, or once with none.
+		query, args, err := sqlx.In(`SELECT a.id, a.email, a.mobile, p.kind, p.email AS pref_email, p.sms AS pref_sms
+FROM accounts a LEFT JOIN notification_preferences p ON p.account_id = a.id WHERE a.status = 'active' AND a.id IN (?)`, chunk)
 		if err != nil {
 			return 0, err
 		}
-		var people []recipient
-		if err := sqlx.SelectContext(ctx, tx, &people, query, args...); err != nil {
+		var found []struct {
+			recipient
+			Kind      *string `db:"kind"`
+			PrefEmail *bool   `db:"pref_email"`
+			PrefSMS   *bool   `db:"pref_sms"`
+		}
+		if err := sqlx.SelectContext(ctx, tx, &found, query, args...); err != nil {
 			return 0, fmt.Errorf("read recipients: %w", err)
 		}
-		for _, p := range people {
-			byID[p.ID] = p
-		}
-		query, args, err = sqlx.In("SELECT account_id, kind, email, sms FROM notification_preferences WHERE account_id IN (?)", chunk)
-		if err != nil {
-			return 0, err
-		}
-		var prefs []preference
-		if err := sqlx.SelectContext(ctx, tx, &prefs, query, args...); err != nil {
-			return 0, fmt.Errorf("read notification preferences: %w", err)
-		}
-		for _, p := range prefs {
-			chosen[key{p.Account, p.Kind}] = p
+		for _, f := range found {
+			byID[f.ID] = f.recipient
+			if f.Kind != nil {
+				chosen[key{f.ID, *f.Kind}] = preference{Account: f.ID, Kind: *f.Kind, Email: *f.PrefEmail, SMS: *f.PrefSMS}
+			}
 		}
 	}
 	var rows [][]any
