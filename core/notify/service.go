@@ -45,7 +45,7 @@ type Counties interface {
 // Options tune delivery; zero fields take the defaults.
 type Options struct {
 	// MaxAttempts is how many times a message is tried before it is
-	// failed (default 20: with the default backoff, about 14 hours, so
+	// failed (default 20: with the default backoff, about 13 hours, so
 	// that a gateway down overnight delays messages and fails none).
 	MaxAttempts int
 	// Backoff is the wait after a message's attempt-th failed attempt
