@@ -521,13 +521,11 @@ func (r *run) assign(ctx context.Context, t *Task, a flow.Assignee) error {
 		t.Role = &role
 		return nil
 	case a.Unit != "":
-		err := r.tx.GetContext(ctx, &t.UnitID, "SELECT id FROM units WHERE code = ?", a.Unit)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errs.Invalid(CodeUnassignable, "step %s is for unit %s, which the county does not have", t.Step, a.Unit)
-		}
+		id, err := r.s.unitID(ctx, r.tx, r.tenant, a.Unit)
 		if err != nil {
-			return fmt.Errorf("read unit %s: %w", a.Unit, err)
+			return fmt.Errorf("step %s: %w", t.Step, err)
 		}
+		t.UnitID = id
 	}
 	role := a.Role
 	t.Role = &role

@@ -62,11 +62,17 @@ type Service struct {
 	// changes, so they are kept as long as there is room.
 	processes *ttlcache.Cache[revision, *flow.Process]
 	// shares holds each county's warning share a short while; a change
-	// reaches new tasks within shareTTL.
+	// reaches new tasks within lookupTTL.
 	shares *ttlcache.Cache[string, float64]
-	now    func() time.Time
-	log    *slog.Logger
+	// units holds the ids of unit codes that definitions name. A unit
+	// keeps its id when its code changes; a code given to another unit is
+	// followed within lookupTTL.
+	units *ttlcache.Cache[unitCode, int64]
+	now   func() time.Time
+	log   *slog.Logger
 }
+
+type unitCode struct{ tenant, code string }
 
 type revision struct {
 	tenant, code string
@@ -75,7 +81,7 @@ type revision struct {
 
 const (
 	maxProcesses = 10000
-	shareTTL     = 30 * time.Second
+	lookupTTL    = 30 * time.Second
 )
 
 // NewService returns the workflow service; now is the clock (time.Now
@@ -85,7 +91,8 @@ func NewService(router Router, calendars Calendars, kicker Kicker, now func() ti
 	return &Service{
 		router: router, calendars: calendars, kicker: kicker, now: now, log: log,
 		processes: ttlcache.New[revision, *flow.Process](24*time.Hour, maxProcesses),
-		shares:    ttlcache.New[string, float64](shareTTL, maxProcesses),
+		shares:    ttlcache.New[string, float64](lookupTTL, maxProcesses),
+		units:     ttlcache.New[unitCode, int64](lookupTTL, maxProcesses),
 	}
 }
 
@@ -294,4 +301,22 @@ func (s *Service) warnShare(ctx context.Context, q sqlx.QueryerContext, tenant s
 	}
 	s.shares.Put(tenant, share)
 	return share, nil
+}
+
+// unitID is the id of the county's unit with code.
+func (s *Service) unitID(ctx context.Context, q sqlx.QueryerContext, tenant, code string) (int64, error) {
+	key := unitCode{tenant, code}
+	if id, ok := s.units.Get(key); ok {
+		return id, nil
+	}
+	var id int64
+	err := sqlx.GetContext(ctx, q, &id, "SELECT id FROM units WHERE code = ?", code)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, errs.Invalid(CodeUnassignable, "the county has no unit with code %s", code)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read unit %s: %w", code, err)
+	}
+	s.units.Put(key, id)
+	return id, nil
 }
