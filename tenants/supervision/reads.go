@@ -252,14 +252,19 @@ type Stats struct {
 }
 
 // Stats computes the figures of tenant's units over p (of unit alone if
-// it is not zero): the units with a task finished in the period or open
-// and overdue at its end.
-func (s *Service) Stats(ctx context.Context, tenant string, p Period, unit int64) (Stats, error) {
+// it is not zero) as they stand at now: the units with a task finished in
+// the period or open and overdue at its end. A period that has not ended
+// counts the tasks overdue by now.
+func (s *Service) Stats(ctx context.Context, tenant string, p Period, unit int64, now time.Time) (Stats, error) {
 	cal, err := s.calendars.Calendar(ctx, tenant)
 	if err != nil {
 		return Stats{}, err
 	}
 	start, end := p.Start(), p.End()
+	overdueBy := end
+	if now.Before(end) {
+		overdueBy = now.UTC()
+	}
 	out := Stats{From: p.From.String(), To: p.To.String(), Units: []UnitStats{}}
 	err = s.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
 		filter, args := "", []any{}
@@ -317,11 +322,11 @@ WHERE acted_at >= ? AND acted_at < ? AND status = 'done'`+filter, append([]any{s
 			Unit int64 `db:"unit_id"`
 			N    int   `db:"n"`
 		}
-		// Open at the end of the period: created before it ends, not done
-		// or cancelled before it ends.
+		// Open at the end of the period (created before it ends, not done
+		// or cancelled before it ends) with its deadline passed by then.
 		err = conn.SelectContext(ctx, &open, `SELECT unit_id, COUNT(*) AS n FROM workflow_tasks
 WHERE due_at < ? AND created_at < ? AND status <> 'cancelled' AND (acted_at IS NULL OR acted_at >= ?)`+filter+` GROUP BY unit_id`,
-			append([]any{end, end, end}, args...)...)
+			append([]any{overdueBy, end, end}, args...)...)
 		if err != nil {
 			return fmt.Errorf("count overdue open tasks: %w", err)
 		}

@@ -56,11 +56,12 @@ func TestStatsAgainstHandCountedFigures(t *testing.T) {
 		})
 	})
 	ctx := context.Background()
+	later := cst(2026, 8, 1, 9, 0)
 	june, err := supervision.ParsePeriod("2026-06-01", "2026-06-30")
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := f.svc.Stats(ctx, wengyuan, june, 0)
+	got, err := f.svc.Stats(ctx, wengyuan, june, 0, later)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,21 +75,28 @@ func TestStatsAgainstHandCountedFigures(t *testing.T) {
 		t.Errorf("June:\n got %s\nwant %s", show(got), show(want))
 	}
 
-	only, err := f.svc.Stats(ctx, wengyuan, june, 2)
+	only, err := f.svc.Stats(ctx, wengyuan, june, 2, later)
 	if err != nil || len(only.Units) != 1 || only.Units[0].UnitID != 2 || !sameUnit(only.Total, supervision.UnitStats{Finished: 1, OnTime: 1, OnTimeRate: rate(1), Overdue: 1, OpenOverdue: 1, AverageWorkingDays: rate(0.5)}) {
 		t.Errorf("June for 县监察局 = %s, %v", show(only), err)
 	}
 	// A unit with nothing in the period is listed with nothing.
-	quiet, err := f.svc.Stats(ctx, wengyuan, june, 3)
+	quiet, err := f.svc.Stats(ctx, wengyuan, june, 3, later)
 	if err != nil || len(quiet.Units) != 1 || quiet.Units[0].Finished != 0 || quiet.Units[0].OnTimeRate != nil || quiet.Units[0].AverageWorkingDays != nil {
 		t.Errorf("June for 县民政局 = %s, %v", show(quiet), err)
 	}
-	_, err = f.svc.Stats(ctx, wengyuan, june, 99)
+	_, err = f.svc.Stats(ctx, wengyuan, june, 99, later)
 	wantCode(t, "an unknown unit", err, supervision.CodeInvalidQuery)
+
+	// Seen on the morning of the 10th, June has not ended: the task due at
+	// noon is not overdue yet.
+	early, err := f.svc.Stats(ctx, wengyuan, june, 1, cst(2026, 6, 10, 9, 0))
+	if err != nil || early.Total.OpenOverdue != 0 {
+		t.Errorf("June seen on the 10th = %s, %v", show(early), err)
+	}
 
 	// On the 30th alone, only the last-minute task was finished.
 	last, _ := supervision.ParsePeriod("2026-06-30", "2026-06-30")
-	day, err := f.svc.Stats(ctx, wengyuan, last, 1)
+	day, err := f.svc.Stats(ctx, wengyuan, last, 1, later)
 	if err != nil || day.Total.Finished != 1 || *day.Total.AverageWorkingDays != 0.07 {
 		t.Errorf("the 30th = %s, %v", show(day), err)
 	}

@@ -50,7 +50,7 @@ func (s *Service) Routes(guard func(route string) endpoint.Middleware, opts ...h
 		}, decodeReassign),
 		route("GET", "/stats", "supervision.stats", func(ctx context.Context, req any) (any, error) {
 			r := req.(statsRequest)
-			return s.Stats(ctx, r.tenant, r.period, r.unit)
+			return s.Stats(ctx, r.tenant, r.period, r.unit, time.Now())
 		}, decodeStats),
 		route("GET", "/events", "supervision.events.list", func(ctx context.Context, req any) (any, error) {
 			r := req.(eventsRequest)
