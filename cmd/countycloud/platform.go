@@ -25,6 +25,7 @@ import (
 	"github.com/countycloud/countycloud/tenants/calendar"
 	"github.com/countycloud/countycloud/tenants/org"
 	"github.com/countycloud/countycloud/tenants/registry"
+	"github.com/countycloud/countycloud/tenants/supervision"
 	"github.com/countycloud/countycloud/tenants/workflow"
 )
 
@@ -41,6 +42,7 @@ type platform struct {
 	calendars   *calendar.Service
 	workflows   *workflow.Service
 	notify      *notify.Service
+	supervision *supervision.Service
 	jobs        *jobs.Queue
 	metrics     *prometheus.Registry
 	// announce shows the bootstrap token the one time it is created.
@@ -95,6 +97,7 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		calendars:   calendars,
 		workflows:   workflow.NewService(router, calendars, notifier, time.Now, log),
 		notify:      notifier,
+		supervision: supervision.New(router, calendars, tenants, notifier, supervision.Options{}, log),
 		jobs:        queue,
 		metrics:     metrics,
 		announce:    announce,
@@ -224,8 +227,9 @@ func (p *platform) worker() *jobs.Worker {
 			p.log.InfoContext(ctx, "old jobs purged", "jobs", n)
 			return err
 		},
-		notify.JobDrain: p.notify.DrainJob,
-		notify.JobSweep: p.notify.SweepJob,
+		notify.JobDrain:      p.notify.DrainJob,
+		notify.JobSweep:      p.notify.SweepJob,
+		supervision.JobSweep: p.supervision.SweepJob,
 	}
 	return jobs.NewWorker(p.jobs, handlers, jobs.Options{
 		Concurrency: p.cfg.Workers,
@@ -234,6 +238,7 @@ func (p *platform) worker() *jobs.Worker {
 			{Kind: auth.JobRotateKeys, Every: rotateKeysEvery},
 			{Kind: jobPurge, Every: 24 * time.Hour},
 			{Kind: notify.JobSweep, Every: notify.SweepEvery},
+			{Kind: supervision.JobSweep, Every: supervision.SweepEvery},
 		},
 	}, p.log)
 }
@@ -250,6 +255,7 @@ func (p *platform) routes() []kit.Route {
 	routes = append(routes, p.calendars.Routes(guard, opts...)...)
 	routes = append(routes, p.workflows.Routes(guard, opts...)...)
 	routes = append(routes, p.notify.Routes(guard, opts...)...)
+	routes = append(routes, p.supervision.Routes(guard, opts...)...)
 	return append(routes, org.Routes(p.org, guard, opts...)...)
 }
 

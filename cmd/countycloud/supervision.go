@@ -251,8 +251,8 @@ func (o *orgCmd) printEvent(ev supervision.Event) error {
 func (o *orgCmd) supervisionEscalateCmd() *cobra.Command {
 	var note string
 	cmd := &cobra.Command{
-		Use:   "escalate TASK [--note TEXT]",
-		Short: "Send an open task to the county's supervising unit, whose supervisors are told",
+		Use:     "escalate TASK [--note TEXT]",
+		Short:   "Send an open task to the county's supervising unit, whose supervisors are told",
 		Example: `  countycloud supervision escalate 42 --note 请县民政局说明超时原因`,
 		Args:    exactArgs(1, "the task's id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
