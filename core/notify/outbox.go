@@ -47,9 +47,12 @@ const (
 	StatusFailed  = "failed"
 )
 
-// Message is one notification to one account.
+// Message is one notification to one account, or, with Account 0, to
+// every active holder of Role in Unit (a task waiting for a unit's clerks).
 type Message struct {
 	Account int64
+	Unit    int64
+	Role    string
 	Kind    string
 	Subject string
 	Body    string
@@ -102,11 +105,20 @@ func Write(ctx context.Context, tx sqlx.ExtContext, now time.Time, msgs ...Messa
 	}
 	now = now.UTC().Truncate(time.Microsecond)
 	ids := make([]int64, 0, len(msgs))
+	type audience struct {
+		unit int64
+		role string
+	}
+	var audiences []audience
 	for _, m := range msgs {
 		if !validKind(m.Kind) {
 			return 0, errs.Invalid(CodeInvalidKind, "notification kind %q is not one of %s", m.Kind, strings.Join(Kinds(), ", "))
 		}
-		ids = append(ids, m.Account)
+		if m.Account != 0 {
+			ids = append(ids, m.Account)
+		} else if !slices.Contains(audiences, audience{m.Unit, m.Role}) {
+			audiences = append(audiences, audience{m.Unit, m.Role})
+		}
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
@@ -116,21 +128,48 @@ func Write(ctx context.Context, tx sqlx.ExtContext, now time.Time, msgs ...Messa
 		kind    string
 	}
 	chosen := map[key]preference{}
-	for chunk := range slices.Chunk(ids, readChunk) {
-		// One read for the addresses and the preferences: each account
-		// comes once per preference it has, or once with none.
-		query, args, err := sqlx.In(`SELECT a.id, a.email, a.mobile, p.kind, p.email AS pref_email, p.sms AS pref_sms
-FROM accounts a LEFT JOIN notification_preferences p ON p.account_id = a.id WHERE a.status = 'active' AND a.id IN (?)`, chunk)
-		if err != nil {
-			return 0, err
+	members := map[audience][]int64{}
+	// One read per chunk for the addresses and the preferences, the first
+	// also finding the audiences' members: each account comes once per
+	// preference it has (or once with none), and once per audience.
+	const named = `SELECT a.id, a.email, a.mobile, p.kind, p.email AS pref_email, p.sms AS pref_sms, 0 AS unit, '' AS role
+FROM accounts a LEFT JOIN notification_preferences p ON p.account_id = a.id WHERE a.status = 'active' AND a.id IN (?)`
+	const holders = `SELECT a.id, a.email, a.mobile, p.kind, p.email AS pref_email, p.sms AS pref_sms, a.unit_id AS unit, ro.code AS role FROM accounts a
+JOIN account_roles ar ON ar.account_id = a.id JOIN roles ro ON ro.id = ar.role_id
+LEFT JOIN notification_preferences p ON p.account_id = a.id WHERE a.status = 'active' AND (`
+	chunks := slices.Collect(slices.Chunk(ids, readChunk))
+	if len(chunks) == 0 {
+		chunks = [][]int64{nil}
+	}
+	for i, chunk := range chunks {
+		var parts []string
+		var args []any
+		if len(chunk) > 0 {
+			query, in, err := sqlx.In(named, chunk)
+			if err != nil {
+				return 0, err
+			}
+			parts, args = append(parts, query), in
+		}
+		if i == 0 && len(audiences) > 0 {
+			where := strings.Repeat(" OR (a.unit_id = ? AND ro.code = ?)", len(audiences))[4:]
+			parts = append(parts, holders+where+")")
+			for _, a := range audiences {
+				args = append(args, a.unit, a.role)
+			}
+		}
+		if len(parts) == 0 {
+			break
 		}
 		var found []struct {
 			recipient
 			Kind      *string `db:"kind"`
 			PrefEmail *bool   `db:"pref_email"`
 			PrefSMS   *bool   `db:"pref_sms"`
+			Unit      int64   `db:"unit"`
+			Role      string  `db:"role"`
 		}
-		if err := sqlx.SelectContext(ctx, tx, &found, query, args...); err != nil {
+		if err := sqlx.SelectContext(ctx, tx, &found, strings.Join(parts, "\nUNION ALL\n"), args...); err != nil {
 			return 0, fmt.Errorf("read recipients: %w", err)
 		}
 		for _, f := range found {
@@ -138,8 +177,23 @@ FROM accounts a LEFT JOIN notification_preferences p ON p.account_id = a.id WHER
 			if f.Kind != nil {
 				chosen[key{f.ID, *f.Kind}] = preference{Account: f.ID, Kind: *f.Kind, Email: *f.PrefEmail, SMS: *f.PrefSMS}
 			}
+			if a := (audience{f.Unit, f.Role}); f.Role != "" && !slices.Contains(members[a], f.ID) {
+				members[a] = append(members[a], f.ID)
+			}
 		}
 	}
+	var each []Message
+	for _, m := range msgs {
+		if m.Account != 0 {
+			each = append(each, m)
+			continue
+		}
+		for _, id := range members[audience{m.Unit, m.Role}] {
+			m.Account = id
+			each = append(each, m)
+		}
+	}
+	msgs = each
 	var rows [][]any
 	add := func(m Message, channel, status string, address *string) {
 		var refType *string

@@ -90,3 +90,30 @@ func TestWriteReachesAWholeCounty(t *testing.T) {
 		t.Errorf("%d rows, want %d", len(rows), n+2*(n-1))
 	}
 }
+
+// TestWriteReachesTheHoldersOfARoleInAUnit: a message to a unit's
+// clerks reaches each active clerk of that unit once, whatever their
+// preferences and other roles, and nobody else.
+func TestWriteReachesTheHoldersOfARoleInAUnit(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	clerk := w.account(t, wengyuan, 1, "clerk", "", "clerk@wengyuan.gov.cn", "active")
+	busy := w.account(t, wengyuan, 1, "busy", "13800138000", "", "active")
+	w.account(t, wengyuan, 1, "gone", "", "", "disabled")
+	w.account(t, wengyuan, 2, "elsewhere", "", "", "active")
+	w.account(t, wengyuan, 1, "leader", "", "", "active")
+	w.exec(t, wengyuan,
+		"INSERT INTO roles (code, name, created_at) VALUES ('clerk', '收发员', NOW()), ('leader', '领导', NOW()) ON DUPLICATE KEY UPDATE name = name",
+		"INSERT INTO account_roles (account_id, role_id) SELECT a.id, r.id FROM accounts a JOIN roles r ON r.code = 'clerk' WHERE a.login IN ('clerk', 'busy', 'gone', 'elsewhere')",
+		"INSERT INTO account_roles (account_id, role_id) SELECT a.id, r.id FROM accounts a JOIN roles r ON r.code = 'leader' WHERE a.login IN ('busy', 'leader')",
+		fmt.Sprintf("INSERT INTO notification_preferences (account_id, kind, email, sms, updated_at) VALUES (%d, 'task_assigned', FALSE, TRUE, NOW()), (%d, 'escalation', TRUE, TRUE, NOW())", busy, busy))
+	pending := w.write(t, wengyuan, notify.Message{Unit: 1, Role: "clerk", Kind: notify.KindTaskAssigned, Subject: "待办"})
+	got := map[string]int{}
+	for _, r := range w.rows(t, wengyuan) {
+		got[fmt.Sprintf("%d %s", r.Account, r.Channel)]++
+	}
+	wantRows := map[string]int{fmt.Sprintf("%d inapp", clerk): 1, fmt.Sprintf("%d email", clerk): 1, fmt.Sprintf("%d inapp", busy): 1, fmt.Sprintf("%d sms", busy): 1}
+	if fmt.Sprint(got) != fmt.Sprint(wantRows) || pending != 2 {
+		t.Errorf("rows %v, %d pending; want %v and 2", got, pending, wantRows)
+	}
+}

@@ -533,58 +533,28 @@ func (r *run) assign(ctx context.Context, t *Task, a flow.Assignee) error {
 }
 
 // tell queues a notice of each opened task to its assignees: the named
-// account, or the active holders of its role in its unit, all found in
-// one query.
-func (r *run) tell(ctx context.Context) error {
-	type holder struct {
-		Account int64  `db:"id"`
-		Unit    int64  `db:"unit_id"`
-		Role    string `db:"code"`
-	}
-	var where []string
-	var args []any
+// account, or the active holders of its role in its unit.
+func (r *run) tell() {
 	for _, t := range r.opened {
-		if t.Role != nil {
-			where = append(where, "(a.unit_id = ? AND ro.code = ?)")
-			args = append(args, t.UnitID, *t.Role)
-		}
-	}
-	var holders []holder
-	if len(where) > 0 {
-		if err := r.tx.SelectContext(ctx, &holders, `SELECT a.id, a.unit_id, ro.code FROM accounts a
-JOIN account_roles ar ON ar.account_id = a.id JOIN roles ro ON ro.id = ar.role_id
-WHERE a.status = 'active' AND (`+strings.Join(where, " OR ")+`)`, args...); err != nil {
-			return fmt.Errorf("read assignees of instance %d: %w", r.inst.ID, err)
-		}
-	}
-	for _, t := range r.opened {
-		var recipients []int64
-		if t.AccountID != nil {
-			recipients = append(recipients, *t.AccountID)
-		}
-		for _, h := range holders {
-			if t.Role != nil && h.Unit == t.UnitID && h.Role == *t.Role {
-				recipients = append(recipients, h.Account)
-			}
-		}
 		var body strings.Builder
 		fmt.Fprintf(&body, "「%s」待您办理：%s。", r.inst.Title, t.StepName)
 		if t.DueAt != nil {
 			fmt.Fprintf(&body, "办理时限：%s。", t.DueAt.In(workday.China()).Format("2006-01-02 15:04"))
 		}
-		for _, id := range recipients {
-			r.notes = append(r.notes, notify.Message{Account: id, Kind: notify.KindTaskAssigned, Subject: "待办：" + r.inst.Title,
-				Body: body.String(), RefType: "workflow_task", RefID: t.ID, SMS: t.SMSReminder})
+		m := notify.Message{Kind: notify.KindTaskAssigned, Subject: "待办：" + r.inst.Title, Body: body.String(),
+			RefType: "workflow_task", RefID: t.ID, SMS: t.SMSReminder}
+		if t.AccountID != nil {
+			m.Account = *t.AccountID
+		} else {
+			m.Unit, m.Role = t.UnitID, *t.Role
 		}
+		r.notes = append(r.notes, m)
 	}
-	return nil
 }
 
 // notify tells the assignees of the opened tasks, through the outbox.
 func (r *run) notify(ctx context.Context) (int, error) {
-	if err := r.tell(ctx); err != nil {
-		return 0, err
-	}
+	r.tell()
 	return notify.Write(ctx, r.tx, r.now, r.notes...)
 }
 
