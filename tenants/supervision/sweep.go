@@ -165,6 +165,12 @@ func (t dueTask) colourAt(now time.Time) Level {
 // last sweep) turns red with one event. A task's next check moves past
 // now, so a second sweep at the same now changes nothing, and a sweep
 // killed halfway changes nothing of the county it was in.
+//
+// The sweep never waits for the engine: a task someone is acting on right
+// now is skipped (it is most likely done a moment later; if not, the next
+// sweep takes it), and the transaction reads committed rows, so it takes
+// no gap locks that would hold up the engine opening new tasks. Neither
+// can then wait for the other in a cycle.
 func (s *Service) Sweep(ctx context.Context, tenant string, now time.Time) (CountyResult, error) {
 	res := CountyResult{Tenant: tenant}
 	now = now.UTC()
@@ -179,7 +185,7 @@ func (s *Service) Sweep(ctx context.Context, tenant string, now time.Time) (Coun
 		if len(due) == 0 {
 			return nil
 		}
-		tx, err := conn.BeginTxx(ctx, nil)
+		tx, err := conn.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 		if err != nil {
 			return fmt.Errorf("begin: %w", err)
 		}
@@ -203,7 +209,7 @@ func sweep(ctx context.Context, tx *sqlx.Tx, now time.Time, res *CountyResult) (
 	// Only the tasks are locked: instance rows, which the engine locks to
 	// act, are read afterwards without a lock.
 	err := tx.SelectContext(ctx, &tasks, `SELECT id, instance_id, unit_id, status, assignee_account_id, assignee_role, level, warn_at, due_at, sms_reminder
-FROM workflow_tasks WHERE next_check_at <= ? FOR UPDATE`, now)
+FROM workflow_tasks WHERE next_check_at <= ? FOR UPDATE SKIP LOCKED`, now)
 	if err != nil {
 		return 0, fmt.Errorf("lock due tasks: %w", err)
 	}

@@ -244,16 +244,16 @@ func TestSweepAllGoesPastAFailingCounty(t *testing.T) {
 	}
 }
 
-func TestATaskActedOnDuringASweepIsLeftAlone(t *testing.T) {
+func TestATaskBeingActedOnIsLeftToTheNextSweep(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, wengyuan)
 	wy := f.county(wengyuan)
 	wy.in(func(ctx context.Context, conn *sqlx.Conn) error { return seedSweep(ctx, conn) })
 	ctx := context.Background()
-	// Someone acts on task 1 and holds the row: the sweep waits for it,
-	// then finds the task done.
+	// Someone is acting on task 1 and holds its row: the sweep does not
+	// wait for it, and leaves it be.
+	acting, release := make(chan struct{}), make(chan bool)
 	done := make(chan error, 1)
-	acted := make(chan struct{})
 	go func() {
 		done <- wy.db.Cluster.InSchema(ctx, wy.schema, func(ctx context.Context, conn *sqlx.Conn) error {
 			tx, err := conn.BeginTxx(ctx, nil)
@@ -261,24 +261,32 @@ func TestATaskActedOnDuringASweepIsLeftAlone(t *testing.T) {
 				return err
 			}
 			defer tx.Rollback()
-			if _, err := tx.ExecContext(ctx, "UPDATE workflow_tasks SET status = 'done', acted_at = ?, next_check_at = NULL WHERE id = 1", at11.UTC()); err != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE workflow_tasks SET comment = 'acting' WHERE id = 1"); err != nil {
 				return err
 			}
-			close(acted)
-			time.Sleep(300 * time.Millisecond)
-			return tx.Commit()
+			close(acting)
+			if <-release {
+				return tx.Commit()
+			}
+			return nil
 		})
 	}()
-	<-acted
+	<-acting
+	start := time.Now()
 	r, err := f.svc.Sweep(ctx, wengyuan, at11)
+	if err != nil || r.Warned != 1 || r.Overdue != 1 || time.Since(start) > 5*time.Second {
+		t.Errorf("sweep beside an act = %+v, %v after %v; want task 2 warned and 6 overdue at once", r, err, time.Since(start))
+	}
+	if got := wy.events(1); len(got) != 0 {
+		t.Errorf("the task being acted on got events %v", got)
+	}
+	// The act gave up; the next sweep warns the task.
+	release <- false
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if err != nil || r.Warned != 1 {
-		t.Errorf("sweep = %+v, %v; want task 2 alone warned", r, err)
-	}
-	if got := wy.events(1); len(got) != 0 {
-		t.Errorf("the task done meanwhile got events %v", got)
+	if r, err := f.svc.Sweep(ctx, wengyuan, at11); err != nil || r.Warned != 1 || !sameKinds(wy.events(1), []string{"warning"}) {
+		t.Errorf("the next sweep = %+v, %v, events of task 1 %v", r, err, wy.events(1))
 	}
 }
 
