@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -19,7 +21,9 @@ import (
 func countyFingerprint(t *testing.T, db *storetest.DB, schema string) string {
 	t.Helper()
 	var b strings.Builder
-	for _, table := range []string{"units", "accounts", "account_roles", "roles", "quota_requests", "settings", "credentials", "calendar_overrides"} {
+	for _, table := range []string{"units", "accounts", "account_roles", "roles", "quota_requests", "settings", "credentials", "calendar_overrides",
+		"workflow_definitions", "workflow_instances", "workflow_tasks", "workflow_history", "supervision_events",
+		"notifications", "notification_preferences", "sms_gateway"} {
 		rows, err := db.Server.Query("SELECT * FROM `" + schema + "`." + table)
 		if err != nil {
 			t.Fatal(err)
@@ -65,9 +69,27 @@ func TestEveryCountyRouteIsolatesCounties(t *testing.T) {
 	mustCLI(t, a, "org", "quota", "request", "--unit", "1", "--quota", "9", "--reason", marker+"理由")
 	mustCLI(t, a, "org", "roles", "create", "--code", "wengyuan_only", "--name", marker+"角色")
 	schemaA := db.SchemaPrefix + "gd_shaoguan_wengyuan"
+	file := filepath.Join(t.TempDir(), "notice.json")
+	if err := os.WriteFile(file, []byte(strings.Replace(notice, "通知", marker+"通知", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustCLI(t, a, "workflow", "put", file)
+	for _, stmt := range []string{
+		"INSERT INTO %s.workflow_instances (definition_code, definition_version, title, initiator_id, initiator_unit_id, status, started_at) VALUES ('oa.notice', 1, '" + marker + "来文', 1, 1, 'running', NOW())",
+		"INSERT INTO %s.workflow_tasks (instance_id, step, step_name, assignee_role, unit_id, status, created_at, warn_at, due_at, next_check_at) VALUES (1, 'draft', '" + marker + "拟稿', 'leader', 1, 'open', NOW(), NOW(), NOW(), NOW()), (1, 'approve', '" + marker + "审批', 'leader', 2, 'open', NOW(), NOW(), NOW(), NOW())",
+		"INSERT INTO %s.workflow_history (instance_id, step, action, actor_login, at, comment) VALUES (1, 'draft', 'start', 'wengyuanonly', NOW(), '" + marker + "')",
+		"INSERT INTO %s.supervision_events (task_id, instance_id, unit_id, kind, level, at, actor_login, note) VALUES (2, 1, 2, 'warning', 1, NOW(), 'supervision', '" + marker + "')",
+		"INSERT INTO %s.notifications (account_id, channel, kind, subject, body, status, created_at) VALUES (1, 'inapp', 'task_assigned', '" + marker + "', '" + marker + "', 'sent', NOW()), (2, 'sms', 'task_assigned', '" + marker + "', '" + marker + "', 'failed', NOW())",
+		"INSERT INTO %s.sms_gateway (id, url, token, sign, updated_at) VALUES (1, 'https://sms.example.cn/send', 'secret', '" + marker + "', NOW())",
+	} {
+		if _, err := db.Server.Exec(fmt.Sprintf(stmt, "`"+schemaA+"`")); err != nil {
+			t.Fatal(err)
+		}
+	}
 	before := countyFingerprint(t, db, schemaA)
 
 	bodies := []string{"", "{}", `{"name":"闯入者","unit_id":2,"parent_id":1,"quota":50,"reason":"x","status":"disabled","roles":["leader"]}`,
+		`{"action":"approve","workflow":"oa.notice","title":"闯入者","account_id":1,"note":"x"}`,
 		"单位名称,上级单位,姓名,登录名\n" + marker + "办公室,,闯入者,wengyuanonly\n"}
 	tried := 0
 	for _, rt := range p.routes() {
