@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -14,23 +15,25 @@ import (
 	"github.com/countycloud/countycloud/tenants/supervision"
 )
 
-// go test ./tenants/supervision -run '^$' -bench Sweep -benchtime 1x -timeout 2h -counties 1000 -tasks 1000
+// go test ./tenants/supervision -run '^$' -bench Sweep -benchtime 1x -timeout 2h -counties 1000 -tasks 1000 -changing 0.01
 var (
 	benchCounties = flag.Int("counties", 20, "counties BenchmarkSweep sweeps")
 	benchTasks    = flag.Int("tasks", 1000, "open tasks in each county of BenchmarkSweep")
+	benchChanging = flag.Float64("changing", 0.1, "share of BenchmarkSweep's tasks that change colour, half of them to yellow, half to red")
 )
 
 // benchTasksOf is a county's open tasks for the benchmark: at the sweep,
-// one in twenty turns yellow and one in twenty (yellow already) red; the
+// one in every 2/changing turns yellow and one (yellow already) red; the
 // rest stay green. Half wait for the handler, half for the clerks.
-func benchTasksOf(n int) []task {
+func benchTasksOf(n int, changing float64) []task {
+	every := max(2, int(math.Round(2/changing)))
 	tasks := make([]task, n)
 	for i := range tasks {
 		t := task{account: handler}
 		if i%2 == 1 {
 			t = task{role: "clerk"}
 		}
-		switch i % 20 {
+		switch i % every {
 		case 0:
 			t.warn, t.due = at10, cst(2026, 6, 10, 17, 30)
 			tasks[i] = green(t)
@@ -46,7 +49,7 @@ func benchTasksOf(n int) []task {
 }
 
 // BenchmarkSweep measures one sweep over -counties counties of -tasks
-// open tasks each, a tenth of which change colour (ns/op), then the
+// open tasks each, -changing of which change colour (ns/op), then the
 // steady sweep that follows, with nothing to change (steady-ms), and a
 // raw-SQL baseline making the same writes with set-based statements over
 // the same connections and workers (raw-s, raw/sweep).
@@ -61,7 +64,7 @@ func BenchmarkSweep(b *testing.B) {
 	for i, c := range codes {
 		schemas[i] = f.county(c).schema
 	}
-	tasks := benchTasksOf(*benchTasks)
+	tasks := benchTasksOf(*benchTasks, *benchChanging)
 	eachCounty(b, f, schemas, func(ctx context.Context, conn *sqlx.Conn) error {
 		if err := seedOrg(ctx, conn, true); err != nil {
 			return err
@@ -71,7 +74,12 @@ func BenchmarkSweep(b *testing.B) {
 	b.Logf("%d counties × %d tasks provisioned and seeded in %s", len(codes), len(tasks), time.Since(start).Round(time.Millisecond))
 	svc := supervision.New(f.router, f.calendars, f.registry, nil, supervision.Options{}, quiet)
 	ctx := context.Background()
-	changing := len(codes) * ((len(tasks)+19)/20 + (len(tasks)+18)/20)
+	changing := 0
+	for _, t := range tasks {
+		if !t.warn.After(at11) {
+			changing += len(codes)
+		}
+	}
 
 	// One sweep untimed first, so that neither the sweep nor the baseline
 	// pays for opening each county's tables the first time.
