@@ -67,8 +67,7 @@ type openTask struct {
 // readTask reads task id for an action, refusing one that is closed.
 func readTask(ctx context.Context, tx *sqlx.Tx, id int64) (*openTask, error) {
 	var t openTask
-	err := tx.GetContext(ctx, &t, `SELECT t.id, t.instance_id, t.unit_id, t.status, t.assignee_account_id, t.assignee_role, t.level,
-t.warn_at, t.due_at, t.sms_reminder, t.step, t.version FROM workflow_tasks t WHERE t.id = ?`, id)
+	err := tx.GetContext(ctx, &t, "SELECT "+dueColumns+", t.step, t.version FROM workflow_tasks t WHERE t.id = ?", id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.NotFound(CodeTaskNotFound, "the county has no task %d", id)
 	}
@@ -77,9 +76,6 @@ t.warn_at, t.due_at, t.sms_reminder, t.step, t.version FROM workflow_tasks t WHE
 	}
 	if t.Status != "open" {
 		return nil, errs.Conflict(CodeTaskClosed, "task %d is %s; only an open task can be escalated or reassigned", id, t.Status)
-	}
-	if err := describe(ctx, tx, []*dueTask{&t.dueTask}); err != nil {
-		return nil, err
 	}
 	return &t, nil
 }

@@ -19,6 +19,7 @@ import (
 var (
 	benchCounties = flag.Int("counties", 20, "counties BenchmarkSweep sweeps")
 	benchTasks    = flag.Int("tasks", 1000, "open tasks in each county of BenchmarkSweep")
+	benchWorkers  = flag.Int("workers", 8, "counties BenchmarkSweep and its baseline sweep at once")
 	benchChanging = flag.Float64("changing", 0.1, "share of BenchmarkSweep's tasks that change colour, half of them to yellow, half to red")
 )
 
@@ -72,7 +73,7 @@ func BenchmarkSweep(b *testing.B) {
 		return addTasks(ctx, conn, tasks)
 	})
 	b.Logf("%d counties × %d tasks provisioned and seeded in %s", len(codes), len(tasks), time.Since(start).Round(time.Millisecond))
-	svc := supervision.New(f.router, f.calendars, f.registry, nil, supervision.Options{}, quiet)
+	svc := supervision.New(f.router, f.calendars, f.registry, nil, supervision.Options{Workers: *benchWorkers}, quiet)
 	ctx := context.Background()
 	changing := 0
 	for _, t := range tasks {
@@ -126,10 +127,11 @@ func BenchmarkSweep(b *testing.B) {
 	b.ReportMetric(raw.Seconds()/sweep.Seconds(), "raw/sweep")
 }
 
-// eachCounty runs fn in every schema, 8 at a time, as SweepAll does.
+// eachCounty runs fn in every schema, -workers at a time, as SweepAll
+// does.
 func eachCounty(b *testing.B, f *fixture, schemas []string, fn func(ctx context.Context, conn *sqlx.Conn) error) {
 	b.Helper()
-	parallel(b, len(schemas), 8, func(i int) error {
+	parallel(b, len(schemas), *benchWorkers, func(i int) error {
 		return f.db.Cluster.InSchema(context.Background(), schemas[i], fn)
 	})
 }

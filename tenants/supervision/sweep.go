@@ -141,11 +141,19 @@ type dueTask struct {
 	WarnAt   *time.Time `db:"warn_at"`
 	DueAt    *time.Time `db:"due_at"`
 	SMS      bool       `db:"sms_reminder"`
-	// Filled in for the tasks that change, for their messages.
-	Title    string
-	StepName string
-	UnitName string
+	// For its messages.
+	Title    string `db:"title"`
+	StepName string `db:"step_name"`
+	UnitName string `db:"unit_name"`
 }
+
+// dueColumns are what the sweep and the actions read of a task. The
+// title and unit come from subqueries, which a locking read does not lock
+// (MariaDB and MySQL alike): the instance rows the engine locks to act
+// are neither locked nor waited for.
+const dueColumns = `t.id, t.instance_id, t.unit_id, t.status, t.assignee_account_id, t.assignee_role, t.level, t.warn_at, t.due_at,
+t.sms_reminder, t.step_name, (SELECT i.title FROM workflow_instances i WHERE i.id = t.instance_id) AS title,
+(SELECT u.name FROM units u WHERE u.id = t.unit_id) AS unit_name`
 
 // colourAt is the level t has earned by now; it never goes back.
 func (t dueTask) colourAt(now time.Time) Level {
@@ -206,10 +214,7 @@ func (s *Service) Sweep(ctx context.Context, tenant string, now time.Time) (Coun
 // delivery.
 func sweep(ctx context.Context, tx *sqlx.Tx, now time.Time, res *CountyResult) (int, error) {
 	var tasks []dueTask
-	// Only the tasks are locked: instance rows, which the engine locks to
-	// act, are read afterwards without a lock.
-	err := tx.SelectContext(ctx, &tasks, `SELECT id, instance_id, unit_id, status, assignee_account_id, assignee_role, level, warn_at, due_at, sms_reminder
-FROM workflow_tasks WHERE next_check_at <= ? FOR UPDATE SKIP LOCKED`, now)
+	err := tx.SelectContext(ctx, &tasks, "SELECT "+dueColumns+" FROM workflow_tasks t WHERE t.next_check_at <= ? FOR UPDATE SKIP LOCKED", now)
 	if err != nil {
 		return 0, fmt.Errorf("lock due tasks: %w", err)
 	}
@@ -241,9 +246,6 @@ WHEN level = 0 THEN COALESCE(warn_at, due_at) WHEN level = 1 THEN due_at END WHE
 	changed := append(append([]*dueTask{}, yellow...), red...)
 	if len(changed) == 0 {
 		return 0, nil
-	}
-	if err := describe(ctx, tx, changed); err != nil {
-		return 0, err
 	}
 	holders, err := roleHolders(ctx, tx, changed)
 	if err != nil {
@@ -336,36 +338,6 @@ func clock(t *time.Time) string {
 		return "（无）"
 	}
 	return t.In(workday.China()).Format("2006-01-02 15:04")
-}
-
-// describe fills in the title, step and unit of each task, for its
-// messages, in one read.
-func describe(ctx context.Context, q sqlx.QueryerContext, tasks []*dueTask) error {
-	var rows []struct {
-		ID    int64  `db:"id"`
-		Title string `db:"title"`
-		Step  string `db:"step_name"`
-		Unit  string `db:"unit_name"`
-	}
-	for start := 0; start < len(tasks); start += batch {
-		chunk := tasks[start:min(start+batch, len(tasks))]
-		err := sqlx.SelectContext(ctx, q, &rows, `SELECT t.id, i.title, t.step_name, u.name AS unit_name FROM workflow_tasks t
-JOIN workflow_instances i ON i.id = t.instance_id JOIN units u ON u.id = t.unit_id WHERE t.id IN (`+idList(ids(chunk))+`)`)
-		if err != nil {
-			return fmt.Errorf("read the tasks' titles: %w", err)
-		}
-		byID := make(map[int64]*dueTask, len(chunk))
-		for _, t := range chunk {
-			byID[t.ID] = t
-		}
-		for _, r := range rows {
-			if t := byID[r.ID]; t != nil {
-				t.Title, t.StepName, t.UnitName = r.Title, r.Step, r.Unit
-			}
-		}
-		rows = rows[:0]
-	}
-	return nil
 }
 
 // holderKey is a role in a unit.
