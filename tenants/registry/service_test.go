@@ -74,8 +74,8 @@ func TestCreateProvisionsCountyWithItsOwnSchema(t *testing.T) {
 	if got := db.Schemas(t); len(got) != 1 || got[0] != want {
 		t.Fatalf("schemas = %v, want only %s", got, want)
 	}
-	if n := countRows(t, db, "SELECT COUNT(*) FROM `"+want+"`.roles WHERE builtin"); n != 5 {
-		t.Errorf("%d built-in roles seeded, want 5", n)
+	if n := countRows(t, db, "SELECT COUNT(*) FROM `"+want+"`.roles WHERE builtin"); n != 6 {
+		t.Errorf("%d built-in roles seeded, want 6", n)
 	}
 	got, err := svc.Get(ctx, "gd.shaoguan.wengyuan")
 	if err != nil || got.Status != registry.StatusReady || got.SchemaVersion != wy.SchemaVersion {
@@ -369,8 +369,8 @@ func TestInterruptedProvisioningIsFinishedByRetry(t *testing.T) {
 	if err != nil || tn.Status != registry.StatusReady || tn.SchemaVersion != migs.Latest() || tn.Failure != "" {
 		t.Fatalf("retry = %+v, %v", tn, err)
 	}
-	if n := countRows(t, db, "SELECT COUNT(*) FROM `"+tn.Schema+"`.roles"); n != 5 {
-		t.Errorf("%d roles after retry, want 5 (no duplicates)", n)
+	if n := countRows(t, db, "SELECT COUNT(*) FROM `"+tn.Schema+"`.roles"); n != 6 {
+		t.Errorf("%d roles after retry, want 6 (no duplicates)", n)
 	}
 }
 
