@@ -119,7 +119,7 @@ func (s *Service) Escalate(ctx context.Context, tenant string, taskID int64, in 
 		if err != nil {
 			return err
 		}
-		sup, err := supervisors(ctx, tx)
+		sup, err := readSupervisingUnit(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -141,12 +141,7 @@ func (s *Service) Escalate(ctx context.Context, tenant string, taskID int64, in 
 		if text != "" {
 			body += "说明：" + text
 		}
-		msgs := make([]notify.Message, 0, len(sup.Accounts))
-		for _, to := range sup.Accounts {
-			msgs = append(msgs, notify.Message{Account: to, Kind: notify.KindEscalation, RefType: refTask, RefID: t.ID,
-				Subject: fmt.Sprintf("【督办移送】%s：%s", t.UnitName, t.Title), Body: body})
-		}
-		if pending, err = write(ctx, tx, now, msgs); err != nil {
+		if pending, err = write(ctx, tx, now, []notify.Message{sup.message(&t.dueTask, fmt.Sprintf("【督办移送】%s：%s", t.UnitName, t.Title), body)}); err != nil {
 			return err
 		}
 		return audit.Write(ctx, tx, audit.New(ctx, "supervision.task.escalate", "workflow_task", fmt.Sprint(t.ID), nil, ev))
@@ -208,12 +203,12 @@ func resolve(ctx context.Context, tx *sqlx.Tx, in ReassignInput) (target, error)
 		return target{}, fmt.Errorf("read role %s: %w", in.Role, err)
 	}
 	role := in.Role
-	t := &dueTask{Unit: *in.UnitID, Role: &role}
-	holders, err := roleHolders(ctx, tx, []*dueTask{t})
+	var people []int64
+	err = tx.SelectContext(ctx, &people, `SELECT a.id FROM accounts a JOIN account_roles ar ON ar.account_id = a.id JOIN roles r ON r.id = ar.role_id
+WHERE a.status = 'active' AND a.unit_id = ? AND r.code = ? ORDER BY a.id`, *in.UnitID, role)
 	if err != nil {
-		return target{}, err
+		return target{}, fmt.Errorf("read the holders of %s: %w", role, err)
 	}
-	people := assignees(t, holders)
 	if len(people) == 0 {
 		return bad("role", "no active account of %s holds %s (%s); the task would wait for no one", unitName, roleName, role)
 	}

@@ -3,6 +3,7 @@ package supervision
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -32,7 +33,8 @@ type CountyResult struct {
 	Warned    int `json:"warned"`
 	Overdue   int `json:"overdue"`
 	Escalated int `json:"escalated"`
-	// Notified counts the notifications written.
+	// Notified counts the messages handed to the outbox; one to a role
+	// reaches each active holder of it in the unit.
 	Notified int    `json:"notified"`
 	Error    string `json:"error,omitempty"`
 }
@@ -185,20 +187,31 @@ func (s *Service) Sweep(ctx context.Context, tenant string, now time.Time) (Coun
 	pending := 0
 	err := s.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
 		// Most minutes most counties have nothing due: one indexed read
-		// without a transaction says so.
-		var due []int
-		if err := conn.SelectContext(ctx, &due, "SELECT 1 FROM workflow_tasks WHERE next_check_at <= ? LIMIT 1", now); err != nil {
+		// without a transaction says so. It reads the supervising unit
+		// too, sparing a county with something due a round trip.
+		var check struct {
+			Due  bool    `db:"due"`
+			Unit *int64  `db:"unit_id"`
+			Name *string `db:"unit_name"`
+		}
+		err := conn.GetContext(ctx, &check, `SELECT EXISTS (SELECT 1 FROM workflow_tasks WHERE next_check_at <= ?) AS due,
+(`+supervisingUnitQuery("u.id")+`) AS unit_id, (`+supervisingUnitQuery("u.name")+`) AS unit_name`, now, SettingUnit, SettingUnit)
+		if err != nil {
 			return fmt.Errorf("look for due tasks: %w", err)
 		}
-		if len(due) == 0 {
+		if !check.Due {
 			return nil
+		}
+		var sup *supervisingUnit
+		if check.Unit != nil && check.Name != nil {
+			sup = &supervisingUnit{ID: *check.Unit, Name: *check.Name}
 		}
 		tx, err := conn.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 		if err != nil {
 			return fmt.Errorf("begin: %w", err)
 		}
 		defer tx.Rollback()
-		if pending, err = sweep(ctx, tx, now, &res); err != nil {
+		if pending, err = sweep(ctx, tx, now, sup, &res); err != nil {
 			return err
 		}
 		return tx.Commit()
@@ -210,9 +223,9 @@ func (s *Service) Sweep(ctx context.Context, tenant string, now time.Time) (Coun
 	return res, nil
 }
 
-// sweep is Sweep's transaction; it returns the notifications pending
-// delivery.
-func sweep(ctx context.Context, tx *sqlx.Tx, now time.Time, res *CountyResult) (int, error) {
+// sweep is Sweep's transaction, escalating to sup (if not nil); it
+// returns the notifications pending delivery.
+func sweep(ctx context.Context, tx *sqlx.Tx, now time.Time, sup *supervisingUnit, res *CountyResult) (int, error) {
 	var tasks []dueTask
 	err := tx.SelectContext(ctx, &tasks, "SELECT "+dueColumns+" FROM workflow_tasks t WHERE t.next_check_at <= ? FOR UPDATE SKIP LOCKED", now)
 	if err != nil {
@@ -247,23 +260,20 @@ WHEN level = 0 THEN COALESCE(warn_at, due_at) WHEN level = 1 THEN due_at END WHE
 	if len(changed) == 0 {
 		return 0, nil
 	}
-	holders, err := roleHolders(ctx, tx, changed)
-	if err != nil {
-		return 0, err
-	}
-	var sup *supervisingUnit
-	if len(red) > 0 {
-		if sup, err = supervisors(ctx, tx); err != nil {
-			return 0, err
-		}
-	}
-
 	var events []event
 	var msgs []notify.Message
 	tell := func(t *dueTask, kind, subject, body string) {
-		for _, to := range assignees(t, holders) {
-			msgs = append(msgs, notify.Message{Account: to, Kind: kind, Subject: subject, Body: body, RefType: refTask, RefID: t.ID, SMS: t.SMS})
+		m := notify.Message{Kind: kind, Subject: subject, Body: body, RefType: refTask, RefID: t.ID, SMS: t.SMS}
+		switch {
+		case t.Account != nil:
+			m.Account = *t.Account
+		case t.Role != nil:
+			// notify.Write finds the role's active holders in the unit.
+			m.Unit, m.Role = t.Unit, *t.Role
+		default:
+			return
 		}
+		msgs = append(msgs, m)
 	}
 	for _, t := range yellow {
 		due := clock(t.DueAt)
@@ -284,11 +294,8 @@ WHEN level = 0 THEN COALESCE(warn_at, due_at) WHEN level = 1 THEN due_at END WHE
 		}
 		events = append(events, event{t, EventEscalated, Red, "超时移送" + sup.Name})
 		res.Escalated++
-		for _, to := range sup.Accounts {
-			msgs = append(msgs, notify.Message{Account: to, Kind: notify.KindEscalation, RefType: refTask, RefID: t.ID,
-				Subject: fmt.Sprintf("【超时移送】%s：%s", t.UnitName, t.Title),
-				Body:    fmt.Sprintf("%s办理的「%s」的「%s」已于 %s 超过办理时限。", t.UnitName, t.Title, t.StepName, due)})
-		}
+		msgs = append(msgs, sup.message(t, fmt.Sprintf("【超时移送】%s：%s", t.UnitName, t.Title),
+			fmt.Sprintf("%s办理的「%s」的「%s」已于 %s 超过办理时限。", t.UnitName, t.Title, t.StepName, due)))
 	}
 	if err := record(ctx, tx, now, sweeper, events); err != nil {
 		return 0, err
@@ -340,102 +347,36 @@ func clock(t *time.Time) string {
 	return t.In(workday.China()).Format("2006-01-02 15:04")
 }
 
-// holderKey is a role in a unit.
-type holderKey struct {
-	unit int64
-	role string
-}
-
-// roleHolders finds the active holders of the roles tasks are assigned
-// to, in their units: one read for every task.
-func roleHolders(ctx context.Context, q sqlx.QueryerContext, tasks []*dueTask) (map[holderKey][]int64, error) {
-	units, roles := map[int64]bool{}, map[string]bool{}
-	for _, t := range tasks {
-		if t.Account == nil && t.Role != nil {
-			units[t.Unit], roles[*t.Role] = true, true
-		}
-	}
-	holders := map[holderKey][]int64{}
-	if len(units) == 0 {
-		return holders, nil
-	}
-	unitIDs := make([]int64, 0, len(units))
-	for u := range units {
-		unitIDs = append(unitIDs, u)
-	}
-	roleCodes := make([]string, 0, len(roles))
-	for r := range roles {
-		roleCodes = append(roleCodes, r)
-	}
-	query, args, err := sqlx.In(`SELECT a.id, a.unit_id, r.code FROM accounts a JOIN account_roles ar ON ar.account_id = a.id
-JOIN roles r ON r.id = ar.role_id WHERE a.status = 'active' AND a.unit_id IN (?) AND r.code IN (?) ORDER BY a.id`, unitIDs, roleCodes)
-	if err != nil {
-		return nil, err
-	}
-	var rows []struct {
-		ID   int64  `db:"id"`
-		Unit int64  `db:"unit_id"`
-		Role string `db:"code"`
-	}
-	if err := sqlx.SelectContext(ctx, q, &rows, query, args...); err != nil {
-		return nil, fmt.Errorf("read role holders: %w", err)
-	}
-	for _, r := range rows {
-		k := holderKey{r.Unit, r.Role}
-		holders[k] = append(holders[k], r.ID)
-	}
-	return holders, nil
-}
-
-// assignees are who a task is waiting for: its account, or the holders
-// of its role in its unit.
-func assignees(t *dueTask, holders map[holderKey][]int64) []int64 {
-	if t.Account != nil {
-		return []int64{*t.Account}
-	}
-	if t.Role != nil {
-		return holders[holderKey{t.Unit, *t.Role}]
-	}
-	return nil
-}
-
-// supervisingUnit is the unit red tasks go to, with its active
-// supervisors.
+// supervisingUnit is the unit red tasks go to; its active supervisors
+// (the holders of auth.RoleSupervisor in it) are told.
 type supervisingUnit struct {
-	ID       int64
-	Code     string
-	Name     string
-	Accounts []int64
+	ID   int64  `db:"id"`
+	Name string `db:"name"`
 }
 
-// supervisors reads the county's supervising unit and its active
-// supervisors; nil if the county names none, or names a unit it no
-// longer has.
-func supervisors(ctx context.Context, q sqlx.QueryerContext) (*supervisingUnit, error) {
-	var rows []struct {
-		Unit    int64         `db:"unit_id"`
-		Code    string        `db:"code"`
-		Name    string        `db:"name"`
-		Account sql.NullInt64 `db:"account_id"`
-	}
-	err := sqlx.SelectContext(ctx, q, &rows, `SELECT u.id AS unit_id, u.code, u.name, a.id AS account_id FROM settings s
-JOIN units u ON u.code = s.value
-LEFT JOIN accounts a ON a.unit_id = u.id AND a.status = 'active' AND EXISTS (
-  SELECT 1 FROM account_roles ar JOIN roles r ON r.id = ar.role_id WHERE ar.account_id = a.id AND r.code = ?)
-WHERE s.name = ? ORDER BY a.id`, auth.RoleSupervisor, SettingUnit)
-	if err != nil {
+// supervisingUnitQuery selects column of the unit the county's setting
+// names; its one parameter is SettingUnit.
+func supervisingUnitQuery(column string) string {
+	return "SELECT " + column + " FROM settings s JOIN units u ON u.code = s.value WHERE s.name = ?"
+}
+
+// readSupervisingUnit reads the county's supervising unit; nil if the
+// county names none, or names a unit it no longer has.
+func readSupervisingUnit(ctx context.Context, q sqlx.QueryerContext) (*supervisingUnit, error) {
+	var u supervisingUnit
+	err := sqlx.GetContext(ctx, q, &u, supervisingUnitQuery("u.id, u.name"), SettingUnit)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
 		return nil, fmt.Errorf("read the supervising unit: %w", err)
 	}
-	if len(rows) == 0 {
-		return nil, nil
-	}
-	sup := &supervisingUnit{ID: rows[0].Unit, Code: rows[0].Code, Name: rows[0].Name}
-	for _, r := range rows {
-		if r.Account.Valid {
-			sup.Accounts = append(sup.Accounts, r.Account.Int64)
-		}
-	}
-	return sup, nil
+	return &u, nil
+}
+
+// message is an escalation of t to the unit's supervisors.
+func (u *supervisingUnit) message(t *dueTask, subject, body string) notify.Message {
+	return notify.Message{Unit: u.ID, Role: auth.RoleSupervisor, Kind: notify.KindEscalation, RefType: refTask, RefID: t.ID, Subject: subject, Body: body}
 }
 
 // event is a supervision event about to be recorded.
