@@ -187,31 +187,22 @@ func (s *Service) Sweep(ctx context.Context, tenant string, now time.Time) (Coun
 	pending := 0
 	err := s.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
 		// Most minutes most counties have nothing due: one indexed read
-		// without a transaction says so. It reads the supervising unit
-		// too, sparing a county with something due a round trip.
-		var check struct {
-			Due  bool    `db:"due"`
-			Unit *int64  `db:"unit_id"`
-			Name *string `db:"unit_name"`
-		}
-		err := conn.GetContext(ctx, &check, `SELECT EXISTS (SELECT 1 FROM workflow_tasks WHERE next_check_at <= ?) AS due,
-(`+supervisingUnitQuery("u.id")+`) AS unit_id, (`+supervisingUnitQuery("u.name")+`) AS unit_name`, now, SettingUnit, SettingUnit)
-		if err != nil {
+		// of one table, without a transaction, says so. (Over a thousand
+		// counties the server cannot keep every county's tables open, so
+		// each table a sweep touches may have to be opened again.)
+		var due []int
+		if err := conn.SelectContext(ctx, &due, "SELECT 1 FROM workflow_tasks WHERE next_check_at <= ? LIMIT 1", now); err != nil {
 			return fmt.Errorf("look for due tasks: %w", err)
 		}
-		if !check.Due {
+		if len(due) == 0 {
 			return nil
-		}
-		var sup *supervisingUnit
-		if check.Unit != nil && check.Name != nil {
-			sup = &supervisingUnit{ID: *check.Unit, Name: *check.Name}
 		}
 		tx, err := conn.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 		if err != nil {
 			return fmt.Errorf("begin: %w", err)
 		}
 		defer tx.Rollback()
-		if pending, err = sweep(ctx, tx, now, sup, &res); err != nil {
+		if pending, err = sweep(ctx, tx, now, &res); err != nil {
 			return err
 		}
 		return tx.Commit()
@@ -223,9 +214,9 @@ func (s *Service) Sweep(ctx context.Context, tenant string, now time.Time) (Coun
 	return res, nil
 }
 
-// sweep is Sweep's transaction, escalating to sup (if not nil); it
-// returns the notifications pending delivery.
-func sweep(ctx context.Context, tx *sqlx.Tx, now time.Time, sup *supervisingUnit, res *CountyResult) (int, error) {
+// sweep is Sweep's transaction; it returns the notifications pending
+// delivery.
+func sweep(ctx context.Context, tx *sqlx.Tx, now time.Time, res *CountyResult) (int, error) {
 	var tasks []dueTask
 	err := tx.SelectContext(ctx, &tasks, "SELECT "+dueColumns+" FROM workflow_tasks t WHERE t.next_check_at <= ? FOR UPDATE SKIP LOCKED", now)
 	if err != nil {
@@ -259,6 +250,12 @@ WHEN level = 0 THEN COALESCE(warn_at, due_at) WHEN level = 1 THEN due_at END WHE
 	changed := append(append([]*dueTask{}, yellow...), red...)
 	if len(changed) == 0 {
 		return 0, nil
+	}
+	var sup *supervisingUnit
+	if len(red) > 0 {
+		if sup, err = readSupervisingUnit(ctx, tx); err != nil {
+			return 0, err
+		}
 	}
 	var events []event
 	var msgs []notify.Message
@@ -354,17 +351,11 @@ type supervisingUnit struct {
 	Name string `db:"name"`
 }
 
-// supervisingUnitQuery selects column of the unit the county's setting
-// names; its one parameter is SettingUnit.
-func supervisingUnitQuery(column string) string {
-	return "SELECT " + column + " FROM settings s JOIN units u ON u.code = s.value WHERE s.name = ?"
-}
-
 // readSupervisingUnit reads the county's supervising unit; nil if the
 // county names none, or names a unit it no longer has.
 func readSupervisingUnit(ctx context.Context, q sqlx.QueryerContext) (*supervisingUnit, error) {
 	var u supervisingUnit
-	err := sqlx.GetContext(ctx, q, &u, supervisingUnitQuery("u.id, u.name"), SettingUnit)
+	err := sqlx.GetContext(ctx, q, &u, "SELECT u.id, u.name FROM settings s JOIN units u ON u.code = s.value WHERE s.name = ?", SettingUnit)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, nil
