@@ -136,7 +136,7 @@ func Write(ctx context.Context, tx sqlx.ExtContext, now time.Time, msgs ...Messa
 FROM accounts a LEFT JOIN notification_preferences p ON p.account_id = a.id WHERE a.status = 'active' AND a.id IN (?)`
 	const holders = `SELECT a.id, a.email, a.mobile, p.kind, p.email AS pref_email, p.sms AS pref_sms, a.unit_id AS unit, ro.code AS role FROM accounts a
 JOIN account_roles ar ON ar.account_id = a.id JOIN roles ro ON ro.id = ar.role_id
-LEFT JOIN notification_preferences p ON p.account_id = a.id WHERE a.status = 'active' AND (`
+LEFT JOIN notification_preferences p ON p.account_id = a.id WHERE a.status = 'active' AND a.unit_id = ? AND ro.code = ?`
 	chunks := slices.Collect(slices.Chunk(ids, readChunk))
 	if len(chunks) == 0 {
 		chunks = [][]int64{nil}
@@ -152,9 +152,10 @@ LEFT JOIN notification_preferences p ON p.account_id = a.id WHERE a.status = 'ac
 			parts, args = append(parts, query), in
 		}
 		if i == 0 && len(audiences) > 0 {
-			where := strings.Repeat(" OR (a.unit_id = ? AND ro.code = ?)", len(audiences))[4:]
-			parts = append(parts, holders+where+")")
+			// A select per audience, each along the unit's index, where
+			// one with ORs would scan the role's holders county-wide.
 			for _, a := range audiences {
+				parts = append(parts, holders)
 				args = append(args, a.unit, a.role)
 			}
 		}
