@@ -104,3 +104,7 @@ CREATE TABLE IF NOT EXISTS supervision_events (
   KEY supervision_events_unit (unit_id, at),
   CONSTRAINT supervision_events_task_fk FOREIGN KEY (task_id) REFERENCES workflow_tasks (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- The supervising unit's staff (监察员), whom escalations reach. New
+-- counties are seeded with it; this gives it to the counties before them.
+INSERT IGNORE INTO roles (code, name, builtin, created_at) VALUES ('supervisor', '监察员', TRUE, UTC_TIMESTAMP(6));
