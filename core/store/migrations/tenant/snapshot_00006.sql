@@ -222,6 +222,7 @@ CREATE TABLE IF NOT EXISTS `workflow_tasks` (
   KEY `workflow_tasks_unit` (`unit_id`,`status`),
   KEY `workflow_tasks_check` (`next_check_at`),
   KEY `workflow_tasks_acted` (`acted_at`),
+  KEY `workflow_tasks_level` (`status`,`level`,`due_at`),
   CONSTRAINT `workflow_tasks_instance_fk` FOREIGN KEY (`instance_id`) REFERENCES `workflow_instances` (`id`),
   CONSTRAINT `workflow_tasks_unit_fk` FOREIGN KEY (`unit_id`) REFERENCES `units` (`id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
