@@ -10,10 +10,9 @@ import (
 	"testing"
 
 	"github.com/countycloud/countycloud/core/errs"
-	"github.com/countycloud/countycloud/core/store"
 	"github.com/countycloud/countycloud/core/store/storetest"
 	"github.com/countycloud/countycloud/tenants/org"
-	"github.com/countycloud/countycloud/tenants/provision"
+	"github.com/countycloud/countycloud/tenants/provision/provisiontest"
 	"github.com/countycloud/countycloud/tenants/registry"
 )
 
@@ -33,17 +32,8 @@ func setup(t testing.TB) (org.Service, *storetest.DB) {
 func setupWithRegistry(t testing.TB) (org.Service, *storetest.DB, registry.Service) {
 	t.Helper()
 	db := storetest.New(t)
-	clusters := store.Clusters{"default": db.Cluster}
-	repo := registry.NewMySQLRepository(db.Control)
-	reg := registry.NewService(repo, db.Locker, provision.New(clusters, store.TenantMigrations(), quiet),
-		registry.Options{SchemaPrefix: db.SchemaPrefix, Clusters: []string{"default"}}, quiet)
-	for _, c := range []registry.CreateRequest{{Code: "gd", Name: "广东省"}, {Code: "gd.shaoguan", Name: "韶关市"},
-		{Code: wengyuan, Name: "翁源县"}, {Code: lechang, Name: "乐昌市"}} {
-		if _, err := reg.Create(context.Background(), c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return org.NewService(store.NewRouter(clusters, registry.NewLocator(repo, 0))), db, reg
+	reg := provisiontest.Registry(t, db, registry.CreateRequest{Code: wengyuan, Name: "翁源县"}, registry.CreateRequest{Code: lechang, Name: "乐昌市"})
+	return org.NewService(provisiontest.Router(db, 0)), db, reg
 }
 
 func ptr[T any](v T) *T { return &v }

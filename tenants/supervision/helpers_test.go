@@ -17,7 +17,7 @@ import (
 	"github.com/countycloud/countycloud/core/store/storetest"
 	"github.com/countycloud/countycloud/core/workday"
 	"github.com/countycloud/countycloud/tenants/calendar"
-	"github.com/countycloud/countycloud/tenants/provision"
+	"github.com/countycloud/countycloud/tenants/provision/provisiontest"
 	"github.com/countycloud/countycloud/tenants/registry"
 	"github.com/countycloud/countycloud/tenants/supervision"
 )
@@ -66,21 +66,13 @@ type fixture struct {
 func newFixture(t testing.TB, counties ...string) *fixture {
 	t.Helper()
 	db := storetest.New(t)
-	clusters := store.Clusters{"default": db.Cluster}
-	repo := registry.NewMySQLRepository(db.Control)
-	reg := registry.NewService(repo, db.Locker, provision.New(clusters, store.TenantMigrations(), quiet),
-		registry.Options{SchemaPrefix: db.SchemaPrefix, Clusters: []string{"default"}}, quiet)
+	reg := provisiontest.Registry(t, db)
 	ctx := context.Background()
-	for _, c := range []registry.CreateRequest{{Code: "gd", Name: "广东省"}, {Code: "gd.shaoguan", Name: "韶关市"}} {
-		if _, err := reg.Create(ctx, c); err != nil {
-			t.Fatal(err)
-		}
-	}
 	parallel(t, len(counties), 8, func(i int) error {
 		_, err := reg.Create(ctx, registry.CreateRequest{Code: counties[i], Name: fmt.Sprintf("县%d", i)})
 		return err
 	})
-	router := store.NewRouter(clusters, registry.NewLocator(repo, 0))
+	router := provisiontest.Router(db, 0)
 	cals, err := calendar.NewService(router)
 	if err != nil {
 		t.Fatal(err)

@@ -13,12 +13,11 @@ import (
 	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/errs"
-	"github.com/countycloud/countycloud/core/store"
 	"github.com/countycloud/countycloud/core/store/storetest"
 	flow "github.com/countycloud/countycloud/core/workflow"
 	"github.com/countycloud/countycloud/tenants/calendar"
 	"github.com/countycloud/countycloud/tenants/org"
-	"github.com/countycloud/countycloud/tenants/provision"
+	"github.com/countycloud/countycloud/tenants/provision/provisiontest"
 	"github.com/countycloud/countycloud/tenants/registry"
 	"github.com/countycloud/countycloud/tenants/workflow"
 )
@@ -66,18 +65,9 @@ func (c *clock) now() time.Time {
 func setup(t testing.TB) *fixture {
 	t.Helper()
 	db := storetest.New(t)
-	clusters := store.Clusters{"default": db.Cluster}
-	repo := registry.NewMySQLRepository(db.Control)
-	reg := registry.NewService(repo, db.Locker, provision.New(clusters, store.TenantMigrations(), quiet),
-		registry.Options{SchemaPrefix: db.SchemaPrefix, Clusters: []string{"default"}}, quiet)
+	provisiontest.Registry(t, db, registry.CreateRequest{Code: wengyuan, Name: "翁源县"}, registry.CreateRequest{Code: lechang, Name: "乐昌市"})
+	router := provisiontest.Router(db, registry.LocatorInterval)
 	ctx := context.Background()
-	for _, c := range []registry.CreateRequest{{Code: "gd", Name: "广东省"}, {Code: "gd.shaoguan", Name: "韶关市"},
-		{Code: wengyuan, Name: "翁源县"}, {Code: lechang, Name: "乐昌市"}} {
-		if _, err := reg.Create(ctx, c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	router := store.NewRouter(clusters, registry.NewLocator(repo, registry.LocatorInterval))
 	cals, err := calendar.NewService(router)
 	if err != nil {
 		t.Fatal(err)
