@@ -3,8 +3,6 @@ package org_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -15,8 +13,6 @@ import (
 	"github.com/countycloud/countycloud/tenants/provision/provisiontest"
 	"github.com/countycloud/countycloud/tenants/registry"
 )
-
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 const (
 	wengyuan = "gd.shaoguan.wengyuan"
