@@ -160,7 +160,11 @@ initiator_unit_id, status, started_at, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?
 		if inst.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		run := &run{s: s, tx: tx, tenant: tenant, cal: cal, proc: proc, inst: inst, now: now, sms: in.SMSReminder}
+		share, err := warnShare(ctx, tx)
+		if err != nil {
+			return err
+		}
+		run := &run{s: s, tx: tx, tenant: tenant, cal: cal, proc: proc, inst: inst, now: now, sms: in.SMSReminder, share: share}
 		if err := run.open(ctx, proc.Open(proc.Definition.Start)); err != nil {
 			return err
 		}
@@ -207,7 +211,7 @@ func (s *Service) Act(ctx context.Context, tenant string, taskID int64, in ActIn
 	var out Outcome
 	pending := 0
 	err = s.router.InTenantTx(ctx, tenant, func(ctx context.Context, tx *sqlx.Tx) error {
-		task, inst, err := lockTask(ctx, tx, taskID)
+		task, inst, share, err := lockTask(ctx, tx, taskID)
 		if err != nil {
 			return err
 		}
@@ -241,7 +245,7 @@ next_check_at = NULL, version = version + 1 WHERE id = ? AND status = ? AND vers
 			return errs.Conflict(CodeTaskClosed, "task %d changed while you acted; reload it", task.ID)
 		}
 		task.Version++
-		run := &run{s: s, tx: tx, tenant: tenant, cal: cal, proc: proc, inst: inst, now: now, sms: in.SMSReminder}
+		run := &run{s: s, tx: tx, tenant: tenant, cal: cal, proc: proc, inst: inst, now: now, sms: in.SMSReminder, share: share}
 		if err := run.apply(ctx, task, move); err != nil {
 			return err
 		}
@@ -273,24 +277,27 @@ func optional(field, s string, max int) (string, error) {
 	return clean, nil
 }
 
-// lockTask reads task id and its instance, locked in one statement that
+// lockTask reads task id and its instance, with the county's warning
+// share, locked in one statement that
 // takes the task's row and then the instance's, the order every change to
 // a task takes: two actions on one instance wait for each other, and the
 // second sees what the first did.
-func lockTask(ctx context.Context, tx *sqlx.Tx, id int64) (Task, Instance, error) {
+func lockTask(ctx context.Context, tx *sqlx.Tx, id int64) (Task, Instance, float64, error) {
 	var row struct {
 		Task
 		Instance Instance `db:"i"`
+		Share    *string  `db:"warn_share"`
 	}
 	err := tx.GetContext(ctx, &row, "SELECT "+taskColumns+", "+lockedInstanceColumns+
-		" FROM workflow_tasks t JOIN workflow_instances i ON i.id = t.instance_id WHERE t.id = ? FOR UPDATE", id)
+		", (SELECT value FROM settings WHERE name = ?) AS warn_share"+
+		" FROM workflow_tasks t JOIN workflow_instances i ON i.id = t.instance_id WHERE t.id = ? FOR UPDATE", flow.SettingWarnShare, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Task{}, Instance{}, errs.NotFound(CodeTaskNotFound, "the county has no task %d", id)
+		return Task{}, Instance{}, 0, errs.NotFound(CodeTaskNotFound, "the county has no task %d", id)
 	}
 	if err != nil {
-		return Task{}, Instance{}, fmt.Errorf("read task %d: %w", id, err)
+		return Task{}, Instance{}, 0, fmt.Errorf("read task %d: %w", id, err)
 	}
-	return row.Task, row.Instance, nil
+	return row.Task, row.Instance, parseShare(row.Share), nil
 }
 
 // closedError says who closed task first.
@@ -406,6 +413,8 @@ type run struct {
 	inst   Instance
 	now    time.Time
 	sms    bool
+	// share is the county's warning share, read in the transaction.
+	share  float64
 	opened []Task
 	notes  []notify.Message
 }
@@ -457,10 +466,6 @@ func (r *run) open(ctx context.Context, steps []flow.Step) error {
 	if len(steps) == 0 {
 		return nil
 	}
-	share, err := r.s.warnShare(ctx, r.tx, r.tenant)
-	if err != nil {
-		return err
-	}
 	for _, step := range steps {
 		t := Task{InstanceID: r.inst.ID, Step: step.ID, StepName: step.Name, Status: TaskOpen, SMSReminder: r.sms, CreatedAt: r.now}
 		if join := r.proc.JoinOf(step.ID); join != "" {
@@ -476,7 +481,7 @@ func (r *run) open(ctx context.Context, steps []flow.Step) error {
 		}
 		var next *time.Time
 		if due != nil {
-			warn := flow.WarnAt(r.cal, r.now, *due, share)
+			warn := flow.WarnAt(r.cal, r.now, *due, r.share)
 			t.DueAt, t.WarnAt, next = due, &warn, &warn
 		}
 		res, err := r.tx.ExecContext(ctx, `INSERT INTO workflow_tasks (instance_id, step, step_name, join_step, assignee_account_id,

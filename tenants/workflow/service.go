@@ -61,9 +61,6 @@ type Service struct {
 	// processes holds parsed definitions; a stored revision never
 	// changes, so they are kept as long as there is room.
 	processes *ttlcache.Cache[revision, *flow.Process]
-	// shares holds each county's warning share a short while; a change
-	// reaches new tasks within lookupTTL.
-	shares *ttlcache.Cache[string, float64]
 	// units holds the ids of unit codes that definitions name. A unit
 	// keeps its id when its code changes; a code given to another unit is
 	// followed within lookupTTL.
@@ -91,7 +88,6 @@ func NewService(router Router, calendars Calendars, kicker Kicker, now func() ti
 	return &Service{
 		router: router, calendars: calendars, kicker: kicker, now: now, log: log,
 		processes: ttlcache.New[revision, *flow.Process](24*time.Hour, maxProcesses),
-		shares:    ttlcache.New[string, float64](lookupTTL, maxProcesses),
 		units:     ttlcache.New[unitCode, int64](lookupTTL, maxProcesses),
 	}
 }
@@ -281,26 +277,28 @@ func (s *Service) process(ctx context.Context, q sqlx.QueryerContext, tenant, co
 	return p, nil
 }
 
-// warnShare is the county's share of a time limit after which a task is
-// yellow.
-func (s *Service) warnShare(ctx context.Context, q sqlx.QueryerContext, tenant string) (float64, error) {
-	if v, ok := s.shares.Get(tenant); ok {
-		return v, nil
-	}
-	var value string
+// warnShare reads the county's share of a time limit after which a task
+// is yellow.
+func warnShare(ctx context.Context, q sqlx.QueryerContext) (float64, error) {
+	var value *string
 	err := sqlx.GetContext(ctx, q, &value, "SELECT value FROM settings WHERE name = ?", flow.SettingWarnShare)
-	share := flow.DefaultWarnShare
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("read %s: %w", flow.SettingWarnShare, err)
-	default:
-		if v, perr := strconv.ParseFloat(value, 64); perr == nil && v >= flow.MinWarnShare && v <= flow.MaxWarnShare {
-			share = v
-		}
 	}
-	s.shares.Put(tenant, share)
-	return share, nil
+	return parseShare(value), nil
+}
+
+// parseShare is a stored share, or the default where none is stored or
+// it is out of bounds.
+func parseShare(value *string) float64 {
+	if value == nil {
+		return flow.DefaultWarnShare
+	}
+	v, err := strconv.ParseFloat(*value, 64)
+	if err != nil || v < flow.MinWarnShare || v > flow.MaxWarnShare {
+		return flow.DefaultWarnShare
+	}
+	return v
 }
 
 // unitID is the id of the county's unit with code.
