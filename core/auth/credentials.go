@@ -14,6 +14,7 @@ import (
 	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/names"
+	"github.com/countycloud/countycloud/core/store"
 )
 
 // IssuedCredential is one line of the credential sheet handed out in the
@@ -66,20 +67,17 @@ func (s *Service) IssueCredentials(ctx context.Context, tenant string, req Issue
 			return err
 		}
 		hashes := s.hashAll(issued)
-		tx, err := conn.BeginTxx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		defer func() { _ = tx.Rollback() }()
-		for i, c := range issued {
-			if err := setPassword(ctx, tx, tenant, c.AccountID, hashes[i], true); err != nil {
-				return err
+		return store.InTx(ctx, conn, nil, func(tx *sqlx.Tx) error {
+			for i, c := range issued {
+				if err := setPassword(ctx, tx, tenant, c.AccountID, hashes[i], true); err != nil {
+					return err
+				}
+				if err := audit.Write(ctx, tx, audit.New(ctx, "auth.credentials.issue", "account", strconv.FormatInt(c.AccountID, 10), nil, nil)); err != nil {
+					return err
+				}
 			}
-			if err := audit.Write(ctx, tx, audit.New(ctx, "auth.credentials.issue", "account", strconv.FormatInt(c.AccountID, 10), nil, nil)); err != nil {
-				return err
-			}
-		}
-		return tx.Commit()
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/countycloud/countycloud/core/store"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -58,15 +59,7 @@ func (d directory) write(ctx context.Context, tenant string, fn func(ctx context
 	if tenant != "" {
 		return d.router.InTenantTx(ctx, tenant, fn)
 	}
-	tx, err := d.control.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
-	if err := fn(ctx, tx); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return store.InTx(ctx, d.control, nil, func(tx *sqlx.Tx) error { return fn(ctx, tx) })
 }
 
 // subject is the audit object type of a credential's holder.

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/countycloud/countycloud/core/store"
 	"github.com/golang-jwt/jwt/v4"
 	"github.com/jmoiron/sqlx"
 )
@@ -58,21 +59,17 @@ func (k *KeyRing) Rotate(ctx context.Context) (string, error) {
 	_, _ = rand.Read(secret)
 	kid := newKid()
 	now := time.Now().UTC()
-	tx, err := k.db.BeginTxx(ctx, nil)
+	err := store.InTx(ctx, k.db, nil, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL", now); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM signing_keys WHERE retired_at < ?", now.Add(-2*k.accessTTL)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO signing_keys (kid, secret, created_at) VALUES (?, ?, ?)", kid, secret, now)
+		return err
+	})
 	if err != nil {
-		return "", fmt.Errorf("rotate signing keys: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	if _, err := tx.ExecContext(ctx, "UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL", now); err != nil {
-		return "", fmt.Errorf("rotate signing keys: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM signing_keys WHERE retired_at < ?", now.Add(-2*k.accessTTL)); err != nil {
-		return "", fmt.Errorf("rotate signing keys: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO signing_keys (kid, secret, created_at) VALUES (?, ?, ?)", kid, secret, now); err != nil {
-		return "", fmt.Errorf("rotate signing keys: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
 		return "", fmt.Errorf("rotate signing keys: %w", err)
 	}
 	k.mu.Lock()

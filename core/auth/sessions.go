@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/store"
 )
 
 // Codes of refused tokens.
@@ -67,20 +68,16 @@ func (s *Sessions) Start(ctx context.Context, tenant string, account int64) (ses
 	session = randomID(16)
 	refresh = refreshTokenPrefix + randomID(32)
 	now := time.Now().UTC()
-	tx, err := s.db.BeginTxx(ctx, nil)
+	err = store.InTx(ctx, s.db, nil, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO sessions (id, tenant_code, account_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+			session, tenant, account, now, now.Add(s.ttl)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO refresh_tokens (token_hash, session_id, issued_at) VALUES (?, ?, ?)",
+			hashToken(refresh), session, now)
+		return err
+	})
 	if err != nil {
-		return "", "", fmt.Errorf("start session: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	if _, err := tx.ExecContext(ctx, "INSERT INTO sessions (id, tenant_code, account_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-		session, tenant, account, now, now.Add(s.ttl)); err != nil {
-		return "", "", fmt.Errorf("start session: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO refresh_tokens (token_hash, session_id, issued_at) VALUES (?, ?, ?)",
-		hashToken(refresh), session, now); err != nil {
-		return "", "", fmt.Errorf("start session: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
 		return "", "", fmt.Errorf("start session: %w", err)
 	}
 	return session, refresh, nil

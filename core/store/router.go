@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -48,14 +47,6 @@ func (r *Router) InTenant(ctx context.Context, code string, fn func(ctx context.
 // if fn returns nil and rolled back otherwise.
 func (r *Router) InTenantTx(ctx context.Context, code string, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
 	return r.InTenant(ctx, code, func(ctx context.Context, conn *sqlx.Conn) error {
-		tx, err := conn.BeginTxx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("begin: %w", err)
-		}
-		defer tx.Rollback()
-		if err := fn(ctx, tx); err != nil {
-			return err
-		}
-		return tx.Commit()
+		return InTx(ctx, conn, nil, func(tx *sqlx.Tx) error { return fn(ctx, tx) })
 	})
 }

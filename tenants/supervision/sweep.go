@@ -15,6 +15,7 @@ import (
 	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/jobs"
 	"github.com/countycloud/countycloud/core/notify"
+	"github.com/countycloud/countycloud/core/store"
 	"github.com/countycloud/countycloud/core/workday"
 	"github.com/countycloud/countycloud/tenants/registry"
 )
@@ -197,15 +198,11 @@ func (s *Service) Sweep(ctx context.Context, tenant string, now time.Time) (Coun
 		if len(due) == 0 {
 			return nil
 		}
-		tx, err := conn.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
-		if err != nil {
-			return fmt.Errorf("begin: %w", err)
-		}
-		defer tx.Rollback()
-		if pending, err = sweep(ctx, tx, now, &res); err != nil {
+		return store.InTx(ctx, conn, &sql.TxOptions{Isolation: sql.LevelReadCommitted}, func(tx *sqlx.Tx) error {
+			var err error
+			pending, err = sweep(ctx, tx, now, &res)
 			return err
-		}
-		return tx.Commit()
+		})
 	})
 	if err != nil {
 		return CountyResult{Tenant: tenant}, err
