@@ -44,11 +44,10 @@ type Instance struct {
 	StartedAt       time.Time  `json:"started_at" db:"started_at"`
 	DueAt           *time.Time `json:"due_at,omitempty" db:"due_at"`
 	FinishedAt      *time.Time `json:"finished_at,omitempty" db:"finished_at"`
-	Version         int        `json:"version" db:"version"`
 }
 
 const instanceColumns = `id, definition_code, definition_version, title, reference, initiator_id, initiator_unit_id,
-status, started_at, due_at, finished_at, version`
+status, started_at, due_at, finished_at`
 
 // Task is one step of an instance waiting for, or done by, someone: a
 // named account, or any holder of a role in a unit.
@@ -81,7 +80,7 @@ t.status, t.level, t.sms_reminder, t.created_at, t.warn_at, t.due_at, t.acted_by
 // beside its task's.
 const lockedInstanceColumns = `i.id AS "i.id", i.definition_code AS "i.definition_code", i.definition_version AS "i.definition_version",
 i.title AS "i.title", i.reference AS "i.reference", i.initiator_id AS "i.initiator_id", i.initiator_unit_id AS "i.initiator_unit_id",
-i.status AS "i.status", i.started_at AS "i.started_at", i.due_at AS "i.due_at", i.finished_at AS "i.finished_at", i.version AS "i.version"`
+i.status AS "i.status", i.started_at AS "i.started_at", i.due_at AS "i.due_at", i.finished_at AS "i.finished_at"`
 
 // actor is the account acting: only a county's own accounts start and act
 // on its workflows.
@@ -374,13 +373,12 @@ func (s *Service) Withdraw(ctx context.Context, tenant string, id int64, comment
 		before := inst
 		now := s.now().UTC().Truncate(time.Microsecond)
 		inst.Status, inst.FinishedAt = InstanceWithdrawn, &now
-		inst.Version++
 		run := &run{s: s, tx: tx, tenant: tenant, proc: proc, inst: inst, now: now}
 		if err := run.cancelOpen(ctx, 0); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE workflow_instances SET status = ?, finished_at = ?, version = ? WHERE id = ?",
-			inst.Status, inst.FinishedAt, inst.Version, inst.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE workflow_instances SET status = ?, finished_at = ? WHERE id = ?",
+			inst.Status, inst.FinishedAt, inst.ID); err != nil {
 			return fmt.Errorf("withdraw instance %d: %w", id, err)
 		}
 		if err := run.history(ctx, nil, "", "withdraw", p, comment); err != nil {
@@ -442,9 +440,8 @@ func (r *run) apply(ctx context.Context, task Task, move flow.Move) error {
 	}
 	if move.End {
 		r.inst.Status, r.inst.FinishedAt = InstanceDone, &r.now
-		r.inst.Version++
-		if _, err := r.tx.ExecContext(ctx, "UPDATE workflow_instances SET status = ?, finished_at = ?, version = ? WHERE id = ?",
-			r.inst.Status, r.inst.FinishedAt, r.inst.Version, r.inst.ID); err != nil {
+		if _, err := r.tx.ExecContext(ctx, "UPDATE workflow_instances SET status = ?, finished_at = ? WHERE id = ?",
+			r.inst.Status, r.inst.FinishedAt, r.inst.ID); err != nil {
 			return fmt.Errorf("finish instance %d: %w", r.inst.ID, err)
 		}
 	}

@@ -15,8 +15,8 @@ CREATE TABLE IF NOT EXISTS workflow_definitions (
   PRIMARY KEY (code, version)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
--- version grows with every change, so that two changes to one instance
--- cannot both be made from the same state.
+-- Changes to an instance lock its row, so they never start from the
+-- same state.
 CREATE TABLE IF NOT EXISTS workflow_instances (
   id BIGINT NOT NULL AUTO_INCREMENT,
   definition_code VARCHAR(64) NOT NULL,
@@ -29,7 +29,6 @@ CREATE TABLE IF NOT EXISTS workflow_instances (
   started_at DATETIME(6) NOT NULL,
   due_at DATETIME(6) NULL,
   finished_at DATETIME(6) NULL,
-  version INT NOT NULL DEFAULT 0,
   PRIMARY KEY (id),
   KEY workflow_instances_initiator (initiator_id, status),
   KEY workflow_instances_status (status, started_at),

@@ -187,7 +187,6 @@ CREATE TABLE IF NOT EXISTS `workflow_instances` (
   `started_at` datetime(6) NOT NULL,
   `due_at` datetime(6) DEFAULT NULL,
   `finished_at` datetime(6) DEFAULT NULL,
-  `version` int(11) NOT NULL DEFAULT 0,
   PRIMARY KEY (`id`),
   KEY `workflow_instances_initiator` (`initiator_id`,`status`),
   KEY `workflow_instances_status` (`status`,`started_at`),
