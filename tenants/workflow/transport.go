@@ -1,7 +1,6 @@
 package workflow
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -34,73 +33,62 @@ func (s *Service) Routes(guard func(route string) endpoint.Middleware, opts ...h
 	}
 	return []kit.Route{
 		route("GET", "/workflows", "workflow.definitions.list", func(ctx context.Context, req any) (any, error) {
-			return s.Definitions(ctx, req.(request).tenant)
-		}, decode(false), ok),
+			return s.Definitions(ctx, req.(request[none]).tenant)
+		}, decode[none](false), ok),
 		route("GET", "/workflows/{workflow}", "workflow.definitions.get", func(ctx context.Context, req any) (any, error) {
-			r := req.(request)
+			r := req.(request[none])
 			return s.Definition(ctx, r.tenant, r.workflow)
-		}, decode(false), ok),
+		}, decode[none](false), ok),
 		route("PUT", "/workflows/{workflow}", "workflow.definitions.put", func(ctx context.Context, req any) (any, error) {
-			r := req.(request)
+			r := req.(request[json.RawMessage])
 			return s.PutDefinition(ctx, r.tenant, r.workflow, r.body)
-		}, decode(true), ok),
+		}, decode[json.RawMessage](true), ok),
 		route("PUT", "/workflows/{workflow}/localization", "workflow.definitions.localize", func(ctx context.Context, req any) (any, error) {
-			r := req.(request)
-			var local flow.Local
-			if err := strict(r.body, &local); err != nil {
-				return nil, err
-			}
-			return s.Localize(ctx, r.tenant, r.workflow, local)
-		}, decode(true), ok),
+			r := req.(request[flow.Local])
+			return s.Localize(ctx, r.tenant, r.workflow, r.body)
+		}, decode[flow.Local](true), ok),
 		route("POST", "/instances", "workflow.instances.start", func(ctx context.Context, req any) (any, error) {
-			r := req.(request)
-			var in StartInput
-			if err := strict(r.body, &in); err != nil {
-				return nil, err
-			}
-			return s.Start(ctx, r.tenant, in)
-		}, decode(true), created),
+			r := req.(request[StartInput])
+			return s.Start(ctx, r.tenant, r.body)
+		}, decode[StartInput](true), created),
 		route("GET", "/instances/{id}", "workflow.instances.get", func(ctx context.Context, req any) (any, error) {
-			r := req.(request)
+			r := req.(request[none])
 			return s.Instance(ctx, r.tenant, r.id)
-		}, decode(false), ok),
+		}, decode[none](false), ok),
 		route("POST", "/instances/{id}/withdraw", "workflow.instances.withdraw", func(ctx context.Context, req any) (any, error) {
-			r := req.(request)
-			var in struct {
-				Comment string `json:"comment"`
-			}
-			if err := strict(r.body, &in); err != nil {
-				return nil, err
-			}
-			return s.Withdraw(ctx, r.tenant, r.id, in.Comment)
-		}, decode(true), ok),
+			r := req.(request[withdrawInput])
+			return s.Withdraw(ctx, r.tenant, r.id, r.body.Comment)
+		}, decode[withdrawInput](true), ok),
 		route("GET", "/tasks", "workflow.tasks.inbox", func(ctx context.Context, req any) (any, error) {
-			r := req.(request)
+			r := req.(request[none])
 			return s.Inbox(ctx, r.tenant, r.inbox)
-		}, decode(false), ok),
+		}, decode[none](false), ok),
 		route("POST", "/tasks/{id}/act", "workflow.tasks.act", func(ctx context.Context, req any) (any, error) {
-			r := req.(request)
-			var in ActInput
-			if err := strict(r.body, &in); err != nil {
-				return nil, err
-			}
-			return s.Act(ctx, r.tenant, r.id, in)
-		}, decode(true), ok),
+			r := req.(request[ActInput])
+			return s.Act(ctx, r.tenant, r.id, r.body)
+		}, decode[ActInput](true), ok),
 	}
 }
 
-type request struct {
+// none is the body of a request that has none.
+type none struct{}
+
+type withdrawInput struct {
+	Comment string `json:"comment"`
+}
+
+type request[T any] struct {
 	tenant, workflow string
 	id               int64
 	inbox            InboxFilter
-	body             json.RawMessage
+	body             T
 }
 
-// decode reads the path, the inbox's query and, with body, the JSON
-// body (an empty one counts as {}).
-func decode(body bool) httptransport.DecodeRequestFunc {
+// decode reads the path, the inbox's query and, with body, the JSON body
+// into T (an empty body leaves T zero).
+func decode[T any](body bool) httptransport.DecodeRequestFunc {
 	return func(_ context.Context, r *http.Request) (any, error) {
-		req := request{tenant: r.PathValue("code"), workflow: r.PathValue("workflow"), body: json.RawMessage("{}")}
+		req := request[T]{tenant: r.PathValue("code"), workflow: r.PathValue("workflow")}
 		if s := r.PathValue("id"); s != "" {
 			id, err := strconv.ParseInt(s, 10, 64)
 			if err != nil || id <= 0 {
@@ -132,14 +120,4 @@ func decode(body bool) httptransport.DecodeRequestFunc {
 		}
 		return req, nil
 	}
-}
-
-// strict reads a body into dst, refusing fields dst does not have.
-func strict(body json.RawMessage, dst any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return errs.Invalid(errs.CodeInvalidJSON, "request body: %v", err)
-	}
-	return nil
 }
