@@ -58,8 +58,8 @@ type Service struct {
 	router    Router
 	calendars Calendars
 	kicker    Kicker
-	// processes holds parsed definitions; a stored revision never
-	// changes, so they are kept as long as there is room.
+	// processes holds parsed definitions a day; a stored revision never
+	// changes, so none is ever stale.
 	processes *ttlcache.Cache[revision, *flow.Process]
 	// units holds the ids of unit codes that definitions name. A unit
 	// keeps its id when its code changes; a code given to another unit is
