@@ -72,6 +72,8 @@ func BenchmarkAccountsList(b *testing.B) {
 		pool := store.Open(storetest.ServerConfig(b), 32, quiet)
 		defer pool.Close()
 		b.SetParallelism(4)
+		before := processCPU(b)
+		defer func() { b.ReportMetric(float64((processCPU(b)-before).Microseconds())/float64(b.N), "cpu-µs/op") }()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				if err := rawAccountsList(context.Background(), pool, schema); err != nil {

@@ -78,7 +78,9 @@ func (s *service) ListAccounts(ctx context.Context, tenant string, f AccountFilt
 		args = append(args, f.Status)
 	}
 	args = append(args, f.Limit+1)
-	page := AccountPage{Accounts: []Account{}}
+	// sqlx appends to the slice it is given: sized for the page, the scan
+	// never grows it.
+	page := AccountPage{Accounts: make([]Account, 0, f.Limit+1)}
 	err := s.read(ctx, tenant, func(ctx context.Context, q querier) error {
 		if err := q.SelectContext(ctx, &page.Accounts, query+" ORDER BY id LIMIT ?", args...); err != nil {
 			return err
@@ -104,10 +106,11 @@ func attachRoles(ctx context.Context, q querier, accounts []Account) error {
 		args[i] = accounts[i].ID
 		accounts[i].Roles = []string{}
 	}
-	var rows []struct {
+	type accountRole struct {
 		AccountID int64  `db:"account_id"`
 		Code      string `db:"code"`
 	}
+	rows := make([]accountRole, 0, 2*len(accounts))
 	err := q.SelectContext(ctx, &rows, `SELECT ar.account_id, r.code FROM account_roles ar JOIN roles r ON r.id = ar.role_id
 WHERE ar.account_id IN (?`+strings.Repeat(", ?", len(args)-1)+`) ORDER BY r.code`, args...)
 	if err != nil {
