@@ -132,11 +132,21 @@ func Write(ctx context.Context, tx sqlx.ExtContext, now time.Time, msgs ...Messa
 	// One read per chunk for the addresses and the preferences, the first
 	// also finding the audiences' members: each account comes once per
 	// preference it has (or once with none), and once per audience.
-	const named = `SELECT a.id, a.email, a.mobile, p.kind, p.email AS pref_email, p.sms AS pref_sms, 0 AS unit, '' AS role
-FROM accounts a LEFT JOIN notification_preferences p ON p.account_id = a.id WHERE a.status = 'active' AND a.id IN (?)`
-	const holders = `SELECT a.id, a.email, a.mobile, p.kind, p.email AS pref_email, p.sms AS pref_sms, a.unit_id AS unit, ro.code AS role FROM accounts a
+	// Only the preferences for the messages' kinds: each is one look-up of
+	// the preferences' primary key, where all of an account's would be a
+	// scan.
+	var kinds []any
+	for _, m := range msgs {
+		if !slices.Contains(kinds, any(m.Kind)) {
+			kinds = append(kinds, m.Kind)
+		}
+	}
+	preferences := "LEFT JOIN notification_preferences p ON p.account_id = a.id AND p.kind IN (?" + strings.Repeat(", ?", len(kinds)-1) + ")"
+	named := `SELECT a.id, a.email, a.mobile, p.kind, p.email AS pref_email, p.sms AS pref_sms, 0 AS unit, '' AS role
+FROM accounts a ` + preferences + ` WHERE a.status = 'active' AND a.id IN (?)`
+	holders := `SELECT a.id, a.email, a.mobile, p.kind, p.email AS pref_email, p.sms AS pref_sms, a.unit_id AS unit, ro.code AS role FROM accounts a
 JOIN account_roles ar ON ar.account_id = a.id JOIN roles ro ON ro.id = ar.role_id
-LEFT JOIN notification_preferences p ON p.account_id = a.id WHERE a.status = 'active' AND a.unit_id = ? AND ro.code = ?`
+` + preferences + ` WHERE a.status = 'active' AND a.unit_id = ? AND ro.code = ?`
 	chunks := slices.Collect(slices.Chunk(ids, readChunk))
 	if len(chunks) == 0 {
 		chunks = [][]int64{nil}
@@ -145,7 +155,7 @@ LEFT JOIN notification_preferences p ON p.account_id = a.id WHERE a.status = 'ac
 		var parts []string
 		var args []any
 		if len(chunk) > 0 {
-			query, in, err := sqlx.In(named, chunk)
+			query, in, err := sqlx.In(named, append(slices.Clone(kinds), chunk)...)
 			if err != nil {
 				return 0, err
 			}
@@ -156,7 +166,7 @@ LEFT JOIN notification_preferences p ON p.account_id = a.id WHERE a.status = 'ac
 			// one with ORs would scan the role's holders county-wide.
 			for _, a := range audiences {
 				parts = append(parts, holders)
-				args = append(args, a.unit, a.role)
+				args = append(append(args, kinds...), a.unit, a.role)
 			}
 		}
 		if len(parts) == 0 {
