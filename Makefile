@@ -8,7 +8,7 @@ GOBIN     := $(shell go env GOPATH)/bin
 STATICCHECK := $(GOBIN)/staticcheck
 FUZZTIME  ?= 50000x
 
-.PHONY: test deps lint unit fuzz run build
+.PHONY: test deps lint unit fuzz run build proto
 
 test: deps lint unit fuzz
 
@@ -36,3 +36,19 @@ run:
 # Production builds leave the dev engine out (see cmd/countycloud/devengine.go).
 build:
 	go build -tags nodev -o bin/countycloud ./cmd/countycloud
+
+# The plugin protocol's generated code is committed; this regenerates it
+# with Debian's protoc and pinned Go generators.
+PROTOC_GEN_GO      := $(GOBIN)/protoc-gen-go
+PROTOC_GEN_GO_GRPC := $(GOBIN)/protoc-gen-go-grpc
+
+proto: $(PROTOC_GEN_GO) $(PROTOC_GEN_GO_GRPC)
+	@command -v protoc >/dev/null || { if [ "$$(id -u)" = 0 ]; then apt-get install -y protobuf-compiler; else sudo apt-get install -y protobuf-compiler; fi; }
+	cd plugins/sdk && PATH="$(GOBIN):$$PATH" protoc --go_out=. --go_opt=paths=source_relative \
+		--go-grpc_out=. --go-grpc_opt=paths=source_relative proto/pluginv1/plugin.proto
+
+$(PROTOC_GEN_GO):
+	go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.6
+
+$(PROTOC_GEN_GO_GRPC):
+	go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.3.0

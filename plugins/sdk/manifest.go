@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
 	"golang.org/x/mod/semver"
@@ -22,7 +24,20 @@ type Manifest struct {
 	Version string `json:"version"`
 	// Protocol is the plugin protocol version it speaks.
 	Protocol int `json:"protocol"`
+	// Collections are the record collections the module keeps, by name.
+	Collections map[string]Collection `json:"collections,omitempty"`
 }
+
+// Collection declares a collection of records.
+type Collection struct {
+	// Indexed are the top-level fields that queries may filter on.
+	Indexed []string `json:"indexed,omitempty"`
+}
+
+var (
+	collectionPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+	fieldPattern      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+)
 
 var idPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{1,31}$`)
 
@@ -43,6 +58,16 @@ func (m Manifest) Validate() error {
 	}
 	if m.Protocol != ProtocolVersion {
 		problems = append(problems, fmt.Errorf("protocol %d is not supported; this SDK speaks protocol %d", m.Protocol, ProtocolVersion))
+	}
+	for _, name := range slices.Sorted(maps.Keys(m.Collections)) {
+		if !collectionPattern.MatchString(name) {
+			problems = append(problems, fmt.Errorf("collection %q: use 1 to 64 lowercase letters, digits or underscores, starting with a letter", name))
+		}
+		for _, f := range m.Collections[name].Indexed {
+			if !fieldPattern.MatchString(f) {
+				problems = append(problems, fmt.Errorf("collection %s: indexed field %q is not a field name", name, f))
+			}
+		}
 	}
 	return errors.Join(problems...)
 }
@@ -70,4 +95,9 @@ func ParseManifest(data []byte) (Manifest, error) {
 func isSemver(v string) bool {
 	withoutBuild, _, _ := strings.Cut(v, "+")
 	return semver.IsValid("v"+v) && semver.Canonical("v"+v) == "v"+withoutBuild
+}
+
+// JSON is the manifest as the host's catalog stores it.
+func (m Manifest) JSON() ([]byte, error) {
+	return json.Marshal(m)
 }

@@ -1,4 +1,4 @@
--- A county's schema as migrations 1 to 6 leave it, written by
+-- A county's schema as migrations 1 to 7 leave it, written by
 -- go test ./core/store -run TestTenantSnapshot -update-snapshot.
 -- New counties are created from it in one step.
 
@@ -129,6 +129,27 @@ CREATE TABLE IF NOT EXISTS `notifications` (
   KEY `notifications_due` (`status`,`next_attempt_at`),
   CONSTRAINT `notifications_account_fk` FOREIGN KEY (`account_id`) REFERENCES `accounts` (`id`) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS `plugin_record_fields` (
+  `plugin` varchar(32) NOT NULL,
+  `collection` varchar(64) NOT NULL,
+  `record_id` varchar(128) NOT NULL,
+  `field` varchar(64) NOT NULL,
+  `value` varchar(255) NOT NULL,
+  PRIMARY KEY (`plugin`,`collection`,`record_id`,`field`),
+  KEY `plugin_record_fields_value` (`plugin`,`collection`,`field`,`value`,`record_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE IF NOT EXISTS `plugin_records` (
+  `plugin` varchar(32) NOT NULL,
+  `collection` varchar(64) NOT NULL,
+  `record_id` varchar(128) NOT NULL,
+  `version` bigint(20) NOT NULL,
+  `document` longtext NOT NULL,
+  `created_at` datetime(6) NOT NULL,
+  `updated_at` datetime(6) NOT NULL,
+  PRIMARY KEY (`plugin`,`collection`,`record_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 CREATE TABLE IF NOT EXISTS `quota_requests` (
   `id` bigint(20) NOT NULL AUTO_INCREMENT,

@@ -1,0 +1,234 @@
+package host_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/countycloud/countycloud/core/store/storetest"
+	"github.com/countycloud/countycloud/plugins/host"
+	"github.com/countycloud/countycloud/plugins/sdk"
+	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
+	"github.com/countycloud/countycloud/tenants/provision/provisiontest"
+	"github.com/countycloud/countycloud/tenants/registry"
+)
+
+const (
+	wengyuan = "gd.shaoguan.wengyuan"
+	lechang  = "gd.shaoguan.lechang"
+	// pluginEnv makes the test binary serve the notes module instead of
+	// running the tests: the host launches it as a real plugin process.
+	pluginEnv = "COUNTYCLOUD_TEST_PLUGIN"
+)
+
+var notesManifest = sdk.Manifest{ID: "notes", Name: "笔记", Vendor: "CountyCloud tests", Version: "1.0.0", Protocol: sdk.ProtocolVersion,
+	Collections: map[string]sdk.Collection{"notes": {Indexed: []string{"unit"}}}}
+
+func TestMain(m *testing.M) {
+	if os.Getenv(pluginEnv) == "notes" {
+		sdk.Serve(notesManifest, &notes{})
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// notes is the test module: it keeps notes through the host's records,
+// and misbehaves on request.
+type notes struct {
+	mu   sync.Mutex
+	kept *sdk.Host
+}
+
+func (n *notes) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, error) {
+	fail := func(err error) (*sdk.Response, error) {
+		return &sdk.Response{Status: 400, Body: []byte(err.Error())}, nil
+	}
+	answer := func(rec sdk.Record, err error) (*sdk.Response, error) {
+		if err != nil {
+			return fail(err)
+		}
+		body, _ := json.Marshal(rec)
+		return &sdk.Response{Body: body}, nil
+	}
+	id := strings.TrimPrefix(r.Path, "/notes/")
+	switch {
+	case r.Method == "PUT":
+		return answer(r.Host.Put(ctx, "notes", id, 0, json.RawMessage(r.Body)))
+	case r.Method == "GET" && r.Path == "/notes" && r.Query != "":
+		field, value, _ := strings.Cut(r.Query, "=")
+		page, err := r.Host.Query(ctx, "notes", sdk.Query{Where: map[string]string{field: value}})
+		if err != nil {
+			return fail(err)
+		}
+		body, _ := json.Marshal(page.Records)
+		return &sdk.Response{Body: body}, nil
+	case r.Method == "GET" && strings.HasPrefix(r.Path, "/notes/"):
+		return answer(r.Host.Get(ctx, "notes", id))
+	case r.Path == "/keep":
+		// Keeps this request's host services, to try them later from
+		// another county's request.
+		n.mu.Lock()
+		n.kept = r.Host
+		n.mu.Unlock()
+		return &sdk.Response{Status: 204}, nil
+	case strings.HasPrefix(r.Path, "/replay/"):
+		n.mu.Lock()
+		kept := n.kept
+		n.mu.Unlock()
+		return answer(kept.Get(ctx, "notes", strings.TrimPrefix(r.Path, "/replay/")))
+	}
+	return &sdk.Response{Status: 404}, nil
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+type fixture struct {
+	deps host.Deps
+	bin  host.Binary
+}
+
+func setup(t *testing.T) fixture {
+	t.Helper()
+	db := storetest.New(t)
+	provisiontest.Registry(t, db, registry.CreateRequest{Code: wengyuan, Name: "翁源县"}, registry.CreateRequest{Code: lechang, Name: "乐昌市"})
+	caps, err := host.NewCapabilities(time.Minute, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := host.FileSHA256(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fixture{
+		deps: host.Deps{Capabilities: caps, Router: provisiontest.Router(db, registry.LocatorInterval), Log: quiet, Now: time.Now},
+		bin:  host.Binary{Path: self, SHA256: sum, Manifest: notesManifest, Env: []string{pluginEnv + "=notes"}},
+	}
+}
+
+func launch(t *testing.T, f fixture) *host.Process {
+	t.Helper()
+	p, err := host.Launch(context.Background(), f.bin, f.deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
+func call(t *testing.T, p *host.Process, county, method, path, query, body string) (int, string) {
+	t.Helper()
+	resp, err := p.Handle(context.Background(), county, &pluginv1.HandleRequest{Method: method, Path: path, Query: query, Body: []byte(body), RequestId: t.Name() + method + path})
+	if err != nil {
+		t.Fatalf("%s %s in %s: %v", method, path, county, err)
+	}
+	return int(resp.GetStatus()), string(resp.GetBody())
+}
+
+func TestAPluginKeepsRecordsInTheCountyOfEachRequest(t *testing.T) {
+	f := setup(t)
+	p := launch(t, f)
+	if status, body := call(t, p, wengyuan, "PUT", "/notes/n1", "", `{"unit":"办公室","text":"翁源的笔记"}`); status != 200 || !strings.Contains(body, `"version":1`) {
+		t.Fatalf("put = %d %s", status, body)
+	}
+	if status, body := call(t, p, wengyuan, "GET", "/notes/n1", "", ""); status != 200 || !strings.Contains(body, "翁源的笔记") {
+		t.Fatalf("get in Wengyuan = %d %s", status, body)
+	}
+	if status, body := call(t, p, wengyuan, "GET", "/notes", "unit=办公室", ""); status != 200 || !strings.Contains(body, `"id":"n1"`) {
+		t.Fatalf("query in Wengyuan = %d %s", status, body)
+	}
+	// Lechang, served by the same process, sees none of it.
+	if status, body := call(t, p, lechang, "GET", "/notes/n1", "", ""); status != 400 || !strings.HasPrefix(body, "not found") {
+		t.Fatalf("get in Lechang = %d %s, want not found", status, body)
+	}
+	if status, body := call(t, p, lechang, "GET", "/notes", "unit=办公室", ""); status != 200 || body != "[]" {
+		t.Fatalf("query in Lechang = %d %s, want nothing", status, body)
+	}
+	if status, body := call(t, p, wengyuan, "PUT", "/notes/n1", "", `{"text":"again"}`); status != 400 || !strings.HasPrefix(body, "changed meanwhile") {
+		t.Fatalf("second create = %d %s, want a conflict", status, body)
+	}
+	if status, body := call(t, p, wengyuan, "GET", "/notes", "text=again", ""); status != 400 || !strings.Contains(body, "not indexed") {
+		t.Fatalf("query on a field not indexed = %d %s", status, body)
+	}
+}
+
+func TestACapabilityKeptByAPluginIsUselessAfterItsRequest(t *testing.T) {
+	f := setup(t)
+	p := launch(t, f)
+	call(t, p, wengyuan, "PUT", "/notes/secret", "", `{"text":"翁源的秘密"}`)
+	call(t, p, wengyuan, "POST", "/keep", "", "")
+	status, body := call(t, p, lechang, "GET", "/replay/secret", "", "")
+	if status != 400 || !strings.HasPrefix(body, "denied") || strings.Contains(body, "秘密") {
+		t.Fatalf("replaying Wengyuan's capability in Lechang's request = %d %s, want denied", status, body)
+	}
+}
+
+func TestCapabilitiesRefuseForgedExpiredAndRevokedTokens(t *testing.T) {
+	now := time.Now()
+	caps, err := host.NewCapabilities(time.Minute, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, revoke, err := caps.Issue(wengyuan, "notes", "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := caps.Check(token); err != nil || c.County != wengyuan || c.Plugin != "notes" {
+		t.Fatalf("check = %+v, %v", c, err)
+	}
+	other, err := host.NewCapabilities(time.Minute, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, _, err := other.Issue(lechang, "notes", "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, sig, _ := strings.Cut(strings.TrimPrefix(token, "cc1."), ".")
+	for name, bad := range map[string]string{
+		"signed by another host": forged,
+		"county swapped":         "cc1." + strings.Split(strings.TrimPrefix(forged, "cc1."), ".")[0] + "." + sig,
+		"garbled":                "cc1." + body,
+		"empty":                  "",
+	} {
+		if _, err := caps.Check(bad); !errors.Is(err, host.ErrCapability) {
+			t.Errorf("%s: check = %v, want ErrCapability", name, err)
+		}
+	}
+	now = now.Add(time.Minute)
+	if _, err := caps.Check(token); !errors.Is(err, host.ErrCapability) || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("expired: check = %v", err)
+	}
+	now = now.Add(-time.Minute)
+	revoke()
+	if _, err := caps.Check(token); !errors.Is(err, host.ErrCapability) || !strings.Contains(err.Error(), "over") {
+		t.Errorf("revoked: check = %v", err)
+	}
+}
+
+func TestABinaryThatIsNotTheOneRegisteredDoesNotLaunch(t *testing.T) {
+	f := setup(t)
+	f.bin.SHA256 = make([]byte, 32)
+	if _, err := host.Launch(context.Background(), f.bin, f.deps); !errors.Is(err, host.ErrChecksum) {
+		t.Fatalf("launch = %v, want ErrChecksum", err)
+	}
+}
+
+func TestAPluginThatIsNotTheOneRegisteredIsStopped(t *testing.T) {
+	f := setup(t)
+	f.bin.Manifest.Version = "2.0.0"
+	_, err := host.Launch(context.Background(), f.bin, f.deps)
+	if !errors.Is(err, host.ErrProtocol) || !strings.Contains(err.Error(), "says it is notes 1.0.0") {
+		t.Fatalf("launch = %v, want ErrProtocol naming the version", err)
+	}
+}

@@ -1,0 +1,178 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os/exec"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	"github.com/countycloud/countycloud/plugins/sdk"
+	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
+)
+
+// Binary is a registered plugin binary: where it is, the SHA-256 it was
+// registered with, and the manifest registered with it.
+type Binary struct {
+	Path     string
+	SHA256   []byte
+	Manifest sdk.Manifest
+	// Env is added to the process's environment (built-in modules use it
+	// to pick the module the binary serves).
+	Env []string
+}
+
+// Deps is what a plugin process needs of the host.
+type Deps struct {
+	Capabilities *Capabilities
+	Router       Router
+	Log          *slog.Logger
+	Now          func() time.Time
+}
+
+// Process is one running plugin version, shared by every county that
+// enables it.
+type Process struct {
+	client   *plugin.Client
+	module   pluginv1.ModuleClient
+	manifest sdk.Manifest
+	caps     *Capabilities
+}
+
+// ErrChecksum is the error of a binary whose SHA-256 is not the one it
+// was registered with.
+var ErrChecksum = errors.New("checksum mismatch")
+
+// ErrProtocol is the error of a plugin that speaks another protocol, or
+// that is not the plugin its manifest was registered for.
+var ErrProtocol = errors.New("protocol mismatch")
+
+// Launch starts b and checks that it is the plugin registered: its
+// checksum (go-plugin checks it again as it starts the process), its
+// handshake and its manifest.
+func Launch(ctx context.Context, b Binary, d Deps) (*Process, error) {
+	if err := checkSum(b); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(b.Path)
+	cmd.Env = append(cmd.Environ(), b.Env...)
+	services := &records{plugin: b.Manifest.ID, indexed: indexed(b.Manifest), caps: d.Capabilities, router: d.Router, now: d.Now, log: d.Log}
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  sdk.Handshake(),
+		Plugins:          plugin.PluginSet{sdk.PluginName: &hostPlugin{services: services}},
+		Cmd:              cmd,
+		SecureConfig:     &plugin.SecureConfig{Checksum: b.SHA256, Hash: sha256.New()},
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		Logger:           hclog.FromStandardLogger(slog.NewLogLogger(d.Log.Handler(), slog.LevelWarn), &hclog.LoggerOptions{Name: "plugin." + b.Manifest.ID, Level: hclog.Warn}),
+	})
+	p, err := start(ctx, client, b)
+	if err != nil {
+		client.Kill()
+		return nil, err
+	}
+	p.caps = d.Capabilities
+	return p, nil
+}
+
+func start(ctx context.Context, client *plugin.Client, b Binary) (*Process, error) {
+	rpc, err := client.Client()
+	if err != nil {
+		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
+			return nil, fmt.Errorf("%w: %s is not the binary registered for %s %s", ErrChecksum, b.Path, b.Manifest.ID, b.Manifest.Version)
+		}
+		return nil, fmt.Errorf("%w: start %s %s: %v", ErrProtocol, b.Manifest.ID, b.Manifest.Version, err)
+	}
+	raw, err := rpc.Dispense(sdk.PluginName)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s %s offers no module: %v", ErrProtocol, b.Manifest.ID, b.Manifest.Version, err)
+	}
+	d := raw.(*dispensed)
+	resp, err := d.module.Manifest(ctx, &pluginv1.ManifestRequest{HostServices: d.hostServices})
+	if err != nil {
+		return nil, fmt.Errorf("%w: ask %s for its manifest: %v", ErrProtocol, b.Manifest.ID, err)
+	}
+	m, err := sdk.ParseManifest(resp.GetManifest())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrProtocol, err)
+	}
+	if m.ID != b.Manifest.ID || m.Version != b.Manifest.Version {
+		return nil, fmt.Errorf("%w: the binary registered as %s %s says it is %s %s", ErrProtocol, b.Manifest.ID, b.Manifest.Version, m.ID, m.Version)
+	}
+	return &Process{client: client, module: d.module, manifest: m}, nil
+}
+
+// checkSum refuses a binary that is not the one registered before
+// trying to run it, so that the error says so plainly.
+func checkSum(b Binary) error {
+	sum, err := FileSHA256(b.Path)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(sum, b.SHA256) {
+		return fmt.Errorf("%w: %s has SHA-256 %x, registered %x", ErrChecksum, b.Path, sum, b.SHA256)
+	}
+	return nil
+}
+
+// Handle serves one request of county, under a capability issued for it
+// and revoked when it is answered.
+func (p *Process) Handle(ctx context.Context, county string, req *pluginv1.HandleRequest) (*pluginv1.HandleResponse, error) {
+	token, revoke, err := p.caps.Issue(county, p.manifest.ID, req.GetRequestId())
+	if err != nil {
+		return nil, err
+	}
+	defer revoke()
+	req.Capability = token
+	return p.module.Handle(ctx, req)
+}
+
+// Manifest is the manifest the running plugin reported.
+func (p *Process) Manifest() sdk.Manifest { return p.manifest }
+
+// Exited says whether the plugin process has ended.
+func (p *Process) Exited() bool { return p.client.Exited() }
+
+// Close stops the plugin process.
+func (p *Process) Close() { p.client.Kill() }
+
+func indexed(m sdk.Manifest) map[string][]string {
+	out := make(map[string][]string, len(m.Collections))
+	for name, c := range m.Collections {
+		out[name] = c.Indexed
+	}
+	return out
+}
+
+// hostPlugin is the host's side of go-plugin's gRPC plugin: it serves
+// the host services on the broker and dispenses the module's client.
+type hostPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	services *records
+}
+
+type dispensed struct {
+	module       pluginv1.ModuleClient
+	hostServices uint32
+}
+
+func (h *hostPlugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error {
+	return errors.New("host: the host does not serve modules")
+}
+
+func (h *hostPlugin) GRPCClient(_ context.Context, broker *plugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
+	id := broker.NextId()
+	go broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
+		s := grpc.NewServer(opts...)
+		pluginv1.RegisterHostServer(s, h.services)
+		return s
+	})
+	return &dispensed{module: pluginv1.NewModuleClient(conn), hostServices: id}, nil
+}
