@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os/exec"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -27,14 +26,6 @@ type Binary struct {
 	// Env is added to the process's environment (built-in modules use it
 	// to pick the module the binary serves).
 	Env []string
-}
-
-// Deps is what a plugin process needs of the host.
-type Deps struct {
-	Capabilities *Capabilities
-	Router       Router
-	Log          *slog.Logger
-	Now          func() time.Time
 }
 
 // Process is one running plugin version, shared by every county that
@@ -63,7 +54,7 @@ func Launch(ctx context.Context, b Binary, d Deps) (*Process, error) {
 	}
 	cmd := exec.Command(b.Path)
 	cmd.Env = append(cmd.Environ(), b.Env...)
-	services := &records{plugin: b.Manifest.ID, indexed: indexed(b.Manifest), caps: d.Capabilities, router: d.Router, now: d.Now, log: d.Log}
+	services := newHostServer(b.Manifest, d)
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake(),
 		Plugins:          plugin.PluginSet{sdk.PluginName: &hostPlugin{services: services}},
@@ -143,19 +134,11 @@ func (p *Process) Exited() bool { return p.client.Exited() }
 // Close stops the plugin process.
 func (p *Process) Close() { p.client.Kill() }
 
-func indexed(m sdk.Manifest) map[string][]string {
-	out := make(map[string][]string, len(m.Collections))
-	for name, c := range m.Collections {
-		out[name] = c.Indexed
-	}
-	return out
-}
-
 // hostPlugin is the host's side of go-plugin's gRPC plugin: it serves
 // the host services on the broker and dispenses the module's client.
 type hostPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
-	services *records
+	services pluginv1.HostServer
 }
 
 type dispensed struct {

@@ -45,7 +45,6 @@ var (
 // checked against its capability, which must be this plugin's, and runs
 // in the capability's county, in this plugin's namespace.
 type records struct {
-	pluginv1.UnimplementedHostServer
 	plugin string
 	// indexed lists, per collection, the fields the manifest declares
 	// indexed.

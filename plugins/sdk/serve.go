@@ -81,7 +81,6 @@ func (p *modulePlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.Cli
 }
 
 type moduleServer struct {
-	pluginv1.UnimplementedModuleServer
 	manifest Manifest
 	module   Module
 	broker   *plugin.GRPCBroker

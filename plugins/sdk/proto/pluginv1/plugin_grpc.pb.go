@@ -68,7 +68,7 @@ func (c *moduleClient) Handle(ctx context.Context, in *HandleRequest, opts ...gr
 }
 
 // ModuleServer is the server API for Module service.
-// All implementations must embed UnimplementedModuleServer
+// All implementations should embed UnimplementedModuleServer
 // for forward compatibility
 type ModuleServer interface {
 	// Manifest returns the plugin's manifest as JSON, which the host checks
@@ -76,10 +76,9 @@ type ModuleServer interface {
 	Manifest(context.Context, *ManifestRequest) (*ManifestResponse, error)
 	// Handle serves one request to the module's routes.
 	Handle(context.Context, *HandleRequest) (*HandleResponse, error)
-	mustEmbedUnimplementedModuleServer()
 }
 
-// UnimplementedModuleServer must be embedded to have forward compatible implementations.
+// UnimplementedModuleServer should be embedded to have forward compatible implementations.
 type UnimplementedModuleServer struct {
 }
 
@@ -89,7 +88,6 @@ func (UnimplementedModuleServer) Manifest(context.Context, *ManifestRequest) (*M
 func (UnimplementedModuleServer) Handle(context.Context, *HandleRequest) (*HandleResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Handle not implemented")
 }
-func (UnimplementedModuleServer) mustEmbedUnimplementedModuleServer() {}
 
 // UnsafeModuleServer may be embedded to opt out of forward compatibility for this service.
 // Use of this interface is not recommended, as added methods to ModuleServer will
@@ -225,7 +223,7 @@ func (c *hostClient) QueryRecords(ctx context.Context, in *QueryRecordsRequest, 
 }
 
 // HostServer is the server API for Host service.
-// All implementations must embed UnimplementedHostServer
+// All implementations should embed UnimplementedHostServer
 // for forward compatibility
 type HostServer interface {
 	// PutRecord writes a JSON document into one of the plugin's collections,
@@ -237,10 +235,9 @@ type HostServer interface {
 	// QueryRecords lists a collection, filtered on its indexed fields, in
 	// pages of at most 200.
 	QueryRecords(context.Context, *QueryRecordsRequest) (*QueryRecordsResponse, error)
-	mustEmbedUnimplementedHostServer()
 }
 
-// UnimplementedHostServer must be embedded to have forward compatible implementations.
+// UnimplementedHostServer should be embedded to have forward compatible implementations.
 type UnimplementedHostServer struct {
 }
 
@@ -256,7 +253,6 @@ func (UnimplementedHostServer) DeleteRecord(context.Context, *DeleteRecordReques
 func (UnimplementedHostServer) QueryRecords(context.Context, *QueryRecordsRequest) (*QueryRecordsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method QueryRecords not implemented")
 }
-func (UnimplementedHostServer) mustEmbedUnimplementedHostServer() {}
 
 // UnsafeHostServer may be embedded to opt out of forward compatibility for this service.
 // Use of this interface is not recommended, as added methods to HostServer will
