@@ -1,4 +1,4 @@
--- A county's schema as migrations 1 to 7 leave it, written by
+-- A county's schema as migrations 1 to 8 leave it, written by
 -- go test ./core/store -run TestTenantSnapshot -update-snapshot.
 -- New counties are created from it in one step.
 
@@ -129,6 +129,19 @@ CREATE TABLE IF NOT EXISTS `notifications` (
   KEY `notifications_due` (`status`,`next_attempt_at`),
   CONSTRAINT `notifications_account_fk` FOREIGN KEY (`account_id`) REFERENCES `accounts` (`id`) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS `plugin_files` (
+  `plugin` varchar(32) NOT NULL,
+  `file_id` char(32) NOT NULL,
+  `name` varchar(255) NOT NULL,
+  `content_type` varchar(127) NOT NULL,
+  `size` bigint(20) NOT NULL,
+  `sha256` char(64) DEFAULT NULL,
+  `status` varchar(8) NOT NULL,
+  `created_at` datetime(6) NOT NULL,
+  `ready_at` datetime(6) DEFAULT NULL,
+  PRIMARY KEY (`plugin`,`file_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 CREATE TABLE IF NOT EXISTS `plugin_record_fields` (
   `plugin` varchar(32) NOT NULL,
