@@ -212,3 +212,22 @@ func TestATestNoticeReachesAUnitAndTheUnitsBelow(t *testing.T) {
 		t.Errorf("%d test notices in the trail (%v), want 2", trail, err)
 	}
 }
+
+func TestModulesNotificationsHaveTheirOwnPreference(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	ctx := context.Background()
+	zhang := w.account(t, wengyuan, 1, "zhang", "13800138000", "zhang@wengyuan.gov.cn", "active")
+	p, err := w.svc.SetPreferences(ctx, wengyuan, zhang, notify.PreferencesInput{Preferences: []notify.PreferenceInput{
+		{Kind: notify.KindModule, Email: ptr(false), SMS: ptr(false)},
+	}})
+	if err != nil || p.Preferences[len(p.Preferences)-1] != (notify.Preference{Kind: notify.KindModule}) {
+		t.Fatalf("set: %+v %v", p, err)
+	}
+	if n := w.write(t, wengyuan, notify.Message{Account: zhang, Kind: notify.KindModule, Subject: "新的培训视频"}); n != 0 {
+		t.Errorf("a module's notice with its e-mail turned off: %d pending, want only the inbox", n)
+	}
+	if n := w.write(t, wengyuan, notify.Message{Account: zhang, Kind: notify.KindTaskAssigned, Subject: "新的待办"}); n != 1 {
+		t.Errorf("a task after turning modules' e-mail off: %d pending, want the e-mail", n)
+	}
+}

@@ -25,11 +25,15 @@ const (
 	KindTaskOverdue  = "task_overdue"
 	KindEscalation   = "escalation"
 	KindTest         = "test"
+	// KindModule is what a county's modules (plugins) send of their own:
+	// a new training video for a unit, say. It is a kind of its own so
+	// that an account can turn their e-mail off without missing tasks.
+	KindModule = "module"
 )
 
 // Kinds lists every kind, in the order preferences show them.
 func Kinds() []string {
-	return []string{KindTaskAssigned, KindTaskWarning, KindTaskOverdue, KindEscalation, KindTest}
+	return []string{KindTaskAssigned, KindTaskWarning, KindTaskOverdue, KindEscalation, KindTest, KindModule}
 }
 
 // Channels.
