@@ -88,7 +88,7 @@ its API, configured by COUNTYCLOUD_ADDR and COUNTYCLOUD_TOKEN.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError("%v\nSee '%s --help'.", err, c.CommandPath())
 	})
-	root.AddCommand(newServerCmd(e), newTenantCmd(e), newOrgCmd(e), newAuditCmd(e), newCalendarCmd(e), newWorkflowCmd(e), newSupervisionCmd(e), newNotifyCmd(e), newJobsCmd(e), newMigrateCmd(e), newBenchCmd(e))
+	root.AddCommand(newServerCmd(e), newTenantCmd(e), newOrgCmd(e), newAuditCmd(e), newCalendarCmd(e), newWorkflowCmd(e), newSupervisionCmd(e), newNotifyCmd(e), newJobsCmd(e), newMigrateCmd(e), newBenchCmd(e), newPluginCmd(e), newModuleCmd())
 	return root
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/countycloud/countycloud/core/kit"
 	"github.com/countycloud/countycloud/core/notify"
 	"github.com/countycloud/countycloud/core/store"
+	"github.com/countycloud/countycloud/plugins/host"
 	"github.com/countycloud/countycloud/tenants/calendar"
 	"github.com/countycloud/countycloud/tenants/org"
 	"github.com/countycloud/countycloud/tenants/registry"
@@ -43,6 +44,7 @@ type platform struct {
 	workflows   *workflow.Service
 	notify      *notify.Service
 	supervision *supervision.Service
+	plugins     *host.Service
 	jobs        *jobs.Queue
 	metrics     *prometheus.Registry
 	// announce shows the bootstrap token the one time it is created.
@@ -80,6 +82,10 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 	tenants := db.tenantService(cfg.Database, store.TenantMigrations(), log)
 	queue := jobs.NewQueue(db.control)
 	notifier := notify.New(router, queue, readyCounties{tenants}, mail, notify.Options{}, log)
+	plugins, err := pluginService(cfg, db, router, tenants, log)
+	if err != nil {
+		return nil, err
+	}
 	authCfg := auth.DefaultConfig()
 	authCfg.Limits = auth.Limits{
 		CountyPerSecond: cfg.RateLimitCounty, CountyBurst: burst(cfg.RateLimitCounty),
@@ -98,6 +104,7 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		workflows:   workflow.NewService(router, calendars, notifier, time.Now, log),
 		notify:      notifier,
 		supervision: supervision.New(router, calendars, tenants, notifier, supervision.Options{}, log),
+		plugins:     plugins,
 		jobs:        queue,
 		metrics:     metrics,
 		announce:    announce,
@@ -138,6 +145,39 @@ func (c readyCounties) Counties(ctx context.Context) ([]string, error) {
 	}
 }
 
+// pluginService is the plugin catalog and host, with the built-in modules
+// this binary serves.
+func pluginService(cfg config.Server, db *databases, router *store.Router, tenants registry.Service, log *slog.Logger) (*host.Service, error) {
+	caps, err := host.NewCapabilities(time.Minute, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	builtins, err := builtinModules()
+	if err != nil {
+		return nil, err
+	}
+	opts := host.DefaultManagerOptions()
+	if cfg.PluginCallTimeout > 0 {
+		opts.CallTimeout = cfg.PluginCallTimeout
+	}
+	deps := host.Deps{Capabilities: caps, Router: router, Log: log, Now: time.Now}
+	return host.NewService(host.NewMySQLRepository(db.control), readyCounty{tenants}, deps, opts, cfg.PluginDir, builtins), nil
+}
+
+// readyCounty checks that a county exists and is being served.
+type readyCounty struct{ registry registry.Service }
+
+func (c readyCounty) Ready(ctx context.Context, code string) error {
+	t, err := c.registry.Get(ctx, code)
+	if err != nil {
+		return err
+	}
+	if t.Status != registry.StatusReady {
+		return errs.Conflict(registry.CodeTenantNotReady, "county %s is %s, not ready", code, t.Status)
+	}
+	return nil
+}
+
 // burst is the burst allowed over a rate: two seconds' worth.
 func burst(perSecond float64) int { return max(1, int(2*perSecond)) }
 
@@ -159,7 +199,7 @@ func (p *platform) start(ctx context.Context) error {
 		p.log.Info("bootstrap operator token created")
 		p.announce(token)
 	}
-	return nil
+	return p.plugins.RegisterBuiltins(ctx)
 }
 
 func (p *platform) resume(ctx context.Context) error {
@@ -256,6 +296,7 @@ func (p *platform) routes() []kit.Route {
 	routes = append(routes, p.workflows.Routes(guard, opts...)...)
 	routes = append(routes, p.notify.Routes(guard, opts...)...)
 	routes = append(routes, p.supervision.Routes(guard, opts...)...)
+	routes = append(routes, p.plugins.Routes(guard, opts...)...)
 	return append(routes, org.Routes(p.org, guard, opts...)...)
 }
 

@@ -95,6 +95,11 @@ func serve(ctx context.Context, cfg config.Server, e env) error {
 	}
 	defer p.close()
 	log.Info("listening", "addr", ln.Addr().String(), "dev", cfg.Dev, "control_schema", dbcfg.DBName)
+	supervising := make(chan struct{})
+	go func() {
+		defer close(supervising)
+		p.plugins.Manager().Run(ctx)
+	}()
 	working := make(chan struct{})
 	go func() {
 		defer close(working)
@@ -113,8 +118,10 @@ func serve(ctx context.Context, cfg config.Server, e env) error {
 		}
 	}()
 	err = kit.Serve(ctx, ln, p.handler(), cfg.ShutdownTimeout, log)
-	// The worker hands back the leases of the jobs it could not finish.
+	// The worker hands back the leases of the jobs it could not finish;
+	// the plugin processes are stopped.
 	<-working
+	<-supervising
 	return err
 }
 

@@ -59,6 +59,17 @@ func Policy() map[string]Rule {
 		"org.template":        read(countyAdmin),
 		"org.import":          write(countyAdmin),
 
+		// The plugin catalog, a county's modules, and the modules' own
+		// routes (each module checks its callers' roles itself).
+		"plugin.list":      read(operator),
+		"plugin.register":  write(operator),
+		"plugin.processes": read(operator),
+		"module.list":      read(countyAdmin),
+		"module.enable":    write(countyAdmin),
+		"module.disable":   write(countyAdmin),
+		"module.read":      read(staff),
+		"module.write":     write(staff),
+
 		// A county's working-day calendar.
 		"calendar.year":            read(staff),
 		"calendar.override.set":    write(countyAdmin),

@@ -65,6 +65,10 @@ type Server struct {
 	// leaves them to other replicas.
 	Workers int
 	SMTP    SMTP
+	// PluginDir holds the binaries of registered vendor plugins.
+	PluginDir string
+	// PluginCallTimeout is the deadline of one call into a plugin.
+	PluginCallTimeout time.Duration
 }
 
 // RegisterFlags declares the database flags on fs with their defaults.
@@ -87,6 +91,8 @@ func (c *Server) RegisterFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&c.RateLimitCounty, "rate-limit-county", 500, "requests per second one county may make, bursts of twice that (0: no limit)")
 	fs.IntVar(&c.Workers, "workers", 4, "background jobs this replica runs at once (0: none, leave them to other replicas)")
 	fs.Float64Var(&c.RateLimitAccount, "rate-limit-account", 50, "requests per second one caller (account, operator or address) may make, bursts of twice that (0: no limit)")
+	fs.StringVar(&c.PluginDir, "plugin-dir", "plugins.d", "directory of the vendor plugin binaries that operators register")
+	fs.DurationVar(&c.PluginCallTimeout, "plugin-call-timeout", 30*time.Second, "deadline of one call into a plugin")
 	c.SMTP.RegisterFlags(fs)
 }
 

@@ -25,6 +25,9 @@ type Capability struct {
 	Plugin  string `json:"p"`
 	Request string `json:"r"`
 	Expires int64  `json:"e"`
+	// Nonce keeps two requests that share an id (a client may send one)
+	// from sharing a token, and so from revoking each other's.
+	Nonce string `json:"n"`
 }
 
 // ErrCapability is the error of a token that is forged, garbled or
@@ -59,7 +62,7 @@ const capabilityPrefix = "cc1."
 // that revokes it when the request is done. request must be unique among
 // the requests in flight.
 func (c *Capabilities) Issue(county, plugin, request string) (token string, revoke func(), err error) {
-	payload, err := json.Marshal(Capability{County: county, Plugin: plugin, Request: request, Expires: c.now().Add(c.ttl).UnixMilli()})
+	payload, err := json.Marshal(Capability{County: county, Plugin: plugin, Request: request, Expires: c.now().Add(c.ttl).UnixMilli(), Nonce: rand.Text()})
 	if err != nil {
 		return "", nil, err
 	}

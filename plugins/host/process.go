@@ -23,9 +23,10 @@ type Binary struct {
 	Path     string
 	SHA256   []byte
 	Manifest sdk.Manifest
-	// Env is added to the process's environment (built-in modules use it
-	// to pick the module the binary serves).
-	Env []string
+	// Args and Env are given to the process: the platform's own binary
+	// serves its built-in modules through a hidden subcommand.
+	Args []string
+	Env  []string
 }
 
 // Process is one running plugin version, shared by every county that
@@ -47,13 +48,15 @@ var ErrProtocol = errors.New("protocol mismatch")
 
 // Launch starts b and checks that it is the plugin registered: its
 // checksum (go-plugin checks it again as it starts the process), its
-// handshake and its manifest.
+// handshake and its manifest. With b.Manifest empty it probes a binary
+// being registered, taking the manifest it reports.
 func Launch(ctx context.Context, b Binary, d Deps) (*Process, error) {
 	if err := checkSum(b); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(b.Path)
+	cmd := exec.Command(b.Path, b.Args...)
 	cmd.Env = append(cmd.Environ(), b.Env...)
+	dieWithHost(cmd)
 	services := newHostServer(b.Manifest, d)
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake(),
@@ -93,6 +96,11 @@ func start(ctx context.Context, client *plugin.Client, b Binary) (*Process, erro
 	m, err := sdk.ParseManifest(resp.GetManifest())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrProtocol, err)
+	}
+	if b.Manifest.ID == "" {
+		// Probing a binary being registered: what it says it is is what
+		// is registered.
+		return &Process{client: client, module: d.module, manifest: m}, nil
 	}
 	if m.ID != b.Manifest.ID || m.Version != b.Manifest.Version {
 		return nil, fmt.Errorf("%w: the binary registered as %s %s says it is %s %s", ErrProtocol, b.Manifest.ID, b.Manifest.Version, m.ID, m.Version)
@@ -158,4 +166,13 @@ func (h *hostPlugin) GRPCClient(_ context.Context, broker *plugin.GRPCBroker, co
 		return s
 	})
 	return &dispensed{module: pluginv1.NewModuleClient(conn), hostServices: id}, nil
+}
+
+// Ping checks that the process answers.
+func (p *Process) Ping() error {
+	rpc, err := p.client.Client()
+	if err != nil {
+		return err
+	}
+	return rpc.Ping()
 }

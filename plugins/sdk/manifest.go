@@ -26,6 +26,9 @@ type Manifest struct {
 	Protocol int `json:"protocol"`
 	// Collections are the record collections the module keeps, by name.
 	Collections map[string]Collection `json:"collections,omitempty"`
+	// Settings is the JSON Schema of the settings a county gives the
+	// module when it enables it; the host validates them against it.
+	Settings json.RawMessage `json:"settings,omitempty"`
 }
 
 // Collection declares a collection of records.
@@ -58,6 +61,12 @@ func (m Manifest) Validate() error {
 	}
 	if m.Protocol != ProtocolVersion {
 		problems = append(problems, fmt.Errorf("protocol %d is not supported; this SDK speaks protocol %d", m.Protocol, ProtocolVersion))
+	}
+	if len(m.Settings) > 0 {
+		var schema map[string]any
+		if err := json.Unmarshal(m.Settings, &schema); err != nil || schema == nil {
+			problems = append(problems, errors.New("settings: the schema is not a JSON object"))
+		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(m.Collections)) {
 		if !collectionPattern.MatchString(name) {

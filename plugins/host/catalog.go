@@ -1,0 +1,185 @@
+package host
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/mod/semver"
+
+	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/plugins/sdk"
+)
+
+// Error codes of the catalog and of module requests.
+const (
+	CodeInvalidPlugin     = "invalid_plugin"
+	CodeChecksumMismatch  = "plugin_checksum_mismatch"
+	CodeProtocolMismatch  = "plugin_protocol_mismatch"
+	CodePluginExists      = "plugin_version_exists"
+	CodePluginNotFound    = "plugin_not_found"
+	CodeInvalidSettings   = "invalid_module_settings"
+	CodeModuleNotEnabled  = "module_not_enabled"
+	CodeModuleUnavailable = "module_unavailable"
+	CodeModuleFailed      = "module_failed"
+)
+
+// Entry is a registered plugin version.
+type Entry struct {
+	ID       string `json:"id"`
+	Version  string `json:"version"`
+	SHA256   string `json:"sha256"`
+	File     string `json:"file"`
+	Builtin  bool   `json:"builtin"`
+	Manifest sdk.Manifest
+	At       time.Time `json:"registered_at"`
+	By       string    `json:"registered_by"`
+}
+
+// MarshalJSON shows the manifest as it was reported, under "manifest".
+func (e Entry) MarshalJSON() ([]byte, error) {
+	type plain Entry
+	return json.Marshal(struct {
+		plain
+		Manifest sdk.Manifest `json:"manifest"`
+	}{plain(e), e.Manifest})
+}
+
+// Module is a county's use of a plugin: the version it runs and its
+// settings.
+type Module struct {
+	Tenant   string          `json:"tenant"`
+	Plugin   string          `json:"plugin"`
+	Version  string          `json:"version"`
+	Enabled  bool            `json:"enabled"`
+	Settings json.RawMessage `json:"settings"`
+	At       time.Time       `json:"updated_at"`
+	By       string          `json:"updated_by"`
+}
+
+// Repository keeps the catalog and the counties' modules (in the control
+// plane).
+type Repository interface {
+	// Add registers e; errs.KindConflict if its version is registered.
+	Add(ctx context.Context, e Entry) error
+	// Entry is one version; errs.KindNotFound if it is not registered.
+	Entry(ctx context.Context, id, version string) (Entry, error)
+	Entries(ctx context.Context) ([]Entry, error)
+	PutModule(ctx context.Context, m Module) error
+	// Module is a county's use of plugin; errs.KindNotFound if it never
+	// enabled it.
+	Module(ctx context.Context, tenant, plugin string) (Module, error)
+	Modules(ctx context.Context, tenant string) ([]Module, error)
+}
+
+// Tenants says whether a county exists and is ready (the registry).
+type Tenants interface {
+	Ready(ctx context.Context, code string) error
+}
+
+// RegisterInput names a binary in the plugin directory and the SHA-256
+// the operator expects of it.
+type RegisterInput struct {
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+}
+
+// EnableInput is what a county admin sets: the version (the newest if
+// empty) and the settings, which the manifest's schema must accept.
+type EnableInput struct {
+	Version  string          `json:"version"`
+	Settings json.RawMessage `json:"settings"`
+}
+
+var fileNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$`)
+
+// ParseSHA256 reads a hex SHA-256.
+func ParseSHA256(s string) ([]byte, error) {
+	sum, err := hex.DecodeString(strings.ToLower(strings.TrimSpace(s)))
+	if err != nil || len(sum) != 32 {
+		return nil, errs.Invalid(CodeInvalidPlugin, "sha256 %q is not 64 hexadecimal digits", s)
+	}
+	return sum, nil
+}
+
+// CompileSettings compiles a manifest's settings schema; an empty one
+// accepts any JSON object.
+func CompileSettings(m sdk.Manifest) (*jsonschema.Schema, error) {
+	schema := m.Settings
+	if len(schema) == 0 {
+		schema = json.RawMessage(`{"type":"object"}`)
+	}
+	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(string(schema)))
+	if err != nil {
+		return nil, fmt.Errorf("settings schema: %w", err)
+	}
+	c := jsonschema.NewCompiler()
+	url := "countycloud:" + m.ID + "/settings.json"
+	if err := c.AddResource(url, doc); err != nil {
+		return nil, fmt.Errorf("settings schema: %w", err)
+	}
+	compiled, err := c.Compile(url)
+	if err != nil {
+		return nil, fmt.Errorf("settings schema: %w", err)
+	}
+	return compiled, nil
+}
+
+// checkSettings validates settings against the manifest's schema.
+func checkSettings(m sdk.Manifest, settings json.RawMessage) (json.RawMessage, error) {
+	if len(settings) == 0 {
+		settings = json.RawMessage(`{}`)
+	}
+	schema, err := CompileSettings(m)
+	if err != nil {
+		return nil, errs.Invalid(CodeInvalidPlugin, "%s %s: %v", m.ID, m.Version, err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(string(settings)))
+	if err != nil {
+		return nil, errs.Invalid(CodeInvalidSettings, "settings are not JSON: %v", err)
+	}
+	if err := schema.Validate(doc); err != nil {
+		return nil, errs.Invalid(CodeInvalidSettings, "settings of %s: %v", m.ID, err)
+	}
+	return settings, nil
+}
+
+// newest is the highest semantic version among entries of plugin.
+func newest(entries []Entry, plugin string) (Entry, bool) {
+	var best Entry
+	found := false
+	for _, e := range entries {
+		if e.ID == plugin && (!found || semver.Compare("v"+e.Version, "v"+best.Version) > 0) {
+			best, found = e, true
+		}
+	}
+	return best, found
+}
+
+// pluginPath is where file lies in dir, refusing anything but a plain
+// file name there.
+func pluginPath(dir, file string) (string, error) {
+	if !fileNamePattern.MatchString(file) || slices.Contains([]string{".", ".."}, file) {
+		return "", errs.Invalid(CodeInvalidPlugin, "file %q: name a file in the plugin directory, without a path", file)
+	}
+	return filepath.Join(dir, file), nil
+}
+
+// asCatalogError turns a launch failure into the catalog's error codes.
+func asCatalogError(err error) error {
+	switch {
+	case errors.Is(err, ErrChecksum):
+		return errs.Wrap(err, errs.KindInvalid, CodeChecksumMismatch, "%v", err)
+	case errors.Is(err, ErrProtocol):
+		return errs.Wrap(err, errs.KindInvalid, CodeProtocolMismatch, "%v", err)
+	}
+	return err
+}

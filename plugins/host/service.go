@@ -1,0 +1,233 @@
+package host
+
+import (
+	"context"
+	"encoding/hex"
+	"time"
+
+	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/ttlcache"
+	"github.com/countycloud/countycloud/plugins/sdk"
+	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
+)
+
+// moduleCacheTTL bounds how long another replica's change to a county's
+// modules takes to reach this one; a change made here applies at once.
+const moduleCacheTTL = 2 * time.Second
+
+// Service is the plugin catalog, the counties' modules, and the way of a
+// module request to its plugin.
+type Service struct {
+	repo     Repository
+	tenants  Tenants
+	manager  *Manager
+	dir      string
+	builtins map[string]Binary
+	now      func() time.Time
+
+	modules *ttlcache.Cache[[2]string, Module]
+	entries *ttlcache.Cache[[2]string, Entry]
+}
+
+// NewService returns the catalog over repo. Registered binaries are
+// files in dir; builtins are the modules the platform's own binary
+// serves, by id.
+func NewService(repo Repository, tenants Tenants, deps Deps, opts ManagerOptions, dir string, builtins map[string]Binary) *Service {
+	s := &Service{repo: repo, tenants: tenants, dir: dir, builtins: builtins, now: deps.Now,
+		modules: ttlcache.New[[2]string, Module](moduleCacheTTL, 100_000),
+		entries: ttlcache.New[[2]string, Entry](time.Hour, 10_000)}
+	s.manager = NewManager(deps, opts, s.binary)
+	return s
+}
+
+// Manager is the service's process manager, for Run and Statuses.
+func (s *Service) Manager() *Manager { return s.manager }
+
+// binary is how to launch e: a built-in through the platform's binary, a
+// vendor's plugin from the plugin directory with its registered SHA-256.
+func (s *Service) binary(e Entry) (Binary, error) {
+	if e.Builtin {
+		b, ok := s.builtins[e.ID]
+		if !ok {
+			return Binary{}, errs.Unavailable(nil, CodeModuleUnavailable, "this build of the platform has no built-in module %s", e.ID)
+		}
+		b.Manifest = e.Manifest
+		return b, nil
+	}
+	path, err := pluginPath(s.dir, e.File)
+	if err != nil {
+		return Binary{}, err
+	}
+	sum, err := ParseSHA256(e.SHA256)
+	if err != nil {
+		return Binary{}, err
+	}
+	return Binary{Path: path, SHA256: sum, Manifest: e.Manifest}, nil
+}
+
+// Register adds the plugin in file to the catalog: its SHA-256 must be the
+// one given, and the process must start, speak this host's protocol and
+// report a valid manifest whose version is not registered yet.
+func (s *Service) Register(ctx context.Context, by string, in RegisterInput) (Entry, error) {
+	path, err := pluginPath(s.dir, in.File)
+	if err != nil {
+		return Entry{}, err
+	}
+	sum, err := ParseSHA256(in.SHA256)
+	if err != nil {
+		return Entry{}, err
+	}
+	m, err := Probe(ctx, Binary{Path: path, SHA256: sum}, s.manager.deps)
+	if err != nil {
+		return Entry{}, err
+	}
+	if _, ok := s.builtins[m.ID]; ok {
+		return Entry{}, errs.Conflict(CodePluginExists, "%s is the id of a built-in module", m.ID)
+	}
+	e := Entry{ID: m.ID, Version: m.Version, SHA256: hex.EncodeToString(sum), File: in.File, Manifest: m, At: s.now().UTC(), By: by}
+	return e, s.repo.Add(ctx, e)
+}
+
+// Probe starts b, reads and checks its manifest, and stops it.
+func Probe(ctx context.Context, b Binary, deps Deps) (sdk.Manifest, error) {
+	p, err := Launch(ctx, b, deps)
+	if err != nil {
+		return sdk.Manifest{}, asCatalogError(err)
+	}
+	defer p.Close()
+	m := p.Manifest()
+	if _, err := CompileSettings(m); err != nil {
+		return sdk.Manifest{}, errs.Invalid(CodeInvalidPlugin, "%s %s: %v", m.ID, m.Version, err)
+	}
+	return m, nil
+}
+
+// RegisterBuiltins enters the built-in modules' current versions in the
+// catalog, each once.
+func (s *Service) RegisterBuiltins(ctx context.Context) error {
+	for id, b := range s.builtins {
+		m, err := Probe(ctx, b, s.manager.deps)
+		if err != nil {
+			return err
+		}
+		if m.ID != id {
+			return errs.E(errs.KindInternal, CodeInvalidPlugin, "built-in module %s says it is %s", id, m.ID)
+		}
+		err = s.repo.Add(ctx, Entry{ID: m.ID, Version: m.Version, SHA256: hex.EncodeToString(b.SHA256), File: "(built in)", Builtin: true,
+			Manifest: m, At: s.now().UTC(), By: "platform"})
+		if err != nil && errs.CodeOf(err) != CodePluginExists {
+			return err
+		}
+	}
+	return nil
+}
+
+// Entries lists the catalog.
+func (s *Service) Entries(ctx context.Context) ([]Entry, error) { return s.repo.Entries(ctx) }
+
+// Enable has tenant run plugin at in.Version (the newest if empty) with
+// in.Settings, which the manifest's schema must accept. Switching a
+// county to another version is an upgrade without downtime: requests in
+// flight finish on the old process, new ones go to the new.
+func (s *Service) Enable(ctx context.Context, tenant, plugin, by string, in EnableInput) (Module, error) {
+	if err := s.tenants.Ready(ctx, tenant); err != nil {
+		return Module{}, err
+	}
+	var e Entry
+	if in.Version == "" {
+		all, err := s.repo.Entries(ctx)
+		if err != nil {
+			return Module{}, err
+		}
+		newestEntry, ok := newest(all, plugin)
+		if !ok {
+			return Module{}, errs.NotFound(CodePluginNotFound, "no plugin %s is registered", plugin)
+		}
+		e = newestEntry
+	} else {
+		var err error
+		if e, err = s.repo.Entry(ctx, plugin, in.Version); err != nil {
+			return Module{}, err
+		}
+	}
+	settings, err := checkSettings(e.Manifest, in.Settings)
+	if err != nil {
+		return Module{}, err
+	}
+	m := Module{Tenant: tenant, Plugin: plugin, Version: e.Version, Enabled: true, Settings: settings, At: s.now().UTC(), By: by}
+	if err := s.repo.PutModule(ctx, m); err != nil {
+		return Module{}, err
+	}
+	s.modules.Delete([2]string{tenant, plugin})
+	return m, nil
+}
+
+// Disable stops serving plugin to tenant, keeping its settings.
+func (s *Service) Disable(ctx context.Context, tenant, plugin, by string) (Module, error) {
+	m, err := s.repo.Module(ctx, tenant, plugin)
+	if err != nil {
+		return Module{}, err
+	}
+	m.Enabled, m.At, m.By = false, s.now().UTC(), by
+	if err := s.repo.PutModule(ctx, m); err != nil {
+		return Module{}, err
+	}
+	s.modules.Delete([2]string{tenant, plugin})
+	return m, nil
+}
+
+// Modules lists what tenant enabled, or once enabled.
+func (s *Service) Modules(ctx context.Context, tenant string) ([]Module, error) {
+	if err := s.tenants.Ready(ctx, tenant); err != nil {
+		return nil, err
+	}
+	return s.repo.Modules(ctx, tenant)
+}
+
+// Serve sends a request of tenant to plugin, if tenant enabled it.
+func (s *Service) Serve(ctx context.Context, tenant, plugin string, req *pluginv1.HandleRequest) (*pluginv1.HandleResponse, error) {
+	m, err := s.module(ctx, tenant, plugin)
+	if err != nil {
+		return nil, err
+	}
+	e, err := s.entry(ctx, plugin, m.Version)
+	if err != nil {
+		return nil, err
+	}
+	return s.manager.Call(ctx, e, tenant, req)
+}
+
+func (s *Service) module(ctx context.Context, tenant, plugin string) (Module, error) {
+	key := [2]string{tenant, plugin}
+	m, ok := s.modules.Get(key)
+	if !ok {
+		var err error
+		m, err = s.repo.Module(ctx, tenant, plugin)
+		switch {
+		case errs.CodeOf(err) == CodeModuleNotEnabled:
+			// Remembered too, so that requests to a module a county
+			// never enabled do not each cost a query.
+			m = Module{Tenant: tenant, Plugin: plugin}
+		case err != nil:
+			return Module{}, err
+		}
+		s.modules.Put(key, m)
+	}
+	if !m.Enabled {
+		return Module{}, errs.NotFound(CodeModuleNotEnabled, "county %s has not enabled module %s", tenant, plugin)
+	}
+	return m, nil
+}
+
+func (s *Service) entry(ctx context.Context, plugin, version string) (Entry, error) {
+	key := [2]string{plugin, version}
+	if e, ok := s.entries.Get(key); ok {
+		return e, nil
+	}
+	e, err := s.repo.Entry(ctx, plugin, version)
+	if err != nil {
+		return Entry{}, err
+	}
+	s.entries.Put(key, e)
+	return e, nil
+}

@@ -1,0 +1,135 @@
+package host
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/go-kit/kit/endpoint"
+	httptransport "github.com/go-kit/kit/transport/http"
+
+	"github.com/countycloud/countycloud/core/auth"
+	"github.com/countycloud/countycloud/core/kit"
+	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
+)
+
+// Routes serves the catalog, the counties' modules and the modules'
+// own routes:
+//
+//	GET, POST      /v1/plugins                               the catalog; register {"file": "…", "sha256": "…"}
+//	GET            /v1/plugins/processes                     the running plugin processes
+//	GET            /v1/tenants/{code}/modules                a county's modules
+//	PUT, DELETE    /v1/tenants/{code}/modules/{plugin}       enable {"version": "…", "settings": {…}}; disable
+//	any            /v1/tenants/{code}/modules/{plugin}/…     the module's routes, served by its plugin
+func (s *Service) Routes(guard func(route string) endpoint.Middleware, opts ...httptransport.ServerOption) []kit.Route {
+	ok, created := kit.EncodeJSON(http.StatusOK), kit.EncodeJSON(http.StatusCreated)
+	route := func(method, pattern, name string, e endpoint.Endpoint, dec httptransport.DecodeRequestFunc, enc httptransport.EncodeResponseFunc) kit.Route {
+		return kit.Route{Method: method, Pattern: pattern, Name: name, Handler: kit.NewServer(guard(name), e, dec, enc, opts...)}
+	}
+	noBody := func(context.Context, *http.Request) (any, error) { return nil, nil }
+	routes := []kit.Route{
+		route("GET", "/v1/plugins", "plugin.list", func(ctx context.Context, _ any) (any, error) {
+			return s.Entries(ctx)
+		}, noBody, ok),
+		route("POST", "/v1/plugins", "plugin.register", func(ctx context.Context, req any) (any, error) {
+			return s.Register(ctx, auth.PrincipalFrom(ctx).Login, req.(RegisterInput))
+		}, decodeJSON[RegisterInput], created),
+		route("GET", "/v1/plugins/processes", "plugin.processes", func(context.Context, any) (any, error) {
+			return s.manager.Statuses(), nil
+		}, noBody, ok),
+		route("GET", "/v1/tenants/{code}/modules", "module.list", func(ctx context.Context, req any) (any, error) {
+			return s.Modules(ctx, req.(moduleRequest).tenant)
+		}, decodeModule, ok),
+		route("PUT", "/v1/tenants/{code}/modules/{plugin}", "module.enable", func(ctx context.Context, req any) (any, error) {
+			r := req.(moduleRequest)
+			return s.Enable(ctx, r.tenant, r.plugin, auth.PrincipalFrom(ctx).Login, r.enable)
+		}, decodeEnable, ok),
+		route("DELETE", "/v1/tenants/{code}/modules/{plugin}", "module.disable", func(ctx context.Context, req any) (any, error) {
+			r := req.(moduleRequest)
+			return s.Disable(ctx, r.tenant, r.plugin, auth.PrincipalFrom(ctx).Login)
+		}, decodeModule, ok),
+	}
+	call := func(ctx context.Context, req any) (any, error) {
+		r := req.(moduleRequest)
+		return s.Serve(ctx, r.tenant, r.plugin, r.call)
+	}
+	for _, method := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		name := "module.write"
+		if method == "GET" {
+			name = "module.read"
+		}
+		routes = append(routes, route(method, "/v1/tenants/{code}/modules/{plugin}/{path...}", name, call, decodeCall, encodeCall))
+	}
+	return routes
+}
+
+func decodeJSON[T any](_ context.Context, r *http.Request) (any, error) {
+	var in T
+	if err := kit.DecodeJSON(r, &in); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+type moduleRequest struct {
+	tenant, plugin string
+	enable         EnableInput
+	call           *pluginv1.HandleRequest
+}
+
+func decodeModule(_ context.Context, r *http.Request) (any, error) {
+	return moduleRequest{tenant: r.PathValue("code"), plugin: r.PathValue("plugin")}, nil
+}
+
+func decodeEnable(ctx context.Context, r *http.Request) (any, error) {
+	req, _ := decodeModule(ctx, r)
+	m := req.(moduleRequest)
+	if err := kit.DecodeJSON(r, &m.enable); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Headers a module sees of a request, and may set on its answer. Others
+// (cookies, the caller's token) never cross.
+var (
+	requestHeaders  = []string{"Accept", "Accept-Language", "Content-Type", "If-Match", "If-None-Match"}
+	responseHeaders = []string{"Cache-Control", "Content-Disposition", "Content-Language", "Content-Type", "ETag", "Last-Modified", "Location"}
+)
+
+func decodeCall(ctx context.Context, r *http.Request) (any, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	headers := map[string]string{}
+	for _, h := range requestHeaders {
+		if v := r.Header.Get(h); v != "" {
+			headers[h] = v
+		}
+	}
+	p := auth.PrincipalFrom(ctx)
+	return moduleRequest{tenant: r.PathValue("code"), plugin: r.PathValue("plugin"), call: &pluginv1.HandleRequest{
+		Method: r.Method, Path: "/" + r.PathValue("path"), Query: r.URL.RawQuery, Headers: headers, Body: body,
+		Caller:    &pluginv1.Caller{Login: p.Login, AccountId: p.ID, UnitId: p.Unit, Roles: p.Roles},
+		RequestId: kit.RequestID(ctx),
+	}}, nil
+}
+
+func encodeCall(_ context.Context, w http.ResponseWriter, response any) error {
+	resp := response.(*pluginv1.HandleResponse)
+	for _, h := range responseHeaders {
+		if v, ok := resp.GetHeaders()[h]; ok && !strings.ContainsAny(v, "\r\n") {
+			w.Header().Set(h, v)
+		}
+	}
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	status := int(resp.GetStatus())
+	if status < 100 || status > 599 {
+		status = http.StatusBadGateway
+	}
+	w.WriteHeader(status)
+	_, err := w.Write(resp.GetBody())
+	return err
+}
