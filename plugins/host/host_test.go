@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-plugin"
+
 	"github.com/countycloud/countycloud/core/store/storetest"
 	"github.com/countycloud/countycloud/plugins/host"
 	"github.com/countycloud/countycloud/plugins/sdk"
@@ -32,8 +34,15 @@ var notesManifest = sdk.Manifest{ID: "notes", Name: "笔记", Vendor: "CountyClo
 	Collections: map[string]sdk.Collection{"notes": {Indexed: []string{"unit"}}}}
 
 func TestMain(m *testing.M) {
-	if os.Getenv(pluginEnv) == "notes" {
+	switch os.Getenv(pluginEnv) {
+	case "notes":
 		sdk.Serve(notesManifest, &notes{})
+		return
+	case "future":
+		// A plugin built against a protocol this host does not speak.
+		handshake := sdk.Handshake()
+		handshake.ProtocolVersion++
+		plugin.Serve(&plugin.ServeConfig{HandshakeConfig: handshake, Plugins: plugin.PluginSet{}, GRPCServer: plugin.DefaultGRPCServer})
 		return
 	}
 	os.Exit(m.Run())
@@ -78,6 +87,12 @@ func (n *notes) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, erro
 		n.kept = r.Host
 		n.mu.Unlock()
 		return &sdk.Response{Status: 204}, nil
+	case r.Path == "/crash":
+		// Dies in the middle of the request, as a faulty plugin would.
+		os.Exit(3)
+	case r.Path == "/hang":
+		<-ctx.Done()
+		return nil, ctx.Err()
 	case strings.HasPrefix(r.Path, "/replay/"):
 		n.mu.Lock()
 		kept := n.kept
