@@ -28,6 +28,9 @@ const (
 	// pluginEnv makes the test binary serve the notes module instead of
 	// running the tests: the host launches it as a real plugin process.
 	pluginEnv = "COUNTYCLOUD_TEST_PLUGIN"
+	// pluginIDEnv has the notes plugin report another id, to stand for a
+	// second plugin.
+	pluginIDEnv = "COUNTYCLOUD_TEST_PLUGIN_ID"
 )
 
 var notesManifest = sdk.Manifest{ID: "notes", Name: "笔记", Vendor: "CountyCloud tests", Version: "1.0.0", Protocol: sdk.ProtocolVersion,
@@ -36,7 +39,15 @@ var notesManifest = sdk.Manifest{ID: "notes", Name: "笔记", Vendor: "CountyClo
 func TestMain(m *testing.M) {
 	switch os.Getenv(pluginEnv) {
 	case "notes":
-		sdk.Serve(notesManifest, &notes{})
+		m := notesManifest
+		if id := os.Getenv(pluginIDEnv); id != "" {
+			m.ID = id
+		}
+		sdk.Serve(m, &notes{})
+		return
+	case "host":
+		// A host that launches the notes plugin and waits to be killed.
+		hostUntilKilled()
 		return
 	case "future":
 		// A plugin built against a protocol this host does not speak.

@@ -6,6 +6,9 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
 )
@@ -81,13 +84,15 @@ func (m *Manager) Call(ctx context.Context, e Entry, county string, req *pluginv
 	ctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
 	defer cancel()
 	resp, err := p.Handle(ctx, county, req)
-	switch {
+	switch code := status.Code(err); {
 	case err == nil:
 		return resp, nil
-	case p.Exited():
+	case code == codes.Unavailable || p.Exited():
+		// The connection broke: the process died (or is dying) under
+		// the request.
 		m.crashed(s, p)
 		return nil, errs.Unavailable(err, CodeModuleFailed, "module %s stopped while serving the request; it is being restarted, try again", e.ID)
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case code == codes.DeadlineExceeded || errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return nil, errs.Unavailable(err, CodeModuleFailed, "module %s did not answer within %s", e.ID, m.opts.CallTimeout)
 	}
 	return nil, errs.Unavailable(err, CodeModuleFailed, "module %s could not serve the request", e.ID)

@@ -24,7 +24,9 @@ type Binary struct {
 	SHA256   []byte
 	Manifest sdk.Manifest
 	// Args and Env are given to the process: the platform's own binary
-	// serves its built-in modules through a hidden subcommand.
+	// serves its built-in modules through a hidden subcommand. (go-plugin
+	// adds the host's environment after Env, so a variable the host has
+	// set wins over Env's.)
 	Args []string
 	Env  []string
 }
