@@ -3,7 +3,7 @@
 # tests with the race detector against the real database, and fuzzes each
 # parser briefly.
 
-MODULES   := . ./plugins/sdk
+MODULES   := . ./plugins/sdk ./examples/suggestions
 GOBIN     := $(shell go env GOPATH)/bin
 STATICCHECK := $(GOBIN)/staticcheck
 FUZZTIME  ?= 50000x

@@ -181,7 +181,11 @@ func (c readyCounty) Ready(ctx context.Context, code string) error {
 // burst is the burst allowed over a rate: two seconds' worth.
 func burst(perSecond float64) int { return max(1, int(2*perSecond)) }
 
-func (p *platform) close() { p.db.close() }
+// close stops the plugin processes and closes the databases.
+func (p *platform) close() {
+	p.plugins.Manager().Close()
+	p.db.close()
+}
 
 // start brings the control plane up: its schema, its migrations (one
 // replica at a time), a signing key and the bootstrap operator token.

@@ -135,7 +135,7 @@ func CompileSettings(m sdk.Manifest) (*jsonschema.Schema, error) {
 
 // checkSettings validates settings against the manifest's schema.
 func checkSettings(m sdk.Manifest, settings json.RawMessage) (json.RawMessage, error) {
-	if len(settings) == 0 {
+	if len(settings) == 0 || string(settings) == "null" {
 		settings = json.RawMessage(`{}`)
 	}
 	schema, err := CompileSettings(m)

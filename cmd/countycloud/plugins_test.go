@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/countycloud/countycloud/core/auth"
+	"github.com/countycloud/countycloud/core/config"
+	"github.com/countycloud/countycloud/plugins/host"
+)
+
+// TestMain lets the test binary stand in for the platform's binary when
+// the host launches a built-in module: 'module serve ID'.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 2 && os.Args[1] == "module" {
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv))
+	}
+	os.Exit(m.Run())
+}
+
+// buildExample builds the example plugin into dir, as a vendor would,
+// and returns its file name and SHA-256.
+func buildExample(t *testing.T, dir string) (string, string) {
+	t.Helper()
+	const file = "suggestions-1.0.0"
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, file), ".")
+	cmd.Dir = filepath.Join("..", "..", "examples", "suggestions")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the example plugin: %v\n%s", err, out)
+	}
+	sum, err := host.FileSHA256(filepath.Join(dir, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return file, hex.EncodeToString(sum)
+}
+
+func TestAVendorPluginIsRegisteredEnabledAndServedToItsCountyOnly(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file, sum := buildExample(t, dir)
+	db, _, url, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin, "clerk": ""}, func(c *config.Server) { c.PluginDir = dir })
+	operator := env["COUNTYCLOUD_TOKEN"]
+
+	if r := cli(t, env, "plugin", "register", file, "--sha256", strings.Repeat("0", 64)); r.code == 0 || !strings.Contains(r.stderr, "plugin_checksum_mismatch") {
+		t.Fatalf("register with another checksum: exit %d %s", r.code, r.stderr)
+	}
+	if r := cli(t, env, "plugin", "register", "../"+file, "--sha256", sum); r.code == 0 || !strings.Contains(r.stderr, "invalid_plugin") {
+		t.Fatalf("register a path: exit %d %s", r.code, r.stderr)
+	}
+	var entry host.Entry
+	if err := json.Unmarshal([]byte(mustCLI(t, env, "plugin", "register", file, "--sha256", sum, "-o", "json")), &entry); err != nil {
+		t.Fatal(err)
+	}
+	if entry.ID != "suggestions" || entry.Version != "1.0.0" || entry.SHA256 != sum || entry.Manifest.Name != "意见箱" {
+		t.Fatalf("registered %+v", entry)
+	}
+	if r := cli(t, env, "plugin", "register", file, "--sha256", sum); r.code == 0 || !strings.Contains(r.stderr, "plugin_version_exists") {
+		t.Fatalf("register twice: exit %d %s", r.code, r.stderr)
+	}
+	if out := mustCLI(t, env, "plugin", "list"); !strings.Contains(out, "suggestions") || !strings.Contains(out, "意见箱") {
+		t.Fatalf("list:\n%s", out)
+	}
+
+	wy := map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": operator, "COUNTYCLOUD_TENANT": "gd.shaoguan.wengyuan"}
+	if r := cli(t, wy, "plugin", "enable", "suggestions", "--settings", `{"max_length": 5}`); r.code == 0 || !strings.Contains(r.stderr, "invalid_module_settings") {
+		t.Fatalf("enable with settings the schema refuses: exit %d %s", r.code, r.stderr)
+	}
+	mustCLI(t, wy, "plugin", "enable", "suggestions", "--settings", `{"max_length": 300}`)
+	if out := mustCLI(t, wy, "plugin", "modules"); !strings.Contains(out, "suggestions") || !strings.Contains(out, "true") {
+		t.Fatalf("modules:\n%s", out)
+	}
+
+	people := loginAs(t, db, url, operator, "gd.shaoguan.wengyuan")
+	lechang := loginAs(t, db, url, operator, "gd.shaoguan.lechang")["lcadmin"]
+	base := url + "/v1/tenants/gd.shaoguan.wengyuan/modules/suggestions"
+	r := call(t, "POST", base+"/suggestions", people["clerk"], map[string]string{"text": "办事大厅增加自助终端"})
+	want(t, "file a suggestion", r, 201, "")
+	filed := decode[struct {
+		ID      string `json:"id"`
+		Version int64  `json:"version"`
+	}](t, r)
+	r = call(t, "GET", base+"/suggestions?status=open", people["clerk"], nil)
+	if want(t, "list", r, 200, ""); !strings.Contains(string(r.body), "自助终端") {
+		t.Fatalf("list: %s", r.body)
+	}
+	want(t, "a clerk answers", call(t, "POST", base+"/suggestions/"+filed.ID+"/answer", people["clerk"], map[string]any{"answer": "好", "version": filed.Version}), 403, "forbidden")
+	want(t, "the admin answers", call(t, "POST", base+"/suggestions/"+filed.ID+"/answer", people["wyadmin"], map[string]any{"answer": "已安排", "version": filed.Version}), 200, "")
+	want(t, "answering an old version", call(t, "POST", base+"/suggestions/"+filed.ID+"/answer", people["wyadmin"], map[string]any{"answer": "再答", "version": filed.Version}), 409, "conflict")
+
+	// Lechang has not enabled the module, and cannot reach Wengyuan's.
+	lcBase := url + "/v1/tenants/gd.shaoguan.lechang/modules/suggestions"
+	want(t, "Lechang before enabling", call(t, "GET", lcBase+"/suggestions", lechang, nil), 404, host.CodeModuleNotEnabled)
+	if r := call(t, "GET", base+"/suggestions", lechang, nil); r.status == 200 || strings.Contains(string(r.body), "自助终端") {
+		t.Fatalf("Lechang's admin on Wengyuan's module: %d %s", r.status, r.body)
+	}
+	lc := map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": operator, "COUNTYCLOUD_TENANT": "gd.shaoguan.lechang"}
+	mustCLI(t, lc, "plugin", "enable", "suggestions")
+	r = call(t, "GET", lcBase+"/suggestions", lechang, nil)
+	if want(t, "Lechang's list", r, 200, ""); strings.Contains(string(r.body), "自助终端") {
+		t.Fatalf("Lechang sees Wengyuan's suggestion: %s", r.body)
+	}
+	want(t, "Lechang reads Wengyuan's suggestion by id", call(t, "GET", lcBase+"/suggestions/"+filed.ID, lechang, nil), 404, "not_found")
+
+	mustCLI(t, wy, "plugin", "disable", "suggestions")
+	want(t, "after disabling", call(t, "GET", base+"/suggestions", people["clerk"], nil), 404, host.CodeModuleNotEnabled)
+}
