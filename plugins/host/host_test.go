@@ -31,6 +31,8 @@ const (
 	// pluginIDEnv has the notes plugin report another id, to stand for a
 	// second plugin.
 	pluginIDEnv = "COUNTYCLOUD_TEST_PLUGIN_ID"
+	// pluginVersionEnv has it report another version.
+	pluginVersionEnv = "COUNTYCLOUD_TEST_PLUGIN_VERSION"
 )
 
 var notesManifest = sdk.Manifest{ID: "notes", Name: "笔记", Vendor: "CountyCloud tests", Version: "1.0.0", Protocol: sdk.ProtocolVersion,
@@ -43,7 +45,10 @@ func TestMain(m *testing.M) {
 		if id := os.Getenv(pluginIDEnv); id != "" {
 			m.ID = id
 		}
-		sdk.Serve(m, &notes{})
+		if v := os.Getenv(pluginVersionEnv); v != "" {
+			m.Version = v
+		}
+		sdk.Serve(m, &notes{version: m.Version})
 		return
 	case "host":
 		// A host that launches the notes plugin and waits to be killed.
@@ -62,8 +67,9 @@ func TestMain(m *testing.M) {
 // notes is the test module: it keeps notes through the host's records,
 // and misbehaves on request.
 type notes struct {
-	mu   sync.Mutex
-	kept *sdk.Host
+	version string
+	mu      sync.Mutex
+	kept    *sdk.Host
 }
 
 func (n *notes) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, error) {
@@ -98,6 +104,8 @@ func (n *notes) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, erro
 		n.kept = r.Host
 		n.mu.Unlock()
 		return &sdk.Response{Status: 204}, nil
+	case r.Path == "/version":
+		return &sdk.Response{Body: []byte(n.version)}, nil
 	case r.Path == "/crash":
 		// Dies in the middle of the request, as a faulty plugin would.
 		os.Exit(3)
