@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"maps"
 	"regexp"
 	"slices"
@@ -45,26 +44,12 @@ var (
 // checked against its capability, which must be this plugin's, and runs
 // in the capability's county, in this plugin's namespace.
 type records struct {
-	plugin string
+	guard
 	// indexed lists, per collection, the fields the manifest declares
 	// indexed.
 	indexed map[string][]string
-	caps    *Capabilities
 	router  Router
 	now     func() time.Time
-	log     *slog.Logger
-}
-
-// county checks token and returns the county it was issued for.
-func (s *records) county(token string) (string, error) {
-	c, err := s.caps.Check(token)
-	if err != nil {
-		return "", status.Error(codes.PermissionDenied, err.Error())
-	}
-	if c.Plugin != s.plugin {
-		return "", status.Errorf(codes.PermissionDenied, "the capability was issued to plugin %s, not %s", c.Plugin, s.plugin)
-	}
-	return c.County, nil
 }
 
 func checkKey(collection, id string) error {
@@ -310,14 +295,4 @@ func (s *records) indexedValues(collection string, document []byte) ([]fieldValu
 
 func (s *records) isIndexed(collection, field string) bool {
 	return slices.Contains(s.indexed[collection], field)
-}
-
-// grpcError passes on a status the service chose and hides anything else
-// behind a generic one: a plugin learns nothing of the host's database.
-func (s *records) grpcError(ctx context.Context, err error) error {
-	if st, ok := status.FromError(err); ok {
-		return st.Err()
-	}
-	s.log.ErrorContext(ctx, "a plugin's call to the host failed", "plugin", s.plugin, "err", err)
-	return status.Error(codes.Internal, "the host could not serve the call; it is logged")
 }

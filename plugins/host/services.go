@@ -1,8 +1,12 @@
 package host
 
 import (
+	"context"
 	"log/slog"
 	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/countycloud/countycloud/plugins/sdk"
 )
@@ -13,6 +17,20 @@ type Deps struct {
 	Router       Router
 	Log          *slog.Logger
 	Now          func() time.Time
+	// Blobs keeps the bytes of the plugins' files. FileKey signs the URLs
+	// through which clients send and fetch them, and FileURL is where
+	// the handler NewFileHandler returns for the same key is mounted
+	// (such as https://cc.example.gov.cn/v1/files), which the URLs
+	// extend. Without them a plugin's file calls are refused.
+	Blobs   Blobs
+	FileKey []byte
+	FileURL string
+	// Callers names who made each request, whom a plugin's audit
+	// entries are recorded against. Without it they are refused.
+	Callers Callers
+	// Outbox, if set, is kicked once a plugin's notifications commit, so
+	// that their e-mail and SMS go at once rather than at the next sweep.
+	Outbox Outbox
 }
 
 // hostServer is the Host service of one plugin process: each of the
@@ -21,11 +39,18 @@ type Deps struct {
 // "unimplemented" stubs, so a service left out does not compile.)
 type hostServer struct {
 	*records
+	*files
+	*trail
+	*notices
 }
 
 func newHostServer(m sdk.Manifest, d Deps) *hostServer {
+	g := guard{plugin: m.ID, caps: d.Capabilities, log: d.Log}
 	return &hostServer{
-		records: &records{plugin: m.ID, indexed: indexed(m), caps: d.Capabilities, router: d.Router, now: d.Now, log: d.Log},
+		records: &records{guard: g, indexed: indexed(m), router: d.Router, now: d.Now},
+		files:   newFiles(g, d),
+		trail:   &trail{guard: g, router: d.Router, callers: d.Callers, now: d.Now},
+		notices: &notices{guard: g, router: d.Router, outbox: d.Outbox, now: d.Now},
 	}
 }
 
@@ -35,4 +60,41 @@ func indexed(m sdk.Manifest) map[string][]string {
 		out[name] = c.Indexed
 	}
 	return out
+}
+
+// guard is what every service does first and last with a plugin's call:
+// check that its capability is live and this plugin's, and keep the
+// host's own faults from the plugin.
+type guard struct {
+	plugin string
+	caps   *Capabilities
+	log    *slog.Logger
+}
+
+// capability checks token and returns what it grants.
+func (g guard) capability(token string) (Capability, error) {
+	c, err := g.caps.Check(token)
+	if err != nil {
+		return Capability{}, status.Error(codes.PermissionDenied, err.Error())
+	}
+	if c.Plugin != g.plugin {
+		return Capability{}, status.Errorf(codes.PermissionDenied, "the capability was issued to plugin %s, not %s", c.Plugin, g.plugin)
+	}
+	return c, nil
+}
+
+// county checks token and returns the county it was issued for.
+func (g guard) county(token string) (string, error) {
+	c, err := g.capability(token)
+	return c.County, err
+}
+
+// grpcError passes on a status the service chose and hides anything else
+// behind a generic one: a plugin learns nothing of the host's database.
+func (g guard) grpcError(ctx context.Context, err error) error {
+	if st, ok := status.FromError(err); ok {
+		return st.Err()
+	}
+	g.log.ErrorContext(ctx, "a plugin's call to the host failed", "plugin", g.plugin, "err", err)
+	return status.Error(codes.Internal, "the host could not serve the call; it is logged")
 }

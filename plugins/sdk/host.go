@@ -15,7 +15,7 @@ import (
 
 // Errors of the host's services, to check with errors.Is.
 var (
-	// ErrNotFound: no such record in this county.
+	// ErrNotFound: no such record or file in this county.
 	ErrNotFound = errors.New("not found")
 	// ErrConflict: the record changed since the version given.
 	ErrConflict = errors.New("changed meanwhile")
@@ -23,6 +23,8 @@ var (
 	ErrInvalid = errors.New("invalid")
 	// ErrDenied: the capability is forged, expired or not this plugin's.
 	ErrDenied = errors.New("denied")
+	// ErrNotReady: the file's bytes have not arrived yet.
+	ErrNotReady = errors.New("not ready")
 )
 
 // Host is the host's services for one request. Everything it reaches is
@@ -103,9 +105,8 @@ func (h *Host) Query(ctx context.Context, collection string, q Query) (Page, err
 }
 
 func record(r *pluginv1.Record) Record {
-	created, _ := time.Parse(time.RFC3339Nano, r.GetCreatedAt())
-	updated, _ := time.Parse(time.RFC3339Nano, r.GetUpdatedAt())
-	return Record{Collection: r.GetCollection(), ID: r.GetId(), Version: r.GetVersion(), Document: r.GetDocument(), CreatedAt: created, UpdatedAt: updated}
+	return Record{Collection: r.GetCollection(), ID: r.GetId(), Version: r.GetVersion(), Document: r.GetDocument(),
+		CreatedAt: parseTime(r.GetCreatedAt()), UpdatedAt: parseTime(r.GetUpdatedAt())}
 }
 
 // hostError turns the host's gRPC status into one of the errors above,
@@ -128,6 +129,8 @@ func hostError(err error) error {
 		kind = ErrInvalid
 	case codes.PermissionDenied, codes.Unauthenticated:
 		kind = ErrDenied
+	case codes.FailedPrecondition:
+		kind = ErrNotReady
 	default:
 		return err
 	}

@@ -805,6 +805,794 @@ func (x *QueryRecordsResponse) GetNextAfter() string {
 	return ""
 }
 
+type CreateUploadRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Capability string                 `protobuf:"bytes,1,opt,name=capability,proto3" json:"capability,omitempty"`
+	// name is the file's name as the user gave it, for downloads.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// content_type is the file's media type, application/octet-stream if
+	// empty.
+	ContentType string `protobuf:"bytes,3,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// size is the exact number of bytes the upload will carry.
+	Size          int64 `protobuf:"varint,4,opt,name=size,proto3" json:"size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateUploadRequest) Reset() {
+	*x = CreateUploadRequest{}
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateUploadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateUploadRequest) ProtoMessage() {}
+
+func (x *CreateUploadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateUploadRequest.ProtoReflect.Descriptor instead.
+func (*CreateUploadRequest) Descriptor() ([]byte, []int) {
+	return file_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *CreateUploadRequest) GetCapability() string {
+	if x != nil {
+		return x.Capability
+	}
+	return ""
+}
+
+func (x *CreateUploadRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateUploadRequest) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *CreateUploadRequest) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+type Upload struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	FileId string                 `protobuf:"bytes,1,opt,name=file_id,json=fileId,proto3" json:"file_id,omitempty"`
+	// url takes the file's bytes with a PUT.
+	Url           string `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	ExpiresAt     string `protobuf:"bytes,3,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Upload) Reset() {
+	*x = Upload{}
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Upload) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Upload) ProtoMessage() {}
+
+func (x *Upload) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Upload.ProtoReflect.Descriptor instead.
+func (*Upload) Descriptor() ([]byte, []int) {
+	return file_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Upload) GetFileId() string {
+	if x != nil {
+		return x.FileId
+	}
+	return ""
+}
+
+func (x *Upload) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *Upload) GetExpiresAt() string {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return ""
+}
+
+type GetFileRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Capability    string                 `protobuf:"bytes,1,opt,name=capability,proto3" json:"capability,omitempty"`
+	FileId        string                 `protobuf:"bytes,2,opt,name=file_id,json=fileId,proto3" json:"file_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFileRequest) Reset() {
+	*x = GetFileRequest{}
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFileRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFileRequest) ProtoMessage() {}
+
+func (x *GetFileRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFileRequest.ProtoReflect.Descriptor instead.
+func (*GetFileRequest) Descriptor() ([]byte, []int) {
+	return file_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GetFileRequest) GetCapability() string {
+	if x != nil {
+		return x.Capability
+	}
+	return ""
+}
+
+func (x *GetFileRequest) GetFileId() string {
+	if x != nil {
+		return x.FileId
+	}
+	return ""
+}
+
+type File struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name        string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	ContentType string                 `protobuf:"bytes,3,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	Size        int64                  `protobuf:"varint,4,opt,name=size,proto3" json:"size,omitempty"`
+	// sha256 is the hex SHA-256 of the bytes, once they have arrived.
+	Sha256 string `protobuf:"bytes,5,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// status is "pending" until the bytes have arrived, then "ready".
+	Status        string `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
+	CreatedAt     string `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	ReadyAt       string `protobuf:"bytes,8,opt,name=ready_at,json=readyAt,proto3" json:"ready_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *File) Reset() {
+	*x = File{}
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *File) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*File) ProtoMessage() {}
+
+func (x *File) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use File.ProtoReflect.Descriptor instead.
+func (*File) Descriptor() ([]byte, []int) {
+	return file_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *File) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *File) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *File) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *File) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *File) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *File) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *File) GetCreatedAt() string {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return ""
+}
+
+func (x *File) GetReadyAt() string {
+	if x != nil {
+		return x.ReadyAt
+	}
+	return ""
+}
+
+type DownloadURLRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Capability string                 `protobuf:"bytes,1,opt,name=capability,proto3" json:"capability,omitempty"`
+	FileId     string                 `protobuf:"bytes,2,opt,name=file_id,json=fileId,proto3" json:"file_id,omitempty"`
+	// ttl_seconds is how long the URL serves: a video's URL must outlive
+	// its playback, which asks for ranges as it goes. 0 means an hour.
+	TtlSeconds    int64 `protobuf:"varint,3,opt,name=ttl_seconds,json=ttlSeconds,proto3" json:"ttl_seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DownloadURLRequest) Reset() {
+	*x = DownloadURLRequest{}
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DownloadURLRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DownloadURLRequest) ProtoMessage() {}
+
+func (x *DownloadURLRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DownloadURLRequest.ProtoReflect.Descriptor instead.
+func (*DownloadURLRequest) Descriptor() ([]byte, []int) {
+	return file_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *DownloadURLRequest) GetCapability() string {
+	if x != nil {
+		return x.Capability
+	}
+	return ""
+}
+
+func (x *DownloadURLRequest) GetFileId() string {
+	if x != nil {
+		return x.FileId
+	}
+	return ""
+}
+
+func (x *DownloadURLRequest) GetTtlSeconds() int64 {
+	if x != nil {
+		return x.TtlSeconds
+	}
+	return 0
+}
+
+type SignedURL struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Url           string                 `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	ExpiresAt     string                 `protobuf:"bytes,2,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignedURL) Reset() {
+	*x = SignedURL{}
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignedURL) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignedURL) ProtoMessage() {}
+
+func (x *SignedURL) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignedURL.ProtoReflect.Descriptor instead.
+func (*SignedURL) Descriptor() ([]byte, []int) {
+	return file_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *SignedURL) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *SignedURL) GetExpiresAt() string {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return ""
+}
+
+type DeleteFileRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Capability    string                 `protobuf:"bytes,1,opt,name=capability,proto3" json:"capability,omitempty"`
+	FileId        string                 `protobuf:"bytes,2,opt,name=file_id,json=fileId,proto3" json:"file_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteFileRequest) Reset() {
+	*x = DeleteFileRequest{}
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteFileRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteFileRequest) ProtoMessage() {}
+
+func (x *DeleteFileRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteFileRequest.ProtoReflect.Descriptor instead.
+func (*DeleteFileRequest) Descriptor() ([]byte, []int) {
+	return file_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *DeleteFileRequest) GetCapability() string {
+	if x != nil {
+		return x.Capability
+	}
+	return ""
+}
+
+func (x *DeleteFileRequest) GetFileId() string {
+	if x != nil {
+		return x.FileId
+	}
+	return ""
+}
+
+type DeleteFileResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteFileResponse) Reset() {
+	*x = DeleteFileResponse{}
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteFileResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteFileResponse) ProtoMessage() {}
+
+func (x *DeleteFileResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteFileResponse.ProtoReflect.Descriptor instead.
+func (*DeleteFileResponse) Descriptor() ([]byte, []int) {
+	return file_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{19}
+}
+
+type AuditRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Capability string                 `protobuf:"bytes,1,opt,name=capability,proto3" json:"capability,omitempty"`
+	// action is what was done, such as "video.create"; the host prefixes
+	// the plugin's id.
+	Action     string `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
+	ObjectType string `protobuf:"bytes,3,opt,name=object_type,json=objectType,proto3" json:"object_type,omitempty"`
+	ObjectId   string `protobuf:"bytes,4,opt,name=object_id,json=objectId,proto3" json:"object_id,omitempty"`
+	// before and after are the object as JSON, if any: the host keeps
+	// only their digests.
+	Before        []byte `protobuf:"bytes,5,opt,name=before,proto3" json:"before,omitempty"`
+	After         []byte `protobuf:"bytes,6,opt,name=after,proto3" json:"after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditRequest) Reset() {
+	*x = AuditRequest{}
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditRequest) ProtoMessage() {}
+
+func (x *AuditRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditRequest.ProtoReflect.Descriptor instead.
+func (*AuditRequest) Descriptor() ([]byte, []int) {
+	return file_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *AuditRequest) GetCapability() string {
+	if x != nil {
+		return x.Capability
+	}
+	return ""
+}
+
+func (x *AuditRequest) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *AuditRequest) GetObjectType() string {
+	if x != nil {
+		return x.ObjectType
+	}
+	return ""
+}
+
+func (x *AuditRequest) GetObjectId() string {
+	if x != nil {
+		return x.ObjectId
+	}
+	return ""
+}
+
+func (x *AuditRequest) GetBefore() []byte {
+	if x != nil {
+		return x.Before
+	}
+	return nil
+}
+
+func (x *AuditRequest) GetAfter() []byte {
+	if x != nil {
+		return x.After
+	}
+	return nil
+}
+
+type AuditResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditResponse) Reset() {
+	*x = AuditResponse{}
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditResponse) ProtoMessage() {}
+
+func (x *AuditResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditResponse.ProtoReflect.Descriptor instead.
+func (*AuditResponse) Descriptor() ([]byte, []int) {
+	return file_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{21}
+}
+
+type NotifyRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Capability string                 `protobuf:"bytes,1,opt,name=capability,proto3" json:"capability,omitempty"`
+	AccountIds []int64                `protobuf:"varint,2,rep,packed,name=account_ids,json=accountIds,proto3" json:"account_ids,omitempty"`
+	// audiences are every active holder of a role in a unit.
+	Audiences []*Audience `protobuf:"bytes,3,rep,name=audiences,proto3" json:"audiences,omitempty"`
+	// kind decides which of an account's preferences apply: "module" if
+	// empty.
+	Kind          string `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
+	Subject       string `protobuf:"bytes,5,opt,name=subject,proto3" json:"subject,omitempty"`
+	Body          string `protobuf:"bytes,6,opt,name=body,proto3" json:"body,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotifyRequest) Reset() {
+	*x = NotifyRequest{}
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotifyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotifyRequest) ProtoMessage() {}
+
+func (x *NotifyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotifyRequest.ProtoReflect.Descriptor instead.
+func (*NotifyRequest) Descriptor() ([]byte, []int) {
+	return file_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *NotifyRequest) GetCapability() string {
+	if x != nil {
+		return x.Capability
+	}
+	return ""
+}
+
+func (x *NotifyRequest) GetAccountIds() []int64 {
+	if x != nil {
+		return x.AccountIds
+	}
+	return nil
+}
+
+func (x *NotifyRequest) GetAudiences() []*Audience {
+	if x != nil {
+		return x.Audiences
+	}
+	return nil
+}
+
+func (x *NotifyRequest) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *NotifyRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *NotifyRequest) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+type Audience struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UnitId        int64                  `protobuf:"varint,1,opt,name=unit_id,json=unitId,proto3" json:"unit_id,omitempty"`
+	Role          string                 `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Audience) Reset() {
+	*x = Audience{}
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Audience) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Audience) ProtoMessage() {}
+
+func (x *Audience) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Audience.ProtoReflect.Descriptor instead.
+func (*Audience) Descriptor() ([]byte, []int) {
+	return file_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *Audience) GetUnitId() int64 {
+	if x != nil {
+		return x.UnitId
+	}
+	return 0
+}
+
+func (x *Audience) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+type NotifyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotifyResponse) Reset() {
+	*x = NotifyResponse{}
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotifyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotifyResponse) ProtoMessage() {}
+
+func (x *NotifyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotifyResponse.ProtoReflect.Descriptor instead.
+func (*NotifyResponse) Descriptor() ([]byte, []int) {
+	return file_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{24}
+}
+
 var File_proto_pluginv1_plugin_proto protoreflect.FileDescriptor
 
 const file_proto_pluginv1_plugin_proto_rawDesc = "" +
@@ -898,15 +1686,91 @@ const file_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\x14QueryRecordsResponse\x127\n" +
 	"\arecords\x18\x01 \x03(\v2\x1d.countycloud.plugin.v1.RecordR\arecords\x12\x1d\n" +
 	"\n" +
-	"next_after\x18\x02 \x01(\tR\tnextAfter2\xbc\x01\n" +
+	"next_after\x18\x02 \x01(\tR\tnextAfter\"\x80\x01\n" +
+	"\x13CreateUploadRequest\x12\x1e\n" +
+	"\n" +
+	"capability\x18\x01 \x01(\tR\n" +
+	"capability\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12!\n" +
+	"\fcontent_type\x18\x03 \x01(\tR\vcontentType\x12\x12\n" +
+	"\x04size\x18\x04 \x01(\x03R\x04size\"R\n" +
+	"\x06Upload\x12\x17\n" +
+	"\afile_id\x18\x01 \x01(\tR\x06fileId\x12\x10\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\x12\x1d\n" +
+	"\n" +
+	"expires_at\x18\x03 \x01(\tR\texpiresAt\"I\n" +
+	"\x0eGetFileRequest\x12\x1e\n" +
+	"\n" +
+	"capability\x18\x01 \x01(\tR\n" +
+	"capability\x12\x17\n" +
+	"\afile_id\x18\x02 \x01(\tR\x06fileId\"\xcb\x01\n" +
+	"\x04File\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12!\n" +
+	"\fcontent_type\x18\x03 \x01(\tR\vcontentType\x12\x12\n" +
+	"\x04size\x18\x04 \x01(\x03R\x04size\x12\x16\n" +
+	"\x06sha256\x18\x05 \x01(\tR\x06sha256\x12\x16\n" +
+	"\x06status\x18\x06 \x01(\tR\x06status\x12\x1d\n" +
+	"\n" +
+	"created_at\x18\a \x01(\tR\tcreatedAt\x12\x19\n" +
+	"\bready_at\x18\b \x01(\tR\areadyAt\"n\n" +
+	"\x12DownloadURLRequest\x12\x1e\n" +
+	"\n" +
+	"capability\x18\x01 \x01(\tR\n" +
+	"capability\x12\x17\n" +
+	"\afile_id\x18\x02 \x01(\tR\x06fileId\x12\x1f\n" +
+	"\vttl_seconds\x18\x03 \x01(\x03R\n" +
+	"ttlSeconds\"<\n" +
+	"\tSignedURL\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12\x1d\n" +
+	"\n" +
+	"expires_at\x18\x02 \x01(\tR\texpiresAt\"L\n" +
+	"\x11DeleteFileRequest\x12\x1e\n" +
+	"\n" +
+	"capability\x18\x01 \x01(\tR\n" +
+	"capability\x12\x17\n" +
+	"\afile_id\x18\x02 \x01(\tR\x06fileId\"\x14\n" +
+	"\x12DeleteFileResponse\"\xb2\x01\n" +
+	"\fAuditRequest\x12\x1e\n" +
+	"\n" +
+	"capability\x18\x01 \x01(\tR\n" +
+	"capability\x12\x16\n" +
+	"\x06action\x18\x02 \x01(\tR\x06action\x12\x1f\n" +
+	"\vobject_type\x18\x03 \x01(\tR\n" +
+	"objectType\x12\x1b\n" +
+	"\tobject_id\x18\x04 \x01(\tR\bobjectId\x12\x16\n" +
+	"\x06before\x18\x05 \x01(\fR\x06before\x12\x14\n" +
+	"\x05after\x18\x06 \x01(\fR\x05after\"\x0f\n" +
+	"\rAuditResponse\"\xd1\x01\n" +
+	"\rNotifyRequest\x12\x1e\n" +
+	"\n" +
+	"capability\x18\x01 \x01(\tR\n" +
+	"capability\x12\x1f\n" +
+	"\vaccount_ids\x18\x02 \x03(\x03R\n" +
+	"accountIds\x12=\n" +
+	"\taudiences\x18\x03 \x03(\v2\x1f.countycloud.plugin.v1.AudienceR\taudiences\x12\x12\n" +
+	"\x04kind\x18\x04 \x01(\tR\x04kind\x12\x18\n" +
+	"\asubject\x18\x05 \x01(\tR\asubject\x12\x12\n" +
+	"\x04body\x18\x06 \x01(\tR\x04body\"7\n" +
+	"\bAudience\x12\x17\n" +
+	"\aunit_id\x18\x01 \x01(\x03R\x06unitId\x12\x12\n" +
+	"\x04role\x18\x02 \x01(\tR\x04role\"\x10\n" +
+	"\x0eNotifyResponse2\xbc\x01\n" +
 	"\x06Module\x12[\n" +
 	"\bManifest\x12&.countycloud.plugin.v1.ManifestRequest\x1a'.countycloud.plugin.v1.ManifestResponse\x12U\n" +
-	"\x06Handle\x12$.countycloud.plugin.v1.HandleRequest\x1a%.countycloud.plugin.v1.HandleResponse2\x82\x03\n" +
+	"\x06Handle\x12$.countycloud.plugin.v1.HandleRequest\x1a%.countycloud.plugin.v1.HandleResponse2\x96\a\n" +
 	"\x04Host\x12S\n" +
 	"\tPutRecord\x12'.countycloud.plugin.v1.PutRecordRequest\x1a\x1d.countycloud.plugin.v1.Record\x12S\n" +
 	"\tGetRecord\x12'.countycloud.plugin.v1.GetRecordRequest\x1a\x1d.countycloud.plugin.v1.Record\x12g\n" +
 	"\fDeleteRecord\x12*.countycloud.plugin.v1.DeleteRecordRequest\x1a+.countycloud.plugin.v1.DeleteRecordResponse\x12g\n" +
-	"\fQueryRecords\x12*.countycloud.plugin.v1.QueryRecordsRequest\x1a+.countycloud.plugin.v1.QueryRecordsResponseB?Z=github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1b\x06proto3"
+	"\fQueryRecords\x12*.countycloud.plugin.v1.QueryRecordsRequest\x1a+.countycloud.plugin.v1.QueryRecordsResponse\x12Y\n" +
+	"\fCreateUpload\x12*.countycloud.plugin.v1.CreateUploadRequest\x1a\x1d.countycloud.plugin.v1.Upload\x12M\n" +
+	"\aGetFile\x12%.countycloud.plugin.v1.GetFileRequest\x1a\x1b.countycloud.plugin.v1.File\x12Z\n" +
+	"\vDownloadURL\x12).countycloud.plugin.v1.DownloadURLRequest\x1a .countycloud.plugin.v1.SignedURL\x12a\n" +
+	"\n" +
+	"DeleteFile\x12(.countycloud.plugin.v1.DeleteFileRequest\x1a).countycloud.plugin.v1.DeleteFileResponse\x12R\n" +
+	"\x05Audit\x12#.countycloud.plugin.v1.AuditRequest\x1a$.countycloud.plugin.v1.AuditResponse\x12U\n" +
+	"\x06Notify\x12$.countycloud.plugin.v1.NotifyRequest\x1a%.countycloud.plugin.v1.NotifyResponseB?Z=github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1b\x06proto3"
 
 var (
 	file_proto_pluginv1_plugin_proto_rawDescOnce sync.Once
@@ -920,7 +1784,7 @@ func file_proto_pluginv1_plugin_proto_rawDescGZIP() []byte {
 	return file_proto_pluginv1_plugin_proto_rawDescData
 }
 
-var file_proto_pluginv1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_proto_pluginv1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_proto_pluginv1_plugin_proto_goTypes = []any{
 	(*ManifestRequest)(nil),      // 0: countycloud.plugin.v1.ManifestRequest
 	(*ManifestResponse)(nil),     // 1: countycloud.plugin.v1.ManifestResponse
@@ -934,33 +1798,59 @@ var file_proto_pluginv1_plugin_proto_goTypes = []any{
 	(*DeleteRecordResponse)(nil), // 9: countycloud.plugin.v1.DeleteRecordResponse
 	(*QueryRecordsRequest)(nil),  // 10: countycloud.plugin.v1.QueryRecordsRequest
 	(*QueryRecordsResponse)(nil), // 11: countycloud.plugin.v1.QueryRecordsResponse
-	nil,                          // 12: countycloud.plugin.v1.HandleRequest.HeadersEntry
-	nil,                          // 13: countycloud.plugin.v1.HandleResponse.HeadersEntry
-	nil,                          // 14: countycloud.plugin.v1.QueryRecordsRequest.WhereEntry
+	(*CreateUploadRequest)(nil),  // 12: countycloud.plugin.v1.CreateUploadRequest
+	(*Upload)(nil),               // 13: countycloud.plugin.v1.Upload
+	(*GetFileRequest)(nil),       // 14: countycloud.plugin.v1.GetFileRequest
+	(*File)(nil),                 // 15: countycloud.plugin.v1.File
+	(*DownloadURLRequest)(nil),   // 16: countycloud.plugin.v1.DownloadURLRequest
+	(*SignedURL)(nil),            // 17: countycloud.plugin.v1.SignedURL
+	(*DeleteFileRequest)(nil),    // 18: countycloud.plugin.v1.DeleteFileRequest
+	(*DeleteFileResponse)(nil),   // 19: countycloud.plugin.v1.DeleteFileResponse
+	(*AuditRequest)(nil),         // 20: countycloud.plugin.v1.AuditRequest
+	(*AuditResponse)(nil),        // 21: countycloud.plugin.v1.AuditResponse
+	(*NotifyRequest)(nil),        // 22: countycloud.plugin.v1.NotifyRequest
+	(*Audience)(nil),             // 23: countycloud.plugin.v1.Audience
+	(*NotifyResponse)(nil),       // 24: countycloud.plugin.v1.NotifyResponse
+	nil,                          // 25: countycloud.plugin.v1.HandleRequest.HeadersEntry
+	nil,                          // 26: countycloud.plugin.v1.HandleResponse.HeadersEntry
+	nil,                          // 27: countycloud.plugin.v1.QueryRecordsRequest.WhereEntry
 }
 var file_proto_pluginv1_plugin_proto_depIdxs = []int32{
-	12, // 0: countycloud.plugin.v1.HandleRequest.headers:type_name -> countycloud.plugin.v1.HandleRequest.HeadersEntry
+	25, // 0: countycloud.plugin.v1.HandleRequest.headers:type_name -> countycloud.plugin.v1.HandleRequest.HeadersEntry
 	3,  // 1: countycloud.plugin.v1.HandleRequest.caller:type_name -> countycloud.plugin.v1.Caller
-	13, // 2: countycloud.plugin.v1.HandleResponse.headers:type_name -> countycloud.plugin.v1.HandleResponse.HeadersEntry
-	14, // 3: countycloud.plugin.v1.QueryRecordsRequest.where:type_name -> countycloud.plugin.v1.QueryRecordsRequest.WhereEntry
+	26, // 2: countycloud.plugin.v1.HandleResponse.headers:type_name -> countycloud.plugin.v1.HandleResponse.HeadersEntry
+	27, // 3: countycloud.plugin.v1.QueryRecordsRequest.where:type_name -> countycloud.plugin.v1.QueryRecordsRequest.WhereEntry
 	5,  // 4: countycloud.plugin.v1.QueryRecordsResponse.records:type_name -> countycloud.plugin.v1.Record
-	0,  // 5: countycloud.plugin.v1.Module.Manifest:input_type -> countycloud.plugin.v1.ManifestRequest
-	2,  // 6: countycloud.plugin.v1.Module.Handle:input_type -> countycloud.plugin.v1.HandleRequest
-	6,  // 7: countycloud.plugin.v1.Host.PutRecord:input_type -> countycloud.plugin.v1.PutRecordRequest
-	7,  // 8: countycloud.plugin.v1.Host.GetRecord:input_type -> countycloud.plugin.v1.GetRecordRequest
-	8,  // 9: countycloud.plugin.v1.Host.DeleteRecord:input_type -> countycloud.plugin.v1.DeleteRecordRequest
-	10, // 10: countycloud.plugin.v1.Host.QueryRecords:input_type -> countycloud.plugin.v1.QueryRecordsRequest
-	1,  // 11: countycloud.plugin.v1.Module.Manifest:output_type -> countycloud.plugin.v1.ManifestResponse
-	4,  // 12: countycloud.plugin.v1.Module.Handle:output_type -> countycloud.plugin.v1.HandleResponse
-	5,  // 13: countycloud.plugin.v1.Host.PutRecord:output_type -> countycloud.plugin.v1.Record
-	5,  // 14: countycloud.plugin.v1.Host.GetRecord:output_type -> countycloud.plugin.v1.Record
-	9,  // 15: countycloud.plugin.v1.Host.DeleteRecord:output_type -> countycloud.plugin.v1.DeleteRecordResponse
-	11, // 16: countycloud.plugin.v1.Host.QueryRecords:output_type -> countycloud.plugin.v1.QueryRecordsResponse
-	11, // [11:17] is the sub-list for method output_type
-	5,  // [5:11] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	23, // 5: countycloud.plugin.v1.NotifyRequest.audiences:type_name -> countycloud.plugin.v1.Audience
+	0,  // 6: countycloud.plugin.v1.Module.Manifest:input_type -> countycloud.plugin.v1.ManifestRequest
+	2,  // 7: countycloud.plugin.v1.Module.Handle:input_type -> countycloud.plugin.v1.HandleRequest
+	6,  // 8: countycloud.plugin.v1.Host.PutRecord:input_type -> countycloud.plugin.v1.PutRecordRequest
+	7,  // 9: countycloud.plugin.v1.Host.GetRecord:input_type -> countycloud.plugin.v1.GetRecordRequest
+	8,  // 10: countycloud.plugin.v1.Host.DeleteRecord:input_type -> countycloud.plugin.v1.DeleteRecordRequest
+	10, // 11: countycloud.plugin.v1.Host.QueryRecords:input_type -> countycloud.plugin.v1.QueryRecordsRequest
+	12, // 12: countycloud.plugin.v1.Host.CreateUpload:input_type -> countycloud.plugin.v1.CreateUploadRequest
+	14, // 13: countycloud.plugin.v1.Host.GetFile:input_type -> countycloud.plugin.v1.GetFileRequest
+	16, // 14: countycloud.plugin.v1.Host.DownloadURL:input_type -> countycloud.plugin.v1.DownloadURLRequest
+	18, // 15: countycloud.plugin.v1.Host.DeleteFile:input_type -> countycloud.plugin.v1.DeleteFileRequest
+	20, // 16: countycloud.plugin.v1.Host.Audit:input_type -> countycloud.plugin.v1.AuditRequest
+	22, // 17: countycloud.plugin.v1.Host.Notify:input_type -> countycloud.plugin.v1.NotifyRequest
+	1,  // 18: countycloud.plugin.v1.Module.Manifest:output_type -> countycloud.plugin.v1.ManifestResponse
+	4,  // 19: countycloud.plugin.v1.Module.Handle:output_type -> countycloud.plugin.v1.HandleResponse
+	5,  // 20: countycloud.plugin.v1.Host.PutRecord:output_type -> countycloud.plugin.v1.Record
+	5,  // 21: countycloud.plugin.v1.Host.GetRecord:output_type -> countycloud.plugin.v1.Record
+	9,  // 22: countycloud.plugin.v1.Host.DeleteRecord:output_type -> countycloud.plugin.v1.DeleteRecordResponse
+	11, // 23: countycloud.plugin.v1.Host.QueryRecords:output_type -> countycloud.plugin.v1.QueryRecordsResponse
+	13, // 24: countycloud.plugin.v1.Host.CreateUpload:output_type -> countycloud.plugin.v1.Upload
+	15, // 25: countycloud.plugin.v1.Host.GetFile:output_type -> countycloud.plugin.v1.File
+	17, // 26: countycloud.plugin.v1.Host.DownloadURL:output_type -> countycloud.plugin.v1.SignedURL
+	19, // 27: countycloud.plugin.v1.Host.DeleteFile:output_type -> countycloud.plugin.v1.DeleteFileResponse
+	21, // 28: countycloud.plugin.v1.Host.Audit:output_type -> countycloud.plugin.v1.AuditResponse
+	24, // 29: countycloud.plugin.v1.Host.Notify:output_type -> countycloud.plugin.v1.NotifyResponse
+	18, // [18:30] is the sub-list for method output_type
+	6,  // [6:18] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_proto_pluginv1_plugin_proto_init() }
@@ -974,7 +1864,7 @@ func file_proto_pluginv1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_pluginv1_plugin_proto_rawDesc), len(file_proto_pluginv1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -161,6 +161,12 @@ const (
 	Host_GetRecord_FullMethodName    = "/countycloud.plugin.v1.Host/GetRecord"
 	Host_DeleteRecord_FullMethodName = "/countycloud.plugin.v1.Host/DeleteRecord"
 	Host_QueryRecords_FullMethodName = "/countycloud.plugin.v1.Host/QueryRecords"
+	Host_CreateUpload_FullMethodName = "/countycloud.plugin.v1.Host/CreateUpload"
+	Host_GetFile_FullMethodName      = "/countycloud.plugin.v1.Host/GetFile"
+	Host_DownloadURL_FullMethodName  = "/countycloud.plugin.v1.Host/DownloadURL"
+	Host_DeleteFile_FullMethodName   = "/countycloud.plugin.v1.Host/DeleteFile"
+	Host_Audit_FullMethodName        = "/countycloud.plugin.v1.Host/Audit"
+	Host_Notify_FullMethodName       = "/countycloud.plugin.v1.Host/Notify"
 )
 
 // HostClient is the client API for Host service.
@@ -176,6 +182,25 @@ type HostClient interface {
 	// QueryRecords lists a collection, filtered on its indexed fields, in
 	// pages of at most 200.
 	QueryRecords(ctx context.Context, in *QueryRecordsRequest, opts ...grpc.CallOption) (*QueryRecordsResponse, error)
+	// CreateUpload records a file the plugin expects, in the county of the
+	// capability, and returns a signed URL through which the client uploads
+	// its bytes with a PUT until it expires: the bytes never pass through
+	// the plugin. The file is pending until they have arrived, exactly
+	// size of them.
+	CreateUpload(ctx context.Context, in *CreateUploadRequest, opts ...grpc.CallOption) (*Upload, error)
+	GetFile(ctx context.Context, in *GetFileRequest, opts ...grpc.CallOption) (*File, error)
+	// DownloadURL signs a URL from which a client GETs a ready file, with
+	// byte ranges (video playback), until it expires.
+	DownloadURL(ctx context.Context, in *DownloadURLRequest, opts ...grpc.CallOption) (*SignedURL, error)
+	DeleteFile(ctx context.Context, in *DeleteFileRequest, opts ...grpc.CallOption) (*DeleteFileResponse, error)
+	// Audit appends an entry to the county's audit trail, against the
+	// caller of the request the capability was issued for. The action is
+	// recorded under the plugin's id ("video.create" from vod is
+	// "vod.video.create").
+	Audit(ctx context.Context, in *AuditRequest, opts ...grpc.CallOption) (*AuditResponse, error)
+	// Notify tells accounts of the county, through their inbox and, as
+	// their preferences ask, e-mail and SMS.
+	Notify(ctx context.Context, in *NotifyRequest, opts ...grpc.CallOption) (*NotifyResponse, error)
 }
 
 type hostClient struct {
@@ -222,6 +247,60 @@ func (c *hostClient) QueryRecords(ctx context.Context, in *QueryRecordsRequest, 
 	return out, nil
 }
 
+func (c *hostClient) CreateUpload(ctx context.Context, in *CreateUploadRequest, opts ...grpc.CallOption) (*Upload, error) {
+	out := new(Upload)
+	err := c.cc.Invoke(ctx, Host_CreateUpload_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hostClient) GetFile(ctx context.Context, in *GetFileRequest, opts ...grpc.CallOption) (*File, error) {
+	out := new(File)
+	err := c.cc.Invoke(ctx, Host_GetFile_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hostClient) DownloadURL(ctx context.Context, in *DownloadURLRequest, opts ...grpc.CallOption) (*SignedURL, error) {
+	out := new(SignedURL)
+	err := c.cc.Invoke(ctx, Host_DownloadURL_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hostClient) DeleteFile(ctx context.Context, in *DeleteFileRequest, opts ...grpc.CallOption) (*DeleteFileResponse, error) {
+	out := new(DeleteFileResponse)
+	err := c.cc.Invoke(ctx, Host_DeleteFile_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hostClient) Audit(ctx context.Context, in *AuditRequest, opts ...grpc.CallOption) (*AuditResponse, error) {
+	out := new(AuditResponse)
+	err := c.cc.Invoke(ctx, Host_Audit_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hostClient) Notify(ctx context.Context, in *NotifyRequest, opts ...grpc.CallOption) (*NotifyResponse, error) {
+	out := new(NotifyResponse)
+	err := c.cc.Invoke(ctx, Host_Notify_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HostServer is the server API for Host service.
 // All implementations should embed UnimplementedHostServer
 // for forward compatibility
@@ -235,6 +314,25 @@ type HostServer interface {
 	// QueryRecords lists a collection, filtered on its indexed fields, in
 	// pages of at most 200.
 	QueryRecords(context.Context, *QueryRecordsRequest) (*QueryRecordsResponse, error)
+	// CreateUpload records a file the plugin expects, in the county of the
+	// capability, and returns a signed URL through which the client uploads
+	// its bytes with a PUT until it expires: the bytes never pass through
+	// the plugin. The file is pending until they have arrived, exactly
+	// size of them.
+	CreateUpload(context.Context, *CreateUploadRequest) (*Upload, error)
+	GetFile(context.Context, *GetFileRequest) (*File, error)
+	// DownloadURL signs a URL from which a client GETs a ready file, with
+	// byte ranges (video playback), until it expires.
+	DownloadURL(context.Context, *DownloadURLRequest) (*SignedURL, error)
+	DeleteFile(context.Context, *DeleteFileRequest) (*DeleteFileResponse, error)
+	// Audit appends an entry to the county's audit trail, against the
+	// caller of the request the capability was issued for. The action is
+	// recorded under the plugin's id ("video.create" from vod is
+	// "vod.video.create").
+	Audit(context.Context, *AuditRequest) (*AuditResponse, error)
+	// Notify tells accounts of the county, through their inbox and, as
+	// their preferences ask, e-mail and SMS.
+	Notify(context.Context, *NotifyRequest) (*NotifyResponse, error)
 }
 
 // UnimplementedHostServer should be embedded to have forward compatible implementations.
@@ -252,6 +350,24 @@ func (UnimplementedHostServer) DeleteRecord(context.Context, *DeleteRecordReques
 }
 func (UnimplementedHostServer) QueryRecords(context.Context, *QueryRecordsRequest) (*QueryRecordsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method QueryRecords not implemented")
+}
+func (UnimplementedHostServer) CreateUpload(context.Context, *CreateUploadRequest) (*Upload, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CreateUpload not implemented")
+}
+func (UnimplementedHostServer) GetFile(context.Context, *GetFileRequest) (*File, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetFile not implemented")
+}
+func (UnimplementedHostServer) DownloadURL(context.Context, *DownloadURLRequest) (*SignedURL, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DownloadURL not implemented")
+}
+func (UnimplementedHostServer) DeleteFile(context.Context, *DeleteFileRequest) (*DeleteFileResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DeleteFile not implemented")
+}
+func (UnimplementedHostServer) Audit(context.Context, *AuditRequest) (*AuditResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Audit not implemented")
+}
+func (UnimplementedHostServer) Notify(context.Context, *NotifyRequest) (*NotifyResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Notify not implemented")
 }
 
 // UnsafeHostServer may be embedded to opt out of forward compatibility for this service.
@@ -337,6 +453,114 @@ func _Host_QueryRecords_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Host_CreateUpload_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateUploadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).CreateUpload(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_CreateUpload_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).CreateUpload(ctx, req.(*CreateUploadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Host_GetFile_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetFileRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).GetFile(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_GetFile_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).GetFile(ctx, req.(*GetFileRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Host_DownloadURL_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DownloadURLRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).DownloadURL(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_DownloadURL_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).DownloadURL(ctx, req.(*DownloadURLRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Host_DeleteFile_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteFileRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).DeleteFile(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_DeleteFile_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).DeleteFile(ctx, req.(*DeleteFileRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Host_Audit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AuditRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).Audit(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_Audit_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).Audit(ctx, req.(*AuditRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Host_Notify_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(NotifyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).Notify(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_Notify_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).Notify(ctx, req.(*NotifyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Host_ServiceDesc is the grpc.ServiceDesc for Host service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -359,6 +583,30 @@ var Host_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "QueryRecords",
 			Handler:    _Host_QueryRecords_Handler,
+		},
+		{
+			MethodName: "CreateUpload",
+			Handler:    _Host_CreateUpload_Handler,
+		},
+		{
+			MethodName: "GetFile",
+			Handler:    _Host_GetFile_Handler,
+		},
+		{
+			MethodName: "DownloadURL",
+			Handler:    _Host_DownloadURL_Handler,
+		},
+		{
+			MethodName: "DeleteFile",
+			Handler:    _Host_DeleteFile_Handler,
+		},
+		{
+			MethodName: "Audit",
+			Handler:    _Host_Audit_Handler,
+		},
+		{
+			MethodName: "Notify",
+			Handler:    _Host_Notify_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
