@@ -54,6 +54,11 @@ func TestMain(m *testing.M) {
 		// A host that launches the notes plugin and waits to be killed.
 		hostUntilKilled()
 		return
+	case "bare":
+		// go-plugin with nothing of the SDK or the host: the benchmarks'
+		// baseline.
+		serveBare()
+		return
 	case "future":
 		// A plugin built against a protocol this host does not speak.
 		handshake := sdk.Handshake()
@@ -104,6 +109,8 @@ func (n *notes) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, erro
 		n.kept = r.Host
 		n.mu.Unlock()
 		return &sdk.Response{Status: 204}, nil
+	case r.Path == "/echo":
+		return &sdk.Response{Body: r.Body}, nil
 	case r.Path == "/version":
 		return &sdk.Response{Body: []byte(n.version)}, nil
 	case r.Path == "/crash":
@@ -124,11 +131,12 @@ func (n *notes) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, erro
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 type fixture struct {
+	db   *storetest.DB
 	deps host.Deps
 	bin  host.Binary
 }
 
-func setup(t *testing.T) fixture {
+func setup(t testing.TB) fixture {
 	t.Helper()
 	db := storetest.New(t)
 	provisiontest.Registry(t, db, registry.CreateRequest{Code: wengyuan, Name: "翁源县"}, registry.CreateRequest{Code: lechang, Name: "乐昌市"})
@@ -145,6 +153,7 @@ func setup(t *testing.T) fixture {
 		t.Fatal(err)
 	}
 	return fixture{
+		db:   db,
 		deps: host.Deps{Capabilities: caps, Router: provisiontest.Router(db, registry.LocatorInterval), Log: quiet, Now: time.Now},
 		bin:  host.Binary{Path: self, SHA256: sum, Manifest: notesManifest, Env: []string{pluginEnv + "=notes"}},
 	}

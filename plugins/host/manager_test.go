@@ -129,7 +129,7 @@ func TestAPluginOfAnotherProtocolIsRefusedWithAClearMessage(t *testing.T) {
 }
 
 // children lists the processes whose parent is pid.
-func children(t *testing.T, pid int) []int {
+func children(t testing.TB, pid int) []int {
 	t.Helper()
 	stats, err := filepath.Glob("/proc/[0-9]*/stat")
 	if err != nil {

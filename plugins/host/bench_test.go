@@ -1,0 +1,262 @@
+package host_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	"github.com/countycloud/countycloud/plugins/host"
+	"github.com/countycloud/countycloud/plugins/sdk"
+	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
+)
+
+// The benchmarks compare, in one run and with the same payload, a module
+// request through the host (the county's module and version looked up,
+// a capability issued and revoked, the SDK's server side) with a bare
+// go-plugin gRPC call of the Module service, and with the same handler
+// called in-process:
+//
+//	go test ./plugins/host -run '^$' -bench 'Plugin$' -benchtime 20000x
+//	go test ./plugins/host -run '^$' -bench PluginStart -benchtime 20x
+//
+// Each reports p50 and p99 in µs and calls per second from 8 callers.
+
+// barePlugin serves the Module service with nothing around it: Handle
+// echoes the body, and on /callback first calls the host back once.
+type barePlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	host pluginv1.HostClient
+}
+
+type bareModule struct {
+	p      *barePlugin
+	broker *plugin.GRPCBroker
+	mu     sync.Mutex
+}
+
+func (p *barePlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
+	pluginv1.RegisterModuleServer(s, &bareModule{p: p, broker: broker})
+	return nil
+}
+
+func (p *barePlugin) GRPCClient(_ context.Context, broker *plugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
+	id := broker.NextId()
+	go broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
+		s := grpc.NewServer(opts...)
+		pluginv1.RegisterHostServer(s, bareHost{})
+		return s
+	})
+	return bareClient{module: pluginv1.NewModuleClient(conn), host: id}, nil
+}
+
+type bareClient struct {
+	module pluginv1.ModuleClient
+	host   uint32
+}
+
+func (m *bareModule) Manifest(_ context.Context, req *pluginv1.ManifestRequest) (*pluginv1.ManifestResponse, error) {
+	conn, err := m.broker.Dial(req.GetHostServices())
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	m.p.host = pluginv1.NewHostClient(conn)
+	m.mu.Unlock()
+	return &pluginv1.ManifestResponse{}, nil
+}
+
+func (m *bareModule) Handle(ctx context.Context, req *pluginv1.HandleRequest) (*pluginv1.HandleResponse, error) {
+	if req.GetPath() == "/callback" {
+		m.mu.Lock()
+		h := m.p.host
+		m.mu.Unlock()
+		if _, err := h.GetRecord(ctx, &pluginv1.GetRecordRequest{Capability: req.GetCapability()}); err != nil {
+			return nil, err
+		}
+	}
+	return &pluginv1.HandleResponse{Status: 200, Body: req.GetBody()}, nil
+}
+
+// bareHost answers the bare plugin's callback with nothing to do.
+type bareHost struct{ pluginv1.UnimplementedHostServer }
+
+func (bareHost) GetRecord(context.Context, *pluginv1.GetRecordRequest) (*pluginv1.Record, error) {
+	return &pluginv1.Record{}, nil
+}
+
+func serveBare() {
+	plugin.Serve(&plugin.ServeConfig{HandshakeConfig: sdk.Handshake(), Plugins: plugin.PluginSet{sdk.PluginName: &barePlugin{}}, GRPCServer: plugin.DefaultGRPCServer})
+}
+
+func launchBare(b *testing.B) bareClient {
+	self, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), pluginEnv+"=bare")
+	client := plugin.NewClient(&plugin.ClientConfig{HandshakeConfig: sdk.Handshake(), Plugins: plugin.PluginSet{sdk.PluginName: &barePlugin{}},
+		Cmd: cmd, AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC}, AutoMTLS: true, Logger: hclog.NewNullLogger()})
+	b.Cleanup(client.Kill)
+	rpc, err := client.Client()
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, err := rpc.Dispense(sdk.PluginName)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := raw.(bareClient)
+	if _, err := c.module.Manifest(context.Background(), &pluginv1.ManifestRequest{HostServices: c.host}); err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// measure runs call b.N times from 8 goroutines and reports p50, p99 and
+// calls per second.
+func measure(b *testing.B, call func() error) {
+	const callers = 8
+	latencies := make([]time.Duration, b.N)
+	var next sync.Mutex
+	i := 0
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				next.Lock()
+				n := i
+				i++
+				next.Unlock()
+				if n >= b.N {
+					return
+				}
+				t := time.Now()
+				if err := call(); err != nil {
+					b.Error(err)
+					return
+				}
+				latencies[n] = time.Since(t)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	slices.Sort(latencies)
+	b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds()), "p99-µs")
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "calls/s")
+}
+
+var payload = []byte(`{"title":"2026年第一季度工作会议","category":"meetings","unit":"县政府办公室","duration":3600}`)
+
+func BenchmarkPlugin(b *testing.B) {
+	f := setup(b)
+	ctx := context.Background()
+	svc := host.NewService(host.NewMySQLRepository(f.db.Control), anyCounty{}, f.deps, host.DefaultManagerOptions(), b.TempDir(), map[string]host.Binary{"notes": f.bin})
+	b.Cleanup(svc.Manager().Close)
+	if err := svc.RegisterBuiltins(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := svc.Enable(ctx, wengyuan, "notes", "admin", host.EnableInput{}); err != nil {
+		b.Fatal(err)
+	}
+	bare := launchBare(b)
+	echo := func(path string) *pluginv1.HandleRequest {
+		return &pluginv1.HandleRequest{Method: "POST", Path: path, Body: payload, RequestId: "bench"}
+	}
+	b.Run("bare", func(b *testing.B) {
+		measure(b, func() error {
+			_, err := bare.module.Handle(ctx, echo("/echo"))
+			return err
+		})
+	})
+	b.Run("bare-deadline", func(b *testing.B) {
+		measure(b, func() error {
+			ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			_, err := bare.module.Handle(ctx, echo("/echo"))
+			return err
+		})
+	})
+	b.Run("host", func(b *testing.B) {
+		measure(b, func() error {
+			resp, err := svc.Serve(ctx, wengyuan, "notes", echo("/echo"))
+			if err == nil && resp.GetStatus() != 200 {
+				err = fmt.Errorf("status %d", resp.GetStatus())
+			}
+			return err
+		})
+	})
+	b.Run("in-process", func(b *testing.B) {
+		module := &notes{}
+		measure(b, func() error {
+			_, err := module.Handle(ctx, &sdk.Request{Method: "POST", Path: "/echo", Body: payload})
+			return err
+		})
+	})
+	b.Run("bare-callback", func(b *testing.B) {
+		measure(b, func() error {
+			_, err := bare.module.Handle(ctx, echo("/callback"))
+			return err
+		})
+	})
+}
+
+// BenchmarkPluginStart measures launching a plugin to its first answer,
+// and the memory of a plugin process after it.
+func BenchmarkPluginStart(b *testing.B) {
+	f := setup(b)
+	ctx := context.Background()
+	var rss []int
+	for range b.N {
+		p, err := host.Launch(ctx, f.bin, f.deps)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := p.Handle(ctx, wengyuan, &pluginv1.HandleRequest{Method: "POST", Path: "/echo", Body: payload, RequestId: "start"}); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		for _, pid := range children(b, os.Getpid()) {
+			rss = append(rss, residentKiB(b, pid))
+		}
+		p.Close()
+		b.StartTimer()
+	}
+	slices.Sort(rss)
+	if len(rss) > 0 {
+		b.ReportMetric(float64(rss[len(rss)/2])/1024, "rss-MiB")
+	}
+}
+
+// residentKiB is the resident memory of process pid.
+func residentKiB(b *testing.B, pid int) int {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kib, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			return kib
+		}
+	}
+	return 0
+}
