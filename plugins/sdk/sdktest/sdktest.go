@@ -20,8 +20,8 @@
 // The host is the countycloud binary named by $COUNTYCLOUD_BIN, or else
 // the one on PATH; without one the test is skipped, saying how to get it.
 // The server, and with it the plugin, stops when the test ends; if the
-// test failed, the end of the server's log (which carries the plugin's
-// warnings and errors) is logged with it.
+// test failed, the server's log (its first and last lines, which carry
+// the plugin's warnings and errors) is logged with it.
 //
 // The package imports nothing of the platform: it speaks to the host over
 // its HTTP API only, as any client would.
@@ -125,7 +125,7 @@ func Start(t testing.TB, opts Options) *Host {
 	t.Cleanup(func() { srv.stop(t) })
 	// The plugin is built while the server starts: each takes a second
 	// or two, and the server needs the plugin only once it is ready.
-	file, sum, err := installPlugin(opts, dir)
+	file, sum, err := installPlugin(opts, t.TempDir(), dir)
 	if err != nil {
 		t.Fatalf("sdktest: %v", err)
 	}
@@ -180,9 +180,10 @@ func countycloudBinary(t testing.TB) string {
 	return bin
 }
 
-// installPlugin builds or copies the plugin into the plugin directory and
-// returns its file name there and its SHA-256.
-func installPlugin(opts Options, dir string) (string, string, error) {
+// installPlugin builds the plugin in buildDir unless it is built, copies
+// it into the plugin directory and returns its file name there and its
+// SHA-256.
+func installPlugin(opts Options, buildDir, pluginDir string) (string, string, error) {
 	src := opts.Plugin
 	if src == "" {
 		pkg := cmp.Or(opts.Package, ".")
@@ -190,9 +191,7 @@ func installPlugin(opts Options, dir string) (string, string, error) {
 		if err != nil {
 			return "", "", fmt.Errorf("plugin package %s: %w", pkg, err)
 		}
-		// The build goes into its own directory so that the plugin
-		// directory holds only what is registered.
-		src = filepath.Join(dir, "build", filepath.Base(abs))
+		src = filepath.Join(buildDir, filepath.Base(abs))
 		out, err := exec.Command("go", "build", "-o", src, pkg).CombinedOutput()
 		if err != nil {
 			return "", "", fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
@@ -203,7 +202,7 @@ func installPlugin(opts Options, dir string) (string, string, error) {
 	if err != nil {
 		return "", "", fmt.Errorf("read the plugin: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, file), data, 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(pluginDir, file), data, 0o755); err != nil {
 		return "", "", fmt.Errorf("copy the plugin into the plugin directory: %w", err)
 	}
 	sum := sha256.Sum256(data)
