@@ -15,7 +15,10 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/countycloud/countycloud/core/audit"
 )
 
 // Capability is what a capability token grants: one county, one plugin,
@@ -27,7 +30,10 @@ type Capability struct {
 	Expires int64  `json:"e"`
 	// Nonce keeps two requests that share an id (a client may send one)
 	// from sharing a token, and so from revoking each other's.
-	Nonce string `json:"n"`
+	Nonce uint64 `json:"n"`
+	// Caller is who made the request, as the host authenticated them:
+	// what a plugin does for the request is recorded against them.
+	Caller audit.Actor `json:"a"`
 }
 
 // ErrCapability is the error of a token that is forged, garbled or
@@ -38,9 +44,10 @@ var ErrCapability = errors.New("capability refused")
 // this host process: a token is good only for calls back to the process
 // that issued it, which is where the plugin it was issued to calls.
 type Capabilities struct {
-	key [32]byte
-	ttl time.Duration
-	now func() time.Time
+	key    [32]byte
+	issued atomic.Uint64
+	ttl    time.Duration
+	now    func() time.Time
 	// live holds the requests being served: a token dies with its
 	// request, so a plugin that keeps one cannot use it while serving
 	// another county.
@@ -58,11 +65,11 @@ func NewCapabilities(ttl time.Duration, now func() time.Time) (*Capabilities, er
 
 const capabilityPrefix = "cc1."
 
-// Issue returns a token for a request to plugin in county, and the func
-// that revokes it when the request is done. request must be unique among
-// the requests in flight.
-func (c *Capabilities) Issue(county, plugin, request string) (token string, revoke func(), err error) {
-	payload, err := json.Marshal(Capability{County: county, Plugin: plugin, Request: request, Expires: c.now().Add(c.ttl).UnixMilli(), Nonce: rand.Text()})
+// Issue returns a token for caller's request to plugin in county, and the
+// func that revokes it when the request is done.
+func (c *Capabilities) Issue(county, plugin, request string, caller audit.Actor) (token string, revoke func(), err error) {
+	payload, err := json.Marshal(Capability{County: county, Plugin: plugin, Request: request, Expires: c.now().Add(c.ttl).UnixMilli(),
+		Nonce: c.issued.Add(1), Caller: caller})
 	if err != nil {
 		return "", nil, err
 	}
@@ -101,6 +108,14 @@ func (c *Capabilities) Check(token string) (Capability, error) {
 		return Capability{}, fmt.Errorf("%w: its request is over", ErrCapability)
 	}
 	return cap, nil
+}
+
+// CapabilityCallers finds a request's caller in its capability, where
+// Process.Handle put it.
+type CapabilityCallers struct{}
+
+func (CapabilityCallers) Caller(c Capability) (audit.Actor, bool) {
+	return c.Caller, c.Caller.Login != ""
 }
 
 func (c *Capabilities) sign(body string) []byte {

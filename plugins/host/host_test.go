@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 
+	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/store/storetest"
 	"github.com/countycloud/countycloud/plugins/host"
 	"github.com/countycloud/countycloud/plugins/sdk"
@@ -222,7 +223,7 @@ func TestCapabilitiesRefuseForgedExpiredAndRevokedTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, revoke, err := caps.Issue(wengyuan, "notes", "r1")
+	token, revoke, err := caps.Issue(wengyuan, "notes", "r1", audit.Actor{Kind: "account", Login: "clerk1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +234,7 @@ func TestCapabilitiesRefuseForgedExpiredAndRevokedTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forged, _, err := other.Issue(lechang, "notes", "r1")
+	forged, _, err := other.Issue(lechang, "notes", "r1", audit.Actor{})
 	if err != nil {
 		t.Fatal(err)
 	}

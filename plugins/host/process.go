@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
+	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/plugins/sdk"
 	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
 )
@@ -126,7 +127,8 @@ func checkSum(b Binary) error {
 // Handle serves one request of county, under a capability issued for it
 // and revoked when it is answered.
 func (p *Process) Handle(ctx context.Context, county string, req *pluginv1.HandleRequest) (*pluginv1.HandleResponse, error) {
-	token, revoke, err := p.caps.Issue(county, p.manifest.ID, req.GetRequestId())
+	c := req.GetCaller()
+	token, revoke, err := p.caps.Issue(county, p.manifest.ID, req.GetRequestId(), audit.Actor{Kind: c.GetKind(), ID: c.GetAccountId(), Login: c.GetLogin(), Unit: c.GetUnitId()})
 	if err != nil {
 		return nil, err
 	}

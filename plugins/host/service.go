@@ -194,6 +194,7 @@ func (s *Service) Serve(ctx context.Context, tenant, plugin string, req *pluginv
 	if err != nil {
 		return nil, err
 	}
+	req.Settings = m.Settings
 	return s.manager.Call(ctx, e, tenant, req)
 }
 

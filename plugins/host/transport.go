@@ -112,7 +112,7 @@ func decodeCall(ctx context.Context, r *http.Request) (any, error) {
 	p := auth.PrincipalFrom(ctx)
 	return moduleRequest{tenant: r.PathValue("code"), plugin: r.PathValue("plugin"), call: &pluginv1.HandleRequest{
 		Method: r.Method, Path: "/" + r.PathValue("path"), Query: r.URL.RawQuery, Headers: headers, Body: body,
-		Caller:    &pluginv1.Caller{Login: p.Login, AccountId: p.ID, UnitId: p.Unit, Roles: p.Roles},
+		Caller:    &pluginv1.Caller{Kind: string(p.Kind), Login: p.Login, AccountId: p.ID, UnitId: p.Unit, Roles: p.Roles},
 		RequestId: kit.RequestID(ctx),
 	}}, nil
 }

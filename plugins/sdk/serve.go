@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -34,17 +35,30 @@ type Request struct {
 	Body      []byte
 	Caller    Caller
 	RequestID string
+	// Settings are the county's settings of the module, a JSON object
+	// the manifest's settings schema accepted ({} if it gave none).
+	Settings json.RawMessage
 	// Host is the host's services, for this request only.
 	Host *Host
 }
 
 // Caller is who made the request, as the host authenticated them.
 type Caller struct {
+	// Kind is CallerAccount or CallerOperator.
+	Kind      string
 	Login     string
 	AccountID int64
 	UnitID    int64
 	Roles     []string
 }
+
+// Kinds of caller.
+const (
+	// CallerAccount is an account of the county.
+	CallerAccount = "account"
+	// CallerOperator is an operator of the province's IT office.
+	CallerOperator = "operator"
+)
 
 // Response is the module's answer. A Status of 0 means 200.
 type Response struct {
@@ -114,8 +128,9 @@ func (s *moduleServer) Handle(ctx context.Context, req *pluginv1.HandleRequest) 
 	c := req.GetCaller()
 	r := &Request{
 		Method: req.GetMethod(), Path: req.GetPath(), Query: req.GetQuery(), Header: req.GetHeaders(), Body: req.GetBody(),
-		Caller:    Caller{Login: c.GetLogin(), AccountID: c.GetAccountId(), UnitID: c.GetUnitId(), Roles: c.GetRoles()},
+		Caller:    Caller{Kind: c.GetKind(), Login: c.GetLogin(), AccountID: c.GetAccountId(), UnitID: c.GetUnitId(), Roles: c.GetRoles()},
 		RequestID: req.GetRequestId(),
+		Settings:  req.GetSettings(),
 		Host:      &Host{client: host, capability: req.GetCapability()},
 	}
 	resp, err := s.module.Handle(ctx, r)

@@ -127,12 +127,15 @@ type HandleRequest struct {
 	Method     string `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
 	// path is the part after /v1/tenants/{code}/modules/{plugin}, starting
 	// with a slash.
-	Path          string            `protobuf:"bytes,3,opt,name=path,proto3" json:"path,omitempty"`
-	Query         string            `protobuf:"bytes,4,opt,name=query,proto3" json:"query,omitempty"`
-	Headers       map[string]string `protobuf:"bytes,5,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Body          []byte            `protobuf:"bytes,6,opt,name=body,proto3" json:"body,omitempty"`
-	Caller        *Caller           `protobuf:"bytes,7,opt,name=caller,proto3" json:"caller,omitempty"`
-	RequestId     string            `protobuf:"bytes,8,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Path      string            `protobuf:"bytes,3,opt,name=path,proto3" json:"path,omitempty"`
+	Query     string            `protobuf:"bytes,4,opt,name=query,proto3" json:"query,omitempty"`
+	Headers   map[string]string `protobuf:"bytes,5,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Body      []byte            `protobuf:"bytes,6,opt,name=body,proto3" json:"body,omitempty"`
+	Caller    *Caller           `protobuf:"bytes,7,opt,name=caller,proto3" json:"caller,omitempty"`
+	RequestId string            `protobuf:"bytes,8,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// settings are the county's settings of the module, as its manifest's
+	// schema accepted them (a JSON object).
+	Settings      []byte `protobuf:"bytes,9,opt,name=settings,proto3" json:"settings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -223,13 +226,23 @@ func (x *HandleRequest) GetRequestId() string {
 	return ""
 }
 
+func (x *HandleRequest) GetSettings() []byte {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
 // Caller is who made the request, as the host authenticated them.
 type Caller struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Login         string                 `protobuf:"bytes,1,opt,name=login,proto3" json:"login,omitempty"`
-	AccountId     int64                  `protobuf:"varint,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
-	UnitId        int64                  `protobuf:"varint,3,opt,name=unit_id,json=unitId,proto3" json:"unit_id,omitempty"`
-	Roles         []string               `protobuf:"bytes,4,rep,name=roles,proto3" json:"roles,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Login     string                 `protobuf:"bytes,1,opt,name=login,proto3" json:"login,omitempty"`
+	AccountId int64                  `protobuf:"varint,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	UnitId    int64                  `protobuf:"varint,3,opt,name=unit_id,json=unitId,proto3" json:"unit_id,omitempty"`
+	Roles     []string               `protobuf:"bytes,4,rep,name=roles,proto3" json:"roles,omitempty"`
+	// kind is "account" for a county's account, "operator" for the
+	// province's operators.
+	Kind          string `protobuf:"bytes,5,opt,name=kind,proto3" json:"kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -290,6 +303,13 @@ func (x *Caller) GetRoles() []string {
 		return x.Roles
 	}
 	return nil
+}
+
+func (x *Caller) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
 }
 
 type HandleResponse struct {
@@ -1601,7 +1621,7 @@ const file_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\x0fManifestRequest\x12#\n" +
 	"\rhost_services\x18\x01 \x01(\rR\fhostServices\".\n" +
 	"\x10ManifestResponse\x12\x1a\n" +
-	"\bmanifest\x18\x01 \x01(\fR\bmanifest\"\xe4\x02\n" +
+	"\bmanifest\x18\x01 \x01(\fR\bmanifest\"\x80\x03\n" +
 	"\rHandleRequest\x12\x1e\n" +
 	"\n" +
 	"capability\x18\x01 \x01(\tR\n" +
@@ -1613,16 +1633,18 @@ const file_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\x04body\x18\x06 \x01(\fR\x04body\x125\n" +
 	"\x06caller\x18\a \x01(\v2\x1d.countycloud.plugin.v1.CallerR\x06caller\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\b \x01(\tR\trequestId\x1a:\n" +
+	"request_id\x18\b \x01(\tR\trequestId\x12\x1a\n" +
+	"\bsettings\x18\t \x01(\fR\bsettings\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"l\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x80\x01\n" +
 	"\x06Caller\x12\x14\n" +
 	"\x05login\x18\x01 \x01(\tR\x05login\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x02 \x01(\x03R\taccountId\x12\x17\n" +
 	"\aunit_id\x18\x03 \x01(\x03R\x06unitId\x12\x14\n" +
-	"\x05roles\x18\x04 \x03(\tR\x05roles\"\xc6\x01\n" +
+	"\x05roles\x18\x04 \x03(\tR\x05roles\x12\x12\n" +
+	"\x04kind\x18\x05 \x01(\tR\x04kind\"\xc6\x01\n" +
 	"\x0eHandleResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x12L\n" +
 	"\aheaders\x18\x02 \x03(\v22.countycloud.plugin.v1.HandleResponse.HeadersEntryR\aheaders\x12\x12\n" +
