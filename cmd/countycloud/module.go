@@ -7,11 +7,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/countycloud/countycloud/plugins/host"
+	"github.com/countycloud/countycloud/plugins/vod"
 )
 
 // builtinServers are the modules this binary serves as plugins, by id.
 func builtinServers() map[string]func() {
-	return map[string]func(){}
+	return map[string]func(){"vod": vod.Serve}
 }
 
 // builtinModules is how the host launches each built-in module: this very

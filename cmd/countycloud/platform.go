@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
 	kitjwt "github.com/go-kit/kit/auth/jwt"
@@ -45,8 +48,10 @@ type platform struct {
 	notify      *notify.Service
 	supervision *supervision.Service
 	plugins     *host.Service
-	jobs        *jobs.Queue
-	metrics     *prometheus.Registry
+	// files serves the URLs of the modules' files (nil when files are off).
+	files   http.Handler
+	jobs    *jobs.Queue
+	metrics *prometheus.Registry
 	// announce shows the bootstrap token the one time it is created.
 	announce func(token string)
 }
@@ -82,7 +87,7 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 	tenants := db.tenantService(cfg.Database, store.TenantMigrations(), log)
 	queue := jobs.NewQueue(db.control)
 	notifier := notify.New(router, queue, readyCounties{tenants}, mail, notify.Options{}, log)
-	plugins, err := pluginService(cfg, db, router, tenants, log)
+	plugins, files, err := pluginService(cfg, db, router, tenants, notifier, log)
 	if err != nil {
 		return nil, err
 	}
@@ -105,6 +110,7 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		notify:      notifier,
 		supervision: supervision.New(router, calendars, tenants, notifier, supervision.Options{}, log),
 		plugins:     plugins,
+		files:       files,
 		jobs:        queue,
 		metrics:     metrics,
 		announce:    announce,
@@ -146,22 +152,66 @@ func (c readyCounties) Counties(ctx context.Context) ([]string, error) {
 }
 
 // pluginService is the plugin catalog and host, with the built-in modules
-// this binary serves.
-func pluginService(cfg config.Server, db *databases, router *store.Router, tenants registry.Service, log *slog.Logger) (*host.Service, error) {
+// this binary serves, and the handler of the modules' file URLs (nil when
+// files are off).
+func pluginService(cfg config.Server, db *databases, router *store.Router, tenants registry.Service, outbox host.Outbox, log *slog.Logger) (*host.Service, http.Handler, error) {
 	caps, err := host.NewCapabilities(time.Minute, time.Now)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	builtins, err := builtinModules()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	opts := host.DefaultManagerOptions()
 	if cfg.PluginCallTimeout > 0 {
 		opts.CallTimeout = cfg.PluginCallTimeout
 	}
-	deps := host.Deps{Capabilities: caps, Router: router, Log: log, Now: time.Now}
-	return host.NewService(host.NewMySQLRepository(db.control), readyCounty{tenants}, deps, opts, cfg.PluginDir, builtins), nil
+	deps := host.Deps{Capabilities: caps, Router: router, Log: log, Now: time.Now, Callers: host.CapabilityCallers{}, Outbox: outbox}
+	files, err := fileService(cfg, router, &deps, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return host.NewService(host.NewMySQLRepository(db.control), readyCounty{tenants}, deps, opts, cfg.PluginDir, builtins), files, nil
+}
+
+// filesPath is where file URLs are served.
+const filesPath = "/v1/files/"
+
+// fileService sets up the modules' files in deps and returns the handler
+// of their URLs, or nil without a signing key. In dev mode a random key
+// and a temporary directory stand in.
+func fileService(cfg config.Server, router *store.Router, deps *host.Deps, log *slog.Logger) (http.Handler, error) {
+	key, dir := []byte(cfg.FileSigningKey), cfg.FileDir
+	if cfg.Dev && len(key) == 0 {
+		key = []byte(rand.Text() + rand.Text())
+		tmp, err := os.MkdirTemp("", "countycloud-files-")
+		if err != nil {
+			return nil, err
+		}
+		dir = tmp
+	}
+	if len(key) == 0 {
+		log.Warn("modules keep no files: set --file-signing-key (the same on every replica) to turn them on")
+		return nil, nil
+	}
+	if len(key) < host.MinFileKeyBytes {
+		return nil, fmt.Errorf("--file-signing-key has %d characters; use at least %d", len(key), host.MinFileKeyBytes)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("--file-dir: %w", err)
+	}
+	blobs, err := host.NewLocalBlobs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--file-dir: %w", err)
+	}
+	base := cfg.PublicURL
+	if base == "" {
+		addr, _ := cfg.ListenAddr()
+		base = "http://" + addr
+	}
+	deps.Blobs, deps.FileKey, deps.FileURL = blobs, key, strings.TrimSuffix(base, "/")+strings.TrimSuffix(filesPath, "/")
+	return host.NewFileHandler(key, blobs, router, time.Now, log)
 }
 
 // readyCounty checks that a county exists and is being served.
@@ -301,6 +351,13 @@ func (p *platform) routes() []kit.Route {
 	routes = append(routes, p.notify.Routes(guard, opts...)...)
 	routes = append(routes, p.supervision.Routes(guard, opts...)...)
 	routes = append(routes, p.plugins.Routes(guard, opts...)...)
+	if p.files != nil {
+		// Signed URLs authorise themselves; uploads are as large as the
+		// modules allow, so the API's body limit does not apply.
+		for _, method := range []string{"GET", "HEAD", "PUT"} {
+			routes = append(routes, kit.Route{Method: method, Pattern: filesPath + "{token}", Name: "files." + strings.ToLower(method), Handler: p.files, MaxBody: 1 << 40})
+		}
+	}
 	return append(routes, org.Routes(p.org, guard, opts...)...)
 }
 

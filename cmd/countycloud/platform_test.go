@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -37,12 +38,17 @@ func startPlatform(t testing.TB, db *storetest.DB, dbcfg *mysql.Config, log *slo
 	for _, f := range tune {
 		f(&cfg)
 	}
+	// The listener first, so that the modules' file URLs name it.
+	srv := httptest.NewUnstartedServer(nil)
+	cfg.PublicURL = "http://" + srv.Listener.Addr().String()
+	cfg.FileDir, cfg.FileSigningKey = t.TempDir(), rand.Text()+rand.Text()
 	p, err := newPlatform(cfg, dbcfg, log, func(tok string) { tokens <- tok })
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.close)
-	srv := httptest.NewServer(p.handler())
+	srv.Config.Handler = p.handler()
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return p, srv.URL, tokens
 }

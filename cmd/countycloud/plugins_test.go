@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,4 +113,103 @@ func TestAVendorPluginIsRegisteredEnabledAndServedToItsCountyOnly(t *testing.T) 
 
 	mustCLI(t, wy, "plugin", "disable", "suggestions")
 	want(t, "after disabling", call(t, "GET", base+"/suggestions", people["clerk"], nil), 404, host.CodeModuleNotEnabled)
+}
+
+// rawCall sends body as it is, with no token: what a browser does with a
+// signed file URL.
+func rawCall(t *testing.T, method, url string, body []byte, header map[string]string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, data
+}
+
+func TestVideoOnDemandThroughTheHost(t *testing.T) {
+	t.Parallel()
+	db, _, url, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin, "clerk": ""})
+	operator := env["COUNTYCLOUD_TOKEN"]
+	for _, county := range []string{"gd.shaoguan.wengyuan", "gd.shaoguan.lechang"} {
+		mustCLI(t, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": operator, "COUNTYCLOUD_TENANT": county},
+			"plugin", "enable", "vod", "--settings", `{"categories":["meetings","training"]}`)
+	}
+	people := loginAs(t, db, url, operator, "gd.shaoguan.wengyuan")
+	lechang := loginAs(t, db, url, operator, "gd.shaoguan.lechang")["lcadmin"]
+	base := url + "/v1/tenants/gd.shaoguan.wengyuan/modules/vod"
+
+	film := bytes.Repeat([]byte("0123456789"), 1000)
+	r := call(t, "POST", base+"/videos", people["wyadmin"], map[string]any{"title": "全县安全生产工作会议", "category": "meetings", "duration_seconds": 5400,
+		"file": map[string]any{"name": "meeting.mp4", "content_type": "video/mp4", "size": len(film)}})
+	want(t, "create a video", r, 201, "")
+	created := decode[struct {
+		Video struct {
+			ID      string `json:"id"`
+			Version int64  `json:"version"`
+		} `json:"video"`
+		Upload struct {
+			Method string `json:"method"`
+			URL    string `json:"url"`
+		} `json:"upload"`
+	}](t, r)
+	id := created.Video.ID
+	want(t, "a clerk creates a video", call(t, "POST", base+"/videos", people["clerk"], map[string]any{"title": "x", "category": "meetings", "duration_seconds": 1,
+		"file": map[string]any{"name": "x.mp4", "content_type": "video/mp4", "size": 1}}), 403, "forbidden")
+	want(t, "complete before the upload", call(t, "POST", base+"/videos/"+id+"/complete", people["wyadmin"], nil), 409, "upload_incomplete")
+	if status, body := rawCall(t, created.Upload.Method, created.Upload.URL, film, map[string]string{"Content-Type": "video/mp4"}); status/100 != 2 {
+		t.Fatalf("upload: %d %s", status, body)
+	}
+	want(t, "complete", call(t, "POST", base+"/videos/"+id+"/complete", people["wyadmin"], nil), 200, "")
+
+	r = call(t, "GET", base+"/videos?category=meetings", people["clerk"], nil)
+	if want(t, "list", r, 200, ""); !strings.Contains(string(r.body), "安全生产") {
+		t.Fatalf("list: %s", r.body)
+	}
+	r = call(t, "GET", base+"/videos/"+id+"/playback", people["clerk"], nil)
+	want(t, "playback", r, 200, "")
+	playback := decode[struct {
+		URL string `json:"url"`
+	}](t, r)
+	if status, body := rawCall(t, "GET", playback.URL, nil, map[string]string{"Range": "bytes=10-19"}); status != 206 || string(body) != "0123456789" {
+		t.Fatalf("ranged playback: %d %q", status, body)
+	}
+	for range 2 {
+		want(t, "a view", call(t, "POST", base+"/videos/"+id+"/views", people["clerk"], nil), 200, "")
+	}
+	r = call(t, "GET", base+"/reports/views", people["wyadmin"], nil)
+	if want(t, "report", r, 200, ""); !strings.Contains(string(r.body), `"clerk"`) {
+		t.Fatalf("report: %s", r.body)
+	}
+
+	// Lechang runs the module too, and sees nothing of Wengyuan's.
+	lcBase := url + "/v1/tenants/gd.shaoguan.lechang/modules/vod"
+	want(t, "Lechang reads Wengyuan's video", call(t, "GET", lcBase+"/videos/"+id, lechang, nil), 404, "")
+	want(t, "Lechang plays Wengyuan's video", call(t, "GET", lcBase+"/videos/"+id+"/playback", lechang, nil), 404, "")
+	r = call(t, "GET", lcBase+"/videos", lechang, nil)
+	if want(t, "Lechang's list", r, 200, ""); strings.Contains(string(r.body), id) {
+		t.Fatalf("Lechang lists Wengyuan's video: %s", r.body)
+	}
+	if r := call(t, "GET", lcBase+"/reports/views", lechang, nil); strings.Contains(string(r.body), "clerk") {
+		t.Fatalf("Lechang's report: %s", r.body)
+	}
+
+	var actions []string
+	if err := db.Server.Select(&actions, "SELECT action FROM `"+db.SchemaPrefix+"gd_shaoguan_wengyuan`.audit_log WHERE action LIKE 'vod.%' ORDER BY id"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(actions, " ") != "vod.video.create vod.video.ready" {
+		t.Fatalf("audit: %v", actions)
+	}
 }

@@ -69,6 +69,15 @@ type Server struct {
 	PluginDir string
 	// PluginCallTimeout is the deadline of one call into a plugin.
 	PluginCallTimeout time.Duration
+	// FileDir keeps the bytes of the files modules store (videos…).
+	FileDir string
+	// FileSigningKey signs the URLs files go up and down through; every
+	// replica needs the same. Without it (outside dev mode) modules keep
+	// no files.
+	FileSigningKey string
+	// PublicURL is where clients reach this platform, which file URLs
+	// start with.
+	PublicURL string
 }
 
 // RegisterFlags declares the database flags on fs with their defaults.
@@ -93,6 +102,9 @@ func (c *Server) RegisterFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&c.RateLimitAccount, "rate-limit-account", 50, "requests per second one caller (account, operator or address) may make, bursts of twice that (0: no limit)")
 	fs.StringVar(&c.PluginDir, "plugin-dir", "plugins.d", "directory of the vendor plugin binaries that operators register")
 	fs.DurationVar(&c.PluginCallTimeout, "plugin-call-timeout", 30*time.Second, "deadline of one call into a plugin")
+	fs.StringVar(&c.FileDir, "file-dir", "files.d", "directory of the files modules keep (videos, attachments)")
+	fs.StringVar(&c.FileSigningKey, "file-signing-key", "", "secret of at least 32 characters that signs file URLs, the same on every replica (without it, modules keep no files)")
+	fs.StringVar(&c.PublicURL, "public-url", "", "where clients reach the platform, such as https://cc.example.gov.cn (default: http:// and --addr)")
 	c.SMTP.RegisterFlags(fs)
 }
 

@@ -34,23 +34,14 @@ const (
 
 // Entry is a registered plugin version.
 type Entry struct {
-	ID       string `json:"id"`
-	Version  string `json:"version"`
-	SHA256   string `json:"sha256"`
-	File     string `json:"file"`
-	Builtin  bool   `json:"builtin"`
-	Manifest sdk.Manifest
-	At       time.Time `json:"registered_at"`
-	By       string    `json:"registered_by"`
-}
-
-// MarshalJSON shows the manifest as it was reported, under "manifest".
-func (e Entry) MarshalJSON() ([]byte, error) {
-	type plain Entry
-	return json.Marshal(struct {
-		plain
-		Manifest sdk.Manifest `json:"manifest"`
-	}{plain(e), e.Manifest})
+	ID       string       `json:"id"`
+	Version  string       `json:"version"`
+	SHA256   string       `json:"sha256"`
+	File     string       `json:"file"`
+	Builtin  bool         `json:"builtin"`
+	Manifest sdk.Manifest `json:"manifest"`
+	At       time.Time    `json:"registered_at"`
+	By       string       `json:"registered_by"`
 }
 
 // Module is a county's use of a plugin: the version it runs and its
