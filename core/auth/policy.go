@@ -69,6 +69,10 @@ func Policy() map[string]Rule {
 		"module.disable":   write(countyAdmin),
 		"module.read":      read(staff),
 		"module.write":     write(staff),
+		// The modules' file URLs, which their signature authorises.
+		"files.get":  {Public: true},
+		"files.head": {Public: true},
+		"files.put":  {Public: true},
 
 		// A county's working-day calendar.
 		"calendar.year":            read(staff),

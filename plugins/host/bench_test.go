@@ -89,7 +89,9 @@ func (m *bareModule) Handle(ctx context.Context, req *pluginv1.HandleRequest) (*
 }
 
 // bareHost answers the bare plugin's callback with nothing to do.
-type bareHost struct{ pluginv1.UnimplementedHostServer }
+type bareHost struct {
+	pluginv1.UnimplementedHostServer
+}
 
 func (bareHost) GetRecord(context.Context, *pluginv1.GetRecordRequest) (*pluginv1.Record, error) {
 	return &pluginv1.Record{}, nil
