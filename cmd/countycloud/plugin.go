@@ -207,10 +207,7 @@ is registered and no server is needed.`,
 					return usageError("%v", err)
 				}
 			}
-			caps, err := host.NewCapabilities(time.Minute, time.Now)
-			if err != nil {
-				return err
-			}
+			caps := host.NewCapabilities(time.Minute, time.Now)
 			quiet := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()

@@ -43,12 +43,14 @@ type Manager struct {
 	binary func(Entry) (Binary, error)
 
 	mu    sync.Mutex
-	procs map[string]*supervised
+	procs map[versionKey]*supervised
 }
+
+type versionKey struct{ plugin, version string }
 
 // NewManager returns a manager that launches an entry as binary says.
 func NewManager(deps Deps, opts ManagerOptions, binary func(Entry) (Binary, error)) *Manager {
-	return &Manager{deps: deps, opts: opts, binary: binary, procs: map[string]*supervised{}}
+	return &Manager{deps: deps, opts: opts, binary: binary, procs: map[versionKey]*supervised{}}
 }
 
 // supervised is one plugin version's process and its crash record.
@@ -65,7 +67,7 @@ type supervised struct {
 func (m *Manager) version(e Entry) *supervised {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	key := e.ID + "@" + e.Version
+	key := versionKey{e.ID, e.Version}
 	s, ok := m.procs[key]
 	if !ok {
 		s = &supervised{entry: e}

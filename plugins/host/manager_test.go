@@ -190,7 +190,7 @@ func hostUntilKilled() {
 	os.Unsetenv(pluginEnv)
 	self, _ := os.Executable()
 	sum, _ := host.FileSHA256(self)
-	caps, _ := host.NewCapabilities(time.Minute, time.Now)
+	caps := host.NewCapabilities(time.Minute, time.Now)
 	_, err := host.Launch(context.Background(), host.Binary{Path: self, SHA256: sum, Manifest: notesManifest, Env: []string{pluginEnv + "=notes"}},
 		host.Deps{Capabilities: caps, Log: quiet, Now: time.Now})
 	if err != nil {

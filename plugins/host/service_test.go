@@ -46,10 +46,7 @@ func pluginScript(t *testing.T, dir, version string) (string, string) {
 func TestACountyMovedToANewVersionLosesNoRequest(t *testing.T) {
 	db := storetest.New(t)
 	provisiontest.Registry(t, db, registry.CreateRequest{Code: wengyuan, Name: "翁源县"})
-	caps, err := host.NewCapabilities(time.Minute, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	caps := host.NewCapabilities(time.Minute, time.Now)
 	dir := t.TempDir()
 	deps := host.Deps{Capabilities: caps, Router: provisiontest.Router(db, registry.LocatorInterval), Log: quiet, Now: time.Now}
 	svc := host.NewService(host.NewMySQLRepository(db.Control), anyCounty{}, deps, fastOptions(), dir, nil)
@@ -123,10 +120,7 @@ func TestACountyMovedToANewVersionLosesNoRequest(t *testing.T) {
 
 func TestEnablingChecksTheVersionAndTheSettings(t *testing.T) {
 	db := storetest.New(t)
-	caps, err := host.NewCapabilities(time.Minute, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	caps := host.NewCapabilities(time.Minute, time.Now)
 	dir := t.TempDir()
 	svc := host.NewService(host.NewMySQLRepository(db.Control), anyCounty{}, host.Deps{Capabilities: caps, Log: quiet, Now: time.Now}, fastOptions(), dir, nil)
 	t.Cleanup(svc.Manager().Close)
