@@ -14,11 +14,13 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"github.com/jmoiron/sqlx"
 	"google.golang.org/grpc"
 
 	"github.com/countycloud/countycloud/plugins/host"
 	"github.com/countycloud/countycloud/plugins/sdk"
 	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
+	"github.com/countycloud/countycloud/tenants/registry"
 )
 
 // The benchmarks compare, in one run and with the same payload, a module
@@ -28,6 +30,10 @@ import (
 // called in-process:
 //
 //	go test ./plugins/host -run '^$' -bench 'Plugin$' -benchtime 20000x
+//
+// The callback pair reads one record: the host through its records
+// service (capability, county, the record's SQL), the bare baseline with
+// the same SQL on the county's schema named outright.
 //	go test ./plugins/host -run '^$' -bench PluginStart -benchtime 20x
 //
 // Each reports p50 and p99 in µs and calls per second from 8 callers.
@@ -37,6 +43,8 @@ import (
 type barePlugin struct {
 	plugin.NetRPCUnsupportedPlugin
 	host pluginv1.HostClient
+	// services is what the host side serves on the broker.
+	services bareHost
 }
 
 type bareModule struct {
@@ -54,7 +62,7 @@ func (p *barePlugin) GRPCClient(_ context.Context, broker *plugin.GRPCBroker, co
 	id := broker.NextId()
 	go broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
 		s := grpc.NewServer(opts...)
-		pluginv1.RegisterHostServer(s, bareHost{})
+		pluginv1.RegisterHostServer(s, p.services)
 		return s
 	})
 	return bareClient{module: pluginv1.NewModuleClient(conn), host: id}, nil
@@ -81,34 +89,54 @@ func (m *bareModule) Handle(ctx context.Context, req *pluginv1.HandleRequest) (*
 		m.mu.Lock()
 		h := m.p.host
 		m.mu.Unlock()
-		if _, err := h.GetRecord(ctx, &pluginv1.GetRecordRequest{Capability: req.GetCapability()}); err != nil {
+		rec, err := h.GetRecord(ctx, &pluginv1.GetRecordRequest{Capability: req.GetCapability(), Collection: "notes", Id: "bench"})
+		if err != nil {
 			return nil, err
 		}
+		return &pluginv1.HandleResponse{Status: 200, Body: rec.GetDocument()}, nil
 	}
 	return &pluginv1.HandleResponse{Status: 200, Body: req.GetBody()}, nil
 }
 
-// bareHost answers the bare plugin's callback with nothing to do.
+// bareHost answers the bare plugin's callback with the same SQL as the
+// host's records service, on the county's schema named outright: the
+// database's share of a host-service call, without the host around it.
 type bareHost struct {
 	pluginv1.UnimplementedHostServer
+	db     *sqlx.DB
+	schema string
 }
 
-func (bareHost) GetRecord(context.Context, *pluginv1.GetRecordRequest) (*pluginv1.Record, error) {
-	return &pluginv1.Record{}, nil
+func (h bareHost) GetRecord(ctx context.Context, req *pluginv1.GetRecordRequest) (*pluginv1.Record, error) {
+	var r struct {
+		Collection string    `db:"collection"`
+		ID         string    `db:"record_id"`
+		Version    int64     `db:"version"`
+		Document   string    `db:"document"`
+		CreatedAt  time.Time `db:"created_at"`
+		UpdatedAt  time.Time `db:"updated_at"`
+	}
+	err := h.db.GetContext(ctx, &r, "SELECT collection, record_id, version, document, created_at, updated_at FROM `"+h.schema+
+		"`.plugin_records WHERE plugin = ? AND collection = ? AND record_id = ?", "notes", req.GetCollection(), req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	return &pluginv1.Record{Collection: r.Collection, Id: r.ID, Version: r.Version, Document: []byte(r.Document),
+		CreatedAt: r.CreatedAt.Format(time.RFC3339Nano), UpdatedAt: r.UpdatedAt.Format(time.RFC3339Nano)}, nil
 }
 
 func serveBare() {
 	plugin.Serve(&plugin.ServeConfig{HandshakeConfig: sdk.Handshake(), Plugins: plugin.PluginSet{sdk.PluginName: &barePlugin{}}, GRPCServer: plugin.DefaultGRPCServer})
 }
 
-func launchBare(b *testing.B) bareClient {
+func launchBare(b *testing.B, services bareHost) bareClient {
 	self, err := os.Executable()
 	if err != nil {
 		b.Fatal(err)
 	}
 	cmd := exec.Command(self)
 	cmd.Env = append(os.Environ(), pluginEnv+"=bare")
-	client := plugin.NewClient(&plugin.ClientConfig{HandshakeConfig: sdk.Handshake(), Plugins: plugin.PluginSet{sdk.PluginName: &barePlugin{}},
+	client := plugin.NewClient(&plugin.ClientConfig{HandshakeConfig: sdk.Handshake(), Plugins: plugin.PluginSet{sdk.PluginName: &barePlugin{services: services}},
 		Cmd: cmd, AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC}, AutoMTLS: true, Logger: hclog.NewNullLogger()})
 	b.Cleanup(client.Kill)
 	rpc, err := client.Client()
@@ -179,7 +207,11 @@ func BenchmarkPlugin(b *testing.B) {
 	if _, err := svc.Enable(ctx, wengyuan, "notes", "admin", host.EnableInput{}); err != nil {
 		b.Fatal(err)
 	}
-	bare := launchBare(b)
+	// The record the host-service calls read.
+	if _, err := svc.Serve(ctx, wengyuan, "notes", &pluginv1.HandleRequest{Method: "PUT", Path: "/notes/bench", Body: payload, RequestId: "seed"}); err != nil {
+		b.Fatal(err)
+	}
+	bare := launchBare(b, bareHost{db: f.db.Server, schema: registry.SchemaName(f.db.SchemaPrefix, wengyuan)})
 	echo := func(path string) *pluginv1.HandleRequest {
 		return &pluginv1.HandleRequest{Method: "POST", Path: path, Body: payload, RequestId: "bench"}
 	}
@@ -215,7 +247,18 @@ func BenchmarkPlugin(b *testing.B) {
 	})
 	b.Run("bare-callback", func(b *testing.B) {
 		measure(b, func() error {
+			ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
 			_, err := bare.module.Handle(ctx, echo("/callback"))
+			return err
+		})
+	})
+	b.Run("host-callback", func(b *testing.B) {
+		measure(b, func() error {
+			resp, err := svc.Serve(ctx, wengyuan, "notes", echo("/get"))
+			if err == nil && resp.GetStatus() != 200 {
+				err = fmt.Errorf("status %d", resp.GetStatus())
+			}
 			return err
 		})
 	})

@@ -112,6 +112,13 @@ func (n *notes) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, erro
 		return &sdk.Response{Status: 204}, nil
 	case r.Path == "/echo":
 		return &sdk.Response{Body: r.Body}, nil
+	case r.Path == "/get":
+		// One host-service call: the benchmarks' record.
+		rec, err := r.Host.Get(ctx, "notes", "bench")
+		if err != nil {
+			return nil, err
+		}
+		return &sdk.Response{Body: rec.Document}, nil
 	case r.Path == "/version":
 		return &sdk.Response{Body: []byte(n.version)}, nil
 	case r.Path == "/crash":
