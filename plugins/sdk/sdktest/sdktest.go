@@ -209,9 +209,19 @@ func installPlugin(opts Options, buildDir, pluginDir string) (string, string, er
 	return file, hex.EncodeToString(sum[:]), nil
 }
 
-// waitReady waits until the server answers /readyz and the county is
-// provisioned, which the dev server does just after it is ready.
+// waitReady waits until the dev server says it has created its demo
+// counties, then until it answers /readyz and the county is ready. It
+// sends nothing earlier: requests while the server migrates and seeds its
+// embedded database have been seen to leave that database half-written
+// (the control plane at migration 0, a county provisioning for ever).
 func (h *Host) waitReady(srv *server) error {
+	select {
+	case <-srv.log.seeded:
+	case <-srv.exited:
+		return fmt.Errorf("the server ended at start: %w", srv.err)
+	case <-time.After(startTimeout):
+		return fmt.Errorf("the server did not say it had created its demo counties within %s", startTimeout)
+	}
 	var last Response
 	err := srv.poll(func() (bool, error) {
 		req, err := http.NewRequest(http.MethodGet, h.URL+"/readyz", nil)
@@ -234,7 +244,7 @@ func (h *Host) waitReady(srv *server) error {
 			return false, err
 		}
 		last = r
-		if r.Status == http.StatusNotFound && srv.log.seeded() {
+		if r.Status == http.StatusNotFound {
 			return false, h.noSuchCounty()
 		}
 		var tenant struct {
@@ -350,7 +360,7 @@ func startServer(bin, token, pluginDir string, flags []string) (*server, error) 
 	// The server reads COUNTYCLOUD_* variables as flags; the vendor's own
 	// (a DSN, an address for the CLI) must not reach the test's server.
 	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "COUNTYCLOUD_") })
-	log := &logTail{listening: make(chan string, 1)}
+	log := &logTail{listening: make(chan string, 1), seeded: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = log, log
 	// The server's plugins die with it and hold none of its output, but
 	// a stuck pipe must not keep the test waiting.
@@ -434,7 +444,9 @@ type logTail struct {
 	dropped   int
 	listening chan string
 	announced bool
-	seed      bool
+	// seeded is closed once the server has created its demo counties.
+	seeded chan struct{}
+	seen   bool
 }
 
 // headLines and keptLines are how many lines logTail keeps from the
@@ -472,17 +484,11 @@ func (l *logTail) Write(p []byte) (int, error) {
 		case entry.Msg == "listening" && entry.Addr != "" && !l.announced:
 			l.listening <- entry.Addr
 			l.announced = true
-		case entry.Msg == "dev demo data seeded":
-			l.seed = true
+		case entry.Msg == "dev demo data seeded" && !l.seen:
+			close(l.seeded)
+			l.seen = true
 		}
 	}
-}
-
-// seeded says whether the server has created its demo counties.
-func (l *logTail) seeded() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.seed
 }
 
 func (l *logTail) kept() string {
