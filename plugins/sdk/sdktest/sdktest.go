@@ -36,6 +36,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -116,13 +117,12 @@ func Start(t testing.TB, opts Options) *Host {
 	bin := countycloudBinary(t)
 	county := cmp.Or(opts.County, DefaultCounty)
 	dir := t.TempDir()
-	token := "sdktest-" + rand.Text()
+	l := launch{bin: bin, token: "sdktest-" + rand.Text(), pluginDir: dir, tempDir: t.TempDir(), flags: opts.ServerFlags}
 	began := time.Now()
-	srv, err := startServer(bin, token, dir, opts.ServerFlags)
+	srv, err := l.start(t)
 	if err != nil {
 		t.Fatalf("sdktest: %v", err)
 	}
-	t.Cleanup(func() { srv.stop(t) })
 	// The plugin is built while the server starts: each takes a second
 	// or two, and the server needs the plugin only once it is ready.
 	file, sum, err := installPlugin(opts, t.TempDir(), dir)
@@ -130,11 +130,18 @@ func Start(t testing.TB, opts Options) *Host {
 		t.Fatalf("sdktest: %v", err)
 	}
 	url, err := srv.address()
+	// The port picked may have been taken before the server, a second
+	// later, bound it: then it ended at start, and another port is tried.
+	for try := 1; err != nil && srv.ended() && try < 3; try++ {
+		if srv, err = l.start(t); err == nil {
+			url, err = srv.address()
+		}
+	}
 	if err != nil {
 		t.Fatalf("sdktest: %v", err)
 	}
 	h := &Host{URL: url, County: county, PluginDir: dir, http: &http.Client{Timeout: time.Minute}, accounts: map[string]*Client{}}
-	h.operator = &Client{host: h, token: token}
+	h.operator = &Client{host: h, token: l.token}
 	if err := h.waitReady(srv); err != nil {
 		t.Fatalf("sdktest: %v", err)
 	}
@@ -353,27 +360,58 @@ type server struct {
 	err    error // how the process ended, once exited is closed
 }
 
-// startServer starts the dev server on a port the system picks.
-func startServer(bin, token, pluginDir string, flags []string) (*server, error) {
-	args := append([]string{"server", "-dev", "--dev-root-token", token, "--addr", "127.0.0.1:0", "--plugin-dir", pluginDir}, flags...)
-	cmd := exec.Command(bin, args...)
+// launch is how Start runs the server.
+type launch struct {
+	bin, token string
+	// pluginDir is the server's --plugin-dir, tempDir its TMPDIR.
+	pluginDir, tempDir string
+	flags              []string
+}
+
+// start starts the dev server on a free port and has it stopped when the
+// test ends.
+func (l launch) start(t testing.TB) (*server, error) {
+	// The server is given a port rather than port 0 because it builds the
+	// URLs of modules' files from --addr.
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	args := append([]string{"server", "-dev", "--dev-root-token", l.token, "--addr", addr, "--plugin-dir", l.pluginDir}, l.flags...)
+	cmd := exec.Command(l.bin, args...)
 	// The server reads COUNTYCLOUD_* variables as flags; the vendor's own
 	// (a DSN, an address for the CLI) must not reach the test's server.
-	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "COUNTYCLOUD_") })
+	// What it puts in the temporary directory (the dev server's files)
+	// goes with the test's.
+	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "COUNTYCLOUD_") }), "TMPDIR="+l.tempDir)
 	log := &logTail{listening: make(chan string, 1), seeded: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = log, log
 	// The server's plugins die with it and hold none of its output, but
 	// a stuck pipe must not keep the test waiting.
 	cmd.WaitDelay = 10 * time.Second
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+		return nil, fmt.Errorf("start %s: %w", l.bin, err)
 	}
 	s := &server{cmd: cmd, log: log, exited: make(chan struct{})}
 	go func() {
 		s.err = cmd.Wait()
 		close(s.exited)
 	}()
+	t.Cleanup(func() { s.stop(t) })
 	return s, nil
+}
+
+// freeAddr is a loopback address whose port nothing listens on.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("find a free port: %w", err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		return "", fmt.Errorf("find a free port: %w", err)
+	}
+	return addr, nil
 }
 
 // address waits until the server says where it listens and returns its
@@ -386,6 +424,16 @@ func (s *server) address() (string, error) {
 		return "", fmt.Errorf("%s ended at start: %w", s.cmd, s.err)
 	case <-time.After(startTimeout):
 		return "", fmt.Errorf("%s did not listen within %s", s.cmd, startTimeout)
+	}
+}
+
+// ended says whether the server process has ended.
+func (s *server) ended() bool {
+	select {
+	case <-s.exited:
+		return true
+	default:
+		return false
 	}
 }
 

@@ -1,7 +1,9 @@
 package sdktest
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,14 +16,15 @@ import (
 
 // echoed is what the test module answers.
 type echoed struct {
-	Method string   `json:"method"`
-	Path   string   `json:"path"`
-	Query  string   `json:"query"`
-	Body   string   `json:"body"`
-	Login  string   `json:"login"`
-	Unit   int64    `json:"unit"`
-	Roles  []string `json:"roles"`
-	PID    int      `json:"pid"`
+	Method   string          `json:"method"`
+	Settings json.RawMessage `json:"settings"`
+	Path     string          `json:"path"`
+	Query    string          `json:"query"`
+	Body     string          `json:"body"`
+	Login    string          `json:"login"`
+	Unit     int64           `json:"unit"`
+	Roles    []string        `json:"roles"`
+	PID      int             `json:"pid"`
 }
 
 func TestAModuleIsBuiltEnabledAndCalledAsEachAccount(t *testing.T) {
@@ -50,8 +53,26 @@ func TestAModuleIsBuiltEnabledAndCalledAsEachAccount(t *testing.T) {
 
 	raw := h.As(t, "clerk").Call(t, "PUT", "/raw", []byte("not json"))
 	var got echoed
-	if raw.Decode(t, &got); got.Body != "not json" {
-		t.Errorf("a []byte body arrived as %q", got.Body)
+	if raw.Decode(t, &got); got.Body != "not json" || string(got.Settings) != `{"greeting":"你好"}` {
+		t.Errorf("a []byte body arrived as %q, the settings as %s", got.Body, got.Settings)
+	}
+
+	// The host's file URLs lead back to it.
+	var upload struct {
+		URL string `json:"url"`
+	}
+	h.As(t, "clerk").Call(t, "POST", "/upload", nil).Decode(t, &upload)
+	req, err := http.NewRequest(http.MethodPut, upload.URL, strings.NewReader("abc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("upload to %s: %v", upload.URL, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("upload to %s: %s", upload.URL, resp.Status)
 	}
 	if r := h.As(t, "clerk").Call(t, "GET", "/fail", nil); r.Status != 503 || r.Code != "module_failed" {
 		t.Errorf("a module's error: %v", r)

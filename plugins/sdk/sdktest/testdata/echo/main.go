@@ -19,13 +19,24 @@ func main() {
 type echo struct{}
 
 // Handle answers GET /fail with an error, which the host turns into its
-// own, and anything else with the request.
-func (echo) Handle(_ context.Context, r *sdk.Request) (*sdk.Response, error) {
-	if r.Path == "/fail" {
+// own, POST /upload with an upload of 3 bytes, and anything else with the
+// request.
+func (echo) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, error) {
+	var answer any
+	switch r.Path {
+	case "/fail":
 		return nil, errors.New("asked to fail")
+	case "/upload":
+		u, err := r.Host.CreateUpload(ctx, "three.txt", "text/plain", 3)
+		if err != nil {
+			return nil, err
+		}
+		answer = u
+	default:
+		answer = map[string]any{"method": r.Method, "path": r.Path, "query": r.Query, "body": string(r.Body), "settings": r.Settings,
+			"login": r.Caller.Login, "unit": r.Caller.UnitID, "roles": r.Caller.Roles, "pid": os.Getpid()}
 	}
-	body, err := json.Marshal(map[string]any{"method": r.Method, "path": r.Path, "query": r.Query, "body": string(r.Body),
-		"login": r.Caller.Login, "unit": r.Caller.UnitID, "roles": r.Caller.Roles, "pid": os.Getpid()})
+	body, err := json.Marshal(answer)
 	if err != nil {
 		return nil, err
 	}
