@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -181,12 +182,9 @@ const filesPath = "/v1/files/"
 func fileService(cfg config.Server, router *store.Router, deps *host.Deps, log *slog.Logger) (http.Handler, error) {
 	key, dir := []byte(cfg.FileSigningKey), cfg.FileDir
 	if cfg.Dev && len(key) == 0 {
-		key = []byte(rand.Text() + rand.Text())
-		tmp, err := os.MkdirTemp("", "countycloud-files-")
-		if err != nil {
-			return nil, err
-		}
-		dir = tmp
+		// Dev mode keeps nothing: the files go where the server's own
+		// temporary directory is (see serve), removed when it ends.
+		key, dir = []byte(rand.Text()+rand.Text()), filepath.Join(cfg.FileDir, "dev-files")
 	}
 	if len(key) == 0 {
 		log.Warn("modules keep no files: set --file-signing-key (the same on every replica) to turn them on")

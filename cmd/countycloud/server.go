@@ -67,6 +67,14 @@ func serve(ctx context.Context, cfg config.Server, e env) error {
 	defer stop()
 
 	var dbcfg *mysql.Config
+	if cfg.Dev && cfg.FileSigningKey == "" {
+		tmp, err := os.MkdirTemp("", "countycloud-dev-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		cfg.FileDir = tmp
+	}
 	if cfg.Dev {
 		engine, err := startDevEngine()
 		if err != nil {
@@ -84,6 +92,11 @@ func serve(ctx context.Context, cfg config.Server, e env) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w; is another server running there? choose another with --addr", addr, err)
+	}
+	if cfg.PublicURL == "" {
+		// The address really listened on: --addr may name port 0 or no
+		// host.
+		cfg.PublicURL = "http://" + ln.Addr().String()
 	}
 	announce := func(token string) { printBootstrapToken(e, token) }
 	if cfg.Dev {

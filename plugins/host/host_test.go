@@ -112,6 +112,8 @@ func (n *notes) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, erro
 		return &sdk.Response{Status: 204}, nil
 	case r.Path == "/echo":
 		return &sdk.Response{Body: r.Body}, nil
+	case r.Path == "/env":
+		return &sdk.Response{Body: []byte(strings.Join(os.Environ(), "\n"))}, nil
 	case r.Path == "/get":
 		// One host-service call: the benchmarks' record.
 		rec, err := r.Host.Get(ctx, "notes", "bench")
@@ -207,6 +209,16 @@ func TestAPluginKeepsRecordsInTheCountyOfEachRequest(t *testing.T) {
 	}
 	if status, body := call(t, p, wengyuan, "GET", "/notes", "text=again", ""); status != 400 || !strings.Contains(body, "not indexed") {
 		t.Fatalf("query on a field not indexed = %d %s", status, body)
+	}
+}
+
+func TestAPluginSeesNoneOfTheHostsEnvironment(t *testing.T) {
+	t.Setenv("COUNTYCLOUD_MYSQL_DSN", "root:secret@tcp(db:3306)/countycloud")
+	f := setup(t)
+	p := launch(t, f)
+	status, body := call(t, p, wengyuan, "GET", "/env", "", "")
+	if status != 200 || strings.Contains(body, "secret") || !strings.Contains(body, pluginEnv+"=notes") {
+		t.Fatalf("the plugin's environment: %d\n%s", status, body)
 	}
 }
 

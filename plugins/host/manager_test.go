@@ -185,9 +185,6 @@ func TestFiftyStartsAndStopsLeakNoGoroutineOrProcess(t *testing.T) {
 // hostUntilKilled is the host process of the next test: it launches the
 // notes plugin, says so, and waits to be killed.
 func hostUntilKilled() {
-	// go-plugin puts the host's environment after the plugin's own, so
-	// this process's mode must not reach the plugin.
-	os.Unsetenv(pluginEnv)
 	self, _ := os.Executable()
 	sum, _ := host.FileSHA256(self)
 	caps := host.NewCapabilities(time.Minute, time.Now)

@@ -23,10 +23,9 @@ type Binary struct {
 	Path     string
 	SHA256   []byte
 	Manifest sdk.Manifest
-	// Args and Env are given to the process: the platform's own binary
-	// serves its built-in modules through a hidden subcommand. (go-plugin
-	// adds the host's environment after Env, so a variable the host has
-	// set wins over Env's.)
+	// Args and Env are given to the process, which gets nothing else of
+	// the host's environment: the platform's own binary serves its
+	// built-in modules through a hidden subcommand.
 	Args []string
 	Env  []string
 }
@@ -54,7 +53,10 @@ var ErrProtocol = errors.New("protocol mismatch")
 // being registered, taking the manifest it reports.
 func Launch(ctx context.Context, b Binary, d Deps) (*Process, error) {
 	cmd := exec.Command(b.Path, b.Args...)
-	cmd.Env = append(cmd.Environ(), b.Env...)
+	// A plugin gets none of the host's environment, which holds the
+	// database's password and the platform's keys: only b.Env and what
+	// go-plugin adds for its handshake.
+	cmd.Env = b.Env
 	dieWithHost(cmd)
 	services := newHostServer(b.Manifest, d)
 	client := plugin.NewClient(&plugin.ClientConfig{
@@ -64,6 +66,7 @@ func Launch(ctx context.Context, b Binary, d Deps) (*Process, error) {
 		SecureConfig:     &plugin.SecureConfig{Checksum: b.SHA256, Hash: sha256.New()},
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
+		SkipHostEnv:      true,
 		Logger:           hclog.FromStandardLogger(slog.NewLogLogger(d.Log.Handler(), slog.LevelWarn), &hclog.LoggerOptions{Name: "plugin." + b.Manifest.ID, Level: hclog.Warn}),
 	})
 	p, err := start(ctx, client, b)
@@ -76,21 +79,26 @@ func Launch(ctx context.Context, b Binary, d Deps) (*Process, error) {
 }
 
 func start(ctx context.Context, client *plugin.Client, b Binary) (*Process, error) {
+	// What the binary is registered as, or while it is probed, where it is.
+	name := b.Path
+	if b.Manifest.ID != "" {
+		name = b.Manifest.ID + " " + b.Manifest.Version
+	}
 	rpc, err := client.Client()
 	if err != nil {
 		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
-			return nil, fmt.Errorf("%w: %s is not the binary registered for %s %s", ErrChecksum, b.Path, b.Manifest.ID, b.Manifest.Version)
+			return nil, fmt.Errorf("%w: %s is not the binary registered as %s", ErrChecksum, b.Path, name)
 		}
-		return nil, fmt.Errorf("%w: start %s %s: %v", ErrProtocol, b.Manifest.ID, b.Manifest.Version, err)
+		return nil, fmt.Errorf("%w: start %s: %v", ErrProtocol, name, err)
 	}
 	raw, err := rpc.Dispense(sdk.PluginName)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s %s offers no module: %v", ErrProtocol, b.Manifest.ID, b.Manifest.Version, err)
+		return nil, fmt.Errorf("%w: %s offers no module: %v", ErrProtocol, name, err)
 	}
 	d := raw.(*dispensed)
 	resp, err := d.module.Manifest(ctx, &pluginv1.ManifestRequest{HostServices: d.hostServices})
 	if err != nil {
-		return nil, fmt.Errorf("%w: ask %s for its manifest: %v", ErrProtocol, b.Manifest.ID, err)
+		return nil, fmt.Errorf("%w: ask %s for its manifest: %v", ErrProtocol, name, err)
 	}
 	m, err := sdk.ParseManifest(resp.GetManifest())
 	if err != nil {

@@ -150,6 +150,17 @@ func (s *Service) Enable(ctx context.Context, tenant, plugin, by string, in Enab
 			return Module{}, err
 		}
 	}
+	if len(in.Settings) == 0 || string(in.Settings) == "null" {
+		// Moving to another version keeps the county's settings, which
+		// the new version's schema must still accept.
+		prev, err := s.repo.Module(ctx, tenant, plugin)
+		switch {
+		case err == nil:
+			in.Settings = prev.Settings
+		case errs.CodeOf(err) != CodeModuleNotEnabled:
+			return Module{}, err
+		}
+	}
 	settings, err := checkSettings(e.Manifest, in.Settings)
 	if err != nil {
 		return Module{}, err
