@@ -50,3 +50,23 @@ func (r *Router) InTenantTx(ctx context.Context, code string, fn func(ctx contex
 		return InTx(ctx, conn, nil, func(tx *sqlx.Tx) error { return fn(ctx, tx) })
 	})
 }
+
+// InTenantQualified gives a read the county's cluster pool and its
+// schema, quoted, for statements that name their tables in full
+// (`schema`.table): one round trip, with no USE before it. The schema
+// comes from the locator, never from the caller.
+func (r *Router) InTenantQualified(ctx context.Context, code string) (*sqlx.DB, string, error) {
+	loc, err := r.locator.Locate(ctx, code)
+	if err != nil {
+		return nil, "", err
+	}
+	cluster, err := r.clusters.Get(loc.Cluster)
+	if err != nil {
+		return nil, "", err
+	}
+	quoted, err := QuoteSchema(loc.Schema)
+	if err != nil {
+		return nil, "", err
+	}
+	return cluster.db, quoted, nil
+}

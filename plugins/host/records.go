@@ -25,6 +25,9 @@ import (
 type Router interface {
 	InTenant(ctx context.Context, code string, fn func(ctx context.Context, conn *sqlx.Conn) error) error
 	InTenantTx(ctx context.Context, code string, fn func(ctx context.Context, tx *sqlx.Tx) error) error
+	// InTenantQualified is the county's pool and quoted schema, for one
+	// statement naming its tables in full.
+	InTenantQualified(ctx context.Context, code string) (*sqlx.DB, string, error)
 }
 
 // Limits of the records store.
@@ -156,14 +159,17 @@ func (s *records) GetRecord(ctx context.Context, req *pluginv1.GetRecordRequest)
 	if err := checkKey(req.GetCollection(), req.GetId()); err != nil {
 		return nil, err
 	}
+	// A read of one statement: on the county's schema named in full,
+	// without a USE before it.
+	db, schema, err := s.router.InTenantQualified(ctx, county)
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
 	var out recordRow
-	err = s.router.InTenant(ctx, county, func(ctx context.Context, conn *sqlx.Conn) error {
-		err := conn.GetContext(ctx, &out, "SELECT "+recordColumns+" FROM plugin_records WHERE plugin = ? AND collection = ? AND record_id = ?", s.plugin, req.GetCollection(), req.GetId())
-		if errors.Is(err, sql.ErrNoRows) {
-			return status.Errorf(codes.NotFound, "no record %s/%s", req.GetCollection(), req.GetId())
-		}
-		return err
-	})
+	err = db.GetContext(ctx, &out, "SELECT "+recordColumns+" FROM "+schema+".plugin_records WHERE plugin = ? AND collection = ? AND record_id = ?", s.plugin, req.GetCollection(), req.GetId())
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, status.Errorf(codes.NotFound, "no record %s/%s", req.GetCollection(), req.GetId())
+	}
 	if err != nil {
 		return nil, s.grpcError(ctx, err)
 	}
@@ -219,7 +225,11 @@ func (s *records) QueryRecords(ctx context.Context, req *pluginv1.QueryRecordsRe
 	case limit < 0 || limit > maxPageSize:
 		return nil, status.Errorf(codes.InvalidArgument, "limit %d is not between 1 and %d", limit, maxPageSize)
 	}
-	query := "SELECT r.collection, r.record_id, r.version, r.document, r.created_at, r.updated_at FROM plugin_records r"
+	db, schema, err := s.router.InTenantQualified(ctx, county)
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	query := "SELECT r.collection, r.record_id, r.version, r.document, r.created_at, r.updated_at FROM " + schema + ".plugin_records r"
 	var args []any
 	fields := slices.Sorted(maps.Keys(req.GetWhere()))
 	for i, field := range fields {
@@ -227,17 +237,14 @@ func (s *records) QueryRecords(ctx context.Context, req *pluginv1.QueryRecordsRe
 			return nil, status.Errorf(codes.InvalidArgument, "field %q of collection %s is not indexed; the manifest declares which are", field, req.GetCollection())
 		}
 		alias := "f" + strconv.Itoa(i)
-		query += " JOIN plugin_record_fields " + alias + " ON " + alias + ".plugin = r.plugin AND " + alias + ".collection = r.collection AND " +
+		query += " JOIN " + schema + ".plugin_record_fields " + alias + " ON " + alias + ".plugin = r.plugin AND " + alias + ".collection = r.collection AND " +
 			alias + ".record_id = r.record_id AND " + alias + ".field = ? AND " + alias + ".value = ?"
 		args = append(args, field, req.GetWhere()[field])
 	}
 	query += " WHERE r.plugin = ? AND r.collection = ? AND r.record_id > ? ORDER BY r.record_id LIMIT ?"
 	args = append(args, s.plugin, req.GetCollection(), req.GetAfter(), limit+1)
 	var rows []recordRow
-	err = s.router.InTenant(ctx, county, func(ctx context.Context, conn *sqlx.Conn) error {
-		return conn.SelectContext(ctx, &rows, query, args...)
-	})
-	if err != nil {
+	if err := db.SelectContext(ctx, &rows, query, args...); err != nil {
 		return nil, s.grpcError(ctx, err)
 	}
 	resp := &pluginv1.QueryRecordsResponse{}
