@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,7 +37,10 @@ import (
 // the same SQL on the county's schema named outright.
 //	go test ./plugins/host -run '^$' -bench PluginStart -benchtime 20x
 //
-// Each reports p50 and p99 in µs and calls per second from 8 callers.
+// Each reports p50 and p99 in µs and calls per second from 8 callers, and
+// the host's throughput and p50 against the bare call's. The bare
+// baseline of the callback pair has the same per-call deadline as the
+// host's calls.
 
 // barePlugin serves the Module service with nothing around it: Handle
 // echoes the body, and on /callback first calls the host back once.
@@ -154,44 +158,68 @@ func launchBare(b *testing.B, services bareHost) bareClient {
 	return c
 }
 
-// measure runs call b.N times from 8 goroutines and reports p50, p99 and
-// calls per second.
-func measure(b *testing.B, call func() error) {
-	const callers = 8
-	latencies := make([]time.Duration, b.N)
-	var next sync.Mutex
-	i := 0
+// side is one way of making the same call, and what a run of it took.
+type side struct {
+	name      string
+	call      func() error
+	latencies []time.Duration
+	elapsed   time.Duration
+}
+
+// compare makes b.N calls of each side from 8 goroutines, the sides
+// taking turns in ten rounds so that the machine's drift falls on both
+// alike, and reports each side's p50 and p99 in µs and calls per second,
+// and every side's throughput and p50 against the first's.
+func compare(b *testing.B, sides ...*side) {
+	const callers, rounds = 8, 10
 	b.ResetTimer()
-	start := time.Now()
+	for r := range rounds {
+		n := b.N / rounds
+		if r == rounds-1 {
+			n = b.N - n*(rounds-1)
+		}
+		for _, s := range sides {
+			start := time.Now()
+			s.latencies = append(s.latencies, run(b, callers, n, s.call)...)
+			s.elapsed += time.Since(start)
+		}
+	}
+	b.StopTimer()
+	base := sides[0]
+	for _, s := range sides {
+		slices.Sort(s.latencies)
+		p50 := s.latencies[len(s.latencies)/2]
+		b.ReportMetric(float64(p50.Microseconds()), s.name+"-p50-µs")
+		b.ReportMetric(float64(s.latencies[len(s.latencies)*99/100].Microseconds()), s.name+"-p99-µs")
+		b.ReportMetric(float64(b.N)/s.elapsed.Seconds(), s.name+"-calls/s")
+		if s != base {
+			b.ReportMetric(base.elapsed.Seconds()/s.elapsed.Seconds(), s.name+"/"+base.name+"-throughput")
+			b.ReportMetric(float64(p50)/float64(base.latencies[len(base.latencies)/2]), s.name+"/"+base.name+"-p50")
+		}
+	}
+}
+
+// run makes n calls from callers goroutines and returns their latencies.
+func run(b *testing.B, callers, n int, call func() error) []time.Duration {
+	latencies := make([]time.Duration, n)
+	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range callers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				next.Lock()
-				n := i
-				i++
-				next.Unlock()
-				if n >= b.N {
-					return
-				}
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
 				t := time.Now()
 				if err := call(); err != nil {
 					b.Error(err)
 					return
 				}
-				latencies[n] = time.Since(t)
+				latencies[i] = time.Since(t)
 			}
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	slices.Sort(latencies)
-	b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds()), "p50-µs")
-	b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds()), "p99-µs")
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "calls/s")
+	return latencies
 }
 
 var payload = []byte(`{"title":"2026年第一季度工作会议","category":"meetings","unit":"县政府办公室","duration":3600}`)
@@ -215,52 +243,40 @@ func BenchmarkPlugin(b *testing.B) {
 	echo := func(path string) *pluginv1.HandleRequest {
 		return &pluginv1.HandleRequest{Method: "POST", Path: path, Body: payload, RequestId: "bench"}
 	}
-	b.Run("bare", func(b *testing.B) {
-		measure(b, func() error {
-			_, err := bare.module.Handle(ctx, echo("/echo"))
-			return err
-		})
-	})
-	b.Run("bare-deadline", func(b *testing.B) {
-		measure(b, func() error {
-			ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			defer cancel()
-			_, err := bare.module.Handle(ctx, echo("/echo"))
-			return err
-		})
-	})
-	b.Run("host", func(b *testing.B) {
-		measure(b, func() error {
-			resp, err := svc.Serve(ctx, wengyuan, "notes", echo("/echo"))
+	serve := func(path string) func() error {
+		return func() error {
+			resp, err := svc.Serve(ctx, wengyuan, "notes", echo(path))
 			if err == nil && resp.GetStatus() != 200 {
 				err = fmt.Errorf("status %d", resp.GetStatus())
 			}
 			return err
-		})
+		}
+	}
+	bareCall := func(path string, deadline bool) func() error {
+		return func() error {
+			ctx := ctx
+			if deadline {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+				defer cancel()
+			}
+			_, err := bare.module.Handle(ctx, echo(path))
+			return err
+		}
+	}
+	b.Run("request", func(b *testing.B) {
+		compare(b, &side{name: "bare", call: bareCall("/echo", false)}, &side{name: "bare-deadline", call: bareCall("/echo", true)},
+			&side{name: "host", call: serve("/echo")})
+	})
+	b.Run("callback", func(b *testing.B) {
+		compare(b, &side{name: "bare", call: bareCall("/callback", true)}, &side{name: "host", call: serve("/get")})
 	})
 	b.Run("in-process", func(b *testing.B) {
 		module := &notes{}
-		measure(b, func() error {
+		compare(b, &side{name: "handler", call: func() error {
 			_, err := module.Handle(ctx, &sdk.Request{Method: "POST", Path: "/echo", Body: payload})
 			return err
-		})
-	})
-	b.Run("bare-callback", func(b *testing.B) {
-		measure(b, func() error {
-			ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			defer cancel()
-			_, err := bare.module.Handle(ctx, echo("/callback"))
-			return err
-		})
-	})
-	b.Run("host-callback", func(b *testing.B) {
-		measure(b, func() error {
-			resp, err := svc.Serve(ctx, wengyuan, "notes", echo("/get"))
-			if err == nil && resp.GetStatus() != 200 {
-				err = fmt.Errorf("status %d", resp.GetStatus())
-			}
-			return err
-		})
+		}})
 	})
 }
 
