@@ -70,6 +70,15 @@ func (s *files) available() error {
 	return nil
 }
 
+// begin checks that this host keeps files and that token is good, and
+// returns the county it was issued for.
+func (s *files) begin(token string) (string, error) {
+	if err := s.available(); err != nil {
+		return "", err
+	}
+	return s.county(token)
+}
+
 type fileRow struct {
 	ID          string     `db:"file_id"`
 	Name        string     `db:"name"`
@@ -113,10 +122,7 @@ func readFile(ctx context.Context, q sqlx.QueryerContext, plugin, file string, l
 }
 
 func (s *files) CreateUpload(ctx context.Context, req *pluginv1.CreateUploadRequest) (*pluginv1.Upload, error) {
-	if err := s.available(); err != nil {
-		return nil, err
-	}
-	county, err := s.county(req.GetCapability())
+	county, err := s.begin(req.GetCapability())
 	if err != nil {
 		return nil, err
 	}
@@ -149,10 +155,7 @@ func (s *files) CreateUpload(ctx context.Context, req *pluginv1.CreateUploadRequ
 }
 
 func (s *files) GetFile(ctx context.Context, req *pluginv1.GetFileRequest) (*pluginv1.File, error) {
-	if err := s.available(); err != nil {
-		return nil, err
-	}
-	county, err := s.county(req.GetCapability())
+	county, err := s.begin(req.GetCapability())
 	if err != nil {
 		return nil, err
 	}
@@ -194,10 +197,7 @@ func (s *files) DownloadURL(ctx context.Context, req *pluginv1.DownloadURLReques
 // upload arriving meanwhile finds no pending file to make ready, so it
 // removes what it stored.
 func (s *files) DeleteFile(ctx context.Context, req *pluginv1.DeleteFileRequest) (*pluginv1.DeleteFileResponse, error) {
-	if err := s.available(); err != nil {
-		return nil, err
-	}
-	county, err := s.county(req.GetCapability())
+	county, err := s.begin(req.GetCapability())
 	if err != nil {
 		return nil, err
 	}
