@@ -26,12 +26,16 @@ type ManagerOptions struct {
 	BackoffMin, BackoffMax time.Duration
 	// HealthInterval is how often running processes are pinged.
 	HealthInterval time.Duration
+	// IdleTimeout stops a process no request has used for that long (an
+	// old version after its counties moved on, a module little used); the
+	// next request starts it again.
+	IdleTimeout time.Duration
 }
 
 // DefaultManagerOptions are the production settings.
 func DefaultManagerOptions() ManagerOptions {
 	return ManagerOptions{CallTimeout: 30 * time.Second, MaxCrashes: 3, CrashWindow: 10 * time.Minute,
-		BackoffMin: 250 * time.Millisecond, BackoffMax: 30 * time.Second, HealthInterval: 2 * time.Second}
+		BackoffMin: 250 * time.Millisecond, BackoffMax: 30 * time.Second, HealthInterval: 2 * time.Second, IdleTimeout: 10 * time.Minute}
 }
 
 // Manager runs one process per plugin version, launched when a county
@@ -62,6 +66,12 @@ type supervised struct {
 	crashes []time.Time
 	failed  bool
 	retryAt time.Time
+	// inFlight counts the calls under way, and used is when the last one
+	// began; idle says the process was stopped for want of use (not
+	// crashed), so it waits for a request to start again.
+	inFlight int
+	used     time.Time
+	idle     bool
 }
 
 func (m *Manager) version(e Entry) *supervised {
@@ -83,6 +93,7 @@ func (m *Manager) Call(ctx context.Context, e Entry, county string, req *pluginv
 	if err != nil {
 		return nil, err
 	}
+	defer m.done(s)
 	ctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
 	defer cancel()
 	resp, err := p.Handle(ctx, county, req)
@@ -100,11 +111,30 @@ func (m *Manager) Call(ctx context.Context, e Entry, county string, req *pluginv
 	return nil, errs.Unavailable(err, CodeModuleFailed, "module %s could not serve the request", e.ID)
 }
 
-// running returns s's process, starting it unless it is failed or
-// waiting out its back-off.
+// done ends a call that running began.
+func (m *Manager) done(s *supervised) {
+	s.mu.Lock()
+	s.inFlight--
+	s.mu.Unlock()
+}
+
+// running begins a call on s's process, starting it unless it is failed
+// or waiting out its back-off; done ends the call.
 func (m *Manager) running(ctx context.Context, s *supervised) (*Process, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	p, err := m.startLocked(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	s.inFlight++
+	s.used = m.deps.Now()
+	return p, nil
+}
+
+// startLocked returns s's process, starting it unless it is failed or
+// waiting out its back-off.
+func (m *Manager) startLocked(ctx context.Context, s *supervised) (*Process, error) {
 	if s.proc != nil && s.proc.Exited() {
 		m.crashedLocked(s)
 	}
@@ -132,7 +162,7 @@ func (m *Manager) running(ctx context.Context, s *supervised) (*Process, error) 
 		m.crashedLocked(s)
 		return nil, errs.Unavailable(err, CodeModuleUnavailable, "module %s could not be started", s.entry.ID)
 	}
-	s.proc = p
+	s.proc, s.idle = p, false
 	return p, nil
 }
 
@@ -196,19 +226,39 @@ func (m *Manager) check(ctx context.Context) {
 	}
 	m.mu.Unlock()
 	for _, s := range all {
+		if m.stopIfIdle(s) {
+			continue
+		}
 		s.mu.Lock()
-		p := s.proc
+		p, idle := s.proc, s.idle
 		s.mu.Unlock()
-		if p != nil && p.Ping() == nil {
+		if idle || (p != nil && p.Ping() == nil) {
 			continue
 		}
 		if p != nil {
 			m.crashed(s, p)
 		}
-		if _, err := m.running(ctx, s); err != nil && !errors.Is(err, context.Canceled) {
+		s.mu.Lock()
+		_, err := m.startLocked(ctx, s)
+		s.mu.Unlock()
+		if err != nil && !errors.Is(err, context.Canceled) {
 			m.deps.Log.DebugContext(ctx, "plugin not restarted yet", "plugin", s.entry.ID, "err", err)
 		}
 	}
+}
+
+// stopIfIdle stops s's process if no call is under way and none began
+// within IdleTimeout, and says whether it did.
+func (m *Manager) stopIfIdle(s *supervised) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil || s.inFlight > 0 || m.deps.Now().Sub(s.used) < m.opts.IdleTimeout {
+		return false
+	}
+	s.proc.Close()
+	s.proc, s.idle = nil, true
+	m.deps.Log.Info("plugin stopped for want of use", "plugin", s.entry.ID, "version", s.entry.Version, "idle", m.opts.IdleTimeout)
+	return true
 }
 
 // Close stops every plugin process.

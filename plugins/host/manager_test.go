@@ -246,3 +246,37 @@ func TestAKilledHostLeavesNoPluginProcessBehind(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestAProcessNobodyUsesIsStoppedAndStartsAgainWhenNeeded(t *testing.T) {
+	f := setup(t)
+	opts := fastOptions()
+	opts.IdleTimeout = 200 * time.Millisecond
+	m := manager(t, f, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		m.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	notes := entry("notes")
+	if _, err := m.Call(ctx, notes, wengyuan, request("/notes/none")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(children(t, os.Getpid())) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the idle process still runs: %+v", m.Statuses())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st := m.Statuses(); len(st) != 1 || st[0].Running || st[0].Crashes != 0 {
+		t.Fatalf("after stopping for want of use: %+v", st)
+	}
+	if resp, err := m.Call(ctx, notes, wengyuan, request("/notes/none")); err != nil || resp.GetStatus() != 400 {
+		t.Fatalf("a request after the stop: %v %v", resp, err)
+	}
+}
