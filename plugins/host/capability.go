@@ -27,6 +27,10 @@ type Capability struct {
 	// Caller is who made the request, as the host authenticated them:
 	// what a plugin does for the request is recorded against them.
 	Caller audit.Actor
+	// Roles are the caller's roles in the county, so that the workflow
+	// engine authorises a plugin's caller as it would the same person
+	// through the platform's API.
+	Roles []string
 }
 
 // ErrCapability is the error of a token that is forged, garbled, expired
@@ -54,12 +58,12 @@ const capabilityPrefix = "cc1."
 
 // Issue returns a token for caller's request to plugin in county, and the
 // func that revokes it when the request is done.
-func (c *Capabilities) Issue(county, plugin, request string, caller audit.Actor) (token string, revoke func()) {
+func (c *Capabilities) Issue(county, plugin, request string, caller audit.Actor, roles ...string) (token string, revoke func()) {
 	var id [16]byte
 	// crypto/rand never fails on Linux (and panics where it cannot read).
 	_, _ = rand.Read(id[:])
 	token = capabilityPrefix + base64.RawURLEncoding.EncodeToString(id[:])
-	c.live.Store(token, Capability{County: county, Plugin: plugin, Request: request, Expires: c.now().Add(c.ttl), Caller: caller})
+	c.live.Store(token, Capability{County: county, Plugin: plugin, Request: request, Expires: c.now().Add(c.ttl), Caller: caller, Roles: roles})
 	return token, func() { c.live.Delete(token) }
 }
 

@@ -119,7 +119,7 @@ func start(ctx context.Context, client *plugin.Client, b Binary) (*Process, erro
 // and revoked when it is answered.
 func (p *Process) Handle(ctx context.Context, county string, req *pluginv1.HandleRequest) (*pluginv1.HandleResponse, error) {
 	c := req.GetCaller()
-	token, revoke := p.caps.Issue(county, p.manifest.ID, req.GetRequestId(), audit.Actor{Kind: c.GetKind(), ID: c.GetAccountId(), Login: c.GetLogin(), Unit: c.GetUnitId()})
+	token, revoke := p.caps.Issue(county, p.manifest.ID, req.GetRequestId(), audit.Actor{Kind: c.GetKind(), ID: c.GetAccountId(), Login: c.GetLogin(), Unit: c.GetUnitId()}, c.GetRoles()...)
 	defer revoke()
 	req.Capability = token
 	return p.module.Handle(ctx, req)

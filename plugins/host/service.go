@@ -165,6 +165,11 @@ func (s *Service) Enable(ctx context.Context, tenant, plugin, by string, in Enab
 	if err != nil {
 		return Module{}, err
 	}
+	// The workflows go in first: a module enabled without them would
+	// fail each request that starts one.
+	if err := installWorkflows(ctx, s.manager.deps.Workflows, tenant, e.Manifest); err != nil {
+		return Module{}, err
+	}
 	m := Module{Tenant: tenant, Plugin: plugin, Version: e.Version, Enabled: true, Settings: settings, At: s.now().UTC(), By: by}
 	if err := s.repo.PutModule(ctx, m); err != nil {
 		return Module{}, err

@@ -31,6 +31,10 @@ type Deps struct {
 	// Outbox, if set, is kicked once a plugin's notifications commit, so
 	// that their e-mail and SMS go at once rather than at the next sweep.
 	Outbox Outbox
+	// Workflows is the counties' workflow engine, which installs the
+	// modules' workflows and runs them for their requests. Without it a
+	// module that has workflows cannot be enabled.
+	Workflows Workflows
 }
 
 // hostServer is the Host service of one plugin process: each of the
@@ -42,16 +46,26 @@ type hostServer struct {
 	*files
 	*trail
 	*notices
+	*workflows
 }
 
 func newHostServer(m sdk.Manifest, d Deps) *hostServer {
 	g := guard{plugin: m.ID, caps: d.Capabilities, log: d.Log}
 	return &hostServer{
-		records: &records{guard: g, indexed: indexed(m), router: d.Router, now: d.Now},
-		files:   newFiles(g, d),
-		trail:   &trail{guard: g, router: d.Router, callers: d.Callers, now: d.Now},
-		notices: &notices{guard: g, router: d.Router, outbox: d.Outbox, now: d.Now},
+		records:   &records{guard: g, indexed: indexed(m), router: d.Router, now: d.Now},
+		files:     newFiles(g, d),
+		trail:     &trail{guard: g, router: d.Router, callers: d.Callers, now: d.Now},
+		notices:   &notices{guard: g, router: d.Router, outbox: d.Outbox, now: d.Now},
+		workflows: &workflows{guard: g, engine: d.Workflows, local: workflowCodes(m)},
 	}
+}
+
+func workflowCodes(m sdk.Manifest) map[string]bool {
+	out := make(map[string]bool, len(m.Workflows))
+	for code := range m.Workflows {
+		out[code] = true
+	}
+	return out
 }
 
 func indexed(m sdk.Manifest) map[string][]string {

@@ -29,6 +29,14 @@ type Manifest struct {
 	// Settings is the JSON Schema of the settings a county gives the
 	// module when it enables it; the host validates them against it.
 	Settings json.RawMessage `json:"settings,omitempty"`
+	// Workflows are the workflow definitions the module runs its work
+	// through, in the platform's workflow JSON, keyed by a local code
+	// named like a collection. When a county enables the module the host
+	// installs each as the county's workflow "<id>.<code>" (setting its
+	// code so), where the county's admins see and may localise it; a
+	// changed definition must raise its version to replace the installed
+	// one.
+	Workflows map[string]json.RawMessage `json:"workflows,omitempty"`
 }
 
 // Collection declares a collection of records.
@@ -76,6 +84,15 @@ func (m Manifest) Validate() error {
 			if !fieldPattern.MatchString(f) {
 				problems = append(problems, fmt.Errorf("collection %s: indexed field %q is not a field name", name, f))
 			}
+		}
+	}
+	for _, code := range slices.Sorted(maps.Keys(m.Workflows)) {
+		if !collectionPattern.MatchString(code) {
+			problems = append(problems, fmt.Errorf("workflow %q: use 1 to 64 lowercase letters, digits or underscores, starting with a letter", code))
+		}
+		var definition map[string]any
+		if err := json.Unmarshal(m.Workflows[code], &definition); err != nil || definition == nil {
+			problems = append(problems, fmt.Errorf("workflow %s: the definition is not a JSON object", code))
 		}
 	}
 	return errors.Join(problems...)

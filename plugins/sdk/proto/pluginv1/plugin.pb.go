@@ -1613,6 +1613,235 @@ func (*NotifyResponse) Descriptor() ([]byte, []int) {
 	return file_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{24}
 }
 
+type StartWorkflowRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Capability string                 `protobuf:"bytes,1,opt,name=capability,proto3" json:"capability,omitempty"`
+	// workflow is the local code of one of the manifest's workflows: the
+	// host runs the county's "<plugin>.<workflow>".
+	Workflow      string `protobuf:"bytes,2,opt,name=workflow,proto3" json:"workflow,omitempty"`
+	Title         string `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartWorkflowRequest) Reset() {
+	*x = StartWorkflowRequest{}
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartWorkflowRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartWorkflowRequest) ProtoMessage() {}
+
+func (x *StartWorkflowRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartWorkflowRequest.ProtoReflect.Descriptor instead.
+func (*StartWorkflowRequest) Descriptor() ([]byte, []int) {
+	return file_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *StartWorkflowRequest) GetCapability() string {
+	if x != nil {
+		return x.Capability
+	}
+	return ""
+}
+
+func (x *StartWorkflowRequest) GetWorkflow() string {
+	if x != nil {
+		return x.Workflow
+	}
+	return ""
+}
+
+func (x *StartWorkflowRequest) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+type ActOnTaskRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Capability    string                 `protobuf:"bytes,1,opt,name=capability,proto3" json:"capability,omitempty"`
+	TaskId        int64                  `protobuf:"varint,2,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	Action        string                 `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
+	Comment       string                 `protobuf:"bytes,4,opt,name=comment,proto3" json:"comment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ActOnTaskRequest) Reset() {
+	*x = ActOnTaskRequest{}
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActOnTaskRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActOnTaskRequest) ProtoMessage() {}
+
+func (x *ActOnTaskRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActOnTaskRequest.ProtoReflect.Descriptor instead.
+func (*ActOnTaskRequest) Descriptor() ([]byte, []int) {
+	return file_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ActOnTaskRequest) GetCapability() string {
+	if x != nil {
+		return x.Capability
+	}
+	return ""
+}
+
+func (x *ActOnTaskRequest) GetTaskId() int64 {
+	if x != nil {
+		return x.TaskId
+	}
+	return 0
+}
+
+func (x *ActOnTaskRequest) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *ActOnTaskRequest) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+type GetWorkflowInstanceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Capability    string                 `protobuf:"bytes,1,opt,name=capability,proto3" json:"capability,omitempty"`
+	InstanceId    int64                  `protobuf:"varint,2,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetWorkflowInstanceRequest) Reset() {
+	*x = GetWorkflowInstanceRequest{}
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetWorkflowInstanceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetWorkflowInstanceRequest) ProtoMessage() {}
+
+func (x *GetWorkflowInstanceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetWorkflowInstanceRequest.ProtoReflect.Descriptor instead.
+func (*GetWorkflowInstanceRequest) Descriptor() ([]byte, []int) {
+	return file_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *GetWorkflowInstanceRequest) GetCapability() string {
+	if x != nil {
+		return x.Capability
+	}
+	return ""
+}
+
+func (x *GetWorkflowInstanceRequest) GetInstanceId() int64 {
+	if x != nil {
+		return x.InstanceId
+	}
+	return 0
+}
+
+// WorkflowResponse is the JSON the platform's workflow API answers for
+// the same call: an outcome for a start or an action, an instance's view
+// for a read.
+type WorkflowResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Json          []byte                 `protobuf:"bytes,1,opt,name=json,proto3" json:"json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WorkflowResponse) Reset() {
+	*x = WorkflowResponse{}
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WorkflowResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WorkflowResponse) ProtoMessage() {}
+
+func (x *WorkflowResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WorkflowResponse.ProtoReflect.Descriptor instead.
+func (*WorkflowResponse) Descriptor() ([]byte, []int) {
+	return file_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *WorkflowResponse) GetJson() []byte {
+	if x != nil {
+		return x.Json
+	}
+	return nil
+}
+
 var File_proto_pluginv1_plugin_proto protoreflect.FileDescriptor
 
 const file_proto_pluginv1_plugin_proto_rawDesc = "" +
@@ -1777,10 +2006,31 @@ const file_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\bAudience\x12\x17\n" +
 	"\aunit_id\x18\x01 \x01(\x03R\x06unitId\x12\x12\n" +
 	"\x04role\x18\x02 \x01(\tR\x04role\"\x10\n" +
-	"\x0eNotifyResponse2\xbc\x01\n" +
+	"\x0eNotifyResponse\"h\n" +
+	"\x14StartWorkflowRequest\x12\x1e\n" +
+	"\n" +
+	"capability\x18\x01 \x01(\tR\n" +
+	"capability\x12\x1a\n" +
+	"\bworkflow\x18\x02 \x01(\tR\bworkflow\x12\x14\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\"}\n" +
+	"\x10ActOnTaskRequest\x12\x1e\n" +
+	"\n" +
+	"capability\x18\x01 \x01(\tR\n" +
+	"capability\x12\x17\n" +
+	"\atask_id\x18\x02 \x01(\x03R\x06taskId\x12\x16\n" +
+	"\x06action\x18\x03 \x01(\tR\x06action\x12\x18\n" +
+	"\acomment\x18\x04 \x01(\tR\acomment\"]\n" +
+	"\x1aGetWorkflowInstanceRequest\x12\x1e\n" +
+	"\n" +
+	"capability\x18\x01 \x01(\tR\n" +
+	"capability\x12\x1f\n" +
+	"\vinstance_id\x18\x02 \x01(\x03R\n" +
+	"instanceId\"&\n" +
+	"\x10WorkflowResponse\x12\x12\n" +
+	"\x04json\x18\x01 \x01(\fR\x04json2\xbc\x01\n" +
 	"\x06Module\x12[\n" +
 	"\bManifest\x12&.countycloud.plugin.v1.ManifestRequest\x1a'.countycloud.plugin.v1.ManifestResponse\x12U\n" +
-	"\x06Handle\x12$.countycloud.plugin.v1.HandleRequest\x1a%.countycloud.plugin.v1.HandleResponse2\x96\a\n" +
+	"\x06Handle\x12$.countycloud.plugin.v1.HandleRequest\x1a%.countycloud.plugin.v1.HandleResponse2\xcf\t\n" +
 	"\x04Host\x12S\n" +
 	"\tPutRecord\x12'.countycloud.plugin.v1.PutRecordRequest\x1a\x1d.countycloud.plugin.v1.Record\x12S\n" +
 	"\tGetRecord\x12'.countycloud.plugin.v1.GetRecordRequest\x1a\x1d.countycloud.plugin.v1.Record\x12g\n" +
@@ -1792,7 +2042,10 @@ const file_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\n" +
 	"DeleteFile\x12(.countycloud.plugin.v1.DeleteFileRequest\x1a).countycloud.plugin.v1.DeleteFileResponse\x12R\n" +
 	"\x05Audit\x12#.countycloud.plugin.v1.AuditRequest\x1a$.countycloud.plugin.v1.AuditResponse\x12U\n" +
-	"\x06Notify\x12$.countycloud.plugin.v1.NotifyRequest\x1a%.countycloud.plugin.v1.NotifyResponseB?Z=github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1b\x06proto3"
+	"\x06Notify\x12$.countycloud.plugin.v1.NotifyRequest\x1a%.countycloud.plugin.v1.NotifyResponse\x12e\n" +
+	"\rStartWorkflow\x12+.countycloud.plugin.v1.StartWorkflowRequest\x1a'.countycloud.plugin.v1.WorkflowResponse\x12]\n" +
+	"\tActOnTask\x12'.countycloud.plugin.v1.ActOnTaskRequest\x1a'.countycloud.plugin.v1.WorkflowResponse\x12q\n" +
+	"\x13GetWorkflowInstance\x121.countycloud.plugin.v1.GetWorkflowInstanceRequest\x1a'.countycloud.plugin.v1.WorkflowResponseB?Z=github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1b\x06proto3"
 
 var (
 	file_proto_pluginv1_plugin_proto_rawDescOnce sync.Once
@@ -1806,42 +2059,46 @@ func file_proto_pluginv1_plugin_proto_rawDescGZIP() []byte {
 	return file_proto_pluginv1_plugin_proto_rawDescData
 }
 
-var file_proto_pluginv1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_proto_pluginv1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_proto_pluginv1_plugin_proto_goTypes = []any{
-	(*ManifestRequest)(nil),      // 0: countycloud.plugin.v1.ManifestRequest
-	(*ManifestResponse)(nil),     // 1: countycloud.plugin.v1.ManifestResponse
-	(*HandleRequest)(nil),        // 2: countycloud.plugin.v1.HandleRequest
-	(*Caller)(nil),               // 3: countycloud.plugin.v1.Caller
-	(*HandleResponse)(nil),       // 4: countycloud.plugin.v1.HandleResponse
-	(*Record)(nil),               // 5: countycloud.plugin.v1.Record
-	(*PutRecordRequest)(nil),     // 6: countycloud.plugin.v1.PutRecordRequest
-	(*GetRecordRequest)(nil),     // 7: countycloud.plugin.v1.GetRecordRequest
-	(*DeleteRecordRequest)(nil),  // 8: countycloud.plugin.v1.DeleteRecordRequest
-	(*DeleteRecordResponse)(nil), // 9: countycloud.plugin.v1.DeleteRecordResponse
-	(*QueryRecordsRequest)(nil),  // 10: countycloud.plugin.v1.QueryRecordsRequest
-	(*QueryRecordsResponse)(nil), // 11: countycloud.plugin.v1.QueryRecordsResponse
-	(*CreateUploadRequest)(nil),  // 12: countycloud.plugin.v1.CreateUploadRequest
-	(*Upload)(nil),               // 13: countycloud.plugin.v1.Upload
-	(*GetFileRequest)(nil),       // 14: countycloud.plugin.v1.GetFileRequest
-	(*File)(nil),                 // 15: countycloud.plugin.v1.File
-	(*DownloadURLRequest)(nil),   // 16: countycloud.plugin.v1.DownloadURLRequest
-	(*SignedURL)(nil),            // 17: countycloud.plugin.v1.SignedURL
-	(*DeleteFileRequest)(nil),    // 18: countycloud.plugin.v1.DeleteFileRequest
-	(*DeleteFileResponse)(nil),   // 19: countycloud.plugin.v1.DeleteFileResponse
-	(*AuditRequest)(nil),         // 20: countycloud.plugin.v1.AuditRequest
-	(*AuditResponse)(nil),        // 21: countycloud.plugin.v1.AuditResponse
-	(*NotifyRequest)(nil),        // 22: countycloud.plugin.v1.NotifyRequest
-	(*Audience)(nil),             // 23: countycloud.plugin.v1.Audience
-	(*NotifyResponse)(nil),       // 24: countycloud.plugin.v1.NotifyResponse
-	nil,                          // 25: countycloud.plugin.v1.HandleRequest.HeadersEntry
-	nil,                          // 26: countycloud.plugin.v1.HandleResponse.HeadersEntry
-	nil,                          // 27: countycloud.plugin.v1.QueryRecordsRequest.WhereEntry
+	(*ManifestRequest)(nil),            // 0: countycloud.plugin.v1.ManifestRequest
+	(*ManifestResponse)(nil),           // 1: countycloud.plugin.v1.ManifestResponse
+	(*HandleRequest)(nil),              // 2: countycloud.plugin.v1.HandleRequest
+	(*Caller)(nil),                     // 3: countycloud.plugin.v1.Caller
+	(*HandleResponse)(nil),             // 4: countycloud.plugin.v1.HandleResponse
+	(*Record)(nil),                     // 5: countycloud.plugin.v1.Record
+	(*PutRecordRequest)(nil),           // 6: countycloud.plugin.v1.PutRecordRequest
+	(*GetRecordRequest)(nil),           // 7: countycloud.plugin.v1.GetRecordRequest
+	(*DeleteRecordRequest)(nil),        // 8: countycloud.plugin.v1.DeleteRecordRequest
+	(*DeleteRecordResponse)(nil),       // 9: countycloud.plugin.v1.DeleteRecordResponse
+	(*QueryRecordsRequest)(nil),        // 10: countycloud.plugin.v1.QueryRecordsRequest
+	(*QueryRecordsResponse)(nil),       // 11: countycloud.plugin.v1.QueryRecordsResponse
+	(*CreateUploadRequest)(nil),        // 12: countycloud.plugin.v1.CreateUploadRequest
+	(*Upload)(nil),                     // 13: countycloud.plugin.v1.Upload
+	(*GetFileRequest)(nil),             // 14: countycloud.plugin.v1.GetFileRequest
+	(*File)(nil),                       // 15: countycloud.plugin.v1.File
+	(*DownloadURLRequest)(nil),         // 16: countycloud.plugin.v1.DownloadURLRequest
+	(*SignedURL)(nil),                  // 17: countycloud.plugin.v1.SignedURL
+	(*DeleteFileRequest)(nil),          // 18: countycloud.plugin.v1.DeleteFileRequest
+	(*DeleteFileResponse)(nil),         // 19: countycloud.plugin.v1.DeleteFileResponse
+	(*AuditRequest)(nil),               // 20: countycloud.plugin.v1.AuditRequest
+	(*AuditResponse)(nil),              // 21: countycloud.plugin.v1.AuditResponse
+	(*NotifyRequest)(nil),              // 22: countycloud.plugin.v1.NotifyRequest
+	(*Audience)(nil),                   // 23: countycloud.plugin.v1.Audience
+	(*NotifyResponse)(nil),             // 24: countycloud.plugin.v1.NotifyResponse
+	(*StartWorkflowRequest)(nil),       // 25: countycloud.plugin.v1.StartWorkflowRequest
+	(*ActOnTaskRequest)(nil),           // 26: countycloud.plugin.v1.ActOnTaskRequest
+	(*GetWorkflowInstanceRequest)(nil), // 27: countycloud.plugin.v1.GetWorkflowInstanceRequest
+	(*WorkflowResponse)(nil),           // 28: countycloud.plugin.v1.WorkflowResponse
+	nil,                                // 29: countycloud.plugin.v1.HandleRequest.HeadersEntry
+	nil,                                // 30: countycloud.plugin.v1.HandleResponse.HeadersEntry
+	nil,                                // 31: countycloud.plugin.v1.QueryRecordsRequest.WhereEntry
 }
 var file_proto_pluginv1_plugin_proto_depIdxs = []int32{
-	25, // 0: countycloud.plugin.v1.HandleRequest.headers:type_name -> countycloud.plugin.v1.HandleRequest.HeadersEntry
+	29, // 0: countycloud.plugin.v1.HandleRequest.headers:type_name -> countycloud.plugin.v1.HandleRequest.HeadersEntry
 	3,  // 1: countycloud.plugin.v1.HandleRequest.caller:type_name -> countycloud.plugin.v1.Caller
-	26, // 2: countycloud.plugin.v1.HandleResponse.headers:type_name -> countycloud.plugin.v1.HandleResponse.HeadersEntry
-	27, // 3: countycloud.plugin.v1.QueryRecordsRequest.where:type_name -> countycloud.plugin.v1.QueryRecordsRequest.WhereEntry
+	30, // 2: countycloud.plugin.v1.HandleResponse.headers:type_name -> countycloud.plugin.v1.HandleResponse.HeadersEntry
+	31, // 3: countycloud.plugin.v1.QueryRecordsRequest.where:type_name -> countycloud.plugin.v1.QueryRecordsRequest.WhereEntry
 	5,  // 4: countycloud.plugin.v1.QueryRecordsResponse.records:type_name -> countycloud.plugin.v1.Record
 	23, // 5: countycloud.plugin.v1.NotifyRequest.audiences:type_name -> countycloud.plugin.v1.Audience
 	0,  // 6: countycloud.plugin.v1.Module.Manifest:input_type -> countycloud.plugin.v1.ManifestRequest
@@ -1856,20 +2113,26 @@ var file_proto_pluginv1_plugin_proto_depIdxs = []int32{
 	18, // 15: countycloud.plugin.v1.Host.DeleteFile:input_type -> countycloud.plugin.v1.DeleteFileRequest
 	20, // 16: countycloud.plugin.v1.Host.Audit:input_type -> countycloud.plugin.v1.AuditRequest
 	22, // 17: countycloud.plugin.v1.Host.Notify:input_type -> countycloud.plugin.v1.NotifyRequest
-	1,  // 18: countycloud.plugin.v1.Module.Manifest:output_type -> countycloud.plugin.v1.ManifestResponse
-	4,  // 19: countycloud.plugin.v1.Module.Handle:output_type -> countycloud.plugin.v1.HandleResponse
-	5,  // 20: countycloud.plugin.v1.Host.PutRecord:output_type -> countycloud.plugin.v1.Record
-	5,  // 21: countycloud.plugin.v1.Host.GetRecord:output_type -> countycloud.plugin.v1.Record
-	9,  // 22: countycloud.plugin.v1.Host.DeleteRecord:output_type -> countycloud.plugin.v1.DeleteRecordResponse
-	11, // 23: countycloud.plugin.v1.Host.QueryRecords:output_type -> countycloud.plugin.v1.QueryRecordsResponse
-	13, // 24: countycloud.plugin.v1.Host.CreateUpload:output_type -> countycloud.plugin.v1.Upload
-	15, // 25: countycloud.plugin.v1.Host.GetFile:output_type -> countycloud.plugin.v1.File
-	17, // 26: countycloud.plugin.v1.Host.DownloadURL:output_type -> countycloud.plugin.v1.SignedURL
-	19, // 27: countycloud.plugin.v1.Host.DeleteFile:output_type -> countycloud.plugin.v1.DeleteFileResponse
-	21, // 28: countycloud.plugin.v1.Host.Audit:output_type -> countycloud.plugin.v1.AuditResponse
-	24, // 29: countycloud.plugin.v1.Host.Notify:output_type -> countycloud.plugin.v1.NotifyResponse
-	18, // [18:30] is the sub-list for method output_type
-	6,  // [6:18] is the sub-list for method input_type
+	25, // 18: countycloud.plugin.v1.Host.StartWorkflow:input_type -> countycloud.plugin.v1.StartWorkflowRequest
+	26, // 19: countycloud.plugin.v1.Host.ActOnTask:input_type -> countycloud.plugin.v1.ActOnTaskRequest
+	27, // 20: countycloud.plugin.v1.Host.GetWorkflowInstance:input_type -> countycloud.plugin.v1.GetWorkflowInstanceRequest
+	1,  // 21: countycloud.plugin.v1.Module.Manifest:output_type -> countycloud.plugin.v1.ManifestResponse
+	4,  // 22: countycloud.plugin.v1.Module.Handle:output_type -> countycloud.plugin.v1.HandleResponse
+	5,  // 23: countycloud.plugin.v1.Host.PutRecord:output_type -> countycloud.plugin.v1.Record
+	5,  // 24: countycloud.plugin.v1.Host.GetRecord:output_type -> countycloud.plugin.v1.Record
+	9,  // 25: countycloud.plugin.v1.Host.DeleteRecord:output_type -> countycloud.plugin.v1.DeleteRecordResponse
+	11, // 26: countycloud.plugin.v1.Host.QueryRecords:output_type -> countycloud.plugin.v1.QueryRecordsResponse
+	13, // 27: countycloud.plugin.v1.Host.CreateUpload:output_type -> countycloud.plugin.v1.Upload
+	15, // 28: countycloud.plugin.v1.Host.GetFile:output_type -> countycloud.plugin.v1.File
+	17, // 29: countycloud.plugin.v1.Host.DownloadURL:output_type -> countycloud.plugin.v1.SignedURL
+	19, // 30: countycloud.plugin.v1.Host.DeleteFile:output_type -> countycloud.plugin.v1.DeleteFileResponse
+	21, // 31: countycloud.plugin.v1.Host.Audit:output_type -> countycloud.plugin.v1.AuditResponse
+	24, // 32: countycloud.plugin.v1.Host.Notify:output_type -> countycloud.plugin.v1.NotifyResponse
+	28, // 33: countycloud.plugin.v1.Host.StartWorkflow:output_type -> countycloud.plugin.v1.WorkflowResponse
+	28, // 34: countycloud.plugin.v1.Host.ActOnTask:output_type -> countycloud.plugin.v1.WorkflowResponse
+	28, // 35: countycloud.plugin.v1.Host.GetWorkflowInstance:output_type -> countycloud.plugin.v1.WorkflowResponse
+	21, // [21:36] is the sub-list for method output_type
+	6,  // [6:21] is the sub-list for method input_type
 	6,  // [6:6] is the sub-list for extension type_name
 	6,  // [6:6] is the sub-list for extension extendee
 	0,  // [0:6] is the sub-list for field type_name
@@ -1886,7 +2149,7 @@ func file_proto_pluginv1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_pluginv1_plugin_proto_rawDesc), len(file_proto_pluginv1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   28,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

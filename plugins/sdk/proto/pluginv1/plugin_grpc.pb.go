@@ -157,16 +157,19 @@ var Module_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	Host_PutRecord_FullMethodName    = "/countycloud.plugin.v1.Host/PutRecord"
-	Host_GetRecord_FullMethodName    = "/countycloud.plugin.v1.Host/GetRecord"
-	Host_DeleteRecord_FullMethodName = "/countycloud.plugin.v1.Host/DeleteRecord"
-	Host_QueryRecords_FullMethodName = "/countycloud.plugin.v1.Host/QueryRecords"
-	Host_CreateUpload_FullMethodName = "/countycloud.plugin.v1.Host/CreateUpload"
-	Host_GetFile_FullMethodName      = "/countycloud.plugin.v1.Host/GetFile"
-	Host_DownloadURL_FullMethodName  = "/countycloud.plugin.v1.Host/DownloadURL"
-	Host_DeleteFile_FullMethodName   = "/countycloud.plugin.v1.Host/DeleteFile"
-	Host_Audit_FullMethodName        = "/countycloud.plugin.v1.Host/Audit"
-	Host_Notify_FullMethodName       = "/countycloud.plugin.v1.Host/Notify"
+	Host_PutRecord_FullMethodName           = "/countycloud.plugin.v1.Host/PutRecord"
+	Host_GetRecord_FullMethodName           = "/countycloud.plugin.v1.Host/GetRecord"
+	Host_DeleteRecord_FullMethodName        = "/countycloud.plugin.v1.Host/DeleteRecord"
+	Host_QueryRecords_FullMethodName        = "/countycloud.plugin.v1.Host/QueryRecords"
+	Host_CreateUpload_FullMethodName        = "/countycloud.plugin.v1.Host/CreateUpload"
+	Host_GetFile_FullMethodName             = "/countycloud.plugin.v1.Host/GetFile"
+	Host_DownloadURL_FullMethodName         = "/countycloud.plugin.v1.Host/DownloadURL"
+	Host_DeleteFile_FullMethodName          = "/countycloud.plugin.v1.Host/DeleteFile"
+	Host_Audit_FullMethodName               = "/countycloud.plugin.v1.Host/Audit"
+	Host_Notify_FullMethodName              = "/countycloud.plugin.v1.Host/Notify"
+	Host_StartWorkflow_FullMethodName       = "/countycloud.plugin.v1.Host/StartWorkflow"
+	Host_ActOnTask_FullMethodName           = "/countycloud.plugin.v1.Host/ActOnTask"
+	Host_GetWorkflowInstance_FullMethodName = "/countycloud.plugin.v1.Host/GetWorkflowInstance"
 )
 
 // HostClient is the client API for Host service.
@@ -201,6 +204,14 @@ type HostClient interface {
 	// Notify tells accounts of the county, through their inbox and, as
 	// their preferences ask, e-mail and SMS.
 	Notify(ctx context.Context, in *NotifyRequest, opts ...grpc.CallOption) (*NotifyResponse, error)
+	// StartWorkflow starts one of the plugin's own workflows (those of its
+	// manifest, named by their local code) in the county of the
+	// capability, as the caller of its request, exactly as the platform's
+	// workflow API would for that person.
+	StartWorkflow(ctx context.Context, in *StartWorkflowRequest, opts ...grpc.CallOption) (*WorkflowResponse, error)
+	// ActOnTask acts on a task of the county as the caller.
+	ActOnTask(ctx context.Context, in *ActOnTaskRequest, opts ...grpc.CallOption) (*WorkflowResponse, error)
+	GetWorkflowInstance(ctx context.Context, in *GetWorkflowInstanceRequest, opts ...grpc.CallOption) (*WorkflowResponse, error)
 }
 
 type hostClient struct {
@@ -301,6 +312,33 @@ func (c *hostClient) Notify(ctx context.Context, in *NotifyRequest, opts ...grpc
 	return out, nil
 }
 
+func (c *hostClient) StartWorkflow(ctx context.Context, in *StartWorkflowRequest, opts ...grpc.CallOption) (*WorkflowResponse, error) {
+	out := new(WorkflowResponse)
+	err := c.cc.Invoke(ctx, Host_StartWorkflow_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hostClient) ActOnTask(ctx context.Context, in *ActOnTaskRequest, opts ...grpc.CallOption) (*WorkflowResponse, error) {
+	out := new(WorkflowResponse)
+	err := c.cc.Invoke(ctx, Host_ActOnTask_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hostClient) GetWorkflowInstance(ctx context.Context, in *GetWorkflowInstanceRequest, opts ...grpc.CallOption) (*WorkflowResponse, error) {
+	out := new(WorkflowResponse)
+	err := c.cc.Invoke(ctx, Host_GetWorkflowInstance_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HostServer is the server API for Host service.
 // All implementations should embed UnimplementedHostServer
 // for forward compatibility
@@ -333,6 +371,14 @@ type HostServer interface {
 	// Notify tells accounts of the county, through their inbox and, as
 	// their preferences ask, e-mail and SMS.
 	Notify(context.Context, *NotifyRequest) (*NotifyResponse, error)
+	// StartWorkflow starts one of the plugin's own workflows (those of its
+	// manifest, named by their local code) in the county of the
+	// capability, as the caller of its request, exactly as the platform's
+	// workflow API would for that person.
+	StartWorkflow(context.Context, *StartWorkflowRequest) (*WorkflowResponse, error)
+	// ActOnTask acts on a task of the county as the caller.
+	ActOnTask(context.Context, *ActOnTaskRequest) (*WorkflowResponse, error)
+	GetWorkflowInstance(context.Context, *GetWorkflowInstanceRequest) (*WorkflowResponse, error)
 }
 
 // UnimplementedHostServer should be embedded to have forward compatible implementations.
@@ -368,6 +414,15 @@ func (UnimplementedHostServer) Audit(context.Context, *AuditRequest) (*AuditResp
 }
 func (UnimplementedHostServer) Notify(context.Context, *NotifyRequest) (*NotifyResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Notify not implemented")
+}
+func (UnimplementedHostServer) StartWorkflow(context.Context, *StartWorkflowRequest) (*WorkflowResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method StartWorkflow not implemented")
+}
+func (UnimplementedHostServer) ActOnTask(context.Context, *ActOnTaskRequest) (*WorkflowResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ActOnTask not implemented")
+}
+func (UnimplementedHostServer) GetWorkflowInstance(context.Context, *GetWorkflowInstanceRequest) (*WorkflowResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetWorkflowInstance not implemented")
 }
 
 // UnsafeHostServer may be embedded to opt out of forward compatibility for this service.
@@ -561,6 +616,60 @@ func _Host_Notify_Handler(srv interface{}, ctx context.Context, dec func(interfa
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Host_StartWorkflow_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StartWorkflowRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).StartWorkflow(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_StartWorkflow_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).StartWorkflow(ctx, req.(*StartWorkflowRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Host_ActOnTask_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ActOnTaskRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).ActOnTask(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_ActOnTask_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).ActOnTask(ctx, req.(*ActOnTaskRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Host_GetWorkflowInstance_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetWorkflowInstanceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).GetWorkflowInstance(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_GetWorkflowInstance_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).GetWorkflowInstance(ctx, req.(*GetWorkflowInstanceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Host_ServiceDesc is the grpc.ServiceDesc for Host service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -607,6 +716,18 @@ var Host_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Notify",
 			Handler:    _Host_Notify_Handler,
+		},
+		{
+			MethodName: "StartWorkflow",
+			Handler:    _Host_StartWorkflow_Handler,
+		},
+		{
+			MethodName: "ActOnTask",
+			Handler:    _Host_ActOnTask_Handler,
+		},
+		{
+			MethodName: "GetWorkflowInstance",
+			Handler:    _Host_GetWorkflowInstance_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

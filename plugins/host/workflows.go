@@ -1,0 +1,140 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/plugins/sdk"
+	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
+)
+
+// CodeInvalidWorkflow is the error code of an Enable refused because the
+// workflow engine refused one of the module's workflows.
+const CodeInvalidWorkflow = "invalid_plugin_workflow"
+
+// Workflows is the county's workflow engine (tenants/workflow), as far
+// as plugins reach it. Start, Act and Instance run as c's caller in c's
+// county and return the JSON the platform's workflow API answers; their
+// errors are the engine's errs.
+type Workflows interface {
+	// Install makes definition the county's workflow code, unless the
+	// county already runs that version of it or a later one.
+	Install(ctx context.Context, county, code string, definition json.RawMessage) error
+	Start(ctx context.Context, c Capability, code, title string) (json.RawMessage, error)
+	Act(ctx context.Context, c Capability, taskID int64, action, comment string) (json.RawMessage, error)
+	Instance(ctx context.Context, c Capability, id int64) (json.RawMessage, error)
+}
+
+// workflowCode is the county's code of plugin's workflow local: plugins
+// own the codes under their id, so two cannot collide.
+func workflowCode(plugin, local string) string { return plugin + "." + local }
+
+// installWorkflows installs m's workflows in county, each under its code
+// as the county knows it.
+func installWorkflows(ctx context.Context, w Workflows, county string, m sdk.Manifest) error {
+	if len(m.Workflows) == 0 {
+		return nil
+	}
+	if w == nil {
+		return errs.Unavailable(nil, CodeModuleUnavailable, "module %s runs workflows, which this host does not serve", m.ID)
+	}
+	for _, local := range slices.Sorted(maps.Keys(m.Workflows)) {
+		code := workflowCode(m.ID, local)
+		var definition map[string]json.RawMessage
+		if err := json.Unmarshal(m.Workflows[local], &definition); err != nil {
+			return errs.Invalid(CodeInvalidWorkflow, "workflow %s of %s %s is not a JSON object", local, m.ID, m.Version)
+		}
+		definition["code"], _ = json.Marshal(code)
+		raw, err := json.Marshal(definition)
+		if err != nil {
+			return fmt.Errorf("encode workflow %s: %w", code, err)
+		}
+		if err := w.Install(ctx, county, code, raw); err != nil {
+			if e := errs.As(err); e.Kind == errs.KindInvalid || e.Kind == errs.KindConflict {
+				refused := errs.Invalid(CodeInvalidWorkflow, "workflow %s of %s %s: %s", local, m.ID, m.Version, e.Message)
+				refused.Details = e.Details
+				return refused
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// workflows runs a plugin's workflows in the county of each call, as its
+// request's caller.
+type workflows struct {
+	guard
+	engine Workflows
+	// local are the local codes of the plugin's workflows.
+	local map[string]bool
+}
+
+func (s *workflows) StartWorkflow(ctx context.Context, req *pluginv1.StartWorkflowRequest) (*pluginv1.WorkflowResponse, error) {
+	c, err := s.capability(req.GetCapability())
+	if err != nil {
+		return nil, err
+	}
+	if !s.local[req.GetWorkflow()] {
+		return nil, status.Errorf(codes.NotFound, "the manifest of %s has no workflow %q", s.plugin, req.GetWorkflow())
+	}
+	return s.answer(ctx, func(e Workflows) (json.RawMessage, error) {
+		return e.Start(ctx, c, workflowCode(s.plugin, req.GetWorkflow()), req.GetTitle())
+	})
+}
+
+func (s *workflows) ActOnTask(ctx context.Context, req *pluginv1.ActOnTaskRequest) (*pluginv1.WorkflowResponse, error) {
+	c, err := s.capability(req.GetCapability())
+	if err != nil {
+		return nil, err
+	}
+	return s.answer(ctx, func(e Workflows) (json.RawMessage, error) {
+		return e.Act(ctx, c, req.GetTaskId(), req.GetAction(), req.GetComment())
+	})
+}
+
+func (s *workflows) GetWorkflowInstance(ctx context.Context, req *pluginv1.GetWorkflowInstanceRequest) (*pluginv1.WorkflowResponse, error) {
+	c, err := s.capability(req.GetCapability())
+	if err != nil {
+		return nil, err
+	}
+	return s.answer(ctx, func(e Workflows) (json.RawMessage, error) {
+		return e.Instance(ctx, c, req.GetInstanceId())
+	})
+}
+
+// answer calls the engine and turns its refusals into the gRPC codes the
+// SDK knows, with the engine's message: they are the caller's to see, as
+// through the API. Its faults stay hidden.
+func (s *workflows) answer(ctx context.Context, call func(Workflows) (json.RawMessage, error)) (*pluginv1.WorkflowResponse, error) {
+	if s.engine == nil {
+		return nil, status.Error(codes.Unavailable, "this host runs no workflows")
+	}
+	out, err := call(s.engine)
+	if err != nil {
+		var e *errs.Error
+		if !errors.As(err, &e) {
+			return nil, s.grpcError(ctx, err)
+		}
+		switch e.Kind {
+		case errs.KindInvalid:
+			return nil, status.Error(codes.InvalidArgument, e.Message)
+		case errs.KindNotFound:
+			return nil, status.Error(codes.NotFound, e.Message)
+		case errs.KindConflict:
+			return nil, status.Error(codes.Aborted, e.Message)
+		case errs.KindForbidden:
+			return nil, status.Error(codes.PermissionDenied, e.Message)
+		}
+		return nil, s.grpcError(ctx, err)
+	}
+	return &pluginv1.WorkflowResponse{Json: out}, nil
+}
