@@ -88,7 +88,8 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 	tenants := db.tenantService(cfg.Database, store.TenantMigrations(), log)
 	queue := jobs.NewQueue(db.control)
 	notifier := notify.New(router, queue, readyCounties{tenants}, mail, notify.Options{}, log)
-	plugins, files, err := pluginService(cfg, db, router, tenants, notifier, log)
+	workflows := workflow.NewService(router, calendars, notifier, time.Now, log)
+	plugins, files, err := pluginService(cfg, db, router, tenants, notifier, workflows, log)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +108,7 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		tenants:     tenants,
 		org:         org.NewService(router),
 		calendars:   calendars,
-		workflows:   workflow.NewService(router, calendars, notifier, time.Now, log),
+		workflows:   workflows,
 		notify:      notifier,
 		supervision: supervision.New(router, calendars, tenants, notifier, supervision.Options{}, log),
 		plugins:     plugins,
@@ -155,7 +156,7 @@ func (c readyCounties) Counties(ctx context.Context) ([]string, error) {
 // pluginService is the plugin catalog and host, with the built-in modules
 // this binary serves, and the handler of the modules' file URLs (nil when
 // files are off).
-func pluginService(cfg config.Server, db *databases, router *store.Router, tenants registry.Service, outbox host.Outbox, log *slog.Logger) (*host.Service, http.Handler, error) {
+func pluginService(cfg config.Server, db *databases, router *store.Router, tenants registry.Service, outbox host.Outbox, workflows *workflow.Service, log *slog.Logger) (*host.Service, http.Handler, error) {
 	caps := host.NewCapabilities(time.Minute, time.Now)
 	builtins, err := builtinModules()
 	if err != nil {
@@ -165,7 +166,8 @@ func pluginService(cfg config.Server, db *databases, router *store.Router, tenan
 	if cfg.PluginCallTimeout > 0 {
 		opts.CallTimeout = cfg.PluginCallTimeout
 	}
-	deps := host.Deps{Capabilities: caps, Router: router, Log: log, Now: time.Now, Callers: host.CapabilityCallers{}, Outbox: outbox}
+	deps := host.Deps{Capabilities: caps, Router: router, Log: log, Now: time.Now, Callers: host.CapabilityCallers{}, Outbox: outbox,
+		Workflows: pluginWorkflows{workflows}}
 	files, err := fileService(cfg, router, &deps, log)
 	if err != nil {
 		return nil, nil, err

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"github.com/countycloud/countycloud/core/audit"
+	"github.com/countycloud/countycloud/core/auth"
+	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/plugins/host"
+	"github.com/countycloud/countycloud/tenants/workflow"
+)
+
+// pluginWorkflows is the workflow engine as the plugin host reaches it:
+// a plugin's call runs as its request's caller, so the engine decides
+// what that person may do exactly as it does for the API.
+type pluginWorkflows struct{ engine *workflow.Service }
+
+var _ host.Workflows = pluginWorkflows{}
+
+func (w pluginWorkflows) Install(ctx context.Context, county, code string, definition json.RawMessage) error {
+	var incoming struct {
+		Version int `json:"version"`
+	}
+	if err := json.Unmarshal(definition, &incoming); err != nil {
+		return errs.Invalid(workflow.CodeInvalidRequest, "the definition's version is not a number: %v", err)
+	}
+	current, err := w.engine.Definition(ctx, county, code)
+	switch {
+	case err == nil:
+		var installed struct {
+			Version int `json:"version"`
+		}
+		if err := json.Unmarshal(current.Base, &installed); err != nil {
+			return err
+		}
+		// Enabling the module again, or another version of it with the
+		// same workflow, keeps the county's revision and its
+		// localisation.
+		if installed.Version >= incoming.Version {
+			return nil
+		}
+	case errs.CodeOf(err) != workflow.CodeWorkflowNotFound:
+		return err
+	}
+	_, err = w.engine.PutDefinition(ctx, county, code, definition)
+	return err
+}
+
+func (w pluginWorkflows) Start(ctx context.Context, c host.Capability, code, title string) (json.RawMessage, error) {
+	out, err := w.engine.Start(as(ctx, c), c.County, workflow.StartInput{Workflow: code, Title: title})
+	return encode(out, err)
+}
+
+func (w pluginWorkflows) Act(ctx context.Context, c host.Capability, taskID int64, action, comment string) (json.RawMessage, error) {
+	out, err := w.engine.Act(as(ctx, c), c.County, taskID, workflow.ActInput{Action: action, Comment: comment})
+	return encode(out, err)
+}
+
+// Instance shows only the plugin's own workflows' instances: a county's
+// other workflows are none of its business, whoever its caller is.
+func (w pluginWorkflows) Instance(ctx context.Context, c host.Capability, id int64) (json.RawMessage, error) {
+	v, err := w.engine.Instance(as(ctx, c), c.County, id)
+	if err == nil && !strings.HasPrefix(v.Workflow, c.Plugin+".") {
+		return nil, errs.NotFound(workflow.CodeInstanceNotFound, "the county has no instance %d", id)
+	}
+	return encode(v, err)
+}
+
+// as is ctx of c's caller: the principal the engine authorises, bound to
+// c's county as the API's guard binds a county's account, and the actor
+// its audit entries name.
+func as(ctx context.Context, c host.Capability) context.Context {
+	p := auth.Principal{Kind: auth.Kind(c.Caller.Kind), ID: c.Caller.ID, Login: c.Caller.Login, Unit: c.Caller.Unit, Roles: c.Roles}
+	if p.Kind == auth.KindAccount {
+		p.Tenant = c.County
+	}
+	return audit.WithActor(auth.WithPrincipal(ctx, p), c.Caller)
+}
+
+func encode(v any, err error) (json.RawMessage, error) {
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"encoding/hex"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/countycloud/countycloud/core/auth"
+	"github.com/countycloud/countycloud/core/config"
+	"github.com/countycloud/countycloud/plugins/host"
+	"github.com/countycloud/countycloud/tenants/workflow"
+)
+
+func TestAPluginsWorkflowRunsThroughTheEngineAsItsCaller(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	const file = "review-1.0.0"
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, file), ".")
+	build.Dir = filepath.Join("testdata", "reviewplugin")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the test plugin: %v\n%s", err, out)
+	}
+	sum, err := host.FileSHA256(filepath.Join(dir, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, _, url, env := twoCounties(t, map[string]string{"clerk1": auth.RoleClerk, "plain": ""}, func(c *config.Server) { c.PluginDir = dir })
+	operator := env["COUNTYCLOUD_TOKEN"]
+	mustCLI(t, env, "plugin", "register", file, "--sha256", hex.EncodeToString(sum))
+	for _, county := range []string{"gd.shaoguan.wengyuan", "gd.shaoguan.lechang"} {
+		mustCLI(t, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": operator, "COUNTYCLOUD_TENANT": county}, "plugin", "enable", "review")
+	}
+	people := loginAs(t, db, url, operator, "gd.shaoguan.wengyuan")
+	lechang := loginAs(t, db, url, operator, "gd.shaoguan.lechang")["lcadmin"]
+	base := url + "/v1/tenants/gd.shaoguan.wengyuan/modules/review"
+
+	// Enabling installed the workflow as the county's review.doc.
+	want(t, "the installed workflow", call(t, "GET", url+"/v1/tenants/gd.shaoguan.wengyuan/workflows/review.doc", people["clerk1"], nil), 200, "")
+
+	r := call(t, "POST", base+"/start", people["clerk1"], "送审文件")
+	want(t, "start", r, 200, "")
+	started := decode[workflow.Outcome](t, r)
+	if started.Instance.Workflow != "review.doc" || started.Instance.Title != "送审文件" || len(started.Opened) != 1 {
+		t.Fatalf("started %+v", started)
+	}
+	task := started.Opened[0].ID
+	act := fmt.Sprintf("/tasks/%d/approve", task)
+
+	// Lechang's capability reaches Lechang's tasks only, and Lechang's
+	// admin cannot go through Wengyuan's module.
+	r = call(t, "POST", url+"/v1/tenants/gd.shaoguan.lechang/modules/review"+act, lechang, "同意")
+	if r.status != 404 || !strings.Contains(string(r.body), "not found") {
+		t.Errorf("Lechang acts on Wengyuan's task through its own module: %d %s", r.status, r.body)
+	}
+	if r := call(t, "POST", base+act, lechang, "同意"); r.status == 200 {
+		t.Errorf("Lechang's admin acts through Wengyuan's module: %d %s", r.status, r.body)
+	}
+	// The engine refuses a caller without the step's role, as it would
+	// through the API.
+	if r := call(t, "POST", base+act, people["plain"], "同意"); r.status != 403 || !strings.Contains(string(r.body), "waits for") {
+		t.Errorf("an account without the clerk role acts: %d %s", r.status, r.body)
+	}
+	r = call(t, "POST", base+act, people["clerk1"], "同意")
+	want(t, "the clerk approves", r, 200, "")
+	if done := decode[workflow.Outcome](t, r); done.Instance.Status != workflow.InstanceDone || done.Acted == nil || done.Acted.ID != task {
+		t.Errorf("acted %+v", done)
+	}
+	if r := call(t, "POST", base+act, people["clerk1"], "再次"); r.status != 400 || !strings.Contains(string(r.body), "changed meanwhile") {
+		t.Errorf("acting twice: %d %s", r.status, r.body)
+	}
+	r = call(t, "GET", fmt.Sprintf("%s/instances/%d", base, started.Instance.ID), people["clerk1"], nil)
+	want(t, "read the instance", r, 200, "")
+	if v := decode[workflow.InstanceView](t, r); v.Status != workflow.InstanceDone || len(v.Tasks) != 1 || len(v.History) == 0 {
+		t.Errorf("instance %+v", v)
+	}
+}
