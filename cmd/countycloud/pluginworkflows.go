@@ -54,7 +54,7 @@ func (w pluginWorkflows) Start(ctx context.Context, c host.Capability, code, tit
 }
 
 func (w pluginWorkflows) Act(ctx context.Context, c host.Capability, taskID int64, action, comment string) (json.RawMessage, error) {
-	out, err := w.engine.Act(as(ctx, c), c.County, taskID, workflow.ActInput{Action: action, Comment: comment})
+	out, err := w.engine.Act(as(ctx, c), c.County, taskID, workflow.ActInput{Action: action, Comment: comment, Within: c.Plugin + "."})
 	return encode(out, err)
 }
 

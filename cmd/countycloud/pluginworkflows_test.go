@@ -58,6 +58,16 @@ func TestAPluginsWorkflowRunsThroughTheEngineAsItsCaller(t *testing.T) {
 	if r := call(t, "POST", base+act, lechang, "同意"); r.status == 200 {
 		t.Errorf("Lechang's admin acts through Wengyuan's module: %d %s", r.status, r.body)
 	}
+	// The module acts on its own workflows' tasks only, not on the
+	// county's other work its caller holds.
+	mustCLI(t, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": operator, "COUNTYCLOUD_TENANT": "gd.shaoguan.wengyuan"},
+		"workflow", "put", filepath.Join("..", "..", "core", "workflow", "testdata", "incoming_document.json"))
+	r = call(t, "POST", url+"/v1/tenants/gd.shaoguan.wengyuan/instances", people["clerk1"], workflow.StartInput{Workflow: "oa.incoming", Title: "来文"})
+	want(t, "start an incoming document", r, 201, "")
+	incoming := decode[workflow.Outcome](t, r)
+	if r := call(t, "POST", base+fmt.Sprintf("/tasks/%d/submit", incoming.Opened[0].ID), people["clerk1"], "代办"); r.status != 404 {
+		t.Errorf("the module acts on the clerk's incoming document: %d %s", r.status, r.body)
+	}
 	// The engine refuses a caller without the step's role, as it would
 	// through the API.
 	if r := call(t, "POST", base+act, people["plain"], "同意"); r.status != 403 || !strings.Contains(string(r.body), "waits for") {

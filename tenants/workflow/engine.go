@@ -189,6 +189,10 @@ type ActInput struct {
 	Comment string `json:"comment,omitempty"`
 	// SMSReminder also texts the next steps' assignees (短信提醒).
 	SMSReminder bool `json:"sms_reminder,omitempty"`
+	// Within, if set, limits the action to tasks of workflows whose code
+	// starts with it: a module acts on its own workflows' tasks only,
+	// whatever else its caller may act on. The API never sets it.
+	Within string `json:"-"`
 }
 
 // Act does an action on a task for the calling account. Of two people
@@ -213,6 +217,9 @@ func (s *Service) Act(ctx context.Context, tenant string, taskID int64, in ActIn
 		task, inst, share, err := lockTask(ctx, tx, taskID)
 		if err != nil {
 			return err
+		}
+		if !strings.HasPrefix(inst.Workflow, in.Within) {
+			return errs.NotFound(CodeTaskNotFound, "the county has no task %d", taskID)
 		}
 		if task.Status != TaskOpen {
 			return closedError(ctx, tx, task)
