@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -164,6 +165,31 @@ type side struct {
 	call      func() error
 	latencies []time.Duration
 	elapsed   time.Duration
+	// hostCPU and pluginCPU are the CPU time this process and the plugin
+	// processes spent on the side's calls.
+	hostCPU, pluginCPU time.Duration
+}
+
+// cpu is the CPU time, user and system, of this process and of its
+// children (the plugin processes) so far.
+func cpu(b *testing.B) (self, kids time.Duration) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	for _, pid := range children(b, os.Getpid()) {
+		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			continue
+		}
+		// utime and stime, in clock ticks of 10 ms, after the command name.
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
+		user, _ := strconv.Atoi(fields[11])
+		system, _ := strconv.Atoi(fields[12])
+		kids += time.Duration(user+system) * 10 * time.Millisecond
+	}
+	return self, kids
 }
 
 // compare makes b.N calls of each side from 8 goroutines, the sides
@@ -180,8 +206,12 @@ func compare(b *testing.B, sides ...*side) {
 		}
 		for _, s := range sides {
 			start := time.Now()
+			host, plugins := cpu(b)
 			s.latencies = append(s.latencies, run(b, callers, n, s.call)...)
 			s.elapsed += time.Since(start)
+			hostAfter, pluginsAfter := cpu(b)
+			s.hostCPU += hostAfter - host
+			s.pluginCPU += pluginsAfter - plugins
 		}
 	}
 	b.StopTimer()
@@ -192,6 +222,8 @@ func compare(b *testing.B, sides ...*side) {
 		b.ReportMetric(float64(p50.Microseconds()), s.name+"-p50-µs")
 		b.ReportMetric(float64(s.latencies[len(s.latencies)*99/100].Microseconds()), s.name+"-p99-µs")
 		b.ReportMetric(float64(b.N)/s.elapsed.Seconds(), s.name+"-calls/s")
+		b.ReportMetric(float64(s.hostCPU.Microseconds())/float64(b.N), s.name+"-host-cpu-µs")
+		b.ReportMetric(float64(s.pluginCPU.Microseconds())/float64(b.N), s.name+"-plugin-cpu-µs")
 		if s != base {
 			b.ReportMetric(base.elapsed.Seconds()/s.elapsed.Seconds(), s.name+"/"+base.name+"-throughput")
 			b.ReportMetric(float64(p50)/float64(base.latencies[len(base.latencies)/2]), s.name+"/"+base.name+"-p50")
