@@ -174,3 +174,15 @@ func asCatalogError(err error) error {
 	}
 	return err
 }
+
+// reservedID says whether id names one of the platform's own domains: a
+// plugin's audit actions and workflows are prefixed with its id, and must
+// never pass for the platform's (auth.login, workflow.act…).
+func reservedID(id string) bool {
+	switch id {
+	case "audit", "auth", "billing", "calendar", "files", "jobs", "module", "modules", "notifications", "notify",
+		"oa", "org", "platform", "plugin", "plugins", "rollout", "supervision", "system", "tenant", "tenants", "workflow":
+		return true
+	}
+	return false
+}

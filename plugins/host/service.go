@@ -84,6 +84,9 @@ func (s *Service) Register(ctx context.Context, by string, in RegisterInput) (En
 	if _, ok := s.builtins[m.ID]; ok {
 		return Entry{}, errs.Conflict(CodePluginExists, "%s is the id of a built-in module", m.ID)
 	}
+	if reservedID(m.ID) {
+		return Entry{}, errs.Invalid(CodeInvalidPlugin, "id %s is the platform's own: its audit actions and workflows would pass for the platform's", m.ID)
+	}
 	e := Entry{ID: m.ID, Version: m.Version, SHA256: hex.EncodeToString(sum), File: in.File, Manifest: m, At: s.now().UTC(), By: by}
 	return e, s.repo.Add(ctx, e)
 }

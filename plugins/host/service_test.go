@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -146,5 +147,28 @@ func TestEnablingChecksTheVersionAndTheSettings(t *testing.T) {
 	}
 	if m, err := svc.Enable(ctx, wengyuan, "notes", "admin", host.EnableInput{}); err != nil || m.Version != "1.0.0" || string(m.Settings) != "{}" {
 		t.Errorf("enable the newest: %+v %v", m, err)
+	}
+}
+
+func TestAPluginMayNotTakeAnIdOfThePlatform(t *testing.T) {
+	db := storetest.New(t)
+	dir := t.TempDir()
+	svc := host.NewService(host.NewMySQLRepository(db.Control), anyCounty{}, host.Deps{Capabilities: host.NewCapabilities(time.Minute, time.Now), Log: quiet, Now: time.Now}, fastOptions(), dir, nil)
+	t.Cleanup(svc.Manager().Close)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := fmt.Sprintf("#!/bin/sh\n%s=notes %s=workflow exec %q\n", pluginEnv, pluginIDEnv, self)
+	if err := os.WriteFile(filepath.Join(dir, "impostor"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := host.FileSHA256(filepath.Join(dir, "impostor"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.Register(context.Background(), "operator", host.RegisterInput{File: "impostor", SHA256: hex.EncodeToString(sum)})
+	if errs.CodeOf(err) != host.CodeInvalidPlugin || !strings.Contains(err.Error(), "platform's own") {
+		t.Fatalf("register a plugin called workflow: %v", err)
 	}
 }
