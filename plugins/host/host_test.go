@@ -2,6 +2,7 @@ package host_test
 
 import (
 	"context"
+	"fmt"
 	"encoding/json"
 	"errors"
 	"io"
@@ -112,6 +113,10 @@ func (n *notes) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, erro
 		return &sdk.Response{Status: 204}, nil
 	case r.Path == "/echo":
 		return &sdk.Response{Body: r.Body}, nil
+	case r.Path == "/print":
+		fmt.Println("一行到标准输出")
+		fmt.Fprintln(os.Stderr, "and one to stderr")
+		return &sdk.Response{Status: 204}, nil
 	case r.Path == "/env":
 		return &sdk.Response{Body: []byte(strings.Join(os.Environ(), "\n"))}, nil
 	case r.Path == "/get":

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -67,7 +68,11 @@ func Launch(ctx context.Context, b Binary, d Deps) (*Process, error) {
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		SkipHostEnv:      true,
-		Logger:           hclog.FromStandardLogger(slog.NewLogLogger(d.Log.Handler(), slog.LevelWarn), &hclog.LoggerOptions{Name: "plugin." + b.Manifest.ID, Level: hclog.Warn}),
+		// What a plugin prints once it serves reaches the host's log, a
+		// line an entry, named by the plugin.
+		SyncStdout: &logLines{log: d.Log, plugin: b.Manifest.ID, stream: "stdout"},
+		SyncStderr: &logLines{log: d.Log, plugin: b.Manifest.ID, stream: "stderr"},
+		Logger:     hclog.FromStandardLogger(slog.NewLogLogger(d.Log.Handler(), slog.LevelWarn), &hclog.LoggerOptions{Name: "plugin." + b.Manifest.ID, Level: hclog.Warn}),
 	})
 	p, err := start(ctx, client, b)
 	if err != nil {
@@ -167,4 +172,33 @@ func (p *Process) Ping() error {
 		return err
 	}
 	return rpc.Ping()
+}
+
+// logLines writes what a plugin prints to the host's log, one entry a
+// line. go-plugin copies each stream from one goroutine.
+type logLines struct {
+	log            *slog.Logger
+	plugin, stream string
+	partial        []byte
+}
+
+// maxLogLine bounds a line a plugin never ends, so that it cannot grow
+// the host's memory.
+const maxLogLine = 16 << 10
+
+func (w *logLines) Write(p []byte) (int, error) {
+	w.partial = append(w.partial, p...)
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		if i < 0 && len(w.partial) < maxLogLine {
+			return len(p), nil
+		}
+		if i < 0 {
+			i = len(w.partial)
+		}
+		if line := bytes.TrimRight(w.partial[:i], "\r"); len(line) > 0 {
+			w.log.Info("plugin output", "plugin", w.plugin, "stream", w.stream, "line", string(line))
+		}
+		w.partial = w.partial[min(i+1, len(w.partial)):]
+	}
 }
