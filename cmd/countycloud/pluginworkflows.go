@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"strings"
 
 	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/errs"
+	flow "github.com/countycloud/countycloud/core/workflow"
 	"github.com/countycloud/countycloud/plugins/host"
 	"github.com/countycloud/countycloud/tenants/workflow"
 )
@@ -37,7 +39,11 @@ func (w pluginWorkflows) Install(ctx context.Context, county, code string, defin
 		}
 		// Enabling the module again, or another version of it with the
 		// same workflow, keeps the county's revision and its
-		// localisation.
+		// localisation; a workflow changed under the same version would
+		// be dropped unseen, so it is refused.
+		if installed.Version == incoming.Version && !sameDefinition(current.Base, definition) {
+			return errs.Conflict(host.CodeInvalidWorkflow, "workflow %s changed but kept version %d; raise its version to ship the change", code, incoming.Version)
+		}
 		if installed.Version >= incoming.Version {
 			return nil
 		}
@@ -84,4 +90,19 @@ func encode(v any, err error) (json.RawMessage, error) {
 		return nil, err
 	}
 	return json.Marshal(v)
+}
+
+// sameDefinition says whether the definition the county keeps (as the
+// engine stores it, parsed and encoded again) is the one in raw.
+func sameDefinition(kept, raw []byte) bool {
+	var d flow.Definition
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return false
+	}
+	encoded, err := json.Marshal(d)
+	if err != nil {
+		return false
+	}
+	var x, y any
+	return json.Unmarshal(kept, &x) == nil && json.Unmarshal(encoded, &y) == nil && reflect.DeepEqual(x, y)
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/config"
+	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/plugins/host"
 	"github.com/countycloud/countycloud/tenants/workflow"
 )
@@ -33,6 +36,8 @@ func TestAPluginsWorkflowRunsThroughTheEngineAsItsCaller(t *testing.T) {
 	for _, county := range []string{"gd.shaoguan.wengyuan", "gd.shaoguan.lechang"} {
 		mustCLI(t, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": operator, "COUNTYCLOUD_TENANT": county}, "plugin", "enable", "review")
 	}
+	// Enabling it again keeps the installed workflow.
+	mustCLI(t, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": operator, "COUNTYCLOUD_TENANT": "gd.shaoguan.wengyuan"}, "plugin", "enable", "review")
 	people := loginAs(t, db, url, operator, "gd.shaoguan.wengyuan")
 	lechang := loginAs(t, db, url, operator, "gd.shaoguan.lechang")["lcadmin"]
 	base := url + "/v1/tenants/gd.shaoguan.wengyuan/modules/review"
@@ -85,5 +90,25 @@ func TestAPluginsWorkflowRunsThroughTheEngineAsItsCaller(t *testing.T) {
 	want(t, "read the instance", r, 200, "")
 	if v := decode[workflow.InstanceView](t, r); v.Status != workflow.InstanceDone || len(v.Tasks) != 1 || len(v.History) == 0 {
 		t.Errorf("instance %+v", v)
+	}
+}
+
+func TestAWorkflowChangedUnderTheSameVersionIsRefused(t *testing.T) {
+	t.Parallel()
+	_, p, _, _ := twoCounties(t, nil)
+	w := pluginWorkflows{engine: p.workflows}
+	ctx := auth.WithPrincipal(context.Background(), auth.Principal{Kind: auth.KindOperator, ID: 1, Login: "operator"})
+	def := func(name string) json.RawMessage {
+		return json.RawMessage(`{"code": "review.doc", "name": "` + name + `", "version": 1, "start": "check",
+"steps": [{"id": "check", "name": "审核", "assignee": {"role": "clerk"}, "time_limit": {"working_days": 2}, "actions": [{"name": "approve", "to": "end"}]}]}`)
+	}
+	if err := w.Install(ctx, "gd.shaoguan.wengyuan", "review.doc", def("送审")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Install(ctx, "gd.shaoguan.wengyuan", "review.doc", def("送审")); err != nil {
+		t.Fatalf("installing the same again: %v", err)
+	}
+	if err := w.Install(ctx, "gd.shaoguan.wengyuan", "review.doc", def("改过的送审")); errs.CodeOf(err) != host.CodeInvalidWorkflow {
+		t.Fatalf("a change under version 1: %v", err)
 	}
 }
