@@ -27,27 +27,27 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// buildExample builds the example plugin into dir, as a vendor would,
-// and returns its file name and SHA-256.
-func buildExample(t *testing.T, dir string) (string, string) {
+// buildPlugin builds the plugin whose main package is in src into dir as
+// file, as a vendor would, and returns its SHA-256.
+func buildPlugin(t *testing.T, src, dir, file string) string {
 	t.Helper()
-	const file = "suggestions-1.0.0"
 	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, file), ".")
-	cmd.Dir = filepath.Join("..", "..", "examples", "suggestions")
+	cmd.Dir = src
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build the example plugin: %v\n%s", err, out)
+		t.Fatalf("build the plugin in %s: %v\n%s", src, err, out)
 	}
 	sum, err := host.FileSHA256(filepath.Join(dir, file))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return file, hex.EncodeToString(sum)
+	return hex.EncodeToString(sum)
 }
 
 func TestAVendorPluginIsRegisteredEnabledAndServedToItsCountyOnly(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	file, sum := buildExample(t, dir)
+	const file = "suggestions-1.0.0"
+	sum := buildPlugin(t, filepath.Join("..", "..", "examples", "suggestions"), dir, file)
 	db, _, url, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin, "clerk": ""}, func(c *config.Server) { c.PluginDir = dir })
 	operator := env["COUNTYCLOUD_TOKEN"]
 

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,18 +19,10 @@ func TestAPluginsWorkflowRunsThroughTheEngineAsItsCaller(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	const file = "review-1.0.0"
-	build := exec.Command("go", "build", "-o", filepath.Join(dir, file), ".")
-	build.Dir = filepath.Join("testdata", "reviewplugin")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the test plugin: %v\n%s", err, out)
-	}
-	sum, err := host.FileSHA256(filepath.Join(dir, file))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sum := buildPlugin(t, filepath.Join("testdata", "reviewplugin"), dir, file)
 	db, _, url, env := twoCounties(t, map[string]string{"clerk1": auth.RoleClerk, "plain": ""}, func(c *config.Server) { c.PluginDir = dir })
 	operator := env["COUNTYCLOUD_TOKEN"]
-	mustCLI(t, env, "plugin", "register", file, "--sha256", hex.EncodeToString(sum))
+	mustCLI(t, env, "plugin", "register", file, "--sha256", sum)
 	for _, county := range []string{"gd.shaoguan.wengyuan", "gd.shaoguan.lechang"} {
 		mustCLI(t, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": operator, "COUNTYCLOUD_TENANT": county}, "plugin", "enable", "review")
 	}
