@@ -47,14 +47,8 @@ func decodeList(_ context.Context, r *http.Request) (any, error) {
 // ParseFilter reads a filter from query parameters.
 func ParseFilter(q url.Values) (Filter, error) {
 	f := Filter{ActorLogin: q.Get("actor"), ObjectType: q.Get("object_type"), ObjectID: q.Get("object_id"), Action: q.Get("action"), Outcome: q.Get("outcome")}
-	for name, dst := range map[string]*int64{"actor_id": &f.ActorID, "unit_id": &f.UnitID, "before": &f.Before} {
-		if s := q.Get(name); s != "" {
-			n, err := strconv.ParseInt(s, 10, 64)
-			if err != nil || n < 0 {
-				return Filter{}, errs.Invalid(CodeInvalidFilter, "%s %q is not a number", name, s)
-			}
-			*dst = n
-		}
+	if err := kit.QueryInts(q, CodeInvalidFilter, map[string]*int64{"actor_id": &f.ActorID, "unit_id": &f.UnitID, "before": &f.Before}); err != nil {
+		return Filter{}, err
 	}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)

@@ -38,22 +38,11 @@ func (q *Queue) Routes(guard func(route string) endpoint.Middleware, opts ...htt
 func decodeFilter(_ context.Context, r *http.Request) (any, error) {
 	v := r.URL.Query()
 	f := Filter{Status: Status(v.Get("status")), Kind: v.Get("kind"), Tenant: v.Get("tenant")}
-	number := func(name string) (int64, error) {
-		s := v.Get(name)
-		if s == "" {
-			return 0, nil
-		}
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 0 {
-			return 0, errs.Invalid(CodeInvalidJob, "%s %q is not a number", name, s)
-		}
-		return n, nil
-	}
 	var err error
-	if f.Before, err = number("before"); err != nil {
+	if f.Before, err = kit.QueryInt(v, "before", CodeInvalidJob); err != nil {
 		return nil, err
 	}
-	limit, err := number("limit")
+	limit, err := kit.QueryInt(v, "limit", CodeInvalidJob)
 	f.Limit = int(limit)
 	return f, err
 }

@@ -40,10 +40,10 @@ func (s *Service) Routes(guard func(route string) endpoint.Middleware, opts ...h
 			if f.Unread, err = queryBool(r.query, "unread"); err != nil {
 				return nil, err
 			}
-			if f.Before, err = queryInt(r.query, "before"); err != nil {
+			if f.Before, err = kit.QueryInt(r.query, "before", CodeInvalidList); err != nil {
 				return nil, err
 			}
-			limit, err := queryInt(r.query, "limit")
+			limit, err := kit.QueryInt(r.query, "limit", CodeInvalidList)
 			f.Limit = int(limit)
 			if err != nil {
 				return nil, err
@@ -70,10 +70,10 @@ func (s *Service) Routes(guard func(route string) endpoint.Middleware, opts ...h
 			r := req.(request)
 			f := OutboxFilter{Status: r.query.Get("status"), Channel: r.query.Get("channel")}
 			var err error
-			if f.Before, err = queryInt(r.query, "before"); err != nil {
+			if f.Before, err = kit.QueryInt(r.query, "before", CodeInvalidList); err != nil {
 				return nil, err
 			}
-			limit, err := queryInt(r.query, "limit")
+			limit, err := kit.QueryInt(r.query, "limit", CodeInvalidList)
 			f.Limit = int(limit)
 			if err != nil {
 				return nil, err
@@ -139,18 +139,6 @@ func own(fn func(ctx context.Context, account int64, r request) (any, error)) en
 		}
 		return fn(ctx, p.ID, req.(request))
 	}
-}
-
-func queryInt(q url.Values, name string) (int64, error) {
-	s := q.Get(name)
-	if s == "" {
-		return 0, nil
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return 0, errs.Invalid(CodeInvalidList, "%s %q is not a number", name, s)
-	}
-	return n, nil
 }
 
 func queryBool(q url.Values, name string) (bool, error) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/kit"
 )
 
 // request is what every organisation endpoint receives: the county from
@@ -38,29 +39,17 @@ func actor(ctx context.Context) string {
 	return a.Kind + ":" + a.Login
 }
 
-func queryInt(q url.Values, name string) (int64, error) {
-	s := q.Get(name)
-	if s == "" {
-		return 0, nil
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return 0, errs.Invalid(CodeInvalidList, "%s %q is not a number", name, s)
-	}
-	return n, nil
-}
-
 func listAccounts(svc Service) endpoint.Endpoint {
 	return handle(func(ctx context.Context, r request[struct{}]) (any, error) {
-		unit, err := queryInt(r.Query, "unit_id")
+		unit, err := kit.QueryInt(r.Query, "unit_id", CodeInvalidList)
 		if err != nil {
 			return nil, err
 		}
-		after, err := queryInt(r.Query, "after")
+		after, err := kit.QueryInt(r.Query, "after", CodeInvalidList)
 		if err != nil {
 			return nil, err
 		}
-		limit, err := queryInt(r.Query, "limit")
+		limit, err := kit.QueryInt(r.Query, "limit", CodeInvalidList)
 		if err != nil {
 			return nil, err
 		}

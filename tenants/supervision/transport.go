@@ -3,7 +3,6 @@ package supervision
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -114,20 +113,6 @@ func decodeReassign(_ context.Context, r *http.Request) (any, error) {
 	return req, kit.DecodeJSON(r, &req.in)
 }
 
-// queryInts reads the named whole-number parameters of q that are given.
-func queryInts(q url.Values, dst map[string]*int64) error {
-	for name, p := range dst {
-		if s := q.Get(name); s != "" {
-			n, err := strconv.ParseInt(s, 10, 64)
-			if err != nil || n < 0 {
-				return errs.Invalid(CodeInvalidQuery, "%s %q is not a number", name, s)
-			}
-			*p = n
-		}
-	}
-	return nil
-}
-
 type tasksRequest struct {
 	request
 	filter TaskFilter
@@ -137,7 +122,7 @@ func decodeTasks(_ context.Context, r *http.Request) (any, error) {
 	q := r.URL.Query()
 	req := tasksRequest{request: request{tenant: r.PathValue("code")}, filter: TaskFilter{After: q.Get("after")}}
 	var limit int64
-	if err := queryInts(q, map[string]*int64{"unit_id": &req.filter.UnitID, "limit": &limit}); err != nil {
+	if err := kit.QueryInts(q, CodeInvalidQuery, map[string]*int64{"unit_id": &req.filter.UnitID, "limit": &limit}); err != nil {
 		return nil, err
 	}
 	req.filter.Limit = int(min(limit, MaxPageSize+1))
@@ -160,7 +145,7 @@ type statsRequest struct {
 func decodeStats(_ context.Context, r *http.Request) (any, error) {
 	q := r.URL.Query()
 	req := statsRequest{request: request{tenant: r.PathValue("code")}}
-	if err := queryInts(q, map[string]*int64{"unit_id": &req.unit}); err != nil {
+	if err := kit.QueryInts(q, CodeInvalidQuery, map[string]*int64{"unit_id": &req.unit}); err != nil {
 		return nil, err
 	}
 	p, err := ParsePeriod(q.Get("from"), q.Get("to"))
@@ -177,7 +162,7 @@ func decodeEvents(_ context.Context, r *http.Request) (any, error) {
 	q := r.URL.Query()
 	req := eventsRequest{request: request{tenant: r.PathValue("code")}, filter: EventFilter{Kind: q.Get("kind")}}
 	var limit int64
-	if err := queryInts(q, map[string]*int64{"task_id": &req.filter.TaskID, "unit_id": &req.filter.UnitID, "before": &req.filter.Before, "limit": &limit}); err != nil {
+	if err := kit.QueryInts(q, CodeInvalidQuery, map[string]*int64{"task_id": &req.filter.TaskID, "unit_id": &req.filter.UnitID, "before": &req.filter.Before, "limit": &limit}); err != nil {
 		return nil, err
 	}
 	req.filter.Limit = int(min(limit, MaxPageSize+1))
