@@ -7,12 +7,19 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/countycloud/countycloud/plugins/host"
+	"github.com/countycloud/countycloud/plugins/sdk"
 	"github.com/countycloud/countycloud/plugins/vod"
 )
 
-// builtinServers are the modules this binary serves as plugins, by id.
-func builtinServers() map[string]func() {
-	return map[string]func(){"vod": vod.Serve}
+// builtin is a module this binary serves as a plugin.
+type builtin struct {
+	serve    func()
+	manifest func() sdk.Manifest
+}
+
+// builtins are the modules this binary serves as plugins, by id.
+func builtins() map[string]builtin {
+	return map[string]builtin{"vod": {serve: vod.Serve, manifest: vod.Manifest}}
 }
 
 // builtinModules is how the host launches each built-in module: this very
@@ -28,8 +35,8 @@ func builtinModules() (map[string]host.Binary, error) {
 		return nil, err
 	}
 	out := map[string]host.Binary{}
-	for id := range builtinServers() {
-		out[id] = host.Binary{Path: self, SHA256: sum, Args: []string{"module", "serve", id}}
+	for id, b := range builtins() {
+		out[id] = host.Binary{Path: self, SHA256: sum, Args: []string{"module", "serve", id}, Manifest: b.manifest()}
 	}
 	return out, nil
 }
@@ -43,11 +50,11 @@ func newModuleCmd() *cobra.Command {
 		Short: "Serve built-in module ID over go-plugin's protocol on stdin and stdout",
 		Args:  exactArgs(1, "the module's id"),
 		RunE: func(_ *cobra.Command, args []string) error {
-			serve, ok := builtinServers()[args[0]]
+			b, ok := builtins()[args[0]]
 			if !ok {
 				return usageError("this build has no built-in module %q", args[0])
 			}
-			serve()
+			b.serve()
 			return nil
 		},
 	})

@@ -157,7 +157,6 @@ func (c readyCounties) Counties(ctx context.Context) ([]string, error) {
 // this binary serves, and the handler of the modules' file URLs (nil when
 // files are off).
 func pluginService(cfg config.Server, db *databases, router *store.Router, tenants registry.Service, outbox host.Outbox, workflows *workflow.Service, log *slog.Logger) (*host.Service, http.Handler, error) {
-	caps := host.NewCapabilities(time.Minute, time.Now)
 	builtins, err := builtinModules()
 	if err != nil {
 		return nil, nil, err
@@ -166,7 +165,8 @@ func pluginService(cfg config.Server, db *databases, router *store.Router, tenan
 	if cfg.PluginCallTimeout > 0 {
 		opts.CallTimeout = cfg.PluginCallTimeout
 	}
-	deps := host.Deps{Capabilities: caps, Router: router, Log: log, Now: time.Now, Callers: host.CapabilityCallers{}, Outbox: outbox,
+	// A capability lives as long as the call it was issued for may.
+	deps := host.Deps{Capabilities: host.NewCapabilities(opts.CallTimeout, time.Now), Router: router, Log: log, Now: time.Now, Callers: host.CapabilityCallers{}, Outbox: outbox,
 		Workflows: pluginWorkflows{workflows}}
 	files, err := fileService(cfg, router, &deps, log)
 	if err != nil {

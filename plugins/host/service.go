@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"encoding/hex"
+	"fmt"
 	"time"
 
 	"github.com/countycloud/countycloud/core/errs"
@@ -106,17 +107,22 @@ func Probe(ctx context.Context, b Binary, deps Deps) (sdk.Manifest, error) {
 }
 
 // RegisterBuiltins enters the built-in modules' current versions in the
-// catalog, each once.
+// catalog, each once. Their manifests are compiled into the platform's
+// binary, so none is launched for it: the first request starts each, and
+// Launch checks then that it reports the same manifest.
 func (s *Service) RegisterBuiltins(ctx context.Context) error {
 	for id, b := range s.builtins {
-		m, err := Probe(ctx, b, s.manager.deps)
-		if err != nil {
-			return err
-		}
+		m := b.Manifest
 		if m.ID != id {
 			return errs.E(errs.KindInternal, CodeInvalidPlugin, "built-in module %s says it is %s", id, m.ID)
 		}
-		err = s.repo.Add(ctx, Entry{ID: m.ID, Version: m.Version, SHA256: hex.EncodeToString(b.SHA256), File: "(built in)", Builtin: true,
+		if err := m.Validate(); err != nil {
+			return fmt.Errorf("built-in module %s: %w", id, err)
+		}
+		if _, err := CompileSettings(m); err != nil {
+			return fmt.Errorf("built-in module %s: %w", id, err)
+		}
+		err := s.repo.Add(ctx, Entry{ID: m.ID, Version: m.Version, SHA256: hex.EncodeToString(b.SHA256), File: "(built in)", Builtin: true,
 			Manifest: m, At: s.now().UTC(), By: "platform"})
 		if err != nil && errs.CodeOf(err) != CodePluginExists {
 			return err
