@@ -161,18 +161,18 @@ func pluginService(cfg config.Server, db *databases, router *store.Router, tenan
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := host.DefaultManagerOptions()
+	timeout := host.DefaultCallTimeout
 	if cfg.PluginCallTimeout > 0 {
-		opts.CallTimeout = cfg.PluginCallTimeout
+		timeout = cfg.PluginCallTimeout
 	}
 	// A capability lives as long as the call it was issued for may.
-	deps := host.Deps{Capabilities: host.NewCapabilities(opts.CallTimeout, time.Now), Router: router, Log: log, Now: time.Now, Callers: host.CapabilityCallers{}, Outbox: outbox,
-		Workflows: pluginWorkflows{workflows}}
+	deps := host.Deps{Capabilities: host.NewCapabilities(timeout, time.Now), Router: router, Log: log, Now: time.Now, CallTimeout: timeout,
+		Callers: host.CapabilityCallers{}, Outbox: outbox, Workflows: pluginWorkflows{workflows}}
 	files, err := fileService(cfg, router, &deps, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	return host.NewService(host.NewMySQLRepository(db.control), readyCounty{tenants}, deps, opts, cfg.PluginDir, builtins), files, nil
+	return host.NewService(host.NewMySQLRepository(db.control), readyCounty{tenants}, deps, host.DefaultManagerOptions(), cfg.PluginDir, builtins), files, nil
 }
 
 // filesPath is where file URLs are served.

@@ -134,15 +134,21 @@ func serveBare() {
 	plugin.Serve(&plugin.ServeConfig{HandshakeConfig: sdk.Handshake(), Plugins: plugin.PluginSet{sdk.PluginName: &barePlugin{}}, GRPCServer: plugin.DefaultGRPCServer})
 }
 
-func launchBare(b *testing.B, services bareHost) bareClient {
+// launchBare starts the bare plugin; with deadline, its calls have the
+// host's per-call deadline, set the host's way.
+func launchBare(b *testing.B, services bareHost, deadline bool) bareClient {
 	self, err := os.Executable()
 	if err != nil {
 		b.Fatal(err)
 	}
 	cmd := exec.Command(self)
 	cmd.Env = append(os.Environ(), pluginEnv+"=bare")
-	client := plugin.NewClient(&plugin.ClientConfig{HandshakeConfig: sdk.Handshake(), Plugins: plugin.PluginSet{sdk.PluginName: &barePlugin{services: services}},
-		Cmd: cmd, AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC}, AutoMTLS: true, Logger: hclog.NewNullLogger()})
+	config := &plugin.ClientConfig{HandshakeConfig: sdk.Handshake(), Plugins: plugin.PluginSet{sdk.PluginName: &barePlugin{services: services}},
+		Cmd: cmd, AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC}, AutoMTLS: true, Logger: hclog.NewNullLogger()}
+	if deadline {
+		config.GRPCDialOptions = []grpc.DialOption{grpc.WithDefaultServiceConfig(host.CallDeadline(host.DefaultCallTimeout))}
+	}
+	client := plugin.NewClient(config)
 	b.Cleanup(client.Kill)
 	rpc, err := client.Client()
 	if err != nil {
@@ -271,7 +277,8 @@ func BenchmarkPlugin(b *testing.B) {
 	if _, err := svc.Serve(ctx, wengyuan, "notes", &pluginv1.HandleRequest{Method: "PUT", Path: "/notes/bench", Body: payload, RequestId: "seed"}); err != nil {
 		b.Fatal(err)
 	}
-	bare := launchBare(b, bareHost{db: f.db.Server, schema: registry.SchemaName(f.db.SchemaPrefix, wengyuan)})
+	services := bareHost{db: f.db.Server, schema: registry.SchemaName(f.db.SchemaPrefix, wengyuan)}
+	bare, bareDeadline := launchBare(b, services, false), launchBare(b, services, true)
 	echo := func(path string) *pluginv1.HandleRequest {
 		return &pluginv1.HandleRequest{Method: "POST", Path: path, Body: payload, RequestId: "bench"}
 	}
@@ -284,24 +291,18 @@ func BenchmarkPlugin(b *testing.B) {
 			return err
 		}
 	}
-	bareCall := func(path string, deadline bool) func() error {
+	bareCall := func(c bareClient, path string) func() error {
 		return func() error {
-			ctx := ctx
-			if deadline {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
-				defer cancel()
-			}
-			_, err := bare.module.Handle(ctx, echo(path))
+			_, err := c.module.Handle(ctx, echo(path))
 			return err
 		}
 	}
 	b.Run("request", func(b *testing.B) {
-		compare(b, &side{name: "bare", call: bareCall("/echo", false)}, &side{name: "bare-deadline", call: bareCall("/echo", true)},
+		compare(b, &side{name: "bare", call: bareCall(bare, "/echo")}, &side{name: "bare-deadline", call: bareCall(bareDeadline, "/echo")},
 			&side{name: "host", call: serve("/echo")})
 	})
 	b.Run("callback", func(b *testing.B) {
-		compare(b, &side{name: "bare", call: bareCall("/callback", true)}, &side{name: "host", call: serve("/get")})
+		compare(b, &side{name: "bare", call: bareCall(bareDeadline, "/callback")}, &side{name: "host", call: serve("/get")})
 	})
 	b.Run("in-process", func(b *testing.B) {
 		module := &notes{}

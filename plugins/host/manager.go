@@ -15,8 +15,6 @@ import (
 
 // ManagerOptions tune how plugin processes are supervised.
 type ManagerOptions struct {
-	// CallTimeout is the deadline of one call into a plugin.
-	CallTimeout time.Duration
 	// MaxCrashes crashes within CrashWindow mark a plugin version failed:
 	// its counties get module_unavailable until the window has passed.
 	MaxCrashes  int
@@ -34,7 +32,7 @@ type ManagerOptions struct {
 
 // DefaultManagerOptions are the production settings.
 func DefaultManagerOptions() ManagerOptions {
-	return ManagerOptions{CallTimeout: 30 * time.Second, MaxCrashes: 3, CrashWindow: 10 * time.Minute,
+	return ManagerOptions{MaxCrashes: 3, CrashWindow: 10 * time.Minute,
 		BackoffMin: 250 * time.Millisecond, BackoffMax: 30 * time.Second, HealthInterval: 2 * time.Second, IdleTimeout: 10 * time.Minute}
 }
 
@@ -94,8 +92,6 @@ func (m *Manager) Call(ctx context.Context, e Entry, county string, req *pluginv
 		return nil, err
 	}
 	defer m.done(s)
-	ctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
-	defer cancel()
 	resp, err := p.Handle(ctx, county, req)
 	switch code := status.Code(err); {
 	case err == nil:
@@ -105,8 +101,8 @@ func (m *Manager) Call(ctx context.Context, e Entry, county string, req *pluginv
 		// the request.
 		m.crashed(s, p)
 		return nil, errs.Unavailable(err, CodeModuleFailed, "module %s stopped while serving the request; it is being restarted, try again", e.ID)
-	case code == codes.DeadlineExceeded || errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return nil, errs.Unavailable(err, CodeModuleFailed, "module %s did not answer within %s", e.ID, m.opts.CallTimeout)
+	case code == codes.DeadlineExceeded && ctx.Err() == nil:
+		return nil, errs.Unavailable(err, CodeModuleFailed, "module %s did not answer within %s", e.ID, m.deps.callTimeout())
 	}
 	return nil, errs.Unavailable(err, CodeModuleFailed, "module %s could not serve the request", e.ID)
 }

@@ -22,7 +22,7 @@ import (
 // fastOptions supervise in test time: short back-offs and checks.
 func fastOptions() host.ManagerOptions {
 	o := host.DefaultManagerOptions()
-	o.BackoffMin, o.BackoffMax, o.HealthInterval, o.CallTimeout = 10*time.Millisecond, 50*time.Millisecond, 20*time.Millisecond, 5*time.Second
+	o.BackoffMin, o.BackoffMax, o.HealthInterval = 10*time.Millisecond, 50*time.Millisecond, 20*time.Millisecond
 	return o
 }
 
@@ -110,9 +110,8 @@ func TestThreeCrashesInTenMinutesMarkAPluginFailedAndOthersKeepServing(t *testin
 
 func TestACallThatHangsEndsAtItsDeadline(t *testing.T) {
 	f := setup(t)
-	opts := fastOptions()
-	opts.CallTimeout = 200 * time.Millisecond
-	m := manager(t, f, opts)
+	f.deps.CallTimeout = 200 * time.Millisecond
+	m := manager(t, f, fastOptions())
 	_, err := m.Call(context.Background(), entry("notes"), wengyuan, request("/hang"))
 	if errs.CodeOf(err) != host.CodeModuleFailed || !strings.Contains(err.Error(), "did not answer within 200ms") {
 		t.Fatalf("hanging call = %v", err)

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os/exec"
+	"strconv"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -68,6 +70,10 @@ func Launch(ctx context.Context, b Binary, d Deps) (*Process, error) {
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		SkipHostEnv:      true,
+		// The deadline of a module call is gRPC's own, set where the call
+		// is made: a context of the host's around each call would cost a
+		// tenth of what the call itself costs.
+		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultServiceConfig(callDeadline(d.callTimeout()))},
 		// What a plugin prints once it serves reaches the host's log, a
 		// line an entry, named by the plugin.
 		SyncStdout: &logLines{log: d.Log, plugin: b.Manifest.ID, stream: "stdout"},
@@ -201,4 +207,11 @@ func (w *logLines) Write(p []byte) (int, error) {
 		}
 		w.partial = w.partial[min(i+1, len(w.partial)):]
 	}
+}
+
+// callDeadline is the gRPC service config that gives each Handle call a
+// deadline of d, which gRPC also sends the plugin with the call.
+func callDeadline(d time.Duration) string {
+	return fmt.Sprintf(`{"methodConfig":[{"name":[{"service":%q,"method":"Handle"}],"timeout":"%ss"}]}`,
+		pluginv1.Module_ServiceDesc.ServiceName, strconv.FormatFloat(d.Seconds(), 'f', -1, 64))
 }

@@ -17,6 +17,9 @@ type Deps struct {
 	Router       Router
 	Log          *slog.Logger
 	Now          func() time.Time
+	// CallTimeout is the deadline of each call into a plugin;
+	// DefaultCallTimeout if zero.
+	CallTimeout time.Duration
 	// Blobs keeps the bytes of the plugins' files. FileKey signs the URLs
 	// through which clients send and fetch them, and FileURL is where
 	// the handler NewFileHandler returns for the same key is mounted
@@ -35,6 +38,17 @@ type Deps struct {
 	// modules' workflows and runs them for their requests. Without it a
 	// module that has workflows cannot be enabled.
 	Workflows Workflows
+}
+
+// DefaultCallTimeout is how long a call into a plugin may take unless
+// Deps says otherwise.
+const DefaultCallTimeout = 30 * time.Second
+
+func (d Deps) callTimeout() time.Duration {
+	if d.CallTimeout > 0 {
+		return d.CallTimeout
+	}
+	return DefaultCallTimeout
 }
 
 // hostServer is the Host service of one plugin process: each of the
