@@ -27,6 +27,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/countycloud/countycloud/core/config"
+	"github.com/countycloud/countycloud/core/notify"
 	"github.com/countycloud/countycloud/core/store"
 	"github.com/countycloud/countycloud/tenants/org"
 	"github.com/countycloud/countycloud/tenants/provision"
@@ -318,8 +319,10 @@ func (b *bencher) seed(ctx context.Context, _ *benchReport) error {
 			if _, err := conn.ExecContext(ctx, "INSERT INTO accounts (login, name, unit_id, mobile, status, created_at, updated_at) VALUES "+strings.Join(rows, ", "), args...); err != nil {
 				return err
 			}
-			_, err := conn.ExecContext(ctx, "INSERT INTO account_roles (account_id, role_id) SELECT a.id, r.id FROM accounts a, roles r WHERE r.code = 'clerk'")
-			return err
+			if _, err := conn.ExecContext(ctx, "INSERT INTO account_roles (account_id, role_id) SELECT a.id, r.id FROM accounts a, roles r WHERE r.code = 'clerk'"); err != nil {
+				return err
+			}
+			return notify.DirectoryChanged(ctx, conn)
 		})
 	})
 }

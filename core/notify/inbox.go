@@ -219,6 +219,9 @@ ON DUPLICATE KEY UPDATE email = VALUES(email), sms = VALUES(sms), updated_at = V
 				return fmt.Errorf("set notification preference %s: %w", p.Kind, err)
 			}
 		}
+		if err := DirectoryChanged(ctx, tx); err != nil {
+			return err
+		}
 		if after, err = s.preferences(ctx, tx, account); err != nil {
 			return err
 		}

@@ -104,54 +104,90 @@ const (
 // accounts get nothing. It returns how many rows wait for delivery, so
 // that the caller knows whether to kick the drain after committing.
 func Write(ctx context.Context, tx sqlx.ExtContext, now time.Time, msgs ...Message) (pending int, err error) {
+	return writeFor(ctx, tx, now, msgs, func(who addressees) (*directory, error) { return readDirectory(ctx, tx, who) })
+}
+
+// writeFor writes msgs to the accounts that lookup finds for them.
+func writeFor(ctx context.Context, tx sqlx.ExecerContext, now time.Time, msgs []Message, lookup func(addressees) (*directory, error)) (int, error) {
 	if len(msgs) == 0 {
 		return 0, nil
 	}
-	now = now.UTC().Truncate(time.Microsecond)
-	ids := make([]int64, 0, len(msgs))
-	type audience struct {
-		unit int64
-		role string
+	who, err := audienceOf(msgs)
+	if err != nil {
+		return 0, err
 	}
-	var audiences []audience
+	dir, err := lookup(who)
+	if err != nil {
+		return 0, err
+	}
+	return write(ctx, tx, now, dir, msgs)
+}
+
+// audience is the holders of a role in a unit.
+type audience struct {
+	unit int64
+	role string
+}
+
+// addressees is whom a set of messages names: accounts, audiences, and
+// the kinds whose preferences count.
+type addressees struct {
+	accounts  []int64
+	audiences []audience
+	kinds     []any
+}
+
+func audienceOf(msgs []Message) (addressees, error) {
+	var who addressees
 	for _, m := range msgs {
 		if !validKind(m.Kind) {
-			return 0, errs.Invalid(CodeInvalidKind, "notification kind %q is not one of %s", m.Kind, strings.Join(Kinds(), ", "))
+			return addressees{}, errs.Invalid(CodeInvalidKind, "notification kind %q is not one of %s", m.Kind, strings.Join(Kinds(), ", "))
 		}
 		if m.Account != 0 {
-			ids = append(ids, m.Account)
-		} else if !slices.Contains(audiences, audience{m.Unit, m.Role}) {
-			audiences = append(audiences, audience{m.Unit, m.Role})
+			who.accounts = append(who.accounts, m.Account)
+		} else if !slices.Contains(who.audiences, audience{m.Unit, m.Role}) {
+			who.audiences = append(who.audiences, audience{m.Unit, m.Role})
+		}
+		if !slices.Contains(who.kinds, any(m.Kind)) {
+			who.kinds = append(who.kinds, m.Kind)
 		}
 	}
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	byID := make(map[int64]recipient, len(ids))
-	type key struct {
-		account int64
-		kind    string
-	}
-	chosen := map[key]preference{}
-	members := map[audience][]int64{}
-	// One read per chunk for the addresses and the preferences, the first
-	// also finding the audiences' members: each account comes once per
-	// preference it has (or once with none), and once per audience.
+	slices.Sort(who.accounts)
+	who.accounts = slices.Compact(who.accounts)
+	return who, nil
+}
+
+// directory is what the county's directory says of some addressees: the
+// active accounts with their addresses, their preferences for the kinds,
+// and the audiences' members. Once read it is not changed, so that it can
+// be shared.
+type directory struct {
+	byID    map[int64]recipient
+	chosen  map[preferenceKey]preference
+	members map[audience][]int64
+}
+
+type preferenceKey struct {
+	account int64
+	kind    string
+}
+
+// readDirectory reads who's addressees: one read per chunk for the
+// addresses and the preferences, the first also finding the audiences'
+// members; each account comes once per preference it has (or once with
+// none), and once per audience.
+func readDirectory(ctx context.Context, q sqlx.QueryerContext, who addressees) (*directory, error) {
+	dir := &directory{byID: make(map[int64]recipient, len(who.accounts)), chosen: map[preferenceKey]preference{}, members: map[audience][]int64{}}
 	// Only the preferences for the messages' kinds: each is one look-up of
 	// the preferences' primary key, where all of an account's would be a
 	// scan.
-	var kinds []any
-	for _, m := range msgs {
-		if !slices.Contains(kinds, any(m.Kind)) {
-			kinds = append(kinds, m.Kind)
-		}
-	}
-	preferences := "LEFT JOIN notification_preferences p ON p.account_id = a.id AND p.kind IN (?" + strings.Repeat(", ?", len(kinds)-1) + ")"
+	preferences := "LEFT JOIN notification_preferences p ON p.account_id = a.id AND p.kind IN (?" + strings.Repeat(", ?", len(who.kinds)-1) + ")"
 	named := `SELECT a.id, a.email, a.mobile, p.kind, p.email AS pref_email, p.sms AS pref_sms, 0 AS unit, '' AS role
 FROM accounts a ` + preferences + ` WHERE a.status = 'active' AND a.id IN (?)`
 	holders := `SELECT a.id, a.email, a.mobile, p.kind, p.email AS pref_email, p.sms AS pref_sms, a.unit_id AS unit, ro.code AS role FROM accounts a
 JOIN account_roles ar ON ar.account_id = a.id JOIN roles ro ON ro.id = ar.role_id
 ` + preferences + ` WHERE a.status = 'active' AND a.unit_id = ? AND ro.code = ?`
-	chunks := slices.Collect(slices.Chunk(ids, readChunk))
+	chunks := slices.Collect(slices.Chunk(who.accounts, readChunk))
 	if len(chunks) == 0 {
 		chunks = [][]int64{nil}
 	}
@@ -159,18 +195,18 @@ JOIN account_roles ar ON ar.account_id = a.id JOIN roles ro ON ro.id = ar.role_i
 		var parts []string
 		var args []any
 		if len(chunk) > 0 {
-			query, in, err := sqlx.In(named, append(slices.Clone(kinds), chunk)...)
+			query, in, err := sqlx.In(named, append(slices.Clone(who.kinds), chunk)...)
 			if err != nil {
-				return 0, err
+				return nil, err
 			}
 			parts, args = append(parts, query), in
 		}
-		if i == 0 && len(audiences) > 0 {
+		if i == 0 && len(who.audiences) > 0 {
 			// A select per audience, each along the unit's index, where
 			// one with ORs would scan the role's holders county-wide.
-			for _, a := range audiences {
+			for _, a := range who.audiences {
 				parts = append(parts, holders)
-				args = append(append(args, kinds...), a.unit, a.role)
+				args = append(append(args, who.kinds...), a.unit, a.role)
 			}
 		}
 		if len(parts) == 0 {
@@ -184,31 +220,36 @@ JOIN account_roles ar ON ar.account_id = a.id JOIN roles ro ON ro.id = ar.role_i
 			Unit      int64   `db:"unit"`
 			Role      string  `db:"role"`
 		}
-		if err := sqlx.SelectContext(ctx, tx, &found, strings.Join(parts, "\nUNION ALL\n"), args...); err != nil {
-			return 0, fmt.Errorf("read recipients: %w", err)
+		if err := sqlx.SelectContext(ctx, q, &found, strings.Join(parts, "\nUNION ALL\n"), args...); err != nil {
+			return nil, fmt.Errorf("read recipients: %w", err)
 		}
 		for _, f := range found {
-			byID[f.ID] = f.recipient
+			dir.byID[f.ID] = f.recipient
 			if f.Kind != nil {
-				chosen[key{f.ID, *f.Kind}] = preference{Account: f.ID, Kind: *f.Kind, Email: *f.PrefEmail, SMS: *f.PrefSMS}
+				dir.chosen[preferenceKey{f.ID, *f.Kind}] = preference{Account: f.ID, Kind: *f.Kind, Email: *f.PrefEmail, SMS: *f.PrefSMS}
 			}
-			if a := (audience{f.Unit, f.Role}); f.Role != "" && !slices.Contains(members[a], f.ID) {
-				members[a] = append(members[a], f.ID)
+			if a := (audience{f.Unit, f.Role}); f.Role != "" && !slices.Contains(dir.members[a], f.ID) {
+				dir.members[a] = append(dir.members[a], f.ID)
 			}
 		}
 	}
+	return dir, nil
+}
+
+// write writes msgs to the accounts dir found for them.
+func write(ctx context.Context, tx sqlx.ExecerContext, now time.Time, dir *directory, msgs []Message) (pending int, err error) {
+	now = now.UTC().Truncate(time.Microsecond)
 	var each []Message
 	for _, m := range msgs {
 		if m.Account != 0 {
 			each = append(each, m)
 			continue
 		}
-		for _, id := range members[audience{m.Unit, m.Role}] {
+		for _, id := range dir.members[audience{m.Unit, m.Role}] {
 			m.Account = id
 			each = append(each, m)
 		}
 	}
-	msgs = each
 	var rows [][]any
 	add := func(m Message, channel, status string, address *string) {
 		var refType *string
@@ -224,13 +265,13 @@ JOIN account_roles ar ON ar.account_id = a.id JOIN roles ro ON ro.id = ar.role_i
 		}
 		rows = append(rows, []any{m.Account, channel, m.Kind, clip(m.Subject, 200), clip(m.Body, 2000), refType, refID, address, status, nextAttempt, sentAt, now})
 	}
-	for _, m := range msgs {
-		person, ok := byID[m.Account]
+	for _, m := range each {
+		person, ok := dir.byID[m.Account]
 		if !ok {
 			continue
 		}
 		add(m, ChannelInApp, StatusSent, nil)
-		pref, ok := chosen[key{m.Account, m.Kind}]
+		pref, ok := dir.chosen[preferenceKey{m.Account, m.Kind}]
 		if !ok {
 			pref = preference{Email: defaultEmail, SMS: defaultSMS}
 		}

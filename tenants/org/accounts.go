@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/notify"
 	"github.com/countycloud/countycloud/core/store"
 )
 
@@ -227,6 +228,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, in.Login, name, in.UnitID, nullString(mobile),
 		if a, err = getAccount(ctx, tx, id, false); err != nil {
 			return err
 		}
+		if err := notify.DirectoryChanged(ctx, tx); err != nil {
+			return err
+		}
 		return record(ctx, tx, "org.accounts.create", "account", id, nil, a)
 	})
 	return a, err
@@ -307,6 +311,9 @@ func (s *service) UpdateAccount(ctx context.Context, tenant string, id int64, p 
 			return fmt.Errorf("update account %d: %w", id, err)
 		}
 		if a, err = getAccount(ctx, tx, id, false); err != nil {
+			return err
+		}
+		if err := notify.DirectoryChanged(ctx, tx); err != nil {
 			return err
 		}
 		return record(ctx, tx, "org.accounts.update", "account", id, cur, a)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/notify"
 )
 
 // ImportReport says what an import did, or on a dry run would do, and
@@ -435,6 +436,11 @@ func (p *importPlan) apply(ctx context.Context, tx *sqlx.Tx, st *orgState) error
 		if _, err := tx.ExecContext(ctx, "UPDATE units SET parent_id = ?, code = ?, sort_order = ?, account_quota = ?, updated_at = ? WHERE id = ?",
 			parent, nullString(u.code), u.sort, u.quota, t, unitIDs[u.name]); err != nil {
 			return fmt.Errorf("update unit %s: %w", u.name, err)
+		}
+	}
+	if len(p.accounts) > 0 {
+		if err := notify.DirectoryChanged(ctx, tx); err != nil {
+			return err
 		}
 	}
 	for batch := range slices.Chunk(p.accounts, batchSize) {

@@ -159,11 +159,11 @@ initiator_unit_id, status, started_at, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?
 		if inst.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		share, err := warnShare(ctx, tx)
+		c, err := readCounty(ctx, tx)
 		if err != nil {
 			return err
 		}
-		run := &run{s: s, tx: tx, tenant: tenant, cal: cal, proc: proc, inst: inst, now: now, sms: in.SMSReminder, share: share}
+		run := &run{s: s, tx: tx, tenant: tenant, cal: cal, proc: proc, inst: inst, now: now, sms: in.SMSReminder, county: c}
 		if err := run.open(ctx, proc.Open(proc.Definition.Start)); err != nil {
 			return err
 		}
@@ -214,10 +214,11 @@ func (s *Service) Act(ctx context.Context, tenant string, taskID int64, in ActIn
 	var out Outcome
 	pending := 0
 	err = s.router.InTenantTx(ctx, tenant, func(ctx context.Context, tx *sqlx.Tx) error {
-		task, inst, share, err := lockTask(ctx, tx, taskID)
+		locked, err := lockTask(ctx, tx, taskID)
 		if err != nil {
 			return err
 		}
+		task, inst := locked.Task, locked.Instance
 		if !strings.HasPrefix(inst.Workflow, in.Within) {
 			return errs.NotFound(CodeTaskNotFound, "the county has no task %d", taskID)
 		}
@@ -251,7 +252,7 @@ next_check_at = NULL, version = version + 1 WHERE id = ? AND status = ? AND vers
 			return errs.Conflict(CodeTaskClosed, "task %d changed while you acted; reload it", task.ID)
 		}
 		task.Version++
-		run := &run{s: s, tx: tx, tenant: tenant, cal: cal, proc: proc, inst: inst, now: now, sms: in.SMSReminder, share: share}
+		run := &run{s: s, tx: tx, tenant: tenant, cal: cal, proc: proc, inst: inst, now: now, sms: in.SMSReminder, county: locked.county}
 		if err := run.apply(ctx, task, move); err != nil {
 			return err
 		}
@@ -283,27 +284,29 @@ func optional(field, s string, max int) (string, error) {
 	return clean, nil
 }
 
-// lockTask reads task id and its instance, with the county's warning
-// share, locked in one statement that
-// takes the task's row and then the instance's, the order every change to
-// a task takes: two actions on one instance wait for each other, and the
-// second sees what the first did.
-func lockTask(ctx context.Context, tx *sqlx.Tx, id int64) (Task, Instance, float64, error) {
-	var row struct {
-		Task
-		Instance Instance `db:"i"`
-		Share    *string  `db:"warn_share"`
-	}
-	err := tx.GetContext(ctx, &row, "SELECT "+taskColumns+", "+lockedInstanceColumns+
-		", (SELECT value FROM settings WHERE name = ?) AS warn_share"+
-		" FROM workflow_tasks t JOIN workflow_instances i ON i.id = t.instance_id WHERE t.id = ? FOR UPDATE", flow.SettingWarnShare, id)
+// lockedTask is a task and its instance as lockTask read them, with what
+// acting reads of the county.
+type lockedTask struct {
+	Task
+	Instance Instance `db:"i"`
+	county
+}
+
+// lockTask reads task id and its instance, with the county's, locked in
+// one statement that takes the task's row and then the instance's, the
+// order every change to a task takes: two actions on one instance wait
+// for each other, and the second sees what the first did.
+func lockTask(ctx context.Context, tx *sqlx.Tx, id int64) (lockedTask, error) {
+	var row lockedTask
+	err := tx.GetContext(ctx, &row, "SELECT "+taskColumns+", "+lockedInstanceColumns+", "+countyColumns+
+		" FROM workflow_tasks t JOIN workflow_instances i ON i.id = t.instance_id WHERE t.id = ? FOR UPDATE", id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Task{}, Instance{}, 0, errs.NotFound(CodeTaskNotFound, "the county has no task %d", id)
+		return lockedTask{}, errs.NotFound(CodeTaskNotFound, "the county has no task %d", id)
 	}
 	if err != nil {
-		return Task{}, Instance{}, 0, fmt.Errorf("read task %d: %w", id, err)
+		return lockedTask{}, fmt.Errorf("read task %d: %w", id, err)
 	}
-	return row.Task, row.Instance, parseShare(row.Share), nil
+	return row, nil
 }
 
 // closedError says who closed task first.
@@ -418,8 +421,8 @@ type run struct {
 	inst   Instance
 	now    time.Time
 	sms    bool
-	// share is the county's warning share, read in the transaction.
-	share  float64
+	// county is what the transaction read of the county.
+	county county
 	opened []Task
 	notes  []notify.Message
 }
@@ -485,7 +488,7 @@ func (r *run) open(ctx context.Context, steps []flow.Step) error {
 		}
 		var next *time.Time
 		if due != nil {
-			warn := flow.WarnAt(r.cal, r.now, *due, r.share)
+			warn := flow.WarnAt(r.cal, r.now, *due, r.county.share())
 			t.DueAt, t.WarnAt, next = due, &warn, &warn
 		}
 		res, err := r.tx.ExecContext(ctx, `INSERT INTO workflow_tasks (instance_id, step, step_name, join_step, assignee_account_id,
@@ -564,7 +567,7 @@ func (r *run) tell() {
 // notify tells the assignees of the opened tasks, through the outbox.
 func (r *run) notify(ctx context.Context) (int, error) {
 	r.tell()
-	return notify.Write(ctx, r.tx, r.now, r.notes...)
+	return r.s.recipients.Write(ctx, r.tx, r.tenant, r.county.Directory, r.now, r.notes...)
 }
 
 // history records an action on the instance.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/notify"
 	"github.com/countycloud/countycloud/core/ttlcache"
 	"github.com/countycloud/countycloud/core/workday"
 	flow "github.com/countycloud/countycloud/core/workflow"
@@ -65,8 +66,11 @@ type Service struct {
 	// keeps its id when its code changes; a code given to another unit is
 	// followed within lookupTTL.
 	units *ttlcache.Cache[unitCode, int64]
-	now   func() time.Time
-	log   *slog.Logger
+	// recipients are whom notices of opened tasks reach, per county and
+	// directory version.
+	recipients *notify.Recipients
+	now        func() time.Time
+	log        *slog.Logger
 }
 
 type unitCode struct{ tenant, code string }
@@ -87,8 +91,9 @@ const (
 func NewService(router Router, calendars Calendars, kicker Kicker, now func() time.Time, log *slog.Logger) *Service {
 	return &Service{
 		router: router, calendars: calendars, kicker: kicker, now: now, log: log,
-		processes: ttlcache.New[revision, *flow.Process](24*time.Hour, maxProcesses),
-		units:     ttlcache.New[unitCode, int64](lookupTTL, maxProcesses),
+		processes:  ttlcache.New[revision, *flow.Process](24*time.Hour, maxProcesses),
+		units:      ttlcache.New[unitCode, int64](lookupTTL, maxProcesses),
+		recipients: notify.NewRecipients(),
 	}
 }
 
@@ -277,16 +282,30 @@ func (s *Service) process(ctx context.Context, q sqlx.QueryerContext, tenant, co
 	return p, nil
 }
 
-// warnShare reads the county's share of a time limit after which a task
-// is yellow.
-func warnShare(ctx context.Context, q sqlx.QueryerContext) (float64, error) {
-	var value *string
-	err := sqlx.GetContext(ctx, q, &value, "SELECT value FROM settings WHERE name = ?", flow.SettingWarnShare)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("read %s: %w", flow.SettingWarnShare, err)
-	}
-	return parseShare(value), nil
+// county is what acting in a county reads of it in the transaction: the
+// share of a time limit after which a task is yellow, and the version of
+// its directory, whose recipients notify remembers.
+type county struct {
+	Share     *string `db:"warn_share"`
+	Directory *int64  `db:"directory_version"`
 }
+
+// countyColumns read a county's, in a statement of their own or beside
+// what another reads.
+var countyColumns = "(SELECT value FROM settings WHERE name = '" + flow.SettingWarnShare + "') AS warn_share, " +
+	notify.DirectoryVersion + " AS directory_version"
+
+// readCounty reads the county's in a statement of its own.
+func readCounty(ctx context.Context, q sqlx.QueryerContext) (county, error) {
+	var c county
+	if err := sqlx.GetContext(ctx, q, &c, "SELECT "+countyColumns); err != nil {
+		return county{}, fmt.Errorf("read the county's settings: %w", err)
+	}
+	return c, nil
+}
+
+// share is the county's warning share.
+func (c county) share() float64 { return parseShare(c.Share) }
 
 // parseShare is a stored share, or the default where none is stored or
 // it is out of bounds.

@@ -380,3 +380,41 @@ func TestInboxes(t *testing.T) {
 	_, err = f.svc.Inbox(c.as("office"), wengyuan, workflow.InboxFilter{Unit: bureau})
 	wantCode(t, "another unit's inbox", err, workflow.CodeNotYourTask)
 }
+
+// TestNoticesFollowTheDirectoryAtOnce: the engine remembers whom a
+// unit's role reaches, yet a change to the county's accounts counts from
+// the next action on: the leader who gave up the role hears nothing, the
+// new one does, and an address just added gets its e-mail.
+func TestNoticesFollowTheDirectoryAtOnce(t *testing.T) {
+	f := setup(t)
+	c := f.counties[wengyuan]
+	first := open(t, f.start(t, wengyuan, "clerk1", "第一份来文"), "register")
+	second := open(t, f.start(t, wengyuan, "clerk1", "第二份来文"), "register")
+	notices := func(login, channel string, task workflow.Task) int {
+		return f.count(t, wengyuan, "notifications", "account_id = ? AND ref_id = ? AND channel = ?", c.people[login].ID, task.ID, channel)
+	}
+	before := f.act(t, wengyuan, "clerk1", first, "submit")
+	leader, office := open(t, before, "leader_review"), open(t, before, "office_review")
+	if notices("chief", "inapp", leader) != 1 || notices("clerk2", "inapp", leader) != 0 || notices("office", "email", office) != 0 {
+		t.Fatal("the first notices went astray")
+	}
+	people := org.NewService(provisiontest.Router(f.db, registry.LocatorInterval))
+	ctx := context.Background()
+	none, lead, address := []string{}, []string{"leader"}, "office@wengyuan.gov.cn"
+	for login, patch := range map[string]org.AccountPatch{"chief": {Roles: &none}, "clerk2": {Roles: &lead}, "office": {Email: &address}} {
+		if _, err := people.UpdateAccount(ctx, wengyuan, c.people[login].ID, patch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := f.act(t, wengyuan, "clerk1", second, "submit")
+	leader, office = open(t, after, "leader_review"), open(t, after, "office_review")
+	if n := notices("chief", "inapp", leader); n != 0 {
+		t.Errorf("the former leader got %d notices", n)
+	}
+	if n := notices("clerk2", "inapp", leader); n != 1 {
+		t.Errorf("the new leader got %d notices, want 1", n)
+	}
+	if n := notices("office", "email", office); n != 1 {
+		t.Errorf("the new address got %d e-mails, want 1", n)
+	}
+}

@@ -1,4 +1,4 @@
--- A county's schema as migrations 1 to 8 leave it, written by
+-- A county's schema as migrations 1 to 9 leave it, written by
 -- go test ./core/store -run TestTenantSnapshot -update-snapshot.
 -- New counties are created from it in one step.
 
@@ -94,6 +94,12 @@ CREATE TABLE IF NOT EXISTS `credentials` (
   `changed_at` datetime(6) NOT NULL,
   PRIMARY KEY (`account_id`),
   CONSTRAINT `credentials_account_fk` FOREIGN KEY (`account_id`) REFERENCES `accounts` (`id`) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS `directory_version` (
+  `id` tinyint(4) NOT NULL,
+  `version` bigint(20) NOT NULL,
+  PRIMARY KEY (`id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 CREATE TABLE IF NOT EXISTS `notification_preferences` (
