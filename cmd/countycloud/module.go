@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -54,6 +55,11 @@ func newModuleCmd() *cobra.Command {
 			if !ok {
 				return usageError("this build has no built-in module %q", args[0])
 			}
+			// The packages this binary holds start up in every process of
+			// it; in a dev build the embedded database's leave some 20 MiB
+			// of garbage behind, which a module process would otherwise
+			// keep for its whole life.
+			debug.FreeOSMemory()
 			b.serve()
 			return nil
 		},
