@@ -318,7 +318,7 @@ func BenchmarkPlugin(b *testing.B) {
 func BenchmarkPluginStart(b *testing.B) {
 	f := setup(b)
 	ctx := context.Background()
-	var rss []int
+	var rss, own []int
 	for range b.N {
 		p, err := host.Launch(ctx, f.bin, f.deps)
 		if err != nil {
@@ -329,25 +329,29 @@ func BenchmarkPluginStart(b *testing.B) {
 		}
 		b.StopTimer()
 		for _, pid := range children(b, os.Getpid()) {
-			rss = append(rss, residentKiB(b, pid))
+			rss, own = append(rss, statusKiB(b, pid, "VmRSS")), append(own, statusKiB(b, pid, "RssAnon"))
 		}
 		p.Close()
 		b.StartTimer()
 	}
 	slices.Sort(rss)
+	slices.Sort(own)
 	if len(rss) > 0 {
 		b.ReportMetric(float64(rss[len(rss)/2])/1024, "rss-MiB")
+		b.ReportMetric(float64(own[len(own)/2])/1024, "anon-MiB")
 	}
 }
 
-// residentKiB is the resident memory of process pid.
-func residentKiB(b *testing.B, pid int) int {
+// statusKiB is a memory figure of process pid in KiB: VmRSS, all it has
+// in memory, or RssAnon, what is its own (RssFile, the binary's pages, is
+// shared with every process of the same binary, the host included).
+func statusKiB(b *testing.B, pid int, field string) int {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		b.Fatal(err)
 	}
 	for line := range strings.SplitSeq(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
 			kib, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
 			return kib
 		}
