@@ -126,7 +126,7 @@ func (h *fileHandler) upload(w http.ResponseWriter, r *http.Request, g fileGrant
 		return errs.Invalid(CodeFileSizeMismatch, "the upload is %d bytes; file %s was declared %d", r.ContentLength, f.ID, f.Size)
 	}
 	body := &exactReader{r: r.Body, left: f.Size, hash: sha256.New()}
-	err = h.blobs.Put(ctx, key, body)
+	err = h.blobs.Put(ctx, key, body, f.Size)
 	switch {
 	case errors.Is(err, errTooLarge):
 		return errs.E(errs.KindTooLarge, CodeFileTooLarge, "the upload carried more than the %d bytes file %s was declared", f.Size, f.ID)
