@@ -7,9 +7,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"io/fs"
 	"net/http"
-	"path/filepath"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -65,21 +64,44 @@ func wantError(t *testing.T, what string, resp *http.Response, body []byte, stat
 	}
 }
 
-// storedFiles lists every file under the blob directory, temporary ones
-// included.
+// storedFiles lists everything w's blob store holds: the files under its
+// directory, temporary ones included, or the objects and pending
+// multipart uploads of its bucket.
 func (w *world) storedFiles(t *testing.T) []string {
 	t.Helper()
-	var out []string
-	err := filepath.WalkDir(w.blobDir, func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			out = append(out, strings.TrimPrefix(path, w.blobDir))
-		}
-		return err
-	})
+	if s, ok := w.deps.Blobs.(blobStore); ok {
+		return s.held(t)
+	}
+	return filesUnder(t, w.blobDir)
+}
+
+// onS3 has w keep its files in a fresh S3 bucket instead of its
+// directory: a file server of their own, and the plugin relaunched with
+// them.
+func (w *world) onS3(t *testing.T) {
+	t.Helper()
+	blobs := newFakeS3(t, false).blobs(t, 0)
+	handler, err := host.NewFileHandler(w.key, blobs, w.deps.Router, w.clock.Now, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out
+	mux := http.NewServeMux()
+	mux.Handle("/v1/files/", handler)
+	w.files = httptest.NewServer(mux)
+	t.Cleanup(w.files.Close)
+	w.deps.Blobs, w.deps.FileURL = blobs, w.files.URL+"/v1/files"
+	w.p = launch(t, w.fixture)
+}
+
+// onEachStore runs test on a world that keeps its files in a directory,
+// then on one that keeps them in S3.
+func onEachStore(t *testing.T, test func(t *testing.T, w *world)) {
+	t.Run("dir", func(t *testing.T) { test(t, newWorld(t)) })
+	t.Run("s3", func(t *testing.T) {
+		w := newWorld(t)
+		w.onS3(t)
+		test(t, w)
+	})
 }
 
 func video(n int) []byte {
@@ -91,70 +113,71 @@ func video(n int) []byte {
 }
 
 func TestAFileGoesUpAndDownThroughSignedURLs(t *testing.T) {
-	w := newWorld(t)
-	content := video(1000)
-	up := w.upload(t, wengyuan, "常委会.mp4", "video/mp4", len(content))
-	if !strings.HasPrefix(up.URL, w.files.URL+"/v1/files/") || up.ExpiresAt.Before(time.Now().Add(50*time.Minute)) {
-		t.Fatalf("upload = %+v", up)
-	}
-	if status, f, body := w.file(t, wengyuan, up.FileID); status != 200 || f.Status != sdk.FilePending || f.SHA256 != "" || f.Size != 1000 || f.Name != "常委会.mp4" {
-		t.Fatalf("a file not uploaded yet = %d %s", status, body)
-	}
-	if status, body := w.call(t, wengyuan, zhang, "GET", "/files/"+up.FileID+"/url", "60", nil); status != 400 || !strings.HasPrefix(body, "not ready") {
-		t.Errorf("a download URL before the upload = %d %s, want not ready", status, body)
-	}
+	onEachStore(t, func(t *testing.T, w *world) {
+		content := video(1000)
+		up := w.upload(t, wengyuan, "常委会.mp4", "video/mp4", len(content))
+		if !strings.HasPrefix(up.URL, w.files.URL+"/v1/files/") || up.ExpiresAt.Before(time.Now().Add(50*time.Minute)) {
+			t.Fatalf("upload = %+v", up)
+		}
+		if status, f, body := w.file(t, wengyuan, up.FileID); status != 200 || f.Status != sdk.FilePending || f.SHA256 != "" || f.Size != 1000 || f.Name != "常委会.mp4" {
+			t.Fatalf("a file not uploaded yet = %d %s", status, body)
+		}
+		if status, body := w.call(t, wengyuan, zhang, "GET", "/files/"+up.FileID+"/url", "60", nil); status != 400 || !strings.HasPrefix(body, "not ready") {
+			t.Errorf("a download URL before the upload = %d %s, want not ready", status, body)
+		}
 
-	resp, body := send(t, "PUT", up.URL, content, false)
-	sum := sha256.Sum256(content)
-	if resp.StatusCode != 200 || !strings.Contains(string(body), hex.EncodeToString(sum[:])) {
-		t.Fatalf("upload = %d %s", resp.StatusCode, body)
-	}
-	status, f, fb := w.file(t, wengyuan, up.FileID)
-	if status != 200 || f.Status != sdk.FileReady || f.SHA256 != hex.EncodeToString(sum[:]) || f.ReadyAt.IsZero() || f.ContentType != "video/mp4" {
-		t.Fatalf("the uploaded file = %d %s", status, fb)
-	}
-	resp, body = send(t, "PUT", up.URL, content, false)
-	wantError(t, "a second upload", resp, body, 409, host.CodeFileUploaded)
+		resp, body := send(t, "PUT", up.URL, content, false)
+		sum := sha256.Sum256(content)
+		if resp.StatusCode != 200 || !strings.Contains(string(body), hex.EncodeToString(sum[:])) {
+			t.Fatalf("upload = %d %s", resp.StatusCode, body)
+		}
+		status, f, fb := w.file(t, wengyuan, up.FileID)
+		if status != 200 || f.Status != sdk.FileReady || f.SHA256 != hex.EncodeToString(sum[:]) || f.ReadyAt.IsZero() || f.ContentType != "video/mp4" {
+			t.Fatalf("the uploaded file = %d %s", status, fb)
+		}
+		resp, body = send(t, "PUT", up.URL, content, false)
+		wantError(t, "a second upload", resp, body, 409, host.CodeFileUploaded)
 
-	url := w.downloadURL(t, wengyuan, up.FileID)
-	resp, body = send(t, "GET", url, nil, false)
-	if resp.StatusCode != 200 || !bytes.Equal(body, content) || resp.Header.Get("Content-Type") != "video/mp4" || resp.Header.Get("Accept-Ranges") != "bytes" {
-		t.Fatalf("download = %d %v, %d bytes", resp.StatusCode, resp.Header, len(body))
-	}
-	if d := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(d, "inline;") || !strings.Contains(d, "filename*=utf-8''%E5%B8%B8") {
-		t.Errorf("Content-Disposition = %q", d)
-	}
-	if resp.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "sandbox") {
-		t.Errorf("a download may run as the platform: %v", resp.Header)
-	}
-	// A player seeking.
-	resp, body = send(t, "GET", url, nil, false, "Range", "bytes=100-199")
-	if resp.StatusCode != 206 || !bytes.Equal(body, content[100:200]) || resp.Header.Get("Content-Range") != "bytes 100-199/1000" {
-		t.Errorf("range 100-199 = %d %s, %d bytes", resp.StatusCode, resp.Header.Get("Content-Range"), len(body))
-	}
-	resp, body = send(t, "GET", url, nil, false, "Range", "bytes=-10")
-	if resp.StatusCode != 206 || !bytes.Equal(body, content[990:]) {
-		t.Errorf("the last 10 bytes = %d, %d bytes", resp.StatusCode, len(body))
-	}
-	resp, _ = send(t, "GET", url, nil, false, "Range", "bytes=5000-")
-	if resp.StatusCode != 416 {
-		t.Errorf("a range past the end = %d, want 416", resp.StatusCode)
-	}
-	resp, body = send(t, "HEAD", url, nil, false)
-	if resp.StatusCode != 200 || resp.ContentLength != 1000 || len(body) != 0 || resp.Header.Get("ETag") != `"`+f.SHA256+`"` {
-		t.Errorf("HEAD = %d, length %d, ETag %s", resp.StatusCode, resp.ContentLength, resp.Header.Get("ETag"))
-	}
+		url := w.downloadURL(t, wengyuan, up.FileID)
+		resp, body = send(t, "GET", url, nil, false)
+		if resp.StatusCode != 200 || !bytes.Equal(body, content) || resp.Header.Get("Content-Type") != "video/mp4" || resp.Header.Get("Accept-Ranges") != "bytes" {
+			t.Fatalf("download = %d %v, %d bytes", resp.StatusCode, resp.Header, len(body))
+		}
+		if d := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(d, "inline;") || !strings.Contains(d, "filename*=utf-8''%E5%B8%B8") {
+			t.Errorf("Content-Disposition = %q", d)
+		}
+		if resp.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "sandbox") {
+			t.Errorf("a download may run as the platform: %v", resp.Header)
+		}
+		// A player seeking.
+		resp, body = send(t, "GET", url, nil, false, "Range", "bytes=100-199")
+		if resp.StatusCode != 206 || !bytes.Equal(body, content[100:200]) || resp.Header.Get("Content-Range") != "bytes 100-199/1000" {
+			t.Errorf("range 100-199 = %d %s, %d bytes", resp.StatusCode, resp.Header.Get("Content-Range"), len(body))
+		}
+		resp, body = send(t, "GET", url, nil, false, "Range", "bytes=-10")
+		if resp.StatusCode != 206 || !bytes.Equal(body, content[990:]) {
+			t.Errorf("the last 10 bytes = %d, %d bytes", resp.StatusCode, len(body))
+		}
+		resp, _ = send(t, "GET", url, nil, false, "Range", "bytes=5000-")
+		if resp.StatusCode != 416 {
+			t.Errorf("a range past the end = %d, want 416", resp.StatusCode)
+		}
+		resp, body = send(t, "HEAD", url, nil, false)
+		if resp.StatusCode != 200 || resp.ContentLength != 1000 || len(body) != 0 || resp.Header.Get("ETag") != `"`+f.SHA256+`"` {
+			t.Errorf("HEAD = %d, length %d, ETag %s", resp.StatusCode, resp.ContentLength, resp.Header.Get("ETag"))
+		}
 
-	// A page among the files is never shown in place.
-	page := []byte("<script>alert(1)</script>")
-	up = w.upload(t, wengyuan, "x.html", "text/html; charset=utf-8", len(page))
-	if resp, body := send(t, "PUT", up.URL, page, false); resp.StatusCode != 200 {
-		t.Fatalf("upload = %d %s", resp.StatusCode, body)
-	}
-	resp, _ = send(t, "GET", w.downloadURL(t, wengyuan, up.FileID), nil, false)
-	if d := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(d, "attachment;") {
-		t.Errorf("an HTML file's Content-Disposition = %q, want attachment", d)
-	}
+		// A page among the files is never shown in place.
+		page := []byte("<script>alert(1)</script>")
+		up = w.upload(t, wengyuan, "x.html", "text/html; charset=utf-8", len(page))
+		if resp, body := send(t, "PUT", up.URL, page, false); resp.StatusCode != 200 {
+			t.Fatalf("upload = %d %s", resp.StatusCode, body)
+		}
+		resp, _ = send(t, "GET", w.downloadURL(t, wengyuan, up.FileID), nil, false)
+		if d := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(d, "attachment;") {
+			t.Errorf("an HTML file's Content-Disposition = %q, want attachment", d)
+		}
+	})
 }
 
 func TestAFileIsRefusedBadNamesTypesAndSizes(t *testing.T) {
@@ -265,68 +288,70 @@ func TestFileURLsRefuseForgedExpiredAndWrongOperationTokens(t *testing.T) {
 }
 
 func TestAnUploadOtherThanDeclaredIsRefusedAndLeavesNothing(t *testing.T) {
-	w := newWorld(t)
-	content := video(4096)
-	up := w.upload(t, wengyuan, "v.mp4", "video/mp4", len(content))
-	declaredTooLong := append(bytes.Clone(content), 'x')
-	resp, body := send(t, "PUT", up.URL, declaredTooLong, false)
-	wantError(t, "a body declared longer", resp, body, 413, host.CodeFileTooLarge)
-	resp, body = send(t, "PUT", up.URL, append(bytes.Clone(content), video(100000)...), true)
-	wantError(t, "a body longer than declared, its length unsaid", resp, body, 413, host.CodeFileTooLarge)
-	resp, body = send(t, "PUT", up.URL, content[:4000], false)
-	wantError(t, "a body declared shorter", resp, body, 400, host.CodeFileSizeMismatch)
-	resp, body = send(t, "PUT", up.URL, content[:4000], true)
-	wantError(t, "a body shorter than declared, its length unsaid", resp, body, 400, host.CodeFileSizeMismatch)
-	if files := w.storedFiles(t); len(files) != 0 {
-		t.Errorf("refused uploads left %v", files)
-	}
-	if status, f, body := w.file(t, wengyuan, up.FileID); status != 200 || f.Status != sdk.FilePending {
-		t.Errorf("the file after refused uploads = %d %s, want pending", status, body)
-	}
-	// The right bytes still go up through the same URL.
-	resp, body = send(t, "PUT", up.URL, content, true)
-	if resp.StatusCode != 200 {
-		t.Fatalf("the right upload = %d %s", resp.StatusCode, body)
-	}
-	if files := w.storedFiles(t); len(files) != 1 {
-		t.Errorf("stored after the upload: %v", files)
-	}
+	onEachStore(t, func(t *testing.T, w *world) {
+		content := video(4096)
+		up := w.upload(t, wengyuan, "v.mp4", "video/mp4", len(content))
+		declaredTooLong := append(bytes.Clone(content), 'x')
+		resp, body := send(t, "PUT", up.URL, declaredTooLong, false)
+		wantError(t, "a body declared longer", resp, body, 413, host.CodeFileTooLarge)
+		resp, body = send(t, "PUT", up.URL, append(bytes.Clone(content), video(100000)...), true)
+		wantError(t, "a body longer than declared, its length unsaid", resp, body, 413, host.CodeFileTooLarge)
+		resp, body = send(t, "PUT", up.URL, content[:4000], false)
+		wantError(t, "a body declared shorter", resp, body, 400, host.CodeFileSizeMismatch)
+		resp, body = send(t, "PUT", up.URL, content[:4000], true)
+		wantError(t, "a body shorter than declared, its length unsaid", resp, body, 400, host.CodeFileSizeMismatch)
+		if files := w.storedFiles(t); len(files) != 0 {
+			t.Errorf("refused uploads left %v", files)
+		}
+		if status, f, body := w.file(t, wengyuan, up.FileID); status != 200 || f.Status != sdk.FilePending {
+			t.Errorf("the file after refused uploads = %d %s, want pending", status, body)
+		}
+		// The right bytes still go up through the same URL.
+		resp, body = send(t, "PUT", up.URL, content, true)
+		if resp.StatusCode != 200 {
+			t.Fatalf("the right upload = %d %s", resp.StatusCode, body)
+		}
+		if files := w.storedFiles(t); len(files) != 1 {
+			t.Errorf("stored after the upload: %v", files)
+		}
+	})
 }
 
 func TestDeletingAFileRemovesItsBytesAndItsURLs(t *testing.T) {
-	w := newWorld(t)
-	content := video(10)
-	up := w.upload(t, wengyuan, "v.mp4", "video/mp4", len(content))
-	if resp, body := send(t, "PUT", up.URL, content, false); resp.StatusCode != 200 {
-		t.Fatalf("upload = %d %s", resp.StatusCode, body)
-	}
-	url := w.downloadURL(t, wengyuan, up.FileID)
-	if status, body := w.call(t, wengyuan, zhang, "DELETE", "/files/"+up.FileID, "", nil); status != 200 {
-		t.Fatalf("delete = %d %s", status, body)
-	}
-	if files := w.storedFiles(t); len(files) != 0 {
-		t.Errorf("a deleted file's bytes stay: %v", files)
-	}
-	resp, body := send(t, "GET", url, nil, false)
-	wantError(t, "a deleted file's URL", resp, body, 404, host.CodeFileNotFound)
-	if status, _, body := w.file(t, wengyuan, up.FileID); status != 400 || !strings.HasPrefix(body, "not found") {
-		t.Errorf("a deleted file = %d %s", status, body)
-	}
-	// An upload to a file deleted before its bytes came keeps nothing.
-	up = w.upload(t, wengyuan, "v.mp4", "video/mp4", len(content))
-	w.call(t, wengyuan, zhang, "DELETE", "/files/"+up.FileID, "", nil)
-	resp, body = send(t, "PUT", up.URL, content, false)
-	wantError(t, "an upload to a deleted file", resp, body, 404, host.CodeFileNotFound)
-	if files := w.storedFiles(t); len(files) != 0 {
-		t.Errorf("an upload to a deleted file left %v", files)
-	}
-	var rows int
-	w.inTenant(t, wengyuan, func(ctx context.Context, conn *sqlx.Conn) error {
-		return conn.GetContext(ctx, &rows, "SELECT COUNT(*) FROM plugin_files")
+	onEachStore(t, func(t *testing.T, w *world) {
+		content := video(10)
+		up := w.upload(t, wengyuan, "v.mp4", "video/mp4", len(content))
+		if resp, body := send(t, "PUT", up.URL, content, false); resp.StatusCode != 200 {
+			t.Fatalf("upload = %d %s", resp.StatusCode, body)
+		}
+		url := w.downloadURL(t, wengyuan, up.FileID)
+		if status, body := w.call(t, wengyuan, zhang, "DELETE", "/files/"+up.FileID, "", nil); status != 200 {
+			t.Fatalf("delete = %d %s", status, body)
+		}
+		if files := w.storedFiles(t); len(files) != 0 {
+			t.Errorf("a deleted file's bytes stay: %v", files)
+		}
+		resp, body := send(t, "GET", url, nil, false)
+		wantError(t, "a deleted file's URL", resp, body, 404, host.CodeFileNotFound)
+		if status, _, body := w.file(t, wengyuan, up.FileID); status != 400 || !strings.HasPrefix(body, "not found") {
+			t.Errorf("a deleted file = %d %s", status, body)
+		}
+		// An upload to a file deleted before its bytes came keeps nothing.
+		up = w.upload(t, wengyuan, "v.mp4", "video/mp4", len(content))
+		w.call(t, wengyuan, zhang, "DELETE", "/files/"+up.FileID, "", nil)
+		resp, body = send(t, "PUT", up.URL, content, false)
+		wantError(t, "an upload to a deleted file", resp, body, 404, host.CodeFileNotFound)
+		if files := w.storedFiles(t); len(files) != 0 {
+			t.Errorf("an upload to a deleted file left %v", files)
+		}
+		var rows int
+		w.inTenant(t, wengyuan, func(ctx context.Context, conn *sqlx.Conn) error {
+			return conn.GetContext(ctx, &rows, "SELECT COUNT(*) FROM plugin_files")
+		})
+		if rows != 0 {
+			t.Errorf("%d file rows stay", rows)
+		}
 	})
-	if rows != 0 {
-		t.Errorf("%d file rows stay", rows)
-	}
 }
 
 func TestAHostWithoutFilesRefusesTheirCalls(t *testing.T) {
