@@ -179,8 +179,9 @@ func pluginService(cfg config.Server, db *databases, router *store.Router, tenan
 const filesPath = "/v1/files/"
 
 // fileService sets up the modules' files in deps and returns the handler
-// of their URLs, or nil without a signing key. In dev mode a random key
-// and a temporary directory stand in.
+// of their URLs, or nil without a signing key. They are kept in the S3
+// bucket configured, else in --file-dir. In dev mode a random key and a
+// temporary directory stand in.
 func fileService(cfg config.Server, router *store.Router, deps *host.Deps, log *slog.Logger) (http.Handler, error) {
 	key, dir := []byte(cfg.FileSigningKey), cfg.FileDir
 	if cfg.Dev && len(key) == 0 {
@@ -195,12 +196,9 @@ func fileService(cfg config.Server, router *store.Router, deps *host.Deps, log *
 	if len(key) < host.MinFileKeyBytes {
 		return nil, fmt.Errorf("--file-signing-key has %d characters; use at least %d", len(key), host.MinFileKeyBytes)
 	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("--file-dir: %w", err)
-	}
-	blobs, err := host.NewLocalBlobs(dir)
+	blobs, err := blobStore(cfg, dir)
 	if err != nil {
-		return nil, fmt.Errorf("--file-dir: %w", err)
+		return nil, err
 	}
 	base := cfg.PublicURL
 	if base == "" {
@@ -209,6 +207,26 @@ func fileService(cfg config.Server, router *store.Router, deps *host.Deps, log *
 	}
 	deps.Blobs, deps.FileKey, deps.FileURL = blobs, key, strings.TrimSuffix(base, "/")+strings.TrimSuffix(filesPath, "/")
 	return host.NewFileHandler(key, blobs, router, time.Now, log)
+}
+
+// blobStore is the S3 bucket of cfg if it names one, else dir.
+func blobStore(cfg config.Server, dir string) (host.Blobs, error) {
+	if s := cfg.S3; s.Bucket != "" {
+		blobs, err := host.NewS3Blobs(host.S3Config{Endpoint: s.Endpoint, Insecure: s.Insecure, Region: s.Region, Bucket: s.Bucket, Prefix: s.Prefix,
+			AccessKey: s.AccessKey, SecretKey: s.SecretKey})
+		if err != nil {
+			return nil, fmt.Errorf("--s3-bucket: %w", err)
+		}
+		return blobs, nil
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("--file-dir: %w", err)
+	}
+	blobs, err := host.NewLocalBlobs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--file-dir: %w", err)
+	}
+	return blobs, nil
 }
 
 // readyCounty checks that a county exists and is being served.

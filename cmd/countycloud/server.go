@@ -28,7 +28,9 @@ func newServerCmd(e env) *cobra.Command {
 
 Every flag can also be set by an environment variable named COUNTYCLOUD_ and the
 flag's name in capitals, dashes as underscores (--mysql-dsn: COUNTYCLOUD_MYSQL_DSN).
-A flag given on the command line wins.
+A flag given on the command line wins. The keys of the --s3-bucket store are
+read from COUNTYCLOUD_S3_ACCESS_KEY and COUNTYCLOUD_S3_SECRET_KEY only: they have
+no flags, whose values ps would show.
 
 On first start the server creates its control-plane schema, migrates it and
 prints a bootstrap operator token once. If the database is down, the server
@@ -44,6 +46,7 @@ province; nothing is kept.`,
 			if err := config.ApplyEnv(cmd.Flags(), e.lookup); err != nil {
 				return usageError("invalid configuration:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  "))
 			}
+			cfg.S3.ReadKeys(e.lookup)
 			if err := cfg.Validate(); err != nil {
 				return usageError("invalid configuration:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  "))
 			}

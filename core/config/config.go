@@ -69,8 +69,10 @@ type Server struct {
 	PluginDir string
 	// PluginCallTimeout is the deadline of one call into a plugin.
 	PluginCallTimeout time.Duration
-	// FileDir keeps the bytes of the files modules store (videos…).
+	// FileDir keeps the bytes of the files modules store (videos…),
+	// unless S3 names a bucket that does.
 	FileDir string
+	S3      S3
 	// FileSigningKey signs the URLs files go up and down through; every
 	// replica needs the same. Without it (outside dev mode) modules keep
 	// no files.
@@ -102,9 +104,10 @@ func (c *Server) RegisterFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&c.RateLimitAccount, "rate-limit-account", 50, "requests per second one caller (account, operator or address) may make, bursts of twice that (0: no limit)")
 	fs.StringVar(&c.PluginDir, "plugin-dir", "plugins.d", "directory of the vendor plugin binaries that operators register")
 	fs.DurationVar(&c.PluginCallTimeout, "plugin-call-timeout", 30*time.Second, "deadline of one call into a plugin")
-	fs.StringVar(&c.FileDir, "file-dir", "files.d", "directory of the files modules keep (videos, attachments)")
+	fs.StringVar(&c.FileDir, "file-dir", "files.d", "directory of the files modules keep (videos, attachments), unless --s3-bucket names a bucket for them")
 	fs.StringVar(&c.FileSigningKey, "file-signing-key", "", "secret of at least 32 characters that signs file URLs, the same on every replica (without it, modules keep no files)")
 	fs.StringVar(&c.PublicURL, "public-url", "", "where clients reach the platform, such as https://cc.example.gov.cn (default: http:// and --addr)")
+	c.S3.RegisterFlags(fs)
 	c.SMTP.RegisterFlags(fs)
 }
 
@@ -252,6 +255,7 @@ func (c *Server) Validate() error {
 	if c.Workers < 0 {
 		p.add("workers", "must be 0 (no background jobs here) or more")
 	}
+	c.S3.validate(&p, c.Dev)
 	c.SMTP.validate(&p)
 	return errors.Join(p...)
 }

@@ -15,9 +15,11 @@ func parse(t *testing.T, args []string, env map[string]string) (*Server, error) 
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}
-	if err := ApplyEnv(fs, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	if err := ApplyEnv(fs, lookup); err != nil {
 		return &c, err
 	}
+	c.S3.ReadKeys(lookup)
 	return &c, c.Validate()
 }
 
