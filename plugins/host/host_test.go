@@ -35,6 +35,10 @@ const (
 	pluginIDEnv = "COUNTYCLOUD_TEST_PLUGIN_ID"
 	// pluginVersionEnv has it report another version.
 	pluginVersionEnv = "COUNTYCLOUD_TEST_PLUGIN_VERSION"
+	// pluginIndexedEnv has it index other fields of its notes: those
+	// listed, separated by commas (none if empty), as a version that
+	// changes its index would.
+	pluginIndexedEnv = "COUNTYCLOUD_TEST_PLUGIN_INDEXED"
 )
 
 var notesManifest = sdk.Manifest{ID: "notes", Name: "笔记", Vendor: "CountyCloud tests", Version: "1.0.0", Protocol: sdk.ProtocolVersion,
@@ -49,6 +53,9 @@ func TestMain(m *testing.M) {
 		}
 		if v := os.Getenv(pluginVersionEnv); v != "" {
 			m.Version = v
+		}
+		if fields, ok := os.LookupEnv(pluginIndexedEnv); ok {
+			m.Collections = map[string]sdk.Collection{"notes": {Indexed: strings.FieldsFunc(fields, func(r rune) bool { return r == ',' })}}
 		}
 		sdk.Serve(m, &notes{version: m.Version})
 		return

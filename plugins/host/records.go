@@ -89,7 +89,7 @@ func (s *records) PutRecord(ctx context.Context, req *pluginv1.PutRecordRequest)
 	if err := checkKey(req.GetCollection(), req.GetId()); err != nil {
 		return nil, err
 	}
-	fields, err := s.indexedValues(req.GetCollection(), req.GetDocument())
+	fields, err := indexedValues(s.indexed[req.GetCollection()], req.GetDocument())
 	if err != nil {
 		return nil, err
 	}
@@ -131,19 +131,11 @@ func (s *records) PutRecord(ctx context.Context, req *pluginv1.PutRecordRequest)
 				return fmt.Errorf("replace record: %w", err)
 			}
 		}
-		if len(fields) == 0 {
-			return nil
+		index := make([]fieldRow, len(fields))
+		for i, f := range fields {
+			index[i] = fieldRow{req.GetId(), f}
 		}
-		args := make([]any, 0, 5*len(fields))
-		for _, f := range fields {
-			args = append(args, s.plugin, req.GetCollection(), req.GetId(), f.name, f.value)
-		}
-		_, err := tx.ExecContext(ctx, "INSERT INTO plugin_record_fields (plugin, collection, record_id, field, value) VALUES (?, ?, ?, ?, ?)"+
-			strings.Repeat(", (?, ?, ?, ?, ?)", len(fields)-1), args...)
-		if err != nil {
-			return fmt.Errorf("index record: %w", err)
-		}
-		return nil
+		return insertFields(ctx, tx, s.plugin, req.GetCollection(), index)
 	})
 	if err != nil {
 		return nil, s.grpcError(ctx, err)
@@ -260,10 +252,44 @@ func (s *records) QueryRecords(ctx context.Context, req *pluginv1.QueryRecordsRe
 
 type fieldValue struct{ name, value string }
 
+// fieldRow is a row of plugin_record_fields of one collection.
+type fieldRow struct {
+	record string
+	fieldValue
+}
+
+// fieldRowsPerInsert bounds the rows of one INSERT, so that a batch of
+// a reindex stays under the server's 65,535 placeholders whatever the
+// manifest indexes.
+const fieldRowsPerInsert = 1000
+
+// insertFields writes rows into plugin_record_fields for plugin's
+// collection.
+func insertFields(ctx context.Context, tx *sqlx.Tx, plugin, collection string, rows []fieldRow) error {
+	for len(rows) > 0 {
+		chunk := rows[:min(len(rows), fieldRowsPerInsert)]
+		rows = rows[len(chunk):]
+		args := make([]any, 0, 5*len(chunk))
+		for _, r := range chunk {
+			args = append(args, plugin, collection, r.record, r.name, r.value)
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO plugin_record_fields (plugin, collection, record_id, field, value) VALUES (?, ?, ?, ?, ?)"+
+			strings.Repeat(", (?, ?, ?, ?, ?)", len(chunk)-1), args...)
+		if err != nil {
+			return fmt.Errorf("index records: %w", err)
+		}
+	}
+	return nil
+}
+
 // indexedValues checks that document is a JSON object within the size
-// limit and returns the values of its collection's indexed fields: the
-// top-level strings, numbers and booleans among them.
-func (s *records) indexedValues(collection string, document []byte) ([]fieldValue, error) {
+// limit and returns its values of the fields indexed: the top-level
+// strings, numbers and booleans among them. A field whose value cannot
+// be indexed (another JSON type, a string over the limit) gives no
+// value, and the first such is the error; the values of the others are
+// returned with it, for a reindex to keep them where a put refuses the
+// document.
+func indexedValues(indexed []string, document []byte) ([]fieldValue, error) {
 	if len(document) > MaxDocumentBytes {
 		return nil, status.Errorf(codes.InvalidArgument, "document is %d bytes; the limit is %d", len(document), MaxDocumentBytes)
 	}
@@ -271,15 +297,24 @@ func (s *records) indexedValues(collection string, document []byte) ([]fieldValu
 	if err := json.Unmarshal(document, &top); err != nil || top == nil {
 		return nil, status.Error(codes.InvalidArgument, "document is not a JSON object")
 	}
-	var out []fieldValue
-	for _, field := range s.indexed[collection] {
+	var (
+		out   []fieldValue
+		first error
+	)
+	refuse := func(err error) {
+		if first == nil {
+			first = err
+		}
+	}
+	for _, field := range indexed {
 		raw, ok := top[field]
 		if !ok {
 			continue
 		}
 		var v any
 		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, status.Errorf(codes.InvalidArgument, "field %s: %v", field, err)
+			refuse(status.Errorf(codes.InvalidArgument, "field %s: %v", field, err))
+			continue
 		}
 		var text string
 		switch v := v.(type) {
@@ -290,16 +325,120 @@ func (s *records) indexedValues(collection string, document []byte) ([]fieldValu
 		case nil:
 			continue
 		default:
-			return nil, status.Errorf(codes.InvalidArgument, "indexed field %s must be a string, a number or a boolean", field)
+			refuse(status.Errorf(codes.InvalidArgument, "indexed field %s must be a string, a number or a boolean", field))
+			continue
 		}
 		if len(text) > maxIndexedValue {
-			return nil, status.Errorf(codes.InvalidArgument, "indexed field %s is over %d bytes", field, maxIndexedValue)
+			refuse(status.Errorf(codes.InvalidArgument, "indexed field %s is over %d bytes", field, maxIndexedValue))
+			continue
 		}
 		out = append(out, fieldValue{field, text})
 	}
-	return out, nil
+	return out, first
 }
 
 func (s *records) isIndexed(collection, field string) bool {
 	return slices.Contains(s.indexed[collection], field)
+}
+
+// reindexBatch is how many records one transaction of a reindex
+// rewrites: few round trips for a big collection, yet no transaction
+// that holds its locks for long.
+const reindexBatch = 500
+
+// reindexed is what a reindex of a collection did.
+type reindexed struct {
+	records int
+	// unindexable counts the records left without the row of a field
+	// whose value cannot be indexed; examples are the first of their
+	// ids.
+	unindexable int
+	examples    []string
+}
+
+// maxExamples bounds the ids of unindexable records a reindex reports.
+const maxExamples = 10
+
+// reindex gives every record of plugin's collection in county exactly
+// the rows of plugin_record_fields that indexedValues gives it for
+// fields, the fields a new version of the plugin indexes: the rows of
+// fields no longer indexed go, those of fields newly indexed come. It
+// goes through the records in batches in the order of their ids, each
+// batch a transaction of its own.
+func reindex(ctx context.Context, router Router, county, plugin, collection string, fields []string) (reindexed, error) {
+	var done reindexed
+	for after := ""; ; {
+		batch, err := reindexAfter(ctx, router, county, plugin, collection, fields, after)
+		if err != nil {
+			return done, err
+		}
+		done.records += batch.records
+		done.unindexable += batch.unindexable
+		done.examples = append(done.examples, batch.examples[:min(len(batch.examples), maxExamples-len(done.examples))]...)
+		if batch.records < reindexBatch {
+			return done, nil
+		}
+		after = batch.last
+	}
+}
+
+type reindexedBatch struct {
+	reindexed
+	last string
+}
+
+// reindexAfter reindexes the batch of records whose ids follow after.
+func reindexAfter(ctx context.Context, router Router, county, plugin, collection string, fields []string, after string) (reindexedBatch, error) {
+	var batch reindexedBatch
+	err := router.InTenantTx(ctx, county, func(ctx context.Context, tx *sqlx.Tx) error {
+		// Locked, so that a put of one of these records waits for the
+		// batch and then writes its own rows: none written here is of a
+		// document already replaced.
+		rows, err := tx.QueryContext(ctx, "SELECT record_id, document FROM plugin_records WHERE plugin = ? AND collection = ? AND record_id > ? ORDER BY record_id LIMIT ? FOR UPDATE",
+			plugin, collection, after, reindexBatch)
+		if err != nil {
+			return fmt.Errorf("read records: %w", err)
+		}
+		defer rows.Close()
+		var index []fieldRow
+		for rows.Next() {
+			// One document in memory at a time, not the batch's.
+			var (
+				id       string
+				document sql.RawBytes
+			)
+			if err := rows.Scan(&id, &document); err != nil {
+				return fmt.Errorf("read records: %w", err)
+			}
+			values, err := indexedValues(fields, document)
+			if err != nil {
+				batch.unindexable++
+				if len(batch.examples) < maxExamples {
+					batch.examples = append(batch.examples, id)
+				}
+			}
+			for _, v := range values {
+				index = append(index, fieldRow{id, v})
+			}
+			batch.records++
+			batch.last = id
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read records: %w", err)
+		}
+		// The connection is free for the statements below only once
+		// the result is closed.
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("read records: %w", err)
+		}
+		if batch.records == 0 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM plugin_record_fields WHERE plugin = ? AND collection = ? AND record_id > ? AND record_id <= ?",
+			plugin, collection, after, batch.last); err != nil {
+			return fmt.Errorf("drop index rows: %w", err)
+		}
+		return insertFields(ctx, tx, plugin, collection, index)
+	})
+	return batch, err
 }

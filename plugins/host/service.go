@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/countycloud/countycloud/core/errs"
@@ -159,16 +161,25 @@ func (s *Service) Enable(ctx context.Context, tenant, plugin, by string, in Enab
 			return Module{}, err
 		}
 	}
-	if len(in.Settings) == 0 || string(in.Settings) == "null" {
-		// Moving to another version keeps the county's settings, which
-		// the new version's schema must still accept.
-		prev, err := s.repo.Module(ctx, tenant, plugin)
-		switch {
-		case err == nil:
-			in.Settings = prev.Settings
-		case errs.CodeOf(err) != CodeModuleNotEnabled:
+	// The version the county had, enabled or not: its records are
+	// indexed for that version's manifest. A county that never enabled
+	// the plugin has none, since only its requests write them.
+	var before *sdk.Manifest
+	prev, err := s.repo.Module(ctx, tenant, plugin)
+	switch {
+	case err == nil:
+		pe, err := s.entry(ctx, plugin, prev.Version)
+		if err != nil {
 			return Module{}, err
 		}
+		before = &pe.Manifest
+		if len(in.Settings) == 0 || string(in.Settings) == "null" {
+			// Moving to another version keeps the county's settings,
+			// which the new version's schema must still accept.
+			in.Settings = prev.Settings
+		}
+	case errs.CodeOf(err) != CodeModuleNotEnabled:
+		return Module{}, err
 	}
 	settings, err := checkSettings(e.Manifest, in.Settings)
 	if err != nil {
@@ -184,7 +195,49 @@ func (s *Service) Enable(ctx context.Context, tenant, plugin, by string, in Enab
 		return Module{}, err
 	}
 	s.modules.Delete([2]string{tenant, plugin})
+	if before != nil {
+		// After the switch, so that what the new version writes
+		// meanwhile is indexed for it already; and to the end even if
+		// the caller gives up, since the switch is made.
+		if err := s.reindex(context.WithoutCancel(ctx), tenant, *before, e.Manifest); err != nil {
+			return Module{}, fmt.Errorf("county %s runs %s %s, but its records are indexed for it only in part (enabling the version before and then this one again redoes it): %w", tenant, plugin, e.Version, err)
+		}
+	}
 	return m, nil
+}
+
+// reindex brings the county's index of the plugin's records from the
+// fields the manifest before declared indexed to those now declares, in
+// each collection where they differ.
+func (s *Service) reindex(ctx context.Context, tenant string, before, now sdk.Manifest) error {
+	was, is := indexed(before), indexed(now)
+	collections := append(slices.Collect(maps.Keys(was)), slices.Collect(maps.Keys(is))...)
+	slices.Sort(collections)
+	for _, c := range slices.Compact(collections) {
+		if slices.Equal(fieldSet(was[c]), fieldSet(is[c])) {
+			continue
+		}
+		done, err := reindex(ctx, s.manager.deps.Router, tenant, now.ID, c, is[c])
+		if err != nil {
+			return fmt.Errorf("reindex collection %s: %w", c, err)
+		}
+		log := s.manager.deps.Log.With("county", tenant, "plugin", now.ID, "version", now.Version, "collection", c, "records", done.records)
+		if done.unindexable > 0 {
+			log.WarnContext(ctx, "records reindexed for a new version of the module; the unindexable ones hold, in a field it indexes, what is not a string, number or boolean of at most 255 bytes, and queries on that field miss them",
+				"unindexable", done.unindexable, "examples", done.examples)
+			continue
+		}
+		log.InfoContext(ctx, "records reindexed for a new version of the module")
+	}
+	return nil
+}
+
+// fieldSet is fields sorted, once each, for comparing what two
+// manifests index.
+func fieldSet(fields []string) []string {
+	set := slices.Clone(fields)
+	slices.Sort(set)
+	return slices.Compact(set)
 }
 
 // Disable stops serving plugin to tenant, keeping its settings.

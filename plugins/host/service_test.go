@@ -24,16 +24,17 @@ type anyCounty struct{}
 func (anyCounty) Ready(context.Context, string) error { return nil }
 
 // pluginScript writes into dir an executable that runs the test binary
-// as the notes plugin at version, as a vendor's binary in the plugin
-// directory would be, and returns its name and SHA-256.
-func pluginScript(t *testing.T, dir, version string) (string, string) {
+// as the notes plugin at version, with env (NAME=value) besides, as a
+// vendor's binary in the plugin directory would be, and returns its name
+// and SHA-256.
+func pluginScript(t *testing.T, dir, version string, env ...string) (string, string) {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	name := "notes-" + version
-	script := fmt.Sprintf("#!/bin/sh\n%s=notes %s=%s exec %q\n", pluginEnv, pluginVersionEnv, version, self)
+	script := fmt.Sprintf("#!/bin/sh\n%s=notes %s=%s %s exec %q\n", pluginEnv, pluginVersionEnv, version, strings.Join(env, " "), self)
 	if err := os.WriteFile(filepath.Join(dir, name), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
