@@ -80,9 +80,13 @@ func (m Manifest) Validate() error {
 		if !collectionPattern.MatchString(name) {
 			problems = append(problems, fmt.Errorf("collection %q: use 1 to 64 lowercase letters, digits or underscores, starting with a letter", name))
 		}
-		for _, f := range m.Collections[name].Indexed {
+		indexed := m.Collections[name].Indexed
+		for i, f := range indexed {
 			if !fieldPattern.MatchString(f) {
 				problems = append(problems, fmt.Errorf("collection %s: indexed field %q is not a field name", name, f))
+			}
+			if slices.Contains(indexed[:i], f) {
+				problems = append(problems, fmt.Errorf("collection %s: indexed field %s is listed twice", name, f))
 			}
 		}
 	}

@@ -11,17 +11,18 @@ func TestParseManifest(t *testing.T) {
 		t.Fatalf("ParseManifest = %+v, %v", m, err)
 	}
 	bad := map[string]string{
-		`{"id":"VOD","name":"x","vendor":"v","version":"1.0.0","protocol":1}`:                             "id",
-		`{"id":"vod","name":"","vendor":"v","version":"1.0.0","protocol":1}`:                              "name",
-		`{"id":"vod","name":"x","vendor":"v","version":"v1.0.0","protocol":1}`:                            "version",
-		`{"id":"vod","name":"x","vendor":"v","version":"1.0","protocol":1}`:                               "version",
-		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":2}`:                             "protocol",
-		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":1,"x":1}`:                       "unknown field",
-		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":1} {}`:                          "more than one",
-		`{"id":"v","name":"x","vendor":"","version":"1.0.0","protocol":1}`:                                "vendor",
-		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":1,"workflows":{"Review":{}}}`:   "workflow \"Review\"",
-		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":1,"workflows":{"review":[]}}`:   "workflow review: the definition is not a JSON object",
-		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":1,"workflows":{"review":null}}`: "workflow review: the definition is not a JSON object",
+		`{"id":"VOD","name":"x","vendor":"v","version":"1.0.0","protocol":1}`:                                                      "id",
+		`{"id":"vod","name":"","vendor":"v","version":"1.0.0","protocol":1}`:                                                       "name",
+		`{"id":"vod","name":"x","vendor":"v","version":"v1.0.0","protocol":1}`:                                                     "version",
+		`{"id":"vod","name":"x","vendor":"v","version":"1.0","protocol":1}`:                                                        "version",
+		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":2}`:                                                      "protocol",
+		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":1,"x":1}`:                                                "unknown field",
+		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":1} {}`:                                                   "more than one",
+		`{"id":"v","name":"x","vendor":"","version":"1.0.0","protocol":1}`:                                                         "vendor",
+		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":1,"workflows":{"Review":{}}}`:                            "workflow \"Review\"",
+		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":1,"workflows":{"review":[]}}`:                            "workflow review: the definition is not a JSON object",
+		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":1,"workflows":{"review":null}}`:                          "workflow review: the definition is not a JSON object",
+		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":1,"collections":{"videos":{"indexed":["unit","unit"]}}}`: "indexed field unit is listed twice",
 	}
 	for in, want := range bad {
 		if _, err := ParseManifest([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
