@@ -339,6 +339,7 @@ func (p *platform) worker() *jobs.Worker {
 		notify.JobDrain:      p.notify.DrainJob,
 		notify.JobSweep:      p.notify.SweepJob,
 		supervision.JobSweep: p.supervision.SweepJob,
+		host.JobSweepFiles:   p.plugins.SweepFilesJob,
 	}
 	return jobs.NewWorker(p.jobs, handlers, jobs.Options{
 		Concurrency: p.cfg.Workers,
@@ -348,6 +349,7 @@ func (p *platform) worker() *jobs.Worker {
 			{Kind: jobPurge, Every: 24 * time.Hour},
 			{Kind: notify.JobSweep, Every: notify.SweepEvery},
 			{Kind: supervision.JobSweep, Every: supervision.SweepEvery},
+			{Kind: host.JobSweepFiles, Every: host.SweepFilesEvery},
 		},
 	}, p.log)
 }

@@ -69,6 +69,8 @@ type Repository interface {
 	// enabled it.
 	Module(ctx context.Context, tenant, plugin string) (Module, error)
 	Modules(ctx context.Context, tenant string) ([]Module, error)
+	// Counties are those that ever enabled a module.
+	Counties(ctx context.Context) ([]string, error)
 }
 
 // Tenants says whether a county exists and is ready (the registry).

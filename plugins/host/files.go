@@ -209,18 +209,24 @@ func (s *files) DeleteFile(ctx context.Context, req *pluginv1.DeleteFileRequest)
 		if _, err := readFile(ctx, tx, s.plugin, req.GetFileId(), true); err != nil {
 			return notFound(err, req.GetFileId())
 		}
-		if err := s.blobs.Delete(ctx, key); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM plugin_files WHERE plugin = ? AND file_id = ?", s.plugin, req.GetFileId()); err != nil {
-			return fmt.Errorf("delete file: %w", err)
-		}
-		return nil
+		return deleteFile(ctx, tx, s.blobs, key)
 	})
 	if err != nil {
 		return nil, s.grpcError(ctx, err)
 	}
 	return &pluginv1.DeleteFileResponse{}, nil
+}
+
+// deleteFile removes the file of key, whose row tx has locked: its bytes,
+// then its row.
+func deleteFile(ctx context.Context, tx *sqlx.Tx, blobs Blobs, key BlobKey) error {
+	if err := blobs.Delete(ctx, key); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM plugin_files WHERE plugin = ? AND file_id = ?", key.plugin, key.file); err != nil {
+		return fmt.Errorf("delete file: %w", err)
+	}
+	return nil
 }
 
 // file reads file in county.

@@ -363,3 +363,62 @@ func TestAHostWithoutFilesRefusesTheirCalls(t *testing.T) {
 		t.Errorf("an upload on a host without blobs = %d %s", status, body)
 	}
 }
+
+// TestAbandonedUploadsAreSweptAway: a day after its URL expired, a file
+// whose bytes never came is removed, with what a failed upload left of
+// them; a file that came, a recent upload and another county's files
+// stay.
+func TestAbandonedUploadsAreSweptAway(t *testing.T) {
+	onEachStore(t, func(t *testing.T, w *world) {
+		ctx := context.Background()
+		content := video(10)
+		never := w.upload(t, wengyuan, "never.mp4", "video/mp4", len(content))
+		halfway := w.upload(t, wengyuan, "halfway.mp4", "video/mp4", len(content))
+		done := w.upload(t, wengyuan, "done.mp4", "video/mp4", len(content))
+		if resp, body := send(t, "PUT", done.URL, content, false); resp.StatusCode != 200 {
+			t.Fatalf("upload = %d %s", resp.StatusCode, body)
+		}
+		// The bytes of an upload whose file was never marked ready: the
+		// host stopped between storing them and saying so.
+		key, err := host.NewBlobKey(wengyuan, mediaManifest.ID, halfway.FileID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.deps.Blobs.Put(ctx, key, bytes.NewReader(content), int64(len(content))); err != nil {
+			t.Fatal(err)
+		}
+		other := w.upload(t, lechang, "other.mp4", "video/mp4", len(content))
+		for _, county := range []string{wengyuan, lechang} {
+			w.inTenant(t, county, func(ctx context.Context, conn *sqlx.Conn) error {
+				_, err := conn.ExecContext(ctx, "UPDATE plugin_files SET created_at = created_at - INTERVAL 2 DAY")
+				return err
+			})
+		}
+		recent := w.upload(t, wengyuan, "recent.mp4", "video/mp4", len(content))
+
+		n, err := host.SweepAbandonedFiles(ctx, w.deps, []string{wengyuan}, time.Now())
+		if err != nil || n != 2 {
+			t.Fatalf("sweep = %d, %v; want the 2 abandoned files", n, err)
+		}
+		for _, f := range []sdk.Upload{never, halfway} {
+			if status, _, body := w.file(t, wengyuan, f.FileID); status != 400 || !strings.HasPrefix(body, "not found") {
+				t.Errorf("abandoned file %s = %d %s", f.FileID, status, body)
+			}
+		}
+		for county, f := range map[string]sdk.Upload{wengyuan: recent, lechang: other} {
+			if status, _, body := w.file(t, county, f.FileID); status != 200 {
+				t.Errorf("pending file %s of %s = %d %s", f.FileID, county, status, body)
+			}
+		}
+		resp, body := send(t, "GET", w.downloadURL(t, wengyuan, done.FileID), nil, false)
+		if resp.StatusCode != 200 || !bytes.Equal(body, content) {
+			t.Errorf("the finished file = %d, %d bytes", resp.StatusCode, len(body))
+		}
+		if files := w.storedFiles(t); len(files) != 1 {
+			t.Errorf("stored after the sweep: %v, want the finished file's bytes alone", files)
+		}
+		if n, err := host.SweepAbandonedFiles(ctx, w.deps, []string{wengyuan}, time.Now()); err != nil || n != 0 {
+			t.Errorf("a second sweep = %d, %v", n, err)
+		}
+	})
+}

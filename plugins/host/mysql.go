@@ -135,3 +135,11 @@ func (m *MySQLRepository) Modules(ctx context.Context, tenant string) ([]Module,
 	}
 	return out, nil
 }
+
+func (m *MySQLRepository) Counties(ctx context.Context) ([]string, error) {
+	var codes []string
+	if err := m.db.SelectContext(ctx, &codes, "SELECT DISTINCT tenant_code FROM tenant_modules ORDER BY tenant_code"); err != nil {
+		return nil, fmt.Errorf("list the counties with modules: %w", err)
+	}
+	return codes, nil
+}

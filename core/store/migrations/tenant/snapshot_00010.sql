@@ -1,4 +1,4 @@
--- A county's schema as migrations 1 to 9 leave it, written by
+-- A county's schema as migrations 1 to 10 leave it, written by
 -- go test ./core/store -run TestTenantSnapshot -update-snapshot.
 -- New counties are created from it in one step.
 
@@ -146,7 +146,8 @@ CREATE TABLE IF NOT EXISTS `plugin_files` (
   `status` varchar(8) NOT NULL,
   `created_at` datetime(6) NOT NULL,
   `ready_at` datetime(6) DEFAULT NULL,
-  PRIMARY KEY (`plugin`,`file_id`)
+  PRIMARY KEY (`plugin`,`file_id`),
+  KEY `plugin_files_pending` (`status`,`created_at`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 CREATE TABLE IF NOT EXISTS `plugin_record_fields` (
