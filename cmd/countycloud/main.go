@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/kit"
 )
 
@@ -125,6 +126,11 @@ func errorBody(err error, exit int) kit.ErrorBody {
 			detail.Details = ae.Details
 		}
 		return kit.ErrorBody{Error: detail}
+	}
+	// A refusal of the platform's own, made on this machine (validate).
+	var pe *errs.Error
+	if errors.As(err, &pe) {
+		return kit.ErrorBody{Error: kit.ErrorDetail{Code: pe.Code, Message: pe.Message}}
 	}
 	code := map[int]string{exitUsage: "usage", exitUnavailable: "unavailable", exitTimeout: "timeout"}[exit]
 	if code == "" {

@@ -168,11 +168,13 @@ func pluginPath(dir, file string) (string, error) {
 
 // asCatalogError turns a launch failure into the catalog's error codes.
 func asCatalogError(err error) error {
+	// The message is the cause's (API clients see only the message),
+	// and the sentinel is kept for errors.Is without its text twice.
 	switch {
 	case errors.Is(err, ErrChecksum):
-		return errs.Wrap(err, errs.KindInvalid, CodeChecksumMismatch, "%v", err)
+		return errs.Wrap(ErrChecksum, errs.KindInvalid, CodeChecksumMismatch, "%s", strings.TrimPrefix(err.Error(), ErrChecksum.Error()+": "))
 	case errors.Is(err, ErrProtocol):
-		return errs.Wrap(err, errs.KindInvalid, CodeProtocolMismatch, "%v", err)
+		return errs.Wrap(ErrProtocol, errs.KindInvalid, CodeProtocolMismatch, "%s", strings.TrimPrefix(err.Error(), ErrProtocol.Error()+": "))
 	}
 	return err
 }

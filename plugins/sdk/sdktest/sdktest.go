@@ -181,8 +181,7 @@ func countycloudBinary(t testing.TB) string {
 	bin, err := exec.LookPath("countycloud")
 	if err != nil {
 		t.Skipf("sdktest: no countycloud binary to run the host: set $%s to its path or put it on PATH; "+
-			"install it with `go install github.com/countycloud/countycloud/cmd/countycloud@latest`, "+
-			"or build it in the platform's repository with `go build -o bin/countycloud ./cmd/countycloud`", EnvBinary)
+			"build it in the platform's repository with `go build -o bin/countycloud ./cmd/countycloud`", EnvBinary)
 	}
 	return bin
 }
