@@ -9,6 +9,7 @@ import (
 	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/kit"
 	flow "github.com/countycloud/countycloud/core/workflow"
 	"github.com/countycloud/countycloud/plugins/host"
 	"github.com/countycloud/countycloud/tenants/workflow"
@@ -76,13 +77,13 @@ func (w pluginWorkflows) Instance(ctx context.Context, c host.Capability, id int
 
 // as is ctx of c's caller: the principal the engine authorises, bound to
 // c's county as the API's guard binds a county's account, and the actor
-// its audit entries name.
+// and request its audit entries name.
 func as(ctx context.Context, c host.Capability) context.Context {
 	p := auth.Principal{Kind: auth.Kind(c.Caller.Kind), ID: c.Caller.ID, Login: c.Caller.Login, Unit: c.Caller.Unit, Roles: c.Roles}
 	if p.Kind == auth.KindAccount {
 		p.Tenant = c.County
 	}
-	return audit.WithActor(auth.WithPrincipal(ctx, p), c.Caller)
+	return audit.WithActor(auth.WithPrincipal(kit.WithRequestID(ctx, c.Request), p), c.Caller)
 }
 
 func encode(v any, err error) (json.RawMessage, error) {

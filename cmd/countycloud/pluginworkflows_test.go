@@ -12,6 +12,7 @@ import (
 	"github.com/countycloud/countycloud/core/config"
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/plugins/host"
+	"github.com/countycloud/countycloud/tenants/registry"
 	"github.com/countycloud/countycloud/tenants/workflow"
 )
 
@@ -72,6 +73,15 @@ func TestAPluginsWorkflowRunsThroughTheEngineAsItsCaller(t *testing.T) {
 	want(t, "the clerk approves", r, 200, "")
 	if done := decode[workflow.Outcome](t, r); done.Instance.Status != workflow.InstanceDone || done.Acted == nil || done.Acted.ID != task {
 		t.Errorf("acted %+v", done)
+	}
+	// The engine's audit entry names the module request it was made for.
+	var requestID string
+	if err := db.Server.Get(&requestID, "SELECT request_id FROM `"+registry.SchemaName(db.SchemaPrefix, "gd.shaoguan.wengyuan")+
+		"`.audit_log WHERE action = 'workflow.act.approve' AND object_id = ?", fmt.Sprint(task)); err != nil {
+		t.Fatal(err)
+	}
+	if requestID == "" || requestID != r.header.Get("X-Request-Id") {
+		t.Errorf("the approval's audit entry names request %q, the module request was %q", requestID, r.header.Get("X-Request-Id"))
 	}
 	if r := call(t, "POST", base+act, people["clerk1"], "再次"); r.status != 400 || !strings.Contains(string(r.body), "changed meanwhile") {
 		t.Errorf("acting twice: %d %s", r.status, r.body)

@@ -179,7 +179,7 @@ func withRequestID(next http.Handler) http.Handler {
 			id = strconv.FormatUint(rand.Uint64(), 36)
 		}
 		w.Header().Set(RequestIDHeader, id)
-		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+		ctx := WithRequestID(r.Context(), id)
 		ctx = context.WithValue(ctx, sourceKey{}, sourceOf(r))
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
@@ -202,6 +202,12 @@ func sourceOf(r *http.Request) string {
 func SourceAddr(ctx context.Context) string {
 	s, _ := ctx.Value(sourceKey{}).(string)
 	return s
+}
+
+// WithRequestID is ctx of request id: work done for a request outside
+// its HTTP handler, such as a module's calls back to the host.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
 }
 
 // RequestID is the id of the request ctx belongs to, or "".
