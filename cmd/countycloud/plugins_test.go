@@ -97,8 +97,17 @@ func TestAVendorPluginIsRegisteredEnabledAndServedToItsCountyOnly(t *testing.T) 
 	want(t, "the admin answers", call(t, "POST", base+"/suggestions/"+filed.ID+"/answer", people["wyadmin"], map[string]any{"answer": "已安排", "version": filed.Version}), 200, "")
 	want(t, "answering an old version", call(t, "POST", base+"/suggestions/"+filed.ID+"/answer", people["wyadmin"], map[string]any{"answer": "再答", "version": filed.Version}), 409, "conflict")
 
+	// The county's use of the module, to its admin alone.
+	r = call(t, "GET", base, people["wyadmin"], nil)
+	if m := decode[host.Module](t, r); r.status != 200 || !m.Enabled || m.Version != "1.0.0" || string(m.Settings) != `{"max_length":300}` {
+		t.Errorf("the module = %d %s", r.status, r.body)
+	}
+	want(t, "a clerk reads the module's settings", call(t, "GET", base, people["clerk"], nil), 403, "forbidden")
+	want(t, "Lechang's admin reads Wengyuan's module", call(t, "GET", base, lechang, nil), 404, "tenant_not_found")
+
 	// Lechang has not enabled the module, and cannot reach Wengyuan's.
 	lcBase := url + "/v1/tenants/gd.shaoguan.lechang/modules/suggestions"
+	want(t, "Lechang's module before enabling", call(t, "GET", lcBase, lechang, nil), 404, host.CodeModuleNotEnabled)
 	want(t, "Lechang before enabling", call(t, "GET", lcBase+"/suggestions", lechang, nil), 404, host.CodeModuleNotEnabled)
 	if r := call(t, "GET", base+"/suggestions", lechang, nil); r.status == 200 || strings.Contains(string(r.body), "自助终端") {
 		t.Fatalf("Lechang's admin on Wengyuan's module: %d %s", r.status, r.body)

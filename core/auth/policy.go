@@ -65,6 +65,7 @@ func Policy() map[string]Rule {
 		"plugin.register":  write(operator),
 		"plugin.processes": read(operator),
 		"module.list":      read(countyAdmin),
+		"module.get":       read(countyAdmin),
 		"module.enable":    write(countyAdmin),
 		"module.disable":   write(countyAdmin),
 		"module.read":      read(staff),

@@ -254,6 +254,15 @@ func (s *Service) Disable(ctx context.Context, tenant, plugin, by string) (Modul
 	return m, nil
 }
 
+// Module is tenant's use of plugin, enabled or not; module_not_enabled
+// if it never enabled it.
+func (s *Service) Module(ctx context.Context, tenant, plugin string) (Module, error) {
+	if err := s.tenants.Ready(ctx, tenant); err != nil {
+		return Module{}, err
+	}
+	return s.repo.Module(ctx, tenant, plugin)
+}
+
 // Modules lists what tenant enabled, or once enabled.
 func (s *Service) Modules(ctx context.Context, tenant string) ([]Module, error) {
 	if err := s.tenants.Ready(ctx, tenant); err != nil {

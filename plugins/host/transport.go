@@ -20,6 +20,7 @@ import (
 //	GET, POST      /v1/plugins                               the catalog; register {"file": "…", "sha256": "…"}
 //	GET            /v1/plugins/processes                     the running plugin processes
 //	GET            /v1/tenants/{code}/modules                a county's modules
+//	GET            /v1/tenants/{code}/modules/{plugin}       the county's use of the module
 //	PUT, DELETE    /v1/tenants/{code}/modules/{plugin}       enable {"version": "…", "settings": {…}}; disable
 //	any            /v1/tenants/{code}/modules/{plugin}/…     the module's routes, served by its plugin
 func (s *Service) Routes(guard func(route string) endpoint.Middleware, opts ...httptransport.ServerOption) []kit.Route {
@@ -40,6 +41,10 @@ func (s *Service) Routes(guard func(route string) endpoint.Middleware, opts ...h
 		}, noBody, ok),
 		route("GET", "/v1/tenants/{code}/modules", "module.list", func(ctx context.Context, req any) (any, error) {
 			return s.Modules(ctx, req.(moduleRequest).tenant)
+		}, decodeModule, ok),
+		route("GET", "/v1/tenants/{code}/modules/{plugin}", "module.get", func(ctx context.Context, req any) (any, error) {
+			r := req.(moduleRequest)
+			return s.Module(ctx, r.tenant, r.plugin)
 		}, decodeModule, ok),
 		route("PUT", "/v1/tenants/{code}/modules/{plugin}", "module.enable", func(ctx context.Context, req any) (any, error) {
 			r := req.(moduleRequest)
