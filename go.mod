@@ -91,3 +91,5 @@ require (
 )
 
 replace github.com/countycloud/countycloud/plugins/sdk => ./plugins/sdk
+
+replace github.com/dolthub/go-icu-regex => ./core/store/devengine/third_party/go-icu-regex
