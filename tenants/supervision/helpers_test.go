@@ -69,7 +69,10 @@ func newFixture(t testing.TB, counties ...string) *fixture {
 	reg := provisiontest.Registry(t, db)
 	ctx := context.Background()
 	parallel(t, len(counties), 8, func(i int) error {
-		_, err := reg.Create(ctx, registry.CreateRequest{Code: counties[i], Name: fmt.Sprintf("县%d", i)})
+		c, err := reg.Create(ctx, registry.CreateRequest{Code: counties[i], Name: fmt.Sprintf("县%d", i)})
+		if err == nil && c.Status != registry.StatusReady {
+			err = fmt.Errorf("county %s is %s: %s", c.Code, c.Status, c.Failure)
+		}
 		return err
 	})
 	router := provisiontest.Router(db, 0)
