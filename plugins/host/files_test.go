@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -80,16 +79,7 @@ func (w *world) storedFiles(t *testing.T) []string {
 // them.
 func (w *world) onS3(t *testing.T) {
 	t.Helper()
-	blobs := newFakeS3(t, false).blobs(t, 0)
-	handler, err := host.NewFileHandler(w.key, blobs, w.deps.Router, w.clock.Now, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/v1/files/", handler)
-	w.files = httptest.NewServer(mux)
-	t.Cleanup(w.files.Close)
-	w.deps.Blobs, w.deps.FileURL = blobs, w.files.URL+"/v1/files"
+	w.serveFiles(t, newFakeS3(t, false).blobs(t, 0))
 	w.p = launch(t, w.fixture)
 }
 

@@ -97,10 +97,10 @@ func start(ctx context.Context, client *plugin.Client, b Binary) (*Process, erro
 	}
 	rpc, err := client.Client()
 	if err != nil {
-		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) && b.Manifest.ID == "" {
-			return nil, fmt.Errorf("%w: %s does not have the SHA-256 given", ErrChecksum, b.Path)
-		}
 		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
+			if b.Manifest.ID == "" {
+				return nil, fmt.Errorf("%w: %s does not have the SHA-256 given", ErrChecksum, b.Path)
+			}
 			return nil, fmt.Errorf("%w: %s is not the binary registered as %s", ErrChecksum, b.Path, name)
 		}
 		return nil, fmt.Errorf("%w: start %s: %v", ErrProtocol, name, err)

@@ -121,6 +121,17 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = blobs.Close() })
+	w.serveFiles(t, blobs)
+	w.deps.FileKey, w.deps.Callers, w.deps.Outbox = w.key, w.callers, w.kicks
+	w.bin.Manifest, w.bin.Env = mediaManifest, []string{pluginEnv + "=media"}
+	w.p = launch(t, w.fixture)
+	return w
+}
+
+// serveFiles has w keep its files in blobs, served at the signed URLs
+// by a file server of their own.
+func (w *world) serveFiles(t *testing.T, blobs host.Blobs) {
+	t.Helper()
 	handler, err := host.NewFileHandler(w.key, blobs, w.deps.Router, w.clock.Now, quiet)
 	if err != nil {
 		t.Fatal(err)
@@ -129,11 +140,7 @@ func newWorld(t *testing.T) *world {
 	mux.Handle("/v1/files/", handler)
 	w.files = httptest.NewServer(mux)
 	t.Cleanup(w.files.Close)
-	w.deps.Blobs, w.deps.FileKey, w.deps.FileURL = blobs, w.key, w.files.URL+"/v1/files"
-	w.deps.Callers, w.deps.Outbox = w.callers, w.kicks
-	w.bin.Manifest, w.bin.Env = mediaManifest, []string{pluginEnv + "=media"}
-	w.p = launch(t, w.fixture)
-	return w
+	w.deps.Blobs, w.deps.FileURL = blobs, w.files.URL+"/v1/files"
 }
 
 // call makes a request of county's account to the media module and
