@@ -26,6 +26,8 @@ func TestNotificationsThroughTheAPI(t *testing.T) {
 	roles := map[string]string{"wyadmin": auth.RoleCountyAdmin, "wyclerk": auth.RoleClerk, "wystaff": ""}
 	db, p, url, env := twoCounties(t, roles, func(c *config.Server) {
 		c.SMTP = config.SMTP{Addr: mailServer.Addr, From: "翁源县政务云 <noreply@wengyuan.gov.cn>"}
+		// The gateway listens on loopback, which only the operator's allow opens.
+		c.OutboundAllow = notifytest.Loopback()
 	})
 	op := env["COUNTYCLOUD_TOKEN"]
 	tokens := loginAs(t, db, url, op, "gd.shaoguan.wengyuan")
@@ -48,6 +50,9 @@ func TestNotificationsThroughTheAPI(t *testing.T) {
 		"an ftp URL":    map[string]any{"url": "ftp://sms.example/send"},
 		"no URL":        map[string]any{"token": "x"},
 		"unknown field": map[string]any{"url": gateway.URL, "password": "x"},
+		// Loopback is allowed here; other internal networks are not.
+		"a private address":    map[string]any{"url": "http://10.0.0.7/send"},
+		"the metadata service": map[string]any{"url": "http://169.254.169.254/latest/meta-data/"},
 	} {
 		want(t, what, call(t, "PUT", url+wy+"/sms-gateway", admin, body), 400, "")
 	}

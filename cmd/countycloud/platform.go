@@ -21,6 +21,7 @@ import (
 	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/config"
+	"github.com/countycloud/countycloud/core/egress"
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/jobs"
 	"github.com/countycloud/countycloud/core/kit"
@@ -87,7 +88,10 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 	}
 	tenants := db.tenantService(cfg.Database, store.TenantMigrations(), log)
 	queue := jobs.NewQueue(db.control)
-	notifier := notify.New(router, queue, readyCounties{tenants}, mail, notify.Options{}, log)
+	if len(cfg.OutboundAllow) > 0 {
+		log.Warn("counties' SMS gateways may be on these internal networks (--outbound-allow)", "networks", fmt.Sprint(cfg.OutboundAllow))
+	}
+	notifier := notify.New(router, queue, readyCounties{tenants}, mail, notify.Options{Outbound: egress.NewPolicy(cfg.OutboundAllow...)}, log)
 	workflows := workflow.NewService(router, calendars, notifier, time.Now, log)
 	plugins, files, err := pluginService(cfg, db, router, tenants, notifier, workflows, log)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"sort"
@@ -80,6 +81,9 @@ type Server struct {
 	// PublicURL is where clients reach this platform, which file URLs
 	// start with.
 	PublicURL string
+	// OutboundAllow are the non-public networks that counties' and
+	// modules' outbound URLs (SMS gateways) may reach; see core/egress.
+	OutboundAllow []netip.Prefix
 }
 
 // RegisterFlags declares the database flags on fs with their defaults.
@@ -107,6 +111,7 @@ func (c *Server) RegisterFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.FileDir, "file-dir", "files.d", "directory of the files modules keep (videos, attachments), unless --s3-bucket names a bucket for them")
 	fs.StringVar(&c.FileSigningKey, "file-signing-key", "", "secret of at least 32 characters that signs file URLs, the same on every replica (without it, modules keep no files)")
 	fs.StringVar(&c.PublicURL, "public-url", "", "where clients reach the platform, such as https://cc.example.gov.cn (default: http:// and --addr)")
+	fs.Var(networkList{&c.OutboundAllow}, "outbound-allow", "a non-public network (CIDR or address) that counties' SMS gateways may be on, such as 10.20.0.0/16 (repeatable; in the environment, separate several with spaces or commas); none: only public addresses")
 	c.S3.RegisterFlags(fs)
 	c.SMTP.RegisterFlags(fs)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/countycloud/countycloud/core/audit"
+	"github.com/countycloud/countycloud/core/egress"
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/names"
 )
@@ -100,7 +101,7 @@ func (s *Service) Gateway(ctx context.Context, tenant string) (GatewayView, erro
 
 // SetGateway sets tenant's SMS gateway.
 func (s *Service) SetGateway(ctx context.Context, tenant string, in GatewayInput) (GatewayView, error) {
-	if err := checkGatewayURL(in.URL); err != nil {
+	if err := checkGatewayURL(in.URL, s.opts.Outbound); err != nil {
 		return GatewayView{}, err
 	}
 	if in.Token != nil && (len(*in.Token) > 500 || strings.IndexFunc(*in.Token, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0) {
@@ -148,7 +149,10 @@ ON DUPLICATE KEY UPDATE url = VALUES(url), token = VALUES(token), sign = VALUES(
 	return after.view(), nil
 }
 
-func checkGatewayURL(raw string) error {
+// checkGatewayURL refuses a URL that cannot name a gateway, or that names
+// an address the outbound policy refuses. A host name is checked when
+// it is dialled, on what it then resolves to.
+func checkGatewayURL(raw string, outbound egress.Policy) error {
 	u, err := url.Parse(raw)
 	switch {
 	case raw == "":
@@ -161,6 +165,9 @@ func checkGatewayURL(raw string) error {
 		return errs.Invalid(CodeInvalidGateway, "put the gateway's credentials in token, not in the url")
 	case u.Fragment != "" || strings.IndexFunc(raw, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0:
 		return errs.Invalid(CodeInvalidGateway, "url %q holds a fragment, spaces or control characters", raw)
+	}
+	if err := outbound.CheckHost(u.Hostname()); err != nil {
+		return errs.Invalid(CodeInvalidGateway, "url %q: %v", raw, err)
 	}
 	return nil
 }

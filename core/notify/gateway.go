@@ -7,13 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
+	"net/url"
 	"strings"
-	"syscall"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/countycloud/countycloud/core/egress"
 )
 
 // GatewayConfig is a county's SMS gateway (the sms_gateway row).
@@ -67,6 +68,11 @@ func (g SMSGateway) Send(ctx context.Context, m Outgoing) (string, error) {
 	}
 	resp, err := g.Client.Do(req)
 	if err != nil {
+		// The county's admin knows the URL; what went wrong follows it.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return "", ChannelDown(fmt.Errorf("SMS gateway: %w", err))
 	}
 	defer resp.Body.Close()
@@ -180,34 +186,18 @@ func printable(s string, max int) string {
 }
 
 // gatewayClient is the HTTP client for counties' gateways. Their URLs
-// are set by county admins, so it keeps to what a gateway needs: it does
-// not follow redirects (the bearer token stays with the configured
-// host) and does not dial link-local addresses (a cloud's metadata
-// service lives there).
-func gatewayClient() *http.Client {
-	dialer := &net.Dialer{Timeout: 10 * time.Second, Control: refuseLinkLocal}
-	transport := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: 15 * time.Second,
-		IdleConnTimeout:       90 * time.Second,
-		MaxIdleConnsPerHost:   4,
-	}
+// are set by county admins, so it keeps to what a gateway needs: it
+// connects only where the outbound policy allows (no loopback, private
+// or link-local address unless the operator allowed its network), and
+// does not follow redirects (the bearer token stays with the configured
+// host).
+func gatewayClient(outbound egress.Policy) *http.Client {
+	transport := outbound.Transport(10 * time.Second)
+	transport.ResponseHeaderTimeout = 15 * time.Second
+	transport.MaxIdleConnsPerHost = 4
 	return &http.Client{
 		Transport:     transport,
 		Timeout:       30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-}
-
-func refuseLinkLocal(_, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
-	}
-	if ip := net.ParseIP(host); ip != nil && (ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast()) {
-		return fmt.Errorf("address %s is link-local; an SMS gateway is not", host)
-	}
-	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/countycloud/countycloud/core/egress"
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/jobs"
 )
@@ -65,8 +66,11 @@ type Options struct {
 	Coalesce time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Outbound is where counties' SMS gateways may be: public
+	// addresses and the networks the operator allowed.
+	Outbound egress.Policy
 	// Client posts to counties' SMS gateways (default: timeouts, no
-	// redirects, no link-local addresses).
+	// redirects, only the addresses Outbound allows).
 	Client *http.Client
 }
 
@@ -93,7 +97,7 @@ func (o Options) withDefaults() Options {
 		o.Now = time.Now
 	}
 	if o.Client == nil {
-		o.Client = gatewayClient()
+		o.Client = gatewayClient(o.Outbound)
 	}
 	return o
 }
@@ -327,7 +331,7 @@ func (s *Service) deliver(ctx context.Context, tenant string, sender Sender, m o
 WHERE id = ? AND status = ?`, StatusSent, attempts, now, nullable(ref), m.ID, StatusPending)
 			return wrap(err, "record notification %d as sent", m.ID)
 		}
-		reason := clip(sendErr.Error(), 500)
+		reason := excerpt(sendErr)
 		if isPermanent(sendErr) || attempts >= s.opts.MaxAttempts {
 			report.Failed++
 			_, err := conn.ExecContext(ctx, `UPDATE notifications SET status = ?, attempts = ?, last_error = ?, next_attempt_at = NULL
@@ -351,6 +355,17 @@ WHERE id = ? AND status = ?`, StatusFailed, attempts, reason, m.ID, StatusPendin
 		}
 		return err
 	})
+}
+
+// maxLastError is how much of a failure last_error keeps, in runes.
+const maxLastError = 200
+
+// excerpt is what last_error keeps of a failed send: a short excerpt,
+// cleaned of control characters. A failure can quote what the other end
+// answered, and county admins read last_error; a long quote would make
+// the gateway a way to read whatever answers at its URL.
+func excerpt(err error) string {
+	return clip(printable(err.Error(), 4*maxLastError), maxLastError)
 }
 
 // deferChannel moves channel's due messages, and those of rest this

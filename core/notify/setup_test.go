@@ -13,6 +13,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/countycloud/countycloud/core/egress"
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/jobs"
 	"github.com/countycloud/countycloud/core/notify"
@@ -110,7 +111,8 @@ func setup(t *testing.T, tune ...func(*notify.Options)) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := notify.Options{Now: w.clock.Now, SendTimeout: 5 * time.Second}
+	// The gateway listens on loopback, which only an operator's allow opens.
+	opts := notify.Options{Now: w.clock.Now, SendTimeout: 5 * time.Second, Outbound: egress.NewPolicy(notifytest.Loopback()...)}
 	for _, f := range tune {
 		f(&opts)
 	}

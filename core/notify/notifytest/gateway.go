@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"sync"
 	"testing"
 )
@@ -36,6 +37,13 @@ type Gateway struct {
 	status   int
 	drop     bool
 	invalid  map[string]bool
+}
+
+// Loopback is the network the test servers listen on, which a test
+// allows explicitly (as an operator would with --outbound-allow): by
+// default no county's gateway may be there.
+func Loopback() []netip.Prefix {
+	return []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 }
 
 // NewGateway starts a gateway expecting token (none if "") that stops
