@@ -1,18 +1,16 @@
 package auth
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"net/http"
 	"strconv"
 
 	"github.com/go-kit/kit/endpoint"
 	httptransport "github.com/go-kit/kit/transport/http"
-	"github.com/xuri/excelize/v2"
 
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/kit"
+	"github.com/countycloud/countycloud/core/spreadsheet"
 )
 
 // Routes serves identity:
@@ -135,47 +133,31 @@ var sheetHeader = []string{"单位", "姓名", "登录名", "初始密码"}
 
 func encodeSheet(ctx context.Context, w http.ResponseWriter, response any) error {
 	sh := response.(sheet)
-	var buf bytes.Buffer
+	rows := [][]string{sheetHeader}
+	for _, c := range sh.rows {
+		rows = append(rows, []string{c.Unit, c.Name, c.Login, c.Password})
+	}
 	var contentType string
+	var data []byte
+	var err error
 	switch sh.format {
 	case "json":
 		return kit.EncodeJSON(http.StatusOK)(ctx, w, sh.rows)
 	case "csv":
 		contentType = "text/csv; charset=utf-8"
-		buf.WriteString("\ufeff")
-		cw := csv.NewWriter(&buf)
-		_ = cw.Write(sheetHeader)
-		for _, c := range sh.rows {
-			_ = cw.Write([]string{c.Unit, c.Name, c.Login, c.Password})
-		}
-		cw.Flush()
+		data, err = spreadsheet.CSV(rows)
 	default:
 		contentType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-		f := excelize.NewFile()
-		defer f.Close()
-		const name = "初始密码"
-		if err := f.SetSheetName("Sheet1", name); err != nil {
-			return err
-		}
-		rows := [][]string{sheetHeader}
-		for _, c := range sh.rows {
-			rows = append(rows, []string{c.Unit, c.Name, c.Login, c.Password})
-		}
-		for i, row := range rows {
-			cell, _ := excelize.CoordinatesToCellName(1, i+1)
-			if err := f.SetSheetRow(name, cell, &row); err != nil {
-				return err
-			}
-		}
-		if err := f.Write(&buf); err != nil {
-			return err
-		}
+		data, err = spreadsheet.XLSX(spreadsheet.Sheet{Name: "初始密码", Rows: rows})
+	}
+	if err != nil {
+		return err
 	}
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Content-Disposition", `attachment; filename="credentials.`+sh.format+`"`)
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
-	_, err := w.Write(buf.Bytes())
+	_, err = w.Write(data)
 	return err
 }

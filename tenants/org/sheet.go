@@ -14,6 +14,7 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/spreadsheet"
 )
 
 // RowError is one problem of an imported file: its row (the header is row
@@ -122,7 +123,9 @@ func readSheet(file []byte) (sheet, []RowError) {
 			return s, []RowError{{Row: len(s.rows) + 1, Code: RowMalformed, Message: err.Error()}}
 		}
 		line, _ := r.FieldPos(0)
-		s.rows = append(s.rows, rec)
+		// A value the platform wrote with a leading ' (so that no
+		// spreadsheet runs it) reads as the value.
+		s.rows = append(s.rows, spreadsheet.FromCSV(rec))
 		s.lines = append(s.lines, line)
 	}
 }

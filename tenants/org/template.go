@@ -1,11 +1,9 @@
 package org
 
 import (
-	"bytes"
-	"encoding/csv"
 	"fmt"
 
-	"github.com/xuri/excelize/v2"
+	"github.com/countycloud/countycloud/core/spreadsheet"
 )
 
 // Template formats.
@@ -38,54 +36,20 @@ func templateHeader() []string {
 // with a BOM, so that Excel shows the Chinese headers) or XLSX (with a
 // sheet explaining every column).
 func Template(format string) ([]byte, error) {
+	rows := append([][]string{templateHeader()}, templateRows...)
 	switch format {
 	case TemplateCSV:
-		var b bytes.Buffer
-		b.Write(utf8BOM)
-		w := csv.NewWriter(&b)
-		if err := w.WriteAll(append([][]string{templateHeader()}, templateRows...)); err != nil {
-			return nil, err
-		}
-		return b.Bytes(), nil
+		return spreadsheet.CSV(rows)
 	case TemplateXLSX:
-		return xlsxTemplate()
+		explain := [][]string{{"列", "必填", "说明"}}
+		for _, c := range columns {
+			required := ""
+			if c.required {
+				required = "是"
+			}
+			explain = append(explain, []string{c.headers[0], required, c.help})
+		}
+		return spreadsheet.XLSX(spreadsheet.Sheet{Name: "导入", Rows: rows}, spreadsheet.Sheet{Name: "说明", Rows: explain})
 	}
 	return nil, fmt.Errorf("template format %q is not csv or xlsx", format)
-}
-
-func xlsxTemplate() ([]byte, error) {
-	f := excelize.NewFile()
-	defer f.Close()
-	const data, notes = "导入", "说明"
-	if err := f.SetSheetName("Sheet1", data); err != nil {
-		return nil, err
-	}
-	if _, err := f.NewSheet(notes); err != nil {
-		return nil, err
-	}
-	for i, row := range append([][]string{templateHeader()}, templateRows...) {
-		cell, _ := excelize.CoordinatesToCellName(1, i+1)
-		if err := f.SetSheetRow(data, cell, &row); err != nil {
-			return nil, err
-		}
-	}
-	explain := [][]string{{"列", "必填", "说明"}}
-	for _, c := range columns {
-		required := ""
-		if c.required {
-			required = "是"
-		}
-		explain = append(explain, []string{c.headers[0], required, c.help})
-	}
-	for i, row := range explain {
-		cell, _ := excelize.CoordinatesToCellName(1, i+1)
-		if err := f.SetSheetRow(notes, cell, &row); err != nil {
-			return nil, err
-		}
-	}
-	buf, err := f.WriteToBuffer()
-	if err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
