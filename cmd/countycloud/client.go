@@ -9,8 +9,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -116,18 +118,27 @@ func (c *apiClient) send(ctx context.Context, method, path string, query url.Val
 	if payload != nil {
 		req.Header.Set("Content-Type", contentType)
 	}
+	// Whether the request left decides what a failure means: before,
+	// nothing happened and trying again is safe; after, the server may
+	// have done it.
+	var sent atomic.Bool
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { sent.Store(true) },
+	}))
 	resp, err := c.http.Do(req)
 	var netErr net.Error
 	switch {
-	case errors.As(err, &netErr) && netErr.Timeout():
-		return nil, &exitError{code: exitTimeout, err: fmt.Errorf("no answer from %s within --timeout %s; the request may still complete on the server: look before repeating it", c.base, c.http.Timeout)}
+	case err != nil && sent.Load() && errors.As(err, &netErr) && netErr.Timeout():
+		return nil, &exitError{code: exitUnknown, err: fmt.Errorf("no answer from %s within --timeout %s; the request was sent and may still complete on the server: look before repeating it", c.base, c.http.Timeout)}
+	case err != nil && sent.Load():
+		return nil, &exitError{code: exitUnknown, err: fmt.Errorf("the connection to %s broke after the request was sent, so whether it was done is unknown: look before repeating it (%w)", c.base, err)}
 	case err != nil:
-		return nil, &exitError{code: exitUnavailable, err: fmt.Errorf("cannot reach the server at %s: %w", c.base, err)}
+		return nil, &exitError{code: exitUnavailable, err: fmt.Errorf("cannot reach the server at %s; nothing was sent, try again: %w", c.base, err)}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return nil, &exitError{code: exitUnavailable, err: fmt.Errorf("reading the response of %s: %w", c.base, err)}
+		return nil, &exitError{code: exitUnknown, err: fmt.Errorf("the answer of %s (%s) broke off, so what was done is not known here: look before repeating it (%w)", c.base, resp.Status, err)}
 	}
 	if resp.StatusCode < 300 {
 		return data, nil

@@ -23,7 +23,7 @@ const (
 	exitUsage       = 2 // bad flags or arguments; nothing was sent
 	exitUnavailable = 3 // the server or its database cannot be reached now; try again
 	exitNotFound    = 4 // the thing asked for does not exist
-	exitTimeout     = 5 // no answer in time; the outcome is unknown
+	exitUnknown     = 5 // the request was sent but no answer came back (timeout, broken connection); the outcome is unknown
 )
 
 // exitError carries the exit code an error should end the process with.
@@ -87,10 +87,45 @@ its API, configured by COUNTYCLOUD_ADDR and COUNTYCLOUD_TOKEN.`,
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		// A group's flags are few: a mistyped subcommand's flags end here.
+		if args := c.Flags().Args(); c.HasSubCommands() && len(args) > 0 {
+			return unknownCommand(c, args[0])
+		}
 		return usageError("%v\nSee '%s --help'.", err, c.CommandPath())
 	})
 	root.AddCommand(newServerCmd(e), newTenantCmd(e), newOrgCmd(e), newAuditCmd(e), newCalendarCmd(e), newWorkflowCmd(e), newSupervisionCmd(e), newNotifyCmd(e), newJobsCmd(e), newMigrateCmd(e), newBenchCmd(e), newPluginCmd(e), newModuleCmd())
+	refuseUnknownSubcommands(root)
 	return root
+}
+
+// refuseUnknownSubcommands makes every command below cmd that only
+// groups others (tenant, org units, …) refuse an argument naming none of
+// them, as cobra does only for the root: otherwise it prints the group's
+// help and exits 0, and a typo (`tenant lst`) reads as success to a
+// script.
+func refuseUnknownSubcommands(cmd *cobra.Command) {
+	for _, sub := range cmd.Commands() {
+		if sub.HasSubCommands() && !sub.Runnable() {
+			sub.RunE = func(c *cobra.Command, args []string) error {
+				if len(args) == 0 {
+					return c.Help()
+				}
+				return unknownCommand(c, args[0])
+			}
+		}
+		refuseUnknownSubcommands(sub)
+	}
+}
+
+// unknownCommand is the usage error for name under group, worded as
+// cobra words it at the root, with its suggestions.
+func unknownCommand(group *cobra.Command, name string) error {
+	msg := fmt.Sprintf("unknown command %q for %q", name, group.CommandPath())
+	group.SuggestionsMinimumDistance = 2
+	if suggestions := group.SuggestionsFor(name); len(suggestions) > 0 {
+		msg += "\n\nDid you mean this?\n\t" + strings.Join(suggestions, "\n\t")
+	}
+	return usageError("%s\n\nRun '%s --help' for usage.", msg, group.CommandPath())
 }
 
 // exitCode reports a command's error on stderr and returns the exit code
@@ -132,7 +167,7 @@ func errorBody(err error, exit int) kit.ErrorBody {
 	if errors.As(err, &pe) {
 		return kit.ErrorBody{Error: kit.ErrorDetail{Code: pe.Code, Message: pe.Message}}
 	}
-	code := map[int]string{exitUsage: "usage", exitUnavailable: "unavailable", exitTimeout: "timeout"}[exit]
+	code := map[int]string{exitUsage: "usage", exitUnavailable: "unavailable", exitUnknown: "unknown_outcome"}[exit]
 	if code == "" {
 		code = "failed"
 	}
