@@ -29,9 +29,9 @@ const (
 	// notices. Deadlines that depend on it deserve a warning until the file
 	// has been checked against the notice.
 	Provisional Status = "provisional"
-	// NoData is the status of a year without a file: Monday to Friday are
-	// taken as its working days, so its holidays are missing.
-	NoData Status = "none"
+	// Missing is the status of a year without a file: Monday to Friday
+	// are taken as its working days, so its holidays are missing.
+	Missing Status = "missing"
 )
 
 // Year is the national schedule of one year, as its year file gives it.
