@@ -34,6 +34,18 @@ const (
 	Missing Status = "missing"
 )
 
+// Least is the less trusted of a and b: Missing before Provisional before
+// Official. A deadline counted in two steps is as trusted as its worse.
+func Least(a, b Status) Status {
+	switch {
+	case a == Missing || b == Missing:
+		return Missing
+	case a == Provisional || b == Provisional:
+		return Provisional
+	}
+	return Official
+}
+
 // Year is the national schedule of one year, as its year file gives it.
 type Year struct {
 	Year   int
