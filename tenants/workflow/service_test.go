@@ -463,6 +463,14 @@ func TestATasksDeadlineCarriesTheStatusOfTheCalendarItWasCountedIn(t *testing.T)
 		if n := f.count(t, wengyuan, "workflow_instances", "id = ? AND due_calendar = ?", started.Instance.ID, tc.instance); n != 1 {
 			t.Errorf("started %s: instance %d is not stored as %s", tc.china, started.Instance.ID, tc.instance)
 		}
+		// The notice of the task says the deadline may be wrong.
+		caveat := map[workday.Status]string{workday.Official: "", workday.Provisional: "推定的节假日安排", workday.Missing: "尚无节假日数据"}[tc.register]
+		notices := f.count(t, wengyuan, "notifications", "ref_id = ? AND channel = 'inapp'", register.ID)
+		warned := f.count(t, wengyuan, "notifications", "ref_id = ? AND channel = 'inapp' AND body LIKE '%节假日%'", register.ID)
+		if caveat != "" && (notices == 0 || f.count(t, wengyuan, "notifications", "ref_id = ? AND channel = 'inapp' AND body LIKE ?", register.ID, "%"+caveat+"%") != notices) ||
+			caveat == "" && warned != 0 {
+			t.Errorf("started %s: %d of %d notices of a %s deadline warn of its calendar", tc.china, warned, notices, tc.register)
+		}
 		// The next steps opened by acting keep their own status.
 		leader := open(t, f.act(t, wengyuan, "clerk1", register, "submit"), "leader_review")
 		if leader.DueCalendar == nil {
