@@ -131,13 +131,16 @@ func printYearStatus(w io.Writer, view calendar.YearView) error {
 	var err error
 	switch view.Status {
 	case workday.Official:
-		_, err = fmt.Fprintf(w, "%d: official national data (%s).\n", view.Year, view.Source)
+		_, err = fmt.Fprintf(w, "%d: official national data.\n", view.Year)
 	case workday.Provisional:
 		_, err = fmt.Fprintf(w, "%d: provisional national data, worked out before the State Council's notice; deadlines counted over it may move when the notice is out "+
-			"(节假日安排为推定，以国务院办公厅通知为准). Source: %s\n", view.Year, view.Source)
+			"(节假日安排为推定，以国务院办公厅通知为准).\n", view.Year)
 	default:
 		_, err = fmt.Fprintf(w, "%d: no calendar data. Deadlines over it are counted Monday to Friday and its public holidays count as working days "+
 			"(该年份尚无节假日数据，按周一至周五计算). Upgrade countycloud once the State Council's notice is out, or add the holidays as the county's days.\n", view.Year)
+	}
+	if err == nil && view.Source != "" {
+		_, err = fmt.Fprintf(w, "source: %s\n", view.Source)
 	}
 	return err
 }
