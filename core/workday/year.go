@@ -35,7 +35,8 @@ const (
 )
 
 // Least is the less trusted of a and b: Missing before Provisional before
-// Official. A deadline counted in two steps is as trusted as its worse.
+// Official. A deadline counted in two steps is as trusted as the less
+// trusted of them.
 func Least(a, b Status) Status {
 	switch {
 	case a == Missing || b == Missing:
