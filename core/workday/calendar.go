@@ -28,14 +28,6 @@ type Calendar struct {
 	// first is the day number of the first day the table covers. Outside
 	// the table, Monday to Friday are the working days.
 	first int64
-	// firstYear is the year the table starts in. yearStarts[i] is the day
-	// number of 1 January of year firstYear+i, and its last entry the day
-	// after the table ends; yearStatus[i] is that year's status (Missing
-	// for a year the table holds only for a county's overrides). Status
-	// is looked up in them by day number, without a map or a date.
-	firstYear  int
-	yearStarts []int64
-	yearStatus []Status
 	// shift[i] is how many more working days the first i days of the table
 	// hold than Monday to Friday alone would give: negative where holidays
 	// outnumber the weekend days worked.
@@ -49,6 +41,15 @@ type Calendar struct {
 	// dayLength is the working time of one working day.
 	dayLength time.Duration
 	zone      *time.Location
+	// The fields above are those the arithmetic reads, kept together.
+	// firstYear is the year the table starts in. yearStarts[i] is the day
+	// number of 1 January of year firstYear+i, and its last entry the day
+	// after the table ends; yearStatus[i] is that year's status (Missing
+	// for a year the table holds only for a county's overrides). Status
+	// is looked up in them by day number, without a map or a date.
+	firstYear  int
+	yearStarts []int64
+	yearStatus []Status
 }
 
 // New builds a calendar from national years, such as NationalYears gives,
