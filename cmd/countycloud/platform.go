@@ -272,7 +272,11 @@ func (p *platform) start(ctx context.Context) error {
 		p.log.Info("bootstrap operator token created")
 		p.announce(token)
 	}
-	return p.plugins.RegisterBuiltins(ctx)
+	if err := p.plugins.RegisterBuiltins(ctx); err != nil {
+		return err
+	}
+	p.calendars.WarnOutlook(ctx, p.log, time.Now())
+	return nil
 }
 
 func (p *platform) resume(ctx context.Context) error {
@@ -344,6 +348,10 @@ func (p *platform) worker() *jobs.Worker {
 		notify.JobSweep:      p.notify.SweepJob,
 		supervision.JobSweep: p.supervision.SweepJob,
 		host.JobSweepFiles:   p.plugins.SweepFilesJob,
+		calendar.JobCheckNational: func(ctx context.Context, _ jobs.Job) error {
+			p.calendars.WarnOutlook(ctx, p.log, time.Now())
+			return nil
+		},
 	}
 	return jobs.NewWorker(p.jobs, handlers, jobs.Options{
 		Concurrency: p.cfg.Workers,
@@ -354,6 +362,7 @@ func (p *platform) worker() *jobs.Worker {
 			{Kind: notify.JobSweep, Every: notify.SweepEvery},
 			{Kind: supervision.JobSweep, Every: supervision.SweepEvery},
 			{Kind: host.JobSweepFiles, Every: host.SweepFilesEvery},
+			{Kind: calendar.JobCheckNational, Every: calendar.CheckNationalEvery},
 		},
 	}, p.log)
 }

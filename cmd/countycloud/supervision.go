@@ -108,6 +108,7 @@ has left). A longer list goes on with --after, as the command says.`,
 			}
 			var page supervision.TaskPage
 			return o.call(cmd, http.MethodGet, "/supervision/tasks", q, nil, &page, func() error {
+				marks := deadlineMarks{}
 				rows := make([][]string, len(page.Tasks))
 				for i, t := range page.Tasks {
 					assignee := "-"
@@ -117,12 +118,13 @@ has left). A longer list goes on with --after, as the command says.`,
 					case t.Role != nil:
 						assignee = *t.Role
 					}
-					rows[i] = []string{strconv.FormatInt(t.ID, 10), t.Level.String(), clockCell(t.DueAt), strconv.FormatFloat(t.LateHours, 'f', 2, 64),
+					rows[i] = []string{strconv.FormatInt(t.ID, 10), t.Level.String(), marks.cell(clockCell(t.DueAt), t.DueCalendar), strconv.FormatFloat(t.LateHours, 'f', 2, 64),
 						t.UnitName, assignee, t.StepName, t.Title}
 				}
 				if err := printTable(o.e.stdout, []string{"TASK", "LEVEL", "DUE", "LATE (H)", "UNIT", "ASSIGNEE", "STEP", "TITLE"}, rows); err != nil {
 					return err
 				}
+				marks.explain(o.e.stdout)
 				if page.Next != "" {
 					fmt.Fprintf(o.e.stderr, "more: %s --after %s\n", cmd.CommandPath(), page.Next)
 				}

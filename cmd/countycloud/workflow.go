@@ -119,7 +119,9 @@ instances, read an inbox and act on tasks (the county's accounts).`,
 		},
 	}
 
-	printTasks := func(tasks []workflow.Task) error {
+	// printTasks lists tasks, then explains the calendar marks used in
+	// them or already in marks (an instance's deadline above them).
+	printTasks := func(tasks []workflow.Task, marks deadlineMarks) error {
 		rows := make([][]string, len(tasks))
 		for i, t := range tasks {
 			who := "-"
@@ -129,9 +131,13 @@ instances, read an inbox and act on tasks (the county's accounts).`,
 			case t.Role != nil:
 				who = fmt.Sprintf("%s of unit %d", *t.Role, t.UnitID)
 			}
-			rows[i] = []string{strconv.FormatInt(t.ID, 10), t.StepName, t.Status, who, timeCell(t.DueAt), colour(t.Level)}
+			rows[i] = []string{strconv.FormatInt(t.ID, 10), t.StepName, t.Status, who, marks.cell(timeCell(t.DueAt), t.DueCalendar), colour(t.Level)}
 		}
-		return printTable(o.e.stdout, []string{"TASK", "STEP", "STATUS", "FOR", "DUE", "SUPERVISION"}, rows)
+		if err := printTable(o.e.stdout, []string{"TASK", "STEP", "STATUS", "FOR", "DUE", "SUPERVISION"}, rows); err != nil {
+			return err
+		}
+		marks.explain(o.e.stdout)
+		return nil
 	}
 	var title, reference, comment string
 	var sms bool
@@ -145,7 +151,7 @@ instances, read an inbox and act on tasks (the county's accounts).`,
 			in := workflow.StartInput{Workflow: args[0], Title: title, Reference: reference, SMSReminder: sms}
 			return o.call(cmd, http.MethodPost, "/instances", nil, in, &out, func() error {
 				fmt.Fprintf(o.e.stdout, "instance %d started\n", out.Instance.ID)
-				return printTasks(out.Opened)
+				return printTasks(out.Opened, deadlineMarks{})
 			})
 		},
 	}
@@ -165,11 +171,16 @@ instances, read an inbox and act on tasks (the county's accounts).`,
 				q.Set("unit_id", strconv.FormatInt(unit, 10))
 			}
 			return o.call(cmd, http.MethodGet, "/tasks", q, nil, &items, func() error {
+				marks := deadlineMarks{}
 				rows := make([][]string, len(items))
 				for i, it := range items {
-					rows[i] = []string{strconv.FormatInt(it.ID, 10), it.Title, it.StepName, timeCell(it.DueAt), colour(it.Level)}
+					rows[i] = []string{strconv.FormatInt(it.ID, 10), it.Title, it.StepName, marks.cell(timeCell(it.DueAt), it.DueCalendar), colour(it.Level)}
 				}
-				return printTable(o.e.stdout, []string{"TASK", "TITLE", "STEP", "DUE", "SUPERVISION"}, rows)
+				if err := printTable(o.e.stdout, []string{"TASK", "TITLE", "STEP", "DUE", "SUPERVISION"}, rows); err != nil {
+					return err
+				}
+				marks.explain(o.e.stdout)
+				return nil
 			})
 		},
 	}
@@ -189,7 +200,7 @@ instances, read an inbox and act on tasks (the county's accounts).`,
 			in := workflow.ActInput{Action: args[1], Comment: comment, SMSReminder: sms}
 			return o.call(cmd, http.MethodPost, "/tasks/"+strconv.FormatInt(id, 10)+"/act", nil, in, &out, func() error {
 				fmt.Fprintf(o.e.stdout, "instance %d is %s\n", out.Instance.ID, out.Instance.Status)
-				return printTasks(out.Opened)
+				return printTasks(out.Opened, deadlineMarks{})
 			})
 		},
 	}
@@ -203,8 +214,9 @@ instances, read an inbox and act on tasks (the county's accounts).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var v workflow.InstanceView
 			return o.call(cmd, http.MethodGet, "/instances/"+url.PathEscape(args[0]), nil, nil, &v, func() error {
-				fmt.Fprintf(o.e.stdout, "%s (%s, revision %d): %s, due %s\n", v.Title, v.Workflow, v.Revision, v.Status, timeCell(v.DueAt))
-				if err := printTasks(v.Tasks); err != nil {
+				marks := deadlineMarks{}
+				fmt.Fprintf(o.e.stdout, "%s (%s, revision %d): %s, due %s\n", v.Title, v.Workflow, v.Revision, v.Status, marks.cell(timeCell(v.DueAt), v.DueCalendar))
+				if err := printTasks(v.Tasks, marks); err != nil {
 					return err
 				}
 				rows := make([][]string, len(v.History))

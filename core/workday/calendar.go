@@ -25,7 +25,6 @@ const maxSpanYears = 100
 // Build one with New or National. It never changes once built, so one
 // calendar may serve any number of goroutines.
 type Calendar struct {
-	status map[int]Status
 	// first is the day number of the first day the table covers. Outside
 	// the table, Monday to Friday are the working days.
 	first int64
@@ -42,6 +41,15 @@ type Calendar struct {
 	// dayLength is the working time of one working day.
 	dayLength time.Duration
 	zone      *time.Location
+	// The fields above are those the arithmetic reads, kept together.
+	// firstYear is the year the table starts in. yearStarts[i] is the day
+	// number of 1 January of year firstYear+i, and its last entry the day
+	// after the table ends; yearStatus[i] is that year's status (Missing
+	// for a year the table holds only for a county's overrides). Status
+	// is looked up in them by day number, without a map or a date.
+	firstYear  int
+	yearStarts []int64
+	yearStatus []Status
 }
 
 // New builds a calendar from national years, such as NationalYears gives,
@@ -86,7 +94,6 @@ func New(years []Year, overrides []Override) (*Calendar, error) {
 	}
 
 	c := &Calendar{
-		status:    status,
 		shift:     []int64{0},
 		reasons:   make(map[int64]string),
 		hours:     DefaultHours(),
@@ -96,8 +103,19 @@ func New(years []Year, overrides []Override) (*Calendar, error) {
 	if len(spanned) == 0 {
 		return c, nil
 	}
-	c.first = Date{slices.Min(spanned), time.January, 1}.day()
-	end := Date{slices.Max(spanned) + 1, time.January, 1}.day()
+	c.firstYear = slices.Min(spanned)
+	for year := c.firstYear; year <= slices.Max(spanned)+1; year++ {
+		c.yearStarts = append(c.yearStarts, Date{year, time.January, 1}.day())
+		if s, ok := status[year]; ok {
+			c.yearStatus = append(c.yearStatus, s)
+		} else {
+			c.yearStatus = append(c.yearStatus, Missing)
+		}
+	}
+	// The entry of the year after the table only closes the last one.
+	c.yearStatus = c.yearStatus[:len(c.yearStatus)-1]
+	c.first = c.yearStarts[0]
+	end := c.yearStarts[len(c.yearStarts)-1]
 	working := make([]bool, end-c.first)
 	for i := range working {
 		working[i] = isMondayToFriday(c.first + int64(i))
@@ -146,41 +164,58 @@ func oneIf(b bool) int64 {
 }
 
 // Covers reports whether the calendar has national data for year.
-func (c *Calendar) Covers(year int) bool {
-	_, ok := c.status[year]
-	return ok
-}
+func (c *Calendar) Covers(year int) bool { return c.Status(year) != Missing }
 
 // Status tells how far the calendar's data for year can be trusted.
 func (c *Calendar) Status(year int) Status {
-	if s, ok := c.status[year]; ok {
-		return s
+	if i := year - c.firstYear; i >= 0 && i < len(c.yearStatus) {
+		return c.yearStatus[i]
 	}
-	return NoData
+	return Missing
 }
 
 // StatusBetween is the least trusted status of the years from a to b,
 // either way round: the one to show beside a deadline counted from a that
 // fell on b.
 func (c *Calendar) StatusBetween(a, b time.Time) Status {
-	from, to := DateOf(a).Year, DateOf(b).Year
+	return c.statusOfDays(dayOf(a), dayOf(b))
+}
+
+// statusOfDays is the least trusted status of the years of the days from
+// one to the other, either way round. It finds the years from the day
+// numbers and walks only those the span touches, so its cost is a few
+// comparisons for any deadline.
+func (c *Calendar) statusOfDays(from, to int64) Status {
 	if to < from {
 		from, to = to, from
 	}
-	if to-from >= len(c.status) {
-		// More years than the calendar has data for: some lack it.
-		return NoData
+	if len(c.yearStatus) == 0 || from < c.first || to >= c.yearStarts[len(c.yearStarts)-1] {
+		return Missing
 	}
 	least := Official
-	for year := from; year <= to; year++ {
-		switch c.Status(year) {
-		case NoData:
-			return NoData
+	for i := c.yearIndex(from); i < len(c.yearStatus) && c.yearStarts[i] <= to; i++ {
+		switch c.yearStatus[i] {
+		case Missing:
+			return Missing
 		case Provisional:
 			least = Provisional
 		}
 	}
 	return least
+}
+
+// yearIndex is the index in yearStarts of the year of day, a day the
+// table covers: first guessed from the average length of a year, which
+// is off by at most one, then corrected.
+func (c *Calendar) yearIndex(day int64) int {
+	i := int(min((day-c.first)*400/146097, int64(len(c.yearStatus)-1)))
+	for i > 0 && c.yearStarts[i] > day {
+		i--
+	}
+	for i+1 < len(c.yearStatus) && c.yearStarts[i+1] <= day {
+		i++
+	}
+	return i
 }
 
 // IsWorkingDay reports whether t falls on a working day in China.
@@ -213,6 +248,16 @@ func (c *Calendar) Explain(t time.Time) (working bool, reason string) {
 func (c *Calendar) AddWorkingDays(start time.Time, n int) time.Time {
 	d := c.nthWorkingDay(c.workingBeforeReceipt(start) + int64(n))
 	return c.at(d, c.hours.end())
+}
+
+// AddWorkingDaysStatus is AddWorkingDays, and how far the deadline can be
+// trusted: the least trusted status of the years from the day of start to
+// the deadline's, the days it counted over. A deadline counted over a year
+// without data (Missing) took Monday to Friday as that year's working
+// days and knows none of its holidays.
+func (c *Calendar) AddWorkingDaysStatus(start time.Time, n int) (time.Time, Status) {
+	d := c.nthWorkingDay(c.workingBeforeReceipt(start) + int64(n))
+	return c.at(d, c.hours.end()), c.statusOfDays(dayOf(start), d)
 }
 
 // WorkingDaysBetween counts the working days after the day of receipt of

@@ -182,7 +182,7 @@ func TestStatusSaysHowFarTheDataCanBeTrusted(t *testing.T) {
 	if !c.Covers(2026) || !c.Covers(2027) || c.Covers(2028) {
 		t.Error("Covers is wrong")
 	}
-	if c.Status(2026) != Official || c.Status(2027) != Provisional || c.Status(2028) != NoData {
+	if c.Status(2026) != Official || c.Status(2027) != Provisional || c.Status(2028) != Missing {
 		t.Errorf("statuses %s %s %s", c.Status(2026), c.Status(2027), c.Status(2028))
 	}
 	for _, tc := range []struct {
@@ -192,13 +192,72 @@ func TestStatusSaysHowFarTheDataCanBeTrusted(t *testing.T) {
 		{"2026-03-01 09:00", "2026-12-01 09:00", Official},
 		{"2026-12-20 09:00", "2027-01-20 09:00", Provisional},
 		{"2027-01-20 09:00", "2026-12-20 09:00", Provisional},
-		{"2027-12-20 09:00", "2028-01-20 09:00", NoData},
-		{"2025-12-20 09:00", "2027-01-20 09:00", NoData},
-		{"2001-01-01 09:00", "2099-01-01 09:00", NoData},
+		{"2027-12-20 09:00", "2028-01-20 09:00", Missing},
+		{"2025-12-20 09:00", "2027-01-20 09:00", Missing},
+		{"2001-01-01 09:00", "2099-01-01 09:00", Missing},
 	} {
 		if got := c.StatusBetween(china(t, tc.a), china(t, tc.b)); got != tc.want {
 			t.Errorf("StatusBetween(%s, %s) = %s, want %s", tc.a, tc.b, got, tc.want)
 		}
+	}
+}
+
+func TestADeadlineSaysHowFarTheYearsItWasCountedOverCanBeTrusted(t *testing.T) {
+	c := national(t)
+	for _, tc := range []struct {
+		start    string
+		n        int
+		deadline string
+		want     Status
+	}{
+		{"2026-03-02 09:00", 5, "2026-03-09 17:30", Official},
+		{"2026-09-30 09:00", 1, "2026-10-08 17:30", Official},
+		{"2026-12-28 09:00", 5, "2027-01-05 17:30", Provisional},
+		{"2027-09-30 09:00", 1, "2027-10-08 17:30", Provisional},
+		{"2027-01-04 09:00", -2, "2026-12-30 17:30", Provisional},
+		// 2028 has no data: National Day is counted as working days.
+		{"2028-09-29 09:00", 1, "2028-10-02 17:30", Missing},
+		{"2027-12-27 09:00", 10, "2028-01-10 17:30", Missing},
+	} {
+		got, status := c.AddWorkingDaysStatus(china(t, tc.start), tc.n)
+		if want := china(t, tc.deadline); !got.Equal(want) || status != tc.want {
+			t.Errorf("%d working days from %s end %s (%s), want %s (%s)", tc.n, tc.start, got, status, want, tc.want)
+		}
+		if plain := c.AddWorkingDays(china(t, tc.start), tc.n); !plain.Equal(got) {
+			t.Errorf("%d working days from %s: AddWorkingDays %s, AddWorkingDaysStatus %s", tc.n, tc.start, plain, got)
+		}
+	}
+	for _, tc := range []struct {
+		start string
+		hours int
+		want  Status
+	}{
+		{"2026-03-02 09:00", 8, Official},
+		{"2027-03-01 09:00", 8, Provisional},
+		{"2028-03-01 09:00", 8, Missing},
+		{"2027-12-31 16:00", 4, Missing},
+	} {
+		if _, status := c.AddWorkingDurationStatus(china(t, tc.start), time.Duration(tc.hours)*time.Hour); status != tc.want {
+			t.Errorf("%d working hours from %s: %s, want %s", tc.hours, tc.start, status, tc.want)
+		}
+	}
+}
+
+func TestACountysOwnDayGivesItsYearNoNationalData(t *testing.T) {
+	c, err := New([]Year{validYear(2026)}, []Override{{Day: Date{2029, time.June, 5}, Note: "县庆"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for year, want := range map[int]Status{2025: Missing, 2026: Official, 2027: Missing, 2028: Missing, 2029: Missing, 2030: Missing} {
+		if got := c.Status(year); got != want {
+			t.Errorf("%d: %s, want %s", year, got, want)
+		}
+	}
+	if _, status := c.AddWorkingDaysStatus(china(t, "2029-06-01 09:00"), 3); status != Missing {
+		t.Errorf("a deadline in 2029 is %s", status)
+	}
+	if _, status := c.AddWorkingDaysStatus(china(t, "2026-06-01 09:00"), 3); status != Official {
+		t.Errorf("a deadline in 2026 is %s", status)
 	}
 }
 
@@ -264,7 +323,7 @@ func TestACalendarWithoutDataCountsMondayToFriday(t *testing.T) {
 	if got, want := c.AddWorkingDays(china(t, "2026-02-13 10:00"), 2), china(t, "2026-02-17 17:30"); !got.Equal(want) {
 		t.Errorf("got %s, want %s", got, want)
 	}
-	if c.Covers(2026) || c.Status(2026) != NoData {
+	if c.Covers(2026) || c.Status(2026) != Missing {
 		t.Error("a calendar without data covers no year")
 	}
 }
@@ -308,5 +367,33 @@ func BenchmarkAddWorkingDuration(b *testing.B) {
 	start := china(b, "2026-01-05 09:00")
 	for i := range b.N {
 		c.AddWorkingDuration(start.Add(time.Duration(i%600)*time.Hour), 40*time.Hour)
+	}
+}
+
+func BenchmarkAddWorkingDaysStatus(b *testing.B) {
+	c := national(b)
+	start := china(b, "2026-01-05 09:00")
+	for _, n := range []int{5, 20, 300} {
+		b.Run(fmt.Sprintf("%d_days", n), func(b *testing.B) {
+			for i := range b.N {
+				c.AddWorkingDaysStatus(start.Add(time.Duration(i%600)*time.Hour), n)
+			}
+		})
+	}
+}
+
+func BenchmarkAddWorkingDurationStatus(b *testing.B) {
+	c := national(b)
+	start := china(b, "2026-01-05 09:00")
+	for i := range b.N {
+		c.AddWorkingDurationStatus(start.Add(time.Duration(i%600)*time.Hour), 40*time.Hour)
+	}
+}
+
+func BenchmarkStatusBetween(b *testing.B) {
+	c := national(b)
+	start := china(b, "2026-01-05 09:00")
+	for i := range b.N {
+		c.StatusBetween(start, start.Add(time.Duration(i%20000)*time.Hour))
 	}
 }

@@ -178,6 +178,14 @@ func (c *Calendar) AddWorkingDuration(start time.Time, d time.Duration) time.Tim
 	return c.at(c.nthWorkingDay(workingDays), c.hours.clockAt(worked))
 }
 
+// AddWorkingDurationStatus is AddWorkingDuration, and how far the result
+// can be trusted: the least trusted status of the years from the day of
+// start to the result's (see AddWorkingDaysStatus).
+func (c *Calendar) AddWorkingDurationStatus(start time.Time, d time.Duration) (time.Time, Status) {
+	end := c.AddWorkingDuration(start, d)
+	return end, c.statusOfDays(dayOf(start), dayOf(end))
+}
+
 // WorkingDuration is the working time between a and b, negative when b is
 // before a: the part of a limit in working hours that has been used, say
 // to warn when 80% of it is gone. WorkingDuration(a,

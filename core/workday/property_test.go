@@ -2,6 +2,7 @@ package workday
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -278,6 +279,62 @@ func TestWorkingHoursAgreeWithAMinuteByMinuteWalk(t *testing.T) {
 		}
 		if got := c.WorkingDuration(start, end); got != time.Duration(worked)*time.Minute {
 			t.Fatalf("WorkingDuration(%s, %s) = %v, want %d min", start, end, got, worked)
+		}
+	}
+}
+
+// statusOver is the least trusted status of the years from a's date to
+// b's, read from the year files directly.
+func statusOver(years []Year, a, b time.Time) Status {
+	from, to := DateOf(a).Year, DateOf(b).Year
+	if to < from {
+		from, to = to, from
+	}
+	least := Official
+	for year := from; year <= to; year++ {
+		i := slices.IndexFunc(years, func(y Year) bool { return y.Year == year })
+		switch {
+		case i < 0:
+			return Missing
+		case years[i].Status == Provisional:
+			least = Provisional
+		}
+	}
+	return least
+}
+
+func TestADeadlinesStatusIsTheLeastTrustedYearItWasCountedOver(t *testing.T) {
+	years, err := NationalYears()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, r := national(t), random(t)
+	seen := map[Status]int{}
+	for range propertyRuns {
+		start, n := randomInstant(r), r.IntN(401)-100
+		deadline, status := c.AddWorkingDaysStatus(start, n)
+		if plain := c.AddWorkingDays(start, n); !deadline.Equal(plain) {
+			t.Fatalf("AddWorkingDaysStatus(%s, %d) = %s, AddWorkingDays %s", start, n, deadline, plain)
+		}
+		if want := statusOver(years, start, deadline); status != want {
+			t.Fatalf("AddWorkingDaysStatus(%s, %d) = %s, %s; the years between are %s", start, n, deadline, status, want)
+		}
+		if between := c.StatusBetween(start, deadline); between != status {
+			t.Fatalf("StatusBetween(%s, %s) = %s, the deadline's %s", start, deadline, between, status)
+		}
+		seen[status]++
+		d := time.Duration(r.Int64N(int64(700*time.Hour))) - 200*time.Hour
+		end, status := c.AddWorkingDurationStatus(start, d)
+		if plain := c.AddWorkingDuration(start, d); !end.Equal(plain) {
+			t.Fatalf("AddWorkingDurationStatus(%s, %v) = %s, AddWorkingDuration %s", start, d, end, plain)
+		}
+		if want := statusOver(years, start, end); status != want {
+			t.Fatalf("AddWorkingDurationStatus(%s, %v) = %s, %s; the years between are %s", start, d, end, status, want)
+		}
+	}
+	for _, s := range []Status{Official, Provisional, Missing} {
+		if seen[s] == 0 {
+			t.Errorf("no deadline was %s: the instants do not cover the ends of the data", s)
 		}
 	}
 }

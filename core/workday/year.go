@@ -29,10 +29,23 @@ const (
 	// notices. Deadlines that depend on it deserve a warning until the file
 	// has been checked against the notice.
 	Provisional Status = "provisional"
-	// NoData is the status of a year without a file: Monday to Friday are
-	// taken as its working days, so its holidays are missing.
-	NoData Status = "none"
+	// Missing is the status of a year without a file: Monday to Friday
+	// are taken as its working days, so its holidays are missing.
+	Missing Status = "missing"
 )
+
+// Least is the less trusted of a and b: Missing before Provisional before
+// Official. A deadline counted in two steps is as trusted as the less
+// trusted of them.
+func Least(a, b Status) Status {
+	switch {
+	case a == Missing || b == Missing:
+		return Missing
+	case a == Provisional || b == Provisional:
+		return Provisional
+	}
+	return Official
+}
 
 // Year is the national schedule of one year, as its year file gives it.
 type Year struct {

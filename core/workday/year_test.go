@@ -180,3 +180,14 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestLeastIsTheLessTrustedOfTwoStatuses(t *testing.T) {
+	order := []Status{Official, Provisional, Missing}
+	for i, a := range order {
+		for j, b := range order {
+			if got, want := Least(a, b), order[max(i, j)]; got != want {
+				t.Errorf("Least(%s, %s) = %s, want %s", a, b, got, want)
+			}
+		}
+	}
+}

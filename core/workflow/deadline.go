@@ -9,16 +9,20 @@ import (
 // Deadline is when l, counted from start, runs out in cal: a limit in
 // working days at the close of the last of them (a request on Friday
 // evening is received on Monday), one in working hours after that much
-// working time.
-func (l Limit) Deadline(cal *workday.Calendar, start time.Time) time.Time {
-	due := start
+// working time. Its status says how far cal's data for the years counted
+// over can be trusted, for the deadline to be shown with a warning where
+// it rests on provisional data or on none.
+func (l Limit) Deadline(cal *workday.Calendar, start time.Time) (time.Time, workday.Status) {
+	due, status := start, cal.StatusBetween(start, start)
 	if l.Days > 0 {
-		due = cal.AddWorkingDays(start, l.Days)
+		due, status = cal.AddWorkingDaysStatus(start, l.Days)
 	}
 	if l.Hours > 0 {
-		due = cal.AddWorkingDuration(due, time.Duration(l.Hours)*time.Hour)
+		var hours workday.Status
+		due, hours = cal.AddWorkingDurationStatus(due, time.Duration(l.Hours)*time.Hour)
+		status = workday.Least(status, hours)
 	}
-	return due
+	return due, status
 }
 
 // Electronic supervision warns (yellow) once a share of a task's working

@@ -123,9 +123,14 @@ type Day struct {
 
 // YearView is a year of a county's calendar.
 type YearView struct {
-	Year   int            `json:"year"`
+	Year int `json:"year"`
+	// Status says how far the national data for the year can be trusted:
+	// official, provisional, or missing (Monday to Friday are counted).
 	Status workday.Status `json:"status"`
-	Days   []Day          `json:"days"`
+	// Source names the notice the national data comes from or, for
+	// provisional data, how it was worked out; empty when missing.
+	Source string `json:"source,omitempty"`
+	Days   []Day  `json:"days"`
 }
 
 // Year lists year's days that differ from Monday to Friday working, with
@@ -149,6 +154,11 @@ func (s *Service) Year(ctx context.Context, tenant string, year int) (YearView, 
 			county[o.Day] = true
 		}
 		view.Status = c.Status(year)
+		for _, y := range s.national {
+			if y.Year == year {
+				view.Source = y.Source
+			}
+		}
 		// Noon in China, so that every instant lands on its day.
 		china := time.FixedZone("CST", 8*60*60)
 		for day := time.Date(year, 1, 1, 12, 0, 0, 0, china); day.Year() == year; day = day.AddDate(0, 0, 1) {

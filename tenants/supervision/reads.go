@@ -45,6 +45,10 @@ type Task struct {
 	CreatedAt  time.Time  `json:"created_at" db:"created_at"`
 	WarnAt     *time.Time `json:"warn_at,omitempty" db:"warn_at"`
 	DueAt      *time.Time `json:"due_at,omitempty" db:"due_at"`
+	// DueCalendar says how far the calendar DueAt was counted in can be
+	// trusted: official, provisional, or missing (a year without holiday
+	// data was counted Monday to Friday).
+	DueCalendar *workday.Status `json:"due_calendar,omitempty" db:"due_calendar"`
 	// LateHours is the working time since the deadline, in hours: how
 	// late a red task is; negative, the time a yellow one has left.
 	LateHours float64 `json:"late_hours"`
@@ -81,7 +85,7 @@ func (s *Service) Tasks(ctx context.Context, tenant string, f TaskFilter, now ti
 		return TaskPage{}, err
 	}
 	query := `SELECT t.id, t.instance_id, i.title, t.step, t.step_name, t.unit_id, u.name AS unit_name, t.assignee_account_id, t.assignee_role,
-t.level, t.created_at, t.warn_at, t.due_at, t.version
+t.level, t.created_at, t.warn_at, t.due_at, t.due_calendar, t.version
 FROM workflow_tasks t JOIN workflow_instances i ON i.id = t.instance_id JOIN units u ON u.id = t.unit_id
 WHERE t.status = 'open'`
 	var args []any

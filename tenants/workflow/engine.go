@@ -43,11 +43,14 @@ type Instance struct {
 	Status          string     `json:"status" db:"status"`
 	StartedAt       time.Time  `json:"started_at" db:"started_at"`
 	DueAt           *time.Time `json:"due_at,omitempty" db:"due_at"`
-	FinishedAt      *time.Time `json:"finished_at,omitempty" db:"finished_at"`
+	// DueCalendar says how far the calendar DueAt was counted in can be
+	// trusted over the years counted: official, provisional or missing.
+	DueCalendar *workday.Status `json:"due_calendar,omitempty" db:"due_calendar"`
+	FinishedAt  *time.Time      `json:"finished_at,omitempty" db:"finished_at"`
 }
 
 const instanceColumns = `id, definition_code, definition_version, title, reference, initiator_id, initiator_unit_id,
-status, started_at, due_at, finished_at`
+status, started_at, due_at, due_calendar, finished_at`
 
 // Task is one step of an instance waiting for, or done by, someone: a
 // named account, or any holder of a role in a unit.
@@ -66,21 +69,23 @@ type Task struct {
 	CreatedAt   time.Time  `json:"created_at" db:"created_at"`
 	WarnAt      *time.Time `json:"warn_at,omitempty" db:"warn_at"`
 	DueAt       *time.Time `json:"due_at,omitempty" db:"due_at"`
-	ActedBy     *int64     `json:"acted_by,omitempty" db:"acted_by"`
-	ActedAt     *time.Time `json:"acted_at,omitempty" db:"acted_at"`
-	Action      *string    `json:"action,omitempty" db:"action"`
-	Comment     *string    `json:"comment,omitempty" db:"comment"`
-	Version     int        `json:"version" db:"version"`
+	// DueCalendar is DueAt's calendar status, as Instance.DueCalendar.
+	DueCalendar *workday.Status `json:"due_calendar,omitempty" db:"due_calendar"`
+	ActedBy     *int64          `json:"acted_by,omitempty" db:"acted_by"`
+	ActedAt     *time.Time      `json:"acted_at,omitempty" db:"acted_at"`
+	Action      *string         `json:"action,omitempty" db:"action"`
+	Comment     *string         `json:"comment,omitempty" db:"comment"`
+	Version     int             `json:"version" db:"version"`
 }
 
 const taskColumns = `t.id, t.instance_id, t.step, t.step_name, t.join_step, t.assignee_account_id, t.assignee_role, t.unit_id,
-t.status, t.level, t.sms_reminder, t.created_at, t.warn_at, t.due_at, t.acted_by, t.acted_at, t.action, t.comment, t.version`
+t.status, t.level, t.sms_reminder, t.created_at, t.warn_at, t.due_at, t.due_calendar, t.acted_by, t.acted_at, t.action, t.comment, t.version`
 
 // lockedInstanceColumns are an instance's columns as lockTask reads them
 // beside its task's.
 const lockedInstanceColumns = `i.id AS "i.id", i.definition_code AS "i.definition_code", i.definition_version AS "i.definition_version",
 i.title AS "i.title", i.reference AS "i.reference", i.initiator_id AS "i.initiator_id", i.initiator_unit_id AS "i.initiator_unit_id",
-i.status AS "i.status", i.started_at AS "i.started_at", i.due_at AS "i.due_at", i.finished_at AS "i.finished_at"`
+i.status AS "i.status", i.started_at AS "i.started_at", i.due_at AS "i.due_at", i.due_calendar AS "i.due_calendar", i.finished_at AS "i.finished_at"`
 
 // actor is the account acting: only a county's own accounts start and act
 // on its workflows.
@@ -147,12 +152,12 @@ func (s *Service) Start(ctx context.Context, tenant string, in StartInput) (Outc
 			inst.Reference = &reference
 		}
 		if l := proc.Definition.TimeLimit; l != nil {
-			due := l.Deadline(cal, now)
-			inst.DueAt = &due
+			due, status := l.Deadline(cal, now)
+			inst.DueAt, inst.DueCalendar = &due, &status
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO workflow_instances (definition_code, definition_version, title, reference, initiator_id,
-initiator_unit_id, status, started_at, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			inst.Workflow, inst.Revision, inst.Title, inst.Reference, inst.InitiatorID, inst.InitiatorUnitID, inst.Status, inst.StartedAt, inst.DueAt)
+initiator_unit_id, status, started_at, due_at, due_calendar) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			inst.Workflow, inst.Revision, inst.Title, inst.Reference, inst.InitiatorID, inst.InitiatorUnitID, inst.Status, inst.StartedAt, inst.DueAt, inst.DueCalendar)
 		if err != nil {
 			return fmt.Errorf("start %s: %w", def.Code, err)
 		}
@@ -481,19 +486,19 @@ func (r *run) open(ctx context.Context, steps []flow.Step) error {
 		if err := r.assign(ctx, &t, *step.Assignee); err != nil {
 			return err
 		}
-		due := r.inst.DueAt
+		due, status := r.inst.DueAt, r.inst.DueCalendar
 		if step.TimeLimit != nil {
-			d := step.TimeLimit.Deadline(r.cal, r.now)
-			due = &d
+			d, s := step.TimeLimit.Deadline(r.cal, r.now)
+			due, status = &d, &s
 		}
 		var next *time.Time
 		if due != nil {
 			warn := flow.WarnAt(r.cal, r.now, *due, r.county.share())
-			t.DueAt, t.WarnAt, next = due, &warn, &warn
+			t.DueAt, t.DueCalendar, t.WarnAt, next = due, status, &warn, &warn
 		}
 		res, err := r.tx.ExecContext(ctx, `INSERT INTO workflow_tasks (instance_id, step, step_name, join_step, assignee_account_id,
-assignee_role, unit_id, status, sms_reminder, created_at, warn_at, due_at, next_check_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			t.InstanceID, t.Step, t.StepName, t.JoinStep, t.AccountID, t.Role, t.UnitID, t.Status, t.SMSReminder, t.CreatedAt, t.WarnAt, t.DueAt, next)
+assignee_role, unit_id, status, sms_reminder, created_at, warn_at, due_at, due_calendar, next_check_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.InstanceID, t.Step, t.StepName, t.JoinStep, t.AccountID, t.Role, t.UnitID, t.Status, t.SMSReminder, t.CreatedAt, t.WarnAt, t.DueAt, t.DueCalendar, next)
 		if err != nil {
 			return fmt.Errorf("open step %s of instance %d: %w", step.ID, r.inst.ID, err)
 		}
@@ -552,6 +557,7 @@ func (r *run) tell() {
 		fmt.Fprintf(&body, "「%s」待您办理：%s。", r.inst.Title, t.StepName)
 		if t.DueAt != nil {
 			fmt.Fprintf(&body, "办理时限：%s。", t.DueAt.In(workday.China()).Format("2006-01-02 15:04"))
+			body.WriteString(calendarCaveat(t.DueCalendar))
 		}
 		m := notify.Message{Kind: notify.KindTaskAssigned, Subject: "待办：" + r.inst.Title, Body: body.String(),
 			RefType: "workflow_task", RefID: t.ID, SMS: t.SMSReminder}
@@ -562,6 +568,20 @@ func (r *run) tell() {
 		}
 		r.notes = append(r.notes, m)
 	}
+}
+
+// calendarCaveat tells the assignees of a deadline counted over years
+// whose holidays are guessed or unknown that it may move.
+func calendarCaveat(status *workday.Status) string {
+	switch {
+	case status == nil:
+		return ""
+	case *status == workday.Provisional:
+		return "（该时限按推定的节假日安排计算，国务院办公厅通知发布后可能调整。）"
+	case *status == workday.Missing:
+		return "（该时限所跨年份尚无节假日数据，按周一至周五计算，未计法定节假日。）"
+	}
+	return ""
 }
 
 // notify tells the assignees of the opened tasks, through the outbox.

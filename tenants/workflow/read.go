@@ -40,7 +40,7 @@ func (s *Service) Inbox(ctx context.Context, tenant string, f InboxFilter) ([]In
 		f.Limit = 100
 	}
 	const base = `SELECT t.id, t.instance_id, t.step, t.step_name, t.join_step, t.assignee_account_id, t.assignee_role, t.unit_id,
-t.status, t.level, t.sms_reminder, t.created_at, t.warn_at, t.due_at, t.acted_by, t.acted_at, t.action, t.comment, t.version,
+t.status, t.level, t.sms_reminder, t.created_at, t.warn_at, t.due_at, t.due_calendar, t.acted_by, t.acted_at, t.action, t.comment, t.version,
 i.title, i.definition_code FROM workflow_tasks t JOIN workflow_instances i ON i.id = t.instance_id WHERE t.status = 'open' AND t.id > ? AND `
 	var query string
 	var args []any

@@ -14,6 +14,7 @@ import (
 	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/store/storetest"
+	"github.com/countycloud/countycloud/core/workday"
 	flow "github.com/countycloud/countycloud/core/workflow"
 	"github.com/countycloud/countycloud/tenants/calendar"
 	"github.com/countycloud/countycloud/tenants/org"
@@ -416,5 +417,81 @@ func TestNoticesFollowTheDirectoryAtOnce(t *testing.T) {
 	}
 	if n := notices("office", "email", office); n != 1 {
 		t.Errorf("the new address got %d e-mails, want 1", n)
+	}
+}
+
+// TestATasksDeadlineCarriesTheStatusOfTheCalendarItWasCountedIn: a
+// deadline counted over 2026 is official, one over 2027 provisional, one
+// over 2028 (no data: National Day counted as working days) missing; the
+// tasks and instances keep it, and the inbox and the instance show it.
+func TestATasksDeadlineCarriesTheStatusOfTheCalendarItWasCountedIn(t *testing.T) {
+	f := setup(t)
+	c := f.counties[wengyuan]
+	for _, tc := range []struct {
+		china                    string
+		instance, register       workday.Status
+		instanceDue, registerDue string
+	}{
+		{"2026-06-01 09:00", workday.Official, workday.Official, "2026-06-23 17:30", "2026-06-01 15:00"},
+		{"2027-03-01 09:00", workday.Provisional, workday.Provisional, "2027-03-22 17:30", "2027-03-01 15:00"},
+		// 15 working days from 25 September 2028 run straight through
+		// National Day; four working hours stay in the day.
+		{"2028-09-25 09:00", workday.Missing, workday.Missing, "2028-10-16 17:30", "2028-09-25 15:00"},
+		// The instance's 15 days reach into 2028; the first step's four
+		// hours do not.
+		{"2027-12-20 09:00", workday.Missing, workday.Provisional, "2028-01-10 17:30", "2027-12-20 15:00"},
+	} {
+		at, err := time.ParseInLocation("2006-01-02 15:04", tc.china, workday.China())
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clock.mu.Lock()
+		f.clock.t = at
+		f.clock.mu.Unlock()
+		started := f.start(t, wengyuan, "clerk1", "时限 "+tc.china)
+		register := open(t, started, "register")
+		china := func(t *time.Time) string { return t.In(workday.China()).Format("2006-01-02 15:04") }
+		if i := started.Instance; china(i.DueAt) != tc.instanceDue || i.DueCalendar == nil || *i.DueCalendar != tc.instance {
+			t.Errorf("started %s: the instance is due %s (%v), want %s (%s)", tc.china, china(i.DueAt), i.DueCalendar, tc.instanceDue, tc.instance)
+		}
+		if china(register.DueAt) != tc.registerDue || register.DueCalendar == nil || *register.DueCalendar != tc.register {
+			t.Errorf("started %s: register is due %s (%v), want %s (%s)", tc.china, china(register.DueAt), register.DueCalendar, tc.registerDue, tc.register)
+		}
+		if n := f.count(t, wengyuan, "workflow_tasks", "id = ? AND due_calendar = ?", register.ID, tc.register); n != 1 {
+			t.Errorf("started %s: task %d is not stored as %s", tc.china, register.ID, tc.register)
+		}
+		if n := f.count(t, wengyuan, "workflow_instances", "id = ? AND due_calendar = ?", started.Instance.ID, tc.instance); n != 1 {
+			t.Errorf("started %s: instance %d is not stored as %s", tc.china, started.Instance.ID, tc.instance)
+		}
+		// The notice of the task says the deadline may be wrong.
+		caveat := map[workday.Status]string{workday.Official: "", workday.Provisional: "推定的节假日安排", workday.Missing: "尚无节假日数据"}[tc.register]
+		notices := f.count(t, wengyuan, "notifications", "ref_id = ? AND channel = 'inapp'", register.ID)
+		warned := f.count(t, wengyuan, "notifications", "ref_id = ? AND channel = 'inapp' AND body LIKE '%节假日%'", register.ID)
+		if caveat != "" && (notices == 0 || f.count(t, wengyuan, "notifications", "ref_id = ? AND channel = 'inapp' AND body LIKE ?", register.ID, "%"+caveat+"%") != notices) ||
+			caveat == "" && warned != 0 {
+			t.Errorf("started %s: %d of %d notices of a %s deadline warn of its calendar", tc.china, warned, notices, tc.register)
+		}
+		// The next steps opened by acting keep their own status.
+		leader := open(t, f.act(t, wengyuan, "clerk1", register, "submit"), "leader_review")
+		if leader.DueCalendar == nil {
+			t.Fatalf("started %s: the leader's task has no calendar status", tc.china)
+		}
+		items, err := f.svc.Inbox(c.as("chief"), wengyuan, workflow.InboxFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last := items[len(items)-1]; last.ID != leader.ID || last.DueCalendar == nil || *last.DueCalendar != *leader.DueCalendar {
+			t.Errorf("started %s: the inbox shows %+v, the task was opened %s", tc.china, last, *leader.DueCalendar)
+		}
+		view, err := f.svc.Instance(c.as("clerk1"), wengyuan, started.Instance.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if view.DueCalendar == nil || *view.DueCalendar != tc.instance || view.Tasks[0].DueCalendar == nil || *view.Tasks[0].DueCalendar != tc.register {
+			t.Errorf("started %s: the instance reads %v, its first task %v", tc.china, view.DueCalendar, view.Tasks[0].DueCalendar)
+		}
+	}
+	if n := f.count(t, lechang, "workflow_tasks", "due_calendar IS NOT NULL"); n != 0 {
+		t.Errorf("the other county has %d tasks with a calendar status", n)
 	}
 }

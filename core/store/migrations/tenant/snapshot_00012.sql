@@ -1,4 +1,4 @@
--- A county's schema as migrations 1 to 10 leave it, written by
+-- A county's schema as migrations 1 to 12 leave it, written by
 -- go test ./core/store -run TestTenantSnapshot -update-snapshot.
 -- New counties are created from it in one step.
 
@@ -227,6 +227,7 @@ CREATE TABLE IF NOT EXISTS `workflow_instances` (
   `status` varchar(16) NOT NULL,
   `started_at` datetime(6) NOT NULL,
   `due_at` datetime(6) DEFAULT NULL,
+  `due_calendar` varchar(16) DEFAULT NULL,
   `finished_at` datetime(6) DEFAULT NULL,
   PRIMARY KEY (`id`),
   KEY `workflow_instances_initiator` (`initiator_id`,`status`),
@@ -250,6 +251,7 @@ CREATE TABLE IF NOT EXISTS `workflow_tasks` (
   `created_at` datetime(6) NOT NULL,
   `warn_at` datetime(6) DEFAULT NULL,
   `due_at` datetime(6) DEFAULT NULL,
+  `due_calendar` varchar(16) DEFAULT NULL,
   `next_check_at` datetime(6) DEFAULT NULL,
   `acted_by` bigint(20) DEFAULT NULL,
   `acted_at` datetime(6) DEFAULT NULL,
