@@ -278,3 +278,31 @@ func TestAModuleRouteTakesOnlyTheBodiesThePlatformsOwnRoutesTake(t *testing.T) {
 		t.Errorf("the trail's classified refusals: %v, want 5 of module.write", refused)
 	}
 }
+
+// TestMalformedInputIsRefusedBeforeAnyQuery: text the database would
+// refuse, and bodies that are not one JSON value sent as JSON, are the
+// caller's error (4xx), and change nothing.
+func TestMalformedInputIsRefusedBeforeAnyQuery(t *testing.T) {
+	t.Parallel()
+	db, _, url, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin})
+	admin := loginAs(t, db, url, env["COUNTYCLOUD_TOKEN"], "gd.shaoguan.wengyuan")["wyadmin"]
+	wy := url + "/v1/tenants/gd.shaoguan.wengyuan"
+	send := func(method, url, contentType string, body []byte) apiResult {
+		t.Helper()
+		status, got := rawCall(t, method, url, body, map[string]string{"Authorization": "Bearer " + admin, "Content-Type": contentType})
+		return apiResult{status: status, body: got}
+	}
+	want(t, "a county code that is not UTF-8", send("GET", url+"/v1/tenants/gd.shaoguan.%FF/units", "", nil), 400, errs.CodeInvalidUTF8)
+	want(t, "an account filter that is not UTF-8", send("GET", wy+"/accounts?status=%E7%BF", "", nil), 400, errs.CodeInvalidUTF8)
+	want(t, "an audit filter that is not UTF-8", send("GET", wy+"/audit?actor=%FF", "", nil), 400, errs.CodeInvalidUTF8)
+	want(t, "a unit with a stray ]", send("POST", wy+"/units", "application/json", []byte(`{"name":"县档案馆"}]`)), 400, errs.CodeInvalidJSON)
+	want(t, "a unit sent as text", send("POST", wy+"/units", "text/plain", []byte(`{"name":"县档案馆"}`)), 415, errs.CodeUnsupportedMedia)
+	want(t, "a unit sent as a form", send("POST", wy+"/units", "application/x-www-form-urlencoded", []byte(`{"name":"县档案馆"}`)), 415, errs.CodeUnsupportedMedia)
+	want(t, "a unit named in bytes that are not UTF-8", send("POST", wy+"/units", "application/json", []byte("{\"name\":\"县档案\xff\"}")), 400, errs.CodeInvalidJSON)
+	want(t, "a unit named with a lone surrogate", send("POST", wy+"/units", "application/json", []byte(`{"name":"县档案\ud800"}`)), 400, errs.CodeInvalidJSON)
+	units := decode[[]map[string]any](t, call(t, "GET", wy+"/units", admin, nil))
+	if len(units) != 1 {
+		t.Errorf("%d units after the refused bodies, want 1", len(units))
+	}
+	want(t, "a unit sent as JSON in UTF-8", send("POST", wy+"/units", "application/json; charset=utf-8", []byte(`{"name":"县档案馆"}`)), 201, "")
+}
