@@ -21,6 +21,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -77,9 +78,7 @@ const maxFieldName = 64
 // Check refuses body, a JSON text, if it holds classified content. A body
 // that is not JSON is not refused here: the decoder refuses it.
 func Check(body []byte) error {
-	// A level needs 密, as it is or as an escape: a body without either
-	// (most bodies) is spared the parse.
-	if !bytes.Contains(body, []byte(mi)) && !escapesMi(body) {
+	if !mayHold(body) {
 		return nil
 	}
 	return walk(json.NewDecoder(bytes.NewReader(body)))
@@ -111,19 +110,62 @@ func CheckTable(rows [][]string) error {
 	return nil
 }
 
-// escapesMi says whether body spells 密 as a JSON escape (\u5bc6, in any
-// case).
-func escapesMi(body []byte) bool {
-	for {
-		i := bytes.Index(body, []byte(`\u`))
-		if i < 0 {
-			return false
-		}
-		body = body[i+2:]
-		if len(body) >= 4 && strings.EqualFold(string(body[:4]), "5bc6") {
+// leads are the characters a level begins with, in every form that
+// normalises to one (NFKC makes ㊙ 秘).
+var leads = []rune("机機绝絕秘祕㊙")
+
+// mayHold says whether body holds 密 and a level's first character, as
+// they are or as JSON escapes: a level needs both, and a body without
+// them (most bodies, and most that hold 密, as in 保密 or 密切) is spared
+// the parse.
+func mayHold(body []byte) bool {
+	escapedMi, escapedLead := escapes(body)
+	if !escapedMi && !bytes.Contains(body, []byte(mi)) {
+		return false
+	}
+	if escapedLead {
+		return true
+	}
+	for _, r := range leads {
+		if bytes.Contains(body, utf8.AppendRune(nil, r)) {
 			return true
 		}
 	}
+	return false
+}
+
+// escapes says whether body spells 密, and a level's first character, as
+// \u escapes.
+func escapes(body []byte) (mi, lead bool) {
+	for rest := body; !mi || !lead; {
+		i := bytes.Index(rest, []byte(`\u`))
+		if i < 0 || len(rest) < i+6 {
+			break
+		}
+		rest = rest[i+2:]
+		r, ok := hexRune(rest[:4])
+		mi = mi || (ok && r == '密')
+		lead = lead || (ok && slices.Contains(leads, r))
+	}
+	return mi, lead
+}
+
+// hexRune reads the four hexadecimal digits of a \u escape.
+func hexRune(digits []byte) (rune, bool) {
+	var r rune
+	for _, c := range digits {
+		switch {
+		case '0' <= c && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case 'a' <= c && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case 'A' <= c && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }
 
 // frame is an array or object being read: whether it is an object whose
