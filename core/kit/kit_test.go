@@ -312,3 +312,37 @@ func FuzzDecodeJSON(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPathAndQuery: whatever path and query a request names, the handler
+// reads valid UTF-8, or the request is refused with invalid_utf8 first.
+func FuzzPathAndQuery(f *testing.F) {
+	for _, s := range [][2]string{{"a", "q=b"}, {"%FF", ""}, {"a%E7%BF", ""}, {"a", "q=%FF"}, {"a", "%C0%AF=1"}, {"a", "q=ok&q=%ED%A0%80"},
+		{"%E7%BF%81", "q=%E5%8E%BF"}, {"a", "q=%zz&r=%FF"}, {"a", ";q=%FF"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, name, query string) {
+		var seen *http.Request
+		h := kit.Handler(quiet, prometheus.NewRegistry(), kit.Route{Method: http.MethodGet, Pattern: "/items/{name}", Name: "item",
+			Handler: http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { seen = r })})
+		req, err := http.NewRequest("GET", "http://countycloud/items/"+name+"?"+query, nil)
+		if err != nil {
+			return
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if seen == nil {
+			if rec.Code == http.StatusBadRequest && !strings.Contains(rec.Body.String(), errs.CodeInvalidUTF8) {
+				t.Fatalf("%s: %d %s", req.URL, rec.Code, rec.Body)
+			}
+			return
+		}
+		if !utf8.ValidString(seen.URL.Path) || !utf8.ValidString(seen.PathValue("name")) {
+			t.Fatalf("%s: the handler read the path %q", req.URL, seen.URL.Path)
+		}
+		for k, vs := range seen.URL.Query() {
+			if !utf8.ValidString(k) || !utf8.ValidString(strings.Join(vs, "")) {
+				t.Fatalf("%s: the handler read the query %q=%q", req.URL, k, vs)
+			}
+		}
+	})
+}
