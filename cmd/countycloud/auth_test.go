@@ -41,6 +41,9 @@ func call(t testing.TB, method, url, token string, body any) apiResult {
 		rd = bytes.NewReader(b)
 	}
 	req, _ := http.NewRequest(method, url, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -425,6 +428,7 @@ func TestTheProvinceKeepsATrailOfOperators(t *testing.T) {
 
 	r := call(t, "POST", url+"/v1/operators", op, auth.OperatorInput{Login: "zhang.wei", Name: "张伟"})
 	want(t, "add an operator", r, 201, "")
+	want(t, "add an operator named with a right-to-left override", call(t, "POST", url+"/v1/operators", op, auth.OperatorInput{Login: "li.si", Name: "李\u202e四"}), 400, auth.CodeInvalidOperator)
 	first := decode[auth.IssuedCredential](t, r)
 	want(t, "a wrong password", call(t, "POST", url+"/v1/auth/login", "", auth.Credentials{Login: "zhang.wei", Password: "not-the-password-1"}), 401, auth.CodeLoginFailed)
 	r = call(t, "POST", url+"/v1/auth/login", "", auth.Credentials{Login: "zhang.wei", Password: first.Password})

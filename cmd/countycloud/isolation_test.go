@@ -103,6 +103,9 @@ func TestEveryCountyRouteIsolatesCounties(t *testing.T) {
 			}
 			req, _ := http.NewRequestWithContext(context.Background(), rt.Method, url+path, bytes.NewReader([]byte(body)))
 			req.Header.Set("Authorization", "Bearer "+env["COUNTYCLOUD_TOKEN"])
+			if strings.HasPrefix(body, "{") {
+				req.Header.Set("Content-Type", "application/json")
+			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)

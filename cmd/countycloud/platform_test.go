@@ -309,6 +309,7 @@ func TestLogsCarryTheRequestID(t *testing.T) {
 	mustCLI(t, env, "tenant", "create", "--code", "gd", "--name", "广东省")
 	mustCLI(t, env, "tenant", "create", "--code", "gd.shaoguan", "--name", "韶关市")
 	req, _ := http.NewRequest("POST", url+"/v1/tenants", strings.NewReader(`{"code":"gd.shaoguan.wengyuan","name":"翁源县"}`))
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+env["COUNTYCLOUD_TOKEN"])
 	req.Header.Set(kit.RequestIDHeader, "req-wengyuan-1")
 	resp, err := http.DefaultClient.Do(req)

@@ -14,7 +14,10 @@ import (
 	"testing"
 
 	"github.com/countycloud/countycloud/core/auth"
+	"github.com/countycloud/countycloud/core/classified"
 	"github.com/countycloud/countycloud/core/config"
+	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/kit"
 	"github.com/countycloud/countycloud/plugins/host"
 )
 
@@ -85,6 +88,7 @@ func TestAVendorPluginIsRegisteredEnabledAndServedToItsCountyOnly(t *testing.T) 
 	base := url + "/v1/tenants/gd.shaoguan.wengyuan/modules/suggestions"
 	r := call(t, "POST", base+"/suggestions", people["clerk"], map[string]string{"text": "办事大厅增加自助终端"})
 	want(t, "file a suggestion", r, 201, "")
+	want(t, "file a suggestion marked 机密", call(t, "POST", base+"/suggestions", people["clerk"], map[string]string{"text": "【机密】关于调整机构的意见"}), 403, classified.CodeRefused)
 	filed := decode[struct {
 		ID      string `json:"id"`
 		Version int64  `json:"version"`
@@ -221,4 +225,84 @@ func TestVideoOnDemandThroughTheHost(t *testing.T) {
 	if strings.Join(actions, " ") != "vod.video.create vod.video.ready" {
 		t.Fatalf("audit: %v", actions)
 	}
+}
+
+// TestAModuleRouteTakesOnlyTheBodiesThePlatformsOwnRoutesTake: a module's
+// body passes the checks of every JSON body before the module sees it,
+// and a classified one is refused and audited as on any route.
+func TestAModuleRouteTakesOnlyTheBodiesThePlatformsOwnRoutesTake(t *testing.T) {
+	t.Parallel()
+	db, _, url, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin})
+	mustCLI(t, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": env["COUNTYCLOUD_TOKEN"], "COUNTYCLOUD_TENANT": "gd.shaoguan.wengyuan"},
+		"plugin", "enable", "vod", "--settings", `{"categories":["meetings"]}`)
+	admin := loginAs(t, db, url, env["COUNTYCLOUD_TOKEN"], "gd.shaoguan.wengyuan")["wyadmin"]
+	base := url + "/v1/tenants/gd.shaoguan.wengyuan/modules/vod"
+	video := func(title string) map[string]any {
+		return map[string]any{"title": title, "category": "meetings", "duration_seconds": 60,
+			"file": map[string]any{"name": "m.mp4", "content_type": "video/mp4", "size": 10}}
+	}
+	send := func(method, path, contentType string, body []byte) apiResult {
+		t.Helper()
+		status, got := rawCall(t, method, base+path, body, map[string]string{"Authorization": "Bearer " + admin, "Content-Type": contentType})
+		return apiResult{status: status, body: got}
+	}
+	plain, _ := json.Marshal(video("全县安全生产工作会议"))
+
+	for _, title := range []string{"【机密】全县安全生产工作会议", "★機密 全县会议", "会议纪要 密级：秘密", "绝密★长期 会议"} {
+		want(t, "a video titled "+title, call(t, "POST", base+"/videos", admin, video(title)), 403, classified.CodeRefused)
+	}
+	dup := []byte(`{"title":"会议","category":"meetings","duration_seconds":60,"classification":"机密","classification":"公开","file":{"name":"m.mp4","content_type":"video/mp4","size":10}}`)
+	want(t, "a classified value under a duplicate key", send("POST", "/videos", "application/json", dup), 403, classified.CodeRefused)
+	want(t, "a body sent as text", send("POST", "/videos", "text/plain", plain), 415, errs.CodeUnsupportedMedia)
+	want(t, "a body sent as a form", send("POST", "/videos", "application/x-www-form-urlencoded", plain), 415, errs.CodeUnsupportedMedia)
+	want(t, "a body with a stray ]", send("POST", "/videos", "application/json", append(plain, ']')), 400, errs.CodeInvalidJSON)
+	want(t, "a body that is not UTF-8", send("POST", "/videos", "application/json", bytes.Replace(plain, []byte("会议"), []byte{0xff, 0xfe}, 1)), 400, errs.CodeInvalidJSON)
+	want(t, "a body over the limit", send("POST", "/videos", "application/json", append(plain, bytes.Repeat([]byte(" "), kit.MaxBodyBytes)...)), 413, errs.CodeBodyTooLarge)
+	want(t, "a path that is not UTF-8", send("GET", "/videos/%FF", "", nil), 400, errs.CodeInvalidUTF8)
+	want(t, "a query that is not UTF-8", send("GET", "/videos?category=%FF", "", nil), 400, errs.CodeInvalidUTF8)
+	want(t, "a plain video", send("POST", "/videos", "application/json; charset=utf-8", plain), 201, "")
+
+	schema := "`" + db.SchemaPrefix + "gd_shaoguan_wengyuan`"
+	var kept []string
+	if err := db.Server.Select(&kept, "SELECT CAST(document AS CHAR) FROM "+schema+".plugin_records WHERE plugin = 'vod'"); err != nil {
+		t.Fatal(err)
+	}
+	if len(kept) != 1 || !strings.Contains(kept[0], "全县安全生产工作会议") {
+		t.Errorf("the module kept %q; only the plain video should be", kept)
+	}
+	var refused []string
+	if err := db.Server.Select(&refused, "SELECT action FROM "+schema+".audit_log WHERE outcome = 'refused' AND code = ? AND actor_login = 'wyadmin'", classified.CodeRefused); err != nil {
+		t.Fatal(err)
+	}
+	if len(refused) != 5 || refused[0] != "module.write" {
+		t.Errorf("the trail's classified refusals: %v, want 5 of module.write", refused)
+	}
+}
+
+// TestMalformedInputIsRefusedBeforeAnyQuery: text the database would
+// refuse, and bodies that are not one JSON value sent as JSON, are the
+// caller's error (4xx), and change nothing.
+func TestMalformedInputIsRefusedBeforeAnyQuery(t *testing.T) {
+	t.Parallel()
+	db, _, url, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin})
+	admin := loginAs(t, db, url, env["COUNTYCLOUD_TOKEN"], "gd.shaoguan.wengyuan")["wyadmin"]
+	wy := url + "/v1/tenants/gd.shaoguan.wengyuan"
+	send := func(method, url, contentType string, body []byte) apiResult {
+		t.Helper()
+		status, got := rawCall(t, method, url, body, map[string]string{"Authorization": "Bearer " + admin, "Content-Type": contentType})
+		return apiResult{status: status, body: got}
+	}
+	want(t, "a county code that is not UTF-8", send("GET", url+"/v1/tenants/gd.shaoguan.%FF/units", "", nil), 400, errs.CodeInvalidUTF8)
+	want(t, "an account filter that is not UTF-8", send("GET", wy+"/accounts?status=%E7%BF", "", nil), 400, errs.CodeInvalidUTF8)
+	want(t, "an audit filter that is not UTF-8", send("GET", wy+"/audit?actor=%FF", "", nil), 400, errs.CodeInvalidUTF8)
+	want(t, "a unit with a stray ]", send("POST", wy+"/units", "application/json", []byte(`{"name":"县档案馆"}]`)), 400, errs.CodeInvalidJSON)
+	want(t, "a unit sent as text", send("POST", wy+"/units", "text/plain", []byte(`{"name":"县档案馆"}`)), 415, errs.CodeUnsupportedMedia)
+	want(t, "a unit sent as a form", send("POST", wy+"/units", "application/x-www-form-urlencoded", []byte(`{"name":"县档案馆"}`)), 415, errs.CodeUnsupportedMedia)
+	want(t, "a unit named in bytes that are not UTF-8", send("POST", wy+"/units", "application/json", []byte("{\"name\":\"县档案\xff\"}")), 400, errs.CodeInvalidJSON)
+	want(t, "a unit named with a lone surrogate", send("POST", wy+"/units", "application/json", []byte(`{"name":"县档案\ud800"}`)), 400, errs.CodeInvalidJSON)
+	units := decode[[]map[string]any](t, call(t, "GET", wy+"/units", admin, nil))
+	if len(units) != 1 {
+		t.Errorf("%d units after the refused bodies, want 1", len(units))
+	}
+	want(t, "a unit sent as JSON in UTF-8", send("POST", wy+"/units", "application/json; charset=utf-8", []byte(`{"name":"县档案馆"}`)), 201, "")
 }

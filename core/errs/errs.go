@@ -25,6 +25,9 @@ const (
 	KindMethodNotAllowed
 	KindUnavailable
 	KindTooManyRequests
+	// KindUnsupportedMediaType is a body sent as a type the route does not
+	// take.
+	KindUnsupportedMediaType
 )
 
 func (k Kind) String() string {
@@ -47,6 +50,8 @@ func (k Kind) String() string {
 		return "unavailable"
 	case KindTooManyRequests:
 		return "too_many_requests"
+	case KindUnsupportedMediaType:
+		return "unsupported_media_type"
 	default:
 		return "internal"
 	}
@@ -130,6 +135,8 @@ const (
 	CodeInternal         = "internal"
 	CodeInvalidJSON      = "invalid_json"
 	CodeBodyTooLarge     = "body_too_large"
+	CodeUnsupportedMedia = "unsupported_media_type"
+	CodeInvalidUTF8      = "invalid_utf8"
 	CodeUnauthenticated  = "unauthenticated"
 	CodeNotFound         = "not_found"
 	CodeMethodNotAllowed = "method_not_allowed"

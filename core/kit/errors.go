@@ -33,6 +33,8 @@ func StatusOf(k errs.Kind) int {
 		return http.StatusServiceUnavailable
 	case errs.KindTooManyRequests:
 		return http.StatusTooManyRequests
+	case errs.KindUnsupportedMediaType:
+		return http.StatusUnsupportedMediaType
 	default:
 		return http.StatusInternalServerError
 	}

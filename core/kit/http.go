@@ -10,11 +10,13 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-kit/kit/endpoint"
 	httptransport "github.com/go-kit/kit/transport/http"
@@ -50,7 +52,7 @@ func Handler(log *slog.Logger, reg *prometheus.Registry, routes ...Route) http.H
 	allowed := map[string][]string{}
 	encode := ErrorEncoder(log)
 	for _, rt := range routes {
-		mux.Handle(rt.Method+" "+rt.Pattern, instrument(log, m, rt.Name, limitBody(rt.MaxBody, rt.Handler)))
+		mux.Handle(rt.Method+" "+rt.Pattern, instrument(log, m, rt.Name, limitBody(rt.MaxBody, validText(encode, rt.Handler))))
 		allowed[rt.Pattern] = append(allowed[rt.Pattern], rt.Method)
 	}
 	for pattern, methods := range allowed {
@@ -159,6 +161,41 @@ func limitBody(limit int64, next http.Handler) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// validText refuses a path or query that is not valid UTF-8 once
+// unescaped, before anything reads it: the database would refuse the
+// string, a failure of the platform's instead of the caller's.
+func validText(encode func(context.Context, error, http.ResponseWriter), next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := checkText(r.URL); err != nil {
+			encode(r.Context(), err, w)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func checkText(u *url.URL) error {
+	if !utf8.ValidString(u.Path) {
+		return errs.Invalid(errs.CodeInvalidUTF8, "the path is not valid UTF-8 once unescaped")
+	}
+	if u.RawQuery == "" {
+		return nil
+	}
+	// ParseQuery keeps what it can unescape, which is what handlers read.
+	q, _ := url.ParseQuery(u.RawQuery)
+	for name, values := range q {
+		if !utf8.ValidString(name) {
+			return errs.Invalid(errs.CodeInvalidUTF8, "a query parameter's name is not valid UTF-8 once unescaped")
+		}
+		for _, v := range values {
+			if !utf8.ValidString(v) {
+				return errs.Invalid(errs.CodeInvalidUTF8, "query parameter %s is not valid UTF-8 once unescaped", name)
+			}
+		}
+	}
+	return nil
 }
 
 type requestIDKey struct{}

@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/countycloud/countycloud/core/classified"
 
@@ -19,26 +21,116 @@ import (
 // MaxBodyBytes caps every request body.
 const MaxBodyBytes = 1 << 20
 
-// DecodeJSON reads one JSON object from r's body into dst, refusing
-// classified content, unknown fields, trailing data and bodies over
-// MaxBodyBytes.
+// DecodeJSON reads one JSON object from r's body into dst, as ReadJSON
+// reads it, refusing an empty body and unknown fields.
 func DecodeJSON(r *http.Request, dst any) error {
-	body, err := io.ReadAll(r.Body)
+	body, err := ReadJSON(r)
 	if err != nil {
-		return decodeError(err)
-	}
-	if err := classified.Check(body); err != nil {
 		return err
+	}
+	if len(body) == 0 {
+		return decodeError(io.EOF)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)
 	}
-	if dec.More() {
-		return errs.Invalid(errs.CodeInvalidJSON, "request body holds more than one JSON value")
-	}
 	return nil
+}
+
+// ReadJSON reads r's body as JSON text the platform takes: sent as
+// application/json (in UTF-8, if a charset is named), one JSON value and
+// nothing after it, valid UTF-8 throughout, escapes included (the decoder
+// would store anything else as U+FFFD), and nothing classified. A body
+// over the route's limit is refused as too large; an empty body is
+// returned empty, unchecked.
+func ReadJSON(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, decodeError(err)
+	}
+	if len(body) == 0 {
+		return body, nil
+	}
+	if err := checkJSONType(r.Header.Get("Content-Type")); err != nil {
+		return nil, err
+	}
+	if !utf8.Valid(body) {
+		return nil, errs.Invalid(errs.CodeInvalidJSON, "request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(new(json.RawMessage)); err != nil {
+		return nil, decodeError(err)
+	}
+	// More misses a stray ] or }: anything but spaces after the value is
+	// refused.
+	if rest := bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
+		return nil, errs.Invalid(errs.CodeInvalidJSON, "request body goes on after its JSON value (at byte %d)", len(body)-len(rest))
+	}
+	if at, ok := loneSurrogate(body); ok {
+		return nil, errs.Invalid(errs.CodeInvalidJSON, "request body escapes half a UTF-16 surrogate pair (at byte %d), which is not a character", at)
+	}
+	if err := classified.Check(body); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+// checkJSONType refuses a body not sent as JSON: a form or plain text
+// parsed as JSON would be a request its sender did not mean (and one a
+// browser's form may send across sites).
+func checkJSONType(contentType string) error {
+	media, params, err := mime.ParseMediaType(contentType)
+	if err == nil && media == "application/json" {
+		charset, named := params["charset"]
+		if len(params) == 0 || (len(params) == 1 && named && strings.EqualFold(charset, "utf-8")) {
+			return nil
+		}
+	}
+	if contentType == "" {
+		return errs.E(errs.KindUnsupportedMediaType, errs.CodeUnsupportedMedia, "request body has no Content-Type; send JSON as Content-Type: application/json")
+	}
+	return errs.E(errs.KindUnsupportedMediaType, errs.CodeUnsupportedMedia, "request body is sent as %q; send JSON as Content-Type: application/json", contentType)
+}
+
+// loneSurrogate finds a \u escape of a UTF-16 surrogate that is not half
+// of a pair, in valid JSON text.
+func loneSurrogate(text []byte) (int, bool) {
+	inString := false
+	for i := 0; i < len(text); i++ {
+		switch c := text[i]; {
+		case c == '"':
+			inString = !inString
+		case inString && c == '\\':
+			if text[i+1] != 'u' {
+				i++
+				continue
+			}
+			r := hex4(text[i+2 : i+6])
+			switch {
+			case r >= 0xd800 && r < 0xdc00:
+				if i+12 > len(text) || text[i+6] != '\\' || text[i+7] != 'u' {
+					return i, true
+				}
+				if low := hex4(text[i+8 : i+12]); low < 0xdc00 || low > 0xdfff {
+					return i, true
+				}
+				i += 11
+			case r >= 0xdc00 && r <= 0xdfff:
+				return i, true
+			default:
+				i += 5
+			}
+		}
+	}
+	return 0, false
+}
+
+// hex4 reads the four hexadecimal digits of a \u escape.
+func hex4(b []byte) rune {
+	n, _ := strconv.ParseUint(string(b), 16, 16)
+	return rune(n)
 }
 
 // EncodeJSON returns a go-kit response encoder writing the response as JSON

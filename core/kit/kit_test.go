@@ -13,10 +13,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	httptransport "github.com/go-kit/kit/transport/http"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/countycloud/countycloud/core/classified"
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/kit"
 )
@@ -44,13 +46,21 @@ func testHandler(t *testing.T, fail error) http.Handler {
 			Handler: httptransport.NewServer(echo, decode, kit.EncodeJSON(http.StatusOK), kit.ServerOptions(quiet)...)},
 		kit.Route{Method: http.MethodGet, Pattern: "/panic", Name: "panic",
 			Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") })},
+		kit.Route{Method: http.MethodGet, Pattern: "/items/{name}", Name: "item",
+			Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				fmt.Fprintf(w, "%s %s", r.PathValue("name"), r.URL.Query().Get("q"))
+			})},
 	)
 }
 
 func do(t *testing.T, h http.Handler, method, path, body string) (*http.Response, kit.ErrorBody) {
 	t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader(body)))
+	h.ServeHTTP(rec, req)
 	resp := rec.Result()
 	var eb kit.ErrorBody
 	if resp.StatusCode >= 400 {
@@ -101,6 +111,7 @@ func TestRequestIDAndMetrics(t *testing.T) {
 	h := testHandler(t, nil)
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest("POST", "/echo", strings.NewReader(`{"text":"翁源"}`))
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(kit.RequestIDHeader, "trace-123")
 	h.ServeHTTP(rec, req)
 	if rec.Code != 200 || rec.Header().Get(kit.RequestIDHeader) != "trace-123" || !strings.Contains(rec.Body.String(), "翁源") {
@@ -193,24 +204,145 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 	}
 }
 
-// FuzzDecodeJSON: any body is decoded or refused with a 4xx error whose
-// message speaks of the request, never of Go types.
-func FuzzDecodeJSON(f *testing.F) {
-	for _, s := range []string{`{"text":"翁源"}`, `{"text":5}`, `[1]`, `{`, ``, `{"x":1}`, `{"text":"a"} {}`, `"s"`, `null`} {
-		f.Add(s)
+func TestABodyNotSentAsJSONIsRefusedAsAnUnsupportedMediaType(t *testing.T) {
+	h := testHandler(t, nil)
+	for contentType, status := range map[string]int{
+		"":                                  415,
+		"text/plain":                        415,
+		"text/plain; charset=utf-8":         415,
+		"application/x-www-form-urlencoded": 415,
+		"multipart/form-data; boundary=x":   415,
+		"application/json; charset=gbk":     415,
+		"application/json; version=2":       415,
+		"application/jsonx":                 415,
+		"application/json":                  200,
+		"Application/JSON; charset=UTF-8":   200,
+		"application/json;charset=utf-8":    200,
+	} {
+		req := httptest.NewRequest("POST", "/echo", strings.NewReader(`{"text":"翁源"}`))
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != status || (status == 415 && !strings.Contains(rec.Body.String(), `"code":"`+errs.CodeUnsupportedMedia+`"`)) {
+			t.Errorf("Content-Type %q: %d %s, want %d", contentType, rec.Code, rec.Body, status)
+		}
 	}
-	f.Fuzz(func(t *testing.T, body string) {
+}
+
+func TestMalformedJSONTextIsRefusedBeforeItIsDecoded(t *testing.T) {
+	h := testHandler(t, nil)
+	for name, body := range map[string]string{
+		"a stray ] after the value":            `{"text":"x"}]`,
+		"a stray } after the value":            `{"text":"x"}}`,
+		"a second value":                       `{"text":"x"} 1`,
+		"invalid UTF-8 in a string":            "{\"text\":\"\xff\xfe\"}",
+		"a truncated character in a string":    "{\"text\":\"\xe7\xbf\"}",
+		"an escaped lone high surrogate":       `{"text":"\ud800"}`,
+		"an escaped lone low surrogate":        `{"text":"a\udc00"}`,
+		"a high surrogate and no low one":      `{"text":"\ud83d\u0041"}`,
+		"a high surrogate at the string's end": `{"text":"\ud83d"}`,
+	} {
+		resp, eb := do(t, h, "POST", "/echo", body)
+		if resp.StatusCode != 400 || eb.Error.Code != errs.CodeInvalidJSON {
+			t.Errorf("%s: %d %+v", name, resp.StatusCode, eb.Error)
+		}
+	}
+	for name, body := range map[string]string{
+		"a surrogate pair":                `{"text":"\ud83d\ude00"}`,
+		"an escaped backslash before u":   `{"text":"\\ud800"}`,
+		"trailing spaces":                 "{\"text\":\"x\"} \r\n\t",
+		"a replacement character as such": `{"text":"\ufffd�"}`,
+	} {
+		if resp, eb := do(t, h, "POST", "/echo", body); resp.StatusCode != 200 {
+			t.Errorf("%s: %d %+v", name, resp.StatusCode, eb.Error)
+		}
+	}
+}
+
+func TestAPathOrQueryThatIsNotUTF8IsRefusedBeforeTheHandler(t *testing.T) {
+	h := testHandler(t, nil)
+	for _, path := range []string{"/items/%FF", "/items/a%E7%BF", "/items/a?q=%FF", "/items/a?%C0%AF=1", "/items/a?q=ok&q=%ED%A0%80"} {
+		resp, eb := do(t, h, "GET", path, "")
+		if resp.StatusCode != 400 || eb.Error.Code != errs.CodeInvalidUTF8 {
+			t.Errorf("%s: %d %+v", path, resp.StatusCode, eb.Error)
+		}
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/items/%E7%BF%81%E6%BA%90?q=%E5%8E%BF", nil))
+	if rec.Code != 200 || rec.Body.String() != "翁源 县" {
+		t.Errorf("a UTF-8 path and query: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// FuzzDecodeJSON: any body, sent as any type, is decoded or refused with
+// a 4xx error whose message speaks of the request, never of Go types;
+// what is decoded was one JSON value of valid UTF-8, sent as JSON, and
+// holds no replacement character the body did not spell.
+func FuzzDecodeJSON(f *testing.F) {
+	for _, s := range []string{`{"text":"翁源"}`, `{"text":5}`, `[1]`, `{`, ``, `{"x":1}`, `{"text":"a"} {}`, `"s"`, `null`,
+		`{"text":"x"}]`, `{"text":"x"}}`, "{\"text\":\"\xff\"}", `{"text":"\ud800"}`, `{"text":"\udc00\ud800"}`, `{"text":"\ud83d\ude00"}`,
+		`{"text":"\\ud800"}`, `{"text":"【机密】"}`} {
+		f.Add("application/json", s)
+	}
+	for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin1", "application/json; charset=utf-8"} {
+		f.Add(ct, `{"text":"翁源"}`)
+	}
+	f.Fuzz(func(t *testing.T, contentType, body string) {
+		req := httptest.NewRequest("POST", "/", strings.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
 		var dst echoRequest
-		err := kit.DecodeJSON(httptest.NewRequest("POST", "/", strings.NewReader(body)), &dst)
+		err := kit.DecodeJSON(req, &dst)
 		if err == nil {
+			if !utf8.ValidString(body) || !json.Valid([]byte(body)) {
+				t.Fatalf("body %q was decoded", body)
+			}
+			if strings.ContainsRune(dst.Text, utf8.RuneError) && !strings.ContainsRune(body, utf8.RuneError) && !strings.Contains(strings.ToLower(body), `\ufffd`) {
+				t.Fatalf("body %q was decoded with a replacement character: %q", body, dst.Text)
+			}
 			return
 		}
 		e := errs.As(err)
-		if e.Kind != errs.KindInvalid && e.Kind != errs.KindTooLarge {
+		if e.Kind != errs.KindInvalid && e.Kind != errs.KindTooLarge && e.Kind != errs.KindUnsupportedMediaType && e.Code != classified.CodeRefused {
 			t.Fatalf("body %q: %v is not a 4xx error", body, err)
 		}
 		if strings.Contains(e.Message, "Go ") || strings.Contains(e.Message, "kit_test") || strings.Contains(e.Message, "echoRequest") {
 			t.Fatalf("body %q: message %q shows internals", body, e.Message)
+		}
+	})
+}
+
+// FuzzPathAndQuery: whatever path and query a request names, the handler
+// reads valid UTF-8, or the request is refused with invalid_utf8 first.
+func FuzzPathAndQuery(f *testing.F) {
+	for _, s := range [][2]string{{"a", "q=b"}, {"%FF", ""}, {"a%E7%BF", ""}, {"a", "q=%FF"}, {"a", "%C0%AF=1"}, {"a", "q=ok&q=%ED%A0%80"},
+		{"%E7%BF%81", "q=%E5%8E%BF"}, {"a", "q=%zz&r=%FF"}, {"a", ";q=%FF"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, name, query string) {
+		var seen *http.Request
+		h := kit.Handler(quiet, prometheus.NewRegistry(), kit.Route{Method: http.MethodGet, Pattern: "/items/{name}", Name: "item",
+			Handler: http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { seen = r })})
+		req, err := http.NewRequest("GET", "http://countycloud/items/"+name+"?"+query, nil)
+		if err != nil {
+			return
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if seen == nil {
+			if rec.Code == http.StatusBadRequest && !strings.Contains(rec.Body.String(), errs.CodeInvalidUTF8) {
+				t.Fatalf("%s: %d %s", req.URL, rec.Code, rec.Body)
+			}
+			return
+		}
+		if !utf8.ValidString(seen.URL.Path) || !utf8.ValidString(seen.PathValue("name")) {
+			t.Fatalf("%s: the handler read the path %q", req.URL, seen.URL.Path)
+		}
+		for k, vs := range seen.URL.Query() {
+			if !utf8.ValidString(k) || !utf8.ValidString(strings.Join(vs, "")) {
+				t.Fatalf("%s: the handler read the query %q=%q", req.URL, k, vs)
+			}
 		}
 	})
 }

@@ -39,6 +39,8 @@ const (
 	// listed, separated by commas (none if empty), as a version that
 	// changes its index would.
 	pluginIndexedEnv = "COUNTYCLOUD_TEST_PLUGIN_INDEXED"
+	// pluginNameEnv has it report another name.
+	pluginNameEnv = "COUNTYCLOUD_TEST_PLUGIN_NAME"
 )
 
 var notesManifest = sdk.Manifest{ID: "notes", Name: "笔记", Vendor: "CountyCloud tests", Version: "1.0.0", Protocol: sdk.ProtocolVersion,
@@ -53,6 +55,9 @@ func TestMain(m *testing.M) {
 		}
 		if v := os.Getenv(pluginVersionEnv); v != "" {
 			m.Version = v
+		}
+		if name := os.Getenv(pluginNameEnv); name != "" {
+			m.Name = name
 		}
 		if fields, ok := os.LookupEnv(pluginIndexedEnv); ok {
 			m.Collections = map[string]sdk.Collection{"notes": {Indexed: strings.FieldsFunc(fields, func(r rune) bool { return r == ',' })}}

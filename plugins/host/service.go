@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/names"
 	"github.com/countycloud/countycloud/core/ttlcache"
 	"github.com/countycloud/countycloud/plugins/sdk"
 	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
@@ -105,7 +106,25 @@ func Probe(ctx context.Context, b Binary, deps Deps) (sdk.Manifest, error) {
 	if _, err := CompileSettings(m); err != nil {
 		return sdk.Manifest{}, errs.Invalid(CodeInvalidPlugin, "%s %s: %v", m.ID, m.Version, err)
 	}
+	if err := checkNames(m); err != nil {
+		return sdk.Manifest{}, err
+	}
 	return m, nil
+}
+
+// maxManifestName bounds a module's name and its vendor's.
+const maxManifestName = 64
+
+// checkNames holds a module's name and vendor, which county admins see,
+// to the platform's rule for names (names.Clean: nothing invisible, no
+// reordering). The SDK cannot: it imports nothing of the platform.
+func checkNames(m sdk.Manifest) error {
+	for _, n := range []struct{ what, name string }{{"name", m.Name}, {"vendor", m.Vendor}} {
+		if _, err := names.Clean(n.what, n.name, maxManifestName); err != nil {
+			return errs.Invalid(CodeInvalidPlugin, "%s %s: %v", m.ID, m.Version, err)
+		}
+	}
+	return nil
 }
 
 // RegisterBuiltins enters the built-in modules' current versions in the
@@ -119,6 +138,9 @@ func (s *Service) RegisterBuiltins(ctx context.Context) error {
 			return errs.E(errs.KindInternal, CodeInvalidPlugin, "built-in module %s says it is %s", id, m.ID)
 		}
 		if err := m.Validate(); err != nil {
+			return fmt.Errorf("built-in module %s: %w", id, err)
+		}
+		if err := checkNames(m); err != nil {
 			return fmt.Errorf("built-in module %s: %w", id, err)
 		}
 		if _, err := CompileSettings(m); err != nil {

@@ -173,3 +173,21 @@ func TestAPluginMayNotTakeAnIdOfThePlatform(t *testing.T) {
 		t.Fatalf("register a plugin called workflow: %v", err)
 	}
 }
+
+func TestAModuleNamedByInvisibleOrReorderingCharactersIsNotRegistered(t *testing.T) {
+	db := storetest.New(t)
+	dir := t.TempDir()
+	svc := host.NewService(host.NewMySQLRepository(db.Control), anyCounty{}, host.Deps{Capabilities: host.NewCapabilities(time.Minute, time.Now), Log: quiet, Now: time.Now}, fastOptions(), dir, nil)
+	t.Cleanup(svc.Manager().Close)
+	for version, name := range map[string]string{"1.0.1": "\u200b", "1.0.2": "意见\u202e箱", "1.0.3": "\u3164"} {
+		file, sum := pluginScript(t, dir, version, pluginNameEnv+"='"+name+"'")
+		_, err := svc.Register(context.Background(), "operator", host.RegisterInput{File: file, SHA256: sum})
+		if errs.CodeOf(err) != host.CodeInvalidPlugin || !strings.Contains(err.Error(), "name") {
+			t.Errorf("register a module named %q: %v", name, err)
+		}
+	}
+	file, sum := pluginScript(t, dir, "1.0.4", pluginNameEnv+"='意见箱'")
+	if _, err := svc.Register(context.Background(), "operator", host.RegisterInput{File: file, SHA256: sum}); err != nil {
+		t.Errorf("register a module named 意见箱: %v", err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/countycloud/countycloud/core/audit"
+	"github.com/countycloud/countycloud/core/classified"
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/notify"
 )
@@ -53,6 +54,11 @@ func (s *service) Import(ctx context.Context, tenant string, file []byte, dryRun
 	report.Format = sh.format
 	if len(problems) > 0 {
 		return refuse(report, problems)
+	}
+	// Classified content never enters, in a column the import would ignore
+	// as much as in one it reads.
+	if err := classified.CheckTable(sh.rows); err != nil {
+		return report, err
 	}
 	rows, ignored, problems := parseRows(sh)
 	report.IgnoredColumns, report.Rows = ignored, len(rows)

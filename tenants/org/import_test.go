@@ -10,6 +10,7 @@ import (
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
+	"github.com/countycloud/countycloud/core/classified"
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/store/storetest"
 	"github.com/countycloud/countycloud/tenants/org"
@@ -157,6 +158,66 @@ func TestImportReadsGBKAndXLSX(t *testing.T) {
 	if r := mustImport(t, svc, lechang, buf.Bytes(), false); r.Format != "xlsx" || r.Accounts.Created != 3 || r.Units.Created != 3 {
 		t.Errorf("XLSX: %+v", r)
 	}
+}
+
+func TestAFileMarkedClassifiedIsRefusedAndChangesNothing(t *testing.T) {
+	t.Parallel()
+	svc, db := setup(t)
+	before := fingerprint(t, db, wengyuan)
+	withColumn := func(header, value string) string {
+		lines := strings.Split(strings.TrimSpace(staffingList), "\n")
+		lines[0] += "," + header
+		for i := 1; i < len(lines); i++ {
+			lines[i] += ",公开"
+		}
+		lines[2] = strings.TrimSuffix(lines[2], "公开") + value
+		return strings.Join(lines, "\n") + "\n"
+	}
+	gbk, err := simplifiedchinese.GBK.NewEncoder().String(withColumn("密级", "机密"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{
+		"a 密级 column":                    []byte(withColumn("密级", "机密")),
+		"a 密級 column, traditional":       []byte(withColumn("密級", "機密★10年")),
+		"a spaced level":                 []byte(withColumn("文件密级", "绝 密")),
+		"a classification column":        []byte(withColumn("Classification", "秘密")),
+		"a GBK file with a 密级 column":    []byte(gbk),
+		"a marked unit name":             []byte(strings.Replace(staffingList, "县发展和改革局,,DW002", "【机密】县发展和改革局,,DW002", 1)),
+		"an XLSX sheet with a 密级 column": xlsx(t, withColumn("密级", "秘密")),
+	}
+	for name, file := range files {
+		for _, dryRun := range []bool{true, false} {
+			_, err := svc.Import(context.Background(), wengyuan, file, dryRun)
+			if e := errs.As(err); e.Code != classified.CodeRefused || e.Kind != errs.KindForbidden {
+				t.Errorf("%s (dry run %v): %v", name, dryRun, err)
+			}
+		}
+	}
+	if fingerprint(t, db, wengyuan) != before {
+		t.Error("a refused import changed the county")
+	}
+	if r := mustImport(t, svc, wengyuan, []byte(withColumn("密级", "内部")), false); r.Accounts.Created != 3 {
+		t.Errorf("a file whose 密级 column says 公开 and 内部: %+v", r)
+	}
+}
+
+// xlsx is csv's lines as the first sheet of a workbook.
+func xlsx(t *testing.T, csv string) []byte {
+	t.Helper()
+	f := excelize.NewFile()
+	for i, line := range strings.Split(strings.TrimSpace(csv), "\n") {
+		cells := strings.Split(line, ",")
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := f.SetSheetRow("Sheet1", cell, &cells); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buf, err := f.WriteToBuffer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 // staffingFile makes a staffing list of n accounts over n/200 units.

@@ -261,3 +261,43 @@ func TestAnotherCountyReachesNothing(t *testing.T) {
 		t.Errorf("wengyuan's request after lechang's attempts: %q, %v", status, err)
 	}
 }
+
+func TestUnitsAccountsAndRolesNamedByInvisibleOrReorderingCharactersAreRefused(t *testing.T) {
+	t.Parallel()
+	svc, db := setup(t)
+	ctx := context.Background()
+	unit := mustUnit(t, svc, wengyuan, org.UnitInput{Name: "县信息中心"})
+	account, err := svc.CreateAccount(ctx, wengyuan, org.AccountInput{Login: "zhangsan", Name: "张三", UnitID: unit.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := fingerprint(t, db, wengyuan)
+	for _, name := range []string{"\u200b", "县信息\u202e中心", "\u2066张三\u2069", "\u3164", "张\u200d三"} {
+		_, err := svc.CreateUnit(ctx, wengyuan, org.UnitInput{Name: name})
+		wantCode(t, fmt.Sprintf("create a unit named %q", name), err, org.CodeInvalidUnit)
+		_, err = svc.UpdateUnit(ctx, wengyuan, unit.ID, org.UnitPatch{Name: &name})
+		wantCode(t, fmt.Sprintf("rename a unit %q", name), err, org.CodeInvalidUnit)
+		_, err = svc.CreateAccount(ctx, wengyuan, org.AccountInput{Login: "lisi", Name: name, UnitID: unit.ID})
+		wantCode(t, fmt.Sprintf("create an account named %q", name), err, org.CodeInvalidAccount)
+		_, err = svc.UpdateAccount(ctx, wengyuan, account.ID, org.AccountPatch{Name: &name})
+		wantCode(t, fmt.Sprintf("rename an account %q", name), err, org.CodeInvalidAccount)
+		_, err = svc.CreateRole(ctx, wengyuan, org.RoleInput{Code: "archivist", Name: name})
+		wantCode(t, fmt.Sprintf("create a role named %q", name), err, org.CodeInvalidRole)
+		for column, file := range map[string]string{"单位名称": "单位名称,姓名,登录名\n" + name + ",李四,lisi\n", "姓名": "单位名称,姓名,登录名\n县信息中心," + name + ",lisi\n"} {
+			_, err = svc.Import(ctx, wengyuan, []byte(file), false)
+			problems, _ := errs.As(err).Details.([]org.RowError)
+			if errs.CodeOf(err) != org.CodeImportInvalid || len(problems) != 1 || problems[0].Column != column {
+				t.Errorf("import %q: %v %+v", file, err, problems)
+			}
+		}
+	}
+	if fingerprint(t, db, wengyuan) != before {
+		t.Error("a refused name changed the county")
+	}
+	roles, _ := svc.ListRoles(ctx, wengyuan)
+	for _, r := range roles {
+		if r.Code == "archivist" {
+			t.Errorf("role %+v was created", r)
+		}
+	}
+}

@@ -137,6 +137,29 @@ func TestBadInputCreatesNothing(t *testing.T) {
 	}
 }
 
+func TestACountyNamedByInvisibleOrReorderingCharactersIsRefused(t *testing.T) {
+	t.Parallel()
+	db := storetest.New(t)
+	svc := newService(db, store.TenantMigrations())
+	createShaoguan(t, svc)
+	mustCreate(t, svc, "gd.shaoguan.wengyuan", "翁源县")
+	rowsBefore := countRows(t, db, "SELECT COUNT(*) FROM `"+db.ControlSchema+"`.tenants")
+	for _, name := range []string{"\u200b", "乐昌\u202e市", "\u202e", "\u200b\u3164\u200b", "乐\u200d昌市"} {
+		if _, err := svc.Create(context.Background(), registry.CreateRequest{Code: "gd.shaoguan.lechang", Name: name}); errs.CodeOf(err) != registry.CodeInvalidName {
+			t.Errorf("create a county named %q: %v", name, err)
+		}
+		if _, err := svc.Update(context.Background(), "gd.shaoguan.wengyuan", registry.Patch{Name: &name}); errs.CodeOf(err) != registry.CodeInvalidName {
+			t.Errorf("rename a county %q: %v", name, err)
+		}
+	}
+	if n := countRows(t, db, "SELECT COUNT(*) FROM `"+db.ControlSchema+"`.tenants"); n != rowsBefore {
+		t.Errorf("%d tenant rows, want %d", n, rowsBefore)
+	}
+	if got, err := svc.Get(context.Background(), "gd.shaoguan.wengyuan"); err != nil || got.Name != "翁源县" {
+		t.Errorf("Wengyuan after the refused renames: %+v %v", got, err)
+	}
+}
+
 func TestConcurrentCreatesOfOneCodeMakeOneCounty(t *testing.T) {
 	t.Parallel()
 	db := storetest.New(t)

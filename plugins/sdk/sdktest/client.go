@@ -52,7 +52,8 @@ func (r Response) Decode(t testing.TB, v any) {
 // Call sends a request to the module's route path (such as
 // "/suggestions?status=open"), which the host serves at
 // /v1/tenants/{county}/modules/{module}/… . A []byte body is sent as
-// it is, any other non-nil body as JSON. A failure to reach the host
+// it is, any other non-nil body encoded, both as application/json (the
+// platform takes JSON bodies only). A failure to reach the host
 // fails t; any answer, whatever its status, is returned.
 func (c *Client) Call(t testing.TB, method, path string, body any) Response {
 	t.Helper()

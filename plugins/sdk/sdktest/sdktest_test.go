@@ -51,10 +51,13 @@ func TestAModuleIsBuiltEnabledAndCalledAsEachAccount(t *testing.T) {
 		}
 	}
 
-	raw := h.As(t, "clerk").Call(t, "PUT", "/raw", []byte("not json"))
+	raw := h.As(t, "clerk").Call(t, "PUT", "/raw", []byte(`{ "n" : 1 }`))
 	var got echoed
-	if raw.Decode(t, &got); got.Body != "not json" || string(got.Settings) != `{"greeting":"你好"}` {
+	if raw.Decode(t, &got); got.Body != `{ "n" : 1 }` || string(got.Settings) != `{"greeting":"你好"}` {
 		t.Errorf("a []byte body arrived as %q, the settings as %s", got.Body, got.Settings)
+	}
+	if r := h.As(t, "clerk").Call(t, "PUT", "/raw", []byte("not json")); r.Status != 400 || r.Code != "invalid_json" {
+		t.Errorf("a body that is not JSON: %v", r)
 	}
 
 	// The host's file URLs lead back to it.
