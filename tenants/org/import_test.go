@@ -23,7 +23,8 @@ const staffingList = `单位名称,上级单位,单位编码,排序,账号限额
 综合股,县发展和改革局,DW00201,1,,,,,,
 `
 
-// fingerprint is what an import may change, to prove one changed nothing.
+// fingerprint is what an organisation write may change, to prove one
+// changed nothing.
 func fingerprint(t *testing.T, db *storetest.DB, tenant string) string {
 	t.Helper()
 	schema := db.SchemaPrefix + strings.ReplaceAll(tenant, ".", "_")
@@ -32,6 +33,7 @@ func fingerprint(t *testing.T, db *storetest.DB, tenant string) string {
 		"SELECT COUNT(*), COALESCE(MAX(updated_at), 0) FROM `%s`.units",
 		"SELECT COUNT(*), COALESCE(MAX(updated_at), 0) FROM `%s`.accounts",
 		"SELECT COUNT(*), COALESCE(SUM(account_id * 31 + role_id), 0) FROM `%s`.account_roles",
+		"SELECT COUNT(*), COALESCE(MAX(id), 0) FROM `%s`.quota_requests",
 	} {
 		var n int
 		var v string
