@@ -31,15 +31,16 @@ func newOrgCmd(e env) *cobra.Command {
 	o := &orgCmd{e: e}
 	cmd := &cobra.Command{
 		Use:   "org",
-		Short: "Manage a county's organisation: units, accounts, roles, quotas, imports",
+		Short: "Manage a county's organisation: units, accounts, roles, quotas, imports, passwords",
 		Long: `Manage the organisation of one county (--tenant or COUNTYCLOUD_TENANT): its
 units (a tree, as the staffing office lists them), the accounts in them, the
 roles accounts carry, the account quota of each unit and the requests that
-raise it, and the import of a staffing-office file.`,
+raise it, the import of a staffing-office file, and the credential sheets
+that hand out accounts' passwords.`,
 	}
 	o.opts.register(cmd)
 	o.countyFlag(cmd.PersistentFlags())
-	cmd.AddCommand(o.unitsCmd(), o.accountsCmd(), o.rolesCmd(), o.quotaCmd(), o.importCmd(), o.templateCmd())
+	cmd.AddCommand(o.unitsCmd(), o.accountsCmd(), o.rolesCmd(), o.quotaCmd(), o.importCmd(), o.templateCmd(), o.credentialsCmd())
 	return cmd
 }
 
