@@ -363,8 +363,10 @@ func (o *orgCmd) importCmd() *cobra.Command {
 		Long: `Import units and accounts from the staffing office's list: one row per
 account, or per unit without accounts (see 'countycloud org template'). The file
 is applied whole or not at all; importing it again changes nothing, and an
-updated file updates in place. --dry-run lists every problem with its row and
-column, and what would be created or updated.`,
+updated file updates in place. A unit's quota raised by an approved quota
+request stays unless the file raises it further. --dry-run lists every
+problem of every row with its column, what would be created or updated, and
+the quotas that would change (before → after).`,
 		Example: `  countycloud org import --tenant gd.shaoguan.wengyuan 编办名单.xlsx --dry-run
   countycloud org import --tenant gd.shaoguan.wengyuan 编办名单.csv`,
 		Args: exactArgs(1, "one file"),
@@ -417,7 +419,11 @@ func (o *orgCmd) printImport(r org.ImportReport) error {
 		if err := o.printImportErrors(r.Errors); err != nil {
 			return err
 		}
-		return &exitError{code: exitFailed, err: fmt.Errorf("%d problems in the file; nothing would be changed", len(r.Errors))}
+		problems := fmt.Sprintf("%d problems", len(r.Errors))
+		if len(r.Errors) == 1 {
+			problems = "1 problem"
+		}
+		return &exitError{code: exitFailed, err: fmt.Errorf("%s in the file; nothing would be changed", problems)}
 	}
 	verb := "Imported"
 	if r.DryRun {
@@ -428,7 +434,20 @@ func (o *orgCmd) printImport(r org.ImportReport) error {
 	if err == nil && len(r.IgnoredColumns) > 0 {
 		_, err = fmt.Fprintf(o.e.stdout, "Ignored columns: %s\n", strings.Join(r.IgnoredColumns, ", "))
 	}
-	return err
+	if err != nil || len(r.Quotas) == 0 {
+		return err
+	}
+	if _, err := fmt.Fprintln(o.e.stdout, "Quotas (- is no cap):"); err != nil {
+		return err
+	}
+	rows := make([][]string, len(r.Quotas))
+	for i, q := range r.Quotas {
+		rows[i] = []string{"  " + q.Unit, quotaCell(q.Before) + " → " + quotaCell(q.After), ""}
+		if q.File != nil {
+			rows[i][2] = fmt.Sprintf("kept: the file says %d, below the raise approved by quota request %d", *q.File, q.Request)
+		}
+	}
+	return printTable(o.e.stdout, []string{"  UNIT", "BEFORE → AFTER", "NOTE"}, rows)
 }
 
 func (o *orgCmd) templateCmd() *cobra.Command {
