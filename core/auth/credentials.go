@@ -116,9 +116,13 @@ func nothingToIssue(ctx context.Context, q sqlx.QueryerContext, tenant, scope st
 	if active == 0 {
 		return errs.Conflict(CodeNoActiveAccounts, "%s has no active accounts to hand out passwords to; create them first (countycloud org accounts create, or org import)", scope)
 	}
-	return errs.Conflict(CodeCredentialsIssued, "the %d active accounts of %s have their passwords already: a credential sheet shows each password once, "+
+	holders := fmt.Sprintf("all %d active accounts of %s have their passwords", active, scope)
+	if active == 1 {
+		holders = fmt.Sprintf("the one active account of %s has its password", scope)
+	}
+	return errs.Conflict(CodeCredentialsIssued, "%s already: a credential sheet shows each password once, "+
 		"and these were handed out before (or changed since by their holders). To give accounts new passwords, reissue them, which ends their sessions: "+
-		"countycloud org credentials reissue --tenant %s --login LOGIN (or --unit ID), or POST /v1/tenants/%s/credentials/reissue", active, scope, tenant, tenant)
+		"countycloud org credentials reissue --tenant %s --login LOGIN (or --unit ID), or POST /v1/tenants/%s/credentials/reissue", holders, tenant, tenant)
 }
 
 // ReissueCredentials gives the accounts req names new random passwords
