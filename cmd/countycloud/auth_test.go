@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/config"
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/kit"
 	"github.com/countycloud/countycloud/core/store/storetest"
 	"github.com/countycloud/countycloud/tenants/org"
 )
@@ -132,11 +134,7 @@ func TestLoginRefreshLogoutAndPasswords(t *testing.T) {
 	if csv.status != 200 || !strings.Contains(string(csv.body), "初始密码") || !strings.Contains(string(csv.body), "wyadmin") {
 		t.Fatalf("credential sheet: %d %s", csv.status, csv.body)
 	}
-	again := call(t, "POST", url+wy+"/credentials?format=json", op, auth.IssueRequest{})
-	if got := decode[[]auth.IssuedCredential](t, again); len(got) != 0 {
-		t.Errorf("a second issue without reissue gave %d new passwords", len(got))
-	}
-	xlsx := call(t, "POST", url+wy+"/credentials?format=xlsx", op, auth.IssueRequest{Reissue: true})
+	xlsx := call(t, "POST", url+wy+"/credentials/reissue?format=xlsx", op, auth.ReissueRequest{UnitID: 1})
 	if xlsx.status != 200 || !bytes.HasPrefix(xlsx.body, []byte("PK")) {
 		t.Fatalf("xlsx sheet: %d", xlsx.status)
 	}
@@ -371,51 +369,115 @@ func TestRateLimitsAnswer429WithRetryAfter(t *testing.T) {
 	refused("the same address again", call(t, "GET", lc+"/public/units", "", nil), "your address")
 }
 
-// TestUnitAdminsKeepToTheirUnit: a unit admin manages the accounts of
-// their unit and the units below it, and nothing else of the county.
+// reachRequest is a call of a route a unit admin may write: the {id} of
+// its path, if it has one, and its body.
+type reachRequest struct {
+	what string
+	id   int64
+	body any
+}
+
+// TestUnitAdminsKeepToTheirUnit is generated from the route table and the
+// policy: every write route a unit admin may call is called with requests
+// outside their unit and the units below it, which are refused and change
+// nothing, and with one within it, which succeeds. A route a unit admin
+// may call that has no case here fails the test, so a new one cannot ship
+// without its reach check.
 func TestUnitAdminsKeepToTheirUnit(t *testing.T) {
 	t.Parallel()
-	db, _, url, env := twoCounties(t, nil)
+	db, p, url, env := twoCounties(t, nil)
 	const wy = "/v1/tenants/gd.shaoguan.wengyuan"
 	op := env["COUNTYCLOUD_TOKEN"]
 	e := map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": op, "COUNTYCLOUD_TENANT": "gd.shaoguan.wengyuan"}
-	mustCLI(t, e, "org", "units", "create", "--name", "县民政局")                   // 2
-	mustCLI(t, e, "org", "units", "create", "--name", "社会救助股", "--parent", "2") // 3
+	mustCLI(t, e, "org", "units", "update", "1", "--quota", "10")
+	mustCLI(t, e, "org", "units", "create", "--name", "县民政局")                                   // 2
+	mustCLI(t, e, "org", "units", "create", "--name", "社会救助股", "--parent", "2", "--quota", "5") // 3
 	mustCLI(t, e, "org", "accounts", "create", "--login", "mzadmin", "--name", "民政管理员", "--unit", "2", "--role", auth.RoleUnitAdmin)
 	mustCLI(t, e, "org", "accounts", "create", "--login", "xxclerk", "--name", "信息中心职员", "--unit", "1")
 	mustCLI(t, e, "org", "accounts", "create", "--login", "mzboss", "--name", "民政系统管理员", "--unit", "2", "--role", auth.RoleCountyAdmin)
+	mustCLI(t, e, "org", "accounts", "create", "--login", "jzworker", "--name", "救助股职员", "--unit", "3")
 	unitAdmin := loginAs(t, db, url, op, "gd.shaoguan.wengyuan")["mzadmin"]
 	ids := map[string]int64{}
 	for _, a := range decode[struct{ Accounts []org.Account }](t, call(t, "GET", url+wy+"/accounts", op, nil)).Accounts {
 		ids[a.Login] = a.ID
 	}
+	cases := map[string]struct {
+		outside []reachRequest
+		inside  reachRequest
+	}{
+		"org.accounts.create": {
+			outside: []reachRequest{
+				{"an account in another unit", 0, map[string]any{"login": "intruder", "name": "外人", "unit_id": 1}},
+				{"the county admin's role", 0, map[string]any{"login": "climber", "name": "攀登者", "unit_id": 2, "roles": []string{auth.RoleCountyAdmin}}},
+			},
+			inside: reachRequest{"an account in a unit below", 0, map[string]any{"login": "jzclerk", "name": "救助股职员", "unit_id": 3, "roles": []string{"clerk"}}},
+		},
+		"org.accounts.update": {
+			outside: []reachRequest{
+				{"another unit's account", ids["xxclerk"], map[string]any{"status": "disabled"}},
+				{"moving an account out", ids["mzadmin"], map[string]any{"unit_id": 1}},
+				{"promoting oneself", ids["mzadmin"], map[string]any{"roles": []string{auth.RoleCountyAdmin}}},
+				{"a county admin in the unit", ids["mzboss"], map[string]any{"status": "disabled"}},
+			},
+			inside: reachRequest{"an account of the unit", ids["mzadmin"], map[string]any{"mobile": "13800000000"}},
+		},
+		"org.quota.request": {
+			outside: []reachRequest{{"another unit's quota", 0, map[string]any{"unit_id": 1, "quota": 20, "reason": "多要一些"}}},
+			inside:  reachRequest{"a quota of a unit below", 0, map[string]any{"unit_id": 3, "quota": 8, "reason": "新增窗口人员，领导小组已批复"}},
+		},
+		"auth.credentials.reissue": {
+			outside: []reachRequest{
+				{"another unit's account's password", 0, auth.ReissueRequest{Logins: []string{"xxclerk"}}},
+				{"another unit's passwords", 0, auth.ReissueRequest{UnitID: 1}},
+				{"a county admin's password in the unit", 0, auth.ReissueRequest{Logins: []string{"mzboss"}}},
+				{"the unit's passwords, a county admin's among them", 0, auth.ReissueRequest{UnitID: 2}},
+			},
+			inside: reachRequest{"a password in a unit below", 0, auth.ReissueRequest{Logins: []string{"jzworker"}}},
+		},
+	}
+	policy := auth.Policy()
+	path := func(pattern string, id int64) string {
+		return url + strings.NewReplacer("{code}", "gd.shaoguan.wengyuan", "{id}", itoa(id)).Replace(pattern)
+	}
 	schema := db.SchemaPrefix + "gd_shaoguan_wengyuan"
 	before := countyFingerprint(t, db, schema)
-
-	refused := []struct {
-		what, method, path string
-		body               any
-	}{
-		{"an account in another unit", "POST", "/accounts", map[string]any{"login": "intruder", "name": "外人", "unit_id": 1}},
-		{"the county admin's role", "POST", "/accounts", map[string]any{"login": "climber", "name": "攀登者", "unit_id": 2, "roles": []string{auth.RoleCountyAdmin}}},
-		{"another unit's account", "PATCH", "/accounts/" + itoa(ids["xxclerk"]), map[string]any{"status": "disabled"}},
-		{"moving an account out", "PATCH", "/accounts/" + itoa(ids["mzadmin"]), map[string]any{"unit_id": 1}},
-		{"promoting oneself", "PATCH", "/accounts/" + itoa(ids["mzadmin"]), map[string]any{"roles": []string{auth.RoleCountyAdmin}}},
-		{"a county admin in the unit", "PATCH", "/accounts/" + itoa(ids["mzboss"]), map[string]any{"status": "disabled"}},
+	var covered []kit.Route
+	refusals := 0
+	for _, rt := range p.routes() {
+		rule := policy[rt.Name]
+		if !rule.Write || !slices.Contains(rule.Roles, auth.RoleUnitAdmin) {
+			continue
+		}
+		c, ok := cases[rt.Name]
+		if !ok {
+			t.Errorf("unit admins may call %s %s (%s), which has no reach case here: check the caller's reach in its service (auth.CheckReach) and add a case", rt.Method, rt.Pattern, rt.Name)
+			continue
+		}
+		covered = append(covered, rt)
+		for _, req := range c.outside {
+			want(t, rt.Name+": "+req.what, call(t, rt.Method, path(rt.Pattern, req.id), unitAdmin, req.body), 403, auth.CodeOutsideReach)
+			refusals++
+		}
 	}
-	for _, c := range refused {
-		want(t, c.what, call(t, c.method, url+wy+c.path, unitAdmin, c.body), 403, org.CodeOutsideReach)
+	for name := range cases {
+		if !slices.ContainsFunc(covered, func(rt kit.Route) bool { return rt.Name == name }) {
+			t.Errorf("a reach case for %s, which is not a write route unit admins may call", name)
+		}
 	}
 	if after := countyFingerprint(t, db, schema); after != before {
 		t.Errorf("refused changes changed the county:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 	trail := decode[audit.Page](t, call(t, "GET", url+wy+"/audit?outcome=refused&actor_login=mzadmin", op, nil))
-	if len(trail.Entries) != len(refused) {
-		t.Errorf("%d refusals in the trail, want %d", len(trail.Entries), len(refused))
+	if len(trail.Entries) != refusals {
+		t.Errorf("%d refusals in the trail, want %d", len(trail.Entries), refusals)
 	}
-
-	want(t, "an account in a unit below", call(t, "POST", url+wy+"/accounts", unitAdmin, map[string]any{"login": "jzclerk", "name": "救助股职员", "unit_id": 3, "roles": []string{"clerk"}}), 201, "")
-	want(t, "an account of the unit", call(t, "PATCH", url+wy+"/accounts/"+itoa(ids["mzadmin"]), unitAdmin, map[string]any{"mobile": "13800000000"}), 200, "")
+	for _, rt := range covered {
+		in := cases[rt.Name].inside
+		r := call(t, rt.Method, path(rt.Pattern, in.id), unitAdmin, in.body)
+		if r.status >= 300 {
+			t.Errorf("%s: %s: %d %s", rt.Name, in.what, r.status, r.body)
+		}
+	}
 }
 
 // TestTheProvinceKeepsATrailOfOperators: what operators do to the registry

@@ -90,7 +90,7 @@ worked to make up for one).`,
 			})
 		},
 	}
-	show.Flags().IntVar(&year, "year", time.Now().Year(), "the year to show")
+	show.Flags().IntVar(&year, "year", time.Now().Year(), "the year to show, such as 2026 (default: this year)")
 
 	var working bool
 	var note string

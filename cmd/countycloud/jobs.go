@@ -65,7 +65,7 @@ func newJobsListCmd(e env, opts *clientOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&status, "status", "", "only jobs in this status: queued, running, done, dead")
-	cmd.Flags().StringVar(&kind, "kind", "", "only jobs of this kind")
+	cmd.Flags().StringVar(&kind, "kind", "", "only jobs of one kind, such as notify.drain, supervision.sweep or auth.rotate-keys")
 	cmd.Flags().StringVar(&tenant, "tenant", "", "only jobs working for this county")
 	cmd.Flags().IntVar(&limit, "limit", 100, "list at most this many (1 to 500)")
 	return cmd

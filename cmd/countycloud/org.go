@@ -31,15 +31,16 @@ func newOrgCmd(e env) *cobra.Command {
 	o := &orgCmd{e: e}
 	cmd := &cobra.Command{
 		Use:   "org",
-		Short: "Manage a county's organisation: units, accounts, roles, quotas, imports",
+		Short: "Manage a county's organisation: units, accounts, roles, quotas, imports, passwords",
 		Long: `Manage the organisation of one county (--tenant or COUNTYCLOUD_TENANT): its
 units (a tree, as the staffing office lists them), the accounts in them, the
 roles accounts carry, the account quota of each unit and the requests that
-raise it, and the import of a staffing-office file.`,
+raise it, the import of a staffing-office file, and the credential sheets
+that hand out accounts' passwords.`,
 	}
 	o.opts.register(cmd)
 	o.countyFlag(cmd.PersistentFlags())
-	cmd.AddCommand(o.unitsCmd(), o.accountsCmd(), o.rolesCmd(), o.quotaCmd(), o.importCmd(), o.templateCmd())
+	cmd.AddCommand(o.unitsCmd(), o.accountsCmd(), o.rolesCmd(), o.quotaCmd(), o.importCmd(), o.templateCmd(), o.credentialsCmd())
 	return cmd
 }
 
@@ -157,8 +158,8 @@ func (o *orgCmd) unitsCmd() *cobra.Command {
 			var u org.Unit
 			return o.call(cmd, http.MethodPost, "/units", nil, in, &u, func() error { return o.printUnits(u) })
 		}}
-	create.Flags().StringVar(&in.Name, "name", "", "unit name")
-	create.Flags().StringVar(&in.Code, "code", "", "unit code")
+	create.Flags().StringVar(&in.Name, "name", "", "the unit's name as the staffing office writes it, such as 县民政局")
+	create.Flags().StringVar(&in.Code, "code", "", "the unit's code, such as DW002: up to 32 letters, digits, dots, dashes or underscores")
 	create.Flags().Int64Var(&parent, "parent", 0, "id of the unit above it")
 	create.Flags().IntVar(&in.Sort, "sort", 0, "place among its siblings")
 	create.Flags().IntVar(&quota, "quota", 0, "account quota (default: none)")
@@ -189,8 +190,8 @@ func (o *orgCmd) unitsCmd() *cobra.Command {
 			var u org.Unit
 			return o.call(cmd, http.MethodPatch, "/units/"+id, nil, p, &u, func() error { return o.printUnits(u) })
 		}}
-	update.Flags().StringVar(&name, "name", "", "new name")
-	update.Flags().StringVar(&code, "code", "", "new code")
+	update.Flags().StringVar(&name, "name", "", "the unit's new name")
+	update.Flags().StringVar(&code, "code", "", "the unit's new code, such as DW002")
 	update.Flags().Int64Var(&parent, "parent", 0, "id of the new parent; 0 for none")
 	update.Flags().IntVar(&sort, "sort", 0, "new place among its siblings")
 	update.Flags().IntVar(&quota, "quota", 0, "new account quota")
@@ -232,7 +233,7 @@ func (o *orgCmd) accountsCmd() *cobra.Command {
 			}
 			return o.printAccounts(all...)
 		}}
-	list.Flags().Int64Var(&unit, "unit", 0, "only the accounts of this unit")
+	list.Flags().Int64Var(&unit, "unit", 0, "only the accounts of this unit (its id)")
 	list.Flags().StringVar(&status, "status", "", "only active or disabled accounts")
 	var in org.AccountInput
 	create := &cobra.Command{Use: "create --login LOGIN --name NAME --unit ID [--role CODE]... [--mobile N] [--email E]", Short: "Create an account",
@@ -242,7 +243,7 @@ func (o *orgCmd) accountsCmd() *cobra.Command {
 			var a org.Account
 			return o.call(cmd, http.MethodPost, "/accounts", nil, in, &a, func() error { return o.printAccounts(a) })
 		}}
-	create.Flags().StringVar(&in.Login, "login", "", "login")
+	create.Flags().StringVar(&in.Login, "login", "", "what the person logs in with, such as zhangsan: 2 to 64 lowercase letters, digits, dots, dashes or underscores")
 	create.Flags().StringVar(&in.Name, "name", "", "the person's name")
 	create.Flags().Int64Var(&in.UnitID, "unit", 0, "id of the account's unit")
 	create.Flags().StringSliceVar(&in.Roles, "role", nil, "role code (repeatable)")
@@ -276,7 +277,7 @@ func (o *orgCmd) accountsCmd() *cobra.Command {
 			var a org.Account
 			return o.call(cmd, http.MethodPatch, "/accounts/"+id, nil, p, &a, func() error { return o.printAccounts(a) })
 		}}
-	update.Flags().StringVar(&name, "name", "", "new name")
+	update.Flags().StringVar(&name, "name", "", "the person's new name")
 	update.Flags().Int64Var(&unit, "unit", 0, "id of the new unit")
 	update.Flags().StringSliceVar(&roles, "role", nil, "the account's roles, replacing the old ones (repeatable)")
 	update.Flags().StringVar(&mobile, "mobile", "", "new mobile number")
@@ -324,7 +325,7 @@ func (o *orgCmd) quotaCmd() *cobra.Command {
 			}
 			return o.call(cmd, http.MethodGet, "/quota-requests", q, nil, &requests, func() error { return o.printRequests(requests...) })
 		}}
-	list.Flags().StringVar(&status, "status", "", "only requests in this status")
+	list.Flags().StringVar(&status, "status", "", "only pending, approved or rejected requests")
 	var in org.QuotaInput
 	request := &cobra.Command{Use: "request --unit ID --quota N --reason TEXT", Short: "Ask for a unit's account quota to be raised",
 		Example: "  countycloud org quota request --tenant gd.shaoguan.wengyuan --unit 3 --quota 20 --reason 新增窗口人员，领导小组已批复",
@@ -334,7 +335,7 @@ func (o *orgCmd) quotaCmd() *cobra.Command {
 			return o.call(cmd, http.MethodPost, "/quota-requests", nil, in, &r, func() error { return o.printRequests(r) })
 		}}
 	request.Flags().Int64Var(&in.UnitID, "unit", 0, "id of the unit")
-	request.Flags().IntVar(&in.Quota, "quota", 0, "the quota asked for")
+	request.Flags().IntVar(&in.Quota, "quota", 0, "how many active accounts the unit should be allowed, more than it is now")
 	request.Flags().StringVar(&in.Reason, "reason", "", "why, as the written request says")
 	decide := func(verb, short string) *cobra.Command {
 		var d org.Decision
@@ -347,7 +348,7 @@ func (o *orgCmd) quotaCmd() *cobra.Command {
 				var r org.QuotaRequest
 				return o.call(cmd, http.MethodPost, "/quota-requests/"+id+"/"+verb, nil, d, &r, func() error { return o.printRequests(r) })
 			}}
-		c.Flags().StringVar(&d.Note, "note", "", "the decision's note")
+		c.Flags().StringVar(&d.Note, "note", "", "why, kept with the decision for the requester to read, such as 同意")
 		return c
 	}
 	cmd.AddCommand(list, request, decide("approve", "Approve a request, raising the unit's quota"), decide("reject", "Reject a request"))
@@ -362,8 +363,10 @@ func (o *orgCmd) importCmd() *cobra.Command {
 		Long: `Import units and accounts from the staffing office's list: one row per
 account, or per unit without accounts (see 'countycloud org template'). The file
 is applied whole or not at all; importing it again changes nothing, and an
-updated file updates in place. --dry-run lists every problem with its row and
-column, and what would be created or updated.`,
+updated file updates in place. A unit's quota raised by an approved quota
+request stays unless the file raises it further. --dry-run lists every
+problem of every row with its column, what would be created or updated, and
+the quotas that would change (before → after).`,
 		Example: `  countycloud org import --tenant gd.shaoguan.wengyuan 编办名单.xlsx --dry-run
   countycloud org import --tenant gd.shaoguan.wengyuan 编办名单.csv`,
 		Args: exactArgs(1, "one file"),
@@ -416,7 +419,11 @@ func (o *orgCmd) printImport(r org.ImportReport) error {
 		if err := o.printImportErrors(r.Errors); err != nil {
 			return err
 		}
-		return &exitError{code: exitFailed, err: fmt.Errorf("%d problems in the file; nothing would be changed", len(r.Errors))}
+		problems := fmt.Sprintf("%d problems", len(r.Errors))
+		if len(r.Errors) == 1 {
+			problems = "1 problem"
+		}
+		return &exitError{code: exitFailed, err: fmt.Errorf("%s in the file; nothing would be changed", problems)}
 	}
 	verb := "Imported"
 	if r.DryRun {
@@ -427,7 +434,20 @@ func (o *orgCmd) printImport(r org.ImportReport) error {
 	if err == nil && len(r.IgnoredColumns) > 0 {
 		_, err = fmt.Fprintf(o.e.stdout, "Ignored columns: %s\n", strings.Join(r.IgnoredColumns, ", "))
 	}
-	return err
+	if err != nil || len(r.Quotas) == 0 {
+		return err
+	}
+	if _, err := fmt.Fprintln(o.e.stdout, "Quotas (- is no cap):"); err != nil {
+		return err
+	}
+	rows := make([][]string, len(r.Quotas))
+	for i, q := range r.Quotas {
+		rows[i] = []string{"  " + q.Unit, quotaCell(q.Before) + " → " + quotaCell(q.After), ""}
+		if q.File != nil {
+			rows[i][2] = fmt.Sprintf("kept: the file says %d, below the raise approved by quota request %d", *q.File, q.Request)
+		}
+	}
+	return printTable(o.e.stdout, []string{"  UNIT", "BEFORE → AFTER", "NOTE"}, rows)
 }
 
 func (o *orgCmd) templateCmd() *cobra.Command {

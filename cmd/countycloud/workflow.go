@@ -244,7 +244,7 @@ instances, read an inbox and act on tasks (the county's accounts).`,
 			})
 		},
 	}
-	withdraw.Flags().StringVar(&comment, "comment", "", "why")
+	withdraw.Flags().StringVar(&comment, "comment", "", "why it is withdrawn, for the instance's history")
 	cmd.AddCommand(list, show, put, localize, start, inbox, act, instance, withdraw)
 	return cmd
 }

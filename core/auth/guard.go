@@ -111,13 +111,27 @@ func (g *Guard) For(route string) endpoint.Middleware {
 			ctx = WithPrincipal(ctx, p)
 			ctx = audit.WithActor(ctx, actorOf(p))
 			response, err := next(ctx, request)
-			// What the service forbids (classified content, a unit out of
-			// reach) is refused as surely as what the policy forbids.
-			if err != nil && errs.As(err).Kind == errs.KindForbidden {
+			if err != nil && refusal(rule, err) {
 				g.recordRefusal(ctx, p, route, tenant, err)
 			}
 			return response, err
 		}
+	}
+}
+
+// refusal reports whether err, from past the policy, refuses the request
+// rather than fails it: what the service forbids (classified content, a
+// unit out of reach), and on a write route every answer that it will not
+// do what was asked (a bad code, a duplicate, an unknown parent, a body
+// too large). The platform's own faults and limits are not refusals.
+func refusal(rule Rule, err error) bool {
+	switch errs.As(err).Kind {
+	case errs.KindForbidden:
+		return true
+	case errs.KindInternal, errs.KindUnavailable, errs.KindTooManyRequests:
+		return false
+	default:
+		return rule.Write
 	}
 }
 

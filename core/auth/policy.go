@@ -129,8 +129,10 @@ func Policy() map[string]Rule {
 		"auth.tokens.revoke":   {Self: true, Write: true},
 		"auth.password.reset":  write(countyAdmin),
 		"auth.credentials":     write(countyAdmin),
-		"auth.operators.add":   write(operator),
-		"auth.operators.reset": write(operator),
+		// A unit admin reissues within their unit (auth.CheckReach).
+		"auth.credentials.reissue": write(unitAdmin),
+		"auth.operators.add":       write(operator),
+		"auth.operators.reset":     write(operator),
 
 		// The audit trail.
 		"audit.list":          read(countyAdmin),

@@ -23,6 +23,7 @@ import (
 //	POST   /v1/auth/password                                change one's password
 //	GET, POST /v1/auth/tokens, DELETE /v1/auth/tokens/{id}  one's API tokens
 //	POST   /v1/tenants/{code}/credentials?format=xlsx|csv|json  issue initial passwords, as a sheet
+//	POST   /v1/tenants/{code}/credentials/reissue?format=…     new passwords for named accounts or a unit
 //	POST   /v1/tenants/{code}/accounts/{id}/password-reset  a new password for an account
 //	POST   /v1/operators, /v1/operators/{id}/password-reset provincial operators
 func (s *Service) Routes(opts ...httptransport.ServerOption) []kit.Route {
@@ -59,10 +60,15 @@ func (s *Service) Routes(opts ...httptransport.ServerOption) []kit.Route {
 			return struct{}{}, s.RevokeToken(ctx, PrincipalFrom(ctx), req.(int64))
 		}, pathID, ok),
 		route("POST", "/v1/tenants/{code}/credentials", "auth.credentials", func(ctx context.Context, req any) (any, error) {
-			r := req.(issueRequest)
-			issued, err := s.IssueCredentials(ctx, PathTenant(ctx), r.IssueRequest)
+			r := req.(sheetRequest[IssueRequest])
+			issued, err := s.IssueCredentials(ctx, PathTenant(ctx), r.body)
 			return sheet{format: r.format, rows: issued}, err
-		}, decodeIssue, encodeSheet),
+		}, decodeSheetRequest[IssueRequest], encodeSheet),
+		route("POST", "/v1/tenants/{code}/credentials/reissue", "auth.credentials.reissue", func(ctx context.Context, req any) (any, error) {
+			r := req.(sheetRequest[ReissueRequest])
+			issued, err := s.ReissueCredentials(ctx, PathTenant(ctx), r.body)
+			return sheet{format: r.format, rows: issued}, err
+		}, decodeSheetRequest[ReissueRequest], encodeSheet),
 		route("POST", "/v1/tenants/{code}/accounts/{id}/password-reset", "auth.password.reset", func(ctx context.Context, req any) (any, error) {
 			return s.ResetPassword(ctx, PathTenant(ctx), req.(int64))
 		}, pathID, ok),
@@ -97,13 +103,14 @@ func pathID(_ context.Context, r *http.Request) (any, error) {
 	return id, nil
 }
 
-type issueRequest struct {
-	IssueRequest
+// sheetRequest asks for a credential sheet in a format.
+type sheetRequest[T any] struct {
+	body   T
 	format string
 }
 
-func decodeIssue(ctx context.Context, r *http.Request) (any, error) {
-	req := issueRequest{format: r.URL.Query().Get("format")}
+func decodeSheetRequest[T any](ctx context.Context, r *http.Request) (any, error) {
+	req := sheetRequest[T]{format: r.URL.Query().Get("format")}
 	switch req.format {
 	case "":
 		req.format = "xlsx"
@@ -112,11 +119,11 @@ func decodeIssue(ctx context.Context, r *http.Request) (any, error) {
 		return nil, errs.Invalid("invalid_format", "format is xlsx, csv or json")
 	}
 	if r.ContentLength != 0 {
-		v, err := body[IssueRequest](ctx, r)
+		v, err := body[T](ctx, r)
 		if err != nil {
 			return nil, err
 		}
-		req.IssueRequest = v.(IssueRequest)
+		req.body = v.(T)
 	}
 	return req, nil
 }

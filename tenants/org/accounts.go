@@ -9,6 +9,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/notify"
 	"github.com/countycloud/countycloud/core/store"
@@ -199,7 +200,7 @@ func (s *service) CreateAccount(ctx context.Context, tenant string, in AccountIn
 	}
 	var a Account
 	err = s.write(ctx, tenant, func(ctx context.Context, tx *sqlx.Tx) error {
-		if err := checkReach(ctx, tx, in.UnitID, in.Roles); err != nil {
+		if err := auth.CheckReach(ctx, tx, in.UnitID, in.Roles); err != nil {
 			return err
 		}
 		roles, err := roleIDs(ctx, tx, in.Roles)
@@ -265,7 +266,7 @@ func (s *service) UpdateAccount(ctx context.Context, tenant string, id int64, p 
 		if err != nil {
 			return err
 		}
-		if err := checkReach(ctx, tx, cur.UnitID, cur.Roles); err != nil {
+		if err := auth.CheckReach(ctx, tx, cur.UnitID, cur.Roles); err != nil {
 			return err
 		}
 		next := cur
@@ -287,7 +288,7 @@ func (s *service) UpdateAccount(ctx context.Context, tenant string, id int64, p 
 		if p.Roles != nil {
 			next.Roles = *p.Roles
 		}
-		if err := checkReach(ctx, tx, next.UnitID, next.Roles); err != nil {
+		if err := auth.CheckReach(ctx, tx, next.UnitID, next.Roles); err != nil {
 			return err
 		}
 		// An account that becomes active in a unit takes a place there.

@@ -20,14 +20,29 @@ import (
 // ImportReport says what an import did, or on a dry run would do, and
 // every problem of the file. With problems, nothing is changed.
 type ImportReport struct {
-	DryRun         bool       `json:"dry_run"`
-	Applied        bool       `json:"applied"`
-	Format         string     `json:"format"`
-	Rows           int        `json:"rows"`
-	Units          Counts     `json:"units"`
-	Accounts       Counts     `json:"accounts"`
-	IgnoredColumns []string   `json:"ignored_columns,omitempty"`
-	Errors         []RowError `json:"errors"`
+	DryRun         bool     `json:"dry_run"`
+	Applied        bool     `json:"applied"`
+	Format         string   `json:"format"`
+	Rows           int      `json:"rows"`
+	Units          Counts   `json:"units"`
+	Accounts       Counts   `json:"accounts"`
+	IgnoredColumns []string `json:"ignored_columns,omitempty"`
+	// Quotas are the quotas of existing units the import changes, or
+	// keeps against the file because an approved request raised them.
+	Quotas []QuotaChange `json:"quotas,omitempty"`
+	Errors []RowError    `json:"errors"`
+}
+
+// QuotaChange is what an import does to an existing unit's account quota
+// (nil: no cap). An approved quota request's raise stands unless the
+// file raises the quota further: where the file asks for less, File is
+// what it asked and Request the approved request that keeps After.
+type QuotaChange struct {
+	Unit    string `json:"unit"`
+	Before  *int   `json:"before"`
+	After   *int   `json:"after"`
+	File    *int   `json:"file,omitempty"`
+	Request int64  `json:"request_id,omitempty"`
 }
 
 // Counts are what an import does to units or accounts.
@@ -79,7 +94,7 @@ func (s *service) Import(ctx context.Context, tenant string, file []byte, dryRun
 		}
 		p := planImport(recs, cur, present)
 		problems = append(problems, p.problems...)
-		report.Units, report.Accounts = p.unitCounts, p.accountCounts
+		report.Units, report.Accounts, report.Quotas = p.unitCounts, p.accountCounts, p.quotas
 		if len(problems) > 0 || tx == nil {
 			return nil
 		}
@@ -120,13 +135,21 @@ var errRefused = errors.New("import refused")
 func refuse(report ImportReport, problems []RowError) (ImportReport, error) {
 	sort.SliceStable(problems, func(i, j int) bool { return problems[i].Row < problems[j].Row })
 	report.Errors = problems
-	report.Units, report.Accounts = Counts{}, Counts{}
+	report.Units, report.Accounts, report.Quotas = Counts{}, Counts{}, nil
 	if report.DryRun {
 		return report, nil
 	}
-	e := errs.Invalid(CodeImportInvalid, "%d problems in the file; nothing was changed", len(problems))
+	e := errs.Invalid(CodeImportInvalid, "%s in the file; nothing was changed", countProblems(len(problems)))
 	e.Details = problems
 	return report, e
+}
+
+// countProblems says "1 problem" or "n problems".
+func countProblems(n int) string {
+	if n == 1 {
+		return "1 problem"
+	}
+	return fmt.Sprintf("%d problems", n)
 }
 
 // orgState is a county's organisation as an import finds it.
@@ -136,6 +159,15 @@ type orgState struct {
 	accounts  map[string]*dbAccount
 	// roles by code and by name
 	roles map[string]Role
+	// raises are the highest approved quota request of each unit, by id
+	raises map[int64]raise
+}
+
+// raise is an approved quota request.
+type raise struct {
+	ID     int64 `db:"id"`
+	UnitID int64 `db:"unit_id"`
+	Quota  int   `db:"quota"`
 }
 
 type dbUnit struct {
@@ -159,7 +191,7 @@ type dbAccount struct {
 }
 
 func loadOrg(ctx context.Context, q querier) (*orgState, error) {
-	st := &orgState{units: map[string]*dbUnit{}, unitNames: map[int64]string{}, accounts: map[string]*dbAccount{}, roles: map[string]Role{}}
+	st := &orgState{units: map[string]*dbUnit{}, unitNames: map[int64]string{}, accounts: map[string]*dbAccount{}, roles: map[string]Role{}, raises: map[int64]raise{}}
 	var units []*dbUnit
 	if err := q.SelectContext(ctx, &units, "SELECT id, name, COALESCE(code, '') AS code, parent_id, sort_order, account_quota FROM units"); err != nil {
 		return nil, fmt.Errorf("load units: %w", err)
@@ -201,6 +233,13 @@ func loadOrg(ctx context.Context, q querier) (*orgState, error) {
 	for _, a := range accounts {
 		sort.Strings(a.roles)
 	}
+	var raises []raise
+	if err := q.SelectContext(ctx, &raises, "SELECT id, unit_id, quota FROM quota_requests WHERE status = ? ORDER BY quota, id", RequestApproved); err != nil {
+		return nil, fmt.Errorf("load approved quota requests: %w", err)
+	}
+	for _, r := range raises {
+		st.raises[r.UnitID] = r
+	}
 	return st, nil
 }
 
@@ -226,6 +265,7 @@ type importPlan struct {
 	accounts      []*accountPlan
 	unitCounts    Counts
 	accountCounts Counts
+	quotas        []QuotaChange
 	problems      []RowError
 }
 
@@ -272,6 +312,9 @@ func planImport(recs records, st *orgState, present map[string]bool) *importPlan
 		}
 		if line.quota != nil {
 			up.quota = line.quota
+			if e := up.existing; e != nil {
+				p.quotas = append(p.quotas, quotaChange(st, e, up, line.quota)...)
+			}
 		}
 		if up.parent != "" && recs.units[up.parent] == nil && st.units[up.parent] == nil {
 			p.bad(line.row, colParent, RowUnknownParent, "parent unit %s is neither in the file nor in the county", up.parent)
@@ -332,6 +375,18 @@ func planImport(recs records, st *orgState, present map[string]bool) *importPlan
 			sort.Strings(codes)
 			ap.roles = codes
 		}
+		if line.repeat {
+			continue
+		}
+		if ap.status == StatusActive {
+			if e != nil && e.Status == StatusActive {
+				active[st.unitNames[e.UnitID]]--
+			}
+			active[ap.unit]++
+		}
+		if line.flawed {
+			continue
+		}
 		if e == nil {
 			ap.rolesChanged = len(ap.roles) > 0
 		} else {
@@ -342,12 +397,6 @@ func planImport(recs records, st *orgState, present map[string]bool) *importPlan
 		if changed {
 			p.accounts = append(p.accounts, ap)
 		}
-		if ap.status == StatusActive {
-			if e != nil && e.Status == StatusActive {
-				active[st.unitNames[e.UnitID]]--
-			}
-			active[ap.unit]++
-		}
 	}
 	for _, name := range recs.order {
 		if q := plans[name].quota; q != nil && active[name] > *q {
@@ -356,6 +405,26 @@ func planImport(recs records, st *orgState, present map[string]bool) *importPlan
 		}
 	}
 	return p
+}
+
+// quotaChange keeps the raise of an approved quota request that is in
+// force (the unit's quota is at least what it approved) against a file
+// asking for less, and reports what happens to the quota of unit e.
+func quotaChange(st *orgState, e *dbUnit, up *unitPlan, file *int) []QuotaChange {
+	var before *int
+	if e.Quota.Valid {
+		q := int(e.Quota.Int32)
+		before = &q
+	}
+	c := QuotaChange{Unit: e.Name, Before: before, After: file}
+	if r, ok := st.raises[e.ID]; ok && *file < r.Quota && (before == nil || *before >= r.Quota) {
+		kept := r.Quota
+		up.quota, c.After, c.File, c.Request = &kept, &kept, file, r.ID
+	}
+	if c.File == nil && sameQuota(c.After, e.Quota) {
+		return nil
+	}
+	return []QuotaChange{c}
 }
 
 func parentOfExisting(st *orgState, u *dbUnit) string {

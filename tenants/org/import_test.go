@@ -2,6 +2,7 @@ package org_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -24,7 +25,8 @@ const staffingList = `单位名称,上级单位,单位编码,排序,账号限额
 综合股,县发展和改革局,DW00201,1,,,,,,
 `
 
-// fingerprint is what an import may change, to prove one changed nothing.
+// fingerprint is what an organisation write may change, to prove one
+// changed nothing.
 func fingerprint(t *testing.T, db *storetest.DB, tenant string) string {
 	t.Helper()
 	schema := db.SchemaPrefix + strings.ReplaceAll(tenant, ".", "_")
@@ -33,6 +35,7 @@ func fingerprint(t *testing.T, db *storetest.DB, tenant string) string {
 		"SELECT COUNT(*), COALESCE(MAX(updated_at), 0) FROM `%s`.units",
 		"SELECT COUNT(*), COALESCE(MAX(updated_at), 0) FROM `%s`.accounts",
 		"SELECT COUNT(*), COALESCE(SUM(account_id * 31 + role_id), 0) FROM `%s`.account_roles",
+		"SELECT COUNT(*), COALESCE(MAX(id), 0) FROM `%s`.quota_requests",
 	} {
 		var n int
 		var v string
@@ -287,4 +290,106 @@ func BenchmarkImport100kRows(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestEveryProblemOfEveryRowIsReported: a row with a bad login still has
+// its roles, mobile and unit checked, and the count reads "1 problem" or
+// "n problems".
+func TestEveryProblemOfEveryRowIsReported(t *testing.T) {
+	t.Parallel()
+	svc, db := setup(t)
+	before := fingerprint(t, db, wengyuan)
+	file := `单位名称,账号限额,姓名,登录名,角色,手机号
+县委办公室,1,孙七,Sun Qi,皇帝、太监,12345
+县委办公室,,周八,zhouba,收发员,
+,,吴九,wujiu,宰相,
+`
+	dry := mustImport(t, svc, wengyuan, []byte(file), true)
+	var got []string
+	for _, p := range dry.Errors {
+		got = append(got, fmt.Sprintf("%d:%s:%s", p.Row, p.Column, p.Code))
+	}
+	want := []string{"2:登录名:invalid", "2:手机号:invalid", "2:角色:unknown_role", "2:角色:unknown_role", "2:账号限额:quota_exceeded",
+		"4:单位名称:required", "4:角色:unknown_role"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("problems:\n got %v\nwant %v", got, want)
+	}
+	_, err := svc.Import(context.Background(), wengyuan, []byte(file), false)
+	if e := errs.As(err); e.Code != org.CodeImportInvalid || !strings.HasPrefix(e.Message, "7 problems in the file") {
+		t.Errorf("the import of the file: %v", err)
+	}
+	_, err = svc.Import(context.Background(), wengyuan, []byte("单位名称,姓名,登录名\n县委办公室,孙七,Sun Qi\n"), false)
+	if e := errs.As(err); e.Code != org.CodeImportInvalid || !strings.HasPrefix(e.Message, "1 problem in the file") {
+		t.Errorf("a file with one problem: %v", err)
+	}
+	if fingerprint(t, db, wengyuan) != before {
+		t.Error("a refused import changed the county")
+	}
+}
+
+// TestAnApprovedQuotaRaiseOutlivesAReimport: the staffing list sets 县委办公室
+// to 3 accounts, an approved request raises it to 5; importing the list
+// again keeps 5, and the dry run says so; a list raising it to 8 wins.
+func TestAnApprovedQuotaRaiseOutlivesAReimport(t *testing.T) {
+	t.Parallel()
+	svc, _ := setup(t)
+	ctx := context.Background()
+	mustImport(t, svc, wengyuan, []byte(staffingList), false)
+	units, _ := svc.ListUnits(ctx, wengyuan)
+	byName := map[string]org.Unit{}
+	for _, u := range units {
+		byName[u.Name] = u
+	}
+	office, drc := byName["县委办公室"], byName["县发展和改革局"]
+	r, err := svc.RequestQuota(ctx, wengyuan, "account:bgs", org.QuotaInput{UnitID: office.ID, Quota: 5, Reason: "新增三名收发员，领导小组已批复"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.DecideQuota(ctx, wengyuan, "account:admin", r.ID, org.Decision{Approve: true}); err != nil {
+		t.Fatal(err)
+	}
+	quotaOf := func(id int64) int {
+		t.Helper()
+		u, err := svc.GetUnit(ctx, wengyuan, id)
+		if err != nil || u.Quota == nil {
+			t.Fatalf("unit %d: %+v %v", id, u, err)
+		}
+		return *u.Quota
+	}
+
+	// The list again, with 县发展和改革局 given a quota of 4.
+	list := strings.Replace(staffingList, "县发展和改革局,,DW002,2,,", "县发展和改革局,,DW002,2,4,", 1)
+	dry := mustImport(t, svc, wengyuan, []byte(list), true)
+	want := []org.QuotaChange{
+		{Unit: "县委办公室", Before: ptr(5), After: ptr(5), File: ptr(3), Request: r.ID},
+		{Unit: "县发展和改革局", After: ptr(4)},
+	}
+	if got, _ := json.Marshal(dry.Quotas); string(got) != string(must(json.Marshal(want))) {
+		t.Errorf("the dry run's quotas:\n got %s\nwant %s", got, must(json.Marshal(want)))
+	}
+	mustImport(t, svc, wengyuan, []byte(list), false)
+	if quotaOf(office.ID) != 5 || quotaOf(drc.ID) != 4 {
+		t.Errorf("after the import: 县委办公室 %d, want 5 (the approved raise); 县发展和改革局 %d, want 4", quotaOf(office.ID), quotaOf(drc.ID))
+	}
+	again := mustImport(t, svc, wengyuan, []byte(list), true)
+	if len(again.Quotas) != 1 || again.Quotas[0].Request != r.ID {
+		t.Errorf("the dry run of the imported list still says the raise stands: %+v", again.Quotas)
+	}
+
+	raised := strings.Replace(list, "县委办公室,,DW001,1,3,", "县委办公室,,DW001,1,8,", 1)
+	dry = mustImport(t, svc, wengyuan, []byte(raised), true)
+	if len(dry.Quotas) != 1 || *dry.Quotas[0].Before != 5 || *dry.Quotas[0].After != 8 || dry.Quotas[0].File != nil {
+		t.Errorf("a list raising the quota further: %+v", dry.Quotas)
+	}
+	mustImport(t, svc, wengyuan, []byte(raised), false)
+	if quotaOf(office.ID) != 8 {
+		t.Errorf("县委办公室 %d after a list raising it, want 8", quotaOf(office.ID))
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/errs"
 )
 
@@ -70,6 +71,9 @@ func (s *service) RequestQuota(ctx context.Context, tenant, by string, in QuotaI
 	err := s.write(ctx, tenant, func(ctx context.Context, tx *sqlx.Tx) error {
 		u, err := getUnit(ctx, tx, in.UnitID, false)
 		if err != nil {
+			return err
+		}
+		if err := auth.CheckReach(ctx, tx, in.UnitID, nil); err != nil {
 			return err
 		}
 		if u.Quota == nil || *u.Quota >= in.Quota {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/store/storetest"
 	"github.com/countycloud/countycloud/tenants/org"
@@ -299,5 +300,74 @@ func TestUnitsAccountsAndRolesNamedByInvisibleOrReorderingCharactersAreRefused(t
 		if r.Code == "archivist" {
 			t.Errorf("role %+v was created", r)
 		}
+	}
+}
+
+// TestAUnitAdminWritesOnlyWithinTheirUnit calls every organisation write
+// a unit admin may make as the admin of 民政局: each is refused for the
+// unit beside it and allowed for the unit below it, and the refusals
+// change nothing.
+func TestAUnitAdminWritesOnlyWithinTheirUnit(t *testing.T) {
+	t.Parallel()
+	svc, db := setup(t)
+	ctx := context.Background()
+	civil := mustUnit(t, svc, wengyuan, org.UnitInput{Name: "县民政局", Quota: ptr(5)})
+	relief := mustUnit(t, svc, wengyuan, org.UnitInput{Name: "社会救助股", ParentID: &civil.ID, Quota: ptr(5)})
+	health := mustUnit(t, svc, wengyuan, org.UnitInput{Name: "县卫健局", Quota: ptr(5)})
+	doctor, err := svc.CreateAccount(ctx, wengyuan, org.AccountInput{Login: "doctor", Name: "医生", UnitID: health.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	boss, err := svc.CreateAccount(ctx, wengyuan, org.AccountInput{Login: "boss", Name: "系统管理员", UnitID: civil.ID, Roles: []string{auth.RoleCountyAdmin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := svc.CreateAccount(ctx, wengyuan, org.AccountInput{Login: "mzadmin", Name: "民政管理员", UnitID: civil.ID, Roles: []string{auth.RoleUnitAdmin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindAccount, ID: admin.ID, Login: admin.Login, Tenant: wengyuan, Unit: civil.ID, Roles: admin.Roles})
+	before := fingerprint(t, db, wengyuan)
+	outside := map[string]func() error{
+		"an account in another unit": func() error {
+			_, err := svc.CreateAccount(as, wengyuan, org.AccountInput{Login: "intruder", Name: "外人", UnitID: health.ID})
+			return err
+		},
+		"an account with the county admin's role": func() error {
+			_, err := svc.CreateAccount(as, wengyuan, org.AccountInput{Login: "climber", Name: "攀登者", UnitID: relief.ID, Roles: []string{auth.RoleCountyAdmin}})
+			return err
+		},
+		"another unit's account": func() error {
+			_, err := svc.UpdateAccount(as, wengyuan, doctor.ID, org.AccountPatch{Status: ptr(org.StatusDisabled)})
+			return err
+		},
+		"a county admin in the unit": func() error {
+			_, err := svc.UpdateAccount(as, wengyuan, boss.ID, org.AccountPatch{Status: ptr(org.StatusDisabled)})
+			return err
+		},
+		"moving an account out": func() error {
+			_, err := svc.UpdateAccount(as, wengyuan, admin.ID, org.AccountPatch{UnitID: &health.ID})
+			return err
+		},
+		"another unit's quota": func() error {
+			_, err := svc.RequestQuota(as, wengyuan, "account:mzadmin", org.QuotaInput{UnitID: health.ID, Quota: 9, Reason: "多要一些"})
+			return err
+		},
+	}
+	for what, call := range outside {
+		wantCode(t, what, call(), auth.CodeOutsideReach)
+	}
+	if after := fingerprint(t, db, wengyuan); after != before {
+		t.Errorf("refused writes changed the county:\nbefore %s\nafter  %s", before, after)
+	}
+	clerk, err := svc.CreateAccount(as, wengyuan, org.AccountInput{Login: "jzclerk", Name: "救助股职员", UnitID: relief.ID})
+	if err != nil {
+		t.Fatalf("an account in the unit below: %v", err)
+	}
+	if _, err := svc.UpdateAccount(as, wengyuan, clerk.ID, org.AccountPatch{Mobile: ptr("13800000000")}); err != nil {
+		t.Errorf("an account of the unit below: %v", err)
+	}
+	if _, err := svc.RequestQuota(as, wengyuan, "account:mzadmin", org.QuotaInput{UnitID: relief.ID, Quota: 9, Reason: "新增窗口人员"}); err != nil {
+		t.Errorf("a quota of the unit below: %v", err)
 	}
 }

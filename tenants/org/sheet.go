@@ -292,13 +292,17 @@ type unitLine struct {
 	sort, quota        *int
 }
 
-// accountLine is what a row says of an account.
+// accountLine is what a row says of an account. A flawed line has a
+// problem of its own; it is still planned, so that what the county's data
+// says of it (an unknown role, a quota exceeded) is reported too. A repeat
+// names a login an earlier row has, and takes no place in its unit.
 type accountLine struct {
 	row                          int
 	login, name, unit            string
 	mobile, email                string
 	roles                        []string
 	hasRoles, hasMobile, hasMail bool
+	flawed, repeat               bool
 }
 
 // records are a file's units and accounts, checked row by row.
@@ -332,22 +336,25 @@ func checkRows(rows []fileRow) (records, []RowError) {
 	}
 	loginRow := map[string]int{}
 	for _, r := range rows {
+		// Every field of a row is checked, whatever else is wrong with it,
+		// so that one pass over the file finds every problem.
 		name, err := cleanName("unit", CodeInvalidUnit, r.get(colUnit))
 		if err != nil {
 			bad(r.row, colUnit, RowRequired, "%s", messageOf(err))
-			continue
 		}
 		u := unitLine{row: r.row, name: name, parent: r.get(colParent), code: r.get(colUnitCode),
 			sort: number(r, colSort, -1000000, 1000000), quota: number(r, colQuota, 0, MaxQuota)}
-		if u.parent == u.name {
+		if name != "" && u.parent == u.name {
 			bad(r.row, colParent, RowCycle, "unit %s cannot be its own parent", u.name)
 		}
 		if err := checkUnitCode(u.code); err != nil {
 			bad(r.row, colUnitCode, RowInvalid, "%s", messageOf(err))
 		}
-		if prev, ok := recs.units[name]; ok {
+		switch prev, ok := recs.units[name]; {
+		case name == "":
+		case ok:
 			mergeUnit(prev, u, bad)
-		} else {
+		default:
 			recs.units[name] = &u
 			recs.order = append(recs.order, name)
 		}
@@ -357,39 +364,37 @@ func checkRows(rows []fileRow) (records, []RowError) {
 			continue
 		}
 		a := accountLine{row: r.row, login: login, unit: name, hasRoles: r.has(colRoles), hasMobile: r.has(colMobile), hasMail: r.has(colEmail)}
-		ok := true
 		if login == "" {
 			bad(r.row, colLogin, RowRequired, "a row with 姓名 %q needs a 登录名", person)
-			ok = false
+			a.flawed = true
 		} else if err := checkLogin(login); err != nil {
 			bad(r.row, colLogin, RowInvalid, "%s", messageOf(err))
-			ok = false
+			a.flawed = true
 		} else if first, dup := loginRow[login]; dup {
 			bad(r.row, colLogin, RowDuplicate, "login %s is on row %d already", login, first)
-			ok = false
+			a.flawed, a.repeat = true, true
 		} else {
 			loginRow[login] = r.row
 		}
 		if a.name, err = cleanName("account", CodeInvalidAccount, person); err != nil {
 			bad(r.row, colName, RowRequired, "%s", messageOf(err))
-			ok = false
+			a.flawed = true
 		}
 		if a.mobile, err = cleanMobile(r.get(colMobile)); err != nil {
 			bad(r.row, colMobile, RowInvalid, "%s", messageOf(err))
-			ok = false
+			a.flawed = true
 		}
 		if a.email, err = cleanEmail(r.get(colEmail)); err != nil {
 			bad(r.row, colEmail, RowInvalid, "%s", messageOf(err))
-			ok = false
+			a.flawed = true
 		}
+		a.flawed = a.flawed || name == ""
 		for _, role := range strings.Split(roleSeparators.Replace(r.get(colRoles)), ",") {
 			if role = strings.TrimSpace(role); role != "" {
 				a.roles = append(a.roles, role)
 			}
 		}
-		if ok {
-			recs.accounts = append(recs.accounts, a)
-		}
+		recs.accounts = append(recs.accounts, a)
 	}
 	return recs, problems
 }

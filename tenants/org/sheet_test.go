@@ -3,6 +3,7 @@ package org
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -121,12 +122,14 @@ func TestTemplatesReadBackClean(t *testing.T) {
 }
 
 // FuzzImportCSV feeds the importer's reading and checking any bytes: it
-// never panics, every problem names a row and a code, and every account it
-// accepts has a valid login and name.
+// never panics, every problem names a row and a code, every account line
+// without a flaw has a valid login, name and unit, and every flawed one
+// has a problem on its row.
 func FuzzImportCSV(f *testing.F) {
 	f.Add([]byte(sampleCSV))
 	f.Add([]byte("单位名称\n\xff\n"))
 	f.Add([]byte("单位名称,登录名,姓名\nA,a1,x\nA,a1,y\n"))
+	f.Add([]byte("单位名称,账号限额,姓名,登录名,角色,手机号\n,x,,Sun Qi,皇帝、太监,12345\n"))
 	gbk, _ := simplifiedchinese.GBK.NewEncoder().Bytes([]byte(sampleCSV))
 	f.Add(gbk)
 	f.Fuzz(func(t *testing.T, file []byte) {
@@ -140,8 +143,11 @@ func FuzzImportCSV(f *testing.F) {
 			}
 		}
 		for _, a := range recs.accounts {
-			if checkLogin(a.login) != nil || a.name == "" || a.unit == "" {
+			if !a.flawed && (checkLogin(a.login) != nil || a.name == "" || a.unit == "") {
 				t.Fatalf("accepted account %+v", a)
+			}
+			if a.flawed && !slices.ContainsFunc(problems, func(p RowError) bool { return p.Row == a.row }) {
+				t.Fatalf("a flawed account without a problem on its row: %+v %v", a, problems)
 			}
 		}
 	})

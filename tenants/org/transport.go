@@ -50,13 +50,13 @@ func Routes(svc Service, guard func(route string) endpoint.Middleware, opts ...h
 		}), decoder[UnitPatch](true), ok),
 		route("GET", "/accounts", "org.accounts.list", listAccounts(svc), none, encodeAccountPage),
 		route("POST", "/accounts", "org.accounts.create", handle(func(ctx context.Context, r request[AccountInput]) (any, error) {
-			return svc.CreateAccount(confine(ctx), r.Tenant, r.Body)
+			return svc.CreateAccount(ctx, r.Tenant, r.Body)
 		}), decoder[AccountInput](true), created),
 		route("GET", "/accounts/{id}", "org.accounts.get", handle(func(ctx context.Context, r request[struct{}]) (any, error) {
 			return svc.GetAccount(ctx, r.Tenant, r.ID)
 		}), none, ok),
 		route("PATCH", "/accounts/{id}", "org.accounts.update", handle(func(ctx context.Context, r request[AccountPatch]) (any, error) {
-			return svc.UpdateAccount(confine(ctx), r.Tenant, r.ID, r.Body)
+			return svc.UpdateAccount(ctx, r.Tenant, r.ID, r.Body)
 		}), decoder[AccountPatch](true), ok),
 		route("GET", "/roles", "org.roles.list", handle(func(ctx context.Context, r request[struct{}]) (any, error) {
 			return svc.ListRoles(ctx, r.Tenant)
