@@ -76,12 +76,13 @@ func (s *Service) IssueCredentials(ctx context.Context, tenant string, req Issue
 					return err
 				}
 			}
-			return nil
+			return RenewSecurity(ctx, tx, accountIDs(issued)...)
 		})
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.SecurityRenewed(tenant, accountIDs(issued)...)
 	if req.Reissue {
 		for _, c := range issued {
 			if err := s.revokeEverything(ctx, tenant, c.AccountID, "password_reset"); err != nil {
@@ -93,6 +94,14 @@ func (s *Service) IssueCredentials(ctx context.Context, tenant string, req Issue
 		issued = []IssuedCredential{}
 	}
 	return issued, nil
+}
+
+func accountIDs(creds []IssuedCredential) []int64 {
+	ids := make([]int64, len(creds))
+	for i, c := range creds {
+		ids[i] = c.AccountID
+	}
+	return ids
 }
 
 // hashAll fills in random passwords and returns their hashes, two at a
@@ -137,11 +146,17 @@ func (s *Service) ResetPassword(ctx context.Context, tenant string, id int64) (I
 		if err := setPassword(ctx, tx, tenant, id, hash, true); err != nil {
 			return err
 		}
+		if tenant != "" {
+			if err := RenewSecurity(ctx, tx, id); err != nil {
+				return err
+			}
+		}
 		return audit.Write(ctx, tx, audit.New(ctx, "auth.password.reset", subject(tenant), strconv.FormatInt(id, 10), nil, nil))
 	})
 	if err != nil {
 		return IssuedCredential{}, err
 	}
+	s.SecurityRenewed(tenant, id)
 	if err := s.revokeEverything(ctx, tenant, id, "password_reset"); err != nil {
 		return IssuedCredential{}, err
 	}
