@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/auth"
@@ -230,6 +232,39 @@ func TestARightsChangeReachesTheAccountsTokensAtOnce(t *testing.T) {
 	want(t, "a new mobile number", call(t, "PATCH", url+wy+"/accounts/"+itoa(ids["untouched"]), op, map[string]any{"mobile": "13800000000"}), 200, "")
 	want(t, "the untouched account", createUnit(sessions["untouched"].AccessToken), 201, "")
 	want(t, "the untouched account's refresh", call(t, "POST", url+"/v1/auth/refresh", "", map[string]string{"refresh_token": sessions["untouched"].RefreshToken}), 200, "")
+}
+
+// TestAnotherReplicaSeesARightsChangeWithinASecond: a county admin is
+// demoted through one replica. Its new login works on the other replica
+// at once (a token newer than what that replica remembers makes it look
+// again), and its old token stops working there within a second.
+func TestAnotherReplicaSeesARightsChangeWithinASecond(t *testing.T) {
+	t.Parallel()
+	db, _, url, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin})
+	other, otherURL, _ := startPlatform(t, db, db.Config, quiet)
+	if err := other.start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	op := env["COUNTYCLOUD_TOKEN"]
+	const wy = "/v1/tenants/gd.shaoguan.wengyuan"
+	old := loginAgain(t, db, url, op, "gd.shaoguan.wengyuan", "wyadmin")
+	want(t, "the other replica before the change", call(t, "GET", otherURL+wy+"/units", old.AccessToken, nil), 200, "")
+
+	want(t, "demote", call(t, "PATCH", url+wy+"/accounts/"+itoa(old.Principal.ID), op, map[string]any{"roles": []string{auth.RoleClerk}}), 200, "")
+	fresh := loginAgain(t, db, url, op, "gd.shaoguan.wengyuan", "wyadmin")
+	want(t, "the new login on the other replica", call(t, "POST", otherURL+wy+"/units", fresh.AccessToken, map[string]any{"name": "新单位"}), 403, auth.CodeForbidden)
+
+	deadline := time.Now().Add(1500 * time.Millisecond)
+	for {
+		r := call(t, "GET", otherURL+wy+"/units", old.AccessToken, nil)
+		if r.status == http.StatusUnauthorized {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the old token still works on the other replica: %d %s", r.status, r.body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // TestARefusalNamesTheCallersHomeCounty: accounts 1 of Wengyuan and of

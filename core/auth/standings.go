@@ -77,6 +77,13 @@ func (s *standings) check(ctx context.Context, p Principal) error {
 		return nil
 	}
 	st, err := s.of(ctx, p.Tenant, p.ID)
+	if err == nil && st.Version < p.SecurityVersion {
+		// Versions only grow: a token newer than what is remembered (a
+		// login through this replica right after a change made through
+		// another) proves the memory stale.
+		s.forget(p.Tenant, p.ID)
+		st, err = s.of(ctx, p.Tenant, p.ID)
+	}
 	switch {
 	case err != nil:
 		return err
