@@ -47,6 +47,9 @@ func TestOnlyAnOperatorHoldsTheOperatorsRole(t *testing.T) {
 	}
 }
 
+// TestAnAccountElsewhereIsNamedByItsCounty: in a trail not its own, an
+// account is its login at its county, with no id or unit that would be
+// someone of that trail.
 func TestAnAccountElsewhereIsNamedByItsCounty(t *testing.T) {
 	p := Principal{Kind: KindAccount, ID: 1, Login: "wyadmin", Tenant: "gd.shaoguan.wengyuan", Unit: 3}
 	if a := actorIn(p, p.Tenant); a.ID != 1 || a.Unit != 3 || a.Login != "wyadmin" {
