@@ -102,15 +102,16 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		CountyPerSecond: cfg.RateLimitCounty, CountyBurst: burst(cfg.RateLimitCounty),
 		AccountPerSecond: cfg.RateLimitAccount, AccountBurst: burst(cfg.RateLimitAccount),
 	}
+	identity := auth.New(authCfg, db.control, router, trail, log)
 	return &platform{
 		cfg:         cfg,
 		log:         log,
 		db:          db,
 		controlMigs: store.ControlMigrations(),
-		auth:        auth.New(authCfg, db.control, router, trail, log),
+		auth:        identity,
 		trail:       trail,
 		tenants:     tenants,
-		org:         org.NewService(router),
+		org:         org.NewService(router, org.TellRenewals(identity)),
 		calendars:   calendars,
 		workflows:   workflows,
 		notify:      notifier,

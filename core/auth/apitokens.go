@@ -45,7 +45,9 @@ type APIToken struct {
 // APITokens stores API tokens hashed in the control plane. A verified
 // token is trusted for a few seconds without a look, so automation does
 // not pay a database read per request; a revocation reaches this replica
-// at once and the others within verifiedTTL.
+// at once and the others within verifiedTTL. The holder's standing is
+// checked on every request: a token of an account whose roles, unit or
+// status changed carries them as they are now from its next request on.
 type APITokens struct {
 	db       *sqlx.DB
 	dir      directory
@@ -76,11 +78,17 @@ type tokenRow struct {
 	RevokedAt *time.Time `db:"revoked_at"`
 }
 
-// verify returns the principal holding token.
-func (a *APITokens) verify(ctx context.Context, token string) (Principal, error) {
+// verify returns the principal holding token, as its standing is now.
+func (a *APITokens) verify(ctx context.Context, token string, standings *standings) (Principal, error) {
 	hash := hashToken(token)
 	if p, ok := a.verified.Get(hash); ok {
-		return p, nil
+		switch err := standings.check(ctx, p); {
+		case err == nil:
+			return p, nil
+		case !errors.Is(err, errAccountChanged):
+			return Principal{}, err
+		}
+		a.verified.Delete(hash)
 	}
 	var row tokenRow
 	err := a.db.GetContext(ctx, &row, "SELECT tenant_code, account_id, scopes, expires_at, revoked_at FROM api_tokens WHERE token_hash = ?", hash)

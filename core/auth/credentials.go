@@ -258,7 +258,7 @@ func unitName(ctx context.Context, q sqlx.QueryerContext, id int64) (string, err
 // at first login, in one transaction with an audit entry each.
 func (s *Service) setIssued(ctx context.Context, conn *sqlx.Conn, tenant, action string, issued []IssuedCredential) error {
 	hashes := s.hashAll(issued)
-	return store.InTx(ctx, conn, nil, func(tx *sqlx.Tx) error {
+	err := store.InTx(ctx, conn, nil, func(tx *sqlx.Tx) error {
 		for i, c := range issued {
 			if err := setPassword(ctx, tx, tenant, c.AccountID, hashes[i], true); err != nil {
 				return err
@@ -267,8 +267,20 @@ func (s *Service) setIssued(ctx context.Context, conn *sqlx.Conn, tenant, action
 				return err
 			}
 		}
-		return nil
+		return RenewSecurity(ctx, tx, accountIDs(issued)...)
 	})
+	if err == nil {
+		s.SecurityRenewed(tenant, accountIDs(issued)...)
+	}
+	return err
+}
+
+func accountIDs(creds []IssuedCredential) []int64 {
+	ids := make([]int64, len(creds))
+	for i, c := range creds {
+		ids[i] = c.AccountID
+	}
+	return ids
 }
 
 // hashAll fills in random passwords and returns their hashes, two at a

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/countycloud/countycloud/core/store"
@@ -15,6 +17,7 @@ import (
 type TenantRouter interface {
 	InTenant(ctx context.Context, code string, fn func(ctx context.Context, conn *sqlx.Conn) error) error
 	InTenantTx(ctx context.Context, code string, fn func(ctx context.Context, tx *sqlx.Tx) error) error
+	InTenantQualified(ctx context.Context, code string) (*sqlx.DB, string, error)
 }
 
 // credential is what a login is checked against: an operator in the
@@ -29,6 +32,8 @@ type credential struct {
 	MustChange   bool       `db:"must_change"`
 	FailedLogins int        `db:"failed_logins"`
 	LockedUntil  *time.Time `db:"locked_until"`
+	// SecurityVersion is an account's; operators have none.
+	SecurityVersion int64 `db:"security_version"`
 }
 
 // dbtx is what the directory needs of a pool or a pinned connection.
@@ -71,9 +76,10 @@ func subject(tenant string) string {
 }
 
 const (
-	operatorCredential = `SELECT id, login, name, 0 AS unit_id, TRUE AS active, password_hash, must_change, failed_logins, locked_until FROM operators`
+	operatorCredential = `SELECT id, login, name, 0 AS unit_id, TRUE AS active, password_hash, must_change, failed_logins, locked_until, 0 AS security_version FROM operators`
 	accountCredential  = `SELECT a.id, a.login, a.name, a.unit_id, a.status = 'active' AS active, c.password_hash, COALESCE(c.must_change, FALSE) AS must_change,
-		COALESCE(c.failed_logins, 0) AS failed_logins, c.locked_until FROM accounts a LEFT JOIN credentials c ON c.account_id = a.id`
+		COALESCE(c.failed_logins, 0) AS failed_logins, c.locked_until, COALESCE(s.version, 0) AS security_version
+		FROM accounts a LEFT JOIN credentials c ON c.account_id = a.id LEFT JOIN account_security s ON s.account_id = a.id`
 )
 
 const rolesQuery = "SELECT r.code FROM account_roles ar JOIN roles r ON r.id = ar.role_id WHERE ar.account_id = ? ORDER BY r.code"
@@ -123,8 +129,12 @@ func (d directory) principal(ctx context.Context, tenant string, id int64) (Prin
 	return c.principal(tenant, roles), true, nil
 }
 
+// principal is the principal of c: an operator's holds the operator's
+// role, an account's the county roles it was given and nothing the
+// platform reserves, whatever its county's role table says.
 func (c credential) principal(tenant string, roles []string) Principal {
-	p := Principal{Kind: KindAccount, ID: c.ID, Login: c.Login, Name: c.Name, Tenant: tenant, Unit: c.Unit, Roles: roles, MustChange: c.MustChange}
+	p := Principal{Kind: KindAccount, ID: c.ID, Login: c.Login, Name: c.Name, Tenant: tenant, Unit: c.Unit,
+		Roles: slices.DeleteFunc(roles, IsReservedRole), MustChange: c.MustChange, SecurityVersion: c.SecurityVersion}
 	if tenant == "" {
 		p.Kind = KindOperator
 		p.Roles = []string{RoleOperator}
@@ -142,6 +152,45 @@ func (d directory) roles(ctx context.Context, tenant string, id int64) ([]string
 		return sqlx.SelectContext(ctx, q, &roles, rolesQuery, id)
 	})
 	return roles, err
+}
+
+// standing reads the standing of account id in tenant, in one round
+// trip; an account that is gone is not active.
+func (d directory) standing(ctx context.Context, tenant string, id int64) (standing, error) {
+	db, schema, err := d.router.InTenantQualified(ctx, tenant)
+	if err != nil {
+		return standing{}, err
+	}
+	var st standing
+	err = db.GetContext(ctx, &st, "SELECT a.status = 'active' AS active, COALESCE(s.version, 0) AS security_version FROM "+schema+".accounts a LEFT JOIN "+
+		schema+".account_security s ON s.account_id = a.id WHERE a.id = ?", id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return standing{}, nil
+	}
+	if err != nil {
+		return standing{}, fmt.Errorf("read the standing of account %d: %w", id, err)
+	}
+	return st, nil
+}
+
+// RenewSecurity gives accounts ids of the county tx works in a new
+// security version, in the transaction of the change that calls for it
+// (their roles, unit, status or password): every token issued before is
+// refused from then on, and their sessions cannot be refreshed. Once the
+// transaction is committed, Service.SecurityRenewed makes this replica
+// see it at once.
+func RenewSecurity(ctx context.Context, tx sqlx.ExecerContext, ids ...int64) error {
+	for batch := range slices.Chunk(ids, 500) {
+		args := make([]any, len(batch))
+		for i, id := range batch {
+			args[i] = id
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO account_security (account_id, version) VALUES (?, 1)"+strings.Repeat(", (?, 1)", len(batch)-1)+
+			" ON DUPLICATE KEY UPDATE version = version + 1", args...); err != nil {
+			return fmt.Errorf("renew the security version of accounts: %w", err)
+		}
+	}
+	return nil
 }
 
 // loginFailed counts a wrong password and sets how long the account must

@@ -35,6 +35,8 @@ type accessClaims struct {
 	Roles      []string `json:"rol,omitempty"`
 	Session    string   `json:"sid"`
 	MustChange bool     `json:"mcp,omitempty"`
+	// Security is an account's security version at issue.
+	Security int64 `json:"sv,omitempty"`
 }
 
 const issuer = "countycloud"
@@ -56,14 +58,15 @@ type Limits struct {
 // Guard authenticates, binds to the county, authorises against the policy
 // and rate-limits every request: one endpoint middleware per route.
 type Guard struct {
-	policy   map[string]Rule
-	parseJWT endpoint.Endpoint
-	verified *ttlcache.Cache[string, verifiedAccess]
-	sessions *Sessions
-	tokens   *APITokens
-	trail    Recorder
-	limits   Limits
-	log      *slog.Logger
+	policy    map[string]Rule
+	parseJWT  endpoint.Endpoint
+	verified  *ttlcache.Cache[string, verifiedAccess]
+	sessions  *Sessions
+	tokens    *APITokens
+	standings *standings
+	trail     Recorder
+	limits    Limits
+	log       *slog.Logger
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
@@ -73,18 +76,19 @@ type Guard struct {
 // start full again, which only ever errs towards letting requests in.
 const maxLimiters = 100_000
 
-func newGuard(keys *KeyRing, sessions *Sessions, tokens *APITokens, trail Recorder, limits Limits, log *slog.Logger) *Guard {
+func newGuard(keys *KeyRing, sessions *Sessions, tokens *APITokens, standings *standings, trail Recorder, limits Limits, log *slog.Logger) *Guard {
 	claims := func(ctx context.Context, _ any) (any, error) { return ctx.Value(kitjwt.JWTClaimsContextKey), nil }
 	return &Guard{
-		policy:   Policy(),
-		parseJWT: kitjwt.NewParser(keys.Keyfunc, jwt.SigningMethodHS256, func() jwt.Claims { return &accessClaims{} })(claims),
-		verified: ttlcache.New[string, verifiedAccess](verifiedAccessTTL, maxVerifiedAccess),
-		sessions: sessions,
-		tokens:   tokens,
-		trail:    trail,
-		limits:   limits,
-		log:      log,
-		limiters: map[string]*rate.Limiter{},
+		policy:    Policy(),
+		parseJWT:  kitjwt.NewParser(keys.Keyfunc, jwt.SigningMethodHS256, func() jwt.Claims { return &accessClaims{} })(claims),
+		verified:  ttlcache.New[string, verifiedAccess](verifiedAccessTTL, maxVerifiedAccess),
+		sessions:  sessions,
+		tokens:    tokens,
+		standings: standings,
+		trail:     trail,
+		limits:    limits,
+		log:       log,
+		limiters:  map[string]*rate.Limiter{},
 	}
 }
 
@@ -139,6 +143,18 @@ func actorOf(p Principal) audit.Actor {
 	return audit.Actor{Kind: string(p.Kind), ID: p.ID, Login: p.Login, Unit: p.Unit}
 }
 
+// actorIn is p as the trail of tenant records it. An account's id and
+// unit mean something only in its own county: elsewhere (another
+// county's trail, the province's) they would name someone else, so
+// there it is named by its login at its county, which no login of that
+// trail can equal (logins have no @).
+func actorIn(p Principal, tenant string) audit.Actor {
+	if p.Kind != KindAccount || p.Tenant == tenant {
+		return actorOf(p)
+	}
+	return audit.Actor{Kind: string(p.Kind), Login: p.Login + "@" + p.Tenant}
+}
+
 // recordRefusal writes a refused request to the trail of the county of
 // its route, or the province's. Refusals spend the county's and the
 // caller's rate like requests do, so a flood of them cannot flood the
@@ -153,7 +169,7 @@ func (g *Guard) recordRefusal(ctx context.Context, p Principal, route, tenant st
 	if g.allow(ctx, p, tenant) != nil {
 		return
 	}
-	actx := audit.WithActor(ctx, actorOf(p))
+	actx := audit.WithActor(ctx, actorIn(p, tenant))
 	// A county that does not exist has no trail to write to.
 	if rerr := g.trail.Record(actx, tenant, audit.Refusal(actx, route, "route", route, errs.CodeOf(err))); rerr != nil && errs.CodeOf(rerr) != errs.CodeTenantNotFound {
 		g.log.WarnContext(ctx, "recording a refused request failed", "err", rerr)
@@ -171,7 +187,7 @@ func (g *Guard) authenticate(ctx context.Context, rule Rule) (Principal, error) 
 	case strings.Count(token, ".") == 2:
 		return g.verifyAccess(ctx, token)
 	case plausibleAPIToken(token):
-		return g.tokens.verify(ctx, token)
+		return g.tokens.verify(ctx, token, g.standings)
 	default:
 		return Principal{}, errInvalidToken
 	}
@@ -209,6 +225,9 @@ func (g *Guard) verifyAccess(ctx context.Context, token string) (Principal, erro
 	if revoked {
 		return Principal{}, errs.E(errs.KindUnauthenticated, CodeTokenRevoked, "this session was ended; log in again")
 	}
+	if err := g.standings.check(ctx, v.principal); err != nil {
+		return Principal{}, err
+	}
 	return v.principal, nil
 }
 
@@ -229,7 +248,8 @@ func (g *Guard) parseAccess(ctx context.Context, token string) (Principal, time.
 	if err != nil {
 		return Principal{}, time.Time{}, errInvalidToken
 	}
-	p := Principal{Kind: c.Kind, ID: id, Login: c.Login, Name: c.Name, Tenant: c.Tenant, Unit: c.Unit, Roles: c.Roles, Session: c.Session, MustChange: c.MustChange}
+	p := Principal{Kind: c.Kind, ID: id, Login: c.Login, Name: c.Name, Tenant: c.Tenant, Unit: c.Unit, Roles: c.Roles, Session: c.Session,
+		MustChange: c.MustChange, SecurityVersion: c.Security}
 	return p, c.ExpiresAt.Time, nil
 }
 
@@ -262,11 +282,27 @@ func authorize(p Principal, rule Rule, route, tenant string) error {
 		return nil
 	}
 	for _, r := range rule.Roles {
-		if p.Has(r) || (r == RoleStaff && p.Kind == KindAccount) {
+		if holds(p, r) {
 			return nil
 		}
 	}
 	return errs.E(errs.KindForbidden, CodeForbidden, "%s is not allowed to %s", describe(p), route)
+}
+
+// holds reports whether p holds role as the policy means it. The
+// operator's role comes only from being an operator, and staff from
+// being an account; an account holds no other role than the county roles
+// it was given, whatever codes they have.
+func holds(p Principal, role string) bool {
+	switch {
+	case role == RoleOperator:
+		return p.Kind == KindOperator
+	case role == RoleStaff:
+		return p.Kind == KindAccount
+	case IsReservedRole(role):
+		return false
+	}
+	return p.Kind == KindAccount && p.Has(role)
 }
 
 func describe(p Principal) string {

@@ -27,6 +27,19 @@ const (
 	RoleClerk       = "clerk"
 )
 
+// ReservedRoles are the codes the platform gives a meaning of its own: the
+// operator's role, the role every account holds without being given it,
+// and the kinds of principal. No county may create or give a role by one
+// of these codes, and an account's principal never carries one, so that
+// no county's role table can reach a right the policy keeps for the
+// platform.
+func ReservedRoles() []string {
+	return []string{RoleOperator, RoleStaff, string(KindAccount), string(KindAnonymous)}
+}
+
+// IsReservedRole reports whether code is one of ReservedRoles.
+func IsReservedRole(code string) bool { return slices.Contains(ReservedRoles(), code) }
+
 // Principal is who is calling: established from a token, then bound to
 // the request's county and checked against the policy.
 type Principal struct {
@@ -45,6 +58,10 @@ type Principal struct {
 	// MustChange holds a caller whose password was handed out by someone
 	// else to changing it before anything else.
 	MustChange bool `json:"must_change_password,omitempty"`
+	// SecurityVersion is the account's security version when its token
+	// was issued: a change of its roles, unit, status or password gives
+	// the account a new one, and a token of an older one is refused.
+	SecurityVersion int64 `json:"-"`
 }
 
 // Has reports whether p holds role.

@@ -45,14 +45,15 @@ func DefaultConfig() Config {
 
 // Service is identity: logins, tokens, passwords, and the guard.
 type Service struct {
-	cfg      Config
-	dir      directory
-	keys     *KeyRing
-	sessions *Sessions
-	tokens   *APITokens
-	trail    Recorder
-	guard    *Guard
-	log      *slog.Logger
+	cfg       Config
+	dir       directory
+	keys      *KeyRing
+	sessions  *Sessions
+	tokens    *APITokens
+	standings *standings
+	trail     Recorder
+	guard     *Guard
+	log       *slog.Logger
 
 	mu      sync.Mutex
 	sources map[string]*rate.Limiter
@@ -68,14 +69,16 @@ func New(cfg Config, control *sqlx.DB, router TenantRouter, trail Recorder, log 
 	keys := NewKeyRing(control, cfg.AccessTTL)
 	sessions := NewSessions(control, cfg.SessionTTL)
 	tokens := &APITokens{db: control, dir: dir, verified: ttlcache.New[string, Principal](verifiedTTL, 10000)}
+	standings := newStandings(dir)
 	return &Service{
 		cfg:       cfg,
 		dir:       dir,
 		keys:      keys,
 		sessions:  sessions,
 		tokens:    tokens,
+		standings: standings,
 		trail:     trail,
-		guard:     newGuard(keys, sessions, tokens, trail, cfg.Limits, log),
+		guard:     newGuard(keys, sessions, tokens, standings, trail, cfg.Limits, log),
 		log:       log,
 		sources:   map[string]*rate.Limiter{},
 		dummyHash: cfg.Argon2.HashPassword(randomID(16)),
@@ -84,6 +87,13 @@ func New(cfg Config, control *sqlx.DB, router TenantRouter, trail Recorder, log 
 
 // Guard is the middleware every route is wrapped in.
 func (s *Service) Guard() *Guard { return s.guard }
+
+// SecurityRenewed tells this replica that a committed change gave
+// accounts of tenant a new security version (RenewSecurity), so that
+// their old tokens are refused from their next request on.
+func (s *Service) SecurityRenewed(tenant string, accounts ...int64) {
+	s.standings.forget(tenant, accounts...)
+}
 
 // JobRotateKeys is the kind of the job that rotates the signing keys.
 const JobRotateKeys = "auth.rotate-keys"
@@ -176,7 +186,7 @@ func (s *Service) Login(ctx context.Context, tenant string, creds Credentials, s
 		return Tokens{}, err
 	}
 	p := c.principal(tenant, roles)
-	session, refresh, err := s.sessions.Start(ctx, tenant, p.ID)
+	session, refresh, err := s.sessions.Start(ctx, tenant, p.ID, p.SecurityVersion)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -220,6 +230,7 @@ func (s *Service) issue(ctx context.Context, p Principal, refresh string) (Token
 			ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.AccessTTL)),
 		},
 		Kind: p.Kind, Tenant: p.Tenant, Login: p.Login, Name: p.Name, Unit: p.Unit, Roles: p.Roles, Session: p.Session, MustChange: p.MustChange,
+		Security: p.SecurityVersion,
 	})
 	if err != nil {
 		return Tokens{}, err
@@ -227,8 +238,9 @@ func (s *Service) issue(ctx context.Context, p Principal, refresh string) (Token
 	return Tokens{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessTTL.Seconds()), RefreshToken: refresh, Principal: p}, nil
 }
 
-// Refresh spends a refresh token for new tokens, with the principal's
-// roles as they are now.
+// Refresh spends a refresh token for new tokens. A session outlives no
+// change to its account's roles, unit, status or password: the account
+// logs in again.
 func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 	owner, next, err := s.sessions.Rotate(ctx, refresh)
 	if err != nil {
@@ -240,7 +252,11 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 	}
 	if !ok {
 		_ = s.sessions.Revoke(ctx, owner.ID, "account_gone")
-		return Tokens{}, errs.E(errs.KindUnauthenticated, CodeTokenRevoked, "this account is disabled or gone")
+		return Tokens{}, errAccountDisabled
+	}
+	if p.SecurityVersion != owner.SecurityVersion {
+		_ = s.sessions.Revoke(ctx, owner.ID, "account_changed")
+		return Tokens{}, errAccountChanged
 	}
 	p.Session = owner.ID
 	return s.issue(ctx, p, next)
@@ -309,23 +325,33 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, req PasswordC
 		return Tokens{}, err
 	}
 	hash := s.cfg.Argon2.HashPassword(req.New)
+	version := p.SecurityVersion
 	if err := s.dir.write(ctx, p.Tenant, func(ctx context.Context, tx *sqlx.Tx) error {
 		if err := setPassword(ctx, tx, p.Tenant, p.ID, hash, false); err != nil {
 			return err
+		}
+		if p.Tenant != "" {
+			if err := RenewSecurity(ctx, tx, p.ID); err != nil {
+				return err
+			}
+			if err := tx.GetContext(ctx, &version, "SELECT version FROM account_security WHERE account_id = ?", p.ID); err != nil {
+				return fmt.Errorf("read the security version: %w", err)
+			}
 		}
 		return audit.Write(ctx, tx, audit.New(ctx, "auth.password.change", subject(p.Tenant), strconv.FormatInt(p.ID, 10), nil, nil))
 	}); err != nil {
 		return Tokens{}, err
 	}
+	s.SecurityRenewed(p.Tenant, p.ID)
 	if err := s.revokeEverything(ctx, p.Tenant, p.ID, "password_changed"); err != nil {
 		return Tokens{}, err
 	}
-	session, refresh, err := s.sessions.Start(ctx, p.Tenant, p.ID)
+	session, refresh, err := s.sessions.Start(ctx, p.Tenant, p.ID, version)
 	if err != nil {
 		return Tokens{}, err
 	}
 	fresh := p
-	fresh.MustChange, fresh.Session, fresh.Scopes = false, session, nil
+	fresh.MustChange, fresh.Session, fresh.Scopes, fresh.SecurityVersion = false, session, nil, version
 	return s.issue(ctx, fresh, refresh)
 }
 

@@ -62,9 +62,9 @@ func randomID(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// Start opens a session for (tenant, account) and returns it with its
-// first refresh token.
-func (s *Sessions) Start(ctx context.Context, tenant string, account int64) (session, refresh string, err error) {
+// Start opens a session for (tenant, account) at the account's security
+// version and returns it with its first refresh token.
+func (s *Sessions) Start(ctx context.Context, tenant string, account, securityVersion int64) (session, refresh string, err error) {
 	session = randomID(16)
 	refresh = refreshTokenPrefix + randomID(32)
 	now := time.Now().UTC()
@@ -72,6 +72,11 @@ func (s *Sessions) Start(ctx context.Context, tenant string, account int64) (ses
 		if _, err := tx.ExecContext(ctx, "INSERT INTO sessions (id, tenant_code, account_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
 			session, tenant, account, now, now.Add(s.ttl)); err != nil {
 			return err
+		}
+		if securityVersion != 0 {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO session_security (session_id, version) VALUES (?, ?)", session, securityVersion); err != nil {
+				return err
+			}
 		}
 		_, err := tx.ExecContext(ctx, "INSERT INTO refresh_tokens (token_hash, session_id, issued_at) VALUES (?, ?, ?)",
 			hashToken(refresh), session, now)
@@ -83,11 +88,13 @@ func (s *Sessions) Start(ctx context.Context, tenant string, account int64) (ses
 	return session, refresh, nil
 }
 
-// SessionOwner is whom a session belongs to.
+// SessionOwner is whom a session belongs to, and the account's security
+// version when it began.
 type SessionOwner struct {
-	ID      string `db:"id"`
-	Tenant  string `db:"tenant_code"`
-	Account int64  `db:"account_id"`
+	ID              string `db:"id"`
+	Tenant          string `db:"tenant_code"`
+	Account         int64  `db:"account_id"`
+	SecurityVersion int64  `db:"security_version"`
 }
 
 // Rotate spends refresh and returns its session with the next refresh
@@ -107,8 +114,8 @@ func (s *Sessions) Rotate(ctx context.Context, refresh string) (SessionOwner, st
 		ExpiresAt time.Time  `db:"expires_at"`
 		RevokedAt *time.Time `db:"revoked_at"`
 	}
-	err = tx.GetContext(ctx, &row, `SELECT s.id, s.tenant_code, s.account_id, s.expires_at, s.revoked_at, r.used_at
-		FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = ? FOR UPDATE`, hashToken(refresh))
+	err = tx.GetContext(ctx, &row, `SELECT s.id, s.tenant_code, s.account_id, COALESCE(v.version, 0) AS security_version, s.expires_at, s.revoked_at, r.used_at
+		FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id LEFT JOIN session_security v ON v.session_id = s.id WHERE r.token_hash = ? FOR UPDATE`, hashToken(refresh))
 	if errors.Is(err, sql.ErrNoRows) {
 		return SessionOwner{}, "", invalid
 	}

@@ -31,14 +31,20 @@ func (s *Service) Routes(opts ...httptransport.ServerOption) []kit.Route {
 	route := func(method, pattern, name string, e endpoint.Endpoint, dec httptransport.DecodeRequestFunc, enc httptransport.EncodeResponseFunc) kit.Route {
 		return kit.Route{Method: method, Pattern: pattern, Name: name, Handler: kit.NewServer(s.guard.For(name), e, dec, enc, opts...)}
 	}
+	// The answers of a secret route carry tokens or passwords.
+	secret := func(method, pattern, name string, e endpoint.Endpoint, dec httptransport.DecodeRequestFunc, enc httptransport.EncodeResponseFunc) kit.Route {
+		r := route(method, pattern, name, e, dec, enc)
+		r.Secret = true
+		return r
+	}
 	return []kit.Route{
-		route("POST", "/v1/auth/login", "auth.operator.login", func(ctx context.Context, req any) (any, error) {
+		secret("POST", "/v1/auth/login", "auth.operator.login", func(ctx context.Context, req any) (any, error) {
 			return s.Login(ctx, "", req.(Credentials), kit.SourceAddr(ctx))
 		}, body[Credentials], ok),
-		route("POST", "/v1/tenants/{code}/auth/login", "auth.account.login", func(ctx context.Context, req any) (any, error) {
+		secret("POST", "/v1/tenants/{code}/auth/login", "auth.account.login", func(ctx context.Context, req any) (any, error) {
 			return s.Login(ctx, PathTenant(ctx), req.(Credentials), kit.SourceAddr(ctx))
 		}, body[Credentials], ok),
-		route("POST", "/v1/auth/refresh", "auth.refresh", func(ctx context.Context, req any) (any, error) {
+		secret("POST", "/v1/auth/refresh", "auth.refresh", func(ctx context.Context, req any) (any, error) {
 			return s.Refresh(ctx, req.(refreshRequest).RefreshToken)
 		}, body[refreshRequest], ok),
 		route("POST", "/v1/auth/logout", "auth.logout", func(ctx context.Context, _ any) (any, error) {
@@ -47,35 +53,35 @@ func (s *Service) Routes(opts ...httptransport.ServerOption) []kit.Route {
 		route("GET", "/v1/auth/me", "auth.me", func(ctx context.Context, _ any) (any, error) {
 			return PrincipalFrom(ctx), nil
 		}, none, ok),
-		route("POST", "/v1/auth/password", "auth.password.change", func(ctx context.Context, req any) (any, error) {
+		secret("POST", "/v1/auth/password", "auth.password.change", func(ctx context.Context, req any) (any, error) {
 			return s.ChangePassword(ctx, PrincipalFrom(ctx), req.(PasswordChange))
 		}, body[PasswordChange], ok),
 		route("GET", "/v1/auth/tokens", "auth.tokens.list", func(ctx context.Context, _ any) (any, error) {
 			return s.tokens.List(ctx, PrincipalFrom(ctx))
 		}, none, ok),
-		route("POST", "/v1/auth/tokens", "auth.tokens.create", func(ctx context.Context, req any) (any, error) {
+		secret("POST", "/v1/auth/tokens", "auth.tokens.create", func(ctx context.Context, req any) (any, error) {
 			return s.CreateToken(ctx, PrincipalFrom(ctx), req.(TokenRequest))
 		}, body[TokenRequest], kit.EncodeJSON(http.StatusCreated)),
 		route("DELETE", "/v1/auth/tokens/{id}", "auth.tokens.revoke", func(ctx context.Context, req any) (any, error) {
 			return struct{}{}, s.RevokeToken(ctx, PrincipalFrom(ctx), req.(int64))
 		}, pathID, ok),
-		route("POST", "/v1/tenants/{code}/credentials", "auth.credentials", func(ctx context.Context, req any) (any, error) {
+		secret("POST", "/v1/tenants/{code}/credentials", "auth.credentials", func(ctx context.Context, req any) (any, error) {
 			r := req.(sheetRequest[IssueRequest])
 			issued, err := s.IssueCredentials(ctx, PathTenant(ctx), r.body)
 			return sheet{format: r.format, rows: issued}, err
 		}, decodeSheetRequest[IssueRequest], encodeSheet),
-		route("POST", "/v1/tenants/{code}/credentials/reissue", "auth.credentials.reissue", func(ctx context.Context, req any) (any, error) {
+		secret("POST", "/v1/tenants/{code}/credentials/reissue", "auth.credentials.reissue", func(ctx context.Context, req any) (any, error) {
 			r := req.(sheetRequest[ReissueRequest])
 			issued, err := s.ReissueCredentials(ctx, PathTenant(ctx), r.body)
 			return sheet{format: r.format, rows: issued}, err
 		}, decodeSheetRequest[ReissueRequest], encodeSheet),
-		route("POST", "/v1/tenants/{code}/accounts/{id}/password-reset", "auth.password.reset", func(ctx context.Context, req any) (any, error) {
+		secret("POST", "/v1/tenants/{code}/accounts/{id}/password-reset", "auth.password.reset", func(ctx context.Context, req any) (any, error) {
 			return s.ResetPassword(ctx, PathTenant(ctx), req.(int64))
 		}, pathID, ok),
-		route("POST", "/v1/operators", "auth.operators.add", func(ctx context.Context, req any) (any, error) {
+		secret("POST", "/v1/operators", "auth.operators.add", func(ctx context.Context, req any) (any, error) {
 			return s.AddOperator(ctx, req.(OperatorInput))
 		}, body[OperatorInput], kit.EncodeJSON(http.StatusCreated)),
-		route("POST", "/v1/operators/{id}/password-reset", "auth.operators.reset", func(ctx context.Context, req any) (any, error) {
+		secret("POST", "/v1/operators/{id}/password-reset", "auth.operators.reset", func(ctx context.Context, req any) (any, error) {
 			return s.ResetPassword(ctx, "", req.(int64))
 		}, pathID, ok),
 	}
@@ -162,8 +168,6 @@ func encodeSheet(ctx context.Context, w http.ResponseWriter, response any) error
 	}
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Content-Disposition", `attachment; filename="credentials.`+sh.format+`"`)
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	_, err = w.Write(data)
 	return err

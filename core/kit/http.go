@@ -28,13 +28,16 @@ import (
 
 // Route is one endpoint: a method and a ServeMux path pattern, the name
 // its logs and metrics carry, and its handler. MaxBody raises the body
-// limit above MaxBodyBytes for a route that takes files.
+// limit above MaxBodyBytes for a route that takes files. Secret marks a
+// route whose answers carry a secret (a token, a password): no cache,
+// the browser's included, may keep them.
 type Route struct {
 	Method  string
 	Pattern string
 	Name    string
 	Handler http.Handler
 	MaxBody int64
+	Secret  bool
 }
 
 // ServerOptions are the go-kit transport options every endpoint uses.
@@ -44,7 +47,8 @@ func ServerOptions(log *slog.Logger, extra ...httptransport.ServerOption) []http
 
 // Handler assembles routes into the platform's HTTP handler: every request
 // gets a request id, a JSON log line, metrics under its route's name, a
-// body limit and recovery from panics. Unknown paths and methods get the
+// body limit and recovery from panics, and every answer the headers that
+// keep it from being sniffed or framed. Unknown paths and methods get the
 // one error format too. /metrics serves reg's gatherer.
 func Handler(log *slog.Logger, reg *prometheus.Registry, routes ...Route) http.Handler {
 	m := newMetrics(reg)
@@ -52,7 +56,11 @@ func Handler(log *slog.Logger, reg *prometheus.Registry, routes ...Route) http.H
 	allowed := map[string][]string{}
 	encode := ErrorEncoder(log)
 	for _, rt := range routes {
-		mux.Handle(rt.Method+" "+rt.Pattern, instrument(log, m, rt.Name, limitBody(rt.MaxBody, validText(encode, rt.Handler))))
+		h := limitBody(rt.MaxBody, validText(encode, rt.Handler))
+		if rt.Secret {
+			h = noStore(h)
+		}
+		mux.Handle(rt.Method+" "+rt.Pattern, instrument(log, m, rt.Name, h))
 		allowed[rt.Pattern] = append(allowed[rt.Pattern], rt.Method)
 	}
 	for pattern, methods := range allowed {
@@ -67,8 +75,70 @@ func Handler(log *slog.Logger, reg *prometheus.Registry, routes ...Route) http.H
 	mux.Handle("/", instrument(log, m, "not_found", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		encode(r.Context(), errs.NotFound(errs.CodeNotFound, "no endpoint at %s %s", r.Method, r.URL.Path), w)
 	})))
-	return withRequestID(mux)
+	return withSafetyHeaders(withRequestID(mux))
 }
+
+// noStore keeps every answer of next out of caches.
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// frameAncestors is the Content-Security-Policy directive that keeps an
+// answer out of every frame.
+const frameAncestors = "frame-ancestors 'none'"
+
+// withSafetyHeaders has every answer, whoever writes it (an endpoint, the
+// error encoder, a module, the file server), say that it is to be taken
+// for the type it names and never shown in a frame: a browser then
+// neither runs an answer as a script or page it is not, nor lets another
+// site lay the platform's pages under its own (clickjacking).
+func withSafetyHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &safetyWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		// An answer with nothing written is sent once next returns.
+		sw.seal()
+	})
+}
+
+// safetyWriter adds the safety headers as the answer's headers are sent,
+// to what the handler set: a policy of its own (the file server's
+// sandbox) gains the frame denial rather than losing it.
+type safetyWriter struct {
+	http.ResponseWriter
+	sealed bool
+}
+
+func (w *safetyWriter) seal() {
+	if w.sealed {
+		return
+	}
+	w.sealed = true
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	switch csp := h.Get("Content-Security-Policy"); {
+	case csp == "":
+		h.Set("Content-Security-Policy", frameAncestors)
+	case !strings.Contains(csp, "frame-ancestors"):
+		h.Set("Content-Security-Policy", csp+"; "+frameAncestors)
+	}
+}
+
+func (w *safetyWriter) WriteHeader(code int) {
+	w.seal()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *safetyWriter) Write(b []byte) (int, error) {
+	w.seal()
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *safetyWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 type metrics struct {
 	requests *prometheus.CounterVec

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -261,6 +262,8 @@ func (s *service) UpdateAccount(ctx context.Context, tenant string, id int64, p 
 		}
 	}
 	var a Account
+	// renew is whether the change reaches the account's tokens.
+	var renew bool
 	err = s.write(ctx, tenant, func(ctx context.Context, tx *sqlx.Tx) error {
 		cur, err := getAccount(ctx, tx, id, true)
 		if err != nil {
@@ -314,10 +317,18 @@ func (s *service) UpdateAccount(ctx context.Context, tenant string, id int64, p 
 		if a, err = getAccount(ctx, tx, id, false); err != nil {
 			return err
 		}
+		if renew = !slices.Equal(a.Roles, cur.Roles) || a.UnitID != cur.UnitID || a.Status != cur.Status; renew {
+			if err := auth.RenewSecurity(ctx, tx, id); err != nil {
+				return err
+			}
+		}
 		if err := notify.DirectoryChanged(ctx, tx); err != nil {
 			return err
 		}
 		return record(ctx, tx, "org.accounts.update", "account", id, cur, a)
 	})
+	if err == nil && renew {
+		s.renewed(tenant, id)
+	}
 	return a, err
 }

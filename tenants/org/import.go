@@ -12,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/countycloud/countycloud/core/audit"
+	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/classified"
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/notify"
@@ -87,6 +88,8 @@ func (s *service) Import(ctx context.Context, tenant string, file []byte, dryRun
 			present[field] = true
 		}
 	}
+	// renewed are the accounts whose tokens the import ends.
+	var renewed []int64
 	run := func(ctx context.Context, q querier, tx *sqlx.Tx) error {
 		cur, err := loadOrg(ctx, q)
 		if err != nil {
@@ -100,6 +103,11 @@ func (s *service) Import(ctx context.Context, tenant string, file []byte, dryRun
 		}
 		if err := p.apply(ctx, tx, cur); err != nil {
 			return err
+		}
+		if renewed = p.renewals(cur); len(renewed) > 0 {
+			if err := auth.RenewSecurity(ctx, tx, renewed...); err != nil {
+				return err
+			}
 		}
 		report.Applied = true
 		return nil
@@ -124,6 +132,7 @@ func (s *service) Import(ctx context.Context, tenant string, file []byte, dryRun
 	if len(problems) > 0 {
 		return refuse(report, problems)
 	}
+	s.renewed(tenant, renewed...)
 	return report, nil
 }
 
@@ -363,6 +372,10 @@ func planImport(recs records, st *orgState, present map[string]bool) *importPlan
 		if line.hasRoles {
 			var codes []string
 			for _, key := range line.roles {
+				if auth.IsReservedRole(key) {
+					p.bad(line.row, colRoles, RowReservedRole, "role %s is reserved by the platform; a county cannot give it", key)
+					continue
+				}
 				r, ok := st.roles[key]
 				if !ok {
 					p.bad(line.row, colRoles, RowUnknownRole, "role %s does not exist in the county", key)
@@ -425,6 +438,18 @@ func quotaChange(st *orgState, e *dbUnit, up *unitPlan, file *int) []QuotaChange
 		return nil
 	}
 	return []QuotaChange{c}
+}
+
+// renewals are the accounts the plan moves to another unit or gives other
+// roles: their tokens must not outlive the change.
+func (p *importPlan) renewals(st *orgState) []int64 {
+	var ids []int64
+	for _, a := range p.accounts {
+		if e := a.existing; e != nil && (a.rolesChanged || a.unit != st.unitNames[e.UnitID]) {
+			ids = append(ids, e.ID)
+		}
+	}
+	return ids
 }
 
 func parentOfExisting(st *orgState, u *dbUnit) string {

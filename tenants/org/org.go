@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/names"
 )
@@ -105,6 +106,7 @@ const (
 	CodeQuotaExceeded   = "unit_quota_exceeded"
 	CodeRequestDecided  = "quota_request_decided"
 	CodeInvalidList     = "invalid_list_request"
+	CodeReservedRole    = "reserved_role"
 )
 
 // Limits on fields.
@@ -128,6 +130,16 @@ func cleanName(what, code, s string) (string, error) {
 		return "", errs.Invalid(code, "%v", err)
 	}
 	return name, nil
+}
+
+// checkNotReserved refuses a role code the platform keeps for itself
+// (auth.ReservedRoles): a county's role by such a code would read as a
+// right no county can give. Refused as forbidden, it is in the trail.
+func checkNotReserved(code string) error {
+	if auth.IsReservedRole(code) {
+		return errs.E(errs.KindForbidden, CodeReservedRole, "role code %s is reserved by the platform; a county cannot create or give it", code)
+	}
+	return nil
 }
 
 func checkUnitCode(s string) error {

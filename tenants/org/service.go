@@ -75,13 +75,43 @@ type RoleInput struct {
 }
 
 type service struct {
-	router Router
+	router   Router
+	renewals Renewals
+}
+
+// Renewals is told, once a change is committed, of the accounts whose
+// roles, unit or status it changed and gave a new security version
+// (auth.RenewSecurity), so that their old tokens are refused from their
+// next request on rather than when the guard's memory of them expires
+// (auth.Service).
+type Renewals interface {
+	SecurityRenewed(tenant string, accounts ...int64)
+}
+
+// Option configures the service.
+type Option func(*service)
+
+// TellRenewals has the service tell r of every security renewal.
+func TellRenewals(r Renewals) Option {
+	return func(s *service) { s.renewals = r }
 }
 
 // NewService returns the organisation service, reaching counties through
 // router.
-func NewService(router Router) Service {
-	return &service{router: router}
+func NewService(router Router, opts ...Option) Service {
+	s := &service{router: router}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// renewed tells the renewals of accounts ids of tenant, whose change is
+// committed.
+func (s *service) renewed(tenant string, ids ...int64) {
+	if s.renewals != nil && len(ids) > 0 {
+		s.renewals.SecurityRenewed(tenant, ids...)
+	}
 }
 
 // Template checks that the county can be served, so that a template is
@@ -301,6 +331,9 @@ func (s *service) CreateRole(ctx context.Context, tenant string, in RoleInput) (
 	if !roleCodePattern.MatchString(in.Code) {
 		return Role{}, errs.Invalid(CodeInvalidRole, "role code %q: use 2 to 64 lowercase letters, digits or underscores, starting with a letter", in.Code)
 	}
+	if err := checkNotReserved(in.Code); err != nil {
+		return Role{}, err
+	}
 	name, err := cleanName("role", CodeInvalidRole, in.Name)
 	if err != nil {
 		return Role{}, err
@@ -340,6 +373,9 @@ func roleIDs(ctx context.Context, q querier, codes []string) ([]int64, error) {
 	ids := make([]int64, 0, len(codes))
 	seen := map[int64]bool{}
 	for _, c := range codes {
+		if err := checkNotReserved(c); err != nil {
+			return nil, err
+		}
 		id, ok := byCode[c]
 		if !ok {
 			return nil, errs.Invalid(CodeUnknownRole, "role %q does not exist; the county has %s", c, strings.Join(known, ", "))

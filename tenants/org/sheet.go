@@ -37,6 +37,7 @@ const (
 	RowConflict      = "conflict"
 	RowUnknownParent = "unknown_parent"
 	RowUnknownRole   = "unknown_role"
+	RowReservedRole  = "reserved_role"
 	RowCycle         = "cycle"
 	RowQuota         = "quota_exceeded"
 )

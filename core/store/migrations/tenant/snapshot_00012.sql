@@ -53,12 +53,19 @@ CREATE TABLE IF NOT EXISTS `account_roles` (
   CONSTRAINT `account_roles_role_fk` FOREIGN KEY (`role_id`) REFERENCES `roles` (`id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
+CREATE TABLE IF NOT EXISTS `account_security` (
+  `account_id` bigint(20) NOT NULL,
+  `version` bigint(20) NOT NULL,
+  PRIMARY KEY (`account_id`),
+  CONSTRAINT `account_security_account_fk` FOREIGN KEY (`account_id`) REFERENCES `accounts` (`id`) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
 CREATE TABLE IF NOT EXISTS `audit_log` (
   `id` bigint(20) NOT NULL AUTO_INCREMENT,
   `at` datetime(6) NOT NULL,
   `actor_kind` varchar(16) NOT NULL,
   `actor_id` bigint(20) DEFAULT NULL,
-  `actor_login` varchar(64) NOT NULL,
+  `actor_login` varchar(128) NOT NULL,
   `unit_id` bigint(20) DEFAULT NULL,
   `action` varchar(64) NOT NULL,
   `object_type` varchar(32) NOT NULL,
