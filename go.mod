@@ -18,6 +18,7 @@ require (
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.10
 	github.com/xuri/excelize/v2 v2.10.1
+	golang.org/x/term v0.46.0
 	golang.org/x/text v0.42.0
 )
 

@@ -44,6 +44,20 @@ func (o *clientOptions) register(cmd *cobra.Command) {
 // client reads the environment for the shared flags not given and returns
 // an API client, or a usage error.
 func (o *clientOptions) client(e env) (*apiClient, error) {
+	c, err := o.anonymousClient(e)
+	if err != nil {
+		return nil, err
+	}
+	if o.token == "" {
+		return nil, usageError("no token: set COUNTYCLOUD_TOKEN (the server prints its bootstrap token on first start) or pass --token")
+	}
+	c.token = o.token
+	return c, nil
+}
+
+// anonymousClient is client for the routes anyone may call (a login): it
+// sends no token, whatever the environment holds.
+func (o *clientOptions) anonymousClient(e env) (*apiClient, error) {
 	if err := config.ApplyEnv(o.flags, e.lookup); err != nil {
 		return nil, usageError("%v", err)
 	}
@@ -58,10 +72,7 @@ func (o *clientOptions) client(e env) (*apiClient, error) {
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, usageError("--addr %q (COUNTYCLOUD_ADDR) is not an http(s) URL such as http://127.0.0.1:8080", o.addr)
 	}
-	if o.token == "" {
-		return nil, usageError("no token: set COUNTYCLOUD_TOKEN (the server prints its bootstrap token on first start) or pass --token")
-	}
-	return &apiClient{base: base, token: o.token, http: &http.Client{Timeout: o.timeout}}, nil
+	return &apiClient{base: base, http: &http.Client{Timeout: o.timeout}}, nil
 }
 
 type apiClient struct {
@@ -114,7 +125,9 @@ func (c *apiClient) send(ctx context.Context, method, path string, query url.Val
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	if payload != nil {
 		req.Header.Set("Content-Type", contentType)
 	}

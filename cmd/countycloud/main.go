@@ -53,18 +53,23 @@ func exactArgs(n int, names string) cobra.PositionalArgs {
 var version = "dev"
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv))
+	os.Exit(runWithInput(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.LookupEnv))
 }
 
 // env is what commands read from the process, passed in so that tests can
 // run commands in-process.
 type env struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	lookup         func(string) (string, bool)
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
-	root := newRootCmd(env{stdout: stdout, stderr: stderr, lookup: lookup})
+	return runWithInput(ctx, args, strings.NewReader(""), stdout, stderr, lookup)
+}
+
+func runWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
+	root := newRootCmd(env{stdin: stdin, stdout: stdout, stderr: stderr, lookup: lookup})
 	root.SetArgs(normalizeSingleDash(root, args))
 	cmd, err := root.ExecuteContextC(ctx)
 	return exitCode(cmd, err, stderr)
@@ -93,7 +98,7 @@ its API, configured by COUNTYCLOUD_ADDR and COUNTYCLOUD_TOKEN.`,
 		}
 		return usageError("%v\nSee '%s --help'.", err, c.CommandPath())
 	})
-	root.AddCommand(newServerCmd(e), newTenantCmd(e), newOrgCmd(e), newAuditCmd(e), newCalendarCmd(e), newWorkflowCmd(e), newSupervisionCmd(e), newNotifyCmd(e), newJobsCmd(e), newMigrateCmd(e), newBenchCmd(e), newPluginCmd(e), newModuleCmd())
+	root.AddCommand(newServerCmd(e), newTenantCmd(e), newLoginCmd(e), newOrgCmd(e), newAuditCmd(e), newCalendarCmd(e), newWorkflowCmd(e), newSupervisionCmd(e), newNotifyCmd(e), newJobsCmd(e), newMigrateCmd(e), newBenchCmd(e), newPluginCmd(e), newModuleCmd())
 	refuseUnknownSubcommands(root)
 	return root
 }

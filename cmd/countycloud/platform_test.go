@@ -60,8 +60,14 @@ type cliResult struct {
 
 func cli(t testing.TB, env map[string]string, args ...string) cliResult {
 	t.Helper()
+	return cliWithInput(t, "", env, args...)
+}
+
+// cliWithInput runs a command reading stdin from input.
+func cliWithInput(t testing.TB, input string, env map[string]string, args ...string) cliResult {
+	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(context.Background(), args, &out, &errb, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	code := runWithInput(context.Background(), args, strings.NewReader(input), &out, &errb, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	return cliResult{out.String(), errb.String(), code}
 }
 
