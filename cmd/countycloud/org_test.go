@@ -68,14 +68,14 @@ func TestOrgThroughTheCLI(t *testing.T) {
 	if r.code != exitFailed || !strings.Contains(r.stderr, org.CodeQuotaExceeded) {
 		t.Errorf("over quota: exit %d %s", r.code, r.stderr)
 	}
-	mustCLI(t, env, "org", "quota", "request", "--unit", "1", "--quota", "2", "--reason", "新增一人")
+	mustCLI(t, env, "org", "quota", "request", "--unit", "1", "--quota", "3", "--reason", "新增一人")
 	mustCLI(t, env, "org", "quota", "approve", "1", "--note", "同意")
 	mustCLI(t, env, "org", "accounts", "create", "--login", "zhaoliu", "--name", "赵六", "--unit", "1", "--role", "clerk")
 	lower := filepath.Join(dir, "lower.csv")
 	if err := os.WriteFile(lower, []byte("单位名称,账号限额\n县委办公室,1\n县发展和改革局,16\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if r := mustCLI(t, env, "org", "import", lower, "--dry-run"); !strings.Contains(r, "2 → 2") || !strings.Contains(r, "kept: the file says 1, below the raise approved by quota request 1") || !strings.Contains(r, "15 → 16") {
+	if r := mustCLI(t, env, "org", "import", lower, "--dry-run"); !strings.Contains(r, "3 → 3") || !strings.Contains(r, "kept: the file says 1, below the raise approved by quota request 1") || !strings.Contains(r, "15 → 16") {
 		t.Errorf("the dry run of a file lowering an approved raise:\n%s", r)
 	}
 	if r := cli(t, env, "org", "accounts", "get", "999"); r.code != exitNotFound {

@@ -15,10 +15,10 @@ const (
 // templateRows are the template's examples: a row per account, a unit's
 // own row when it has no accounts yet.
 var templateRows = [][]string{
-	{"县委办公室", "", "DW001", "1", "20", "张三", "zhangsan", "领导、收发员", "13800138000", "zhangsan@example.gov.cn"},
-	{"县发展和改革局", "", "DW002", "2", "15", "李四", "lisi", "业务管理员", "13900139000", ""},
-	{"县发展和改革局", "", "", "", "", "王五", "wangwu", "收发员", "", ""},
-	{"综合股", "县发展和改革局", "DW00201", "1", "", "", "", "", "", ""},
+	{"县委办公室", "", "BGS", "1", "20", "张三", "zhangsan", "领导、收发员", "13800138000", "zhangsan@example.gov.cn"},
+	{"县委办公室", "", "", "", "", "李四", "lisi", "业务管理员", "13900139000", "lisi@example.gov.cn"},
+	{"县发展和改革局", "", "FGJ", "2", "15", "王五", "wangwu", "收发员", "", ""},
+	{"综合股", "县发展和改革局", "FGJ-ZHG", "1", "", "", "", "", "", ""},
 }
 
 func templateHeader() []string {
