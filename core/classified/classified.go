@@ -181,6 +181,7 @@ type frame struct {
 func walk(dec *json.Decoder) error {
 	stack := []frame{{}}
 	fieldKey := false
+	key := ""
 	for {
 		tok, err := dec.Token()
 		if err != nil {
@@ -206,8 +207,9 @@ func walk(dec *json.Decoder) error {
 				text := normalize(t)
 				fieldKey = isField(text)
 				if level, ok := levelOf(text, top.field); ok {
-					return refusal(level, "the name "+excerpt(t))
+					return refusal(level, "a field's name")
 				}
+				key = t
 				continue
 			}
 			top.wantKey = top.object
@@ -216,7 +218,13 @@ func walk(dec *json.Decoder) error {
 				continue
 			}
 			if level, ok := levelOf(normalize(t), inField); ok {
-				return refusal(level, "the value "+excerpt(t))
+				// Where, but not what: the content stays out of the answer
+				// and of every log the answer passes through.
+				where := "a value in a list"
+				if top.object {
+					where = "the value of " + excerpt(key)
+				}
+				return refusal(level, where)
 			}
 		default:
 			top.wantKey = top.object

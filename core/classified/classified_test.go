@@ -99,11 +99,18 @@ func TestEveryClassifiedVariantIsRefusedAndPlainTextIsNot(t *testing.T) {
 	}
 }
 
-func TestARefusalIsForbiddenAndSaysWhatItFound(t *testing.T) {
-	err := Check([]byte(`{"title":"【机密】关于调整机构设置的请示"}`))
-	e := errs.As(err)
-	if e.Kind != errs.KindForbidden || !strings.Contains(e.Message, "机密") || !strings.Contains(e.Message, "【机密】关于") {
-		t.Fatalf("refusal: %v", err)
+// TestARefusalSaysWhereButNotWhat: the answer names the level and the
+// field, never the classified text, which would otherwise reach every log
+// an answer passes through.
+func TestARefusalSaysWhereButNotWhat(t *testing.T) {
+	for body, where := range map[string]string{
+		`{"title":"【机密】关于调整机构设置的请示"}`:       `the value of "title"`,
+		`{"tags":["公开","★机密 关于调整机构设置的请示"]}`: "a value in a list",
+	} {
+		e := errs.As(Check([]byte(body)))
+		if e.Kind != errs.KindForbidden || !strings.Contains(e.Message, "机密") || !strings.Contains(e.Message, where) || strings.Contains(e.Message, "关于") {
+			t.Errorf("%s refused with %v", body, e)
+		}
 	}
 }
 
