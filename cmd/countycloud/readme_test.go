@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // tourStep is one command of README's tour, with the output the README
@@ -175,19 +176,34 @@ func TestTheREADMETourRunsAsWritten(t *testing.T) {
 	// process group.
 	t.Cleanup(func() { _ = syscall.Kill(-shell.Process.Pid, syscall.SIGKILL); _ = shell.Wait() })
 
-	done := bufio.NewScanner(status)
+	ends := make(chan string)
+	go func() {
+		defer close(ends)
+		done := bufio.NewScanner(status)
+		for done.Scan() {
+			ends <- done.Text()
+		}
+	}()
 	for i, s := range steps {
-		if !done.Scan() {
-			t.Fatalf("README.md:%d: the tour stopped before %q", s.line, s.command)
+		output := func() []byte {
+			out, _ := os.ReadFile(filepath.Join(dir, ".tour-out-"+strconv.Itoa(i)))
+			return out
+		}
+		var end string
+		select {
+		case line, ok := <-ends:
+			if !ok {
+				t.Fatalf("README.md:%d: the tour stopped at %q:\n%s", s.line, s.command, output())
+			}
+			end = line
+		case <-time.After(tourStepTimeout):
+			t.Fatalf("README.md:%d: %q did not end within %s; it printed:\n%s", s.line, s.command, tourStepTimeout, output())
 		}
 		var idx, code int
-		if _, err := fmt.Sscanf(done.Text(), "%d %d", &idx, &code); err != nil || idx != i {
-			t.Fatalf("README.md:%d: unexpected status line %q", s.line, done.Text())
+		if _, err := fmt.Sscanf(end, "%d %d", &idx, &code); err != nil || idx != i {
+			t.Fatalf("README.md:%d: unexpected status line %q", s.line, end)
 		}
-		out, err := os.ReadFile(filepath.Join(dir, ".tour-out-"+strconv.Itoa(i)))
-		if err != nil {
-			t.Fatal(err)
-		}
+		out := output()
 		got := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
 		switch {
 		case code != 0:
@@ -197,6 +213,10 @@ func TestTheREADMETourRunsAsWritten(t *testing.T) {
 		}
 	}
 }
+
+// tourStepTimeout bounds one command of the tour; the slowest builds a
+// plugin.
+const tourStepTimeout = 3 * time.Minute
 
 // tourEnv is a newcomer's environment: a home of their own and none of
 // the COUNTYCLOUD_ variables the test itself may run with, but Go's caches,
