@@ -67,15 +67,7 @@ func (o *orgCmd) fetchSheet(cmd *cobra.Command, path string, f sheetFlags, body 
 	if err != nil {
 		return err
 	}
-	file, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("the passwords were issued but cannot be written (%w); reissue them to another --out", err)
-	}
-	_, err = file.Write(data)
-	if cerr := file.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := writeNew(out, data); err != nil {
 		return fmt.Errorf("the passwords were issued but cannot be written (%w); reissue them to another --out", err)
 	}
 	_, err = fmt.Fprintf(o.e.stdout, "Wrote %s. %s Every password on it must be changed at first login.\n", filepath.Clean(out), done)
@@ -132,4 +124,18 @@ unit and the units below it, never a county admin's.`,
 	cmd.Flags().Int64Var(&in.UnitID, "unit", 0, "id of a unit: replace the passwords of all its active accounts")
 	f.register(cmd)
 	return cmd
+}
+
+// writeNew writes data to a file that must not exist yet, readable by its
+// owner only.
+func writeNew(name string, data []byte) error {
+	file, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = file.Write(data)
+	if cerr := file.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -146,19 +146,7 @@ func TestImportReadsGBKAndXLSX(t *testing.T) {
 	if r := mustImport(t, svc, wengyuan, gbk, false); r.Format != "csv (GBK)" || r.Accounts.Created != 3 {
 		t.Errorf("GBK: %+v", r)
 	}
-	f := excelize.NewFile()
-	for i, line := range strings.Split(strings.TrimSpace(staffingList), "\n") {
-		cells := strings.Split(line, ",")
-		cell, _ := excelize.CoordinatesToCellName(1, i+1)
-		if err := f.SetSheetRow("Sheet1", cell, &cells); err != nil {
-			t.Fatal(err)
-		}
-	}
-	buf, err := f.WriteToBuffer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := mustImport(t, svc, lechang, buf.Bytes(), false); r.Format != "xlsx" || r.Accounts.Created != 3 || r.Units.Created != 3 {
+	if r := mustImport(t, svc, lechang, xlsx(t, staffingList), false); r.Format != "xlsx" || r.Accounts.Created != 3 || r.Units.Created != 3 {
 		t.Errorf("XLSX: %+v", r)
 	}
 }

@@ -287,7 +287,7 @@ func TestUnitsAccountsAndRolesNamedByInvisibleOrReorderingCharactersAreRefused(t
 		for column, file := range map[string]string{"单位名称": "单位名称,姓名,登录名\n" + name + ",李四,lisi\n", "姓名": "单位名称,姓名,登录名\n县信息中心," + name + ",lisi\n"} {
 			_, err = svc.Import(ctx, wengyuan, []byte(file), false)
 			problems, _ := errs.As(err).Details.([]org.RowError)
-			if errs.CodeOf(err) != org.CodeImportInvalid || len(problems) != 1 || problems[0].Column != column {
+			if errs.CodeOf(err) != org.CodeImportInvalid || len(problems) != 1 || problems[0].Column != column || problems[0].Code != org.RowInvalid {
 				t.Errorf("import %q: %v %+v", file, err, problems)
 			}
 		}

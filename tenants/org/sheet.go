@@ -26,6 +26,16 @@ type RowError struct {
 	Message string `json:"message"`
 }
 
+// emptyOrInvalid is the code of a cell a name could not be taken from:
+// left empty, or holding what no name may (an invisible or reordering
+// character, say).
+func emptyOrInvalid(cell string) string {
+	if strings.TrimSpace(cell) == "" {
+		return RowRequired
+	}
+	return RowInvalid
+}
+
 // Row error codes.
 const (
 	RowUndecodable   = "undecodable"
@@ -341,7 +351,7 @@ func checkRows(rows []fileRow) (records, []RowError) {
 		// so that one pass over the file finds every problem.
 		name, err := cleanName("unit", CodeInvalidUnit, r.get(colUnit))
 		if err != nil {
-			bad(r.row, colUnit, RowRequired, "%s", messageOf(err))
+			bad(r.row, colUnit, emptyOrInvalid(r.get(colUnit)), "%s", messageOf(err))
 		}
 		u := unitLine{row: r.row, name: name, parent: r.get(colParent), code: r.get(colUnitCode),
 			sort: number(r, colSort, -1000000, 1000000), quota: number(r, colQuota, 0, MaxQuota)}
@@ -378,7 +388,7 @@ func checkRows(rows []fileRow) (records, []RowError) {
 			loginRow[login] = r.row
 		}
 		if a.name, err = cleanName("account", CodeInvalidAccount, person); err != nil {
-			bad(r.row, colName, RowRequired, "%s", messageOf(err))
+			bad(r.row, colName, emptyOrInvalid(person), "%s", messageOf(err))
 			a.flawed = true
 		}
 		if a.mobile, err = cleanMobile(r.get(colMobile)); err != nil {
