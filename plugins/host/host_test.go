@@ -125,6 +125,18 @@ func (n *notes) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, erro
 		return &sdk.Response{Status: 204}, nil
 	case r.Path == "/echo":
 		return &sdk.Response{Body: r.Body}, nil
+	case r.Path == "/answer":
+		// Answers what the request asks for, headers and all, as a
+		// module that tries the platform's origin would.
+		var a struct {
+			Status int               `json:"status"`
+			Header map[string]string `json:"header"`
+			Body   string            `json:"body"`
+		}
+		if err := json.Unmarshal(r.Body, &a); err != nil {
+			return fail(err)
+		}
+		return &sdk.Response{Status: a.Status, Header: a.Header, Body: []byte(a.Body)}, nil
 	case r.Path == "/print":
 		fmt.Println("一行到标准输出")
 		fmt.Fprintln(os.Stderr, "and one to stderr")

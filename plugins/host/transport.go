@@ -3,7 +3,6 @@ package host
 import (
 	"context"
 	"net/http"
-	"strings"
 
 	"github.com/go-kit/kit/endpoint"
 	httptransport "github.com/go-kit/kit/transport/http"
@@ -56,7 +55,11 @@ func (s *Service) Routes(guard func(route string) endpoint.Middleware, opts ...h
 	}
 	call := func(ctx context.Context, req any) (any, error) {
 		r := req.(moduleRequest)
-		return s.Serve(ctx, r.tenant, r.plugin, r.call)
+		resp, err := s.Serve(ctx, r.tenant, r.plugin, r.call)
+		if err != nil {
+			return nil, err
+		}
+		return answer(r.tenant, r.plugin, resp)
 	}
 	for _, method := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
 		name := "module.write"
@@ -95,12 +98,10 @@ func decodeEnable(ctx context.Context, r *http.Request) (any, error) {
 	return m, nil
 }
 
-// Headers a module sees of a request, and may set on its answer. Others
-// (cookies, the caller's token) never cross.
-var (
-	requestHeaders  = []string{"Accept", "Accept-Language", "Content-Type", "If-Match", "If-None-Match"}
-	responseHeaders = []string{"Cache-Control", "Content-Disposition", "Content-Language", "Content-Type", "ETag", "Last-Modified", "Location"}
-)
+// requestHeaders are the headers a module sees of a request. Others
+// (cookies, the caller's token) never cross; moduleHeaders are those it
+// may set on its answer.
+var requestHeaders = []string{"Accept", "Accept-Language", "Content-Type", "If-Match", "If-None-Match"}
 
 // decodeCall hands a module the request. A body passes the checks of
 // every JSON body first (kit.ReadJSON: its type, size and text, and the
@@ -126,18 +127,11 @@ func decodeCall(ctx context.Context, r *http.Request) (any, error) {
 }
 
 func encodeCall(_ context.Context, w http.ResponseWriter, response any) error {
-	resp := response.(*pluginv1.HandleResponse)
-	for _, h := range responseHeaders {
-		if v, ok := resp.GetHeaders()[h]; ok && !strings.ContainsAny(v, "\r\n") {
-			w.Header().Set(h, v)
-		}
+	a := response.(moduleAnswer)
+	for name, v := range a.header {
+		w.Header()[name] = v
 	}
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	status := int(resp.GetStatus())
-	if status < 100 || status > 599 {
-		status = http.StatusBadGateway
-	}
-	w.WriteHeader(status)
-	_, err := w.Write(resp.GetBody())
+	w.WriteHeader(a.status)
+	_, err := w.Write(a.body)
 	return err
 }
