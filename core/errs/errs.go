@@ -28,6 +28,10 @@ const (
 	// KindUnsupportedMediaType is a body sent as a type the route does not
 	// take.
 	KindUnsupportedMediaType
+	// KindBadGateway is an answer of something the platform called on the
+	// caller's behalf (a module's plugin) that the platform refused to
+	// pass on.
+	KindBadGateway
 )
 
 func (k Kind) String() string {
@@ -52,6 +56,8 @@ func (k Kind) String() string {
 		return "too_many_requests"
 	case KindUnsupportedMediaType:
 		return "unsupported_media_type"
+	case KindBadGateway:
+		return "bad_gateway"
 	default:
 		return "internal"
 	}

@@ -35,6 +35,8 @@ func StatusOf(k errs.Kind) int {
 		return http.StatusTooManyRequests
 	case errs.KindUnsupportedMediaType:
 		return http.StatusUnsupportedMediaType
+	case errs.KindBadGateway:
+		return http.StatusBadGateway
 	default:
 		return http.StatusInternalServerError
 	}

@@ -30,6 +30,8 @@ const (
 	CodeModuleNotEnabled  = "module_not_enabled"
 	CodeModuleUnavailable = "module_unavailable"
 	CodeModuleFailed      = "module_failed"
+	// CodeModuleAnswerTooLarge is a module's answer over MaxModuleAnswer.
+	CodeModuleAnswerTooLarge = "module_answer_too_large"
 )
 
 // Entry is a registered plugin version.
@@ -104,17 +106,25 @@ func ParseSHA256(s string) ([]byte, error) {
 }
 
 // CompileSettings compiles a manifest's settings schema; an empty one
-// accepts any JSON object.
+// accepts any JSON object. It loads nothing the schema refers to and
+// refuses a schema that would cost more than maxSchemaCost to validate.
 func CompileSettings(m sdk.Manifest) (*jsonschema.Schema, error) {
 	schema := m.Settings
 	if len(schema) == 0 {
 		schema = json.RawMessage(`{"type":"object"}`)
 	}
+	if len(schema) > maxManifestBytes {
+		return nil, fmt.Errorf("settings schema: it is %d bytes; a manifest may have %d", len(schema), maxManifestBytes)
+	}
 	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(string(schema)))
 	if err != nil {
 		return nil, fmt.Errorf("settings schema: %w", err)
 	}
+	if err := schemaCost(doc); err != nil {
+		return nil, fmt.Errorf("settings schema: %w", err)
+	}
 	c := jsonschema.NewCompiler()
+	c.UseLoader(refuseLoader{})
 	url := "countycloud:" + m.ID + "/settings.json"
 	if err := c.AddResource(url, doc); err != nil {
 		return nil, fmt.Errorf("settings schema: %w", err)
@@ -130,6 +140,9 @@ func CompileSettings(m sdk.Manifest) (*jsonschema.Schema, error) {
 func checkSettings(m sdk.Manifest, settings json.RawMessage) (json.RawMessage, error) {
 	if len(settings) == 0 || string(settings) == "null" {
 		settings = json.RawMessage(`{}`)
+	}
+	if len(settings) > maxSettingsBytes {
+		return nil, errs.Invalid(CodeInvalidSettings, "settings are %d bytes; a module's settings may have %d", len(settings), maxSettingsBytes)
 	}
 	schema, err := CompileSettings(m)
 	if err != nil {
@@ -173,6 +186,8 @@ func asCatalogError(err error) error {
 	switch {
 	case errors.Is(err, ErrChecksum):
 		return errs.Wrap(ErrChecksum, errs.KindInvalid, CodeChecksumMismatch, "%s", strings.TrimPrefix(err.Error(), ErrChecksum.Error()+": "))
+	case errors.Is(err, ErrManifest):
+		return errs.Wrap(ErrManifest, errs.KindInvalid, CodeInvalidPlugin, "%s", err.Error())
 	case errors.Is(err, ErrProtocol):
 		return errs.Wrap(ErrProtocol, errs.KindInvalid, CodeProtocolMismatch, "%s", strings.TrimPrefix(err.Error(), ErrProtocol.Error()+": "))
 	}

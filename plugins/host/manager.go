@@ -96,6 +96,9 @@ func (m *Manager) Call(ctx context.Context, e Entry, county string, req *pluginv
 	switch code := status.Code(err); {
 	case err == nil:
 		return resp, nil
+	case code == codes.ResourceExhausted:
+		// gRPC refused an answer over its limit, and reads none of it.
+		return nil, errs.Wrap(err, errs.KindBadGateway, CodeModuleAnswerTooLarge, "module %s answered with more than %d bytes; files go through the file store", e.ID, MaxModuleAnswer)
 	case code == codes.Unavailable || p.Exited():
 		// The connection broke: the process died (or is dying) under
 		// the request.

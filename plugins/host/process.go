@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"os/exec"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"golang.org/x/time/rate"
 	"google.golang.org/grpc"
 
 	"github.com/countycloud/countycloud/core/audit"
@@ -42,6 +44,19 @@ type Process struct {
 	caps     *Capabilities
 }
 
+const (
+	// MaxModuleAnswer bounds a module's answer to a request; a larger one
+	// is refused with module_answer_too_large. Files travel through the
+	// file store, not through answers.
+	MaxModuleAnswer = 4 << 20
+	// maxHostMessage bounds a plugin's message to a host service: a
+	// record's document (MaxDocumentBytes) and more fit.
+	maxHostMessage = 2<<20 + messageEnvelope
+	// messageEnvelope is what a message carries besides its body: the
+	// status, headers, ids and the capability.
+	messageEnvelope = 64 << 10
+)
+
 // ErrChecksum is the error of a binary whose SHA-256 is not the one it
 // was registered with.
 var ErrChecksum = errors.New("checksum mismatch")
@@ -62,6 +77,7 @@ func Launch(ctx context.Context, b Binary, d Deps) (*Process, error) {
 	cmd.Env = b.Env
 	dieWithHost(cmd)
 	services := newHostServer(b.Manifest, d)
+	logLimit := newLogLimit()
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake(),
 		Plugins:          plugin.PluginSet{sdk.PluginName: &hostPlugin{services: services}},
@@ -73,11 +89,16 @@ func Launch(ctx context.Context, b Binary, d Deps) (*Process, error) {
 		// The deadline of a module call is gRPC's own, set where the call
 		// is made: a context of the host's around each call would cost a
 		// tenth of what the call itself costs.
-		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultServiceConfig(callDeadline(d.callTimeout()))},
+		// go-plugin lets a plugin answer up to 2 GiB; the host takes what
+		// an answer may be (files go through the file store).
+		GRPCDialOptions: []grpc.DialOption{
+			grpc.WithDefaultServiceConfig(callDeadline(d.callTimeout())),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxModuleAnswer + messageEnvelope)),
+		},
 		// What a plugin prints once it serves reaches the host's log, a
 		// line an entry, named by the plugin.
-		SyncStdout: &logLines{log: d.Log, plugin: b.Manifest.ID, stream: "stdout"},
-		SyncStderr: &logLines{log: d.Log, plugin: b.Manifest.ID, stream: "stderr"},
+		SyncStdout: &logLines{log: d.Log, plugin: b.Manifest.ID, stream: "stdout", limit: logLimit},
+		SyncStderr: &logLines{log: d.Log, plugin: b.Manifest.ID, stream: "stderr", limit: logLimit},
 		Logger:     hclog.FromStandardLogger(slog.NewLogLogger(d.Log.Handler(), slog.LevelWarn), &hclog.LoggerOptions{Name: "plugin." + b.Manifest.ID, Level: hclog.Warn}),
 	})
 	p, err := start(ctx, client, b)
@@ -114,9 +135,15 @@ func start(ctx context.Context, client *plugin.Client, b Binary) (*Process, erro
 	if err != nil {
 		return nil, fmt.Errorf("%w: ask %s for its manifest: %v", ErrProtocol, name, err)
 	}
+	if err := checkManifestSize(resp.GetManifest()); err != nil {
+		return nil, err
+	}
 	m, err := sdk.ParseManifest(resp.GetManifest())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrProtocol, err)
+	}
+	if err := checkManifestLimits(m); err != nil {
+		return nil, err
 	}
 	if b.Manifest.ID == "" {
 		// Probing a binary being registered: what it says it is is what
@@ -167,7 +194,7 @@ func (h *hostPlugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error {
 func (h *hostPlugin) GRPCClient(_ context.Context, broker *plugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
 	id := broker.NextId()
 	go broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
-		s := grpc.NewServer(opts...)
+		s := grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(maxHostMessage))...)
 		pluginv1.RegisterHostServer(s, h.services)
 		return s
 	})
@@ -184,32 +211,82 @@ func (p *Process) Ping() error {
 }
 
 // logLines writes what a plugin prints to the host's log, one entry a
-// line. go-plugin copies each stream from one goroutine.
+// line. go-plugin copies each stream from one goroutine; a plugin's two
+// streams share one limit.
 type logLines struct {
 	log            *slog.Logger
 	plugin, stream string
-	partial        []byte
+	limit          *rate.Limiter
+	// partial is the start of a line not ended yet; skipping says the
+	// line was cut, and what is left of it up to its newline is dropped;
+	// dropped counts the lines the limit kept from the log.
+	partial  []byte
+	skipping bool
+	dropped  int
 }
 
-// maxLogLine bounds a line a plugin never ends, so that it cannot grow
-// the host's memory.
-const maxLogLine = 16 << 10
+const (
+	// maxLogLine bounds a line: what a plugin prints past it, up to the
+	// line's end, is dropped, so one endless line is one entry and grows
+	// nothing of the host's.
+	maxLogLine = 16 << 10
+	// logLinesPerSecond is how many lines of a plugin's output the host
+	// logs a second (with as many at once); the others are counted, and
+	// the count is logged with the next line that is.
+	logLinesPerSecond = 100
+)
+
+func newLogLimit() *rate.Limiter { return rate.NewLimiter(logLinesPerSecond, logLinesPerSecond) }
 
 func (w *logLines) Write(p []byte) (int, error) {
-	w.partial = append(w.partial, p...)
-	for {
-		i := bytes.IndexByte(w.partial, '\n')
-		if i < 0 && len(w.partial) < maxLogLine {
-			return len(p), nil
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if w.skipping {
+			if i < 0 {
+				return n, nil
+			}
+			w.skipping, p = false, p[i+1:]
+			continue
 		}
-		if i < 0 {
-			i = len(w.partial)
+		room := maxLogLine - len(w.partial)
+		switch {
+		case i < 0 && len(p) <= room:
+			w.partial = append(w.partial, p...)
+			return n, nil
+		case i < 0 || i > room:
+			// The line is longer than a line may be: what fits is
+			// logged, the rest skipped.
+			w.emit(append(w.partial, p[:room]...), true)
+			w.skipping, p = true, p[room:]
+		default:
+			w.emit(append(w.partial, p[:i]...), false)
+			p = p[i+1:]
 		}
-		if line := bytes.TrimRight(w.partial[:i], "\r"); len(line) > 0 {
-			w.log.Info("plugin output", "plugin", w.plugin, "stream", w.stream, "line", string(line))
-		}
-		w.partial = w.partial[min(i+1, len(w.partial)):]
+		w.partial = w.partial[:0]
 	}
+	return n, nil
+}
+
+func (w *logLines) emit(line []byte, cut bool) {
+	line = bytes.TrimRight(line, "\r")
+	if len(line) == 0 && !cut {
+		return
+	}
+	if !w.limit.Allow() {
+		w.dropped++
+		return
+	}
+	if w.dropped > 0 {
+		w.log.Warn("plugin output dropped", "plugin", w.plugin, "stream", w.stream, "lines", w.dropped, "limit_per_second", logLinesPerSecond)
+		w.dropped = 0
+	}
+	if cut {
+		// A line cut inside a character ends without its first bytes.
+		w.log.Info("plugin output", "plugin", w.plugin, "stream", w.stream, "line", strings.ToValidUTF8(string(line), ""), "truncated", true)
+		return
+	}
+	w.log.Info("plugin output", "plugin", w.plugin, "stream", w.stream, "line", string(line))
 }
 
 // callDeadline is the gRPC service config that gives each Handle call a

@@ -143,6 +143,9 @@ func (s *Service) RegisterBuiltins(ctx context.Context) error {
 		if err := checkNames(m); err != nil {
 			return fmt.Errorf("built-in module %s: %w", id, err)
 		}
+		if err := checkManifestLimits(m); err != nil {
+			return fmt.Errorf("built-in module %s: %w", id, err)
+		}
 		if _, err := CompileSettings(m); err != nil {
 			return fmt.Errorf("built-in module %s: %w", id, err)
 		}
