@@ -177,7 +177,14 @@ func pluginService(cfg config.Server, db *databases, router *store.Router, tenan
 	if err != nil {
 		return nil, nil, err
 	}
-	return host.NewService(host.NewMySQLRepository(db.control), readyCounty{tenants}, deps, host.DefaultManagerOptions(), cfg.PluginDir, builtins), files, nil
+	opts := host.DefaultManagerOptions()
+	if cfg.PluginMaxProcesses > 0 {
+		opts.MaxProcesses = cfg.PluginMaxProcesses
+	}
+	if cfg.PluginCountyIdleTimeout > 0 {
+		opts.CountyIdleTimeout = cfg.PluginCountyIdleTimeout
+	}
+	return host.NewService(host.NewMySQLRepository(db.control), readyCounty{tenants}, deps, opts, cfg.PluginDir, builtins), files, nil
 }
 
 // filesPath is where file URLs are served.

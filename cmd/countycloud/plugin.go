@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/plugins/host"
 )
 
@@ -29,31 +30,43 @@ with its settings. 'validate' checks a binary on this machine, without a server.
 	}
 	o.opts.register(cmd)
 	o.countyFlag(cmd.PersistentFlags())
-	cmd.AddCommand(newPluginRegisterCmd(o), newPluginListCmd(o), newPluginEnableCmd(o), newPluginDisableCmd(o), newPluginModulesCmd(o), newPluginValidateCmd(e))
+	cmd.AddCommand(newPluginRegisterCmd(o), newPluginListCmd(o), newPluginProcessesCmd(o), newPluginEnableCmd(o), newPluginDisableCmd(o), newPluginModulesCmd(o), newPluginValidateCmd(e))
 	return cmd
 }
 
 func newPluginRegisterCmd(o *orgCmd) *cobra.Command {
-	var sum string
+	var sum, isolation string
 	cmd := &cobra.Command{
-		Use:   "register FILE --sha256 HEX",
+		Use:   "register FILE --sha256 HEX [--isolation shared|county]",
 		Short: "Register the plugin binary FILE of the server's plugin directory",
 		Long: `Register the plugin binary FILE, a file in the server's --plugin-dir. The
 server checks that its SHA-256 is HEX, starts it once to read its manifest and
 check its protocol, and enters that version in the catalog. The checksum is
-checked again at every launch.`,
-		Example: `  countycloud plugin register archive-1.2.0 --sha256 $(sha256sum plugins.d/archive-1.2.0 | cut -d' ' -f1)`,
-		Args:    exactArgs(1, "the binary's file name in the plugin directory"),
+checked again at every launch.
+
+--isolation says how the counties that enable this version share it: shared
+(the default) runs one process for all of them, which sees each county's data
+during that county's requests; county runs one process per county, so that no
+county's data is ever in a process serving another, at the cost of a process
+(its memory and its start) per county. Choose county for a vendor you do not
+trust with every county at once (docs/operations.md, "Plugins and trust").`,
+		Example: `  countycloud plugin register archive-1.2.0 --sha256 $(sha256sum plugins.d/archive-1.2.0 | cut -d' ' -f1)
+  countycloud plugin register archive-1.2.0 --sha256 9f86d0… --isolation county`,
+		Args: exactArgs(1, "the binary's file name in the plugin directory"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if sum == "" {
 				return usageError("--sha256 is required: the SHA-256 you expect of the binary")
+			}
+			if _, err := host.ParseIsolation(isolation); err != nil {
+				return usageError("--isolation: %s", errs.As(err).Message)
 			}
 			c, err := o.opts.client(o.e)
 			if err != nil {
 				return err
 			}
 			var entry host.Entry
-			if err := c.do(cmd.Context(), http.MethodPost, "/v1/plugins", nil, host.RegisterInput{File: args[0], SHA256: sum}, &entry); err != nil {
+			in := host.RegisterInput{File: args[0], SHA256: sum, Isolation: isolation}
+			if err := c.do(cmd.Context(), http.MethodPost, "/v1/plugins", nil, in, &entry); err != nil {
 				return err
 			}
 			if o.opts.output == "json" {
@@ -63,6 +76,7 @@ checked again at every launch.`,
 		},
 	}
 	cmd.Flags().StringVar(&sum, "sha256", "", "the SHA-256 the binary must have, in hex")
+	cmd.Flags().StringVar(&isolation, "isolation", string(host.IsolationShared), "shared: one process for every county that enables it; county: one process per county")
 	return cmd
 }
 
@@ -96,9 +110,56 @@ func printEntries(w io.Writer, entries []host.Entry) error {
 		if e.Builtin {
 			source = "built in"
 		}
-		rows[i] = []string{e.ID, e.Version, e.Manifest.Name, e.Manifest.Vendor, source, e.SHA256[:12], e.At.Local().Format("2006-01-02 15:04")}
+		rows[i] = []string{e.ID, e.Version, e.Manifest.Name, e.Manifest.Vendor, source, string(e.Isolation), e.SHA256[:12], e.At.Local().Format("2006-01-02 15:04")}
 	}
-	return printTable(w, []string{"ID", "VERSION", "NAME", "VENDOR", "FILE", "SHA-256", "REGISTERED"}, rows)
+	return printTable(w, []string{"ID", "VERSION", "NAME", "VENDOR", "FILE", "ISOLATION", "SHA-256", "REGISTERED"}, rows)
+}
+
+func newPluginProcessesCmd(o *orgCmd) *cobra.Command {
+	return &cobra.Command{
+		Use:   "processes",
+		Short: "List the plugin processes this server runs, and the county of each isolated one",
+		Long: `List the plugin processes the server answering has started: a shared
+process serves every county that enabled its version (COUNTY is empty); a
+county-isolated plugin has one process per county. An idle process (no call
+under way) is stopped after its idle timeout or to make room under
+--plugin-max-processes, and started again by the next request. Each replica
+runs its own processes: this lists those of the replica that answers.`,
+		Example: "  countycloud plugin processes\n  countycloud plugin processes -o json",
+		Args:    exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := o.opts.client(o.e)
+			if err != nil {
+				return err
+			}
+			var list []host.Status
+			if err := c.do(cmd.Context(), http.MethodGet, "/v1/plugins/processes", nil, nil, &list); err != nil {
+				return err
+			}
+			if o.opts.output == "json" {
+				return printJSON(o.e.stdout, list)
+			}
+			rows := make([][]string, len(list))
+			for i, s := range list {
+				state := "stopped"
+				switch {
+				case s.Failed:
+					state = "failed until " + s.RetryAt.Local().Format("15:04:05")
+				case s.Running:
+					state = "running"
+				}
+				pid, used := "", ""
+				if s.PID != 0 {
+					pid = fmt.Sprint(s.PID)
+				}
+				if !s.LastUsed.IsZero() {
+					used = s.LastUsed.Local().Format("2006-01-02 15:04:05")
+				}
+				rows[i] = []string{s.Plugin, s.Version, s.County, state, pid, fmt.Sprint(s.Calls), fmt.Sprint(s.Crashes), used}
+			}
+			return printTable(o.e.stdout, []string{"PLUGIN", "VERSION", "COUNTY", "STATE", "PID", "CALLS", "CRASHES", "LAST USED"}, rows)
+		},
+	}
 }
 
 func newPluginEnableCmd(o *orgCmd) *cobra.Command {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -305,4 +306,61 @@ func TestMalformedInputIsRefusedBeforeAnyQuery(t *testing.T) {
 		t.Errorf("%d units after the refused bodies, want 1", len(units))
 	}
 	want(t, "a unit sent as JSON in UTF-8", send("POST", wy+"/units", "application/json; charset=utf-8", []byte(`{"name":"县档案馆"}`)), 201, "")
+}
+
+func TestACountyIsolatedPluginRunsAProcessPerCounty(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	const file = "suggestions-1.0.0"
+	sum := buildPlugin(t, filepath.Join("..", "..", "examples", "suggestions"), dir, file)
+	db, _, url, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin}, func(c *config.Server) { c.PluginDir = dir })
+	operator := env["COUNTYCLOUD_TOKEN"]
+
+	if r := cli(t, env, "plugin", "register", file, "--sha256", sum, "--isolation", "tenant"); r.code == 0 || !strings.Contains(r.stderr, "--isolation") {
+		t.Fatalf("register with an unknown isolation: exit %d %s", r.code, r.stderr)
+	}
+	var entry host.Entry
+	if err := json.Unmarshal([]byte(mustCLI(t, env, "plugin", "register", file, "--sha256", sum, "--isolation", "county", "-o", "json")), &entry); err != nil {
+		t.Fatal(err)
+	}
+	if entry.Isolation != host.IsolationCounty {
+		t.Fatalf("registered %+v", entry)
+	}
+	var entries []host.Entry
+	if err := json.Unmarshal([]byte(mustCLI(t, env, "plugin", "list", "-o", "json")), &entries); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if want := map[bool]host.Isolation{true: host.IsolationCounty, false: host.IsolationShared}[e.ID == "suggestions"]; e.Isolation != want {
+			t.Errorf("%s is listed %q, want %q", e.ID, e.Isolation, want)
+		}
+	}
+	if out := mustCLI(t, env, "plugin", "list"); !strings.Contains(out, "ISOLATION") || !regexp.MustCompile(`suggestions .* county `).MatchString(out) {
+		t.Fatalf("list:\n%s", out)
+	}
+
+	counties := map[string]string{
+		"gd.shaoguan.wengyuan": loginAs(t, db, url, operator, "gd.shaoguan.wengyuan")["wyadmin"],
+		"gd.shaoguan.lechang":  loginAs(t, db, url, operator, "gd.shaoguan.lechang")["lcadmin"],
+	}
+	for county, token := range counties {
+		mustCLI(t, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": operator, "COUNTYCLOUD_TENANT": county}, "plugin", "enable", "suggestions")
+		want(t, "list in "+county, call(t, "GET", url+"/v1/tenants/"+county+"/modules/suggestions/suggestions", token, nil), 200, "")
+	}
+	var procs []host.Status
+	if err := json.Unmarshal([]byte(mustCLI(t, env, "plugin", "processes", "-o", "json")), &procs); err != nil {
+		t.Fatal(err)
+	}
+	pids := map[string]int{}
+	for _, p := range procs {
+		if p.Plugin == "suggestions" && p.Running {
+			pids[p.County] = p.PID
+		}
+	}
+	if len(pids) != 2 || pids["gd.shaoguan.wengyuan"] == 0 || pids["gd.shaoguan.wengyuan"] == pids["gd.shaoguan.lechang"] {
+		t.Fatalf("processes %+v, want one per county", procs)
+	}
+	if out := mustCLI(t, env, "plugin", "processes"); !strings.Contains(out, "COUNTY") || !strings.Contains(out, "gd.shaoguan.lechang") {
+		t.Fatalf("processes:\n%s", out)
+	}
 }

@@ -70,6 +70,11 @@ type Server struct {
 	PluginDir string
 	// PluginCallTimeout is the deadline of one call into a plugin.
 	PluginCallTimeout time.Duration
+	// PluginMaxProcesses bounds the plugin processes running at once;
+	// PluginCountyIdleTimeout stops a county-isolated plugin's process
+	// of one county that long after its last call.
+	PluginMaxProcesses      int
+	PluginCountyIdleTimeout time.Duration
 	// FileDir keeps the bytes of the files modules store (videos…),
 	// unless S3 names a bucket that does.
 	FileDir string
@@ -108,6 +113,8 @@ func (c *Server) RegisterFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&c.RateLimitAccount, "rate-limit-account", 50, "requests per second one caller (account, operator or address) may make, bursts of twice that (0: no limit)")
 	fs.StringVar(&c.PluginDir, "plugin-dir", "plugins.d", "directory of the vendor plugin binaries that operators register")
 	fs.DurationVar(&c.PluginCallTimeout, "plugin-call-timeout", 30*time.Second, "deadline of one call into a plugin")
+	fs.IntVar(&c.PluginMaxProcesses, "plugin-max-processes", 32, "plugin processes running at once; starting one more stops the least recently used idle one")
+	fs.DurationVar(&c.PluginCountyIdleTimeout, "plugin-county-idle-timeout", 2*time.Minute, "a county-isolated plugin's process for one county stops this long after its last call, and starts again on demand")
 	fs.StringVar(&c.FileDir, "file-dir", "files.d", "directory of the files modules keep (videos, attachments), unless --s3-bucket names a bucket for them")
 	fs.StringVar(&c.FileSigningKey, "file-signing-key", "", "secret of at least 32 characters that signs file URLs, the same on every replica (without it, modules keep no files)")
 	fs.StringVar(&c.PublicURL, "public-url", "", "where clients reach the platform, such as https://cc.example.gov.cn (default: http:// and --addr)")
@@ -259,6 +266,12 @@ func (c *Server) Validate() error {
 	}
 	if c.Workers < 0 {
 		p.add("workers", "must be 0 (no background jobs here) or more")
+	}
+	if c.PluginMaxProcesses < 1 {
+		p.add("plugin-max-processes", "must be at least 1, such as 32")
+	}
+	if c.PluginCountyIdleTimeout <= 0 {
+		p.add("plugin-county-idle-timeout", "must be positive, such as 2m")
 	}
 	c.S3.validate(&p, c.Dev)
 	c.SMTP.validate(&p)

@@ -42,8 +42,41 @@ type Entry struct {
 	File     string       `json:"file"`
 	Builtin  bool         `json:"builtin"`
 	Manifest sdk.Manifest `json:"manifest"`
-	At       time.Time    `json:"registered_at"`
-	By       string       `json:"registered_by"`
+	// Isolation is whether the version runs one process shared by its
+	// counties or one per county.
+	Isolation Isolation `json:"isolation"`
+	At        time.Time `json:"registered_at"`
+	By        string    `json:"registered_by"`
+}
+
+// Isolation is how the counties that enable a plugin version share its
+// processes, chosen by the operator who registers it.
+type Isolation string
+
+const (
+	// IsolationShared runs one process per version for every county that
+	// enables it: the process sees each county's data during its
+	// requests.
+	IsolationShared Isolation = "shared"
+	// IsolationCounty runs one process per county and version, so that
+	// no county's data is ever in the memory of a process serving
+	// another; each costs a process's memory and start.
+	IsolationCounty Isolation = "county"
+)
+
+// ParseIsolation reads an isolation as an operator gives it; empty is
+// shared.
+func ParseIsolation(s string) (Isolation, error) {
+	switch Isolation(s) {
+	case "", IsolationShared:
+		return IsolationShared, nil
+	case IsolationCounty:
+		return IsolationCounty, nil
+	}
+	if len(s) > 32 {
+		s = s[:32] + "…"
+	}
+	return "", errs.Invalid(CodeInvalidPlugin, "isolation %q: use shared (one process for every county) or county (one process per county)", s)
 }
 
 // Module is a county's use of a plugin: the version it runs and its
@@ -85,6 +118,8 @@ type Tenants interface {
 type RegisterInput struct {
 	File   string `json:"file"`
 	SHA256 string `json:"sha256"`
+	// Isolation is shared (the default) or county.
+	Isolation string `json:"isolation,omitempty"`
 }
 
 // EnableInput is what a county admin sets: the version (the newest if

@@ -8,10 +8,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/hashicorp/go-plugin"
 
@@ -89,6 +92,9 @@ type notes struct {
 	version string
 	mu      sync.Mutex
 	kept    *sdk.Host
+	// seen is every request body this process was given, as a plugin
+	// that keeps what passes through it would.
+	seen []string
 }
 
 func (n *notes) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, error) {
@@ -101,6 +107,11 @@ func (n *notes) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, erro
 		}
 		body, _ := json.Marshal(rec)
 		return &sdk.Response{Body: body}, nil
+	}
+	if len(r.Body) > 0 {
+		n.mu.Lock()
+		n.seen = append(n.seen, string(r.Body))
+		n.mu.Unlock()
 	}
 	id := strings.TrimPrefix(r.Path, "/notes/")
 	switch {
@@ -150,6 +161,19 @@ func (n *notes) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, erro
 			return nil, err
 		}
 		return &sdk.Response{Body: rec.Document}, nil
+	case r.Path == "/seen":
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		return &sdk.Response{Body: []byte(strings.Join(n.seen, "\n"))}, nil
+	case r.Path == "/pid":
+		return &sdk.Response{Body: []byte(strconv.Itoa(os.Getpid()))}, nil
+	case r.Path == "/with-capability":
+		// A plugin that got hold of another request's capability (the
+		// body) and calls the host with it instead of its own.
+		h := *r.Host
+		field := reflect.ValueOf(&h).Elem().FieldByName("capability")
+		reflect.NewAt(field.Type(), unsafe.Pointer(field.UnsafeAddr())).Elem().SetString(string(r.Body))
+		return answer(h.Get(ctx, "notes", "secret"))
 	case r.Path == "/version":
 		return &sdk.Response{Body: []byte(n.version)}, nil
 	case r.Path == "/crash":

@@ -1,10 +1,14 @@
 package host
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
+
+	"golang.org/x/mod/semver"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -28,16 +32,25 @@ type ManagerOptions struct {
 	// old version after its counties moved on, a module little used); the
 	// next request starts it again.
 	IdleTimeout time.Duration
+	// CountyIdleTimeout is the same for a process of a county-isolated
+	// plugin, which serves one county and so is idle more often.
+	CountyIdleTimeout time.Duration
+	// MaxProcesses bounds the plugin processes running at once: starting
+	// one more stops the least recently used idle one, and with none
+	// idle the request is refused.
+	MaxProcesses int
 }
 
 // DefaultManagerOptions are the production settings.
 func DefaultManagerOptions() ManagerOptions {
 	return ManagerOptions{MaxCrashes: 3, CrashWindow: 10 * time.Minute,
-		BackoffMin: 250 * time.Millisecond, BackoffMax: 30 * time.Second, HealthInterval: 2 * time.Second, IdleTimeout: 10 * time.Minute}
+		BackoffMin: 250 * time.Millisecond, BackoffMax: 30 * time.Second, HealthInterval: 2 * time.Second, IdleTimeout: 10 * time.Minute,
+		CountyIdleTimeout: 2 * time.Minute, MaxProcesses: 32}
 }
 
 // Manager runs one process per plugin version, launched when a county
-// first needs it, shared by every county that enables that version, and
+// first needs it, shared by every county that enables that version (or,
+// for a county-isolated plugin, one per county and version), and
 // restarted when it dies.
 type Manager struct {
 	deps   Deps
@@ -45,19 +58,26 @@ type Manager struct {
 	binary func(Entry) (Binary, error)
 
 	mu    sync.Mutex
-	procs map[versionKey]*supervised
+	procs map[processKey]*supervised
+	// live counts the processes started and not yet stopped, which
+	// MaxProcesses bounds.
+	live int
 }
 
-type versionKey struct{ plugin, version string }
+// processKey names a process: county is empty for a shared one.
+type processKey struct{ plugin, version, county string }
 
 // NewManager returns a manager that launches an entry as binary says.
 func NewManager(deps Deps, opts ManagerOptions, binary func(Entry) (Binary, error)) *Manager {
-	return &Manager{deps: deps, opts: opts, binary: binary, procs: map[versionKey]*supervised{}}
+	return &Manager{deps: deps, opts: opts, binary: binary, procs: map[processKey]*supervised{}}
 }
 
-// supervised is one plugin version's process and its crash record.
+// supervised is one process of a plugin version and its crash record.
 type supervised struct {
 	entry Entry
+	// county is the one county the process serves, for a county-isolated
+	// plugin; empty for a shared one.
+	county string
 
 	mu      sync.Mutex
 	proc    *Process
@@ -72,13 +92,17 @@ type supervised struct {
 	idle     bool
 }
 
-func (m *Manager) version(e Entry) *supervised {
+// process is the process of e that serves county.
+func (m *Manager) process(e Entry, county string) *supervised {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	key := versionKey{e.ID, e.Version}
+	key := processKey{plugin: e.ID, version: e.Version}
+	if e.Isolation == IsolationCounty {
+		key.county = county
+	}
 	s, ok := m.procs[key]
 	if !ok {
-		s = &supervised{entry: e}
+		s = &supervised{entry: e, county: key.county}
 		m.procs[key] = s
 	}
 	return s
@@ -86,7 +110,7 @@ func (m *Manager) version(e Entry) *supervised {
 
 // Call serves req for county on e's process, launching it if need be.
 func (m *Manager) Call(ctx context.Context, e Entry, county string, req *pluginv1.HandleRequest) (*pluginv1.HandleResponse, error) {
-	s := m.version(e)
+	s := m.process(e, county)
 	p, err := m.running(ctx, s)
 	if err != nil {
 		return nil, err
@@ -155,8 +179,13 @@ func (m *Manager) startLocked(ctx context.Context, s *supervised) (*Process, err
 	if err != nil {
 		return nil, err
 	}
+	b.County = s.county
+	if err := m.reserve(s); err != nil {
+		return nil, err
+	}
 	p, err := Launch(ctx, b, m.deps)
 	if err != nil {
+		m.released()
 		m.deps.Log.ErrorContext(ctx, "plugin did not start", "plugin", s.entry.ID, "version", s.entry.Version, "err", err)
 		m.crashedLocked(s)
 		return nil, errs.Unavailable(err, CodeModuleUnavailable, "module %s could not be started", s.entry.ID)
@@ -175,10 +204,7 @@ func (m *Manager) crashed(s *supervised, p *Process) {
 }
 
 func (m *Manager) crashedLocked(s *supervised) {
-	if s.proc != nil {
-		s.proc.Close()
-		s.proc = nil
-	}
+	m.stopLocked(s)
 	now := m.deps.Now()
 	kept := s.crashes[:0]
 	for _, at := range s.crashes {
@@ -241,59 +267,158 @@ func (m *Manager) check(ctx context.Context) {
 		_, err := m.startLocked(ctx, s)
 		s.mu.Unlock()
 		if err != nil && !errors.Is(err, context.Canceled) {
-			m.deps.Log.DebugContext(ctx, "plugin not restarted yet", "plugin", s.entry.ID, "err", err)
+			m.deps.Log.DebugContext(ctx, "plugin not restarted yet", "plugin", s.entry.ID, "county", s.county, "err", err)
 		}
 	}
 }
 
 // stopIfIdle stops s's process if no call is under way and none began
-// within IdleTimeout, and says whether it did.
+// within its idle timeout, and says whether it did.
 func (m *Manager) stopIfIdle(s *supervised) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.proc == nil || s.inFlight > 0 || m.deps.Now().Sub(s.used) < m.opts.IdleTimeout {
+	timeout := m.opts.IdleTimeout
+	if s.county != "" {
+		timeout = m.opts.CountyIdleTimeout
+	}
+	if s.proc == nil || s.inFlight > 0 || m.deps.Now().Sub(s.used) < timeout {
 		return false
 	}
-	s.proc.Close()
-	s.proc, s.idle = nil, true
-	m.deps.Log.Info("plugin stopped for want of use", "plugin", s.entry.ID, "version", s.entry.Version, "idle", m.opts.IdleTimeout)
+	m.stopLocked(s)
+	s.idle = true
+	m.deps.Log.Info("plugin stopped for want of use", "plugin", s.entry.ID, "version", s.entry.Version, "county", s.county, "idle", timeout)
 	return true
+}
+
+// stopLocked stops s's process, if it runs, and frees its place.
+func (m *Manager) stopLocked(s *supervised) {
+	if s.proc == nil {
+		return
+	}
+	s.proc.Close()
+	s.proc = nil
+	m.released()
+}
+
+// reserve takes a place for one more process for s, whose lock the
+// caller holds, stopping the least recently used idle process of
+// another if every place is taken.
+func (m *Manager) reserve(s *supervised) error {
+	// Each round either takes a place or stops a process; one whose call
+	// began meanwhile is passed over in the next.
+	for range 3 {
+		m.mu.Lock()
+		if m.opts.MaxProcesses <= 0 || m.live < m.opts.MaxProcesses {
+			m.live++
+			m.mu.Unlock()
+			return nil
+		}
+		others := make([]*supervised, 0, len(m.procs))
+		for _, o := range m.procs {
+			if o != s {
+				others = append(others, o)
+			}
+		}
+		m.mu.Unlock()
+		if !m.evict(others) {
+			break
+		}
+	}
+	return errs.Unavailable(nil, CodeModuleUnavailable, "the host runs its maximum of %d plugin processes and none is idle; try again shortly", m.opts.MaxProcesses)
+}
+
+// evict stops the least recently used idle process among others and
+// says whether it stopped one. A process whose lock is held is starting
+// or serving, so it is passed over rather than waited for: two starts
+// evicting each other's processes never wait on each other.
+func (m *Manager) evict(others []*supervised) bool {
+	var lru *supervised
+	var lruUsed time.Time
+	for _, o := range others {
+		if !o.mu.TryLock() {
+			continue
+		}
+		if o.proc != nil && o.inFlight == 0 && (lru == nil || o.used.Before(lruUsed)) {
+			lru, lruUsed = o, o.used
+		}
+		o.mu.Unlock()
+	}
+	if lru == nil || !lru.mu.TryLock() {
+		return false
+	}
+	defer lru.mu.Unlock()
+	if lru.proc == nil || lru.inFlight > 0 {
+		return true
+	}
+	m.stopLocked(lru)
+	lru.idle = true
+	m.deps.Log.Info("plugin stopped to make room for another", "plugin", lru.entry.ID, "version", lru.entry.Version, "county", lru.county,
+		"max_processes", m.opts.MaxProcesses)
+	return true
+}
+
+// released frees the place of a process that stopped or did not start.
+func (m *Manager) released() {
+	m.mu.Lock()
+	m.live--
+	m.mu.Unlock()
 }
 
 // Close stops every plugin process.
 func (m *Manager) Close() {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	all := make([]*supervised, 0, len(m.procs))
 	for _, s := range m.procs {
+		all = append(all, s)
+	}
+	m.mu.Unlock()
+	for _, s := range all {
 		s.mu.Lock()
-		if s.proc != nil {
-			s.proc.Close()
-			s.proc = nil
-		}
+		m.stopLocked(s)
 		s.mu.Unlock()
 	}
 }
 
-// Status is what the manager knows of a plugin version's process.
+// Status is what the manager knows of a plugin process.
 type Status struct {
-	Plugin  string    `json:"plugin"`
-	Version string    `json:"version"`
-	Running bool      `json:"running"`
+	Plugin  string `json:"plugin"`
+	Version string `json:"version"`
+	// County is the one county the process serves, for a
+	// county-isolated plugin; empty for a shared process.
+	County  string `json:"county,omitempty"`
+	PID     int    `json:"pid,omitempty"`
+	Running bool   `json:"running"`
+	// Calls are the calls under way: a process with none is idle.
+	Calls   int       `json:"calls_in_flight"`
 	Failed  bool      `json:"failed"`
 	Crashes int       `json:"recent_crashes"`
 	RetryAt time.Time `json:"retry_at,omitzero"`
+	// LastUsed is when its last call began: the least recently used idle
+	// process is the one stopped to make room for another.
+	LastUsed time.Time `json:"last_used,omitzero"`
 }
 
-// Statuses reports every plugin version the manager has started.
+// Statuses reports every plugin process the manager has started.
 func (m *Manager) Statuses() []Status {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make([]Status, 0, len(m.procs))
+	all := make([]*supervised, 0, len(m.procs))
 	for _, s := range m.procs {
-		s.mu.Lock()
-		out = append(out, Status{Plugin: s.entry.ID, Version: s.entry.Version, Running: s.proc != nil && !s.proc.Exited(),
-			Failed: s.failed, Crashes: len(s.crashes), RetryAt: s.retryAt})
-		s.mu.Unlock()
+		all = append(all, s)
 	}
+	m.mu.Unlock()
+	out := make([]Status, 0, len(all))
+	for _, s := range all {
+		s.mu.Lock()
+		st := Status{Plugin: s.entry.ID, Version: s.entry.Version, County: s.county, Running: s.proc != nil && !s.proc.Exited(),
+			Calls: s.inFlight, Failed: s.failed, Crashes: len(s.crashes), RetryAt: s.retryAt, LastUsed: s.used}
+		if st.Running {
+			st.PID = s.proc.Pid()
+		}
+		s.mu.Unlock()
+		out = append(out, st)
+	}
+	slices.SortFunc(out, func(a, b Status) int {
+		return cmp.Or(cmp.Compare(a.Plugin, b.Plugin), semver.Compare("v"+a.Version, "v"+b.Version), cmp.Compare(a.County, b.County))
+	})
 	return out
 }

@@ -21,33 +21,38 @@ type MySQLRepository struct{ db *sqlx.DB }
 func NewMySQLRepository(db *sqlx.DB) *MySQLRepository { return &MySQLRepository{db: db} }
 
 type entryRow struct {
-	ID       string    `db:"id"`
-	Version  string    `db:"version"`
-	SHA256   string    `db:"sha256"`
-	File     string    `db:"file"`
-	Builtin  bool      `db:"builtin"`
-	Manifest string    `db:"manifest"`
-	At       time.Time `db:"registered_at"`
-	By       string    `db:"registered_by"`
+	ID        string    `db:"id"`
+	Version   string    `db:"version"`
+	SHA256    string    `db:"sha256"`
+	File      string    `db:"file"`
+	Builtin   bool      `db:"builtin"`
+	Manifest  string    `db:"manifest"`
+	Isolation string    `db:"isolation"`
+	At        time.Time `db:"registered_at"`
+	By        string    `db:"registered_by"`
 }
 
 func (r entryRow) entry() (Entry, error) {
-	e := Entry{ID: r.ID, Version: r.Version, SHA256: r.SHA256, File: r.File, Builtin: r.Builtin, At: r.At, By: r.By}
+	e := Entry{ID: r.ID, Version: r.Version, SHA256: r.SHA256, File: r.File, Builtin: r.Builtin, Isolation: Isolation(r.Isolation), At: r.At, By: r.By}
 	if err := json.Unmarshal([]byte(r.Manifest), &e.Manifest); err != nil {
 		return Entry{}, fmt.Errorf("manifest of %s %s: %w", r.ID, r.Version, err)
 	}
 	return e, nil
 }
 
-const entryColumns = "id, version, sha256, file, builtin, manifest, registered_at, registered_by"
+const entryColumns = "id, version, sha256, file, builtin, manifest, isolation, registered_at, registered_by"
 
 func (m *MySQLRepository) Add(ctx context.Context, e Entry) error {
 	manifest, err := e.Manifest.JSON()
 	if err != nil {
 		return err
 	}
-	_, err = m.db.ExecContext(ctx, "INSERT INTO plugins ("+entryColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		e.ID, e.Version, e.SHA256, e.File, e.Builtin, string(manifest), e.At, e.By)
+	isolation, err := ParseIsolation(string(e.Isolation))
+	if err != nil {
+		return err
+	}
+	_, err = m.db.ExecContext(ctx, "INSERT INTO plugins ("+entryColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		e.ID, e.Version, e.SHA256, e.File, e.Builtin, string(manifest), isolation, e.At, e.By)
 	var dup *mysql.MySQLError
 	if errors.As(err, &dup) && dup.Number == 1062 {
 		return errs.Conflict(CodePluginExists, "%s %s is registered already; a new build needs a new version", e.ID, e.Version)

@@ -33,15 +33,20 @@ type Binary struct {
 	// built-in modules through a hidden subcommand.
 	Args []string
 	Env  []string
+	// County, if set, is the one county the process serves (a plugin
+	// registered with county isolation): it refuses requests and
+	// capabilities of any other.
+	County string
 }
 
 // Process is one running plugin version, shared by every county that
-// enables it.
+// enables it, or serving one county.
 type Process struct {
 	client   *plugin.Client
 	module   pluginv1.ModuleClient
 	manifest sdk.Manifest
 	caps     *Capabilities
+	county   string
 }
 
 const (
@@ -56,6 +61,10 @@ const (
 	// status, headers, ids and the capability.
 	messageEnvelope = 64 << 10
 )
+
+// ErrOtherCounty is the error of a request or capability of one county
+// at a process that serves only another.
+var ErrOtherCounty = errors.New("the process serves another county")
 
 // ErrChecksum is the error of a binary whose SHA-256 is not the one it
 // was registered with.
@@ -76,7 +85,7 @@ func Launch(ctx context.Context, b Binary, d Deps) (*Process, error) {
 	// go-plugin adds for its handshake.
 	cmd.Env = b.Env
 	dieWithHost(cmd)
-	services := newHostServer(b.Manifest, d)
+	services := newHostServer(b.Manifest, b.County, d)
 	logLimit := newLogLimit()
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake(),
@@ -106,7 +115,7 @@ func Launch(ctx context.Context, b Binary, d Deps) (*Process, error) {
 		client.Kill()
 		return nil, err
 	}
-	p.caps = d.Capabilities
+	p.caps, p.county = d.Capabilities, b.County
 	return p, nil
 }
 
@@ -159,6 +168,9 @@ func start(ctx context.Context, client *plugin.Client, b Binary) (*Process, erro
 // Handle serves one request of county, under a capability issued for it
 // and revoked when it is answered.
 func (p *Process) Handle(ctx context.Context, county string, req *pluginv1.HandleRequest) (*pluginv1.HandleResponse, error) {
+	if p.county != "" && county != p.county {
+		return nil, fmt.Errorf("%w: %s %s serves %s, not %s", ErrOtherCounty, p.manifest.ID, p.manifest.Version, p.county, county)
+	}
 	c := req.GetCaller()
 	token, revoke := p.caps.Issue(county, p.manifest.ID, req.GetRequestId(), audit.Actor{Kind: c.GetKind(), ID: c.GetAccountId(), Login: c.GetLogin(), Unit: c.GetUnitId()}, c.GetRoles()...)
 	defer revoke()
@@ -171,6 +183,14 @@ func (p *Process) Manifest() sdk.Manifest { return p.manifest }
 
 // Exited says whether the plugin process has ended.
 func (p *Process) Exited() bool { return p.client.Exited() }
+
+// Pid is the process's id, or 0 once it has ended.
+func (p *Process) Pid() int {
+	if rc := p.client.ReattachConfig(); rc != nil {
+		return rc.Pid
+	}
+	return 0
+}
 
 // Close stops the plugin process.
 func (p *Process) Close() { p.client.Kill() }

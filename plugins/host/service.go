@@ -81,6 +81,10 @@ func (s *Service) Register(ctx context.Context, by string, in RegisterInput) (En
 	if err != nil {
 		return Entry{}, err
 	}
+	isolation, err := ParseIsolation(in.Isolation)
+	if err != nil {
+		return Entry{}, err
+	}
 	m, err := Probe(ctx, Binary{Path: path, SHA256: sum}, s.manager.deps)
 	if err != nil {
 		return Entry{}, err
@@ -91,7 +95,7 @@ func (s *Service) Register(ctx context.Context, by string, in RegisterInput) (En
 	if reservedID(m.ID) {
 		return Entry{}, errs.Invalid(CodeInvalidPlugin, "id %s is the platform's own: its audit actions and workflows would pass for the platform's", m.ID)
 	}
-	e := Entry{ID: m.ID, Version: m.Version, SHA256: hex.EncodeToString(sum), File: in.File, Manifest: m, At: s.now().UTC(), By: by}
+	e := Entry{ID: m.ID, Version: m.Version, SHA256: hex.EncodeToString(sum), File: in.File, Manifest: m, Isolation: isolation, At: s.now().UTC(), By: by}
 	return e, s.repo.Add(ctx, e)
 }
 
@@ -150,7 +154,7 @@ func (s *Service) RegisterBuiltins(ctx context.Context) error {
 			return fmt.Errorf("built-in module %s: %w", id, err)
 		}
 		err := s.repo.Add(ctx, Entry{ID: m.ID, Version: m.Version, SHA256: hex.EncodeToString(b.SHA256), File: "(built in)", Builtin: true,
-			Manifest: m, At: s.now().UTC(), By: "platform"})
+			Manifest: m, Isolation: IsolationShared, At: s.now().UTC(), By: "platform"})
 		if err != nil && errs.CodeOf(err) != CodePluginExists {
 			return err
 		}

@@ -63,8 +63,8 @@ type hostServer struct {
 	*workflows
 }
 
-func newHostServer(m sdk.Manifest, d Deps) *hostServer {
-	g := guard{plugin: m.ID, caps: d.Capabilities, log: d.Log}
+func newHostServer(m sdk.Manifest, county string, d Deps) *hostServer {
+	g := guard{plugin: m.ID, only: county, caps: d.Capabilities, log: d.Log}
 	return &hostServer{
 		records:   &records{guard: g, indexed: indexed(m), router: d.Router, now: d.Now},
 		files:     newFiles(g, d),
@@ -95,8 +95,12 @@ func indexed(m sdk.Manifest) map[string][]string {
 // host's own faults from the plugin.
 type guard struct {
 	plugin string
-	caps   *Capabilities
-	log    *slog.Logger
+	// only, if set, is the one county the plugin process serves: a
+	// capability of another county, however it reached the process, is
+	// refused there.
+	only string
+	caps *Capabilities
+	log  *slog.Logger
 }
 
 // capability checks token and returns what it grants.
@@ -107,6 +111,9 @@ func (g guard) capability(token string) (Capability, error) {
 	}
 	if c.Plugin != g.plugin {
 		return Capability{}, status.Errorf(codes.PermissionDenied, "the capability was issued to plugin %s, not %s", c.Plugin, g.plugin)
+	}
+	if g.only != "" && c.County != g.only {
+		return Capability{}, status.Errorf(codes.PermissionDenied, "%v: the capability is of county %s, this process serves %s", ErrOtherCounty, c.County, g.only)
 	}
 	return c, nil
 }

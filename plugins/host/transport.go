@@ -15,7 +15,7 @@ import (
 // Routes serves the catalog, the counties' modules and the modules'
 // own routes:
 //
-//	GET, POST      /v1/plugins                               the catalog; register {"file": "…", "sha256": "…"}
+//	GET, POST      /v1/plugins                               the catalog; register {"file": "…", "sha256": "…", "isolation": "shared" or "county"}
 //	GET            /v1/plugins/processes                     the running plugin processes
 //	GET            /v1/tenants/{code}/modules                a county's modules
 //	GET            /v1/tenants/{code}/modules/{plugin}       the county's use of the module
