@@ -71,6 +71,9 @@ func TestMain(m *testing.M) {
 		// A host that launches the notes plugin and waits to be killed.
 		hostUntilKilled()
 		return
+	case "hostile":
+		serveHostile()
+		return
 	case "bare":
 		// go-plugin with nothing of the SDK or the host: the benchmarks'
 		// baseline.

@@ -69,6 +69,9 @@ type processKey struct{ plugin, version, county string }
 
 // NewManager returns a manager that launches an entry as binary says.
 func NewManager(deps Deps, opts ManagerOptions, binary func(Entry) (Binary, error)) *Manager {
+	if deps.CountyCalls == nil {
+		deps.CountyCalls = NewCountyCalls()
+	}
 	return &Manager{deps: deps, opts: opts, binary: binary, procs: map[processKey]*supervised{}}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -85,11 +86,15 @@ func Launch(ctx context.Context, b Binary, d Deps) (*Process, error) {
 	// go-plugin adds for its handshake.
 	cmd.Env = b.Env
 	dieWithHost(cmd)
-	services := newHostServer(b.Manifest, b.County, d)
+	counties := d.CountyCalls
+	if counties == nil {
+		counties = NewCountyCalls()
+	}
+	hp := &hostPlugin{services: newHostServer(b.Manifest, b.County, d), calls: newCallLimits(b.Manifest.ID, d.Capabilities, counties)}
 	logLimit := newLogLimit()
-	client := plugin.NewClient(&plugin.ClientConfig{
+	config := &plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake(),
-		Plugins:          plugin.PluginSet{sdk.PluginName: &hostPlugin{services: services}},
+		Plugins:          plugin.PluginSet{sdk.PluginName: hp},
 		Cmd:              cmd,
 		SecureConfig:     &plugin.SecureConfig{Checksum: b.SHA256, Hash: sha256.New()},
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
@@ -103,17 +108,25 @@ func Launch(ctx context.Context, b Binary, d Deps) (*Process, error) {
 		GRPCDialOptions: []grpc.DialOption{
 			grpc.WithDefaultServiceConfig(callDeadline(d.callTimeout())),
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxModuleAnswer + messageEnvelope)),
+			grpc.WithStreamInterceptor(brokerStream()),
 		},
 		// What a plugin prints once it serves reaches the host's log, a
 		// line an entry, named by the plugin.
 		SyncStdout: &logLines{log: d.Log, plugin: b.Manifest.ID, stream: "stdout", limit: logLimit},
 		SyncStderr: &logLines{log: d.Log, plugin: b.Manifest.ID, stream: "stderr", limit: logLimit},
 		Logger:     hclog.FromStandardLogger(slog.NewLogLogger(d.Log.Handler(), slog.LevelWarn), &hclog.LoggerOptions{Name: "plugin." + b.Manifest.ID, Level: hclog.Warn}),
-	})
+	}
+	// AutoMTLS sets the host's TLS configuration as the process starts;
+	// the host services are served with it.
+	hp.tls = func() *tls.Config { return config.TLSConfig }
+	client := plugin.NewClient(config)
 	p, err := start(ctx, client, b)
 	if err != nil {
 		client.Kill()
 		return nil, err
+	}
+	if err := lowerPriority(client.ReattachConfig().Pid); err != nil {
+		d.Log.WarnContext(ctx, "plugin runs at the host's priority", "plugin", b.Manifest.ID, "err", err)
 	}
 	p.caps, p.county = d.Capabilities, b.County
 	return p, nil
@@ -200,6 +213,8 @@ func (p *Process) Close() { p.client.Kill() }
 type hostPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
 	services pluginv1.HostServer
+	calls    *callLimits
+	tls      func() *tls.Config
 }
 
 type dispensed struct {
@@ -211,13 +226,19 @@ func (h *hostPlugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error {
 	return errors.New("host: the host does not serve modules")
 }
 
-func (h *hostPlugin) GRPCClient(_ context.Context, broker *plugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
+// GRPCClient serves the host services on a listener of the broker's, as
+// go-plugin's AcceptAndServe would, within the host's bounds; ctx ends
+// when the process does.
+func (h *hostPlugin) GRPCClient(ctx context.Context, broker *plugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
 	id := broker.NextId()
-	go broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
-		s := grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(maxHostMessage))...)
-		pluginv1.RegisterHostServer(s, h.services)
-		return s
-	})
+	ln, err := broker.Accept(id)
+	if err != nil {
+		return nil, fmt.Errorf("serve the host services: %w", err)
+	}
+	go func() {
+		defer ln.Close()
+		serveHost(ctx, ln, h.tls(), h.calls, func(s *grpc.Server) { pluginv1.RegisterHostServer(s, h.services) })
+	}()
 	return &dispensed{module: pluginv1.NewModuleClient(conn), hostServices: id}, nil
 }
 

@@ -38,6 +38,10 @@ type Deps struct {
 	// modules' workflows and runs them for their requests. Without it a
 	// module that has workflows cannot be enabled.
 	Workflows Workflows
+	// CountyCalls bounds each county's host-service calls across every
+	// plugin process; NewManager makes one for its processes if nil, and
+	// a process launched alone has its own.
+	CountyCalls *CountyCalls
 }
 
 // DefaultCallTimeout is how long a call into a plugin may take unless

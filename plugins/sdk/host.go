@@ -25,6 +25,10 @@ var (
 	ErrDenied = errors.New("denied")
 	// ErrNotReady: the file's bytes have not arrived yet.
 	ErrNotReady = errors.New("not ready")
+	// ErrBusy: the plugin, or the county, has as many calls to the host
+	// under way as the host serves at once, or the plugin calls more
+	// often than it allows; try again later.
+	ErrBusy = errors.New("busy")
 )
 
 // Host is the host's services for one request. Everything it reaches is
@@ -131,6 +135,8 @@ func hostError(err error) error {
 		kind = ErrDenied
 	case codes.FailedPrecondition:
 		kind = ErrNotReady
+	case codes.ResourceExhausted:
+		kind = ErrBusy
 	default:
 		return err
 	}

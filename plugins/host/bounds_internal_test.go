@@ -1,0 +1,69 @@
+package host
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/countycloud/countycloud/core/audit"
+	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
+)
+
+// Calls of one plugin, and of one county across plugins, are served a
+// few at once; those that wait past callWait are refused as
+// ResourceExhausted, and the others are served.
+func TestHostCallsAreServedAFewAtOnce(t *testing.T) {
+	caps := NewCapabilities(time.Minute, time.Now)
+	counties := NewCountyCalls()
+	for _, tc := range []struct {
+		name    string
+		plugins []string
+		most    int32
+	}{
+		{"one plugin", []string{"flood"}, pluginCalls},
+		{"one county, three plugins", []string{"a", "b", "c"}, countyCalls},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var running, most atomic.Int32
+			release := make(chan struct{})
+			handler := func(context.Context, any) (any, error) {
+				for n := running.Add(1); ; {
+					m := most.Load()
+					if n <= m || most.CompareAndSwap(m, n) {
+						break
+					}
+				}
+				<-release
+				running.Add(-1)
+				return "served", nil
+			}
+			var wg sync.WaitGroup
+			var refused atomic.Int32
+			for _, plugin := range tc.plugins {
+				token, revoke := caps.Issue("gd.shaoguan.wengyuan", plugin, "r1", audit.Actor{Kind: "account", Login: "clerk"})
+				defer revoke()
+				l := newCallLimits(plugin, caps, counties)
+				for range 100 {
+					wg.Go(func() {
+						_, err := l.intercept(context.Background(), &pluginv1.GetRecordRequest{Capability: token}, &grpc.UnaryServerInfo{}, handler)
+						if status.Code(err) == codes.ResourceExhausted {
+							refused.Add(1)
+						}
+					})
+				}
+			}
+			time.Sleep(2 * callWait)
+			close(release)
+			wg.Wait()
+			if most.Load() != tc.most || refused.Load() == 0 {
+				t.Fatalf("%d calls at once (want %d), %d refused", most.Load(), tc.most, refused.Load())
+			}
+		})
+	}
+}

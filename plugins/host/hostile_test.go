@@ -1,0 +1,244 @@
+package host_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/countycloud/countycloud/plugins/sdk"
+	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
+)
+
+const (
+	// hostileManifestEnv has the hostile plugin report a manifest that
+	// tries the host: "fileref" and "fifo" (a settings schema referring
+	// to hostileFileEnv's file), "exponential", "indexed".
+	hostileManifestEnv = "COUNTYCLOUD_TEST_HOSTILE_MANIFEST"
+	hostileFileEnv     = "COUNTYCLOUD_TEST_HOSTILE_FILE"
+)
+
+var hostileManifest = sdk.Manifest{ID: "hostile", Name: "恶意模块", Vendor: "CountyCloud tests", Version: "1.0.0", Protocol: sdk.ProtocolVersion,
+	Collections: map[string]sdk.Collection{"notes": {Indexed: []string{"unit"}}}}
+
+// hostile is a plugin that speaks the protocol as a vendor's plugin
+// could, without the SDK's manners: each route is one way of costing the
+// host, and answers what the plugin saw of it.
+type hostile struct {
+	plugin.NetRPCUnsupportedPlugin
+	manifest sdk.Manifest
+
+	mu sync.Mutex
+	// broker is go-plugin's broker stream, which the plugin serves and
+	// the host reads; hostAddr is where the host serves its services.
+	broker   grpc.ServerStream
+	hostAddr string
+	host     pluginv1.HostClient
+	conns    []net.Conn
+	sent     atomic.Int64
+}
+
+func serveHostile() {
+	h := &hostile{manifest: hostileManifestOf(os.Getenv(hostileManifestEnv), os.Getenv(hostileFileEnv))}
+	plugin.Serve(&plugin.ServeConfig{HandshakeConfig: sdk.Handshake(), Plugins: plugin.PluginSet{sdk.PluginName: h},
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			return grpc.NewServer(append(opts, grpc.StreamInterceptor(h.interceptBroker))...)
+		}})
+}
+
+func hostileManifestOf(trick, file string) sdk.Manifest {
+	m := hostileManifest
+	switch trick {
+	case "fileref", "fifo":
+		m.Settings = json.RawMessage(`{"type":"object","properties":{"x":{"$ref":"file://` + file + `"}}}`)
+	case "exponential":
+		defs := []string{`"d0":{"type":"string"}`}
+		for i := 1; i <= 40; i++ {
+			defs = append(defs, fmt.Sprintf(`"d%d":{"allOf":[{"$ref":"#/$defs/d%d"},{"$ref":"#/$defs/d%d"}]}`, i, i-1, i-1))
+		}
+		m.Settings = json.RawMessage(`{"type":"object","$defs":{` + strings.Join(defs, ",") + `},"properties":{"x":{"$ref":"#/$defs/d40"}}}`)
+	case "indexed":
+		fields := make([]string, 10_000)
+		for i := range fields {
+			fields[i] = "f" + strconv.Itoa(i)
+		}
+		m.Collections = map[string]sdk.Collection{"notes": {Indexed: fields}}
+	}
+	return m
+}
+
+// interceptBroker keeps go-plugin's broker stream, to flood it, and
+// reads from what the host sends on it where its services listen.
+func (h *hostile) interceptBroker(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if info.FullMethod == "/plugin.GRPCBroker/StartStream" {
+		h.mu.Lock()
+		h.broker = ss
+		h.mu.Unlock()
+		ss = &addressReader{ServerStream: ss, h: h}
+	}
+	return handler(srv, ss)
+}
+
+type addressReader struct {
+	grpc.ServerStream
+	h *hostile
+}
+
+func (s *addressReader) RecvMsg(m any) error {
+	err := s.ServerStream.RecvMsg(m)
+	if msg, ok := m.(proto.Message); ok && err == nil {
+		r := msg.ProtoReflect()
+		if f := r.Descriptor().Fields().ByName("address"); f != nil && r.Get(f).String() != "" {
+			s.h.mu.Lock()
+			s.h.hostAddr = r.Get(f).String()
+			s.h.mu.Unlock()
+		}
+	}
+	return err
+}
+
+func (h *hostile) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
+	pluginv1.RegisterModuleServer(s, &hostileModule{h: h, broker: broker})
+	return nil
+}
+
+func (h *hostile) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn) (any, error) {
+	return nil, errors.New("a plugin does not dispense itself")
+}
+
+type hostileModule struct {
+	h      *hostile
+	broker *plugin.GRPCBroker
+}
+
+func (m *hostileModule) Manifest(_ context.Context, req *pluginv1.ManifestRequest) (*pluginv1.ManifestResponse, error) {
+	conn, err := m.broker.Dial(req.GetHostServices())
+	if err != nil {
+		return nil, err
+	}
+	m.h.mu.Lock()
+	m.h.host = pluginv1.NewHostClient(conn)
+	m.h.mu.Unlock()
+	data, err := json.Marshal(m.h.manifest)
+	return &pluginv1.ManifestResponse{Manifest: data}, err
+}
+
+func (m *hostileModule) Handle(ctx context.Context, req *pluginv1.HandleRequest) (*pluginv1.HandleResponse, error) {
+	h := m.h
+	h.mu.Lock()
+	host, broker, addr := h.host, h.broker, h.hostAddr
+	h.mu.Unlock()
+	q, _ := url.ParseQuery(req.GetQuery())
+	n, _ := strconv.Atoi(q.Get("n"))
+	answer := func(v any) (*pluginv1.HandleResponse, error) {
+		body, _ := json.Marshal(v)
+		return &pluginv1.HandleResponse{Status: 200, Body: body}, nil
+	}
+	switch req.GetPath() {
+	case "/answer":
+		return &pluginv1.HandleResponse{Status: 200, Body: make([]byte, n)}, nil
+	case "/message":
+		_, err := host.PutRecord(ctx, &pluginv1.PutRecordRequest{Capability: req.GetCapability(), Collection: "notes", Id: "big",
+			Document: []byte(`{"text":"` + strings.Repeat("x", n) + `"}`)})
+		return answer(status.Code(err).String())
+	case "/broker":
+		// Stream ids the host never asked for, as fast as it takes them.
+		go func() {
+			for i := range n {
+				if broker.SendMsg(wrapperspb.UInt32(uint32(1_000_000+i))) != nil {
+					return
+				}
+				h.sent.Add(1)
+			}
+		}()
+		return answer("flooding")
+	case "/sent":
+		return answer(h.sent.Load())
+	case "/conns":
+		// Connections to the host services besides the one the plugin
+		// needs, held open.
+		for range n {
+			c, err := net.DialTimeout("unix", addr, 100*time.Millisecond)
+			if err != nil {
+				break
+			}
+			h.mu.Lock()
+			h.conns = append(h.conns, c)
+			h.mu.Unlock()
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return answer(len(h.conns))
+	case "/calls":
+		return answer(hostileCalls(ctx, host, req.GetCapability(), n))
+	case "/print":
+		line := bytes.Repeat([]byte("x"), 1<<20)
+		for range n {
+			os.Stdout.Write(line)
+		}
+		os.Stdout.Write([]byte("\nafter the long line\n"))
+		return answer("printed")
+	case "/flood":
+		// Everything at once until ctx ends or d has passed: the CPU,
+		// host calls and output.
+		d, _ := time.ParseDuration(q.Get("d"))
+		ctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		var wg sync.WaitGroup
+		for range runtime.GOMAXPROCS(0) {
+			wg.Go(func() {
+				for ctx.Err() == nil {
+					for range 1_000_000 {
+					}
+				}
+			})
+		}
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				fmt.Println("flood")
+			}
+		})
+		calls := map[string]int{}
+		for ctx.Err() == nil {
+			for code, k := range hostileCalls(ctx, host, req.GetCapability(), n) {
+				calls[code] += k
+			}
+		}
+		wg.Wait()
+		return answer(calls)
+	}
+	return &pluginv1.HandleResponse{Status: 404}, nil
+}
+
+// hostileCalls makes n host calls at once and counts their outcomes.
+func hostileCalls(ctx context.Context, host pluginv1.HostClient, capability string, n int) map[string]int {
+	var mu sync.Mutex
+	out := map[string]int{}
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			_, err := host.GetRecord(ctx, &pluginv1.GetRecordRequest{Capability: capability, Collection: "notes", Id: "bench"})
+			mu.Lock()
+			out[status.Code(err).String()]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return out
+}
