@@ -226,22 +226,46 @@ func TestAHundredMegabyteLineIsOneLogEntry(t *testing.T) {
 
 func TestPluginsRunAtALowerPriority(t *testing.T) {
 	f := setup(t)
-	p := launchHostile(t, f)
-	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", p.Pid()))
+	ours, err := os.ReadFile("/proc/self/autogroup")
 	if err != nil {
-		t.Fatal(err)
+		t.Skip("the kernel has no autogroups:", err)
 	}
-	for _, task := range tasks {
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", p.Pid(), task.Name()))
-		if err != nil {
-			continue
-		}
-		// The fields after the command's closing parenthesis: the nice
-		// value is the 19th field of the line, the 17th of these.
-		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-		if nice, _ := strconv.Atoi(fields[16]); nice != 10 {
-			t.Errorf("thread %s of the plugin has nice %d, want 10", task.Name(), nice)
-		}
+	for name, env := range map[string][]string{"in the host's session": nil, "in a session of its own": {hostileSetsidEnv + "=1"}} {
+		t.Run(name, func(t *testing.T) {
+			p, err := host.Launch(context.Background(), hostileBinary(f, env...), f.deps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			proc := fmt.Sprintf("/proc/%d", p.Pid())
+			tasks, err := os.ReadDir(proc + "/task")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, task := range tasks {
+				stat, err := os.ReadFile(proc + "/task/" + task.Name() + "/stat")
+				if err != nil {
+					continue
+				}
+				// The fields after the command's closing parenthesis: the
+				// nice value is the 19th field of the line, the 17th of
+				// these.
+				fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+				if nice, _ := strconv.Atoi(fields[16]); nice != 10 {
+					t.Errorf("thread %s of the plugin has nice %d, want 10", task.Name(), nice)
+				}
+			}
+			theirs, err := os.ReadFile(proc + "/autogroup")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if now, _ := os.ReadFile("/proc/self/autogroup"); string(now) != string(ours) {
+				t.Errorf("the host's autogroup is %q, was %q", now, ours)
+			}
+			if env != nil && !strings.HasSuffix(strings.TrimSpace(string(theirs)), "nice 10") {
+				t.Errorf("the plugin's session has autogroup %q, want nice 10", theirs)
+			}
+		})
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-plugin"
@@ -32,6 +33,9 @@ const (
 	// to hostileFileEnv's file), "exponential", "indexed".
 	hostileManifestEnv = "COUNTYCLOUD_TEST_HOSTILE_MANIFEST"
 	hostileFileEnv     = "COUNTYCLOUD_TEST_HOSTILE_FILE"
+	// hostileSetsidEnv has it lead a session of its own, as the sandbox
+	// makes plugins do.
+	hostileSetsidEnv = "COUNTYCLOUD_TEST_HOSTILE_SETSID"
 )
 
 var hostileManifest = sdk.Manifest{ID: "hostile", Name: "恶意模块", Vendor: "CountyCloud tests", Version: "1.0.0", Protocol: sdk.ProtocolVersion,
@@ -55,6 +59,11 @@ type hostile struct {
 }
 
 func serveHostile() {
+	if os.Getenv(hostileSetsidEnv) != "" {
+		if _, err := syscall.Setsid(); err != nil {
+			panic(err)
+		}
+	}
 	h := &hostile{manifest: hostileManifestOf(os.Getenv(hostileManifestEnv), os.Getenv(hostileFileEnv))}
 	plugin.Serve(&plugin.ServeConfig{HandshakeConfig: sdk.Handshake(), Plugins: plugin.PluginSet{sdk.PluginName: h},
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
@@ -200,8 +209,12 @@ func (m *hostileModule) Handle(ctx context.Context, req *pluginv1.HandleRequest)
 		d, _ := time.ParseDuration(q.Get("d"))
 		ctx, cancel := context.WithTimeout(ctx, d)
 		defer cancel()
+		what := q.Get("what")
+		if what == "" {
+			what = "cpu,print,calls"
+		}
 		var wg sync.WaitGroup
-		for range runtime.GOMAXPROCS(0) {
+		for range runtime.GOMAXPROCS(0) * strings.Count(what, "cpu") {
 			wg.Go(func() {
 				for ctx.Err() == nil {
 					for range 1_000_000 {
@@ -209,17 +222,20 @@ func (m *hostileModule) Handle(ctx context.Context, req *pluginv1.HandleRequest)
 				}
 			})
 		}
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				fmt.Println("flood")
-			}
-		})
+		if strings.Contains(what, "print") {
+			wg.Go(func() {
+				for ctx.Err() == nil {
+					fmt.Println("flood")
+				}
+			})
+		}
 		calls := map[string]int{}
-		for ctx.Err() == nil {
+		for ctx.Err() == nil && strings.Contains(what, "calls") {
 			for code, k := range hostileCalls(ctx, host, req.GetCapability(), n) {
 				calls[code] += k
 			}
 		}
+		<-ctx.Done()
 		wg.Wait()
 		return answer(calls)
 	}

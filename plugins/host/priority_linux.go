@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"strconv"
@@ -11,15 +12,18 @@ import (
 // CPU yields it to the host serving other counties.
 const pluginNice = 10
 
-// lowerPriority sets every thread of process pid to pluginNice. Linux
-// keeps a nice value per thread, and a thread starts with its creator's:
-// threads the process starts after this inherit it. Twice, for a thread
-// started while the first pass ran.
+// lowerPriority sets process pid to pluginNice. Linux keeps a nice value
+// per thread, and a thread starts with its creator's: every thread is
+// set, twice for one started while the first pass ran, and threads the
+// process starts later inherit it. Where the process leads a session of
+// its own (the sandbox's setsid), the kernel's autogroups share the CPU
+// between sessions before nice values count, so its session's is set
+// too.
 func lowerPriority(pid int) error {
-	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	proc := "/proc/" + strconv.Itoa(pid)
 	var failed []error
 	for range 2 {
-		tasks, err := os.ReadDir(dir)
+		tasks, err := os.ReadDir(proc + "/task")
 		if err != nil {
 			return err
 		}
@@ -34,5 +38,31 @@ func lowerPriority(pid int) error {
 			}
 		}
 	}
+	if err := lowerAutogroup(proc); err != nil {
+		failed = append(failed, err)
+	}
 	return errors.Join(failed...)
+}
+
+// lowerAutogroup sets the nice value of the autogroup of the process at
+// proc, unless it is the host's own (which it must never lower) or the
+// kernel has none.
+func lowerAutogroup(proc string) error {
+	theirs, err := os.ReadFile(proc + "/autogroup")
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ours, err := os.ReadFile("/proc/self/autogroup")
+	if err != nil {
+		return err
+	}
+	// "/autogroup-123 nice 0": the group is the first field.
+	group := func(b []byte) string { f := bytes.Fields(b); return string(f[0]) }
+	if len(bytes.Fields(theirs)) == 0 || len(bytes.Fields(ours)) == 0 || group(theirs) == group(ours) {
+		return nil
+	}
+	return os.WriteFile(proc+"/autogroup", []byte(strconv.Itoa(pluginNice)), 0)
 }
