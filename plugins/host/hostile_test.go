@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-plugin"
@@ -33,9 +32,6 @@ const (
 	// to hostileFileEnv's file), "exponential", "indexed".
 	hostileManifestEnv = "COUNTYCLOUD_TEST_HOSTILE_MANIFEST"
 	hostileFileEnv     = "COUNTYCLOUD_TEST_HOSTILE_FILE"
-	// hostileSetsidEnv has it lead a session of its own, as the sandbox
-	// makes plugins do.
-	hostileSetsidEnv = "COUNTYCLOUD_TEST_HOSTILE_SETSID"
 )
 
 var hostileManifest = sdk.Manifest{ID: "hostile", Name: "恶意模块", Vendor: "CountyCloud tests", Version: "1.0.0", Protocol: sdk.ProtocolVersion,
@@ -59,11 +55,6 @@ type hostile struct {
 }
 
 func serveHostile() {
-	if os.Getenv(hostileSetsidEnv) != "" {
-		if _, err := syscall.Setsid(); err != nil {
-			panic(err)
-		}
-	}
 	h := &hostile{manifest: hostileManifestOf(os.Getenv(hostileManifestEnv), os.Getenv(hostileFileEnv))}
 	plugin.Serve(&plugin.ServeConfig{HandshakeConfig: sdk.Handshake(), Plugins: plugin.PluginSet{sdk.PluginName: h},
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
@@ -197,12 +188,15 @@ func (m *hostileModule) Handle(ctx context.Context, req *pluginv1.HandleRequest)
 	case "/calls":
 		return answer(hostileCalls(ctx, host, req.GetCapability(), n))
 	case "/print":
-		line := bytes.Repeat([]byte("x"), 1<<20)
-		for range n {
-			os.Stdout.Write(line)
-		}
-		os.Stdout.Write([]byte("\nafter the long line\n"))
-		return answer("printed")
+		// n MiB on one line, as fast as the host reads it.
+		go func() {
+			line := bytes.Repeat([]byte("x"), 1<<20)
+			for range n {
+				os.Stdout.Write(line)
+			}
+			os.Stdout.Write([]byte("\nafter the long line\n"))
+		}()
+		return answer("printing")
 	case "/flood":
 		// Everything at once until ctx ends or d has passed: the CPU,
 		// host calls and output.

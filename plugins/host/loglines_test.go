@@ -17,7 +17,7 @@ func FuzzLogLines(f *testing.F) {
 	f.Add([]byte(strings.Repeat("x", maxLogLine)+"\n"), maxLogLine)
 	f.Fuzz(func(t *testing.T, data []byte, cut int) {
 		var out bytes.Buffer
-		w := &logLines{log: slog.New(slog.NewTextHandler(&out, nil)), plugin: "notes", stream: "stdout", limit: rate.NewLimiter(rate.Inf, 0)}
+		w := &logLines{log: slog.New(slog.NewTextHandler(&out, nil)), plugin: "notes", stream: "stdout", limit: logLimit{lines: rate.NewLimiter(rate.Inf, 0), chunks: rate.NewLimiter(rate.Inf, 0), bytes: rate.NewLimiter(rate.Inf, 0)}}
 		cut = max(0, min(cut, len(data)))
 		for _, piece := range [][]byte{data[:cut], data[cut:]} {
 			if n, err := w.Write(piece); n != len(piece) || err != nil {
@@ -37,11 +37,15 @@ func FuzzLogLines(f *testing.F) {
 	})
 }
 
-// One line of 100 MB, written as go-plugin copies it, is one entry of
+// One line of 100 MB, written as go-plugin would copy it, is one entry of
 // 16 KiB marked as cut, and the line after it is whole.
 func TestALongLineIsOneEntryCut(t *testing.T) {
 	var out bytes.Buffer
-	w := &logLines{log: slog.New(slog.NewJSONHandler(&out, nil)), plugin: "hostile", stream: "stdout", limit: newLogLimit()}
+	// Read as fast as it comes: what is read is not what this tests.
+	limit := newLogLimit()
+	limit.chunks.SetLimit(rate.Inf)
+	limit.bytes.SetLimit(rate.Inf)
+	w := &logLines{log: slog.New(slog.NewJSONHandler(&out, nil)), plugin: "hostile", stream: "stdout", limit: limit}
 	chunk := bytes.Repeat([]byte("x"), 32<<10)
 	for range 100 << 20 / len(chunk) {
 		w.Write(chunk)
@@ -61,6 +65,8 @@ func TestALongLineIsOneEntryCut(t *testing.T) {
 func TestAFloodOfLinesIsRateLimited(t *testing.T) {
 	var out bytes.Buffer
 	limit := newLogLimit()
+	limit.chunks.SetLimit(rate.Inf)
+	limit.bytes.SetLimit(rate.Inf)
 	log := slog.New(slog.NewTextHandler(&out, nil))
 	stdout := &logLines{log: log, plugin: "hostile", stream: "stdout", limit: limit}
 	stderr := &logLines{log: log, plugin: "hostile", stream: "stderr", limit: limit}
@@ -71,8 +77,7 @@ func TestAFloodOfLinesIsRateLimited(t *testing.T) {
 	if entries := strings.Count(out.String(), "msg=\"plugin output\""); entries > 2*logLinesPerSecond {
 		t.Fatalf("%d entries of 10,000 lines printed at once", entries)
 	}
-	limit.SetBurst(logLinesPerSecond)
-	limit.SetLimit(rate.Inf)
+	limit.lines.SetLimit(rate.Inf)
 	stdout.Write([]byte("after\n"))
 	if !strings.Contains(out.String(), `msg="plugin output dropped"`) || !strings.Contains(out.String(), "lines=") {
 		t.Fatalf("no count of the lines dropped:\n%.500s", out.String()[max(0, out.Len()-500):])

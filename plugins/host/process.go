@@ -257,13 +257,26 @@ func (p *Process) Ping() error {
 type logLines struct {
 	log            *slog.Logger
 	plugin, stream string
-	limit          *rate.Limiter
+	limit          logLimit
 	// partial is the start of a line not ended yet; skipping says the
 	// line was cut, and what is left of it up to its newline is dropped;
-	// dropped counts the lines the limit kept from the log.
+	// dropped counts the lines the limit kept from the log; muted says
+	// the limit had no line left when the write began, so that a write
+	// of many lines costs one look at the limit.
 	partial  []byte
 	skipping bool
 	dropped  int
+	muted    bool
+}
+
+// logLimit is what the host reads and logs of a plugin's output.
+type logLimit struct {
+	// lines are the lines logged; chunks and bytes what is read (each
+	// chunk a gRPC message of go-plugin's, 1 KiB of an SDK plugin's
+	// output): past them the host reads no more for a while, and the
+	// plugin's writes wait, rather than the host spending itself on
+	// reading what it will not log.
+	lines, chunks, bytes *rate.Limiter
 }
 
 const (
@@ -275,12 +288,27 @@ const (
 	// logs a second (with as many at once); the others are counted, and
 	// the count is logged with the next line that is.
 	logLinesPerSecond = 100
+	// logChunksPerSecond and logBytesPerSecond are how much of a
+	// plugin's output the host reads a second: 2 MiB of an SDK plugin's,
+	// more than the lines it logs may hold.
+	logChunksPerSecond = 2000
+	logBytesPerSecond  = 8 << 20
 )
 
-func newLogLimit() *rate.Limiter { return rate.NewLimiter(logLinesPerSecond, logLinesPerSecond) }
+func newLogLimit() logLimit {
+	return logLimit{lines: rate.NewLimiter(logLinesPerSecond, logLinesPerSecond),
+		chunks: rate.NewLimiter(logChunksPerSecond, logChunksPerSecond/10),
+		// A chunk may be as large as any message of the plugin's.
+		bytes: rate.NewLimiter(logBytesPerSecond, MaxModuleAnswer+messageEnvelope)}
+}
 
 func (w *logLines) Write(p []byte) (int, error) {
 	n := len(p)
+	// Waits only for the limit's own rate: it never fails without a
+	// deadline.
+	_ = w.limit.chunks.Wait(context.Background())
+	_ = w.limit.bytes.WaitN(context.Background(), min(len(p), w.limit.bytes.Burst()))
+	w.muted = w.limit.lines.Tokens() < 1
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
 		if w.skipping {
@@ -314,7 +342,7 @@ func (w *logLines) emit(line []byte, cut bool) {
 	if len(line) == 0 && !cut {
 		return
 	}
-	if !w.limit.Allow() {
+	if w.muted || !w.limit.lines.Allow() {
 		w.dropped++
 		return
 	}
