@@ -73,10 +73,8 @@ func ParseIsolation(s string) (Isolation, error) {
 	case IsolationCounty:
 		return IsolationCounty, nil
 	}
-	if len(s) > 32 {
-		s = s[:32] + "…"
-	}
-	return "", errs.Invalid(CodeInvalidPlugin, "isolation %q: use shared (one process for every county) or county (one process per county)", s)
+	// The value is not echoed: it is the caller's, of any length and bytes.
+	return "", errs.Invalid(CodeInvalidPlugin, "isolation must be shared (one process for every county) or county (one process per county)")
 }
 
 // Module is a county's use of a plugin: the version it runs and its
