@@ -3,7 +3,10 @@ package host_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -280,4 +283,116 @@ func TestMaxProcessesStopsTheLeastRecentlyUsedIdleOne(t *testing.T) {
 	if _, err := m.Call(context.Background(), iso, lechang, request("/pid")); err != nil {
 		t.Fatalf("once they are idle: %v", err)
 	}
+}
+
+// BenchmarkIsolation is the cost of per-county isolation against the
+// shared process, in one run: b.N counties each make their first request
+// to a county-isolated plugin (each starts its own process) and to a
+// shared one (the first starts it, the others find it running). It
+// reports the start to first answer per county, the memory of each
+// process after it (resident, and its own: RssAnon), what each process
+// costs the host (heap and goroutines), and how many counties' processes
+// fit in a GiB.
+func BenchmarkIsolation(b *testing.B) {
+	f := setup(b)
+	opts := host.DefaultManagerOptions()
+	opts.MaxProcesses, opts.CountyIdleTimeout = b.N+1, time.Hour
+	ctx := context.Background()
+	shared, iso := entry("notes"), isolated("notes")
+	iso.Version = "1.0.1"
+	iso.Manifest.Version = iso.Version
+	// The test plugin reports the version it is told to.
+	m := host.NewManager(f.deps, opts, func(e host.Entry) (host.Binary, error) {
+		bin := f.bin
+		bin.Manifest = e.Manifest
+		bin.Env = append(slices.Clone(bin.Env), pluginVersionEnv+"="+e.Version)
+		return bin, nil
+	})
+	b.Cleanup(m.Close)
+	first := func(e host.Entry, county string) time.Duration {
+		start := time.Now()
+		resp, err := m.Call(ctx, e, county, &pluginv1.HandleRequest{Method: "POST", Path: "/echo", Body: payload, RequestId: "first"})
+		if err != nil || resp.GetStatus() != 200 {
+			b.Fatalf("%s in %s: %v %v", e.Version, county, resp, err)
+		}
+		return time.Since(start)
+	}
+	hostCost := func() (heap uint64, goroutines int) {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc, runtime.NumGoroutine()
+	}
+	memory := func(e host.Entry) (rss, own []int) {
+		for _, s := range m.Statuses() {
+			if s.Version == e.Version && s.Running {
+				rss, own = append(rss, statusKiB(b, s.PID, "VmRSS")), append(own, statusKiB(b, s.PID, "RssAnon"))
+			}
+		}
+		slices.Sort(rss)
+		slices.Sort(own)
+		return rss, own
+	}
+	median := func(kib []int) float64 { return float64(kib[len(kib)/2]) / 1024 }
+	sum := func(kib []int) (n int) {
+		for _, k := range kib {
+			n += k
+		}
+		return n
+	}
+	county := func(i int) string { return fmt.Sprintf("bench.county%04d", i) }
+
+	heap0, g0 := hostCost()
+	sharedStart := first(shared, county(0))
+	heap1, g1 := hostCost()
+	var sharedFirst, isoStart []time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		isoStart = append(isoStart, first(iso, county(i)))
+		b.StopTimer()
+		sharedFirst = append(sharedFirst, first(shared, county(i)))
+		b.StartTimer()
+	}
+	b.StopTimer()
+	heap2, g2 := hostCost()
+	slices.Sort(isoStart)
+	slices.Sort(sharedFirst)
+	sharedRSS, sharedOwn := memory(shared)
+	isoRSS, isoOwn := memory(iso)
+	if len(isoRSS) != b.N || len(sharedRSS) != 1 {
+		b.Fatalf("%d isolated processes and %d shared, want %d and 1", len(isoRSS), len(sharedRSS), b.N)
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(ms(isoStart[len(isoStart)/2]), "iso-start-p50-ms")
+	b.ReportMetric(ms(isoStart[len(isoStart)-1]), "iso-start-max-ms")
+	b.ReportMetric(ms(sharedStart), "shared-start-ms")
+	b.ReportMetric(ms(sharedFirst[len(sharedFirst)/2]), "shared-first-call-p50-ms")
+	b.ReportMetric(median(isoRSS), "iso-rss-MiB")
+	b.ReportMetric(median(isoOwn), "iso-anon-MiB")
+	b.ReportMetric(float64(sum(isoOwn))/1024, "iso-anon-total-MiB")
+	b.ReportMetric(median(sharedRSS), "shared-rss-MiB")
+	b.ReportMetric(median(sharedOwn), "shared-anon-MiB")
+	perHeap := float64(int64(heap2)-int64(heap1)) / float64(b.N) / (1 << 20)
+	b.ReportMetric(perHeap, "iso-host-heap-MiB/proc")
+	b.ReportMetric(float64(g2-g1)/float64(b.N), "iso-host-goroutines/proc")
+	b.ReportMetric(float64(int64(heap1)-int64(heap0))/(1<<20), "shared-host-heap-MiB")
+	b.ReportMetric(float64(g1-g0), "shared-host-goroutines")
+	b.ReportMetric(1024/(float64(sum(isoOwn))/1024/float64(b.N)+perHeap), "iso-counties/GiB")
+
+	// Requests once running: one county's, on its own process and on the
+	// shared one, taking turns.
+	var isoHot, sharedHot []time.Duration
+	call := func(e host.Entry) func() error {
+		return func() error {
+			_, err := m.Call(ctx, e, county(0), &pluginv1.HandleRequest{Method: "POST", Path: "/echo", Body: payload, RequestId: "hot"})
+			return err
+		}
+	}
+	for range 5 {
+		isoHot = append(isoHot, run(b, 8, 1000, call(iso))...)
+		sharedHot = append(sharedHot, run(b, 8, 1000, call(shared))...)
+	}
+	slices.Sort(isoHot)
+	slices.Sort(sharedHot)
+	b.ReportMetric(float64(isoHot[len(isoHot)/2])/float64(sharedHot[len(sharedHot)/2]), "iso/shared-request-p50")
 }
