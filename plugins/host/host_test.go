@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"reflect"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -168,8 +167,6 @@ func (n *notes) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, erro
 		n.mu.Lock()
 		defer n.mu.Unlock()
 		return &sdk.Response{Body: []byte(strings.Join(n.seen, "\n"))}, nil
-	case r.Path == "/pid":
-		return &sdk.Response{Body: []byte(strconv.Itoa(os.Getpid()))}, nil
 	case r.Path == "/with-capability":
 		// A plugin that got hold of another request's capability (the
 		// body) and calls the host with it instead of its own.

@@ -7,7 +7,6 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -59,18 +58,23 @@ func isolated(id string) host.Entry {
 	return e
 }
 
-// pid asks the process serving county for its process id.
+// pid makes a request of county to e and returns the id of the process
+// that served it, as the host knows it.
 func pid(t *testing.T, m *host.Manager, e host.Entry, county string) int {
 	t.Helper()
-	resp, err := m.Call(context.Background(), e, county, request("/pid"))
-	if err != nil {
+	if _, err := m.Call(context.Background(), e, county, request("/echo")); err != nil {
 		t.Fatalf("%s in %s: %v", e.ID, county, err)
 	}
-	n, err := strconv.Atoi(string(resp.GetBody()))
-	if err != nil {
-		t.Fatalf("pid of %s in %s: %q", e.ID, county, resp.GetBody())
+	if e.Isolation != host.IsolationCounty {
+		county = ""
 	}
-	return n
+	for _, s := range m.Statuses() {
+		if s.Plugin == e.ID && s.Version == e.Version && s.County == county && s.Running {
+			return s.PID
+		}
+	}
+	t.Fatalf("no process of %s for %q: %+v", e.ID, county, m.Statuses())
+	return 0
 }
 
 func TestACountyIsolatedPluginRunsOneProcessPerCountyAndASharedOneOne(t *testing.T) {
@@ -142,7 +146,7 @@ func TestAProcessOfOneCountyRefusesAnotherCountysRequest(t *testing.T) {
 	if !errors.Is(err, host.ErrOtherCounty) {
 		t.Fatalf("Lechang's request at Wengyuan's process = %v, want ErrOtherCounty", err)
 	}
-	if status, _ := call(t, p, wengyuan, "GET", "/pid", "", ""); status != 200 {
+	if status, _ := call(t, p, wengyuan, "GET", "/echo", "", ""); status != 200 {
 		t.Fatalf("Wengyuan's own request = %d", status)
 	}
 }
@@ -273,14 +277,14 @@ func TestMaxProcessesStopsTheLeastRecentlyUsedIdleOne(t *testing.T) {
 			calls += s.Calls
 		}
 	}
-	_, err := m.Call(context.Background(), iso, lechang, request("/pid"))
+	_, err := m.Call(context.Background(), iso, lechang, request("/echo"))
 	if errs.CodeOf(err) != host.CodeModuleUnavailable || !strings.Contains(err.Error(), "maximum of 2") {
 		t.Fatalf("a third process with two busy: %v", err)
 	}
 	cancel()
 	<-busy
 	<-busy
-	if _, err := m.Call(context.Background(), iso, lechang, request("/pid")); err != nil {
+	if _, err := m.Call(context.Background(), iso, lechang, request("/echo")); err != nil {
 		t.Fatalf("once they are idle: %v", err)
 	}
 }
