@@ -92,7 +92,7 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		log.Warn("counties' SMS gateways may be on these internal networks (--outbound-allow)", "networks", fmt.Sprint(cfg.OutboundAllow))
 	}
 	notifier := notify.New(router, queue, readyCounties{tenants}, mail, notify.Options{Outbound: egress.NewPolicy(cfg.OutboundAllow...)}, log)
-	workflows := workflow.NewService(router, calendars, notifier, time.Now, log)
+	workflows := workflow.NewService(router, calendars, notifier, host.NewNamespaces(host.NewMySQLRepository(db.control), time.Now), time.Now, log)
 	plugins, files, err := pluginService(cfg, db, router, tenants, notifier, workflows, log)
 	if err != nil {
 		return nil, err

@@ -35,9 +35,9 @@ with its settings. 'validate' checks a binary on this machine, without a server.
 }
 
 func newPluginRegisterCmd(o *orgCmd) *cobra.Command {
-	var sum, isolation string
+	var sum, isolation, vendor string
 	cmd := &cobra.Command{
-		Use:   "register FILE --sha256 HEX [--isolation shared|county]",
+		Use:   "register FILE --sha256 HEX [--isolation shared|county] [--vendor NAME]",
 		Short: "Register the plugin binary FILE of the server's plugin directory",
 		Long: `Register the plugin binary FILE, a file in the server's --plugin-dir. The
 server checks that its SHA-256 is HEX, starts it once to read its manifest and
@@ -49,8 +49,15 @@ checked again at every launch.
 during that county's requests; county runs one process per county, so that no
 county's data is ever in a process serving another, at the cost of a process
 (its memory and its start) per county. Choose county for a vendor you do not
-trust with every county at once (docs/operations.md, "Plugins and trust").`,
-		Example: `  countycloud plugin register archive-1.2.0 --sha256 $(sha256sum plugins.d/archive-1.2.0 | cut -d' ' -f1)
+trust with every county at once (docs/operations.md, "Plugins and trust").
+
+The first registration of a plugin id binds it to its vendor: --vendor, the
+vendor you received the binary from (its manifest must name the same), or
+else the vendor its manifest names. Another vendor's binary under that id is
+refused (plugin_id_taken), as is an id whose workflows would be named like
+the operators' or counties' own (workflow_namespace_taken) and a version with
+build metadata such as 1.0.0+build.`,
+		Example: `  countycloud plugin register archive-1.2.0 --sha256 $(sha256sum plugins.d/archive-1.2.0 | cut -d' ' -f1) --vendor 韶关数科
   countycloud plugin register archive-1.2.0 --sha256 9f86d0… --isolation county`,
 		Args: exactArgs(1, "the binary's file name in the plugin directory"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -65,7 +72,7 @@ trust with every county at once (docs/operations.md, "Plugins and trust").`,
 				return err
 			}
 			var entry host.Entry
-			in := host.RegisterInput{File: args[0], SHA256: sum, Isolation: isolation}
+			in := host.RegisterInput{File: args[0], SHA256: sum, Isolation: isolation, Vendor: vendor}
 			if err := c.do(cmd.Context(), http.MethodPost, "/v1/plugins", nil, in, &entry); err != nil {
 				return err
 			}
@@ -77,6 +84,7 @@ trust with every county at once (docs/operations.md, "Plugins and trust").`,
 	}
 	cmd.Flags().StringVar(&sum, "sha256", "", "the SHA-256 the binary must have, in hex")
 	cmd.Flags().StringVar(&isolation, "isolation", string(host.IsolationShared), "shared: one process for every county that enables it; county: one process per county")
+	cmd.Flags().StringVar(&vendor, "vendor", "", "the vendor the binary came from, which its manifest must name (default: the manifest's)")
 	return cmd
 }
 
@@ -167,8 +175,8 @@ func newPluginEnableCmd(o *orgCmd) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "enable PLUGIN [--version VERSION] [--settings JSON|@FILE]",
 		Short: "Enable a module for the county, or move it to another version",
-		Long: `Enable module PLUGIN for the county at VERSION (the newest registered if not
-given), with settings its manifest's schema accepts. Enabling another version
+		Long: `Enable module PLUGIN for the county at VERSION (if not given, the newest, in
+semantic-version order, registered for the vendor that owns the id), with settings its manifest's schema accepts. Enabling another version
 of a module the county runs is an upgrade without downtime: requests under way
 finish on the old version, new ones go to the new.`,
 		Example: `  countycloud plugin enable vod --tenant gd.shaoguan.wengyuan --settings '{"categories":["meetings","training"]}'
@@ -190,7 +198,7 @@ finish on the old version, new ones go to the new.`,
 			return o.call(cmd, http.MethodPut, "/modules/"+args[0], nil, in, &m, func() error { return printModules(o.e.stdout, []host.Module{m}) })
 		},
 	}
-	cmd.Flags().StringVar(&version, "version", "", "the version to run (default: the newest registered)")
+	cmd.Flags().StringVar(&version, "version", "", "the version to run (default: the newest registered for the id's vendor)")
 	cmd.Flags().StringVar(&settings, "settings", "", "the module's settings as JSON, or @FILE to read them from a file")
 	return cmd
 }

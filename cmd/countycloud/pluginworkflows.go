@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
-	"strings"
+	"slices"
 
 	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/auth"
@@ -51,7 +51,7 @@ func (w pluginWorkflows) Install(ctx context.Context, county, code string, defin
 	case errs.CodeOf(err) != workflow.CodeWorkflowNotFound:
 		return err
 	}
-	_, err = w.engine.PutDefinition(ctx, county, code, definition)
+	_, err = w.engine.PutModuleDefinition(ctx, county, code, definition)
 	return err
 }
 
@@ -60,16 +60,17 @@ func (w pluginWorkflows) Start(ctx context.Context, c host.Capability, code, tit
 	return encode(out, err)
 }
 
-func (w pluginWorkflows) Act(ctx context.Context, c host.Capability, taskID int64, action, comment string) (json.RawMessage, error) {
-	out, err := w.engine.Act(as(ctx, c), c.County, taskID, workflow.ActInput{Action: action, Comment: comment, Within: c.Plugin + "."})
+func (w pluginWorkflows) Act(ctx context.Context, c host.Capability, own []string, taskID int64, action, comment string) (json.RawMessage, error) {
+	within := func(code string) bool { return slices.Contains(own, code) }
+	out, err := w.engine.Act(as(ctx, c), c.County, taskID, workflow.ActInput{Action: action, Comment: comment, Within: within})
 	return encode(out, err)
 }
 
 // Instance shows only the plugin's own workflows' instances: a county's
 // other workflows are none of its business, whoever its caller is.
-func (w pluginWorkflows) Instance(ctx context.Context, c host.Capability, id int64) (json.RawMessage, error) {
+func (w pluginWorkflows) Instance(ctx context.Context, c host.Capability, own []string, id int64) (json.RawMessage, error) {
 	v, err := w.engine.Instance(as(ctx, c), c.County, id)
-	if err == nil && !strings.HasPrefix(v.Workflow, c.Plugin+".") {
+	if err == nil && !slices.Contains(own, v.Workflow) {
 		return nil, errs.NotFound(workflow.CodeInstanceNotFound, "the county has no instance %d", id)
 	}
 	return encode(v, err)
@@ -77,13 +78,15 @@ func (w pluginWorkflows) Instance(ctx context.Context, c host.Capability, id int
 
 // as is ctx of c's caller: the principal the engine authorises, bound to
 // c's county as the API's guard binds a county's account, and the actor
-// and request its audit entries name.
+// and request its audit entries name, with the plugin that drove it as
+// their source.
 func as(ctx context.Context, c host.Capability) context.Context {
 	p := auth.Principal{Kind: auth.Kind(c.Caller.Kind), ID: c.Caller.ID, Login: c.Caller.Login, Unit: c.Caller.Unit, Roles: c.Roles}
 	if p.Kind == auth.KindAccount {
 		p.Tenant = c.County
 	}
-	return audit.WithActor(auth.WithPrincipal(kit.WithRequestID(ctx, c.Request), p), c.Caller)
+	ctx = kit.WithSource(kit.WithRequestID(ctx, c.Request), host.AuditSource(c.Plugin))
+	return audit.WithActor(auth.WithPrincipal(ctx, p), c.Caller)
 }
 
 func encode(v any, err error) (json.RawMessage, error) {

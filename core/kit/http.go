@@ -305,6 +305,12 @@ func sourceOf(r *http.Request) string {
 	return host
 }
 
+// WithSource is ctx of work whose audit entries name source as where it
+// came from instead of an address: a plugin that drove it, say.
+func WithSource(ctx context.Context, source string) context.Context {
+	return context.WithValue(ctx, sourceKey{}, source)
+}
+
 // SourceAddr is the address the request of ctx came from, or "".
 func SourceAddr(ctx context.Context) string {
 	s, _ := ctx.Value(sourceKey{}).(string)

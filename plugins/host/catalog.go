@@ -104,6 +104,11 @@ type Repository interface {
 	Modules(ctx context.Context, tenant string) ([]Module, error)
 	// Counties are those that ever enabled a module.
 	Counties(ctx context.Context) ([]string, error)
+	// Claim gives n.Name to n's owner unless it has one, and returns
+	// its owner either way.
+	Claim(ctx context.Context, n Namespace) (Namespace, error)
+	// Namespace is the owner of name; errs.KindNotFound if none.
+	Namespace(ctx context.Context, name string) (Namespace, error)
 }
 
 // Tenants says whether a county exists and is ready (the registry).
@@ -111,13 +116,15 @@ type Tenants interface {
 	Ready(ctx context.Context, code string) error
 }
 
-// RegisterInput names a binary in the plugin directory and the SHA-256
-// the operator expects of it.
+// RegisterInput names a binary in the plugin directory, the SHA-256 the
+// operator expects of it and, if the operator names it, the vendor it
+// came from (its manifest must say the same).
 type RegisterInput struct {
 	File   string `json:"file"`
 	SHA256 string `json:"sha256"`
 	// Isolation is shared (the default) or county.
 	Isolation string `json:"isolation,omitempty"`
+	Vendor string `json:"vendor,omitempty"`
 }
 
 // EnableInput is what a county admin sets: the version (the newest if
@@ -191,12 +198,13 @@ func checkSettings(m sdk.Manifest, settings json.RawMessage) (json.RawMessage, e
 	return settings, nil
 }
 
-// newest is the highest semantic version among entries of plugin.
-func newest(entries []Entry, plugin string) (Entry, bool) {
+// newest is the highest semantic version among entries of plugin from
+// vendor.
+func newest(entries []Entry, plugin, vendor string) (Entry, bool) {
 	var best Entry
 	found := false
 	for _, e := range entries {
-		if e.ID == plugin && (!found || semver.Compare("v"+e.Version, "v"+best.Version) > 0) {
+		if e.ID == plugin && e.Manifest.Vendor == vendor && (!found || semver.Compare("v"+e.Version, "v"+best.Version) > 0) {
 			best, found = e, true
 		}
 	}

@@ -148,3 +148,30 @@ func (m *MySQLRepository) Counties(ctx context.Context) ([]string, error) {
 	}
 	return codes, nil
 }
+
+func (m *MySQLRepository) Claim(ctx context.Context, n Namespace) (Namespace, error) {
+	var vendor *string
+	if n.Vendor != "" {
+		vendor = &n.Vendor
+	}
+	// The primary key decides between two claims at once: the second
+	// changes nothing and reads the first.
+	_, err := m.db.ExecContext(ctx, "INSERT INTO plugin_namespaces (name, owner, vendor, claimed_at, claimed_by) VALUES (?, ?, ?, ?, ?)"+
+		" ON DUPLICATE KEY UPDATE name = name", n.Name, n.Owner, vendor, n.At, n.By)
+	if err != nil {
+		return Namespace{}, fmt.Errorf("claim namespace %s: %w", n.Name, err)
+	}
+	return m.Namespace(ctx, n.Name)
+}
+
+func (m *MySQLRepository) Namespace(ctx context.Context, name string) (Namespace, error) {
+	var n Namespace
+	err := m.db.GetContext(ctx, &n, "SELECT name, owner, COALESCE(vendor, '') AS vendor, claimed_at, claimed_by FROM plugin_namespaces WHERE name = ?", name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Namespace{}, errs.NotFound(CodePluginNotFound, "no one owns the name %s", name)
+	}
+	if err != nil {
+		return Namespace{}, fmt.Errorf("read namespace %s: %w", name, err)
+	}
+	return n, nil
+}

@@ -71,7 +71,9 @@ func (s *Service) binary(e Entry) (Binary, error) {
 
 // Register adds the plugin in file to the catalog: its SHA-256 must be the
 // one given, and the process must start, speak this host's protocol and
-// report a valid manifest whose version is not registered yet.
+// report a valid manifest whose version is not registered yet. The first
+// registration of an id binds it to its vendor; another vendor's binary
+// under it is refused.
 func (s *Service) Register(ctx context.Context, by string, in RegisterInput) (Entry, error) {
 	path, err := pluginPath(s.dir, in.File)
 	if err != nil {
@@ -95,6 +97,13 @@ func (s *Service) Register(ctx context.Context, by string, in RegisterInput) (En
 	if reservedID(m.ID) {
 		return Entry{}, errs.Invalid(CodeInvalidPlugin, "id %s is the platform's own: its audit actions and workflows would pass for the platform's", m.ID)
 	}
+	vendor, err := vendorOf(m, in.Vendor)
+	if err != nil {
+		return Entry{}, err
+	}
+	if err := s.claimID(ctx, m, vendor, by); err != nil {
+		return Entry{}, err
+	}
 	e := Entry{ID: m.ID, Version: m.Version, SHA256: hex.EncodeToString(sum), File: in.File, Manifest: m, Isolation: isolation, At: s.now().UTC(), By: by}
 	return e, s.repo.Add(ctx, e)
 }
@@ -111,6 +120,9 @@ func Probe(ctx context.Context, b Binary, deps Deps) (sdk.Manifest, error) {
 		return sdk.Manifest{}, errs.Invalid(CodeInvalidPlugin, "%s %s: %v", m.ID, m.Version, err)
 	}
 	if err := checkNames(m); err != nil {
+		return sdk.Manifest{}, err
+	}
+	if err := checkVersion(m); err != nil {
 		return sdk.Manifest{}, err
 	}
 	return m, nil
@@ -153,6 +165,9 @@ func (s *Service) RegisterBuiltins(ctx context.Context) error {
 		if _, err := CompileSettings(m); err != nil {
 			return fmt.Errorf("built-in module %s: %w", id, err)
 		}
+		if err := s.claimID(ctx, m, m.Vendor, "platform"); err != nil {
+			return fmt.Errorf("built-in module %s: %w", id, err)
+		}
 		err := s.repo.Add(ctx, Entry{ID: m.ID, Version: m.Version, SHA256: hex.EncodeToString(b.SHA256), File: "(built in)", Builtin: true,
 			Manifest: m, Isolation: IsolationShared, At: s.now().UTC(), By: "platform"})
 		if err != nil && errs.CodeOf(err) != CodePluginExists {
@@ -165,12 +180,20 @@ func (s *Service) RegisterBuiltins(ctx context.Context) error {
 // Entries lists the catalog.
 func (s *Service) Entries(ctx context.Context) ([]Entry, error) { return s.repo.Entries(ctx) }
 
-// Enable has tenant run plugin at in.Version (the newest if empty) with
+// Enable has tenant run plugin at in.Version (if empty, the newest of
+// the vendor that owns the id, in semantic-version order) with
 // in.Settings, which the manifest's schema must accept. Switching a
 // county to another version is an upgrade without downtime: requests in
 // flight finish on the old process, new ones go to the new.
 func (s *Service) Enable(ctx context.Context, tenant, plugin, by string, in EnableInput) (Module, error) {
 	if err := s.tenants.Ready(ctx, tenant); err != nil {
+		return Module{}, err
+	}
+	owner, err := s.repo.Namespace(ctx, plugin)
+	switch {
+	case errs.CodeOf(err) == CodePluginNotFound, err == nil && owner.Owner != OwnerPlugin:
+		return Module{}, errs.NotFound(CodePluginNotFound, "no plugin %s is registered", plugin)
+	case err != nil:
 		return Module{}, err
 	}
 	var e Entry
@@ -179,15 +202,18 @@ func (s *Service) Enable(ctx context.Context, tenant, plugin, by string, in Enab
 		if err != nil {
 			return Module{}, err
 		}
-		newestEntry, ok := newest(all, plugin)
+		newestEntry, ok := newest(all, plugin, owner.Vendor)
 		if !ok {
-			return Module{}, errs.NotFound(CodePluginNotFound, "no plugin %s is registered", plugin)
+			return Module{}, errs.NotFound(CodePluginNotFound, "no plugin %s of vendor %s is registered", plugin, owner.Vendor)
 		}
 		e = newestEntry
 	} else {
-		var err error
 		if e, err = s.repo.Entry(ctx, plugin, in.Version); err != nil {
 			return Module{}, err
+		}
+		if e.Manifest.Vendor != owner.Vendor {
+			// Registered before ids were bound to their vendors.
+			return Module{}, errs.Conflict(CodePluginIDTaken, "%s %s is from %s, but id %s belongs to vendor %s", plugin, e.Version, e.Manifest.Vendor, plugin, owner.Vendor)
 		}
 	}
 	// The version the county had, enabled or not: its records are

@@ -3,6 +3,8 @@ package host
 import (
 	"context"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -74,14 +76,23 @@ func newHostServer(m sdk.Manifest, county string, d Deps) *hostServer {
 		files:     newFiles(g, d),
 		trail:     &trail{guard: g, router: d.Router, callers: d.Callers, now: d.Now},
 		notices:   &notices{guard: g, router: d.Router, outbox: d.Outbox, now: d.Now},
-		workflows: &workflows{guard: g, engine: d.Workflows, local: workflowCodes(m)},
+		workflows: &workflows{guard: g, engine: d.Workflows, local: localWorkflows(m), own: ownWorkflows(m)},
 	}
 }
 
-func workflowCodes(m sdk.Manifest) map[string]bool {
+func localWorkflows(m sdk.Manifest) map[string]bool {
 	out := make(map[string]bool, len(m.Workflows))
 	for code := range m.Workflows {
 		out[code] = true
+	}
+	return out
+}
+
+// ownWorkflows are the codes of m's workflows as the counties know them.
+func ownWorkflows(m sdk.Manifest) []string {
+	out := make([]string, 0, len(m.Workflows))
+	for _, local := range slices.Sorted(maps.Keys(m.Workflows)) {
+		out = append(out, workflowCode(m.ID, local))
 	}
 	return out
 }

@@ -89,7 +89,7 @@ func (s *trail) Audit(ctx context.Context, req *pluginv1.AuditRequest) (*pluginv
 		Outcome:      audit.OK,
 		RequestID:    clip(c.Request, maxRequestID),
 		// What a plugin writes is told apart from what the platform does.
-		Source: "plugin:" + s.plugin,
+		Source: AuditSource(s.plugin),
 	}
 	if actor.ID != 0 {
 		e.ActorID = &actor.ID
@@ -105,6 +105,11 @@ func (s *trail) Audit(ctx context.Context, req *pluginv1.AuditRequest) (*pluginv
 	}
 	return &pluginv1.AuditResponse{}, nil
 }
+
+// AuditSource is the source of the audit entries of what plugin drove
+// (its own entries, the workflow actions it took for its caller), in
+// place of the address of a request.
+func AuditSource(plugin string) string { return "plugin:" + plugin }
 
 // digest is the digest of the JSON document doc, nil if there is none.
 // The document is decoded first, so that the digest is audit.Digest's

@@ -23,14 +23,16 @@ const CodeInvalidWorkflow = "invalid_plugin_workflow"
 // Workflows is the county's workflow engine (tenants/workflow), as far
 // as plugins reach it. Start, Act and Instance run as c's caller in c's
 // county and return the JSON the platform's workflow API answers; their
-// errors are the engine's errs.
+// errors are the engine's errs. Act and Instance reach only instances of
+// own, the codes of the plugin's own workflows: an instance of any other
+// workflow is not found, whatever the caller may do through the API.
 type Workflows interface {
 	// Install makes definition the county's workflow code, unless the
 	// county already runs that version of it or a later one.
 	Install(ctx context.Context, county, code string, definition json.RawMessage) error
 	Start(ctx context.Context, c Capability, code, title string) (json.RawMessage, error)
-	Act(ctx context.Context, c Capability, taskID int64, action, comment string) (json.RawMessage, error)
-	Instance(ctx context.Context, c Capability, id int64) (json.RawMessage, error)
+	Act(ctx context.Context, c Capability, own []string, taskID int64, action, comment string) (json.RawMessage, error)
+	Instance(ctx context.Context, c Capability, own []string, id int64) (json.RawMessage, error)
 }
 
 // workflowCode is the county's code of plugin's workflow local: plugins
@@ -74,8 +76,10 @@ func installWorkflows(ctx context.Context, w Workflows, county string, m sdk.Man
 type workflows struct {
 	guard
 	engine Workflows
-	// local are the local codes of the plugin's workflows.
+	// local are the local codes of the plugin's workflows; own, the
+	// same as the counties know them.
 	local map[string]bool
+	own   []string
 }
 
 func (s *workflows) StartWorkflow(ctx context.Context, req *pluginv1.StartWorkflowRequest) (*pluginv1.WorkflowResponse, error) {
@@ -97,7 +101,7 @@ func (s *workflows) ActOnTask(ctx context.Context, req *pluginv1.ActOnTaskReques
 		return nil, err
 	}
 	return s.answer(ctx, func(e Workflows) (json.RawMessage, error) {
-		return e.Act(ctx, c, req.GetTaskId(), req.GetAction(), req.GetComment())
+		return e.Act(ctx, c, s.own, req.GetTaskId(), req.GetAction(), req.GetComment())
 	})
 }
 
@@ -107,7 +111,7 @@ func (s *workflows) GetWorkflowInstance(ctx context.Context, req *pluginv1.GetWo
 		return nil, err
 	}
 	return s.answer(ctx, func(e Workflows) (json.RawMessage, error) {
-		return e.Instance(ctx, c, req.GetInstanceId())
+		return e.Instance(ctx, c, s.own, req.GetInstanceId())
 	})
 }
 

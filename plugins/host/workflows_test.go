@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -80,7 +81,14 @@ func (e *engine) Start(_ context.Context, c host.Capability, code, title string)
 	return json.Marshal(map[string]any{"county": c.County, "workflow": code, "title": title, "login": c.Caller.Login, "roles": c.Roles})
 }
 
-func (e *engine) Act(_ context.Context, c host.Capability, taskID int64, action, comment string) (json.RawMessage, error) {
+// flowsOwn are the flows module's workflows as a county knows them: the
+// only ones whose instances it may reach.
+var flowsOwn = []string{"flows.archive", "flows.review"}
+
+func (e *engine) Act(_ context.Context, c host.Capability, own []string, taskID int64, action, comment string) (json.RawMessage, error) {
+	if !slices.Equal(own, flowsOwn) {
+		return nil, fmt.Errorf("the host let the plugin reach the workflows %v", own)
+	}
 	switch taskID {
 	case 400:
 		return nil, errs.Invalid("x", "no action %s", action)
@@ -96,7 +104,10 @@ func (e *engine) Act(_ context.Context, c host.Capability, taskID int64, action,
 	return json.Marshal(map[string]any{"county": c.County, "task": taskID, "action": action, "comment": comment})
 }
 
-func (e *engine) Instance(_ context.Context, c host.Capability, id int64) (json.RawMessage, error) {
+func (e *engine) Instance(_ context.Context, c host.Capability, own []string, id int64) (json.RawMessage, error) {
+	if !slices.Equal(own, flowsOwn) {
+		return nil, fmt.Errorf("the host let the plugin reach the workflows %v", own)
+	}
 	return json.Marshal(map[string]any{"county": c.County, "id": id})
 }
 

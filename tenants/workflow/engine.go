@@ -194,10 +194,10 @@ type ActInput struct {
 	Comment string `json:"comment,omitempty"`
 	// SMSReminder also texts the next steps' assignees (短信提醒).
 	SMSReminder bool `json:"sms_reminder,omitempty"`
-	// Within, if set, limits the action to tasks of workflows whose code
-	// starts with it: a module acts on its own workflows' tasks only,
+	// Within, if set, limits the action to tasks of the workflows it
+	// accepts (by code): a module acts on its own workflows' tasks only,
 	// whatever else its caller may act on. The API never sets it.
-	Within string `json:"-"`
+	Within func(workflow string) bool `json:"-"`
 }
 
 // Act does an action on a task for the calling account. Of two people
@@ -224,7 +224,7 @@ func (s *Service) Act(ctx context.Context, tenant string, taskID int64, in ActIn
 			return err
 		}
 		task, inst := locked.Task, locked.Instance
-		if !strings.HasPrefix(inst.Workflow, in.Within) {
+		if in.Within != nil && !in.Within(inst.Workflow) {
 			return errs.NotFound(CodeTaskNotFound, "the county has no task %d", taskID)
 		}
 		if task.Status != TaskOpen {

@@ -57,7 +57,7 @@ func actingProcess(actor, controlDSN string) error {
 	if err != nil {
 		return err
 	}
-	svc := workflow.NewService(router, cals, nil, time.Now, quiet)
+	svc := workflow.NewService(router, cals, nil, nil, time.Now, quiet)
 	ctx := county{code: p.Tenant, people: map[string]auth.Principal{p.Login: p}}.as(p.Login)
 	for {
 		items, err := svc.Inbox(ctx, p.Tenant, workflow.InboxFilter{Limit: 50})

@@ -54,11 +54,23 @@ type Kicker interface {
 	Kick(ctx context.Context, tenant string) error
 }
 
+// Namespaces keeps the workflow codes that plugins own (plugins/host's
+// catalog): a module's workflows are "<its id>.<code>", and it replaces
+// and acts on those, so an operator's or a county's workflow must never
+// be among them.
+type Namespaces interface {
+	// ClaimWorkflows keeps the prefix of code for operators' and
+	// counties' workflows, or refuses code (errs.KindConflict) if a
+	// plugin owns its prefix.
+	ClaimWorkflows(ctx context.Context, code, by string) error
+}
+
 // Service runs the workflows of the counties behind its router.
 type Service struct {
-	router    Router
-	calendars Calendars
-	kicker    Kicker
+	router     Router
+	calendars  Calendars
+	kicker     Kicker
+	namespaces Namespaces
 	// processes holds parsed definitions a day; a stored revision never
 	// changes, so none is ever stale.
 	processes *ttlcache.Cache[revision, *flow.Process]
@@ -86,11 +98,11 @@ const (
 )
 
 // NewService returns the workflow service; now is the clock (time.Now
-// outside tests) and kicker may be nil where nothing delivers
-// notifications.
-func NewService(router Router, calendars Calendars, kicker Kicker, now func() time.Time, log *slog.Logger) *Service {
+// outside tests), kicker may be nil where nothing delivers
+// notifications, and namespaces nil where no plugins run.
+func NewService(router Router, calendars Calendars, kicker Kicker, namespaces Namespaces, now func() time.Time, log *slog.Logger) *Service {
 	return &Service{
-		router: router, calendars: calendars, kicker: kicker, now: now, log: log,
+		router: router, calendars: calendars, kicker: kicker, namespaces: namespaces, now: now, log: log,
 		processes:  ttlcache.New[revision, *flow.Process](24*time.Hour, maxProcesses),
 		units:      ttlcache.New[unitCode, int64](lookupTTL, maxProcesses),
 		recipients: notify.NewRecipients(),
@@ -145,8 +157,21 @@ func latest(ctx context.Context, q sqlx.QueryerContext, code string, lock bool) 
 // PutDefinition stores a new owner's version of a workflow as the
 // county's next revision. A county's localisation belongs to the version
 // it was made for: the new version runs as its owner wrote it until the
-// county localises it again.
+// county localises it again. A code under a plugin's id is refused: the
+// plugin's workflows are its own.
 func (s *Service) PutDefinition(ctx context.Context, tenant, code string, raw []byte) (DefinitionView, error) {
+	return s.putDefinition(ctx, tenant, code, raw, s.namespaces)
+}
+
+// PutModuleDefinition is PutDefinition for the plugin host, installing
+// a module's workflow under the module's own id.
+func (s *Service) PutModuleDefinition(ctx context.Context, tenant, code string, raw []byte) (DefinitionView, error) {
+	return s.putDefinition(ctx, tenant, code, raw, nil)
+}
+
+// putDefinition stores the definition, first claiming its code's prefix
+// in namespaces unless that is nil.
+func (s *Service) putDefinition(ctx context.Context, tenant, code string, raw []byte, namespaces Namespaces) (DefinitionView, error) {
 	var view DefinitionView
 	err := s.router.InTenantTx(ctx, tenant, func(ctx context.Context, tx *sqlx.Tx) error {
 		codes, err := roles(ctx, tx)
@@ -159,6 +184,11 @@ func (s *Service) PutDefinition(ctx context.Context, tenant, code string, raw []
 		}
 		if d.Code != code {
 			return errs.Invalid(CodeInvalidRequest, "the definition's code %q is not the %q of the path", d.Code, code)
+		}
+		if namespaces != nil {
+			if err := namespaces.ClaimWorkflows(ctx, code, audit.ActorFrom(ctx).Login+"@"+tenant); err != nil {
+				return err
+			}
 		}
 		prev, err := latest(ctx, tx, code, true)
 		next := 1

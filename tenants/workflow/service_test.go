@@ -75,7 +75,7 @@ func setup(t testing.TB) *fixture {
 	}
 	// Monday 2026-06-01, 09:00 in China.
 	clk := &clock{t: time.Date(2026, 6, 1, 1, 0, 0, 0, time.UTC)}
-	f := &fixture{db: db, svc: workflow.NewService(router, cals, nil, clk.now, quiet), counties: map[string]county{}, clock: clk}
+	f := &fixture{db: db, svc: workflow.NewService(router, cals, nil, nil, clk.now, quiet), counties: map[string]county{}, clock: clk}
 	people := org.NewService(router)
 	for _, code := range []string{wengyuan, lechang} {
 		c := county{code: code, people: map[string]auth.Principal{}}
