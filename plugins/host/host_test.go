@@ -43,6 +43,8 @@ const (
 	pluginIndexedEnv = "COUNTYCLOUD_TEST_PLUGIN_INDEXED"
 	// pluginNameEnv has it report another name.
 	pluginNameEnv = "COUNTYCLOUD_TEST_PLUGIN_NAME"
+	// pluginVendorEnv has it report another vendor.
+	pluginVendorEnv = "COUNTYCLOUD_TEST_PLUGIN_VENDOR"
 )
 
 var notesManifest = sdk.Manifest{ID: "notes", Name: "笔记", Vendor: "CountyCloud tests", Version: "1.0.0", Protocol: sdk.ProtocolVersion,
@@ -60,6 +62,9 @@ func TestMain(m *testing.M) {
 		}
 		if name := os.Getenv(pluginNameEnv); name != "" {
 			m.Name = name
+		}
+		if vendor := os.Getenv(pluginVendorEnv); vendor != "" {
+			m.Vendor = vendor
 		}
 		if fields, ok := os.LookupEnv(pluginIndexedEnv); ok {
 			m.Collections = map[string]sdk.Collection{"notes": {Indexed: strings.FieldsFunc(fields, func(r rune) bool { return r == ',' })}}
