@@ -124,7 +124,7 @@ type RegisterInput struct {
 	SHA256 string `json:"sha256"`
 	// Isolation is shared (the default) or county.
 	Isolation string `json:"isolation,omitempty"`
-	Vendor string `json:"vendor,omitempty"`
+	Vendor    string `json:"vendor,omitempty"`
 }
 
 // EnableInput is what a county admin sets: the version (the newest if
