@@ -1,6 +1,7 @@
 package host
 
 import (
+	"fmt"
 	"mime"
 	"net/http"
 	"net/textproto"
@@ -81,9 +82,7 @@ func answer(tenant, plugin string, resp *pluginv1.HandleResponse) (moduleAnswer,
 }
 
 func badAnswer(plugin, format string, args ...any) error {
-	e := errs.Unavailable(nil, CodeModuleBadAnswer, format, args...)
-	e.Message = "module " + plugin + " gave an answer the platform does not serve: " + e.Message
-	return e
+	return errs.E(errs.KindBadGateway, CodeModuleBadAnswer, "module %s gave an answer the platform does not serve: %s", plugin, fmt.Sprintf(format, args...))
 }
 
 func isControl(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }
