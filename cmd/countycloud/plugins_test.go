@@ -33,9 +33,9 @@ func TestMain(m *testing.M) {
 
 // buildPlugin builds the plugin whose main package is in src into dir as
 // file, as a vendor would, and returns its SHA-256.
-func buildPlugin(t *testing.T, src, dir, file string) string {
+func buildPlugin(t *testing.T, src, dir, file string, flags ...string) string {
 	t.Helper()
-	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, file), ".")
+	cmd := exec.Command("go", append(append([]string{"build"}, flags...), "-o", filepath.Join(dir, file), ".")...)
 	cmd.Dir = src
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build the plugin in %s: %v\n%s", src, err, out)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -74,14 +75,23 @@ func TestAPluginsWorkflowRunsThroughTheEngineAsItsCaller(t *testing.T) {
 	if done := decode[workflow.Outcome](t, r); done.Instance.Status != workflow.InstanceDone || done.Acted == nil || done.Acted.ID != task {
 		t.Errorf("acted %+v", done)
 	}
-	// The engine's audit entry names the module request it was made for.
-	var requestID string
-	if err := db.Server.Get(&requestID, "SELECT request_id FROM `"+registry.SchemaName(db.SchemaPrefix, "gd.shaoguan.wengyuan")+
-		"`.audit_log WHERE action = 'workflow.act.approve' AND object_id = ?", fmt.Sprint(task)); err != nil {
+	// The engine's audit entry names the module request it was made for,
+	// its caller, and the module that drove it.
+	var entry struct {
+		RequestID string `db:"request_id"`
+		Login     string `db:"actor_login"`
+		Source    string `db:"source"`
+	}
+	trail := "`" + registry.SchemaName(db.SchemaPrefix, "gd.shaoguan.wengyuan") + "`.audit_log"
+	if err := db.Server.Get(&entry, "SELECT request_id, actor_login, source FROM "+trail+" WHERE action = 'workflow.act.approve' AND object_id = ?", fmt.Sprint(task)); err != nil {
 		t.Fatal(err)
 	}
-	if requestID == "" || requestID != r.header.Get("X-Request-Id") {
-		t.Errorf("the approval's audit entry names request %q, the module request was %q", requestID, r.header.Get("X-Request-Id"))
+	if entry.RequestID == "" || entry.RequestID != r.header.Get("X-Request-Id") || entry.Login != "clerk1" || entry.Source != "plugin:review" {
+		t.Errorf("the approval's audit entry %+v; the module request was %q by clerk1 through review", entry, r.header.Get("X-Request-Id"))
+	}
+	var startSource string
+	if err := db.Server.Get(&startSource, "SELECT source FROM "+trail+" WHERE action = 'workflow.start' AND object_id = ?", fmt.Sprint(started.Instance.ID)); err != nil || startSource != "plugin:review" {
+		t.Errorf("the start's audit entry has source %q (%v), want plugin:review", startSource, err)
 	}
 	if r := call(t, "POST", base+act, people["clerk1"], "再次"); r.status != 400 || !strings.Contains(string(r.body), "changed meanwhile") {
 		t.Errorf("acting twice: %d %s", r.status, r.body)
@@ -110,5 +120,72 @@ func TestAWorkflowChangedUnderTheSameVersionIsRefused(t *testing.T) {
 	}
 	if err := w.Install(ctx, "gd.shaoguan.wengyuan", "review.doc", def("改过的送审")); errs.CodeOf(err) != host.CodeInvalidWorkflow {
 		t.Fatalf("a change under version 1: %v", err)
+	}
+}
+
+func TestAPluginsWorkflowNamespaceIsItsAlone(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src := filepath.Join("testdata", "reviewplugin")
+	review := buildPlugin(t, src, dir, "review-1.0.0")
+	approval := buildPlugin(t, src, dir, "approval-1.0.0", "-ldflags", "-X main.id=approval")
+	db, p, url, env := twoCounties(t, map[string]string{"clerk1": auth.RoleClerk}, func(c *config.Server) { c.PluginDir = dir })
+	operator := env["COUNTYCLOUD_TOKEN"]
+	in := func(county string) map[string]string {
+		return map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": operator, "COUNTYCLOUD_TENANT": county}
+	}
+	definition := func(code string) string {
+		file := filepath.Join(t.TempDir(), code+".json")
+		def := `{"code": "` + code + `", "name": "许可", "version": 1, "start": "check",
+"steps": [{"id": "check", "name": "审核", "assignee": {"role": "clerk", "relative": "initiator_unit"}, "time_limit": {"working_days": 2}, "actions": [{"name": "approve", "to": "end"}]}]}`
+		if err := os.WriteFile(file, []byte(def), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return file
+	}
+	// The operator's workflow first: a plugin under its prefix is refused,
+	// and the workflow stays the operator's.
+	mustCLI(t, in("gd.shaoguan.wengyuan"), "workflow", "put", definition("approval.license"))
+	if r := cli(t, env, "plugin", "register", "approval-1.0.0", "--sha256", approval); r.code == 0 || !strings.Contains(r.stderr, "workflow_namespace_taken") {
+		t.Errorf("register approval after the operator's approval.license: exit %d %s", r.code, r.stderr)
+	}
+	// Another county may still name its workflows so.
+	mustCLI(t, in("gd.shaoguan.lechang"), "workflow", "put", definition("approval.permit"))
+
+	// The plugin first: neither county's workflow under its id is stored.
+	mustCLI(t, env, "plugin", "register", "review-1.0.0", "--sha256", review)
+	for _, county := range []string{"gd.shaoguan.wengyuan", "gd.shaoguan.lechang"} {
+		if r := cli(t, in(county), "workflow", "put", definition("review.license")); r.code == 0 || !strings.Contains(r.stderr, "workflow_namespace_taken") {
+			t.Errorf("%s's workflow review.license after plugin review: exit %d %s", county, r.code, r.stderr)
+		}
+		mustCLI(t, in(county), "plugin", "enable", "review")
+	}
+
+	// A workflow under the plugin's prefix that is not in its manifest (as
+	// one stored before the namespace was bound would be) is not the
+	// plugin's to act on, though its caller holds the task.
+	ctx := auth.WithPrincipal(context.Background(), auth.Principal{Kind: auth.KindOperator, ID: 1, Login: "operator"})
+	raw, err := os.ReadFile(definition("review.other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.workflows.PutModuleDefinition(ctx, "gd.shaoguan.wengyuan", "review.other", raw); err != nil {
+		t.Fatal(err)
+	}
+	people := loginAs(t, db, url, operator, "gd.shaoguan.wengyuan")
+	r := call(t, "POST", url+"/v1/tenants/gd.shaoguan.wengyuan/instances", people["clerk1"], workflow.StartInput{Workflow: "review.other", Title: "他人的流程"})
+	want(t, "start review.other", r, 201, "")
+	other := decode[workflow.Outcome](t, r)
+	base := "/modules/review"
+	if r := call(t, "POST", url+"/v1/tenants/gd.shaoguan.wengyuan"+base+fmt.Sprintf("/tasks/%d/approve", other.Opened[0].ID), people["clerk1"], "代办"); r.status != 404 {
+		t.Errorf("the module acts on review.other, not its own: %d %s", r.status, r.body)
+	}
+	if r := call(t, "GET", url+"/v1/tenants/gd.shaoguan.wengyuan"+base+fmt.Sprintf("/instances/%d", other.Instance.ID), people["clerk1"], nil); r.status != 404 {
+		t.Errorf("the module reads review.other: %d %s", r.status, r.body)
+	}
+	// Nor does Lechang's module reach Wengyuan's instance.
+	lechang := loginAs(t, db, url, operator, "gd.shaoguan.lechang")["lcadmin"]
+	if r := call(t, "GET", url+"/v1/tenants/gd.shaoguan.lechang"+base+fmt.Sprintf("/instances/%d", other.Instance.ID), lechang, nil); r.status != 404 {
+		t.Errorf("Lechang's module reads Wengyuan's instance: %d %s", r.status, r.body)
 	}
 }

@@ -13,8 +13,12 @@ import (
 	"github.com/countycloud/countycloud/plugins/sdk"
 )
 
+// id is the module's id; a test builds it under another
+// (-ldflags "-X main.id=…") to stand for another vendor's module.
+var id = "review"
+
 func main() {
-	sdk.Serve(sdk.Manifest{ID: "review", Name: "审核", Vendor: "CountyCloud tests", Version: "1.0.0", Protocol: sdk.ProtocolVersion,
+	sdk.Serve(sdk.Manifest{ID: id, Name: "审核", Vendor: "CountyCloud tests", Version: "1.0.0", Protocol: sdk.ProtocolVersion,
 		Workflows: map[string]json.RawMessage{"doc": json.RawMessage(`{"name":"文件审核","version":1,"start":"check",
 "steps":[{"id":"check","name":"审核","assignee":{"role":"clerk","relative":"initiator_unit"},"time_limit":{"working_days":2},
 "actions":[{"name":"approve","label":"同意","to":"end"}]}]}`)}}, review{})
