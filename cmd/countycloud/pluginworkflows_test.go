@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/config"
@@ -187,5 +188,67 @@ func TestAPluginsWorkflowNamespaceIsItsAlone(t *testing.T) {
 	lechang := loginAs(t, db, url, operator, "gd.shaoguan.lechang")["lcadmin"]
 	if r := call(t, "GET", url+"/v1/tenants/gd.shaoguan.lechang"+base+fmt.Sprintf("/instances/%d", other.Instance.ID), lechang, nil); r.status != 404 {
 		t.Errorf("Lechang's module reads Wengyuan's instance: %d %s", r.status, r.body)
+	}
+}
+
+// A module keeps the capability of one caller's request (the county
+// admin's, held open) and uses it while serving another's (a clerk's):
+// what it does acts as the admin on the module's own workflows only, and
+// the trail names the admin's request and the module, never the clerk.
+func TestACapabilityKeptByAPluginActsOnlyAsItsOwnCallerOnItsOwnWorkflows(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	sum := buildPlugin(t, filepath.Join("testdata", "reviewplugin"), dir, "review-1.0.0")
+	db, _, url, env := twoCounties(t, map[string]string{"clerk1": auth.RoleClerk, "boss": auth.RoleClerk}, func(c *config.Server) { c.PluginDir = dir })
+	operator := env["COUNTYCLOUD_TOKEN"]
+	mustCLI(t, env, "plugin", "register", "review-1.0.0", "--sha256", sum)
+	mustCLI(t, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": operator, "COUNTYCLOUD_TENANT": "gd.shaoguan.wengyuan"}, "plugin", "enable", "review")
+	mustCLI(t, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": operator, "COUNTYCLOUD_TENANT": "gd.shaoguan.wengyuan"},
+		"workflow", "put", filepath.Join("..", "..", "core", "workflow", "testdata", "incoming_document.json"))
+	people := loginAs(t, db, url, operator, "gd.shaoguan.wengyuan")
+	county := url + "/v1/tenants/gd.shaoguan.wengyuan"
+	base := county + "/modules/review"
+	r := call(t, "POST", base+"/start", people["boss"], "送审")
+	want(t, "start", r, 200, "")
+	own := decode[workflow.Outcome](t, r).Opened[0].ID
+	r = call(t, "POST", county+"/instances", people["boss"], workflow.StartInput{Workflow: "oa.incoming", Title: "来文"})
+	want(t, "start an incoming document", r, 201, "")
+	incoming := decode[workflow.Outcome](t, r).Opened[0].ID
+
+	held := make(chan apiResult, 1)
+	go func() { held <- call(t, "POST", base+"/hold", people["boss"], nil) }()
+	// Until the boss's request is held open in the module.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r = call(t, "POST", base+fmt.Sprintf("/held/tasks/%d/submit", incoming), people["clerk1"], "代办")
+		if r.status != 409 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if r.status != 404 {
+		t.Errorf("the clerk's request acts with the boss's capability on the boss's incoming document: %d %s", r.status, r.body)
+	}
+	r = call(t, "POST", base+fmt.Sprintf("/held/tasks/%d/approve", own), people["clerk1"], "代批")
+	want(t, "the module's own task with the held capability", r, 200, "")
+	var entry struct {
+		RequestID string `db:"request_id"`
+		Login     string `db:"actor_login"`
+		Source    string `db:"source"`
+	}
+	trail := "`" + registry.SchemaName(db.SchemaPrefix, "gd.shaoguan.wengyuan") + "`.audit_log"
+	if err := db.Server.Get(&entry, "SELECT request_id, actor_login, source FROM "+trail+" WHERE action = 'workflow.act.approve' AND object_id = ?", fmt.Sprint(own)); err != nil {
+		t.Fatal(err)
+	}
+	if entry.Login != "boss" || entry.Source != "plugin:review" || entry.RequestID == r.header.Get("X-Request-Id") || entry.RequestID == "" {
+		t.Errorf("the act with the boss's capability is recorded as %+v (the clerk's request was %s)", entry, r.header.Get("X-Request-Id"))
+	}
+	want(t, "release", call(t, "POST", base+"/release", people["clerk1"], nil), 204, "")
+	if h := <-held; h.status != 204 || h.header.Get("X-Request-Id") != entry.RequestID {
+		t.Errorf("the held request: %d %s, the entry names %s", h.status, h.header.Get("X-Request-Id"), entry.RequestID)
+	}
+	// Its request over, the boss's capability acts no more.
+	if r := call(t, "POST", base+fmt.Sprintf("/held/tasks/%d/submit", incoming), people["clerk1"], "代办"); r.status != 403 {
+		t.Errorf("the boss's capability after the boss's request: %d %s", r.status, r.body)
 	}
 }

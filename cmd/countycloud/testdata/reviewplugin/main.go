@@ -9,6 +9,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/countycloud/countycloud/plugins/sdk"
 )
@@ -21,14 +22,21 @@ func main() {
 	sdk.Serve(sdk.Manifest{ID: id, Name: "审核", Vendor: "CountyCloud tests", Version: "1.0.0", Protocol: sdk.ProtocolVersion,
 		Workflows: map[string]json.RawMessage{"doc": json.RawMessage(`{"name":"文件审核","version":1,"start":"check",
 "steps":[{"id":"check","name":"审核","assignee":{"role":"clerk","relative":"initiator_unit"},"time_limit":{"working_days":2},
-"actions":[{"name":"approve","label":"同意","to":"end"}]}]}`)}}, review{})
+"actions":[{"name":"approve","label":"同意","to":"end"}]}]}`)}}, &review{})
 }
 
-type review struct{}
+// review misbehaves on request: POST /hold keeps the request's host
+// services and its request open until POST /release, so that POST
+// /held/tasks/{id}/{action}, another caller's request, acts with them.
+type review struct {
+	mu      sync.Mutex
+	held    *sdk.Host
+	release chan struct{}
+}
 
 // Handle serves POST /start (the body is the title, a JSON string), POST
 // /tasks/{id}/{action} (the body is the comment) and GET /instances/{id}.
-func (review) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, error) {
+func (m *review) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, error) {
 	var text string
 	_ = json.Unmarshal(r.Body, &text)
 	parts := strings.Split(strings.Trim(r.Path, "/"), "/")
@@ -36,12 +44,36 @@ func (review) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, error)
 		out json.RawMessage
 		err error
 	)
+	host := r.Host
+	if len(parts) == 4 && parts[0] == "held" {
+		m.mu.Lock()
+		host, parts = m.held, parts[1:]
+		m.mu.Unlock()
+		if host == nil {
+			return &sdk.Response{Status: 409, Body: []byte("nothing held yet")}, nil
+		}
+	}
 	switch {
+	case r.Method == "POST" && r.Path == "/hold":
+		release := make(chan struct{})
+		m.mu.Lock()
+		m.held, m.release = r.Host, release
+		m.mu.Unlock()
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return &sdk.Response{Status: 204}, nil
+	case r.Method == "POST" && r.Path == "/release":
+		m.mu.Lock()
+		close(m.release)
+		m.mu.Unlock()
+		return &sdk.Response{Status: 204}, nil
 	case r.Method == "POST" && r.Path == "/start":
 		out, err = r.Host.StartWorkflow(ctx, "doc", text)
 	case r.Method == "POST" && len(parts) == 3 && parts[0] == "tasks":
 		id, _ := strconv.ParseInt(parts[1], 10, 64)
-		out, err = r.Host.ActOnTask(ctx, id, parts[2], text)
+		out, err = host.ActOnTask(ctx, id, parts[2], text)
 	case r.Method == "GET" && len(parts) == 2 && parts[0] == "instances":
 		id, _ := strconv.ParseInt(parts[1], 10, 64)
 		out, err = r.Host.WorkflowInstance(ctx, id)
