@@ -37,7 +37,7 @@ func builtinModules() (map[string]host.Binary, error) {
 	}
 	out := map[string]host.Binary{}
 	for id, b := range builtins() {
-		out[id] = host.Binary{Path: self, SHA256: sum, Args: []string{"module", "serve", id}, Manifest: b.manifest()}
+		out[id] = host.Binary{Path: self, SHA256: sum, Args: []string{"module", "serve", id}, Manifest: b.manifest(), Builtin: true}
 	}
 	return out, nil
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/countycloud/countycloud/core/notify"
 	"github.com/countycloud/countycloud/core/store"
 	"github.com/countycloud/countycloud/plugins/host"
+	"github.com/countycloud/countycloud/plugins/host/sandbox"
 	"github.com/countycloud/countycloud/tenants/calendar"
 	"github.com/countycloud/countycloud/tenants/org"
 	"github.com/countycloud/countycloud/tenants/registry"
@@ -173,6 +174,9 @@ func pluginService(cfg config.Server, db *databases, router *store.Router, tenan
 	// A capability lives as long as the call it was issued for may.
 	deps := host.Deps{Capabilities: host.NewCapabilities(timeout, time.Now), Router: router, Log: log, Now: time.Now, CallTimeout: timeout,
 		Callers: host.CapabilityCallers{}, Outbox: outbox, Workflows: pluginWorkflows{workflows}}
+	if deps.Sandbox, err = pluginSandbox(cfg, log); err != nil {
+		return nil, nil, err
+	}
 	files, err := fileService(cfg, router, &deps, log)
 	if err != nil {
 		return nil, nil, err
@@ -185,6 +189,42 @@ func pluginService(cfg config.Server, db *databases, router *store.Router, tenan
 		opts.CountyIdleTimeout = cfg.PluginCountyIdleTimeout
 	}
 	return host.NewService(host.NewMySQLRepository(db.control), readyCounty{tenants}, deps, opts, cfg.PluginDir, builtins), files, nil
+}
+
+// pluginSandbox is the sandbox of cfg, nil when it is off; the log says
+// which protections plugins get on this host.
+func pluginSandbox(cfg config.Server, log *slog.Logger) (host.Sandbox, error) {
+	if cfg.PluginSandbox == "off" {
+		log.Warn("plugin sandbox off (--plugin-sandbox=off): plugins run as this server's user and reach whatever it can")
+		return nil, nil
+	}
+	uid, gid, err := cfg.PluginAccount()
+	if err != nil {
+		return nil, err
+	}
+	// The server did so before reading its secrets; a platform started
+	// otherwise (tests) does so here.
+	if err := sandbox.KeepSecrets(); err != nil {
+		return nil, err
+	}
+	sb, err := sandbox.New(sandbox.Options{UID: uid, GID: gid, MemoryMiB: cfg.PluginMemoryMiB, OpenFiles: cfg.PluginOpenFiles, Processes: cfg.PluginProcesses, Lenient: cfg.Dev})
+	if err != nil {
+		if cfg.Dev {
+			log.Warn("no plugin sandbox on this host: plugins run unconfined", "err", err)
+			return nil, nil
+		}
+		return nil, fmt.Errorf("%w; pass --plugin-sandbox=off to run plugins unconfined", err)
+	}
+	prot := sb.Protections()
+	log.Info("plugin sandbox", prot.LogAttrs()...)
+	if err := prot.Essential(); err != nil {
+		if !cfg.Dev {
+			log.Error("vendors' plugins will not start", "err", err)
+		} else {
+			log.Warn("vendors' plugins start anyway in dev mode", "err", err)
+		}
+	}
+	return sb, nil
 }
 
 // filesPath is where file URLs are served.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/countycloud/countycloud/core/config"
 	"github.com/countycloud/countycloud/core/kit"
+	"github.com/countycloud/countycloud/plugins/host/sandbox"
 )
 
 func newServerCmd(e env) *cobra.Command {
@@ -43,6 +44,11 @@ province; nothing is kept.`,
   COUNTYCLOUD_MYSQL_DSN='cc:secret@tcp(db:3306)/countycloud' countycloud server --addr :8080`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Before any secret is read: no process of this user, a
+			// plugin's among them, reads this one's memory.
+			if err := sandbox.KeepSecrets(); err != nil {
+				return err
+			}
 			if err := config.ApplyEnv(cmd.Flags(), e.lookup); err != nil {
 				return usageError("invalid configuration:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  "))
 			}

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -75,6 +76,12 @@ type Server struct {
 	// of one county that long after its last call.
 	PluginMaxProcesses      int
 	PluginCountyIdleTimeout time.Duration
+	// PluginSandbox is on or off; PluginUser is the account (UID[:GID])
+	// plugins run as when the server runs as root; the limits bound each
+	// plugin process (0: the server's own).
+	PluginSandbox                                     string
+	PluginUser                                        string
+	PluginMemoryMiB, PluginOpenFiles, PluginProcesses int
 	// FileDir keeps the bytes of the files modules store (videos…),
 	// unless S3 names a bucket that does.
 	FileDir string
@@ -115,6 +122,11 @@ func (c *Server) RegisterFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.PluginCallTimeout, "plugin-call-timeout", 30*time.Second, "deadline of one call into a plugin")
 	fs.IntVar(&c.PluginMaxProcesses, "plugin-max-processes", 32, "plugin processes running at once; starting one more stops the least recently used idle one")
 	fs.DurationVar(&c.PluginCountyIdleTimeout, "plugin-county-idle-timeout", 2*time.Minute, "a county-isolated plugin's process for one county stops this long after its last call, and starts again on demand")
+	fs.StringVar(&c.PluginSandbox, "plugin-sandbox", "on", "confine every plugin process (on), or run them as the server's user with nothing but their own environment (off; vendors' plugins then reach whatever this user can)")
+	fs.StringVar(&c.PluginUser, "plugin-user", "65534:65534", "account UID[:GID] plugins run as when the server runs as root")
+	fs.IntVar(&c.PluginMemoryMiB, "plugin-memory-mib", 1024, "data memory of each plugin process, in MiB (RLIMIT_DATA; 0: no limit)")
+	fs.IntVar(&c.PluginOpenFiles, "plugin-open-files", 1024, "open descriptors of each plugin process (0: the server's limit)")
+	fs.IntVar(&c.PluginProcesses, "plugin-processes", 1024, "processes and threads of the plugins' account (RLIMIT_NPROC; with --plugin-user shared by every plugin; 0: no limit)")
 	fs.StringVar(&c.FileDir, "file-dir", "files.d", "directory of the files modules keep (videos, attachments), unless --s3-bucket names a bucket for them")
 	fs.StringVar(&c.FileSigningKey, "file-signing-key", "", "secret of at least 32 characters that signs file URLs, the same on every replica (without it, modules keep no files)")
 	fs.StringVar(&c.PublicURL, "public-url", "", "where clients reach the platform, such as https://cc.example.gov.cn (default: http:// and --addr)")
@@ -273,9 +285,37 @@ func (c *Server) Validate() error {
 	if c.PluginCountyIdleTimeout <= 0 {
 		p.add("plugin-county-idle-timeout", "must be positive, such as 2m")
 	}
+	if c.PluginSandbox != "" && c.PluginSandbox != "on" && c.PluginSandbox != "off" {
+		p.add("plugin-sandbox", "must be on or off")
+	}
+	if _, _, err := c.PluginAccount(); err != nil {
+		p.add("plugin-user", "%v", err)
+	}
+	if c.PluginMemoryMiB < 0 || c.PluginOpenFiles < 0 || c.PluginProcesses < 0 {
+		p.add("plugin-memory-mib", "the plugin limits must be 0 (none) or more")
+	}
 	c.S3.validate(&p, c.Dev)
 	c.SMTP.validate(&p)
 	return errors.Join(p...)
+}
+
+// PluginAccount is PluginUser as a UID and a GID (the UID's if not
+// given); nobody (65534) if empty.
+func (c *Server) PluginAccount() (uid, gid int, err error) {
+	if c.PluginUser == "" {
+		return 65534, 65534, nil
+	}
+	u, g, hasGID := strings.Cut(c.PluginUser, ":")
+	if uid, err = strconv.Atoi(u); err != nil || uid <= 0 {
+		return 0, 0, fmt.Errorf("%q is not UID[:GID] of an account other than root, such as 65534:65534", c.PluginUser)
+	}
+	gid = uid
+	if hasGID {
+		if gid, err = strconv.Atoi(g); err != nil || gid <= 0 {
+			return 0, 0, fmt.Errorf("%q is not UID[:GID] of an account other than root, such as 65534:65534", c.PluginUser)
+		}
+	}
+	return uid, gid, nil
 }
 
 // ListenAddr is Addr as host:port. An http:// URL is accepted so that one

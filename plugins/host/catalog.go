@@ -32,6 +32,8 @@ const (
 	CodeModuleFailed      = "module_failed"
 	// CodeModuleAnswerTooLarge is a module's answer over MaxModuleAnswer.
 	CodeModuleAnswerTooLarge = "module_answer_too_large"
+	// CodePluginUnconfined: this host cannot confine a vendor's plugin.
+	CodePluginUnconfined = "plugin_unconfined"
 )
 
 // Entry is a registered plugin version.

@@ -7,18 +7,23 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/go-plugin/runner"
 	"golang.org/x/time/rate"
 	"google.golang.org/grpc"
 
 	"github.com/countycloud/countycloud/core/audit"
+	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/plugins/sdk"
 	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
 )
@@ -38,6 +43,22 @@ type Binary struct {
 	// registered with county isolation): it refuses requests and
 	// capabilities of any other.
 	County string
+	// Builtin says the binary is the platform's own, which runs with
+	// whatever protections the sandbox has; a vendor's binary runs only
+	// with the essential ones.
+	Builtin bool
+}
+
+// Sandbox confines plugin processes.
+type Sandbox interface {
+	// Confine rewrites cmd, which would run the binary open as binary, to
+	// run it confined, with dir its one writable directory.
+	Confine(cmd *exec.Cmd, binary *os.File, dir string) error
+	// SocketGroup is the group the host's sockets for a plugin must be
+	// writable by, "" for none.
+	SocketGroup() string
+	// Refuse says why a vendor's plugin may not start, nil if it may.
+	Refuse() error
 }
 
 // Process is one running plugin version, shared by every county that
@@ -119,6 +140,14 @@ func Launch(ctx context.Context, b Binary, d Deps) (*Process, error) {
 	// AutoMTLS sets the host's TLS configuration as the process starts;
 	// the host services are served with it.
 	hp.tls = func() *tls.Config { return config.TLSConfig }
+	if d.Sandbox != nil {
+		f, err := sandboxed(config, b, d.Sandbox)
+		if err != nil {
+			return nil, err
+		}
+		// The launcher has its own descriptor of the binary once started.
+		defer f.Close()
+	}
 	client := plugin.NewClient(config)
 	p, err := start(ctx, client, b)
 	if err != nil {
@@ -130,6 +159,45 @@ func Launch(ctx context.Context, b Binary, d Deps) (*Process, error) {
 	}
 	p.caps, p.county = d.Capabilities, b.County
 	return p, nil
+}
+
+// sandboxed has cfg start b through sb. The launcher executes the
+// descriptor of b that the host opens here and checks the SHA-256 of, in
+// place of go-plugin's check (which would read the launcher).
+func sandboxed(cfg *plugin.ClientConfig, b Binary, sb Sandbox) (*os.File, error) {
+	if !b.Builtin {
+		if err := sb.Refuse(); err != nil {
+			return nil, errs.Unavailable(err, CodePluginUnconfined, "%v", err)
+		}
+	}
+	f, err := os.Open(b.Path)
+	if err != nil {
+		return nil, fmt.Errorf("plugin binary: %w", err)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("plugin binary %s: %w", b.Path, err)
+	}
+	if !bytes.Equal(h.Sum(nil), b.SHA256) {
+		f.Close()
+		if b.Manifest.ID == "" {
+			return nil, fmt.Errorf("%w: %s does not have the SHA-256 given", ErrChecksum, b.Path)
+		}
+		return nil, fmt.Errorf("%w: %s is not the binary registered as %s %s", ErrChecksum, b.Path, b.Manifest.ID, b.Manifest.Version)
+	}
+	cfg.Cmd, cfg.SecureConfig = nil, nil
+	cfg.UnixSocketConfig = &plugin.UnixSocketConfig{Group: sb.SocketGroup()}
+	// go-plugin gives the runner an empty command with its own
+	// environment for the handshake, which b's is added to.
+	cfg.RunnerFunc = func(_ hclog.Logger, cmd *exec.Cmd, dir string) (runner.Runner, error) {
+		cmd.Path, cmd.Args, cmd.Env = b.Path, append([]string{b.Path}, b.Args...), append(slices.Clip(b.Env), cmd.Env...)
+		if err := sb.Confine(cmd, f, dir); err != nil {
+			return nil, err
+		}
+		return newCmdRunner(cmd, b.Path)
+	}
+	return f, nil
 }
 
 func start(ctx context.Context, client *plugin.Client, b Binary) (*Process, error) {

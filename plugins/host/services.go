@@ -44,6 +44,9 @@ type Deps struct {
 	// plugin process; NewManager makes one for its processes if nil, and
 	// a process launched alone has its own.
 	CountyCalls *CountyCalls
+	// Sandbox, if set, confines every plugin process; without it plugins
+	// run as the host's user with nothing but their own environment.
+	Sandbox Sandbox
 }
 
 // DefaultCallTimeout is how long a call into a plugin may take unless
