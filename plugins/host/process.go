@@ -69,6 +69,9 @@ type Process struct {
 	manifest sdk.Manifest
 	caps     *Capabilities
 	county   string
+	// runner is the sandbox's runner of the process, which go-plugin
+	// does not report the process ID of.
+	runner *cmdRunner
 }
 
 const (
@@ -140,8 +143,9 @@ func Launch(ctx context.Context, b Binary, d Deps) (*Process, error) {
 	// AutoMTLS sets the host's TLS configuration as the process starts;
 	// the host services are served with it.
 	hp.tls = func() *tls.Config { return config.TLSConfig }
+	var run *cmdRunner
 	if d.Sandbox != nil {
-		f, err := sandboxed(config, b, d.Sandbox)
+		f, err := sandboxed(config, b, d.Sandbox, &run)
 		if err != nil {
 			return nil, err
 		}
@@ -154,7 +158,8 @@ func Launch(ctx context.Context, b Binary, d Deps) (*Process, error) {
 		client.Kill()
 		return nil, err
 	}
-	if err := lowerPriority(client.ReattachConfig().Pid); err != nil {
+	p.runner = run
+	if err := lowerPriority(p.Pid()); err != nil {
 		d.Log.WarnContext(ctx, "plugin runs at the host's priority", "plugin", b.Manifest.ID, "err", err)
 	}
 	p.caps, p.county = d.Capabilities, b.County
@@ -164,7 +169,7 @@ func Launch(ctx context.Context, b Binary, d Deps) (*Process, error) {
 // sandboxed has cfg start b through sb. The launcher executes the
 // descriptor of b that the host opens here and checks the SHA-256 of, in
 // place of go-plugin's check (which would read the launcher).
-func sandboxed(cfg *plugin.ClientConfig, b Binary, sb Sandbox) (*os.File, error) {
+func sandboxed(cfg *plugin.ClientConfig, b Binary, sb Sandbox, run **cmdRunner) (*os.File, error) {
 	if !b.Builtin {
 		if err := sb.Refuse(); err != nil {
 			return nil, errs.Unavailable(err, CodePluginUnconfined, "%v", err)
@@ -195,7 +200,9 @@ func sandboxed(cfg *plugin.ClientConfig, b Binary, sb Sandbox) (*os.File, error)
 		if err := sb.Confine(cmd, f, dir); err != nil {
 			return nil, err
 		}
-		return newCmdRunner(cmd, b.Path)
+		r, err := newCmdRunner(cmd, b.Path)
+		*run = r
+		return r, err
 	}
 	return f, nil
 }
@@ -267,6 +274,9 @@ func (p *Process) Exited() bool { return p.client.Exited() }
 
 // Pid is the process's id, or 0 once it has ended.
 func (p *Process) Pid() int {
+	if p.runner != nil && p.runner.cmd.Process != nil {
+		return p.runner.cmd.Process.Pid
+	}
 	if rc := p.client.ReattachConfig(); rc != nil {
 		return rc.Pid
 	}
