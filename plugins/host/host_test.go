@@ -83,6 +83,14 @@ func TestMain(m *testing.M) {
 		// baseline.
 		serveBare()
 		return
+	case "escape":
+		// A plugin that tries to get out of its sandbox.
+		serveEscape()
+		return
+	case "escape-child":
+		// What the escaping plugin starts: it waits to be killed.
+		time.Sleep(time.Minute)
+		return
 	case "future":
 		// A plugin built against a protocol this host does not speak.
 		handshake := sdk.Handshake()

@@ -59,6 +59,8 @@ type Sandbox interface {
 	SocketGroup() string
 	// Refuse says why a vendor's plugin may not start, nil if it may.
 	Refuse() error
+	// Start starts a command Confine rewrote.
+	Start(cmd *exec.Cmd) error
 }
 
 // Process is one running plugin version, shared by every county that
@@ -200,7 +202,7 @@ func sandboxed(cfg *plugin.ClientConfig, b Binary, sb Sandbox, run **cmdRunner) 
 		if err := sb.Confine(cmd, f, dir); err != nil {
 			return nil, err
 		}
-		r, err := newCmdRunner(cmd, b.Path)
+		r, err := newCmdRunner(cmd, b.Path, sb.Start)
 		*run = r
 		return r, err
 	}

@@ -17,12 +17,13 @@ import (
 type cmdRunner struct {
 	cmd            *exec.Cmd
 	name           string
+	start          func(*exec.Cmd) error
 	stdout, stderr io.ReadCloser
 }
 
 var _ runner.Runner = (*cmdRunner)(nil)
 
-func newCmdRunner(cmd *exec.Cmd, name string) (*cmdRunner, error) {
+func newCmdRunner(cmd *exec.Cmd, name string, start func(*exec.Cmd) error) (*cmdRunner, error) {
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -31,10 +32,10 @@ func newCmdRunner(cmd *exec.Cmd, name string) (*cmdRunner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cmdRunner{cmd: cmd, name: name, stdout: stdout, stderr: stderr}, nil
+	return &cmdRunner{cmd: cmd, name: name, start: start, stdout: stdout, stderr: stderr}, nil
 }
 
-func (r *cmdRunner) Start(context.Context) error     { return r.cmd.Start() }
+func (r *cmdRunner) Start(context.Context) error     { return r.start(r.cmd) }
 func (r *cmdRunner) Wait(context.Context) error      { return r.cmd.Wait() }
 func (r *cmdRunner) Stdout() io.ReadCloser           { return r.stdout }
 func (r *cmdRunner) Stderr() io.ReadCloser           { return r.stderr }

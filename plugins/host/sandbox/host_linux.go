@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Sandbox starts plugin processes confined.
@@ -19,6 +22,9 @@ type Sandbox struct {
 	// namespaces, and userns that it needs a user namespace for them (a
 	// host that is not root).
 	namespaces, userns bool
+	// dumpable serialises the starts that make the host dumpable for a
+	// moment (see Start).
+	dumpable sync.Mutex
 }
 
 // New probes what this kernel offers, by confining a launcher that exits
@@ -82,7 +88,11 @@ func (s *Sandbox) probe() (Protections, error) {
 	}
 	var out, stderr limitedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
-	if err := cmd.Run(); err != nil {
+	err = s.Start(cmd)
+	if err == nil {
+		err = cmd.Wait()
+	}
+	if err != nil {
 		return Protections{}, fmt.Errorf("probe the plugin sandbox: %w: %s", err, stderr.b)
 	}
 	var got Protections
@@ -135,6 +145,27 @@ func (s *Sandbox) confine(cmd *exec.Cmd, binary *os.File, dir string, probe bool
 	}
 	cmd.SysProcAttr = attr
 	return nil
+}
+
+// Start starts cmd, confined. A host that is not root writes the user
+// namespace's ID maps of the launcher, which the kernel lets it do only
+// while the launcher, still a copy of the host until it executes, is
+// dumpable: the host is dumpable for the moment it forks, and non-dumpable
+// again before the launcher has executed anything.
+func (s *Sandbox) Start(cmd *exec.Cmd) error {
+	if !s.userns || !secretsKept() {
+		return cmd.Start()
+	}
+	s.dumpable.Lock()
+	defer s.dumpable.Unlock()
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0); err != nil {
+		return err
+	}
+	err := cmd.Start()
+	if err := KeepSecrets(); err != nil {
+		panic(err)
+	}
+	return err
 }
 
 // limitedBuffer keeps the first 64 KiB written to it.

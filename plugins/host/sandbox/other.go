@@ -28,5 +28,8 @@ func (*Sandbox) Refuse() error { return ErrUnconfined }
 // SocketGroup is none.
 func (*Sandbox) SocketGroup() string { return "" }
 
+// Start fails.
+func (*Sandbox) Start(*exec.Cmd) error { return ErrUnconfined }
+
 // Confine fails.
 func (*Sandbox) Confine(*exec.Cmd, *os.File, string) error { return ErrUnconfined }
