@@ -263,7 +263,7 @@ func run(b *testing.B, callers, n int, call func() error) []time.Duration {
 var payload = []byte(`{"title":"2026年第一季度工作会议","category":"meetings","unit":"县政府办公室","duration":3600}`)
 
 func BenchmarkPlugin(b *testing.B) {
-	f := setup(b)
+	f := benchFixture(b)
 	ctx := context.Background()
 	svc := host.NewService(host.NewMySQLRepository(f.db.Control), anyCounty{}, f.deps, host.DefaultManagerOptions(), b.TempDir(), map[string]host.Binary{"notes": f.bin})
 	b.Cleanup(svc.Manager().Close)
@@ -313,10 +313,23 @@ func BenchmarkPlugin(b *testing.B) {
 	})
 }
 
+// benchSandboxEnv, set to on, runs the host's side of the benchmarks in
+// the sandbox, as the server runs plugins; the bare baseline stays
+// unconfined.
+const benchSandboxEnv = "COUNTYCLOUD_BENCH_SANDBOX"
+
+func benchFixture(b *testing.B) fixture {
+	f := setup(b)
+	if os.Getenv(benchSandboxEnv) == "on" {
+		f = confined(b, f)
+	}
+	return f
+}
+
 // BenchmarkPluginStart measures launching a plugin to its first answer,
 // and the memory of a plugin process after it.
 func BenchmarkPluginStart(b *testing.B) {
-	f := setup(b)
+	f := benchFixture(b)
 	ctx := context.Background()
 	var rss, own []int
 	for range b.N {
