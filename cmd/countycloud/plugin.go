@@ -15,6 +15,7 @@ import (
 
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/plugins/host"
+	"github.com/countycloud/countycloud/plugins/host/sandbox"
 )
 
 func newPluginCmd(e env) *cobra.Command {
@@ -280,7 +281,15 @@ is registered and no server is needed.`,
 			quiet := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
-			m, err := host.Probe(ctx, host.Binary{Path: args[0], SHA256: want}, host.Deps{Capabilities: caps, Log: quiet, Now: time.Now})
+			// A vendor's binary runs here as the server would run it.
+			if err := sandbox.KeepSecrets(); err != nil {
+				return err
+			}
+			sb, err := sandbox.New(sandbox.Options{UID: sandbox.Nobody, GID: sandbox.Nobody})
+			if err != nil {
+				return err
+			}
+			m, err := host.Probe(ctx, host.Binary{Path: args[0], SHA256: want}, host.Deps{Capabilities: caps, Log: quiet, Now: time.Now, Sandbox: sb})
 			if err != nil {
 				return err
 			}
