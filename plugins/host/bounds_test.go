@@ -230,13 +230,12 @@ func TestALongLineOnStdoutIsOneLogEntry(t *testing.T) {
 }
 
 // A plugin runs at nice 10, in a session of its own whose autogroup has
-// nice 10 too, and the host's priority is untouched.
+// nice 10 too, and the host's priority is untouched. A kernel without
+// autogroups, or one that schedules the plugin in a cgroup of a container,
+// shows an empty autogroup, as the host in the kernel's first session does.
 func TestPluginsRunAtALowerPriority(t *testing.T) {
 	f := setup(t)
-	ours, err := os.ReadFile("/proc/self/autogroup")
-	if err != nil {
-		t.Skip("the kernel has no autogroups:", err)
-	}
+	ours, _ := os.ReadFile("/proc/self/autogroup")
 	prio, err := syscall.Getpriority(syscall.PRIO_PROCESS, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -259,6 +258,9 @@ func TestPluginsRunAtALowerPriority(t *testing.T) {
 			t.Errorf("thread %s of the plugin has nice %d, want 10", task.Name(), nice)
 		}
 	}
+	if now, err := syscall.Getpriority(syscall.PRIO_PROCESS, 0); err != nil || now != prio {
+		t.Errorf("the host's priority is %d, was %d: %v", now, prio, err)
+	}
 	theirs, err := os.ReadFile(proc + "/autogroup")
 	if err != nil {
 		t.Fatal(err)
@@ -266,10 +268,11 @@ func TestPluginsRunAtALowerPriority(t *testing.T) {
 	if now, _ := os.ReadFile("/proc/self/autogroup"); string(now) != string(ours) {
 		t.Errorf("the host's autogroup is %q, was %q", now, ours)
 	}
-	if now, err := syscall.Getpriority(syscall.PRIO_PROCESS, 0); err != nil || now != prio {
-		t.Errorf("the host's priority is %d, was %d: %v", now, prio, err)
+	if len(theirs) == 0 {
+		t.Log("no autogroup schedules the plugin; its nice values were checked")
+		return
 	}
-	if strings.Fields(string(theirs))[0] == strings.Fields(string(ours))[0] || !strings.HasSuffix(strings.TrimSpace(string(theirs)), "nice 10") {
+	if string(theirs) == string(ours) || !strings.HasSuffix(strings.TrimSpace(string(theirs)), "nice 10") {
 		t.Errorf("the plugin's autogroup is %q (the host's %q), want its own with nice 10", theirs, ours)
 	}
 }
