@@ -45,8 +45,9 @@ func lowerPriority(pid int) error {
 }
 
 // lowerAutogroup sets the nice value of the autogroup of the process at
-// proc, unless it is the host's own (which it must never lower) or the
-// kernel has none.
+// proc, unless the kernel shows it none or it is the host's own (which it
+// must never lower). A host in the kernel's first session, as in many
+// containers, shows none of its own; its plugins' are still theirs.
 func lowerAutogroup(proc string) error {
 	theirs, err := os.ReadFile(proc + "/autogroup")
 	if errors.Is(err, os.ErrNotExist) {
@@ -56,12 +57,17 @@ func lowerAutogroup(proc string) error {
 		return err
 	}
 	ours, err := os.ReadFile("/proc/self/autogroup")
-	if err != nil {
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	// "/autogroup-123 nice 0": the group is the first field.
-	group := func(b []byte) string { f := bytes.Fields(b); return string(f[0]) }
-	if len(bytes.Fields(theirs)) == 0 || len(bytes.Fields(ours)) == 0 || group(theirs) == group(ours) {
+	group := func(b []byte) string {
+		if f := bytes.Fields(b); len(f) > 0 {
+			return string(f[0])
+		}
+		return ""
+	}
+	if group(theirs) == "" || group(theirs) == group(ours) {
 		return nil
 	}
 	return os.WriteFile(proc+"/autogroup", []byte(strconv.Itoa(pluginNice)), 0)
