@@ -172,7 +172,7 @@ func pluginService(cfg config.Server, db *databases, router *store.Router, tenan
 		timeout = cfg.PluginCallTimeout
 	}
 	// A capability lives as long as the call it was issued for may.
-	deps := host.Deps{Capabilities: host.NewCapabilities(timeout, time.Now), Router: router, Log: log, Now: time.Now, CallTimeout: timeout,
+	deps := host.Deps{Capabilities: host.NewCapabilities(timeout, time.Now), Router: router, Log: log, Now: time.Now, CallTimeout: timeout, HostCallRate: cfg.PluginHostCalls,
 		Callers: host.CapabilityCallers{}, Outbox: outbox, Workflows: pluginWorkflows{workflows}}
 	if deps.Sandbox, err = pluginSandbox(cfg, log); err != nil {
 		return nil, nil, err

@@ -82,6 +82,9 @@ type Server struct {
 	PluginSandbox                                     string
 	PluginUser                                        string
 	PluginMemoryMiB, PluginOpenFiles, PluginProcesses int
+	// PluginHostCalls is how many host-service calls a second each plugin
+	// process may make.
+	PluginHostCalls int
 	// FileDir keeps the bytes of the files modules store (videos…),
 	// unless S3 names a bucket that does.
 	FileDir string
@@ -126,6 +129,7 @@ func (c *Server) RegisterFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.PluginUser, "plugin-user", "65534:65534", "account UID[:GID] plugins run as when the server runs as root")
 	fs.IntVar(&c.PluginMemoryMiB, "plugin-memory-mib", 1024, "data memory of each plugin process, in MiB (RLIMIT_DATA; 0: no limit)")
 	fs.IntVar(&c.PluginOpenFiles, "plugin-open-files", 1024, "open descriptors of each plugin process (0: the server's limit)")
+	fs.IntVar(&c.PluginHostCalls, "plugin-host-calls", 1000, "host-service calls a second each plugin process may make (records, files, workflows, notices): its share of the server and the database; raise it with their CPUs")
 	fs.IntVar(&c.PluginProcesses, "plugin-processes", 1024, "processes and threads of the plugins' account (RLIMIT_NPROC; with --plugin-user shared by every plugin; 0: no limit)")
 	fs.StringVar(&c.FileDir, "file-dir", "files.d", "directory of the files modules keep (videos, attachments), unless --s3-bucket names a bucket for them")
 	fs.StringVar(&c.FileSigningKey, "file-signing-key", "", "secret of at least 32 characters that signs file URLs, the same on every replica (without it, modules keep no files)")
@@ -293,6 +297,9 @@ func (c *Server) Validate() error {
 	}
 	if c.PluginMemoryMiB < 0 || c.PluginOpenFiles < 0 || c.PluginProcesses < 0 {
 		p.add("plugin-memory-mib", "the plugin limits must be 0 (none) or more")
+	}
+	if c.PluginHostCalls < 1 {
+		p.add("plugin-host-calls", "must be 1 or more, such as 1000")
 	}
 	c.S3.validate(&p, c.Dev)
 	c.SMTP.validate(&p)

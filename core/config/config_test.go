@@ -42,6 +42,7 @@ func TestValidateSaysWhatIsWrongAndHowToFixIt(t *testing.T) {
 		{"control schema shaped like a county's", []string{"--mysql-dsn", "u:p@tcp(db:3306)/cc_a_b"}, nil, []string{"starts with the county schema prefix"}},
 		{"no provisioning", []string{"--dev", "--provision-concurrency", "0"}, nil, []string{"--provision-concurrency"}},
 		{"negative rate limit", []string{"--dev", "--rate-limit-account", "-1"}, nil, []string{"--rate-limit-account", "0 (no limit)"}},
+		{"no host calls for plugins", []string{"--dev", "--plugin-host-calls", "0"}, nil, []string{"--plugin-host-calls", "1 or more"}},
 		{"bad env value", []string{"--dev"}, map[string]string{"COUNTYCLOUD_DB_MAX_OPEN_CONNS": "many"}, []string{"COUNTYCLOUD_DB_MAX_OPEN_CONNS"}},
 	}
 	for _, c := range cases {

@@ -33,13 +33,12 @@ const (
 	// host.
 	maxHostStreams = 32
 	// A plugin has at most pluginCalls host-service calls under way and
-	// pluginCallRate a second; a county at most countyCalls, across its
-	// plugins. A call past them waits up to callWait, then is refused
+	// Deps.HostCallRate a second; a county at most countyCalls, across
+	// its plugins. A call past them waits up to callWait, then is refused
 	// with ResourceExhausted (sdk.ErrBusy).
-	pluginCalls    = 4
-	pluginCallRate = 1000
-	countyCalls    = 8
-	callWait       = 500 * time.Millisecond
+	pluginCalls = 4
+	countyCalls = 8
+	callWait    = 500 * time.Millisecond
 )
 
 // brokerStream is the host's side of go-plugin's broker stream, holding
@@ -123,9 +122,9 @@ type callLimits struct {
 	slots    chan struct{}
 }
 
-func newCallLimits(plugin string, caps *Capabilities, counties *CountyCalls) *callLimits {
+func newCallLimits(plugin string, perSecond int, caps *Capabilities, counties *CountyCalls) *callLimits {
 	return &callLimits{plugin: plugin, caps: caps, counties: counties,
-		rate: rate.NewLimiter(pluginCallRate, pluginCallRate/10), slots: make(chan struct{}, pluginCalls)}
+		rate: rate.NewLimiter(rate.Limit(perSecond), max(1, perSecond/10)), slots: make(chan struct{}, pluginCalls)}
 }
 
 // capabilityRequest is every host-service request: each carries the
@@ -136,7 +135,7 @@ func (l *callLimits) intercept(ctx context.Context, req any, info *grpc.UnarySer
 	wait, cancel := context.WithTimeout(ctx, callWait)
 	defer cancel()
 	if err := l.rate.Wait(wait); err != nil {
-		return nil, status.Errorf(codes.ResourceExhausted, "plugin %s calls the host more than %d times a second; try again later", l.plugin, pluginCallRate)
+		return nil, status.Errorf(codes.ResourceExhausted, "plugin %s calls the host more than %.0f times a second; try again later", l.plugin, float64(l.rate.Limit()))
 	}
 	release, err := acquire(wait, l.slots)
 	if err != nil {

@@ -48,7 +48,7 @@ func TestHostCallsAreServedAFewAtOnce(t *testing.T) {
 			for _, plugin := range tc.plugins {
 				token, revoke := caps.Issue("gd.shaoguan.wengyuan", plugin, "r1", audit.Actor{Kind: "account", Login: "clerk"})
 				defer revoke()
-				l := newCallLimits(plugin, caps, counties)
+				l := newCallLimits(plugin, DefaultHostCallRate, caps, counties)
 				for range 100 {
 					wg.Go(func() {
 						_, err := l.intercept(context.Background(), &pluginv1.GetRecordRequest{Capability: token}, &grpc.UnaryServerInfo{}, handler)
@@ -65,5 +65,37 @@ func TestHostCallsAreServedAFewAtOnce(t *testing.T) {
 				t.Fatalf("%d calls at once (want %d), %d refused", most.Load(), tc.most, refused.Load())
 			}
 		})
+	}
+}
+
+// A plugin past its calls a second waits for its turn up to callWait,
+// then is refused; the rate is the operator's (--plugin-host-calls).
+func TestHostCallsPastTheRateAreRefused(t *testing.T) {
+	caps := NewCapabilities(time.Minute, time.Now)
+	token, revoke := caps.Issue("gd.shaoguan.wengyuan", "chatty", "r1", audit.Actor{Kind: "account", Login: "clerk"})
+	defer revoke()
+	const perSecond, calls = 10, 40
+	l := newCallLimits("chatty", perSecond, caps, NewCountyCalls())
+	handler := func(context.Context, any) (any, error) { return "served", nil }
+	var served, refused atomic.Int32
+	var wg sync.WaitGroup
+	for range calls {
+		wg.Go(func() {
+			_, err := l.intercept(context.Background(), &pluginv1.GetRecordRequest{Capability: token}, &grpc.UnaryServerInfo{}, handler)
+			switch {
+			case err == nil:
+				served.Add(1)
+			case status.Code(err) == codes.ResourceExhausted:
+				refused.Add(1)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	// A burst of one, then one every 100 ms for the half second the
+	// others wait: six, and a few more on a slow machine.
+	if served.Load() > 12 || served.Load()+refused.Load() != calls {
+		t.Fatalf("%d served and %d refused of %d calls at %d a second", served.Load(), refused.Load(), calls, perSecond)
 	}
 }

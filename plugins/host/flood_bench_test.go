@@ -33,7 +33,7 @@ import (
 const floodEnv = "COUNTYCLOUD_BENCH_FLOOD"
 
 func BenchmarkAnotherCountyWhileAPluginFloods(b *testing.B) {
-	f := setup(b)
+	f := benchFixture(b)
 	notes := launchBench(b, f, f.bin)
 	hostile := launchBench(b, f, hostileBinary(f))
 	if _, err := notes.Handle(context.Background(), lechang, &pluginv1.HandleRequest{Method: "PUT", Path: "/notes/bench", Body: []byte(`{"text":"乐昌"}`), RequestId: "put"}); err != nil {

@@ -298,7 +298,7 @@ func TestMaxProcessesStopsTheLeastRecentlyUsedIdleOne(t *testing.T) {
 // costs the host (heap and goroutines), and how many counties' processes
 // fit in a GiB.
 func BenchmarkIsolation(b *testing.B) {
-	f := setup(b)
+	f := benchFixture(b)
 	opts := host.DefaultManagerOptions()
 	opts.MaxProcesses, opts.CountyIdleTimeout = b.N+1, time.Hour
 	ctx := context.Background()

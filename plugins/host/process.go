@@ -116,7 +116,7 @@ func Launch(ctx context.Context, b Binary, d Deps) (*Process, error) {
 	if counties == nil {
 		counties = NewCountyCalls()
 	}
-	hp := &hostPlugin{services: newHostServer(b.Manifest, b.County, d), calls: newCallLimits(b.Manifest.ID, d.Capabilities, counties)}
+	hp := &hostPlugin{services: newHostServer(b.Manifest, b.County, d), calls: newCallLimits(b.Manifest.ID, d.hostCallRate(), d.Capabilities, counties)}
 	logLimit := newLogLimit()
 	config := &plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake(),

@@ -47,6 +47,23 @@ type Deps struct {
 	// Sandbox, if set, confines every plugin process; without it plugins
 	// run as the host's user with nothing but their own environment.
 	Sandbox Sandbox
+	// HostCallRate is how many host-service calls a second each plugin
+	// process may make, its share of the host and the database;
+	// DefaultHostCallRate if zero.
+	HostCallRate int
+}
+
+// DefaultHostCallRate is a plugin process's host-service calls a second
+// unless Deps says otherwise: on two CPUs shared with the database, a
+// quarter of the reads they serve, which keeps another county's requests
+// within twice their idle latency while one plugin floods.
+const DefaultHostCallRate = 1000
+
+func (d Deps) hostCallRate() int {
+	if d.HostCallRate > 0 {
+		return d.HostCallRate
+	}
+	return DefaultHostCallRate
 }
 
 // DefaultCallTimeout is how long a call into a plugin may take unless
