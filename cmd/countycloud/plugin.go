@@ -166,7 +166,7 @@ runs its own processes: this lists those of the replica that answers.`,
 				}
 				rows[i] = []string{s.Plugin, s.Version, s.County, state, pid, fmt.Sprint(s.Calls), fmt.Sprint(s.Crashes), used}
 			}
-			return printTable(o.e.stdout, []string{"PLUGIN", "VERSION", "COUNTY", "STATE", "PID", "CALLS", "CRASHES", "LAST USED"}, rows)
+			return printTable(o.e.stdout, []string{"PLUGIN", "VERSION", "COUNTY", "STATE", "PID", "CALLS NOW", "CRASHES", "LAST USED"}, rows)
 		},
 	}
 }
