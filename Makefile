@@ -50,7 +50,7 @@ PROTOC_GEN_GO_GRPC := $(GOBIN)/protoc-gen-go-grpc
 proto: $(PROTOC_GEN_GO) $(PROTOC_GEN_GO_GRPC)
 	@command -v protoc >/dev/null || { if [ "$$(id -u)" = 0 ]; then apt-get install -y protobuf-compiler; else sudo apt-get install -y protobuf-compiler; fi; }
 	cd plugins/sdk && PATH="$(GOBIN):$$PATH" protoc --go_out=. --go_opt=paths=source_relative \
-		--go-grpc_out=. --go-grpc_opt=paths=source_relative,require_unimplemented_servers=false proto/pluginv1/plugin.proto
+		--go-grpc_out=. --go-grpc_opt=paths=source_relative,require_unimplemented_servers=false proto/pluginv1/*.proto
 
 $(PROTOC_GEN_GO):
 	go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.6
