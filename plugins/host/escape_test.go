@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/countycloud/countycloud/plugins/host"
-	"github.com/countycloud/countycloud/plugins/host/sandbox"
 	"github.com/countycloud/countycloud/plugins/sdk"
 	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
 )
@@ -105,22 +103,6 @@ func escape(what string, q url.Values) error {
 // out the probe of issue 15 found, in the sandbox as the server runs it,
 // and checks that every one is refused.
 func TestASandboxedPluginEscapesNowhere(t *testing.T) {
-	if err := sandbox.KeepSecrets(); err != nil {
-		t.Fatal(err)
-	}
-	sb, err := sandbox.New(sandbox.Options{OpenFiles: 256, Processes: 4096, MemoryMiB: memoryMiB})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("uid %d, protections %+v", os.Getuid(), sb.Protections())
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, err := host.FileSHA256(self)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The file store: a directory anyone may write, holding a county's
 	// video, which the host keeps open.
 	store := t.TempDir()
@@ -142,13 +124,13 @@ func TestASandboxedPluginEscapesNowhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer engine.Close()
-	deps := host.Deps{Capabilities: host.NewCapabilities(time.Minute, time.Now), Log: quiet, Now: time.Now, Sandbox: sb}
-	p, err := host.Launch(context.Background(), host.Binary{Path: self, SHA256: sum, Manifest: escapeManifest, Env: []string{pluginEnv + "=escape"}}, deps)
+	p := launchEscape(t)
+	defer p.Close()
+	pid := strconv.Itoa(os.Getpid())
+	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
-	pid := strconv.Itoa(os.Getpid())
 	pluginDir := filepath.Dir(self)
 	for _, c := range []struct{ name, path string }{
 		{"the host's environment", "/environ?pid=" + pid},
@@ -187,26 +169,7 @@ func TestASandboxedPluginEscapesNowhere(t *testing.T) {
 // child in a session of its own, then stops the plugin as a dying host
 // would have the kernel stop it: the child must be gone too.
 func TestNothingAPluginStartsOutlivesIt(t *testing.T) {
-	if err := sandbox.KeepSecrets(); err != nil {
-		t.Fatal(err)
-	}
-	sb, err := sandbox.New(sandbox.Options{OpenFiles: 256, Processes: 4096, MemoryMiB: memoryMiB})
-	if err != nil {
-		t.Fatal(err)
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, err := host.FileSHA256(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	deps := host.Deps{Capabilities: host.NewCapabilities(time.Minute, time.Now), Log: quiet, Now: time.Now, Sandbox: sb}
-	p, err := host.Launch(context.Background(), host.Binary{Path: self, SHA256: sum, Manifest: escapeManifest, Env: []string{pluginEnv + "=escape"}}, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := launchEscape(t)
 	marker := "escape-child-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	resp, err := p.Handle(context.Background(), "gd.shaoguan.wengyuan", &pluginv1.HandleRequest{Method: "GET", Path: "/child", Query: "marker=" + marker, RequestId: "child"})
 	if err != nil {

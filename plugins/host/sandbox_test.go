@@ -1,13 +1,25 @@
 package host_test
 
 import (
+	"context"
+	"os"
 	"testing"
+	"time"
 
+	"github.com/countycloud/countycloud/plugins/host"
 	"github.com/countycloud/countycloud/plugins/host/sandbox"
 )
 
 // confined has f's plugins run in the sandbox, as the server runs them.
 func confined(t testing.TB, f fixture) fixture {
+	t.Helper()
+	f.deps.Sandbox = testSandbox(t)
+	return f
+}
+
+// testSandbox is the sandbox as the server sets it up: the host made
+// non-dumpable first.
+func testSandbox(t testing.TB) *sandbox.Sandbox {
 	t.Helper()
 	if err := sandbox.KeepSecrets(); err != nil {
 		t.Fatal(err)
@@ -16,9 +28,28 @@ func confined(t testing.TB, f fixture) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("sandbox: %+v", sb.Protections())
-	f.deps.Sandbox = sb
-	return f
+	t.Logf("uid %d, sandbox %+v", os.Getuid(), sb.Protections())
+	return sb
+}
+
+// launchEscape starts the test binary as the escape plugin in the
+// sandbox, with nothing of a county behind it.
+func launchEscape(t *testing.T) *host.Process {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := host.FileSHA256(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := host.Deps{Capabilities: host.NewCapabilities(time.Minute, time.Now), Log: quiet, Now: time.Now, Sandbox: testSandbox(t)}
+	p, err := host.Launch(context.Background(), host.Binary{Path: self, SHA256: sum, Manifest: escapeManifest, Env: []string{pluginEnv + "=escape"}}, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func TestASandboxedPluginServesAndCallsTheHost(t *testing.T) {
