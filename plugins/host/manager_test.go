@@ -251,18 +251,9 @@ func TestAProcessNobodyUsesIsStoppedAndStartsAgainWhenNeeded(t *testing.T) {
 	opts := fastOptions()
 	opts.IdleTimeout = 200 * time.Millisecond
 	m := manager(t, f, opts)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		m.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	runManager(t, m)
 	notes := entry("notes")
-	if _, err := m.Call(ctx, notes, wengyuan, request("/notes/none")); err != nil {
+	if _, err := m.Call(context.Background(), notes, wengyuan, request("/notes/none")); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -275,7 +266,7 @@ func TestAProcessNobodyUsesIsStoppedAndStartsAgainWhenNeeded(t *testing.T) {
 	if st := m.Statuses(); len(st) != 1 || st[0].Running || st[0].Crashes != 0 {
 		t.Fatalf("after stopping for want of use: %+v", st)
 	}
-	if resp, err := m.Call(ctx, notes, wengyuan, request("/notes/none")); err != nil || resp.GetStatus() != 400 {
+	if resp, err := m.Call(context.Background(), notes, wengyuan, request("/notes/none")); err != nil || resp.GetStatus() != 400 {
 		t.Fatalf("a request after the stop: %v %v", resp, err)
 	}
 }
