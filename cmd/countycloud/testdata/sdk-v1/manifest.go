@@ -1,0 +1,133 @@
+package sdk
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+
+	"golang.org/x/mod/semver"
+)
+
+// Manifest describes a plugin to the host's catalog.
+type Manifest struct {
+	// ID names the module in URLs and the catalog: vod, oa, approval.
+	ID string `json:"id"`
+	// Name is what county admins see, such as 视频点播.
+	Name   string `json:"name"`
+	Vendor string `json:"vendor"`
+	// Version is the plugin's semantic version, such as 1.2.0.
+	Version string `json:"version"`
+	// Protocol is the plugin protocol version it speaks.
+	Protocol int `json:"protocol"`
+	// Collections are the record collections the module keeps, by name.
+	Collections map[string]Collection `json:"collections,omitempty"`
+	// Settings is the JSON Schema of the settings a county gives the
+	// module when it enables it; the host validates them against it.
+	Settings json.RawMessage `json:"settings,omitempty"`
+	// Workflows are the workflow definitions the module runs its work
+	// through, in the platform's workflow JSON, keyed by a local code
+	// named like a collection. When a county enables the module the host
+	// installs each as the county's workflow "<id>.<code>" (setting its
+	// code so), where the county's admins see and may localise it; a
+	// changed definition must raise its version to replace the installed
+	// one.
+	Workflows map[string]json.RawMessage `json:"workflows,omitempty"`
+}
+
+// Collection declares a collection of records.
+type Collection struct {
+	// Indexed are the top-level fields that queries may filter on.
+	Indexed []string `json:"indexed,omitempty"`
+}
+
+var (
+	collectionPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+	fieldPattern      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+)
+
+var idPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{1,31}$`)
+
+// Validate reports every problem of the manifest at once.
+func (m Manifest) Validate() error {
+	var problems []error
+	if !idPattern.MatchString(m.ID) {
+		problems = append(problems, fmt.Errorf("id %q: use 2 to 32 lowercase letters, digits or dashes, starting with a letter", m.ID))
+	}
+	if m.Name == "" {
+		problems = append(problems, errors.New("name is empty"))
+	}
+	if m.Vendor == "" {
+		problems = append(problems, errors.New("vendor is empty"))
+	}
+	if !isSemver(m.Version) {
+		problems = append(problems, fmt.Errorf("version %q is not a semantic version such as 1.2.0", m.Version))
+	}
+	if m.Protocol != ProtocolVersion {
+		problems = append(problems, fmt.Errorf("protocol %d is not supported; this SDK speaks protocol %d", m.Protocol, ProtocolVersion))
+	}
+	if len(m.Settings) > 0 {
+		var schema map[string]any
+		if err := json.Unmarshal(m.Settings, &schema); err != nil || schema == nil {
+			problems = append(problems, errors.New("settings: the schema is not a JSON object"))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(m.Collections)) {
+		if !collectionPattern.MatchString(name) {
+			problems = append(problems, fmt.Errorf("collection %q: use 1 to 64 lowercase letters, digits or underscores, starting with a letter", name))
+		}
+		indexed := m.Collections[name].Indexed
+		for i, f := range indexed {
+			if !fieldPattern.MatchString(f) {
+				problems = append(problems, fmt.Errorf("collection %s: indexed field %q is not a field name", name, f))
+			}
+			if slices.Contains(indexed[:i], f) {
+				problems = append(problems, fmt.Errorf("collection %s: indexed field %s is listed twice", name, f))
+			}
+		}
+	}
+	for _, code := range slices.Sorted(maps.Keys(m.Workflows)) {
+		if !collectionPattern.MatchString(code) {
+			problems = append(problems, fmt.Errorf("workflow %q: use 1 to 64 lowercase letters, digits or underscores, starting with a letter", code))
+		}
+		var definition map[string]any
+		if err := json.Unmarshal(m.Workflows[code], &definition); err != nil || definition == nil {
+			problems = append(problems, fmt.Errorf("workflow %s: the definition is not a JSON object", code))
+		}
+	}
+	return errors.Join(problems...)
+}
+
+// ParseManifest reads a manifest from JSON, refusing unknown fields so a
+// misspelt one is noticed, and validates it.
+func ParseManifest(data []byte) (Manifest, error) {
+	var m Manifest
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return Manifest{}, fmt.Errorf("manifest: %w", err)
+	}
+	if dec.More() {
+		return Manifest{}, errors.New("manifest: more than one JSON value")
+	}
+	if err := m.Validate(); err != nil {
+		return Manifest{}, fmt.Errorf("manifest: %w", err)
+	}
+	return m, nil
+}
+
+// isSemver accepts full semantic versions only: 1.2.0, 1.2.0-rc.1, not the
+// shorthand 1.2 that golang.org/x/mod/semver also takes.
+func isSemver(v string) bool {
+	withoutBuild, _, _ := strings.Cut(v, "+")
+	return semver.IsValid("v"+v) && semver.Canonical("v"+v) == "v"+withoutBuild
+}
+
+// JSON is the manifest as the host's catalog stores it.
+func (m Manifest) JSON() ([]byte, error) {
+	return json.Marshal(m)
+}
