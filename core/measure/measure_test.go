@@ -1,0 +1,329 @@
+package measure_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/countycloud/countycloud/core/auth"
+	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/measure"
+	"github.com/countycloud/countycloud/core/store"
+	"github.com/countycloud/countycloud/core/store/storetest"
+)
+
+const (
+	wengyuan = "gd.shaoguan.wengyuan"
+	lechang  = "gd.shaoguan.lechang"
+)
+
+// locator places the test's counties on the default cluster, as the
+// registry would.
+type locator map[string]store.Location
+
+func (l locator) Locate(_ context.Context, code string) (store.Location, error) {
+	loc, ok := l[code]
+	if !ok {
+		return store.Location{}, errs.NotFound(errs.CodeTenantNotFound, "tenant %s does not exist", code)
+	}
+	return loc, nil
+}
+
+// catalog is every county's measures, as the modules it enabled declare them.
+type catalog []measure.Definition
+
+func (c catalog) Measures(context.Context, string) ([]measure.Definition, error) { return c, nil }
+
+var (
+	sent  = measure.Definition{ID: "oa.documents.sent", Label: measure.Label{ZH: "发文数", EN: "Documents sent"}, Counts: measure.Label{ZH: "一份发出的公文", EN: "one document sent"}, Module: "oa"}
+	paper = measure.Definition{ID: "oa.documents.paper", Label: measure.Label{ZH: "纸质件数", EN: "Paper copies"}, Counts: measure.Label{ZH: "一份纸质件", EN: "one paper copy"}, Module: "oa"}
+	trial = measure.Definition{ID: "oa.trial.days", Label: measure.Label{ZH: "试运行天数", EN: "Trial days"}, Counts: measure.Label{ZH: "一天", EN: "one day"}, CountyWide: true, Module: "oa"}
+)
+
+// world is two migrated counties with units 1 to 3 (3 below 2), and the
+// service on them.
+type world struct {
+	db     *storetest.DB
+	router *store.Router
+	svc    *measure.Service
+}
+
+func setup(t testing.TB) *world {
+	t.Helper()
+	ctx := context.Background()
+	db := storetest.New(t)
+	loc := locator{}
+	for _, code := range []string{wengyuan, lechang} {
+		schema := db.SchemaPrefix + strings.ReplaceAll(code, ".", "_")
+		if err := db.Cluster.EnsureSchema(ctx, schema); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Cluster.InSchema(ctx, schema, func(ctx context.Context, conn *sqlx.Conn) error {
+			if _, err := store.TenantMigrations().Up(ctx, conn); err != nil {
+				return err
+			}
+			now := time.Now().UTC()
+			_, err := conn.ExecContext(ctx, `INSERT INTO units (id, name, code, sort_order, parent_id, created_at, updated_at) VALUES
+(1, '县政务服务中心', 'ZWZX', 1, NULL, ?, ?), (2, '县民政局', 'MZJ', 2, NULL, ?, ?), (3, '社会救助股', 'JZG', 3, 2, ?, ?)`, now, now, now, now, now, now)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		loc[code] = store.Location{Cluster: "default", Schema: schema}
+	}
+	router := store.NewRouter(store.Clusters{"default": db.Cluster}, loc)
+	return &world{db: db, router: router, svc: measure.NewService(router, catalog{sent, paper, trial})}
+}
+
+func (w *world) record(t testing.TB, county string, def measure.Definition, r measure.Recording) bool {
+	t.Helper()
+	counted, err := w.svc.Record(context.Background(), county, def, r)
+	if err != nil {
+		t.Fatalf("record %+v: %v", r, err)
+	}
+	return counted
+}
+
+func (w *world) read(t testing.TB, ctx context.Context, county, query string) measure.Report {
+	t.Helper()
+	report, err := w.read2(ctx, county, query)
+	if err != nil {
+		t.Fatalf("read %s: %v", query, err)
+	}
+	return report
+}
+
+func (w *world) read2(ctx context.Context, county, query string) (measure.Report, error) {
+	v, err := url.ParseQuery(query)
+	if err != nil {
+		return measure.Report{}, err
+	}
+	q, err := measure.ParseQuery(v)
+	if err != nil {
+		return measure.Report{}, err
+	}
+	return w.svc.Read(ctx, county, q)
+}
+
+func figures(r measure.Report) string {
+	var b []string
+	for _, f := range r.Figures {
+		b = append(b, fmt.Sprintf("%s/%d/%s=%d", f.Measure, f.Unit, f.Period, f.Value))
+	}
+	return strings.Join(b, " ")
+}
+
+var admin = auth.WithPrincipal(context.Background(), auth.Principal{Kind: auth.KindAccount, ID: 1, Tenant: wengyuan, Unit: 1, Roles: []string{auth.RoleCountyAdmin}})
+
+// TestFiguresAddUpByDayHalfMonthAndMonth: the 15th and the 16th fall in
+// different half-months of one month; a county-wide measure is unit 0.
+func TestFiguresAddUpByDayHalfMonthAndMonth(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	for i, r := range []struct {
+		unit  int64
+		day   string
+		delta int64
+	}{{1, "2026-03-01", 2}, {1, "2026-03-15", 3}, {1, "2026-03-16", 5}, {1, "2026-03-31", 7}, {2, "2026-03-15", 11}, {1, "2026-04-01", 13}, {1, "2026-02-28", 17}} {
+		w.record(t, wengyuan, sent, measure.Recording{Measure: sent.ID, Unit: r.unit, Day: r.day, Delta: r.delta, Key: fmt.Sprintf("doc-%d", i)})
+	}
+	w.record(t, wengyuan, trial, measure.Recording{Measure: trial.ID, Unit: measure.CountyWide, Day: "2026-03-02", Delta: 1, Key: "2026-03-02"})
+	for query, want := range map[string]string{
+		"measure=oa.documents.sent&unit=1&from=2026-03-01&to=2026-03-31&by=day":          "oa.documents.sent/1/2026-03-01=2 oa.documents.sent/1/2026-03-15=3 oa.documents.sent/1/2026-03-16=5 oa.documents.sent/1/2026-03-31=7",
+		"measure=oa.documents.sent&from=2026-03-01&to=2026-03-31&by=half_month":          "oa.documents.sent/1/2026-03-01=5 oa.documents.sent/2/2026-03-01=11 oa.documents.sent/1/2026-03-16=12",
+		"measure=oa.documents.sent&from=2026-02-01&to=2026-04-30&by=month":               "oa.documents.sent/1/2026-02-01=17 oa.documents.sent/1/2026-03-01=17 oa.documents.sent/2/2026-03-01=11 oa.documents.sent/1/2026-04-01=13",
+		"measure=oa.documents.sent,oa.trial.days&from=2026-03-01&to=2026-03-31&by=month": "oa.documents.sent/1/2026-03-01=17 oa.documents.sent/2/2026-03-01=11 oa.trial.days/0/2026-03-01=1",
+		"measure=oa.documents.paper&from=2026-03-01&to=2026-03-31":                       "",
+	} {
+		report := w.read(t, admin, wengyuan, query)
+		if got := figures(report); got != want {
+			t.Errorf("%s:\n got %s\nwant %s", query, got, want)
+		}
+		if report.Measures[0].Label.ZH == "" || report.Measures[0].Label.EN == "" {
+			t.Errorf("%s: the measures carry no labels: %+v", query, report.Measures)
+		}
+	}
+	if got := figures(w.read(t, admin, lechang, "measure=oa.documents.sent&from=2026-03-01&to=2026-03-31&by=month")); got != "" {
+		t.Errorf("Lechang reads Wengyuan's figures: %s", got)
+	}
+}
+
+// TestTheSameKeyCountsOnce: a retry, sequential or at the same moment,
+// adds nothing; the same key with other figures is refused.
+func TestTheSameKeyCountsOnce(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	r := measure.Recording{Measure: sent.ID, Unit: 1, Day: "2026-06-05", Delta: 1, Key: "document-42"}
+	if !w.record(t, wengyuan, sent, r) || w.record(t, wengyuan, sent, r) {
+		t.Error("the first recording should count and its retry not")
+	}
+	var wg sync.WaitGroup
+	counted := make(chan bool, 16)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := w.svc.Record(context.Background(), wengyuan, sent, measure.Recording{Measure: sent.ID, Unit: 2, Day: "2026-06-05", Delta: 3, Key: "document-43"})
+			if err != nil {
+				t.Error(err)
+			}
+			counted <- ok
+		}()
+	}
+	wg.Wait()
+	close(counted)
+	n := 0
+	for ok := range counted {
+		if ok {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("16 concurrent recordings of one key counted %d times", n)
+	}
+	// The key belongs to the measure: another measure may use it.
+	w.record(t, wengyuan, paper, measure.Recording{Measure: paper.ID, Unit: 1, Day: "2026-06-05", Delta: 1, Key: "document-42"})
+	for _, other := range []measure.Recording{
+		{Measure: sent.ID, Unit: 2, Day: "2026-06-05", Delta: 1, Key: "document-42"},
+		{Measure: sent.ID, Unit: 1, Day: "2026-06-06", Delta: 1, Key: "document-42"},
+		{Measure: sent.ID, Unit: 1, Day: "2026-06-05", Delta: 2, Key: "document-42"},
+	} {
+		if _, err := w.svc.Record(context.Background(), wengyuan, sent, other); errs.CodeOf(err) != measure.CodeKeyReused {
+			t.Errorf("%+v: %v, want %s", other, err, measure.CodeKeyReused)
+		}
+	}
+	want := "oa.documents.paper/1/2026-06-05=1 oa.documents.sent/1/2026-06-05=1 oa.documents.sent/2/2026-06-05=3"
+	if got := figures(w.read(t, admin, wengyuan, "measure=oa.documents.sent&measure=oa.documents.paper&from=2026-06-01&to=2026-06-30")); got != want {
+		t.Errorf("got %s\nwant %s", got, want)
+	}
+}
+
+// TestBadRecordingsAreRefusedAndChangeNothing.
+func TestBadRecordingsAreRefusedAndChangeNothing(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	ok := measure.Recording{Measure: sent.ID, Unit: 1, Day: "2026-06-05", Delta: 1, Key: "k"}
+	for _, tc := range []struct {
+		what string
+		def  measure.Definition
+		edit func(*measure.Recording)
+		code string
+	}{
+		{"a unit of no county", sent, func(r *measure.Recording) { r.Unit = 99 }, measure.CodeUnknownUnit},
+		{"a per-unit measure for the county", sent, func(r *measure.Recording) { r.Unit = 0 }, measure.CodeInvalidRecording},
+		{"a county-wide measure for a unit", trial, func(r *measure.Recording) { r.Measure = trial.ID }, measure.CodeInvalidRecording},
+		{"another measure than declared", paper, func(*measure.Recording) {}, measure.CodeUnknownMeasure},
+		{"no key", sent, func(r *measure.Recording) { r.Key = "" }, measure.CodeInvalidRecording},
+		{"a key with a space", sent, func(r *measure.Recording) { r.Key = "a b" }, measure.CodeInvalidRecording},
+		{"a key too long", sent, func(r *measure.Recording) { r.Key = strings.Repeat("k", measure.MaxKeyLength+1) }, measure.CodeInvalidRecording},
+		{"nothing to add", sent, func(r *measure.Recording) { r.Delta = 0 }, measure.CodeInvalidRecording},
+		{"a negative count", sent, func(r *measure.Recording) { r.Delta = -1 }, measure.CodeInvalidRecording},
+		{"too much at once", sent, func(r *measure.Recording) { r.Delta = measure.MaxDelta + 1 }, measure.CodeInvalidRecording},
+		{"not a day", sent, func(r *measure.Recording) { r.Day = "2026-02-30" }, measure.CodeInvalidRecording},
+	} {
+		r := ok
+		tc.edit(&r)
+		if _, err := w.svc.Record(context.Background(), wengyuan, tc.def, r); errs.CodeOf(err) != tc.code {
+			t.Errorf("%s: %v, want %s", tc.what, err, tc.code)
+		}
+	}
+	if got := figures(w.read(t, admin, wengyuan, "measure=oa.documents.sent,oa.trial.days,oa.documents.paper&from=2026-06-01&to=2026-06-30")); got != "" {
+		t.Errorf("refused recordings counted: %s", got)
+	}
+}
+
+// TestWhoReadsWhat: a unit admin reads their unit and those below it,
+// never another unit nor the county's total; unknown measures and bad
+// parameters are refused with what is wrong.
+func TestWhoReadsWhat(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	w.record(t, wengyuan, sent, measure.Recording{Measure: sent.ID, Unit: 3, Day: "2026-06-05", Delta: 1, Key: "k"})
+	unitAdmin := auth.WithPrincipal(context.Background(), auth.Principal{Kind: auth.KindAccount, ID: 7, Tenant: wengyuan, Unit: 2, Roles: []string{auth.RoleUnitAdmin}})
+	operator := auth.WithPrincipal(context.Background(), auth.Principal{Kind: auth.KindOperator, ID: 1, Roles: []string{auth.RoleOperator}})
+	const june = "&from=2026-06-01&to=2026-06-30&by=month"
+	for _, tc := range []struct {
+		who   context.Context
+		query string
+		code  string
+	}{
+		{unitAdmin, "measure=oa.documents.sent&unit=3" + june, ""},
+		{unitAdmin, "measure=oa.documents.sent&unit=2" + june, ""},
+		{unitAdmin, "measure=oa.documents.sent&unit=1" + june, auth.CodeOutsideReach},
+		{unitAdmin, "measure=oa.documents.sent" + june, auth.CodeOutsideReach},
+		{unitAdmin, "measure=oa.trial.days&unit=0" + june, auth.CodeOutsideReach},
+		{operator, "measure=oa.documents.sent" + june, ""},
+		{admin, "measure=oa.documents.drafted" + june, measure.CodeUnknownMeasure},
+	} {
+		_, err := w.read2(tc.who, wengyuan, tc.query)
+		if errs.CodeOf(err) != tc.code {
+			t.Errorf("%v reads %s: %v, want %q", auth.PrincipalFrom(tc.who).Roles, tc.query, err, tc.code)
+		}
+	}
+}
+
+// TestBadQueriesSayWhatIsWrong.
+func TestBadQueriesSayWhatIsWrong(t *testing.T) {
+	t.Parallel()
+	for query, says := range map[string]string{
+		"from=2026-06-01&to=2026-06-30":                                  "name the measures",
+		"measure=Oa.Sent&from=2026-06-01&to=2026-06-30":                  "dotted lowercase",
+		"measure=oa.sent&from=2026-06-31&to=2026-07-01":                  "not a day",
+		"measure=oa.sent&from=2026-06-01":                                "to:",
+		"measure=oa.sent&from=2026-07-01&to=2026-06-01":                  "after",
+		"measure=oa.sent&from=2026-01-01&to=2027-12-31":                  "at most 366",
+		"measure=oa.sent&from=2026-01-01&to=2036-12-31&by=month":         "five years",
+		"measure=oa.sent&from=2026-06-02&to=2026-06-30&by=month":         "first day of a period",
+		"measure=oa.sent&from=2026-06-01&to=2026-06-14&by=half_month":    "2026-06-01 to 2026-06-15",
+		"measure=oa.sent&from=2026-06-01&to=2026-06-30&by=week":          "day, half_month or month",
+		"measure=oa.sent&from=2026-06-01&to=2026-06-30&unit=-1":          "unit",
+		"measure=oa.sent&from=2026-06-01&to=2026-06-30&unit=1&unit=2":    "one unit",
+		"measure=oa.sent&from=2026-06-01&to=2026-06-30&measures=oa.read": "unknown parameter",
+		"measure=oa.sent&from=1999-12-01&to=1999-12-31":                  "2000 to 2100",
+	} {
+		v, _ := url.ParseQuery(query)
+		_, err := measure.ParseQuery(v)
+		if e := errs.As(err); err == nil || e.Kind != errs.KindInvalid || e.Code != measure.CodeInvalidQuery || !strings.Contains(e.Message, says) {
+			t.Errorf("%s: %v; want %s saying %q", query, err, measure.CodeInvalidQuery, says)
+		}
+	}
+}
+
+// FuzzParseQuery: whatever the parameters, the parser answers a query
+// within its bounds or an invalid-query error, and never panics.
+func FuzzParseQuery(f *testing.F) {
+	for _, seed := range []string{
+		"measure=oa.documents.sent&from=2026-01-01&to=2026-12-31&by=month",
+		"measure=a.b,c.d&unit=3&from=2026-03-16&to=2026-03-31&by=half_month",
+		"measure=x&from=2026-02-29&to=2026-13-01", "unit=99999999999999999999", "measure=%00&by=",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		v, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		q, err := measure.ParseQuery(v)
+		if err != nil {
+			if e := errs.As(err); e.Kind != errs.KindInvalid || e.Code != measure.CodeInvalidQuery {
+				t.Fatalf("%q: %v is not an invalid-query error", raw, err)
+			}
+			return
+		}
+		if len(q.Measures) == 0 || len(q.Measures) > measure.MaxQueryMeasures || q.From > q.To || (q.Unit != nil && *q.Unit < 0) {
+			t.Fatalf("%q: accepted %+v", raw, q)
+		}
+		for _, id := range q.Measures {
+			if measure.ValidID(id) != nil {
+				t.Fatalf("%q: accepted measure %q", raw, id)
+			}
+		}
+	})
+}

@@ -1,0 +1,169 @@
+package measure
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/countycloud/countycloud/core/auth"
+	"github.com/countycloud/countycloud/core/errs"
+)
+
+// Label is a text in Chinese, then English.
+type Label struct {
+	ZH string `json:"zh-CN"`
+	EN string `json:"en"`
+}
+
+// Definition says what a measure counts.
+type Definition struct {
+	ID    string `json:"id"`
+	Label Label  `json:"label"`
+	// Counts says what one count is: 一份发出的公文, one document sent.
+	Counts Label `json:"counts"`
+	// CountyWide measures are counted for the whole county (unit 0), the
+	// others per unit.
+	CountyWide bool `json:"county_wide,omitempty"`
+	// Module is the module that declared the measure; empty for the
+	// platform's own.
+	Module string `json:"module,omitempty"`
+}
+
+// Router reaches a county's schema (store.Router).
+type Router interface {
+	InTenant(ctx context.Context, code string, fn func(ctx context.Context, conn *sqlx.Conn) error) error
+	InTenantTx(ctx context.Context, code string, fn func(ctx context.Context, tx *sqlx.Tx) error) error
+}
+
+// Catalog lists the measures a county has: those of the modules it
+// enabled.
+type Catalog interface {
+	Measures(ctx context.Context, county string) ([]Definition, error)
+}
+
+// Service reads counties' figures and records what comes from outside
+// the platform's own transactions.
+type Service struct {
+	router  Router
+	catalog Catalog
+}
+
+// NewService reads and records the figures of the counties behind router;
+// catalog gives the measures each county has.
+func NewService(router Router, catalog Catalog) *Service {
+	return &Service{router: router, catalog: catalog}
+}
+
+// Definitions are the measures county may read.
+func (s *Service) Definitions(ctx context.Context, county string) ([]Definition, error) {
+	return s.catalog.Measures(ctx, county)
+}
+
+// Record adds r to county's figures, in a transaction of its own: for a
+// count that comes from outside the platform (a module, through the
+// host), whose measure must be one of defs and whose unit must be the
+// county's.
+func (s *Service) Record(ctx context.Context, county string, def Definition, r Recording) (bool, error) {
+	if r.Measure != def.ID {
+		return false, errs.Invalid(CodeUnknownMeasure, "measure %q is not %q", r.Measure, def.ID)
+	}
+	if def.CountyWide != (r.Unit == CountyWide) {
+		if def.CountyWide {
+			return false, errs.Invalid(CodeInvalidRecording, "%s is counted for the whole county: record it with unit 0", def.ID)
+		}
+		return false, errs.Invalid(CodeInvalidRecording, "%s is counted per unit: name the unit", def.ID)
+	}
+	if _, err := r.check(); err != nil {
+		return false, err
+	}
+	var counted bool
+	err := s.router.InTenantTx(ctx, county, func(ctx context.Context, tx *sqlx.Tx) error {
+		if r.Unit != CountyWide {
+			var id int64
+			err := tx.GetContext(ctx, &id, "SELECT id FROM units WHERE id = ?", r.Unit)
+			if errors.Is(err, sql.ErrNoRows) {
+				return errs.Invalid(CodeUnknownUnit, "the county has no unit %d", r.Unit)
+			}
+			if err != nil {
+				return fmt.Errorf("find unit %d: %w", r.Unit, err)
+			}
+		}
+		var err error
+		counted, err = Record(ctx, tx, r)
+		return err
+	})
+	return counted, err
+}
+
+// Figure is a measure's value for a unit over a period.
+type Figure struct {
+	Measure string `json:"measure" db:"measure"`
+	Unit    int64  `json:"unit_id" db:"unit_id"`
+	// Period is the first day of the figure's day, half-month or month.
+	Period string `json:"period" db:"period"`
+	Value  int64  `json:"value" db:"value"`
+}
+
+// Report answers a query: the measures read, with what they count, and
+// their figures. A period without a count has no figure.
+type Report struct {
+	Query
+	Measures []Definition `json:"definitions"`
+	// Figures are ordered by measure, period, then unit.
+	Figures []Figure `json:"figures"`
+}
+
+// Read answers q in county. A unit admin reads only the units they reach
+// (their own and those below it), and names one; the county's admins
+// and the province's operators read every unit.
+func (s *Service) Read(ctx context.Context, county string, q Query) (Report, error) {
+	defs, err := s.Definitions(ctx, county)
+	if err != nil {
+		return Report{}, err
+	}
+	report := Report{Query: q, Figures: []Figure{}}
+	for _, id := range q.Measures {
+		i := slices.IndexFunc(defs, func(d Definition) bool { return d.ID == id })
+		if i < 0 {
+			return Report{}, errs.Invalid(CodeUnknownMeasure, "the county has no measure %q; its measures are the platform's and those its modules declare", id)
+		}
+		report.Measures = append(report.Measures, defs[i])
+	}
+	p := auth.PrincipalFrom(ctx)
+	confined := p.Kind == auth.KindAccount && !p.Has(auth.RoleCountyAdmin)
+	if confined && (q.Unit == nil || *q.Unit == CountyWide) {
+		return Report{}, errs.E(errs.KindForbidden, auth.CodeOutsideReach, "name one of your units (unit=%d, or one below it): the county's figures are its administrators'", p.Unit)
+	}
+	query := `SELECT measure, unit_id, DATE_FORMAT(period_start, '%Y-%m-%d') AS period, value FROM measure_values
+WHERE measure IN (?` + strings.Repeat(", ?", len(q.Measures)-1) + `) AND grain = ? AND period_start BETWEEN ? AND ?`
+	args := make([]any, 0, len(q.Measures)+4)
+	for _, id := range q.Measures {
+		args = append(args, id)
+	}
+	args = append(args, grainCode[q.By], q.From, q.To)
+	if q.Unit != nil {
+		query += " AND unit_id = ?"
+		args = append(args, *q.Unit)
+	}
+	query += " ORDER BY measure, period_start, unit_id"
+	err = s.router.InTenant(ctx, county, func(ctx context.Context, conn *sqlx.Conn) error {
+		if confined {
+			if err := auth.CheckReach(ctx, conn, *q.Unit, nil); err != nil {
+				return err
+			}
+		}
+		if err := conn.SelectContext(ctx, &report.Figures, query, args...); err != nil {
+			return fmt.Errorf("read measures: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return Report{}, err
+	}
+	return report, nil
+}
