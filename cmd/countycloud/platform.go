@@ -25,6 +25,7 @@ import (
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/jobs"
 	"github.com/countycloud/countycloud/core/kit"
+	"github.com/countycloud/countycloud/core/measure"
 	"github.com/countycloud/countycloud/core/notify"
 	"github.com/countycloud/countycloud/core/store"
 	"github.com/countycloud/countycloud/plugins/host"
@@ -47,6 +48,7 @@ type platform struct {
 	tenants     registry.Service
 	org         org.Service
 	calendars   *calendar.Service
+	measures    *measure.Service
 	workflows   *workflow.Service
 	notify      *notify.Service
 	supervision *supervision.Service
@@ -114,6 +116,7 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		tenants:     tenants,
 		org:         org.NewService(router, org.TellRenewals(identity)),
 		calendars:   calendars,
+		measures:    measure.NewService(router, plugins),
 		workflows:   workflows,
 		notify:      notifier,
 		supervision: supervision.New(router, calendars, tenants, notifier, supervision.Options{}, log),
@@ -425,6 +428,7 @@ func (p *platform) routes() []kit.Route {
 	routes = append(routes, p.trail.Routes(guard, opts...)...)
 	routes = append(routes, p.jobs.Routes(guard, opts...)...)
 	routes = append(routes, p.calendars.Routes(guard, opts...)...)
+	routes = append(routes, p.measures.Routes(guard, opts...)...)
 	routes = append(routes, p.workflows.Routes(guard, opts...)...)
 	routes = append(routes, p.notify.Routes(guard, opts...)...)
 	routes = append(routes, p.supervision.Routes(guard, opts...)...)

@@ -80,6 +80,11 @@ func Policy() map[string]Rule {
 		"calendar.override.set":    write(countyAdmin),
 		"calendar.override.delete": write(countyAdmin),
 
+		// A county's usage figures: its administrators and the province's
+		// operators read every unit's, a unit admin those of the units
+		// they reach (measure.Service.Read checks).
+		"measures.read": read(unitAdmin),
+
 		// Workflows: their owners (the province, a module's vendor) put
 		// definitions, the county localises them, its staff run them.
 		"workflow.definitions.list":     read(staff),

@@ -45,7 +45,7 @@ const CountyWide int64 = 0
 
 // idPattern is a measure's id: dotted lowercase segments, the first the
 // namespace of whoever records it (platform, or a module's id).
-var idPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`)
+var idPattern = regexp.MustCompile(`^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_]*)+$`)
 
 // keyPattern is an idempotency key: printable ASCII without spaces, so
 // that it can be derived from any event's identifiers.

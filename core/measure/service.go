@@ -122,6 +122,11 @@ type Report struct {
 // (their own and those below it), and names one; the county's admins
 // and the province's operators read every unit.
 func (s *Service) Read(ctx context.Context, county string, q Query) (Report, error) {
+	p := auth.PrincipalFrom(ctx)
+	confined := p.Kind == auth.KindAccount && !p.Has(auth.RoleCountyAdmin)
+	if confined && (q.Unit == nil || *q.Unit == CountyWide) {
+		return Report{}, errs.E(errs.KindForbidden, auth.CodeOutsideReach, "name one of your units (unit=%d, or one below it): the county's figures are its administrators'", p.Unit)
+	}
 	defs, err := s.Definitions(ctx, county)
 	if err != nil {
 		return Report{}, err
@@ -130,14 +135,9 @@ func (s *Service) Read(ctx context.Context, county string, q Query) (Report, err
 	for _, id := range q.Measures {
 		i := slices.IndexFunc(defs, func(d Definition) bool { return d.ID == id })
 		if i < 0 {
-			return Report{}, errs.Invalid(CodeUnknownMeasure, "the county has no measure %q; its measures are the platform's and those its modules declare", id)
+			return Report{}, errs.Invalid(CodeUnknownMeasure, "the county has no measure %q; its measures are those its modules declare", id)
 		}
 		report.Measures = append(report.Measures, defs[i])
-	}
-	p := auth.PrincipalFrom(ctx)
-	confined := p.Kind == auth.KindAccount && !p.Has(auth.RoleCountyAdmin)
-	if confined && (q.Unit == nil || *q.Unit == CountyWide) {
-		return Report{}, errs.E(errs.KindForbidden, auth.CodeOutsideReach, "name one of your units (unit=%d, or one below it): the county's figures are its administrators'", p.Unit)
 	}
 	query := `SELECT measure, unit_id, DATE_FORMAT(period_start, '%Y-%m-%d') AS period, value FROM measure_values
 WHERE measure IN (?` + strings.Repeat(", ?", len(q.Measures)-1) + `) AND grain = ? AND period_start BETWEEN ? AND ?`

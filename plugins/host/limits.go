@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/countycloud/countycloud/plugins/sdk"
 )
@@ -21,6 +22,12 @@ const (
 	// the county's records table.
 	maxIndexedFields = 16
 	maxWorkflows     = 16
+	// maxMeasures per module, and the lengths of a measure's id (the
+	// counties' schemas keep 96 bytes), label and what one count is.
+	maxMeasures       = 64
+	maxMeasureIDBytes = 96
+	maxMeasureLabel   = 64
+	maxMeasureCounts  = 200
 	// maxSettingsBytes bounds the settings a county gives a module.
 	maxSettingsBytes = 64 << 10
 	// maxSchemaDepth and maxSchemaCost bound a settings schema: its
@@ -44,7 +51,8 @@ func checkManifestSize(data []byte) error {
 }
 
 // checkManifestLimits refuses a manifest with more collections, indexed
-// fields or workflows than the host keeps for a module.
+// fields, workflows or measures than the host keeps for a module, or
+// measures with longer ids and labels.
 func checkManifestLimits(m sdk.Manifest) error {
 	var problems []error
 	if len(m.Collections) > maxCollections {
@@ -57,6 +65,23 @@ func checkManifestLimits(m sdk.Manifest) error {
 	}
 	if len(m.Workflows) > maxWorkflows {
 		problems = append(problems, fmt.Errorf("%d workflows; a module may have %d", len(m.Workflows), maxWorkflows))
+	}
+	if len(m.Measures) > maxMeasures {
+		problems = append(problems, fmt.Errorf("%d measures; a module may have %d", len(m.Measures), maxMeasures))
+	}
+	for _, d := range m.Measures {
+		if len(d.ID) > maxMeasureIDBytes {
+			problems = append(problems, fmt.Errorf("measure %s: its id has %d bytes; an id may have %d", d.ID, len(d.ID), maxMeasureIDBytes))
+		}
+		for _, t := range []struct {
+			what string
+			text sdk.Text
+			max  int
+		}{{"label", d.Label, maxMeasureLabel}, {"counts", d.Counts, maxMeasureCounts}} {
+			if n := max(utf8.RuneCountInString(t.text.ZH), utf8.RuneCountInString(t.text.EN)); n > t.max {
+				problems = append(problems, fmt.Errorf("measure %s: its %s has %d characters; it may have %d", d.ID, t.what, n, t.max))
+			}
+		}
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w: %s %s: %w", ErrManifest, m.ID, m.Version, errors.Join(problems...))

@@ -94,6 +94,16 @@ func TestManifestLimits(t *testing.T) {
 			}
 			return out
 		}()},
+		"65 measures": {ID: "oa", Measures: func() []sdk.MeasureDef {
+			out := make([]sdk.MeasureDef, 65)
+			for i := range out {
+				out[i] = sdk.MeasureDef{ID: fmt.Sprintf("oa.m%d", i), Label: sdk.Text{ZH: "发文数", EN: "Sent"}, Counts: sdk.Text{ZH: "一份", EN: "one"}}
+			}
+			return out
+		}()},
+		"a measure id of 97 bytes": {ID: "oa", Measures: []sdk.MeasureDef{{ID: "oa." + strings.Repeat("m", 94), Label: sdk.Text{ZH: "发文数", EN: "Sent"}, Counts: sdk.Text{ZH: "一份", EN: "one"}}}},
+		"a label of 65 characters": {ID: "oa", Measures: []sdk.MeasureDef{{ID: "oa.sent", Label: sdk.Text{ZH: strings.Repeat("发", 65), EN: "Sent"}, Counts: sdk.Text{ZH: "一份", EN: "one"}}}},
+		"counts of 201 characters": {ID: "oa", Measures: []sdk.MeasureDef{{ID: "oa.sent", Label: sdk.Text{ZH: "发文数", EN: "Sent"}, Counts: sdk.Text{ZH: "一份", EN: strings.Repeat("o", 201)}}}},
 	} {
 		if err := checkManifestLimits(m); !errors.Is(err, ErrManifest) {
 			t.Errorf("%s: %v", name, err)
@@ -101,6 +111,9 @@ func TestManifestLimits(t *testing.T) {
 	}
 	if err := checkManifestLimits(sdk.Manifest{Collections: map[string]sdk.Collection{"notes": {Indexed: fields[:16]}}}); err != nil {
 		t.Errorf("16 indexed fields: %v", err)
+	}
+	if err := checkManifestLimits(sdk.Manifest{ID: "oa", Measures: []sdk.MeasureDef{{ID: "oa." + strings.Repeat("m", 93), Label: sdk.Text{ZH: strings.Repeat("发", 64), EN: "Sent"}, Counts: sdk.Text{ZH: "一份", EN: strings.Repeat("o", 200)}}}}); err != nil {
+		t.Errorf("a measure at the bounds: %v", err)
 	}
 	if err := checkManifestSize(make([]byte, maxManifestBytes+1)); !errors.Is(err, ErrManifest) {
 		t.Errorf("a manifest over 60 KiB: %v", err)

@@ -37,6 +37,30 @@ type Manifest struct {
 	// changed definition must raise its version to replace the installed
 	// one.
 	Workflows map[string]json.RawMessage `json:"workflows,omitempty"`
+	// Measures are the figures the module produces, which it records
+	// through Host.RecordMeasure and the county reads beside the
+	// platform's (rollout gates, usage reports, billing). None if empty.
+	Measures []MeasureDef `json:"measures,omitempty"`
+}
+
+// MeasureDef declares a figure the module produces.
+type MeasureDef struct {
+	// ID is the module's id, a dot, and dotted lowercase words
+	// (letters, digits, underscores): oa.documents.sent.
+	ID string `json:"id"`
+	// Label names the figure where people read it: 发文数, Documents sent.
+	Label Text `json:"label"`
+	// Counts says what one count is: 一份发出的公文, one document sent.
+	Counts Text `json:"counts"`
+	// CountyWide figures are counted for the whole county (recorded with
+	// unit 0); the others per unit (the default).
+	CountyWide bool `json:"county_wide,omitempty"`
+}
+
+// Text is a text in Chinese and in English.
+type Text struct {
+	ZH string `json:"zh-CN"`
+	EN string `json:"en"`
 }
 
 // Collection declares a collection of records.
@@ -51,6 +75,9 @@ var (
 )
 
 var idPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{1,31}$`)
+
+// measureNamePattern is what follows the module's id in a measure's id.
+var measureNamePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$`)
 
 // Validate reports every problem of the manifest at once.
 func (m Manifest) Validate() error {
@@ -97,6 +124,18 @@ func (m Manifest) Validate() error {
 		var definition map[string]any
 		if err := json.Unmarshal(m.Workflows[code], &definition); err != nil || definition == nil {
 			problems = append(problems, fmt.Errorf("workflow %s: the definition is not a JSON object", code))
+		}
+	}
+	for i, d := range m.Measures {
+		name, ok := strings.CutPrefix(d.ID, m.ID+".")
+		if !ok || !measureNamePattern.MatchString(name) {
+			problems = append(problems, fmt.Errorf("measure %q: an id is the module's id, a dot, and dotted lowercase words: %s.documents.sent", d.ID, m.ID))
+		}
+		if slices.ContainsFunc(m.Measures[:i], func(o MeasureDef) bool { return o.ID == d.ID }) {
+			problems = append(problems, fmt.Errorf("measure %s is declared twice", d.ID))
+		}
+		if strings.TrimSpace(d.Label.ZH) == "" || strings.TrimSpace(d.Label.EN) == "" || strings.TrimSpace(d.Counts.ZH) == "" || strings.TrimSpace(d.Counts.EN) == "" {
+			problems = append(problems, fmt.Errorf("measure %s: give its label and what one count is, in zh-CN and en", d.ID))
 		}
 	}
 	return errors.Join(problems...)

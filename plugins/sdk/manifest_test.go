@@ -11,18 +11,27 @@ func TestParseManifest(t *testing.T) {
 		t.Fatalf("ParseManifest = %+v, %v", m, err)
 	}
 	bad := map[string]string{
-		`{"id":"VOD","name":"x","vendor":"v","version":"1.0.0","protocol":1}`:                                                      "id",
-		`{"id":"vod","name":"","vendor":"v","version":"1.0.0","protocol":1}`:                                                       "name",
-		`{"id":"vod","name":"x","vendor":"v","version":"v1.0.0","protocol":1}`:                                                     "version",
-		`{"id":"vod","name":"x","vendor":"v","version":"1.0","protocol":1}`:                                                        "version",
-		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":2}`:                                                      "protocol",
-		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":1,"x":1}`:                                                "unknown field",
-		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":1} {}`:                                                   "more than one",
-		`{"id":"v","name":"x","vendor":"","version":"1.0.0","protocol":1}`:                                                         "vendor",
-		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":1,"workflows":{"Review":{}}}`:                            "workflow \"Review\"",
-		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":1,"workflows":{"review":[]}}`:                            "workflow review: the definition is not a JSON object",
-		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":1,"workflows":{"review":null}}`:                          "workflow review: the definition is not a JSON object",
-		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":1,"collections":{"videos":{"indexed":["unit","unit"]}}}`: "indexed field unit is listed twice",
+		`{"id":"VOD","name":"x","vendor":"v","version":"1.0.0","protocol":1}`:                                                                                                      "id",
+		`{"id":"vod","name":"","vendor":"v","version":"1.0.0","protocol":1}`:                                                                                                       "name",
+		`{"id":"vod","name":"x","vendor":"v","version":"v1.0.0","protocol":1}`:                                                                                                     "version",
+		`{"id":"vod","name":"x","vendor":"v","version":"1.0","protocol":1}`:                                                                                                        "version",
+		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":2}`:                                                                                                      "protocol",
+		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":1,"x":1}`:                                                                                                "unknown field",
+		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":1} {}`:                                                                                                   "more than one",
+		`{"id":"v","name":"x","vendor":"","version":"1.0.0","protocol":1}`:                                                                                                         "vendor",
+		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":1,"workflows":{"Review":{}}}`:                                                                            "workflow \"Review\"",
+		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":1,"workflows":{"review":[]}}`:                                                                            "workflow review: the definition is not a JSON object",
+		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":1,"workflows":{"review":null}}`:                                                                          "workflow review: the definition is not a JSON object",
+		`{"id":"vod","name":"x","vendor":"v","version":"1.0.0","protocol":1,"collections":{"videos":{"indexed":["unit","unit"]}}}`:                                                 "indexed field unit is listed twice",
+		`{"id":"oa","name":"x","vendor":"v","version":"1.0.0","protocol":1,"measures":[{"id":"vod.sent","label":{"zh-CN":"发文数","en":"Sent"},"counts":{"zh-CN":"一份","en":"one"}}]}`: "measure \"vod.sent\": an id is the module's id",
+		`{"id":"oa","name":"x","vendor":"v","version":"1.0.0","protocol":1,"measures":[{"id":"oa","label":{"zh-CN":"发文数","en":"Sent"},"counts":{"zh-CN":"一份","en":"one"}}]}`:       "measure \"oa\"",
+		`{"id":"oa","name":"x","vendor":"v","version":"1.0.0","protocol":1,"measures":[{"id":"oa.Sent","label":{"zh-CN":"发文数","en":"Sent"},"counts":{"zh-CN":"一份","en":"one"}}]}`:  "measure \"oa.Sent\"",
+		`{"id":"oa","name":"x","vendor":"v","version":"1.0.0","protocol":1,"measures":[{"id":"oab.sent","label":{"zh-CN":"发文数","en":"Sent"},"counts":{"zh-CN":"一份","en":"one"}}]}`: "measure \"oab.sent\"",
+		`{"id":"oa","name":"x","vendor":"v","version":"1.0.0","protocol":1,"measures":[{"id":"oa.sent","label":{"zh-CN":"发文数","en":""},"counts":{"zh-CN":"一份","en":"one"}}]}`:      "in zh-CN and en",
+		`{"id":"oa","name":"x","vendor":"v","version":"1.0.0","protocol":1,"measures":[{"id":"oa.sent","label":{"zh-CN":"发文数","en":"Sent"},"counts":{"zh-CN":"一份","en":"one"}},{"id":"oa.sent","label":{"zh-CN":"发文数","en":"Sent"},"counts":{"zh-CN":"一份","en":"one"}}]}`: "declared twice",
+	}
+	if m, err := ParseManifest([]byte(`{"id":"oa","name":"x","vendor":"v","version":"1.0.0","protocol":1,"measures":[{"id":"oa.documents.sent","label":{"zh-CN":"发文数","en":"Documents sent"},"counts":{"zh-CN":"一份发出的公文","en":"one document sent"}}]}`)); err != nil || len(m.Measures) != 1 || m.Measures[0].Label.ZH != "发文数" {
+		t.Errorf("a declared measure: %+v, %v", m.Measures, err)
 	}
 	for in, want := range bad {
 		if _, err := ParseManifest([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
