@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/dolthub/go-mysql-server v0.20.0
+	github.com/emmansun/gmsm v0.30.1
 	github.com/go-kit/kit v0.13.0
 	github.com/go-sql-driver/mysql v1.10.1
 	github.com/hashicorp/go-hclog v1.6.3

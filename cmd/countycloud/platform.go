@@ -31,6 +31,7 @@ import (
 	"github.com/countycloud/countycloud/plugins/host"
 	"github.com/countycloud/countycloud/plugins/host/sandbox"
 	"github.com/countycloud/countycloud/tenants/calendar"
+	"github.com/countycloud/countycloud/tenants/seals"
 	"github.com/countycloud/countycloud/tenants/org"
 	"github.com/countycloud/countycloud/tenants/registry"
 	"github.com/countycloud/countycloud/tenants/supervision"
@@ -49,6 +50,7 @@ type platform struct {
 	org         org.Service
 	calendars   *calendar.Service
 	measures    *measure.Service
+	seals       *seals.Service
 	workflows   *workflow.Service
 	notify      *notify.Service
 	supervision *supervision.Service
@@ -85,6 +87,10 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 	if err != nil {
 		return nil, err
 	}
+	sealKeys, err := sealKeyRing(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	mail, err := mailer(cfg.SMTP)
 	if err != nil {
 		return nil, err
@@ -117,6 +123,7 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		org:         org.NewService(router, org.TellRenewals(identity)),
 		calendars:   calendars,
 		measures:    measure.NewService(router, plugins),
+		seals:       seals.NewService(router, db.control, sealKeys, time.Now),
 		workflows:   workflows,
 		notify:      notifier,
 		supervision: supervision.New(router, calendars, tenants, notifier, supervision.Options{}, log),
@@ -126,6 +133,20 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		metrics:     metrics,
 		announce:    announce,
 	}, nil
+}
+
+// sealKeyRing is the key units' seal keys are kept under: --seal-key's,
+// or without one (dev mode, which keeps nothing) a random one.
+func sealKeyRing(cfg config.Server, log *slog.Logger) (*seals.KeyRing, error) {
+	if cfg.SealKey == "" {
+		log.Warn("no --seal-key: units' seal keys are kept under a random key of this process; seals made now cannot sign after a restart (dev mode only)")
+		return seals.NewEphemeralKeyRing(), nil
+	}
+	keys, err := seals.NewKeyRing(cfg.SealKey)
+	if err != nil {
+		return nil, fmt.Errorf("--seal-key: %w", err)
+	}
+	return keys, nil
 }
 
 // mailer is the SMTP channel of notifications, nil without a mail server.
@@ -315,6 +336,9 @@ func (p *platform) start(ctx context.Context) error {
 		return err
 	}
 	p.log.Info("control plane migrated", "schema", p.db.controlSchema, "version", version)
+	if err := p.seals.CheckKey(ctx); err != nil {
+		return err
+	}
 	token, err := p.auth.Bootstrap(ctx, p.cfg.DevRootToken)
 	if err != nil {
 		return err
@@ -429,6 +453,7 @@ func (p *platform) routes() []kit.Route {
 	routes = append(routes, p.jobs.Routes(guard, opts...)...)
 	routes = append(routes, p.calendars.Routes(guard, opts...)...)
 	routes = append(routes, p.measures.Routes(guard, opts...)...)
+	routes = append(routes, p.seals.Routes(guard, opts...)...)
 	routes = append(routes, p.workflows.Routes(guard, opts...)...)
 	routes = append(routes, p.notify.Routes(guard, opts...)...)
 	routes = append(routes, p.supervision.Routes(guard, opts...)...)

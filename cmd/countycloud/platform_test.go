@@ -42,6 +42,9 @@ func startPlatform(t testing.TB, db *storetest.DB, dbcfg *mysql.Config, log *slo
 	srv := httptest.NewUnstartedServer(nil)
 	cfg.PublicURL = "http://" + srv.Listener.Addr().String()
 	cfg.FileDir, cfg.FileSigningKey = t.TempDir(), rand.Text()+rand.Text()
+	if cfg.SealKey == "" {
+		cfg.SealKey = rand.Text() + rand.Text()
+	}
 	p, err := newPlatform(cfg, dbcfg, log, func(tok string) { tokens <- tok })
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -18,6 +19,7 @@ import (
 	"github.com/countycloud/countycloud/core/config"
 	"github.com/countycloud/countycloud/core/kit"
 	"github.com/countycloud/countycloud/plugins/host/sandbox"
+	"github.com/countycloud/countycloud/tenants/seals"
 )
 
 func newServerCmd(e env) *cobra.Command {
@@ -116,6 +118,12 @@ func serve(ctx context.Context, cfg config.Server, e env) error {
 		return err
 	}
 	defer p.close()
+	// A wrong --seal-key stops the start here, where it is said once and
+	// plainly, rather than in the start-up's retries. A control plane not
+	// yet migrated has nothing to check: the start-up keeps the check.
+	if err := p.seals.CheckKey(ctx); errors.Is(err, seals.ErrWrongKey) {
+		return err
+	}
 	log.Info("listening", "addr", ln.Addr().String(), "dev", cfg.Dev, "control_schema", dbcfg.DBName)
 	supervising := make(chan struct{})
 	go func() {

@@ -85,6 +85,14 @@ func Policy() map[string]Rule {
 		// they reach (measure.Service.Read checks).
 		"measures.read": read(unitAdmin),
 
+		// Units' electronic seals: the county's admins keep them; anyone
+		// verifies a sealed document.
+		"seals.list":   read(countyAdmin),
+		"seals.create": write(countyAdmin),
+		"seals.rotate": write(countyAdmin),
+		"seals.revoke": write(countyAdmin),
+		"seals.verify": {Public: true},
+
 		// Workflows: their owners (the province, a module's vendor) put
 		// definitions, the county localises them, its staff run them.
 		"workflow.definitions.list":     read(staff),

@@ -93,6 +93,9 @@ type Server struct {
 	// replica needs the same. Without it (outside dev mode) modules keep
 	// no files.
 	FileSigningKey string
+	// SealKey keeps units' seal keys (SM2 private keys) encrypted at rest;
+	// every replica needs the same, for as long as the seals are kept.
+	SealKey string
 	// PublicURL is where clients reach this platform, which file URLs
 	// start with.
 	PublicURL string
@@ -133,6 +136,7 @@ func (c *Server) RegisterFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.PluginProcesses, "plugin-processes", 1024, "processes and threads of the plugins' account (RLIMIT_NPROC; with --plugin-user shared by every plugin; 0: no limit)")
 	fs.StringVar(&c.FileDir, "file-dir", "files.d", "directory of the files modules keep (videos, attachments), unless --s3-bucket names a bucket for them")
 	fs.StringVar(&c.FileSigningKey, "file-signing-key", "", "secret of at least 32 characters that signs file URLs, the same on every replica (without it, modules keep no files)")
+	fs.StringVar(&c.SealKey, "seal-key", "", "secret of at least 32 characters that units' electronic seal keys are encrypted under, the same on every replica and kept for as long as the seals (required outside -dev)")
 	fs.StringVar(&c.PublicURL, "public-url", "", "where clients reach the platform, such as https://cc.example.gov.cn (default: http:// and --addr)")
 	fs.Var(networkList{&c.OutboundAllow}, "outbound-allow", "a non-public network (CIDR or address) that counties' SMS gateways may be on, such as 10.20.0.0/16 (repeatable; in the environment, separate several with spaces or commas); none: only public addresses")
 	c.S3.RegisterFlags(fs)
@@ -193,6 +197,9 @@ func ApplyEnv(fs *pflag.FlagSet, lookup func(string) (string, bool)) error {
 	})
 	return errors.Join(problems...)
 }
+
+// minSealKey is the shortest --seal-key (seals.MinKeyLength).
+const minSealKey = 32
 
 var schemaPrefixPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,14}$`)
 
@@ -300,6 +307,12 @@ func (c *Server) Validate() error {
 	}
 	if c.PluginHostCalls < 1 {
 		p.add("plugin-host-calls", "must be 1 or more, such as 1000")
+	}
+	switch {
+	case c.SealKey == "" && !c.Dev:
+		p.add("seal-key", "is required: units' electronic seals are kept encrypted under it; give a random key of at least %d characters (openssl rand -hex 32), the same on every replica, and keep it as long as the seals", minSealKey)
+	case c.SealKey != "" && len(c.SealKey) < minSealKey:
+		p.add("seal-key", "must be at least %d characters, got %d", minSealKey, len(c.SealKey))
 	}
 	c.S3.validate(&p, c.Dev)
 	c.SMTP.validate(&p)

@@ -43,6 +43,8 @@ func TestValidateSaysWhatIsWrongAndHowToFixIt(t *testing.T) {
 		{"no provisioning", []string{"--dev", "--provision-concurrency", "0"}, nil, []string{"--provision-concurrency"}},
 		{"negative rate limit", []string{"--dev", "--rate-limit-account", "-1"}, nil, []string{"--rate-limit-account", "0 (no limit)"}},
 		{"no host calls for plugins", []string{"--dev", "--plugin-host-calls", "0"}, nil, []string{"--plugin-host-calls", "1 or more"}},
+		{"no seal key", []string{"--mysql-dsn", "u:p@tcp(db:3306)/cc"}, nil, []string{"--seal-key (COUNTYCLOUD_SEAL_KEY): is required", "openssl rand -hex 32"}},
+		{"short seal key", []string{"--dev", "--seal-key", "short"}, nil, []string{"--seal-key", "at least 32 characters, got 5"}},
 		{"bad env value", []string{"--dev"}, map[string]string{"COUNTYCLOUD_DB_MAX_OPEN_CONNS": "many"}, []string{"COUNTYCLOUD_DB_MAX_OPEN_CONNS"}},
 	}
 	for _, c := range cases {
@@ -72,6 +74,7 @@ func TestValidConfigurations(t *testing.T) {
 	}
 	c, err = parse(t, []string{"--addr", ":8081"}, map[string]string{
 		"COUNTYCLOUD_MYSQL_DSN": "cc:secret@tcp(db:3306)/",
+		"COUNTYCLOUD_SEAL_KEY":  "0123456789abcdef0123456789abcdef",
 		"COUNTYCLOUD_ADDR":      "http://ignored:1",
 	})
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 )
 
 func TestS3Settings(t *testing.T) {
-	dsn := []string{"--mysql-dsn", "cc:pw@tcp(db:3306)/countycloud"}
+	dsn := []string{"--mysql-dsn", "cc:pw@tcp(db:3306)/countycloud", "--seal-key", "0123456789abcdef0123456789abcdef"}
 	keys := map[string]string{EnvS3AccessKey: "AKIDEXAMPLE", EnvS3SecretKey: "wJalrXUtnFEMI"}
 	for _, c := range []struct {
 		name string
