@@ -31,9 +31,9 @@ import (
 	"github.com/countycloud/countycloud/plugins/host"
 	"github.com/countycloud/countycloud/plugins/host/sandbox"
 	"github.com/countycloud/countycloud/tenants/calendar"
-	"github.com/countycloud/countycloud/tenants/seals"
 	"github.com/countycloud/countycloud/tenants/org"
 	"github.com/countycloud/countycloud/tenants/registry"
+	"github.com/countycloud/countycloud/tenants/seals"
 	"github.com/countycloud/countycloud/tenants/supervision"
 	"github.com/countycloud/countycloud/tenants/workflow"
 )
