@@ -458,6 +458,7 @@ func (p *platform) routes() []kit.Route {
 	routes = append(routes, p.notify.Routes(guard, opts...)...)
 	routes = append(routes, p.supervision.Routes(guard, opts...)...)
 	routes = append(routes, p.plugins.Routes(guard, opts...)...)
+	routes = append(routes, p.plugins.PublicRoutes(host.PublicOptions{BodyLimit: p.cfg.PublicBodyLimit, PerSecond: p.cfg.PublicRate, Burst: burst(p.cfg.PublicRate)}, guard, opts...)...)
 	if p.files != nil {
 		// Signed URLs authorise themselves; uploads are as large as the
 		// modules allow, so the API's body limit does not apply.
@@ -469,5 +470,5 @@ func (p *platform) routes() []kit.Route {
 }
 
 func (p *platform) handler() http.Handler {
-	return kit.Handler(p.log, p.metrics, p.routes()...)
+	return kit.TrustProxies(p.cfg.TrustedProxies, kit.Handler(p.log, p.metrics, p.routes()...))
 }

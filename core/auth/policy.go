@@ -129,6 +129,9 @@ func Policy() map[string]Rule {
 
 		// A county's public pages, for citizens and enterprises.
 		"org.public.units": {Public: true},
+		// A module's public routes: the host lets through only what its
+		// manifest opens to anyone, at each address's own rate.
+		"module.public": {Public: true},
 
 		// Identity.
 		"auth.operator.login":  {Public: true},

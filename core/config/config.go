@@ -102,6 +102,14 @@ type Server struct {
 	// OutboundAllow are the non-public networks that counties' and
 	// modules' outbound URLs (SMS gateways) may reach; see core/egress.
 	OutboundAllow []netip.Prefix
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client's address; from anyone else it counts for nothing.
+	TrustedProxies []netip.Prefix
+	// PublicBodyLimit bounds the body of a request to a module's public
+	// route, and PublicRate is what one address may make of them a
+	// second (twice that in a burst).
+	PublicBodyLimit int64
+	PublicRate      float64
 }
 
 // RegisterFlags declares the database flags on fs with their defaults.
@@ -139,6 +147,9 @@ func (c *Server) RegisterFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.SealKey, "seal-key", "", "secret of at least 32 characters that units' electronic seal keys are encrypted under, the same on every replica and kept for as long as the seals (required outside -dev)")
 	fs.StringVar(&c.PublicURL, "public-url", "", "where clients reach the platform, such as https://cc.example.gov.cn (default: http:// and --addr)")
 	fs.Var(networkList{&c.OutboundAllow}, "outbound-allow", "a non-public network (CIDR or address) that counties' SMS gateways may be on, such as 10.20.0.0/16 (repeatable; in the environment, separate several with spaces or commas); none: only public addresses")
+	fs.Var(networkList{&c.TrustedProxies}, "trusted-proxy", "a proxy (CIDR or address) in front of the platform, such as the ingress's 10.20.0.0/16, whose X-Forwarded-For names the client's address for rate limits and the audit trail (repeatable; in the environment, separate several with spaces or commas); none: the connection's address, and X-Forwarded-For is ignored")
+	fs.Int64Var(&c.PublicBodyLimit, "public-body-limit", 64<<10, "largest body, in bytes, of a request to a module's public route (no token: citizens, enterprises)")
+	fs.Float64Var(&c.PublicRate, "public-rate", 1, "requests per second one address may make to the modules' public routes, bursts of twice that")
 	c.S3.RegisterFlags(fs)
 	c.SMTP.RegisterFlags(fs)
 }
@@ -286,6 +297,12 @@ func (c *Server) Validate() error {
 	}
 	if c.RateLimitAccount < 0 {
 		p.add("rate-limit-account", "must be 0 (no limit) or more")
+	}
+	if c.PublicBodyLimit < 1 || c.PublicBodyLimit > 1<<20 {
+		p.add("public-body-limit", "must be between 1 and 1048576 bytes, such as 65536")
+	}
+	if c.PublicRate <= 0 {
+		p.add("public-rate", "must be more than 0, such as 1")
 	}
 	if c.Workers < 0 {
 		p.add("workers", "must be 0 (no background jobs here) or more")

@@ -76,7 +76,8 @@ func (s *files) begin(token string) (string, error) {
 	if err := s.available(); err != nil {
 		return "", err
 	}
-	return s.county(token)
+	c, err := s.account(token, "files")
+	return c.County, err
 }
 
 type fileRow struct {
@@ -177,10 +178,11 @@ func (s *files) DownloadURL(ctx context.Context, req *pluginv1.DownloadURLReques
 	case req.GetTtlSeconds() < 0 || req.GetTtlSeconds() > int64(maxDownloadTTL/time.Second):
 		return nil, status.Errorf(codes.InvalidArgument, "ttl %d s is not between 1 s and %s", req.GetTtlSeconds(), maxDownloadTTL)
 	}
-	county, err := s.county(req.GetCapability())
+	c, err := s.account(req.GetCapability(), "files")
 	if err != nil {
 		return nil, err
 	}
+	county := c.County
 	f, err := s.file(ctx, county, req.GetFileId())
 	if err != nil {
 		return nil, err

@@ -28,6 +28,10 @@ const (
 	maxMeasureIDBytes = 96
 	maxMeasureLabel   = 64
 	maxMeasureCounts  = 200
+	// maxPublicRoutes and maxPublicPath bound the routes a module opens
+	// to anyone, and each one's path.
+	maxPublicRoutes = 32
+	maxPublicPath   = 256
 	// maxSettingsBytes bounds the settings a county gives a module.
 	maxSettingsBytes = 64 << 10
 	// maxSchemaDepth and maxSchemaCost bound a settings schema: its
@@ -81,6 +85,14 @@ func checkManifestLimits(m sdk.Manifest) error {
 			if n := max(utf8.RuneCountInString(t.text.ZH), utf8.RuneCountInString(t.text.EN)); n > t.max {
 				problems = append(problems, fmt.Errorf("measure %s: its %s has %d characters; it may have %d", d.ID, t.what, n, t.max))
 			}
+		}
+	}
+	if len(m.Public) > maxPublicRoutes {
+		problems = append(problems, fmt.Errorf("%d public routes; a module may have %d", len(m.Public), maxPublicRoutes))
+	}
+	for i, r := range m.Public {
+		if len(r.Path) > maxPublicPath {
+			problems = append(problems, fmt.Errorf("public route %d: its path is %d bytes; a public route's path may have %d", i, len(r.Path), maxPublicPath))
 		}
 	}
 	if len(problems) > 0 {

@@ -50,10 +50,11 @@ type notices struct {
 }
 
 func (s *notices) Notify(ctx context.Context, req *pluginv1.NotifyRequest) (*pluginv1.NotifyResponse, error) {
-	county, err := s.county(req.GetCapability())
+	c, err := s.account(req.GetCapability(), "notices")
 	if err != nil {
 		return nil, err
 	}
+	county := c.County
 	msg, err := checkNotice(req)
 	if err != nil {
 		return nil, err

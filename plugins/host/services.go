@@ -153,6 +153,26 @@ func (g guard) capability(token string) (Capability, error) {
 	return c, nil
 }
 
+// CallerAnonymous is the kind of caller of a module's public route.
+const CallerAnonymous = "anonymous"
+
+// account checks token like capability, and refuses it if its request is
+// an anonymous caller's (a public route's): what service does acts as an
+// account (a notice is sent by someone, a workflow's tasks and history
+// name who acted, a file is kept for someone), which an anonymous caller
+// is not. Records and audit entries stay open to it, within the county
+// and the module.
+func (g guard) account(token, service string) (Capability, error) {
+	c, err := g.capability(token)
+	if err != nil {
+		return Capability{}, err
+	}
+	if c.Caller.Kind == CallerAnonymous {
+		return Capability{}, status.Errorf(codes.PermissionDenied, "%s act as an account, and the caller of this public route is anonymous", service)
+	}
+	return c, nil
+}
+
 // county checks token and returns the county it was issued for.
 func (g guard) county(token string) (string, error) {
 	c, err := g.capability(token)

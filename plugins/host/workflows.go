@@ -83,7 +83,7 @@ type workflows struct {
 }
 
 func (s *workflows) StartWorkflow(ctx context.Context, req *pluginv1.StartWorkflowRequest) (*pluginv1.WorkflowResponse, error) {
-	c, err := s.capability(req.GetCapability())
+	c, err := s.account(req.GetCapability(), "workflows")
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +96,7 @@ func (s *workflows) StartWorkflow(ctx context.Context, req *pluginv1.StartWorkfl
 }
 
 func (s *workflows) ActOnTask(ctx context.Context, req *pluginv1.ActOnTaskRequest) (*pluginv1.WorkflowResponse, error) {
-	c, err := s.capability(req.GetCapability())
+	c, err := s.account(req.GetCapability(), "workflows")
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +106,7 @@ func (s *workflows) ActOnTask(ctx context.Context, req *pluginv1.ActOnTaskReques
 }
 
 func (s *workflows) GetWorkflowInstance(ctx context.Context, req *pluginv1.GetWorkflowInstanceRequest) (*pluginv1.WorkflowResponse, error) {
-	c, err := s.capability(req.GetCapability())
+	c, err := s.account(req.GetCapability(), "workflows")
 	if err != nil {
 		return nil, err
 	}

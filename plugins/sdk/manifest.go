@@ -41,6 +41,11 @@ type Manifest struct {
 	// through Host.RecordMeasure and the county reads beside the
 	// platform's (rollout gates, usage reports, billing). None if empty.
 	Measures []MeasureDef `json:"measures,omitempty"`
+	// Public are the routes anyone may call without a token (citizens
+	// and enterprises: submit an application, query a result), served
+	// under /v1/public/{county}/modules/{id}/… with the caller
+	// CallerAnonymous. None if empty: every route then needs a token.
+	Public []PublicRoute `json:"public,omitempty"`
 }
 
 // MeasureDef declares a figure the module produces.
@@ -61,6 +66,35 @@ type MeasureDef struct {
 type Text struct {
 	ZH string `json:"zh-CN"`
 	EN string `json:"en"`
+}
+
+// PublicRoute is a route of the module that anyone may call.
+type PublicRoute struct {
+	// Method is GET, POST, PUT, PATCH or DELETE.
+	Method string `json:"method"`
+	// Path is the route's path as the module sees it, such as
+	// /suggestions or /receipts/{number}: segments of letters, digits,
+	// dots, dashes, underscores and tildes, or a {name} that matches any
+	// one segment.
+	Path string `json:"path"`
+}
+
+var (
+	publicMethods        = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
+	publicSegmentPattern = regexp.MustCompile(`^(\{[a-z][a-z0-9_]{0,31}\}|[A-Za-z0-9._~-]{1,64})$`)
+)
+
+// validPublicPath reports what is wrong with a public route's path.
+func validPublicPath(path string) error {
+	if !strings.HasPrefix(path, "/") || path == "/" {
+		return errors.New("starts with / and names at least one segment")
+	}
+	for _, seg := range strings.Split(path[1:], "/") {
+		if seg == "." || seg == ".." || !publicSegmentPattern.MatchString(seg) {
+			return fmt.Errorf("segment %q is neither a name of letters, digits, dots, dashes, underscores and tildes nor a {name}", seg)
+		}
+	}
+	return nil
 }
 
 // Collection declares a collection of records.
@@ -136,6 +170,14 @@ func (m Manifest) Validate() error {
 		}
 		if strings.TrimSpace(d.Label.ZH) == "" || strings.TrimSpace(d.Label.EN) == "" || strings.TrimSpace(d.Counts.ZH) == "" || strings.TrimSpace(d.Counts.EN) == "" {
 			problems = append(problems, fmt.Errorf("measure %s: give its label and what one count is, in zh-CN and en", d.ID))
+		}
+	}
+	for i, r := range m.Public {
+		if !slices.Contains(publicMethods, r.Method) {
+			problems = append(problems, fmt.Errorf("public route %d: method %q is not one of %s", i, r.Method, strings.Join(publicMethods, ", ")))
+		}
+		if err := validPublicPath(r.Path); err != nil {
+			problems = append(problems, fmt.Errorf("public route %d: path %q %w", i, r.Path, err))
 		}
 	}
 	return errors.Join(problems...)

@@ -59,3 +59,33 @@ func TestHandshakeSpeaksTheProtocol(t *testing.T) {
 		t.Errorf("handshake = %+v", h)
 	}
 }
+
+func TestPublicRoutesAreDeclaredPlainly(t *testing.T) {
+	const head = `{"id":"box","name":"x","vendor":"v","version":"1.0.0","protocol":1,"public":`
+	good := head + `[{"method":"POST","path":"/suggestions"},{"method":"GET","path":"/receipts/{number}/v1.0_~x-y"}]}`
+	if m, err := ParseManifest([]byte(good)); err != nil || len(m.Public) != 2 || m.Public[1].Path != "/receipts/{number}/v1.0_~x-y" {
+		t.Fatalf("ParseManifest = %+v, %v", m, err)
+	}
+	for in, want := range map[string]string{
+		`[{"method":"HEAD","path":"/a"}]`:       `method "HEAD"`,
+		`[{"method":"get","path":"/a"}]`:        `method "get"`,
+		`[{"method":"GET","path":"a"}]`:         "starts with /",
+		`[{"method":"GET","path":"/"}]`:         "starts with /",
+		`[{"method":"GET","path":"/a/"}]`:       `segment ""`,
+		`[{"method":"GET","path":"/a//b"}]`:     `segment ""`,
+		`[{"method":"GET","path":"/a/../b"}]`:   `segment ".."`,
+		`[{"method":"GET","path":"/a/{B}"}]`:    `segment "{B}"`,
+		`[{"method":"GET","path":"/a/{b}c"}]`:   `segment "{b}c"`,
+		`[{"method":"GET","path":"/a/*"}]`:      `segment "*"`,
+		`[{"method":"GET","path":"/a/%2F"}]`:    `segment "%2F"`,
+		`[{"method":"GET","path":"/a?x=1"}]`:    `segment "a?x=1"`,
+		`[{"method":"GET","path":"/办事"}]`:       `segment "办事"`,
+		`[{"method":"GET","path":"/a","x":1}]`:  "unknown field",
+		`{"method":"GET","path":"/a"}`:          "cannot unmarshal",
+		`[{"method":"POST","path":"/a/{id}"}]x`: "invalid character",
+	} {
+		if _, err := ParseManifest([]byte(head + in + `}`)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("public %s: %v, want an error about %s", in, err, want)
+		}
+	}
+}

@@ -45,12 +45,16 @@ type Request struct {
 
 // Caller is who made the request, as the host authenticated them.
 type Caller struct {
-	// Kind is CallerAccount or CallerOperator.
+	// Kind is CallerAccount, CallerOperator or, on a public route,
+	// CallerAnonymous.
 	Kind      string
 	Login     string
 	AccountID int64
 	UnitID    int64
 	Roles     []string
+	// Address is an anonymous caller's network address, as the host saw
+	// it; empty for an account or an operator.
+	Address string
 }
 
 // Kinds of caller.
@@ -59,6 +63,11 @@ const (
 	CallerAccount = "account"
 	// CallerOperator is an operator of the province's IT office.
 	CallerOperator = "operator"
+	// CallerAnonymous is anyone, without a token, on one of the
+	// manifest's public routes: Login is "anonymous", there is no
+	// account, unit or role, and the host refuses it the services that
+	// act as an account (notices, workflows, files).
+	CallerAnonymous = "anonymous"
 )
 
 // Response is the module's answer. A Status of 0 means 200.
@@ -137,7 +146,7 @@ func (s *moduleServer) Handle(ctx context.Context, req *pluginv1.HandleRequest) 
 	c := req.GetCaller()
 	r := &Request{
 		Method: req.GetMethod(), Path: req.GetPath(), Query: req.GetQuery(), Header: req.GetHeaders(), Body: req.GetBody(),
-		Caller:    Caller{Kind: c.GetKind(), Login: c.GetLogin(), AccountID: c.GetAccountId(), UnitID: c.GetUnitId(), Roles: c.GetRoles()},
+		Caller:    Caller{Kind: c.GetKind(), Login: c.GetLogin(), AccountID: c.GetAccountId(), UnitID: c.GetUnitId(), Roles: c.GetRoles(), Address: c.GetAddress()},
 		RequestID: req.GetRequestId(),
 		Settings:  req.GetSettings(),
 		Host:      &Host{client: host, capability: req.GetCapability()},

@@ -241,8 +241,13 @@ type Caller struct {
 	UnitId    int64                  `protobuf:"varint,3,opt,name=unit_id,json=unitId,proto3" json:"unit_id,omitempty"`
 	Roles     []string               `protobuf:"bytes,4,rep,name=roles,proto3" json:"roles,omitempty"`
 	// kind is "account" for a county's account, "operator" for the
-	// province's operators.
-	Kind          string `protobuf:"bytes,5,opt,name=kind,proto3" json:"kind,omitempty"`
+	// province's operators, "anonymous" for a caller of a module's public
+	// route, who has no token.
+	Kind string `protobuf:"bytes,5,opt,name=kind,proto3" json:"kind,omitempty"`
+	// address is the anonymous caller's network address, as the host saw
+	// it (X-Forwarded-For counts only from a proxy the operator trusts);
+	// empty for an account or an operator.
+	Address       string `protobuf:"bytes,6,opt,name=address,proto3" json:"address,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -308,6 +313,13 @@ func (x *Caller) GetRoles() []string {
 func (x *Caller) GetKind() string {
 	if x != nil {
 		return x.Kind
+	}
+	return ""
+}
+
+func (x *Caller) GetAddress() string {
+	if x != nil {
+		return x.Address
 	}
 	return ""
 }
@@ -1866,14 +1878,15 @@ const file_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\bsettings\x18\t \x01(\fR\bsettings\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x80\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9a\x01\n" +
 	"\x06Caller\x12\x14\n" +
 	"\x05login\x18\x01 \x01(\tR\x05login\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x02 \x01(\x03R\taccountId\x12\x17\n" +
 	"\aunit_id\x18\x03 \x01(\x03R\x06unitId\x12\x14\n" +
 	"\x05roles\x18\x04 \x03(\tR\x05roles\x12\x12\n" +
-	"\x04kind\x18\x05 \x01(\tR\x04kind\"\xc6\x01\n" +
+	"\x04kind\x18\x05 \x01(\tR\x04kind\x12\x18\n" +
+	"\aaddress\x18\x06 \x01(\tR\aaddress\"\xc6\x01\n" +
 	"\x0eHandleResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x12L\n" +
 	"\aheaders\x18\x02 \x03(\v22.countycloud.plugin.v1.HandleResponse.HeadersEntryR\aheaders\x12\x12\n" +
