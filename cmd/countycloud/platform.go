@@ -91,6 +91,7 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 	if err != nil {
 		return nil, err
 	}
+	sealer := seals.NewService(router, db.control, sealKeys, time.Now)
 	mail, err := mailer(cfg.SMTP)
 	if err != nil {
 		return nil, err
@@ -102,7 +103,7 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 	}
 	notifier := notify.New(router, queue, readyCounties{tenants}, mail, notify.Options{Outbound: egress.NewPolicy(cfg.OutboundAllow...)}, log)
 	workflows := workflow.NewService(router, calendars, notifier, host.NewNamespaces(host.NewMySQLRepository(db.control), time.Now), time.Now, log)
-	plugins, files, err := pluginService(cfg, db, router, tenants, notifier, workflows, log)
+	plugins, files, err := pluginService(cfg, db, router, tenants, notifier, workflows, sealer, log)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +124,7 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		org:         org.NewService(router, org.TellRenewals(identity)),
 		calendars:   calendars,
 		measures:    measure.NewService(router, plugins),
-		seals:       seals.NewService(router, db.control, sealKeys, time.Now),
+		seals:       sealer,
 		workflows:   workflows,
 		notify:      notifier,
 		supervision: supervision.New(router, calendars, tenants, notifier, supervision.Options{}, log),
@@ -186,7 +187,7 @@ func (c readyCounties) Counties(ctx context.Context) ([]string, error) {
 // pluginService is the plugin catalog and host, with the built-in modules
 // this binary serves, and the handler of the modules' file URLs (nil when
 // files are off).
-func pluginService(cfg config.Server, db *databases, router *store.Router, tenants registry.Service, outbox host.Outbox, workflows *workflow.Service, log *slog.Logger) (*host.Service, http.Handler, error) {
+func pluginService(cfg config.Server, db *databases, router *store.Router, tenants registry.Service, outbox host.Outbox, workflows *workflow.Service, sealer *seals.Service, log *slog.Logger) (*host.Service, http.Handler, error) {
 	builtins, err := builtinModules()
 	if err != nil {
 		return nil, nil, err
@@ -197,7 +198,7 @@ func pluginService(cfg config.Server, db *databases, router *store.Router, tenan
 	}
 	// A capability lives as long as the call it was issued for may.
 	deps := host.Deps{Capabilities: host.NewCapabilities(timeout, time.Now), Router: router, Log: log, Now: time.Now, CallTimeout: timeout, HostCallRate: cfg.PluginHostCalls,
-		Callers: host.CapabilityCallers{}, Outbox: outbox, Workflows: pluginWorkflows{workflows}}
+		Callers: host.CapabilityCallers{}, Outbox: outbox, Workflows: pluginWorkflows{workflows}, Sealer: pluginSeals{sealer}}
 	if deps.Sandbox, err = pluginSandbox(cfg, log); err != nil {
 		return nil, nil, err
 	}

@@ -116,7 +116,7 @@ func Launch(ctx context.Context, b Binary, d Deps) (*Process, error) {
 	if counties == nil {
 		counties = NewCountyCalls()
 	}
-	hp := &hostPlugin{services: newHostServer(b.Manifest, b.County, d), calls: newCallLimits(b.Manifest.ID, d.hostCallRate(), d.Capabilities, counties)}
+	hp := &hostPlugin{services: newHostServer(b.Manifest, b.County, d), seals: newSeals(b.Manifest, b.County, d), calls: newCallLimits(b.Manifest.ID, d.hostCallRate(), d.Capabilities, counties)}
 	logLimit := newLogLimit()
 	config := &plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake(),
@@ -293,8 +293,10 @@ func (p *Process) Close() { p.client.Kill() }
 type hostPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
 	services pluginv1.HostServer
-	calls    *callLimits
-	tls      func() *tls.Config
+	// seals is the Seals service, served beside Host.
+	seals pluginv1.SealsServer
+	calls *callLimits
+	tls   func() *tls.Config
 }
 
 type dispensed struct {
@@ -317,7 +319,10 @@ func (h *hostPlugin) GRPCClient(ctx context.Context, broker *plugin.GRPCBroker, 
 	}
 	go func() {
 		defer ln.Close()
-		serveHost(ctx, ln, h.tls(), h.calls, func(s *grpc.Server) { pluginv1.RegisterHostServer(s, h.services) })
+		serveHost(ctx, ln, h.tls(), h.calls, func(s *grpc.Server) {
+			pluginv1.RegisterHostServer(s, h.services)
+			pluginv1.RegisterSealsServer(s, h.seals)
+		})
 	}()
 	return &dispensed{module: pluginv1.NewModuleClient(conn), hostServices: id}, nil
 }

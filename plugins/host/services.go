@@ -40,6 +40,9 @@ type Deps struct {
 	// modules' workflows and runs them for their requests. Without it a
 	// module that has workflows cannot be enabled.
 	Workflows Workflows
+	// Sealer signs documents with units' seals (tenants/seals). Without
+	// it, or without Blobs, a plugin's Seal calls are refused.
+	Sealer Sealer
 	// CountyCalls bounds each county's host-service calls across every
 	// plugin process; NewManager makes one for its processes if nil, and
 	// a process launched alone has its own.
@@ -98,6 +101,10 @@ func newHostServer(m sdk.Manifest, county string, d Deps) *hostServer {
 		notices:   &notices{guard: g, router: d.Router, outbox: d.Outbox, now: d.Now},
 		workflows: &workflows{guard: g, engine: d.Workflows, local: localWorkflows(m), own: ownWorkflows(m)},
 	}
+}
+
+func newSeals(m sdk.Manifest, county string, d Deps) *seals {
+	return &seals{guard: guard{plugin: m.ID, only: county, caps: d.Capabilities, log: d.Log}, router: d.Router, blobs: d.Blobs, sealer: d.Sealer}
 }
 
 func localWorkflows(m sdk.Manifest) map[string]bool {

@@ -34,7 +34,9 @@ var (
 // Host is the host's services for one request. Everything it reaches is
 // in the county of that request and in the plugin's own namespace.
 type Host struct {
-	client     pluginv1.HostClient
+	client pluginv1.HostClient
+	// seals is the host's Seals service, on the same connection.
+	seals      pluginv1.SealsClient
 	capability string
 }
 

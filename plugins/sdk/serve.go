@@ -117,8 +117,9 @@ type moduleServer struct {
 	module   Module
 	broker   *plugin.GRPCBroker
 
-	mu   sync.Mutex
-	host pluginv1.HostClient
+	mu    sync.Mutex
+	host  pluginv1.HostClient
+	seals pluginv1.SealsClient
 }
 
 // Manifest answers the host's first call, which also names the broker
@@ -131,6 +132,7 @@ func (s *moduleServer) Manifest(_ context.Context, req *pluginv1.ManifestRequest
 	}
 	s.mu.Lock()
 	s.host = pluginv1.NewHostClient(conn)
+	s.seals = pluginv1.NewSealsClient(conn)
 	s.mu.Unlock()
 	data, err := s.manifest.JSON()
 	if err != nil {
@@ -141,7 +143,7 @@ func (s *moduleServer) Manifest(_ context.Context, req *pluginv1.ManifestRequest
 
 func (s *moduleServer) Handle(ctx context.Context, req *pluginv1.HandleRequest) (*pluginv1.HandleResponse, error) {
 	s.mu.Lock()
-	host := s.host
+	host, seals := s.host, s.seals
 	s.mu.Unlock()
 	c := req.GetCaller()
 	r := &Request{
@@ -149,7 +151,7 @@ func (s *moduleServer) Handle(ctx context.Context, req *pluginv1.HandleRequest) 
 		Caller:    Caller{Kind: c.GetKind(), Login: c.GetLogin(), AccountID: c.GetAccountId(), UnitID: c.GetUnitId(), Roles: c.GetRoles(), Address: c.GetAddress()},
 		RequestID: req.GetRequestId(),
 		Settings:  req.GetSettings(),
-		Host:      &Host{client: host, capability: req.GetCapability()},
+		Host:      &Host{client: host, seals: seals, capability: req.GetCapability()},
 	}
 	resp, err := s.module.Handle(ctx, r)
 	if err != nil {
