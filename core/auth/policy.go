@@ -95,15 +95,16 @@ func Policy() map[string]Rule {
 
 		// Workflows: their owners (the province, a module's vendor) put
 		// definitions, the county localises them, its staff run them.
-		"workflow.definitions.list":     read(staff),
-		"workflow.definitions.get":      read(staff),
-		"workflow.definitions.put":      write(operator),
-		"workflow.definitions.localize": write(countyAdmin),
-		"workflow.instances.start":      write(accounts),
-		"workflow.instances.get":        read(staff),
-		"workflow.instances.withdraw":   write(accounts),
-		"workflow.tasks.inbox":          read(staff),
-		"workflow.tasks.act":            write(accounts),
+		"workflow.definitions.list":      read(staff),
+		"workflow.definitions.get":       read(staff),
+		"workflow.definitions.put":       write(operator),
+		"workflow.definitions.localize":  write(countyAdmin),
+		"workflow.instances.start":       write(accounts),
+		"workflow.instances.get":         read(staff),
+		"workflow.instances.distributed": read(staff),
+		"workflow.instances.withdraw":    write(accounts),
+		"workflow.tasks.inbox":           read(staff),
+		"workflow.tasks.act":             write(accounts),
 
 		// Electronic supervision.
 		"supervision.settings.get":  read(supervision),

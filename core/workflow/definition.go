@@ -60,25 +60,49 @@ type Step struct {
 	Join     string   `json:"join,omitempty"`
 	// Mandatory steps stay in every county's version.
 	Mandatory bool `json:"mandatory,omitempty"`
+	// Routed lets an action leading here name the unit the step goes to
+	// (a citizen's message to the unit responsible for it): that unit
+	// becomes the instance's subject unit, in which the step's assignee,
+	// relative to the subject unit, is sought.
+	Routed bool `json:"routed,omitempty"`
 }
 
-// Assignee says who may act at a step: holders of a role (in a unit, or
-// in the initiator's unit), a named account, or the initiator's unit's
-// leader.
+// Assignee says who may act at a step: holders of a role (in a unit, in
+// the initiator's unit or in the subject unit), a named account, or the
+// leader of the initiator's or the subject unit.
 type Assignee struct {
 	Role string `json:"role,omitempty"`
-	// Unit is a unit code of the county; with Relative "initiator_unit"
-	// the role is sought in the initiator's unit instead.
+	// Unit is a unit code of the county; with a Relative assignee the
+	// role is sought in the initiator's or the subject unit instead.
 	Unit     string `json:"unit,omitempty"`
 	Account  string `json:"account,omitempty"`
 	Relative string `json:"relative,omitempty"`
 }
 
-// Relative assignees.
+// Relative assignees: a role in, or the leader of, the initiator's unit
+// or the instance's subject unit.
 const (
 	RelativeInitiatorUnit   = "initiator_unit"
 	RelativeInitiatorLeader = "initiator_unit_leader"
+	RelativeSubjectUnit     = "subject_unit"
+	RelativeSubjectLeader   = "subject_unit_leader"
 )
+
+// relatives are the Relative assignees as a definition's author reads
+// them, and whether each is one person (a leader) rather than a role in
+// a unit.
+var relatives = map[string]struct {
+	text   string
+	leader bool
+}{
+	RelativeInitiatorUnit: {"initiator's unit", false}, RelativeInitiatorLeader: {"initiator's leader", true},
+	RelativeSubjectUnit: {"subject unit", false}, RelativeSubjectLeader: {"subject unit's leader", true},
+}
+
+// OfSubject says whether a is sought in the instance's subject unit.
+func (a Assignee) OfSubject() bool {
+	return a.Relative == RelativeSubjectUnit || a.Relative == RelativeSubjectLeader
+}
 
 // Action is what may be done at a step and where it leads: To is a step,
 // or End. A return goes back to a step the instance has passed.
@@ -87,6 +111,22 @@ type Action struct {
 	Label  string `json:"label,omitempty"`
 	To     string `json:"to"`
 	Return bool   `json:"return,omitempty"`
+	// Distribute names a workflow of the definition's namespace
+	// (Distributed): the action starts one instance of it for each
+	// recipient unit it names, as that instance's subject unit (分发).
+	Distribute string `json:"distribute,omitempty"`
+}
+
+// Distributed is the county's code of the workflow that an action of
+// workflow code distributes with Distribute name: a workflow of the same
+// namespace, which is code up to its first dot ("oa.sending" distributes
+// "receiving" as "oa.receiving"). A module's workflows are thus only
+// ever distributed into its own, and a county's into the same family.
+func Distributed(code, name string) string {
+	if i := strings.IndexByte(code, '.'); i >= 0 {
+		return code[:i+1] + name
+	}
+	return name
 }
 
 // End is the target of an action that finishes the instance.
@@ -276,8 +316,8 @@ func checkStep(p *Problems, path string, s Step, step func(string) (Step, bool),
 		if _, ok := step(s.Join); !ok {
 			p.add(path+".join", "%q is not a step", s.Join)
 		}
-		if len(s.Actions) > 0 || s.Assignee != nil {
-			p.add(path, "a fork has no actions or assignee; its branches do")
+		if len(s.Actions) > 0 || s.Assignee != nil || s.Routed {
+			p.add(path, "a fork has no actions, assignee or routing; its branches do")
 		}
 		return
 	case "", KindTask:
@@ -308,6 +348,12 @@ func checkStep(p *Problems, path string, s Step, step func(string) (Step, bool),
 		if a.Return && a.To == End {
 			p.add(apath+".to", "a return goes back to a step, not to the end")
 		}
+		if a.Distribute != "" && !codePattern.MatchString(a.Distribute) {
+			p.add(apath+".distribute", "%q: a workflow code of the definition's namespace, lowercase letters, digits, dots, dashes and underscores", a.Distribute)
+		}
+	}
+	if s.Routed && (s.Assignee == nil || !s.Assignee.OfSubject()) {
+		p.add(path+".routed", "a routed step goes to the unit an action names, so its assignee is relative to the subject unit (%s or %s)", RelativeSubjectUnit, RelativeSubjectLeader)
 	}
 }
 
@@ -318,13 +364,14 @@ func checkAssignee(p *Problems, path string, a Assignee, roles []string) {
 			set++
 		}
 	}
+	rel, known := relatives[a.Relative]
 	switch {
-	case a.Relative == RelativeInitiatorLeader && (a.Role != "" || a.Account != ""):
-		p.add(path, "the initiator's leader is one person; give no role or account with it")
-	case a.Relative != "" && a.Relative != RelativeInitiatorUnit && a.Relative != RelativeInitiatorLeader:
-		p.add(path+".relative", "%q is not %s or %s", a.Relative, RelativeInitiatorUnit, RelativeInitiatorLeader)
-	case a.Relative == RelativeInitiatorUnit && a.Role == "":
-		p.add(path+".role", "whom in the initiator's unit? give a role")
+	case a.Relative != "" && !known:
+		p.add(path+".relative", "%q is not %s, %s, %s or %s", a.Relative, RelativeInitiatorUnit, RelativeInitiatorLeader, RelativeSubjectUnit, RelativeSubjectLeader)
+	case rel.leader && (a.Role != "" || a.Account != ""):
+		p.add(path, "the %s is one person; give no role or account with it", rel.text)
+	case a.Relative != "" && !rel.leader && a.Role == "":
+		p.add(path+".role", "whom in the %s? give a role", rel.text)
 	case a.Account != "" && (a.Role != "" || a.Unit != ""):
 		p.add(path, "a named account needs no role or unit")
 	case set == 0:
@@ -334,7 +381,7 @@ func checkAssignee(p *Problems, path string, a Assignee, roles []string) {
 		p.add(path+".role", "the county has no role %q", a.Role)
 	}
 	if a.Unit != "" && a.Relative != "" {
-		p.add(path+".unit", "a relative assignee's unit is the initiator's; give no unit")
+		p.add(path+".unit", "a relative assignee's unit is the initiator's or the subject's; give no unit")
 	}
 }
 

@@ -3,6 +3,7 @@ package workflow
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -157,8 +158,81 @@ func TestCountiesLocalizeWithinTheOwnersLimits(t *testing.T) {
 	}
 }
 
+func testdata(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestSubjectUnitsRoutingAndDistributionAreChecked: the fields of subject
+// units, routing and distribution parse in the engine's examples, and
+// their misuse is refused with a problem at its path.
+func TestSubjectUnitsRoutingAndDistributionAreChecked(t *testing.T) {
+	for _, name := range []string{"sending_document.json", "receiving_document.json", "citizen_message.json"} {
+		if _, err := Parse(testdata(t, name), countyRoles); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	d, err := Parse(testdata(t, "citizen_message.json"), countyRoles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Steps[1].Routed || !d.Steps[1].Assignee.OfSubject() || d.Steps[0].Assignee.OfSubject() {
+		t.Errorf("routing and subject parsed as %+v", d.Steps)
+	}
+	cases := []struct {
+		name   string
+		change func(d *Definition)
+		want   string
+	}{
+		{"a routed step for a fixed unit", func(d *Definition) { d.Steps[1].Assignee = &Assignee{Role: "clerk", Unit: "BGS"} },
+			"steps[1].routed: a routed step goes to the unit an action names"},
+		{"a routed fork", func(d *Definition) {
+			d.Steps = append(d.Steps, Step{ID: "f", Name: "f", Kind: KindFork, Routed: true, Branches: []string{"answer", "review"}, Join: "review"})
+		}, "steps[3]: a fork has no actions, assignee or routing"},
+		{"the subject unit's leader with a role", func(d *Definition) {
+			d.Steps[2].Assignee = &Assignee{Relative: RelativeSubjectLeader, Role: "clerk"}
+		}, "steps[2].assignee: the subject unit's leader is one person"},
+		{"whom in the subject unit", func(d *Definition) { d.Steps[1].Assignee = &Assignee{Relative: RelativeSubjectUnit} },
+			"steps[1].assignee.role: whom in the subject unit? give a role"},
+		{"a subject unit and a unit", func(d *Definition) {
+			d.Steps[1].Assignee = &Assignee{Relative: RelativeSubjectUnit, Role: "clerk", Unit: "BGS"}
+		}, "steps[1].assignee.unit: a relative assignee's unit is the initiator's or the subject's"},
+		{"an unknown relative", func(d *Definition) { d.Steps[1].Assignee = &Assignee{Relative: "parent_unit", Role: "clerk"} },
+			`steps[1].assignee.relative: "parent_unit" is not`},
+		{"a malformed distribution", func(d *Definition) { d.Steps[2].Actions[0].Distribute = "Receiving Flow" },
+			`steps[2].actions[0].distribute: "Receiving Flow"`},
+	}
+	for _, c := range cases {
+		bad, _ := Parse(testdata(t, "citizen_message.json"), countyRoles)
+		c.change(&bad)
+		got := Check(bad, countyRoles).Error()
+		if !strings.Contains(got, c.want) {
+			t.Errorf("%s: %q does not say %q", c.name, got, c.want)
+		}
+	}
+}
+
+func TestDistributionStaysInItsNamespace(t *testing.T) {
+	for _, c := range []struct{ code, name, want string }{
+		{"oa.sending", "receiving", "oa.receiving"},
+		{"oa.doc.sending", "doc.receiving", "oa.doc.receiving"},
+		{"sending", "receiving", "receiving"},
+	} {
+		if got := Distributed(c.code, c.name); got != c.want {
+			t.Errorf("Distributed(%q, %q) = %q, want %q", c.code, c.name, got, c.want)
+		}
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add(incoming(f))
+	for _, name := range []string{"sending_document.json", "receiving_document.json", "citizen_message.json"} {
+		f.Add(testdata(f, name))
+	}
 	f.Add([]byte(`{"code":"a","name":"b","version":1,"start":"s","steps":[{"id":"s","name":"s","assignee":{"role":"clerk"},"time_limit":{"working_days":1},"actions":[{"name":"go","to":"s","return":true}]}]}`))
 	f.Add([]byte(`{"steps":[{"id":"f","kind":"fork","branches":["f","f"],"join":"f"}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,16 +34,21 @@ const (
 
 // Instance is one run of a workflow.
 type Instance struct {
-	ID              int64      `json:"id" db:"id"`
-	Workflow        string     `json:"workflow" db:"definition_code"`
-	Revision        int        `json:"revision" db:"definition_version"`
-	Title           string     `json:"title" db:"title"`
-	Reference       *string    `json:"reference,omitempty" db:"reference"`
-	InitiatorID     int64      `json:"initiator_id" db:"initiator_id"`
-	InitiatorUnitID int64      `json:"initiator_unit_id" db:"initiator_unit_id"`
-	Status          string     `json:"status" db:"status"`
-	StartedAt       time.Time  `json:"started_at" db:"started_at"`
-	DueAt           *time.Time `json:"due_at,omitempty" db:"due_at"`
+	ID              int64   `json:"id" db:"id"`
+	Workflow        string  `json:"workflow" db:"definition_code"`
+	Revision        int     `json:"revision" db:"definition_version"`
+	Title           string  `json:"title" db:"title"`
+	Reference       *string `json:"reference,omitempty" db:"reference"`
+	InitiatorID     int64   `json:"initiator_id" db:"initiator_id"`
+	InitiatorUnitID int64   `json:"initiator_unit_id" db:"initiator_unit_id"`
+	// SubjectUnitID is the unit the instance runs for: the initiator's
+	// unless the start named one or an action routed it elsewhere.
+	SubjectUnitID int64 `json:"subject_unit_id" db:"subject_unit_id"`
+	// ParentID is the sending instance of one started by distribution.
+	ParentID  *int64     `json:"parent_id,omitempty" db:"parent_id"`
+	Status    string     `json:"status" db:"status"`
+	StartedAt time.Time  `json:"started_at" db:"started_at"`
+	DueAt     *time.Time `json:"due_at,omitempty" db:"due_at"`
 	// DueCalendar says how far the calendar DueAt was counted in can be
 	// trusted over the years counted: official, provisional or missing.
 	DueCalendar *workday.Status `json:"due_calendar,omitempty" db:"due_calendar"`
@@ -50,7 +56,7 @@ type Instance struct {
 }
 
 const instanceColumns = `id, definition_code, definition_version, title, reference, initiator_id, initiator_unit_id,
-status, started_at, due_at, due_calendar, finished_at`
+COALESCE(subject_unit_id, initiator_unit_id) AS subject_unit_id, parent_id, status, started_at, due_at, due_calendar, finished_at`
 
 // Task is one step of an instance waiting for, or done by, someone: a
 // named account, or any holder of a role in a unit.
@@ -85,6 +91,7 @@ t.status, t.level, t.sms_reminder, t.created_at, t.warn_at, t.due_at, t.due_cale
 // beside its task's.
 const lockedInstanceColumns = `i.id AS "i.id", i.definition_code AS "i.definition_code", i.definition_version AS "i.definition_version",
 i.title AS "i.title", i.reference AS "i.reference", i.initiator_id AS "i.initiator_id", i.initiator_unit_id AS "i.initiator_unit_id",
+COALESCE(i.subject_unit_id, i.initiator_unit_id) AS "i.subject_unit_id", i.parent_id AS "i.parent_id",
 i.status AS "i.status", i.started_at AS "i.started_at", i.due_at AS "i.due_at", i.due_calendar AS "i.due_calendar", i.finished_at AS "i.finished_at"`
 
 // actor is the account acting: only a county's own accounts start and act
@@ -104,6 +111,10 @@ type StartInput struct {
 	Reference string `json:"reference,omitempty"`
 	// SMSReminder also texts the first step's assignees (短信提醒).
 	SMSReminder bool `json:"sms_reminder,omitempty"`
+	// SubjectUnitID is the unit of the county the instance runs for
+	// (subject-relative assignees are sought there); 0 is the
+	// initiator's own unit.
+	SubjectUnitID int64 `json:"subject_unit_id,omitempty"`
 }
 
 // Outcome is what starting or acting did.
@@ -113,6 +124,9 @@ type Outcome struct {
 	Acted *Task `json:"acted,omitempty"`
 	// Opened are the tasks now waiting.
 	Opened []Task `json:"opened"`
+	// Distributed are the instances the action started in its
+	// recipient units, in the order the units were named.
+	Distributed []Instance `json:"distributed,omitempty"`
 }
 
 // Start begins an instance of the county's current revision of a workflow
@@ -130,6 +144,9 @@ func (s *Service) Start(ctx context.Context, tenant string, in StartInput) (Outc
 	if err != nil {
 		return Outcome{}, err
 	}
+	if in.SubjectUnitID < 0 {
+		return Outcome{}, errs.Invalid(CodeUnknownUnit, "subject_unit_id %d is not a unit", in.SubjectUnitID)
+	}
 	cal, err := s.calendars.Calendar(ctx, tenant)
 	if err != nil {
 		return Outcome{}, err
@@ -137,49 +154,27 @@ func (s *Service) Start(ctx context.Context, tenant string, in StartInput) (Outc
 	var out Outcome
 	pending := 0
 	err = s.router.InTenantTx(ctx, tenant, func(ctx context.Context, tx *sqlx.Tx) error {
-		def, err := latest(ctx, tx, in.Workflow, false)
-		if err != nil {
-			return err
-		}
-		proc, err := s.process(ctx, tx, tenant, def.Code, def.Version)
-		if err != nil {
-			return err
-		}
-		now := s.now().UTC().Truncate(time.Microsecond)
-		inst := Instance{Workflow: def.Code, Revision: def.Version, Title: title, InitiatorID: p.ID, InitiatorUnitID: p.Unit,
-			Status: InstanceRunning, StartedAt: now}
-		if reference != "" {
-			inst.Reference = &reference
-		}
-		if l := proc.Definition.TimeLimit; l != nil {
-			due, status := l.Deadline(cal, now)
-			inst.DueAt, inst.DueCalendar = &due, &status
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO workflow_instances (definition_code, definition_version, title, reference, initiator_id,
-initiator_unit_id, status, started_at, due_at, due_calendar) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			inst.Workflow, inst.Revision, inst.Title, inst.Reference, inst.InitiatorID, inst.InitiatorUnitID, inst.Status, inst.StartedAt, inst.DueAt, inst.DueCalendar)
-		if err != nil {
-			return fmt.Errorf("start %s: %w", def.Code, err)
-		}
-		if inst.ID, err = res.LastInsertId(); err != nil {
-			return err
+		subject := p.Unit
+		if in.SubjectUnitID != 0 {
+			if err := checkUnits(ctx, tx, "subject_unit_id", []int64{in.SubjectUnitID}); err != nil {
+				return err
+			}
+			subject = in.SubjectUnitID
 		}
 		c, err := readCounty(ctx, tx)
 		if err != nil {
 			return err
 		}
-		run := &run{s: s, tx: tx, tenant: tenant, cal: cal, proc: proc, inst: inst, now: now, sms: in.SMSReminder, county: c}
-		if err := run.open(ctx, proc.Open(proc.Definition.Start)); err != nil {
-			return err
-		}
-		if err := run.history(ctx, nil, proc.Definition.Start, "start", p, ""); err != nil {
+		run, err := s.begin(ctx, tx, tenant, cal, c, p, launch{workflow: in.Workflow, title: title, reference: reference,
+			subject: subject, sms: in.SMSReminder})
+		if err != nil {
 			return err
 		}
 		if pending, err = run.notify(ctx); err != nil {
 			return err
 		}
-		out = Outcome{Instance: inst, Opened: run.opened}
-		return audit.Write(ctx, tx, audit.New(ctx, "workflow.start", "workflow_instance", strconv.FormatInt(inst.ID, 10), nil, inst))
+		out = Outcome{Instance: run.inst, Opened: run.opened}
+		return nil
 	})
 	if err != nil {
 		return Outcome{}, err
@@ -188,12 +183,115 @@ initiator_unit_id, status, started_at, due_at, due_calendar) VALUES (?, ?, ?, ?,
 	return out, nil
 }
 
+// launch is an instance to start.
+type launch struct {
+	workflow, title, reference string
+	subject                    int64
+	// parent is the sending instance of a distributed one.
+	parent *int64
+	sms    bool
+}
+
+// begin starts an instance of l.workflow's current revision in tx for p,
+// opens its first tasks and records the start in its history and the
+// audit trail; the returned run's notices are yet to be written.
+func (s *Service) begin(ctx context.Context, tx *sqlx.Tx, tenant string, cal *workday.Calendar, c county, p auth.Principal, l launch) (*run, error) {
+	def, err := latest(ctx, tx, l.workflow, false)
+	if err != nil {
+		return nil, err
+	}
+	proc, err := s.process(ctx, tx, tenant, def.Code, def.Version)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	inst := Instance{Workflow: def.Code, Revision: def.Version, Title: l.title, InitiatorID: p.ID, InitiatorUnitID: p.Unit,
+		SubjectUnitID: l.subject, ParentID: l.parent, Status: InstanceRunning, StartedAt: now}
+	if l.reference != "" {
+		inst.Reference = &l.reference
+	}
+	if lim := proc.Definition.TimeLimit; lim != nil {
+		due, status := lim.Deadline(cal, now)
+		inst.DueAt, inst.DueCalendar = &due, &status
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO workflow_instances (definition_code, definition_version, title, reference, initiator_id,
+initiator_unit_id, subject_unit_id, parent_id, status, started_at, due_at, due_calendar) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		inst.Workflow, inst.Revision, inst.Title, inst.Reference, inst.InitiatorID, inst.InitiatorUnitID, inst.SubjectUnitID, inst.ParentID,
+		inst.Status, inst.StartedAt, inst.DueAt, inst.DueCalendar)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", def.Code, err)
+	}
+	if inst.ID, err = res.LastInsertId(); err != nil {
+		return nil, err
+	}
+	run := &run{s: s, tx: tx, tenant: tenant, cal: cal, proc: proc, inst: inst, now: now, sms: l.sms, county: c}
+	if err := run.open(ctx, proc.Open(proc.Definition.Start)); err != nil {
+		return nil, err
+	}
+	if err := run.history(ctx, nil, proc.Definition.Start, "start", p, ""); err != nil {
+		return nil, err
+	}
+	return run, audit.Write(ctx, tx, audit.New(ctx, "workflow.start", "workflow_instance", strconv.FormatInt(inst.ID, 10), nil, inst))
+}
+
+// MaxRecipients bounds the units one distribution reaches; a county has
+// a few hundred.
+const MaxRecipients = 1000
+
+// checkUnits refuses ids unless each is a unit of the county with an
+// active account, someone to act there: a unit of another county is not
+// one of this county's, whatever its id.
+func checkUnits(ctx context.Context, q sqlx.QueryerContext, field string, ids []int64) error {
+	seen := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		if id <= 0 {
+			return errs.Invalid(CodeUnknownUnit, "%s: %d is not a unit", field, id)
+		}
+		if seen[id] {
+			return errs.Invalid(CodeInvalidRequest, "%s: unit %d is named twice", field, id)
+		}
+		seen[id] = true
+	}
+	query, args, err := sqlx.In(`SELECT u.id, EXISTS (SELECT 1 FROM accounts a WHERE a.unit_id = u.id AND a.status = 'active') AS staffed
+FROM units u WHERE u.id IN (?)`, ids)
+	if err != nil {
+		return err
+	}
+	var rows []struct {
+		ID      int64 `db:"id"`
+		Staffed bool  `db:"staffed"`
+	}
+	if err := sqlx.SelectContext(ctx, q, &rows, query, args...); err != nil {
+		return fmt.Errorf("read units: %w", err)
+	}
+	for _, r := range rows {
+		if !r.Staffed {
+			return errs.Invalid(CodeInactiveUnit, "%s: unit %d has no active account to act there", field, r.ID)
+		}
+		delete(seen, r.ID)
+	}
+	for _, id := range ids {
+		if seen[id] {
+			return errs.Invalid(CodeUnknownUnit, "%s: the county has no unit %d", field, id)
+		}
+	}
+	return nil
+}
+
 // ActInput is an action on a task.
 type ActInput struct {
 	Action  string `json:"action"`
 	Comment string `json:"comment,omitempty"`
 	// SMSReminder also texts the next steps' assignees (短信提醒).
 	SMSReminder bool `json:"sms_reminder,omitempty"`
+	// RouteUnitID sends the step the action opens to a unit of the
+	// county, which becomes the instance's subject unit; the step must
+	// be routed. 0 leaves the subject unit as it is.
+	RouteUnitID int64 `json:"route_unit_id,omitempty"`
+	// RecipientUnitIDs are the units an action that distributes starts
+	// an instance for, one each; required by such an action and refused
+	// by any other.
+	RecipientUnitIDs []int64 `json:"recipient_unit_ids,omitempty"`
 	// Within, if set, limits the action to tasks of the workflows it
 	// accepts (by code): a module acts on its own workflows' tasks only,
 	// whatever else its caller may act on. The API never sets it.
@@ -211,6 +309,12 @@ func (s *Service) Act(ctx context.Context, tenant string, taskID int64, in ActIn
 	comment, err := optional("comment", in.Comment, 1000)
 	if err != nil {
 		return Outcome{}, err
+	}
+	if in.RouteUnitID < 0 {
+		return Outcome{}, errs.Invalid(CodeUnknownUnit, "route_unit_id %d is not a unit", in.RouteUnitID)
+	}
+	if len(in.RecipientUnitIDs) > MaxRecipients {
+		return Outcome{}, errs.Invalid(CodeInvalidRequest, "%d recipient units; at most %d", len(in.RecipientUnitIDs), MaxRecipients)
 	}
 	cal, err := s.calendars.Calendar(ctx, tenant)
 	if err != nil {
@@ -241,6 +345,9 @@ func (s *Service) Act(ctx context.Context, tenant string, taskID int64, in ActIn
 		if err != nil {
 			return err
 		}
+		if err := checkMove(ctx, tx, move, in); err != nil {
+			return err
+		}
 		now := s.now().UTC().Truncate(time.Microsecond)
 		before := task
 		task.Status, task.ActedBy, task.ActedAt, task.Action = TaskDone, &p.ID, &now, &move.Action.Name
@@ -258,6 +365,11 @@ next_check_at = NULL, version = version + 1 WHERE id = ? AND status = ? AND vers
 		}
 		task.Version++
 		run := &run{s: s, tx: tx, tenant: tenant, cal: cal, proc: proc, inst: inst, now: now, sms: in.SMSReminder, county: locked.county}
+		if in.RouteUnitID != 0 {
+			if err := run.route(ctx, in.RouteUnitID); err != nil {
+				return err
+			}
+		}
 		if err := run.apply(ctx, task, move); err != nil {
 			return err
 		}
@@ -268,13 +380,66 @@ next_check_at = NULL, version = version + 1 WHERE id = ? AND status = ? AND vers
 			return err
 		}
 		out = Outcome{Instance: run.inst, Acted: &task, Opened: run.opened}
-		return audit.Write(ctx, tx, audit.New(ctx, "workflow.act."+move.Action.Name, "workflow_task", strconv.FormatInt(task.ID, 10), before, task))
+		if err := audit.Write(ctx, tx, audit.New(ctx, "workflow.act."+move.Action.Name, "workflow_task", strconv.FormatInt(task.ID, 10), before, task)); err != nil {
+			return err
+		}
+		if move.Action.Distribute == "" {
+			return nil
+		}
+		// The recipients' instances start in this transaction: all of
+		// them with the action, or none and no action.
+		target := flow.Distributed(inst.Workflow, move.Action.Distribute)
+		for _, unit := range in.RecipientUnitIDs {
+			child, err := s.begin(ctx, tx, tenant, cal, locked.county, p, launch{workflow: target, title: inst.Title,
+				reference: deref(inst.Reference), subject: unit, parent: &inst.ID, sms: in.SMSReminder})
+			if err != nil {
+				return fmt.Errorf("distribute to unit %d: %w", unit, err)
+			}
+			n, err := child.notify(ctx)
+			if err != nil {
+				return err
+			}
+			pending += n
+			out.Distributed = append(out.Distributed, child.inst)
+		}
+		return nil
 	})
 	if err != nil {
 		return Outcome{}, err
 	}
 	s.kick(ctx, tenant, pending)
 	return out, nil
+}
+
+// checkMove refuses what in asks of move beyond the action itself: a
+// route unless the action opens a routed step, recipients unless it
+// distributes (and none if it does), and units that are not the
+// county's.
+func checkMove(ctx context.Context, q sqlx.QueryerContext, move flow.Move, in ActInput) error {
+	if in.RouteUnitID != 0 {
+		if !slices.ContainsFunc(move.Open, func(s flow.Step) bool { return s.Routed }) {
+			return errs.Invalid(CodeRoutingNotAllowed, "action %s opens no routed step, so it names no unit", move.Action.Name)
+		}
+		if err := checkUnits(ctx, q, "route_unit_id", []int64{in.RouteUnitID}); err != nil {
+			return err
+		}
+	}
+	switch {
+	case move.Action.Distribute == "" && len(in.RecipientUnitIDs) > 0:
+		return errs.Invalid(CodeDistributionNotAllowed, "action %s distributes nothing, so it has no recipient units", move.Action.Name)
+	case move.Action.Distribute != "" && len(in.RecipientUnitIDs) == 0:
+		return errs.Invalid(CodeNoRecipients, "action %s distributes to units: give recipient_unit_ids", move.Action.Name)
+	case move.Action.Distribute != "":
+		return checkUnits(ctx, q, "recipient_unit_ids", in.RecipientUnitIDs)
+	}
+	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // optional cleans a text field that may be left empty.
@@ -432,6 +597,17 @@ type run struct {
 	notes  []notify.Message
 }
 
+// route makes unit the instance's subject unit, in which the routed step
+// about to open is assigned.
+func (r *run) route(ctx context.Context, unit int64) error {
+	before := r.inst
+	r.inst.SubjectUnitID = unit
+	if _, err := r.tx.ExecContext(ctx, "UPDATE workflow_instances SET subject_unit_id = ? WHERE id = ?", unit, r.inst.ID); err != nil {
+		return fmt.Errorf("route instance %d: %w", r.inst.ID, err)
+	}
+	return audit.Write(ctx, r.tx, audit.New(ctx, "workflow.route", "workflow_instance", strconv.FormatInt(r.inst.ID, 10), before, r.inst))
+}
+
 // apply carries out move, made by acting on task.
 func (r *run) apply(ctx context.Context, task Task, move flow.Move) error {
 	if move.CancelOthers {
@@ -518,6 +694,9 @@ const roleLeader = "leader"
 // the initiator's unit.
 func (r *run) assign(ctx context.Context, t *Task, a flow.Assignee) error {
 	t.UnitID = r.inst.InitiatorUnitID
+	if a.OfSubject() {
+		t.UnitID = r.inst.SubjectUnitID
+	}
 	switch {
 	case a.Account != "":
 		var acc struct {
@@ -533,7 +712,7 @@ func (r *run) assign(ctx context.Context, t *Task, a flow.Assignee) error {
 		}
 		t.AccountID, t.UnitID = &acc.ID, acc.Unit
 		return nil
-	case a.Relative == flow.RelativeInitiatorLeader:
+	case a.Relative == flow.RelativeInitiatorLeader || a.Relative == flow.RelativeSubjectLeader:
 		role := roleLeader
 		t.Role = &role
 		return nil

@@ -26,11 +26,14 @@ import (
 const (
 	envActor   = "COUNTYCLOUD_WORKFLOW_TEST_ACTOR"
 	envControl = "COUNTYCLOUD_WORKFLOW_TEST_CONTROL_DSN"
+	// envAct is the action the process takes, and its recipient units
+	// as JSON: submit and none unless set.
+	envAct = "COUNTYCLOUD_WORKFLOW_TEST_ACT"
 )
 
 func TestMain(m *testing.M) {
 	if actor := os.Getenv(envActor); actor != "" {
-		if err := actingProcess(actor, os.Getenv(envControl)); err != nil {
+		if err := actingProcess(actor, os.Getenv(envControl), os.Getenv(envAct)); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -39,10 +42,16 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func actingProcess(actor, controlDSN string) error {
+func actingProcess(actor, controlDSN, act string) error {
 	var p auth.Principal
 	if err := json.Unmarshal([]byte(actor), &p); err != nil {
 		return err
+	}
+	in := workflow.ActInput{Action: "submit", Comment: "送批"}
+	if act != "" {
+		if err := json.Unmarshal([]byte(act), &in); err != nil {
+			return err
+		}
 	}
 	cfg, err := mysql.ParseDSN(controlDSN)
 	if err != nil {
@@ -68,7 +77,7 @@ func actingProcess(actor, controlDSN string) error {
 			return nil
 		}
 		for _, it := range items {
-			if _, err := svc.Act(ctx, p.Tenant, it.ID, workflow.ActInput{Action: "submit", Comment: "送批"}); err != nil {
+			if _, err := svc.Act(ctx, p.Tenant, it.ID, in); err != nil {
 				return err
 			}
 			fmt.Println("acted", it.ID)
@@ -91,35 +100,7 @@ func TestAServerKilledWhileActingLosesNothingAndDoesNothingTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(killAfter int) {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), envActor+"="+string(actor), envControl+"="+f.db.Config.FormatDSN())
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := bufio.NewScanner(out)
-		acted := 0
-		for lines.Scan() {
-			acted++
-			if acted == killAfter {
-				if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-					t.Fatal(err)
-				}
-				break
-			}
-		}
-		err = cmd.Wait()
-		if killAfter == 0 && err != nil {
-			t.Fatalf("the second server: %v\n%s", err, stderr.String())
-		}
-		t.Logf("server acted %d times before it ended (%v)", acted, err)
-	}
+	run := func(killAfter int) { f.runActing(t, string(actor), "", killAfter) }
 	people := f.counties[wengyuan].people
 	consistent := func() int {
 		t.Helper()
@@ -144,4 +125,38 @@ func TestAServerKilledWhileActingLosesNothingAndDoesNothingTwice(t *testing.T) {
 	if done := consistent(); done != documents {
 		t.Fatalf("%d of %d submitted after the second server", done, documents)
 	}
+}
+
+// runActing runs the test binary as a server acting as actor with act
+// (JSON of an ActInput, "" for a submit) on every task of its inbox, and
+// kills it after killAfter actions, or lets it finish with 0.
+func (f *fixture) runActing(t *testing.T, actor, act string, killAfter int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envActor+"="+actor, envControl+"="+f.db.Config.FormatDSN(), envAct+"="+act)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(out)
+	acted := 0
+	for lines.Scan() {
+		acted++
+		if acted == killAfter {
+			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	err = cmd.Wait()
+	if killAfter == 0 && err != nil {
+		t.Fatalf("the second server: %v\n%s", err, stderr.String())
+	}
+	t.Logf("server acted %d times before it ended (%v)", acted, err)
 }

@@ -148,3 +148,21 @@ func concerns(p auth.Principal, tenant string, v InstanceView) bool {
 	}
 	return false
 }
+
+// Distributed lists the instances that distributing from instance id
+// started, one per recipient unit, with their state: to those the
+// sending instance concerns (Instance), the sender seeing each unit's
+// progress (送达回执).
+func (s *Service) Distributed(ctx context.Context, tenant string, id int64) ([]Instance, error) {
+	if _, err := s.Instance(ctx, tenant, id); err != nil {
+		return nil, err
+	}
+	list := []Instance{}
+	err := s.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
+		if err := conn.SelectContext(ctx, &list, "SELECT "+instanceColumns+" FROM workflow_instances WHERE parent_id = ? ORDER BY id", id); err != nil {
+			return fmt.Errorf("read the instances distributed from %d: %w", id, err)
+		}
+		return nil
+	})
+	return list, err
+}

@@ -35,6 +35,15 @@ const (
 	CodeTaskClosed       = "task_already_closed"
 	CodeUnassignable     = "unassignable_step"
 	CodeNotWithdrawable  = "not_withdrawable"
+	// A unit named as subject, route or recipient that is not the
+	// county's, or where no active account could act.
+	CodeUnknownUnit  = "unknown_unit"
+	CodeInactiveUnit = "inactive_unit"
+	// A route or recipients on an action whose definition allows none,
+	// and a distributing action without recipients.
+	CodeRoutingNotAllowed      = "routing_not_allowed"
+	CodeDistributionNotAllowed = "distribution_not_allowed"
+	CodeNoRecipients           = "no_recipient_units"
 )
 
 // Router reaches a county's schema (store.Router).

@@ -50,6 +50,7 @@ type fixture struct {
 	counties map[string]county
 	// clock is the engine's now, moved by tests.
 	clock *clock
+	org   org.Service
 }
 
 type clock struct {
@@ -77,6 +78,7 @@ func setup(t testing.TB) *fixture {
 	clk := &clock{t: time.Date(2026, 6, 1, 1, 0, 0, 0, time.UTC)}
 	f := &fixture{db: db, svc: workflow.NewService(router, cals, nil, nil, clk.now, quiet), counties: map[string]county{}, clock: clk}
 	people := org.NewService(router)
+	f.org = people
 	for _, code := range []string{wengyuan, lechang} {
 		c := county{code: code, people: map[string]auth.Principal{}}
 		bgs, err := people.CreateUnit(ctx, code, org.UnitInput{Name: "县政府办公室", Code: "BGS"})

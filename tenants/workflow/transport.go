@@ -19,11 +19,12 @@ import (
 //	GET        /workflows                          the county's workflows at their current revisions
 //	GET, PUT   /workflows/{workflow}               one; PUT stores its owner's new version (the definition as JSON)
 //	PUT        /workflows/{workflow}/localization  the county's changes: {"insert": […], "time_limits": {…}, "remove": […]}
-//	POST       /instances                          {"workflow", "title", "reference", "sms_reminder"} starts one
+//	POST       /instances                          {"workflow", "title", "reference", "sms_reminder", "subject_unit_id"} starts one
 //	GET        /instances/{id}                     an instance with its tasks and history
+//	GET        /instances/{id}/distributed         the instances its distribution started, one per recipient unit
 //	POST       /instances/{id}/withdraw            {"comment"}: its initiator takes it back
 //	GET        /tasks?unit_id=&after=&limit=       the caller's inbox, or a unit's
-//	POST       /tasks/{id}/act                     {"action", "comment", "sms_reminder"}
+//	POST       /tasks/{id}/act                     {"action", "comment", "sms_reminder", "route_unit_id", "recipient_unit_ids"}
 func (s *Service) Routes(guard func(route string) endpoint.Middleware, opts ...httptransport.ServerOption) []kit.Route {
 	const base = "/v1/tenants/{code}"
 	ok := kit.EncodeJSON(http.StatusOK)
@@ -54,6 +55,10 @@ func (s *Service) Routes(guard func(route string) endpoint.Middleware, opts ...h
 		route("GET", "/instances/{id}", "workflow.instances.get", func(ctx context.Context, req any) (any, error) {
 			r := req.(request[none])
 			return s.Instance(ctx, r.tenant, r.id)
+		}, decode[none](false), ok),
+		route("GET", "/instances/{id}/distributed", "workflow.instances.distributed", func(ctx context.Context, req any) (any, error) {
+			r := req.(request[none])
+			return s.Distributed(ctx, r.tenant, r.id)
 		}, decode[none](false), ok),
 		route("POST", "/instances/{id}/withdraw", "workflow.instances.withdraw", func(ctx context.Context, req any) (any, error) {
 			r := req.(request[withdrawInput])
