@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -141,14 +142,17 @@ instances, read an inbox and act on tasks (the county's accounts).`,
 	}
 	var title, reference, comment string
 	var sms bool
+	var subject, route int64
+	var recipients []int64
 	start := &cobra.Command{
-		Use:     "start WORKFLOW --title TITLE",
-		Short:   "Start an instance of a workflow as the logged-in account",
-		Example: "  countycloud workflow start oa.incoming --title 关于做好防汛工作的通知 --sms",
-		Args:    exactArgs(1, "the workflow's code"),
+		Use:   "start WORKFLOW --title TITLE [--subject-unit ID]",
+		Short: "Start an instance of a workflow as the logged-in account",
+		Example: `  countycloud workflow start oa.incoming --title 关于做好防汛工作的通知 --sms
+  countycloud workflow start oa.receiving --title 关于报送低保数据的通知 --subject-unit 2`,
+		Args: exactArgs(1, "the workflow's code"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var out workflow.Outcome
-			in := workflow.StartInput{Workflow: args[0], Title: title, Reference: reference, SMSReminder: sms}
+			in := workflow.StartInput{Workflow: args[0], Title: title, Reference: reference, SMSReminder: sms, SubjectUnitID: subject}
 			return o.call(cmd, http.MethodPost, "/instances", nil, in, &out, func() error {
 				fmt.Fprintf(o.e.stdout, "instance %d started\n", out.Instance.ID)
 				return printTasks(out.Opened, deadlineMarks{})
@@ -158,6 +162,7 @@ instances, read an inbox and act on tasks (the county's accounts).`,
 	start.Flags().StringVar(&title, "title", "", "what the instance is about")
 	start.Flags().StringVar(&reference, "reference", "", "the module's own reference, such as a document number")
 	start.Flags().BoolVar(&sms, "sms", false, "also text the first step's assignees (短信提醒)")
+	start.Flags().Int64Var(&subject, "subject-unit", 0, "the unit the instance runs for (主体单位); your own unless given")
 
 	var unit int64
 	inbox := &cobra.Command{
@@ -187,25 +192,35 @@ instances, read an inbox and act on tasks (the county's accounts).`,
 	inbox.Flags().Int64Var(&unit, "unit", 0, "a unit's inbox instead of your own")
 
 	act := &cobra.Command{
-		Use:     "act TASK ACTION [--comment TEXT] [--sms]",
-		Short:   "Do an action on a task, as the logged-in account",
-		Example: "  countycloud workflow act 42 approve --comment 同意 --sms",
-		Args:    exactArgs(2, "the task's id and the action"),
+		Use:   "act TASK ACTION [--comment TEXT] [--sms] [--route-unit ID] [--recipient ID]...",
+		Short: "Do an action on a task, as the logged-in account",
+		Example: `  countycloud workflow act 42 approve --comment 同意 --sms
+  countycloud workflow act 43 assign --route-unit 2 --comment 请民政局办理
+  countycloud workflow act 44 distribute --recipient 2 --recipient 3`,
+		Args: exactArgs(2, "the task's id and the action"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)
 			if err != nil {
 				return usageError("task %q is not an id", args[0])
 			}
 			var out workflow.Outcome
-			in := workflow.ActInput{Action: args[1], Comment: comment, SMSReminder: sms}
+			in := workflow.ActInput{Action: args[1], Comment: comment, SMSReminder: sms, RouteUnitID: route, RecipientUnitIDs: recipients}
 			return o.call(cmd, http.MethodPost, "/tasks/"+strconv.FormatInt(id, 10)+"/act", nil, in, &out, func() error {
 				fmt.Fprintf(o.e.stdout, "instance %d is %s\n", out.Instance.ID, out.Instance.Status)
-				return printTasks(out.Opened, deadlineMarks{})
+				if err := printTasks(out.Opened, deadlineMarks{}); err != nil {
+					return err
+				}
+				if len(out.Distributed) == 0 {
+					return nil
+				}
+				return printInstances(o.e.stdout, out.Distributed)
 			})
 		},
 	}
 	act.Flags().StringVar(&comment, "comment", "", "your opinion (办理意见)")
 	act.Flags().BoolVar(&sms, "sms", false, "also text the next steps' assignees (短信提醒)")
+	act.Flags().Int64Var(&route, "route-unit", 0, "send the routed step the action opens to this unit (转办)")
+	act.Flags().Int64SliceVar(&recipients, "recipient", nil, "a recipient unit of a distributing action (分发), once per unit")
 
 	instance := &cobra.Command{
 		Use:   "instance ID",
@@ -231,6 +246,18 @@ instances, read an inbox and act on tasks (the county's accounts).`,
 			})
 		},
 	}
+	distributed := &cobra.Command{
+		Use:     "distributed ID",
+		Short:   "List the instances an instance's distribution started, one per recipient unit (送达回执)",
+		Example: "  countycloud workflow distributed 12 -o json",
+		Args:    exactArgs(1, "the sending instance's id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var list []workflow.Instance
+			return o.call(cmd, http.MethodGet, "/instances/"+url.PathEscape(args[0])+"/distributed", nil, nil, &list, func() error {
+				return printInstances(o.e.stdout, list)
+			})
+		},
+	}
 	withdraw := &cobra.Command{
 		Use:   "withdraw ID [--comment TEXT]",
 		Short: "Take back an instance you started, while nobody else has acted on it",
@@ -245,8 +272,18 @@ instances, read an inbox and act on tasks (the county's accounts).`,
 		},
 	}
 	withdraw.Flags().StringVar(&comment, "comment", "", "why it is withdrawn, for the instance's history")
-	cmd.AddCommand(list, show, put, localize, start, inbox, act, instance, withdraw)
+	cmd.AddCommand(list, show, put, localize, start, inbox, act, instance, distributed, withdraw)
 	return cmd
+}
+
+// printInstances lists instances started by distribution, with the unit
+// each runs for.
+func printInstances(w io.Writer, list []workflow.Instance) error {
+	rows := make([][]string, len(list))
+	for i, inst := range list {
+		rows[i] = []string{strconv.FormatInt(inst.ID, 10), strconv.FormatInt(inst.SubjectUnitID, 10), inst.Workflow, inst.Status, timeCell(&inst.StartedAt)}
+	}
+	return printTable(w, []string{"INSTANCE", "SUBJECT UNIT", "WORKFLOW", "STATUS", "STARTED"}, rows)
 }
 
 func timeCell(t *time.Time) string {

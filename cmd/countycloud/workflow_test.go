@@ -93,3 +93,73 @@ func TestAWorkflowThroughTheAPIAndTheCLI(t *testing.T) {
 	want(t, "Wengyuan's task in Lechang", call(t, "POST", url+"/v1/tenants/gd.shaoguan.lechang/tasks/"+itoa(approve.ID)+"/act", lechang["lcadmin"], workflow.ActInput{Action: "approve"}), 404, workflow.CodeTaskNotFound)
 	want(t, "Wengyuan's workflow in Lechang", call(t, "GET", url+"/v1/tenants/gd.shaoguan.lechang/workflows/oa.notice", lechang["lcadmin"], nil), 404, workflow.CodeWorkflowNotFound)
 }
+
+// TestADocumentIsDistributedThroughTheAPI: a bureau sends a document and
+// distributes it to two units, each of which gets a receiving instance as
+// its subject unit; the sender lists them. A unit of the other county, as
+// subject or recipient, is refused with nothing started; a recipient's
+// clerk neither distributes nor reads the sender's list, and the other
+// county reaches none of it.
+func TestADocumentIsDistributedThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	db, _, url, env := twoCounties(t, map[string]string{"wyclerk": auth.RoleClerk, "wyleader": "leader"})
+	const wy, lc = "gd.shaoguan.wengyuan", "gd.shaoguan.lechang"
+	for county, units := range map[string]int{wy: 2, lc: 4} {
+		e := map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": env["COUNTYCLOUD_TOKEN"], "COUNTYCLOUD_TENANT": county}
+		for i := range units {
+			mustCLI(t, e, "org", "units", "create", "--name", "单位"+itoa(int64(i+2)))
+			if county == wy {
+				mustCLI(t, e, "org", "accounts", "create", "--login", "rc"+itoa(int64(i+2)), "--name", "收文员", "--unit", itoa(int64(i+2)), "--role", auth.RoleClerk)
+			}
+		}
+	}
+	tokens := loginAs(t, db, url, env["COUNTYCLOUD_TOKEN"], wy)
+	lechang := loginAs(t, db, url, env["COUNTYCLOUD_TOKEN"], lc)
+	base := url + "/v1/tenants/" + wy
+	for code, file := range map[string]string{"oa.sending": "sending_document.json", "oa.receiving": "receiving_document.json"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "core", "workflow", "testdata", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want(t, "put "+code, call(t, "PUT", base+"/workflows/"+code, env["COUNTYCLOUD_TOKEN"], json.RawMessage(b)), 200, "")
+	}
+	// Unit 5 is Lechang's; Wengyuan has units 1 to 3.
+	want(t, "a subject unit of the other county", call(t, "POST", base+"/instances", tokens["wyclerk"],
+		workflow.StartInput{Workflow: "oa.receiving", Title: "来文", SubjectUnitID: 5}), 400, workflow.CodeUnknownUnit)
+	started := decode[workflow.Outcome](t, call(t, "POST", base+"/instances", tokens["wyclerk"], workflow.StartInput{Workflow: "oa.sending", Title: "关于开展安全检查的通知"}))
+	sign := decode[workflow.Outcome](t, call(t, "POST", base+"/tasks/"+itoa(started.Opened[0].ID)+"/act", tokens["wyclerk"], workflow.ActInput{Action: "submit"})).Opened[0]
+	distribute := decode[workflow.Outcome](t, call(t, "POST", base+"/tasks/"+itoa(sign.ID)+"/act", tokens["wyleader"], workflow.ActInput{Action: "sign"})).Opened[0]
+	act := base + "/tasks/" + itoa(distribute.ID) + "/act"
+	want(t, "a recipient of the other county", call(t, "POST", act, tokens["wyclerk"],
+		workflow.ActInput{Action: "distribute", RecipientUnitIDs: []int64{2, 5}}), 400, workflow.CodeUnknownUnit)
+	want(t, "a recipient's clerk distributes", call(t, "POST", act, tokens["rc2"],
+		workflow.ActInput{Action: "distribute", RecipientUnitIDs: []int64{2, 3}}), 403, workflow.CodeNotYourTask)
+	want(t, "Lechang distributes Wengyuan's", call(t, "POST", act, lechang["lcadmin"],
+		workflow.ActInput{Action: "distribute", RecipientUnitIDs: []int64{2, 3}}), 404, "tenant_not_found")
+	var instances int
+	if err := db.Server.Get(&instances, "SELECT COUNT(*) FROM `"+db.SchemaPrefix+"gd_shaoguan_wengyuan`.workflow_instances"); err != nil || instances != 1 {
+		t.Fatalf("%d instances after the refusals: %v", instances, err)
+	}
+	sent := decode[workflow.Outcome](t, call(t, "POST", act, tokens["wyclerk"], workflow.ActInput{Action: "distribute", RecipientUnitIDs: []int64{2, 3}}))
+	if len(sent.Distributed) != 2 || sent.Distributed[1].SubjectUnitID != 3 {
+		t.Fatalf("distributed %+v", sent.Distributed)
+	}
+	listed := base + "/instances/" + itoa(started.Instance.ID) + "/distributed"
+	if list := decode[[]workflow.Instance](t, call(t, "GET", listed, tokens["wyclerk"], nil)); len(list) != 2 || list[0].Status != workflow.InstanceRunning {
+		t.Errorf("the sender lists %+v", list)
+	}
+	want(t, "a recipient lists the sender's", call(t, "GET", listed, tokens["rc3"], nil), 404, workflow.CodeInstanceNotFound)
+	sender := map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": tokens["wyclerk"], "COUNTYCLOUD_TENANT": wy}
+	if out := mustCLI(t, sender, "workflow", "distributed", itoa(started.Instance.ID)); !strings.Contains(out, "oa.receiving") || strings.Count(out, "running") != 2 {
+		t.Errorf("workflow distributed: %s", out)
+	}
+	receiving := mustCLI(t, sender, "workflow", "start", "oa.receiving", "--title", "本单位收文", "--subject-unit", "3", "-o", "json")
+	if !strings.Contains(receiving, `"subject_unit_id": 3`) && !strings.Contains(receiving, `"subject_unit_id":3`) {
+		t.Errorf("workflow start --subject-unit: %s", receiving)
+	}
+	want(t, "Lechang lists Wengyuan's", call(t, "GET", listed, lechang["lcadmin"], nil), 404, "tenant_not_found")
+	inbox := decode[[]workflow.InboxItem](t, call(t, "GET", base+"/tasks", tokens["rc3"], nil))
+	if len(inbox) != 1 || inbox[0].Step != "sign_in" {
+		t.Fatalf("the recipient's inbox: %+v", inbox)
+	}
+}
