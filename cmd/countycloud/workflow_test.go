@@ -159,7 +159,7 @@ func TestADocumentIsDistributedThroughTheAPI(t *testing.T) {
 	}
 	want(t, "Lechang lists Wengyuan's", call(t, "GET", listed, lechang["lcadmin"], nil), 404, "tenant_not_found")
 	inbox := decode[[]workflow.InboxItem](t, call(t, "GET", base+"/tasks", tokens["rc3"], nil))
-	if len(inbox) != 1 || inbox[0].Step != "sign_in" {
-		t.Fatalf("the recipient's inbox: %+v", inbox)
+	if len(inbox) != 2 || inbox[0].Step != "sign_in" || inbox[1].Title != "本单位收文" {
+		t.Fatalf("the recipient's inbox (the distributed document and the one started for the unit): %+v", inbox)
 	}
 }

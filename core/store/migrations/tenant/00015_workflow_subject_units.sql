@@ -5,9 +5,9 @@
 -- instance started before this column existed ran for.
 -- parent_id is the sending instance of one started by distribution (分发):
 -- the sender reads its recipients' instances through it (送达回执).
-ALTER TABLE workflow_instances ADD COLUMN IF NOT EXISTS subject_unit_id BIGINT NULL AFTER initiator_unit_id;
-ALTER TABLE workflow_instances ADD COLUMN IF NOT EXISTS parent_id BIGINT NULL AFTER subject_unit_id;
-ALTER TABLE workflow_instances ADD KEY IF NOT EXISTS workflow_instances_parent (parent_id, id);
-ALTER TABLE workflow_instances ADD KEY IF NOT EXISTS workflow_instances_subject (subject_unit_id, status);
-ALTER TABLE workflow_instances ADD CONSTRAINT workflow_instances_subject_fk FOREIGN KEY IF NOT EXISTS (subject_unit_id) REFERENCES units (id);
-ALTER TABLE workflow_instances ADD CONSTRAINT workflow_instances_parent_fk FOREIGN KEY IF NOT EXISTS (parent_id) REFERENCES workflow_instances (id);
+ALTER TABLE workflow_instances ADD COLUMN subject_unit_id BIGINT NULL AFTER initiator_unit_id;
+ALTER TABLE workflow_instances ADD COLUMN parent_id BIGINT NULL AFTER subject_unit_id;
+ALTER TABLE workflow_instances ADD KEY workflow_instances_parent (parent_id, id);
+ALTER TABLE workflow_instances ADD KEY workflow_instances_subject (subject_unit_id, status);
+ALTER TABLE workflow_instances ADD CONSTRAINT workflow_instances_subject_fk FOREIGN KEY (subject_unit_id) REFERENCES units (id);
+ALTER TABLE workflow_instances ADD CONSTRAINT workflow_instances_parent_fk FOREIGN KEY (parent_id) REFERENCES workflow_instances (id);
