@@ -92,16 +92,43 @@ type sealWorld struct {
 func newSealWorld(t *testing.T) sealWorld {
 	t.Helper()
 	w := newWorld(t)
+	sw := sealWorld{world: w, svc: unitSeals(t, w.fixture), sealIDs: map[string]int64{}}
+	list, err := sw.svc.List(context.Background(), wengyuan, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	more, err := sw.svc.List(context.Background(), lechang, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range list {
+		sw.sealIDs[fmt.Sprintf("%s/%d", wengyuan, v.UnitID)] = v.ID
+	}
+	for _, v := range more {
+		sw.sealIDs[fmt.Sprintf("%s/%d", lechang, v.UnitID)] = v.ID
+	}
+	w.p.Close()
+	f := w.fixture
+	f.deps.Sealer = hostSealer{sw.svc}
+	f.bin.Manifest, f.bin.Env = docsManifest, []string{pluginEnv + "=docs"}
+	w.p = launch(t, f)
+	return sw
+}
+
+// unitSeals is the seals service of f's counties, with Wengyuan's units
+// 1 and 2 and Lechang's unit 1, each with a seal.
+func unitSeals(t testing.TB, f fixture) *seals.Service {
+	t.Helper()
 	keys, err := seals.NewKeyRing(strings.Repeat("seal-key-", 4))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sw := sealWorld{world: w, svc: seals.NewService(w.deps.Router, w.db.Control, keys, time.Now), sealIDs: map[string]int64{}}
+	svc := seals.NewService(f.deps.Router, f.db.Control, keys, time.Now)
 	for county, units := range map[string]string{
 		wengyuan: "(1, '县政府办', NOW(), NOW()), (2, '县民政局', NOW(), NOW())",
 		lechang:  "(1, '乐昌市政府办', NOW(), NOW())",
 	} {
-		if _, err := w.db.Server.Exec("INSERT INTO `" + w.db.SchemaPrefix + strings.ReplaceAll(county, ".", "_") + "`.units (id, name, created_at, updated_at) VALUES " + units); err != nil {
+		if _, err := f.db.Server.Exec("INSERT INTO `" + f.db.SchemaPrefix + strings.ReplaceAll(county, ".", "_") + "`.units (id, name, created_at, updated_at) VALUES " + units); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -110,18 +137,11 @@ func newSealWorld(t *testing.T) sealWorld {
 		county string
 		unit   int64
 	}{{wengyuan, 1}, {wengyuan, 2}, {lechang, 1}} {
-		v, err := sw.svc.Create(admin, u.county, seals.CreateRequest{UnitID: u.unit})
-		if err != nil {
+		if _, err := svc.Create(admin, u.county, seals.CreateRequest{UnitID: u.unit}); err != nil {
 			t.Fatal(err)
 		}
-		sw.sealIDs[fmt.Sprintf("%s/%d", u.county, u.unit)] = v.ID
 	}
-	w.p.Close()
-	f := w.fixture
-	f.deps.Sealer = hostSealer{sw.svc}
-	f.bin.Manifest, f.bin.Env = docsManifest, []string{pluginEnv + "=docs"}
-	w.p = launch(t, f)
-	return sw
+	return svc
 }
 
 // put uploads content as name in county and returns its file id.

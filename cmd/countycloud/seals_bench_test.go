@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/sm3"
+
+	"github.com/countycloud/countycloud/core/audit"
+	"github.com/countycloud/countycloud/core/config"
+	"github.com/countycloud/countycloud/tenants/seals"
+)
+
+// BenchmarkVerifyASealedDocument verifies a sealed 1 MiB document as
+// anyone does, through the API (the client's SM3 of the bytes, as
+// `countycloud seals verify` computes it, then POST /v1/seals/verify:
+// the seal parsed, its public key and status read from the county's
+// schema, the SM2 signature checked) against the library called in
+// process (SM3 of the bytes and the SM2 check with the public key at
+// hand). The ratio is in-process time over API time.
+func BenchmarkVerifyASealedDocument(b *testing.B) {
+	_, p, url, env := startedPlatformWith(b, quiet, func(c *config.Server) { c.RateLimitAccount, c.RateLimitCounty = 0, 0 })
+	for _, args := range [][]string{
+		{"tenant", "create", "--code", "gd", "--name", "广东省"},
+		{"tenant", "create", "--code", "gd.shaoguan", "--name", "韶关市"},
+		{"tenant", "create", "--code", "gd.shaoguan.wengyuan", "--name", "翁源县"},
+	} {
+		mustCLI(b, env, args...)
+	}
+	county := map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": env["COUNTYCLOUD_TOKEN"], "COUNTYCLOUD_TENANT": "gd.shaoguan.wengyuan"}
+	mustCLI(b, county, "org", "units", "create", "--name", "县政府办")
+	var view seals.View
+	if err := json.Unmarshal([]byte(mustCLI(b, county, "seals", "create", "--unit", "1", "-o", "json")), &view); err != nil {
+		b.Fatal(err)
+	}
+	doc := make([]byte, 1<<20)
+	if _, err := rand.Read(doc); err != nil {
+		b.Fatal(err)
+	}
+	ctx := audit.WithActor(context.Background(), audit.Actor{Kind: "account", Login: "bench"})
+	seal, err := p.seals.Sign(ctx, "gd.shaoguan.wengyuan", 1, []seals.File{{Name: "正文.pdf", SM3: seals.DigestBytes(doc)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, _ := json.Marshal(seal)
+	public, err := hex.DecodeString(view.PublicKey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pub, err := sm2.NewPublicKey(public)
+	if err != nil {
+		b.Fatal(err)
+	}
+	manifest, _ := json.Marshal(seal.Manifest)
+	if !sm2.VerifyASN1WithSM2(pub, nil, manifest, seal.Signature) {
+		b.Fatal("the manifest's bytes are not what the seal signs")
+	}
+	digest, err := hex.DecodeString(seal.Files[0].SM3)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var inProcess, throughAPI time.Duration
+	b.Run("in-process", func(b *testing.B) {
+		b.SetBytes(int64(len(doc)))
+		start := time.Now()
+		for b.Loop() {
+			sum := sm3.Sum(doc)
+			if !bytes.Equal(sum[:], digest) || !sm2.VerifyASN1WithSM2(pub, nil, manifest, seal.Signature) {
+				b.Fatal("does not verify")
+			}
+		}
+		inProcess = time.Since(start) / time.Duration(b.N)
+	})
+	b.Run("through-the-api", func(b *testing.B) {
+		b.SetBytes(int64(len(doc)))
+		client := &http.Client{}
+		start := time.Now()
+		for b.Loop() {
+			body, _ := json.Marshal(seals.VerifyRequest{Seal: raw, Files: []seals.File{{Name: "正文.pdf", SM3: seals.DigestBytes(doc)}}})
+			resp, err := client.Post(url+seals.VerifyPath, "application/json", bytes.NewReader(body))
+			if err != nil {
+				b.Fatal(err)
+			}
+			var v seals.Verdict
+			err = json.NewDecoder(resp.Body).Decode(&v)
+			resp.Body.Close()
+			if err != nil || !v.Valid {
+				b.Fatalf("%d %+v %v", resp.StatusCode, v, err)
+			}
+		}
+		throughAPI = time.Since(start) / time.Duration(b.N)
+	})
+	if throughAPI > 0 {
+		b.Logf("verifying 1 MiB: in process %s, through the API %s: in-process/API = %.2f", inProcess, throughAPI, float64(inProcess)/float64(throughAPI))
+	}
+}
