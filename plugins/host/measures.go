@@ -2,9 +2,15 @@ package host
 
 import (
 	"context"
+	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/measure"
 	"github.com/countycloud/countycloud/plugins/sdk"
+	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
 )
 
 // Measures are the measures of the modules tenant enabled, or once
@@ -37,4 +43,49 @@ func definition(plugin string, d sdk.MeasureDef) measure.Definition {
 		CountyWide: d.CountyWide,
 		Module:     plugin,
 	}
+}
+
+// measures records a plugin's figures in the county of each call: only
+// those its manifest declares, for units of that county.
+type measures struct {
+	guard
+	declared map[string]measure.Definition
+	figures  *measure.Service
+	now      func() time.Time
+}
+
+func newMeasures(g guard, m sdk.Manifest, d Deps) *measures {
+	declared := make(map[string]measure.Definition, len(m.Measures))
+	for _, def := range m.Measures {
+		declared[def.ID] = definition(m.ID, def)
+	}
+	return &measures{guard: g, declared: declared, figures: measure.NewService(d.Router, nil), now: d.Now}
+}
+
+func (s *measures) Record(ctx context.Context, req *pluginv1.RecordMeasureRequest) (*pluginv1.RecordMeasureResponse, error) {
+	county, err := s.county(req.GetCapability())
+	if err != nil {
+		return nil, err
+	}
+	def, ok := s.declared[req.GetMeasure()]
+	if !ok {
+		return nil, status.Errorf(codes.InvalidArgument, "measure %q is not one plugin %s's manifest declares", req.GetMeasure(), s.plugin)
+	}
+	day := req.GetDay()
+	if day == "" {
+		day = measure.Day(s.now())
+	}
+	counted, err := s.figures.Record(ctx, county, def, measure.Recording{
+		Measure: def.ID, Unit: req.GetUnitId(), Day: day, Delta: req.GetDelta(), Key: req.GetIdempotencyKey(),
+	})
+	if err != nil {
+		switch e := errs.As(err); e.Kind {
+		case errs.KindInvalid:
+			return nil, status.Errorf(codes.InvalidArgument, "%s (%s)", e.Message, e.Code)
+		case errs.KindConflict:
+			return nil, status.Errorf(codes.AlreadyExists, "%s (%s)", e.Message, e.Code)
+		}
+		return nil, s.grpcError(ctx, err)
+	}
+	return &pluginv1.RecordMeasureResponse{Counted: counted}, nil
 }

@@ -292,7 +292,7 @@ func (p *Process) Close() { p.client.Kill() }
 // the host services on the broker and dispenses the module's client.
 type hostPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
-	services pluginv1.HostServer
+	services *hostServer
 	// seals is the Seals service, served beside Host.
 	seals pluginv1.SealsServer
 	calls *callLimits
@@ -322,6 +322,7 @@ func (h *hostPlugin) GRPCClient(ctx context.Context, broker *plugin.GRPCBroker, 
 		serveHost(ctx, ln, h.tls(), h.calls, func(s *grpc.Server) {
 			pluginv1.RegisterHostServer(s, h.services)
 			pluginv1.RegisterSealsServer(s, h.seals)
+			pluginv1.RegisterMeasuresServer(s, h.services.measures)
 		})
 	}()
 	return &dispensed{module: pluginv1.NewModuleClient(conn), hostServices: id}, nil

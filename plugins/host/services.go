@@ -90,6 +90,9 @@ type hostServer struct {
 	*trail
 	*notices
 	*workflows
+	// measures is a service of its own (measures.proto), served beside
+	// Host on the same connection.
+	measures *measures
 }
 
 func newHostServer(m sdk.Manifest, county string, d Deps) *hostServer {
@@ -100,6 +103,7 @@ func newHostServer(m sdk.Manifest, county string, d Deps) *hostServer {
 		trail:     &trail{guard: g, router: d.Router, callers: d.Callers, now: d.Now},
 		notices:   &notices{guard: g, router: d.Router, outbox: d.Outbox, now: d.Now},
 		workflows: &workflows{guard: g, engine: d.Workflows, local: localWorkflows(m), own: ownWorkflows(m)},
+		measures:  newMeasures(g, m, d),
 	}
 }
 

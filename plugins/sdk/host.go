@@ -36,7 +36,9 @@ var (
 type Host struct {
 	client pluginv1.HostClient
 	// seals is the host's Seals service, on the same connection.
-	seals      pluginv1.SealsClient
+	seals pluginv1.SealsClient
+	// measures is the host's Measures service, on the same connection.
+	measures   pluginv1.MeasuresClient
 	capability string
 }
 

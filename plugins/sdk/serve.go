@@ -117,9 +117,10 @@ type moduleServer struct {
 	module   Module
 	broker   *plugin.GRPCBroker
 
-	mu    sync.Mutex
-	host  pluginv1.HostClient
-	seals pluginv1.SealsClient
+	mu       sync.Mutex
+	host     pluginv1.HostClient
+	seals    pluginv1.SealsClient
+	measures pluginv1.MeasuresClient
 }
 
 // Manifest answers the host's first call, which also names the broker
@@ -133,6 +134,7 @@ func (s *moduleServer) Manifest(_ context.Context, req *pluginv1.ManifestRequest
 	s.mu.Lock()
 	s.host = pluginv1.NewHostClient(conn)
 	s.seals = pluginv1.NewSealsClient(conn)
+	s.measures = pluginv1.NewMeasuresClient(conn)
 	s.mu.Unlock()
 	data, err := s.manifest.JSON()
 	if err != nil {
@@ -143,7 +145,7 @@ func (s *moduleServer) Manifest(_ context.Context, req *pluginv1.ManifestRequest
 
 func (s *moduleServer) Handle(ctx context.Context, req *pluginv1.HandleRequest) (*pluginv1.HandleResponse, error) {
 	s.mu.Lock()
-	host, seals := s.host, s.seals
+	host, seals, measures := s.host, s.seals, s.measures
 	s.mu.Unlock()
 	c := req.GetCaller()
 	r := &Request{
@@ -151,7 +153,7 @@ func (s *moduleServer) Handle(ctx context.Context, req *pluginv1.HandleRequest) 
 		Caller:    Caller{Kind: c.GetKind(), Login: c.GetLogin(), AccountID: c.GetAccountId(), UnitID: c.GetUnitId(), Roles: c.GetRoles(), Address: c.GetAddress()},
 		RequestID: req.GetRequestId(),
 		Settings:  req.GetSettings(),
-		Host:      &Host{client: host, seals: seals, capability: req.GetCapability()},
+		Host:      &Host{client: host, seals: seals, measures: measures, capability: req.GetCapability()},
 	}
 	resp, err := s.module.Handle(ctx, r)
 	if err != nil {
