@@ -118,7 +118,7 @@ documents it sealed still verify, and it seals nothing more.`,
 			return o.call(cmd, http.MethodPost, "/seals/"+id+"/revoke", nil, seals.RevokeRequest{Reason: reason}, &v, func() error { return o.printSeals(v) })
 		},
 	}
-	revoke.Flags().StringVar(&reason, "reason", "", "why the seal is revoked, as people will read it")
+	revoke.Flags().StringVar(&reason, "reason", "", "why the seal is revoked; anyone verifying a document it sealed is shown it")
 
 	cmd.AddCommand(list, create, rotate, revoke, o.verifyCmd())
 	return cmd
