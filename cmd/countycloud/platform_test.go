@@ -43,7 +43,9 @@ func startPlatform(t testing.TB, db *storetest.DB, dbcfg *mysql.Config, log *slo
 	cfg.PublicURL = "http://" + srv.Listener.Addr().String()
 	cfg.FileDir, cfg.FileSigningKey = t.TempDir(), rand.Text()+rand.Text()
 	if cfg.SealKey == "" {
-		cfg.SealKey = rand.Text() + rand.Text()
+		// Every replica of a platform keeps seals under the same key, as
+		// the control plane checks; the schemas are the test's own.
+		cfg.SealKey = "the tests' seal key, the same on every replica"
 	}
 	p, err := newPlatform(cfg, dbcfg, log, func(tok string) { tokens <- tok })
 	if err != nil {
