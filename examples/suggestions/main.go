@@ -1,6 +1,7 @@
 // Command suggestions is an example CountyCloud module: a county's
 // suggestion box (意见箱), where staff file suggestions and see them
-// answered. It uses only the plugin SDK, as a vendor's module would;
+// answered, and where citizens leave theirs without an account and
+// follow them with a receipt. It uses only the plugin SDK, as a vendor's module would;
 // docs/plugins.md walks through building, validating, registering and
 // enabling it.
 package main
@@ -26,6 +27,12 @@ func manifest() sdk.Manifest {
 		Collections: map[string]sdk.Collection{"suggestions": {Indexed: []string{"status", "unit"}}},
 		Settings: json.RawMessage(`{"type":"object","properties":{"max_length":{"type":"integer","minimum":10,"maximum":2000}},` +
 			`"additionalProperties":false}`),
+		// Citizens leave a suggestion and follow it by its receipt,
+		// without a token, under /v1/public/{county}/modules/suggestions.
+		Public: []sdk.PublicRoute{
+			{Method: "POST", Path: "/public/suggestions"},
+			{Method: "GET", Path: "/public/receipts/{number}"},
+		},
 	}
 }
 
@@ -50,9 +57,19 @@ type box struct{}
 //	GET  /suggestions?status=…   list them, open or answered
 //	GET  /suggestions/{id}       one
 //	POST /suggestions/{id}/answer {"answer": "…", "version": N}: answer it (county admins)
+//	POST /public/suggestions     {"text": "…"}: anyone leaves one, and gets a receipt
+//	GET  /public/receipts/{number}?code=…: anyone with the receipt follows it
 func (box) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, error) {
 	parts := strings.Split(strings.Trim(r.Path, "/"), "/")
 	switch {
+	case r.Method == "POST" && r.Path == "/public/suggestions":
+		return leave(ctx, r)
+	case r.Method == "GET" && len(parts) == 3 && parts[0] == "public" && parts[1] == "receipts":
+		return follow(ctx, r, parts[2])
+	case r.Caller.Kind == sdk.CallerAnonymous:
+		// The host lets an anonymous caller reach the public routes
+		// only; said again here, so that no route below serves one.
+		return problem(404, "not_found", "no route %s %s", r.Method, r.Path)
 	case r.Method == "POST" && len(parts) == 1 && parts[0] == "suggestions":
 		return file(ctx, r)
 	case r.Method == "GET" && len(parts) == 1 && parts[0] == "suggestions":
@@ -80,6 +97,62 @@ func file(ctx context.Context, r *sdk.Request) (*sdk.Response, error) {
 	s := Suggestion{Text: text, Unit: strconv.FormatInt(r.Caller.UnitID, 10), Status: "open", By: r.Caller.Login, At: time.Now().UTC()}
 	rec, err := r.Host.Put(ctx, "suggestions", "s-"+strconv.FormatInt(time.Now().UnixNano(), 36), 0, s)
 	return reply(201, rec, err)
+}
+
+// leave files a citizen's suggestion and answers its receipt: the
+// number to quote and the code to follow it with, shown this once.
+func leave(ctx context.Context, r *sdk.Request) (*sdk.Response, error) {
+	var in struct {
+		Text string `json:"text"`
+	}
+	if err := json.Unmarshal(r.Body, &in); err != nil {
+		return problem(400, "invalid_json", "the body is not a JSON object with a text")
+	}
+	text := strings.TrimSpace(in.Text)
+	if n := utf8.RuneCountInString(text); n == 0 || n > 500 {
+		return problem(400, "invalid_suggestion", "a suggestion has 1 to 500 characters, not %d", n)
+	}
+	s := Suggestion{Text: text, Status: "open", By: r.Caller.Login, At: time.Now().UTC()}
+	rec, err := r.Host.Put(ctx, "suggestions", "s-"+strconv.FormatInt(time.Now().UnixNano(), 36), 0, s)
+	if err != nil {
+		return hostProblem(err)
+	}
+	receipt, err := r.Host.IssueReceipt(ctx, "suggestions", rec.ID)
+	if err != nil {
+		return hostProblem(err)
+	}
+	body, err := json.Marshal(map[string]any{"receipt": receipt})
+	if err != nil {
+		return nil, err
+	}
+	return &sdk.Response{Status: 201, Header: map[string]string{"Content-Type": "application/json"}, Body: body}, nil
+}
+
+// follow answers the status and answer of the suggestion of a receipt,
+// given its number and its code; a wrong code and an unknown number get
+// the same 404.
+func follow(ctx context.Context, r *sdk.Request, number string) (*sdk.Response, error) {
+	q, err := url.ParseQuery(r.Query)
+	if err != nil {
+		return problem(400, "invalid_query", "the query string is not valid")
+	}
+	receipt, err := r.Host.LookupReceipt(ctx, number, q.Get("code"))
+	if err != nil {
+		return hostProblem(err)
+	}
+	rec, err := r.Host.Get(ctx, receipt.Collection, receipt.RecordID)
+	if err != nil {
+		return hostProblem(err)
+	}
+	var s Suggestion
+	if err := json.Unmarshal(rec.Document, &s); err != nil {
+		return nil, fmt.Errorf("suggestion %s: %w", rec.ID, err)
+	}
+	body, err := json.Marshal(map[string]any{"number": receipt.Number, "status": s.Status, "answer": s.Answer, "at": s.At})
+	if err != nil {
+		return nil, err
+	}
+	return &sdk.Response{Status: 200, Header: map[string]string{"Content-Type": "application/json"}, Body: body}, nil
 }
 
 func list(ctx context.Context, r *sdk.Request) (*sdk.Response, error) {

@@ -323,6 +323,7 @@ func (h *hostPlugin) GRPCClient(ctx context.Context, broker *plugin.GRPCBroker, 
 			pluginv1.RegisterHostServer(s, h.services)
 			pluginv1.RegisterSealsServer(s, h.seals)
 			pluginv1.RegisterMeasuresServer(s, h.services.measures)
+			pluginv1.RegisterReceiptsServer(s, h.services.receipts)
 		})
 	}()
 	return &dispensed{module: pluginv1.NewModuleClient(conn), hostServices: id}, nil

@@ -93,6 +93,9 @@ type hostServer struct {
 	// measures is a service of its own (measures.proto), served beside
 	// Host on the same connection.
 	measures *measures
+	// receipts is a service of its own (receipts.proto), served beside
+	// Host on the same connection.
+	receipts *receipts
 }
 
 func newHostServer(m sdk.Manifest, county string, d Deps) *hostServer {
@@ -104,6 +107,7 @@ func newHostServer(m sdk.Manifest, county string, d Deps) *hostServer {
 		notices:   &notices{guard: g, router: d.Router, outbox: d.Outbox, now: d.Now},
 		workflows: &workflows{guard: g, engine: d.Workflows, local: localWorkflows(m), own: ownWorkflows(m)},
 		measures:  newMeasures(g, m, d),
+		receipts:  &receipts{guard: g, router: d.Router, now: d.Now},
 	}
 }
 

@@ -38,7 +38,9 @@ type Host struct {
 	// seals is the host's Seals service, on the same connection.
 	seals pluginv1.SealsClient
 	// measures is the host's Measures service, on the same connection.
-	measures   pluginv1.MeasuresClient
+	measures pluginv1.MeasuresClient
+	// receipts is the host's Receipts service, on the same connection.
+	receipts   pluginv1.ReceiptsClient
 	capability string
 }
 

@@ -121,6 +121,7 @@ type moduleServer struct {
 	host     pluginv1.HostClient
 	seals    pluginv1.SealsClient
 	measures pluginv1.MeasuresClient
+	receipts pluginv1.ReceiptsClient
 }
 
 // Manifest answers the host's first call, which also names the broker
@@ -135,6 +136,7 @@ func (s *moduleServer) Manifest(_ context.Context, req *pluginv1.ManifestRequest
 	s.host = pluginv1.NewHostClient(conn)
 	s.seals = pluginv1.NewSealsClient(conn)
 	s.measures = pluginv1.NewMeasuresClient(conn)
+	s.receipts = pluginv1.NewReceiptsClient(conn)
 	s.mu.Unlock()
 	data, err := s.manifest.JSON()
 	if err != nil {
@@ -145,7 +147,7 @@ func (s *moduleServer) Manifest(_ context.Context, req *pluginv1.ManifestRequest
 
 func (s *moduleServer) Handle(ctx context.Context, req *pluginv1.HandleRequest) (*pluginv1.HandleResponse, error) {
 	s.mu.Lock()
-	host, seals, measures := s.host, s.seals, s.measures
+	host, seals, measures, receipts := s.host, s.seals, s.measures, s.receipts
 	s.mu.Unlock()
 	c := req.GetCaller()
 	r := &Request{
@@ -153,7 +155,7 @@ func (s *moduleServer) Handle(ctx context.Context, req *pluginv1.HandleRequest) 
 		Caller:    Caller{Kind: c.GetKind(), Login: c.GetLogin(), AccountID: c.GetAccountId(), UnitID: c.GetUnitId(), Roles: c.GetRoles(), Address: c.GetAddress()},
 		RequestID: req.GetRequestId(),
 		Settings:  req.GetSettings(),
-		Host:      &Host{client: host, seals: seals, measures: measures, capability: req.GetCapability()},
+		Host:      &Host{client: host, seals: seals, measures: measures, receipts: receipts, capability: req.GetCapability()},
 	}
 	resp, err := s.module.Handle(ctx, r)
 	if err != nil {
