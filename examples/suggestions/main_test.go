@@ -15,6 +15,9 @@ func TestOnARealHost(t *testing.T) {
 	h := sdktest.Start(t, sdktest.Options{
 		Settings: map[string]any{"max_length": 300},
 		Accounts: map[string][]string{"admin": {"system_admin"}, "clerk": {"clerk"}},
+		// The public routes allow an address one request a second;
+		// this test calls them in quick succession.
+		ServerFlags: []string{"--public-rate", "100"},
 	})
 	admin, clerk := h.As(t, "admin"), h.As(t, "clerk")
 
@@ -85,6 +88,26 @@ func TestOnARealHost(t *testing.T) {
 	}
 	if r := clerk.Call(t, "DELETE", "/suggestions/"+filed.ID, nil); r.Status != 404 || r.Code != "not_found" {
 		t.Errorf("a route the module does not have: %v", r)
+	}
+
+	// A citizen, without an account, leaves a suggestion and follows it
+	// with the receipt; a wrong code finds nothing.
+	r = h.Public(t, "POST", "/public/suggestions", map[string]string{"text": "公交站牌字太小"})
+	if r.Status != 201 {
+		t.Fatalf("a citizen's suggestion: %v", r)
+	}
+	var left struct {
+		Receipt struct{ Number, Code string }
+	}
+	r.Decode(t, &left)
+	if r := h.Public(t, "GET", "/public/receipts/"+left.Receipt.Number+"?code="+left.Receipt.Code, nil); r.Status != 200 || !strings.Contains(string(r.Body), `"status":"open"`) {
+		t.Errorf("follow it by receipt: %v", r)
+	}
+	if r := h.Public(t, "GET", "/public/receipts/"+left.Receipt.Number+"?code=AAAA-AAAA-AAAA-AAAA", nil); r.Status != 404 || r.Code != "not_found" {
+		t.Errorf("a wrong code: %v", r)
+	}
+	if r := h.Public(t, "GET", "/suggestions", nil); r.Status != 404 || r.Code != "public_route_not_found" {
+		t.Errorf("the staff's list, without a token: %v", r)
 	}
 
 	// The county's settings are checked against the manifest's schema.

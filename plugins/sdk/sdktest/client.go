@@ -70,7 +70,28 @@ func (c *Client) API(t testing.TB, method, path string, body any) Response {
 	return r
 }
 
-func (c *Client) do(method, path string, body any) (Response, error) {
+// Public sends a request without a token to the module's public route
+// path (such as "/public/suggestions"), which the host serves at
+// /v1/public/{county}/modules/{module}/… to anyone, as a citizen would;
+// the body is sent as Call sends it. Each address may make few of these
+// a second: start the host with ServerFlags {"--public-rate", "100"} to
+// call them in quick succession.
+func (h *Host) Public(t testing.TB, method, path string, body any) Response {
+	t.Helper()
+	req, err := newRequest(method, h.URL+"/v1/public/"+h.County+"/modules/"+h.Module+path, body)
+	if err == nil {
+		var r Response
+		if r, err = h.send(req); err == nil {
+			return r
+		}
+	}
+	t.Fatalf("sdktest: public %s %s: %v", method, path, err)
+	return Response{}
+}
+
+// newRequest is a request of method to url with body, encoded as Call
+// says.
+func newRequest(method, url string, body any) (*http.Request, error) {
 	var payload io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -79,16 +100,24 @@ func (c *Client) do(method, path string, body any) (Response, error) {
 	default:
 		data, err := json.Marshal(b)
 		if err != nil {
-			return Response{}, fmt.Errorf("encode the body: %w", err)
+			return nil, fmt.Errorf("encode the body: %w", err)
 		}
 		payload = bytes.NewReader(data)
 	}
-	req, err := http.NewRequest(method, c.host.URL+path, payload)
+	req, err := http.NewRequest(method, url, payload)
 	if err != nil {
-		return Response{}, fmt.Errorf("request: %w", err)
+		return nil, fmt.Errorf("request: %w", err)
 	}
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	return req, nil
+}
+
+func (c *Client) do(method, path string, body any) (Response, error) {
+	req, err := newRequest(method, c.host.URL+path, body)
+	if err != nil {
+		return Response{}, err
 	}
 	token, err := c.session()
 	if err != nil {
