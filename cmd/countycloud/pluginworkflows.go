@@ -76,6 +76,34 @@ func (w pluginWorkflows) Instance(ctx context.Context, c host.Capability, own []
 	return encode(v, err)
 }
 
+func (w pluginWorkflows) StartFor(ctx context.Context, c host.Capability, code string, in host.StartFor) (json.RawMessage, error) {
+	out, err := w.engine.Start(as(ctx, c), c.County, workflow.StartInput{Workflow: code, Title: in.Title, Reference: in.Reference,
+		SubjectUnitID: in.SubjectUnit, SMSReminder: in.SMS})
+	return encode(out, err)
+}
+
+// ActWith distributes, too, only into the plugin's own workflows: the
+// engine starts the workflow of the sending one's namespace, which is the
+// plugin's id.
+func (w pluginWorkflows) ActWith(ctx context.Context, c host.Capability, own []string, taskID int64, in host.ActWith) (json.RawMessage, error) {
+	within := func(code string) bool { return slices.Contains(own, code) }
+	out, err := w.engine.Act(as(ctx, c), c.County, taskID, workflow.ActInput{Action: in.Action, Comment: in.Comment, SMSReminder: in.SMS,
+		RouteUnitID: in.RouteUnit, RecipientUnitIDs: in.Recipients, Within: within})
+	return encode(out, err)
+}
+
+func (w pluginWorkflows) Instances(ctx context.Context, c host.Capability, own []string, q host.ListQuery) (json.RawMessage, error) {
+	list, err := w.engine.ModuleInstances(as(ctx, c), c.County, workflow.ModuleFilter{Workflows: own, Status: q.Status, Unit: q.Unit,
+		InitiatorUnit: q.InitiatorUnit, Parent: q.Parent, After: q.After, Limit: q.Limit})
+	return encode(list, err)
+}
+
+func (w pluginWorkflows) Tasks(ctx context.Context, c host.Capability, own []string, q host.ListQuery) (json.RawMessage, error) {
+	list, err := w.engine.ModuleTasks(as(ctx, c), c.County, workflow.ModuleFilter{Workflows: own, Status: q.Status, Unit: q.Unit,
+		Instance: q.Instance, After: q.After, Limit: q.Limit})
+	return encode(list, err)
+}
+
 // as is ctx of c's caller: the principal the engine authorises, bound to
 // c's county as the API's guard binds a county's account, and the actor
 // and request its audit entries name, with the plugin that drove it as

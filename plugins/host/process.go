@@ -324,6 +324,7 @@ func (h *hostPlugin) GRPCClient(ctx context.Context, broker *plugin.GRPCBroker, 
 			pluginv1.RegisterSealsServer(s, h.seals)
 			pluginv1.RegisterMeasuresServer(s, h.services.measures)
 			pluginv1.RegisterReceiptsServer(s, h.services.receipts)
+			pluginv1.RegisterHostWorkflowsServer(s, moduleWorkflows{h.services.workflows})
 		})
 	}()
 	return &dispensed{module: pluginv1.NewModuleClient(conn), hostServices: id}, nil

@@ -33,6 +33,37 @@ type Workflows interface {
 	Start(ctx context.Context, c Capability, code, title string) (json.RawMessage, error)
 	Act(ctx context.Context, c Capability, own []string, taskID int64, action, comment string) (json.RawMessage, error)
 	Instance(ctx context.Context, c Capability, own []string, id int64) (json.RawMessage, error)
+	// StartFor and ActWith are Start and Act with a subject unit, a
+	// route and recipients (the HostWorkflows service); Instances and
+	// Tasks list the county's instances and tasks of own.
+	StartFor(ctx context.Context, c Capability, code string, in StartFor) (json.RawMessage, error)
+	ActWith(ctx context.Context, c Capability, own []string, taskID int64, in ActWith) (json.RawMessage, error)
+	Instances(ctx context.Context, c Capability, own []string, q ListQuery) (json.RawMessage, error)
+	Tasks(ctx context.Context, c Capability, own []string, q ListQuery) (json.RawMessage, error)
+}
+
+// StartFor is a start of the HostWorkflows service.
+type StartFor struct {
+	Title, Reference string
+	SubjectUnit      int64
+	SMS              bool
+}
+
+// ActWith is an action of the HostWorkflows service.
+type ActWith struct {
+	Action, Comment string
+	RouteUnit       int64
+	Recipients      []int64
+	SMS             bool
+}
+
+// ListQuery narrows a list of the HostWorkflows service; Unit is the
+// subject unit of instances, the unit of tasks.
+type ListQuery struct {
+	Status                                string
+	Unit, InitiatorUnit, Parent, Instance int64
+	After                                 int64
+	Limit                                 int
 }
 
 // workflowCode is the county's code of plugin's workflow local: plugins
@@ -113,6 +144,75 @@ func (s *workflows) GetWorkflowInstance(ctx context.Context, req *pluginv1.GetWo
 	return s.answer(ctx, func(e Workflows) (json.RawMessage, error) {
 		return e.Instance(ctx, c, s.own, req.GetInstanceId())
 	})
+}
+
+// moduleWorkflows is the HostWorkflows service of a plugin process: the
+// same workflows as its Host service's, with subject units, routing,
+// distribution and lists.
+type moduleWorkflows struct{ *workflows }
+
+func (s moduleWorkflows) StartWorkflowFor(ctx context.Context, req *pluginv1.StartWorkflowForRequest) (*pluginv1.WorkflowResponse, error) {
+	c, err := s.capability(req.GetCapability())
+	if err != nil {
+		return nil, err
+	}
+	if !s.local[req.GetWorkflow()] {
+		return nil, status.Errorf(codes.NotFound, "the manifest of %s has no workflow %q", s.plugin, req.GetWorkflow())
+	}
+	in := StartFor{Title: req.GetTitle(), Reference: req.GetReference(), SubjectUnit: req.GetSubjectUnitId(), SMS: req.GetSmsReminder()}
+	return s.answer(ctx, func(e Workflows) (json.RawMessage, error) {
+		return e.StartFor(ctx, c, workflowCode(s.plugin, req.GetWorkflow()), in)
+	})
+}
+
+func (s moduleWorkflows) ActOnTaskWith(ctx context.Context, req *pluginv1.ActOnTaskWithRequest) (*pluginv1.WorkflowResponse, error) {
+	c, err := s.capability(req.GetCapability())
+	if err != nil {
+		return nil, err
+	}
+	in := ActWith{Action: req.GetAction(), Comment: req.GetComment(), RouteUnit: req.GetRouteUnitId(), Recipients: req.GetRecipientUnitIds(), SMS: req.GetSmsReminder()}
+	return s.answer(ctx, func(e Workflows) (json.RawMessage, error) {
+		return e.ActWith(ctx, c, s.own, req.GetTaskId(), in)
+	})
+}
+
+func (s moduleWorkflows) ListWorkflowInstances(ctx context.Context, req *pluginv1.ListWorkflowInstancesRequest) (*pluginv1.WorkflowResponse, error) {
+	c, err := s.capability(req.GetCapability())
+	if err != nil {
+		return nil, err
+	}
+	own, err := s.narrow(req.GetWorkflow())
+	if err != nil {
+		return nil, err
+	}
+	q := ListQuery{Status: req.GetStatus(), Unit: req.GetSubjectUnitId(), InitiatorUnit: req.GetInitiatorUnitId(), Parent: req.GetParentId(),
+		After: req.GetAfter(), Limit: int(req.GetLimit())}
+	return s.answer(ctx, func(e Workflows) (json.RawMessage, error) { return e.Instances(ctx, c, own, q) })
+}
+
+func (s moduleWorkflows) ListWorkflowTasks(ctx context.Context, req *pluginv1.ListWorkflowTasksRequest) (*pluginv1.WorkflowResponse, error) {
+	c, err := s.capability(req.GetCapability())
+	if err != nil {
+		return nil, err
+	}
+	own, err := s.narrow(req.GetWorkflow())
+	if err != nil {
+		return nil, err
+	}
+	q := ListQuery{Status: req.GetStatus(), Unit: req.GetUnitId(), Instance: req.GetInstanceId(), After: req.GetAfter(), Limit: int(req.GetLimit())}
+	return s.answer(ctx, func(e Workflows) (json.RawMessage, error) { return e.Tasks(ctx, c, own, q) })
+}
+
+// narrow is the plugin's workflows a list reaches: local alone if given,
+// which must be one of the manifest's, or all of them.
+func (s moduleWorkflows) narrow(local string) ([]string, error) {
+	if local == "" {
+		return s.own, nil
+	}
+	if !s.local[local] {
+		return nil, status.Errorf(codes.NotFound, "the manifest of %s has no workflow %q", s.plugin, local)
+	}
+	return []string{workflowCode(s.plugin, local)}, nil
 }
 
 // answer calls the engine and turns its refusals into the gRPC codes the

@@ -111,6 +111,25 @@ func (e *engine) Instance(_ context.Context, c host.Capability, own []string, id
 	return json.Marshal(map[string]any{"county": c.County, "id": id})
 }
 
+// The HostWorkflows service's calls are tested against the real engine
+// in cmd/countycloud (TestAModuleRunsItsWorkflowsForUnitsThroughTheTypedSDK);
+// this engine answers them with what the host passed on.
+func (e *engine) StartFor(_ context.Context, c host.Capability, code string, in host.StartFor) (json.RawMessage, error) {
+	return json.Marshal(map[string]any{"county": c.County, "workflow": code, "in": in})
+}
+
+func (e *engine) ActWith(_ context.Context, c host.Capability, own []string, taskID int64, in host.ActWith) (json.RawMessage, error) {
+	return json.Marshal(map[string]any{"county": c.County, "own": own, "task": taskID, "in": in})
+}
+
+func (e *engine) Instances(_ context.Context, c host.Capability, own []string, q host.ListQuery) (json.RawMessage, error) {
+	return json.Marshal(map[string]any{"county": c.County, "own": own, "q": q})
+}
+
+func (e *engine) Tasks(_ context.Context, c host.Capability, own []string, q host.ListQuery) (json.RawMessage, error) {
+	return json.Marshal(map[string]any{"county": c.County, "own": own, "q": q})
+}
+
 func TestAPluginRunsItsOwnWorkflowsInItsCountyAsTheCaller(t *testing.T) {
 	f := setup(t)
 	f.deps.Workflows = &engine{installed: map[string]string{}}

@@ -40,7 +40,10 @@ type Host struct {
 	// measures is the host's Measures service, on the same connection.
 	measures pluginv1.MeasuresClient
 	// receipts is the host's Receipts service, on the same connection.
-	receipts   pluginv1.ReceiptsClient
+	receipts pluginv1.ReceiptsClient
+	// workflows is the host's HostWorkflows service, on the same
+	// connection.
+	workflows  pluginv1.HostWorkflowsClient
 	capability string
 }
 

@@ -117,11 +117,12 @@ type moduleServer struct {
 	module   Module
 	broker   *plugin.GRPCBroker
 
-	mu       sync.Mutex
-	host     pluginv1.HostClient
-	seals    pluginv1.SealsClient
-	measures pluginv1.MeasuresClient
-	receipts pluginv1.ReceiptsClient
+	mu        sync.Mutex
+	host      pluginv1.HostClient
+	seals     pluginv1.SealsClient
+	measures  pluginv1.MeasuresClient
+	receipts  pluginv1.ReceiptsClient
+	workflows pluginv1.HostWorkflowsClient
 }
 
 // Manifest answers the host's first call, which also names the broker
@@ -137,6 +138,7 @@ func (s *moduleServer) Manifest(_ context.Context, req *pluginv1.ManifestRequest
 	s.seals = pluginv1.NewSealsClient(conn)
 	s.measures = pluginv1.NewMeasuresClient(conn)
 	s.receipts = pluginv1.NewReceiptsClient(conn)
+	s.workflows = pluginv1.NewHostWorkflowsClient(conn)
 	s.mu.Unlock()
 	data, err := s.manifest.JSON()
 	if err != nil {
@@ -147,7 +149,7 @@ func (s *moduleServer) Manifest(_ context.Context, req *pluginv1.ManifestRequest
 
 func (s *moduleServer) Handle(ctx context.Context, req *pluginv1.HandleRequest) (*pluginv1.HandleResponse, error) {
 	s.mu.Lock()
-	host, seals, measures, receipts := s.host, s.seals, s.measures, s.receipts
+	host, seals, measures, receipts, workflows := s.host, s.seals, s.measures, s.receipts, s.workflows
 	s.mu.Unlock()
 	c := req.GetCaller()
 	r := &Request{
@@ -155,7 +157,7 @@ func (s *moduleServer) Handle(ctx context.Context, req *pluginv1.HandleRequest) 
 		Caller:    Caller{Kind: c.GetKind(), Login: c.GetLogin(), AccountID: c.GetAccountId(), UnitID: c.GetUnitId(), Roles: c.GetRoles(), Address: c.GetAddress()},
 		RequestID: req.GetRequestId(),
 		Settings:  req.GetSettings(),
-		Host:      &Host{client: host, seals: seals, measures: measures, receipts: receipts, capability: req.GetCapability()},
+		Host:      &Host{client: host, seals: seals, measures: measures, receipts: receipts, workflows: workflows, capability: req.GetCapability()},
 	}
 	resp, err := s.module.Handle(ctx, r)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -165,4 +166,108 @@ func (s *Service) Distributed(ctx context.Context, tenant string, id int64) ([]I
 		return nil
 	})
 	return list, err
+}
+
+// ModuleFilter selects a module's instances or tasks: those of its
+// Workflows (codes as the county knows them; never empty), oldest first,
+// Limit (at most MaxInboxLimit, 100 unless given) after the id After.
+// The other fields narrow it when set.
+type ModuleFilter struct {
+	Workflows []string
+	Status    string
+	// Unit is the subject unit of instances, the unit of tasks.
+	Unit int64
+	// InitiatorUnit narrows instances to those started in a unit.
+	InitiatorUnit int64
+	// Parent narrows instances to those a distribution from it started;
+	// Instance narrows tasks to one instance's.
+	Parent, Instance int64
+	After            int64
+	Limit            int
+}
+
+// where is the filter's condition on instances i (and tasks t).
+func (f ModuleFilter) where(statuses ...string) (string, []any, error) {
+	if len(f.Workflows) == 0 {
+		return "", nil, errs.Invalid(CodeInvalidRequest, "no workflows to list")
+	}
+	if f.Status != "" && !slices.Contains(statuses, f.Status) {
+		return "", nil, errs.Invalid(CodeInvalidRequest, "status %q is not one of %v", f.Status, statuses)
+	}
+	if f.Limit < 0 || f.Limit > MaxInboxLimit || f.After < 0 || f.Unit < 0 || f.InitiatorUnit < 0 || f.Parent < 0 || f.Instance < 0 {
+		return "", nil, errs.Invalid(CodeInvalidRequest, "ids are positive and a page holds 1 to %d", MaxInboxLimit)
+	}
+	cond, args, err := sqlx.In("i.definition_code IN (?)", f.Workflows)
+	return cond, args, err
+}
+
+func (f ModuleFilter) limit() int {
+	if f.Limit == 0 {
+		return 100
+	}
+	return f.Limit
+}
+
+// ModuleInstances lists instances of a module's workflows in the county,
+// for the plugin host, which bounds f.Workflows to the module's own: a
+// module reads its own workflows' instances as it reads its own records,
+// and decides itself what its callers see of them.
+func (s *Service) ModuleInstances(ctx context.Context, tenant string, f ModuleFilter) ([]Instance, error) {
+	cond, args, err := f.where(InstanceRunning, InstanceDone, InstanceWithdrawn)
+	if err != nil {
+		return nil, err
+	}
+	query := "SELECT " + instanceColumns + " FROM workflow_instances i WHERE " + cond + " AND i.id > ?"
+	args = append(args, f.After)
+	for _, c := range []struct {
+		column string
+		value  any
+		set    bool
+	}{
+		{"i.status", f.Status, f.Status != ""},
+		{"COALESCE(i.subject_unit_id, i.initiator_unit_id)", f.Unit, f.Unit != 0},
+		{"i.initiator_unit_id", f.InitiatorUnit, f.InitiatorUnit != 0},
+		{"i.parent_id", f.Parent, f.Parent != 0},
+	} {
+		if c.set {
+			query += " AND " + c.column + " = ?"
+			args = append(args, c.value)
+		}
+	}
+	list := []Instance{}
+	err = s.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
+		return conn.SelectContext(ctx, &list, query+" ORDER BY i.id LIMIT ?", append(args, f.limit())...)
+	})
+	return list, err
+}
+
+// ModuleTasks lists tasks of a module's workflows in the county, with
+// what their instances are about, for the plugin host as ModuleInstances.
+func (s *Service) ModuleTasks(ctx context.Context, tenant string, f ModuleFilter) ([]InboxItem, error) {
+	cond, args, err := f.where(TaskOpen, TaskDone, TaskCancelled)
+	if err != nil {
+		return nil, err
+	}
+	query := "SELECT " + taskColumns + ", i.title, i.definition_code FROM workflow_tasks t JOIN workflow_instances i ON i.id = t.instance_id WHERE " +
+		cond + " AND t.id > ?"
+	args = append(args, f.After)
+	for _, c := range []struct {
+		column string
+		value  any
+		set    bool
+	}{
+		{"t.status", f.Status, f.Status != ""},
+		{"t.unit_id", f.Unit, f.Unit != 0},
+		{"t.instance_id", f.Instance, f.Instance != 0},
+	} {
+		if c.set {
+			query += " AND " + c.column + " = ?"
+			args = append(args, c.value)
+		}
+	}
+	items := []InboxItem{}
+	err = s.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
+		return conn.SelectContext(ctx, &items, query+" ORDER BY t.id LIMIT ?", append(args, f.limit())...)
+	})
+	return items, err
 }

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/countycloud/countycloud/core/auth"
+	"github.com/countycloud/countycloud/core/config"
+	"github.com/countycloud/countycloud/core/workday"
+	"github.com/countycloud/countycloud/plugins/sdk"
+	"github.com/countycloud/countycloud/tenants/workflow"
+)
+
+// TestAModuleRunsItsWorkflowsForUnitsThroughTheTypedSDK: a module starts
+// an instance for a unit, distributes a document to two units and routes
+// a message, through the SDK's typed calls and the real engine, and lists
+// its own instances and tasks page by page. A unit of the other county is
+// refused with nothing started; a clerk of another unit cannot act;
+// another module neither lists nor acts on them; the other county's
+// module sees none of them.
+func TestAModuleRunsItsWorkflowsForUnitsThroughTheTypedSDK(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src := filepath.Join("testdata", "unitsplugin")
+	sums := map[string]string{"dispatch": buildPlugin(t, src, dir, "dispatch-1.0.0"), "other": buildPlugin(t, src, dir, "other-1.0.0", "-ldflags", "-X main.id=other")}
+	db, _, url, env := twoCounties(t, map[string]string{"wyclerk": auth.RoleClerk}, func(c *config.Server) { c.PluginDir = dir })
+	operator := env["COUNTYCLOUD_TOKEN"]
+	const wy, lc = "gd.shaoguan.wengyuan", "gd.shaoguan.lechang"
+	for county, units := range map[string]int{wy: 2, lc: 4} {
+		e := map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": operator, "COUNTYCLOUD_TENANT": county}
+		for i := range units {
+			mustCLI(t, e, "org", "units", "create", "--name", "单位"+itoa(int64(i+2)))
+			if county == wy {
+				mustCLI(t, e, "org", "accounts", "create", "--login", "rc"+itoa(int64(i+2)), "--name", "收文员", "--unit", itoa(int64(i+2)), "--role", auth.RoleClerk)
+			}
+		}
+	}
+	for _, p := range []string{"dispatch", "other"} {
+		mustCLI(t, env, "plugin", "register", p+"-1.0.0", "--sha256", sums[p])
+		mustCLI(t, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": operator, "COUNTYCLOUD_TENANT": wy}, "plugin", "enable", p)
+	}
+	mustCLI(t, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": operator, "COUNTYCLOUD_TENANT": lc}, "plugin", "enable", "dispatch")
+	people := loginAs(t, db, url, operator, wy)
+	lechang := loginAs(t, db, url, operator, lc)["lcadmin"]
+	base := url + "/v1/tenants/" + wy + "/modules/dispatch"
+	other := url + "/v1/tenants/" + wy + "/modules/other"
+	count := func(where string) int {
+		t.Helper()
+		var n int
+		if err := db.Server.Get(&n, "SELECT COUNT(*) FROM `"+db.SchemaPrefix+"gd_shaoguan_wengyuan`.workflow_instances WHERE "+where); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	// A subject unit: unit 5 is Lechang's, unknown in Wengyuan.
+	if r := call(t, "POST", base+"/start/receive", people["wyclerk"], map[string]any{"title": "来文", "subject_unit_id": 5}); r.status != 400 || count("1") != 0 {
+		t.Fatalf("a subject unit of the other county: %d %s, %d instances", r.status, r.body, count("1"))
+	}
+	r := call(t, "POST", base+"/start/receive", people["wyclerk"], map[string]any{"title": "来文", "subject_unit_id": 3})
+	want(t, "start for unit 3", r, 200, "")
+	received := decode[sdk.Outcome](t, r)
+	if received.Instance.Workflow != "dispatch.receive" || received.Instance.SubjectUnitID != 3 || received.Opened[0].UnitID != 3 {
+		t.Fatalf("started for unit 3: %+v", received)
+	}
+
+	// Distribution, all or none.
+	send := decode[sdk.Outcome](t, call(t, "POST", base+"/start/send", people["wyclerk"], map[string]any{"title": "关于安全检查的通知"}))
+	act := fmt.Sprintf("%s/tasks/%d/distribute", base, send.Opened[0].ID)
+	if r := call(t, "POST", act, people["wyclerk"], map[string]any{"recipient_unit_ids": []int64{2, 5}}); r.status != 400 || count("parent_id IS NOT NULL") != 0 {
+		t.Fatalf("a recipient of the other county: %d %s", r.status, r.body)
+	}
+	if r := call(t, "POST", act, people["rc2"], map[string]any{"recipient_unit_ids": []int64{2, 3}}); r.status != 403 || count("parent_id IS NOT NULL") != 0 {
+		t.Fatalf("a clerk of another unit distributes: %d %s", r.status, r.body)
+	}
+	if r := call(t, "POST", fmt.Sprintf("%s/tasks/%d/distribute", other, send.Opened[0].ID), people["wyclerk"], map[string]any{"recipient_unit_ids": []int64{2}}); r.status != 404 {
+		t.Fatalf("another module acts on the task: %d %s", r.status, r.body)
+	}
+	r = call(t, "POST", act, people["wyclerk"], map[string]any{"recipient_unit_ids": []int64{2, 3}})
+	want(t, "distribute", r, 200, "")
+	sent := decode[sdk.Outcome](t, r)
+	if sent.Instance.Status != "done" || len(sent.Distributed) != 2 || sent.Distributed[0].SubjectUnitID != 2 || *sent.Distributed[1].ParentID != send.Instance.ID {
+		t.Fatalf("distributed %+v", sent)
+	}
+
+	// Routing.
+	msg := decode[sdk.Outcome](t, call(t, "POST", base+"/start/message", people["wyclerk"], map[string]any{"title": "路灯不亮"}))
+	assign := fmt.Sprintf("%s/tasks/%d/assign", base, msg.Opened[0].ID)
+	if r := call(t, "POST", assign, people["wyclerk"], map[string]any{"route_unit_id": 5}); r.status != 400 {
+		t.Fatalf("a route to the other county's unit: %d %s", r.status, r.body)
+	}
+	routed := decode[sdk.Outcome](t, call(t, "POST", assign, people["wyclerk"], map[string]any{"route_unit_id": 2}))
+	if routed.Instance.SubjectUnitID != 2 || routed.Opened[0].UnitID != 2 || routed.Opened[0].Step != "answer" {
+		t.Fatalf("routed %+v", routed)
+	}
+
+	// The module's lists: its own workflows, in its county, page by page.
+	children := decode[[]sdk.Instance](t, call(t, "GET", fmt.Sprintf("%s/instances?parent_id=%d", base, send.Instance.ID), people["wyclerk"], nil))
+	if len(children) != 2 || children[0].Workflow != "dispatch.receive" {
+		t.Errorf("the distributed instances: %+v", children)
+	}
+	open := decode[[]sdk.Task](t, call(t, "GET", base+"/tasks?status=open&unit_id=2", people["wyclerk"], nil))
+	if len(open) != 2 || open[0].Step != "sign_in" || open[1].Step != "answer" || open[1].Title != "路灯不亮" {
+		t.Errorf("unit 2's open tasks: %+v", open)
+	}
+	var pages []int64
+	for after := int64(0); ; {
+		page := decode[[]sdk.Instance](t, call(t, "GET", fmt.Sprintf("%s/instances?limit=2&after=%d", base, after), people["wyclerk"], nil))
+		if len(page) == 0 {
+			break
+		}
+		for _, inst := range page {
+			pages = append(pages, inst.ID)
+		}
+		after = page[len(page)-1].ID
+	}
+	if len(pages) != 5 {
+		t.Errorf("paged through instances %v, want 5", pages)
+	}
+	if r := call(t, "GET", base+"/instances?workflow=nosuch", people["wyclerk"], nil); r.status != 404 {
+		t.Errorf("a workflow the manifest lacks: %d %s", r.status, r.body)
+	}
+	if r := call(t, "GET", base+"/tasks?status=sleeping", people["wyclerk"], nil); r.status != 400 {
+		t.Errorf("a status tasks never have: %d %s", r.status, r.body)
+	}
+	for what, path := range map[string]string{"another module's instances": other + "/instances", "another module's tasks": other + "/tasks",
+		"the other county's": url + "/v1/tenants/" + lc + "/modules/dispatch/instances"} {
+		who := people["wyclerk"]
+		if what == "the other county's" {
+			who = lechang
+		}
+		r := call(t, "GET", path, who, nil)
+		if r.status != 200 || string(bytes.TrimSpace(r.body)) != "[]" {
+			t.Errorf("%s: %d %s", what, r.status, r.body)
+		}
+	}
+	view := decode[sdk.InstanceView](t, call(t, "GET", fmt.Sprintf("%s/instances/%d", base, routed.Instance.ID), people["wyclerk"], nil))
+	if view.SubjectUnitID != 2 || len(view.Tasks) != 2 || len(view.History) != 2 {
+		t.Errorf("the routed message: %+v", view)
+	}
+}
+
+// TestTheSDKsTypesHoldEverythingTheEngineAnswers: the engine's outcome,
+// instance view and task list, every field set, decode into the SDK's
+// types with no field unknown to them.
+func TestTheSDKsTypesHoldEverythingTheEngineAnswers(t *testing.T) {
+	now := time.Now().UTC()
+	s, n, status := "x", int64(1), workday.Official
+	task := workflow.Task{ID: 1, InstanceID: 1, Step: "s", StepName: "s", JoinStep: &s, AccountID: &n, Role: &s, UnitID: 1, Status: "open", Level: 1,
+		SMSReminder: true, CreatedAt: now, WarnAt: &now, DueAt: &now, DueCalendar: &status, ActedBy: &n, ActedAt: &now, Action: &s, Comment: &s, Version: 1}
+	inst := workflow.Instance{ID: 1, Workflow: "m.w", Revision: 1, Title: "t", Reference: &s, InitiatorID: 1, InitiatorUnitID: 1, SubjectUnitID: 2,
+		ParentID: &n, Status: "done", StartedAt: now, DueAt: &now, DueCalendar: &status, FinishedAt: &now}
+	for name, c := range map[string]struct {
+		from any
+		into any
+	}{
+		"outcome":   {workflow.Outcome{Instance: inst, Acted: &task, Opened: []workflow.Task{task}, Distributed: []workflow.Instance{inst}}, &sdk.Outcome{}},
+		"view":      {workflow.InstanceView{Instance: inst, Tasks: []workflow.Task{task}, History: []workflow.HistoryEntry{{ID: 1, TaskID: &n, Step: "s", Action: "a", ActorID: &n, ActorLogin: "l", At: now, Comment: &s}}}, &sdk.InstanceView{}},
+		"task list": {[]workflow.InboxItem{{Task: task, Title: "t", Workflow: "m.w"}}, &[]sdk.Task{}},
+	} {
+		b, err := json.Marshal(c.from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(c.into); err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		back, err := json.Marshal(c.into)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(back, b) {
+			t.Errorf("%s loses something:\nengine %s\nsdk    %s", name, b, back)
+		}
+	}
+}
