@@ -68,6 +68,12 @@ func TestAModuleRunsItsWorkflowsForUnitsThroughTheTypedSDK(t *testing.T) {
 		t.Fatalf("started for unit 3: %+v", received)
 	}
 
+	// Another module names only its own workflows: dispatch's is no
+	// local code of its manifest.
+	if r := call(t, "POST", other+"/start/dispatch.receive", people["wyclerk"], map[string]any{"title": "冒名", "subject_unit_id": 3}); r.status != 404 || count("1") != 1 {
+		t.Fatalf("another module starts dispatch's workflow: %d %s, %d instances", r.status, r.body, count("1"))
+	}
+
 	// Distribution, all or none.
 	send := decode[sdk.Outcome](t, call(t, "POST", base+"/start/send", people["wyclerk"], map[string]any{"title": "关于安全检查的通知"}))
 	act := fmt.Sprintf("%s/tasks/%d/distribute", base, send.Opened[0].ID)
