@@ -152,7 +152,7 @@ func (s *workflows) GetWorkflowInstance(ctx context.Context, req *pluginv1.GetWo
 type moduleWorkflows struct{ *workflows }
 
 func (s moduleWorkflows) StartWorkflowFor(ctx context.Context, req *pluginv1.StartWorkflowForRequest) (*pluginv1.WorkflowResponse, error) {
-	c, err := s.capability(req.GetCapability())
+	c, err := s.account(req.GetCapability(), "workflows")
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +166,7 @@ func (s moduleWorkflows) StartWorkflowFor(ctx context.Context, req *pluginv1.Sta
 }
 
 func (s moduleWorkflows) ActOnTaskWith(ctx context.Context, req *pluginv1.ActOnTaskWithRequest) (*pluginv1.WorkflowResponse, error) {
-	c, err := s.capability(req.GetCapability())
+	c, err := s.account(req.GetCapability(), "workflows")
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +177,7 @@ func (s moduleWorkflows) ActOnTaskWith(ctx context.Context, req *pluginv1.ActOnT
 }
 
 func (s moduleWorkflows) ListWorkflowInstances(ctx context.Context, req *pluginv1.ListWorkflowInstancesRequest) (*pluginv1.WorkflowResponse, error) {
-	c, err := s.capability(req.GetCapability())
+	c, err := s.account(req.GetCapability(), "workflows")
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +191,7 @@ func (s moduleWorkflows) ListWorkflowInstances(ctx context.Context, req *pluginv
 }
 
 func (s moduleWorkflows) ListWorkflowTasks(ctx context.Context, req *pluginv1.ListWorkflowTasksRequest) (*pluginv1.WorkflowResponse, error) {
-	c, err := s.capability(req.GetCapability())
+	c, err := s.account(req.GetCapability(), "workflows")
 	if err != nil {
 		return nil, err
 	}
