@@ -84,8 +84,8 @@ func TestACitizenLeavesASuggestionAndFollowsItByReceipt(t *testing.T) {
 	r = call(t, "GET", url+"/v1/tenants/gd.shaoguan.wengyuan/modules/suggestions/suggestions?status=open", admin, nil)
 	var open struct {
 		Suggestions []struct {
-			ID      string
-			Version int64
+			ID       string
+			Version  int64
 			Document struct{ Text, By string }
 		}
 	}
