@@ -130,12 +130,22 @@ func serve(ctx context.Context, cfg config.Server, e env) error {
 		defer close(supervising)
 		p.plugins.Manager().Run(ctx)
 	}()
+	// In dev mode the demo counties are ready before the first request is
+	// served: whoever waits for the server to answer finds them, as the
+	// README's tour does. Requests wait in the listener's queue meanwhile.
+	var started error
+	if cfg.Dev {
+		started = retry(ctx, log, "start-up", p.start)
+		if started == nil {
+			started = retry(ctx, log, "dev demo data", p.seedDemo)
+		}
+	}
 	working := make(chan struct{})
 	go func() {
 		defer close(working)
-		err := retry(ctx, log, "start-up", p.start)
-		if err == nil && cfg.Dev {
-			err = retry(ctx, log, "dev demo data", p.seedDemo)
+		err := started
+		if err == nil && !cfg.Dev {
+			err = retry(ctx, log, "start-up", p.start)
 		}
 		if err == nil {
 			err = retry(ctx, log, "resume interrupted provisioning", p.resume)

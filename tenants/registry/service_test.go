@@ -329,8 +329,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // interruptProvisioning creates a county whose provisioning stops at the
-// gate migration, after its schema exists and its baseline is applied, and
-// cancels it there. The gate stays closed until the returned func opens it.
+// gate migration, after its schema exists and every migration is applied,
+// and cancels it there. The gate stays closed until the returned func opens it.
 func interruptProvisioning(t *testing.T, db *storetest.DB, svc registry.Service, gate, code string) (registry.Tenant, func()) {
 	t.Helper()
 	holder, err := db.Control.Connx(context.Background())
@@ -356,9 +356,13 @@ func interruptProvisioning(t *testing.T, db *storetest.DB, svc registry.Service,
 		created <- tn
 	}()
 	schema := registry.SchemaName(db.SchemaPrefix, code)
-	waitFor(t, "the baseline to be applied", func() bool {
+	// Cancelled at the gate: a migration is recorded after its last
+	// statement, and a crash within one of several statements is not
+	// what this plays.
+	last := store.TenantMigrations().Latest()
+	waitFor(t, "every migration before the gate to be applied", func() bool {
 		var n int
-		return db.Server.Get(&n, "SELECT COUNT(*) FROM `"+schema+"`.schema_migrations WHERE version = 1") == nil && n == 1
+		return db.Server.Get(&n, "SELECT COUNT(*) FROM `"+schema+"`.schema_migrations WHERE version = ?", last) == nil && n == 1
 	})
 	cancel()
 	tn := <-created
