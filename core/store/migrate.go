@@ -3,6 +3,7 @@ package store
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -11,13 +12,18 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 // Migration is one numbered SQL file. Its statements are separated by a
 // semicolon at the end of a line; lines starting with -- are comments.
 // Statements must be safe to run again (CREATE TABLE IF NOT EXISTS,
 // INSERT IGNORE), because MySQL cannot roll DDL back: a crash between a
-// statement and the record of its migration re-runs the migration.
+// statement and the record of its migration re-runs the migration. An
+// ALTER TABLE that adds a column, key or foreign key, or drops one, which
+// MySQL cannot say conditionally, is taken as done when the database
+// answers that it was (alreadyDone).
 type Migration struct {
 	Version    int64
 	Name       string
@@ -211,7 +217,7 @@ func (m *Migrations) Up(ctx context.Context, q Querier) (int64, error) {
 			continue
 		}
 		for i, stmt := range mig.Statements {
-			if _, err := q.ExecContext(ctx, stmt); err != nil {
+			if _, err := q.ExecContext(ctx, stmt); err != nil && !alreadyDone(err) {
 				return 0, fmt.Errorf("migration %05d_%s statement %d: %w", mig.Version, mig.Name, i+1, err)
 			}
 		}
@@ -248,4 +254,25 @@ func (m *Migrations) applySnapshot(ctx context.Context, q Querier) error {
 		return fmt.Errorf("record snapshot %05d: %w", m.snapshot.Version, err)
 	}
 	return nil
+}
+
+// alreadyDone says whether err is the database's answer to a schema change
+// that an earlier, interrupted run of the same migration made: the column,
+// key, table or foreign key is there already, or what it drops is gone.
+func alreadyDone(err error) bool {
+	var my *mysql.MySQLError
+	if !errors.As(err, &my) {
+		return false
+	}
+	switch my.Number {
+	case 1050, // ER_TABLE_EXISTS_ERROR
+		1060, // ER_DUP_FIELDNAME
+		1061, // ER_DUP_KEYNAME
+		1091, // ER_CANT_DROP_FIELD_OR_KEY
+		1826: // ER_FK_DUP_NAME (MySQL)
+		return true
+	case 1005: // ER_CANT_CREATE_TABLE: MariaDB's for a foreign key whose name is taken
+		return strings.Contains(my.Message, "errno: 121")
+	}
+	return false
 }

@@ -356,9 +356,8 @@ func interruptProvisioning(t *testing.T, db *storetest.DB, svc registry.Service,
 		created <- tn
 	}()
 	schema := registry.SchemaName(db.SchemaPrefix, code)
-	// Cancelled at the gate: a migration is recorded after its last
-	// statement, and a crash within one of several statements is not
-	// what this plays.
+	// Cancelled at the gate; a crash within a migration is core/store's
+	// TestEveryMigrationRunsAgainAfterACrashBeforeItsRecord.
 	last := store.TenantMigrations().Latest()
 	waitFor(t, "every migration before the gate to be applied", func() bool {
 		var n int
