@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/auth"
-	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/kit"
 	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
 )
@@ -84,20 +82,8 @@ func (s *seals) Seal(ctx context.Context, req *pluginv1.SealDocumentRequest) (*p
 	ctx = audit.WithActor(kit.WithSource(kit.WithRequestID(ctx, c.Request), AuditSource(c.Plugin)), c.Caller)
 	seal, err := s.sealer.Sign(ctx, c.County, unit, files)
 	if err != nil {
-		var e *errs.Error
-		if !errors.As(err, &e) || e.Kind == errs.KindInternal {
-			return nil, s.grpcError(ctx, err)
-		}
-		switch e.Kind {
-		case errs.KindInvalid:
-			return nil, status.Error(codes.InvalidArgument, e.Message)
-		case errs.KindNotFound:
-			return nil, status.Error(codes.NotFound, e.Message)
-		case errs.KindConflict:
-			// The unit has no seal in use: revoked, or none yet.
-			return nil, status.Error(codes.Aborted, e.Message)
-		}
-		return nil, s.grpcError(ctx, err)
+		// A conflict is a unit with no seal in use: revoked, or none yet.
+		return nil, s.refusal(ctx, err)
 	}
 	return &pluginv1.SealDocumentResponse{Seal: seal}, nil
 }

@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"maps"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/plugins/sdk"
 )
 
@@ -192,6 +194,27 @@ func (g guard) account(token, service string) (Capability, error) {
 func (g guard) county(token string) (string, error) {
 	c, err := g.capability(token)
 	return c.County, err
+}
+
+// refusal is err as the plugin sees it: the caller's own mistakes (bad
+// input, nothing found, a conflict, a refusal) with their message, as
+// through the API; anything else as grpcError hides it.
+func (g guard) refusal(ctx context.Context, err error) error {
+	var e *errs.Error
+	if !errors.As(err, &e) {
+		return g.grpcError(ctx, err)
+	}
+	switch e.Kind {
+	case errs.KindInvalid:
+		return status.Error(codes.InvalidArgument, e.Message)
+	case errs.KindNotFound:
+		return status.Error(codes.NotFound, e.Message)
+	case errs.KindConflict:
+		return status.Error(codes.Aborted, e.Message)
+	case errs.KindForbidden:
+		return status.Error(codes.PermissionDenied, e.Message)
+	}
+	return g.grpcError(ctx, err)
 }
 
 // grpcError passes on a status the service chose and hides anything else

@@ -3,7 +3,6 @@ package host
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -224,21 +223,7 @@ func (s *workflows) answer(ctx context.Context, call func(Workflows) (json.RawMe
 	}
 	out, err := call(s.engine)
 	if err != nil {
-		var e *errs.Error
-		if !errors.As(err, &e) {
-			return nil, s.grpcError(ctx, err)
-		}
-		switch e.Kind {
-		case errs.KindInvalid:
-			return nil, status.Error(codes.InvalidArgument, e.Message)
-		case errs.KindNotFound:
-			return nil, status.Error(codes.NotFound, e.Message)
-		case errs.KindConflict:
-			return nil, status.Error(codes.Aborted, e.Message)
-		case errs.KindForbidden:
-			return nil, status.Error(codes.PermissionDenied, e.Message)
-		}
-		return nil, s.grpcError(ctx, err)
+		return nil, s.refusal(ctx, err)
 	}
 	return &pluginv1.WorkflowResponse{Json: out}, nil
 }
