@@ -217,23 +217,11 @@ func (s *Service) ModuleInstances(ctx context.Context, tenant string, f ModuleFi
 	if err != nil {
 		return nil, err
 	}
-	query := "SELECT " + instanceColumns + " FROM workflow_instances i WHERE " + cond + " AND i.id > ?"
-	args = append(args, f.After)
-	for _, c := range []struct {
-		column string
-		value  any
-		set    bool
-	}{
-		{"i.status", f.Status, f.Status != ""},
-		{"COALESCE(i.subject_unit_id, i.initiator_unit_id)", f.Unit, f.Unit != 0},
-		{"i.initiator_unit_id", f.InitiatorUnit, f.InitiatorUnit != 0},
-		{"i.parent_id", f.Parent, f.Parent != 0},
-	} {
-		if c.set {
-			query += " AND " + c.column + " = ?"
-			args = append(args, c.value)
-		}
-	}
+	query, args := andEqual("SELECT "+instanceColumns+" FROM workflow_instances i WHERE "+cond+" AND i.id > ?", append(args, f.After),
+		equal{"i.status", f.Status, f.Status != ""},
+		equal{"COALESCE(i.subject_unit_id, i.initiator_unit_id)", f.Unit, f.Unit != 0},
+		equal{"i.initiator_unit_id", f.InitiatorUnit, f.InitiatorUnit != 0},
+		equal{"i.parent_id", f.Parent, f.Parent != 0})
 	list := []Instance{}
 	err = s.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
 		return conn.SelectContext(ctx, &list, query+" ORDER BY i.id LIMIT ?", append(args, f.limit())...)
@@ -248,26 +236,32 @@ func (s *Service) ModuleTasks(ctx context.Context, tenant string, f ModuleFilter
 	if err != nil {
 		return nil, err
 	}
-	query := "SELECT " + taskColumns + ", i.title, i.definition_code FROM workflow_tasks t JOIN workflow_instances i ON i.id = t.instance_id WHERE " +
-		cond + " AND t.id > ?"
-	args = append(args, f.After)
-	for _, c := range []struct {
-		column string
-		value  any
-		set    bool
-	}{
-		{"t.status", f.Status, f.Status != ""},
-		{"t.unit_id", f.Unit, f.Unit != 0},
-		{"t.instance_id", f.Instance, f.Instance != 0},
-	} {
-		if c.set {
-			query += " AND " + c.column + " = ?"
-			args = append(args, c.value)
-		}
-	}
+	query, args := andEqual("SELECT "+taskColumns+", i.title, i.definition_code FROM workflow_tasks t JOIN workflow_instances i ON i.id = t.instance_id WHERE "+
+		cond+" AND t.id > ?", append(args, f.After),
+		equal{"t.status", f.Status, f.Status != ""},
+		equal{"t.unit_id", f.Unit, f.Unit != 0},
+		equal{"t.instance_id", f.Instance, f.Instance != 0})
 	items := []InboxItem{}
 	err = s.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
 		return conn.SelectContext(ctx, &items, query+" ORDER BY t.id LIMIT ?", append(args, f.limit())...)
 	})
 	return items, err
+}
+
+// equal is a filter of a module's list: column = value, when set.
+type equal struct {
+	column string
+	value  any
+	set    bool
+}
+
+// andEqual extends query and its args with the filters that are set.
+func andEqual(query string, args []any, filters ...equal) (string, []any) {
+	for _, f := range filters {
+		if f.set {
+			query += " AND " + f.column + " = ?"
+			args = append(args, f.value)
+		}
+	}
+	return query, args
 }
