@@ -31,6 +31,10 @@ type Capability struct {
 	// engine authorises a plugin's caller as it would the same person
 	// through the platform's API.
 	Roles []string
+	// SMSReminders says that the county's settings of the module allow
+	// its SMS reminders (短信提醒), which cost the county money:
+	// "sms_reminders": true.
+	SMSReminders bool
 }
 
 // ErrCapability is the error of a token that is forged, garbled, expired
@@ -59,11 +63,18 @@ const capabilityPrefix = "cc1."
 // Issue returns a token for caller's request to plugin in county, and the
 // func that revokes it when the request is done.
 func (c *Capabilities) Issue(county, plugin, request string, caller audit.Actor, roles ...string) (token string, revoke func()) {
+	return c.IssueFor(Capability{County: county, Plugin: plugin, Request: request, Caller: caller, Roles: roles})
+}
+
+// IssueFor returns a token granting grant (whose Expires it sets), and
+// the func that revokes it.
+func (c *Capabilities) IssueFor(grant Capability) (token string, revoke func()) {
 	var id [16]byte
 	// crypto/rand never fails on Linux (and panics where it cannot read).
 	_, _ = rand.Read(id[:])
 	token = capabilityPrefix + base64.RawURLEncoding.EncodeToString(id[:])
-	c.live.Store(token, Capability{County: county, Plugin: plugin, Request: request, Expires: c.now().Add(c.ttl), Caller: caller, Roles: roles})
+	grant.Expires = c.now().Add(c.ttl)
+	c.live.Store(token, grant)
 	return token, func() { c.live.Delete(token) }
 }
 

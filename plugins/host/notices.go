@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"encoding/json"
 	"regexp"
 	"slices"
 	"strings"
@@ -59,8 +60,15 @@ func (s *notices) Notify(ctx context.Context, req *pluginv1.NotifyRequest) (*plu
 	if err != nil {
 		return nil, err
 	}
-	// A plugin does not choose SMS over the accounts' preferences: an
-	// SMS costs the county money.
+	// A plugin does not choose SMS over the accounts' preferences on its
+	// own: an SMS costs the county money. A sender's "SMS reminder" does,
+	// where the county allowed the module's.
+	if req.GetSmsReminder() {
+		if !c.SMSReminders {
+			return nil, status.Errorf(codes.PermissionDenied, "county %s has not allowed module %s to send SMS reminders: its settings of the module say %q: true to allow them", county, s.plugin, smsRemindersSetting)
+		}
+		msg.SMS = true
+	}
 	msgs := make([]notify.Message, 0, len(req.GetAccountIds())+len(req.GetAudiences()))
 	for _, id := range req.GetAccountIds() {
 		m := msg
@@ -89,6 +97,25 @@ func (s *notices) Notify(ctx context.Context, req *pluginv1.NotifyRequest) (*plu
 		}
 	}
 	return &pluginv1.NotifyResponse{}, nil
+}
+
+// smsRemindersSetting is the top-level key of a module's settings by
+// which a county allows the module's SMS reminders: the module's settings
+// schema declares it as a boolean for a county to set.
+const smsRemindersSetting = "sms_reminders"
+
+// smsRemindersAllowed says whether settings, a county's settings of a
+// module, allow its SMS reminders. Settings the host checked against the
+// module's schema are a JSON object; anything else allows nothing.
+func smsRemindersAllowed(settings []byte) bool {
+	if len(settings) == 0 {
+		return false
+	}
+	var s map[string]json.RawMessage
+	if json.Unmarshal(settings, &s) != nil {
+		return false
+	}
+	return string(s[smsRemindersSetting]) == "true"
 }
 
 // checkNotice checks req's recipients and returns its message, cleaned,

@@ -2,6 +2,9 @@ package host_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +12,9 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/countycloud/countycloud/core/audit"
+	"github.com/countycloud/countycloud/core/egress"
+	"github.com/countycloud/countycloud/core/notify"
+	"github.com/countycloud/countycloud/core/notify/notifytest"
 	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
 )
 
@@ -211,5 +217,95 @@ func TestAPluginNotifiesAccountsOfTheCountyOfItsRequest(t *testing.T) {
 	}
 	if rows := w.notifications(t, wengyuan); len(rows) != 4 {
 		t.Errorf("refused notices wrote %d rows, want the 4 before", len(rows))
+	}
+}
+
+// callWith is call with the county's settings of the module.
+func (w *world) callWith(t *testing.T, county string, who audit.Actor, settings, method, path string, body any) (int, string) {
+	t.Helper()
+	data, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := fmt.Sprintf("req-%d", w.calls.Add(1))
+	w.callers.set(county, id, who)
+	resp, err := w.p.Handle(context.Background(), county, &pluginv1.HandleRequest{Method: method, Path: path, Body: data, RequestId: id, Settings: []byte(settings)})
+	if err != nil {
+		t.Fatalf("%s %s in %s: %v", method, path, county, err)
+	}
+	return int(resp.GetStatus()), string(resp.GetBody())
+}
+
+func TestASendersSMSReminderReachesTheGatewayWhereTheCountyAllowsIt(t *testing.T) {
+	w := newWorld(t)
+	unit, people := w.people(t, wengyuan)
+	gateway := notifytest.NewGateway(t, "")
+	w.inTenant(t, wengyuan, func(ctx context.Context, conn *sqlx.Conn) error {
+		for i, mobile := range []string{"13800138000", "13900139000", "13700137000"} {
+			if _, err := conn.ExecContext(ctx, "UPDATE accounts SET mobile = ? WHERE id = ?", mobile, people[i]); err != nil {
+				return err
+			}
+		}
+		_, err := conn.ExecContext(ctx, "INSERT INTO sms_gateway (id, url, token, sign, updated_at) VALUES (1, ?, '', '翁源县', ?)", gateway.URL, time.Now().UTC())
+		return err
+	})
+	drain := func() {
+		t.Helper()
+		svc := notify.New(w.deps.Router, nil, nil, nil, notify.Options{Outbound: egress.NewPolicy(notifytest.Loopback()...)}, quiet)
+		if _, err := svc.Drain(context.Background(), wengyuan); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sms := func() (n int) {
+		for _, r := range w.notifications(t, wengyuan) {
+			if r.Channel == "sms" {
+				n++
+			}
+		}
+		return n
+	}
+	notice := map[string]any{"AccountIDs": []int64{people[0]}, "Audiences": []map[string]any{{"UnitID": unit, "Role": "unit_admin"}},
+		"Subject": "关于开展系统测试的通知", "Body": "请于周五前完成收发文测试。", "SMSReminder": true}
+
+	// The county has not allowed the module's SMS reminders: the notice is
+	// refused whole, and nothing is written.
+	for _, settings := range []string{"", "{}", `{"sms_reminders": false}`, `{"sms_reminders": "true"}`} {
+		if status, body := w.callWith(t, wengyuan, zhang, settings, "POST", "/notify", notice); status != 400 || !strings.HasPrefix(body, "denied") || !strings.Contains(body, "sms_reminders") {
+			t.Errorf("settings %q: notify with an SMS reminder = %d %s, want denied", settings, status, body)
+		}
+	}
+	if rows := w.notifications(t, wengyuan); len(rows) != 0 {
+		t.Fatalf("a refused SMS reminder wrote %+v", rows)
+	}
+
+	// Allowed, but not ticked: the accounts' preferences rule, and they
+	// want no SMS by default.
+	allowed := `{"sms_reminders": true, "max_attachment_mb": 20}`
+	plain := map[string]any{"AccountIDs": []int64{people[0], people[1]}, "Subject": "普通通知"}
+	if status, body := w.callWith(t, wengyuan, zhang, allowed, "POST", "/notify", plain); status != 200 {
+		t.Fatalf("notify = %d %s", status, body)
+	}
+	drain()
+	if n, got := sms(), gateway.Accepted(); n != 0 || len(got) != 0 {
+		t.Fatalf("a notice without the reminder wrote %d SMS rows and the gateway got %+v", n, got)
+	}
+
+	// Ticked and allowed: every active recipient with a mobile number is
+	// texted, the disabled one is not.
+	if status, body := w.callWith(t, wengyuan, zhang, allowed, "POST", "/notify", notice); status != 200 {
+		t.Fatalf("notify with an SMS reminder = %d %s", status, body)
+	}
+	drain()
+	got := gateway.Accepted()
+	to := []string{}
+	for _, m := range got {
+		to = append(to, m.To)
+		if !strings.Contains(m.Text, "关于开展系统测试的通知") {
+			t.Errorf("SMS text = %q", m.Text)
+		}
+	}
+	slices.Sort(to)
+	if want := []string{"+8613800138000", "+8613900139000"}; !slices.Equal(to, want) {
+		t.Errorf("the gateway texted %v, want %v", to, want)
 	}
 }

@@ -262,7 +262,9 @@ func (p *Process) Handle(ctx context.Context, county string, req *pluginv1.Handl
 		return nil, fmt.Errorf("%w: %s %s serves %s, not %s", ErrOtherCounty, p.manifest.ID, p.manifest.Version, p.county, county)
 	}
 	c := req.GetCaller()
-	token, revoke := p.caps.Issue(county, p.manifest.ID, req.GetRequestId(), audit.Actor{Kind: c.GetKind(), ID: c.GetAccountId(), Login: c.GetLogin(), Unit: c.GetUnitId()}, c.GetRoles()...)
+	token, revoke := p.caps.IssueFor(Capability{County: county, Plugin: p.manifest.ID, Request: req.GetRequestId(),
+		Caller: audit.Actor{Kind: c.GetKind(), ID: c.GetAccountId(), Login: c.GetLogin(), Unit: c.GetUnitId()}, Roles: c.GetRoles(),
+		SMSReminders: smsRemindersAllowed(req.GetSettings())})
 	defer revoke()
 	req.Capability = token
 	return p.module.Handle(ctx, req)

@@ -68,6 +68,13 @@ type Notice struct {
 	// Subject is at most 200 characters, Body at most 2,000.
 	Subject string
 	Body    string
+	// SMSReminder (短信提醒), which a sender ticks, also texts every
+	// account with a mobile number whatever its preferences. The host
+	// honours it only where the county's settings of the module say
+	// "sms_reminders": true (declare that boolean in the manifest's
+	// settings schema), and elsewhere refuses the notice with
+	// ErrDenied: an SMS costs the county money.
+	SMSReminder bool
 }
 
 // Audience is every active holder of Role in unit UnitID.
@@ -79,7 +86,7 @@ type Audience struct {
 // Notify sends n to its accounts' inboxes and, as their preferences ask,
 // by e-mail and SMS. Accounts that are not active get nothing.
 func (h *Host) Notify(ctx context.Context, n Notice) error {
-	req := &pluginv1.NotifyRequest{Capability: h.capability, AccountIds: n.AccountIDs, Kind: n.Kind, Subject: n.Subject, Body: n.Body}
+	req := &pluginv1.NotifyRequest{Capability: h.capability, AccountIds: n.AccountIDs, Kind: n.Kind, Subject: n.Subject, Body: n.Body, SmsReminder: n.SMSReminder}
 	for _, a := range n.Audiences {
 		req.Audiences = append(req.Audiences, &pluginv1.Audience{UnitId: a.UnitID, Role: a.Role})
 	}

@@ -1458,9 +1458,15 @@ type NotifyRequest struct {
 	Audiences []*Audience `protobuf:"bytes,3,rep,name=audiences,proto3" json:"audiences,omitempty"`
 	// kind decides which of an account's preferences apply: "module" if
 	// empty.
-	Kind          string `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
-	Subject       string `protobuf:"bytes,5,opt,name=subject,proto3" json:"subject,omitempty"`
-	Body          string `protobuf:"bytes,6,opt,name=body,proto3" json:"body,omitempty"`
+	Kind    string `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
+	Subject string `protobuf:"bytes,5,opt,name=subject,proto3" json:"subject,omitempty"`
+	Body    string `protobuf:"bytes,6,opt,name=body,proto3" json:"body,omitempty"`
+	// sms_reminder (短信提醒) also texts every account with a mobile
+	// number, whatever its preferences: a sender ticked it. An SMS costs
+	// the county money, so the host honours it only where the county's
+	// settings of the module say "sms_reminders": true, and refuses it
+	// (PERMISSION_DENIED) elsewhere.
+	SmsReminder   bool `protobuf:"varint,7,opt,name=sms_reminder,json=smsReminder,proto3" json:"sms_reminder,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1535,6 +1541,13 @@ func (x *NotifyRequest) GetBody() string {
 		return x.Body
 	}
 	return ""
+}
+
+func (x *NotifyRequest) GetSmsReminder() bool {
+	if x != nil {
+		return x.SmsReminder
+	}
+	return false
 }
 
 type Audience struct {
@@ -2005,7 +2018,7 @@ const file_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\tobject_id\x18\x04 \x01(\tR\bobjectId\x12\x16\n" +
 	"\x06before\x18\x05 \x01(\fR\x06before\x12\x14\n" +
 	"\x05after\x18\x06 \x01(\fR\x05after\"\x0f\n" +
-	"\rAuditResponse\"\xd1\x01\n" +
+	"\rAuditResponse\"\xf4\x01\n" +
 	"\rNotifyRequest\x12\x1e\n" +
 	"\n" +
 	"capability\x18\x01 \x01(\tR\n" +
@@ -2015,7 +2028,8 @@ const file_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\taudiences\x18\x03 \x03(\v2\x1f.countycloud.plugin.v1.AudienceR\taudiences\x12\x12\n" +
 	"\x04kind\x18\x04 \x01(\tR\x04kind\x12\x18\n" +
 	"\asubject\x18\x05 \x01(\tR\asubject\x12\x12\n" +
-	"\x04body\x18\x06 \x01(\tR\x04body\"7\n" +
+	"\x04body\x18\x06 \x01(\tR\x04body\x12!\n" +
+	"\fsms_reminder\x18\a \x01(\bR\vsmsReminder\"7\n" +
 	"\bAudience\x12\x17\n" +
 	"\aunit_id\x18\x01 \x01(\x03R\x06unitId\x12\x12\n" +
 	"\x04role\x18\x02 \x01(\tR\x04role\"\x10\n" +
