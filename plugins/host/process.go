@@ -326,6 +326,7 @@ func (h *hostPlugin) GRPCClient(ctx context.Context, broker *plugin.GRPCBroker, 
 			pluginv1.RegisterSealsServer(s, h.seals)
 			pluginv1.RegisterMeasuresServer(s, h.services.measures)
 			pluginv1.RegisterReceiptsServer(s, h.services.receipts)
+			pluginv1.RegisterDirectoryServer(s, h.services.directory)
 			pluginv1.RegisterHostWorkflowsServer(s, moduleWorkflows{h.services.workflows})
 		})
 	}()

@@ -98,6 +98,9 @@ type hostServer struct {
 	// receipts is a service of its own (receipts.proto), served beside
 	// Host on the same connection.
 	receipts *receipts
+	// directory is a service of its own (directory.proto), served beside
+	// Host on the same connection.
+	directory *directory
 }
 
 func newHostServer(m sdk.Manifest, county string, d Deps) *hostServer {
@@ -110,6 +113,7 @@ func newHostServer(m sdk.Manifest, county string, d Deps) *hostServer {
 		workflows: &workflows{guard: g, engine: d.Workflows, local: localWorkflows(m), own: ownWorkflows(m)},
 		measures:  newMeasures(g, m, d),
 		receipts:  &receipts{guard: g, router: d.Router, now: d.Now},
+		directory: &directory{guard: g, router: d.Router},
 	}
 }
 

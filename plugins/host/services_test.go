@@ -91,6 +91,18 @@ func (media) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, error) 
 			return answer(nil, err)
 		}
 		return answer(nil, r.Host.Notify(ctx, n))
+	case r.Method == "POST" && r.Path == "/units":
+		var ids []int64
+		if err := json.Unmarshal(r.Body, &ids); err != nil {
+			return answer(nil, err)
+		}
+		return answer(r.Host.Units(ctx, ids...))
+	case r.Method == "POST" && r.Path == "/accounts":
+		var q sdk.AccountQuery
+		if err := json.Unmarshal(r.Body, &q); err != nil {
+			return answer(nil, err)
+		}
+		return answer(r.Host.Accounts(ctx, q))
 	}
 	return &sdk.Response{Status: 404}, nil
 }

@@ -43,7 +43,9 @@ type Host struct {
 	receipts pluginv1.ReceiptsClient
 	// workflows is the host's HostWorkflows service, on the same
 	// connection.
-	workflows  pluginv1.HostWorkflowsClient
+	workflows pluginv1.HostWorkflowsClient
+	// directory is the host's Directory service, on the same connection.
+	directory  pluginv1.DirectoryClient
 	capability string
 }
 

@@ -123,6 +123,7 @@ type moduleServer struct {
 	measures  pluginv1.MeasuresClient
 	receipts  pluginv1.ReceiptsClient
 	workflows pluginv1.HostWorkflowsClient
+	directory pluginv1.DirectoryClient
 }
 
 // Manifest answers the host's first call, which also names the broker
@@ -139,6 +140,7 @@ func (s *moduleServer) Manifest(_ context.Context, req *pluginv1.ManifestRequest
 	s.measures = pluginv1.NewMeasuresClient(conn)
 	s.receipts = pluginv1.NewReceiptsClient(conn)
 	s.workflows = pluginv1.NewHostWorkflowsClient(conn)
+	s.directory = pluginv1.NewDirectoryClient(conn)
 	s.mu.Unlock()
 	data, err := s.manifest.JSON()
 	if err != nil {
@@ -149,7 +151,7 @@ func (s *moduleServer) Manifest(_ context.Context, req *pluginv1.ManifestRequest
 
 func (s *moduleServer) Handle(ctx context.Context, req *pluginv1.HandleRequest) (*pluginv1.HandleResponse, error) {
 	s.mu.Lock()
-	host, seals, measures, receipts, workflows := s.host, s.seals, s.measures, s.receipts, s.workflows
+	host, seals, measures, receipts, workflows, directory := s.host, s.seals, s.measures, s.receipts, s.workflows, s.directory
 	s.mu.Unlock()
 	c := req.GetCaller()
 	r := &Request{
@@ -157,7 +159,7 @@ func (s *moduleServer) Handle(ctx context.Context, req *pluginv1.HandleRequest) 
 		Caller:    Caller{Kind: c.GetKind(), Login: c.GetLogin(), AccountID: c.GetAccountId(), UnitID: c.GetUnitId(), Roles: c.GetRoles(), Address: c.GetAddress()},
 		RequestID: req.GetRequestId(),
 		Settings:  req.GetSettings(),
-		Host:      &Host{client: host, seals: seals, measures: measures, receipts: receipts, workflows: workflows, capability: req.GetCapability()},
+		Host:      &Host{client: host, seals: seals, measures: measures, receipts: receipts, workflows: workflows, directory: directory, capability: req.GetCapability()},
 	}
 	resp, err := s.module.Handle(ctx, r)
 	if err != nil {
