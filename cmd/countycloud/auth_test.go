@@ -300,7 +300,7 @@ func TestPolicyMatrix(t *testing.T) {
 		if strings.HasPrefix(rt.Name, "files.") {
 			continue // signed URLs, refused without a good signature whoever calls (plugins/host tests them)
 		}
-		path := strings.NewReplacer("{code}", "gd.shaoguan.wengyuan", "{id}", "999", "{year}", "2026", "{date}", "2026-06-05", "{workflow}", "oa.incoming").Replace(rt.Pattern)
+		path := strings.NewReplacer("{code}", "gd.shaoguan.wengyuan", "{id}", "999", "{year}", "2026", "{date}", "2026-06-05", "{workflow}", "office.incoming").Replace(rt.Pattern)
 		for who, pr := range principals {
 			allowed := rule.Public || (rule.Self && pr.token != "")
 			for _, r := range rule.Roles {

@@ -75,7 +75,7 @@ func TestEveryCountyRouteIsolatesCounties(t *testing.T) {
 	}
 	mustCLI(t, a, "workflow", "put", file)
 	for _, stmt := range []string{
-		"INSERT INTO %s.workflow_instances (definition_code, definition_version, title, initiator_id, initiator_unit_id, status, started_at) VALUES ('oa.notice', 1, '" + marker + "来文', 1, 1, 'running', NOW())",
+		"INSERT INTO %s.workflow_instances (definition_code, definition_version, title, initiator_id, initiator_unit_id, status, started_at) VALUES ('office.notice', 1, '" + marker + "来文', 1, 1, 'running', NOW())",
 		"INSERT INTO %s.workflow_tasks (instance_id, step, step_name, assignee_role, unit_id, status, created_at, warn_at, due_at, next_check_at) VALUES (1, 'draft', '" + marker + "拟稿', 'leader', 1, 'open', NOW(), NOW(), NOW(), NOW()), (1, 'approve', '" + marker + "审批', 'leader', 2, 'open', NOW(), NOW(), NOW(), NOW())",
 		"INSERT INTO %s.workflow_history (instance_id, step, action, actor_login, at, comment) VALUES (1, 'draft', 'start', 'wengyuanonly', NOW(), '" + marker + "')",
 		"INSERT INTO %s.supervision_events (task_id, instance_id, unit_id, kind, level, at, actor_login, note) VALUES (2, 1, 2, 'warning', 1, NOW(), 'supervision', '" + marker + "')",
@@ -89,14 +89,14 @@ func TestEveryCountyRouteIsolatesCounties(t *testing.T) {
 	before := countyFingerprint(t, db, schemaA)
 
 	bodies := []string{"", "{}", `{"name":"闯入者","unit_id":2,"parent_id":1,"quota":50,"reason":"x","status":"disabled","roles":["leader"]}`,
-		`{"action":"approve","workflow":"oa.notice","title":"闯入者","account_id":1,"note":"x"}`,
+		`{"action":"approve","workflow":"office.notice","title":"闯入者","account_id":1,"note":"x"}`,
 		"单位名称,上级单位,姓名,登录名\n" + marker + "办公室,,闯入者,wengyuanonly\n"}
 	tried := 0
 	for _, rt := range p.routes() {
 		if !strings.Contains(rt.Pattern, "{code}") {
 			continue
 		}
-		path := strings.NewReplacer("{code}", "gd.shaoguan.lechang", "{id}", "2", "{year}", "2026", "{date}", "2026-06-05", "{workflow}", "oa.incoming").Replace(rt.Pattern)
+		path := strings.NewReplacer("{code}", "gd.shaoguan.lechang", "{id}", "2", "{year}", "2026", "{date}", "2026-06-05", "{workflow}", "office.incoming").Replace(rt.Pattern)
 		for _, body := range bodies {
 			if rt.Method == http.MethodGet && body != "" {
 				continue
@@ -146,7 +146,7 @@ func TestEveryCountyRouteRefusesAnotherCountysToken(t *testing.T) {
 		if !strings.Contains(rt.Pattern, "{code}") || policy[rt.Name].Public {
 			continue
 		}
-		path := strings.NewReplacer("{code}", "gd.shaoguan.wengyuan", "{id}", "1", "{year}", "2026", "{date}", "2026-06-05", "{workflow}", "oa.incoming").Replace(rt.Pattern)
+		path := strings.NewReplacer("{code}", "gd.shaoguan.wengyuan", "{id}", "1", "{year}", "2026", "{date}", "2026-06-05", "{workflow}", "office.incoming").Replace(rt.Pattern)
 		r := call(t, rt.Method, url+path, lechang, map[string]any{"name": "闯入者", "unit_id": 1})
 		nowhere := call(t, rt.Method, url+strings.Replace(path, "wengyuan", "nowhere", 1), lechang, map[string]any{"name": "闯入者", "unit_id": 1})
 		if r.status != http.StatusNotFound || r.code() != "tenant_not_found" || nowhere.status != r.status || nowhere.code() != r.code() {

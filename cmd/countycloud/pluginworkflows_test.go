@@ -60,7 +60,7 @@ func TestAPluginsWorkflowRunsThroughTheEngineAsItsCaller(t *testing.T) {
 	// county's other work its caller holds.
 	mustCLI(t, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": operator, "COUNTYCLOUD_TENANT": "gd.shaoguan.wengyuan"},
 		"workflow", "put", filepath.Join("..", "..", "core", "workflow", "testdata", "incoming_document.json"))
-	r = call(t, "POST", url+"/v1/tenants/gd.shaoguan.wengyuan/instances", people["clerk1"], workflow.StartInput{Workflow: "oa.incoming", Title: "来文"})
+	r = call(t, "POST", url+"/v1/tenants/gd.shaoguan.wengyuan/instances", people["clerk1"], workflow.StartInput{Workflow: "office.incoming", Title: "来文"})
 	want(t, "start an incoming document", r, 201, "")
 	incoming := decode[workflow.Outcome](t, r)
 	if r := call(t, "POST", base+fmt.Sprintf("/tasks/%d/submit", incoming.Opened[0].ID), people["clerk1"], "代办"); r.status != 404 {
@@ -211,7 +211,7 @@ func TestACapabilityKeptByAPluginActsOnlyAsItsOwnCallerOnItsOwnWorkflows(t *test
 	r := call(t, "POST", base+"/start", people["boss"], "送审")
 	want(t, "start", r, 200, "")
 	own := decode[workflow.Outcome](t, r).Opened[0].ID
-	r = call(t, "POST", county+"/instances", people["boss"], workflow.StartInput{Workflow: "oa.incoming", Title: "来文"})
+	r = call(t, "POST", county+"/instances", people["boss"], workflow.StartInput{Workflow: "office.incoming", Title: "来文"})
 	want(t, "start an incoming document", r, 201, "")
 	incoming := decode[workflow.Outcome](t, r).Opened[0].ID
 

@@ -366,7 +366,7 @@ func TestEveryAnswerForbidsSniffingAndFraming(t *testing.T) {
 	called := 0
 	for _, rt := range p.routes() {
 		path := strings.NewReplacer("{code}", "gd.shaoguan.wengyuan", "{id}", "999", "{year}", "2026", "{date}", "2026-06-05",
-			"{workflow}", "oa.incoming", "{plugin}", "nomodule", "{path...}", "videos", "{token}", "x", "{$}", "").Replace(rt.Pattern)
+			"{workflow}", "office.incoming", "{plugin}", "nomodule", "{path...}", "videos", "{token}", "x", "{$}", "").Replace(rt.Pattern)
 		for who, token := range map[string]string{"the operator": op, "no one": ""} {
 			r := call(t, rt.Method, url+path, token, nil)
 			what := rt.Method + " " + path + " (" + rt.Name + ") by " + who

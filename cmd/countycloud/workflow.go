@@ -62,7 +62,7 @@ instances, read an inbox and act on tasks (the county's accounts).`,
 	show := &cobra.Command{
 		Use:   "show WORKFLOW",
 		Short: "Show a workflow as the county runs it (-o json for the whole definition)",
-		Args:  exactArgs(1, "the workflow's code, such as oa.incoming"),
+		Args:  exactArgs(1, "the workflow's code, such as office.incoming"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var d workflow.DefinitionView
 			return o.call(cmd, http.MethodGet, "/workflows/"+url.PathEscape(args[0]), nil, nil, &d, func() error {
@@ -107,7 +107,7 @@ instances, read an inbox and act on tasks (the county's accounts).`,
 	localize := &cobra.Command{
 		Use:   "localize WORKFLOW FILE",
 		Short: "Make the county's version of a workflow: steps added, limits shortened, optional steps removed",
-		Example: `  countycloud workflow localize oa.incoming local.json
+		Example: `  countycloud workflow localize office.incoming local.json
   # local.json: {"time_limits": {"handle": {"working_days": 3}}, "remove": ["archive"]}`,
 		Args: exactArgs(2, "the workflow's code and the localisation's JSON file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -147,8 +147,8 @@ instances, read an inbox and act on tasks (the county's accounts).`,
 	start := &cobra.Command{
 		Use:   "start WORKFLOW --title TITLE [--subject-unit ID]",
 		Short: "Start an instance of a workflow as the logged-in account",
-		Example: `  countycloud workflow start oa.incoming --title 关于做好防汛工作的通知 --sms
-  countycloud workflow start oa.receiving --title 关于报送低保数据的通知 --subject-unit 2`,
+		Example: `  countycloud workflow start office.incoming --title 关于做好防汛工作的通知 --sms
+  countycloud workflow start office.receiving --title 关于报送低保数据的通知 --subject-unit 2`,
 		Args: exactArgs(1, "the workflow's code"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var out workflow.Outcome

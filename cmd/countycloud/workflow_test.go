@@ -15,7 +15,7 @@ import (
 
 // notice is a small workflow: a clerk of the initiator's unit drafts, its
 // leader approves or sends it back.
-const notice = `{"code": "oa.notice", "name": "通知", "version": 1, "start": "draft", "withdrawable": true,
+const notice = `{"code": "office.notice", "name": "通知", "version": 1, "start": "draft", "withdrawable": true,
  "steps": [
   {"id": "draft", "name": "拟稿", "assignee": {"role": "clerk", "relative": "initiator_unit"}, "time_limit": {"working_hours": 4},
    "actions": [{"name": "submit", "to": "approve"}]},
@@ -38,18 +38,18 @@ func TestAWorkflowThroughTheAPIAndTheCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	operator := map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": env["COUNTYCLOUD_TOKEN"], "COUNTYCLOUD_TENANT": "gd.shaoguan.wengyuan"}
-	if out := mustCLI(t, operator, "workflow", "put", file); !strings.Contains(out, "oa.notice") {
+	if out := mustCLI(t, operator, "workflow", "put", file); !strings.Contains(out, "office.notice") {
 		t.Errorf("workflow put: %s", out)
 	}
 	broken := strings.Replace(strings.Replace(notice, `"version": 1`, `"version": 2`, 1), `"to": "end"`, `"to": "nowhere"`, 1)
-	r := call(t, "PUT", url+wy+"/workflows/oa.notice", env["COUNTYCLOUD_TOKEN"], json.RawMessage(broken))
+	r := call(t, "PUT", url+wy+"/workflows/office.notice", env["COUNTYCLOUD_TOKEN"], json.RawMessage(broken))
 	want(t, "a broken definition", r, 400, flow.CodeInvalidDefinition)
 	if !strings.Contains(string(r.body), "steps[1].actions[0].to") {
 		t.Errorf("the problem's path is not named: %s", r.body)
 	}
-	want(t, "a clerk puts a definition", call(t, "PUT", url+wy+"/workflows/oa.notice", tokens["wyclerk"], json.RawMessage(notice)), 403, auth.CodeForbidden)
+	want(t, "a clerk puts a definition", call(t, "PUT", url+wy+"/workflows/office.notice", tokens["wyclerk"], json.RawMessage(notice)), 403, auth.CodeForbidden)
 
-	started := call(t, "POST", url+wy+"/instances", tokens["wyclerk"], workflow.StartInput{Workflow: "oa.notice", Title: "关于元旦放假的通知"})
+	started := call(t, "POST", url+wy+"/instances", tokens["wyclerk"], workflow.StartInput{Workflow: "office.notice", Title: "关于元旦放假的通知"})
 	want(t, "start", started, 201, "")
 	out := decode[workflow.Outcome](t, started)
 	draft := out.Opened[0]
@@ -91,7 +91,7 @@ func TestAWorkflowThroughTheAPIAndTheCLI(t *testing.T) {
 	want(t, "Lechang reads Wengyuan's instance", call(t, "GET", url+wy+"/instances/"+itoa(out.Instance.ID), lechang["lcadmin"], nil), 404, "tenant_not_found")
 	want(t, "Lechang acts in Wengyuan", call(t, "POST", url+wy+"/tasks/"+itoa(approve.ID)+"/act", lechang["lcadmin"], workflow.ActInput{Action: "approve"}), 404, "tenant_not_found")
 	want(t, "Wengyuan's task in Lechang", call(t, "POST", url+"/v1/tenants/gd.shaoguan.lechang/tasks/"+itoa(approve.ID)+"/act", lechang["lcadmin"], workflow.ActInput{Action: "approve"}), 404, workflow.CodeTaskNotFound)
-	want(t, "Wengyuan's workflow in Lechang", call(t, "GET", url+"/v1/tenants/gd.shaoguan.lechang/workflows/oa.notice", lechang["lcadmin"], nil), 404, workflow.CodeWorkflowNotFound)
+	want(t, "Wengyuan's workflow in Lechang", call(t, "GET", url+"/v1/tenants/gd.shaoguan.lechang/workflows/office.notice", lechang["lcadmin"], nil), 404, workflow.CodeWorkflowNotFound)
 }
 
 // TestADocumentIsDistributedThroughTheAPI: a bureau sends a document and
@@ -116,7 +116,7 @@ func TestADocumentIsDistributedThroughTheAPI(t *testing.T) {
 	tokens := loginAs(t, db, url, env["COUNTYCLOUD_TOKEN"], wy)
 	lechang := loginAs(t, db, url, env["COUNTYCLOUD_TOKEN"], lc)
 	base := url + "/v1/tenants/" + wy
-	for code, file := range map[string]string{"oa.sending": "sending_document.json", "oa.receiving": "receiving_document.json"} {
+	for code, file := range map[string]string{"office.sending": "sending_document.json", "office.receiving": "receiving_document.json"} {
 		b, err := os.ReadFile(filepath.Join("..", "..", "core", "workflow", "testdata", file))
 		if err != nil {
 			t.Fatal(err)
@@ -125,8 +125,8 @@ func TestADocumentIsDistributedThroughTheAPI(t *testing.T) {
 	}
 	// Unit 5 is Lechang's; Wengyuan has units 1 to 3.
 	want(t, "a subject unit of the other county", call(t, "POST", base+"/instances", tokens["wyclerk"],
-		workflow.StartInput{Workflow: "oa.receiving", Title: "来文", SubjectUnitID: 5}), 400, workflow.CodeUnknownUnit)
-	started := decode[workflow.Outcome](t, call(t, "POST", base+"/instances", tokens["wyclerk"], workflow.StartInput{Workflow: "oa.sending", Title: "关于开展安全检查的通知"}))
+		workflow.StartInput{Workflow: "office.receiving", Title: "来文", SubjectUnitID: 5}), 400, workflow.CodeUnknownUnit)
+	started := decode[workflow.Outcome](t, call(t, "POST", base+"/instances", tokens["wyclerk"], workflow.StartInput{Workflow: "office.sending", Title: "关于开展安全检查的通知"}))
 	sign := decode[workflow.Outcome](t, call(t, "POST", base+"/tasks/"+itoa(started.Opened[0].ID)+"/act", tokens["wyclerk"], workflow.ActInput{Action: "submit"})).Opened[0]
 	distribute := decode[workflow.Outcome](t, call(t, "POST", base+"/tasks/"+itoa(sign.ID)+"/act", tokens["wyleader"], workflow.ActInput{Action: "sign"})).Opened[0]
 	act := base + "/tasks/" + itoa(distribute.ID) + "/act"
@@ -150,10 +150,10 @@ func TestADocumentIsDistributedThroughTheAPI(t *testing.T) {
 	}
 	want(t, "a recipient lists the sender's", call(t, "GET", listed, tokens["rc3"], nil), 404, workflow.CodeInstanceNotFound)
 	sender := map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": tokens["wyclerk"], "COUNTYCLOUD_TENANT": wy}
-	if out := mustCLI(t, sender, "workflow", "distributed", itoa(started.Instance.ID)); !strings.Contains(out, "oa.receiving") || strings.Count(out, "running") != 2 {
+	if out := mustCLI(t, sender, "workflow", "distributed", itoa(started.Instance.ID)); !strings.Contains(out, "office.receiving") || strings.Count(out, "running") != 2 {
 		t.Errorf("workflow distributed: %s", out)
 	}
-	receiving := mustCLI(t, sender, "workflow", "start", "oa.receiving", "--title", "本单位收文", "--subject-unit", "3", "-o", "json")
+	receiving := mustCLI(t, sender, "workflow", "start", "office.receiving", "--title", "本单位收文", "--subject-unit", "3", "-o", "json")
 	if !strings.Contains(receiving, `"subject_unit_id": 3`) && !strings.Contains(receiving, `"subject_unit_id":3`) {
 		t.Errorf("workflow start --subject-unit: %s", receiving)
 	}

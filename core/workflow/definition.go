@@ -119,8 +119,8 @@ type Action struct {
 
 // Distributed is the county's code of the workflow that an action of
 // workflow code distributes with Distribute name: a workflow of the same
-// namespace, which is code up to its first dot ("oa.sending" distributes
-// "receiving" as "oa.receiving"). A module's workflows are thus only
+// namespace, which is code up to its first dot ("office.sending" distributes
+// "receiving" as "office.receiving"). A module's workflows are thus only
 // ever distributed into its own, and a county's into the same family.
 func Distributed(code, name string) string {
 	if i := strings.IndexByte(code, '.'); i >= 0 {

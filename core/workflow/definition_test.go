@@ -218,7 +218,7 @@ func TestSubjectUnitsRoutingAndDistributionAreChecked(t *testing.T) {
 
 func TestDistributionStaysInItsNamespace(t *testing.T) {
 	for _, c := range []struct{ code, name, want string }{
-		{"oa.sending", "receiving", "oa.receiving"},
+		{"office.sending", "receiving", "office.receiving"},
 		{"oa.doc.sending", "doc.receiving", "oa.doc.receiving"},
 		{"sending", "receiving", "receiving"},
 	} {

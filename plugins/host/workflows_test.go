@@ -163,7 +163,7 @@ func TestAPluginRunsItsOwnWorkflowsInItsCountyAsTheCaller(t *testing.T) {
 	}
 	// Another module's workflow, or the platform's, is not the plugin's
 	// to start.
-	for _, code := range []string{"incoming", "oa.incoming"} {
+	for _, code := range []string{"incoming", "office.incoming"} {
 		if status, body := do(wengyuan, "/start/"+code, "x"); status != 400 || !strings.HasPrefix(body, "not found") {
 			t.Errorf("start %s = %d %s, want not found", code, status, body)
 		}

@@ -31,7 +31,7 @@ func BenchmarkActions(b *testing.B) {
 	registers := func(b *testing.B) []workflow.Task {
 		tasks := make([]workflow.Task, b.N)
 		for i := range tasks {
-			o, err := f.svc.Start(c.as("clerk1"), wengyuan, workflow.StartInput{Workflow: "oa.incoming", Title: fmt.Sprintf("来文 %d", i)})
+			o, err := f.svc.Start(c.as("clerk1"), wengyuan, workflow.StartInput{Workflow: "office.incoming", Title: fmt.Sprintf("来文 %d", i)})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -105,7 +105,7 @@ func setup(t testing.TB) *fixture {
 			c.people[a.login] = auth.Principal{Kind: auth.KindAccount, ID: acc.ID, Login: a.login, Tenant: code, Unit: a.unit, Roles: a.roles}
 		}
 		c.people["operator"] = auth.Principal{Kind: auth.KindOperator, ID: 1, Login: "operator"}
-		if _, err := f.svc.PutDefinition(c.as("operator"), code, "oa.incoming", incoming(t)); err != nil {
+		if _, err := f.svc.PutDefinition(c.as("operator"), code, "office.incoming", incoming(t)); err != nil {
 			t.Fatal(err)
 		}
 		f.counties[code] = c
@@ -153,7 +153,7 @@ func (f *fixture) act(t *testing.T, code, login string, task workflow.Task, acti
 
 func (f *fixture) start(t *testing.T, code, login, title string) workflow.Outcome {
 	t.Helper()
-	o, err := f.svc.Start(f.counties[code].as(login), code, workflow.StartInput{Workflow: "oa.incoming", Title: title})
+	o, err := f.svc.Start(f.counties[code].as(login), code, workflow.StartInput{Workflow: "office.incoming", Title: title})
 	if err != nil {
 		t.Fatalf("%s starts %s: %v", login, title, err)
 	}
@@ -313,22 +313,22 @@ func TestAnInitiatorWithdrawsUntilSomeoneElseActs(t *testing.T) {
 func TestBadInputChangesNothing(t *testing.T) {
 	f := setup(t)
 	c := f.counties[wengyuan]
-	_, err := f.svc.PutDefinition(c.as("operator"), wengyuan, "oa.incoming", []byte(`{"code":"oa.incoming","name":"收文","version":2,"start":"nowhere",
+	_, err := f.svc.PutDefinition(c.as("operator"), wengyuan, "office.incoming", []byte(`{"code":"office.incoming","name":"收文","version":2,"start":"nowhere",
 "steps":[{"id":"a","name":"A","assignee":{"role":"astronaut"},"actions":[{"name":"go","to":"b"}]}]}`))
 	wantCode(t, "a broken definition", err, flow.CodeInvalidDefinition)
 	if len(flow.ProblemsOf(err)) < 3 {
 		t.Errorf("problems: %v", flow.ProblemsOf(err))
 	}
-	_, err = f.svc.Localize(c.as("operator"), wengyuan, "oa.incoming", flow.Local{Remove: []string{"handle"}})
+	_, err = f.svc.Localize(c.as("operator"), wengyuan, "office.incoming", flow.Local{Remove: []string{"handle"}})
 	wantCode(t, "removing a mandatory step", err, flow.CodeInvalidDefinition)
 	if n := f.count(t, wengyuan, "workflow_definitions", "1"); n != 1 {
 		t.Errorf("%d revisions after refused changes", n)
 	}
-	_, err = f.svc.Start(c.as("operator"), wengyuan, workflow.StartInput{Workflow: "oa.incoming", Title: "x"})
+	_, err = f.svc.Start(c.as("operator"), wengyuan, workflow.StartInput{Workflow: "office.incoming", Title: "x"})
 	wantCode(t, "an operator starts", err, workflow.CodeNotYourTask)
 	_, err = f.svc.Start(c.as("clerk1"), wengyuan, workflow.StartInput{Workflow: "oa.unknown", Title: "x"})
 	wantCode(t, "an unknown workflow", err, workflow.CodeWorkflowNotFound)
-	_, err = f.svc.Start(c.as("clerk1"), wengyuan, workflow.StartInput{Workflow: "oa.incoming", Title: " "})
+	_, err = f.svc.Start(c.as("clerk1"), wengyuan, workflow.StartInput{Workflow: "office.incoming", Title: " "})
 	wantCode(t, "no title", err, workflow.CodeInvalidRequest)
 
 	mine := f.start(t, wengyuan, "clerk1", "翁源的来文")

@@ -19,7 +19,7 @@ import (
 func (f *fixture) definitions(t *testing.T) {
 	t.Helper()
 	for code, c := range f.counties {
-		for wf, file := range map[string]string{"oa.sending": "sending_document.json", "oa.receiving": "receiving_document.json",
+		for wf, file := range map[string]string{"office.sending": "sending_document.json", "office.receiving": "receiving_document.json",
 			"hotline.message": "citizen_message.json"} {
 			b, err := os.ReadFile("../../core/workflow/testdata/" + file)
 			if err != nil {
@@ -83,7 +83,7 @@ func TestAnInstanceRunsForItsSubjectUnit(t *testing.T) {
 	f.definitions(t)
 	c := f.counties[wengyuan]
 	mzj := c.people["clerk1"].Unit
-	started, err := f.svc.Start(c.as("office"), wengyuan, workflow.StartInput{Workflow: "oa.receiving", Title: "关于报送低保数据的通知", SubjectUnitID: mzj})
+	started, err := f.svc.Start(c.as("office"), wengyuan, workflow.StartInput{Workflow: "office.receiving", Title: "关于报送低保数据的通知", SubjectUnitID: mzj})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestAnInstanceRunsForItsSubjectUnit(t *testing.T) {
 		{"a unit without accounts", empty, workflow.CodeInactiveUnit},
 		{"a negative id", -1, workflow.CodeUnknownUnit},
 	} {
-		_, err := f.svc.Start(c.as("office"), wengyuan, workflow.StartInput{Workflow: "oa.receiving", Title: "来文", SubjectUnitID: bad.unit})
+		_, err := f.svc.Start(c.as("office"), wengyuan, workflow.StartInput{Workflow: "office.receiving", Title: "来文", SubjectUnitID: bad.unit})
 		wantCode(t, bad.name, err, bad.code)
 	}
 	if after := f.snapshot(t, wengyuan); after != before {
@@ -214,7 +214,7 @@ func TestAnActionRoutesTheNextStepToAUnit(t *testing.T) {
 func (f *fixture) sendUntilDistribution(t *testing.T, title string) (workflow.Outcome, workflow.Task) {
 	t.Helper()
 	c := f.counties[wengyuan]
-	started, err := f.svc.Start(c.as("clerk1"), wengyuan, workflow.StartInput{Workflow: "oa.sending", Title: title})
+	started, err := f.svc.Start(c.as("clerk1"), wengyuan, workflow.StartInput{Workflow: "office.sending", Title: title})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +280,7 @@ func TestDistributionStartsOneInstancePerRecipientOrNone(t *testing.T) {
 	}
 	for i, unit := range []int64{czj, ggj, bgs} {
 		d := sent.Distributed[i]
-		if d.Workflow != "oa.receiving" || d.SubjectUnitID != unit || d.ParentID == nil || *d.ParentID != sending.Instance.ID || d.Title != sending.Instance.Title {
+		if d.Workflow != "office.receiving" || d.SubjectUnitID != unit || d.ParentID == nil || *d.ParentID != sending.Instance.ID || d.Title != sending.Instance.Title {
 			t.Errorf("recipient %d: %+v", unit, d)
 		}
 	}
@@ -341,7 +341,7 @@ func TestAServerKilledWhileDistributingLeavesNoRecipientMissingOrDoubled(t *test
 			"receiving instances":  f.count(t, wengyuan, "workflow_instances", "parent_id IS NOT NULL"),
 			"sign-in tasks":        f.count(t, wengyuan, "workflow_tasks", "step = 'sign_in'"),
 			"senders with 10":      recipients * f.count(t, wengyuan, "workflow_instances p", "(SELECT COUNT(*) FROM "+schema+".workflow_instances c WHERE c.parent_id = p.id) = ?", recipients),
-			"finished senders":     recipients * f.count(t, wengyuan, "workflow_instances", "definition_code = 'oa.sending' AND status = 'done'"),
+			"finished senders":     recipients * f.count(t, wengyuan, "workflow_instances", "definition_code = 'office.sending' AND status = 'done'"),
 			"recipients' starts":   f.count(t, wengyuan, "audit_log", "action = 'workflow.start'") - documents,
 			"recipient units told": f.count(t, wengyuan, "notifications", "kind = 'task_assigned' AND channel = 'inapp' AND account_id = ?", f.counties[wengyuan].people["u0_clerk"].ID) * recipients,
 		} {
