@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/countycloud/countycloud/plugins/host"
+	"github.com/countycloud/countycloud/plugins/oa"
 	"github.com/countycloud/countycloud/plugins/sdk"
 	"github.com/countycloud/countycloud/plugins/vod"
 )
@@ -20,7 +21,10 @@ type builtin struct {
 
 // builtins are the modules this binary serves as plugins, by id.
 func builtins() map[string]builtin {
-	return map[string]builtin{"vod": {serve: vod.Serve, manifest: vod.Manifest}}
+	return map[string]builtin{
+		"oa":  {serve: oa.Serve, manifest: oa.Manifest},
+		"vod": {serve: vod.Serve, manifest: vod.Manifest},
+	}
 }
 
 // builtinModules is how the host launches each built-in module: this very
