@@ -99,48 +99,72 @@ func (s *records) PutRecord(ctx context.Context, req *pluginv1.PutRecordRequest)
 	now := s.now().UTC().Truncate(time.Microsecond)
 	var out recordRow
 	err = s.router.InTenantTx(ctx, county, func(ctx context.Context, tx *sqlx.Tx) error {
-		key := []any{s.plugin, req.GetCollection(), req.GetId()}
-		if req.GetVersion() == 0 {
-			_, err := tx.ExecContext(ctx, "INSERT INTO plugin_records (plugin, collection, record_id, version, document, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?, ?)",
-				append(key, string(req.GetDocument()), now, now)...)
-			var dup *mysql.MySQLError
-			if errors.As(err, &dup) && dup.Number == 1062 {
-				return status.Errorf(codes.AlreadyExists, "record %s/%s exists; give its version to replace it", req.GetCollection(), req.GetId())
-			}
-			if err != nil {
-				return fmt.Errorf("create record: %w", err)
-			}
-			out = recordRow{Collection: req.GetCollection(), ID: req.GetId(), Version: 1, Document: string(req.GetDocument()), CreatedAt: now, UpdatedAt: now}
-		} else {
-			err := tx.GetContext(ctx, &out, "SELECT "+recordColumns+" FROM plugin_records WHERE plugin = ? AND collection = ? AND record_id = ? FOR UPDATE", key...)
-			if errors.Is(err, sql.ErrNoRows) {
-				return status.Errorf(codes.NotFound, "no record %s/%s", req.GetCollection(), req.GetId())
-			}
-			if err != nil {
-				return fmt.Errorf("read record: %w", err)
-			}
-			if out.Version != req.GetVersion() {
-				return status.Errorf(codes.Aborted, "record %s/%s is at version %d, not %d", req.GetCollection(), req.GetId(), out.Version, req.GetVersion())
-			}
-			out.Version, out.Document, out.UpdatedAt = out.Version+1, string(req.GetDocument()), now
-			if _, err := tx.ExecContext(ctx, "UPDATE plugin_records SET version = ?, document = ?, updated_at = ? WHERE plugin = ? AND collection = ? AND record_id = ?",
-				append([]any{out.Version, out.Document, now}, key...)...); err != nil {
-				return fmt.Errorf("replace record: %w", err)
-			}
-			if _, err := tx.ExecContext(ctx, "DELETE FROM plugin_record_fields WHERE plugin = ? AND collection = ? AND record_id = ?", key...); err != nil {
-				return fmt.Errorf("replace record: %w", err)
-			}
-		}
-		index := make([]fieldRow, len(fields))
-		for i, f := range fields {
-			index[i] = fieldRow{req.GetId(), f}
-		}
-		return insertFields(ctx, tx, s.plugin, req.GetCollection(), index)
+		out, err = s.write(ctx, tx, recordWrite{collection: req.GetCollection(), id: req.GetId(), version: req.GetVersion(), now: now,
+			document: req.GetDocument(), fields: fields})
+		return err
 	})
 	if err != nil {
 		return nil, s.grpcError(ctx, err)
 	}
 	return out.proto(), nil
+}
+
+// recordWrite is a put of one record: version 0 creates it, another
+// replaces it at that version.
+type recordWrite struct {
+	collection, id string
+	version        int64
+	now            time.Time
+	// document and its indexed values are checked already.
+	document []byte
+	fields   []fieldValue
+}
+
+// write puts a record in tx: every put of a record goes through it.
+func (s *records) write(ctx context.Context, tx *sqlx.Tx, w recordWrite) (recordRow, error) {
+	var out recordRow
+	key := []any{s.plugin, w.collection, w.id}
+	if w.version == 0 {
+		_, err := tx.ExecContext(ctx, "INSERT INTO plugin_records (plugin, collection, record_id, version, document, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?, ?)",
+			append(key, string(w.document), w.now, w.now)...)
+		var dup *mysql.MySQLError
+		if errors.As(err, &dup) && dup.Number == 1062 {
+			return recordRow{}, status.Errorf(codes.AlreadyExists, "record %s/%s exists; give its version to replace it", w.collection, w.id)
+		}
+		if err != nil {
+			return recordRow{}, fmt.Errorf("create record: %w", err)
+		}
+		out = recordRow{Collection: w.collection, ID: w.id, Version: 1, Document: string(w.document), CreatedAt: w.now, UpdatedAt: w.now}
+		return out, insertFields(ctx, tx, s.plugin, w.collection, fieldRows(w.id, w.fields))
+	}
+	err := tx.GetContext(ctx, &out, "SELECT "+recordColumns+" FROM plugin_records WHERE plugin = ? AND collection = ? AND record_id = ? FOR UPDATE", key...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return recordRow{}, status.Errorf(codes.NotFound, "no record %s/%s", w.collection, w.id)
+	}
+	if err != nil {
+		return recordRow{}, fmt.Errorf("read record: %w", err)
+	}
+	if out.Version != w.version {
+		return recordRow{}, status.Errorf(codes.Aborted, "record %s/%s is at version %d, not %d", w.collection, w.id, out.Version, w.version)
+	}
+	out.Version, out.Document, out.UpdatedAt = out.Version+1, string(w.document), w.now
+	if _, err := tx.ExecContext(ctx, "UPDATE plugin_records SET version = ?, document = ?, updated_at = ? WHERE plugin = ? AND collection = ? AND record_id = ?",
+		append([]any{out.Version, out.Document, w.now}, key...)...); err != nil {
+		return recordRow{}, fmt.Errorf("replace record: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM plugin_record_fields WHERE plugin = ? AND collection = ? AND record_id = ?", key...); err != nil {
+		return recordRow{}, fmt.Errorf("replace record: %w", err)
+	}
+	return out, insertFields(ctx, tx, s.plugin, w.collection, fieldRows(w.id, w.fields))
+}
+
+// fieldRows are the index rows of record id.
+func fieldRows(id string, fields []fieldValue) []fieldRow {
+	index := make([]fieldRow, len(fields))
+	for i, f := range fields {
+		index[i] = fieldRow{id, f}
+	}
+	return index
 }
 
 func (s *records) GetRecord(ctx context.Context, req *pluginv1.GetRecordRequest) (*pluginv1.Record, error) {

@@ -101,12 +101,16 @@ type hostServer struct {
 	// directory is a service of its own (directory.proto), served beside
 	// Host on the same connection.
 	directory *directory
+	// numbers is a service of its own (numbers.proto), served beside
+	// Host on the same connection.
+	numbers *numbers
 }
 
 func newHostServer(m sdk.Manifest, county string, d Deps) *hostServer {
 	g := guard{plugin: m.ID, only: county, caps: d.Capabilities, log: d.Log}
+	records := &records{guard: g, indexed: indexed(m), router: d.Router, now: d.Now}
 	return &hostServer{
-		records:   &records{guard: g, indexed: indexed(m), router: d.Router, now: d.Now},
+		records:   records,
 		files:     newFiles(g, d),
 		trail:     &trail{guard: g, router: d.Router, callers: d.Callers, now: d.Now},
 		notices:   &notices{guard: g, router: d.Router, outbox: d.Outbox, now: d.Now},
@@ -114,6 +118,7 @@ func newHostServer(m sdk.Manifest, county string, d Deps) *hostServer {
 		measures:  newMeasures(g, m, d),
 		receipts:  &receipts{guard: g, router: d.Router, now: d.Now},
 		directory: &directory{guard: g, router: d.Router},
+		numbers:   &numbers{records: records},
 	}
 }
 

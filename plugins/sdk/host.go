@@ -41,6 +41,8 @@ type Host struct {
 	measures pluginv1.MeasuresClient
 	// receipts is the host's Receipts service, on the same connection.
 	receipts pluginv1.ReceiptsClient
+	// numbers is the host's Numbers service, on the same connection.
+	numbers pluginv1.NumbersClient
 	// workflows is the host's HostWorkflows service, on the same
 	// connection.
 	workflows pluginv1.HostWorkflowsClient

@@ -122,6 +122,7 @@ type moduleServer struct {
 	seals     pluginv1.SealsClient
 	measures  pluginv1.MeasuresClient
 	receipts  pluginv1.ReceiptsClient
+	numbers   pluginv1.NumbersClient
 	workflows pluginv1.HostWorkflowsClient
 	directory pluginv1.DirectoryClient
 }
@@ -139,6 +140,7 @@ func (s *moduleServer) Manifest(_ context.Context, req *pluginv1.ManifestRequest
 	s.seals = pluginv1.NewSealsClient(conn)
 	s.measures = pluginv1.NewMeasuresClient(conn)
 	s.receipts = pluginv1.NewReceiptsClient(conn)
+	s.numbers = pluginv1.NewNumbersClient(conn)
 	s.workflows = pluginv1.NewHostWorkflowsClient(conn)
 	s.directory = pluginv1.NewDirectoryClient(conn)
 	s.mu.Unlock()
@@ -151,7 +153,7 @@ func (s *moduleServer) Manifest(_ context.Context, req *pluginv1.ManifestRequest
 
 func (s *moduleServer) Handle(ctx context.Context, req *pluginv1.HandleRequest) (*pluginv1.HandleResponse, error) {
 	s.mu.Lock()
-	host, seals, measures, receipts, workflows, directory := s.host, s.seals, s.measures, s.receipts, s.workflows, s.directory
+	host, seals, measures, receipts, numbers, workflows, directory := s.host, s.seals, s.measures, s.receipts, s.numbers, s.workflows, s.directory
 	s.mu.Unlock()
 	c := req.GetCaller()
 	r := &Request{
@@ -159,7 +161,7 @@ func (s *moduleServer) Handle(ctx context.Context, req *pluginv1.HandleRequest) 
 		Caller:    Caller{Kind: c.GetKind(), Login: c.GetLogin(), AccountID: c.GetAccountId(), UnitID: c.GetUnitId(), Roles: c.GetRoles(), Address: c.GetAddress()},
 		RequestID: req.GetRequestId(),
 		Settings:  req.GetSettings(),
-		Host:      &Host{client: host, seals: seals, measures: measures, receipts: receipts, workflows: workflows, directory: directory, capability: req.GetCapability()},
+		Host:      &Host{client: host, seals: seals, measures: measures, receipts: receipts, numbers: numbers, workflows: workflows, directory: directory, capability: req.GetCapability()},
 	}
 	resp, err := s.module.Handle(ctx, r)
 	if err != nil {
