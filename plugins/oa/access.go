@@ -49,3 +49,7 @@ func (a access) has(role string) bool { return !a.operator && slices.Contains(a.
 func (a access) administers(unit int64) bool {
 	return a.county || a.has(roleUnitAdmin) && a.unit == unit && a.account > 0
 }
+
+// readsCounty reports whether the caller may read every unit's documents:
+// the county's admins and the province's operators (support, usage).
+func (a access) readsCounty() bool { return a.county || a.operator }

@@ -26,6 +26,7 @@ type fakeHost struct {
 	files   map[string]sdk.File
 	audits  []sdk.AuditEntry
 	nextID  int
+	engine  *fakeEngine
 }
 
 func newFakeHost(now func() time.Time) *fakeHost {
@@ -33,7 +34,8 @@ func newFakeHost(now func() time.Time) *fakeHost {
 	for name, c := range Manifest().Collections {
 		indexed[name] = c.Indexed
 	}
-	return &fakeHost{now: now, indexed: indexed, records: map[string]map[string]sdk.Record{}, files: map[string]sdk.File{}}
+	return &fakeHost{now: now, indexed: indexed, records: map[string]map[string]sdk.Record{}, files: map[string]sdk.File{},
+		engine: newFakeEngine()}
 }
 
 func (h *fakeHost) Put(_ context.Context, collection, id string, version int64, doc any) (sdk.Record, error) {
@@ -168,6 +170,25 @@ func (h *fakeHost) CreateUpload(_ context.Context, name, contentType string, siz
 	return sdk.Upload{FileID: id, URL: "https://files.example/upload/" + id, ExpiresAt: h.now().Add(time.Hour)}, nil
 }
 
+// arrive is the client's PUT of file id's bytes.
+func (h *fakeHost) arrive(id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f := h.files[id]
+	f.Status, f.ReadyAt, f.SHA256 = sdk.FileReady, h.now(), fmt.Sprintf("%064x", len(h.files))
+	h.files[id] = f
+}
+
+func (h *fakeHost) DeleteFile(_ context.Context, id string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.files[id]; !ok {
+		return fmt.Errorf("%w: no file %s", sdk.ErrNotFound, id)
+	}
+	delete(h.files, id)
+	return nil
+}
+
 func (h *fakeHost) File(_ context.Context, id string) (sdk.File, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -196,4 +217,10 @@ func (h *fakeHost) Audit(_ context.Context, e sdk.AuditEntry) error {
 	defer h.mu.Unlock()
 	h.audits = append(h.audits, e)
 	return nil
+}
+
+func (h *fakeHost) count(collection string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.records[collection])
 }

@@ -67,6 +67,9 @@ func (tt *tester) do(who sdk.Caller, method, path, query string, body any, out a
 			tt.t.Fatal(err)
 		}
 	}
+	tt.host.mu.Lock()
+	tt.host.engine.caller = who
+	tt.host.mu.Unlock()
 	resp, err := tt.m.serve(context.Background(), &sdk.Request{Method: method, Path: path, Query: query, Body: data, Caller: who, RequestID: "req-1", Settings: tt.settings}, tt.host)
 	if err != nil {
 		tt.t.Fatalf("%s %s: %v", method, path, err)

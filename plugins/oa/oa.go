@@ -23,6 +23,8 @@ func Manifest() sdk.Manifest {
 		Protocol:    sdk.ProtocolVersion,
 		Collections: collections(),
 		Settings:    json.RawMessage(settingsSchema),
+		Workflows:   workflows(),
+		Measures:    documentMeasures(),
 	}
 }
 
@@ -31,6 +33,14 @@ func collections() map[string]sdk.Collection {
 	return map[string]sdk.Collection{
 		// One template (红头) per unit, read by its id.
 		collTemplates: {Indexed: []string{"unit_id"}},
+		// Documents are listed by issuing unit, year, sequence (the
+		// number), status and urgency, and found by their sending
+		// instance.
+		collDocuments: {Indexed: []string{"unit_id", "year", "sequence", "status", "urgency", "instance_id"}},
+		// What each unit received, one record per document and unit,
+		// listed alike and found by the document and the receiving
+		// instance.
+		collReceived: {Indexed: []string{"unit_id", "document_id", "year", "sequence", "status", "urgency", "instance_id"}},
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/countycloud/countycloud/core/workflow"
 	"github.com/countycloud/countycloud/plugins/sdk"
 )
 
@@ -53,5 +54,15 @@ func TestSettingsSchema(t *testing.T) {
 	}
 	if got, err := parseSettings(json.RawMessage(`{"max_attachments":3}`)); err != nil || got.MaxAttachments != 3 || got.MaxAttachmentBytes != want.MaxAttachmentBytes {
 		t.Fatalf("partial settings: %+v %v", got, err)
+	}
+}
+
+// TestWorkflowsAreTheEngines: the engine accepts the module's workflows
+// (the host checks them again at enable).
+func TestWorkflowsAreTheEngines(t *testing.T) {
+	for code, def := range workflows() {
+		if _, err := workflow.Parse(def, []string{"clerk", "leader", "business_admin"}); err != nil {
+			t.Errorf("%s: %v", code, err)
+		}
 	}
 }

@@ -24,6 +24,10 @@ type params map[string]string
 func routes() [][]route {
 	return [][]route{
 		templateRoutes(),
+		documentRoutes(),
+		flowRoutes(),
+		receivedRoutes(),
+		listRoutes(),
 	}
 }
 

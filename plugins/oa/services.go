@@ -15,10 +15,22 @@ type services interface {
 	Get(ctx context.Context, collection, id string) (sdk.Record, error)
 	Delete(ctx context.Context, collection, id string, version int64) error
 	Query(ctx context.Context, collection string, q sdk.Query) (sdk.Page, error)
+	PutNumbered(ctx context.Context, collection, id string, version int64, doc any, n sdk.Numbering) (sdk.Record, int64, error)
 
 	CreateUpload(ctx context.Context, name, contentType string, size int64) (sdk.Upload, error)
 	File(ctx context.Context, id string) (sdk.File, error)
 	DownloadURL(ctx context.Context, id string, ttl time.Duration) (sdk.SignedURL, error)
+	DeleteFile(ctx context.Context, id string) error
+
+	Units(ctx context.Context, ids ...int64) ([]sdk.Unit, error)
+
+	StartWorkflowFor(ctx context.Context, workflow string, o sdk.StartOptions) (sdk.Outcome, error)
+	ActOnTaskWith(ctx context.Context, taskID int64, action string, o sdk.ActOptions) (sdk.Outcome, error)
+	ListWorkflowInstances(ctx context.Context, q sdk.WorkflowQuery) ([]sdk.Instance, error)
+	ListWorkflowTasks(ctx context.Context, q sdk.WorkflowQuery) ([]sdk.Task, error)
+
+	SealDocument(ctx context.Context, unit int64, files ...string) (sdk.Seal, error)
+	RecordMeasure(ctx context.Context, m sdk.Measure) (bool, error)
 
 	Audit(ctx context.Context, e sdk.AuditEntry) error
 }

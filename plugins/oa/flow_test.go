@@ -1,0 +1,356 @@
+package oa
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/countycloud/countycloud/plugins/sdk"
+)
+
+func person(login string, id, unit int64, roles ...string) sdk.Caller {
+	return sdk.Caller{Kind: sdk.CallerAccount, Login: login, AccountID: id, UnitID: unit, Roles: roles}
+}
+
+// The people of the flows: 县政府办 (20) sends, 民政局 (30) and 财政局
+// (40) receive.
+var (
+	gbClerk = person("gbclerk", 21, 20, "clerk")
+	gbCheck = person("gbcheck", 22, 20, "business_admin")
+	gbLead  = person("gblead", 23, 20, "leader")
+	mzClerk = person("mzclerk", 31, 30, "clerk")
+	mzCheck = person("mzcheck", 32, 30, "business_admin")
+	mzLead  = person("mzlead", 33, 30, "leader")
+	czClerk = person("czclerk", 41, 40, "clerk")
+)
+
+type actAnswer struct {
+	Document documentView `json:"document"`
+	Outcome  sdk.Outcome  `json:"outcome"`
+}
+
+type receivedAnswer struct {
+	Received receivedView `json:"received"`
+	Outcome  sdk.Outcome  `json:"outcome"`
+}
+
+func draftBody() map[string]any {
+	return map[string]any{"title": "关于做好2026年防汛工作的通知", "urgency": "加急", "main_units": []int64{30}, "copy_units": []int64{40},
+		"body": "各单位：现将有关事项通知如下。", "paper": true}
+}
+
+// ready prepares unit 20's template and seal.
+func (tt *tester) ready() {
+	tt.t.Helper()
+	if status := tt.do(unitAdmin(), "PUT", "/templates/20", "", wengfu(), nil); status != 201 {
+		tt.t.Fatalf("template: %d", status)
+	}
+	tt.host.engine.seals[20] = "active"
+}
+
+func (tt *tester) draft(body map[string]any) documentView {
+	tt.t.Helper()
+	var d documentView
+	if status := tt.do(gbClerk, "POST", "/documents", "", body, &d); status != 201 || d.Status != stepDraft || d.InstanceID == 0 {
+		tt.t.Fatalf("draft: %d %+v", status, d)
+	}
+	return d
+}
+
+func (tt *tester) act(who sdk.Caller, id, action, want string) actAnswer {
+	tt.t.Helper()
+	var a actAnswer
+	if status := tt.do(who, "POST", "/documents/"+id+"/act", "", map[string]any{"action": action, "comment": "同意"}, &a); status != 200 || a.Document.Status != want {
+		tt.t.Fatalf("%s %s: %d %+v", who.Login, action, status, a.Document)
+	}
+	return a
+}
+
+func (tt *tester) actReceived(who sdk.Caller, id, action, want string) receivedAnswer {
+	tt.t.Helper()
+	var a receivedAnswer
+	if status := tt.do(who, "POST", "/received/"+id+"/act", "", map[string]any{"action": action}, &a); status != 200 || a.Received.Status != want {
+		tt.t.Fatalf("%s %s: %d %+v", who.Login, action, status, a.Received)
+	}
+	return a
+}
+
+// attach declares a file of the document and delivers its bytes.
+func (tt *tester) attach(id, name, kind string) docFile {
+	tt.t.Helper()
+	var out struct {
+		File docFile `json:"file"`
+	}
+	if status := tt.do(gbClerk, "POST", "/documents/"+id+"/files", "", map[string]any{"name": name, "content_type": "application/pdf", "size": 1024, "kind": kind}, &out); status != 201 {
+		tt.t.Fatalf("attach %s: %d", name, status)
+	}
+	tt.host.arrive(out.File.FileID)
+	return out.File
+}
+
+// toSeal carries a fresh draft to 用印, its body attached and numbered.
+func (tt *tester) toSeal(body map[string]any) documentView {
+	tt.t.Helper()
+	d := tt.draft(body)
+	tt.attach(d.ID, "正文.pdf", fileKindBody)
+	tt.act(gbClerk, d.ID, "submit", "check")
+	tt.act(gbCheck, d.ID, "pass", "review")
+	tt.act(gbLead, d.ID, "pass", "sign")
+	tt.act(gbLead, d.ID, "sign", stepRegister)
+	tt.act(gbClerk, d.ID, actRegister, "typeset")
+	return tt.act(gbClerk, d.ID, "typeset", stepSeal).Document
+}
+
+func TestADocumentIsSentAndReceived(t *testing.T) {
+	tt := newTester(t)
+	tt.ready()
+	d := tt.draft(draftBody())
+	if tt.host.counted(measureDrafted, 20) != 1 {
+		t.Fatal("drafted is not counted")
+	}
+	// 民政局 sees nothing before the distribution.
+	tt.fails(mzClerk, "GET", "/documents/"+d.ID, "", nil, 404, codeDocumentNotFound)
+	tt.attach(d.ID, "正文.pdf", fileKindBody)
+	tt.attach(d.ID, "附件1.pdf", fileKindAttachment)
+	tt.fails(gbClerk, "GET", "/documents/"+d.ID+"/seal", "", nil, 409, codeNotSealed)
+	tt.act(gbClerk, d.ID, "submit", "check")
+	tt.act(gbCheck, d.ID, "pass", "review")
+	tt.act(gbLead, d.ID, "pass", "sign")
+	tt.act(gbLead, d.ID, "sign", stepRegister)
+	a := tt.act(gbClerk, d.ID, actRegister, "typeset")
+	if a.Document.Number != "翁府〔2026〕1号" || a.Document.Year != 2026 || a.Document.Sequence != 1 || a.Document.Template.Header != "翁源县人民政府文件" {
+		t.Fatalf("registered: %+v", a.Document)
+	}
+	tt.act(gbClerk, d.ID, "typeset", stepSeal)
+	a = tt.act(gbClerk, d.ID, actSeal, stepDistribute)
+	if a.Document.Seal == nil || len(a.Document.Seal.Files) != 2 || a.Document.Files[0].SHA256 == "" || tt.host.counted(measureSealed, 20) != 1 {
+		t.Fatalf("sealed: %+v", a.Document)
+	}
+	var sealed struct {
+		Seal  json.RawMessage  `json:"seal"`
+		Files []sealedFileView `json:"files"`
+	}
+	if status := tt.do(gbClerk, "GET", "/documents/"+d.ID+"/seal", "", nil, &sealed); status != 200 || len(sealed.Seal) == 0 || len(sealed.Files) != 2 ||
+		sealed.Files[1].Name != "附件1.pdf" || sealed.Files[1].SM3 == "" || sealed.Files[1].URL.URL == "" {
+		t.Fatalf("the seal: %d %+v", status, sealed)
+	}
+	// Once sealed, the files are fixed.
+	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/files", "", map[string]any{"name": "x.pdf", "content_type": "application/pdf", "size": 1}, 409, codeNotEditable)
+	a = tt.act(gbClerk, d.ID, actDistribute, "archive")
+	if len(a.Outcome.Distributed) != 2 || a.Document.DistributedAt == nil || tt.host.counted(measurePaper, 20) != 1 {
+		t.Fatalf("distributed: %+v", a)
+	}
+
+	var receipts struct {
+		Receipts []deliveryReceipt `json:"receipts"`
+	}
+	if status := tt.do(gbClerk, "GET", "/documents/"+d.ID+"/receipts", "", nil, &receipts); status != 200 || len(receipts.Receipts) != 2 ||
+		receipts.Receipts[0].SignedIn || receipts.Receipts[0].UnitName != "民政局" || !receipts.Receipts[1].Copy {
+		t.Fatalf("receipts before sign-in: %d %+v", status, receipts)
+	}
+	// 民政局 reads it now, and carries it through its receiving flow.
+	if status := tt.do(mzClerk, "GET", "/documents/"+d.ID, "", nil, nil); status != 200 {
+		t.Fatalf("the recipient reads: %d", status)
+	}
+	var tasks struct {
+		Tasks []myTask `json:"tasks"`
+	}
+	if status := tt.do(mzClerk, "GET", "/tasks", "", nil, &tasks); status != 200 || len(tasks.Tasks) != 1 || tasks.Tasks[0].Step != stepSignIn ||
+		tasks.Tasks[0].ReceivedID != receivedID(d.ID, 30) || tasks.Tasks[0].Number != "翁府〔2026〕1号" {
+		t.Fatalf("民政局's tasks: %d %+v", status, tasks)
+	}
+	mz := receivedID(d.ID, 30)
+	if r := tt.actReceived(mzClerk, mz, actSignIn, "propose"); r.Received.SignedInAt == nil || r.Received.SignedInBy != "mzclerk" {
+		t.Fatalf("signed in: %+v", r.Received)
+	}
+	if status := tt.do(gbClerk, "GET", "/documents/"+d.ID+"/receipts", "", nil, &receipts); status != 200 || !receipts.Receipts[0].SignedIn ||
+		receipts.Receipts[0].SignedInAt == nil || receipts.Receipts[1].SignedIn {
+		t.Fatalf("receipts after 民政局's sign-in: %+v", receipts)
+	}
+	tt.actReceived(mzCheck, mz, "propose", "instruct")
+	tt.actReceived(mzLead, mz, "instruct", "handle")
+	tt.actReceived(mzCheck, mz, "done", "circulate")
+	tt.actReceived(mzLead, mz, "read", "archive")
+	tt.actReceived(mzClerk, mz, "archive", statusDone)
+	if tt.host.counted(measureReceived, 30) != 1 || tt.host.counted(measureReceived, 40) != 0 {
+		t.Fatal("received is not counted per unit")
+	}
+	tt.fails(mzClerk, "POST", "/received/"+mz+"/act", "", map[string]any{"action": "archive"}, 409, codeFlowFinished)
+	// 财政局 sees its own only.
+	tt.fails(czClerk, "GET", "/received/"+mz, "", nil, 404, codeReceivedNotFound)
+
+	tt.act(gbClerk, d.ID, "archive", statusDone)
+	if tt.host.counted(measureSent, 20) != 1 {
+		t.Fatal("sent is not counted")
+	}
+}
+
+func TestRefusalsLeaveNothingBehind(t *testing.T) {
+	tt := newTester(t)
+	// Classified content, an unknown unit, bad fields: nothing is made.
+	classified := draftBody()
+	classified["classification"] = "机密"
+	tt.fails(gbClerk, "POST", "/documents", "", classified, 403, codeClassified)
+	unknown := draftBody()
+	unknown["copy_units"] = []int64{40, 99}
+	tt.fails(gbClerk, "POST", "/documents", "", unknown, 400, codeUnknownUnit)
+	for field, v := range map[string]any{"urgency": "急件", "classification": "内部", "title": "", "main_units": []int64{}, "copy_units": []int64{30}} {
+		bad := draftBody()
+		bad[field] = v
+		tt.fails(gbClerk, "POST", "/documents", "", bad, 400, codeInvalidDocument)
+	}
+	tt.fails(operator(), "POST", "/documents", "", draftBody(), 403, codeForbidden)
+	if n := tt.host.count(collDocuments); n != 0 || len(tt.host.engine.instances) != 0 {
+		t.Fatalf("refused drafts left %d documents, %d instances", n, len(tt.host.engine.instances))
+	}
+
+	d := tt.draft(draftBody())
+	// Files over the limit or of a refused type.
+	tt.settings = []byte(`{"max_attachment_bytes": 2048}`)
+	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/files", "", map[string]any{"name": "大.pdf", "content_type": "application/pdf", "size": 4096}, 413, codeFileTooLarge)
+	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/files", "", map[string]any{"name": "a.exe", "content_type": "application/x-msdownload", "size": 10}, 415, codeFileTypeRefused)
+	tt.fails(mzClerk, "POST", "/documents/"+d.ID+"/files", "", map[string]any{"name": "a.pdf", "content_type": "application/pdf", "size": 10}, 404, codeDocumentNotFound)
+	if len(tt.host.files) != 0 {
+		t.Fatal("a refused file was declared")
+	}
+	tt.settings = nil
+
+	// Acting without the role, an illegal transition: the flow stays.
+	tt.fails(gbCheck, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": "submit"}, 403, codeNotYourTask)
+	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": "sign"}, 400, codeActionNotAllowed)
+	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": ""}, 400, codeActionNotAllowed)
+	tt.act(gbClerk, d.ID, "submit", "check")
+	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": "pass"}, 403, codeNotYourTask)
+	tt.fails(gbClerk, "PATCH", "/documents/"+d.ID, "", map[string]any{"version": 3, "title": "改"}, 409, codeNotEditable)
+	// Sent back, the draft changes again.
+	tt.act(gbCheck, d.ID, "send_back", stepDraft)
+	var got documentView
+	tt.do(gbClerk, "GET", "/documents/"+d.ID, "", nil, &got)
+	tt.fails(gbClerk, "PATCH", "/documents/"+d.ID, "", map[string]any{"version": got.Version, "classification": "秘密"}, 403, codeClassified)
+	tt.fails(gbClerk, "PATCH", "/documents/"+d.ID, "", map[string]any{"version": got.Version, "main_units": []int64{77}}, 400, codeUnknownUnit)
+	if status := tt.do(gbClerk, "PATCH", "/documents/"+d.ID, "", map[string]any{"version": got.Version, "title": "关于做好防汛工作的通知（修改）"}, &got); status != 200 || got.Title != "关于做好防汛工作的通知（修改）" {
+		t.Fatalf("patch: %d %+v", status, got)
+	}
+}
+
+func TestRegistrationNumbersEachUnitsYearOnce(t *testing.T) {
+	tt := newTester(t)
+	// Without a template, registration is refused and takes no number.
+	tt.host.engine.seals[20] = "active"
+	d := tt.draft(draftBody())
+	tt.attach(d.ID, "正文.pdf", fileKindBody)
+	for _, s := range [][2]any{{gbClerk, "submit"}, {gbCheck, "pass"}, {gbLead, "pass"}, {gbLead, "sign"}} {
+		tt.do(s[0].(sdk.Caller), "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": s[1]}, nil)
+	}
+	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": actRegister}, 409, codeTemplateNotFound)
+	if len(tt.host.engine.counters) != 0 {
+		t.Fatalf("a refused registration took a number: %v", tt.host.engine.counters)
+	}
+	tt.do(unitAdmin(), "PUT", "/templates/20", "", wengfu(), nil)
+	// Numbered, then the engine fails the action: the retry keeps the
+	// number.
+	tt.host.engine.failAct = errors.New("the engine's database went away")
+	if resp, err := tt.m.serve(t.Context(), &sdk.Request{Method: "POST", Path: "/documents/" + d.ID + "/act", Body: []byte(`{"action":"register"}`), Caller: gbClerk}, tt.host); err == nil {
+		t.Fatalf("a failed action answered %d", resp.Status)
+	}
+	a := tt.act(gbClerk, d.ID, actRegister, "typeset")
+	if a.Document.Sequence != 1 || tt.host.engine.counters["docno/20/2026"] != 1 {
+		t.Fatalf("after a retry: %+v %v", a.Document, tt.host.engine.counters)
+	}
+	second := tt.toSeal(draftBody())
+	if second.Number != "翁府〔2026〕2号" {
+		t.Fatalf("the second document: %s", second.Number)
+	}
+	// The next year starts again at 1.
+	tt.mu.Lock()
+	tt.now = tt.now.AddDate(1, 0, 0)
+	tt.mu.Unlock()
+	if third := tt.toSeal(draftBody()); third.Number != "翁府〔2027〕1号" {
+		t.Fatalf("the next year's: %s", third.Number)
+	}
+}
+
+func TestSealingRefusals(t *testing.T) {
+	tt := newTester(t)
+	tt.ready()
+	d := tt.toSeal(draftBody())
+	// A revoked seal, or none: refused, nothing recorded.
+	tt.host.engine.seals[20] = "revoked"
+	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": actSeal}, 409, codeSealUnavailable)
+	// Another unit's clerk cannot reach the step, let alone the seal.
+	tt.fails(mzClerk, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": actSeal}, 404, codeDocumentNotFound)
+	var got documentView
+	tt.do(gbClerk, "GET", "/documents/"+d.ID, "", nil, &got)
+	if got.Seal != nil || got.Status != stepSeal || tt.host.counted(measureSealed, 20) != 0 {
+		t.Fatalf("a refused seal left %+v", got)
+	}
+	// The host refuses the unit's seal to whoever is not its account.
+	tt.host.engine.seals[20] = "active"
+	tt.host.engine.caller = mzClerk
+	c := &call{ctx: t.Context(), host: tt.host, log: tt.m.log, req: &sdk.Request{}, who: accessOf(mzClerk), now: tt.now}
+	r, _ := tt.host.Get(t.Context(), collDocuments, d.ID)
+	if _, _, err := c.seal(r, got.document); apiCode(err) != codeSealRefused {
+		t.Fatalf("another unit's seal: %v", err)
+	}
+	// A pending file is not sealed.
+	tt.host.mu.Lock()
+	for id, f := range tt.host.files {
+		f.Status = sdk.FilePending
+		tt.host.files[id] = f
+	}
+	tt.host.mu.Unlock()
+	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": actSeal}, 409, codeFileNotReady)
+}
+
+func apiCode(err error) string {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae.code
+	}
+	return fmt.Sprint(err)
+}
+
+func TestADistributionRefusedStartsNone(t *testing.T) {
+	tt := newTester(t)
+	tt.ready()
+	d := tt.toSeal(draftBody())
+	tt.act(gbClerk, d.ID, actSeal, stepDistribute)
+	// 财政局 is gone from the county by the time of the distribution.
+	delete(tt.host.engine.units, 40)
+	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": actDistribute}, 400, codeRecipientsRefused)
+	if len(tt.host.engine.instances) != 1 || tt.host.count(collReceived) != 0 {
+		t.Fatalf("a refused distribution left %d instances, %d received", len(tt.host.engine.instances), tt.host.count(collReceived))
+	}
+	tt.host.engine.units[40] = "财政局"
+	tt.act(gbClerk, d.ID, actDistribute, "archive")
+	if tt.host.count(collReceived) != 2 {
+		t.Fatal("the distribution did not record both units")
+	}
+}
+
+// TestADistributionCaughtUp: the server stopped after the engine
+// distributed and before the module recorded it; the recipient's read and
+// the sender's next action record it, once.
+func TestADistributionCaughtUp(t *testing.T) {
+	tt := newTester(t)
+	tt.ready()
+	d := tt.toSeal(draftBody())
+	tt.act(gbClerk, d.ID, actSeal, stepDistribute)
+	// The engine's distribution, without the module.
+	tt.host.mu.Lock()
+	tt.host.engine.caller = gbClerk
+	tt.host.mu.Unlock()
+	tasks, _ := tt.host.ListWorkflowTasks(t.Context(), sdk.WorkflowQuery{InstanceID: d.InstanceID, Status: "open"})
+	if _, err := tt.host.ActOnTaskWith(t.Context(), tasks[0].ID, actDistribute, sdk.ActOptions{RecipientUnitIDs: []int64{30, 40}}); err != nil {
+		t.Fatal(err)
+	}
+	if status := tt.do(mzClerk, "GET", "/received/"+receivedID(d.ID, 30), "", nil, nil); status != http.StatusOK {
+		t.Fatalf("the recipient's read: %d", status)
+	}
+	a := tt.act(gbClerk, d.ID, "archive", statusDone)
+	if a.Document.DistributedAt == nil || tt.host.count(collReceived) != 2 {
+		t.Fatalf("caught up: %+v, %d received", a.Document, tt.host.count(collReceived))
+	}
+}
