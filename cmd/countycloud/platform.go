@@ -123,7 +123,7 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		tenants:     tenants,
 		org:         org.NewService(router, org.TellRenewals(identity)),
 		calendars:   calendars,
-		measures:    measure.NewService(router, plugins),
+		measures:    measure.NewService(router, measure.Catalogs{workflows, plugins}),
 		seals:       sealer,
 		workflows:   workflows,
 		notify:      notifier,

@@ -2,13 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/countycloud/countycloud/core/auth"
+	"github.com/countycloud/countycloud/core/measure"
 	flow "github.com/countycloud/countycloud/core/workflow"
 	"github.com/countycloud/countycloud/tenants/workflow"
 )
@@ -92,6 +95,38 @@ func TestAWorkflowThroughTheAPIAndTheCLI(t *testing.T) {
 	want(t, "Lechang acts in Wengyuan", call(t, "POST", url+wy+"/tasks/"+itoa(approve.ID)+"/act", lechang["lcadmin"], workflow.ActInput{Action: "approve"}), 404, "tenant_not_found")
 	want(t, "Wengyuan's task in Lechang", call(t, "POST", url+"/v1/tenants/gd.shaoguan.lechang/tasks/"+itoa(approve.ID)+"/act", lechang["lcadmin"], workflow.ActInput{Action: "approve"}), 404, workflow.CodeTaskNotFound)
 	want(t, "Wengyuan's workflow in Lechang", call(t, "GET", url+"/v1/tenants/gd.shaoguan.lechang/workflows/office.notice", lechang["lcadmin"], nil), 404, workflow.CodeWorkflowNotFound)
+
+	// The platform counted both tasks on time and the instance completed
+	// in unit 1, once though two clerks pressed submit; Lechang, which
+	// ran nothing, has no figure, and reads none of Wengyuan's.
+	today := measure.Day(time.Now())
+	query := "?measure=platform.workflow.completed.office.notice,platform.tasks.on_time,platform.tasks.late&from=" + today + "&to=" + today
+	report := decode[measure.Report](t, call(t, "GET", url+wy+"/measures"+query, tokens["wyadmin"], nil))
+	if got := figureList(report); got != "platform.tasks.on_time/1=2 platform.workflow.completed.office.notice/1=1" {
+		t.Errorf("Wengyuan's figures: %s", got)
+	}
+	if len(report.Measures) != 3 || report.Measures[0].Label.ZH != "办结数：通知" {
+		t.Errorf("Wengyuan's measures: %+v", report.Measures)
+	}
+	admin := map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": tokens["wyadmin"], "COUNTYCLOUD_TENANT": "gd.shaoguan.wengyuan"}
+	if out := mustCLI(t, admin, "measures", "--measure", "platform.workflow.completed.office.notice", "--from", today, "--to", today); !strings.Contains(out, "办结数：通知") {
+		t.Errorf("measures from the CLI: %s", out)
+	}
+	want(t, "Lechang reads Wengyuan's figures", call(t, "GET", url+wy+"/measures"+query, lechang["lcadmin"], nil), 404, "tenant_not_found")
+	want(t, "Lechang reads a workflow it does not run", call(t, "GET", url+"/v1/tenants/gd.shaoguan.lechang/measures"+query, lechang["lcadmin"], nil), 400, measure.CodeUnknownMeasure)
+	own := decode[measure.Report](t, call(t, "GET", url+"/v1/tenants/gd.shaoguan.lechang/measures?measure=platform.tasks.on_time&from="+today+"&to="+today, lechang["lcadmin"], nil))
+	if len(own.Figures) != 0 {
+		t.Errorf("Lechang's own figures: %s", figureList(own))
+	}
+}
+
+// figureList is a report's figures, measure/unit=value, in its order.
+func figureList(r measure.Report) string {
+	var b []string
+	for _, f := range r.Figures {
+		b = append(b, fmt.Sprintf("%s/%d=%d", f.Measure, f.Unit, f.Value))
+	}
+	return strings.Join(b, " ")
 }
 
 // TestADocumentIsDistributedThroughTheAPI: a bureau sends a document and

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -172,6 +173,45 @@ VALUES (?, ?, ?, ?, ?), (?, ?, ?, ?, ?), (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE
 		return false, fmt.Errorf("add to %s: %w", r.Measure, err)
 	}
 	return true, nil
+}
+
+// Count is one of the platform's own events to count: a task acted on,
+// an instance completed.
+type Count struct {
+	Measure string
+	// Unit is the unit the event belongs to.
+	Unit int64
+}
+
+// Add counts events that happened at at, in tx, the transaction that
+// commits them: one statement adding to each one's day, half-month and
+// month. It keeps no idempotency key: Add is for events that their own
+// transaction makes happen once (a task closed under its row's lock, a
+// notice marked sent), so that the event's row is the key, and a retry
+// of the event is refused before it counts. Whatever can be retried
+// apart from its event records with a key (Record, CountOnce).
+func Add(ctx context.Context, tx *sqlx.Tx, at time.Time, cs ...Count) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	day, err := parseDay(Day(at))
+	if err != nil {
+		return errs.Invalid(CodeInvalidRecording, "day: %v", err)
+	}
+	args := make([]any, 0, 15*len(cs))
+	for _, c := range cs {
+		if err := ValidID(c.Measure); err != nil {
+			return errs.Invalid(CodeInvalidRecording, "%v", err)
+		}
+		for _, grain := range []string{ByDay, ByHalfMonth, ByMonth} {
+			args = append(args, c.Measure, c.Unit, grainCode[grain], periodStart(grain, day).Format(time.DateOnly))
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO measure_values (measure, unit_id, grain, period_start, value)
+VALUES (?, ?, ?, ?, 1)`+strings.Repeat(", (?, ?, ?, ?, 1)", 3*len(cs)-1)+` ON DUPLICATE KEY UPDATE value = value + 1`, args...); err != nil {
+		return fmt.Errorf("count %s: %w", cs[0].Measure, err)
+	}
+	return nil
 }
 
 // sameAsBefore refuses r when its key was recorded with other figures: a

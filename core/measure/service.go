@@ -40,7 +40,8 @@ type Router interface {
 	InTenantTx(ctx context.Context, code string, fn func(ctx context.Context, tx *sqlx.Tx) error) error
 }
 
-// Catalog lists the measures a county has: those of the modules it
+// Catalog lists the measures a county has beside the platform's own
+// (PlatformMeasures): one per workflow it runs, those of the modules it
 // enabled.
 type Catalog interface {
 	Measures(ctx context.Context, county string) ([]Definition, error)
@@ -59,9 +60,14 @@ func NewService(router Router, catalog Catalog) *Service {
 	return &Service{router: router, catalog: catalog}
 }
 
-// Definitions are the measures county may read.
+// Definitions are the measures county may read: the platform's, then
+// the catalog's.
 func (s *Service) Definitions(ctx context.Context, county string) ([]Definition, error) {
-	return s.catalog.Measures(ctx, county)
+	defs, err := s.catalog.Measures(ctx, county)
+	if err != nil {
+		return nil, err
+	}
+	return append(PlatformMeasures(), defs...), nil
 }
 
 // Record adds r to county's figures, in a transaction of its own: for a
@@ -135,7 +141,7 @@ func (s *Service) Read(ctx context.Context, county string, q Query) (Report, err
 	for _, id := range q.Measures {
 		i := slices.IndexFunc(defs, func(d Definition) bool { return d.ID == id })
 		if i < 0 {
-			return Report{}, errs.Invalid(CodeUnknownMeasure, "the county has no measure %q; its measures are those its modules declare", id)
+			return Report{}, errs.Invalid(CodeUnknownMeasure, "the county has no measure %q; its measures are the platform's (platform.…), one per workflow it runs and those its modules declare", id)
 		}
 		report.Measures = append(report.Measures, defs[i])
 	}

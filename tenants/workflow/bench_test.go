@@ -3,6 +3,7 @@ package workflow_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -126,4 +127,58 @@ outcome, code, request_id, source) VALUES (?, 'account', ?, 'clerk1', ?, 'workfl
 		}
 	}
 	return tx.Commit()
+}
+
+// once is a workflow of one step, whose one action ends the instance.
+const once = `{"code": "bench.once", "name": "一步办结", "version": 1, "start": "handle", "time_limit": {"working_days": 5},
+"steps": [{"id": "handle", "name": "办理", "assignee": {"role": "clerk", "relative": "initiator_unit"},
+  "time_limit": {"working_days": 1}, "actions": [{"name": "done", "to": "end"}]}]}`
+
+// BenchmarkActionMeasures is what the platform's measures cost an
+// action: acting on a task that completes its instance, which counts the
+// task (on time) and the instance (completed), against the same action
+// with nothing counted. The two alternate, one of each per iteration, so
+// that both see the same load; each reports its median, and ratio is
+// measured ÷ unmeasured (goal ≤ 1.05).
+//
+//	go test ./tenants/workflow -run '^$' -bench ActionMeasures -benchtime 400x
+func BenchmarkActionMeasures(b *testing.B) {
+	f := setup(b)
+	c := f.counties[wengyuan]
+	if _, err := f.svc.PutDefinition(c.as("operator"), wengyuan, "bench.once", []byte(once)); err != nil {
+		b.Fatal(err)
+	}
+	tasks := make([]workflow.Task, 2*b.N)
+	for i := range tasks {
+		o, err := f.svc.Start(c.as("clerk1"), wengyuan, workflow.StartInput{Workflow: "bench.once", Title: fmt.Sprintf("件 %d", i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		tasks[i] = o.Opened[0]
+	}
+	engines := [2]*workflow.Service{f.svc, workflow.Unmeasured(f.svc)}
+	var spent [2][]time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		for k := range 2 {
+			// Alternate which goes first.
+			e := (k + i) % 2
+			task := tasks[2*i+k]
+			start := time.Now()
+			o, err := engines[e].Act(c.as("clerk1"), wengyuan, task.ID, workflow.ActInput{Action: "done"})
+			spent[e] = append(spent[e], time.Since(start))
+			if err != nil || o.Instance.Status != workflow.InstanceDone {
+				b.Fatalf("act: %+v %v", o.Instance, err)
+			}
+		}
+	}
+	b.StopTimer()
+	var p50 [2]time.Duration
+	for e := range spent {
+		slices.Sort(spent[e])
+		p50[e] = spent[e][len(spent[e])/2]
+	}
+	b.ReportMetric(float64(p50[0].Microseconds())/1000, "measured-p50-ms")
+	b.ReportMetric(float64(p50[1].Microseconds())/1000, "unmeasured-p50-ms")
+	b.ReportMetric(float64(p50[0])/float64(p50[1]), "ratio")
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/measure"
 	"github.com/countycloud/countycloud/core/names"
 	"github.com/countycloud/countycloud/core/notify"
 	"github.com/countycloud/countycloud/core/workday"
@@ -373,6 +374,9 @@ next_check_at = NULL, version = version + 1 WHERE id = ? AND status = ? AND vers
 		if err := run.apply(ctx, task, move); err != nil {
 			return err
 		}
+		if err := run.count(ctx, task); err != nil {
+			return err
+		}
 		if err := run.history(ctx, &task.ID, task.Step, move.Action.Name, p, comment); err != nil {
 			return err
 		}
@@ -637,6 +641,24 @@ func (r *run) apply(ctx context.Context, task Task, move flow.Move) error {
 		}
 	}
 	return nil
+}
+
+// count records the platform's measures of acting on task, in the
+// action's transaction, so that neither stands without the other: the
+// task finished on time or late (against its due time, per its unit)
+// and, if the action ended the instance, the instance completed (per
+// workflow and its subject unit). A task is closed once, under its row's
+// lock: a second action on it is refused before it counts.
+func (r *run) count(ctx context.Context, task Task) error {
+	finished := measure.TasksOnTime
+	if task.DueAt != nil && r.now.After(*task.DueAt) {
+		finished = measure.TasksLate
+	}
+	cs := []measure.Count{{Measure: finished, Unit: task.UnitID}}
+	if r.inst.Status == InstanceDone {
+		cs = append(cs, measure.Count{Measure: measure.WorkflowCompleted(r.inst.Workflow), Unit: r.inst.SubjectUnitID})
+	}
+	return r.s.count(ctx, r.tx, r.now, cs...)
 }
 
 // cancelOpen closes the instance's open tasks but except.

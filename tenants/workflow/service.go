@@ -19,6 +19,7 @@ import (
 
 	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/measure"
 	"github.com/countycloud/countycloud/core/notify"
 	"github.com/countycloud/countycloud/core/ttlcache"
 	"github.com/countycloud/countycloud/core/workday"
@@ -90,8 +91,11 @@ type Service struct {
 	// recipients are whom notices of opened tasks reach, per county and
 	// directory version.
 	recipients *notify.Recipients
-	now        func() time.Time
-	log        *slog.Logger
+	// count adds to the platform's measures in an action's transaction
+	// (measure.Add); a benchmark turns it off for its baseline.
+	count func(ctx context.Context, tx *sqlx.Tx, at time.Time, cs ...measure.Count) error
+	now   func() time.Time
+	log   *slog.Logger
 }
 
 type unitCode struct{ tenant, code string }
@@ -115,6 +119,7 @@ func NewService(router Router, calendars Calendars, kicker Kicker, namespaces Na
 		processes:  ttlcache.New[revision, *flow.Process](24*time.Hour, maxProcesses),
 		units:      ttlcache.New[unitCode, int64](lookupTTL, maxProcesses),
 		recipients: notify.NewRecipients(),
+		count:      measure.Add,
 	}
 }
 
@@ -289,6 +294,27 @@ func (s *Service) Definitions(ctx context.Context, tenant string) ([]DefinitionV
 WHERE version = (SELECT MAX(version) FROM workflow_definitions WHERE code = d.code) ORDER BY code`)
 	})
 	return list, err
+}
+
+// Measures are the measures of the county's workflows: the instances of
+// each completed (measure.WorkflowCompleted), labelled with its name.
+func (s *Service) Measures(ctx context.Context, tenant string) ([]measure.Definition, error) {
+	var list []struct {
+		Code string `db:"code"`
+		Name string `db:"name"`
+	}
+	err := s.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
+		return sqlx.SelectContext(ctx, conn, &list, `SELECT code, name FROM workflow_definitions d
+WHERE version = (SELECT MAX(version) FROM workflow_definitions WHERE code = d.code) ORDER BY code`)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list the measures of workflows: %w", err)
+	}
+	defs := make([]measure.Definition, len(list))
+	for i, d := range list {
+		defs[i] = measure.WorkflowCompletedDef(d.Code, d.Name)
+	}
+	return defs, nil
 }
 
 // Definition is the county's current revision of workflow code.
