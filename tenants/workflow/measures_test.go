@@ -34,9 +34,9 @@ func TestActionsCountTasksOnTimeAndLateAndCompletedInstances(t *testing.T) {
 	f := setup(t)
 	c := f.counties[wengyuan]
 	bureau, bgs := c.people["clerk1"].Unit, c.people["office"].Unit
-	completed := measure.WorkflowCompleted("oa.incoming")
-	if completed != "platform.workflow.completed.oa.incoming" {
-		t.Fatalf("oa.incoming's measure is %s", completed)
+	completed := measure.WorkflowCompleted("office.incoming")
+	if completed != "platform.workflow.completed.office.incoming" {
+		t.Fatalf("office.incoming's measure is %s", completed)
 	}
 	defs, err := f.svc.Measures(c.as("office"), wengyuan)
 	if err != nil || len(defs) != 1 || defs[0].ID != completed || defs[0].Label.ZH != "办结数：收文办理" {
