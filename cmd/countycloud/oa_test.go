@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,14 +16,22 @@ import (
 	"github.com/countycloud/countycloud/tenants/seals"
 )
 
+// oaPlatform is a platform whose two counties run the oa module.
+type oaPlatform struct {
+	// tokens are Wengyuan's accounts' and Lechang's admin's (lcadmin).
+	tokens map[string]string
+	// url is the server's; wy and lc the module's base in each county.
+	url, wy, lc string
+	// wyEnv runs the CLI as the operator in Wengyuan.
+	wyEnv map[string]string
+}
+
 // oaCounties starts a platform with Wengyuan and Lechang, both running
 // the oa module. Wengyuan's units are 1 县信息中心 (its admin), 2 县政府办
 // (the sender: clerk gbclerk, business admin gbcheck, leader gblead,
 // unit admin gbadmin), 3 民政局 and 4 财政局 (receivers: a clerk, a
-// business admin and a leader each). It returns the tokens of
-// Wengyuan's accounts and Lechang's admin (lcadmin), and the module's
-// base URL in each county.
-func oaCounties(t *testing.T) (tokens map[string]string, wy, lc string) {
+// business admin and a leader each).
+func oaCounties(t *testing.T) oaPlatform {
 	t.Helper()
 	db, _, url, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin})
 	operator := env["COUNTYCLOUD_TOKEN"]
@@ -47,9 +57,10 @@ func oaCounties(t *testing.T) (tokens map[string]string, wy, lc string) {
 	for _, county := range []string{"gd.shaoguan.wengyuan", "gd.shaoguan.lechang"} {
 		mustCLI(t, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": operator, "COUNTYCLOUD_TENANT": county}, "plugin", "enable", "oa")
 	}
-	tokens = loginAs(t, db, url, operator, "gd.shaoguan.wengyuan")
+	tokens := loginAs(t, db, url, operator, "gd.shaoguan.wengyuan")
 	tokens["lcadmin"] = loginAs(t, db, url, operator, "gd.shaoguan.lechang")["lcadmin"]
-	return tokens, url + "/v1/tenants/gd.shaoguan.wengyuan/modules/oa", url + "/v1/tenants/gd.shaoguan.lechang/modules/oa"
+	return oaPlatform{tokens: tokens, url: url, wy: url + "/v1/tenants/gd.shaoguan.wengyuan/modules/oa",
+		lc: url + "/v1/tenants/gd.shaoguan.lechang/modules/oa", wyEnv: wyEnv}
 }
 
 // TestOfficialDocumentsTemplatesThroughTheHost: a unit's template is set
@@ -57,7 +68,8 @@ func oaCounties(t *testing.T) (tokens map[string]string, wy, lc string) {
 // county's reach.
 func TestOfficialDocumentsTemplatesThroughTheHost(t *testing.T) {
 	t.Parallel()
-	tokens, wy, lc := oaCounties(t)
+	p := oaCounties(t)
+	tokens, wy, lc := p.tokens, p.wy, p.lc
 	wengfu := map[string]any{"header": "翁源县人民政府文件", "prefix": "翁府", "signature": "翁源县人民政府"}
 	want(t, "a clerk sets a template", call(t, "PUT", wy+"/templates/2", tokens["gbclerk"], wengfu), 403, "forbidden")
 	want(t, "another unit's admin sets it", call(t, "PUT", wy+"/templates/3", tokens["gbadmin"], wengfu), 403, "forbidden")
@@ -102,8 +114,8 @@ func oaActs(t *testing.T, base, path string, tokens map[string]string, steps ...
 // verification; Lechang reaches none of it.
 func TestAnOfficialDocumentThroughTheHost(t *testing.T) {
 	t.Parallel()
-	tokens, wy, lc := oaCounties(t)
-	url := strings.TrimSuffix(wy, "/v1/tenants/gd.shaoguan.wengyuan/modules/oa")
+	p := oaCounties(t)
+	tokens, wy, lc, url := p.tokens, p.wy, p.lc, p.url
 	want(t, "the template", call(t, "PUT", wy+"/templates/2", tokens["gbadmin"],
 		map[string]any{"header": "翁源县人民政府办公室文件", "prefix": "翁府办", "signature": "翁源县人民政府办公室"}), 201, "")
 	want(t, "the seal", call(t, "POST", url+"/v1/tenants/gd.shaoguan.wengyuan/seals", tokens["wyadmin"], map[string]any{"unit_id": 2}), 201, "")
@@ -239,4 +251,120 @@ func TestAnOfficialDocumentThroughTheHost(t *testing.T) {
 	if want(t, "Lechang's list", r, 200, ""); strings.Contains(string(r.body), id) {
 		t.Fatalf("Lechang lists Wengyuan's document: %s", r.body)
 	}
+}
+
+// oaDraftToRegister drafts a document of 县政府办 for 民政局 and 财政局 and
+// carries it to 登记.
+func oaDraftToRegister(t *testing.T, p oaPlatform, title string) string {
+	t.Helper()
+	r := call(t, "POST", p.wy+"/documents", p.tokens["gbclerk"], map[string]any{"title": title, "main_units": []int64{3}, "copy_units": []int64{4}})
+	want(t, "draft", r, 201, "")
+	id := decode[struct {
+		ID string `json:"id"`
+	}](t, r).ID
+	oaActs(t, p.wy, "/documents/"+id, p.tokens, [3]string{"gbclerk", "submit", "check"}, [3]string{"gbcheck", "pass", "review"},
+		[3]string{"gblead", "pass", "sign"}, [3]string{"gblead", "sign", "register"})
+	return id
+}
+
+// oaAttach uploads a small body file to the document.
+func oaAttach(t *testing.T, p oaPlatform, id string) {
+	t.Helper()
+	body := []byte("正文")
+	r := call(t, "POST", p.wy+"/documents/"+id+"/files", p.tokens["gbclerk"], map[string]any{"name": "正文.pdf", "content_type": "application/pdf", "size": len(body), "kind": "body"})
+	want(t, "the body's file", r, 201, "")
+	u := decode[struct {
+		Upload struct {
+			URL string `json:"url"`
+		} `json:"upload"`
+	}](t, r).Upload.URL
+	if status, got := rawCall(t, "PUT", u, body, map[string]string{"Content-Type": "application/pdf"}); status/100 != 2 {
+		t.Fatalf("upload: %d %s", status, got)
+	}
+}
+
+// TestOfficialDocumentsRefusalsThroughTheHost: twenty registrations at
+// once take the numbers 1 to 20, each once; a distribution to a unit
+// where nobody can act starts no receiving flow; a revoked seal seals
+// nothing.
+func TestOfficialDocumentsRefusalsThroughTheHost(t *testing.T) {
+	t.Parallel()
+	p := oaCounties(t)
+	want(t, "the template", call(t, "PUT", p.wy+"/templates/2", p.tokens["gbadmin"], map[string]any{"header": "翁源县人民政府办公室文件", "prefix": "翁府办", "signature": "翁源县人民政府办公室"}), 201, "")
+	r := call(t, "POST", p.url+"/v1/tenants/gd.shaoguan.wengyuan/seals", p.tokens["wyadmin"], map[string]any{"unit_id": 2})
+	want(t, "the seal", r, 201, "")
+	seal := decode[seals.View](t, r)
+
+	const n = 20
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = oaDraftToRegister(t, p, fmt.Sprintf("关于第%d批防汛物资的通知", i+1))
+	}
+	// Every document registered at once, the first one twice.
+	var wg sync.WaitGroup
+	results := make([]apiResult, n+1)
+	for i := range n + 1 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = call(t, "POST", p.wy+"/documents/"+ids[i%n]+"/act", p.tokens["gbclerk"], map[string]any{"action": "register"})
+		}()
+	}
+	wg.Wait()
+	var ok int
+	for _, r := range results {
+		switch {
+		case r.status == 200:
+			ok++
+		case r.status != 409 && r.status != 400:
+			t.Fatalf("a registration: %d %s", r.status, r.body)
+		}
+	}
+	var numbers []int64
+	for _, id := range ids {
+		d := decode[struct {
+			Sequence int64  `json:"sequence"`
+			Status   string `json:"status"`
+		}](t, call(t, "GET", p.wy+"/documents/"+id, p.tokens["gbclerk"], nil))
+		if d.Status != "typeset" {
+			t.Fatalf("document %s is at %s", id, d.Status)
+		}
+		numbers = append(numbers, d.Sequence)
+	}
+	slices.Sort(numbers)
+	if ok != n || numbers[0] != 1 || numbers[n-1] != n || len(slices.Compact(numbers)) != n {
+		t.Fatalf("%d registrations succeeded; numbers %v", ok, numbers)
+	}
+
+	// 财政局's accounts all disabled: the distribution starts nothing.
+	id := ids[0]
+	oaAttach(t, p, id)
+	oaActs(t, p.wy, "/documents/"+id, p.tokens, [3]string{"gbclerk", "typeset", "seal"}, [3]string{"gbclerk", "seal", "distribute"})
+	var accounts []struct {
+		ID int64 `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(mustCLI(t, p.wyEnv, "org", "accounts", "list", "--unit", "4", "-o", "json")), &accounts); err != nil || len(accounts) != 3 {
+		t.Fatalf("财政局's accounts: %v %v", accounts, err)
+	}
+	for _, a := range accounts {
+		mustCLI(t, p.wyEnv, "org", "accounts", "update", itoa(a.ID), "--status", "disabled")
+	}
+	want(t, "a distribution to a unit without accounts", call(t, "POST", p.wy+"/documents/"+id+"/act", p.tokens["gbclerk"], map[string]any{"action": "distribute"}), 400, "recipients_refused")
+	r = call(t, "GET", p.wy+"/documents/"+id+"/receipts", p.tokens["gbclerk"], nil)
+	if want(t, "receipts", r, 200, ""); strings.Contains(string(r.body), "unit_id") {
+		t.Fatalf("a refused distribution left receipts: %s", r.body)
+	}
+	want(t, "民政局 reads what it did not receive", call(t, "GET", p.wy+"/received/"+id+".3", p.tokens["mzclerk"], nil), 404, "received_not_found")
+	for _, a := range accounts {
+		mustCLI(t, p.wyEnv, "org", "accounts", "update", itoa(a.ID), "--status", "active")
+	}
+	oaActs(t, p.wy, "/documents/"+id, p.tokens, [3]string{"gbclerk", "distribute", "archive"})
+
+	// A revoked seal seals nothing.
+	other := ids[1]
+	oaAttach(t, p, other)
+	oaActs(t, p.wy, "/documents/"+other, p.tokens, [3]string{"gbclerk", "typeset", "seal"})
+	want(t, "revoke", call(t, "POST", p.url+"/v1/tenants/gd.shaoguan.wengyuan/seals/"+itoa(seal.ID)+"/revoke", p.tokens["wyadmin"], map[string]any{"reason": "印章停用"}), 200, "")
+	want(t, "seal with a revoked seal", call(t, "POST", p.wy+"/documents/"+other+"/act", p.tokens["gbclerk"], map[string]any{"action": "seal"}), 409, "seal_unavailable")
+	want(t, "no seal", call(t, "GET", p.wy+"/documents/"+other+"/seal", p.tokens["gbclerk"], nil), 409, "document_not_sealed")
 }
