@@ -3,7 +3,7 @@
 # tests with the race detector against the real database, and fuzzes each
 # parser briefly.
 
-MODULES   := . ./plugins/sdk ./examples/suggestions
+MODULES   := . ./plugins/sdk ./examples/suggestions ./examples/hotline
 GOBIN     := $(shell go env GOPATH)/bin
 STATICCHECK := $(GOBIN)/staticcheck
 FUZZTIME  ?= 50000x

@@ -82,6 +82,11 @@ type Options struct {
 	// roles are system_admin (the county's admin), unit_admin,
 	// business_admin, clerk, leader and supervisor.
 	Accounts map[string][]string
+	// Units are more units of the county, by name, each with its
+	// accounts by login and their roles as in Accounts: for a module
+	// whose work goes from one unit to another (a subject unit, a route,
+	// a distribution). A login is named once across Accounts and Units.
+	Units map[string]map[string][]string
 	// ServerFlags are added to `countycloud server -dev`, such as
 	// "--plugin-call-timeout", "2s".
 	ServerFlags []string
@@ -100,6 +105,8 @@ type Host struct {
 	// UnitID is the id of the unit the accounts belong to (their
 	// Caller.UnitID), 0 without accounts.
 	UnitID int64
+	// UnitIDs are the ids of Options.Units, by name.
+	UnitIDs map[string]int64
 	// PluginDir is the server's --plugin-dir; a binary copied there can
 	// be registered through the operator's client (POST /v1/plugins).
 	PluginDir string
@@ -140,7 +147,8 @@ func Start(t testing.TB, opts Options) *Host {
 	if err != nil {
 		t.Fatalf("sdktest: %v", err)
 	}
-	h := &Host{URL: url, County: county, PluginDir: dir, http: &http.Client{Timeout: time.Minute}, accounts: map[string]*Client{}}
+	h := &Host{URL: url, County: county, PluginDir: dir, http: &http.Client{Timeout: time.Minute}, accounts: map[string]*Client{},
+		UnitIDs: map[string]int64{}}
 	h.operator = &Client{host: h, token: l.token}
 	if err := h.waitReady(srv); err != nil {
 		t.Fatalf("sdktest: %v", err)
@@ -148,7 +156,7 @@ func Start(t testing.TB, opts Options) *Host {
 	if err := h.enable(file, sum, opts.Settings); err != nil {
 		t.Fatalf("sdktest: %v", err)
 	}
-	if err := h.createAccounts(opts.Accounts); err != nil {
+	if err := h.createAccounts(opts.Accounts, opts.Units); err != nil {
 		t.Fatalf("sdktest: %v", err)
 	}
 	t.Logf("sdktest: %s %s enabled for %s at %s in %s", h.Module, h.Version, county, h.URL, time.Since(began).Round(time.Millisecond))
@@ -313,27 +321,29 @@ func (h *Host) enable(file, sum string, settings any) error {
 	return nil
 }
 
-// createAccounts creates the accounts in a unit of their own, issues
-// their first passwords and logs each in, replacing the password the
-// county hands out (which must be changed before anything else).
-func (h *Host) createAccounts(accounts map[string][]string) error {
-	if len(accounts) == 0 {
+// createAccounts creates the accounts in a unit of their own and those
+// of each further unit in theirs, issues their first passwords and logs
+// each in, replacing the password the county hands out (which must be
+// changed before anything else).
+func (h *Host) createAccounts(accounts map[string][]string, units map[string]map[string][]string) error {
+	if len(accounts) > 0 {
+		id, err := h.createUnit("sdktest", accounts)
+		if err != nil {
+			return err
+		}
+		h.UnitID = id
+	}
+	for _, name := range slices.Sorted(maps.Keys(units)) {
+		id, err := h.createUnit(name, units[name])
+		if err != nil {
+			return err
+		}
+		h.UnitIDs[name] = id
+	}
+	if len(accounts) == 0 && len(units) == 0 {
 		return nil
 	}
 	base := "/v1/tenants/" + h.County
-	var unit struct {
-		ID int64 `json:"id"`
-	}
-	if err := h.operator.expect(http.MethodPost, base+"/units", map[string]string{"name": "sdktest"}, http.StatusCreated, &unit); err != nil {
-		return fmt.Errorf("create a unit: %w", err)
-	}
-	h.UnitID = unit.ID
-	for _, login := range slices.Sorted(maps.Keys(accounts)) {
-		in := map[string]any{"login": login, "name": login, "unit_id": unit.ID, "roles": accounts[login]}
-		if err := h.operator.expect(http.MethodPost, base+"/accounts", in, http.StatusCreated, nil); err != nil {
-			return fmt.Errorf("create account %s: %w", login, err)
-		}
-	}
 	var issued []struct {
 		Login    string `json:"login"`
 		Password string `json:"password"`
@@ -349,6 +359,25 @@ func (h *Host) createAccounts(accounts map[string][]string) error {
 		h.accounts[cred.Login] = c
 	}
 	return nil
+}
+
+// createUnit creates a unit called name and its accounts, and returns
+// its id.
+func (h *Host) createUnit(name string, accounts map[string][]string) (int64, error) {
+	base := "/v1/tenants/" + h.County
+	var unit struct {
+		ID int64 `json:"id"`
+	}
+	if err := h.operator.expect(http.MethodPost, base+"/units", map[string]string{"name": name}, http.StatusCreated, &unit); err != nil {
+		return 0, fmt.Errorf("create unit %s: %w", name, err)
+	}
+	for _, login := range slices.Sorted(maps.Keys(accounts)) {
+		in := map[string]any{"login": login, "name": login, "unit_id": unit.ID, "roles": accounts[login]}
+		if err := h.operator.expect(http.MethodPost, base+"/accounts", in, http.StatusCreated, nil); err != nil {
+			return 0, fmt.Errorf("create account %s: %w", login, err)
+		}
+	}
+	return unit.ID, nil
 }
 
 // server is the countycloud process and what it logged.

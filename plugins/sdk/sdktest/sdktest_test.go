@@ -33,9 +33,17 @@ func TestAModuleIsBuiltEnabledAndCalledAsEachAccount(t *testing.T) {
 		Package:  "./testdata/echo",
 		Settings: map[string]string{"greeting": "你好"},
 		Accounts: map[string][]string{"admin": {"system_admin"}, "clerk": {"clerk"}, "staff": nil},
+		Units:    map[string]map[string][]string{"县民政局": {"mzclerk": {"clerk"}, "mzleader": {"leader"}}},
 	})
-	if h.Module != "echo" || h.Version != "0.1.0" || h.County != DefaultCounty || h.UnitID == 0 {
+	mz := h.UnitIDs["县民政局"]
+	if h.Module != "echo" || h.Version != "0.1.0" || h.County != DefaultCounty || h.UnitID == 0 || mz == 0 || mz == h.UnitID {
 		t.Fatalf("host %+v", h)
+	}
+	for login, roles := range map[string][]string{"mzclerk": {"clerk"}, "mzleader": {"leader"}} {
+		var got echoed
+		if h.As(t, login).Call(t, "GET", "/who", nil).Decode(t, &got); got.Login != login || got.Unit != mz || !slices.Equal(got.Roles, roles) {
+			t.Errorf("%s of 县民政局: the module saw %+v", login, got)
+		}
 	}
 
 	for login, roles := range map[string][]string{"admin": {"system_admin"}, "clerk": {"clerk"}, "staff": nil} {
