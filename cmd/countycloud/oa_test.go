@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -367,4 +369,22 @@ func TestOfficialDocumentsRefusalsThroughTheHost(t *testing.T) {
 	want(t, "revoke", call(t, "POST", p.url+"/v1/tenants/gd.shaoguan.wengyuan/seals/"+itoa(seal.ID)+"/revoke", p.tokens["wyadmin"], map[string]any{"reason": "印章停用"}), 200, "")
 	want(t, "seal with a revoked seal", call(t, "POST", p.wy+"/documents/"+other+"/act", p.tokens["gbclerk"], map[string]any{"action": "seal"}), 409, "seal_unavailable")
 	want(t, "no seal", call(t, "GET", p.wy+"/documents/"+other+"/seal", p.tokens["gbclerk"], nil), 409, "document_not_sealed")
+
+	// Wengyuan localises the sending flow without 审核: the leader signs
+	// right after 核稿; 登记 still numbers, after the twenty.
+	local := filepath.Join(t.TempDir(), "local.json")
+	if err := os.WriteFile(local, []byte(`{"remove": ["review"], "time_limits": {"check": {"working_days": 1}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustCLI(t, p.wyEnv, "workflow", "localize", "oa.sending", local)
+	r = call(t, "POST", p.wy+"/documents", p.tokens["gbclerk"], map[string]any{"title": "关于调整会议时间的通知", "main_units": []int64{3}})
+	want(t, "draft", r, 201, "")
+	id = decode[struct {
+		ID string `json:"id"`
+	}](t, r).ID
+	last := oaActs(t, p.wy, "/documents/"+id, p.tokens, [3]string{"gbclerk", "submit", "check"}, [3]string{"gbcheck", "pass", "sign"},
+		[3]string{"gblead", "sign", "register"}, [3]string{"gbclerk", "register", "typeset"})
+	if seq := last["document"].(map[string]any)["sequence"]; seq != float64(n+1) {
+		t.Fatalf("the localised flow's number: %v", seq)
+	}
 }
