@@ -52,6 +52,9 @@ type fakeEngine struct {
 	counters map[string]int64
 	// failAct, if set, is what the next ActOnTaskWith answers.
 	failAct error
+	// afterAct, if set, runs once after the next action, as another
+	// request would.
+	afterAct func()
 }
 
 func newFakeEngine() *fakeEngine {
@@ -133,6 +136,13 @@ func (h *fakeHost) openedLocked(instance int64) []sdk.Task {
 
 func (h *fakeHost) ActOnTaskWith(_ context.Context, taskID int64, action string, o sdk.ActOptions) (sdk.Outcome, error) {
 	h.mu.Lock()
+	after := h.engine.afterAct
+	h.engine.afterAct = nil
+	defer func() {
+		if after != nil {
+			after()
+		}
+	}()
 	defer h.mu.Unlock()
 	e := h.engine
 	if err := e.failAct; err != nil {

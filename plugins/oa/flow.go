@@ -195,7 +195,7 @@ func (c *call) actOnDocument(p params) (int, any, error) {
 	if d.Status == statusDone {
 		d.FinishedAt = timePtr(c.now)
 	}
-	if r, err = c.saveDocument(r, d); err != nil {
+	if r, d, err = c.saveProgress(r, d); err != nil {
 		return 0, nil, err
 	}
 	if len(out.Distributed) > 0 {
@@ -254,6 +254,33 @@ func (c *call) saveDocument(r sdk.Record, d document) (sdk.Record, error) {
 		return r, fromHost(err, "the document")
 	}
 	return nr, nil
+}
+
+// saveProgress records where the flow went after an action the engine
+// has done. The draft may have been edited meanwhile (an action at 拟稿
+// races its author's last change): the progress then goes over the
+// edited document, which keeps its edits.
+func (c *call) saveProgress(r sdk.Record, d document) (sdk.Record, document, error) {
+	nr, err := c.host.Put(c.ctx, collDocuments, r.ID, r.Version, d)
+	if !errors.Is(err, sdk.ErrConflict) {
+		if err != nil {
+			return r, d, fromHost(err, "the document")
+		}
+		return nr, d, nil
+	}
+	cur, err := c.host.Get(c.ctx, collDocuments, r.ID)
+	if err != nil {
+		return r, d, fromHost(err, "the document")
+	}
+	var edited document
+	if err := json.Unmarshal(cur.Document, &edited); err != nil {
+		return r, d, fmt.Errorf("read document %s: %w", r.ID, err)
+	}
+	edited.Status, edited.DistributedAt, edited.FinishedAt = d.Status, d.DistributedAt, d.FinishedAt
+	if nr, err = c.host.Put(c.ctx, collDocuments, r.ID, cur.Version, edited); err != nil {
+		return r, d, fromHost(err, "the document")
+	}
+	return nr, edited, nil
 }
 
 func timePtr(t time.Time) *time.Time {

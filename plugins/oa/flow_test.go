@@ -354,3 +354,51 @@ func TestADistributionCaughtUp(t *testing.T) {
 		t.Fatalf("caught up: %+v, %d received", a.Document, tt.host.count(collReceived))
 	}
 }
+
+// TestAnEditRacingTheSubmitKeepsBoth: the author's last change lands
+// between the engine's action and the module's record of it.
+func TestAnEditRacingTheSubmitKeepsBoth(t *testing.T) {
+	tt := newTester(t)
+	d := tt.draft(draftBody())
+	tt.host.engine.afterAct = func() {
+		r, _ := tt.host.Get(t.Context(), collDocuments, d.ID)
+		edited := d.document
+		edited.Title = "关于做好防汛工作的通知（终稿）"
+		if _, err := tt.host.Put(t.Context(), collDocuments, d.ID, r.Version, edited); err != nil {
+			t.Error(err)
+		}
+	}
+	a := tt.act(gbClerk, d.ID, "submit", "check")
+	if a.Document.Title != "关于做好防汛工作的通知（终稿）" {
+		t.Fatalf("the edit is lost: %+v", a.Document)
+	}
+}
+
+func TestDraftFiles(t *testing.T) {
+	tt := newTester(t)
+	tt.settings = []byte(`{"max_attachments": 2}`)
+	d := tt.draft(draftBody())
+	body := tt.attach(d.ID, "正文.pdf", fileKindBody)
+	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/files", "", map[string]any{"name": "正文2.pdf", "content_type": "application/pdf", "size": 10, "kind": "body"}, 409, codeInvalidFile)
+	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/files", "", map[string]any{"name": "正文.pdf", "content_type": "application/pdf", "size": 10}, 409, codeInvalidFile)
+	tt.attach(d.ID, "附件.pdf", fileKindAttachment)
+	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/files", "", map[string]any{"name": "附件2.pdf", "content_type": "application/pdf", "size": 10}, 409, codeTooManyFiles)
+	var dl struct {
+		Download sdk.SignedURL `json:"download"`
+	}
+	if status := tt.do(gbLead, "GET", "/documents/"+d.ID+"/files/"+body.FileID, "", nil, &dl); status != 200 || dl.Download.URL == "" {
+		t.Fatalf("download: %d %+v", status, dl)
+	}
+	tt.fails(mzClerk, "GET", "/documents/"+d.ID+"/files/"+body.FileID, "", nil, 404, codeDocumentNotFound)
+	tt.fails(gbClerk, "GET", "/documents/"+d.ID+"/files/nope", "", nil, 404, codeFileNotFound)
+	var got documentView
+	tt.do(gbClerk, "GET", "/documents/"+d.ID, "", nil, &got)
+	tt.fails(gbClerk, "DELETE", "/documents/"+d.ID+"/files/"+body.FileID, "version=1", nil, 409, codeVersionConflict)
+	tt.fails(mzClerk, "DELETE", "/documents/"+d.ID+"/files/"+body.FileID, fmt.Sprintf("version=%d", got.Version), nil, 404, codeDocumentNotFound)
+	if status := tt.do(gbClerk, "DELETE", "/documents/"+d.ID+"/files/"+body.FileID, fmt.Sprintf("version=%d", got.Version), nil, &got); status != 200 || len(got.Files) != 1 {
+		t.Fatalf("remove: %d %+v", status, got)
+	}
+	if _, err := tt.host.File(t.Context(), body.FileID); !errors.Is(err, sdk.ErrNotFound) {
+		t.Fatalf("a removed file's bytes stay: %v", err)
+	}
+}
