@@ -52,6 +52,8 @@ type fakeEngine struct {
 	counters map[string]int64
 	// failAct, if set, is what the next ActOnTaskWith answers.
 	failAct error
+	// lastAct is the options of the last action done.
+	lastAct sdk.ActOptions
 	// afterAct, if set, runs once after the next action, as another
 	// request would.
 	afterAct func()
@@ -183,6 +185,7 @@ func (h *fakeHost) ActOnTaskWith(_ context.Context, taskID int64, action string,
 			return sdk.Outcome{}, fmt.Errorf("%w: unknown_unit %d", sdk.ErrInvalid, u)
 		}
 	}
+	e.lastAct = o
 	now := h.now().UTC()
 	acted, by := action, e.caller.AccountID
 	t.Status, t.Action, t.ActedAt, t.ActedBy = "done", &acted, &now, &by

@@ -40,6 +40,9 @@ func flowRoutes() []route {
 type actInput struct {
 	Action  string `json:"action"`
 	Comment string `json:"comment"`
+	// SMSReminder also texts the assignees of the steps the action opens
+	// (短信提醒): at 分发, every recipient unit's clerks.
+	SMSReminder bool `json:"sms_reminder"`
 }
 
 func (in *actInput) check() error {
@@ -166,7 +169,7 @@ func (c *call) actOnDocument(p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	opts := sdk.ActOptions{Comment: in.Comment}
+	opts := sdk.ActOptions{Comment: in.Comment, SMSReminder: in.SMSReminder}
 	switch {
 	case t.Step == stepRegister && in.Action == actRegister:
 		if r, d, err = c.register(r, d); err != nil {

@@ -138,7 +138,10 @@ func TestADocumentIsSentAndReceived(t *testing.T) {
 	}
 	// Once sealed, the files are fixed.
 	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/files", "", map[string]any{"name": "x.pdf", "content_type": "application/pdf", "size": 1}, 409, codeNotEditable)
-	a = tt.act(gbClerk, d.ID, actDistribute, "archive")
+	if status := tt.do(gbClerk, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": actDistribute, "sms_reminder": true}, &a); status != 200 ||
+		!tt.host.engine.lastAct.SMSReminder || len(tt.host.engine.lastAct.RecipientUnitIDs) != 2 {
+		t.Fatalf("distribute: %d %+v", status, tt.host.engine.lastAct)
+	}
 	if len(a.Outcome.Distributed) != 2 || a.Document.DistributedAt == nil || tt.host.counted(measurePaper, 20) != 1 {
 		t.Fatalf("distributed: %+v", a)
 	}

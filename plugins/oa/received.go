@@ -186,7 +186,7 @@ func (c *call) actOnReceived(p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	out, err := c.host.ActOnTaskWith(c.ctx, t.ID, in.Action, sdk.ActOptions{Comment: in.Comment})
+	out, err := c.host.ActOnTaskWith(c.ctx, t.ID, in.Action, sdk.ActOptions{Comment: in.Comment, SMSReminder: in.SMSReminder})
 	switch {
 	case errors.Is(err, sdk.ErrInvalid):
 		return 0, nil, badRequest(codeActionNotAllowed, "%s (%s) takes no action %q: %v", t.StepName, t.Step, in.Action, err)
