@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -24,13 +26,13 @@ func Manifest() sdk.Manifest {
 		Collections: collections(),
 		Settings:    json.RawMessage(settingsSchema),
 		Workflows:   workflows(),
-		Measures:    documentMeasures(),
+		Measures:    slices.Concat(documentMeasures(), noticeMeasures(), mailMeasures()),
 	}
 }
 
 // collections are the record collections of every part of the module.
 func collections() map[string]sdk.Collection {
-	return map[string]sdk.Collection{
+	c := map[string]sdk.Collection{
 		// One template (红头) per unit, read by its id.
 		collTemplates: {Indexed: []string{"unit_id"}},
 		// Documents are listed by issuing unit, year, sequence (the
@@ -42,6 +44,9 @@ func collections() map[string]sdk.Collection {
 		// instance.
 		collReceived: {Indexed: []string{"unit_id", "document_id", "year", "sequence", "status", "urgency", "instance_id"}},
 	}
+	maps.Copy(c, noticeCollections())
+	maps.Copy(c, mailCollections())
+	return c
 }
 
 // Serve runs the module as a plugin process until the host stops it; the

@@ -28,6 +28,8 @@ func routes() [][]route {
 		flowRoutes(),
 		receivedRoutes(),
 		listRoutes(),
+		noticeRoutes(),
+		mailRoutes(),
 	}
 }
 

@@ -33,4 +33,7 @@ type services interface {
 	RecordMeasure(ctx context.Context, m sdk.Measure) (bool, error)
 
 	Audit(ctx context.Context, e sdk.AuditEntry) error
+
+	Notify(ctx context.Context, n sdk.Notice) error
+	Accounts(ctx context.Context, q sdk.AccountQuery) ([]sdk.Account, error)
 }

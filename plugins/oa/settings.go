@@ -16,6 +16,9 @@ type settings struct {
 	AttachmentTypes []string `json:"attachment_types"`
 	// MaxAttachments bounds the files of one document.
 	MaxAttachments int `json:"max_attachments"`
+	// SMSReminders lets senders of notices and mail tick "SMS reminder"
+	// (短信提醒), which costs the county money; the host reads it too.
+	SMSReminders bool `json:"sms_reminders"`
 }
 
 // Defaults of the settings: 50 MiB a file, twenty files, and the formats
@@ -92,6 +95,11 @@ const settingsSchema = `{
       "minimum": 1,
       "maximum": 100,
       "default": 20
+    },
+    "sms_reminders": {
+      "description": "Whether senders of notices and mail may tick SMS reminder (短信提醒), texting every recipient with a mobile number at the county's cost.",
+      "type": "boolean",
+      "default": false
     }
   }
 }`

@@ -1,0 +1,252 @@
+package oa
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/countycloud/countycloud/plugins/sdk"
+)
+
+// Error codes of notices and mail (docs/oa.md).
+const (
+	codeInvalidNotice   = "invalid_notice"
+	codeInvalidMail     = "invalid_mail"
+	codeUnknownAccount  = "unknown_account"
+	codeNoticeNotFound  = "notice_not_found"
+	codeMailNotFound    = "mail_not_found"
+	codeSMSRemindersOff = "sms_reminders_off"
+)
+
+// Bounds of a notice or a mail.
+const (
+	maxSubject = 200
+	// maxMessageBody is a notice's or a mail's text; the inbox and an
+	// SMS carry its beginning.
+	maxMessageBody = 20000
+	// maxNamedRecipients bounds each list of ids a sender names.
+	maxNamedRecipients = 1000
+	// maxRecipients bounds the accounts one notice reaches, its units'
+	// members included: a test notice to every unit of a large county.
+	maxRecipients = 5000
+	// notifyChunk is the most accounts the host notifies at once.
+	notifyChunk = 1000
+)
+
+// Urgencies (紧急程度) of a notice, as of a document.
+var messageUrgencies = []string{"平件", "加急", "特急"}
+
+// attachment is a file of a notice or a mail, kept by the host.
+type attachment struct {
+	FileID      string `json:"file_id"`
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+}
+
+// cleanSubject checks a subject: 1 to maxSubject characters on one line.
+func cleanSubject(code, s string) (string, error) {
+	s = strings.TrimSpace(s)
+	switch n := utf8.RuneCountInString(s); {
+	case !utf8.ValidString(s):
+		return "", badRequest(code, "subject is not valid UTF-8")
+	case n == 0:
+		return "", badRequest(code, "subject is empty")
+	case n > maxSubject:
+		return "", badRequest(code, "subject has %d characters; at most %d", n, maxSubject)
+	case strings.IndexFunc(s, unicode.IsControl) >= 0:
+		return "", badRequest(code, "subject holds a control character or a line break")
+	}
+	return s, nil
+}
+
+// cleanBody checks a text of at most maxMessageBody characters, lines
+// and tabs allowed.
+func cleanBody(code, s string) (string, error) {
+	s = strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n"))
+	switch n := utf8.RuneCountInString(s); {
+	case !utf8.ValidString(s):
+		return "", badRequest(code, "body is not valid UTF-8")
+	case n > maxMessageBody:
+		return "", badRequest(code, "body has %d characters; at most %d", n, maxMessageBody)
+	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) >= 0:
+		return "", badRequest(code, "body holds a control character")
+	}
+	return s, nil
+}
+
+// distinctIDs checks a list of ids the sender named and returns it
+// without repeats, in order.
+func distinctIDs(code, field string, ids []int64) ([]int64, error) {
+	if len(ids) > maxNamedRecipients {
+		return nil, badRequest(code, "%s lists %d ids; at most %d", field, len(ids), maxNamedRecipients)
+	}
+	out := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		if id <= 0 {
+			return nil, badRequest(code, "%s: %d is not an id", field, id)
+		}
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// checkAttachments finds the files the sender attached: each uploaded
+// (POST /attachments, then its bytes), within the county's size and type
+// limits, at most max_attachments of them.
+func (c *call) checkAttachments(ids []string) ([]attachment, error) {
+	if len(ids) > c.settings.MaxAttachments {
+		return nil, badRequest(codeTooManyFiles, "%d attachments; the county takes at most %d", len(ids), c.settings.MaxAttachments)
+	}
+	for i, id := range ids {
+		if slices.Contains(ids[:i], id) {
+			return nil, badRequest(codeInvalidFile, "file %s is attached twice", id)
+		}
+		if id == "" || len(id) > 128 {
+			return nil, badRequest(codeInvalidFile, "attachment %d is not a file id", i)
+		}
+	}
+	out := make([]attachment, 0, len(ids))
+	for _, id := range ids {
+		f, err := c.host.File(c.ctx, id)
+		if errors.Is(err, sdk.ErrNotFound) || errors.Is(err, sdk.ErrInvalid) {
+			return nil, badRequest(codeFileNotFound, "there is no file %s; upload it with POST /attachments", id)
+		}
+		if err != nil {
+			return nil, fromHost(err, "the attachment")
+		}
+		if err := c.allowedFile(f.ContentType, f.Size); err != nil {
+			return nil, err
+		}
+		if f.Status != sdk.FileReady {
+			return nil, newError(http.StatusConflict, codeFileNotReady, "the bytes of %s (%s) have not all arrived: PUT them to the upload URL first", id, f.Name)
+		}
+		out = append(out, attachment{FileID: f.ID, Name: f.Name, ContentType: f.ContentType, Size: f.Size})
+	}
+	return out, nil
+}
+
+// allowedFile checks a file against the county's limits, as a
+// document's files are.
+func (c *call) allowedFile(contentType string, size int64) error {
+	if size > c.settings.MaxAttachmentBytes {
+		return newError(http.StatusRequestEntityTooLarge, codeFileTooLarge, "the file has %d bytes; this county takes at most %d", size, c.settings.MaxAttachmentBytes)
+	}
+	if !slices.Contains(c.settings.AttachmentTypes, contentType) {
+		return newError(http.StatusUnsupportedMediaType, codeFileTypeRefused, "files of type %q are not taken; this county takes %s", contentType, strings.Join(c.settings.AttachmentTypes, ", "))
+	}
+	return nil
+}
+
+// checkSMSReminder refuses an SMS reminder the county has not allowed:
+// the host would refuse it too, after the notice was written.
+func (c *call) checkSMSReminder(asked bool) error {
+	if asked && !c.settings.SMSReminders {
+		return newError(http.StatusForbidden, codeSMSRemindersOff, `the county has not allowed the module's SMS reminders (短信提醒); its admin enables them with the setting "sms_reminders": true`)
+	}
+	return nil
+}
+
+// notifyAccounts tells accounts of a new notice or mail in their inbox
+// (and by SMS with the reminder), notifyChunk at a time.
+func (c *call) notifyAccounts(accounts []int64, subject, body string, sms bool) error {
+	for chunk := range slices.Chunk(accounts, notifyChunk) {
+		n := sdk.Notice{AccountIDs: chunk, Kind: sdk.NoticeModule, Subject: clipRunes(subject, 200), Body: clipRunes(body, 2000), SMSReminder: sms}
+		if err := c.host.Notify(c.ctx, n); err != nil {
+			return fromHost(err, "the notification")
+		}
+	}
+	return nil
+}
+
+// clipRunes cuts s to at most n characters.
+func clipRunes(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// record counts measure for unit once per key; a retried request counts
+// nothing more. A refusal of the figures fails the request no further:
+// what it counts is done.
+func (c *call) record(measure string, unit int64, key string) {
+	if _, err := c.host.RecordMeasure(c.ctx, sdk.Measure{ID: measure, UnitID: unit, Key: key}); err != nil {
+		c.log.Error("the county's measures refused a count", "measure", measure, "unit", unit, "key", key, "request", c.req.RequestID, "err", err)
+	}
+}
+
+// messageIDAlphabet is Crockford's base32 in lowercase: its characters sort in
+// the order of their values, so ids compare as the numbers they encode.
+const messageIDAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+
+// messageIDLen is 10 characters of time and 10 of randomness.
+const messageIDLen = 20
+
+// newMessageID makes the id of a notice or a mail sent at t. The host
+// lists records in ascending order of id and lists want the newest
+// first, so the first 50 bits count the milliseconds left until 2^50 ms
+// after 1970 rather than those since; the other 50 bits are random.
+func newMessageID(t time.Time) string {
+	left := uint64(1)<<50 - 1 - uint64(t.UnixMilli())
+	var random [8]byte
+	// crypto/rand.Read never fails: Go 1.24 made it crash the program
+	// rather than return an error.
+	_, _ = rand.Read(random[:])
+	r := uint64(0)
+	for _, b := range random {
+		r = r<<8 | uint64(b)
+	}
+	out := make([]byte, messageIDLen)
+	for i := 9; i >= 0; i-- {
+		out[i] = messageIDAlphabet[left&31]
+		left >>= 5
+	}
+	for i := messageIDLen - 1; i >= 10; i-- {
+		out[i] = messageIDAlphabet[r&31]
+		r >>= 5
+	}
+	return string(out)
+}
+
+// validMessageID reports whether s could be an id newMessageID made.
+func validMessageID(s string) bool {
+	if len(s) != messageIDLen {
+		return false
+	}
+	for i := range len(s) {
+		if !strings.ContainsRune(messageIDAlphabet, rune(s[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// receiptID is the record id of account's copy of message id.
+func receiptID(id string, account int64) string { return id + "." + strconv.FormatInt(account, 10) }
+
+// pageOf reads a list's paging query: limit 1 to 100 (20 if absent),
+// after a previous page's next.
+func pageOf(q map[string]string) (int, string, error) {
+	limit, err := pageLimit(q["limit"])
+	if err != nil {
+		return 0, "", err
+	}
+	after := q["after"]
+	if len(after) > 128 {
+		return 0, "", badRequest(codeInvalidQuery, "after is not a page's next")
+	}
+	return limit, after, nil
+}
+
+// formatErr names what a stored record could not be read as.
+func formatErr(what, id string, err error) error { return fmt.Errorf("read %s %s: %w", what, id, err) }
