@@ -26,6 +26,8 @@ type oaPlatform struct {
 	url, wy, lc string
 	// wyEnv runs the CLI as the operator in Wengyuan.
 	wyEnv map[string]string
+	// platform is the server's, for what a benchmark calls in-process.
+	platform *platform
 }
 
 // oaCounties starts a platform with Wengyuan and Lechang, both running
@@ -33,9 +35,9 @@ type oaPlatform struct {
 // (the sender: clerk gbclerk, business admin gbcheck, leader gblead,
 // unit admin gbadmin), 3 民政局 and 4 财政局 (receivers: a clerk, a
 // business admin and a leader each).
-func oaCounties(t *testing.T) oaPlatform {
+func oaCounties(t testing.TB) oaPlatform {
 	t.Helper()
-	db, _, url, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin})
+	db, server, url, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin})
 	operator := env["COUNTYCLOUD_TOKEN"]
 	wyEnv := map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": operator, "COUNTYCLOUD_TENANT": "gd.shaoguan.wengyuan"}
 	for _, name := range []string{"县政府办", "民政局", "财政局"} {
@@ -62,7 +64,7 @@ func oaCounties(t *testing.T) oaPlatform {
 	tokens := loginAs(t, db, url, operator, "gd.shaoguan.wengyuan")
 	tokens["lcadmin"] = loginAs(t, db, url, operator, "gd.shaoguan.lechang")["lcadmin"]
 	return oaPlatform{tokens: tokens, url: url, wy: url + "/v1/tenants/gd.shaoguan.wengyuan/modules/oa",
-		lc: url + "/v1/tenants/gd.shaoguan.lechang/modules/oa", wyEnv: wyEnv}
+		lc: url + "/v1/tenants/gd.shaoguan.lechang/modules/oa", wyEnv: wyEnv, platform: server}
 }
 
 // TestOfficialDocumentsTemplatesThroughTheHost: a unit's template is set
@@ -89,7 +91,7 @@ func TestOfficialDocumentsTemplatesThroughTheHost(t *testing.T) {
 
 // oaActs does each action on the document as its person, expecting the
 // status after it.
-func oaActs(t *testing.T, base, path string, tokens map[string]string, steps ...[3]string) map[string]any {
+func oaActs(t testing.TB, base, path string, tokens map[string]string, steps ...[3]string) map[string]any {
 	t.Helper()
 	var last map[string]any
 	for _, s := range steps {
@@ -270,7 +272,7 @@ func oaDraftToRegister(t *testing.T, p oaPlatform, title string) string {
 }
 
 // oaAttach uploads a small body file to the document.
-func oaAttach(t *testing.T, p oaPlatform, id string) {
+func oaAttach(t testing.TB, p oaPlatform, id string) {
 	t.Helper()
 	body := []byte("正文")
 	r := call(t, "POST", p.wy+"/documents/"+id+"/files", p.tokens["gbclerk"], map[string]any{"name": "正文.pdf", "content_type": "application/pdf", "size": len(body), "kind": "body"})

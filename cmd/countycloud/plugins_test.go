@@ -131,7 +131,7 @@ func TestAVendorPluginIsRegisteredEnabledAndServedToItsCountyOnly(t *testing.T) 
 
 // rawCall sends body as it is, with no token: what a browser does with a
 // signed file URL.
-func rawCall(t *testing.T, method, url string, body []byte, header map[string]string) (int, []byte) {
+func rawCall(t testing.TB, method, url string, body []byte, header map[string]string) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
