@@ -222,16 +222,38 @@ func TestOANoticesAndMailThroughTheHost(t *testing.T) {
 	}
 	want(t, "an SMS reminder in Lechang", call(t, "POST", lc+"/notices", lcadmin, map[string]any{"subject": "测试", "to_unit_ids": []int64{2}, "sms_reminder": true}), 403, "sms_reminders_off")
 
-	// The measures: one notice and one mail sent by 县政府办, one of each
-	// read in 民政局, whatever the repeated reads.
+	// The testing phase: the IT office's test notice to every unit, 县政府办's
+	// answer; the operators read the counts, with who SMS reaches.
+	want(t, "a test notice to every unit", call(t, "POST", wy+"/notices", tokens["wyadmin"], map[string]any{"subject": "系统测试通知", "all_units": true, "test": true}), 201, "")
+	want(t, "a test notice back", call(t, "POST", wy+"/notices", tokens["gbclerk"], map[string]any{"subject": "收到", "to_unit_ids": []int64{1}, "test": true}), 201, "")
+	r = call(t, "GET", wy+"/notices/tests", op, nil)
+	tests := decode[struct {
+		Units []struct {
+			UnitID     int64 `json:"unit_id"`
+			Accounts   int   `json:"accounts"`
+			WithMobile int   `json:"with_mobile"`
+			Received   int   `json:"received"`
+			Sent       int   `json:"sent"`
+		} `json:"units"`
+	}](t, r)
+	if len(tests.Units) != 4 || tests.Units[0].Received != 1 || tests.Units[1].Sent != 1 || tests.Units[2].Received != 1 || tests.Units[2].Accounts != 2 || tests.Units[2].WithMobile != 1 {
+		t.Errorf("the testing phase's notices: %s", r.body)
+	}
+	want(t, "Lechang's tests", call(t, "GET", lc+"/notices/tests", lcadmin, nil), 200, "")
+	want(t, "a clerk reads the tests", call(t, "GET", wy+"/mail/tests", tokens["gbclerk"], nil), 403, "forbidden")
+
+	// The measures: 2 notices (one a test) and one mail sent by 县政府办,
+	// one of each read in 民政局, whatever the repeated reads (the IT
+	// office's test notice counts for unit 1).
 	day := time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02")
 	for _, c := range []struct {
 		measure string
 		unit    int64
-	}{{"oa.notices.sent", 2}, {"oa.notices.read", 3}, {"oa.mail.sent", 2}, {"oa.mail.read", 3}} {
-		r := call(t, "GET", url+"/v1/tenants/"+wyCode+"/measures?measure="+c.measure+"&from="+day+"&to="+day+"&by=day", tokens["wyadmin"], nil)
+		value   int64
+	}{{"oa.notices.sent", 2, 2}, {"oa.notices.read", 3, 1}, {"oa.mail.sent", 2, 1}, {"oa.mail.read", 3, 1}} {
+		r := call(t, "GET", url+"/v1/tenants/"+wyCode+"/measures?measure="+c.measure+"&unit="+itoa(c.unit)+"&from="+day+"&to="+day+"&by=day", tokens["wyadmin"], nil)
 		report := decode[measure.Report](t, r)
-		if len(report.Figures) != 1 || report.Figures[0].Unit != c.unit || report.Figures[0].Value != 1 || len(report.Measures) != 1 || report.Measures[0].Label.ZH == "" {
+		if len(report.Figures) != 1 || report.Figures[0].Unit != c.unit || report.Figures[0].Value != c.value || len(report.Measures) != 1 || report.Measures[0].Label.ZH == "" {
 			t.Errorf("%s: %s", c.measure, r.body)
 		}
 	}

@@ -27,8 +27,9 @@ const (
 
 func mailCollections() map[string]sdk.Collection {
 	return map[string]sdk.Collection{
-		// An account's sent mail.
-		collMail: {Indexed: []string{"from_account_id"}},
+		// An account's sent mail, and the test mail the testing phase
+		// counts.
+		collMail: {Indexed: []string{"from_account_id", "test"}},
 		// A mail's receipts; an account's inbox, unread first if asked.
 		collMailboxes: {Indexed: []string{"mail_id", "account_id", "read"}},
 	}
@@ -47,6 +48,7 @@ func mailRoutes() []route {
 		// Before /mail/{id}, which would match them.
 		{http.MethodGet, "/mail/inbox", (*call).inbox},
 		{http.MethodGet, "/mail/sent", (*call).sentMail},
+		{http.MethodGet, "/mail/tests", (*call).mailTests},
 		{http.MethodGet, "/mail/{id}", (*call).getMail},
 		{http.MethodPost, "/mail/{id}/read", (*call).readMail},
 		{http.MethodGet, "/mail/{id}/receipts", (*call).mailReceipts},
@@ -67,7 +69,9 @@ type mail struct {
 	Body          string       `json:"body"`
 	Attachments   []attachment `json:"attachments"`
 	SMSReminder   bool         `json:"sms_reminder"`
-	SentAt        time.Time    `json:"sent_at"`
+	// Test marks a test mail of the testing phase (系统测试).
+	Test   bool      `json:"test"`
+	SentAt time.Time `json:"sent_at"`
 }
 
 // mailCopy is one recipient's copy of a mail: its inbox entry and read
@@ -98,6 +102,7 @@ type mailInput struct {
 	Body        string   `json:"body"`
 	Attachments []string `json:"attachments"`
 	SMSReminder bool     `json:"sms_reminder"`
+	Test        bool     `json:"test"`
 }
 
 // parseMailInput decodes and checks a mail's body, short of what needs
@@ -166,7 +171,7 @@ func (c *call) sendMail(params) (int, any, error) {
 	}
 	me := byID[c.who.account]
 	m := mail{ID: newMessageID(c.now), FromAccountID: c.who.account, FromUnitID: c.who.unit, FromLogin: c.who.login, FromName: me.Name,
-		To: in.To, CC: in.CC, Subject: in.Subject, Body: in.Body, Attachments: atts, SMSReminder: in.SMSReminder, SentAt: c.now.UTC()}
+		To: in.To, CC: in.CC, Subject: in.Subject, Body: in.Body, Attachments: atts, SMSReminder: in.SMSReminder, Test: in.Test, SentAt: c.now.UTC()}
 	if _, err := c.host.Put(c.ctx, collMail, m.ID, 0, m); err != nil {
 		return 0, nil, fromHost(err, "the mail")
 	}
@@ -190,7 +195,7 @@ func (c *call) sendMail(params) (int, any, error) {
 		return 0, nil, err
 	}
 	c.record(measureMailSent, m.FromUnitID, "mail.sent:"+m.ID)
-	c.audit("mail.send", "mail", m.ID, nil, map[string]any{"subject": m.Subject, "to": m.To, "cc": m.CC, "sms_reminder": m.SMSReminder})
+	c.audit("mail.send", "mail", m.ID, nil, map[string]any{"subject": m.Subject, "to": m.To, "cc": m.CC, "sms_reminder": m.SMSReminder, "test": m.Test})
 	return http.StatusCreated, m, nil
 }
 
@@ -334,26 +339,15 @@ func (c *call) mailReceipts(p params) (int, any, error) {
 		Read       int        `json:"read"`
 		Receipts   []mailCopy `json:"receipts"`
 	}{MailID: m.ID, Receipts: []mailCopy{}}
-	after := ""
-	for {
-		page, err := c.host.Query(c.ctx, collMailboxes, sdk.Query{Where: map[string]string{"mail_id": m.ID}, Limit: 200, After: after})
-		if err != nil {
-			return 0, nil, fromHost(err, "the mail's receipts")
+	copies, err := c.copiesOf(m.ID)
+	if err != nil {
+		return 0, nil, err
+	}
+	for _, cp := range copies {
+		out.Receipts = append(out.Receipts, cp)
+		if cp.Read {
+			out.Read++
 		}
-		for _, r := range page.Records {
-			var cp mailCopy
-			if err := json.Unmarshal(r.Document, &cp); err != nil {
-				return 0, nil, formatErr("mail copy", r.ID, err)
-			}
-			out.Receipts = append(out.Receipts, cp)
-			if cp.Read {
-				out.Read++
-			}
-		}
-		if page.Next == "" {
-			break
-		}
-		after = page.Next
 	}
 	out.Recipients = len(out.Receipts)
 	slices.SortFunc(out.Receipts, func(a, b mailCopy) int { return int(a.AccountID - b.AccountID) })
@@ -442,4 +436,86 @@ func (c *call) mailAttachment(p params) (int, any, error) {
 		return 0, nil, err
 	}
 	return c.attachmentURL(m.Attachments, p["file"])
+}
+
+// mailTests: GET /mail/tests, to the county's system_admin and
+// operators: per unit, the test mail its accounts received from another
+// unit's and sent to another unit's, and whether it passed (2 each way,
+// each received one read).
+func (c *call) mailTests(params) (int, any, error) {
+	if _, err := parseQuery(c.req.Query); err != nil {
+		return 0, nil, err
+	}
+	if !c.who.county && !c.who.operator {
+		return 0, nil, forbidden("the testing phase's counts are the county's system_admin's and the operators'")
+	}
+	report, byUnit, err := c.testReport()
+	if err != nil {
+		return 0, nil, err
+	}
+	after := ""
+	for {
+		page, err := c.host.Query(c.ctx, collMail, sdk.Query{Where: map[string]string{"test": "true"}, Limit: 200, After: after})
+		if err != nil {
+			return 0, nil, fromHost(err, "the test mail")
+		}
+		for _, r := range page.Records {
+			var m mail
+			if err := json.Unmarshal(r.Document, &m); err != nil {
+				return 0, nil, formatErr("mail", r.ID, err)
+			}
+			copies, err := c.copiesOf(m.ID)
+			if err != nil {
+				return 0, nil, err
+			}
+			read := map[int64]bool{}
+			for _, cp := range copies {
+				if cp.UnitID != m.FromUnitID {
+					read[cp.UnitID] = read[cp.UnitID] || cp.Read
+				}
+			}
+			if len(read) == 0 {
+				continue
+			}
+			if t := byUnit[m.FromUnitID]; t != nil {
+				t.Sent++
+			}
+			for unit, wasRead := range read {
+				if t := byUnit[unit]; t != nil {
+					t.Received++
+					if wasRead {
+						t.ReceivedRead++
+					}
+				}
+			}
+		}
+		if page.Next == "" {
+			break
+		}
+		after = page.Next
+	}
+	return http.StatusOK, report.done(), nil
+}
+
+// copiesOf reads every recipient's copy of mail id.
+func (c *call) copiesOf(id string) ([]mailCopy, error) {
+	var out []mailCopy
+	after := ""
+	for {
+		page, err := c.host.Query(c.ctx, collMailboxes, sdk.Query{Where: map[string]string{"mail_id": id}, Limit: 200, After: after})
+		if err != nil {
+			return nil, fromHost(err, "the mail's receipts")
+		}
+		for _, r := range page.Records {
+			var cp mailCopy
+			if err := json.Unmarshal(r.Document, &cp); err != nil {
+				return nil, formatErr("mail copy", r.ID, err)
+			}
+			out = append(out, cp)
+		}
+		if page.Next == "" {
+			return out, nil
+		}
+		after = page.Next
+	}
 }

@@ -124,3 +124,45 @@ func TestBadMailIsRefusedWithItsCodeAndWritesNothing(t *testing.T) {
 		t.Fatalf("notified %+v", sent)
 	}
 }
+
+func TestTheTestingPhaseCountsTestMailEachWay(t *testing.T) {
+	tt := newMessagingTester(t)
+	// The IT office mails 2 tests to 县政府办 (both its accounts) and 民政局.
+	for range 2 {
+		if status := tt.do(countyAdmin(), "POST", "/mail", "", map[string]any{"to": []int64{2, 3, 4}, "subject": "测试邮件", "test": true}, nil); status != 201 {
+			t.Fatalf("test mail: %d", status)
+		}
+	}
+	var box mailList[mailCopy]
+	tt.do(clerk(), "GET", "/mail/inbox", "", nil, &box)
+	for _, cp := range box.Mail {
+		tt.do(clerk(), "POST", "/mail/"+cp.MailID+"/read", "", nil, nil)
+	}
+	for range 2 {
+		tt.do(unitAdmin(), "POST", "/mail", "", map[string]any{"to": []int64{1}, "subject": "回复测试邮件", "test": true}, nil)
+	}
+	// Mail within a unit, or not a test, counts nothing.
+	tt.do(unitAdmin(), "POST", "/mail", "", map[string]any{"to": []int64{3}, "subject": "同事", "test": true}, nil)
+	tt.do(li, "POST", "/mail", "", map[string]any{"to": []int64{1}, "subject": "普通邮件"}, nil)
+
+	tt.fails(clerk(), "GET", "/mail/tests", "", nil, 403, codeForbidden)
+	var got struct {
+		Required int         `json:"required"`
+		Units    []unitTests `json:"units"`
+	}
+	if status := tt.do(countyAdmin(), "GET", "/mail/tests", "", nil, &got); status != 200 || got.Required != 2 || len(got.Units) != 5 {
+		t.Fatalf("tests: %d %+v", status, got)
+	}
+	want := map[int64]unitTests{
+		10: {UnitID: 10, Name: "信息中心", Accounts: 1, Received: 2, Sent: 2},
+		20: {UnitID: 20, Name: "县政府办", Accounts: 2, Received: 2, ReceivedRead: 2, Sent: 2, Passed: true},
+		30: {UnitID: 30, Name: "民政局", Accounts: 2, Received: 2},
+		40: {UnitID: 40, Name: "财政局", Accounts: 2, WithMobile: 1},
+		50: {UnitID: 50, Name: "档案局"},
+	}
+	for _, u := range got.Units {
+		if u != want[u.UnitID] {
+			t.Errorf("unit %d: %+v, want %+v", u.UnitID, u, want[u.UnitID])
+		}
+	}
+}

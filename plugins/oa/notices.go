@@ -684,17 +684,71 @@ func (c *call) attachmentURL(atts []attachment, file string) (int, any, error) {
 	return http.StatusOK, u, nil
 }
 
-// unitTests is a unit's test notices in the testing phase (系统测试).
+// unitTests is a unit's part in the testing phase (系统测试): its test
+// notices or test mail, and whether SMS reminders can reach its people.
 type unitTests struct {
 	UnitID int64  `json:"unit_id"`
 	Name   string `json:"name"`
-	// Received are the test notices sent to the unit (as a unit) by
-	// another unit, and ReceivedRead those of them one of its accounts
-	// read; Sent are the test notices it sent to another unit.
+	// Accounts are the unit's active accounts, WithMobile those an SMS
+	// reminder reaches.
+	Accounts   int `json:"accounts"`
+	WithMobile int `json:"with_mobile"`
+	// Received are the tests sent to the unit by another unit, and
+	// ReceivedRead those of them one of its accounts read; Sent are the
+	// tests it sent to another unit.
 	Received     int  `json:"received"`
 	ReceivedRead int  `json:"received_read"`
 	Sent         int  `json:"sent"`
 	Passed       bool `json:"passed"`
+}
+
+// testReport is the testing phase's report of notices or mail.
+type testReport struct {
+	Required int         `json:"required"`
+	Units    []unitTests `json:"units"`
+	byUnit   map[int64]*unitTests
+	order    []int64
+}
+
+// testReport starts a report with every unit of the county and its
+// accounts.
+func (c *call) testReport() (*testReport, map[int64]*unitTests, error) {
+	units, err := c.host.Units(c.ctx)
+	if err != nil {
+		return nil, nil, fromHost(err, "the county's units")
+	}
+	r := &testReport{Required: testNoticesToPass, Units: make([]unitTests, 0, len(units)), byUnit: make(map[int64]*unitTests, len(units))}
+	ids := make([]int64, 0, len(units))
+	for _, u := range units {
+		r.byUnit[u.ID] = &unitTests{UnitID: u.ID, Name: u.Name}
+		r.order = append(r.order, u.ID)
+		ids = append(ids, u.ID)
+	}
+	for chunk := range slices.Chunk(ids, maxNamedRecipients) {
+		accounts, err := c.host.Accounts(c.ctx, sdk.AccountQuery{UnitIDs: chunk})
+		if err != nil {
+			return nil, nil, fromHost(err, "the units' accounts")
+		}
+		for _, a := range accounts {
+			if t := r.byUnit[a.UnitID]; t != nil {
+				t.Accounts++
+				if a.HasMobile {
+					t.WithMobile++
+				}
+			}
+		}
+	}
+	return r, r.byUnit, nil
+}
+
+// done decides who passed: 2 tests received and read, and 2 sent back.
+func (r *testReport) done() *testReport {
+	for _, id := range r.order {
+		t := r.byUnit[id]
+		t.Passed = t.Received >= testNoticesToPass && t.ReceivedRead >= testNoticesToPass && t.Sent >= testNoticesToPass
+		r.Units = append(r.Units, *t)
+	}
+	return r
 }
 
 // noticeTests: GET /notices/tests, to the county's system_admin and
@@ -707,17 +761,9 @@ func (c *call) noticeTests(params) (int, any, error) {
 	if !c.who.county && !c.who.operator {
 		return 0, nil, forbidden("the testing phase's counts are the county's system_admin's and the operators'")
 	}
-	units, err := c.host.Units(c.ctx)
+	report, byUnit, err := c.testReport()
 	if err != nil {
-		return 0, nil, fromHost(err, "the county's units")
-	}
-	byUnit := make(map[int64]*unitTests, len(units))
-	out := struct {
-		Required int         `json:"required"`
-		Units    []unitTests `json:"units"`
-	}{Required: testNoticesToPass, Units: make([]unitTests, 0, len(units))}
-	for _, u := range units {
-		byUnit[u.ID] = &unitTests{UnitID: u.ID, Name: u.Name}
+		return 0, nil, err
 	}
 	after := ""
 	for {
@@ -739,12 +785,7 @@ func (c *call) noticeTests(params) (int, any, error) {
 		}
 		after = page.Next
 	}
-	for _, u := range units {
-		t := byUnit[u.ID]
-		t.Passed = t.Received >= testNoticesToPass && t.ReceivedRead >= testNoticesToPass && t.Sent >= testNoticesToPass
-		out.Units = append(out.Units, *t)
-	}
-	return http.StatusOK, out, nil
+	return http.StatusOK, report.done(), nil
 }
 
 // countTest adds test notice n to its sender's and its recipient units'

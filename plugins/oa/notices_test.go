@@ -240,10 +240,10 @@ func TestTheTestingPhaseCountsTestNoticesEachWay(t *testing.T) {
 		t.Fatalf("tests: %d %+v", status, got)
 	}
 	want := map[int64]unitTests{
-		10: {UnitID: 10, Name: "信息中心", Received: 3, ReceivedRead: 0, Sent: 2},
-		20: {UnitID: 20, Name: "县政府办", Received: 2, ReceivedRead: 2, Sent: 2, Passed: true},
-		30: {UnitID: 30, Name: "民政局", Received: 2, ReceivedRead: 1, Sent: 1},
-		40: {UnitID: 40, Name: "财政局", Received: 2},
+		10: {UnitID: 10, Name: "信息中心", Accounts: 1, Received: 3, ReceivedRead: 0, Sent: 2},
+		20: {UnitID: 20, Name: "县政府办", Accounts: 2, Received: 2, ReceivedRead: 2, Sent: 2, Passed: true},
+		30: {UnitID: 30, Name: "民政局", Accounts: 2, Received: 2, ReceivedRead: 1, Sent: 1},
+		40: {UnitID: 40, Name: "财政局", Accounts: 2, WithMobile: 1, Received: 2},
 		50: {UnitID: 50, Name: "档案局", Received: 2},
 	}
 	for _, u := range got.Units {
