@@ -112,7 +112,7 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		CountyPerSecond: cfg.RateLimitCounty, CountyBurst: burst(cfg.RateLimitCounty),
 		AccountPerSecond: cfg.RateLimitAccount, AccountBurst: burst(cfg.RateLimitAccount),
 	}
-	identity := auth.New(authCfg, db.control, router, trail, log)
+	identity := auth.New(authCfg, db.control, router, trail, measure.NewSignIns(router), log)
 	return &platform{
 		cfg:         cfg,
 		log:         log,

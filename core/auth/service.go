@@ -43,9 +43,21 @@ func DefaultConfig() Config {
 	}
 }
 
+// Activity counts what accounts do with their sessions, in the county
+// of each (measure.SignIns): the platform's logins and active accounts.
+type Activity interface {
+	// SignedIn counts p's login with a password, which opened
+	// p.Session at at.
+	SignedIn(ctx context.Context, p Principal, at time.Time) error
+	// Renewed counts p active on the day of at, when its session is
+	// renewed.
+	Renewed(ctx context.Context, p Principal, at time.Time) error
+}
+
 // Service is identity: logins, tokens, passwords, and the guard.
 type Service struct {
 	cfg       Config
+	activity  Activity
 	dir       directory
 	keys      *KeyRing
 	sessions  *Sessions
@@ -63,8 +75,9 @@ type Service struct {
 }
 
 // New returns the identity service on the control-plane pool and the
-// counties behind router, recording in trail.
-func New(cfg Config, control *sqlx.DB, router TenantRouter, trail Recorder, log *slog.Logger) *Service {
+// counties behind router, recording in trail and counting accounts'
+// logins and sessions in activity.
+func New(cfg Config, control *sqlx.DB, router TenantRouter, trail Recorder, activity Activity, log *slog.Logger) *Service {
 	dir := directory{control: control, router: router}
 	keys := NewKeyRing(control, cfg.AccessTTL)
 	sessions := NewSessions(control, cfg.SessionTTL)
@@ -72,6 +85,7 @@ func New(cfg Config, control *sqlx.DB, router TenantRouter, trail Recorder, log 
 	standings := newStandings(dir)
 	return &Service{
 		cfg:       cfg,
+		activity:  activity,
 		dir:       dir,
 		keys:      keys,
 		sessions:  sessions,
@@ -191,6 +205,14 @@ func (s *Service) Login(ctx context.Context, tenant string, creds Credentials, s
 		return Tokens{}, err
 	}
 	p.Session = session
+	if tenant != "" {
+		// A login the county cannot count does not happen: its session
+		// ends unused.
+		if err := s.activity.SignedIn(ctx, p, now); err != nil {
+			_ = s.sessions.Revoke(ctx, session, "not_counted")
+			return Tokens{}, err
+		}
+	}
 	s.record(ctx, tenant, c, "auth.login", audit.OK, "")
 	return s.issue(ctx, p, refresh)
 }
@@ -259,6 +281,11 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 		return Tokens{}, errAccountChanged
 	}
 	p.Session = owner.ID
+	if owner.Tenant != "" {
+		if err := s.activity.Renewed(ctx, p, time.Now()); err != nil {
+			return Tokens{}, err
+		}
+	}
 	return s.issue(ctx, p, next)
 }
 

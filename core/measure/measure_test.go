@@ -286,6 +286,8 @@ func TestBadQueriesSayWhatIsWrong(t *testing.T) {
 		"measure=oa.sent&from=2026-06-01&to=2026-06-30&unit=1&unit=2":    "one unit",
 		"measure=oa.sent&from=2026-06-01&to=2026-06-30&measures=oa.read": "unknown parameter",
 		"measure=oa.sent&from=1999-12-01&to=1999-12-31":                  "2000 to 2100",
+		"measure=oa.sent&from=2026-06-01&to=2026-06-30&from=2026-05-01":  "from is given 2 times",
+		"measure=oa.sent&from=2026-06-01&to=2026-06-30&by=day&by=month":  "by is given 2 times",
 	} {
 		v, _ := url.ParseQuery(query)
 		_, err := measure.ParseQuery(v)
@@ -302,6 +304,7 @@ func FuzzParseQuery(f *testing.F) {
 		"measure=oa.documents.sent&from=2026-01-01&to=2026-12-31&by=month",
 		"measure=a.b,c.d&unit=3&from=2026-03-16&to=2026-03-31&by=half_month",
 		"measure=x&from=2026-02-29&to=2026-13-01", "unit=99999999999999999999", "measure=%00&by=",
+		"measure=a.b&from=2026-01-01&to=2026-01-31&to=2026-12-31",
 	} {
 		f.Add(seed)
 	}
@@ -317,7 +320,8 @@ func FuzzParseQuery(f *testing.F) {
 			}
 			return
 		}
-		if len(q.Measures) == 0 || len(q.Measures) > measure.MaxQueryMeasures || q.From > q.To || (q.Unit != nil && *q.Unit < 0) {
+		if len(q.Measures) == 0 || len(q.Measures) > measure.MaxQueryMeasures || q.From > q.To || (q.Unit != nil && *q.Unit < 0) ||
+			len(v["from"]) != 1 || len(v["to"]) != 1 || len(v["by"]) > 1 {
 			t.Fatalf("%q: accepted %+v", raw, q)
 		}
 		for _, id := range q.Measures {

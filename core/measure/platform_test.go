@@ -1,12 +1,18 @@
 package measure_test
 
 import (
+	"context"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/measure"
 )
+
+var china = time.FixedZone("CST", 8*60*60)
 
 // workflowCode is a workflow's code as core/workflow takes it.
 var workflowCode = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,63}$`)
@@ -64,4 +70,75 @@ func FuzzWorkflowCompleted(f *testing.F) {
 			t.Fatalf("%q named %s", code, id)
 		}
 	})
+}
+
+// TestSignInsCountLoginsAndEachAccountOncePerPeriod: a login counts once
+// however often its count is retried; an account is active once a day,
+// once a half-month and once a month, however many logins and renewals
+// it makes; the other county counts none of it.
+func TestSignInsCountLoginsAndEachAccountOncePerPeriod(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	ctx := context.Background()
+	signIns := measure.NewSignIns(w.router)
+	june := func(day, hour int) time.Time { return time.Date(2026, 6, day, hour, 0, 0, 0, china) }
+	zhang := auth.Principal{Kind: auth.KindAccount, ID: 7, Tenant: wengyuan, Unit: 2}
+	li := auth.Principal{Kind: auth.KindAccount, ID: 8, Tenant: wengyuan, Unit: 3}
+	for _, step := range []struct {
+		p       auth.Principal
+		session string
+		at      time.Time
+		login   bool
+	}{
+		{zhang, "s-1", june(1, 9), true},
+		{zhang, "s-1", june(1, 9), true}, // the same login's count, retried
+		{zhang, "s-1", june(1, 11), false},
+		{zhang, "s-2", june(1, 23), true}, // 23:00 in China, still the 1st
+		{zhang, "s-2", june(2, 0), false}, // the 2nd in China (16:00 UTC the 1st)
+		{zhang, "s-3", june(16, 9), true},
+		{li, "s-9", june(16, 10), false},
+	} {
+		step.p.Session = step.session
+		var err error
+		if step.login {
+			err = signIns.SignedIn(ctx, step.p, step.at)
+		} else {
+			err = signIns.Renewed(ctx, step.p, step.at)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc := measure.NewService(w.router, catalog{})
+	for _, tc := range []struct{ query, want string }{
+		{"measure=platform.logins,platform.accounts.active&from=2026-06-01&to=2026-06-30",
+			"platform.accounts.active/2/2026-06-01=1 platform.accounts.active/2/2026-06-02=1 platform.accounts.active/2/2026-06-16=1 platform.accounts.active/3/2026-06-16=1 " +
+				"platform.logins/2/2026-06-01=2 platform.logins/2/2026-06-16=1"},
+		{"measure=platform.accounts.active&from=2026-06-01&to=2026-06-30&by=half_month",
+			"platform.accounts.active/2/2026-06-01=1 platform.accounts.active/2/2026-06-16=1 platform.accounts.active/3/2026-06-16=1"},
+		{"measure=platform.accounts.active,platform.logins&from=2026-06-01&to=2026-06-30&by=month",
+			"platform.accounts.active/2/2026-06-01=1 platform.accounts.active/3/2026-06-01=1 platform.logins/2/2026-06-01=3"},
+	} {
+		v, err := url.ParseQuery(tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := measure.ParseQuery(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		report, err := svc.Read(admin, wengyuan, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := figures(report); got != tc.want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.query, got, tc.want)
+		}
+		if report, err = svc.Read(admin, lechang, q); err != nil || len(report.Figures) != 0 {
+			t.Errorf("Lechang's %s: %s %v", tc.query, figures(report), err)
+		}
+	}
+	if err := signIns.SignedIn(ctx, auth.Principal{Kind: auth.KindAccount, ID: 7, Tenant: "gd.nowhere", Unit: 2, Session: "s-4"}, june(3, 9)); err == nil {
+		t.Error("a login counted in a county that does not exist")
+	}
 }

@@ -41,6 +41,11 @@ func ParseQuery(v url.Values) (Query, error) {
 			return Query{}, invalid("unknown parameter %q: the parameters are measure, unit, from, to and by", name)
 		}
 	}
+	for _, name := range []string{"from", "to", "by"} {
+		if len(v[name]) > 1 {
+			return Query{}, invalid("%s is given %d times; a query has one", name, len(v[name]))
+		}
+	}
 	q := Query{From: v.Get("from"), To: v.Get("to"), By: v.Get("by")}
 	for _, list := range v["measure"] {
 		for _, id := range strings.Split(list, ",") {
