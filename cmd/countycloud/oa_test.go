@@ -320,8 +320,23 @@ func TestOfficialDocumentsRefusalsThroughTheHost(t *testing.T) {
 		switch {
 		case r.status == 200:
 			ok++
+		case r.status == 503 && strings.Contains(string(r.body), `"busy"`):
+			// The host serves a plugin's calls a few at a time and asks
+			// the rest to come back: the client retries below, and a
+			// number taken before the refusal is the document's still.
 		case r.status != 409 && r.status != 400:
 			t.Fatalf("a registration: %d %s", r.status, r.body)
+		}
+	}
+	if ok > n {
+		t.Fatalf("%d registrations of %d documents succeeded", ok, n)
+	}
+	for _, id := range ids {
+		d := decode[struct {
+			Status string `json:"status"`
+		}](t, call(t, "GET", p.wy+"/documents/"+id, p.tokens["gbclerk"], nil))
+		if d.Status == "register" {
+			want(t, "a registration retried", call(t, "POST", p.wy+"/documents/"+id+"/act", p.tokens["gbclerk"], map[string]any{"action": "register"}), 200, "")
 		}
 	}
 	var numbers []int64
@@ -336,8 +351,8 @@ func TestOfficialDocumentsRefusalsThroughTheHost(t *testing.T) {
 		numbers = append(numbers, d.Sequence)
 	}
 	slices.Sort(numbers)
-	if ok != n || numbers[0] != 1 || numbers[n-1] != n || len(slices.Compact(numbers)) != n {
-		t.Fatalf("%d registrations succeeded; numbers %v", ok, numbers)
+	if numbers[0] != 1 || numbers[n-1] != n || len(slices.Compact(numbers)) != n {
+		t.Fatalf("numbers %v", numbers)
 	}
 
 	// 财政局's accounts all disabled: the distribution starts nothing.
@@ -371,6 +386,35 @@ func TestOfficialDocumentsRefusalsThroughTheHost(t *testing.T) {
 	want(t, "revoke", call(t, "POST", p.url+"/v1/tenants/gd.shaoguan.wengyuan/seals/"+itoa(seal.ID)+"/revoke", p.tokens["wyadmin"], map[string]any{"reason": "印章停用"}), 200, "")
 	want(t, "seal with a revoked seal", call(t, "POST", p.wy+"/documents/"+other+"/act", p.tokens["gbclerk"], map[string]any{"action": "seal"}), 409, "seal_unavailable")
 	want(t, "no seal", call(t, "GET", p.wy+"/documents/"+other+"/seal", p.tokens["gbclerk"], nil), 409, "document_not_sealed")
+
+	// A new seal seals it. Then the engine distributes it without the
+	// module (as when the server stops between the two): the recipient's
+	// first read records what it received, once, and the document
+	// follows.
+	want(t, "a new seal", call(t, "POST", p.url+"/v1/tenants/gd.shaoguan.wengyuan/seals", p.tokens["wyadmin"], map[string]any{"unit_id": 2}), 201, "")
+	oaActs(t, p.wy, "/documents/"+other, p.tokens, [3]string{"gbclerk", "seal", "distribute"})
+	r = call(t, "GET", p.wy+"/documents/"+other+"/tasks", p.tokens["gbclerk"], nil)
+	want(t, "the document's tasks", r, 200, "")
+	var open int64
+	for _, task := range decode[struct {
+		Tasks []struct {
+			ID     int64  `json:"id"`
+			Step   string `json:"step"`
+			Status string `json:"status"`
+		} `json:"tasks"`
+	}](t, r).Tasks {
+		if task.Status == "open" && task.Step == "distribute" {
+			open = task.ID
+		}
+	}
+	want(t, "the engine's distribution", call(t, "POST", p.url+"/v1/tenants/gd.shaoguan.wengyuan/tasks/"+itoa(open)+"/act", p.tokens["gbclerk"],
+		map[string]any{"action": "distribute", "recipient_unit_ids": []int64{3, 4}}), 200, "")
+	want(t, "the recipient's first read", call(t, "GET", p.wy+"/received/"+other+".3", p.tokens["mzclerk"], nil), 200, "")
+	r = call(t, "GET", p.wy+"/received?title=第2批&unit_id=4", p.tokens["wyadmin"], nil)
+	if want(t, "财政局's list", r, 200, ""); !strings.Contains(string(r.body), other+".4") {
+		t.Fatalf("财政局 misses what it received: %s", r.body)
+	}
+	oaActs(t, p.wy, "/documents/"+other, p.tokens, [3]string{"gbclerk", "archive", "done"})
 
 	// Wengyuan localises the sending flow without 审核: the leader signs
 	// right after 核稿; 登记 still numbers, after the twenty.
