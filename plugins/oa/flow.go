@@ -162,6 +162,9 @@ func (c *call) actOnDocument(p params) (int, any, error) {
 	if err := in.check(); err != nil {
 		return 0, nil, err
 	}
+	if err := c.checkSMSReminder(in.SMSReminder); err != nil {
+		return 0, nil, err
+	}
 	if r, d, err = c.catchUp(r, d); err != nil {
 		return 0, nil, err
 	}

@@ -138,6 +138,9 @@ func TestADocumentIsSentAndReceived(t *testing.T) {
 	}
 	// Once sealed, the files are fixed.
 	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/files", "", map[string]any{"name": "x.pdf", "content_type": "application/pdf", "size": 1}, 409, codeNotEditable)
+	// An SMS reminder only where the county allows them.
+	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": actDistribute, "sms_reminder": true}, 403, codeSMSRemindersOff)
+	tt.settings = []byte(`{"sms_reminders": true}`)
 	if status := tt.do(gbClerk, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": actDistribute, "sms_reminder": true}, &a); status != 200 ||
 		!tt.host.engine.lastAct.SMSReminder || len(tt.host.engine.lastAct.RecipientUnitIDs) != 2 {
 		t.Fatalf("distribute: %d %+v", status, tt.host.engine.lastAct)

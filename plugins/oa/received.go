@@ -182,6 +182,9 @@ func (c *call) actOnReceived(p params) (int, any, error) {
 	if err := in.check(); err != nil {
 		return 0, nil, err
 	}
+	if err := c.checkSMSReminder(in.SMSReminder); err != nil {
+		return 0, nil, err
+	}
 	t, err := c.openTask(wfReceiving, rd.InstanceID)
 	if err != nil {
 		return 0, nil, err
