@@ -61,10 +61,27 @@ func cleanSubject(code, s string) (string, error) {
 		return "", badRequest(code, "subject is empty")
 	case n > maxSubject:
 		return "", badRequest(code, "subject has %d characters; at most %d", n, maxSubject)
-	case strings.IndexFunc(s, unicode.IsControl) >= 0:
-		return "", badRequest(code, "subject holds a control character or a line break")
+	case strings.IndexFunc(s, hiddenInLine) >= 0:
+		return "", badRequest(code, "subject holds a control, format or bidirectional character, or a line break")
+	case strings.IndexFunc(s, visible) < 0:
+		return "", badRequest(code, "subject shows nothing: it holds no visible letter, digit, punctuation or symbol")
 	}
 	return s, nil
+}
+
+// hiddenInLine reports a character that has no place in a one-line
+// title: a control, a line or paragraph separator, an invisible format
+// character or one that reorders the text around it. The platform's
+// notifications refuse a subject with any of them.
+func hiddenInLine(r rune) bool {
+	return unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp, unicode.Cf) || unicode.Is(unicode.Bidi_Control, r)
+}
+
+// visible reports a character that shows: a letter, digit, punctuation
+// or symbol, save the blank fillers (U+3164, U+2800 …).
+func visible(r rune) bool {
+	return unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S) &&
+		!unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) && r != '\u2800'
 }
 
 // cleanBody checks a text of at most maxMessageBody characters, lines

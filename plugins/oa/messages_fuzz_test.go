@@ -13,6 +13,8 @@ func FuzzParseNoticeInput(f *testing.F) {
 	f.Add([]byte(`{"subject":"关于开展系统测试的通知","body":"请于周五前完成。","urgency":"加急","to_unit_ids":[30,30],"to_account_ids":[6]}`))
 	f.Add([]byte(`{"subject":"测试","all_units":true,"test":true,"sms_reminder":true,"attachments":["a"]}`))
 	f.Add([]byte(`{"subject":" x\u0000","to_unit_ids":[0]}`))
+	f.Add([]byte(`{"subject":"\u202e通知","to_unit_ids":[3]}`))
+	f.Add([]byte(`{"subject":"\u3164","to_unit_ids":[3]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		in, err := parseNoticeInput(body)
 		if err != nil {
@@ -46,7 +48,8 @@ func FuzzParseMailInput(f *testing.F) {
 
 func checkMessage(t *testing.T, subject, body string) {
 	t.Helper()
-	if n := utf8.RuneCountInString(subject); !utf8.ValidString(subject) || n == 0 || n > maxSubject || strings.TrimSpace(subject) != subject {
+	if n := utf8.RuneCountInString(subject); !utf8.ValidString(subject) || n == 0 || n > maxSubject || strings.TrimSpace(subject) != subject ||
+		strings.IndexFunc(subject, hiddenInLine) >= 0 || strings.IndexFunc(subject, visible) < 0 {
 		t.Fatalf("subject %q", subject)
 	}
 	if !utf8.ValidString(body) || utf8.RuneCountInString(body) > maxMessageBody || strings.Contains(body, "\r\n") {

@@ -150,6 +150,8 @@ func TestABadNoticeIsRefusedWithItsCodeAndWritesNothing(t *testing.T) {
 		"a zero id":             {good(map[string]any{"to_unit_ids": []int64{0}}), 400, codeInvalidNotice},
 		"no subject":            {good(map[string]any{"subject": "  "}), 400, codeInvalidNotice},
 		"a subject too long":    {good(map[string]any{"subject": strings.Repeat("长", 201)}), 400, codeInvalidNotice},
+		"a bidi override":       {good(map[string]any{"subject": "\u202e知通"}), 400, codeInvalidNotice},
+		"a blank subject":       {good(map[string]any{"subject": "\u3164\u2800"}), 400, codeInvalidNotice},
 		"a body too long":       {good(map[string]any{"body": strings.Repeat("长", maxMessageBody+1)}), 400, codeInvalidNotice},
 		"a control character":   {good(map[string]any{"body": "a\x00b"}), 400, codeInvalidNotice},
 		"an unknown urgency":    {good(map[string]any{"urgency": "火急"}), 400, codeInvalidNotice},
