@@ -23,6 +23,24 @@ type messagingHost struct {
 	accounts map[int64]sdk.Account
 	notices  []sdk.Notice
 	measures map[string]sdk.Measure
+	// putsLeft, if positive, is how many more Puts succeed before each
+	// fails with putFails; failNotify is what Notify answers, if set.
+	putsLeft   int
+	putFails   error
+	failNotify error
+}
+
+func (m *messagingHost) Put(ctx context.Context, collection, id string, version int64, doc any) (sdk.Record, error) {
+	m.mu.Lock()
+	if m.putFails != nil {
+		if m.putsLeft == 0 {
+			m.mu.Unlock()
+			return sdk.Record{}, m.putFails
+		}
+		m.putsLeft--
+	}
+	m.mu.Unlock()
+	return m.fakeHost.Put(ctx, collection, id, version, doc)
 }
 
 // newMessagingHost gives the fake county units 10 (信息中心), 20 (县政府办), 30
@@ -77,6 +95,9 @@ func (m *messagingHost) Notify(_ context.Context, n sdk.Notice) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.failNotify != nil {
+		return m.failNotify
+	}
 	m.notices = append(m.notices, n)
 	return nil
 }

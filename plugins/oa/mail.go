@@ -172,7 +172,8 @@ func (c *call) sendMail(params) (int, any, error) {
 	me := byID[c.who.account]
 	m := mail{ID: newMessageID(c.now), FromAccountID: c.who.account, FromUnitID: c.who.unit, FromLogin: c.who.login, FromName: me.Name,
 		To: in.To, CC: in.CC, Subject: in.Subject, Body: in.Body, Attachments: atts, SMSReminder: in.SMSReminder, Test: in.Test, SentAt: c.now.UTC()}
-	if _, err := c.host.Put(c.ctx, collMail, m.ID, 0, m); err != nil {
+	var w writes
+	if err := w.put(c, collMail, m.ID, m); err != nil {
 		return 0, nil, fromHost(err, "the mail")
 	}
 	for _, id := range named {
@@ -183,7 +184,8 @@ func (c *call) sendMail(params) (int, any, error) {
 		}
 		cp := mailCopy{MailID: m.ID, AccountID: a.ID, UnitID: a.UnitID, Login: a.Login, Name: a.Name, Field: field, FromAccountID: m.FromAccountID,
 			FromLogin: m.FromLogin, FromName: m.FromName, Subject: m.Subject, Attachments: len(m.Attachments), SentAt: m.SentAt}
-		if _, err := c.host.Put(c.ctx, collMailboxes, receiptID(m.ID, a.ID), 0, cp); err != nil {
+		if err := w.put(c, collMailboxes, receiptID(m.ID, a.ID), cp); err != nil {
+			w.undo(c)
 			return 0, nil, fromHost(err, "a recipient's copy of the mail")
 		}
 	}
@@ -192,6 +194,7 @@ func (c *call) sendMail(params) (int, any, error) {
 		from = m.FromLogin
 	}
 	if err := c.notifyAccounts(named, "【邮件】"+m.Subject, from+"：\n"+m.Body, m.SMSReminder); err != nil {
+		w.undo(c)
 		return 0, nil, err
 	}
 	c.record(measureMailSent, m.FromUnitID, "mail.sent:"+m.ID)

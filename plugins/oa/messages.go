@@ -173,6 +173,31 @@ func (c *call) checkSMSReminder(asked bool) error {
 	return nil
 }
 
+// writes are the records a sending wrote, to take back if it cannot
+// finish: a notice or a mail is there for all its recipients or for none,
+// so that the sender may simply send it again.
+type writes []struct{ collection, id string }
+
+// put creates record id in collection.
+func (w *writes) put(c *call, collection, id string, doc any) error {
+	if _, err := c.host.Put(c.ctx, collection, id, 0, doc); err != nil {
+		return err
+	}
+	*w = append(*w, struct{ collection, id string }{collection, id})
+	return nil
+}
+
+// undo deletes what w wrote, the copies before the notice or mail they
+// belong to. A record it cannot delete stays, logged: its own read
+// receipts and lists are then what is left of the failed sending.
+func (w writes) undo(c *call) {
+	for i := len(w) - 1; i >= 0; i-- {
+		if err := c.host.Delete(c.ctx, w[i].collection, w[i].id, 1); err != nil {
+			c.log.Error("a failed sending left a record behind", "collection", w[i].collection, "id", w[i].id, "request", c.req.RequestID, "err", err)
+		}
+	}
+}
+
 // notifyAccounts tells accounts of a new notice or mail in their inbox
 // (and by SMS with the reminder), notifyChunk at a time.
 func (c *call) notifyAccounts(accounts []int64, subject, body string, sms bool) error {

@@ -330,7 +330,8 @@ func (c *call) sendNotice(params) (int, any, error) {
 	if n.ToAccountIDs == nil {
 		n.ToAccountIDs = []int64{}
 	}
-	if _, err := c.host.Put(c.ctx, collNotices, n.ID, 0, n); err != nil {
+	var w writes
+	if err := w.put(c, collNotices, n.ID, n); err != nil {
 		return 0, nil, fromHost(err, "the notice")
 	}
 	ids := make([]int64, 0, len(recipients))
@@ -338,7 +339,8 @@ func (c *call) sendNotice(params) (int, any, error) {
 		rc := noticeReceipt{NoticeID: n.ID, AccountID: r.ID, UnitID: r.UnitID, Login: r.Login, Name: r.Name, ViaUnit: r.viaUnit,
 			FromUnitID: n.FromUnitID, FromUnitName: n.FromUnitName, FromLogin: n.FromLogin, Subject: n.Subject, Urgency: n.Urgency,
 			Test: n.Test, Attachments: len(n.Attachments), SentAt: n.SentAt}
-		if _, err := c.host.Put(c.ctx, collNoticeReceipts, receiptID(n.ID, r.ID), 0, rc); err != nil {
+		if err := w.put(c, collNoticeReceipts, receiptID(n.ID, r.ID), rc); err != nil {
+			w.undo(c)
 			return 0, nil, fromHost(err, "a recipient's copy of the notice")
 		}
 		ids = append(ids, r.ID)
@@ -348,6 +350,7 @@ func (c *call) sendNotice(params) (int, any, error) {
 		subject = "【" + n.Urgency + "通知】" + n.Subject
 	}
 	if err := c.notifyAccounts(ids, subject, n.FromUnitName+"：\n"+n.Body, n.SMSReminder); err != nil {
+		w.undo(c)
 		return 0, nil, err
 	}
 	c.record(measureNoticesSent, n.FromUnitID, "notices.sent:"+n.ID)

@@ -2,6 +2,7 @@ package oa
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -252,5 +253,46 @@ func TestTheTestingPhaseCountsTestNoticesEachWay(t *testing.T) {
 		if u != want[u.UnitID] {
 			t.Errorf("unit %d: %+v, want %+v", u.UnitID, u, want[u.UnitID])
 		}
+	}
+}
+
+func TestASendingThatCannotFinishTakesBackWhatItWrote(t *testing.T) {
+	tt := newMessagingTester(t)
+	notice := map[string]any{"subject": "通知", "to_unit_ids": []int64{30}, "to_account_ids": []int64{6}}
+	mail := map[string]any{"subject": "邮件", "to": []int64{5, 6}}
+	busy := fmt.Errorf("%w: the county's calls are at their bound", sdk.ErrBusy)
+	empty := func(what string) {
+		t.Helper()
+		for _, coll := range []string{collNotices, collNoticeReceipts, collMail, collMailboxes} {
+			if n := tt.host.recordCount(coll); n != 0 {
+				t.Fatalf("%s left %d records in %s", what, n, coll)
+			}
+		}
+		if len(tt.host.countedPerUnit(measureNoticesSent)) != 0 || len(tt.host.countedPerUnit(measureMailSent)) != 0 {
+			t.Fatalf("%s counted a sending", what)
+		}
+	}
+	// The host refuses the second recipient's copy: the first and the
+	// notice go, and nobody is notified.
+	tt.host.putsLeft, tt.host.putFails = 2, busy
+	tt.fails(clerk(), "POST", "/notices", "", notice, 503, codeBusy)
+	tt.host.putsLeft = 2
+	tt.fails(clerk(), "POST", "/mail", "", mail, 503, codeBusy)
+	if n := tt.host.sent(); len(n) != 0 {
+		t.Fatalf("notified %+v", n)
+	}
+	empty("a failed put")
+	// The inboxes cannot be told: nothing stays either.
+	tt.host.putFails, tt.host.failNotify = nil, busy
+	tt.fails(clerk(), "POST", "/notices", "", notice, 503, codeBusy)
+	tt.fails(clerk(), "POST", "/mail", "", mail, 503, codeBusy)
+	empty("a failed notification")
+	// Sent again once the host is well, each is there once.
+	tt.host.failNotify = nil
+	if tt.do(clerk(), "POST", "/notices", "", notice, nil) != 201 || tt.do(clerk(), "POST", "/mail", "", mail, nil) != 201 {
+		t.Fatal("sending again failed")
+	}
+	if tt.host.recordCount(collNotices) != 1 || tt.host.recordCount(collNoticeReceipts) != 3 || tt.host.recordCount(collMail) != 1 || tt.host.recordCount(collMailboxes) != 2 {
+		t.Fatal("sending again did not write each once")
 	}
 }
