@@ -210,7 +210,6 @@ func (c *call) actOnReceived(p params) (int, any, error) {
 	if rd.Status == statusDone {
 		c.count(measureReceived, rd.UnitID, "received:"+r.ID)
 	}
-	c.audit("received.act."+in.Action, "received", r.ID, nil, map[string]any{"step": t.Step, "action": in.Action, "status": rd.Status})
 	return http.StatusOK, struct {
 		Received receivedView `json:"received"`
 		Outcome  sdk.Outcome  `json:"outcome"`
