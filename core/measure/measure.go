@@ -12,11 +12,14 @@
 package measure
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -185,12 +188,13 @@ type Count struct {
 
 // Add counts events that happened at at, in tx, the transaction that
 // commits them: one statement adding to each one's day, half-month and
-// month. It keeps no idempotency key: Add is for events that their own
-// transaction makes happen once (a task closed under its row's lock, a
-// notice marked sent), so that the event's row is the key, and a retry
-// of the event is refused before it counts. Whatever can be retried
-// apart from its event records with a key (Record, CountOnce).
-func Add(ctx context.Context, tx *sqlx.Tx, at time.Time, cs ...Count) error {
+// month (events of one measure and unit add up in one row). It keeps no
+// idempotency key: Add is for events that their own transaction makes
+// happen once (a task closed under its row's lock, a notice marked sent),
+// so that the event's row is the key, and a retry of the event is refused
+// before it counts. Whatever can be retried apart from its event records
+// with a key (Record, CountOnce).
+func Add(ctx context.Context, tx sqlx.ExecerContext, at time.Time, cs ...Count) error {
 	if len(cs) == 0 {
 		return nil
 	}
@@ -198,18 +202,27 @@ func Add(ctx context.Context, tx *sqlx.Tx, at time.Time, cs ...Count) error {
 	if err != nil {
 		return errs.Invalid(CodeInvalidRecording, "day: %v", err)
 	}
-	args := make([]any, 0, 15*len(cs))
+	sums := make(map[Count]int64, len(cs))
 	for _, c := range cs {
 		if err := ValidID(c.Measure); err != nil {
 			return errs.Invalid(CodeInvalidRecording, "%v", err)
 		}
+		sums[c]++
+	}
+	// In the order of the primary key, so that concurrent events lock
+	// their rows in one order and never deadlock.
+	keys := slices.SortedFunc(maps.Keys(sums), func(a, b Count) int {
+		return cmp.Or(strings.Compare(a.Measure, b.Measure), cmp.Compare(a.Unit, b.Unit))
+	})
+	args := make([]any, 0, 15*len(keys))
+	for _, c := range keys {
 		for _, grain := range []string{ByDay, ByHalfMonth, ByMonth} {
-			args = append(args, c.Measure, c.Unit, grainCode[grain], periodStart(grain, day).Format(time.DateOnly))
+			args = append(args, c.Measure, c.Unit, grainCode[grain], periodStart(grain, day).Format(time.DateOnly), sums[c])
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO measure_values (measure, unit_id, grain, period_start, value)
-VALUES (?, ?, ?, ?, 1)`+strings.Repeat(", (?, ?, ?, ?, 1)", 3*len(cs)-1)+` ON DUPLICATE KEY UPDATE value = value + 1`, args...); err != nil {
-		return fmt.Errorf("count %s: %w", cs[0].Measure, err)
+VALUES (?, ?, ?, ?, ?)`+strings.Repeat(", (?, ?, ?, ?, ?)", 3*len(keys)-1)+` ON DUPLICATE KEY UPDATE value = value + VALUES(value)`, args...); err != nil {
+		return fmt.Errorf("count %s: %w", keys[0].Measure, err)
 	}
 	return nil
 }

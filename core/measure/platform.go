@@ -23,6 +23,12 @@ const (
 	// ActiveAccounts counts each account once per day, half-month and
 	// month it signed in or renewed its session in, per its unit.
 	ActiveAccounts = "platform.accounts.active"
+	// Notices delivered, per channel and the recipient's unit: an inbox
+	// notice when it is written, in the transaction of what it tells; an
+	// e-mail or SMS when the mail server or gateway takes it.
+	NoticesInbox = "platform.notices.delivered.inbox"
+	NoticesEmail = "platform.notices.delivered.email"
+	NoticesSMS   = "platform.notices.delivered.sms"
 	// TasksOnTime and TasksLate count the tasks people acted on, by
 	// their due time, per the task's unit. A task without a due time is
 	// on time.
@@ -43,6 +49,9 @@ func PlatformMeasures() []Definition {
 		{ID: Logins, Label: text("登录次数", "Logins"), Counts: text("一次用密码登录", "one sign-in with a password")},
 		{ID: ActiveAccounts, Label: text("活跃账号数", "Active accounts"),
 			Counts: text("当期登录或续用会话的一个账号（每期只计一次）", "one account that signed in or renewed its session in the period (once a period)")},
+		{ID: NoticesInbox, Label: text("站内通知送达数", "Inbox notices delivered"), Counts: text("一条送达收件箱的通知", "one notice delivered to an inbox")},
+		{ID: NoticesEmail, Label: text("邮件通知送达数", "E-mail notices delivered"), Counts: text("一封邮件服务器接收的通知邮件", "one notice e-mail the mail server accepted")},
+		{ID: NoticesSMS, Label: text("短信通知送达数", "SMS notices delivered"), Counts: text("一条短信网关接收的通知短信", "one notice SMS the gateway accepted")},
 		{ID: TasksOnTime, Label: text("按时办理任务数", "Tasks finished on time"), Counts: text("一项在办理时限内办理的任务", "one task acted on by its due time")},
 		{ID: TasksLate, Label: text("超时办理任务数", "Tasks finished late"), Counts: text("一项超过办理时限才办理的任务", "one task acted on after its due time")},
 	}

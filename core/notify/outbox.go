@@ -16,6 +16,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/measure"
 )
 
 // Kinds of notification; an account's preferences are per kind.
@@ -73,6 +74,8 @@ type recipient struct {
 	ID     int64   `db:"id"`
 	Email  *string `db:"email"`
 	Mobile *string `db:"mobile"`
+	// UnitID is the account's unit, which its notices delivered count in.
+	UnitID int64 `db:"unit_id"`
 }
 
 // preference is an account's choice for one kind.
@@ -182,9 +185,9 @@ func readDirectory(ctx context.Context, q sqlx.QueryerContext, who addressees) (
 	// the preferences' primary key, where all of an account's would be a
 	// scan.
 	preferences := "LEFT JOIN notification_preferences p ON p.account_id = a.id AND p.kind IN (?" + strings.Repeat(", ?", len(who.kinds)-1) + ")"
-	named := `SELECT a.id, a.email, a.mobile, p.kind, p.email AS pref_email, p.sms AS pref_sms, 0 AS unit, '' AS role
+	named := `SELECT a.id, a.email, a.mobile, a.unit_id, p.kind, p.email AS pref_email, p.sms AS pref_sms, 0 AS unit, '' AS role
 FROM accounts a ` + preferences + ` WHERE a.status = 'active' AND a.id IN (?)`
-	holders := `SELECT a.id, a.email, a.mobile, p.kind, p.email AS pref_email, p.sms AS pref_sms, a.unit_id AS unit, ro.code AS role FROM accounts a
+	holders := `SELECT a.id, a.email, a.mobile, a.unit_id, p.kind, p.email AS pref_email, p.sms AS pref_sms, a.unit_id AS unit, ro.code AS role FROM accounts a
 JOIN account_roles ar ON ar.account_id = a.id JOIN roles ro ON ro.id = ar.role_id
 ` + preferences + ` WHERE a.status = 'active' AND a.unit_id = ? AND ro.code = ?`
 	chunks := slices.Collect(slices.Chunk(who.accounts, readChunk))
@@ -265,12 +268,14 @@ func write(ctx context.Context, tx sqlx.ExecerContext, now time.Time, dir *direc
 		}
 		rows = append(rows, []any{m.Account, channel, m.Kind, clip(m.Subject, 200), clip(m.Body, 2000), refType, refID, address, status, nextAttempt, sentAt, now})
 	}
+	var inbox []measure.Count
 	for _, m := range each {
 		person, ok := dir.byID[m.Account]
 		if !ok {
 			continue
 		}
 		add(m, ChannelInApp, StatusSent, nil)
+		inbox = append(inbox, measure.Count{Measure: measure.NoticesInbox, Unit: person.UnitID})
 		pref, ok := dir.chosen[preferenceKey{m.Account, m.Kind}]
 		if !ok {
 			pref = preference{Email: defaultEmail, SMS: defaultSMS}
@@ -295,6 +300,10 @@ VALUES `+values, args...)
 		if err != nil {
 			return 0, fmt.Errorf("write notifications: %w", err)
 		}
+	}
+	// An inbox notice is delivered as it is written: counted with it.
+	if err := measure.Add(ctx, tx, now, inbox...); err != nil {
+		return 0, err
 	}
 	return pending, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/countycloud/countycloud/core/egress"
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/measure"
 	"github.com/countycloud/countycloud/core/jobs"
 )
 
@@ -324,13 +325,27 @@ func (s *Service) deliver(ctx context.Context, tenant string, sender Sender, m o
 	defer cancel()
 	now := s.now()
 	attempts := m.Attempts + 1
-	return s.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
-		if sendErr == nil {
-			report.Sent++
-			_, err := conn.ExecContext(ctx, `UPDATE notifications SET status = ?, attempts = ?, sent_at = ?, provider_ref = ?, next_attempt_at = NULL, last_error = NULL
+	if sendErr == nil {
+		report.Sent++
+		// Marked sent once, from pending, and counted delivered in the
+		// same transaction: a delivery recorded twice counts once.
+		return s.router.InTenantTx(ctx, tenant, func(ctx context.Context, tx *sqlx.Tx) error {
+			res, err := tx.ExecContext(ctx, `UPDATE notifications SET status = ?, attempts = ?, sent_at = ?, provider_ref = ?, next_attempt_at = NULL, last_error = NULL
 WHERE id = ? AND status = ?`, StatusSent, attempts, now, nullable(ref), m.ID, StatusPending)
-			return wrap(err, "record notification %d as sent", m.ID)
-		}
+			if err != nil {
+				return wrap(err, "record notification %d as sent", m.ID)
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				return wrap(err, "record notification %d as sent", m.ID)
+			}
+			var unit int64
+			if err := tx.GetContext(ctx, &unit, "SELECT a.unit_id FROM notifications n JOIN accounts a ON a.id = n.account_id WHERE n.id = ?", m.ID); err != nil {
+				return wrap(err, "find the unit of notification %d", m.ID)
+			}
+			return measure.Add(ctx, tx, now, measure.Count{Measure: deliveredMeasure(m.Channel), Unit: unit})
+		})
+	}
+	return s.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
 		reason := excerpt(sendErr)
 		if isPermanent(sendErr) || attempts >= s.opts.MaxAttempts {
 			report.Failed++
@@ -355,6 +370,14 @@ WHERE id = ? AND status = ?`, StatusFailed, attempts, reason, m.ID, StatusPendin
 		}
 		return err
 	})
+}
+
+// deliveredMeasure is the measure of channel's notices delivered.
+func deliveredMeasure(channel string) string {
+	if channel == ChannelSMS {
+		return measure.NoticesSMS
+	}
+	return measure.NoticesEmail
 }
 
 // maxLastError is how much of a failure last_error keeps, in runes.

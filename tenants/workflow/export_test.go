@@ -13,6 +13,6 @@ import (
 // them costs an action.
 func Unmeasured(s *Service) *Service {
 	c := *s
-	c.count = func(context.Context, *sqlx.Tx, time.Time, ...measure.Count) error { return nil }
+	c.count = func(context.Context, sqlx.ExecerContext, time.Time, ...measure.Count) error { return nil }
 	return &c
 }

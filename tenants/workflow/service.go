@@ -93,7 +93,7 @@ type Service struct {
 	recipients *notify.Recipients
 	// count adds to the platform's measures in an action's transaction
 	// (measure.Add); a benchmark turns it off for its baseline.
-	count func(ctx context.Context, tx *sqlx.Tx, at time.Time, cs ...measure.Count) error
+	count func(ctx context.Context, tx sqlx.ExecerContext, at time.Time, cs ...measure.Count) error
 	now   func() time.Time
 	log   *slog.Logger
 }
