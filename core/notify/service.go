@@ -14,8 +14,8 @@ import (
 
 	"github.com/countycloud/countycloud/core/egress"
 	"github.com/countycloud/countycloud/core/errs"
-	"github.com/countycloud/countycloud/core/measure"
 	"github.com/countycloud/countycloud/core/jobs"
+	"github.com/countycloud/countycloud/core/measure"
 )
 
 // Jobs of this package. A drain delivers one county's due e-mail and
