@@ -134,9 +134,13 @@ func (c *call) documentTasks(p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	tasks, err := c.host.ListWorkflowTasks(c.ctx, sdk.WorkflowQuery{Workflow: wfSending, InstanceID: d.InstanceID, Limit: 500})
-	if err != nil {
-		return 0, nil, fromHost(err, "the flow's tasks")
+	tasks := []sdk.Task{}
+	// A draft whose flow never started (a stop between the two) has no
+	// tasks: an instance id of 0 would name none, not every one.
+	if d.InstanceID > 0 {
+		if tasks, err = c.host.ListWorkflowTasks(c.ctx, sdk.WorkflowQuery{Workflow: wfSending, InstanceID: d.InstanceID, Limit: 500}); err != nil {
+			return 0, nil, fromHost(err, "the flow's tasks")
+		}
 	}
 	return http.StatusOK, struct {
 		Tasks []sdk.Task `json:"tasks"`
@@ -163,6 +167,9 @@ func (c *call) actOnDocument(p params) (int, any, error) {
 		return 0, nil, err
 	}
 	if err := c.checkSMSReminder(in.SMSReminder); err != nil {
+		return 0, nil, err
+	}
+	if r, d, err = c.startFlow(r, d); err != nil {
 		return 0, nil, err
 	}
 	if r, d, err = c.catchUp(r, d); err != nil {
@@ -251,6 +258,25 @@ func (c *call) catchUp(r sdk.Record, d document) (sdk.Record, document, error) {
 		return r, d, err
 	}
 	return r, d, c.received(r.ID, d, started)
+}
+
+// startFlow starts the sending flow of a draft whose flow never started
+// (the server stopped between writing the draft and starting it), for an
+// account of the issuing unit, before anything is done to it.
+func (c *call) startFlow(r sdk.Record, d document) (sdk.Record, document, error) {
+	if d.InstanceID > 0 {
+		return r, d, nil
+	}
+	if !c.mayEdit(d) {
+		return r, d, newError(http.StatusConflict, codeFlowFinished, "the document's flow has not started; an account of the issuing unit starts it by acting on it")
+	}
+	out, err := c.host.StartWorkflowFor(c.ctx, wfSending, sdk.StartOptions{Title: d.Title, Reference: r.ID, SubjectUnitID: d.UnitID})
+	if err != nil {
+		return r, d, fromEngine(err, "the sending flow")
+	}
+	d.InstanceID, d.Status = out.Instance.ID, statusOf(out, d.Status)
+	nr, err := c.saveDocument(r, d)
+	return nr, d, err
 }
 
 // saveDocument writes d over r. Only the module writes a document, at

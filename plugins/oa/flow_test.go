@@ -408,3 +408,28 @@ func TestDraftFiles(t *testing.T) {
 		t.Fatalf("a removed file's bytes stay: %v", err)
 	}
 }
+
+// TestADraftWhoseFlowNeverStarted: the server stopped between writing the
+// draft and starting its flow. Its tasks are none (not every one), and
+// its author's first action starts the flow.
+func TestADraftWhoseFlowNeverStarted(t *testing.T) {
+	tt := newTester(t)
+	other := tt.draft(draftBody())
+	id := newDocID(tt.now)
+	d := document{UnitID: 20, Title: "关于防汛的通知", Urgency: "平件", Classification: unclassified, MainUnits: []int64{30}, CopyUnits: []int64{},
+		Files: []docFile{}, Status: stepDraft, DraftedBy: "gbclerk", DraftedAt: tt.now}
+	if _, err := tt.host.Put(t.Context(), collDocuments, id, 0, d); err != nil {
+		t.Fatal(err)
+	}
+	var tasks struct {
+		Tasks []sdk.Task `json:"tasks"`
+	}
+	if status := tt.do(gbClerk, "GET", "/documents/"+id+"/tasks", "", nil, &tasks); status != 200 || len(tasks.Tasks) != 0 {
+		t.Fatalf("tasks of a draft without a flow: %d %+v", status, tasks)
+	}
+	tt.fails(countyAdmin(), "POST", "/documents/"+id+"/act", "", map[string]any{"action": "submit"}, 409, codeFlowFinished)
+	a := tt.act(gbClerk, id, "submit", "check")
+	if a.Document.InstanceID == 0 || a.Document.InstanceID == other.InstanceID {
+		t.Fatalf("the flow started: %+v", a.Document)
+	}
+}
