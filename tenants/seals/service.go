@@ -20,6 +20,7 @@ import (
 	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/names"
+	"github.com/countycloud/countycloud/core/ttlcache"
 )
 
 // Codes of the errors this package returns.
@@ -46,6 +47,9 @@ const (
 type Router interface {
 	InTenant(ctx context.Context, code string, fn func(ctx context.Context, conn *sqlx.Conn) error) error
 	InTenantTx(ctx context.Context, code string, fn func(ctx context.Context, tx *sqlx.Tx) error) error
+	// InTenantQualified is the county's pool and quoted schema, for a
+	// read in one round trip.
+	InTenantQualified(ctx context.Context, code string) (*sqlx.DB, string, error)
 }
 
 // Control is the control plane's database, which keeps the check of the
@@ -61,12 +65,25 @@ type Service struct {
 	control Control
 	keys    *KeyRing
 	now     func() time.Time
+	// known are seals verification has read lately, with their public
+	// keys parsed. A revocation or a rotation here forgets its seal at
+	// once; one on another replica is seen within StatusTTL, as the end
+	// of a session is.
+	known *ttlcache.Cache[sealRef, knownSeal]
 }
+
+// StatusTTL is how long a replica verifies with a seal's status as it
+// read it: a revocation made on another replica shows within it.
+const StatusTTL = time.Second
+
+// maxKnown bounds the seals kept for verification (those verified in the
+// last second).
+const maxKnown = 100_000
 
 // NewService returns the seals of the counties behind router, their
 // private keys sealed with keys.
 func NewService(router Router, control Control, keys *KeyRing, now func() time.Time) *Service {
-	return &Service{router: router, control: control, keys: keys, now: now}
+	return &Service{router: router, control: control, keys: keys, now: now, known: ttlcache.New[sealRef, knownSeal](StatusTTL, maxKnown)}
 }
 
 // View is a seal as the county's admins see it. It never holds the
@@ -97,14 +114,7 @@ type row struct {
 func (r row) view() View {
 	v := r.View
 	v.PublicKey = fmt.Sprintf("%x", r.Public)
-	switch {
-	case v.RevokedAt != nil:
-		v.Status = StatusRevoked
-	case v.SupersededAt != nil:
-		v.Status = StatusSuperseded
-	default:
-		v.Status = StatusInUse
-	}
+	v.Status = sealStatus{SupersededAt: v.SupersededAt, RevokedAt: v.RevokedAt}.status()
 	return v
 }
 
@@ -215,6 +225,7 @@ func (s *Service) Rotate(ctx context.Context, tenant string, id int64) (View, er
 		}
 		return audit.Write(ctx, tx, audit.New(ctx, "seals.create", "seal", strconv.FormatInt(v.ID, 10), nil, v))
 	})
+	s.known.Delete(sealRef{tenant, id})
 	return v, err
 }
 
@@ -250,6 +261,7 @@ func (s *Service) Revoke(ctx context.Context, tenant string, id int64, in Revoke
 		v.Status, v.RevokedAt, v.RevokedBy, v.RevokeReason = StatusRevoked, &at, &by, &reason
 		return audit.Write(ctx, tx, audit.New(ctx, "seals.revoke", "seal", strconv.FormatInt(id, 10), old, v))
 	})
+	s.known.Delete(sealRef{tenant, id})
 	return v, err
 }
 

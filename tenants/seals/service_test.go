@@ -208,6 +208,11 @@ func TestARevokedSealVerifiesAsRevokedSinceItsTime(t *testing.T) {
 	if _, err := f.svc.Revoke(f.ctx, wengyuan, created.ID, seals.RevokeRequest{}); code(err) != seals.CodeInvalidSeal {
 		t.Errorf("revoke without a reason: %v", err)
 	}
+	// Verified just before, the seal is known to this replica as in use:
+	// the revocation forgets it at once.
+	if v, err := f.svc.Verify(context.Background(), seal, doc.files()); err != nil || !v.Valid {
+		t.Fatalf("before the revocation: %+v %v", v, err)
+	}
 	revoked, err := f.svc.Revoke(f.ctx, wengyuan, created.ID, seals.RevokeRequest{Reason: "印章管理员离职"})
 	if err != nil {
 		t.Fatal(err)
@@ -235,6 +240,50 @@ func TestARevokedSealVerifiesAsRevokedSinceItsTime(t *testing.T) {
 	}
 	if _, err := f.svc.Sign(f.ctx, wengyuan, 1, doc.files()); err != nil {
 		t.Errorf("sealing with the unit's new seal: %v", err)
+	}
+}
+
+// TestARevocationOnAnotherReplicaShowsWithinStatusTTL: a replica that
+// verified a document lately sees its seal revoked by another replica
+// once StatusTTL has passed.
+func TestARevocationOnAnotherReplicaShowsWithinStatusTTL(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	keys, err := seals.NewKeyRing(sealKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := seals.NewService(provisiontest.Router(f.db, registry.LocatorInterval), f.db.Control, keys, time.Now)
+	created, err := f.svc.Create(f.ctx, wengyuan, seals.CreateRequest{UnitID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := newDocument()
+	seal, err := f.svc.Sign(f.ctx, wengyuan, 1, doc.files())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := other.Verify(context.Background(), seal, doc.files()); err != nil || !v.Valid {
+		t.Fatalf("on the other replica, before the revocation: %+v %v", v, err)
+	}
+	revokedAt := time.Now()
+	if _, err := f.svc.Revoke(f.ctx, wengyuan, created.ID, seals.RevokeRequest{Reason: "印章遗失"}); err != nil {
+		t.Fatal(err)
+	}
+	// Seen late by at most StatusTTL; the bound here is generous, for a
+	// loaded machine's slow reads.
+	for {
+		v, err := other.Verify(context.Background(), seal, doc.files())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Status == seals.StatusRevoked && !v.Valid {
+			break
+		}
+		if time.Since(revokedAt) > seals.StatusTTL+10*time.Second {
+			t.Fatalf("the other replica still verifies the revoked seal as %s", v.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

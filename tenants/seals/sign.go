@@ -2,6 +2,7 @@ package seals
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/rand"
 	"database/sql"
 	"errors"
@@ -119,7 +120,8 @@ type Verdict struct {
 
 // Verify checks a seal against the document's files (their names and
 // SM3 digests): the signature with the unit's public key, each file's
-// digest, and whether the seal has been revoked. It needs no private key.
+// digest, and whether the seal has been revoked (by this replica, at
+// once; by another, within StatusTTL). It needs no private key.
 func (s *Service) Verify(ctx context.Context, seal Seal, files []File) (Verdict, error) {
 	if err := seal.check(); err != nil {
 		return Verdict{}, err
@@ -127,31 +129,17 @@ func (s *Service) Verify(ctx context.Context, seal Seal, files []File) (Verdict,
 	if err := checkFiles(files); err != nil {
 		return Verdict{}, errs.Invalid(CodeInvalidDocument, "%s", errs.As(err).Message)
 	}
-	var r row
-	err := s.router.InTenant(ctx, seal.County, func(ctx context.Context, conn *sqlx.Conn) error {
-		err := sqlx.GetContext(ctx, conn, &r, selectSeals+" WHERE s.id = ?", seal.SealID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errs.NotFound(CodeSealNotFound, "county %s has no seal %d (该县无此印章)", seal.County, seal.SealID)
-		}
-		if err != nil {
-			return fmt.Errorf("read seal %d: %w", seal.SealID, err)
-		}
-		return nil
-	})
+	c, err := s.checkSeal(ctx, seal)
 	if err != nil {
 		return Verdict{}, err
 	}
-	v := r.view()
+	st := c.status
 	verdict := Verdict{County: seal.County, UnitID: seal.UnitID, UnitName: seal.UnitName, SealID: seal.SealID, SealedAt: seal.SealedAt,
-		Status: v.Status, SupersededAt: v.SupersededAt, RevokedAt: v.RevokedAt, Files: []FileCheck{}, Problems: []string{}}
-	if v.RevokeReason != nil {
-		verdict.RevokeReason = *v.RevokeReason
+		Status: st.status(), SupersededAt: st.SupersededAt, RevokedAt: st.RevokedAt, Files: []FileCheck{}, Problems: []string{},
+		SignatureValid: c.signatureValid}
+	if st.RevokeReason != nil {
+		verdict.RevokeReason = *st.RevokeReason
 	}
-	pub, err := sm2.NewPublicKey(r.Public)
-	if err != nil {
-		return Verdict{}, fmt.Errorf("seal %d's public key: %w", r.ID, err)
-	}
-	verdict.SignatureValid = r.UnitID == seal.UnitID && sm2.VerifyASN1WithSM2(pub, nil, seal.canonical(), seal.Signature)
 	if !verdict.SignatureValid {
 		verdict.Problems = append(verdict.Problems, fmt.Sprintf("印章签名无效：印章本身被改动或伪造 (the signature is not seal %d's over this seal: the seal itself was altered or forged)", seal.SealID))
 	}
@@ -183,9 +171,98 @@ func (s *Service) Verify(ctx context.Context, seal Seal, files []File) (Verdict,
 		}
 	}
 	verdict.Intact = verdict.SignatureValid && filesIntact
-	if v.RevokedAt != nil {
-		verdict.Problems = append(verdict.Problems, fmt.Sprintf("印章已于 %s 吊销 (seal %d revoked since %s)", v.RevokedAt.Format(time.RFC3339), seal.SealID, v.RevokedAt.Format(time.RFC3339)))
+	if st.RevokedAt != nil {
+		verdict.Problems = append(verdict.Problems, fmt.Sprintf("印章已于 %s 吊销 (seal %d revoked since %s)", st.RevokedAt.Format(time.RFC3339), seal.SealID, st.RevokedAt.Format(time.RFC3339)))
 	}
-	verdict.Valid = verdict.Intact && v.RevokedAt == nil
+	verdict.Valid = verdict.Intact && st.RevokedAt == nil
 	return verdict, nil
+}
+
+// sealStatus is what verification reads of a seal: its unit, public key
+// and whether it was replaced or revoked.
+type sealStatus struct {
+	UnitID       int64      `db:"unit_id"`
+	Public       []byte     `db:"public_key"`
+	SupersededAt *time.Time `db:"superseded_at"`
+	RevokedAt    *time.Time `db:"revoked_at"`
+	RevokeReason *string    `db:"revoke_reason"`
+}
+
+func (st sealStatus) status() string {
+	switch {
+	case st.RevokedAt != nil:
+		return StatusRevoked
+	case st.SupersededAt != nil:
+		return StatusSuperseded
+	default:
+		return StatusInUse
+	}
+}
+
+// status reads seal id of county: one statement naming the county's
+// schema, one round trip, where a pooled connection's USE would be a
+// second.
+func (s *Service) status(ctx context.Context, county string, id int64) (sealStatus, error) {
+	db, schema, err := s.router.InTenantQualified(ctx, county)
+	if err != nil {
+		return sealStatus{}, err
+	}
+	var st sealStatus
+	err = db.GetContext(ctx, &st, "SELECT unit_id, public_key, superseded_at, revoked_at, revoke_reason FROM "+schema+".seals WHERE id = ?", id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sealStatus{}, errs.NotFound(CodeSealNotFound, "county %s has no seal %d (该县无此印章)", county, id)
+	}
+	if err != nil {
+		return sealStatus{}, fmt.Errorf("read seal %d: %w", id, err)
+	}
+	return st, nil
+}
+
+// sealCheck is what a seal's verification finds before it looks at the
+// files: the seal's status and whether its signature is the unit's.
+type sealCheck struct {
+	status         sealStatus
+	signatureValid bool
+}
+
+// checkSeal reads seal's status and checks its signature.
+func (s *Service) checkSeal(ctx context.Context, seal Seal) (sealCheck, error) {
+	k, err := s.knownSeal(ctx, seal.County, seal.SealID)
+	if err != nil {
+		return sealCheck{}, err
+	}
+	valid := k.status.UnitID == seal.UnitID && sm2.VerifyASN1WithSM2(k.public, nil, seal.canonical(), seal.Signature)
+	return sealCheck{status: k.status, signatureValid: valid}, nil
+}
+
+// sealRef names a seal: its county and id.
+type sealRef struct {
+	county string
+	id     int64
+}
+
+// knownSeal is a seal's status as verification read it, its public key
+// parsed.
+type knownSeal struct {
+	status sealStatus
+	public *ecdsa.PublicKey
+}
+
+// knownSeal is seal id of county as read within StatusTTL, or read now.
+func (s *Service) knownSeal(ctx context.Context, county string, id int64) (knownSeal, error) {
+	ref := sealRef{county, id}
+	if k, ok := s.known.Get(ref); ok {
+		return k, nil
+	}
+	st, err := s.status(ctx, county, id)
+	if err != nil {
+		return knownSeal{}, err
+	}
+	pub, err := sm2.NewPublicKey(st.Public)
+	if err != nil {
+		return knownSeal{}, fmt.Errorf("seal %d's public key: %w", id, err)
+	}
+	k := knownSeal{status: st, public: pub}
+	s.known.Put(ref, k)
+	return k, nil
 }
