@@ -29,6 +29,9 @@ const (
 	NoticesInbox = "platform.notices.delivered.inbox"
 	NoticesEmail = "platform.notices.delivered.email"
 	NoticesSMS   = "platform.notices.delivered.sms"
+	// FilesStored counts the files modules stored, for the whole county
+	// (a module's file is no unit's), when an upload completes.
+	FilesStored = "platform.files.stored"
 	// TasksOnTime and TasksLate count the tasks people acted on, by
 	// their due time, per the task's unit. A task without a due time is
 	// on time.
@@ -52,6 +55,7 @@ func PlatformMeasures() []Definition {
 		{ID: NoticesInbox, Label: text("站内通知送达数", "Inbox notices delivered"), Counts: text("一条送达收件箱的通知", "one notice delivered to an inbox")},
 		{ID: NoticesEmail, Label: text("邮件通知送达数", "E-mail notices delivered"), Counts: text("一封邮件服务器接收的通知邮件", "one notice e-mail the mail server accepted")},
 		{ID: NoticesSMS, Label: text("短信通知送达数", "SMS notices delivered"), Counts: text("一条短信网关接收的通知短信", "one notice SMS the gateway accepted")},
+		{ID: FilesStored, Label: text("存储文件数", "Files stored"), Counts: text("一个上传完成的文件", "one file whose upload completed"), CountyWide: true},
 		{ID: TasksOnTime, Label: text("按时办理任务数", "Tasks finished on time"), Counts: text("一项在办理时限内办理的任务", "one task acted on by its due time")},
 		{ID: TasksLate, Label: text("超时办理任务数", "Tasks finished late"), Counts: text("一项超过办理时限才办理的任务", "one task acted on after its due time")},
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/kit"
+	"github.com/countycloud/countycloud/core/measure"
 )
 
 // Codes of the errors of file URLs.
@@ -140,15 +141,19 @@ func (h *fileHandler) upload(w http.ResponseWriter, r *http.Request, g fileGrant
 	sum := hex.EncodeToString(body.hash.Sum(nil))
 	now := h.now().UTC().Truncate(time.Microsecond)
 	var marked bool
-	err = h.router.InTenant(ctx, g.County, func(ctx context.Context, conn *sqlx.Conn) error {
-		res, err := conn.ExecContext(ctx, "UPDATE plugin_files SET status = ?, sha256 = ?, ready_at = ? WHERE plugin = ? AND file_id = ? AND status = ?",
+	// Marked ready once, from pending, and counted stored in the same
+	// transaction. A module's file is no unit's: the county counts it.
+	err = h.router.InTenantTx(ctx, g.County, func(ctx context.Context, tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE plugin_files SET status = ?, sha256 = ?, ready_at = ? WHERE plugin = ? AND file_id = ? AND status = ?",
 			fileReady, sum, now, g.Plugin, g.File, filePending)
 		if err != nil {
 			return fmt.Errorf("mark file %s ready: %w", g.File, err)
 		}
 		n, err := res.RowsAffected()
-		marked = n == 1
-		return err
+		if marked = n == 1; err != nil || !marked {
+			return err
+		}
+		return measure.Add(ctx, tx, now, measure.Count{Measure: measure.FilesStored, Unit: measure.CountyWide})
 	})
 	if err != nil || !marked {
 		// The file was deleted while its bytes came, or it could not be

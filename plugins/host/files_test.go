@@ -14,6 +14,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	figures "github.com/countycloud/countycloud/core/measure"
 	"github.com/countycloud/countycloud/plugins/host"
 	"github.com/countycloud/countycloud/plugins/sdk"
 )
@@ -411,4 +412,40 @@ func TestAbandonedUploadsAreSweptAway(t *testing.T) {
 			t.Errorf("a second sweep = %d, %v", n, err)
 		}
 	})
+}
+
+// TestAStoredFileCountsOnceForItsCounty: a file counts as stored when its
+// upload completes, for the whole county: not for a refused upload, not
+// for a second one, and not in another county.
+func TestAStoredFileCountsOnceForItsCounty(t *testing.T) {
+	w := newWorld(t)
+	stored := func(county string) string {
+		t.Helper()
+		var list []string
+		err := w.deps.Router.InTenant(context.Background(), county, func(ctx context.Context, conn *sqlx.Conn) error {
+			return conn.SelectContext(ctx, &list, "SELECT CONCAT(unit_id, '/', grain, '=', value) FROM measure_values WHERE measure = ? ORDER BY grain", figures.FilesStored)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(list, " ")
+	}
+	content := video(2000)
+	up := w.upload(t, wengyuan, "会议纪要.pdf", "application/pdf", len(content))
+	resp, body := send(t, "PUT", up.URL, content[:1000], false)
+	wantError(t, "a short upload", resp, body, 400, host.CodeFileSizeMismatch)
+	if got := stored(wengyuan); got != "" {
+		t.Fatalf("a refused upload counted %s", got)
+	}
+	if resp, body := send(t, "PUT", up.URL, content, false); resp.StatusCode != 200 {
+		t.Fatalf("upload = %d %s", resp.StatusCode, body)
+	}
+	resp, body = send(t, "PUT", up.URL, content, false)
+	wantError(t, "a second upload", resp, body, 409, host.CodeFileUploaded)
+	if got := stored(wengyuan); got != "0/d=1 0/h=1 0/m=1" {
+		t.Errorf("Wengyuan's files stored: %s", got)
+	}
+	if got := stored(lechang); got != "" {
+		t.Errorf("Lechang's files stored: %s", got)
+	}
 }
