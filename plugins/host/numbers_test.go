@@ -116,14 +116,19 @@ func docketNumber(t *testing.T, r answered) int64 {
 	return a.Number
 }
 
-func launchDocket(t *testing.T, f fixture, id string) *host.Process {
+func launchDocket(t testing.TB, f fixture, id string) *host.Process {
 	t.Helper()
 	f.bin.Manifest, f.bin.Env = docketManifest, []string{pluginEnv + "=docket"}
 	if id != "" {
 		f.bin.Manifest.ID = id
 		f.bin.Env = append(f.bin.Env, pluginIDEnv+"="+id)
 	}
-	return launch(t, f)
+	p, err := host.Launch(context.Background(), f.bin, f.deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
 }
 
 func TestTwentyNumberedPutsAtOnceTakeOneToTwentyEachOnce(t *testing.T) {
