@@ -2,3 +2,8 @@ package measure
 
 // ReadSQL is the statement Read runs for q, for the test that explains it.
 func ReadSQL(q Query) (string, []any) { return readSQL(q) }
+
+// AppendUnitValues is the parser of readSQL's lists, for its fuzz target.
+func AppendUnitValues(figures []Figure, f Figure, list []byte) ([]Figure, error) {
+	return appendUnitValues(figures, f, list)
+}

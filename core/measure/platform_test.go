@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -140,5 +141,47 @@ func TestSignInsCountLoginsAndEachAccountOncePerPeriod(t *testing.T) {
 	}
 	if err := signIns.SignedIn(ctx, auth.Principal{Kind: auth.KindAccount, ID: 7, Tenant: "gd.nowhere", Unit: 2, Session: "s-4"}, june(3, 9)); err == nil {
 		t.Error("a login counted in a county that does not exist")
+	}
+}
+
+// FuzzAppendUnitValues: a report's list of "unit:value" pairs either
+// reads as the numbers it spells, each pair a figure, or is refused;
+// nothing panics.
+func FuzzAppendUnitValues(f *testing.F) {
+	for _, seed := range []string{"1:5,2:7,100:12", "3:1", "", "1:", ":1", "1:2,", "1:2,,3:4", "99999999999999999999:1", "1:-2", "1:2:3"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, list string) {
+		figures, err := measure.AppendUnitValues(nil, measure.Figure{Measure: "a.b", Period: "2026-01-01"}, []byte(list))
+		if err != nil {
+			return
+		}
+		var b []string
+		for _, fig := range figures {
+			if fig.Unit < 0 || fig.Value < 0 || fig.Measure != "a.b" {
+				t.Fatalf("%q: %+v", list, fig)
+			}
+			b = append(b, strconv.FormatInt(fig.Unit, 10)+":"+strconv.FormatInt(fig.Value, 10))
+		}
+		// Only leading zeros may differ from what was read.
+		if again := strings.Join(b, ","); len(again) > len(list) || strings.Count(list, ",") != max(len(figures)-1, 0) {
+			t.Fatalf("%q read as %q", list, again)
+		}
+	})
+}
+
+// TestAReportListReadsAsItsFigures: the server's list of a period reads
+// as one figure per unit, and a list cut short or malformed is refused.
+func TestAReportListReadsAsItsFigures(t *testing.T) {
+	t.Parallel()
+	base := measure.Figure{Measure: "a.b", Period: "2026-01-01"}
+	figures, err := measure.AppendUnitValues(nil, base, []byte("1:5,2:7,100:12"))
+	if err != nil || len(figures) != 3 || figures[2].Unit != 100 || figures[2].Value != 12 || figures[0].Period != "2026-01-01" {
+		t.Fatalf("%+v %v", figures, err)
+	}
+	for _, bad := range []string{"1:", ":1", "1:2,", "1:2,,3:4", "1234567890123456789:1", "1:-2", "1:2:3", "1"} {
+		if _, err := measure.AppendUnitValues(nil, base, []byte(bad)); err == nil {
+			t.Errorf("%q was read", bad)
+		}
 	}
 }

@@ -1,12 +1,15 @@
 package measure
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -152,10 +155,9 @@ func (s *Service) Read(ctx context.Context, county string, q Query) (Report, err
 				return err
 			}
 		}
-		if err := conn.SelectContext(ctx, &report.Figures, query, args...); err != nil {
-			return fmt.Errorf("read measures: %w", err)
-		}
-		return nil
+		figures, err := scanFigures(ctx, conn, q, query, args)
+		report.Figures = figures
+		return err
 	})
 	if err != nil {
 		return Report{}, err
@@ -163,11 +165,116 @@ func (s *Service) Read(ctx context.Context, county string, q Query) (Report, err
 	return report, nil
 }
 
+// scanFigures runs the statement of q and reads its rows as they come:
+// a row per measure and period, its units' figures in one list (readSQL),
+// so that a year of a hundred units is hundreds of rows to send and read,
+// not tens of thousands. Each measure's id is taken from q and each
+// period's day formatted once, and no row goes through reflection.
+func scanFigures(ctx context.Context, conn *sqlx.Conn, q Query, query string, args []any) ([]Figure, error) {
+	rows, err := conn.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read measures: %w", err)
+	}
+	defer rows.Close()
+	figures := []Figure{}
+	var (
+		id       sql.RawBytes
+		list     sql.RawBytes
+		period   time.Time
+		n, total int64
+		f        Figure
+	)
+	for rows.Next() {
+		if err := rows.Scan(&id, &period, &list, &n, &total); err != nil {
+			return nil, fmt.Errorf("read measures: %w", err)
+		}
+		if string(id) != f.Measure {
+			i := slices.IndexFunc(q.Measures, func(m string) bool { return m == string(id) })
+			if i < 0 {
+				return nil, fmt.Errorf("read measures: %q was not asked for", id)
+			}
+			f.Measure = q.Measures[i]
+		}
+		f.Period = period.Format(time.DateOnly)
+		start := len(figures)
+		if figures, err = appendUnitValues(figures, f, list); err != nil {
+			return nil, fmt.Errorf("read measures of %s on %s: %w", f.Measure, f.Period, err)
+		}
+		added := figures[start:]
+		var sum int64
+		for _, a := range added {
+			sum += a.Value
+		}
+		if int64(len(added)) != n || sum != total {
+			return nil, fmt.Errorf("read measures of %s on %s: %d figures summing %d, the server counted %d summing %d", f.Measure, f.Period, len(added), sum, n, total)
+		}
+		// The list comes in the index's order of units; should it not,
+		// the period's figures are put in it.
+		if !slices.IsSortedFunc(added, byUnit) {
+			slices.SortFunc(added, byUnit)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read measures: %w", err)
+	}
+	return figures, nil
+}
+
+func byUnit(a, b Figure) int { return cmp.Compare(a.Unit, b.Unit) }
+
+// appendUnitValues appends to figures one figure like f for each
+// "unit:value" of list, separated by commas, as readSQL's GROUP_CONCAT
+// gives them: unsigned decimal numbers, without allocating.
+func appendUnitValues(figures []Figure, f Figure, list []byte) ([]Figure, error) {
+	for len(list) > 0 {
+		pair := list
+		if i := bytes.IndexByte(list, ','); i >= 0 {
+			pair, list = list[:i], list[i+1:]
+			if len(list) == 0 {
+				return figures, errors.New("a list ending in a comma")
+			}
+		} else {
+			list = nil
+		}
+		unit, value, ok := bytes.Cut(pair, []byte{':'})
+		if !ok {
+			return figures, fmt.Errorf("%q is not unit:value", pair)
+		}
+		var err error
+		if f.Unit, err = decimal(unit); err != nil {
+			return figures, err
+		}
+		if f.Value, err = decimal(value); err != nil {
+			return figures, err
+		}
+		figures = append(figures, f)
+	}
+	return figures, nil
+}
+
+// decimal reads an unsigned decimal number of at most 18 digits.
+func decimal(b []byte) (int64, error) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, fmt.Errorf("%q is not a number of 1 to 18 digits", b)
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, fmt.Errorf("%q is not a number", b)
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, nil
+}
+
 // readSQL is the one statement that answers q: a range of the primary key
 // per measure for one unit, of the covering index measure_values_period
-// for every unit.
+// for every unit, read in the index's order and grouped as it comes: one
+// row per measure and period, its units' "unit:value" in one list, with
+// their count and sum, by which a list the server cut short
+// (group_concat_max_len) is told from a whole one.
 func readSQL(q Query) (string, []any) {
-	query := `SELECT measure, unit_id, DATE_FORMAT(period_start, '%Y-%m-%d') AS period, value FROM measure_values
+	query := `SELECT measure, period_start, GROUP_CONCAT(unit_id, ':', value SEPARATOR ',') AS figures, COUNT(*) AS n, SUM(value) AS total FROM measure_values
 WHERE measure IN (?` + strings.Repeat(", ?", len(q.Measures)-1) + `) AND grain = ? AND period_start BETWEEN ? AND ?`
 	args := make([]any, 0, len(q.Measures)+4)
 	for _, id := range q.Measures {
@@ -180,5 +287,5 @@ WHERE measure IN (?` + strings.Repeat(", ?", len(q.Measures)-1) + `) AND grain =
 	}
 	// The order of either index, without its constants (grain, and for
 	// one unit unit_id): MariaDB reads the ranges in order, unsorted.
-	return query + " ORDER BY measure, period_start, unit_id", args
+	return query + " GROUP BY measure, period_start ORDER BY measure, period_start", args
 }
