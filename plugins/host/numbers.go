@@ -4,17 +4,27 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
+)
+
+const (
+	// numberedAttempts bounds the runs of a numbered put's transaction
+	// that deadlocks.
+	numberedAttempts = 5
+	// mysqlDeadlock is ER_LOCK_DEADLOCK: the transaction was rolled back.
+	mysqlDeadlock = 1213
 )
 
 var (
@@ -66,7 +76,7 @@ func (s *numbers) PutNumbered(ctx context.Context, req *pluginv1.PutNumberedRequ
 		out    recordRow
 		number int64
 	)
-	err = s.router.InTenantTx(ctx, county, func(ctx context.Context, tx *sqlx.Tx) error {
+	put := func(ctx context.Context, tx *sqlx.Tx) error {
 		// The counter first, then the record, in every numbered put: two
 		// of them never wait for each other's lock in the other order.
 		res, err := tx.ExecContext(ctx, "INSERT INTO plugin_counters (plugin, counter, value) VALUES (?, ?, LAST_INSERT_ID(1)) ON DUPLICATE KEY UPDATE value = LAST_INSERT_ID(value + 1)",
@@ -87,7 +97,17 @@ func (s *numbers) PutNumbered(ctx context.Context, req *pluginv1.PutNumberedRequ
 		}
 		out, err = s.write(ctx, tx, recordWrite{collection: req.GetCollection(), id: req.GetId(), version: req.GetVersion(), now: now, document: document, fields: all})
 		return err
-	})
+	}
+	// A counter's first number inserts its row: if that transaction rolls
+	// back while others wait for the same new row, InnoDB ends all but one
+	// of them as deadlock victims, rolled back whole, which run again.
+	for attempt := 1; ; attempt++ {
+		err = s.router.InTenantTx(ctx, county, put)
+		var deadlock *mysql.MySQLError
+		if attempt == numberedAttempts || !errors.As(err, &deadlock) || deadlock.Number != mysqlDeadlock {
+			break
+		}
+	}
 	if err != nil {
 		return nil, s.grpcError(ctx, err)
 	}

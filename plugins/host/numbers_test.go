@@ -12,12 +12,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/countycloud/countycloud/plugins/host"
 	"github.com/countycloud/countycloud/plugins/sdk"
 	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
+	"github.com/countycloud/countycloud/tenants/registry"
 )
 
 // The docket module is the test plugin of the numbers service: PUT
@@ -100,18 +102,21 @@ type answered struct {
 	body   string
 }
 
-// docketNumber is the number a successful put answered, or fails the test.
+// docketNumber is the number a successful put answered; otherwise the
+// test fails (from any goroutine) and it is 0.
 func docketNumber(t *testing.T, r answered) int64 {
 	t.Helper()
 	var a numberedAnswer
 	if r.status != 200 || json.Unmarshal([]byte(r.body), &a) != nil {
-		t.Fatalf("numbered put = %d %s", r.status, r.body)
+		t.Errorf("numbered put = %d %s", r.status, r.body)
+		return 0
 	}
 	var doc struct {
 		No int64 `json:"no"`
 	}
 	if err := json.Unmarshal(a.Record.Document, &doc); err != nil || doc.No != a.Number {
-		t.Fatalf("the record's document %s does not hold its number %d", a.Record.Document, a.Number)
+		t.Errorf("the record's document %s does not hold its number %d", a.Record.Document, a.Number)
+		return 0
 	}
 	return a.Number
 }
@@ -264,5 +269,62 @@ func TestCountersAreTheirCountysAndTheirPluginsOwn(t *testing.T) {
 	}
 	if want := []string{"docket docno/12/2026 3", "docket2 docno/12/2026 1"}; !slices.Equal(counters, want) {
 		t.Errorf("Wengyuan's counters: %q, want %q", counters, want)
+	}
+}
+
+// A counter's first taker that rolls back, with others waiting for the
+// new counter's row, leaves InnoDB to pick deadlock victims among them;
+// the host runs a victim's transaction again, and every put is numbered.
+func TestNumberedPutsWaitingForANewCounterWhoseFirstTakerRollsBackAreNumbered(t *testing.T) {
+	f := setup(t)
+	p := launchDocket(t, f, "")
+	ctx := context.Background()
+	const counter = "docno/1/2027"
+	holding, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock)
+	first := make(chan error, 1)
+	go func() {
+		first <- f.deps.Router.InTenantTx(ctx, wengyuan, func(ctx context.Context, tx *sqlx.Tx) error {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO plugin_counters (plugin, counter, value) VALUES ('docket', ?, 1)", counter); err != nil {
+				return err
+			}
+			close(holding)
+			<-release
+			return errors.New("rolled back")
+		})
+	}()
+	<-holding
+	var (
+		mu  sync.Mutex
+		got []int64
+		wg  sync.WaitGroup
+	)
+	for i := range 3 {
+		wg.Go(func() {
+			n := docketNumber(t, docketPut(t, p, wengyuan, nil, fmt.Sprintf("d%d", i), counter, 0, `{}`))
+			mu.Lock()
+			got = append(got, n)
+			mu.Unlock()
+		})
+	}
+	// Once all three wait for the counter's row, the first taker rolls
+	// back.
+	schema := registry.SchemaName(f.db.SchemaPrefix, wengyuan)
+	for waiting := 0; waiting < 3; {
+		time.Sleep(10 * time.Millisecond)
+		if err := f.db.Server.GetContext(ctx, &waiting, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = ? AND COMMAND = 'Query' AND INFO LIKE 'INSERT INTO plugin_counters%'", schema); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unblock()
+	if err := <-first; err == nil || err.Error() != "rolled back" {
+		t.Fatalf("the first taker: %v", err)
+	}
+	wg.Wait()
+	slices.Sort(got)
+	if !slices.Equal(got, []int64{1, 2, 3}) {
+		t.Errorf("numbers %v, want 1, 2, 3", got)
 	}
 }
