@@ -22,13 +22,17 @@ func newMeasuresCmd(e env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "measures --measure ID --from DAY --to DAY [--unit ID] [--by day|half_month|month]",
 		Short: "Read a county's usage figures per unit and day, half-month or month",
-		Long: `Read the usage figures of one county (--tenant or COUNTYCLOUD_TENANT): what
-its modules declare and count (oa.documents.sent), per unit and day, half-month
+		Long: `Read the usage figures of one county (--tenant or COUNTYCLOUD_TENANT): the
+platform's own (platform.logins, platform.accounts.active,
+platform.notices.delivered.inbox|email|sms, platform.tasks.on_time|late,
+platform.workflow.completed.<workflow>, platform.files.stored) and what its
+modules declare and count (oa.documents.sent), per unit and day, half-month
 (1st-15th, 16th-end) or month. From and to are days, both included; by
 half-month or month they start and end on a period's bounds. Without --unit,
 every unit's figures and the county's own (unit 0). A period without a count
 shows no row. A unit admin reads only their units, and names one.`,
-		Example: `  countycloud measures --measure oa.documents.sent --from 2026-01-01 --to 2026-12-31 --by month
+		Example: `  countycloud measures --measure platform.logins,platform.accounts.active --from 2026-06-01 --to 2026-06-30 --by month
+  countycloud measures --measure oa.documents.sent --from 2026-01-01 --to 2026-12-31 --by month
   countycloud measures --measure oa.documents.sent,oa.documents.received --unit 3 --from 2026-06-01 --to 2026-06-30`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
