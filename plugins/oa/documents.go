@@ -302,12 +302,12 @@ func (c *call) createDocument(params) (int, any, error) {
 		}
 		return 0, nil, fromEngine(err, "the sending flow")
 	}
+	c.count(measureDrafted, d.UnitID, "drafted:"+id)
 	d.InstanceID = out.Instance.ID
 	d.Status = statusOf(out, d.Status)
 	if r, err = c.host.Put(c.ctx, collDocuments, id, r.Version, d); err != nil {
 		return 0, nil, fromHost(err, "the document")
 	}
-	c.count(measureDrafted, d.UnitID, "drafted:"+id)
 	c.audit("document.draft", "document", id, nil, d)
 	return http.StatusCreated, viewOf(id, r, d), nil
 }

@@ -27,6 +27,9 @@ type fakeHost struct {
 	audits  []sdk.AuditEntry
 	nextID  int
 	engine  *fakeEngine
+	// failPut, if set, is the record whose next Put fails, as a host
+	// gone at that moment.
+	failPut string
 }
 
 func newFakeHost(now func() time.Time) *fakeHost {
@@ -45,6 +48,10 @@ func (h *fakeHost) Put(_ context.Context, collection, id string, version int64, 
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.failPut == collection+"/"+id {
+		h.failPut = ""
+		return sdk.Record{}, fmt.Errorf("put %s/%s: the host is gone", collection, id)
+	}
 	return h.putLocked(collection, id, version, data)
 }
 

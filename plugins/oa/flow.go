@@ -98,13 +98,31 @@ func (c *call) mayAct(t sdk.Task) bool {
 	return t.Role != nil && c.who.has(*t.Role) && t.UnitID == c.who.unit
 }
 
-// openTask finds the task of instance the caller may act on: a flow
-// ended is flow_finished, one that waits for others not_your_task.
-func (c *call) openTask(workflow string, instance int64) (sdk.Task, error) {
+// openTasks lists the open tasks of instance.
+func (c *call) openTasks(workflow string, instance int64) ([]sdk.Task, error) {
 	tasks, err := c.host.ListWorkflowTasks(c.ctx, sdk.WorkflowQuery{Workflow: workflow, InstanceID: instance, Status: "open"})
 	if err != nil {
-		return sdk.Task{}, fromHost(err, "the flow's tasks")
+		return nil, fromHost(err, "the flow's tasks")
 	}
+	return tasks, nil
+}
+
+// flowStatus is where a flow with these open tasks waits, given the
+// status recorded: the recorded one while a task of that step is open
+// (a fork's branches), the first open task's step otherwise, or done.
+func flowStatus(tasks []sdk.Task, recorded string) string {
+	switch {
+	case len(tasks) == 0:
+		return statusDone
+	case slices.ContainsFunc(tasks, func(t sdk.Task) bool { return t.Step == recorded }):
+		return recorded
+	}
+	return tasks[0].Step
+}
+
+// pickTask finds the open task the caller may act on: a flow ended is
+// flow_finished, one that waits for others not_your_task.
+func (c *call) pickTask(tasks []sdk.Task) (sdk.Task, error) {
 	if len(tasks) == 0 {
 		return sdk.Task{}, newError(http.StatusConflict, codeFlowFinished, "the flow has ended: no task is open")
 	}
@@ -122,6 +140,23 @@ func (c *call) openTask(workflow string, instance int64) (sdk.Task, error) {
 		steps = append(steps, fmt.Sprintf("%s (%s) waits for %s", t.StepName, t.Step, who))
 	}
 	return sdk.Task{}, newError(http.StatusForbidden, codeNotYourTask, "%s", strings.Join(steps, "; "))
+}
+
+// syncDocument records where the sending flow is when an earlier request
+// had the engine act and stopped before recording it (a crash between
+// the two), and counts a flow that ended so.
+func (c *call) syncDocument(r sdk.Record, d document, tasks []sdk.Task) (sdk.Record, document, error) {
+	status := flowStatus(tasks, d.Status)
+	if status == d.Status {
+		return r, d, nil
+	}
+	if status == statusDone {
+		c.count(measureSent, d.UnitID, "sent:"+r.ID)
+		d.FinishedAt = timePtr(c.now)
+	}
+	d.Status = status
+	r, err := c.saveDocument(r, d)
+	return r, d, err
 }
 
 // documentTasks: GET /documents/{id}/tasks lists the sending flow's
@@ -175,7 +210,14 @@ func (c *call) actOnDocument(p params) (int, any, error) {
 	if r, d, err = c.catchUp(r, d); err != nil {
 		return 0, nil, err
 	}
-	t, err := c.openTask(wfSending, d.InstanceID)
+	tasks, err := c.openTasks(wfSending, d.InstanceID)
+	if err != nil {
+		return 0, nil, err
+	}
+	if r, d, err = c.syncDocument(r, d, tasks); err != nil {
+		return 0, nil, err
+	}
+	t, err := c.pickTask(tasks)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -201,26 +243,28 @@ func (c *call) actOnDocument(p params) (int, any, error) {
 	case err != nil:
 		return 0, nil, fromEngine(err, "the action")
 	}
-	if len(out.Distributed) > 0 {
-		d.DistributedAt = timePtr(c.now)
-	}
+	// What the action did is counted as soon as the engine has done it,
+	// before the module records it: a stop between the two loses no
+	// count, and the keys keep a retry from counting twice.
 	d.Status = statusOf(out, d.Status)
-	if d.Status == statusDone {
-		d.FinishedAt = timePtr(c.now)
-	}
-	if r, d, err = c.saveProgress(r, d); err != nil {
-		return 0, nil, err
-	}
-	if len(out.Distributed) > 0 {
-		if err := c.received(r.ID, d, out.Distributed); err != nil {
-			return 0, nil, err
-		}
-		if d.Paper {
-			c.count(measurePaper, d.UnitID, "paper:"+r.ID)
-		}
+	if len(out.Distributed) > 0 && d.Paper {
+		c.count(measurePaper, d.UnitID, "paper:"+r.ID)
 	}
 	if d.Status == statusDone {
 		c.count(measureSent, d.UnitID, "sent:"+r.ID)
+		d.FinishedAt = timePtr(c.now)
+	}
+	if len(out.Distributed) > 0 {
+		// What each unit received is written before the document says it
+		// is distributed, which is what a catch-up goes by: a stop
+		// between the two is caught up whole.
+		if err := c.received(r.ID, d, out.Distributed); err != nil {
+			return 0, nil, err
+		}
+		d.DistributedAt = timePtr(c.now)
+	}
+	if r, d, err = c.saveProgress(r, d); err != nil {
+		return 0, nil, err
 	}
 	// The engine's trail has the action (workflow.act.…, source
 	// plugin:oa, the caller); the module's own entries are for what it
@@ -250,14 +294,18 @@ func (c *call) catchUp(r sdk.Record, d document) (sdk.Record, document, error) {
 	if err != nil {
 		return r, d, fromHost(err, "the flow's tasks")
 	}
+	if d.Paper {
+		c.count(measurePaper, d.UnitID, "paper:"+r.ID)
+	}
+	if err := c.received(r.ID, d, started); err != nil {
+		return r, d, err
+	}
 	d.DistributedAt, d.Status = timePtr(started[0].StartedAt), statusDone
 	if len(open) > 0 {
 		d.Status = open[0].Step
 	}
-	if r, err = c.saveDocument(r, d); err != nil {
-		return r, d, err
-	}
-	return r, d, c.received(r.ID, d, started)
+	r, err = c.saveDocument(r, d)
+	return r, d, err
 }
 
 // startFlow starts the sending flow of a draft whose flow never started
@@ -359,11 +407,11 @@ func (c *call) seal(r sdk.Record, d document) (sdk.Record, document, error) {
 		d.Files[i].SHA256 = hf.SHA256
 	}
 	d.Seal = &sealInfo{JSON: s.JSON, SealID: s.SealID, UnitName: s.UnitName, SealedAt: s.SealedAt, SealedBy: c.who.login, Files: s.Files}
+	c.count(measureSealed, d.UnitID, "sealed:"+r.ID)
 	nr, err := c.saveDocument(r, d)
 	if err != nil {
 		return r, d, err
 	}
-	c.count(measureSealed, d.UnitID, "sealed:"+r.ID)
 	c.audit("document.seal", "document", r.ID, nil, map[string]any{"seal_id": s.SealID, "files": s.Files})
 	return nr, d, nil
 }

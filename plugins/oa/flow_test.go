@@ -433,3 +433,74 @@ func TestADraftWhoseFlowNeverStarted(t *testing.T) {
 		t.Fatalf("the flow started: %+v", a.Document)
 	}
 }
+
+// TestADistributionStoppedHalfWay: the host went away while the module
+// wrote what each unit received, after the engine distributed: the
+// document does not say it is distributed, so the next read of either
+// unit catches up both, once, and the paper copy is counted once.
+func TestADistributionStoppedHalfWay(t *testing.T) {
+	tt := newTester(t)
+	tt.ready()
+	d := tt.toSeal(draftBody())
+	tt.act(gbClerk, d.ID, actSeal, stepDistribute)
+	tt.host.failPut = collReceived + "/" + receivedID(d.ID, 40)
+	if resp, err := tt.m.serve(t.Context(), &sdk.Request{Method: "POST", Path: "/documents/" + d.ID + "/act", Body: []byte(`{"action":"distribute"}`), Caller: gbClerk}, tt.host); err == nil {
+		t.Fatalf("a distribution half recorded answered %d", resp.Status)
+	}
+	if tt.host.count(collReceived) != 1 || tt.host.counted(measurePaper, 20) != 1 {
+		t.Fatalf("half way: %d received, %d paper", tt.host.count(collReceived), tt.host.counted(measurePaper, 20))
+	}
+	if status := tt.do(czClerk, "GET", "/received/"+receivedID(d.ID, 40), "", nil, nil); status != http.StatusOK {
+		t.Fatalf("财政局's read: %d", status)
+	}
+	var got documentView
+	tt.do(gbClerk, "GET", "/documents/"+d.ID, "", nil, &got)
+	if got.DistributedAt == nil || got.Status != "archive" || tt.host.count(collReceived) != 2 || tt.host.counted(measurePaper, 20) != 1 {
+		t.Fatalf("caught up: %+v, %d received", got.document, tt.host.count(collReceived))
+	}
+}
+
+// TestAnActionRecordedAfterAStop: the host went away after the engine
+// registered the document and before the module recorded where its flow
+// went; the retry finds 排版 open, records it, and is refused as an
+// action 排版 does not take. The flow's end is recorded and counted so
+// too.
+func TestAnActionRecordedAfterAStop(t *testing.T) {
+	tt := newTester(t)
+	tt.ready()
+	d := tt.draft(draftBody())
+	tt.attach(d.ID, "正文.pdf", fileKindBody)
+	for _, s := range [][2]any{{gbClerk, "submit"}, {gbCheck, "pass"}, {gbLead, "pass"}, {gbLead, "sign"}} {
+		tt.do(s[0].(sdk.Caller), "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": s[1]}, nil)
+	}
+	stop := func(action string) {
+		t.Helper()
+		tt.host.engine.caller = gbClerk
+		tt.host.engine.afterAct = func() {
+			tt.host.mu.Lock()
+			tt.host.failPut = collDocuments + "/" + d.ID
+			tt.host.mu.Unlock()
+		}
+		if resp, err := tt.m.serve(t.Context(), &sdk.Request{Method: "POST", Path: "/documents/" + d.ID + "/act", Body: []byte(`{"action":"` + action + `"}`), Caller: gbClerk}, tt.host); err == nil {
+			t.Fatalf("%s unrecorded answered %d", action, resp.Status)
+		}
+	}
+	stop(actRegister)
+	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": actRegister}, 400, codeActionNotAllowed)
+	var got documentView
+	if tt.do(gbClerk, "GET", "/documents/"+d.ID, "", nil, &got); got.Status != "typeset" || got.Sequence != 1 {
+		t.Fatalf("after the retry: %+v", got.document)
+	}
+	tt.act(gbClerk, d.ID, "typeset", stepSeal)
+	tt.act(gbClerk, d.ID, actSeal, stepDistribute)
+	tt.act(gbClerk, d.ID, actDistribute, "archive")
+	tt.host.failPut = ""
+	stop("archive")
+	if tt.host.counted(measureSent, 20) != 1 {
+		t.Fatal("a flow ended unrecorded is not counted")
+	}
+	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": "archive"}, 409, codeFlowFinished)
+	if tt.do(gbClerk, "GET", "/documents/"+d.ID, "", nil, &got); got.Status != statusDone || got.FinishedAt == nil || tt.host.counted(measureSent, 20) != 1 {
+		t.Fatalf("the end recorded: %+v", got.document)
+	}
+}

@@ -185,7 +185,22 @@ func (c *call) actOnReceived(p params) (int, any, error) {
 	if err := c.checkSMSReminder(in.SMSReminder); err != nil {
 		return 0, nil, err
 	}
-	t, err := c.openTask(wfReceiving, rd.InstanceID)
+	tasks, err := c.openTasks(wfReceiving, rd.InstanceID)
+	if err != nil {
+		return 0, nil, err
+	}
+	if status := flowStatus(tasks, rd.Status); status != rd.Status {
+		// An earlier request had the engine act and stopped before
+		// recording it: recorded (and counted) now.
+		if rd.Status = status; status == statusDone {
+			c.count(measureReceived, rd.UnitID, "received:"+r.ID)
+			rd.FinishedAt = timePtr(c.now)
+		}
+		if r, err = c.host.Put(c.ctx, collReceived, r.ID, r.Version, rd); err != nil {
+			return 0, nil, fromHost(err, "the received document")
+		}
+	}
+	t, err := c.pickTask(tasks)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -201,14 +216,13 @@ func (c *call) actOnReceived(p params) (int, any, error) {
 	}
 	rd.Status = statusOf(out, rd.Status)
 	if rd.Status == statusDone {
+		// Counted once the engine has done it, before it is recorded.
+		c.count(measureReceived, rd.UnitID, "received:"+r.ID)
 		rd.FinishedAt = timePtr(c.now)
 	}
 	nr, err := c.host.Put(c.ctx, collReceived, r.ID, r.Version, rd)
 	if err != nil {
 		return 0, nil, fromHost(err, "the received document")
-	}
-	if rd.Status == statusDone {
-		c.count(measureReceived, rd.UnitID, "received:"+r.ID)
 	}
 	return http.StatusOK, struct {
 		Received receivedView `json:"received"`
