@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"database/sql"
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/countycloud/countycloud/core/measure"
 	"github.com/countycloud/countycloud/tenants/registry"
 )
 
@@ -125,6 +127,31 @@ func TestEndToEndDevServer(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("list does not show 翁源县 ready with its own schema:\n%s", out)
+	}
+
+	// The embedded engine answers a report's one statement as MariaDB
+	// does: figures put straight into the county's schema read back.
+	line := log.waitFor(t, "embedded engine at ")
+	addr := strings.Fields(line[strings.Index(line, "embedded engine at ")+len("embedded engine at "):])[0]
+	engine, err := sql.Open("mysql", "root@tcp("+addr+")/cc_gd_shaoguan_wengyuan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer engine.Close()
+	if _, err := engine.Exec(`INSERT INTO measure_values (measure, unit_id, grain, period_start, value) VALUES
+('platform.logins', 1, 'm', '2026-06-01', 5), ('platform.logins', 2, 'm', '2026-06-01', 7), ('platform.logins', 1, 'm', '2026-07-01', 3)`); err != nil {
+		t.Fatal(err)
+	}
+	out, err = countycloud("measures", "--tenant", "gd.shaoguan.wengyuan", "--measure", "platform.logins", "--from", "2026-01-01", "--to", "2026-12-31", "--by", "month", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var report measure.Report
+	if err := json.Unmarshal([]byte(out), &report); err != nil {
+		t.Fatal(err)
+	}
+	if got := figureList(report); got != "platform.logins/1=5 platform.logins/2=7 platform.logins/1=3" {
+		t.Errorf("the dev engine's figures: %s", got)
 	}
 
 	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {

@@ -274,7 +274,7 @@ func decimal(b []byte) (int64, error) {
 // their count and sum, by which a list the server cut short
 // (group_concat_max_len) is told from a whole one.
 func readSQL(q Query) (string, []any) {
-	query := `SELECT measure, period_start, GROUP_CONCAT(unit_id, ':', value SEPARATOR ',') AS figures, COUNT(*) AS n, SUM(value) AS total FROM measure_values
+	query := `SELECT measure, period_start, GROUP_CONCAT(CONCAT(unit_id, ':', value) SEPARATOR ',') AS figures, COUNT(*) AS n, SUM(value) AS total FROM measure_values
 WHERE measure IN (?` + strings.Repeat(", ?", len(q.Measures)-1) + `) AND grain = ? AND period_start BETWEEN ? AND ?`
 	args := make([]any, 0, len(q.Measures)+4)
 	for _, id := range q.Measures {
