@@ -35,8 +35,12 @@ const (
 	// A plugin has at most pluginCalls host-service calls under way and
 	// Deps.HostCallRate a second; a county at most countyCalls, across
 	// its plugins. A call past them waits up to callWait, then is refused
-	// with ResourceExhausted (sdk.ErrBusy).
-	pluginCalls = 4
+	// with ResourceExhausted (sdk.ErrBusy). One process of a plugin serves
+	// every county that enables it, so its bound is that of a province's
+	// counties at work at once: half the default database pool, leaving
+	// the rest to the platform and the other plugins; what keeps one
+	// county's flood from the others is the county's bound.
+	pluginCalls = 16
 	countyCalls = 8
 	callWait    = 500 * time.Millisecond
 )

@@ -22,12 +22,13 @@ func TestHostCallsAreServedAFewAtOnce(t *testing.T) {
 	caps := NewCapabilities(time.Minute, time.Now)
 	counties := NewCountyCalls()
 	for _, tc := range []struct {
-		name    string
-		plugins []string
-		most    int32
+		name     string
+		counties []string
+		plugins  []string
+		most     int32
 	}{
-		{"one plugin", []string{"flood"}, pluginCalls},
-		{"one county, three plugins", []string{"a", "b", "c"}, countyCalls},
+		{"one plugin, three counties", []string{"gd.shaoguan.wengyuan", "gd.shaoguan.lechang", "gd.shaoguan.renhua"}, []string{"flood"}, pluginCalls},
+		{"one county, three plugins", []string{"gd.shaoguan.wengyuan"}, []string{"a", "b", "c"}, countyCalls},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var running, most atomic.Int32
@@ -46,10 +47,10 @@ func TestHostCallsAreServedAFewAtOnce(t *testing.T) {
 			var wg sync.WaitGroup
 			var refused atomic.Int32
 			for _, plugin := range tc.plugins {
-				token, revoke := caps.Issue("gd.shaoguan.wengyuan", plugin, "r1", audit.Actor{Kind: "account", Login: "clerk"})
-				defer revoke()
 				l := newCallLimits(plugin, DefaultHostCallRate, caps, counties)
-				for range 100 {
+				for i := range 100 {
+					token, revoke := caps.Issue(tc.counties[i%len(tc.counties)], plugin, "r1", audit.Actor{Kind: "account", Login: "clerk"})
+					defer revoke()
 					wg.Go(func() {
 						_, err := l.intercept(context.Background(), &pluginv1.GetRecordRequest{Capability: token}, &grpc.UnaryServerInfo{}, handler)
 						if status.Code(err) == codes.ResourceExhausted {
