@@ -204,7 +204,10 @@ func TestConcurrentHostCallsOfAPluginAreBounded(t *testing.T) {
 		t.Errorf("the host had %d goroutines more while 2,000 calls were made at once", most)
 	}
 	t.Logf("2,000 calls at once: %v; the host had at most %d goroutines more", outcomes, most)
-	within(t, before, 16, 256, 50, 10)
+	// Each of the county's 8 calls under way may open a connection of
+	// the pool, which keeps it idle afterwards: 16 descriptors are those
+	// and the host's own few.
+	within(t, before, 16, 256, 50, 16)
 }
 
 // The probe's line was 100 MB; the host reads a plugin's output at 2 MiB
