@@ -170,7 +170,7 @@ func (c *call) sendMail(params) (int, any, error) {
 		byID[a.ID] = a
 	}
 	me := byID[c.who.account]
-	m := mail{ID: newMessageID(c.now), FromAccountID: c.who.account, FromUnitID: c.who.unit, FromLogin: c.who.login, FromName: me.Name,
+	m := mail{ID: newID(c.now), FromAccountID: c.who.account, FromUnitID: c.who.unit, FromLogin: c.who.login, FromName: me.Name,
 		To: in.To, CC: in.CC, Subject: in.Subject, Body: in.Body, Attachments: atts, SMSReminder: in.SMSReminder, Test: in.Test, SentAt: c.now.UTC()}
 	var w writes
 	if err := w.put(c, collMail, m.ID, m); err != nil {
@@ -205,7 +205,7 @@ func (c *call) sendMail(params) (int, any, error) {
 // loadMail reads mail id; a malformed or unknown id is mail_not_found.
 func (c *call) loadMail(id string) (mail, error) {
 	notFound := newError(http.StatusNotFound, codeMailNotFound, "no mail %s", id)
-	if !validMessageID(id) {
+	if !validID(id) {
 		return mail{}, notFound
 	}
 	r, err := c.host.Get(c.ctx, collMail, id)
@@ -224,7 +224,7 @@ func (c *call) loadMail(id string) (mail, error) {
 
 // myCopy reads the caller's copy of mail id, ok false if it has none.
 func (c *call) myCopy(id string) (mailCopy, int64, bool, error) {
-	if c.who.account <= 0 || !validMessageID(id) {
+	if c.who.account <= 0 || !validID(id) {
 		return mailCopy{}, 0, false, nil
 	}
 	r, err := c.host.Get(c.ctx, collMailboxes, receiptID(id, c.who.account))

@@ -1,14 +1,12 @@
 package oa
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -225,52 +223,6 @@ func (c *call) record(measure string, unit int64, key string) {
 	if _, err := c.host.RecordMeasure(c.ctx, sdk.Measure{ID: measure, UnitID: unit, Key: key}); err != nil {
 		c.log.Error("the county's measures refused a count", "measure", measure, "unit", unit, "key", key, "request", c.req.RequestID, "err", err)
 	}
-}
-
-// messageIDAlphabet is Crockford's base32 in lowercase: its characters sort in
-// the order of their values, so ids compare as the numbers they encode.
-const messageIDAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
-
-// messageIDLen is 10 characters of time and 10 of randomness.
-const messageIDLen = 20
-
-// newMessageID makes the id of a notice or a mail sent at t. The host
-// lists records in ascending order of id and lists want the newest
-// first, so the first 50 bits count the milliseconds left until 2^50 ms
-// after 1970 rather than those since; the other 50 bits are random.
-func newMessageID(t time.Time) string {
-	left := uint64(1)<<50 - 1 - uint64(t.UnixMilli())
-	var random [8]byte
-	// crypto/rand.Read never fails: Go 1.24 made it crash the program
-	// rather than return an error.
-	_, _ = rand.Read(random[:])
-	r := uint64(0)
-	for _, b := range random {
-		r = r<<8 | uint64(b)
-	}
-	out := make([]byte, messageIDLen)
-	for i := 9; i >= 0; i-- {
-		out[i] = messageIDAlphabet[left&31]
-		left >>= 5
-	}
-	for i := messageIDLen - 1; i >= 10; i-- {
-		out[i] = messageIDAlphabet[r&31]
-		r >>= 5
-	}
-	return string(out)
-}
-
-// validMessageID reports whether s could be an id newMessageID made.
-func validMessageID(s string) bool {
-	if len(s) != messageIDLen {
-		return false
-	}
-	for i := range len(s) {
-		if !strings.ContainsRune(messageIDAlphabet, rune(s[i])) {
-			return false
-		}
-	}
-	return true
 }
 
 // receiptID is the record id of account's copy of message id.

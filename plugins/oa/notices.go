@@ -320,7 +320,7 @@ func (c *call) sendNotice(params) (int, any, error) {
 		return 0, nil, err
 	}
 	n := notice{
-		ID: newMessageID(c.now), FromUnitID: c.who.unit, FromUnitName: from[0].Name, FromAccountID: c.who.account, FromLogin: c.who.login,
+		ID: newID(c.now), FromUnitID: c.who.unit, FromUnitName: from[0].Name, FromAccountID: c.who.account, FromLogin: c.who.login,
 		Subject: in.Subject, Body: in.Body, Urgency: in.Urgency, Attachments: atts, ToUnitIDs: in.ToUnitIDs, ToAccountIDs: in.ToAccountIDs,
 		AllUnits: in.AllUnits, SMSReminder: in.SMSReminder, Test: in.Test, Recipients: len(recipients), SentAt: c.now.UTC(),
 	}
@@ -367,7 +367,7 @@ func noticeAudit(n notice) any {
 // loadNotice reads notice id; a malformed or unknown id is
 // notice_not_found.
 func (c *call) loadNotice(id string) (notice, error) {
-	if !validMessageID(id) {
+	if !validID(id) {
 		return notice{}, newError(http.StatusNotFound, codeNoticeNotFound, "no notice %s", id)
 	}
 	r, err := c.host.Get(c.ctx, collNotices, id)
@@ -387,7 +387,7 @@ func (c *call) loadNotice(id string) (notice, error) {
 // myReceipt reads the caller's copy of notice id, ok false if it has
 // none.
 func (c *call) myReceipt(id string) (noticeReceipt, int64, bool, error) {
-	if c.who.account <= 0 || !validMessageID(id) {
+	if c.who.account <= 0 || !validID(id) {
 		return noticeReceipt{}, 0, false, nil
 	}
 	r, err := c.host.Get(c.ctx, collNoticeReceipts, receiptID(id, c.who.account))

@@ -46,7 +46,7 @@ func receivedID(document string, unit int64) string {
 
 func parseReceivedID(s string) (string, int64, bool) {
 	doc, unit, ok := strings.Cut(s, ".")
-	if !ok || !validDocID(doc) {
+	if !ok || !validID(doc) {
 		return "", 0, false
 	}
 	n, err := positiveID("unit", unit)
