@@ -170,7 +170,7 @@ func (c *call) sendMail(params) (int, any, error) {
 		byID[a.ID] = a
 	}
 	me := byID[c.who.account]
-	m := mail{ID: newID(c.now), FromAccountID: c.who.account, FromUnitID: c.who.unit, FromLogin: c.who.login, FromName: me.Name,
+	m := mail{ID: sdk.NewestFirstID(c.now), FromAccountID: c.who.account, FromUnitID: c.who.unit, FromLogin: c.who.login, FromName: me.Name,
 		To: in.To, CC: in.CC, Subject: in.Subject, Body: in.Body, Attachments: atts, SMSReminder: in.SMSReminder, Test: in.Test, SentAt: c.now.UTC()}
 	var w writes
 	if err := w.put(c, collMail, m.ID, m); err != nil {
@@ -205,7 +205,7 @@ func (c *call) sendMail(params) (int, any, error) {
 // loadMail reads mail id; a malformed or unknown id is mail_not_found.
 func (c *call) loadMail(id string) (mail, error) {
 	notFound := newError(http.StatusNotFound, codeMailNotFound, "no mail %s", id)
-	if !validID(id) {
+	if !sdk.ValidNewestFirstID(id) {
 		return mail{}, notFound
 	}
 	r, err := c.host.Get(c.ctx, collMail, id)
@@ -224,7 +224,7 @@ func (c *call) loadMail(id string) (mail, error) {
 
 // myCopy reads the caller's copy of mail id, ok false if it has none.
 func (c *call) myCopy(id string) (mailCopy, int64, bool, error) {
-	if c.who.account <= 0 || !validID(id) {
+	if c.who.account <= 0 || !sdk.ValidNewestFirstID(id) {
 		return mailCopy{}, 0, false, nil
 	}
 	r, err := c.host.Get(c.ctx, collMailboxes, receiptID(id, c.who.account))
@@ -366,38 +366,11 @@ type mailList[T any] struct {
 // inbox: GET /mail/inbox, the caller's, newest first; ?unread=true keeps
 // to what is not read yet.
 func (c *call) inbox(params) (int, any, error) {
-	q, err := parseQuery(c.req.Query, "unread", "limit", "after")
+	copies, next, err := ownCopies[mailCopy](c, collMailboxes, "an inbox", "your inbox")
 	if err != nil {
 		return 0, nil, err
 	}
-	if !c.who.staff() {
-		return 0, nil, forbidden("only an account of a unit has an inbox")
-	}
-	limit, after, err := pageOf(q)
-	if err != nil {
-		return 0, nil, err
-	}
-	where := map[string]string{"account_id": strconv.FormatInt(c.who.account, 10)}
-	switch q["unread"] {
-	case "", "false":
-	case "true":
-		where["read"] = "false"
-	default:
-		return 0, nil, badRequest(codeInvalidQuery, "unread is true or false")
-	}
-	page, err := c.host.Query(c.ctx, collMailboxes, sdk.Query{Where: where, Limit: limit, After: after})
-	if err != nil {
-		return 0, nil, fromHost(err, "your inbox")
-	}
-	out := mailList[mailCopy]{Mail: make([]mailCopy, 0, len(page.Records)), Next: page.Next}
-	for _, r := range page.Records {
-		var cp mailCopy
-		if err := json.Unmarshal(r.Document, &cp); err != nil {
-			return 0, nil, formatErr("mail copy", r.ID, err)
-		}
-		out.Mail = append(out.Mail, cp)
-	}
-	return http.StatusOK, out, nil
+	return http.StatusOK, mailList[mailCopy]{Mail: copies, Next: next}, nil
 }
 
 // sentMail: GET /mail/sent, the caller's own, newest first.

@@ -1,6 +1,7 @@
 package oa
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -223,6 +224,45 @@ func (c *call) record(measure string, unit int64, key string) {
 	if _, err := c.host.RecordMeasure(c.ctx, sdk.Measure{ID: measure, UnitID: unit, Key: key}); err != nil {
 		c.log.Error("the county's measures refused a count", "measure", measure, "unit", unit, "key", key, "request", c.req.RequestID, "err", err)
 	}
+}
+
+// ownCopies reads a page of the caller's own copies in coll (what a
+// notice or a mail left for each recipient), newest first; ?unread=true
+// keeps to those not read yet. has says what only an account of a unit
+// has, what the list is called in a refusal.
+func ownCopies[T any](c *call, coll, has, what string) ([]T, string, error) {
+	q, err := parseQuery(c.req.Query, "unread", "limit", "after")
+	if err != nil {
+		return nil, "", err
+	}
+	if !c.who.staff() {
+		return nil, "", forbidden("only an account of a unit has %s", has)
+	}
+	limit, after, err := pageOf(q)
+	if err != nil {
+		return nil, "", err
+	}
+	where := map[string]string{"account_id": strconv.FormatInt(c.who.account, 10)}
+	switch q["unread"] {
+	case "", "false":
+	case "true":
+		where["read"] = "false"
+	default:
+		return nil, "", badRequest(codeInvalidQuery, "unread is true or false")
+	}
+	page, err := c.host.Query(c.ctx, coll, sdk.Query{Where: where, Limit: limit, After: after})
+	if err != nil {
+		return nil, "", fromHost(err, what)
+	}
+	out := make([]T, 0, len(page.Records))
+	for _, r := range page.Records {
+		var v T
+		if err := json.Unmarshal(r.Document, &v); err != nil {
+			return nil, "", formatErr(coll, r.ID, err)
+		}
+		out = append(out, v)
+	}
+	return out, page.Next, nil
 }
 
 // receiptID is the record id of account's copy of message id.

@@ -320,7 +320,7 @@ func (c *call) sendNotice(params) (int, any, error) {
 		return 0, nil, err
 	}
 	n := notice{
-		ID: newID(c.now), FromUnitID: c.who.unit, FromUnitName: from[0].Name, FromAccountID: c.who.account, FromLogin: c.who.login,
+		ID: sdk.NewestFirstID(c.now), FromUnitID: c.who.unit, FromUnitName: from[0].Name, FromAccountID: c.who.account, FromLogin: c.who.login,
 		Subject: in.Subject, Body: in.Body, Urgency: in.Urgency, Attachments: atts, ToUnitIDs: in.ToUnitIDs, ToAccountIDs: in.ToAccountIDs,
 		AllUnits: in.AllUnits, SMSReminder: in.SMSReminder, Test: in.Test, Recipients: len(recipients), SentAt: c.now.UTC(),
 	}
@@ -367,7 +367,7 @@ func noticeAudit(n notice) any {
 // loadNotice reads notice id; a malformed or unknown id is
 // notice_not_found.
 func (c *call) loadNotice(id string) (notice, error) {
-	if !validID(id) {
+	if !sdk.ValidNewestFirstID(id) {
 		return notice{}, newError(http.StatusNotFound, codeNoticeNotFound, "no notice %s", id)
 	}
 	r, err := c.host.Get(c.ctx, collNotices, id)
@@ -387,7 +387,7 @@ func (c *call) loadNotice(id string) (notice, error) {
 // myReceipt reads the caller's copy of notice id, ok false if it has
 // none.
 func (c *call) myReceipt(id string) (noticeReceipt, int64, bool, error) {
-	if c.who.account <= 0 || !validID(id) {
+	if c.who.account <= 0 || !sdk.ValidNewestFirstID(id) {
 		return noticeReceipt{}, 0, false, nil
 	}
 	r, err := c.host.Get(c.ctx, collNoticeReceipts, receiptID(id, c.who.account))
@@ -593,38 +593,11 @@ type noticeList[T any] struct {
 // receivedNotices: GET /notices/received, the caller's own, newest
 // first; ?unread=true keeps to those not read yet.
 func (c *call) receivedNotices(params) (int, any, error) {
-	q, err := parseQuery(c.req.Query, "unread", "limit", "after")
+	receipts, next, err := ownCopies[noticeReceipt](c, collNoticeReceipts, "notices", "your notices")
 	if err != nil {
 		return 0, nil, err
 	}
-	if !c.who.staff() {
-		return 0, nil, forbidden("only an account of a unit receives notices")
-	}
-	limit, after, err := pageOf(q)
-	if err != nil {
-		return 0, nil, err
-	}
-	where := map[string]string{"account_id": strconv.FormatInt(c.who.account, 10)}
-	switch q["unread"] {
-	case "", "false":
-	case "true":
-		where["read"] = "false"
-	default:
-		return 0, nil, badRequest(codeInvalidQuery, "unread is true or false")
-	}
-	page, err := c.host.Query(c.ctx, collNoticeReceipts, sdk.Query{Where: where, Limit: limit, After: after})
-	if err != nil {
-		return 0, nil, fromHost(err, "your notices")
-	}
-	out := noticeList[noticeReceipt]{Notices: make([]noticeReceipt, 0, len(page.Records)), Next: page.Next}
-	for _, r := range page.Records {
-		var rc noticeReceipt
-		if err := json.Unmarshal(r.Document, &rc); err != nil {
-			return 0, nil, formatErr("notice receipt", r.ID, err)
-		}
-		out.Notices = append(out.Notices, rc)
-	}
-	return http.StatusOK, out, nil
+	return http.StatusOK, noticeList[noticeReceipt]{Notices: receipts, Next: next}, nil
 }
 
 // sentNotices: GET /notices/sent, the caller's unit's, newest first; the
