@@ -229,7 +229,7 @@ func documentNotFound(id string) *apiError {
 // loadDocument reads document id, which the caller must be allowed to
 // read: another's is answered as not found, as is a malformed id.
 func (c *call) loadDocument(id string) (sdk.Record, document, error) {
-	if !validID(id) {
+	if !sdk.ValidNewestFirstID(id) {
 		return sdk.Record{}, document{}, documentNotFound(id)
 	}
 	r, err := c.host.Get(c.ctx, collDocuments, id)
@@ -285,7 +285,7 @@ func (c *call) createDocument(params) (int, any, error) {
 	if err := c.checkUnits(in.recipients()); err != nil {
 		return 0, nil, err
 	}
-	id := newID(c.now)
+	id := sdk.NewestFirstID(c.now)
 	d := document{UnitID: c.who.unit, Title: in.Title, Urgency: in.Urgency, Classification: in.Classification,
 		MainUnits: orEmpty(in.MainUnits), CopyUnits: orEmpty(in.CopyUnits), Body: in.Body, Files: []docFile{}, Paper: in.Paper,
 		Status: stepDraft, DraftedBy: c.who.login, DraftedByID: c.who.account, DraftedAt: c.now.UTC()}

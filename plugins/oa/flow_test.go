@@ -415,7 +415,7 @@ func TestDraftFiles(t *testing.T) {
 func TestADraftWhoseFlowNeverStarted(t *testing.T) {
 	tt := newTester(t)
 	other := tt.draft(draftBody())
-	id := newID(tt.now)
+	id := sdk.NewestFirstID(tt.now)
 	d := document{UnitID: 20, Title: "关于防汛的通知", Urgency: "平件", Classification: unclassified, MainUnits: []int64{30}, CopyUnits: []int64{},
 		Files: []docFile{}, Status: stepDraft, DraftedBy: "gbclerk", DraftedAt: tt.now}
 	if _, err := tt.host.Put(t.Context(), collDocuments, id, 0, d); err != nil {

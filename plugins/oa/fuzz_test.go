@@ -9,10 +9,12 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/countycloud/countycloud/plugins/sdk"
 )
 
 func FuzzMatch(f *testing.F) {
-	id := newID(time.Date(2026, 6, 5, 9, 0, 0, 0, time.UTC))
+	id := sdk.NewestFirstID(time.Date(2026, 6, 5, 9, 0, 0, 0, time.UTC))
 	for _, seed := range []string{"/documents", "/documents/" + id, "/documents/" + id + "/act", "/documents/" + id + "/files/x", "/received/" + id + ".3/act",
 		"/templates/20", "/tasks", "/", "", "//", "/documents//act", "/documents/" + id + "/"} {
 		for _, method := range []string{"GET", "POST", "PATCH", "DELETE", "PUT"} {
@@ -40,7 +42,7 @@ func FuzzMatch(f *testing.F) {
 }
 
 func FuzzParseListQuery(f *testing.F) {
-	id := newID(time.Unix(0, 0))
+	id := sdk.NewestFirstID(time.Unix(0, 0))
 	for _, seed := range []string{"", "year=2026&number=12&urgency=特急&status=done&title=防汛&limit=10", "after=" + id, "unit_id=3", "limit=-1", "a=%zz",
 		"number=+3", "status=DONE", "after=" + id + ".3"} {
 		f.Add(seed, true)
@@ -52,7 +54,7 @@ func FuzzParseListQuery(f *testing.F) {
 			who = countyAdmin()
 		}
 		c := &call{who: accessOf(who)}
-		q, err := c.parseListQuery(raw, validID)
+		q, err := c.parseListQuery(raw, sdk.ValidNewestFirstID)
 		if err != nil {
 			var e *apiError
 			if !errors.As(err, &e) || e.status != http.StatusBadRequest && e.status != http.StatusForbidden {
@@ -60,7 +62,7 @@ func FuzzParseListQuery(f *testing.F) {
 			}
 			return
 		}
-		if q.limit < 1 || q.limit > 100 || q.after != "" && !validID(q.after) || utf8.RuneCountInString(q.title) > maxTitleRunes {
+		if q.limit < 1 || q.limit > 100 || q.after != "" && !sdk.ValidNewestFirstID(q.after) || utf8.RuneCountInString(q.title) > maxTitleRunes {
 			t.Fatalf("%q: %+v", raw, q)
 		}
 		if !admin && q.where["unit_id"] != strconv.FormatInt(gbClerk.UnitID, 10) {
@@ -156,13 +158,13 @@ func FuzzCheckFile(f *testing.F) {
 }
 
 func FuzzParseReceivedID(f *testing.F) {
-	id := newID(time.Unix(0, 0))
+	id := sdk.NewestFirstID(time.Unix(0, 0))
 	for _, seed := range []string{id + ".3", id, id + ".0", id + ".-1", id + ".03", "x.3", id + ".3.4"} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		doc, unit, ok := parseReceivedID(s)
-		if ok && (receivedID(doc, unit) != s || !validID(doc) || unit <= 0) {
+		if ok && (receivedID(doc, unit) != s || !sdk.ValidNewestFirstID(doc) || unit <= 0) {
 			t.Fatalf("%q: %s %d", s, doc, unit)
 		}
 	})

@@ -130,7 +130,7 @@ func (c *call) scan(collection string, f listFilter, keep func(sdk.Record) (bool
 // listDocuments: GET /documents, the documents the caller's unit issued
 // (the county's, or a unit's, for admins and operators), newest first.
 func (c *call) listDocuments(params) (int, any, error) {
-	f, err := c.parseListQuery(c.req.Query, validID)
+	f, err := c.parseListQuery(c.req.Query, sdk.ValidNewestFirstID)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -46,7 +46,7 @@ func receivedID(document string, unit int64) string {
 
 func parseReceivedID(s string) (string, int64, bool) {
 	doc, unit, ok := strings.Cut(s, ".")
-	if !ok || !validID(doc) {
+	if !ok || !sdk.ValidNewestFirstID(doc) {
 		return "", 0, false
 	}
 	n, err := positiveID("unit", unit)

@@ -198,7 +198,7 @@ func parseRoute(method, path string) (target, *apiError) {
 	}
 	// An id that could not be one of ours is not worth a call to the
 	// host.
-	if len(segs) > 1 && segs[0] == "videos" && !validVideoID(video) {
+	if len(segs) > 1 && segs[0] == "videos" && !sdk.ValidNewestFirstID(video) {
 		return target{}, videoNotFound(video)
 	}
 	return target{route: r, video: video}, nil

@@ -8,10 +8,12 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/countycloud/countycloud/plugins/sdk"
 )
 
 func FuzzParseRoute(f *testing.F) {
-	id := newVideoID(time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC))
+	id := sdk.NewestFirstID(time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC))
 	for _, seed := range []string{"/videos", "/videos/" + id, "/videos/" + id + "/views", "/reports/views", "/categories", "/", "", "//", "/videos/" + id + "/"} {
 		for _, method := range []string{"GET", "POST", "PATCH", "DELETE", "PUT"} {
 			f.Add(method, seed)
@@ -28,14 +30,14 @@ func FuzzParseRoute(f *testing.F) {
 		if got.route == 0 || !strings.HasPrefix(path, "/") {
 			t.Fatalf("%s %q: %+v", method, path, got)
 		}
-		if strings.HasPrefix(path, "/videos/") != (got.video != "") || got.video != "" && !validVideoID(got.video) {
+		if strings.HasPrefix(path, "/videos/") != (got.video != "") || got.video != "" && !sdk.ValidNewestFirstID(got.video) {
 			t.Fatalf("%s %q: video %q", method, path, got.video)
 		}
 	})
 }
 
 func FuzzParseListQuery(f *testing.F) {
-	for _, seed := range []string{"", "category=meetings&unit_id=3&limit=10", "status=uploading&after=" + newVideoID(time.Unix(0, 0)), "limit=-1", "a=%zz", "unit_id=+3"} {
+	for _, seed := range []string{"", "category=meetings&unit_id=3&limit=10", "status=uploading&after=" + sdk.NewestFirstID(time.Unix(0, 0)), "limit=-1", "a=%zz", "unit_id=+3"} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -48,7 +50,7 @@ func FuzzParseListQuery(f *testing.F) {
 			return
 		}
 		if q.limit < 1 || q.limit > maxPageSize || q.unit < 0 || q.status != statusReady && q.status != statusUploading ||
-			q.category != "" && categoryName(q.category) == "" || q.after != "" && !validVideoID(q.after) {
+			q.category != "" && categoryName(q.category) == "" || q.after != "" && !sdk.ValidNewestFirstID(q.after) {
 			t.Fatalf("%q: %+v", raw, q)
 		}
 		if w := q.where(); w["status"] != q.status || w["category"] != q.category || (q.unit == 0) == (w["unit_id"] != "") {
@@ -58,7 +60,7 @@ func FuzzParseListQuery(f *testing.F) {
 }
 
 func FuzzParseReportQuery(f *testing.F) {
-	for _, seed := range []string{"", "month=2025-01", "month=2025-13", "video_id=" + newVideoID(time.Unix(0, 0)), "unit_id=9&month=1999-12"} {
+	for _, seed := range []string{"", "month=2025-01", "month=2025-13", "video_id=" + sdk.NewestFirstID(time.Unix(0, 0)), "unit_id=9&month=1999-12"} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -75,7 +77,7 @@ func FuzzParseReportQuery(f *testing.F) {
 				t.Fatalf("%q: month %q", raw, q.month)
 			}
 		}
-		if q.video != "" && !validVideoID(q.video) || q.unit < 0 {
+		if q.video != "" && !sdk.ValidNewestFirstID(q.video) || q.unit < 0 {
 			t.Fatalf("%q: %+v", raw, q)
 		}
 	})

@@ -135,7 +135,7 @@ func TestVideoLifecycle(t *testing.T) {
 	}
 	v := c.Video
 	if v.Title != "2025年全县工作会议" || v.Status != statusUploading || v.Version != 1 || v.UnitID != 20 || v.CategoryName != "会议" ||
-		v.CreatedBy != 1 || v.CreatedByLogin != "admin" || v.FileID == "" || !validVideoID(v.ID) {
+		v.CreatedBy != 1 || v.CreatedByLogin != "admin" || v.FileID == "" || !sdk.ValidNewestFirstID(v.ID) {
 		t.Fatalf("created %+v", v)
 	}
 	if c.Upload.Method != "PUT" || c.Upload.URL == "" || c.Upload.ExpiresAt.IsZero() {
@@ -336,7 +336,7 @@ func TestViews(t *testing.T) {
 	var c created
 	tt.do(countyAdmin(), "POST", "/videos", "", newVideoBody("未完成", "other", 20), &c)
 	tt.fails(unitAdmin(), "POST", "/videos/"+c.Video.ID+"/views", "", nil, http.StatusConflict, codeVideoNotReady)
-	tt.fails(clerk(), "POST", "/videos/"+newVideoID(tt.clock())+"/views", "", nil, http.StatusNotFound, codeVideoNotFound)
+	tt.fails(clerk(), "POST", "/videos/"+sdk.NewestFirstID(tt.clock())+"/views", "", nil, http.StatusNotFound, codeVideoNotFound)
 }
 
 // TestConcurrentViews: accounts watching at once never meet; one account
@@ -432,7 +432,7 @@ func TestPagination(t *testing.T) {
 
 func TestRefusals(t *testing.T) {
 	tt := newTester(t)
-	id := newVideoID(tt.clock())
+	id := sdk.NewestFirstID(tt.clock())
 	tt.fails(clerk(), "GET", "/nothing", "", nil, http.StatusNotFound, codeRouteNotFound)
 	tt.fails(clerk(), "PUT", "/videos", "", nil, http.StatusMethodNotAllowed, codeMethodNotAllowed)
 	tt.fails(clerk(), "GET", "/videos/not-an-id", "", nil, http.StatusNotFound, codeVideoNotFound)

@@ -263,7 +263,7 @@ func parseListQuery(raw string) (listQuery, error) {
 		out.limit = n
 	}
 	if v, ok := q["after"]; ok {
-		if !validVideoID(v) {
+		if !sdk.ValidNewestFirstID(v) {
 			return listQuery{}, badRequest(codeInvalidQuery, "after %q is not the next of a previous page", v)
 		}
 		out.after = v
@@ -396,7 +396,7 @@ func (c *call) createVideo() (int, any, error) {
 	}
 	doc.FileID, doc.Status = up.FileID, statusUploading
 	doc.CreatedBy, doc.CreatedByLogin = c.who.account, c.who.login
-	id := newVideoID(c.now)
+	id := sdk.NewestFirstID(c.now)
 	r, err := c.host.Put(c.ctx, collVideos, id, 0, doc)
 	if err != nil {
 		c.discardFile(up.FileID)

@@ -140,7 +140,7 @@ func parseReportQuery(raw string) (reportQuery, error) {
 		out.month = v
 	}
 	if v, ok := q["video_id"]; ok {
-		if !validVideoID(v) {
+		if !sdk.ValidNewestFirstID(v) {
 			return reportQuery{}, badRequest(codeInvalidQuery, "video_id %q is not a video's id", v)
 		}
 		out.video = v

@@ -88,7 +88,7 @@ func TestSettingsSchema(t *testing.T) {
 }
 
 func TestParseRoute(t *testing.T) {
-	id := newVideoID(time.Now())
+	id := sdk.NewestFirstID(time.Now())
 	for _, tc := range []struct {
 		method, path string
 		route        route
@@ -130,7 +130,7 @@ func TestParseRoute(t *testing.T) {
 }
 
 func TestParseListQuery(t *testing.T) {
-	id := newVideoID(time.Now())
+	id := sdk.NewestFirstID(time.Now())
 	q, err := parseListQuery("")
 	if err != nil || q.status != statusReady || q.limit != defaultPageSize {
 		t.Fatalf("%+v, %v", q, err)
@@ -151,7 +151,7 @@ func TestParseListQuery(t *testing.T) {
 }
 
 func TestParseReportQuery(t *testing.T) {
-	id := newVideoID(time.Now())
+	id := sdk.NewestFirstID(time.Now())
 	q, err := parseReportQuery("month=2025-01&unit_id=7&video_id=" + id)
 	if err != nil || q.month != "2025-01" || q.unit != 7 || q.video != id {
 		t.Fatalf("%+v, %v", q, err)
@@ -253,9 +253,9 @@ func TestVideoIDs(t *testing.T) {
 	seen := map[string]bool{}
 	prev := ""
 	for i := range 1000 {
-		id := newVideoID(at.Add(time.Duration(i) * time.Millisecond))
-		if !validVideoID(id) || seen[id] {
-			t.Fatalf("id %q: valid %v, seen %v", id, validVideoID(id), seen[id])
+		id := sdk.NewestFirstID(at.Add(time.Duration(i) * time.Millisecond))
+		if !sdk.ValidNewestFirstID(id) || seen[id] {
+			t.Fatalf("id %q: valid %v, seen %v", id, sdk.ValidNewestFirstID(id), seen[id])
 		}
 		seen[id] = true
 		if prev != "" && id >= prev {
@@ -264,7 +264,7 @@ func TestVideoIDs(t *testing.T) {
 		prev = id
 	}
 	for _, bad := range []string{"", "x", strings.Repeat("0", 25), strings.Repeat("0", 27), strings.Repeat("i", 26), strings.Repeat("A", 26), strings.Repeat("0", 25) + "."} {
-		if validVideoID(bad) {
+		if sdk.ValidNewestFirstID(bad) {
 			t.Errorf("%q is valid", bad)
 		}
 	}
