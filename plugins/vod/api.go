@@ -1,8 +1,6 @@
 package vod
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -75,35 +73,8 @@ func fromHost(err error, what string) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
 func errorResponse(e *apiError) *sdk.Response {
-	// Two strings cannot fail to encode.
-	body, _ := json.Marshal(errorBody{Error: errorDetail{Code: e.code, Message: e.message}})
-	return &sdk.Response{Status: e.status, Header: jsonHeader(), Body: body}
-}
-
-func jsonResponse(status int, v any) (*sdk.Response, error) {
-	if status == http.StatusNoContent {
-		return &sdk.Response{Status: status}, nil
-	}
-	body, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("encode the answer: %w", err)
-	}
-	return &sdk.Response{Status: status, Header: jsonHeader(), Body: body}, nil
-}
-
-func jsonHeader() map[string]string {
-	// Answers hold signed URLs and per-account counts: no cache keeps them.
-	return map[string]string{"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"}
+	return sdk.ErrorResponse(e.status, e.code, e.message)
 }
 
 // maxBodyBytes bounds the JSON the module decodes; its bodies are a few
@@ -113,19 +84,8 @@ const maxBodyBytes = 64 << 10
 // decodeBody decodes exactly one JSON object into v, refusing unknown
 // fields so that a misspelt one is reported rather than ignored.
 func decodeBody(body []byte, v any) error {
-	if len(body) > maxBodyBytes {
-		return badRequest(codeInvalidJSON, "the body is %d bytes; at most %d", len(body), maxBodyBytes)
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return badRequest(codeInvalidJSON, "the body is empty; send a JSON object")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return badRequest(codeInvalidJSON, "the body is not the JSON object expected: %v", err)
-	}
-	if dec.More() {
-		return badRequest(codeInvalidJSON, "the body holds more than one JSON value")
+	if err := sdk.DecodeJSON(body, maxBodyBytes, v); err != nil {
+		return badRequest(codeInvalidJSON, "%v", err)
 	}
 	return nil
 }

@@ -90,7 +90,7 @@ func (tt *tester) do(who sdk.Caller, method, path, query string, body any, out a
 // fails serves a request that must be refused with status and code.
 func (tt *tester) fails(who sdk.Caller, method, path, query string, body any, status int, code string) {
 	tt.t.Helper()
-	var e errorBody
+	var e sdk.Refusal
 	if got := tt.do(who, method, path, query, body, &e); got != status || e.Error.Code != code || e.Error.Message == "" {
 		tt.t.Fatalf("%s %s?%s as %s: %d %+v, want %d %s", method, path, query, who.Login, got, e, status, code)
 	}
@@ -366,7 +366,7 @@ func TestConcurrentViews(t *testing.T) {
 	for range tabs {
 		wg.Go(func() {
 			resp := view(clerk())
-			var e errorBody
+			var e sdk.Refusal
 			switch resp.Status {
 			case http.StatusOK:
 				counted <- 1

@@ -85,7 +85,7 @@ func (m *module) serve(ctx context.Context, r *sdk.Request, h services) (*sdk.Re
 	if err != nil {
 		return nil, fmt.Errorf("vod: %s %s: %w", r.Method, r.Path, err)
 	}
-	return jsonResponse(status, body)
+	return sdk.JSONResponse(status, body)
 }
 
 // call is one request being served.

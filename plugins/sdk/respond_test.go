@@ -1,0 +1,38 @@
+package sdk_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/countycloud/countycloud/plugins/sdk"
+)
+
+// DecodeJSON takes exactly one JSON object within its limit, with no
+// field the target lacks, and nothing else.
+func FuzzDecodeJSON(f *testing.F) {
+	for _, seed := range []string{`{"title":"通知","urgency":"特急"}`, `{"title":1}`, `{"titel":"x"}`, `{} {}`, ``, `  `, `[1]`, `{"title":"` + string(make([]byte, 40)) + `"}`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		const limit = 64
+		var v struct {
+			Title   string `json:"title"`
+			Urgency string `json:"urgency"`
+		}
+		if err := sdk.DecodeJSON(body, limit, &v); err != nil {
+			return
+		}
+		if len(body) > limit {
+			t.Fatalf("took %d bytes past its limit of %d", len(body), limit)
+		}
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(body, &fields); err != nil {
+			t.Fatalf("took %q, which is not one JSON object: %v", body, err)
+		}
+		for k := range fields {
+			if k != "title" && k != "urgency" {
+				t.Fatalf("took %q with the field %q the target lacks", body, k)
+			}
+		}
+	})
+}
