@@ -219,7 +219,7 @@ func Parse(b []byte, roles []string) (Definition, error) {
 	if err := dec.Decode(&d); err != nil {
 		return Definition{}, refuse(Problems{{Path: "", Message: "not a workflow definition: " + err.Error()}})
 	}
-	if dec.More() {
+	if len(bytes.TrimSpace(b[dec.InputOffset():])) != 0 {
 		return Definition{}, refuse(Problems{{Path: "", Message: "more than one JSON value"}})
 	}
 	if p := Check(d, roles); len(p) > 0 {

@@ -230,6 +230,7 @@ func TestDistributionStaysInItsNamespace(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	f.Add(incoming(f))
+	f.Add(append(incoming(f), '}'))
 	for _, name := range []string{"sending_document.json", "receiving_document.json", "citizen_message.json"} {
 		f.Add(testdata(f, name))
 	}
@@ -245,6 +246,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if len(Check(d, countyRoles)) != 0 {
 			t.Fatal("Parse accepted what Check refuses")
+		}
+		if !json.Valid(b) {
+			t.Fatalf("accepted %q, which is not one JSON value", b)
 		}
 	})
 }

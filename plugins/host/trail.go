@@ -125,7 +125,7 @@ func digest(what string, doc []byte) (*string, error) {
 	// Numbers stay as written: a float64 would round large ids.
 	dec.UseNumber()
 	var v any
-	if err := dec.Decode(&v); err != nil || dec.More() {
+	if err := dec.Decode(&v); err != nil || len(bytes.TrimSpace(doc[dec.InputOffset():])) != 0 {
 		return nil, status.Errorf(codes.InvalidArgument, "%s is not one JSON value", what)
 	}
 	return audit.Digest(v), nil

@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -43,6 +44,7 @@ func TestParseManifest(t *testing.T) {
 func FuzzParseManifest(f *testing.F) {
 	f.Add([]byte(`{"id":"vod","name":"视频点播","vendor":"CountyCloud","version":"1.0.0","protocol":1}`))
 	f.Add([]byte(`{"id":"x"}`))
+	f.Add([]byte(`{"id":"vod","name":"视频点播","vendor":"CountyCloud","version":"1.0.0","protocol":1}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ParseManifest(data)
 		if err != nil {
@@ -50,6 +52,9 @@ func FuzzParseManifest(f *testing.F) {
 		}
 		if err := m.Validate(); err != nil {
 			t.Fatalf("parsed an invalid manifest: %v", err)
+		}
+		if !json.Valid(data) {
+			t.Fatalf("accepted %q, which is not one JSON value", data)
 		}
 	})
 }

@@ -100,7 +100,7 @@ func ParseSeal(b []byte) (Seal, error) {
 	if err := dec.Decode(&s); err != nil {
 		return Seal{}, errs.Invalid(CodeInvalidSeal, "the seal is not a seal's JSON: %v", err)
 	}
-	if dec.More() {
+	if len(bytes.TrimSpace(b[dec.InputOffset():])) != 0 {
 		return Seal{}, errs.Invalid(CodeInvalidSeal, "the seal has text after its JSON object")
 	}
 	if err := s.check(); err != nil {

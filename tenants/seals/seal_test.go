@@ -18,6 +18,7 @@ func FuzzParseSeal(f *testing.F) {
 		Files: []seals.File{{Name: "正文.pdf", SM3: seals.DigestBytes([]byte("正文"))}}}, Signature: []byte("0E\x02 signature")}
 	b, _ := json.Marshal(seal)
 	f.Add(b)
+	f.Add(append(b, '}'))
 	f.Add([]byte(`{"version":1,"algorithm":"SM2-SM3","county":"x","unit_id":1,"unit_name":"","seal_id":1,"sealed_at":"2026-01-01T00:00:00+08:00","files":[{"name":"a","sm3":"00"}],"signature":"AA=="}`))
 	f.Add([]byte(`{"version":1,"extra":true}`))
 	f.Add([]byte(`{} {}`))
@@ -25,6 +26,9 @@ func FuzzParseSeal(f *testing.F) {
 		s, err := seals.ParseSeal(b)
 		if err != nil {
 			return
+		}
+		if !json.Valid(b) {
+			t.Fatalf("accepted %q, which is not one JSON value", b)
 		}
 		again, err := json.Marshal(s)
 		if err != nil {
