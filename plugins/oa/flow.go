@@ -169,17 +169,37 @@ func (c *call) documentTasks(p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	return c.flowTasks(wfSending, d.InstanceID)
+}
+
+// flowTasks answers the tasks of instance of workflow, open and done. A
+// draft whose flow never started (a stop between the two) has no
+// instance and no tasks: an instance id of 0 would name none, not every
+// one.
+func (c *call) flowTasks(workflow string, instance int64) (int, any, error) {
 	tasks := []sdk.Task{}
-	// A draft whose flow never started (a stop between the two) has no
-	// tasks: an instance id of 0 would name none, not every one.
-	if d.InstanceID > 0 {
-		if tasks, err = c.host.ListWorkflowTasks(c.ctx, sdk.WorkflowQuery{Workflow: wfSending, InstanceID: d.InstanceID, Limit: 500}); err != nil {
+	if instance > 0 {
+		var err error
+		if tasks, err = c.host.ListWorkflowTasks(c.ctx, sdk.WorkflowQuery{Workflow: workflow, InstanceID: instance, Limit: 500}); err != nil {
 			return 0, nil, fromHost(err, "the flow's tasks")
 		}
 	}
 	return http.StatusOK, struct {
 		Tasks []sdk.Task `json:"tasks"`
 	}{tasks}, nil
+}
+
+// readAct reads an action's body: an action with its comment, and an
+// SMS reminder only where the county allows them.
+func (c *call) readAct() (actInput, error) {
+	var in actInput
+	if err := decodeBody(c.req.Body, &in); err != nil {
+		return in, err
+	}
+	if err := in.check(); err != nil {
+		return in, err
+	}
+	return in, c.checkSMSReminder(in.SMSReminder)
 }
 
 // actOnDocument: POST /documents/{id}/act does an action of the sending
@@ -194,14 +214,8 @@ func (c *call) actOnDocument(p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	var in actInput
-	if err := decodeBody(c.req.Body, &in); err != nil {
-		return 0, nil, err
-	}
-	if err := in.check(); err != nil {
-		return 0, nil, err
-	}
-	if err := c.checkSMSReminder(in.SMSReminder); err != nil {
+	in, err := c.readAct()
+	if err != nil {
 		return 0, nil, err
 	}
 	if r, d, err = c.startFlow(r, d); err != nil {

@@ -155,13 +155,7 @@ func (c *call) receivedTasks(p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	tasks, err := c.host.ListWorkflowTasks(c.ctx, sdk.WorkflowQuery{Workflow: wfReceiving, InstanceID: rd.InstanceID, Limit: 500})
-	if err != nil {
-		return 0, nil, fromHost(err, "the flow's tasks")
-	}
-	return http.StatusOK, struct {
-		Tasks []sdk.Task `json:"tasks"`
-	}{tasks}, nil
+	return c.flowTasks(wfReceiving, rd.InstanceID)
 }
 
 // actOnReceived: POST /received/{id}/act does an action of the receiving
@@ -175,14 +169,8 @@ func (c *call) actOnReceived(p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	var in actInput
-	if err := decodeBody(c.req.Body, &in); err != nil {
-		return 0, nil, err
-	}
-	if err := in.check(); err != nil {
-		return 0, nil, err
-	}
-	if err := c.checkSMSReminder(in.SMSReminder); err != nil {
+	in, err := c.readAct()
+	if err != nil {
 		return 0, nil, err
 	}
 	tasks, err := c.openTasks(wfReceiving, rd.InstanceID)
