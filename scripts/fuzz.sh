@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Runs every fuzz target of every module for a short while (FUZZTIME,
-# default 50000 executions each): new Fuzz functions are picked up without a
+# default 20000 executions each): new Fuzz functions are picked up without a
 # list to maintain. Failing inputs land in the package's testdata/fuzz;
 # commit them. The budget is a count, not a duration: Go 1.26's fuzzing
 # coordinator can fail a duration-bound run with "context deadline
 # exceeded" at the deadline, finding nothing (go.dev/issue/75804, fixed in
 # Go 1.27).
 set -euo pipefail
-fuzztime=${FUZZTIME:-50000x}
+fuzztime=${FUZZTIME:-20000x}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r file; do
