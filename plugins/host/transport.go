@@ -119,9 +119,17 @@ func decodeCall(ctx context.Context, r *http.Request) (any, error) {
 		}
 	}
 	p := auth.PrincipalFrom(ctx)
+	caller := &pluginv1.Caller{Kind: string(p.Kind), Login: p.Login, Roles: p.Roles}
+	// Only an account of the county has an account id and a unit there:
+	// an operator's id numbers the platform's operators, and a module
+	// taking it for an account's would hand the operator that account's
+	// notices, mail and tasks.
+	if p.Kind == auth.KindAccount {
+		caller.AccountId, caller.UnitId = p.ID, p.Unit
+	}
 	return moduleRequest{tenant: r.PathValue("code"), plugin: r.PathValue("plugin"), call: &pluginv1.HandleRequest{
 		Method: r.Method, Path: "/" + r.PathValue("path"), Query: r.URL.RawQuery, Headers: headers, Body: body,
-		Caller:    &pluginv1.Caller{Kind: string(p.Kind), Login: p.Login, AccountId: p.ID, UnitId: p.Unit, Roles: p.Roles},
+		Caller:    caller,
 		RequestId: kit.RequestID(ctx),
 	}}, nil
 }
