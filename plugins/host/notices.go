@@ -60,15 +60,10 @@ func (s *notices) Notify(ctx context.Context, req *pluginv1.NotifyRequest) (*plu
 	if err != nil {
 		return nil, err
 	}
-	// A plugin does not choose SMS over the accounts' preferences on its
-	// own: an SMS costs the county money. A sender's "SMS reminder" does,
-	// where the county allowed the module's.
-	if req.GetSmsReminder() {
-		if !c.SMSReminders {
-			return nil, status.Errorf(codes.PermissionDenied, "county %s has not allowed module %s to send SMS reminders: its settings of the module say %q: true to allow them", county, s.plugin, smsRemindersSetting)
-		}
-		msg.SMS = true
+	if err := s.smsReminder(c, req.GetSmsReminder()); err != nil {
+		return nil, err
 	}
+	msg.SMS = req.GetSmsReminder()
 	msgs := make([]notify.Message, 0, len(req.GetAccountIds())+len(req.GetAudiences()))
 	for _, id := range req.GetAccountIds() {
 		m := msg

@@ -199,6 +199,17 @@ func (g guard) account(token, service string) (Capability, error) {
 	return c, nil
 }
 
+// smsReminder refuses a call that asks for an SMS reminder (短信提醒)
+// where the county has not allowed the plugin's: a plugin does not choose
+// SMS over the accounts' preferences on its own, since an SMS costs the
+// county money. Every service that can text someone asks it.
+func (g guard) smsReminder(c Capability, asked bool) error {
+	if asked && !c.SMSReminders {
+		return status.Errorf(codes.PermissionDenied, "county %s has not allowed module %s to send SMS reminders: its settings of the module say %q: true to allow them", c.County, g.plugin, smsRemindersSetting)
+	}
+	return nil
+}
+
 // county checks token and returns the county it was issued for.
 func (g guard) county(token string) (string, error) {
 	c, err := g.capability(token)

@@ -158,6 +158,9 @@ func (s moduleWorkflows) StartWorkflowFor(ctx context.Context, req *pluginv1.Sta
 	if !s.local[req.GetWorkflow()] {
 		return nil, status.Errorf(codes.NotFound, "the manifest of %s has no workflow %q", s.plugin, req.GetWorkflow())
 	}
+	if err := s.smsReminder(c, req.GetSmsReminder()); err != nil {
+		return nil, err
+	}
 	in := StartFor{Title: req.GetTitle(), Reference: req.GetReference(), SubjectUnit: req.GetSubjectUnitId(), SMS: req.GetSmsReminder()}
 	return s.answer(ctx, func(e Workflows) (json.RawMessage, error) {
 		return e.StartFor(ctx, c, workflowCode(s.plugin, req.GetWorkflow()), in)
@@ -167,6 +170,9 @@ func (s moduleWorkflows) StartWorkflowFor(ctx context.Context, req *pluginv1.Sta
 func (s moduleWorkflows) ActOnTaskWith(ctx context.Context, req *pluginv1.ActOnTaskWithRequest) (*pluginv1.WorkflowResponse, error) {
 	c, err := s.account(req.GetCapability(), "workflows")
 	if err != nil {
+		return nil, err
+	}
+	if err := s.smsReminder(c, req.GetSmsReminder()); err != nil {
 		return nil, err
 	}
 	in := ActWith{Action: req.GetAction(), Comment: req.GetComment(), RouteUnit: req.GetRouteUnitId(), Recipients: req.GetRecipientUnitIds(), SMS: req.GetSmsReminder()}

@@ -46,3 +46,21 @@ func TestAnAnonymousCallerReachesNoWorkflowThroughHostWorkflows(t *testing.T) {
 		}
 	}
 }
+
+// A workflow started or acted on with an SMS reminder texts its
+// assignees, at the county's cost: as with a notice, the host refuses
+// it, before any engine is asked, where the county has not allowed the
+// module's SMS reminders.
+func TestWorkflowsTextNoOneWhereTheCountyAllowsNoSMSReminders(t *testing.T) {
+	caps := NewCapabilities(time.Minute, time.Now)
+	token, revoke := caps.Issue("gd.shaoguan.wengyuan", "review", "r-1", audit.Actor{Kind: "account", ID: 7, Login: "clerk"})
+	defer revoke()
+	s := moduleWorkflows{&workflows{guard: guard{plugin: "review", caps: caps, log: slog.New(slog.DiscardHandler)}, local: map[string]bool{"license": true}, own: []string{"review.license"}}}
+	ctx := context.Background()
+	if _, err := s.StartWorkflowFor(ctx, &pluginv1.StartWorkflowForRequest{Capability: token, Workflow: "license", SubjectUnitId: 1, SmsReminder: true}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("a start with an SMS reminder: %v, want PermissionDenied", err)
+	}
+	if _, err := s.ActOnTaskWith(ctx, &pluginv1.ActOnTaskWithRequest{Capability: token, TaskId: 1, Action: "approve", SmsReminder: true}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("an action with an SMS reminder: %v, want PermissionDenied", err)
+	}
+}
