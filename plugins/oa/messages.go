@@ -133,6 +133,9 @@ func (c *call) checkAttachments(ids []string) ([]attachment, error) {
 	}
 	out := make([]attachment, 0, len(ids))
 	for _, id := range ids {
+		if err := c.uploadedByCaller(id); err != nil {
+			return nil, err
+		}
 		f, err := c.host.File(c.ctx, id)
 		if errors.Is(err, sdk.ErrNotFound) || errors.Is(err, sdk.ErrInvalid) {
 			return nil, badRequest(codeFileNotFound, "there is no file %s; upload it with POST /attachments", id)
@@ -149,6 +152,27 @@ func (c *call) checkAttachments(ids []string) ([]attachment, error) {
 		out = append(out, attachment{FileID: f.ID, Name: f.Name, ContentType: f.ContentType, Size: f.Size})
 	}
 	return out, nil
+}
+
+// uploadedByCaller refuses file id unless the caller declared it with
+// POST /attachments: another's file, whatever its id, is none of theirs
+// to send.
+func (c *call) uploadedByCaller(id string) error {
+	r, err := c.host.Get(c.ctx, collUploads, id)
+	if errors.Is(err, sdk.ErrNotFound) || errors.Is(err, sdk.ErrInvalid) {
+		return badRequest(codeFileNotFound, "you uploaded no file %s; upload it with POST /attachments", id)
+	}
+	if err != nil {
+		return fromHost(err, "the attachment")
+	}
+	var u upload
+	if err := json.Unmarshal(r.Document, &u); err != nil {
+		return formatErr(collUploads, id, err)
+	}
+	if u.AccountID != c.who.account {
+		return badRequest(codeFileNotFound, "you uploaded no file %s; upload it with POST /attachments", id)
+	}
+	return nil
 }
 
 // allowedFile checks a file against the county's limits, as a

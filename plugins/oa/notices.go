@@ -20,6 +20,11 @@ import (
 const (
 	collNotices        = "notices"
 	collNoticeReceipts = "notice_receipts"
+	// collUploads names, by file id, who declared each attachment: only
+	// its uploader attaches it, since a file id is no secret (it is in
+	// every URL of the file) and the host's files are the module's, not
+	// any one person's.
+	collUploads = "uploads"
 )
 
 // Measures of notices, per unit.
@@ -40,7 +45,13 @@ func noticeCollections() map[string]sdk.Collection {
 		// A notice's receipts; an account's notices, unread first if
 		// asked.
 		collNoticeReceipts: {Indexed: []string{"notice_id", "account_id", "read"}},
+		collUploads:        {},
 	}
+}
+
+// upload is who declared an attachment.
+type upload struct {
+	AccountID int64 `json:"account_id"`
 }
 
 func noticeMeasures() []sdk.MeasureDef {
@@ -279,6 +290,9 @@ func (c *call) createAttachment(params) (int, any, error) {
 	u, err := c.host.CreateUpload(c.ctx, in.Name, in.ContentType, in.Size)
 	if err != nil {
 		return 0, nil, fromHost(err, "the upload")
+	}
+	if _, err := c.host.Put(c.ctx, collUploads, u.FileID, 0, upload{AccountID: c.who.account}); err != nil {
+		return 0, nil, fromHost(err, "the upload's owner")
 	}
 	return http.StatusCreated, u, nil
 }

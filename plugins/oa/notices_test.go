@@ -296,3 +296,17 @@ func TestASendingThatCannotFinishTakesBackWhatItWrote(t *testing.T) {
 		t.Fatal("sending again did not write each once")
 	}
 }
+
+// Only whoever uploaded a file attaches it: a file id is in every URL of
+// the file, so another account that learns one (a recipient, a former
+// colleague) must not send it on, and download it afresh, as its own.
+func TestOnlyItsUploaderAttachesAFile(t *testing.T) {
+	tt := newMessagingTester(t)
+	file := tt.attachPDF(clerk(), "内部材料.pdf", 1024)
+	tt.fails(li, "POST", "/notices", "", map[string]any{"subject": "转发材料", "to_account_ids": []int64{6}, "attachments": []string{file}}, 400, codeFileNotFound)
+	tt.fails(li, "POST", "/mail", "", map[string]any{"subject": "转发材料", "to": []int64{6}, "attachments": []string{file}}, 400, codeFileNotFound)
+	var n notice
+	if status := tt.do(clerk(), "POST", "/notices", "", map[string]any{"subject": "材料", "to_account_ids": []int64{6}, "attachments": []string{file}}, &n); status != 201 {
+		t.Fatalf("its uploader attaches it: %d", status)
+	}
+}
