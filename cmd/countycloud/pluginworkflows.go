@@ -100,7 +100,7 @@ func (w pluginWorkflows) Instances(ctx context.Context, c host.Capability, own [
 
 func (w pluginWorkflows) Tasks(ctx context.Context, c host.Capability, own []string, q host.ListQuery) (json.RawMessage, error) {
 	list, err := w.engine.ModuleTasks(as(ctx, c), c.County, workflow.ModuleFilter{Workflows: own, Status: q.Status, Unit: q.Unit,
-		Instance: q.Instance, After: q.After, Limit: q.Limit})
+		Instance: q.Instance, Parent: q.Parent, After: q.After, Limit: q.Limit})
 	return encode(list, err)
 }
 

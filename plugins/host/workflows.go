@@ -204,7 +204,7 @@ func (s moduleWorkflows) ListWorkflowTasks(ctx context.Context, req *pluginv1.Li
 	if err != nil {
 		return nil, err
 	}
-	q := ListQuery{Status: req.GetStatus(), Unit: req.GetUnitId(), Instance: req.GetInstanceId(), After: req.GetAfter(), Limit: int(req.GetLimit())}
+	q := ListQuery{Status: req.GetStatus(), Unit: req.GetUnitId(), Instance: req.GetInstanceId(), Parent: req.GetParentId(), After: req.GetAfter(), Limit: int(req.GetLimit())}
 	return s.answer(ctx, func(e Workflows) (json.RawMessage, error) { return e.Tasks(ctx, c, own, q) })
 }
 

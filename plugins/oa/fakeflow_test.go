@@ -227,7 +227,8 @@ func (h *fakeHost) ListWorkflowTasks(_ context.Context, q sdk.WorkflowQuery) ([]
 	out := []sdk.Task{}
 	for _, t := range h.engine.tasks {
 		if t.ID <= q.After || q.Workflow != "" && t.Workflow != "oa."+q.Workflow || q.Status != "" && t.Status != q.Status ||
-			q.UnitID != 0 && t.UnitID != q.UnitID || q.InstanceID != 0 && t.InstanceID != q.InstanceID {
+			q.UnitID != 0 && t.UnitID != q.UnitID || q.InstanceID != 0 && t.InstanceID != q.InstanceID ||
+			q.ParentID != 0 && !h.engine.startedBy(t.InstanceID, q.ParentID) {
 			continue
 		}
 		if out = append(out, *t); len(out) == limit {
@@ -235,6 +236,13 @@ func (h *fakeHost) ListWorkflowTasks(_ context.Context, q sdk.WorkflowQuery) ([]
 		}
 	}
 	return out, nil
+}
+
+// startedBy reports whether instance was started by a distribution from
+// parent.
+func (e *fakeEngine) startedBy(instance, parent int64) bool {
+	i := slices.IndexFunc(e.instances, func(in *sdk.Instance) bool { return in.ID == instance })
+	return i >= 0 && e.instances[i].ParentID != nil && *e.instances[i].ParentID == parent
 }
 
 func (h *fakeHost) SealDocument(_ context.Context, unit int64, files ...string) (sdk.Seal, error) {

@@ -261,19 +261,43 @@ func (c *call) deliveryReceipts(p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, fromHost(err, "the county's units")
 	}
+	signedIn, err := c.signIns(d.InstanceID)
+	if err != nil {
+		return 0, nil, err
+	}
 	for _, in := range started {
 		rc := deliveryReceipt{UnitID: in.SubjectUnitID, Copy: slices.Contains(d.CopyUnits, in.SubjectUnitID), InstanceID: in.ID, Status: in.Status}
 		if i := slices.IndexFunc(units, func(u sdk.Unit) bool { return u.ID == in.SubjectUnitID }); i >= 0 {
 			rc.UnitName = units[i].Name
 		}
-		tasks, err := c.host.ListWorkflowTasks(c.ctx, sdk.WorkflowQuery{Workflow: wfReceiving, InstanceID: in.ID, Status: "done", Limit: 500})
-		if err != nil {
-			return 0, nil, fromHost(err, "the receiving flow's tasks")
-		}
-		if i := slices.IndexFunc(tasks, func(t sdk.Task) bool { return t.Step == stepSignIn }); i >= 0 {
-			rc.SignedIn, rc.SignedInAt, rc.SignedInBy = true, tasks[i].ActedAt, tasks[i].ActedBy
+		if t, ok := signedIn[in.ID]; ok {
+			rc.SignedIn, rc.SignedInAt, rc.SignedInBy = true, t.ActedAt, t.ActedBy
 		}
 		out.Receipts = append(out.Receipts, rc)
 	}
 	return http.StatusOK, out, nil
+}
+
+// signIns are the 签收登记 tasks done in the receiving flows a
+// distribution from sending started, by instance: the engine's record of
+// who signed in, read a page of the flows' done tasks at a time, not a
+// call per recipient unit.
+func (c *call) signIns(sending int64) (map[int64]sdk.Task, error) {
+	out := map[int64]sdk.Task{}
+	q := sdk.WorkflowQuery{Workflow: wfReceiving, ParentID: sending, Status: "done", Limit: 500}
+	for {
+		tasks, err := c.host.ListWorkflowTasks(c.ctx, q)
+		if err != nil {
+			return nil, fromHost(err, "the receiving flows' tasks")
+		}
+		for _, t := range tasks {
+			if _, seen := out[t.InstanceID]; t.Step == stepSignIn && !seen {
+				out[t.InstanceID] = t
+			}
+		}
+		if len(tasks) < q.Limit {
+			return out, nil
+		}
+		q.After = tasks[len(tasks)-1].ID
+	}
 }

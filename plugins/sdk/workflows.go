@@ -209,11 +209,12 @@ func (h *Host) ListWorkflowInstances(ctx context.Context, q WorkflowQuery) ([]In
 }
 
 // ListWorkflowTasks lists the county's tasks of the module's own
-// workflows (InstanceID narrows it; InitiatorUnitID and ParentID are not
-// used), each with its instance's title and workflow.
+// workflows (InstanceID narrows it to one instance's, ParentID to those
+// of the instances a distribution from it started; InitiatorUnitID is
+// not used), each with its instance's title and workflow.
 func (h *Host) ListWorkflowTasks(ctx context.Context, q WorkflowQuery) ([]Task, error) {
 	resp, err := h.workflows.ListWorkflowTasks(ctx, &pluginv1.ListWorkflowTasksRequest{Capability: h.capability, Workflow: q.Workflow,
-		Status: q.Status, UnitId: q.UnitID, InstanceId: q.InstanceID, After: q.After, Limit: int32(q.Limit)})
+		Status: q.Status, UnitId: q.UnitID, InstanceId: q.InstanceID, ParentId: q.ParentID, After: q.After, Limit: int32(q.Limit)})
 	return decodeWorkflow[[]Task](resp, err)
 }
 

@@ -179,8 +179,9 @@ type ModuleFilter struct {
 	Unit int64
 	// InitiatorUnit narrows instances to those started in a unit.
 	InitiatorUnit int64
-	// Parent narrows instances to those a distribution from it started;
-	// Instance narrows tasks to one instance's.
+	// Parent narrows instances, and tasks, to those of the instances a
+	// distribution from it started; Instance narrows tasks to one
+	// instance's.
 	Parent, Instance int64
 	After            int64
 	Limit            int
@@ -240,7 +241,8 @@ func (s *Service) ModuleTasks(ctx context.Context, tenant string, f ModuleFilter
 		cond+" AND t.id > ?", append(args, f.After),
 		equal{"t.status", f.Status, f.Status != ""},
 		equal{"t.unit_id", f.Unit, f.Unit != 0},
-		equal{"t.instance_id", f.Instance, f.Instance != 0})
+		equal{"t.instance_id", f.Instance, f.Instance != 0},
+		equal{"i.parent_id", f.Parent, f.Parent != 0})
 	items := []InboxItem{}
 	err = s.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
 		return conn.SelectContext(ctx, &items, query+" ORDER BY t.id LIMIT ?", append(args, f.limit())...)

@@ -316,11 +316,14 @@ type ListWorkflowTasksRequest struct {
 	Capability string                 `protobuf:"bytes,1,opt,name=capability,proto3" json:"capability,omitempty"`
 	Workflow   string                 `protobuf:"bytes,2,opt,name=workflow,proto3" json:"workflow,omitempty"`
 	// status is open, done or cancelled; empty for all.
-	Status        string `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
-	UnitId        int64  `protobuf:"varint,4,opt,name=unit_id,json=unitId,proto3" json:"unit_id,omitempty"`
-	InstanceId    int64  `protobuf:"varint,5,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
-	After         int64  `protobuf:"varint,6,opt,name=after,proto3" json:"after,omitempty"`
-	Limit         int32  `protobuf:"varint,7,opt,name=limit,proto3" json:"limit,omitempty"`
+	Status     string `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	UnitId     int64  `protobuf:"varint,4,opt,name=unit_id,json=unitId,proto3" json:"unit_id,omitempty"`
+	InstanceId int64  `protobuf:"varint,5,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	After      int64  `protobuf:"varint,6,opt,name=after,proto3" json:"after,omitempty"`
+	Limit      int32  `protobuf:"varint,7,opt,name=limit,proto3" json:"limit,omitempty"`
+	// parent_id lists the tasks of the instances a distribution from it
+	// started.
+	ParentId      int64 `protobuf:"varint,8,opt,name=parent_id,json=parentId,proto3" json:"parent_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -404,6 +407,13 @@ func (x *ListWorkflowTasksRequest) GetLimit() int32 {
 	return 0
 }
 
+func (x *ListWorkflowTasksRequest) GetParentId() int64 {
+	if x != nil {
+		return x.ParentId
+	}
+	return 0
+}
+
 var File_proto_pluginv1_workflows2_proto protoreflect.FileDescriptor
 
 const file_proto_pluginv1_workflows2_proto_rawDesc = "" +
@@ -438,7 +448,7 @@ const file_proto_pluginv1_workflows2_proto_rawDesc = "" +
 	"\x11initiator_unit_id\x18\x05 \x01(\x03R\x0finitiatorUnitId\x12\x1b\n" +
 	"\tparent_id\x18\x06 \x01(\x03R\bparentId\x12\x14\n" +
 	"\x05after\x18\a \x01(\x03R\x05after\x12\x14\n" +
-	"\x05limit\x18\b \x01(\x05R\x05limit\"\xd4\x01\n" +
+	"\x05limit\x18\b \x01(\x05R\x05limit\"\xf1\x01\n" +
 	"\x18ListWorkflowTasksRequest\x12\x1e\n" +
 	"\n" +
 	"capability\x18\x01 \x01(\tR\n" +
@@ -449,7 +459,8 @@ const file_proto_pluginv1_workflows2_proto_rawDesc = "" +
 	"\vinstance_id\x18\x05 \x01(\x03R\n" +
 	"instanceId\x12\x14\n" +
 	"\x05after\x18\x06 \x01(\x03R\x05after\x12\x14\n" +
-	"\x05limit\x18\a \x01(\x05R\x05limit2\xc9\x03\n" +
+	"\x05limit\x18\a \x01(\x05R\x05limit\x12\x1b\n" +
+	"\tparent_id\x18\b \x01(\x03R\bparentId2\xc9\x03\n" +
 	"\rHostWorkflows\x12k\n" +
 	"\x10StartWorkflowFor\x12..countycloud.plugin.v1.StartWorkflowForRequest\x1a'.countycloud.plugin.v1.WorkflowResponse\x12e\n" +
 	"\rActOnTaskWith\x12+.countycloud.plugin.v1.ActOnTaskWithRequest\x1a'.countycloud.plugin.v1.WorkflowResponse\x12u\n" +
