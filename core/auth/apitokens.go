@@ -90,6 +90,7 @@ func (a *APITokens) verify(ctx context.Context, token string, standings *standin
 		}
 		a.verified.Delete(hash)
 	}
+	mark := a.verified.Mark()
 	var row tokenRow
 	err := a.db.GetContext(ctx, &row, "SELECT tenant_code, account_id, scopes, expires_at, revoked_at FROM api_tokens WHERE token_hash = ?", hash)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -115,7 +116,7 @@ func (a *APITokens) verify(ctx context.Context, token string, standings *standin
 	// credential.
 	p.MustChange = false
 	p.Scopes = strings.Split(row.Scopes, ",")
-	a.verified.Put(hash, p)
+	a.verified.PutSince(mark, hash, p)
 	return p, nil
 }
 

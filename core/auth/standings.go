@@ -49,11 +49,12 @@ func (s *standings) of(ctx context.Context, tenant string, id int64) (standing, 
 	if st, ok := s.known.Get(ref); ok {
 		return st, nil
 	}
+	mark := s.known.Mark()
 	st, err := s.dir.standing(ctx, tenant, id)
 	if err != nil {
 		return standing{}, err
 	}
-	s.known.Put(ref, st)
+	s.known.PutSince(mark, ref, st)
 	return st, nil
 }
 

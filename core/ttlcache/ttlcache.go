@@ -16,6 +16,8 @@ type Cache[K comparable, V any] struct {
 	max int
 	mu  sync.Mutex
 	m   map[K]entry[V]
+	// deletions counts the Deletes, for PutSince.
+	deletions uint64
 }
 
 type entry[V any] struct {
@@ -44,15 +46,41 @@ func (c *Cache[K, V]) Get(key K) (V, bool) {
 func (c *Cache[K, V]) Put(key K, value V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.store(key, value)
+}
+
+// store keeps value for key; c.mu is held.
+func (c *Cache[K, V]) store(key K, value V) {
 	if len(c.m) >= c.max {
 		clear(c.m)
 	}
 	c.m[key] = entry[V]{value: value, expires: time.Now().Add(c.ttl)}
 }
 
+// Mark is taken before reading a value to keep with PutSince.
+func (c *Cache[K, V]) Mark() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.deletions
+}
+
+// PutSince keeps value for key unless something was deleted since mark
+// was taken. A writer commits its change, then deletes the key; a value
+// read before the commit and put after the Delete would otherwise be
+// seen for a whole ttl after the change (a revoked seal verified as in
+// use, a disabled account's token still taken).
+func (c *Cache[K, V]) PutSince(mark uint64, key K, value V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.deletions == mark {
+		c.store(key, value)
+	}
+}
+
 // Delete forgets key.
 func (c *Cache[K, V]) Delete(key K) {
 	c.mu.Lock()
 	delete(c.m, key)
+	c.deletions++
 	c.mu.Unlock()
 }

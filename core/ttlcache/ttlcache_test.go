@@ -24,3 +24,21 @@ func TestValuesExpireAndTheCacheStaysBounded(t *testing.T) {
 		t.Fatal("c outlived its ttl")
 	}
 }
+
+// A value read before a change, put after the Delete that followed the
+// change, is not kept; one read after it is.
+func TestAValueReadBeforeADeleteIsNotKept(t *testing.T) {
+	c := New[string, string](time.Minute, 10)
+	mark := c.Mark()
+	// Meanwhile, the writer commits "revoked" and deletes the key.
+	c.Delete("seal")
+	c.PutSince(mark, "seal", "active")
+	if v, ok := c.Get("seal"); ok {
+		t.Fatalf("the value read before the change was kept: %q", v)
+	}
+	mark = c.Mark()
+	c.PutSince(mark, "seal", "revoked")
+	if v, ok := c.Get("seal"); !ok || v != "revoked" {
+		t.Fatalf("the value read after the change: %q, %v", v, ok)
+	}
+}

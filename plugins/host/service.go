@@ -344,6 +344,7 @@ func (s *Service) module(ctx context.Context, tenant, plugin string) (Module, er
 	key := [2]string{tenant, plugin}
 	m, ok := s.modules.Get(key)
 	if !ok {
+		mark := s.modules.Mark()
 		var err error
 		m, err = s.repo.Module(ctx, tenant, plugin)
 		switch {
@@ -354,7 +355,7 @@ func (s *Service) module(ctx context.Context, tenant, plugin string) (Module, er
 		case err != nil:
 			return Module{}, err
 		}
-		s.modules.Put(key, m)
+		s.modules.PutSince(mark, key, m)
 	}
 	if !m.Enabled {
 		return Module{}, errs.NotFound(CodeModuleNotEnabled, "county %s has not enabled module %s", tenant, plugin)

@@ -254,6 +254,7 @@ func (s *Service) knownSeal(ctx context.Context, county string, id int64) (known
 	if k, ok := s.known.Get(ref); ok {
 		return k, nil
 	}
+	mark := s.known.Mark()
 	st, err := s.status(ctx, county, id)
 	if err != nil {
 		return knownSeal{}, err
@@ -263,6 +264,6 @@ func (s *Service) knownSeal(ctx context.Context, county string, id int64) (known
 		return knownSeal{}, fmt.Errorf("seal %d's public key: %w", id, err)
 	}
 	k := knownSeal{status: st, public: pub}
-	s.known.Put(ref, k)
+	s.known.PutSince(mark, ref, k)
 	return k, nil
 }
