@@ -204,22 +204,14 @@ func (c *call) sendMail(params) (int, any, error) {
 
 // loadMail reads mail id; a malformed or unknown id is mail_not_found.
 func (c *call) loadMail(id string) (mail, error) {
-	notFound := newError(http.StatusNotFound, codeMailNotFound, "no mail %s", id)
 	if !sdk.ValidNewestFirstID(id) {
-		return mail{}, notFound
+		return mail{}, newError(http.StatusNotFound, codeMailNotFound, "no mail %s", id)
 	}
-	r, err := c.host.Get(c.ctx, collMail, id)
-	if errors.Is(err, sdk.ErrNotFound) {
-		return mail{}, notFound
+	m, _, ok, err := readRecord[mail](c, collMail, id, "the mail")
+	if err == nil && !ok {
+		err = newError(http.StatusNotFound, codeMailNotFound, "no mail %s", id)
 	}
-	if err != nil {
-		return mail{}, fromHost(err, "the mail")
-	}
-	var m mail
-	if err := json.Unmarshal(r.Document, &m); err != nil {
-		return mail{}, formatErr("mail", id, err)
-	}
-	return m, nil
+	return m, err
 }
 
 // myCopy reads the caller's copy of mail id, ok false if it has none.
@@ -227,18 +219,7 @@ func (c *call) myCopy(id string) (mailCopy, int64, bool, error) {
 	if c.who.account <= 0 || !sdk.ValidNewestFirstID(id) {
 		return mailCopy{}, 0, false, nil
 	}
-	r, err := c.host.Get(c.ctx, collMailboxes, receiptID(id, c.who.account))
-	if errors.Is(err, sdk.ErrNotFound) {
-		return mailCopy{}, 0, false, nil
-	}
-	if err != nil {
-		return mailCopy{}, 0, false, fromHost(err, "your copy of the mail")
-	}
-	var cp mailCopy
-	if err := json.Unmarshal(r.Document, &cp); err != nil {
-		return mailCopy{}, 0, false, formatErr("mail copy", r.ID, err)
-	}
-	return cp, r.Version, true, nil
+	return readRecord[mailCopy](c, collMailboxes, receiptID(id, c.who.account), "your copy of the mail")
 }
 
 // visibleMail reads mail id if the caller sent or received it: mail is

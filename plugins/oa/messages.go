@@ -158,18 +158,11 @@ func (c *call) checkAttachments(ids []string) ([]attachment, error) {
 // POST /attachments: another's file, whatever its id, is none of theirs
 // to send.
 func (c *call) uploadedByCaller(id string) error {
-	r, err := c.host.Get(c.ctx, collUploads, id)
-	if errors.Is(err, sdk.ErrNotFound) || errors.Is(err, sdk.ErrInvalid) {
-		return badRequest(codeFileNotFound, "you uploaded no file %s; upload it with POST /attachments", id)
-	}
+	u, _, ok, err := readRecord[upload](c, collUploads, id, "the attachment's uploader")
 	if err != nil {
-		return fromHost(err, "the attachment")
+		return err
 	}
-	var u upload
-	if err := json.Unmarshal(r.Document, &u); err != nil {
-		return formatErr(collUploads, id, err)
-	}
-	if u.AccountID != c.who.account {
+	if !ok || u.AccountID != c.who.account {
 		return badRequest(codeFileNotFound, "you uploaded no file %s; upload it with POST /attachments", id)
 	}
 	return nil
@@ -287,6 +280,23 @@ func ownCopies[T any](c *call, coll, has, what string) ([]T, string, error) {
 		out = append(out, v)
 	}
 	return out, page.Next, nil
+}
+
+// readRecord reads record id of coll as T, with its version; found is
+// false if there is none, or if id is no key the host holds (the ids
+// here come from requests). what names it in an error.
+func readRecord[T any](c *call, coll, id, what string) (v T, version int64, found bool, err error) {
+	r, err := c.host.Get(c.ctx, coll, id)
+	if errors.Is(err, sdk.ErrNotFound) || errors.Is(err, sdk.ErrInvalid) {
+		return v, 0, false, nil
+	}
+	if err != nil {
+		return v, 0, false, fromHost(err, what)
+	}
+	if err := json.Unmarshal(r.Document, &v); err != nil {
+		return v, 0, false, formatErr(coll, r.ID, err)
+	}
+	return v, r.Version, true, nil
 }
 
 // receiptID is the record id of account's copy of message id.

@@ -384,18 +384,11 @@ func (c *call) loadNotice(id string) (notice, error) {
 	if !sdk.ValidNewestFirstID(id) {
 		return notice{}, newError(http.StatusNotFound, codeNoticeNotFound, "no notice %s", id)
 	}
-	r, err := c.host.Get(c.ctx, collNotices, id)
-	if errors.Is(err, sdk.ErrNotFound) {
-		return notice{}, newError(http.StatusNotFound, codeNoticeNotFound, "no notice %s", id)
+	n, _, ok, err := readRecord[notice](c, collNotices, id, "the notice")
+	if err == nil && !ok {
+		err = newError(http.StatusNotFound, codeNoticeNotFound, "no notice %s", id)
 	}
-	if err != nil {
-		return notice{}, fromHost(err, "the notice")
-	}
-	var n notice
-	if err := json.Unmarshal(r.Document, &n); err != nil {
-		return notice{}, formatErr("notice", id, err)
-	}
-	return n, nil
+	return n, err
 }
 
 // myReceipt reads the caller's copy of notice id, ok false if it has
@@ -404,18 +397,7 @@ func (c *call) myReceipt(id string) (noticeReceipt, int64, bool, error) {
 	if c.who.account <= 0 || !sdk.ValidNewestFirstID(id) {
 		return noticeReceipt{}, 0, false, nil
 	}
-	r, err := c.host.Get(c.ctx, collNoticeReceipts, receiptID(id, c.who.account))
-	if errors.Is(err, sdk.ErrNotFound) {
-		return noticeReceipt{}, 0, false, nil
-	}
-	if err != nil {
-		return noticeReceipt{}, 0, false, fromHost(err, "your copy of the notice")
-	}
-	var rc noticeReceipt
-	if err := json.Unmarshal(r.Document, &rc); err != nil {
-		return noticeReceipt{}, 0, false, formatErr("notice receipt", r.ID, err)
-	}
-	return rc, r.Version, true, nil
+	return readRecord[noticeReceipt](c, collNoticeReceipts, receiptID(id, c.who.account), "your copy of the notice")
 }
 
 // sendersSide reports whether the caller sees n as its sender does: an
