@@ -299,6 +299,27 @@ func TestDistributionStartsOneInstancePerRecipientOrNone(t *testing.T) {
 	if list, _ = f.svc.Distributed(c.as("clerk1"), wengyuan, sending.Instance.ID); list[0].Status != workflow.InstanceRunning {
 		t.Errorf("the signed-in recipient: %+v", list[0])
 	}
+	// A module reads the recipients' sign-ins by the sending instance:
+	// those of its distribution, not another's.
+	_, second := f.sendUntilDistribution(t, "关于报送统计数据的通知")
+	if _, err := f.svc.Act(c.as("clerk1"), wengyuan, second.ID, workflow.ActInput{Action: "distribute", RecipientUnitIDs: []int64{czj}}); err != nil {
+		t.Fatal(err)
+	}
+	if items, err = f.svc.Inbox(c.as("czj_clerk"), wengyuan, workflow.InboxFilter{}); err != nil || len(items) != 1 {
+		t.Fatalf("the recipient's clerk has %d tasks: %v", len(items), err)
+	}
+	f.act(t, wengyuan, "czj_clerk", items[0].Task, "sign_in")
+	signIns := func(parent int64) int {
+		t.Helper()
+		done, err := f.svc.ModuleTasks(c.as("clerk1"), wengyuan, workflow.ModuleFilter{Workflows: []string{"office.receiving"}, Status: workflow.TaskDone, Parent: parent})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(done)
+	}
+	if first, all := signIns(sending.Instance.ID), signIns(0); first != 1 || all != 2 {
+		t.Errorf("sign-ins of the first distribution %d, of both %d; want 1 and 2", first, all)
+	}
 	if _, err := f.svc.Distributed(c.as("ggj_clerk"), wengyuan, sending.Instance.ID); err == nil {
 		t.Error("a recipient's clerk listed the sender's distribution")
 	} else {
