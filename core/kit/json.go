@@ -16,6 +16,7 @@ import (
 	"github.com/countycloud/countycloud/core/classified"
 
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/onejson"
 )
 
 // MaxBodyBytes caps every request body.
@@ -63,9 +64,7 @@ func ReadJSON(r *http.Request) ([]byte, error) {
 	if err := dec.Decode(new(json.RawMessage)); err != nil {
 		return nil, decodeError(err)
 	}
-	// More misses a stray ] or }: anything but spaces after the value is
-	// refused.
-	if rest := bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
+	if rest := onejson.Rest(body, dec); len(rest) > 0 {
 		return nil, errs.Invalid(errs.CodeInvalidJSON, "request body goes on after its JSON value (at byte %d)", len(body)-len(rest))
 	}
 	if at, ok := loneSurrogate(body); ok {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/onejson"
 	"github.com/countycloud/countycloud/core/workday"
 )
 
@@ -219,7 +220,7 @@ func Parse(b []byte, roles []string) (Definition, error) {
 	if err := dec.Decode(&d); err != nil {
 		return Definition{}, refuse(Problems{{Path: "", Message: "not a workflow definition: " + err.Error()}})
 	}
-	if len(bytes.TrimSpace(b[dec.InputOffset():])) != 0 {
+	if len(onejson.Rest(b, dec)) != 0 {
 		return Definition{}, refuse(Problems{{Path: "", Message: "more than one JSON value"}})
 	}
 	if p := Check(d, roles); len(p) > 0 {

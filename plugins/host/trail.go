@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/countycloud/countycloud/core/audit"
+	"github.com/countycloud/countycloud/core/onejson"
 	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
 )
 
@@ -125,7 +126,7 @@ func digest(what string, doc []byte) (*string, error) {
 	// Numbers stay as written: a float64 would round large ids.
 	dec.UseNumber()
 	var v any
-	if err := dec.Decode(&v); err != nil || len(bytes.TrimSpace(doc[dec.InputOffset():])) != 0 {
+	if err := dec.Decode(&v); err != nil || len(onejson.Rest(doc, dec)) != 0 {
 		return nil, status.Errorf(codes.InvalidArgument, "%s is not one JSON value", what)
 	}
 	return audit.Digest(v), nil

@@ -192,7 +192,7 @@ func ParseManifest(data []byte) (Manifest, error) {
 	if err := dec.Decode(&m); err != nil {
 		return Manifest{}, fmt.Errorf("manifest: %w", err)
 	}
-	if len(bytes.TrimSpace(data[dec.InputOffset():])) != 0 {
+	if !onlyJSONSpaceAfter(data, dec) {
 		return Manifest{}, errors.New("manifest: more than one JSON value")
 	}
 	if err := m.Validate(); err != nil {

@@ -52,7 +52,7 @@ func DecodeJSON(body []byte, limit int, v any) error {
 	if len(body) > limit {
 		return fmt.Errorf("the body is %d bytes; at most %d", len(body), limit)
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
+	if len(bytes.TrimLeft(body, jsonSpace)) == 0 {
 		return fmt.Errorf("the body is empty; send a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -60,10 +60,19 @@ func DecodeJSON(body []byte, limit int, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("the body is not the JSON object expected: %w", err)
 	}
-	// More would miss a stray "}" after the value: what follows it must
-	// be nothing but space.
-	if len(bytes.TrimSpace(body[dec.InputOffset():])) != 0 {
+	if !onlyJSONSpaceAfter(body, dec) {
 		return fmt.Errorf("the body holds more than one JSON value")
 	}
 	return nil
+}
+
+// jsonSpace is JSON's white space (RFC 8259, section 2). bytes.TrimSpace
+// would also pass \v, \f, U+0085 and U+00A0, which no JSON parser takes.
+const jsonSpace = " \t\r\n"
+
+// onlyJSONSpaceAfter says whether nothing but JSON's white space follows
+// the value dec last decoded from b. json.Decoder.More would miss a stray
+// "}" after the value, so this is what to check.
+func onlyJSONSpaceAfter(b []byte, dec *json.Decoder) bool {
+	return len(bytes.TrimLeft(b[dec.InputOffset():], jsonSpace)) == 0
 }

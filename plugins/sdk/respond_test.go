@@ -10,7 +10,7 @@ import (
 // DecodeJSON takes exactly one JSON object within its limit, with no
 // field the target lacks, and nothing else.
 func FuzzDecodeJSON(f *testing.F) {
-	for _, seed := range []string{`{"title":"通知","urgency":"特急"}`, `{"title":1}`, `{"titel":"x"}`, `{} {}`, ``, `  `, `[1]`, `{"title":"` + string(make([]byte, 40)) + `"}`} {
+	for _, seed := range []string{`{"title":"通知","urgency":"特急"}`, `{"title":1}`, `{"titel":"x"}`, `{} {}`, "{}\v", "{}\u00a0", ``, `  `, "\f", `[1]`, `{"title":"` + string(make([]byte, 40)) + `"}`} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {

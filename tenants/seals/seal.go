@@ -13,6 +13,7 @@ import (
 	"github.com/emmansun/gmsm/sm3"
 
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/onejson"
 )
 
 // The structure of a seal this version makes and verifies.
@@ -100,7 +101,7 @@ func ParseSeal(b []byte) (Seal, error) {
 	if err := dec.Decode(&s); err != nil {
 		return Seal{}, errs.Invalid(CodeInvalidSeal, "the seal is not a seal's JSON: %v", err)
 	}
-	if len(bytes.TrimSpace(b[dec.InputOffset():])) != 0 {
+	if len(onejson.Rest(b, dec)) != 0 {
 		return Seal{}, errs.Invalid(CodeInvalidSeal, "the seal has text after its JSON object")
 	}
 	if err := s.check(); err != nil {
