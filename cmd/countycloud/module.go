@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/countycloud/countycloud/plugins/approval"
 	"github.com/countycloud/countycloud/plugins/host"
 	"github.com/countycloud/countycloud/plugins/oa"
 	"github.com/countycloud/countycloud/plugins/sdk"
@@ -22,8 +23,9 @@ type builtin struct {
 // builtins are the modules this binary serves as plugins, by id.
 func builtins() map[string]builtin {
 	return map[string]builtin{
-		"oa":  {serve: oa.Serve, manifest: oa.Manifest},
-		"vod": {serve: vod.Serve, manifest: vod.Manifest},
+		"approval": {serve: approval.Serve, manifest: approval.Manifest},
+		"oa":       {serve: oa.Serve, manifest: oa.Manifest},
+		"vod":      {serve: vod.Serve, manifest: vod.Manifest},
 	}
 }
 

@@ -1,0 +1,21 @@
+package approval
+
+import (
+	"context"
+
+	"github.com/countycloud/countycloud/plugins/sdk"
+)
+
+// services is what the module uses of the host: *sdk.Host for a real
+// request (Handle passes it, so the compiler holds the SDK to it), a fake
+// in memory in the tests.
+type services interface {
+	Put(ctx context.Context, collection, id string, version int64, doc any) (sdk.Record, error)
+	Get(ctx context.Context, collection, id string) (sdk.Record, error)
+	Delete(ctx context.Context, collection, id string, version int64) error
+	Query(ctx context.Context, collection string, q sdk.Query) (sdk.Page, error)
+
+	Units(ctx context.Context, ids ...int64) ([]sdk.Unit, error)
+	RecordMeasure(ctx context.Context, m sdk.Measure) (bool, error)
+	Audit(ctx context.Context, e sdk.AuditEntry) error
+}
