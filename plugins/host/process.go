@@ -328,6 +328,7 @@ func (h *hostPlugin) GRPCClient(ctx context.Context, broker *plugin.GRPCBroker, 
 			pluginv1.RegisterReceiptsServer(s, h.services.receipts)
 			pluginv1.RegisterDirectoryServer(s, h.services.directory)
 			pluginv1.RegisterNumbersServer(s, h.services.numbers)
+			pluginv1.RegisterBatchesServer(s, h.services.batches)
 			pluginv1.RegisterHostWorkflowsServer(s, moduleWorkflows{h.services.workflows})
 		})
 	}()

@@ -104,6 +104,9 @@ type hostServer struct {
 	// numbers is a service of its own (numbers.proto), served beside
 	// Host on the same connection.
 	numbers *numbers
+	// batches is a service of its own (batches.proto), served beside
+	// Host on the same connection.
+	batches *batches
 }
 
 func newHostServer(m sdk.Manifest, county string, d Deps) *hostServer {
@@ -119,6 +122,7 @@ func newHostServer(m sdk.Manifest, county string, d Deps) *hostServer {
 		receipts:  &receipts{guard: g, router: d.Router, now: d.Now},
 		directory: &directory{guard: g, router: d.Router},
 		numbers:   &numbers{records: records},
+		batches:   &batches{records: records, callers: d.Callers},
 	}
 }
 

@@ -47,7 +47,9 @@ type Host struct {
 	// connection.
 	workflows pluginv1.HostWorkflowsClient
 	// directory is the host's Directory service, on the same connection.
-	directory  pluginv1.DirectoryClient
+	directory pluginv1.DirectoryClient
+	// batches is the host's Batches service, on the same connection.
+	batches    pluginv1.BatchesClient
 	capability string
 }
 

@@ -125,6 +125,7 @@ type moduleServer struct {
 	numbers   pluginv1.NumbersClient
 	workflows pluginv1.HostWorkflowsClient
 	directory pluginv1.DirectoryClient
+	batches   pluginv1.BatchesClient
 }
 
 // Manifest answers the host's first call, which also names the broker
@@ -143,6 +144,7 @@ func (s *moduleServer) Manifest(_ context.Context, req *pluginv1.ManifestRequest
 	s.numbers = pluginv1.NewNumbersClient(conn)
 	s.workflows = pluginv1.NewHostWorkflowsClient(conn)
 	s.directory = pluginv1.NewDirectoryClient(conn)
+	s.batches = pluginv1.NewBatchesClient(conn)
 	s.mu.Unlock()
 	data, err := s.manifest.JSON()
 	if err != nil {
@@ -153,7 +155,7 @@ func (s *moduleServer) Manifest(_ context.Context, req *pluginv1.ManifestRequest
 
 func (s *moduleServer) Handle(ctx context.Context, req *pluginv1.HandleRequest) (*pluginv1.HandleResponse, error) {
 	s.mu.Lock()
-	host, seals, measures, receipts, numbers, workflows, directory := s.host, s.seals, s.measures, s.receipts, s.numbers, s.workflows, s.directory
+	host, seals, measures, receipts, numbers, workflows, directory, batches := s.host, s.seals, s.measures, s.receipts, s.numbers, s.workflows, s.directory, s.batches
 	s.mu.Unlock()
 	c := req.GetCaller()
 	r := &Request{
@@ -161,7 +163,7 @@ func (s *moduleServer) Handle(ctx context.Context, req *pluginv1.HandleRequest) 
 		Caller:    Caller{Kind: c.GetKind(), Login: c.GetLogin(), AccountID: c.GetAccountId(), UnitID: c.GetUnitId(), Roles: c.GetRoles(), Address: c.GetAddress()},
 		RequestID: req.GetRequestId(),
 		Settings:  req.GetSettings(),
-		Host:      &Host{client: host, seals: seals, measures: measures, receipts: receipts, numbers: numbers, workflows: workflows, directory: directory, capability: req.GetCapability()},
+		Host:      &Host{client: host, seals: seals, measures: measures, receipts: receipts, numbers: numbers, workflows: workflows, directory: directory, batches: batches, capability: req.GetCapability()},
 	}
 	resp, err := s.module.Handle(ctx, r)
 	if err != nil {

@@ -1,0 +1,286 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jmoiron/sqlx"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/countycloud/countycloud/core/audit"
+	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
+)
+
+// Limits of a batch of records (batches.proto).
+const (
+	// MaxBatchRecords bounds the records of one batch: a transaction
+	// that holds their locks for a fraction of a second.
+	MaxBatchRecords = 1000
+	// MaxBatchBytes bounds the documents of one batch together, within
+	// a message to the host (maxHostMessage).
+	MaxBatchBytes = 2 << 20
+	// batchRowsPerInsert bounds the rows of one INSERT of records.
+	batchRowsPerInsert = 500
+)
+
+// batches is the Batches service: many records of the plugin written in
+// one transaction of the capability's county, all or none, under the
+// checks of PutRecord, and one entry of the county's audit trail.
+type batches struct {
+	*records
+	callers Callers
+}
+
+// batchWrite is a record of a batch, checked, and where it stands.
+type batchWrite struct {
+	recordWrite
+	// exists and out are what the transaction found and wrote.
+	exists bool
+	out    recordRow
+}
+
+func (s *batches) PutRecords(ctx context.Context, req *pluginv1.PutRecordsRequest) (*pluginv1.PutRecordsResponse, error) {
+	if s.callers == nil {
+		return nil, status.Error(codes.Unavailable, "this host writes no batches: it does not know their requests' callers to audit them")
+	}
+	c, err := s.capability(req.GetCapability())
+	if err != nil {
+		return nil, err
+	}
+	puts := req.GetRecords()
+	switch {
+	case len(puts) == 0:
+		return nil, status.Error(codes.InvalidArgument, "a batch holds at least one record")
+	case len(puts) > MaxBatchRecords:
+		return nil, status.Errorf(codes.InvalidArgument, "a batch holds at most %d records, not %d", MaxBatchRecords, len(puts))
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	writes := make([]*batchWrite, len(puts))
+	seen := make(map[[2]string]bool, len(puts))
+	size := 0
+	for i, p := range puts {
+		key := [2]string{p.GetCollection(), p.GetId()}
+		if err := checkKey(key[0], key[1]); err != nil {
+			return nil, batchRefusal(i, key, err)
+		}
+		if seen[key] {
+			return nil, status.Errorf(codes.InvalidArgument, "record %d (%s/%s): the batch holds the record twice", i, key[0], key[1])
+		}
+		seen[key] = true
+		if p.GetVersion() < 0 {
+			return nil, status.Errorf(codes.InvalidArgument, "record %d (%s/%s): version %d is negative", i, key[0], key[1], p.GetVersion())
+		}
+		if size += len(p.GetDocument()); size > MaxBatchBytes {
+			return nil, status.Errorf(codes.InvalidArgument, "the batch's documents are over %d bytes together", MaxBatchBytes)
+		}
+		fields, err := indexedValues(s.indexed[key[0]], p.GetDocument())
+		if err != nil {
+			return nil, batchRefusal(i, key, err)
+		}
+		writes[i] = &batchWrite{recordWrite: recordWrite{collection: key[0], id: key[1], version: p.GetVersion(), now: now, document: p.GetDocument(), fields: fields}}
+	}
+	actor, ok := s.callers.Caller(c)
+	if !ok {
+		return nil, status.Error(codes.PermissionDenied, "the host knows no caller of this request to record the batch against")
+	}
+	entry := s.entry(c, actor, writes, now)
+	put := func(ctx context.Context, tx *sqlx.Tx) error {
+		if err := s.writeBatch(ctx, tx, writes); err != nil {
+			return err
+		}
+		return audit.Write(ctx, tx, entry)
+	}
+	// Two batches that lock records in another order may deadlock; the
+	// victim is rolled back whole and runs again from its checks.
+	for attempt := 1; ; attempt++ {
+		err = s.router.InTenantTx(ctx, c.County, put)
+		var deadlock *mysql.MySQLError
+		if attempt == numberedAttempts || !errors.As(err, &deadlock) || deadlock.Number != mysqlDeadlock {
+			break
+		}
+	}
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	resp := &pluginv1.PutRecordsResponse{Records: make([]*pluginv1.Record, len(writes))}
+	for i, w := range writes {
+		resp.Records[i] = w.out.proto()
+	}
+	return resp, nil
+}
+
+// batchRefusal names the record of the batch a check refused.
+func batchRefusal(i int, key [2]string, err error) error {
+	st, _ := status.FromError(err)
+	return status.Errorf(st.Code(), "record %d (%s/%s): %s", i, key[0], key[1], st.Message())
+}
+
+// entry is the batch's entry of the audit trail: who wrote which
+// records, at which versions.
+func (s *batches) entry(c Capability, actor audit.Actor, writes []*batchWrite, now time.Time) audit.Entry {
+	type written struct {
+		Collection string `json:"collection"`
+		ID         string `json:"id"`
+		Version    int64  `json:"version"`
+	}
+	list := make([]written, len(writes))
+	object := writes[0].collection
+	for i, w := range writes {
+		list[i] = written{w.collection, w.id, w.version}
+		if w.collection != object {
+			object = "collections"
+		}
+	}
+	e := audit.Entry{
+		At: now, ActorKind: actor.Kind, ActorLogin: actor.Login,
+		Action:     s.plugin + ".records.batch",
+		ObjectType: "records",
+		ObjectID:   object,
+		// The versions written over: the digest tells this batch from
+		// another of the same records.
+		AfterDigest: audit.Digest(list),
+		Outcome:     audit.OK,
+		RequestID:   clip(c.Request, maxRequestID),
+		Source:      AuditSource(s.plugin),
+	}
+	if actor.ID != 0 {
+		e.ActorID = &actor.ID
+	}
+	if actor.Unit != 0 {
+		e.UnitID = &actor.Unit
+	}
+	return e
+}
+
+// writeBatch writes every record of writes in tx, or refuses the first
+// that cannot be written: the records are locked and checked first, then
+// written a few statements for all.
+func (s *batches) writeBatch(ctx context.Context, tx *sqlx.Tx, writes []*batchWrite) error {
+	byCollection := map[string][]*batchWrite{}
+	var order []string
+	for _, w := range writes {
+		w.exists, w.out = false, recordRow{}
+		if _, ok := byCollection[w.collection]; !ok {
+			order = append(order, w.collection)
+		}
+		byCollection[w.collection] = append(byCollection[w.collection], w)
+	}
+	slices.Sort(order)
+	for _, collection := range order {
+		if err := s.lockBatch(ctx, tx, collection, byCollection[collection]); err != nil {
+			return err
+		}
+	}
+	for _, w := range writes {
+		switch {
+		case w.version == 0 && w.exists:
+			return status.Errorf(codes.AlreadyExists, "record %s/%s exists; give its version to replace it", w.collection, w.id)
+		case w.version > 0 && !w.exists:
+			return status.Errorf(codes.NotFound, "no record %s/%s", w.collection, w.id)
+		case w.version > 0 && w.out.Version != w.version:
+			return status.Errorf(codes.Aborted, "record %s/%s is at version %d, not %d", w.collection, w.id, w.out.Version, w.version)
+		}
+		created := w.now
+		if w.exists {
+			created = w.out.CreatedAt
+		}
+		w.out = recordRow{Collection: w.collection, ID: w.id, Version: w.version + 1, Document: string(w.document), CreatedAt: created, UpdatedAt: w.now}
+	}
+	var creates, updates []*batchWrite
+	for _, w := range writes {
+		if w.exists {
+			updates = append(updates, w)
+		} else {
+			creates = append(creates, w)
+		}
+	}
+	if err := s.insertBatch(ctx, tx, creates, ""); err != nil {
+		return err
+	}
+	// The records replaced are locked and there: each row of the upsert
+	// replaces one.
+	if err := s.insertBatch(ctx, tx, updates, " ON DUPLICATE KEY UPDATE version = VALUES(version), document = VALUES(document), updated_at = VALUES(updated_at)"); err != nil {
+		return err
+	}
+	for _, collection := range order {
+		var replaced []any
+		var index []fieldRow
+		for _, w := range byCollection[collection] {
+			if w.exists {
+				replaced = append(replaced, w.id)
+			}
+			index = append(index, fieldRows(w.id, w.fields)...)
+		}
+		for len(replaced) > 0 {
+			chunk := replaced[:min(len(replaced), batchRowsPerInsert)]
+			replaced = replaced[len(chunk):]
+			if _, err := tx.ExecContext(ctx, "DELETE FROM plugin_record_fields WHERE plugin = ? AND collection = ? AND record_id IN (?"+strings.Repeat(", ?", len(chunk)-1)+")",
+				append([]any{s.plugin, collection}, chunk...)...); err != nil {
+				return fmt.Errorf("replace records' index: %w", err)
+			}
+		}
+		if err := insertFields(ctx, tx, s.plugin, collection, index); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lockBatch locks the records of ws, all of collection, that exist, and
+// notes their versions and creation.
+func (s *batches) lockBatch(ctx context.Context, tx *sqlx.Tx, collection string, ws []*batchWrite) error {
+	byID := make(map[string]*batchWrite, len(ws))
+	for _, w := range ws {
+		byID[w.id] = w
+	}
+	for len(ws) > 0 {
+		chunk := ws[:min(len(ws), batchRowsPerInsert)]
+		ws = ws[len(chunk):]
+		args := make([]any, 0, 2+len(chunk))
+		args = append(args, s.plugin, collection)
+		for _, w := range chunk {
+			args = append(args, w.id)
+		}
+		var found []recordRow
+		err := tx.SelectContext(ctx, &found, "SELECT collection, record_id, version, '' AS document, created_at, updated_at FROM plugin_records WHERE plugin = ? AND collection = ? AND record_id IN (?"+
+			strings.Repeat(", ?", len(chunk)-1)+") FOR UPDATE", args...)
+		if err != nil {
+			return fmt.Errorf("read records: %w", err)
+		}
+		for _, r := range found {
+			if w, ok := byID[r.ID]; ok {
+				w.exists, w.out = true, r
+			}
+		}
+	}
+	return nil
+}
+
+// insertBatch inserts ws's rows of plugin_records, suffix closing each
+// statement.
+func (s *batches) insertBatch(ctx context.Context, tx *sqlx.Tx, ws []*batchWrite, suffix string) error {
+	for len(ws) > 0 {
+		chunk := ws[:min(len(ws), batchRowsPerInsert)]
+		ws = ws[len(chunk):]
+		args := make([]any, 0, 7*len(chunk))
+		for _, w := range chunk {
+			args = append(args, s.plugin, w.collection, w.id, w.out.Version, w.out.Document, w.out.CreatedAt, w.out.UpdatedAt)
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO plugin_records (plugin, collection, record_id, version, document, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"+
+			strings.Repeat(", (?, ?, ?, ?, ?, ?, ?)", len(chunk)-1)+suffix, args...)
+		var dup *mysql.MySQLError
+		if errors.As(err, &dup) && dup.Number == 1062 {
+			return status.Errorf(codes.AlreadyExists, "a record of the batch was created meanwhile: %s", dup.Message)
+		}
+		if err != nil {
+			return fmt.Errorf("write records: %w", err)
+		}
+	}
+	return nil
+}
