@@ -15,6 +15,11 @@ func catalogueRoutes() []route {
 	return []route{
 		{http.MethodGet, "/items", (*call).listItems},
 		{http.MethodPost, "/items", (*call).createItem},
+		// The workbook's routes come before /items/{code}: no code is in
+		// lower case.
+		{http.MethodGet, "/items/template", (*call).itemsTemplate},
+		{http.MethodGet, "/items/export", (*call).exportItems},
+		{http.MethodPost, "/items/import", (*call).importItems},
 		{http.MethodGet, "/items/{code}", (*call).getItem},
 		{http.MethodPut, "/items/{code}", (*call).putItem},
 		{http.MethodDelete, "/items/{code}", (*call).deleteItem},

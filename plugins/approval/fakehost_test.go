@@ -27,6 +27,10 @@ type fakeHost struct {
 	units    []sdk.Unit
 	measures map[string]sdk.Measure
 	audits   []sdk.AuditEntry
+	// batches counts the batches written; failBatch, if set, is the
+	// record whose batch is refused as changed meanwhile.
+	batches   int
+	failBatch string
 }
 
 func newFakeHost(now func() time.Time) *fakeHost {
@@ -210,4 +214,39 @@ func (h *fakeHost) count(collection string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return len(h.records[collection])
+}
+
+// PutRecords writes every record or none, as the host's batches do.
+func (h *fakeHost) PutRecords(_ context.Context, puts []sdk.RecordPut) ([]sdk.Record, error) {
+	if len(puts) == 0 || len(puts) > sdk.MaxBatchRecords {
+		return nil, fmt.Errorf("%w: a batch of %d records", sdk.ErrInvalid, len(puts))
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.batches++
+	saved := map[string]map[string]sdk.Record{}
+	for name, coll := range h.records {
+		saved[name] = maps.Clone(coll)
+	}
+	out := make([]sdk.Record, 0, len(puts))
+	size := 0
+	for i, p := range puts {
+		data, err := json.Marshal(p.Document)
+		if err == nil && h.failBatch == p.ID {
+			err = fmt.Errorf("%w: record %s changed meanwhile", sdk.ErrConflict, p.ID)
+		}
+		if size += len(data); err == nil && size > sdk.MaxBatchBytes {
+			err = fmt.Errorf("%w: over %d bytes", sdk.ErrInvalid, sdk.MaxBatchBytes)
+		}
+		var r sdk.Record
+		if err == nil {
+			r, err = h.putLocked(p.Collection, p.ID, p.Version, data)
+		}
+		if err != nil {
+			h.records = saved
+			return nil, fmt.Errorf("record %d (%s/%s): %w", i, p.Collection, p.ID, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }

@@ -14,6 +14,7 @@ type services interface {
 	Get(ctx context.Context, collection, id string) (sdk.Record, error)
 	Delete(ctx context.Context, collection, id string, version int64) error
 	Query(ctx context.Context, collection string, q sdk.Query) (sdk.Page, error)
+	PutRecords(ctx context.Context, puts []sdk.RecordPut) ([]sdk.Record, error)
 
 	Units(ctx context.Context, ids ...int64) ([]sdk.Unit, error)
 	RecordMeasure(ctx context.Context, m sdk.Measure) (bool, error)

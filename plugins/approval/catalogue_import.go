@@ -1,0 +1,281 @@
+package approval
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"reflect"
+	"slices"
+	"strconv"
+
+	"github.com/countycloud/countycloud/plugins/sdk"
+)
+
+// xlsxType is the media type of a workbook.
+const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+// importInput is the body of POST /items/import: the workbook's bytes
+// (base64 in JSON) and whether only to check it.
+type importInput struct {
+	Workbook []byte `json:"workbook"`
+	DryRun   bool   `json:"dry_run"`
+}
+
+// importReport is what an import did, or would do on a dry run.
+type importReport struct {
+	DryRun bool `json:"dry_run"`
+	// Rows counts the items of the file, those with errors too.
+	Rows      int `json:"rows"`
+	Created   int `json:"created"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+	// Errors are the problems of single rows: on a dry run they are
+	// answered with the rest; otherwise the import is refused with them.
+	Errors []rowError `json:"errors"`
+}
+
+// planned is an item an import writes: at version 0 a new one.
+type planned struct {
+	it      item
+	version int64
+	// counted says the write counts the item complete for the first
+	// time; doc is the item encoded.
+	counted bool
+	doc     json.RawMessage
+}
+
+// importItems: POST /items/import, by the county's admins.
+func (c *call) importItems(params) (int, any, error) {
+	if err := noQuery(c.req.Query); err != nil {
+		return 0, nil, err
+	}
+	if !c.who.keepsCatalogue() {
+		return 0, nil, forbidden("only the county's system admins change its catalogue")
+	}
+	var in importInput
+	if err := decodeBody(c.req.Body, &in); err != nil {
+		return 0, nil, err
+	}
+	if len(in.Workbook) == 0 {
+		return 0, nil, badRequest(codeWorkbookUnreadable, "give the workbook's bytes, in base64, as \"workbook\"")
+	}
+	units, err := c.host.Units(c.ctx)
+	if err != nil {
+		return 0, nil, fromHost(err, "the county's units")
+	}
+	rows, rowErrs, err := parseWorkbook(in.Workbook, units)
+	if err != nil {
+		return 0, nil, err
+	}
+	existing, err := c.allItems()
+	if err != nil {
+		return 0, nil, err
+	}
+	report := importReport{DryRun: in.DryRun, Rows: len(rows) + rowsWithErrors(rowErrs), Errors: rowErrs}
+	if report.Errors == nil {
+		report.Errors = []rowError{}
+	}
+	var plan []planned
+	for _, r := range rows {
+		it := r.in.item(c.who.login, c.now)
+		old, ok := existing[it.Code]
+		switch {
+		case !ok:
+			plan = append(plan, planned{it: it})
+			report.Created++
+		case sameItem(old.item, it):
+			report.Unchanged++
+		default:
+			it.CountedOn = old.CountedOn
+			plan = append(plan, planned{it: it, version: old.Version})
+			report.Updated++
+		}
+	}
+	if in.DryRun {
+		return http.StatusOK, report, nil
+	}
+	if len(rowErrs) > 0 {
+		return 0, nil, &apiError{status: http.StatusBadRequest, code: codeWorkbookRowsRejected,
+			message: fmt.Sprintf("%d rows have errors; nothing is imported (a dry run lists them with the rest)", rowsWithErrors(rowErrs)), details: rowErrs}
+	}
+	if err := c.writePlan(plan); err != nil {
+		return 0, nil, err
+	}
+	c.audit("items.import", "catalogue", "items", nil, map[string]int{"created": report.Created, "updated": report.Updated, "unchanged": report.Unchanged})
+	return http.StatusOK, report, nil
+}
+
+// rowsWithErrors counts the rows errs name.
+func rowsWithErrors(errs []rowError) int {
+	rows := map[int]bool{}
+	for _, e := range errs {
+		rows[e.Row] = true
+	}
+	return len(rows)
+}
+
+// sameItem reports whether an import would change nothing of old but
+// who wrote it when.
+func sameItem(old, it item) bool {
+	old.UpdatedBy, old.UpdatedAt, old.CountedOn = it.UpdatedBy, it.UpdatedAt, it.CountedOn
+	return reflect.DeepEqual(normalItem(old), normalItem(it))
+}
+
+// normalItem is it with empty lists as nil, as JSON may give them.
+func normalItem(it item) item {
+	if len(it.Materials) == 0 {
+		it.Materials = nil
+	}
+	return it
+}
+
+// allItems reads the whole catalogue, by code.
+func (c *call) allItems() (map[string]itemView, error) {
+	out := map[string]itemView{}
+	for after := ""; ; {
+		page, err := c.host.Query(c.ctx, collItems, sdk.Query{Limit: 200, After: after})
+		if err != nil {
+			return nil, fromHost(err, "the catalogue")
+		}
+		for _, r := range page.Records {
+			v, err := itemOf(r)
+			if err != nil {
+				return nil, err
+			}
+			out[v.Code] = v
+		}
+		if page.Next == "" {
+			return out, nil
+		}
+		after = page.Next
+	}
+}
+
+// batchBytes keeps a batch's documents under the host's bound with room
+// for what encoding adds.
+const batchBytes = sdk.MaxBatchBytes - 64<<10
+
+// writePlan writes the plan in batches the host takes whole, and counts
+// the items completed for the first time. Every row is checked before the
+// first batch; a batch refused (an item changed meanwhile) leaves those
+// before it written, which the answer says: importing the file again
+// finishes the work.
+func (c *call) writePlan(plan []planned) error {
+	for i := range plan {
+		plan[i].counted = countOnce(&plan[i].it, c.now)
+		doc, err := json.Marshal(plan[i].it)
+		if err != nil {
+			return fmt.Errorf("encode item %s: %w", plan[i].it.Code, err)
+		}
+		plan[i].doc = doc
+	}
+	written := 0
+	for len(plan) > 0 {
+		var (
+			puts []sdk.RecordPut
+			size int
+		)
+		for _, p := range plan {
+			if len(puts) == sdk.MaxBatchRecords || len(puts) > 0 && size+len(p.doc) > batchBytes {
+				break
+			}
+			size += len(p.doc)
+			puts = append(puts, sdk.RecordPut{Collection: collItems, ID: p.it.Code, Version: p.version, Document: p.doc})
+		}
+		batch := plan[:len(puts)]
+		recs, err := c.host.PutRecords(c.ctx, puts)
+		if errors.Is(err, sdk.ErrConflict) || errors.Is(err, sdk.ErrNotFound) {
+			return newError(http.StatusConflict, codeVersionConflict, "%d items were written before the catalogue changed meanwhile (%v); import the file again to finish", written, err)
+		}
+		if err != nil {
+			return fromHost(err, "the items")
+		}
+		c.countBatch(batch, recs)
+		written += len(batch)
+		plan = plan[len(batch):]
+	}
+	return nil
+}
+
+// countBatch records the items of a batch written and counted complete
+// for the first time, one figure per lead department and day: its key
+// names those items, so that recording it again adds nothing.
+func (c *call) countBatch(batch []planned, recs []sdk.Record) {
+	type group struct {
+		unit int64
+		day  string
+	}
+	keys := map[group][]string{}
+	for i, p := range batch {
+		if p.counted && i < len(recs) {
+			g := group{p.it.UnitID, p.it.CountedOn}
+			keys[g] = append(keys[g], countKey(p.it.Code, recs[i].CreatedAt))
+		}
+	}
+	for _, g := range slices.SortedFunc(maps.Keys(keys), func(a, b group) int { return int(a.unit - b.unit) }) {
+		sum := sha256.New()
+		for _, k := range keys[g] {
+			sum.Write([]byte(k + "\n"))
+		}
+		key := "complete-batch:" + strconv.FormatInt(g.unit, 10) + ":" + hex.EncodeToString(sum.Sum(nil))[:40]
+		c.record(sdk.Measure{ID: measureComplete, UnitID: g.unit, Day: g.day, Delta: int64(len(keys[g])), Key: key})
+	}
+}
+
+// itemsTemplate: GET /items/template, the workbook's header and its
+// instructions, to anyone who reads the catalogue.
+func (c *call) itemsTemplate(params) (int, any, error) {
+	if err := noQuery(c.req.Query); err != nil {
+		return 0, nil, err
+	}
+	if !c.who.readsCatalogue() {
+		return 0, nil, forbidden("only the county's accounts read its catalogue")
+	}
+	data, err := writeWorkbook(nil, nil, true)
+	if err != nil {
+		return 0, nil, fmt.Errorf("write the template: %w", err)
+	}
+	return http.StatusOK, workbookResponse(data, "approval-items-template.xlsx"), nil
+}
+
+// exportItems: GET /items/export, the whole catalogue as a workbook the
+// import takes back, to anyone who reads the catalogue.
+func (c *call) exportItems(params) (int, any, error) {
+	if err := noQuery(c.req.Query); err != nil {
+		return 0, nil, err
+	}
+	if !c.who.readsCatalogue() {
+		return 0, nil, forbidden("only the county's accounts read its catalogue")
+	}
+	all, err := c.allItems()
+	if err != nil {
+		return 0, nil, err
+	}
+	units, err := c.host.Units(c.ctx)
+	if err != nil {
+		return 0, nil, fromHost(err, "the county's units")
+	}
+	names := make(map[int64]string, len(units))
+	for _, u := range units {
+		names[u.ID] = u.Name
+	}
+	items := make([]item, 0, len(all))
+	for _, code := range slices.Sorted(maps.Keys(all)) {
+		items = append(items, all[code].item)
+	}
+	data, err := writeWorkbook(items, names, false)
+	if err != nil {
+		return 0, nil, fmt.Errorf("write the catalogue: %w", err)
+	}
+	return http.StatusOK, workbookResponse(data, "approval-items-"+c.now.In(china).Format("20060102")+".xlsx"), nil
+}
+
+// workbookResponse answers a workbook to download.
+func workbookResponse(data []byte, name string) *sdk.Response {
+	return &sdk.Response{Status: http.StatusOK, Body: data, Header: map[string]string{
+		"Content-Type": xlsxType, "Content-Disposition": `attachment; filename="` + name + `"`, "Cache-Control": "no-store"}}
+}
