@@ -18,10 +18,12 @@ func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Sprintf
 // on one line or (multiline) several, and without control characters
 // otherwise.
 func (p *problems) text(field string, s *string, max int, required, multiline bool) {
-	*s = strings.TrimSpace(*s)
+	*s = strings.TrimSpace(strings.ReplaceAll(*s, "\r\n", "\n"))
 	switch {
 	case *s == "" && required:
 		p.add("%s is required", field)
+	case required && strings.IndexFunc(*s, visible) < 0:
+		p.add("%s shows nothing: give it letters, digits or punctuation", field)
 	case !utf8.ValidString(*s):
 		p.add("%s is not valid UTF-8", field)
 	case utf8.RuneCountInString(*s) > max:
@@ -35,14 +37,21 @@ func (p *problems) text(field string, s *string, max int, required, multiline bo
 	}
 }
 
-// badRune refuses control and format characters (U+200B, U+202E …)
-// that would hide or reorder what the public reads, keeping line breaks
-// and tabs in multiline text.
+// badRune refuses control and format characters (U+200B, U+202E …) and
+// line or paragraph separators, which would hide or reorder what the
+// public reads, keeping line breaks and tabs in multiline text.
 func badRune(r rune, multiline bool) bool {
-	if multiline && (r == '\n' || r == '\t' || r == '\r') {
+	if multiline && (r == '\n' || r == '\t') {
 		return false
 	}
-	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
+	return unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp, unicode.Cf) || unicode.Is(unicode.Bidi_Control, r)
+}
+
+// visible reports a character that shows: a letter, digit, punctuation
+// or symbol, save the blank fillers (U+3164, U+2800 …).
+func visible(r rune) bool {
+	return unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S) &&
+		!unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) && r != '\u2800'
 }
 
 // phonePattern is a telephone number as Chinese units print them:
