@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/countycloud/countycloud/plugins/approval"
+	"github.com/countycloud/countycloud/plugins/convenience"
 	"github.com/countycloud/countycloud/plugins/disclosure"
 	"github.com/countycloud/countycloud/plugins/host"
 	"github.com/countycloud/countycloud/plugins/oa"
@@ -24,10 +25,11 @@ type builtin struct {
 // builtins are the modules this binary serves as plugins, by id.
 func builtins() map[string]builtin {
 	return map[string]builtin{
-		"approval":   {serve: approval.Serve, manifest: approval.Manifest},
-		"disclosure": {serve: disclosure.Serve, manifest: disclosure.Manifest},
-		"oa":         {serve: oa.Serve, manifest: oa.Manifest},
-		"vod":        {serve: vod.Serve, manifest: vod.Manifest},
+		"approval":    {serve: approval.Serve, manifest: approval.Manifest},
+		"convenience": {serve: convenience.Serve, manifest: convenience.Manifest},
+		"disclosure":  {serve: disclosure.Serve, manifest: disclosure.Manifest},
+		"oa":          {serve: oa.Serve, manifest: oa.Manifest},
+		"vod":         {serve: vod.Serve, manifest: vod.Manifest},
 	}
 }
 

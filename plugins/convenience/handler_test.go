@@ -1,0 +1,338 @@
+package convenience
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/countycloud/countycloud/plugins/sdk"
+)
+
+// The county of these tests: 1 县信息中心 (the IT office), 2 县信访局, 3
+// 民政局, 4 住建局, 5 县监察局 (the supervising unit); complaints go to
+// 民政局 by rule.
+const testSettings = `{"it_office_unit_id": 1, "letters_unit_id": 2, "supervising_unit_id": 5, "routes": {"投诉": 3}}`
+
+var (
+	citizen    = sdk.Caller{Kind: sdk.CallerAnonymous, Login: "anonymous", Address: "203.0.113.9"}
+	office     = sdk.Caller{Kind: sdk.CallerAccount, Login: "xxzx", AccountID: 11, UnitID: 1, Roles: []string{"clerk"}}
+	letters    = sdk.Caller{Kind: sdk.CallerAccount, Login: "xfj", AccountID: 21, UnitID: 2, Roles: []string{"clerk"}}
+	mzClerk    = sdk.Caller{Kind: sdk.CallerAccount, Login: "mzclerk", AccountID: 31, UnitID: 3, Roles: []string{"clerk"}}
+	zjClerk    = sdk.Caller{Kind: sdk.CallerAccount, Login: "zjclerk", AccountID: 41, UnitID: 4, Roles: []string{"clerk"}}
+	supervisor = sdk.Caller{Kind: sdk.CallerAccount, Login: "jcj", AccountID: 51, UnitID: 5, Roles: []string{"supervisor"}}
+)
+
+// harness runs the module against a fake host with a clock it moves.
+type harness struct {
+	t    *testing.T
+	host *fakeHost
+	mod  *module
+	now  time.Time
+}
+
+func newHarness(t *testing.T) *harness {
+	h := &harness{t: t, now: time.Date(2026, 6, 1, 9, 0, 0, 0, china)}
+	h.host = newFakeHost(func() time.Time { return h.now })
+	h.mod = &module{now: func() time.Time { return h.now }, log: hclog.NewNullLogger()}
+	return h
+}
+
+type answer struct {
+	status int
+	body   map[string]any
+	raw    string
+}
+
+func (a answer) code() string {
+	e, _ := a.body["error"].(map[string]any)
+	s, _ := e["code"].(string)
+	return s
+}
+
+func (h *harness) do(who sdk.Caller, method, target string, body any) answer {
+	h.t.Helper()
+	path, query, _ := strings.Cut(target, "?")
+	var raw []byte
+	switch b := body.(type) {
+	case nil:
+	case string:
+		raw = []byte(b)
+	default:
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	h.host.caller = who
+	resp, err := h.mod.serve(context.Background(), &sdk.Request{Method: method, Path: path, Query: query, Body: raw, Caller: who,
+		Settings: json.RawMessage(testSettings), RequestID: "req"}, h.host)
+	if err != nil {
+		h.t.Fatalf("%s %s: %v", method, target, err)
+	}
+	a := answer{status: resp.Status, raw: string(resp.Body)}
+	if len(resp.Body) > 0 {
+		if err := json.Unmarshal(resp.Body, &a.body); err != nil {
+			h.t.Fatalf("%s %s: %s", method, target, resp.Body)
+		}
+	}
+	return a
+}
+
+func (h *harness) want(what string, a answer, status int, code string) answer {
+	h.t.Helper()
+	if a.status != status || a.code() != code {
+		h.t.Fatalf("%s: %d %s, want %d %q", what, a.status, a.raw, status, code)
+	}
+	return a
+}
+
+// leave leaves a message as a citizen and answers its receipt's number
+// and code.
+func (h *harness) leave(category string, publishable bool) (string, string) {
+	h.t.Helper()
+	a := h.want("leave a message", h.do(citizen, "POST", "/public/messages", map[string]any{"category": category,
+		"content": "我叫王小明，电话13812345678，住城关镇人民路12号3栋501室，身份证440229199001011234，低保申请三个月没有答复。",
+		"contact": map[string]any{"name": "王小明", "phone": "138-1234-5678", "address": "人民路12号"}, "publishable": publishable}), 201, "")
+	r := a.body["receipt"].(map[string]any)
+	return r["number"].(string), r["code"].(string)
+}
+
+// onlyMessage is the id of the one message the county has.
+func (h *harness) onlyMessage() string {
+	h.t.Helper()
+	page := h.want("the office's list", h.do(office, "GET", "/messages", nil), 200, "").body["messages"].([]any)
+	if len(page) != 1 {
+		h.t.Fatalf("%d messages", len(page))
+	}
+	return page[0].(map[string]any)["id"].(string)
+}
+
+// A citizen's message from its receipt to its rating: routed by rule,
+// replied to late, returned, replied again, accepted and published
+// masked, rated unsatisfied and so reopened; the measures count each
+// thing once for 民政局, and the oversight report says it all.
+func TestAMessageIsRoutedAnsweredLatePublishedAndRated(t *testing.T) {
+	h := newHarness(t)
+	number, code := h.leave("投诉", true)
+	id := h.onlyMessage()
+
+	wrongCode := h.do(citizen, "GET", "/public/messages/"+number+"?code=AAAA-BBBB-CCCC-DDDD", nil)
+	unknown := h.do(citizen, "GET", "/public/messages/2026-999999?code="+url.QueryEscape(code), nil)
+	h.want("a wrong code", wrongCode, 404, codeReceiptNotFound)
+	if wrongCode.raw != unknown.raw {
+		t.Errorf("a wrong code %s and an unknown number %s are told apart", wrongCode.raw, unknown.raw)
+	}
+	follow := h.want("follow", h.do(citizen, "GET", "/public/messages/"+number+"?code="+url.QueryEscape(code), nil), 200, "")
+	if follow.body["status_label"] != "已受理" {
+		t.Errorf("follow: %s", follow.raw)
+	}
+
+	// Routing: the IT office's, by the county's rule for 投诉.
+	h.want("routed by 民政局", h.do(mzClerk, "POST", "/messages/"+id+"/route", map[string]any{}), 403, codeForbidden)
+	h.want("routed by the supervising unit", h.do(supervisor, "POST", "/messages/"+id+"/route", map[string]any{}), 403, codeForbidden)
+	h.want("routed to a unit the county lacks", h.do(office, "POST", "/messages/"+id+"/route", map[string]any{"unit_id": 99}), 400, codeUnknownUnit)
+	if m := h.message(id); m.Status != statusNew || m.UnitID != 0 {
+		t.Fatalf("a refused route left the message %+v", m)
+	}
+	h.want("route", h.do(office, "POST", "/messages/"+id+"/route", map[string]any{}), 200, "")
+	h.want("route again", h.do(office, "POST", "/messages/"+id+"/route", map[string]any{"unit_id": 4}), 409, codeIllegalTransition)
+	if m := h.message(id); m.Status != statusRouted || m.UnitID != 3 || m.InstanceID != 1 || m.DueAt == nil {
+		t.Fatalf("routed: %+v", m)
+	}
+
+	// Who sees it: 民政局, the IT office, 信访局; not 住建局.
+	h.want("住建局 reads it", h.do(zjClerk, "GET", "/messages/"+id, nil), 404, codeMessageNotFound)
+	h.want("住建局 replies", h.do(zjClerk, "POST", "/messages/"+id+"/reply", map[string]any{"reply": "已转交相关部门处理。"}), 404, codeMessageNotFound)
+	h.want("信访局 reads it", h.do(letters, "GET", "/messages/"+id, nil), 200, "")
+	h.want("民政局 reads it", h.do(mzClerk, "GET", "/messages/"+id, nil), 200, "")
+	if got := h.do(zjClerk, "GET", "/messages", nil).body["messages"].([]any); len(got) != 0 {
+		t.Errorf("住建局 lists %d messages", len(got))
+	}
+	h.want("住建局 lists 民政局's", h.do(zjClerk, "GET", "/messages?unit_id=3", nil), 403, codeForbidden)
+	h.want("the IT office replies", h.do(office, "POST", "/messages/"+id+"/reply", map[string]any{"reply": "已转交相关部门处理。"}), 403, codeNotYourTask)
+	h.want("a reply too short", h.do(mzClerk, "POST", "/messages/"+id+"/reply", map[string]any{"reply": "好"}), 400, codeInvalidReply)
+
+	// Six days on, past the five working days: the reply is late.
+	h.now = h.now.Add(6 * 24 * time.Hour)
+	h.want("reply", h.do(mzClerk, "POST", "/messages/"+id+"/reply", map[string]any{"reply": "您好，经核查王小明同志的低保申请材料不全。"}), 200, "")
+	h.want("民政局 reviews its own reply", h.do(mzClerk, "POST", "/messages/"+id+"/review", map[string]any{"decision": "accept"}), 403, codeNotYourTask)
+	h.want("return without a reason", h.do(office, "POST", "/messages/"+id+"/review", map[string]any{"decision": "return"}), 400, codeInvalidReply)
+	h.want("return", h.do(office, "POST", "/messages/"+id+"/review", map[string]any{"decision": "return", "reason": "请说明补充哪些材料"}), 200, "")
+	if m := h.message(id); m.Status != statusRouted || len(m.Returns) != 1 || m.Reply != "" || !m.Late {
+		t.Fatalf("returned: %+v", m)
+	}
+	h.want("reply again", h.do(mzClerk, "POST", "/messages/"+id+"/reply", map[string]any{"reply": "您好，请王小明同志补充户口簿复印件，联系电话0751-2812345。"}), 200, "")
+	h.want("accept", h.do(office, "POST", "/messages/"+id+"/review", map[string]any{"decision": "accept", "publish": true}), 200, "")
+	h.want("accept again", h.do(office, "POST", "/messages/"+id+"/review", map[string]any{"decision": "accept"}), 409, codeIllegalTransition)
+
+	// Published, masked.
+	list := h.want("the public list", h.do(citizen, "GET", "/public/replies", nil), 200, "")
+	replies := list.body["replies"].([]any)
+	if len(replies) != 1 {
+		t.Fatalf("public list: %s", list.raw)
+	}
+	for _, secret := range []string{"王小明", "13812345678", "1234-5678", "440229199001011234", "12号", "501室", "2812345", "contact", "人民路12号"} {
+		if strings.Contains(list.raw, secret) {
+			t.Errorf("the public list shows %q: %s", secret, list.raw)
+		}
+	}
+	if r := replies[0].(map[string]any); r["unit_name"] != "民政局" || !strings.Contains(r["content"].(string), "低保申请三个月没有答复") {
+		t.Errorf("published: %v", r)
+	}
+
+	// Rated once; 不满意 reopens it.
+	h.want("rate with a wrong code", h.do(citizen, "POST", "/public/messages/"+number+"/rating", map[string]any{"code": "WRONG", "rating": "满意"}), 404, codeReceiptNotFound)
+	h.want("a rating that is none", h.do(citizen, "POST", "/public/messages/"+number+"/rating", map[string]any{"code": code, "rating": "很好"}), 400, codeInvalidRating)
+	h.want("rate", h.do(citizen, "POST", "/public/messages/"+number+"/rating", map[string]any{"code": code, "rating": "不满意"}), 200, "")
+	h.want("rate twice", h.do(citizen, "POST", "/public/messages/"+number+"/rating", map[string]any{"code": code, "rating": "满意"}), 409, codeAlreadyRated)
+	if m := h.message(id); m.Rating != "不满意" || !m.Reopened {
+		t.Fatalf("rated: %+v", m)
+	}
+
+	// The measures: each once, for 民政局.
+	want := map[string]int{measureReceived + " 3": 1, measureAnswered + " 3": 1, measureAnsweredLate + " 3": 1,
+		measureRatedUnsatisfied + " 3": 1, measureReopened + " 3": 1}
+	if got := h.host.figures(); !maps.Equal(got, want) {
+		t.Errorf("measures %v, want %v", got, want)
+	}
+
+	// The oversight report: the IT office's and the supervising unit's.
+	h.want("oversight by 民政局", h.do(mzClerk, "GET", "/oversight?from=2026-06-01&to=2026-06-30", nil), 403, codeForbidden)
+	h.want("oversight by 信访局", h.do(letters, "GET", "/oversight?from=2026-06-01&to=2026-06-30", nil), 403, codeForbidden)
+	h.want("oversight backwards", h.do(office, "GET", "/oversight?from=2026-06-30&to=2026-06-01", nil), 400, codeInvalidQuery)
+	rep := h.want("oversight", h.do(supervisor, "GET", "/oversight?from=2026-06-01&to=2026-06-30", nil), 200, "")
+	var r report
+	if err := json.Unmarshal([]byte(rep.raw), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Units) != 1 || r.Units[0].UnitName != "民政局" || r.Units[0].Received != 1 || r.Units[0].AnsweredLate != 1 ||
+		r.Units[0].Unsatisfied != 1 || r.Units[0].Satisfaction == nil || *r.Units[0].Satisfaction != 0 || len(r.Reopened) != 1 || r.Reopened[0].Number != number {
+		t.Errorf("oversight: %s", rep.raw)
+	}
+	if other := h.want("another period", h.do(office, "GET", "/oversight?from=2026-07-01&to=2026-07-31", nil), 200, ""); len(other.body["units"].([]any)) != 0 {
+		t.Errorf("July: %s", other.raw)
+	}
+}
+
+func (h *harness) message(id string) message {
+	h.t.Helper()
+	rec, err := h.host.Get(context.Background(), collMessages, id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var m message
+	if err := json.Unmarshal(rec.Document, &m); err != nil {
+		h.t.Fatal(err)
+	}
+	return m
+}
+
+// Bad messages are refused with invalid_message or invalid_json, naming
+// what is wrong, and nothing is kept.
+func TestBadMessagesAreRefusedAndNothingIsKept(t *testing.T) {
+	h := newHarness(t)
+	good := func() map[string]any {
+		return map[string]any{"category": "咨询", "content": "请问办理居住证需要哪些材料？", "contact": map[string]any{"name": "李雷", "phone": "13800138000"}}
+	}
+	cases := map[string]struct {
+		body any
+		code string
+		says string
+	}{
+		"not JSON":          {"{", codeInvalidJSON, ""},
+		"an unknown field":  {`{"category":"咨询","content":"请问办理居住证需要哪些材料？","contact":{"name":"李雷","phone":"13800138000"},"secret":1}`, codeInvalidJSON, ""},
+		"a category":        {with(good(), "category", "表扬"), codeInvalidMessage, "category"},
+		"content too short": {with(good(), "content", "  你好 "), codeInvalidMessage, "content"},
+		"content too long":  {with(good(), "content", strings.Repeat("长", 2001)), codeInvalidMessage, "content"},
+		"control chars":     {with(good(), "content", "请问办理居住证\x07需要哪些材料"), codeInvalidMessage, "control"},
+		"no contact":        {with(good(), "contact", map[string]any{"name": "李雷"}), codeInvalidMessage, "contact.phone or contact.email"},
+		"a bad phone":       {with(good(), "contact", map[string]any{"name": "李雷", "phone": "call me"}), codeInvalidMessage, "contact.phone"},
+		"a bad email":       {with(good(), "contact", map[string]any{"name": "李雷", "email": "li@"}), codeInvalidMessage, "contact.email"},
+		"a name of digits":  {with(good(), "contact", map[string]any{"name": "12345", "phone": "13800138000"}), codeInvalidMessage, "contact.name"},
+	}
+	for name, c := range cases {
+		a := h.want(name, h.do(citizen, "POST", "/public/messages", c.body), 400, c.code)
+		if !strings.Contains(a.raw, c.says) {
+			t.Errorf("%s: %s does not say %q", name, a.raw, c.says)
+		}
+	}
+	h.want("a query on the submission", h.do(citizen, "POST", "/public/messages?x=1", good()), 400, codeInvalidQuery)
+	if n := len(h.host.records[collMessages]); n != 0 || len(h.host.receipts) != 0 {
+		t.Errorf("%d messages and %d receipts kept", n, len(h.host.receipts))
+	}
+	h.want("a good one", h.do(citizen, "POST", "/public/messages", good()), 201, "")
+}
+
+func with(m map[string]any, key string, v any) map[string]any {
+	m[key] = v
+	return m
+}
+
+// What a message's state does not allow is refused, and changes nothing:
+// a reply asked to be published the citizen did not allow, a rating
+// before the answer, a route with no rule, a refused action.
+func TestWhatTheStateDoesNotAllowIsRefused(t *testing.T) {
+	h := newHarness(t)
+	number, code := h.leave("咨询", false)
+	id := h.onlyMessage()
+	h.want("rate before the answer", h.do(citizen, "POST", "/public/messages/"+number+"/rating", map[string]any{"code": code, "rating": "满意"}), 409, codeNotAnswered)
+	h.want("reply before the route", h.do(mzClerk, "POST", "/messages/"+id+"/reply", map[string]any{"reply": "您好，已收到您的咨询。"}), 404, codeMessageNotFound)
+	h.want("route with no rule for 咨询", h.do(office, "POST", "/messages/"+id+"/route", map[string]any{}), 409, codeNoRouteRule)
+	h.want("route to 民政局", h.do(office, "POST", "/messages/"+id+"/route", map[string]any{"unit_id": 3}), 200, "")
+	h.host.failAct = sdk.ErrBusy
+	h.want("a reply the host is too busy for", h.do(mzClerk, "POST", "/messages/"+id+"/reply", map[string]any{"reply": "您好，已收到您的咨询。"}), 503, codeBusy)
+	if m := h.message(id); m.Status != statusRouted || m.RepliedAt != nil {
+		t.Fatalf("a refused reply left %+v", m)
+	}
+	h.want("reply", h.do(mzClerk, "POST", "/messages/"+id+"/reply", map[string]any{"reply": "您好，已收到您的咨询。"}), 200, "")
+	h.want("publish what may not be", h.do(office, "POST", "/messages/"+id+"/review", map[string]any{"decision": "accept", "publish": true}), 409, codePublishNotAllowed)
+	h.host.failAct = sdk.ErrBusy
+	h.want("an accept the host is too busy for", h.do(office, "POST", "/messages/"+id+"/review", map[string]any{"decision": "accept"}), 503, codeBusy)
+	h.want("accept", h.do(office, "POST", "/messages/"+id+"/review", map[string]any{"decision": "accept"}), 200, "")
+	if len(h.host.records[collPublished]) != 0 {
+		t.Errorf("a reply the citizen kept private was published")
+	}
+	if m := h.message(id); m.Late {
+		t.Errorf("a reply on time is late: %+v", m)
+	}
+	h.want("rate", h.do(citizen, "POST", "/public/messages/"+number+"/rating", map[string]any{"code": code, "rating": "满意"}), 200, "")
+	if got := h.host.figures(); got[measureAnsweredLate+" 3"] != 0 || got[measureRatedSatisfied+" 3"] != 1 || got[measureReopened+" 3"] != 0 {
+		t.Errorf("measures %v", got)
+	}
+}
+
+// A failed publication takes nothing away: the accept is refused with the
+// published reply taken back, and the task stays open.
+func TestARefusedAcceptLeavesNothingPublished(t *testing.T) {
+	h := newHarness(t)
+	h.leave("投诉", true)
+	id := h.onlyMessage()
+	h.want("route", h.do(office, "POST", "/messages/"+id+"/route", map[string]any{}), 200, "")
+	h.want("reply", h.do(mzClerk, "POST", "/messages/"+id+"/reply", map[string]any{"reply": "您好，已核实处理。"}), 200, "")
+	h.host.failAct = sdk.ErrConflict
+	h.want("an accept someone else did first", h.do(office, "POST", "/messages/"+id+"/review", map[string]any{"decision": "accept", "publish": true}), 409, codeIllegalTransition)
+	if n := len(h.host.records[collPublished]); n != 0 {
+		t.Errorf("%d replies published by a refused accept", n)
+	}
+	if m := h.message(id); m.Status != statusReplied || m.PublishedID != "" {
+		t.Errorf("a refused accept left %+v", m)
+	}
+}
+
+// Routes, methods and who reaches what without a token.
+func TestRoutesAndAnonymousCallers(t *testing.T) {
+	h := newHarness(t)
+	h.want("no such route", h.do(office, "GET", "/nothing", nil), 404, codeRouteNotFound)
+	h.want("a wrong method", h.do(office, "DELETE", "/messages", nil), 405, codeMethodNotAllowed)
+	h.want("an anonymous list", h.do(citizen, "GET", "/messages", nil), 403, codeForbidden)
+	h.want("an anonymous oversight", h.do(citizen, "GET", "/oversight?from=2026-06-01&to=2026-06-02", nil), 403, codeForbidden)
+	h.want("a bad page", h.do(citizen, "GET", "/public/replies?limit=1000", nil), 400, codeInvalidQuery)
+	h.want("a bad after", h.do(citizen, "GET", "/public/replies?after=x", nil), 400, codeInvalidQuery)
+	h.want("a status that is none", h.do(office, "GET", "/messages?status=lost", nil), 400, codeInvalidQuery)
+}

@@ -1,0 +1,192 @@
+package convenience
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// mask hides the personal data in a text to be published: the names
+// given (the citizen's own, in full), names introduced as such (我叫…,
+// 姓名：…, 联系人…), email addresses, every run of seven or more digits
+// (mobile and landline numbers, ID card numbers with their final X, bank
+// cards, QQ numbers) and the numbers of addresses (12号, 3栋, 2单元,
+// 501室). Each character hidden becomes one '*', so the text keeps its
+// length; a mobile number keeps its first three and last four digits,
+// another long number its first two, a name its first character. It
+// hides more than it must rather than less: a date written as 20260105
+// is hidden too.
+func mask(text string, names ...string) string {
+	r := []rune(text)
+	maskEmails(r)
+	maskDigitRuns(r)
+	maskHouseNumbers(r)
+	maskIntroducedNames(r)
+	out := string(r)
+	for _, name := range names {
+		out = maskName(out, name)
+	}
+	return out
+}
+
+// maskName hides every occurrence of name but its first character.
+func maskName(text, name string) string {
+	name = strings.TrimSpace(name)
+	n := utf8.RuneCountInString(name)
+	if n < 2 || strings.ContainsRune(name, '*') {
+		return text
+	}
+	first, _ := utf8.DecodeRuneInString(name)
+	return strings.ReplaceAll(text, name, string(first)+strings.Repeat("*", n-1))
+}
+
+// isDigit is an ASCII or a full-width digit.
+func isDigit(r rune) bool { return r >= '0' && r <= '9' || r >= '０' && r <= '９' }
+
+// maskDigitRuns hides runs of seven or more digits, which may be broken
+// by single dashes or spaces (138-1234-5678), with an ID card's final X.
+func maskDigitRuns(r []rune) {
+	for i := 0; i < len(r); {
+		if !isDigit(r[i]) {
+			i++
+			continue
+		}
+		var pos []int
+		j := i
+		for j < len(r) {
+			if isDigit(r[j]) {
+				pos = append(pos, j)
+				j++
+				continue
+			}
+			if (r[j] == '-' || r[j] == ' ' || r[j] == '－') && j+1 < len(r) && isDigit(r[j+1]) {
+				j++
+				continue
+			}
+			break
+		}
+		if len(pos) == 17 && j < len(r) && (r[j] == 'X' || r[j] == 'x' || r[j] == 'Ｘ') {
+			pos = append(pos, j)
+			j++
+		}
+		if len(pos) >= 7 {
+			keepFront, keepBack := 2, 0
+			if len(pos) == 11 && (r[pos[0]] == '1' || r[pos[0]] == '１') {
+				keepFront, keepBack = 3, 4
+			}
+			for k, p := range pos {
+				if k >= keepFront && k < len(pos)-keepBack {
+					r[p] = '*'
+				}
+			}
+		}
+		i = j
+	}
+}
+
+// houseUnits are what follow the number of an address.
+var houseUnits = []string{"号楼", "号院", "号", "栋", "幢", "单元", "室", "楼", "层", "弄", "组", "房"}
+
+// chineseNumerals are the digits of numbers written in Chinese.
+const chineseNumerals = "〇零一二三四五六七八九十百千两"
+
+// maskHouseNumbers hides the number before an address's unit: 12号 →
+// **号, 三栋 → *栋.
+func maskHouseNumbers(r []rune) {
+	for i := 0; i < len(r); i++ {
+		if !isDigit(r[i]) && !strings.ContainsRune(chineseNumerals, r[i]) {
+			continue
+		}
+		j := i
+		for j < len(r) && (isDigit(r[j]) || strings.ContainsRune(chineseNumerals, r[j]) || r[j] == '-' && j+1 < len(r) && isDigit(r[j+1])) {
+			j++
+		}
+		if followedByUnit(r[j:]) && (isDigit(r[i]) || j-i >= 1 && chineseOnly(r[i:j])) {
+			for k := i; k < j; k++ {
+				if r[k] != '-' {
+					r[k] = '*'
+				}
+			}
+		}
+		i = j
+	}
+}
+
+func chineseOnly(r []rune) bool {
+	for _, c := range r {
+		if !strings.ContainsRune(chineseNumerals, c) {
+			return false
+		}
+	}
+	return true
+}
+
+func followedByUnit(rest []rune) bool {
+	for _, u := range houseUnits {
+		if hasRunePrefix(rest, u) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasRunePrefix(r []rune, prefix string) bool {
+	i := 0
+	for _, p := range prefix {
+		if i >= len(r) || r[i] != p {
+			return false
+		}
+		i++
+	}
+	return true
+}
+
+// nameIntroductions are what a name follows when a citizen gives it in
+// the text.
+var nameIntroductions = []string{"我叫", "名叫", "姓名", "联系人"}
+
+// maskIntroducedNames hides the two to four Han characters after a name's
+// introduction (and its colon), but the first.
+func maskIntroducedNames(r []rune) {
+	for i := 0; i < len(r); i++ {
+		for _, intro := range nameIntroductions {
+			if !hasRunePrefix(r[i:], intro) {
+				continue
+			}
+			j := i + utf8.RuneCountInString(intro)
+			for j < len(r) && (r[j] == ':' || r[j] == '：' || r[j] == ' ' || r[j] == '是') {
+				j++
+			}
+			k := j
+			for k < len(r) && k-j < 4 && unicode.Is(unicode.Han, r[k]) {
+				k++
+			}
+			if k-j >= 2 {
+				for m := j + 1; m < k; m++ {
+					r[m] = '*'
+				}
+			}
+			break
+		}
+	}
+}
+
+// maskEmails hides the part of an email address before the @.
+func maskEmails(r []rune) {
+	for i, c := range r {
+		if c != '@' || i == 0 || i+1 >= len(r) || !emailDomainRune(r[i+1]) {
+			continue
+		}
+		for k := i - 1; k >= 0 && emailLocalRune(r[k]); k-- {
+			r[k] = '*'
+		}
+	}
+}
+
+func emailLocalRune(r rune) bool {
+	return r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._%+-", r))
+}
+
+func emailDomainRune(r rune) bool {
+	return r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+}

@@ -1,0 +1,511 @@
+package convenience
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/countycloud/countycloud/plugins/sdk"
+)
+
+// Statuses of a message.
+const (
+	// statusNew: left by the citizen, waiting for the IT office to route.
+	statusNew = "new"
+	// statusRouted: with the unit responsible, waiting for its reply.
+	statusRouted = "routed"
+	// statusReplied: replied, waiting for the IT office's review.
+	statusReplied = "replied"
+	// statusAnswered: the reply accepted; the citizen may rate it.
+	statusAnswered = "answered"
+)
+
+// message is a citizen's message and what became of it.
+type message struct {
+	// Number is its receipt's number, which the citizen quotes.
+	Number      string    `json:"number"`
+	Category    string    `json:"category"`
+	Content     string    `json:"content"`
+	Contact     contact   `json:"contact"`
+	Publishable bool      `json:"publishable"`
+	Status      string    `json:"status"`
+	SubmittedAt time.Time `json:"submitted_at"`
+
+	// UnitID is the unit responsible once routed, InstanceID the
+	// workflow instance it is handled in.
+	UnitID     int64      `json:"unit_id,omitempty"`
+	InstanceID int64      `json:"instance_id,omitempty"`
+	RoutedAt   *time.Time `json:"routed_at,omitempty"`
+	RoutedBy   string     `json:"routed_by,omitempty"`
+	// DueAt is the deadline of the reply task open or last open.
+	DueAt *time.Time `json:"due_at,omitempty"`
+
+	Reply     string     `json:"reply,omitempty"`
+	RepliedAt *time.Time `json:"replied_at,omitempty"`
+	RepliedBy string     `json:"replied_by,omitempty"`
+	// Late: a reply was written after its task's deadline (the task was
+	// red, or its deadline had passed); it stays so once set.
+	Late    bool       `json:"late"`
+	Returns []returned `json:"returns,omitempty"`
+
+	AnsweredAt  *time.Time `json:"answered_at,omitempty"`
+	PublishedID string     `json:"published_id,omitempty"`
+
+	Rating  string     `json:"rating,omitempty"`
+	RatedAt *time.Time `json:"rated_at,omitempty"`
+	// Reopened: the citizen was not satisfied, and the oversight view
+	// lists the message again.
+	Reopened bool `json:"reopened"`
+}
+
+// returned is a reply sent back for rework.
+type returned struct {
+	At     time.Time `json:"at"`
+	By     string    `json:"by"`
+	Reason string    `json:"reason"`
+	Reply  string    `json:"reply"`
+}
+
+// published is a reply listed on the county's public pages: the message
+// and the reply with personal data masked, and nothing of the contact.
+type published struct {
+	Category    string    `json:"category"`
+	Content     string    `json:"content"`
+	Reply       string    `json:"reply"`
+	UnitID      int64     `json:"unit_id"`
+	UnitName    string    `json:"unit_name"`
+	SubmittedAt time.Time `json:"submitted_at"`
+	AnsweredAt  time.Time `json:"answered_at"`
+}
+
+func messageRoutes() []route {
+	return []route{
+		{"GET", "/messages", listMessages},
+		{"GET", "/messages/{id}", showMessage},
+		{"POST", "/messages/{id}/route", routeMessage},
+		{"POST", "/messages/{id}/reply", replyMessage},
+		{"POST", "/messages/{id}/review", reviewMessage},
+	}
+}
+
+// loadMessage reads message id; a malformed id is not found.
+func (c *call) loadMessage(id string) (sdk.Record, message, error) {
+	if !sdk.ValidNewestFirstID(id) {
+		return sdk.Record{}, message{}, newError(http.StatusNotFound, codeMessageNotFound, "no message %s", id)
+	}
+	rec, err := c.host.Get(c.ctx, collMessages, id)
+	if errors.Is(err, sdk.ErrNotFound) {
+		return sdk.Record{}, message{}, newError(http.StatusNotFound, codeMessageNotFound, "no message %s", id)
+	}
+	if err != nil {
+		return sdk.Record{}, message{}, fromHost(err, "message "+id)
+	}
+	var m message
+	if err := json.Unmarshal(rec.Document, &m); err != nil {
+		return sdk.Record{}, message{}, fmt.Errorf("message %s: %w", id, err)
+	}
+	return rec, m, nil
+}
+
+// visible reads message id for a caller who may see it: the IT office
+// and the letters-and-visits bureau every one, a unit those routed to
+// it. To anyone else it is not found, as one that does not exist.
+func (c *call) visible(id string) (sdk.Record, message, error) {
+	if !c.who.staff() && !c.who.operator {
+		return sdk.Record{}, message{}, forbidden("staff of the county read messages")
+	}
+	rec, m, err := c.loadMessage(id)
+	if err != nil {
+		return rec, m, err
+	}
+	if !c.who.readsAll() && !c.who.operator && (m.UnitID == 0 || m.UnitID != c.who.unit) {
+		return sdk.Record{}, message{}, newError(http.StatusNotFound, codeMessageNotFound, "no message %s", id)
+	}
+	return rec, m, nil
+}
+
+// update changes message id by change, read afresh, and writes it at the
+// version read; on a conflict it reads and changes it again, so that a
+// change decided on what it read is never written over another.
+func (c *call) update(id string, change func(m *message) error) (sdk.Record, message, error) {
+	for attempt := 0; ; attempt++ {
+		rec, m, err := c.loadMessage(id)
+		if err != nil {
+			return rec, m, err
+		}
+		if err := change(&m); err != nil {
+			return rec, m, err
+		}
+		saved, err := c.host.Put(c.ctx, collMessages, id, rec.Version, m)
+		if errors.Is(err, sdk.ErrConflict) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return rec, m, fromHost(err, "message "+id)
+		}
+		return saved, m, nil
+	}
+}
+
+func illegal(m message, what string) *apiError {
+	return newError(http.StatusConflict, codeIllegalTransition, "the message is %s; it cannot be %s", m.Status, what)
+}
+
+// listMessages: GET /messages?status=&unit_id=&after=. The IT office and
+// the letters-and-visits bureau list every unit's; other staff their
+// own unit's only.
+func listMessages(c *call, _ params) (int, any, error) {
+	q, err := parseQuery(c.req.Query, "status", "unit_id", "after", "limit")
+	if err != nil {
+		return 0, nil, err
+	}
+	if !c.who.staff() && !c.who.operator {
+		return 0, nil, forbidden("staff of the county list messages")
+	}
+	where := map[string]string{}
+	if s, ok := q["status"]; ok {
+		switch s {
+		case statusNew, statusRouted, statusReplied, statusAnswered:
+			where["status"] = s
+		default:
+			return 0, nil, badRequest(codeInvalidQuery, "status is new, routed, replied or answered, not %q", s)
+		}
+	}
+	if u, ok := q["unit_id"]; ok {
+		n, err := strconv.ParseInt(u, 10, 64)
+		if err != nil || n <= 0 || strconv.FormatInt(n, 10) != u {
+			return 0, nil, badRequest(codeInvalidQuery, "unit_id %q is not a positive whole number", u)
+		}
+		where["unit_id"] = u
+	}
+	if !c.who.readsAll() && !c.who.operator {
+		own := strconv.FormatInt(c.who.unit, 10)
+		if u, ok := where["unit_id"]; ok && u != own {
+			return 0, nil, forbidden("a unit lists its own messages; the IT office and the letters-and-visits bureau list every unit's")
+		}
+		where["unit_id"] = own
+	}
+	limit, err := pageLimit(q["limit"], 50, 200)
+	if err != nil {
+		return 0, nil, err
+	}
+	after := q["after"]
+	if after != "" && !sdk.ValidNewestFirstID(after) {
+		return 0, nil, badRequest(codeInvalidQuery, "after %q is not a message's id", after)
+	}
+	page, err := c.host.Query(c.ctx, collMessages, sdk.Query{Where: where, Limit: limit, After: after})
+	if err != nil {
+		return 0, nil, fromHost(err, "the messages")
+	}
+	type item struct {
+		ID      string `json:"id"`
+		Version int64  `json:"version"`
+		message
+	}
+	out := make([]item, 0, len(page.Records))
+	for _, r := range page.Records {
+		var m message
+		if err := json.Unmarshal(r.Document, &m); err != nil {
+			return 0, nil, fmt.Errorf("message %s: %w", r.ID, err)
+		}
+		out = append(out, item{r.ID, r.Version, m})
+	}
+	return http.StatusOK, map[string]any{"messages": out, "next": page.Next}, nil
+}
+
+func pageLimit(s string, def, most int) (int, error) {
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > most || strconv.Itoa(n) != s {
+		return 0, badRequest(codeInvalidQuery, "limit is 1 to %d, not %q", most, s)
+	}
+	return n, nil
+}
+
+// showMessage: GET /messages/{id}, with its open tasks and their
+// supervision colour.
+func showMessage(c *call, p params) (int, any, error) {
+	if _, err := parseQuery(c.req.Query); err != nil {
+		return 0, nil, err
+	}
+	rec, m, err := c.visible(p["id"])
+	if err != nil {
+		return 0, nil, err
+	}
+	tasks := []sdk.Task{}
+	if m.InstanceID > 0 {
+		tasks, err = c.host.ListWorkflowTasks(c.ctx, sdk.WorkflowQuery{Workflow: wfMessage, InstanceID: m.InstanceID, Status: "open"})
+		if err != nil {
+			return 0, nil, fromHost(err, "the message's tasks")
+		}
+	}
+	return http.StatusOK, map[string]any{"id": rec.ID, "version": rec.Version, "message": m, "tasks": tasks}, nil
+}
+
+// routeInput is the body of POST /messages/{id}/route: the unit, or none
+// for the county's rule for the message's category.
+type routeInput struct {
+	UnitID int64 `json:"unit_id"`
+}
+
+// routeMessage: the IT office sends a new message to the unit
+// responsible, starting its workflow there. The message is claimed
+// first, so that two routings never start two instances, and given back
+// if the start is refused.
+func routeMessage(c *call, p params) (int, any, error) {
+	if !c.who.office || !c.who.staff() {
+		return 0, nil, forbidden("the IT office routes messages (it_office_unit_id in the module's settings)")
+	}
+	var in routeInput
+	if err := decodeBody(c.req.Body, &in); err != nil {
+		return 0, nil, err
+	}
+	if in.UnitID < 0 {
+		return 0, nil, badRequest(codeUnknownUnit, "unit_id %d is not a unit", in.UnitID)
+	}
+	id := p["id"]
+	var unit int64
+	claimed, m, err := c.update(id, func(m *message) error {
+		if m.Status != statusNew {
+			return illegal(*m, "routed again")
+		}
+		unit = in.UnitID
+		if unit == 0 {
+			unit = c.settings.Routes[m.Category]
+			if unit == 0 {
+				return newError(http.StatusConflict, codeNoRouteRule, "the county's settings route no category %s to a unit; name unit_id", m.Category)
+			}
+		}
+		now := c.now.UTC()
+		m.Status, m.UnitID, m.RoutedAt, m.RoutedBy = statusRouted, unit, &now, c.req.Caller.Login
+		return nil
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	giveBack := func(cause error) error {
+		_, _, undo := c.update(id, func(m *message) error {
+			m.Status, m.UnitID, m.RoutedAt, m.RoutedBy = statusNew, 0, nil, ""
+			return nil
+		})
+		if undo != nil {
+			return fmt.Errorf("give message %s back to the IT office: %w (after %w)", id, undo, cause)
+		}
+		return cause
+	}
+	units, err := c.host.Units(c.ctx, unit)
+	if err != nil {
+		return 0, nil, giveBack(fromHost(err, "the unit"))
+	}
+	if len(units) != 1 {
+		return 0, nil, giveBack(badRequest(codeUnknownUnit, "the county has no unit %d", unit))
+	}
+	out, err := c.host.StartWorkflowFor(c.ctx, wfMessage, sdk.StartOptions{Title: title(m), Reference: id, SubjectUnitID: unit})
+	if errors.Is(err, sdk.ErrInvalid) {
+		return 0, nil, giveBack(badRequest(codeUnknownUnit, "unit %d cannot take the message: %v", unit, err))
+	}
+	if err != nil {
+		return 0, nil, giveBack(fromHost(err, "the message's workflow"))
+	}
+	due := replyDue(out.Opened)
+	saved, m, err := c.update(id, func(m *message) error {
+		m.InstanceID, m.DueAt = out.Instance.ID, due
+		return nil
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	c.count(measureReceived, unit, "received:"+id)
+	c.audit("message.route", id, map[string]any{"status": statusNew, "version": claimed.Version - 1},
+		map[string]any{"unit_id": unit, "instance_id": out.Instance.ID, "rule": in.UnitID == 0})
+	return http.StatusOK, map[string]any{"id": id, "version": saved.Version, "message": m, "outcome": out}, nil
+}
+
+// title is a message's title in the unit's task list: its category and
+// its first words, masked (task lists are read widely).
+func title(m message) string {
+	text := []rune(mask(m.Content, m.Contact.Name))
+	if len(text) > 40 {
+		text = append(text[:40], '…')
+	}
+	return "【" + m.Category + "】" + string(text)
+}
+
+// replyDue is the deadline of the reply task among opened.
+func replyDue(opened []sdk.Task) *time.Time {
+	for _, t := range opened {
+		if t.Step == stepReply {
+			return t.DueAt
+		}
+	}
+	return nil
+}
+
+// openTask finds the message's open task at step.
+func (c *call) openTask(m message, step string) (sdk.Task, error) {
+	if m.InstanceID == 0 {
+		return sdk.Task{}, newError(http.StatusConflict, codeIllegalTransition, "the message is %s and has no task", m.Status)
+	}
+	open, err := c.host.ListWorkflowTasks(c.ctx, sdk.WorkflowQuery{Workflow: wfMessage, InstanceID: m.InstanceID, Status: "open"})
+	if err != nil {
+		return sdk.Task{}, fromHost(err, "the message's tasks")
+	}
+	for _, t := range open {
+		if t.Step == step {
+			return t, nil
+		}
+	}
+	return sdk.Task{}, newError(http.StatusConflict, codeIllegalTransition, "the message is %s; no %s task is open", m.Status, step)
+}
+
+// act does action on task as the caller; the engine decides who may (a
+// clerk of the unit replies, a clerk of the IT office reviews).
+func (c *call) act(t sdk.Task, action string) (sdk.Outcome, error) {
+	out, err := c.host.ActOnTaskWith(c.ctx, t.ID, action, sdk.ActOptions{})
+	switch {
+	case errors.Is(err, sdk.ErrDenied):
+		return out, newError(http.StatusForbidden, codeNotYourTask, "the %s task waits for someone else: %v", t.StepName, err)
+	case errors.Is(err, sdk.ErrConflict):
+		return out, newError(http.StatusConflict, codeIllegalTransition, "the %s task was done meanwhile", t.StepName)
+	}
+	return out, fromHost(err, "the "+t.StepName+" task")
+}
+
+// replyMessage: a clerk of the unit replies in writing. The reply is
+// kept first, then the task is done, then the message marked replied:
+// a refused action leaves the message routed, with its task open.
+func replyMessage(c *call, p params) (int, any, error) {
+	in, err := parseReply(c.req.Body)
+	if err != nil {
+		return 0, nil, err
+	}
+	id := p["id"]
+	_, m, err := c.visible(id)
+	if err != nil {
+		return 0, nil, err
+	}
+	if m.Status != statusRouted {
+		return 0, nil, illegal(m, "replied to")
+	}
+	task, err := c.openTask(m, stepReply)
+	if err != nil {
+		return 0, nil, err
+	}
+	late := task.Level >= 2 || task.DueAt != nil && c.now.After(*task.DueAt)
+	// The reply is kept before the task is done, so that a done task
+	// never lacks its reply; a refused action leaves it a draft that the
+	// next reply replaces.
+	if _, _, err := c.update(id, func(m *message) error {
+		if m.Status != statusRouted {
+			return illegal(*m, "replied to")
+		}
+		m.Reply = in.Reply
+		return nil
+	}); err != nil {
+		return 0, nil, err
+	}
+	out, err := c.act(task, actReply)
+	if err != nil {
+		return 0, nil, err
+	}
+	saved, m, err := c.update(id, func(m *message) error {
+		now := c.now.UTC()
+		m.Status, m.RepliedAt, m.RepliedBy = statusReplied, &now, c.req.Caller.Login
+		m.Late = m.Late || late
+		return nil
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	c.audit("message.reply", id, nil, map[string]any{"unit_id": m.UnitID, "late": late})
+	return http.StatusOK, map[string]any{"id": id, "version": saved.Version, "message": m, "outcome": out}, nil
+}
+
+// reviewMessage: the IT office accepts the reply (办结), publishing it if
+// asked and the citizen allowed it, or returns it for rework.
+func reviewMessage(c *call, p params) (int, any, error) {
+	in, err := parseReview(c.req.Body)
+	if err != nil {
+		return 0, nil, err
+	}
+	id := p["id"]
+	_, m, err := c.visible(id)
+	if err != nil {
+		return 0, nil, err
+	}
+	if m.Status != statusReplied {
+		return 0, nil, illegal(m, "reviewed")
+	}
+	if in.Publish && !m.Publishable {
+		return 0, nil, newError(http.StatusConflict, codePublishNotAllowed, "the citizen did not allow the message to be published")
+	}
+	task, err := c.openTask(m, stepReview)
+	if err != nil {
+		return 0, nil, err
+	}
+	var unitName string
+	if in.Publish {
+		units, err := c.host.Units(c.ctx, m.UnitID)
+		if err != nil {
+			return 0, nil, fromHost(err, "the unit")
+		}
+		if len(units) == 1 {
+			unitName = units[0].Name
+		}
+	}
+	now := c.now.UTC()
+	// The published reply is written before the task is done and taken
+	// away if the action is refused, so that an accepted reply asked to
+	// be published always is.
+	var pubID string
+	if in.Publish {
+		pubID = sdk.NewestFirstID(now)
+		pub := published{Category: m.Category, Content: mask(m.Content, m.Contact.Name), Reply: mask(m.Reply, m.Contact.Name),
+			UnitID: m.UnitID, UnitName: unitName, SubmittedAt: m.SubmittedAt, AnsweredAt: now}
+		if _, err := c.host.Put(c.ctx, collPublished, pubID, 0, pub); err != nil {
+			return 0, nil, fromHost(err, "the published reply")
+		}
+	}
+	out, err := c.act(task, in.Decision)
+	if err != nil {
+		if pubID != "" {
+			if undo := c.host.Delete(c.ctx, collPublished, pubID, 1); undo != nil {
+				return 0, nil, fmt.Errorf("take back published reply %s: %w (after %w)", pubID, undo, err)
+			}
+		}
+		return 0, nil, err
+	}
+	if in.Decision == actReturn {
+		saved, m, err := c.update(id, func(m *message) error {
+			m.Returns = append(m.Returns, returned{At: now, By: c.req.Caller.Login, Reason: in.Reason, Reply: m.Reply})
+			m.Status, m.Reply, m.RepliedAt, m.RepliedBy = statusRouted, "", nil, ""
+			if due := replyDue(out.Opened); due != nil {
+				m.DueAt = due
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, nil, err
+		}
+		c.audit("message.return", id, nil, map[string]any{"reason": in.Reason})
+		return http.StatusOK, map[string]any{"id": id, "version": saved.Version, "message": m, "outcome": out}, nil
+	}
+	saved, m, err := c.update(id, func(m *message) error {
+		m.Status, m.AnsweredAt, m.PublishedID = statusAnswered, &now, pubID
+		return nil
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	c.count(measureAnswered, m.UnitID, "answered:"+id)
+	if m.Late {
+		c.count(measureAnsweredLate, m.UnitID, "answered_late:"+id)
+	}
+	c.audit("message.accept", id, nil, map[string]any{"published_id": pubID, "late": m.Late})
+	return http.StatusOK, map[string]any{"id": id, "version": saved.Version, "message": m, "outcome": out}, nil
+}

@@ -1,0 +1,179 @@
+package convenience
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/countycloud/countycloud/plugins/sdk"
+)
+
+func oversightRoutes() []route {
+	return []route{
+		{"GET", "/oversight", oversight},
+	}
+}
+
+// unitFigures are one unit's figures in the oversight report.
+type unitFigures struct {
+	UnitID   int64  `json:"unit_id"`
+	UnitName string `json:"unit_name"`
+	// Received: messages routed to the unit in the period.
+	Received int `json:"received"`
+	// Open: of those, not yet answered; Overdue: open past the reply's
+	// deadline now.
+	Open    int `json:"open"`
+	Overdue int `json:"overdue"`
+	// Answered: replies accepted; AnsweredLate: of them, replied after
+	// the deadline.
+	Answered     int `json:"answered"`
+	AnsweredLate int `json:"answered_late"`
+	// Ratings by kind, and the satisfaction rate: (满意 + 基本满意) /
+	// rated, null while nothing is rated.
+	Satisfied          int      `json:"satisfied"`
+	BasicallySatisfied int      `json:"basically_satisfied"`
+	Unsatisfied        int      `json:"unsatisfied"`
+	Satisfaction       *float64 `json:"satisfaction"`
+	Reopened           int      `json:"reopened"`
+}
+
+func (f *unitFigures) add(m message, now time.Time) {
+	f.Received++
+	if m.Status != statusAnswered {
+		f.Open++
+		if m.Status == statusRouted && m.DueAt != nil && now.After(*m.DueAt) {
+			f.Overdue++
+		}
+	} else {
+		f.Answered++
+		if m.Late {
+			f.AnsweredLate++
+		}
+	}
+	switch m.Rating {
+	case "满意":
+		f.Satisfied++
+	case "基本满意":
+		f.BasicallySatisfied++
+	case "不满意":
+		f.Unsatisfied++
+	}
+	if m.Reopened {
+		f.Reopened++
+	}
+}
+
+func (f *unitFigures) rate() {
+	if rated := f.Satisfied + f.BasicallySatisfied + f.Unsatisfied; rated > 0 {
+		r := float64(f.Satisfied+f.BasicallySatisfied) / float64(rated)
+		f.Satisfaction = &r
+	}
+}
+
+// reopenedMessage is a message an unsatisfied rating reopened.
+type reopenedMessage struct {
+	ID       string     `json:"id"`
+	Number   string     `json:"number"`
+	Category string     `json:"category"`
+	UnitID   int64      `json:"unit_id"`
+	RatedAt  *time.Time `json:"rated_at"`
+}
+
+// report is the oversight report of a period.
+type report struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Unrouted: messages left in the period the IT office has not routed.
+	Unrouted int               `json:"unrouted"`
+	Units    []unitFigures     `json:"units"`
+	Total    unitFigures       `json:"total"`
+	Reopened []reopenedMessage `json:"reopened"`
+}
+
+// maxPeriodDays bounds a report's period.
+const maxPeriodDays = 366
+
+// oversight: GET /oversight?from=YYYY-MM-DD&to=YYYY-MM-DD, for the IT
+// office, the supervising unit, the county's admins and the province's
+// operators: per unit, the messages routed to it in the period (days in
+// China) and what became of them.
+func oversight(c *call, _ params) (int, any, error) {
+	q, err := parseQuery(c.req.Query, "from", "to")
+	if err != nil {
+		return 0, nil, err
+	}
+	if !c.who.oversees() {
+		return 0, nil, forbidden("the IT office and the supervising unit read the oversight report (it_office_unit_id, supervising_unit_id)")
+	}
+	from, errFrom := time.ParseInLocation(time.DateOnly, q["from"], china)
+	to, errTo := time.ParseInLocation(time.DateOnly, q["to"], china)
+	switch {
+	case errFrom != nil || errTo != nil:
+		return 0, nil, badRequest(codeInvalidQuery, "give from and to as days, 2026-06-01")
+	case to.Before(from):
+		return 0, nil, badRequest(codeInvalidQuery, "to %s is before from %s", q["to"], q["from"])
+	case to.Sub(from) > maxPeriodDays*24*time.Hour:
+		return 0, nil, badRequest(codeInvalidQuery, "a period is at most %d days", maxPeriodDays)
+	}
+	end := to.AddDate(0, 0, 1)
+	in := func(t *time.Time) bool { return t != nil && !t.Before(from) && t.Before(end) }
+	rep := report{From: q["from"], To: q["to"], Units: []unitFigures{}, Reopened: []reopenedMessage{}}
+	byUnit := map[int64]*unitFigures{}
+	for after := ""; ; {
+		page, err := c.host.Query(c.ctx, collMessages, sdk.Query{Limit: 200, After: after})
+		if err != nil {
+			return 0, nil, fromHost(err, "the messages")
+		}
+		for _, r := range page.Records {
+			var m message
+			if err := json.Unmarshal(r.Document, &m); err != nil {
+				return 0, nil, fmt.Errorf("message %s: %w", r.ID, err)
+			}
+			if m.Status == statusNew {
+				if in(&m.SubmittedAt) {
+					rep.Unrouted++
+				}
+				continue
+			}
+			if !in(m.RoutedAt) {
+				continue
+			}
+			f := byUnit[m.UnitID]
+			if f == nil {
+				f = &unitFigures{UnitID: m.UnitID}
+				byUnit[m.UnitID] = f
+			}
+			f.add(m, c.now)
+			rep.Total.add(m, c.now)
+			if m.Reopened {
+				rep.Reopened = append(rep.Reopened, reopenedMessage{ID: r.ID, Number: m.Number, Category: m.Category, UnitID: m.UnitID, RatedAt: m.RatedAt})
+			}
+		}
+		if page.Next == "" {
+			break
+		}
+		after = page.Next
+	}
+	ids := slices.Sorted(maps.Keys(byUnit))
+	names := map[int64]string{}
+	if len(ids) > 0 {
+		units, err := c.host.Units(c.ctx, ids...)
+		if err != nil {
+			return 0, nil, fromHost(err, "the units")
+		}
+		for _, u := range units {
+			names[u.ID] = u.Name
+		}
+	}
+	for _, id := range ids {
+		f := byUnit[id]
+		f.UnitName = names[id]
+		f.rate()
+		rep.Units = append(rep.Units, *f)
+	}
+	rep.Total.rate()
+	return http.StatusOK, rep, nil
+}

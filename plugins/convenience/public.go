@@ -1,0 +1,192 @@
+package convenience
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/countycloud/countycloud/plugins/sdk"
+)
+
+// publicRoutes are what anyone reaches without a token, under
+// /v1/public/{county}/modules/convenience/…; the host rate-limits each
+// address and checks every body for classified content first.
+func publicRoutes() []route {
+	return []route{
+		{"POST", "/public/messages", leaveMessage},
+		{"GET", "/public/messages/{number}", followMessage},
+		{"POST", "/public/messages/{number}/rating", rateReply},
+		{"GET", "/public/replies", listReplies},
+	}
+}
+
+// leaveMessage: a citizen leaves a message and gets its receipt, whose
+// query code is shown this once. The message is kept, then given its
+// receipt, then the receipt's number written into it; a refused receipt
+// takes the message away again.
+func leaveMessage(c *call, _ params) (int, any, error) {
+	if _, err := parseQuery(c.req.Query); err != nil {
+		return 0, nil, err
+	}
+	in, err := parseMessage(c.req.Body)
+	if err != nil {
+		return 0, nil, err
+	}
+	now := c.now.UTC()
+	m := message{Category: in.Category, Content: in.Content, Contact: in.Contact, Publishable: in.Publishable, Status: statusNew, SubmittedAt: now}
+	id := sdk.NewestFirstID(now)
+	rec, err := c.host.Put(c.ctx, collMessages, id, 0, m)
+	if err != nil {
+		return 0, nil, fromHost(err, "the message")
+	}
+	receipt, err := c.host.IssueReceipt(c.ctx, collMessages, id)
+	if err != nil {
+		if undo := c.host.Delete(c.ctx, collMessages, id, rec.Version); undo != nil {
+			return 0, nil, fmt.Errorf("take back message %s: %w (after %w)", id, undo, err)
+		}
+		return 0, nil, fromHost(err, "the message's receipt")
+	}
+	m.Number = receipt.Number
+	if _, err := c.host.Put(c.ctx, collMessages, id, rec.Version, m); err != nil {
+		return 0, nil, fromHost(err, "the message's number")
+	}
+	c.audit("message.leave", id, nil, map[string]any{"number": receipt.Number, "category": m.Category})
+	return http.StatusCreated, map[string]any{
+		"receipt": receipt,
+		"message": map[string]any{"category": m.Category, "status": m.Status, "publishable": m.Publishable, "submitted_at": m.SubmittedAt},
+	}, nil
+}
+
+// byReceipt finds the message of a receipt's number and code. A wrong
+// code and an unknown number are answered alike, 404 receipt_not_found,
+// as the host answers them; the host's public routes rate-limit each
+// address, so codes cannot be tried in bulk.
+func (c *call) byReceipt(number, code string) (sdk.Record, message, error) {
+	notFound := newError(http.StatusNotFound, codeReceiptNotFound, "no message has this number and query code")
+	found, err := c.host.LookupReceipt(c.ctx, number, code)
+	if errors.Is(err, sdk.ErrNotFound) || err == nil && found.Collection != collMessages {
+		return sdk.Record{}, message{}, notFound
+	}
+	if err != nil {
+		return sdk.Record{}, message{}, fromHost(err, "the receipt")
+	}
+	return c.loadMessage(found.RecordID)
+}
+
+// publicStatus is what a citizen reads of a message's status.
+func publicStatus(m message) string {
+	switch m.Status {
+	case statusNew:
+		return "已受理"
+	case statusAnswered:
+		return "已答复"
+	}
+	return "办理中"
+}
+
+// followMessage: GET /public/messages/{number}?code=…: the citizen reads
+// their message, its status and, once accepted, the reply.
+func followMessage(c *call, p params) (int, any, error) {
+	q, err := parseQuery(c.req.Query, "code")
+	if err != nil {
+		return 0, nil, err
+	}
+	_, m, err := c.byReceipt(p["number"], q["code"])
+	if err != nil {
+		return 0, nil, err
+	}
+	out := map[string]any{"number": m.Number, "category": m.Category, "content": m.Content, "status": m.Status,
+		"status_label": publicStatus(m), "submitted_at": m.SubmittedAt, "publishable": m.Publishable}
+	if m.Status == statusAnswered {
+		out["reply"], out["answered_at"] = m.Reply, m.AnsweredAt
+		out["published"] = m.PublishedID != ""
+		if m.Rating != "" {
+			out["rating"], out["rated_at"] = m.Rating, m.RatedAt
+		}
+	}
+	return http.StatusOK, out, nil
+}
+
+// ratingInput is the body of POST /public/messages/{number}/rating.
+type ratingInput struct {
+	Code   string `json:"code"`
+	Rating string `json:"rating"`
+}
+
+// rateReply: the citizen rates the accepted reply, once. 不满意 reopens
+// the message for the oversight view.
+func rateReply(c *call, p params) (int, any, error) {
+	if _, err := parseQuery(c.req.Query); err != nil {
+		return 0, nil, err
+	}
+	var in ratingInput
+	if err := decodeBody(c.req.Body, &in); err != nil {
+		return 0, nil, err
+	}
+	measure, ok := ratings[in.Rating]
+	if !ok {
+		return 0, nil, badRequest(codeInvalidRating, "rating is 满意, 基本满意 or 不满意, not %q", in.Rating)
+	}
+	rec, _, err := c.byReceipt(p["number"], in.Code)
+	if err != nil {
+		return 0, nil, err
+	}
+	now := c.now.UTC()
+	_, m, err := c.update(rec.ID, func(m *message) error {
+		switch {
+		case m.Status != statusAnswered:
+			return newError(http.StatusConflict, codeNotAnswered, "the message has no accepted reply to rate yet")
+		case m.Rating != "":
+			return newError(http.StatusConflict, codeAlreadyRated, "the reply was rated %s already; a reply is rated once", m.Rating)
+		}
+		m.Rating, m.RatedAt = in.Rating, &now
+		m.Reopened = in.Rating == "不满意"
+		return nil
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	c.count(measure, m.UnitID, "rated:"+rec.ID)
+	if m.Reopened {
+		c.count(measureReopened, m.UnitID, "reopened:"+rec.ID)
+	}
+	c.audit("message.rate", rec.ID, nil, map[string]any{"rating": m.Rating})
+	return http.StatusOK, map[string]any{"number": m.Number, "rating": m.Rating, "rated_at": m.RatedAt, "reopened": m.Reopened}, nil
+}
+
+// publicReply is a published reply as the public pages list it.
+type publicReply struct {
+	ID string `json:"id"`
+	published
+}
+
+// listReplies: GET /public/replies?after=&limit=: the published replies,
+// newest first, a page at a time; the masked text only.
+func listReplies(c *call, _ params) (int, any, error) {
+	q, err := parseQuery(c.req.Query, "after", "limit")
+	if err != nil {
+		return 0, nil, err
+	}
+	limit, err := pageLimit(q["limit"], 20, 100)
+	if err != nil {
+		return 0, nil, err
+	}
+	after := q["after"]
+	if after != "" && !sdk.ValidNewestFirstID(after) {
+		return 0, nil, badRequest(codeInvalidQuery, "after %q is not a reply's id", after)
+	}
+	page, err := c.host.Query(c.ctx, collPublished, sdk.Query{Limit: limit, After: after})
+	if err != nil {
+		return 0, nil, fromHost(err, "the published replies")
+	}
+	out := make([]publicReply, 0, len(page.Records))
+	for _, r := range page.Records {
+		var pr published
+		if err := json.Unmarshal(r.Document, &pr); err != nil {
+			return 0, nil, fmt.Errorf("published reply %s: %w", r.ID, err)
+		}
+		out = append(out, publicReply{r.ID, pr})
+	}
+	return http.StatusOK, map[string]any{"replies": out, "next": page.Next}, nil
+}

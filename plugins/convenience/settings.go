@@ -1,0 +1,59 @@
+package convenience
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+)
+
+// settings are a county's choices for the module. Units are named by
+// their ids in the county (countycloud org units list): a unit's code is
+// optional, its id is not.
+type settings struct {
+	// ITOfficeUnitID is the county's IT office (信息中心), which routes
+	// messages, reviews replies and reads the oversight report.
+	ITOfficeUnitID int64 `json:"it_office_unit_id"`
+	// LettersUnitID is the letters-and-visits bureau (信访局), which
+	// reads every message.
+	LettersUnitID int64 `json:"letters_unit_id"`
+	// SupervisingUnitID is the supervising unit (监察局, 督查室), which
+	// reads the oversight report; the platform's supervision escalates
+	// red tasks to the unit its own settings name.
+	SupervisingUnitID int64 `json:"supervising_unit_id"`
+	// Routes are the rules by category: the unit a message of the
+	// category goes to when the IT office routes it without naming one.
+	Routes map[string]int64 `json:"routes"`
+}
+
+// parseSettings reads the county's settings; the host validated them
+// against settingsSchema.
+func parseSettings(raw json.RawMessage) (settings, error) {
+	var s settings
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return s, nil
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return settings{}, fmt.Errorf("read settings: %w", err)
+	}
+	return s, nil
+}
+
+// settingsSchema is the JSON Schema of the settings a county enables the
+// module with.
+const settingsSchema = `{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "title": "便民服务",
+  "type": "object",
+  "additionalProperties": false,
+  "properties": {
+    "it_office_unit_id": {"description": "The id of the county's IT office (信息中心): routes messages, reviews replies, reads the oversight report.", "type": "integer", "minimum": 1},
+    "letters_unit_id": {"description": "The id of the letters-and-visits bureau (信访局): reads every message.", "type": "integer", "minimum": 1},
+    "supervising_unit_id": {"description": "The id of the supervising unit: reads the oversight report.", "type": "integer", "minimum": 1},
+    "routes": {
+      "description": "The unit each category of message goes to when the IT office routes it without naming one.",
+      "type": "object",
+      "propertyNames": {"enum": ["咨询", "投诉", "求助", "建议"]},
+      "additionalProperties": {"type": "integer", "minimum": 1}
+    }
+  }
+}`
