@@ -33,7 +33,8 @@ func mask(text string, names ...string) string {
 func maskName(text, name string) string {
 	name = strings.TrimSpace(name)
 	n := utf8.RuneCountInString(name)
-	if n < 2 || strings.ContainsRune(name, '*') {
+	// A name of valid UTF-8 matches valid text only at whole characters.
+	if n < 2 || strings.ContainsRune(name, '*') || !utf8.ValidString(name) {
 		return text
 	}
 	first, _ := utf8.DecodeRuneInString(name)

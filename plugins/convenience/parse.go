@@ -144,7 +144,7 @@ func checkText(field, s string, least, most int) string {
 	if n := utf8.RuneCountInString(s); n < least || n > most {
 		return field + " has " + strconv.Itoa(n) + " characters; give " + strconv.Itoa(least) + " to " + strconv.Itoa(most)
 	}
-	if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' }) {
+	if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' || bidiControl(r) }) {
 		return field + " holds control characters"
 	}
 	return ""
@@ -183,4 +183,10 @@ func validPhone(s string) bool {
 func validEmail(s string) bool {
 	a, err := mail.ParseAddress(s)
 	return err == nil && a.Address == s && a.Name == "" && len(s) <= 254
+}
+
+// bidiControl is a character that reorders the text around it: published
+// text must read as it was written.
+func bidiControl(r rune) bool {
+	return r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069' || r == '\u200e' || r == '\u200f' || r == '\u061c'
 }
