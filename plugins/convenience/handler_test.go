@@ -207,7 +207,7 @@ func TestAMessageIsRoutedAnsweredLatePublishedAndRated(t *testing.T) {
 	h.want("oversight by 信访局", h.do(letters, "GET", "/oversight?from=2026-06-01&to=2026-06-30", nil), 403, codeForbidden)
 	h.want("oversight backwards", h.do(office, "GET", "/oversight?from=2026-06-30&to=2026-06-01", nil), 400, codeInvalidQuery)
 	rep := h.want("oversight", h.do(supervisor, "GET", "/oversight?from=2026-06-01&to=2026-06-30", nil), 200, "")
-	var r report
+	var r Report
 	if err := json.Unmarshal([]byte(rep.raw), &r); err != nil {
 		t.Fatal(err)
 	}

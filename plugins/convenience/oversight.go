@@ -17,8 +17,8 @@ func oversightRoutes() []route {
 	}
 }
 
-// unitFigures are one unit's figures in the oversight report.
-type unitFigures struct {
+// UnitFigures are one unit's figures in the oversight report.
+type UnitFigures struct {
 	UnitID   int64  `json:"unit_id"`
 	UnitName string `json:"unit_name"`
 	// Received: messages routed to the unit in the period.
@@ -40,7 +40,7 @@ type unitFigures struct {
 	Reopened           int      `json:"reopened"`
 }
 
-func (f *unitFigures) add(m message, now time.Time) {
+func (f *UnitFigures) add(m message, now time.Time) {
 	f.Received++
 	if m.Status != statusAnswered {
 		f.Open++
@@ -66,15 +66,15 @@ func (f *unitFigures) add(m message, now time.Time) {
 	}
 }
 
-func (f *unitFigures) rate() {
+func (f *UnitFigures) rate() {
 	if rated := f.Satisfied + f.BasicallySatisfied + f.Unsatisfied; rated > 0 {
 		r := float64(f.Satisfied+f.BasicallySatisfied) / float64(rated)
 		f.Satisfaction = &r
 	}
 }
 
-// reopenedMessage is a message an unsatisfied rating reopened.
-type reopenedMessage struct {
+// ReopenedMessage is a message an unsatisfied rating reopened.
+type ReopenedMessage struct {
 	ID       string     `json:"id"`
 	Number   string     `json:"number"`
 	Category string     `json:"category"`
@@ -82,15 +82,16 @@ type reopenedMessage struct {
 	RatedAt  *time.Time `json:"rated_at"`
 }
 
-// report is the oversight report of a period.
-type report struct {
+// Report is the oversight report of a period: the answer of GET
+// /oversight, which the CLI reads too.
+type Report struct {
 	From string `json:"from"`
 	To   string `json:"to"`
 	// Unrouted: messages left in the period the IT office has not routed.
 	Unrouted int               `json:"unrouted"`
-	Units    []unitFigures     `json:"units"`
-	Total    unitFigures       `json:"total"`
-	Reopened []reopenedMessage `json:"reopened"`
+	Units    []UnitFigures     `json:"units"`
+	Total    UnitFigures       `json:"total"`
+	Reopened []ReopenedMessage `json:"reopened"`
 }
 
 // maxPeriodDays bounds a report's period.
@@ -120,8 +121,8 @@ func oversight(c *call, _ params) (int, any, error) {
 	}
 	end := to.AddDate(0, 0, 1)
 	in := func(t *time.Time) bool { return t != nil && !t.Before(from) && t.Before(end) }
-	rep := report{From: q["from"], To: q["to"], Units: []unitFigures{}, Reopened: []reopenedMessage{}}
-	byUnit := map[int64]*unitFigures{}
+	rep := Report{From: q["from"], To: q["to"], Units: []UnitFigures{}, Reopened: []ReopenedMessage{}}
+	byUnit := map[int64]*UnitFigures{}
 	for after := ""; ; {
 		page, err := c.host.Query(c.ctx, collMessages, sdk.Query{Limit: 200, After: after})
 		if err != nil {
@@ -143,13 +144,13 @@ func oversight(c *call, _ params) (int, any, error) {
 			}
 			f := byUnit[m.UnitID]
 			if f == nil {
-				f = &unitFigures{UnitID: m.UnitID}
+				f = &UnitFigures{UnitID: m.UnitID}
 				byUnit[m.UnitID] = f
 			}
 			f.add(m, c.now)
 			rep.Total.add(m, c.now)
 			if m.Reopened {
-				rep.Reopened = append(rep.Reopened, reopenedMessage{ID: r.ID, Number: m.Number, Category: m.Category, UnitID: m.UnitID, RatedAt: m.RatedAt})
+				rep.Reopened = append(rep.Reopened, ReopenedMessage{ID: r.ID, Number: m.Number, Category: m.Category, UnitID: m.UnitID, RatedAt: m.RatedAt})
 			}
 		}
 		if page.Next == "" {
