@@ -33,6 +33,10 @@ type fakeHost struct {
 	audits    []sdk.AuditEntry
 	// failAct, if set, is what the next ActOnTaskWith answers.
 	failAct error
+	// failPut, if set, is the record whose Put fails after failPutSkip
+	// more succeed, as a host gone at that moment.
+	failPut     string
+	failPutSkip int
 }
 
 func newFakeHost(now func() time.Time) *fakeHost {
@@ -52,6 +56,13 @@ func (h *fakeHost) Put(_ context.Context, collection, id string, version int64, 
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.failPut == collection+"/"+id {
+		if h.failPutSkip == 0 {
+			h.failPut = ""
+			return sdk.Record{}, fmt.Errorf("put %s/%s: the host is gone", collection, id)
+		}
+		h.failPutSkip--
+	}
 	if _, ok := h.indexed[collection]; !ok {
 		return sdk.Record{}, fmt.Errorf("%w: collection %s is not declared", sdk.ErrInvalid, collection)
 	}
@@ -242,8 +253,8 @@ func (h *fakeHost) ActOnTaskWith(_ context.Context, taskID int64, action string,
 	case h.caller.UnitID != t.UnitID || !slices.Contains(h.caller.Roles, *t.Role):
 		return sdk.Outcome{}, fmt.Errorf("%w: task %d waits for the clerks of unit %d", sdk.ErrDenied, taskID, t.UnitID)
 	}
-	now := h.now()
-	t.Status, t.ActedAt, t.Action = "done", &now, &action
+	now, actor := h.now(), h.caller.AccountID
+	t.Status, t.ActedAt, t.Action, t.ActedBy = "done", &now, &action, &actor
 	out := sdk.Outcome{Acted: t, Opened: []sdk.Task{}}
 	switch {
 	case t.Step == stepReply && action == actReply:
@@ -253,7 +264,7 @@ func (h *fakeHost) ActOnTaskWith(_ context.Context, taskID int64, action string,
 	case t.Step == stepReview && action == actReturn:
 		out.Opened = append(out.Opened, h.open(in, stepReply, "书面答复", in.SubjectUnitID))
 	default:
-		t.Status, t.ActedAt, t.Action = "open", nil, nil
+		t.Status, t.ActedAt, t.Action, t.ActedBy = "open", nil, nil, nil
 		return sdk.Outcome{}, fmt.Errorf("%w: step %s has no action %s", sdk.ErrInvalid, t.Step, action)
 	}
 	out.Instance = *in

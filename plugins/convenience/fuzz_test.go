@@ -17,7 +17,9 @@ func checkAccepted(t *testing.T, field, s string, least, most int) {
 	if n := utf8.RuneCountInString(s); n < least || n > most {
 		t.Fatalf("%s has %d characters", field, n)
 	}
-	if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' || bidiControl(r) }) {
+	if strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' || bidiControl(r)
+	}) {
 		t.Fatalf("%s %q holds control characters", field, s)
 	}
 }

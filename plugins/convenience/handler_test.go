@@ -336,3 +336,32 @@ func TestRoutesAndAnonymousCallers(t *testing.T) {
 	h.want("a bad after", h.do(citizen, "GET", "/public/replies?after=x", nil), 400, codeInvalidQuery)
 	h.want("a status that is none", h.do(office, "GET", "/messages?status=lost", nil), 400, codeInvalidQuery)
 }
+
+// A reply whose task was done but whose message the host failed to mark
+// is finished by its retry, late as its task was; anyone else's retry is
+// refused.
+func TestARetriedReplyFinishesWhatAFailedOneLeft(t *testing.T) {
+	h := newHarness(t)
+	h.leave("投诉", true)
+	id := h.onlyMessage()
+	h.want("route", h.do(office, "POST", "/messages/"+id+"/route", map[string]any{}), 200, "")
+	h.now = h.now.Add(6 * 24 * time.Hour)
+	// The draft's Put succeeds; the one marking it replied fails.
+	h.host.failPut, h.host.failPutSkip, h.host.caller = collMessages+"/"+id, 1, mzClerk
+	reply := map[string]any{"reply": "您好，已核实处理。"}
+	if resp, err := h.mod.serve(context.Background(), &sdk.Request{Method: "POST", Path: "/messages/" + id + "/reply", Body: []byte(`{"reply":"您好，已核实处理。"}`),
+		Caller: mzClerk, Settings: json.RawMessage(testSettings)}, h.host); err == nil {
+		t.Fatalf("a reply the host failed to keep: %d %s", resp.Status, resp.Body)
+	}
+	if m := h.message(id); m.Status != statusRouted {
+		t.Fatalf("the failed reply left %+v", m)
+	}
+	other := mzClerk
+	other.AccountID, other.Login = 32, "mzclerk2"
+	h.want("another clerk's retry", h.do(other, "POST", "/messages/"+id+"/reply", reply), 409, codeIllegalTransition)
+	h.want("the retry", h.do(mzClerk, "POST", "/messages/"+id+"/reply", reply), 200, "")
+	if m := h.message(id); m.Status != statusReplied || !m.Late || m.Reply != "您好，已核实处理。" {
+		t.Fatalf("the retry left %+v", m)
+	}
+	h.want("accept", h.do(office, "POST", "/messages/"+id+"/review", map[string]any{"decision": "accept"}), 200, "")
+}

@@ -393,10 +393,17 @@ func replyMessage(c *call, p params) (int, any, error) {
 		return 0, nil, illegal(m, "replied to")
 	}
 	task, err := c.openTask(m, stepReply)
+	var ae *apiError
+	if errors.As(err, &ae) && ae.code == codeIllegalTransition && m.Reply != "" {
+		// The reply task was done, with this message's draft, but the
+		// host failed before the message was marked replied: the retry
+		// marks it so.
+		return c.finishReply(id, in)
+	}
 	if err != nil {
 		return 0, nil, err
 	}
-	late := task.Level >= 2 || task.DueAt != nil && c.now.After(*task.DueAt)
+	late := lateReply(task, c.now)
 	// The reply is kept before the task is done, so that a done task
 	// never lacks its reply; a refused action leaves it a draft that the
 	// next reply replaces.
@@ -413,17 +420,59 @@ func replyMessage(c *call, p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	saved, m, err := c.update(id, func(m *message) error {
-		now := c.now.UTC()
-		m.Status, m.RepliedAt, m.RepliedBy = statusReplied, &now, c.req.Caller.Login
-		m.Late = m.Late || late
-		return nil
-	})
+	saved, m, err := c.markReplied(id, in.Reply, late)
 	if err != nil {
 		return 0, nil, err
 	}
-	c.audit("message.reply", id, nil, map[string]any{"unit_id": m.UnitID, "late": late})
 	return http.StatusOK, map[string]any{"id": id, "version": saved.Version, "message": m, "outcome": out}, nil
+}
+
+// lateReply reports whether a reply done at now on task is late: the
+// task was red, or past its deadline.
+func lateReply(t sdk.Task, now time.Time) bool {
+	return t.Level >= 2 || t.DueAt != nil && now.After(*t.DueAt)
+}
+
+// markReplied marks message id replied with reply, late or not.
+func (c *call) markReplied(id, reply string, late bool) (sdk.Record, message, error) {
+	saved, m, err := c.update(id, func(m *message) error {
+		now := c.now.UTC()
+		m.Status, m.Reply, m.RepliedAt, m.RepliedBy = statusReplied, reply, &now, c.req.Caller.Login
+		m.Late = m.Late || late
+		return nil
+	})
+	if err == nil {
+		c.audit("message.reply", id, nil, map[string]any{"unit_id": m.UnitID, "late": m.Late})
+	}
+	return saved, m, err
+}
+
+// finishReply completes a reply whose task is done already: only the
+// account that did the task may (the engine checked it could), and the
+// reply is late as the task was when it was done.
+func (c *call) finishReply(id string, in replyInput) (int, any, error) {
+	_, m, err := c.loadMessage(id)
+	if err != nil {
+		return 0, nil, err
+	}
+	done, err := c.host.ListWorkflowTasks(c.ctx, sdk.WorkflowQuery{Workflow: wfMessage, InstanceID: m.InstanceID, Status: "done"})
+	if err != nil {
+		return 0, nil, fromHost(err, "the message's tasks")
+	}
+	var last *sdk.Task
+	for i := range done {
+		if done[i].Step == stepReply && (last == nil || done[i].ID > last.ID) {
+			last = &done[i]
+		}
+	}
+	if last == nil || last.ActedBy == nil || *last.ActedBy != c.who.account || last.ActedAt == nil {
+		return 0, nil, illegal(m, "replied to")
+	}
+	saved, m, err := c.markReplied(id, in.Reply, lateReply(*last, *last.ActedAt))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"id": id, "version": saved.Version, "message": m}, nil
 }
 
 // reviewMessage: the IT office accepts the reply (办结), publishing it if

@@ -144,7 +144,9 @@ func checkText(field, s string, least, most int) string {
 	if n := utf8.RuneCountInString(s); n < least || n > most {
 		return field + " has " + strconv.Itoa(n) + " characters; give " + strconv.Itoa(least) + " to " + strconv.Itoa(most)
 	}
-	if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' || bidiControl(r) }) {
+	if strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' || bidiControl(r)
+	}) {
 		return field + " holds control characters"
 	}
 	return ""
