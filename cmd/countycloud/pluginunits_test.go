@@ -27,7 +27,7 @@ func TestAModuleRunsItsWorkflowsForUnitsThroughTheTypedSDK(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join("testdata", "unitsplugin")
 	sums := map[string]string{"dispatch": buildPlugin(t, src, dir, "dispatch-1.0.0"), "other": buildPlugin(t, src, dir, "other-1.0.0", "-ldflags", "-X main.id=other")}
-	db, _, url, env := twoCounties(t, map[string]string{"wyclerk": auth.RoleClerk}, func(c *config.Server) { c.PluginDir = dir })
+	db, _, url, env := twoCounties(t, map[string]string{"wyclerk": auth.RoleClerk}, func(c *config.Server) { c.PluginDir, c.PublicRate = dir, 100 })
 	operator := env["COUNTYCLOUD_TOKEN"]
 	const wy, lc = "gd.shaoguan.wengyuan", "gd.shaoguan.lechang"
 	for county, units := range map[string]int{wy: 2, lc: 4} {
@@ -91,6 +91,38 @@ func TestAModuleRunsItsWorkflowsForUnitsThroughTheTypedSDK(t *testing.T) {
 	sent := decode[sdk.Outcome](t, r)
 	if sent.Instance.Status != "done" || len(sent.Distributed) != 2 || sent.Distributed[0].SubjectUnitID != 2 || *sent.Distributed[1].ParentID != send.Instance.ID {
 		t.Fatalf("distributed %+v", sent)
+	}
+
+	// Suspension (补正): a recipient's clerk suspends the whole from the
+	// sending instance; its other recipient waits too, and nobody acts;
+	// the applicant resumes it on the module's public route.
+	suspend := fmt.Sprintf("%s/instances/%d/suspend", base, send.Instance.ID)
+	if r := call(t, "POST", suspend, people["wyclerk"], map[string]any{"reason": "缺材料"}); r.status != 403 || count("status = 'suspended'") != 0 {
+		t.Fatalf("the sender, with no task left in it, suspends: %d %s", r.status, r.body)
+	}
+	if r := call(t, "POST", fmt.Sprintf("%s/instances/%d/suspend", other, send.Instance.ID), people["rc2"], map[string]any{"reason": "缺材料"}); r.status != 404 {
+		t.Fatalf("another module suspends dispatch's instance: %d %s", r.status, r.body)
+	}
+	r = call(t, "POST", suspend, people["rc2"], map[string]any{"reason": "缺少环评批复"})
+	want(t, "suspend", r, 200, "")
+	if got := decode[[]sdk.Instance](t, r); len(got) != 2 || got[1].Status != "suspended" || count("status = 'suspended'") != 2 {
+		t.Fatalf("suspended %+v", got)
+	}
+	waiting := decode[[]sdk.Task](t, call(t, "GET", fmt.Sprintf("%s/tasks?status=suspended&parent_id=%d", base, send.Instance.ID), people["wyclerk"], nil))
+	if len(waiting) != 2 {
+		t.Fatalf("the suspended tasks: %+v", waiting)
+	}
+	if r := call(t, "POST", fmt.Sprintf("%s/tasks/%d/sign_in", base, waiting[1].ID), people["rc3"], nil); r.status != 409 {
+		t.Fatalf("signing in a suspended task: %d %s", r.status, r.body)
+	}
+	resume := fmt.Sprintf("/modules/dispatch/public/resume/%d", send.Instance.ID)
+	if r := call(t, "POST", url+"/v1/public/"+lc+resume, "", nil); r.status != 404 || count("status = 'suspended'") != 2 {
+		t.Fatalf("the applicant resumes in the other county: %d %s", r.status, r.body)
+	}
+	r = call(t, "POST", url+"/v1/public/"+wy+resume, "", nil)
+	want(t, "the applicant resumes", r, 200, "")
+	if got := decode[[]sdk.Instance](t, r); len(got) != 2 || got[0].Status != "running" || count("status = 'suspended'") != 0 {
+		t.Fatalf("resumed %+v", got)
 	}
 
 	// Routing.

@@ -104,6 +104,20 @@ func (w pluginWorkflows) Tasks(ctx context.Context, c host.Capability, own []str
 	return encode(list, err)
 }
 
+func (w pluginWorkflows) Suspend(ctx context.Context, c host.Capability, own []string, id int64, reason string) (json.RawMessage, error) {
+	within := func(code string) bool { return slices.Contains(own, code) }
+	out, err := w.engine.Suspend(as(ctx, c), c.County, id, workflow.SuspendInput{Reason: reason, Within: within})
+	return encode(out, err)
+}
+
+// Resume may be a public route's anonymous caller's (the applicant): the
+// engine takes one only from a module, within its own workflows.
+func (w pluginWorkflows) Resume(ctx context.Context, c host.Capability, own []string, id int64, comment string) (json.RawMessage, error) {
+	within := func(code string) bool { return slices.Contains(own, code) }
+	out, err := w.engine.Resume(as(ctx, c), c.County, id, workflow.ResumeInput{Comment: comment, Within: within})
+	return encode(out, err)
+}
+
 // as is ctx of c's caller: the principal the engine authorises, bound to
 // c's county as the API's guard binds a county's account, and the actor
 // and request its audit entries name, with the plugin that drove it as

@@ -272,7 +272,36 @@ instances, read an inbox and act on tasks (the county's accounts).`,
 		},
 	}
 	withdraw.Flags().StringVar(&comment, "comment", "", "why it is withdrawn, for the instance's history")
-	cmd.AddCommand(list, show, put, localize, start, inbox, act, instance, distributed, withdraw)
+	var reason string
+	suspend := &cobra.Command{
+		Use:   "suspend ID --reason TEXT",
+		Short: "Stop an instance's clock while it waits on the applicant (补正), with those distributed from it",
+		Long: "Suspend an instance and every running instance distributed from it: their tasks wait, supervision does not\n" +
+			"watch them, and on resume every deadline moves on by the working time waited. For an assignee of one of their tasks.",
+		Example: "  countycloud workflow suspend 12 --reason 缺少营业执照副本",
+		Args:    exactArgs(1, "the instance's id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var out workflow.Suspension
+			return o.call(cmd, http.MethodPost, "/instances/"+url.PathEscape(args[0])+"/suspend", nil, map[string]string{"reason": reason}, &out, func() error {
+				return printInstances(o.e.stdout, out.Instances)
+			})
+		},
+	}
+	suspend.Flags().StringVar(&reason, "reason", "", "what the instance waits for (补正材料), for its history; required")
+	resume := &cobra.Command{
+		Use:     "resume ID [--comment TEXT]",
+		Short:   "Start a suspended instance's clock again, its deadlines moved on by the working time waited",
+		Example: "  countycloud workflow resume 12 --comment 材料已补正",
+		Args:    exactArgs(1, "the instance's id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var out workflow.Suspension
+			return o.call(cmd, http.MethodPost, "/instances/"+url.PathEscape(args[0])+"/resume", nil, map[string]string{"comment": comment}, &out, func() error {
+				return printInstances(o.e.stdout, out.Instances)
+			})
+		},
+	}
+	resume.Flags().StringVar(&comment, "comment", "", "a note for the instance's history")
+	cmd.AddCommand(list, show, put, localize, start, inbox, act, instance, distributed, withdraw, suspend, resume)
 	return cmd
 }
 

@@ -103,6 +103,8 @@ func Policy() map[string]Rule {
 		"workflow.instances.get":         read(staff),
 		"workflow.instances.distributed": read(staff),
 		"workflow.instances.withdraw":    write(accounts),
+		"workflow.instances.suspend":     write(accounts),
+		"workflow.instances.resume":      write(accounts),
 		"workflow.tasks.inbox":           read(staff),
 		"workflow.tasks.act":             write(accounts),
 

@@ -39,6 +39,11 @@ type Workflows interface {
 	ActWith(ctx context.Context, c Capability, own []string, taskID int64, in ActWith) (json.RawMessage, error)
 	Instances(ctx context.Context, c Capability, own []string, q ListQuery) (json.RawMessage, error)
 	Tasks(ctx context.Context, c Capability, own []string, q ListQuery) (json.RawMessage, error)
+	// Suspend and Resume stop and restart the clock of an instance of
+	// own and those distributed from it (the HostSuspension service);
+	// c's caller may be anonymous for Resume.
+	Suspend(ctx context.Context, c Capability, own []string, id int64, reason string) (json.RawMessage, error)
+	Resume(ctx context.Context, c Capability, own []string, id int64, comment string) (json.RawMessage, error)
 }
 
 // StartFor is a start of the HostWorkflows service.

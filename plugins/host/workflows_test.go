@@ -130,6 +130,14 @@ func (e *engine) Tasks(_ context.Context, c host.Capability, own []string, q hos
 	return json.Marshal(map[string]any{"county": c.County, "own": own, "q": q})
 }
 
+func (e *engine) Suspend(_ context.Context, c host.Capability, own []string, id int64, reason string) (json.RawMessage, error) {
+	return json.Marshal(map[string]any{"county": c.County, "own": own, "id": id, "reason": reason})
+}
+
+func (e *engine) Resume(_ context.Context, c host.Capability, own []string, id int64, comment string) (json.RawMessage, error) {
+	return json.Marshal(map[string]any{"county": c.County, "own": own, "id": id, "comment": comment})
+}
+
 func TestAPluginRunsItsOwnWorkflowsInItsCountyAsTheCaller(t *testing.T) {
 	f := setup(t)
 	f.deps.Workflows = &engine{installed: map[string]string{}}

@@ -49,7 +49,10 @@ type Host struct {
 	// directory is the host's Directory service, on the same connection.
 	directory pluginv1.DirectoryClient
 	// batches is the host's Batches service, on the same connection.
-	batches    pluginv1.BatchesClient
+	batches pluginv1.BatchesClient
+	// suspension is the host's HostSuspension service, on the same
+	// connection.
+	suspension pluginv1.HostSuspensionClient
 	capability string
 }
 

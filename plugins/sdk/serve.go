@@ -126,6 +126,8 @@ type moduleServer struct {
 	workflows pluginv1.HostWorkflowsClient
 	directory pluginv1.DirectoryClient
 	batches   pluginv1.BatchesClient
+	// suspension is the host's HostSuspension service.
+	suspension pluginv1.HostSuspensionClient
 }
 
 // Manifest answers the host's first call, which also names the broker
@@ -143,6 +145,7 @@ func (s *moduleServer) Manifest(_ context.Context, req *pluginv1.ManifestRequest
 	s.receipts = pluginv1.NewReceiptsClient(conn)
 	s.numbers = pluginv1.NewNumbersClient(conn)
 	s.workflows = pluginv1.NewHostWorkflowsClient(conn)
+	s.suspension = pluginv1.NewHostSuspensionClient(conn)
 	s.directory = pluginv1.NewDirectoryClient(conn)
 	s.batches = pluginv1.NewBatchesClient(conn)
 	s.mu.Unlock()
@@ -156,6 +159,7 @@ func (s *moduleServer) Manifest(_ context.Context, req *pluginv1.ManifestRequest
 func (s *moduleServer) Handle(ctx context.Context, req *pluginv1.HandleRequest) (*pluginv1.HandleResponse, error) {
 	s.mu.Lock()
 	host, seals, measures, receipts, numbers, workflows, directory, batches := s.host, s.seals, s.measures, s.receipts, s.numbers, s.workflows, s.directory, s.batches
+	suspension := s.suspension
 	s.mu.Unlock()
 	c := req.GetCaller()
 	r := &Request{
@@ -163,7 +167,8 @@ func (s *moduleServer) Handle(ctx context.Context, req *pluginv1.HandleRequest) 
 		Caller:    Caller{Kind: c.GetKind(), Login: c.GetLogin(), AccountID: c.GetAccountId(), UnitID: c.GetUnitId(), Roles: c.GetRoles(), Address: c.GetAddress()},
 		RequestID: req.GetRequestId(),
 		Settings:  req.GetSettings(),
-		Host:      &Host{client: host, seals: seals, measures: measures, receipts: receipts, numbers: numbers, workflows: workflows, directory: directory, batches: batches, capability: req.GetCapability()},
+		Host: &Host{client: host, seals: seals, measures: measures, receipts: receipts, numbers: numbers, workflows: workflows, directory: directory,
+			batches: batches, suspension: suspension, capability: req.GetCapability()},
 	}
 	resp, err := s.module.Handle(ctx, r)
 	if err != nil {

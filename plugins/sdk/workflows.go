@@ -62,14 +62,21 @@ type Instance struct {
 	SubjectUnitID int64 `json:"subject_unit_id"`
 	// ParentID is the sending instance of one started by distribution.
 	ParentID *int64 `json:"parent_id,omitempty"`
-	// Status is running, done or withdrawn.
+	// Status is running, done, withdrawn or suspended (waiting on the
+	// applicant, 补正: see SuspendWorkflow).
 	Status    string     `json:"status"`
 	StartedAt time.Time  `json:"started_at"`
 	DueAt     *time.Time `json:"due_at,omitempty"`
 	// DueCalendar is official, provisional or missing: how far the
 	// holidays DueAt was counted over are known.
-	DueCalendar *string    `json:"due_calendar,omitempty"`
-	FinishedAt  *time.Time `json:"finished_at,omitempty"`
+	DueCalendar *string `json:"due_calendar,omitempty"`
+	// SuspendedAt is when it was suspended, while it is.
+	SuspendedAt *time.Time `json:"suspended_at,omitempty"`
+	// SuspendedWorkingSeconds is the working time it has spent suspended
+	// over all its suspensions: its handling time is its working time
+	// from start to finish less this.
+	SuspendedWorkingSeconds int64      `json:"suspended_working_seconds"`
+	FinishedAt              *time.Time `json:"finished_at,omitempty"`
 }
 
 // Task is one step of an instance, open for a named account or for the
@@ -83,7 +90,8 @@ type Task struct {
 	AccountID  *int64  `json:"assignee_account_id,omitempty"`
 	Role       *string `json:"assignee_role,omitempty"`
 	UnitID     int64   `json:"unit_id"`
-	// Status is open, done or cancelled.
+	// Status is open, done, cancelled or suspended (its instance waits
+	// on the applicant).
 	Status string `json:"status"`
 	// Level is supervision's colour: 0 green, 1 yellow, 2 red.
 	Level       int        `json:"level"`
@@ -92,11 +100,14 @@ type Task struct {
 	WarnAt      *time.Time `json:"warn_at,omitempty"`
 	DueAt       *time.Time `json:"due_at,omitempty"`
 	DueCalendar *string    `json:"due_calendar,omitempty"`
-	ActedBy     *int64     `json:"acted_by,omitempty"`
-	ActedAt     *time.Time `json:"acted_at,omitempty"`
-	Action      *string    `json:"action,omitempty"`
-	Comment     *string    `json:"comment,omitempty"`
-	Version     int        `json:"version"`
+	// SuspendedWorkingSeconds is the working time the task spent
+	// suspended with its instance.
+	SuspendedWorkingSeconds int64      `json:"suspended_working_seconds"`
+	ActedBy                 *int64     `json:"acted_by,omitempty"`
+	ActedAt                 *time.Time `json:"acted_at,omitempty"`
+	Action                  *string    `json:"action,omitempty"`
+	Comment                 *string    `json:"comment,omitempty"`
+	Version                 int        `json:"version"`
 	// Title and Workflow are its instance's, in lists of tasks.
 	Title    string `json:"title,omitempty"`
 	Workflow string `json:"workflow,omitempty"`
@@ -182,8 +193,8 @@ func (h *Host) WorkflowInstanceView(ctx context.Context, id int64) (InstanceView
 
 // WorkflowQuery narrows a list of the module's own workflows' instances
 // or tasks in the county: Workflow is one local code (all of the
-// module's if empty); Status is running, done or withdrawn for
-// instances, open, done or cancelled for tasks; UnitID is the subject
+// module's if empty); Status is running, done, withdrawn or suspended
+// for instances, open, done, cancelled or suspended for tasks; UnitID is the subject
 // unit of instances, the unit of tasks; ParentID gives the instances a
 // distribution from it started; InstanceID an instance's tasks. Lists
 // come oldest first, Limit (1 to 500, 100 if 0) after the id After: pass

@@ -294,7 +294,7 @@ func (s *Service) Stats(ctx context.Context, tenant string, p Period, unit int64
 		if unit != 0 {
 			get(unit)
 		}
-		rows, err := conn.QueryxContext(ctx, `SELECT unit_id, created_at, acted_at, due_at FROM workflow_tasks
+		rows, err := conn.QueryxContext(ctx, `SELECT unit_id, created_at, acted_at, due_at, suspended_seconds FROM workflow_tasks
 WHERE acted_at >= ? AND acted_at < ? AND status = 'done'`+filter, append([]any{start, end}, args...)...)
 		if err != nil {
 			return fmt.Errorf("read finished tasks: %w", err)
@@ -306,6 +306,9 @@ WHERE acted_at >= ? AND acted_at < ? AND status = 'done'`+filter, append([]any{s
 				Created time.Time  `db:"created_at"`
 				Acted   time.Time  `db:"acted_at"`
 				Due     *time.Time `db:"due_at"`
+				// Suspended is the working time the task waited on the
+				// applicant (补正), which its handling time does not count.
+				Suspended int64 `db:"suspended_seconds"`
 			}
 			if err := rows.StructScan(&t); err != nil {
 				return fmt.Errorf("read finished tasks: %w", err)
@@ -317,7 +320,7 @@ WHERE acted_at >= ? AND acted_at < ? AND status = 'done'`+filter, append([]any{s
 			} else {
 				u.FinishedLate++
 			}
-			u.handling += cal.WorkingDuration(t.Created, t.Acted)
+			u.handling += max(cal.WorkingDuration(t.Created, t.Acted)-time.Duration(t.Suspended)*time.Second, 0)
 		}
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("read finished tasks: %w", err)
@@ -327,9 +330,11 @@ WHERE acted_at >= ? AND acted_at < ? AND status = 'done'`+filter, append([]any{s
 			N    int   `db:"n"`
 		}
 		// Open at the end of the period (created before it ends, not done
-		// or cancelled before it ends) with its deadline passed by then.
+		// or cancelled before it ends) with its deadline passed by then;
+		// a task suspended now (waiting on the applicant, its deadline
+		// to move on when it resumes) is not overdue.
 		err = conn.SelectContext(ctx, &open, `SELECT unit_id, COUNT(*) AS n FROM workflow_tasks
-WHERE due_at < ? AND created_at < ? AND status <> 'cancelled' AND (acted_at IS NULL OR acted_at >= ?)`+filter+` GROUP BY unit_id`,
+WHERE due_at < ? AND created_at < ? AND status NOT IN ('cancelled', 'suspended') AND (acted_at IS NULL OR acted_at >= ?)`+filter+` GROUP BY unit_id`,
 			append([]any{overdueBy, end, end}, args...)...)
 		if err != nil {
 			return fmt.Errorf("count overdue open tasks: %w", err)

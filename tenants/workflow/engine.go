@@ -27,10 +27,16 @@ const (
 	InstanceRunning   = "running"
 	InstanceDone      = "done"
 	InstanceWithdrawn = "withdrawn"
+	// InstanceSuspended waits on someone outside the county (补正), its
+	// clock stopped: see Suspend.
+	InstanceSuspended = "suspended"
 
 	TaskOpen      = "open"
 	TaskDone      = "done"
 	TaskCancelled = "cancelled"
+	// TaskSuspended is an open task of a suspended instance: nobody acts
+	// on it and supervision does not watch it until the instance resumes.
+	TaskSuspended = "suspended"
 )
 
 // Instance is one run of a workflow.
@@ -53,11 +59,18 @@ type Instance struct {
 	// DueCalendar says how far the calendar DueAt was counted in can be
 	// trusted over the years counted: official, provisional or missing.
 	DueCalendar *workday.Status `json:"due_calendar,omitempty" db:"due_calendar"`
-	FinishedAt  *time.Time      `json:"finished_at,omitempty" db:"finished_at"`
+	// SuspendedAt is when the instance was suspended, while it is.
+	SuspendedAt *time.Time `json:"suspended_at,omitempty" db:"suspended_at"`
+	// SuspendedSeconds is the working time, in seconds, the instance has
+	// spent suspended over all its suspensions: its handling time is its
+	// working time from start to finish less this.
+	SuspendedSeconds int64      `json:"suspended_working_seconds" db:"suspended_seconds"`
+	FinishedAt       *time.Time `json:"finished_at,omitempty" db:"finished_at"`
 }
 
 const instanceColumns = `id, definition_code, definition_version, title, reference, initiator_id, initiator_unit_id,
-COALESCE(subject_unit_id, initiator_unit_id) AS subject_unit_id, parent_id, status, started_at, due_at, due_calendar, finished_at`
+COALESCE(subject_unit_id, initiator_unit_id) AS subject_unit_id, parent_id, status, started_at, due_at, due_calendar, suspended_at,
+suspended_seconds, finished_at`
 
 // Task is one step of an instance waiting for, or done by, someone: a
 // named account, or any holder of a role in a unit.
@@ -78,22 +91,27 @@ type Task struct {
 	DueAt       *time.Time `json:"due_at,omitempty" db:"due_at"`
 	// DueCalendar is DueAt's calendar status, as Instance.DueCalendar.
 	DueCalendar *workday.Status `json:"due_calendar,omitempty" db:"due_calendar"`
-	ActedBy     *int64          `json:"acted_by,omitempty" db:"acted_by"`
-	ActedAt     *time.Time      `json:"acted_at,omitempty" db:"acted_at"`
-	Action      *string         `json:"action,omitempty" db:"action"`
-	Comment     *string         `json:"comment,omitempty" db:"comment"`
-	Version     int             `json:"version" db:"version"`
+	// SuspendedSeconds is the working time, in seconds, the task spent
+	// suspended with its instance.
+	SuspendedSeconds int64      `json:"suspended_working_seconds" db:"suspended_seconds"`
+	ActedBy          *int64     `json:"acted_by,omitempty" db:"acted_by"`
+	ActedAt          *time.Time `json:"acted_at,omitempty" db:"acted_at"`
+	Action           *string    `json:"action,omitempty" db:"action"`
+	Comment          *string    `json:"comment,omitempty" db:"comment"`
+	Version          int        `json:"version" db:"version"`
 }
 
 const taskColumns = `t.id, t.instance_id, t.step, t.step_name, t.join_step, t.assignee_account_id, t.assignee_role, t.unit_id,
-t.status, t.level, t.sms_reminder, t.created_at, t.warn_at, t.due_at, t.due_calendar, t.acted_by, t.acted_at, t.action, t.comment, t.version`
+t.status, t.level, t.sms_reminder, t.created_at, t.warn_at, t.due_at, t.due_calendar, t.suspended_seconds, t.acted_by, t.acted_at, t.action,
+t.comment, t.version`
 
 // lockedInstanceColumns are an instance's columns as lockTask reads them
 // beside its task's.
 const lockedInstanceColumns = `i.id AS "i.id", i.definition_code AS "i.definition_code", i.definition_version AS "i.definition_version",
 i.title AS "i.title", i.reference AS "i.reference", i.initiator_id AS "i.initiator_id", i.initiator_unit_id AS "i.initiator_unit_id",
 COALESCE(i.subject_unit_id, i.initiator_unit_id) AS "i.subject_unit_id", i.parent_id AS "i.parent_id",
-i.status AS "i.status", i.started_at AS "i.started_at", i.due_at AS "i.due_at", i.due_calendar AS "i.due_calendar", i.finished_at AS "i.finished_at"`
+i.status AS "i.status", i.started_at AS "i.started_at", i.due_at AS "i.due_at", i.due_calendar AS "i.due_calendar",
+i.suspended_at AS "i.suspended_at", i.suspended_seconds AS "i.suspended_seconds", i.finished_at AS "i.finished_at"`
 
 // actor is the account acting: only a county's own accounts start and act
 // on its workflows.
@@ -331,6 +349,10 @@ func (s *Service) Act(ctx context.Context, tenant string, taskID int64, in ActIn
 		task, inst := locked.Task, locked.Instance
 		if in.Within != nil && !in.Within(inst.Workflow) {
 			return errs.NotFound(CodeTaskNotFound, "the county has no task %d", taskID)
+		}
+		if task.Status == TaskSuspended {
+			return errs.Conflict(CodeSuspended, "instance %d is suspended, waiting since %s; it must resume before task %d is acted on",
+				inst.ID, inst.SuspendedAt.In(workday.China()).Format("2006-01-02 15:04"), task.ID)
 		}
 		if task.Status != TaskOpen {
 			return closedError(ctx, tx, task)
@@ -797,8 +819,14 @@ func (r *run) history(ctx context.Context, task *int64, step, action string, p a
 	if comment != "" {
 		c = &comment
 	}
+	// An anonymous caller (an applicant resuming a suspension through a
+	// module) is no account.
+	actorID, login := &p.ID, p.Login
+	if p.Kind == auth.KindAnonymous {
+		actorID, login = nil, string(auth.KindAnonymous)
+	}
 	if _, err := r.tx.ExecContext(ctx, `INSERT INTO workflow_history (instance_id, task_id, step, action, actor_id, actor_login, at, comment)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.inst.ID, task, step, action, p.ID, p.Login, r.now, c); err != nil {
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.inst.ID, task, step, action, actorID, login, r.now, c); err != nil {
 		return fmt.Errorf("record %s on instance %d: %w", action, r.inst.ID, err)
 	}
 	return nil

@@ -143,7 +143,7 @@ func concerns(p auth.Principal, tenant string, v InstanceView) bool {
 		return true
 	}
 	for _, t := range v.Tasks {
-		if (t.ActedBy != nil && *t.ActedBy == p.ID) || (t.Status == TaskOpen && mayAct(p, t)) {
+		if (t.ActedBy != nil && *t.ActedBy == p.ID) || ((t.Status == TaskOpen || t.Status == TaskSuspended) && mayAct(p, t)) {
 			return true
 		}
 	}
@@ -214,7 +214,7 @@ func (f ModuleFilter) limit() int {
 // module reads its own workflows' instances as it reads its own records,
 // and decides itself what its callers see of them.
 func (s *Service) ModuleInstances(ctx context.Context, tenant string, f ModuleFilter) ([]Instance, error) {
-	cond, args, err := f.where(InstanceRunning, InstanceDone, InstanceWithdrawn)
+	cond, args, err := f.where(InstanceRunning, InstanceDone, InstanceWithdrawn, InstanceSuspended)
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +233,7 @@ func (s *Service) ModuleInstances(ctx context.Context, tenant string, f ModuleFi
 // ModuleTasks lists tasks of a module's workflows in the county, with
 // what their instances are about, for the plugin host as ModuleInstances.
 func (s *Service) ModuleTasks(ctx context.Context, tenant string, f ModuleFilter) ([]InboxItem, error) {
-	cond, args, err := f.where(TaskOpen, TaskDone, TaskCancelled)
+	cond, args, err := f.where(TaskOpen, TaskDone, TaskCancelled, TaskSuspended)
 	if err != nil {
 		return nil, err
 	}

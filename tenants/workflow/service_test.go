@@ -13,6 +13,7 @@ import (
 	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/store"
 	"github.com/countycloud/countycloud/core/store/storetest"
 	"github.com/countycloud/countycloud/core/workday"
 	flow "github.com/countycloud/countycloud/core/workflow"
@@ -51,6 +52,11 @@ type fixture struct {
 	// clock is the engine's now, moved by tests.
 	clock *clock
 	org   org.Service
+	// router, calendars and registry are what the engine runs on, for
+	// the services that read its tables (supervision).
+	router    *store.Router
+	calendars *calendar.Service
+	registry  registry.Service
 }
 
 type clock struct {
@@ -67,7 +73,7 @@ func (c *clock) now() time.Time {
 func setup(t testing.TB) *fixture {
 	t.Helper()
 	db := storetest.New(t)
-	provisiontest.Registry(t, db, registry.CreateRequest{Code: wengyuan, Name: "翁源县"}, registry.CreateRequest{Code: lechang, Name: "乐昌市"})
+	reg := provisiontest.Registry(t, db, registry.CreateRequest{Code: wengyuan, Name: "翁源县"}, registry.CreateRequest{Code: lechang, Name: "乐昌市"})
 	router := provisiontest.Router(db, registry.LocatorInterval)
 	ctx := context.Background()
 	cals, err := calendar.NewService(router)
@@ -76,7 +82,8 @@ func setup(t testing.TB) *fixture {
 	}
 	// Monday 2026-06-01, 09:00 in China.
 	clk := &clock{t: time.Date(2026, 6, 1, 1, 0, 0, 0, time.UTC)}
-	f := &fixture{db: db, svc: workflow.NewService(router, cals, nil, nil, clk.now, quiet), counties: map[string]county{}, clock: clk}
+	f := &fixture{db: db, svc: workflow.NewService(router, cals, nil, nil, clk.now, quiet), counties: map[string]county{}, clock: clk,
+		router: router, calendars: cals, registry: reg}
 	people := org.NewService(router)
 	f.org = people
 	for _, code := range []string{wengyuan, lechang} {

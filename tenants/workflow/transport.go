@@ -23,6 +23,8 @@ import (
 //	GET        /instances/{id}                     an instance with its tasks and history
 //	GET        /instances/{id}/distributed         the instances its distribution started, one per recipient unit
 //	POST       /instances/{id}/withdraw            {"comment"}: its initiator takes it back
+//	POST       /instances/{id}/suspend             {"reason"}: an assignee stops its clock, waiting on the applicant (补正)
+//	POST       /instances/{id}/resume              {"comment"}: an assignee of a suspended task starts it again
 //	GET        /tasks?unit_id=&after=&limit=       the caller's inbox, or a unit's
 //	POST       /tasks/{id}/act                     {"action", "comment", "sms_reminder", "route_unit_id", "recipient_unit_ids"}
 func (s *Service) Routes(guard func(route string) endpoint.Middleware, opts ...httptransport.ServerOption) []kit.Route {
@@ -64,6 +66,14 @@ func (s *Service) Routes(guard func(route string) endpoint.Middleware, opts ...h
 			r := req.(request[withdrawInput])
 			return s.Withdraw(ctx, r.tenant, r.id, r.body.Comment)
 		}, decode[withdrawInput](true), ok),
+		route("POST", "/instances/{id}/suspend", "workflow.instances.suspend", func(ctx context.Context, req any) (any, error) {
+			r := req.(request[SuspendInput])
+			return s.Suspend(ctx, r.tenant, r.id, r.body)
+		}, decode[SuspendInput](true), ok),
+		route("POST", "/instances/{id}/resume", "workflow.instances.resume", func(ctx context.Context, req any) (any, error) {
+			r := req.(request[ResumeInput])
+			return s.Resume(ctx, r.tenant, r.id, r.body)
+		}, decode[ResumeInput](true), ok),
 		route("GET", "/tasks", "workflow.tasks.inbox", func(ctx context.Context, req any) (any, error) {
 			r := req.(request[none])
 			return s.Inbox(ctx, r.tenant, r.inbox)

@@ -1,7 +1,9 @@
-// Command unitsplugin is the test module of the HostWorkflows service:
-// its workflows send a document to units (distribution), receive it in
-// each (subject units) and route a message to a unit, and its routes
-// drive them through the SDK's typed calls.
+// Command unitsplugin is the test module of the HostWorkflows and
+// HostSuspension services: its workflows send a document to units
+// (distribution), receive it in each (subject units) and route a message
+// to a unit, and its routes drive them through the SDK's typed calls,
+// suspending and resuming them too (a public route resumes one for
+// anyone, as a module would for an applicant whose code it checked).
 package main
 
 import (
@@ -33,7 +35,8 @@ const (
 
 func main() {
 	sdk.Serve(sdk.Manifest{ID: id, Name: "分发", Vendor: "CountyCloud tests", Version: "1.0.0", Protocol: sdk.ProtocolVersion,
-		Workflows: map[string]json.RawMessage{"send": json.RawMessage(send), "receive": json.RawMessage(receive), "message": json.RawMessage(message)}},
+		Workflows: map[string]json.RawMessage{"send": json.RawMessage(send), "receive": json.RawMessage(receive), "message": json.RawMessage(message)},
+		Public:    []sdk.PublicRoute{{Method: "POST", Path: "/public/resume/{id}"}}},
 		units{})
 }
 
@@ -45,9 +48,12 @@ type body struct {
 	SubjectUnitID    int64   `json:"subject_unit_id"`
 	RouteUnitID      int64   `json:"route_unit_id"`
 	RecipientUnitIDs []int64 `json:"recipient_unit_ids"`
+	Reason           string  `json:"reason"`
 }
 
-// Handle serves POST /start/{workflow}, POST /tasks/{id}/{action}, GET
+// Handle serves POST /start/{workflow}, POST /tasks/{id}/{action}, POST
+// /instances/{id}/suspend {"reason"} and /instances/{id}/resume, POST
+// /public/resume/{id}, GET
 // /instances/{id}, and GET /instances and /tasks with the query's
 // workflow, status, unit_id, parent_id, instance_id, after and limit.
 func (units) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, error) {
@@ -68,6 +74,15 @@ func (units) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, error) 
 	case r.Method == "POST" && len(parts) == 3 && parts[0] == "tasks":
 		task, _ := strconv.ParseInt(parts[1], 10, 64)
 		out, err = r.Host.ActOnTaskWith(ctx, task, parts[2], sdk.ActOptions{RouteUnitID: in.RouteUnitID, RecipientUnitIDs: in.RecipientUnitIDs})
+	case r.Method == "POST" && len(parts) == 3 && parts[0] == "instances" && parts[2] == "suspend":
+		instance, _ := strconv.ParseInt(parts[1], 10, 64)
+		out, err = r.Host.SuspendWorkflow(ctx, instance, in.Reason)
+	case r.Method == "POST" && len(parts) == 3 && parts[0] == "instances" && parts[2] == "resume":
+		instance, _ := strconv.ParseInt(parts[1], 10, 64)
+		out, err = r.Host.ResumeWorkflow(ctx, instance, "")
+	case r.Method == "POST" && len(parts) == 3 && parts[0] == "public" && parts[1] == "resume":
+		instance, _ := strconv.ParseInt(parts[2], 10, 64)
+		out, err = r.Host.ResumeWorkflow(ctx, instance, "材料已补正")
 	case r.Method == "GET" && len(parts) == 2 && parts[0] == "instances":
 		instance, _ := strconv.ParseInt(parts[1], 10, 64)
 		out, err = r.Host.WorkflowInstanceView(ctx, instance)
@@ -83,6 +98,8 @@ func (units) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, error) 
 		return &sdk.Response{Status: 403, Body: []byte(err.Error())}, nil
 	case errors.Is(err, sdk.ErrNotFound):
 		return &sdk.Response{Status: 404, Body: []byte(err.Error())}, nil
+	case errors.Is(err, sdk.ErrConflict):
+		return &sdk.Response{Status: 409, Body: []byte(err.Error())}, nil
 	case err != nil:
 		return &sdk.Response{Status: 400, Body: []byte(err.Error())}, nil
 	}
