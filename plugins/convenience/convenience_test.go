@@ -1,9 +1,13 @@
 package convenience
 
 import (
+	"strings"
 	"testing"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/countycloud/countycloud/core/workflow"
+	"github.com/countycloud/countycloud/plugins/host"
 	"github.com/countycloud/countycloud/plugins/sdk"
 )
 
@@ -33,5 +37,34 @@ func TestManifest(t *testing.T) {
 func TestWorkflowIsTheEngines(t *testing.T) {
 	if _, err := workflow.Parse([]byte(messageFlow), []string{"clerk", "leader", "business_admin"}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSettingsSchema: the host takes the settings the module reads, and
+// refuses a category that is none, a unit id that is not one and a
+// misspelt field.
+func TestSettingsSchema(t *testing.T) {
+	schema, err := host.CompileSettings(Manifest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid := func(raw string) bool {
+		v, err := jsonschema.UnmarshalJSON(strings.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return schema.Validate(v) == nil
+	}
+	if !valid(testSettings) || !valid(`{}`) {
+		t.Errorf("the tests' settings are refused")
+	}
+	for _, bad := range []string{`{"routes": {"表扬": 3}}`, `{"routes": {"投诉": 0}}`, `{"it_office_unit_id": "1"}`, `{"it_office": 1}`} {
+		if valid(bad) {
+			t.Errorf("settings %s are taken", bad)
+		}
+	}
+	s, err := parseSettings([]byte(testSettings))
+	if err != nil || s.ITOfficeUnitID != 1 || s.LettersUnitID != 2 || s.SupervisingUnitID != 5 || s.Routes["投诉"] != 3 {
+		t.Errorf("parsed %+v, %v", s, err)
 	}
 }

@@ -365,3 +365,18 @@ func TestARetriedReplyFinishesWhatAFailedOneLeft(t *testing.T) {
 	}
 	h.want("accept", h.do(office, "POST", "/messages/"+id+"/review", map[string]any{"decision": "accept"}), 200, "")
 }
+
+// The province's operators read messages and the oversight report
+// (support) but route, reply and review nothing.
+func TestOperatorsReadButDoNotAct(t *testing.T) {
+	h := newHarness(t)
+	h.leave("投诉", true)
+	id := h.onlyMessage()
+	op := sdk.Caller{Kind: sdk.CallerOperator, Login: "op", Roles: []string{"operator"}}
+	h.want("an operator lists", h.do(op, "GET", "/messages", nil), 200, "")
+	h.want("an operator reads", h.do(op, "GET", "/messages/"+id, nil), 200, "")
+	h.want("an operator's oversight", h.do(op, "GET", "/oversight?from=2026-06-01&to=2026-06-30", nil), 200, "")
+	h.want("an operator routes", h.do(op, "POST", "/messages/"+id+"/route", map[string]any{"unit_id": 3}), 403, codeForbidden)
+	h.want("the office routes", h.do(office, "POST", "/messages/"+id+"/route", map[string]any{"unit_id": 3}), 200, "")
+	h.want("an operator replies", h.do(op, "POST", "/messages/"+id+"/reply", map[string]any{"reply": "您好，已核实处理。"}), 403, codeNotYourTask)
+}

@@ -10,8 +10,9 @@ import (
 // given (the citizen's own, in full), names introduced as such (我叫…,
 // 姓名：…, 联系人…), email addresses, every run of seven or more digits
 // (mobile and landline numbers, ID card numbers with their final X, bank
-// cards, QQ numbers) and the numbers of addresses (12号, 3栋, 2单元,
-// 501室). Each character hidden becomes one '*', so the text keeps its
+// cards, QQ numbers), numbers spelt digit by digit in Chinese (一三八…),
+// vehicle plates (粤F·12345) and the numbers of addresses (12号, 3栋,
+// 2单元, 501室). Each character hidden becomes one '*', so the text keeps its
 // length; a mobile number keeps its first three and last four digits,
 // another long number its first two, a name its first character. It
 // hides more than it must rather than less: a date written as 20260105
@@ -19,7 +20,9 @@ import (
 func mask(text string, names ...string) string {
 	r := []rune(text)
 	maskEmails(r)
+	maskPlates(r)
 	maskDigitRuns(r)
+	maskChineseDigitRuns(r)
 	maskHouseNumbers(r)
 	maskIntroducedNames(r)
 	out := string(r)
@@ -190,4 +193,65 @@ func emailLocalRune(r rune) bool {
 
 func emailDomainRune(r rune) bool {
 	return r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+}
+
+// chineseDigits are the digits a number is spelt in, digit by digit.
+const chineseDigits = "〇零一二三四五六七八九幺"
+
+// maskChineseDigitRuns hides runs of seven or more digits spelt in
+// Chinese, a phone number read out (一三八一二三四五六七八), but the first
+// two.
+func maskChineseDigitRuns(r []rune) {
+	for i := 0; i < len(r); {
+		j := i
+		for j < len(r) && strings.ContainsRune(chineseDigits, r[j]) {
+			j++
+		}
+		if j-i >= 7 {
+			for k := i + 2; k < j; k++ {
+				r[k] = '*'
+			}
+		}
+		i = max(j, i+1)
+	}
+}
+
+// plateProvinces are the first characters of the country's vehicle
+// plates.
+const plateProvinces = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+
+// maskPlates hides the five or six letters and digits of a vehicle plate
+// after its province and city letter: 粤F·12345 → 粤F·*****.
+func maskPlates(r []rune) {
+	for i := 0; i+1 < len(r); i++ {
+		if !strings.ContainsRune(plateProvinces, r[i]) || !isUpper(r[i+1]) {
+			continue
+		}
+		j := i + 2
+		if j < len(r) && (r[j] == '·' || r[j] == '.' || r[j] == ' ' || r[j] == '-') {
+			j++
+		}
+		k := j
+		for k < len(r) && k-j < 6 && (isUpper(r[k]) || isDigit(r[k])) {
+			k++
+		}
+		if k-j < 5 || k < len(r) && (isUpper(r[k]) || isDigit(r[k])) || !hasDigit(r[j:k]) {
+			continue
+		}
+		for m := j; m < k; m++ {
+			r[m] = '*'
+		}
+		i = k - 1
+	}
+}
+
+func isUpper(r rune) bool { return r >= 'A' && r <= 'Z' || r >= 'Ａ' && r <= 'Ｚ' }
+
+func hasDigit(r []rune) bool {
+	for _, c := range r {
+		if isDigit(c) {
+			return true
+		}
+	}
+	return false
 }

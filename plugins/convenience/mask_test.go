@@ -19,9 +19,14 @@ func TestMaskHidesPersonalData(t *testing.T) {
 		{"姓名：李四", "", "姓名：李*"},
 		{"王小明反映王小明的问题", "王小明", "王**反映王**的问题"},
 		{"Li Lei asked", "Li Lei", "L***** asked"},
+		{"电话一三八一二三四五六七八", "", "电话一三*********"},
+		{"车牌粤F12345被剐蹭", "", "车牌粤F*****被剐蹭"},
+		{"车牌粤F·D12345", "", "车牌粤F·******"},
 		// What is not personal stays: short numbers, hotlines, amounts.
 		{"请拨打12345热线，补贴500元，2026年6月", "", "请拨打12345热线，补贴500元，2026年6月"},
 		{"商业秘密保护", "", "商业秘密保护"},
+		{"一二三四五六月份", "", "一二三四五六月份"},
+		{"粤ICP备案", "", "粤ICP备案"},
 	}
 	for _, c := range cases {
 		if got := mask(c.in, c.name); got != c.want {
