@@ -380,3 +380,31 @@ func TestOperatorsReadButDoNotAct(t *testing.T) {
 	h.want("the office routes", h.do(office, "POST", "/messages/"+id+"/route", map[string]any{"unit_id": 3}), 200, "")
 	h.want("an operator replies", h.do(op, "POST", "/messages/"+id+"/reply", map[string]any{"reply": "您好，已核实处理。"}), 403, codeNotYourTask)
 }
+
+// The IT office routes every new message a rule covers at once, oldest
+// first; the others stay new, each listed with why.
+func TestRouteByRule(t *testing.T) {
+	h := newHarness(t)
+	h.leave("投诉", true)
+	h.now = h.now.Add(time.Minute)
+	h.leave("咨询", false)
+	h.now = h.now.Add(time.Minute)
+	h.leave("投诉", false)
+	h.want("by 民政局", h.do(mzClerk, "POST", "/messages/route-by-rule", nil), 403, codeForbidden)
+	h.want("with a body of fields", h.do(office, "POST", "/messages/route-by-rule", map[string]any{"unit_id": 3}), 400, codeInvalidJSON)
+	a := h.want("route by rule", h.do(office, "POST", "/messages/route-by-rule", nil), 200, "")
+	routed, left := a.body["routed"].([]any), a.body["left"].([]any)
+	if len(routed) != 2 || len(left) != 1 || left[0].(map[string]any)["code"] != codeNoRouteRule || a.body["more"] != false {
+		t.Fatalf("route by rule: %s", a.raw)
+	}
+	first := routed[0].(map[string]any)["id"].(string)
+	if m := h.message(first); m.Status != statusRouted || m.UnitID != 3 || m.InstanceID != 1 || !strings.HasPrefix(m.SubmittedAt.Format(time.RFC3339), "2026-06-01T01:00") {
+		t.Errorf("the oldest was not routed first: %+v", m)
+	}
+	if again := h.want("again", h.do(office, "POST", "/messages/route-by-rule", map[string]any{}), 200, ""); len(again.body["routed"].([]any)) != 0 {
+		t.Errorf("routed twice: %s", again.raw)
+	}
+	if got := h.host.figures()[measureReceived+" 3"]; got != 2 {
+		t.Errorf("received %d", got)
+	}
+}

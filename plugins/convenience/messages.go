@@ -85,6 +85,7 @@ func messageRoutes() []route {
 	return []route{
 		{"GET", "/messages", listMessages},
 		{"GET", "/messages/{id}", showMessage},
+		{"POST", "/messages/route-by-rule", routeByRule},
 		{"POST", "/messages/{id}/route", routeMessage},
 		{"POST", "/messages/{id}/reply", replyMessage},
 		{"POST", "/messages/{id}/review", reviewMessage},
@@ -253,10 +254,8 @@ type routeInput struct {
 	UnitID int64 `json:"unit_id"`
 }
 
-// routeMessage: the IT office sends a new message to the unit
-// responsible, starting its workflow there. The message is claimed
-// first, so that two routings never start two instances, and given back
-// if the start is refused.
+// routeMessage: the IT office sends a new message to the unit it names,
+// or by the county's rule for its category.
 func routeMessage(c *call, p params) (int, any, error) {
 	if !c.who.office || !c.who.staff() {
 		return 0, nil, forbidden("the IT office routes messages (it_office_unit_id in the module's settings)")
@@ -268,14 +267,90 @@ func routeMessage(c *call, p params) (int, any, error) {
 	if in.UnitID < 0 {
 		return 0, nil, badRequest(codeUnknownUnit, "unit_id %d is not a unit", in.UnitID)
 	}
-	id := p["id"]
-	var unit int64
+	saved, m, out, err := c.route(p["id"], in.UnitID)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"id": p["id"], "version": saved.Version, "message": m, "outcome": out}, nil
+}
+
+// maxRoutedByRule bounds the messages one POST /messages/route-by-rule
+// routes, each a workflow start: the office calls again for the rest.
+const maxRoutedByRule = 50
+
+// routeByRule: the IT office routes every new message whose category the
+// county's settings route to a unit, oldest first, up to 50 a call; a
+// message without a rule, or one refused, stays new and is listed with
+// why.
+func routeByRule(c *call, _ params) (int, any, error) {
+	if !c.who.office || !c.who.staff() {
+		return 0, nil, forbidden("the IT office routes messages (it_office_unit_id in the module's settings)")
+	}
+	if len(c.req.Body) > 0 {
+		if err := decodeBody(c.req.Body, &struct{}{}); err != nil {
+			return 0, nil, err
+		}
+	}
+	// The list is newest first; the oldest wait longest, so they go
+	// first.
+	var pending []string
+	for after := ""; ; {
+		page, err := c.host.Query(c.ctx, collMessages, sdk.Query{Where: map[string]string{"status": statusNew}, Limit: 200, After: after})
+		if err != nil {
+			return 0, nil, fromHost(err, "the new messages")
+		}
+		for _, r := range page.Records {
+			pending = append(pending, r.ID)
+		}
+		if page.Next == "" {
+			break
+		}
+		after = page.Next
+	}
+	type routed struct {
+		ID     string `json:"id"`
+		UnitID int64  `json:"unit_id"`
+	}
+	type left struct {
+		ID      string `json:"id"`
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	out := struct {
+		Routed []routed `json:"routed"`
+		Left   []left   `json:"left"`
+		More   bool     `json:"more"`
+	}{Routed: []routed{}, Left: []left{}}
+	for i := len(pending) - 1; i >= 0; i-- {
+		if len(out.Routed) == maxRoutedByRule {
+			out.More = true
+			break
+		}
+		_, m, _, err := c.route(pending[i], 0)
+		var ae *apiError
+		switch {
+		case errors.As(err, &ae):
+			out.Left = append(out.Left, left{ID: pending[i], Code: ae.code, Message: ae.message})
+		case err != nil:
+			return 0, nil, err
+		default:
+			out.Routed = append(out.Routed, routed{ID: pending[i], UnitID: m.UnitID})
+		}
+	}
+	return http.StatusOK, out, nil
+}
+
+// route sends new message id to unit, or by the county's rule for its
+// category if unit is 0, starting its workflow there. The message is
+// claimed first, so that two routings never start two instances, and
+// given back if the start is refused.
+func (c *call) route(id string, unit int64) (sdk.Record, message, sdk.Outcome, error) {
+	byRule := unit == 0
 	claimed, m, err := c.update(id, func(m *message) error {
 		if m.Status != statusNew {
 			return illegal(*m, "routed again")
 		}
-		unit = in.UnitID
-		if unit == 0 {
+		if byRule {
 			unit = c.settings.Routes[m.Category]
 			if unit == 0 {
 				return newError(http.StatusConflict, codeNoRouteRule, "the county's settings route no category %s to a unit; name unit_id", m.Category)
@@ -286,31 +361,31 @@ func routeMessage(c *call, p params) (int, any, error) {
 		return nil
 	})
 	if err != nil {
-		return 0, nil, err
+		return sdk.Record{}, message{}, sdk.Outcome{}, err
 	}
-	giveBack := func(cause error) error {
+	giveBack := func(cause error) (sdk.Record, message, sdk.Outcome, error) {
 		_, _, undo := c.update(id, func(m *message) error {
 			m.Status, m.UnitID, m.RoutedAt, m.RoutedBy = statusNew, 0, nil, ""
 			return nil
 		})
 		if undo != nil {
-			return fmt.Errorf("give message %s back to the IT office: %w (after %w)", id, undo, cause)
+			return sdk.Record{}, message{}, sdk.Outcome{}, fmt.Errorf("give message %s back to the IT office: %w (after %w)", id, undo, cause)
 		}
-		return cause
+		return sdk.Record{}, message{}, sdk.Outcome{}, cause
 	}
 	units, err := c.host.Units(c.ctx, unit)
 	if err != nil {
-		return 0, nil, giveBack(fromHost(err, "the unit"))
+		return giveBack(fromHost(err, "the unit"))
 	}
 	if len(units) != 1 {
-		return 0, nil, giveBack(badRequest(codeUnknownUnit, "the county has no unit %d", unit))
+		return giveBack(badRequest(codeUnknownUnit, "the county has no unit %d", unit))
 	}
 	out, err := c.host.StartWorkflowFor(c.ctx, wfMessage, sdk.StartOptions{Title: title(m), Reference: id, SubjectUnitID: unit})
 	if errors.Is(err, sdk.ErrInvalid) {
-		return 0, nil, giveBack(badRequest(codeUnknownUnit, "unit %d cannot take the message: %v", unit, err))
+		return giveBack(badRequest(codeUnknownUnit, "unit %d cannot take the message: %v", unit, err))
 	}
 	if err != nil {
-		return 0, nil, giveBack(fromHost(err, "the message's workflow"))
+		return giveBack(fromHost(err, "the message's workflow"))
 	}
 	due := replyDue(out.Opened)
 	saved, m, err := c.update(id, func(m *message) error {
@@ -318,12 +393,12 @@ func routeMessage(c *call, p params) (int, any, error) {
 		return nil
 	})
 	if err != nil {
-		return 0, nil, err
+		return sdk.Record{}, message{}, sdk.Outcome{}, err
 	}
 	c.count(measureReceived, unit, "received:"+id)
 	c.audit("message.route", id, map[string]any{"status": statusNew, "version": claimed.Version - 1},
-		map[string]any{"unit_id": unit, "instance_id": out.Instance.ID, "rule": in.UnitID == 0})
-	return http.StatusOK, map[string]any{"id": id, "version": saved.Version, "message": m, "outcome": out}, nil
+		map[string]any{"unit_id": unit, "instance_id": out.Instance.ID, "rule": byRule})
+	return saved, m, out, nil
 }
 
 // title is a message's title in the unit's task list: its category and
