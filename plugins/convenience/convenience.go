@@ -33,9 +33,10 @@ func Manifest() sdk.Manifest {
 		Version:  "1.0.0",
 		Protocol: sdk.ProtocolVersion,
 		Collections: map[string]sdk.Collection{
-			// Messages are listed by status and unit, found by their
-			// receipt's number and their instance.
-			collMessages:  {Indexed: []string{"status", "unit_id", "number", "instance_id", "reopened"}},
+			// Messages are listed by status, unit and whether an
+			// unsatisfied rating reopened them, and found by their
+			// receipt's number.
+			collMessages:  {Indexed: []string{"status", "unit_id", "number", "reopened"}},
 			collPublished: {},
 		},
 		Settings:  json.RawMessage(settingsSchema),

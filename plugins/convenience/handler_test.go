@@ -194,6 +194,18 @@ func TestAMessageIsRoutedAnsweredLatePublishedAndRated(t *testing.T) {
 	if m := h.message(id); m.Rating != "不满意" || !m.Reopened {
 		t.Fatalf("rated: %+v", m)
 	}
+	for _, q := range []string{"reopened=true", "number=" + number, "reopened=true&unit_id=3&status=answered"} {
+		if got := h.want("list "+q, h.do(office, "GET", "/messages?"+q, nil), 200, "").body["messages"].([]any); len(got) != 1 {
+			t.Errorf("%s lists %d", q, len(got))
+		}
+	}
+	h.want("reopened=yes", h.do(office, "GET", "/messages?reopened=yes", nil), 400, codeInvalidQuery)
+	if got := h.do(mzClerk, "GET", "/messages?reopened=true", nil).body["messages"].([]any); len(got) != 1 {
+		t.Errorf("民政局 lists %d reopened", len(got))
+	}
+	if got := h.do(zjClerk, "GET", "/messages?number="+number, nil).body["messages"].([]any); len(got) != 0 {
+		t.Errorf("住建局 finds 民政局's message by its number")
+	}
 
 	// The measures: each once, for 民政局.
 	want := map[string]int{measureReceived + " 3": 1, measureAnswered + " 3": 1, measureAnsweredLate + " 3": 1,

@@ -155,11 +155,12 @@ func illegal(m message, what string) *apiError {
 	return newError(http.StatusConflict, codeIllegalTransition, "the message is %s; it cannot be %s", m.Status, what)
 }
 
-// listMessages: GET /messages?status=&unit_id=&after=. The IT office and
+// listMessages: GET /messages?status=&unit_id=&number=&reopened=&after=.
+// The IT office and
 // the letters-and-visits bureau list every unit's; other staff their
 // own unit's only.
 func listMessages(c *call, _ params) (int, any, error) {
-	q, err := parseQuery(c.req.Query, "status", "unit_id", "after", "limit")
+	q, err := parseQuery(c.req.Query, "status", "unit_id", "number", "reopened", "after", "limit")
 	if err != nil {
 		return 0, nil, err
 	}
@@ -174,6 +175,15 @@ func listMessages(c *call, _ params) (int, any, error) {
 		default:
 			return 0, nil, badRequest(codeInvalidQuery, "status is new, routed, replied or answered, not %q", s)
 		}
+	}
+	if n, ok := q["number"]; ok {
+		where["number"] = n
+	}
+	if r, ok := q["reopened"]; ok {
+		if r != "true" && r != "false" {
+			return 0, nil, badRequest(codeInvalidQuery, "reopened is true or false, not %q", r)
+		}
+		where["reopened"] = r
 	}
 	if u, ok := q["unit_id"]; ok {
 		n, err := strconv.ParseInt(u, 10, 64)
