@@ -106,7 +106,14 @@ func TestACitizensMessageIsRoutedAnsweredLatePublishedAndRated(t *testing.T) {
 	want(t, "route", call(t, "POST", mod+"/messages/"+id+"/route", tokens["xxzx"], map[string]any{}), 200, "")
 	want(t, "住建局 reads it", call(t, "GET", mod+"/messages/"+id, tokens["zjclerk"], nil), 404, "message_not_found")
 	want(t, "信访局 reads it", call(t, "GET", mod+"/messages/"+id, tokens["xfj"], nil), 200, "")
-	want(t, "乐昌's admin reads it", call(t, "GET", mod+"/messages/"+id, lcTokens["lcadmin"], nil), 404, "tenant_not_found")
+	for _, c := range [][3]string{{"GET", "/messages/" + id}, {"GET", "/messages"}, {"POST", "/messages/" + id + "/reply", `{"reply":"您好，已核实处理。"}`},
+		{"POST", "/messages/" + id + "/review", `{"decision":"accept"}`}, {"POST", "/messages/route-by-rule"}, {"GET", "/oversight?from=2026-01-01&to=2026-01-31"}} {
+		var body any
+		if c[2] != "" {
+			body = json.RawMessage(c[2])
+		}
+		want(t, "乐昌's admin: "+c[0]+" "+c[1], call(t, c[0], mod+c[1], lcTokens["lcadmin"], body), 404, "tenant_not_found")
+	}
 	want(t, "乐昌's admin reads it in 乐昌", call(t, "GET", base+"/v1/tenants/"+lc+"/modules/convenience/messages/"+id, lcTokens["lcadmin"], nil), 404, "message_not_found")
 
 	// Supervision, swept at the task's warning and past its deadline.
