@@ -34,7 +34,8 @@ type fakeHost struct {
 	// failAct, if set, is what the next ActOnTaskWith answers.
 	failAct error
 	// failPut, if set, is the record whose Put fails after failPutSkip
-	// more succeed, as a host gone at that moment.
+	// more succeed, as a host gone at that moment; collection/* is any
+	// of the collection's.
 	failPut     string
 	failPutSkip int
 }
@@ -56,7 +57,7 @@ func (h *fakeHost) Put(_ context.Context, collection, id string, version int64, 
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.failPut == collection+"/"+id {
+	if h.failPut == collection+"/"+id || h.failPut == collection+"/*" {
 		if h.failPutSkip == 0 {
 			h.failPut = ""
 			return sdk.Record{}, fmt.Errorf("put %s/%s: the host is gone", collection, id)

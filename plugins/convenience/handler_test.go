@@ -420,3 +420,25 @@ func TestRouteByRule(t *testing.T) {
 		t.Errorf("received %d", got)
 	}
 }
+
+// A message whose number the host failed to write is taken back: its
+// receipt then finds nothing, as an unknown number does.
+func TestAMessageWhoseNumberIsNotWrittenIsTakenBack(t *testing.T) {
+	h := newHarness(t)
+	h.host.failPut, h.host.failPutSkip, h.host.caller = collMessages+"/*", 1, citizen
+	resp, err := h.mod.serve(context.Background(), &sdk.Request{Method: "POST", Path: "/public/messages", Caller: citizen, Settings: json.RawMessage(testSettings),
+		Body: []byte(`{"category":"咨询","content":"请问办理居住证需要哪些材料？","contact":{"name":"李雷","phone":"13800138000"}}`)}, h.host)
+	if err == nil {
+		t.Fatalf("a message whose number was not written: %d %s", resp.Status, resp.Body)
+	}
+	if n := len(h.host.records[collMessages]); n != 0 {
+		t.Fatalf("%d messages kept", n)
+	}
+	for number, r := range h.host.receipts {
+		got := h.do(citizen, "GET", "/public/messages/"+number+"?code="+url.QueryEscape(r[1]), nil)
+		unknown := h.do(citizen, "GET", "/public/messages/2026-999999?code="+url.QueryEscape(r[1]), nil)
+		if h.want("its receipt", got, 404, codeReceiptNotFound); got.raw != unknown.raw {
+			t.Errorf("its receipt %s, an unknown number %s", got.raw, unknown.raw)
+		}
+	}
+}

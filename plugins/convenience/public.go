@@ -49,6 +49,11 @@ func leaveMessage(c *call, _ params) (int, any, error) {
 	}
 	m.Number = receipt.Number
 	if _, err := c.host.Put(c.ctx, collMessages, id, rec.Version, m); err != nil {
+		// The receipt stays, of a message that is not: it finds nothing,
+		// as an unknown number.
+		if undo := c.host.Delete(c.ctx, collMessages, id, rec.Version); undo != nil {
+			return 0, nil, fmt.Errorf("take back message %s: %w (after %w)", id, undo, err)
+		}
 		return 0, nil, fromHost(err, "the message's number")
 	}
 	c.audit("message.leave", id, nil, map[string]any{"number": receipt.Number, "category": m.Category})
@@ -71,7 +76,12 @@ func (c *call) byReceipt(number, code string) (sdk.Record, message, error) {
 	if err != nil {
 		return sdk.Record{}, message{}, fromHost(err, "the receipt")
 	}
-	return c.loadMessage(found.RecordID)
+	rec, m, err := c.loadMessage(found.RecordID)
+	var ae *apiError
+	if errors.As(err, &ae) && ae.code == codeMessageNotFound {
+		return sdk.Record{}, message{}, notFound
+	}
+	return rec, m, err
 }
 
 // publicStatus is what a citizen reads of a message's status.
