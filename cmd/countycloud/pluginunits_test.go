@@ -68,9 +68,16 @@ func TestAModuleRunsItsWorkflowsForUnitsThroughTheTypedSDK(t *testing.T) {
 		t.Fatalf("started for unit 3: %+v", received)
 	}
 
+	// An item's promised limit given at the start: the receiving
+	// definition has none of its own.
+	promised := decode[sdk.Outcome](t, call(t, "POST", base+"/start/receive", people["wyclerk"], map[string]any{"title": "承诺件", "subject_unit_id": 3, "time_limit_days": 20}))
+	if received.Instance.DueAt != nil || promised.Instance.DueAt == nil || !promised.Instance.DueAt.After(*promised.Opened[0].DueAt) {
+		t.Fatalf("a start with its own limit: due %v (its first step %v)", promised.Instance.DueAt, promised.Opened[0].DueAt)
+	}
+
 	// Another module names only its own workflows: dispatch's is no
 	// local code of its manifest.
-	if r := call(t, "POST", other+"/start/dispatch.receive", people["wyclerk"], map[string]any{"title": "冒名", "subject_unit_id": 3}); r.status != 404 || count("1") != 1 {
+	if r := call(t, "POST", other+"/start/dispatch.receive", people["wyclerk"], map[string]any{"title": "冒名", "subject_unit_id": 3}); r.status != 404 || count("1") != 2 {
 		t.Fatalf("another module starts dispatch's workflow: %d %s, %d instances", r.status, r.body, count("1"))
 	}
 
@@ -86,11 +93,18 @@ func TestAModuleRunsItsWorkflowsForUnitsThroughTheTypedSDK(t *testing.T) {
 	if r := call(t, "POST", fmt.Sprintf("%s/tasks/%d/distribute", other, send.Opened[0].ID), people["wyclerk"], map[string]any{"recipient_unit_ids": []int64{2}}); r.status != 404 {
 		t.Fatalf("another module acts on the task: %d %s", r.status, r.body)
 	}
-	r = call(t, "POST", act, people["wyclerk"], map[string]any{"recipient_unit_ids": []int64{2, 3}})
+	if r := call(t, "POST", act, people["wyclerk"], map[string]any{"recipient_unit_ids": []int64{2, 3}, "recipient_time_limit_days": []int{5}}); r.status != 400 || count("parent_id IS NOT NULL") != 0 {
+		t.Fatalf("one limit for two recipients: %d %s", r.status, r.body)
+	}
+	// Each department its own limit (联合审批).
+	r = call(t, "POST", act, people["wyclerk"], map[string]any{"recipient_unit_ids": []int64{2, 3}, "recipient_time_limit_days": []int{1, 30}})
 	want(t, "distribute", r, 200, "")
 	sent := decode[sdk.Outcome](t, r)
 	if sent.Instance.Status != "done" || len(sent.Distributed) != 2 || sent.Distributed[0].SubjectUnitID != 2 || *sent.Distributed[1].ParentID != send.Instance.ID {
 		t.Fatalf("distributed %+v", sent)
+	}
+	if d := sent.Distributed; d[0].DueAt == nil || d[1].DueAt == nil || !d[0].DueAt.Before(*d[1].DueAt) {
+		t.Fatalf("the recipients' own limits: due %v and %v", d[0].DueAt, d[1].DueAt)
 	}
 
 	// Suspension (补正): a recipient's clerk suspends the whole from the
@@ -156,8 +170,8 @@ func TestAModuleRunsItsWorkflowsForUnitsThroughTheTypedSDK(t *testing.T) {
 		}
 		after = page[len(page)-1].ID
 	}
-	if len(pages) != 5 {
-		t.Errorf("paged through instances %v, want 5", pages)
+	if len(pages) != 6 {
+		t.Errorf("paged through instances %v, want 6", pages)
 	}
 	if r := call(t, "GET", base+"/instances?workflow=nosuch", people["wyclerk"], nil); r.status != 404 {
 		t.Errorf("a workflow the manifest lacks: %d %s", r.status, r.body)

@@ -78,7 +78,7 @@ func (w pluginWorkflows) Instance(ctx context.Context, c host.Capability, own []
 
 func (w pluginWorkflows) StartFor(ctx context.Context, c host.Capability, code string, in host.StartFor) (json.RawMessage, error) {
 	out, err := w.engine.Start(as(ctx, c), c.County, workflow.StartInput{Workflow: code, Title: in.Title, Reference: in.Reference,
-		SubjectUnitID: in.SubjectUnit, SMSReminder: in.SMS})
+		SubjectUnitID: in.SubjectUnit, SMSReminder: in.SMS, TimeLimitDays: in.TimeLimitDays})
 	return encode(out, err)
 }
 
@@ -88,7 +88,7 @@ func (w pluginWorkflows) StartFor(ctx context.Context, c host.Capability, code s
 func (w pluginWorkflows) ActWith(ctx context.Context, c host.Capability, own []string, taskID int64, in host.ActWith) (json.RawMessage, error) {
 	within := func(code string) bool { return slices.Contains(own, code) }
 	out, err := w.engine.Act(as(ctx, c), c.County, taskID, workflow.ActInput{Action: in.Action, Comment: in.Comment, SMSReminder: in.SMS,
-		RouteUnitID: in.RouteUnit, RecipientUnitIDs: in.Recipients, Within: within})
+		RouteUnitID: in.RouteUnit, RecipientUnitIDs: in.Recipients, RecipientTimeLimitDays: in.RecipientTimeLimitDays, Within: within})
 	return encode(out, err)
 }
 

@@ -14,7 +14,8 @@ import (
 // TestAnInstanceWaitsOnTheApplicantThroughTheAPIAndTheCLI (补正): a clerk
 // suspends an instance from the CLI; nobody acts on it meanwhile; the
 // leader, who has no task in it, neither suspends nor resumes it, nor
-// does the other county; a clerk resumes it and it runs again.
+// does the other county; a clerk resumes it and it runs again. A start
+// from the CLI gives the instance its own limit.
 func TestAnInstanceWaitsOnTheApplicantThroughTheAPIAndTheCLI(t *testing.T) {
 	t.Parallel()
 	db, _, url, env := twoCounties(t, map[string]string{"wyclerk": auth.RoleClerk, "wyclerk2": auth.RoleClerk, "wyleader": "leader"})
@@ -52,4 +53,14 @@ func TestAnInstanceWaitsOnTheApplicantThroughTheAPIAndTheCLI(t *testing.T) {
 	if help := mustCLI(t, clerk, "workflow", "suspend", "--help"); !strings.Contains(help, "补正") {
 		t.Errorf("workflow suspend --help: %s", help)
 	}
+
+	// A start with its own limit (an item's 承诺时限): the notice's
+	// definition has no process limit.
+	var promised workflow.Outcome
+	out = mustCLI(t, clerk, "workflow", "start", "office.notice", "--title", "承诺件", "--time-limit-days", "3", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &promised); err != nil || started.Instance.DueAt != nil || promised.Instance.DueAt == nil {
+		t.Errorf("workflow start --time-limit-days: %s (%v)", out, err)
+	}
+	want(t, "a limit of more than a year", call(t, "POST", url+wy+"/instances", tokens["wyclerk"], workflow.StartInput{Workflow: "office.notice", Title: "x", TimeLimitDays: 400}),
+		400, workflow.CodeInvalidRequest)
 }

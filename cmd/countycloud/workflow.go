@@ -144,15 +144,17 @@ instances, read an inbox and act on tasks (the county's accounts).`,
 	var sms bool
 	var subject, route int64
 	var recipients []int64
+	var limitDays int
+	var recipientDays []int
 	start := &cobra.Command{
-		Use:   "start WORKFLOW --title TITLE [--subject-unit ID]",
+		Use:   "start WORKFLOW --title TITLE [--subject-unit ID] [--time-limit-days N]",
 		Short: "Start an instance of a workflow as the logged-in account",
 		Example: `  countycloud workflow start office.incoming --title 关于做好防汛工作的通知 --sms
   countycloud workflow start office.receiving --title 关于报送低保数据的通知 --subject-unit 2`,
 		Args: exactArgs(1, "the workflow's code"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var out workflow.Outcome
-			in := workflow.StartInput{Workflow: args[0], Title: title, Reference: reference, SMSReminder: sms, SubjectUnitID: subject}
+			in := workflow.StartInput{Workflow: args[0], Title: title, Reference: reference, SMSReminder: sms, SubjectUnitID: subject, TimeLimitDays: limitDays}
 			return o.call(cmd, http.MethodPost, "/instances", nil, in, &out, func() error {
 				fmt.Fprintf(o.e.stdout, "instance %d started\n", out.Instance.ID)
 				return printTasks(out.Opened, deadlineMarks{})
@@ -163,6 +165,7 @@ instances, read an inbox and act on tasks (the county's accounts).`,
 	start.Flags().StringVar(&reference, "reference", "", "the module's own reference, such as a document number")
 	start.Flags().BoolVar(&sms, "sms", false, "also text the first step's assignees (短信提醒)")
 	start.Flags().Int64Var(&subject, "subject-unit", 0, "the unit the instance runs for (主体单位); your own unless given")
+	start.Flags().IntVar(&limitDays, "time-limit-days", 0, "the instance's whole limit in working days, in place of the definition's (承诺时限)")
 
 	var unit int64
 	inbox := &cobra.Command{
@@ -192,11 +195,12 @@ instances, read an inbox and act on tasks (the county's accounts).`,
 	inbox.Flags().Int64Var(&unit, "unit", 0, "a unit's inbox instead of your own")
 
 	act := &cobra.Command{
-		Use:   "act TASK ACTION [--comment TEXT] [--sms] [--route-unit ID] [--recipient ID]...",
+		Use:   "act TASK ACTION [--comment TEXT] [--sms] [--route-unit ID] [--recipient ID [--recipient-days N]]...",
 		Short: "Do an action on a task, as the logged-in account",
 		Example: `  countycloud workflow act 42 approve --comment 同意 --sms
   countycloud workflow act 43 assign --route-unit 2 --comment 请民政局办理
-  countycloud workflow act 44 distribute --recipient 2 --recipient 3`,
+  countycloud workflow act 44 distribute --recipient 2 --recipient 3
+  countycloud workflow act 45 distribute --recipient 2 --recipient-days 5 --recipient 3 --recipient-days 8`,
 		Args: exactArgs(2, "the task's id and the action"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)
@@ -204,7 +208,8 @@ instances, read an inbox and act on tasks (the county's accounts).`,
 				return usageError("task %q is not an id", args[0])
 			}
 			var out workflow.Outcome
-			in := workflow.ActInput{Action: args[1], Comment: comment, SMSReminder: sms, RouteUnitID: route, RecipientUnitIDs: recipients}
+			in := workflow.ActInput{Action: args[1], Comment: comment, SMSReminder: sms, RouteUnitID: route, RecipientUnitIDs: recipients,
+				RecipientTimeLimitDays: recipientDays}
 			return o.call(cmd, http.MethodPost, "/tasks/"+strconv.FormatInt(id, 10)+"/act", nil, in, &out, func() error {
 				fmt.Fprintf(o.e.stdout, "instance %d is %s\n", out.Instance.ID, out.Instance.Status)
 				if err := printTasks(out.Opened, deadlineMarks{}); err != nil {
@@ -221,6 +226,7 @@ instances, read an inbox and act on tasks (the county's accounts).`,
 	act.Flags().BoolVar(&sms, "sms", false, "also text the next steps' assignees (短信提醒)")
 	act.Flags().Int64Var(&route, "route-unit", 0, "send the routed step the action opens to this unit (转办)")
 	act.Flags().Int64SliceVar(&recipients, "recipient", nil, "a recipient unit of a distributing action (分发), once per unit")
+	act.Flags().IntSliceVar(&recipientDays, "recipient-days", nil, "a recipient's limit in working days, once per --recipient in the same order (联合审批)")
 
 	instance := &cobra.Command{
 		Use:   "instance ID",

@@ -51,6 +51,8 @@ type StartFor struct {
 	Title, Reference string
 	SubjectUnit      int64
 	SMS              bool
+	// TimeLimitDays replaces the definition's limit if set.
+	TimeLimitDays int
 }
 
 // ActWith is an action of the HostWorkflows service.
@@ -59,6 +61,9 @@ type ActWith struct {
 	RouteUnit       int64
 	Recipients      []int64
 	SMS             bool
+	// RecipientTimeLimitDays are the recipients' limits, one each, if
+	// given.
+	RecipientTimeLimitDays []int
 }
 
 // ListQuery narrows a list of the HostWorkflows service; Unit is the
@@ -166,7 +171,8 @@ func (s moduleWorkflows) StartWorkflowFor(ctx context.Context, req *pluginv1.Sta
 	if err := s.smsReminder(c, req.GetSmsReminder()); err != nil {
 		return nil, err
 	}
-	in := StartFor{Title: req.GetTitle(), Reference: req.GetReference(), SubjectUnit: req.GetSubjectUnitId(), SMS: req.GetSmsReminder()}
+	in := StartFor{Title: req.GetTitle(), Reference: req.GetReference(), SubjectUnit: req.GetSubjectUnitId(), SMS: req.GetSmsReminder(),
+		TimeLimitDays: int(req.GetTimeLimitDays())}
 	return s.answer(ctx, func(e Workflows) (json.RawMessage, error) {
 		return e.StartFor(ctx, c, workflowCode(s.plugin, req.GetWorkflow()), in)
 	})
@@ -181,6 +187,9 @@ func (s moduleWorkflows) ActOnTaskWith(ctx context.Context, req *pluginv1.ActOnT
 		return nil, err
 	}
 	in := ActWith{Action: req.GetAction(), Comment: req.GetComment(), RouteUnit: req.GetRouteUnitId(), Recipients: req.GetRecipientUnitIds(), SMS: req.GetSmsReminder()}
+	for _, days := range req.GetRecipientTimeLimitDays() {
+		in.RecipientTimeLimitDays = append(in.RecipientTimeLimitDays, int(days))
+	}
 	return s.answer(ctx, func(e Workflows) (json.RawMessage, error) {
 		return e.ActWith(ctx, c, s.own, req.GetTaskId(), in)
 	})

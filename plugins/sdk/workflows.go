@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
@@ -145,12 +146,17 @@ type InstanceView struct {
 }
 
 // StartOptions are a start's: Title is required; SubjectUnitID is a unit
-// of the county the instance runs for (0: the caller's own unit).
+// of the county the instance runs for (0: the caller's own unit);
+// TimeLimitDays, if set (1 to 366), is the instance's whole limit in
+// working days in place of the definition's time_limit (an approval
+// item's promised limit), its steps without a limit of their own falling
+// due with it.
 type StartOptions struct {
 	Title         string
 	Reference     string
 	SubjectUnitID int64
 	SMSReminder   bool
+	TimeLimitDays int
 }
 
 // StartWorkflowFor starts the module's workflow of local code workflow
@@ -160,19 +166,23 @@ type StartOptions struct {
 // nothing starts.
 func (h *Host) StartWorkflowFor(ctx context.Context, workflow string, o StartOptions) (Outcome, error) {
 	resp, err := h.workflows.StartWorkflowFor(ctx, &pluginv1.StartWorkflowForRequest{Capability: h.capability, Workflow: workflow,
-		Title: o.Title, Reference: o.Reference, SubjectUnitId: o.SubjectUnitID, SmsReminder: o.SMSReminder})
+		Title: o.Title, Reference: o.Reference, SubjectUnitId: o.SubjectUnitID, SmsReminder: o.SMSReminder,
+		TimeLimitDays: days32([]int{o.TimeLimitDays})[0]})
 	return decodeWorkflow[Outcome](resp, err)
 }
 
 // ActOptions are an action's: RouteUnitID sends the routed step the
 // action opens to a unit (which becomes the subject unit);
 // RecipientUnitIDs are the units a distributing action starts an
-// instance for, one each.
+// instance for, one each; RecipientTimeLimitDays, if given, are their
+// instances' limits in working days, one per unit in the same order
+// (each department of a joint approval its own).
 type ActOptions struct {
-	Comment          string
-	RouteUnitID      int64
-	RecipientUnitIDs []int64
-	SMSReminder      bool
+	Comment                string
+	RouteUnitID            int64
+	RecipientUnitIDs       []int64
+	RecipientTimeLimitDays []int
+	SMSReminder            bool
 }
 
 // ActOnTaskWith does action on task taskID as the request's caller, as
@@ -181,8 +191,19 @@ type ActOptions struct {
 // or, on any refusal (ErrInvalid), none, and the action is not done.
 func (h *Host) ActOnTaskWith(ctx context.Context, taskID int64, action string, o ActOptions) (Outcome, error) {
 	resp, err := h.workflows.ActOnTaskWith(ctx, &pluginv1.ActOnTaskWithRequest{Capability: h.capability, TaskId: taskID, Action: action,
-		Comment: o.Comment, RouteUnitId: o.RouteUnitID, RecipientUnitIds: o.RecipientUnitIDs, SmsReminder: o.SMSReminder})
+		Comment: o.Comment, RouteUnitId: o.RouteUnitID, RecipientUnitIds: o.RecipientUnitIDs, SmsReminder: o.SMSReminder,
+		RecipientTimeLimitDays: days32(o.RecipientTimeLimitDays)})
 	return decodeWorkflow[Outcome](resp, err)
+}
+
+// days32 is limits in days as the protocol carries them: one beyond
+// int32 is no limit the engine takes, and is sent as one it refuses.
+func days32(days []int) []int32 {
+	var out []int32
+	for _, d := range days {
+		out = append(out, int32(min(max(d, -1), math.MaxInt32)))
+	}
+	return out
 }
 
 // WorkflowInstanceView is WorkflowInstance, typed.

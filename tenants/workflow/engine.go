@@ -134,6 +134,12 @@ type StartInput struct {
 	// (subject-relative assignees are sought there); 0 is the
 	// initiator's own unit.
 	SubjectUnitID int64 `json:"subject_unit_id,omitempty"`
+	// TimeLimitDays, if set, is this instance's whole limit in working
+	// days in place of the definition's time_limit: an approval item's
+	// promised limit (承诺时限), which differs from item to item under
+	// one definition. Steps without a limit of their own fall due with
+	// it.
+	TimeLimitDays int `json:"time_limit_days,omitempty"`
 }
 
 // Outcome is what starting or acting did.
@@ -166,6 +172,10 @@ func (s *Service) Start(ctx context.Context, tenant string, in StartInput) (Outc
 	if in.SubjectUnitID < 0 {
 		return Outcome{}, errs.Invalid(CodeUnknownUnit, "subject_unit_id %d is not a unit", in.SubjectUnitID)
 	}
+	limit, err := limitOf("time_limit_days", in.TimeLimitDays)
+	if err != nil {
+		return Outcome{}, err
+	}
 	cal, err := s.calendars.Calendar(ctx, tenant)
 	if err != nil {
 		return Outcome{}, err
@@ -185,7 +195,7 @@ func (s *Service) Start(ctx context.Context, tenant string, in StartInput) (Outc
 			return err
 		}
 		run, err := s.begin(ctx, tx, tenant, cal, c, p, launch{workflow: in.Workflow, title: title, reference: reference,
-			subject: subject, sms: in.SMSReminder})
+			subject: subject, sms: in.SMSReminder, limit: limit})
 		if err != nil {
 			return err
 		}
@@ -209,6 +219,25 @@ type launch struct {
 	// parent is the sending instance of a distributed one.
 	parent *int64
 	sms    bool
+	// limit, if set, is the instance's limit in place of its
+	// definition's.
+	limit *flow.Limit
+}
+
+// MaxLimitDays bounds a limit given at a start or a distribution, as a
+// definition's limits are bounded: more than a year is no limit.
+const MaxLimitDays = 366
+
+// limitOf is a limit of days working days given at a start or a
+// distribution; 0 is none given.
+func limitOf(field string, days int) (*flow.Limit, error) {
+	switch {
+	case days == 0:
+		return nil, nil
+	case days < 0 || days > MaxLimitDays:
+		return nil, errs.Invalid(CodeInvalidRequest, "%s: a limit is 1 to %d working days, not %d", field, MaxLimitDays, days)
+	}
+	return &flow.Limit{Days: days}, nil
 }
 
 // begin starts an instance of l.workflow's current revision in tx for p,
@@ -229,7 +258,11 @@ func (s *Service) begin(ctx context.Context, tx *sqlx.Tx, tenant string, cal *wo
 	if l.reference != "" {
 		inst.Reference = &l.reference
 	}
-	if lim := proc.Definition.TimeLimit; lim != nil {
+	lim := proc.Definition.TimeLimit
+	if l.limit != nil {
+		lim = l.limit
+	}
+	if lim != nil {
 		due, status := lim.Deadline(cal, now)
 		inst.DueAt, inst.DueCalendar = &due, &status
 	}
@@ -311,6 +344,11 @@ type ActInput struct {
 	// an instance for, one each; required by such an action and refused
 	// by any other.
 	RecipientUnitIDs []int64 `json:"recipient_unit_ids,omitempty"`
+	// RecipientTimeLimitDays, if given, are the recipients' instances'
+	// limits in working days, one per recipient unit in the same order,
+	// in place of the distributed definition's time_limit: each
+	// department of a joint approval (联合审批) has its own.
+	RecipientTimeLimitDays []int `json:"recipient_time_limit_days,omitempty"`
 	// Within, if set, limits the action to tasks of the workflows it
 	// accepts (by code): a module acts on its own workflows' tasks only,
 	// whatever else its caller may act on. The API never sets it.
@@ -334,6 +372,14 @@ func (s *Service) Act(ctx context.Context, tenant string, taskID int64, in ActIn
 	}
 	if len(in.RecipientUnitIDs) > MaxRecipients {
 		return Outcome{}, errs.Invalid(CodeInvalidRequest, "%d recipient units; at most %d", len(in.RecipientUnitIDs), MaxRecipients)
+	}
+	if n := len(in.RecipientTimeLimitDays); n > 0 && n != len(in.RecipientUnitIDs) {
+		return Outcome{}, errs.Invalid(CodeInvalidRequest, "%d recipient limits for %d recipient units: give one per unit, or none", n, len(in.RecipientUnitIDs))
+	}
+	for _, days := range in.RecipientTimeLimitDays {
+		if _, err := limitOf("recipient_time_limit_days", days); err != nil || days == 0 {
+			return Outcome{}, errs.Invalid(CodeInvalidRequest, "recipient_time_limit_days: a limit is 1 to %d working days, not %d", MaxLimitDays, days)
+		}
 	}
 	cal, err := s.calendars.Calendar(ctx, tenant)
 	if err != nil {
@@ -415,9 +461,12 @@ next_check_at = NULL, version = version + 1 WHERE id = ? AND status = ? AND vers
 		// The recipients' instances start in this transaction: all of
 		// them with the action, or none and no action.
 		target := flow.Distributed(inst.Workflow, move.Action.Distribute)
-		for _, unit := range in.RecipientUnitIDs {
-			child, err := s.begin(ctx, tx, tenant, cal, locked.county, p, launch{workflow: target, title: inst.Title,
-				reference: deref(inst.Reference), subject: unit, parent: &inst.ID, sms: in.SMSReminder})
+		for i, unit := range in.RecipientUnitIDs {
+			l := launch{workflow: target, title: inst.Title, reference: deref(inst.Reference), subject: unit, parent: &inst.ID, sms: in.SMSReminder}
+			if len(in.RecipientTimeLimitDays) > 0 {
+				l.limit = &flow.Limit{Days: in.RecipientTimeLimitDays[i]}
+			}
+			child, err := s.begin(ctx, tx, tenant, cal, locked.county, p, l)
 			if err != nil {
 				return fmt.Errorf("distribute to unit %d: %w", unit, err)
 			}

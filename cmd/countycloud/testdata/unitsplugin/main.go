@@ -49,6 +49,8 @@ type body struct {
 	RouteUnitID      int64   `json:"route_unit_id"`
 	RecipientUnitIDs []int64 `json:"recipient_unit_ids"`
 	Reason           string  `json:"reason"`
+	TimeLimitDays    int     `json:"time_limit_days"`
+	RecipientDays    []int   `json:"recipient_time_limit_days"`
 }
 
 // Handle serves POST /start/{workflow}, POST /tasks/{id}/{action}, POST
@@ -70,10 +72,11 @@ func (units) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, error) 
 	)
 	switch {
 	case r.Method == "POST" && len(parts) == 2 && parts[0] == "start":
-		out, err = r.Host.StartWorkflowFor(ctx, parts[1], sdk.StartOptions{Title: in.Title, SubjectUnitID: in.SubjectUnitID})
+		out, err = r.Host.StartWorkflowFor(ctx, parts[1], sdk.StartOptions{Title: in.Title, SubjectUnitID: in.SubjectUnitID, TimeLimitDays: in.TimeLimitDays})
 	case r.Method == "POST" && len(parts) == 3 && parts[0] == "tasks":
 		task, _ := strconv.ParseInt(parts[1], 10, 64)
-		out, err = r.Host.ActOnTaskWith(ctx, task, parts[2], sdk.ActOptions{RouteUnitID: in.RouteUnitID, RecipientUnitIDs: in.RecipientUnitIDs})
+		out, err = r.Host.ActOnTaskWith(ctx, task, parts[2], sdk.ActOptions{RouteUnitID: in.RouteUnitID, RecipientUnitIDs: in.RecipientUnitIDs,
+			RecipientTimeLimitDays: in.RecipientDays})
 	case r.Method == "POST" && len(parts) == 3 && parts[0] == "instances" && parts[2] == "suspend":
 		instance, _ := strconv.ParseInt(parts[1], 10, 64)
 		out, err = r.Host.SuspendWorkflow(ctx, instance, in.Reason)

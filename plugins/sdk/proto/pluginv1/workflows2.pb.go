@@ -39,6 +39,9 @@ type StartWorkflowForRequest struct {
 	Reference     string `protobuf:"bytes,4,opt,name=reference,proto3" json:"reference,omitempty"`
 	SubjectUnitId int64  `protobuf:"varint,5,opt,name=subject_unit_id,json=subjectUnitId,proto3" json:"subject_unit_id,omitempty"`
 	SmsReminder   bool   `protobuf:"varint,6,opt,name=sms_reminder,json=smsReminder,proto3" json:"sms_reminder,omitempty"`
+	// time_limit_days, if set, is the instance's whole limit in working
+	// days in place of the definition's (an item's promised limit).
+	TimeLimitDays int32 `protobuf:"varint,7,opt,name=time_limit_days,json=timeLimitDays,proto3" json:"time_limit_days,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -115,6 +118,13 @@ func (x *StartWorkflowForRequest) GetSmsReminder() bool {
 	return false
 }
 
+func (x *StartWorkflowForRequest) GetTimeLimitDays() int32 {
+	if x != nil {
+		return x.TimeLimitDays
+	}
+	return 0
+}
+
 type ActOnTaskWithRequest struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	Capability       string                 `protobuf:"bytes,1,opt,name=capability,proto3" json:"capability,omitempty"`
@@ -124,8 +134,11 @@ type ActOnTaskWithRequest struct {
 	RouteUnitId      int64                  `protobuf:"varint,5,opt,name=route_unit_id,json=routeUnitId,proto3" json:"route_unit_id,omitempty"`
 	RecipientUnitIds []int64                `protobuf:"varint,6,rep,packed,name=recipient_unit_ids,json=recipientUnitIds,proto3" json:"recipient_unit_ids,omitempty"`
 	SmsReminder      bool                   `protobuf:"varint,7,opt,name=sms_reminder,json=smsReminder,proto3" json:"sms_reminder,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// recipient_time_limit_days, if given, are the recipients' instances'
+	// limits in working days, one per recipient unit in the same order.
+	RecipientTimeLimitDays []int32 `protobuf:"varint,8,rep,packed,name=recipient_time_limit_days,json=recipientTimeLimitDays,proto3" json:"recipient_time_limit_days,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *ActOnTaskWithRequest) Reset() {
@@ -205,6 +218,13 @@ func (x *ActOnTaskWithRequest) GetSmsReminder() bool {
 		return x.SmsReminder
 	}
 	return false
+}
+
+func (x *ActOnTaskWithRequest) GetRecipientTimeLimitDays() []int32 {
+	if x != nil {
+		return x.RecipientTimeLimitDays
+	}
+	return nil
 }
 
 type ListWorkflowInstancesRequest struct {
@@ -418,7 +438,7 @@ var File_proto_pluginv1_workflows2_proto protoreflect.FileDescriptor
 
 const file_proto_pluginv1_workflows2_proto_rawDesc = "" +
 	"\n" +
-	"\x1fproto/pluginv1/workflows2.proto\x12\x15countycloud.plugin.v1\x1a\x1bproto/pluginv1/plugin.proto\"\xd4\x01\n" +
+	"\x1fproto/pluginv1/workflows2.proto\x12\x15countycloud.plugin.v1\x1a\x1bproto/pluginv1/plugin.proto\"\xfc\x01\n" +
 	"\x17StartWorkflowForRequest\x12\x1e\n" +
 	"\n" +
 	"capability\x18\x01 \x01(\tR\n" +
@@ -427,7 +447,8 @@ const file_proto_pluginv1_workflows2_proto_rawDesc = "" +
 	"\x05title\x18\x03 \x01(\tR\x05title\x12\x1c\n" +
 	"\treference\x18\x04 \x01(\tR\treference\x12&\n" +
 	"\x0fsubject_unit_id\x18\x05 \x01(\x03R\rsubjectUnitId\x12!\n" +
-	"\fsms_reminder\x18\x06 \x01(\bR\vsmsReminder\"\xf6\x01\n" +
+	"\fsms_reminder\x18\x06 \x01(\bR\vsmsReminder\x12&\n" +
+	"\x0ftime_limit_days\x18\a \x01(\x05R\rtimeLimitDays\"\xb1\x02\n" +
 	"\x14ActOnTaskWithRequest\x12\x1e\n" +
 	"\n" +
 	"capability\x18\x01 \x01(\tR\n" +
@@ -437,7 +458,8 @@ const file_proto_pluginv1_workflows2_proto_rawDesc = "" +
 	"\acomment\x18\x04 \x01(\tR\acomment\x12\"\n" +
 	"\rroute_unit_id\x18\x05 \x01(\x03R\vrouteUnitId\x12,\n" +
 	"\x12recipient_unit_ids\x18\x06 \x03(\x03R\x10recipientUnitIds\x12!\n" +
-	"\fsms_reminder\x18\a \x01(\bR\vsmsReminder\"\x8f\x02\n" +
+	"\fsms_reminder\x18\a \x01(\bR\vsmsReminder\x129\n" +
+	"\x19recipient_time_limit_days\x18\b \x03(\x05R\x16recipientTimeLimitDays\"\x8f\x02\n" +
 	"\x1cListWorkflowInstancesRequest\x12\x1e\n" +
 	"\n" +
 	"capability\x18\x01 \x01(\tR\n" +
