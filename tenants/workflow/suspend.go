@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -116,13 +117,20 @@ func (s *Service) Suspend(ctx context.Context, tenant string, id int64, in Suspe
 		if len(running) == 0 {
 			return errs.Conflict(CodeSuspended, "instance %d has finished; nothing runs to suspend", id)
 		}
-		query, args, err := sqlx.In(`UPDATE workflow_tasks SET status = ?, next_check_at = NULL, version = version + 1
-WHERE instance_id IN (?) AND status = ?`, TaskSuspended, running, TaskOpen)
-		if err != nil {
-			return err
+		var open []int64
+		for _, t := range fam.tasks {
+			if t.Status == TaskOpen && slices.Contains(running, t.InstanceID) {
+				open = append(open, t.ID)
+			}
 		}
-		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
-			return fmt.Errorf("suspend the tasks of instance %d: %w", id, err)
+		if len(open) > 0 {
+			query, args, err := sqlx.In(`UPDATE workflow_tasks SET status = ?, next_check_at = NULL, version = version + 1 WHERE id IN (?)`, TaskSuspended, open)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+				return fmt.Errorf("suspend the tasks of instance %d: %w", id, err)
+			}
 		}
 		out.Instances = fam.changed(running)
 		return nil
@@ -280,12 +288,22 @@ func (f family) changed(ids []int64) []Instance {
 	return out
 }
 
+// errFamilyMoved is lockFamily's when an action changed the family's
+// tasks between reading which to lock and locking them: the transaction
+// is tried again.
+var errFamilyMoved = errors.New("the instance's tasks changed while they were being locked")
+
 // lockFamily locks instance id and every instance distributed from it,
 // at any depth, with their unfinished tasks: a generation's tasks first,
 // then its instances, the order acting takes, then its children read.
-// The transaction reads committed rows (familyTx): a distribution that
-// committed before a member's tasks were locked is seen, and none can
-// follow while they are.
+// Tasks are locked by their primary key, as an action locks its task,
+// never through the index on instance and status, whose entries an
+// action changes after taking the row: the two orders would deadlock.
+// The transaction reads committed rows (familyTx): the tasks are read,
+// locked, and read again once the instances are locked, when no action
+// on them can be under way; a difference (an action committed in
+// between) is errFamilyMoved. A distribution committed before a member's
+// tasks were locked is seen, and none can follow while they are.
 func lockFamily(ctx context.Context, tx *sqlx.Tx, id int64, within func(string) bool) (family, error) {
 	var f family
 	seen := map[int64]bool{}
@@ -296,17 +314,22 @@ func lockFamily(ctx context.Context, tx *sqlx.Tx, id int64, within func(string) 
 		if len(seen) > maxFamily {
 			return family{}, errs.Invalid(CodeInvalidRequest, "instance %d has more than %d instances distributed from it", id, maxFamily)
 		}
-		query, args, err := sqlx.In("SELECT "+taskColumns+" FROM workflow_tasks t WHERE t.instance_id IN (?) AND t.status IN (?, ?) ORDER BY t.id FOR UPDATE",
-			members, TaskOpen, TaskSuspended)
+		unfinished, err := unfinishedTasks(ctx, tx, members)
 		if err != nil {
 			return family{}, err
 		}
 		var tasks []Task
-		if err := tx.SelectContext(ctx, &tasks, query, args...); err != nil {
-			return family{}, fmt.Errorf("lock the tasks of instance %d: %w", id, err)
+		if len(unfinished) > 0 {
+			query, args, err := sqlx.In("SELECT "+taskColumns+" FROM workflow_tasks t WHERE t.id IN (?) ORDER BY t.id FOR UPDATE", unfinished)
+			if err != nil {
+				return family{}, err
+			}
+			if err := tx.SelectContext(ctx, &tasks, query, args...); err != nil {
+				return family{}, fmt.Errorf("lock the tasks of instance %d: %w", id, err)
+			}
 		}
-		f.tasks = append(f.tasks, tasks...)
-		if query, args, err = sqlx.In("SELECT "+instanceColumns+" FROM workflow_instances WHERE id IN (?) ORDER BY id FOR UPDATE", members); err != nil {
+		query, args, err := sqlx.In("SELECT "+instanceColumns+" FROM workflow_instances WHERE id IN (?) ORDER BY id FOR UPDATE", members)
+		if err != nil {
 			return family{}, err
 		}
 		var insts []Instance
@@ -314,6 +337,15 @@ func lockFamily(ctx context.Context, tx *sqlx.Tx, id int64, within func(string) 
 			return family{}, fmt.Errorf("lock instance %d: %w", id, err)
 		}
 		f.instances = append(f.instances, insts...)
+		again, err := unfinishedTasks(ctx, tx, members)
+		if err != nil {
+			return family{}, err
+		}
+		tasks = slices.DeleteFunc(tasks, func(t Task) bool { return t.Status != TaskOpen && t.Status != TaskSuspended })
+		if !slices.Equal(again, taskIDs(tasks)) {
+			return family{}, errFamilyMoved
+		}
+		f.tasks = append(f.tasks, tasks...)
 		if query, args, err = sqlx.In("SELECT id FROM workflow_instances WHERE parent_id IN (?) ORDER BY id", members); err != nil {
 			return family{}, err
 		}
@@ -332,10 +364,43 @@ func lockFamily(ctx context.Context, tx *sqlx.Tx, id int64, within func(string) 
 	return f, nil
 }
 
+// unfinishedTasks reads the ids of the open and suspended tasks of
+// instances, in order, without locking them.
+func unfinishedTasks(ctx context.Context, tx *sqlx.Tx, instances []int64) ([]int64, error) {
+	query, args, err := sqlx.In("SELECT id FROM workflow_tasks WHERE instance_id IN (?) AND status IN (?, ?) ORDER BY id", instances, TaskOpen, TaskSuspended)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	if err := tx.SelectContext(ctx, &ids, query, args...); err != nil {
+		return nil, fmt.Errorf("read the tasks of instances %v: %w", instances, err)
+	}
+	return ids, nil
+}
+
+func taskIDs(tasks []Task) []int64 {
+	ids := make([]int64, len(tasks))
+	for i, t := range tasks {
+		ids[i] = t.ID
+	}
+	return ids
+}
+
+// familyAttempts bounds the tries of a suspension or a resumption whose
+// family's tasks an action changes each time it locks them.
+const familyAttempts = 5
+
 // familyTx runs fn in a transaction of tenant's that reads committed
-// rows, as lockFamily needs.
+// rows, as lockFamily needs, and again while lockFamily finds the
+// family's tasks moving under it.
 func (s *Service) familyTx(ctx context.Context, tenant string, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
-	return s.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
-		return store.InTx(ctx, conn, &sql.TxOptions{Isolation: sql.LevelReadCommitted}, func(tx *sqlx.Tx) error { return fn(ctx, tx) })
-	})
+	for range familyAttempts - 1 {
+		err := s.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
+			return store.InTx(ctx, conn, &sql.TxOptions{Isolation: sql.LevelReadCommitted}, func(tx *sqlx.Tx) error { return fn(ctx, tx) })
+		})
+		if !errors.Is(err, errFamilyMoved) {
+			return err
+		}
+	}
+	return errs.Conflict(CodeTaskClosed, "the instance's tasks kept changing while being suspended or resumed; try again")
 }

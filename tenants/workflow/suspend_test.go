@@ -2,11 +2,14 @@ package workflow_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/auth"
+	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/workday"
 	"github.com/countycloud/countycloud/tenants/registry"
 	"github.com/countycloud/countycloud/tenants/supervision"
@@ -251,5 +254,37 @@ func TestSupervisionWatchesNoneOfTheWait(t *testing.T) {
 	// 4.5 working hours of a 7-hour day, 0.64 of one.
 	if u := stats.Units[0]; u.Finished != 1 || u.FinishedLate != 1 || u.AverageWorkingDays == nil || *u.AverageWorkingDays != 0.64 {
 		t.Errorf("the unit's figures: %+v (average %v)", u, u.AverageWorkingDays)
+	}
+}
+
+// TestASuspensionAndAnActionAtOnceNeitherDeadlockNorBothWin: a clerk
+// acting on the task while another suspends its instance, many times
+// over: either the action goes first (and the suspension, whose caller
+// then has no task left in it, is refused) or the suspension does (and
+// the action is refused as suspended); never both, never a deadlock.
+func TestASuspensionAndAnActionAtOnceNeitherDeadlockNorBothWin(t *testing.T) {
+	f := setup(t)
+	c := f.counties[wengyuan]
+	for i := range 10 {
+		started := f.start(t, wengyuan, "clerk1", fmt.Sprintf("并发%d", i))
+		register := open(t, started, "register")
+		var actErr, suspendErr error
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_, actErr = f.svc.Act(c.as("clerk1"), wengyuan, register.ID, workflow.ActInput{Action: "submit"})
+		}()
+		go func() {
+			defer wg.Done()
+			_, suspendErr = f.svc.Suspend(c.as("clerk2"), wengyuan, started.Instance.ID, workflow.SuspendInput{Reason: "缺材料"})
+		}()
+		wg.Wait()
+		switch {
+		case actErr == nil && errs.CodeOf(suspendErr) == workflow.CodeNotYourTask:
+		case suspendErr == nil && errs.CodeOf(actErr) == workflow.CodeSuspended:
+		default:
+			t.Fatalf("round %d: act %v, suspend %v", i, actErr, suspendErr)
+		}
 	}
 }
