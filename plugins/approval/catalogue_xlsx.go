@@ -124,7 +124,9 @@ func readWorkbook(data []byte) ([][]string, error) {
 	if !bytes.HasPrefix(data, []byte("PK\x03\x04")) {
 		return nil, badRequest(codeWorkbookUnreadable, "the file is not an XLSX workbook; save it from Excel or WPS as .xlsx")
 	}
-	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: maxUnzipped, UnzipXMLSizeLimit: maxUnzippedXML})
+	// Cells as stored, not as their number format shows them: a limit
+	// formatted 0.00 reads 3, not 3.00.
+	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: maxUnzipped, UnzipXMLSizeLimit: maxUnzippedXML, RawCellValue: true})
 	if err != nil {
 		return nil, badRequest(codeWorkbookUnreadable, "the workbook cannot be read: %v", err)
 	}
