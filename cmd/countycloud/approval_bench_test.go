@@ -67,6 +67,8 @@ func benchCatalogue(b testing.TB, n int) []byte {
 //     workbook read and every row checked, the catalogue and the county's
 //     units read, the items written through the host's batched writes
 //     (1,000 a transaction, audited), the measure counted;
+//   - dry_run: the same request with "dry_run": the import's reading and
+//     checking without its writes;
 //   - inserts: the records and index rows the import wrote, inserted in
 //     one transaction 500 records and 1,000 index rows a statement, as a
 //     loader with the rows in hand would.
@@ -120,6 +122,17 @@ func BenchmarkACatalogueImport(b *testing.B) {
 			empty()
 			b.StartTimer()
 			importOnce()
+		}
+	})
+	b.Run("dry_run", func(b *testing.B) {
+		b.StopTimer()
+		empty()
+		b.StartTimer()
+		for range b.N {
+			r := call(b, "POST", url+"/v1/tenants/"+county+"/modules/approval/items/import", token, map[string]any{"workbook": file, "dry_run": true})
+			if r.status != 200 || !bytes.Contains(r.body, []byte(fmt.Sprintf(`"created":%d`, benchItems))) {
+				b.Fatalf("dry run: %d %.300s", r.status, r.body)
+			}
 		}
 	})
 	b.Run("inserts", func(b *testing.B) {
