@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,13 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+)
+
+// approvalMaxBody is the platform's bound on a request's body, and
+// approvalEnvelope what an import's body holds besides the workbook.
+const (
+	approvalMaxBody  = 1 << 20
+	approvalEnvelope = 64
 )
 
 // approvalItems is the path of the approval module's catalogue in a
@@ -210,6 +218,11 @@ up to about 750 KB (the platform's 1 MiB body).`,
 			file, err := os.ReadFile(args[0])
 			if err != nil {
 				return usageError("%v", err)
+			}
+			// The platform refuses a body over 1 MiB: say so before
+			// sending one.
+			if base64.StdEncoding.EncodedLen(len(file))+approvalEnvelope > approvalMaxBody {
+				return usageError("%s is %d KB; one import takes a workbook of up to about %d KB (the platform's 1 MiB body, in base64): split it, by department", args[0], len(file)>>10, (approvalMaxBody-approvalEnvelope)*3/4>>10)
 			}
 			c, base, err := o.client()
 			if err != nil {

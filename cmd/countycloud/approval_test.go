@@ -158,3 +158,18 @@ func TestTheApprovalCatalogueThroughTheHost(t *testing.T) {
 		t.Errorf("Lechang's complete items: %s", r2.body)
 	}
 }
+
+// TestAnApprovalImportTooLargeIsRefusedBeforeItIsSent: a workbook the
+// platform's body would not take is refused by the CLI, saying how large
+// one may be, without a server.
+func TestAnApprovalImportTooLargeIsRefusedBeforeItIsSent(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "big.xlsx")
+	if err := os.WriteFile(file, make([]byte, 800<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := cli(t, map[string]string{"COUNTYCLOUD_ADDR": "http://127.0.0.1:1", "COUNTYCLOUD_TOKEN": "x", "COUNTYCLOUD_TENANT": "gd.shaoguan.wengyuan"}, "approval", "items", "import", file)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "800 KB") || !strings.Contains(r.stderr, "767 KB") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+}
