@@ -140,13 +140,13 @@ func (w *ledgerWorld) batch(t *testing.T, p *host.Process, county string, b ledg
 	return w.call(t, p, county, "POST", "/batch", "", b)
 }
 
-// entries are the plugin's records of county as "collection/id@version
-// document", in order.
-func (w *ledgerWorld) entries(t *testing.T, county, plugin string) []string {
+// entries are the plugin's records of county whose ids start with
+// prefix as "collection/id@version document", in order.
+func (w *ledgerWorld) entries(t *testing.T, county, plugin, prefix string) []string {
 	t.Helper()
 	var rows []string
 	if err := w.deps.Router.InTenant(context.Background(), county, func(ctx context.Context, conn *sqlx.Conn) error {
-		return conn.SelectContext(ctx, &rows, "SELECT CONCAT(collection, '/', record_id, '@', version, ' ', document) FROM plugin_records WHERE plugin = ? ORDER BY collection, record_id", plugin)
+		return conn.SelectContext(ctx, &rows, "SELECT CONCAT(collection, '/', record_id, '@', version, ' ', document) FROM plugin_records WHERE plugin = ? AND record_id LIKE CONCAT(?, '%') ORDER BY collection, record_id", plugin, prefix)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -157,11 +157,21 @@ func put(collection, id string, version int64, doc string) ledgerPut {
 	return ledgerPut{Collection: collection, ID: id, Version: version, Document: json.RawMessage(doc)}
 }
 
-// TestABatchIsWrittenWholeInOneCallIndexedAndAudited: a batch creates and
+// TestBatchesOfRecords runs the batched writes' tests on one plugin
+// process of the ledger and one of another plugin, each test on records
+// of its own.
+func TestBatchesOfRecords(t *testing.T) {
+	w := newLedgerWorld(t)
+	// The first test reads the whole trail and every record of unit 3.
+	t.Run("WrittenWholeInOneCallIndexedAndAudited", func(t *testing.T) { aBatchIsWrittenWholeInOneCallIndexedAndAudited(t, w) })
+	t.Run("OneRecordRefusedWritesNothing", func(t *testing.T) { aBatchWithOneRecordRefusedWritesNothing(t, w) })
+	t.Run("TheirCountysAndTheirPluginsOwn", func(t *testing.T) { batchesAreTheirCountysAndTheirPluginsOwn(t, w) })
+}
+
+// aBatchIsWrittenWholeInOneCallIndexedAndAudited: a batch creates and
 // replaces records of two collections at once; the index answers for
 // them; the trail holds one entry per batch, against the caller.
-func TestABatchIsWrittenWholeInOneCallIndexedAndAudited(t *testing.T) {
-	w := newLedgerWorld(t)
+func aBatchIsWrittenWholeInOneCallIndexedAndAudited(t *testing.T, w *ledgerWorld) {
 	status, body := w.batch(t, w.p, wengyuan, ledgerBatch{Puts: []ledgerPut{
 		put("entries", "a", 0, `{"unit":"3","name":"甲"}`), put("entries", "b", 0, `{"unit":"3","name":"乙"}`), put("notes", "a", 0, `{"text":"注"}`),
 	}})
@@ -176,7 +186,7 @@ func TestABatchIsWrittenWholeInOneCallIndexedAndAudited(t *testing.T) {
 		t.Fatalf("second batch: %d %s", status, body)
 	}
 	want := []string{`entries/a@1 {"unit":"3","name":"甲"}`, `entries/b@2 {"unit":"4","name":"乙改"}`, `entries/c@1 {"unit":"4","name":"丙"}`, `notes/a@1 {"text":"注"}`}
-	if got := w.entries(t, wengyuan, "ledger"); strings.Join(got, "\n") != strings.Join(want, "\n") {
+	if got := w.entries(t, wengyuan, "ledger", ""); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("records:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	for unit, ids := range map[string]string{"3": "a", "4": "b c"} {
@@ -204,22 +214,21 @@ func TestABatchIsWrittenWholeInOneCallIndexedAndAudited(t *testing.T) {
 	}
 }
 
-// TestABatchWithOneRecordRefusedWritesNothing: whichever record of a
-// batch the host refuses, and whatever the batch's size or caller, none
-// of the batch is written, and the message names the record.
-func TestABatchWithOneRecordRefusedWritesNothing(t *testing.T) {
-	w := newLedgerWorld(t)
-	if status, body := w.batch(t, w.p, wengyuan, ledgerBatch{Puts: []ledgerPut{put("entries", "a", 0, `{"unit":"3"}`)}}); status != 200 {
+// aBatchWithOneRecordRefusedWritesNothing: whichever record of a batch
+// the host refuses, and whatever the batch's size or caller, none of the
+// batch is written, and the message names the record.
+func aBatchWithOneRecordRefusedWritesNothing(t *testing.T, w *ledgerWorld) {
+	if status, body := w.batch(t, w.p, wengyuan, ledgerBatch{Puts: []ledgerPut{put("entries", "r-a", 0, `{"unit":"5"}`)}}); status != 200 {
 		t.Fatalf("setup: %d %s", status, body)
 	}
-	before := w.entries(t, wengyuan, "ledger")
-	fresh := put("entries", "new", 0, `{"unit":"5"}`)
+	before := w.entries(t, wengyuan, "ledger", "r-")
+	fresh := put("entries", "r-new", 0, `{"unit":"5"}`)
 	many := make([]ledgerPut, host.MaxBatchRecords+1)
 	for i := range many {
-		many[i] = put("entries", fmt.Sprintf("m%04d", i), 0, `{}`)
+		many[i] = put("entries", fmt.Sprintf("r-m%04d", i), 0, `{}`)
 	}
 	big := `{"text":"` + strings.Repeat("x", host.MaxDocumentBytes-20) + `"}`
-	bigs := []ledgerPut{put("notes", "1", 0, big), put("notes", "2", 0, big), put("notes", "3", 0, `{"text":"one byte too many"}`)}
+	bigs := []ledgerPut{put("notes", "r-1", 0, big), put("notes", "r-2", 0, big), put("notes", "r-3", 0, `{"text":"one byte too many"}`)}
 	notes, revoke := w.deps.Capabilities.Issue(wengyuan, "notes", "notes-request", audit.Actor{Kind: "account", Login: "clerk"})
 	defer revoke()
 	lechangs, revokeLechang := w.deps.Capabilities.Issue(lechang, "ledger", "lechang-request", audit.Actor{Kind: "account", Login: "clerk"})
@@ -231,14 +240,14 @@ func TestABatchWithOneRecordRefusedWritesNothing(t *testing.T) {
 		status int
 		says   string
 	}{
-		{"a record that exists", ledgerBatch{Puts: []ledgerPut{fresh, put("entries", "a", 0, `{}`)}}, 409, "record entries/a exists"},
-		{"a stale version", ledgerBatch{Puts: []ledgerPut{fresh, put("entries", "a", 2, `{}`)}}, 409, "at version 1, not 2"},
-		{"a record that is not there", ledgerBatch{Puts: []ledgerPut{fresh, put("entries", "z", 1, `{}`)}}, 404, "no record entries/z"},
-		{"the same record twice", ledgerBatch{Puts: []ledgerPut{fresh, fresh}}, 400, "record 1 (entries/new): the batch holds the record twice"},
-		{"a document that is no object", ledgerBatch{Puts: []ledgerPut{fresh, put("entries", "x", 0, `[1]`)}}, 400, "record 1 (entries/x): document is not a JSON object"},
-		{"an indexed field it cannot index", ledgerBatch{Puts: []ledgerPut{fresh, put("entries", "x", 0, `{"unit":{"id":1}}`)}}, 400, "indexed field unit"},
-		{"a bad record id", ledgerBatch{Puts: []ledgerPut{fresh, put("entries", "x/y", 0, `{}`)}}, 400, "record id"},
-		{"a negative version", ledgerBatch{Puts: []ledgerPut{fresh, put("entries", "x", -1, `{}`)}}, 400, "negative"},
+		{"a record that exists", ledgerBatch{Puts: []ledgerPut{fresh, put("entries", "r-a", 0, `{}`)}}, 409, "record entries/r-a exists"},
+		{"a stale version", ledgerBatch{Puts: []ledgerPut{fresh, put("entries", "r-a", 2, `{}`)}}, 409, "at version 1, not 2"},
+		{"a record that is not there", ledgerBatch{Puts: []ledgerPut{fresh, put("entries", "r-z", 1, `{}`)}}, 404, "no record entries/r-z"},
+		{"the same record twice", ledgerBatch{Puts: []ledgerPut{fresh, fresh}}, 400, "record 1 (entries/r-new): the batch holds the record twice"},
+		{"a document that is no object", ledgerBatch{Puts: []ledgerPut{fresh, put("entries", "r-x", 0, `[1]`)}}, 400, "record 1 (entries/r-x): document is not a JSON object"},
+		{"an indexed field it cannot index", ledgerBatch{Puts: []ledgerPut{fresh, put("entries", "r-x", 0, `{"unit":{"id":1}}`)}}, 400, "indexed field unit"},
+		{"a bad record id", ledgerBatch{Puts: []ledgerPut{fresh, put("entries", "r-x/y", 0, `{}`)}}, 400, "record id"},
+		{"a negative version", ledgerBatch{Puts: []ledgerPut{fresh, put("entries", "r-x", -1, `{}`)}}, 400, "negative"},
 		{"too many records", ledgerBatch{Puts: many}, 400, "at most 1000 records"},
 		{"documents over the limit together", ledgerBatch{Puts: bigs}, 400, "over 2097152 bytes together"},
 		{"no record", ledgerBatch{}, 400, "at least one record"},
@@ -250,27 +259,26 @@ func TestABatchWithOneRecordRefusedWritesNothing(t *testing.T) {
 			t.Errorf("%s: %d %.300s, want %d saying %q", tc.what, status, body, tc.status, tc.says)
 		}
 	}
-	if got := w.entries(t, wengyuan, "ledger"); strings.Join(got, "\n") != strings.Join(before, "\n") {
+	if got := w.entries(t, wengyuan, "ledger", "r-"); strings.Join(got, "\n") != strings.Join(before, "\n") {
 		t.Errorf("Wengyuan's records after the refusals:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(before, "\n"))
 	}
 	// A capability of Lechang's request writes in Lechang, never in
 	// Wengyuan, whichever county's request carried it.
-	if got := w.entries(t, lechang, "ledger"); len(got) != 1 || !strings.HasPrefix(got[0], "entries/new@1") {
+	if got := w.entries(t, lechang, "ledger", "r-"); len(got) != 1 || !strings.HasPrefix(got[0], "entries/r-new@1") {
 		t.Errorf("Lechang's records: %q", got)
 	}
 	// A host that cannot name the caller of a request writes no batch.
-	resp, err := w.p.Handle(context.Background(), wengyuan, &pluginv1.HandleRequest{Method: "POST", Path: "/batch", Body: []byte(`{"puts":[{"collection":"entries","id":"q","document":{}}]}`), RequestId: "unknown"})
+	resp, err := w.p.Handle(context.Background(), wengyuan, &pluginv1.HandleRequest{Method: "POST", Path: "/batch", Body: []byte(`{"puts":[{"collection":"entries","id":"r-q","document":{}}]}`), RequestId: "unknown"})
 	if err != nil || resp.GetStatus() != 403 || !strings.Contains(string(resp.GetBody()), "no caller") {
 		t.Errorf("an unknown caller's batch: %v %v", resp, err)
 	}
 }
 
-// TestBatchesAreTheirCountysAndTheirPluginsOwn: the same ids written by
+// batchesAreTheirCountysAndTheirPluginsOwn: the same ids written by
 // another county and by another plugin are records of their own; neither
 // reads nor replaces this one's.
-func TestBatchesAreTheirCountysAndTheirPluginsOwn(t *testing.T) {
-	w := newLedgerWorld(t)
-	b := ledgerBatch{Puts: []ledgerPut{put("entries", "a", 0, `{"unit":"1","of":"翁源"}`)}}
+func batchesAreTheirCountysAndTheirPluginsOwn(t *testing.T, w *ledgerWorld) {
+	b := ledgerBatch{Puts: []ledgerPut{put("entries", "i-a", 0, `{"unit":"1","of":"翁源"}`)}}
 	for _, c := range []struct {
 		p      *host.Process
 		county string
@@ -280,16 +288,16 @@ func TestBatchesAreTheirCountysAndTheirPluginsOwn(t *testing.T) {
 		}
 	}
 	// Lechang's replacement at version 1 replaces Lechang's record only.
-	if status, body := w.batch(t, w.p, lechang, ledgerBatch{Puts: []ledgerPut{put("entries", "a", 1, `{"unit":"1","of":"乐昌"}`)}}); status != 200 {
+	if status, body := w.batch(t, w.p, lechang, ledgerBatch{Puts: []ledgerPut{put("entries", "i-a", 1, `{"unit":"1","of":"乐昌"}`)}}); status != 200 {
 		t.Fatalf("Lechang's replacement: %d %s", status, body)
 	}
-	if got := w.entries(t, wengyuan, "ledger"); len(got) != 1 || got[0] != `entries/a@1 {"unit":"1","of":"翁源"}` {
+	if got := w.entries(t, wengyuan, "ledger", "i-"); len(got) != 1 || got[0] != `entries/i-a@1 {"unit":"1","of":"翁源"}` {
 		t.Errorf("Wengyuan's record: %q", got)
 	}
-	if got := w.entries(t, lechang, "ledger"); len(got) != 1 || got[0] != `entries/a@2 {"unit":"1","of":"乐昌"}` {
+	if got := w.entries(t, lechang, "ledger", "i-"); len(got) != 1 || got[0] != `entries/i-a@2 {"unit":"1","of":"乐昌"}` {
 		t.Errorf("Lechang's record: %q", got)
 	}
-	if got := w.entries(t, wengyuan, "ledger2"); len(got) != 1 || got[0] != `entries/a@1 {"unit":"1","of":"翁源"}` {
+	if got := w.entries(t, wengyuan, "ledger2", "i-"); len(got) != 1 || got[0] != `entries/i-a@1 {"unit":"1","of":"翁源"}` {
 		t.Errorf("the other plugin's record: %q", got)
 	}
 }
