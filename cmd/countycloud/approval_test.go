@@ -78,6 +78,10 @@ func TestTheApprovalCatalogueThroughTheHost(t *testing.T) {
 	if r := call(t, "GET", wy+"/items/XK-001", tokens["fgclerk"], nil); r.status != 200 || !strings.Contains(string(r.body), `"complete":true`) {
 		t.Fatalf("a clerk reads the item: %d %s", r.status, r.body)
 	}
+	if r := call(t, "GET", wy+"/items?complete=true", operator, nil); r.status != 200 || !strings.Contains(string(r.body), `"code":"XK-001"`) {
+		t.Fatalf("an operator lists the items: %d %s", r.status, r.body)
+	}
+	want(t, "an operator creates an item", call(t, "POST", wy+"/items", operator, item), 403, "forbidden")
 	// Lechang reaches none of it, and its own item of the same code is
 	// its own.
 	want(t, "Lechang reads Wengyuan's item", call(t, "GET", lc+"/items/XK-001", lcadmin, nil), 404, "item_not_found")

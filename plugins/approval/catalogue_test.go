@@ -138,7 +138,9 @@ func TestItemsCreateReadListUpdateDelete(t *testing.T) {
 	if s := tt.do(clerk(), "GET", "/items/XK-001", "", nil, &got); s != http.StatusOK || got.Name != "企业投资项目备案" || len(got.Materials) != 2 {
 		t.Fatalf("clerk reads %d %+v", s, got)
 	}
-	tt.do(operator(), "GET", "/items/XK-001", "", nil, &got)
+	if s := tt.do(operator(), "GET", "/items/xk-001", "", nil, &got); s != http.StatusOK || got.Code != "XK-001" {
+		t.Fatalf("an operator reads it in lower case: %d %+v", s, got)
+	}
 	draft := map[string]any{"code": "GG-002", "name": "政策咨询", "category": "公共服务",
 		"departments": []map[string]any{{"unit_id": 20, "days": 0}}}
 	tt.do(countyAdmin(), "POST", "/items", "", draft, nil)

@@ -134,9 +134,10 @@ func itemOf(r sdk.Record) (itemView, error) {
 	return v, nil
 }
 
-// loadItem reads the item of code; an unknown code (or one no item could
-// have) is item_not_found.
+// loadItem reads the item of code, written in either case; an unknown
+// code (or one no item could have) is item_not_found.
 func (c *call) loadItem(code string) (itemView, error) {
+	code = strings.ToUpper(code)
 	if !codePattern.MatchString(code) {
 		return itemView{}, newError(http.StatusNotFound, codeItemNotFound, "the catalogue has no item %q", code)
 	}
