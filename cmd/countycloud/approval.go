@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -228,12 +230,10 @@ up to about 750 KB (the platform's 1 MiB body).`,
 			if err != nil {
 				return err
 			}
-			bar := newProgressBar(o.e.stderr, "importing "+filepath.Base(args[0]))
-			bar.update(0, 1, 0)
+			stop := ticking(o.e.stderr, fmt.Sprintf("importing %s (%d KB)", filepath.Base(args[0]), len(file)>>10))
 			var report approvalReport
 			err = c.do(cmd.Context(), http.MethodPost, base+approvalItems+"/import", nil, map[string]any{"workbook": file, "dry_run": dryRun}, &report)
-			bar.update(1, 1, 0)
-			bar.finish()
+			stop()
 			var ae *apiError
 			if errors.As(err, &ae) && o.opts.output != "json" {
 				var problems []approvalRowError
@@ -285,4 +285,33 @@ func (o *orgCmd) printApprovalErrors(problems []approvalRowError) error {
 		rows[i] = []string{strconv.Itoa(p.Row), optional(p.Column), p.Code, p.Message}
 	}
 	return printTable(o.e.stdout, []string{"行 ROW", "列 COLUMN", "问题 PROBLEM", "说明 MESSAGE"}, rows)
+}
+
+// ticking shows label on a terminal with the time since it began, every
+// half second, until stop is called: an import is one request, checked
+// and written by the server, whose only progress to show is its time.
+func ticking(w io.Writer, label string) (stop func()) {
+	bar := newProgressBar(w, label)
+	if bar == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			fmt.Fprintf(bar.w, "\r%s … %s\033[K", label, time.Since(bar.start).Round(time.Second))
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+		bar.finish()
+	}
 }
