@@ -290,3 +290,27 @@ func TestImportBodyIsTheWorkbookInBase64(t *testing.T) {
 		t.Fatalf("%d %+v", s, report)
 	}
 }
+
+// TestRowNumbersAreTheSpreadsheets: rows left out of the sheet (a gap of
+// blank rows) keep the numbers below them as the spreadsheet shows them.
+func TestRowNumbersAreTheSpreadsheets(t *testing.T) {
+	tt := newTester(t)
+	f := excelize.NewFile()
+	defer f.Close()
+	for r, cells := range map[int][]string{1: header(), 2: row("XK-001", nil), 5: row("XK-002", map[string]string{colCategory: "审批"})} {
+		for c, v := range cells {
+			name, _ := excelize.CoordinatesToCellName(c+1, r)
+			if err := f.SetCellStr("Sheet1", name, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	buf, err := f.WriteToBuffer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var report importReport
+	if s := tt.importFile(buf.Bytes(), true, &report); s != http.StatusOK || len(report.Errors) != 1 || report.Errors[0].Row != 5 || report.Errors[0].Column != colCategory {
+		t.Fatalf("%d %+v", s, report)
+	}
+}
