@@ -442,3 +442,79 @@ func TestAMessageWhoseNumberIsNotWrittenIsTakenBack(t *testing.T) {
 		}
 	}
 }
+
+// A review whose task was done but whose message the host failed to mark
+// is finished by the same clerk's retry of the same decision, published
+// once and counted once; anyone else's retry, or another decision, is
+// refused. A return is finished alike, with the new reply task's
+// deadline.
+func TestARetriedReviewFinishesWhatAFailedOneLeft(t *testing.T) {
+	h := newHarness(t)
+	h.leave("投诉", true)
+	id := h.onlyMessage()
+	h.want("route", h.do(office, "POST", "/messages/"+id+"/route", map[string]any{}), 200, "")
+	h.want("reply", h.do(mzClerk, "POST", "/messages/"+id+"/reply", map[string]any{"reply": "您好，已核实处理。"}), 200, "")
+
+	failing := func(body string) {
+		t.Helper()
+		// The task is done; the Put marking the message fails.
+		h.host.failPut, h.host.failPutSkip, h.host.caller = collMessages+"/"+id, 0, office
+		if resp, err := h.mod.serve(context.Background(), &sdk.Request{Method: "POST", Path: "/messages/" + id + "/review", Body: []byte(body),
+			Caller: office, Settings: json.RawMessage(testSettings)}, h.host); err == nil {
+			t.Fatalf("a review the host failed to keep: %d %s", resp.Status, resp.Body)
+		}
+		if m := h.message(id); m.Status != statusReplied {
+			t.Fatalf("the failed review left %+v", m)
+		}
+	}
+	other := office
+	other.AccountID, other.Login = 12, "xxzx2"
+
+	failing(`{"decision":"return","reason":"请说明补充哪些材料"}`)
+	h.want("another clerk's retry", h.do(other, "POST", "/messages/"+id+"/review", map[string]any{"decision": "return", "reason": "请说明"}), 409, codeIllegalTransition)
+	h.want("a retry deciding otherwise", h.do(office, "POST", "/messages/"+id+"/review", map[string]any{"decision": "accept"}), 409, codeIllegalTransition)
+	h.want("the return's retry", h.do(office, "POST", "/messages/"+id+"/review", map[string]any{"decision": "return", "reason": "请说明补充哪些材料"}), 200, "")
+	if m := h.message(id); m.Status != statusRouted || len(m.Returns) != 1 || m.DueAt == nil || !m.DueAt.Equal(*h.host.tasks[len(h.host.tasks)-1].DueAt) {
+		t.Fatalf("the return's retry left %+v", m)
+	}
+
+	h.now = h.now.Add(time.Hour)
+	h.want("reply again", h.do(mzClerk, "POST", "/messages/"+id+"/reply", map[string]any{"reply": "您好，请补充户口簿复印件。"}), 200, "")
+	failing(`{"decision":"accept","publish":true}`)
+	h.want("another clerk's retry", h.do(other, "POST", "/messages/"+id+"/review", map[string]any{"decision": "accept", "publish": true}), 409, codeIllegalTransition)
+	h.want("the accept's retry", h.do(office, "POST", "/messages/"+id+"/review", map[string]any{"decision": "accept", "publish": true}), 200, "")
+	m := h.message(id)
+	if m.Status != statusAnswered || m.PublishedID == "" {
+		t.Fatalf("the accept's retry left %+v", m)
+	}
+	if pubs := h.host.records[collPublished]; len(pubs) != 1 {
+		t.Errorf("%d replies published", len(pubs))
+	} else if _, ok := pubs[m.PublishedID]; !ok {
+		t.Errorf("the message names %s, not the reply published", m.PublishedID)
+	}
+	if got := h.host.figures()[measureAnswered+" 3"]; got != 1 {
+		t.Errorf("answered %d", got)
+	}
+}
+
+// A reply an attempt at the review published before the host failed,
+// without the task done, is taken away when the review then accepts it
+// without publishing: only a reply accepted to be published is listed.
+func TestAReviewTakesAwayWhatAnEarlierAttemptPublished(t *testing.T) {
+	h := newHarness(t)
+	h.leave("投诉", true)
+	id := h.onlyMessage()
+	h.want("route", h.do(office, "POST", "/messages/"+id+"/route", map[string]any{}), 200, "")
+	h.want("reply", h.do(mzClerk, "POST", "/messages/"+id+"/reply", map[string]any{"reply": "您好，已核实处理。"}), 200, "")
+	review := *h.host.tasks[len(h.host.tasks)-1]
+	if _, err := h.host.Put(context.Background(), collPublished, publishedID(id, review), 0, published{Category: "投诉", Reply: "您好，已核实处理。"}); err != nil {
+		t.Fatal(err)
+	}
+	h.want("accept unpublished", h.do(office, "POST", "/messages/"+id+"/review", map[string]any{"decision": "accept"}), 200, "")
+	if n := len(h.host.records[collPublished]); n != 0 {
+		t.Errorf("%d replies published of one accepted unpublished", n)
+	}
+	if got := h.want("the public list", h.do(citizen, "GET", "/public/replies", nil), 200, "").body["replies"].([]any); len(got) != 0 {
+		t.Errorf("the public list shows %d", len(got))
+	}
+}

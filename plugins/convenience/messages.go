@@ -561,7 +561,11 @@ func (c *call) finishReply(id string, in replyInput) (int, any, error) {
 }
 
 // reviewMessage: the IT office accepts the reply (办结), publishing it if
-// asked and the citizen allowed it, or returns it for rework.
+// asked and the citizen allowed it, or returns it for rework. The
+// published reply is written before the task is done and taken away if
+// the action is refused, so that an accepted reply asked to be published
+// always is; should the host fail after the task was done, the same
+// clerk's retry of the same decision finishes what was left.
 func reviewMessage(c *call, p params) (int, any, error) {
 	in, err := parseReview(c.req.Body)
 	if err != nil {
@@ -579,46 +583,82 @@ func reviewMessage(c *call, p params) (int, any, error) {
 		return 0, nil, newError(http.StatusConflict, codePublishNotAllowed, "the citizen did not allow the message to be published")
 	}
 	task, err := c.openTask(m, stepReview)
+	var ae *apiError
+	if errors.As(err, &ae) && ae.code == codeIllegalTransition {
+		return c.finishReview(id, m, in)
+	}
 	if err != nil {
 		return 0, nil, err
 	}
-	var unitName string
-	if in.Publish {
-		units, err := c.host.Units(c.ctx, m.UnitID)
-		if err != nil {
-			return 0, nil, fromHost(err, "the unit")
-		}
-		if len(units) == 1 {
-			unitName = units[0].Name
-		}
-	}
-	now := c.now.UTC()
-	// The published reply is written before the task is done and taken
-	// away if the action is refused, so that an accepted reply asked to
-	// be published always is.
-	var pubID string
-	if in.Publish {
-		pubID = sdk.NewestFirstID(now)
-		pub := published{Category: m.Category, Content: mask(m.Content, m.Contact.Name), Reply: mask(m.Reply, m.Contact.Name),
-			UnitID: m.UnitID, UnitName: unitName, SubmittedAt: m.SubmittedAt, AnsweredAt: now}
-		if _, err := c.host.Put(c.ctx, collPublished, pubID, 0, pub); err != nil {
-			return 0, nil, fromHost(err, "the published reply")
-		}
+	pubID := publishedID(id, task)
+	if err := c.publication(id, m, in.Publish, pubID); err != nil {
+		return 0, nil, err
 	}
 	out, err := c.act(task, in.Decision)
 	if err != nil {
-		if pubID != "" {
-			if undo := c.host.Delete(c.ctx, collPublished, pubID, 1); undo != nil {
+		if in.Publish {
+			if undo := c.unpublish(pubID); undo != nil {
 				return 0, nil, fmt.Errorf("take back published reply %s: %w (after %w)", pubID, undo, err)
 			}
 		}
 		return 0, nil, err
 	}
+	return c.reviewed(id, in, pubID, out.Opened, out)
+}
+
+// finishReview completes a review whose task is done already but whose
+// message the host failed to mark: only the account that did the task,
+// with the decision it took, may.
+func (c *call) finishReview(id string, m message, in reviewInput) (int, any, error) {
+	done, err := c.host.ListWorkflowTasks(c.ctx, sdk.WorkflowQuery{Workflow: wfMessage, InstanceID: m.InstanceID, Status: "done"})
+	if err != nil {
+		return 0, nil, fromHost(err, "the message's tasks")
+	}
+	var reply, review *sdk.Task
+	for i := range done {
+		switch t := &done[i]; {
+		case t.Step == stepReply && (reply == nil || t.ID > reply.ID):
+			reply = t
+		case t.Step == stepReview && (review == nil || t.ID > review.ID):
+			review = t
+		}
+	}
+	// The review must be of the reply the message holds (a later task
+	// than the last reply), done by the caller with the same decision.
+	if review == nil || reply == nil || review.ID < reply.ID || review.ActedBy == nil || *review.ActedBy != c.who.account ||
+		review.Action == nil || *review.Action != in.Decision {
+		return 0, nil, illegal(m, "reviewed")
+	}
+	pubID := publishedID(id, *review)
+	if err := c.publication(id, m, in.Publish, pubID); err != nil {
+		return 0, nil, err
+	}
+	var opened []sdk.Task
+	if in.Decision == actReturn {
+		if opened, err = c.host.ListWorkflowTasks(c.ctx, sdk.WorkflowQuery{Workflow: wfMessage, InstanceID: m.InstanceID, Status: "open"}); err != nil {
+			return 0, nil, fromHost(err, "the message's tasks")
+		}
+	}
+	return c.reviewed(id, in, pubID, opened, nil)
+}
+
+// reviewed marks message id as the review decided: returned to its unit
+// (opened holds the new reply task) or answered, published as pubID if
+// asked.
+func (c *call) reviewed(id string, in reviewInput, pubID string, opened []sdk.Task, out any) (int, any, error) {
+	now := c.now.UTC()
+	answer := func(saved sdk.Record, m message) (int, any, error) {
+		body := map[string]any{"id": id, "version": saved.Version, "message": m}
+		if out != nil {
+			body["outcome"] = out
+		}
+		return http.StatusOK, body, nil
+	}
 	if in.Decision == actReturn {
 		saved, m, err := c.update(id, func(m *message) error {
 			m.Returns = append(m.Returns, returned{At: now, By: c.req.Caller.Login, Reason: in.Reason, Reply: m.Reply})
 			m.Status, m.Reply, m.RepliedAt, m.RepliedBy = statusRouted, "", nil, ""
-			if due := replyDue(out.Opened); due != nil {
+			if due := replyDue(opened); due != nil {
 				m.DueAt = due
 			}
 			return nil
@@ -627,7 +667,10 @@ func reviewMessage(c *call, p params) (int, any, error) {
 			return 0, nil, err
 		}
 		c.audit("message.return", id, nil, map[string]any{"reason": in.Reason})
-		return http.StatusOK, map[string]any{"id": id, "version": saved.Version, "message": m, "outcome": out}, nil
+		return answer(saved, m)
+	}
+	if !in.Publish {
+		pubID = ""
 	}
 	saved, m, err := c.update(id, func(m *message) error {
 		m.Status, m.AnsweredAt, m.PublishedID = statusAnswered, &now, pubID
@@ -641,5 +684,54 @@ func reviewMessage(c *call, p params) (int, any, error) {
 		c.count(measureAnsweredLate, m.UnitID, "answered_late:"+id)
 	}
 	c.audit("message.accept", id, nil, map[string]any{"published_id": pubID, "late": m.Late})
-	return http.StatusOK, map[string]any{"id": id, "version": saved.Version, "message": m, "outcome": out}, nil
+	return answer(saved, m)
+}
+
+// publishedID is the id the reply of message id is published under when
+// review task accepts it: the same for every attempt at the review, so
+// that a retry finds what an attempt the host failed in published, and a
+// reply is never listed twice. It sorts by when the review task opened
+// (when the reply was given); its random part is the message's own.
+func publishedID(id string, review sdk.Task) string {
+	return sdk.NewestFirstID(review.CreatedAt)[:10] + id[10:]
+}
+
+// publication writes the published reply pubID of message m if publish,
+// and otherwise takes away what an earlier attempt at the review may
+// have left, so that only a reply accepted to be published is listed.
+func (c *call) publication(id string, m message, publish bool, pubID string) error {
+	if !publish {
+		return c.unpublish(pubID)
+	}
+	var unitName string
+	units, err := c.host.Units(c.ctx, m.UnitID)
+	if err != nil {
+		return fromHost(err, "the unit")
+	}
+	if len(units) == 1 {
+		unitName = units[0].Name
+	}
+	pub := published{Category: m.Category, Content: mask(m.Content, m.Contact.Name), Reply: mask(m.Reply, m.Contact.Name),
+		UnitID: m.UnitID, UnitName: unitName, SubmittedAt: m.SubmittedAt, AnsweredAt: c.now.UTC()}
+	_, err = c.host.Put(c.ctx, collPublished, pubID, 0, pub)
+	if errors.Is(err, sdk.ErrConflict) {
+		// An earlier attempt at this review published it.
+		return nil
+	}
+	return fromHost(err, "the published reply "+id)
+}
+
+// unpublish takes published reply pubID away, if it is there.
+func (c *call) unpublish(pubID string) error {
+	rec, err := c.host.Get(c.ctx, collPublished, pubID)
+	if errors.Is(err, sdk.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fromHost(err, "the published reply")
+	}
+	if err := c.host.Delete(c.ctx, collPublished, pubID, rec.Version); err != nil && !errors.Is(err, sdk.ErrNotFound) {
+		return fromHost(err, "the published reply")
+	}
+	return nil
 }
