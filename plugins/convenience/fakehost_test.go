@@ -272,6 +272,25 @@ func (h *fakeHost) ActOnTaskWith(_ context.Context, taskID int64, action string,
 	return out, nil
 }
 
+func (h *fakeHost) ListWorkflowInstances(_ context.Context, q sdk.WorkflowQuery) ([]sdk.Instance, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.caller.Kind == sdk.CallerAnonymous {
+		return nil, fmt.Errorf("%w: the caller of this public route is anonymous", sdk.ErrDenied)
+	}
+	limit := q.Limit
+	if limit == 0 {
+		limit = 100
+	}
+	out := []sdk.Instance{}
+	for _, in := range h.instances {
+		if in.ID > q.After && (q.UnitID == 0 || in.SubjectUnitID == q.UnitID) && (q.InitiatorUnitID == 0 || in.InitiatorUnitID == q.InitiatorUnitID) && len(out) < limit {
+			out = append(out, *in)
+		}
+	}
+	return out, nil
+}
+
 func (h *fakeHost) ListWorkflowTasks(_ context.Context, q sdk.WorkflowQuery) ([]sdk.Task, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -518,3 +518,57 @@ func TestAReviewTakesAwayWhatAnEarlierAttemptPublished(t *testing.T) {
 		t.Errorf("the public list shows %d", len(got))
 	}
 }
+
+// A routing the host failed in after claiming the message leaves it
+// routed without an instance; the same account's retry routes it on to
+// the unit claimed, keeping the instance the failed routing started (one
+// instance, counted once) or starting one if it had not. Anyone else's
+// retry, or one naming another unit, is refused.
+func TestARetriedRoutingFinishesWhatAFailedOneLeft(t *testing.T) {
+	h := newHarness(t)
+	h.leave("投诉", true)
+	h.now = h.now.Add(time.Minute)
+	h.leave("求助", true)
+	page := h.want("the office's list", h.do(office, "GET", "/messages", nil), 200, "").body["messages"].([]any)
+	second, first := page[0].(map[string]any)["id"].(string), page[1].(map[string]any)["id"].(string)
+
+	// The claim's Put succeeds, the workflow starts, and the Put writing
+	// its instance fails.
+	h.host.failPut, h.host.failPutSkip, h.host.caller = collMessages+"/"+first, 1, office
+	if resp, err := h.mod.serve(context.Background(), &sdk.Request{Method: "POST", Path: "/messages/" + first + "/route", Body: []byte(`{}`),
+		Caller: office, Settings: json.RawMessage(testSettings)}, h.host); err == nil {
+		t.Fatalf("a routing the host failed to keep: %d %s", resp.Status, resp.Body)
+	}
+	if m := h.message(first); m.Status != statusRouted || m.InstanceID != 0 {
+		t.Fatalf("the failed routing left %+v", m)
+	}
+	other := office
+	other.AccountID, other.Login = 12, "xxzx2"
+	h.want("another clerk's retry", h.do(other, "POST", "/messages/"+first+"/route", map[string]any{}), 409, codeIllegalTransition)
+	h.want("a retry to another unit", h.do(office, "POST", "/messages/"+first+"/route", map[string]any{"unit_id": 4}), 409, codeIllegalTransition)
+	h.want("the retry", h.do(office, "POST", "/messages/"+first+"/route", map[string]any{"unit_id": 3}), 200, "")
+	if m := h.message(first); m.Status != statusRouted || m.UnitID != 3 || m.InstanceID != 1 || m.DueAt == nil || len(h.host.instances) != 1 {
+		t.Fatalf("the retry left %+v, %d instances", m, len(h.host.instances))
+	}
+	h.want("routed again", h.do(office, "POST", "/messages/"+first+"/route", map[string]any{}), 409, codeIllegalTransition)
+	h.want("reply", h.do(mzClerk, "POST", "/messages/"+first+"/reply", map[string]any{"reply": "您好，已核实处理。"}), 200, "")
+
+	// A routing gone after its claim, before any start.
+	rec, err := h.host.Get(context.Background(), collMessages, second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := h.message(second)
+	at := h.now.UTC()
+	m.Status, m.UnitID, m.RoutedAt, m.RoutedBy = statusRouted, 4, &at, office.Login
+	if _, err := h.host.Put(context.Background(), collMessages, second, rec.Version, m); err != nil {
+		t.Fatal(err)
+	}
+	h.want("the retry", h.do(office, "POST", "/messages/"+second+"/route", map[string]any{}), 200, "")
+	if m := h.message(second); m.UnitID != 4 || m.InstanceID != 2 || len(h.host.instances) != 2 {
+		t.Fatalf("the retry left %+v, %d instances", m, len(h.host.instances))
+	}
+	if got := h.host.figures(); got[measureReceived+" 3"] != 1 || got[measureReceived+" 4"] != 1 {
+		t.Errorf("measures %v", got)
+	}
+}

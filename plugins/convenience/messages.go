@@ -353,11 +353,21 @@ func routeByRule(c *call, _ params) (int, any, error) {
 // route sends new message id to unit, or by the county's rule for its
 // category if unit is 0, starting its workflow there. The message is
 // claimed first, so that two routings never start two instances, and
-// given back if the start is refused.
+// given back if the start is refused. A message claimed by a routing the
+// host failed in before its instance was written (routed, without an
+// instance) is routed on by the same account's retry, to the unit
+// claimed: the instance the failed routing started, if it did, is
+// found by its reference and kept, else one is started.
 func (c *call) route(id string, unit int64) (sdk.Record, message, sdk.Outcome, error) {
 	byRule := unit == 0
+	resumed := false
 	claimed, m, err := c.update(id, func(m *message) error {
-		if m.Status != statusNew {
+		resumed = m.Status == statusRouted && m.InstanceID == 0 && m.RoutedBy == c.req.Caller.Login && (byRule || unit == m.UnitID)
+		switch {
+		case resumed:
+			unit = m.UnitID
+			return nil
+		case m.Status != statusNew:
 			return illegal(*m, "routed again")
 		}
 		if byRule {
@@ -383,19 +393,27 @@ func (c *call) route(id string, unit int64) (sdk.Record, message, sdk.Outcome, e
 		}
 		return sdk.Record{}, message{}, sdk.Outcome{}, cause
 	}
-	units, err := c.host.Units(c.ctx, unit)
-	if err != nil {
-		return giveBack(fromHost(err, "the unit"))
+	var out sdk.Outcome
+	if resumed {
+		if out, err = c.startedFor(id, unit); err != nil {
+			return sdk.Record{}, message{}, sdk.Outcome{}, err
+		}
 	}
-	if len(units) != 1 {
-		return giveBack(badRequest(codeUnknownUnit, "the county has no unit %d", unit))
-	}
-	out, err := c.host.StartWorkflowFor(c.ctx, wfMessage, sdk.StartOptions{Title: title(m), Reference: id, SubjectUnitID: unit})
-	if errors.Is(err, sdk.ErrInvalid) {
-		return giveBack(badRequest(codeUnknownUnit, "unit %d cannot take the message: %v", unit, err))
-	}
-	if err != nil {
-		return giveBack(fromHost(err, "the message's workflow"))
+	if out.Instance.ID == 0 {
+		units, err := c.host.Units(c.ctx, unit)
+		if err != nil {
+			return giveBack(fromHost(err, "the unit"))
+		}
+		if len(units) != 1 {
+			return giveBack(badRequest(codeUnknownUnit, "the county has no unit %d", unit))
+		}
+		out, err = c.host.StartWorkflowFor(c.ctx, wfMessage, sdk.StartOptions{Title: title(m), Reference: id, SubjectUnitID: unit})
+		if errors.Is(err, sdk.ErrInvalid) {
+			return giveBack(badRequest(codeUnknownUnit, "unit %d cannot take the message: %v", unit, err))
+		}
+		if err != nil {
+			return giveBack(fromHost(err, "the message's workflow"))
+		}
 	}
 	due := replyDue(out.Opened)
 	saved, m, err := c.update(id, func(m *message) error {
@@ -406,9 +424,39 @@ func (c *call) route(id string, unit int64) (sdk.Record, message, sdk.Outcome, e
 		return sdk.Record{}, message{}, sdk.Outcome{}, err
 	}
 	c.count(measureReceived, unit, "received:"+id)
-	c.audit("message.route", id, map[string]any{"status": statusNew, "version": claimed.Version - 1},
-		map[string]any{"unit_id": unit, "instance_id": out.Instance.ID, "rule": byRule})
+	before := map[string]any{"status": statusNew, "version": claimed.Version - 1}
+	if resumed {
+		before = map[string]any{"status": statusRouted, "unit_id": unit, "version": claimed.Version - 1}
+	}
+	c.audit("message.route", id, before, map[string]any{"unit_id": unit, "instance_id": out.Instance.ID, "rule": byRule})
 	return saved, m, out, nil
+}
+
+// startedFor finds the instance a failed routing of message id started
+// for unit, by its reference, with its open tasks; none (a zero
+// Outcome) if the routing failed before it started one.
+func (c *call) startedFor(id string, unit int64) (sdk.Outcome, error) {
+	const page = 500
+	for after := int64(0); ; {
+		list, err := c.host.ListWorkflowInstances(c.ctx, sdk.WorkflowQuery{Workflow: wfMessage, UnitID: unit, InitiatorUnitID: c.who.unit, After: after, Limit: page})
+		if err != nil {
+			return sdk.Outcome{}, fromHost(err, "the message's workflow")
+		}
+		for _, in := range list {
+			if in.Reference == nil || *in.Reference != id {
+				continue
+			}
+			open, err := c.host.ListWorkflowTasks(c.ctx, sdk.WorkflowQuery{Workflow: wfMessage, InstanceID: in.ID, Status: "open"})
+			if err != nil {
+				return sdk.Outcome{}, fromHost(err, "the message's tasks")
+			}
+			return sdk.Outcome{Instance: in, Opened: open}, nil
+		}
+		if len(list) < page {
+			return sdk.Outcome{}, nil
+		}
+		after = list[len(list)-1].ID
+	}
 }
 
 // title is a message's title in the unit's task list: its category and
