@@ -38,6 +38,8 @@ type fakeHost struct {
 	// of the collection's.
 	failPut     string
 	failPutSkip int
+	// failMeasure, if set, is what the next RecordMeasure answers.
+	failMeasure error
 }
 
 func newFakeHost(now func() time.Time) *fakeHost {
@@ -309,6 +311,10 @@ func (h *fakeHost) ListWorkflowTasks(_ context.Context, q sdk.WorkflowQuery) ([]
 func (h *fakeHost) RecordMeasure(_ context.Context, m sdk.Measure) (bool, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if err := h.failMeasure; err != nil {
+		h.failMeasure = nil
+		return false, err
+	}
 	if !slices.ContainsFunc(measures(), func(d sdk.MeasureDef) bool { return d.ID == m.ID }) {
 		return false, fmt.Errorf("%w: measure %s is not declared", sdk.ErrInvalid, m.ID)
 	}

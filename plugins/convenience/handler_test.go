@@ -572,3 +572,66 @@ func TestARetriedRoutingFinishesWhatAFailedOneLeft(t *testing.T) {
 		t.Errorf("measures %v", got)
 	}
 }
+
+// answered takes a publishable complaint to an accepted reply, and
+// answers its receipt's number and code.
+func (h *harness) answered() (string, string, string) {
+	h.t.Helper()
+	number, code := h.leave("投诉", true)
+	page := h.want("the new messages", h.do(office, "GET", "/messages?number="+number, nil), 200, "").body["messages"].([]any)
+	id := page[0].(map[string]any)["id"].(string)
+	h.want("route", h.do(office, "POST", "/messages/"+id+"/route", map[string]any{}), 200, "")
+	h.want("reply", h.do(mzClerk, "POST", "/messages/"+id+"/reply", map[string]any{"reply": "您好，已核实处理。"}), 200, "")
+	h.want("accept", h.do(office, "POST", "/messages/"+id+"/review", map[string]any{"decision": "accept", "publish": true}), 200, "")
+	return id, number, code
+}
+
+// A rating whose measure the host failed to record is kept, and the
+// citizen's retry, refused already_rated, records the measure: once,
+// however often it is retried.
+func TestARetriedRatingRecordsWhatAFailedOneMissed(t *testing.T) {
+	h := newHarness(t)
+	_, number, code := h.answered()
+	h.host.failMeasure = sdk.ErrBusy
+	h.want("rate", h.do(citizen, "POST", "/public/messages/"+number+"/rating", map[string]any{"code": code, "rating": "不满意"}), 200, "")
+	if got := h.host.figures(); got[measureRatedUnsatisfied+" 3"] != 0 || got[measureReopened+" 3"] != 1 {
+		t.Fatalf("the failed measure: %v", got)
+	}
+	for range 2 {
+		h.want("the retry", h.do(citizen, "POST", "/public/messages/"+number+"/rating", map[string]any{"code": code, "rating": "不满意"}), 409, codeAlreadyRated)
+	}
+	if got := h.host.figures(); got[measureRatedUnsatisfied+" 3"] != 1 || got[measureReopened+" 3"] != 1 {
+		t.Errorf("after the retries: %v", got)
+	}
+}
+
+// Two ratings of one reply sent at once: one is taken, the other refused
+// already_rated, and one rating is counted.
+func TestTwoRatingsAtOnceCountOnce(t *testing.T) {
+	h := newHarness(t)
+	id, number, code := h.answered()
+	h.host.caller = citizen
+	statuses := make(chan int, 2)
+	for _, rating := range []string{"满意", "不满意"} {
+		go func() {
+			body, _ := json.Marshal(map[string]any{"code": code, "rating": rating})
+			resp, err := h.mod.serve(context.Background(), &sdk.Request{Method: "POST", Path: "/public/messages/" + number + "/rating", Body: body,
+				Caller: citizen, Settings: json.RawMessage(testSettings)}, h.host)
+			if err != nil {
+				t.Error(err)
+				statuses <- 0
+				return
+			}
+			statuses <- resp.Status
+		}()
+	}
+	got := []int{<-statuses, <-statuses}
+	if !(got[0] == 200 && got[1] == 409 || got[0] == 409 && got[1] == 200) {
+		t.Fatalf("two ratings at once: %v", got)
+	}
+	m := h.message(id)
+	figures := h.host.figures()
+	if figures[measureRatedSatisfied+" 3"]+figures[measureRatedUnsatisfied+" 3"] != 1 || figures[ratings[m.Rating]+" 3"] != 1 {
+		t.Errorf("rated %s, measures %v", m.Rating, figures)
+	}
+}

@@ -134,8 +134,7 @@ func rateReply(c *call, p params) (int, any, error) {
 	if err := decodeBody(c.req.Body, &in); err != nil {
 		return 0, nil, err
 	}
-	measure, ok := ratings[in.Rating]
-	if !ok {
+	if _, ok := ratings[in.Rating]; !ok {
 		return 0, nil, badRequest(codeInvalidRating, "rating is 满意, 基本满意 or 不满意, not %q", in.Rating)
 	}
 	rec, _, err := c.byReceipt(p["number"], in.Code)
@@ -154,15 +153,28 @@ func rateReply(c *call, p params) (int, any, error) {
 		m.Reopened = in.Rating == "不满意"
 		return nil
 	})
+	var ae *apiError
+	if errors.As(err, &ae) && ae.code == codeAlreadyRated {
+		// The rating given is kept; a measure the host failed to record
+		// then is recorded now (once: its key is the message's), so that
+		// the citizen's retry of a rating that failed half-way loses no
+		// figure.
+		c.countRating(rec.ID, m)
+	}
 	if err != nil {
 		return 0, nil, err
 	}
-	c.count(measure, m.UnitID, "rated:"+rec.ID)
-	if m.Reopened {
-		c.count(measureReopened, m.UnitID, "reopened:"+rec.ID)
-	}
+	c.countRating(rec.ID, m)
 	c.audit("message.rate", rec.ID, nil, map[string]any{"rating": m.Rating})
 	return http.StatusOK, map[string]any{"number": m.Number, "rating": m.Rating, "rated_at": m.RatedAt, "reopened": m.Reopened}, nil
+}
+
+// countRating records the measures of message id's rating.
+func (c *call) countRating(id string, m message) {
+	c.count(ratings[m.Rating], m.UnitID, "rated:"+id)
+	if m.Reopened {
+		c.count(measureReopened, m.UnitID, "reopened:"+id)
+	}
 }
 
 // publicReply is a published reply as the public pages list it.
