@@ -96,7 +96,16 @@ func TestAUnitDisclosesAndReportsAndTheMeasuresSayItAll(t *testing.T) {
 	if !strings.Contains(string(r.body), "县政府办") || !strings.Contains(string(r.body), "0751-2862001") || r.header.Get("ETag") == "" {
 		t.Fatalf("the public page: %v %s", r.header, r.body)
 	}
+	if cc := r.header.Get("Cache-Control"); cc != "public, max-age=60" {
+		t.Errorf("the public page is served with Cache-Control %q", cc)
+	}
 	want(t, "the same page again, by its ETag", publicGet(t, pub+"/units/2", r.header.Get("ETag")), 304, "")
+	// The same route for staff, under the county's prefix, is kept by no
+	// cache.
+	r = call(t, "GET", wy+"/public/units/2", tokens["gbclerk"], nil)
+	if want(t, "staff read the public page", r, 200, ""); r.header.Get("Cache-Control") != "private, no-store" {
+		t.Errorf("the staff route is served with Cache-Control %q", r.header.Get("Cache-Control"))
+	}
 	want(t, "Lechang's public page of unit 2", publicGet(t, lcPub+"/units/2", ""), 404, "not_found")
 
 	// A normative document published; a procurement notice left a draft.

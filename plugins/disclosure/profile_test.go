@@ -111,7 +111,7 @@ func TestPublicAnswersRevalidate(t *testing.T) {
 	tt.ok(unitAdmin(), "POST", "/units/20/profile/publish", "", map[string]any{"version": 1}, 200, nil)
 	first := tt.serve(anonymous(), "GET", "/public/units/20", "", nil, nil)
 	tag := first.Header["ETag"]
-	if first.Status != 200 || !strings.HasPrefix(tag, `"`) {
+	if first.Status != 200 || !strings.HasPrefix(tag, `"`) || first.Header["Cache-Control"] != "public, max-age=60" {
 		t.Fatalf("first: %d %v", first.Status, first.Header)
 	}
 	again := tt.serve(anonymous(), "GET", "/public/units/20", "", nil, map[string]string{"If-None-Match": `"other", W/` + tag})

@@ -28,11 +28,17 @@ func publicRoutes() []route {
 	}
 }
 
-// publicAnswer is an answer of a public route: it carries an ETag of its
-// bytes, and a request naming that ETag in If-None-Match is answered 304
-// without them, so that a portal polling the pages, or a proxy
-// revalidating them, moves no more than headers while nothing changed.
+// publicAnswer is an answer of a public route: the same to everyone, so
+// caches may keep it for publicMaxAge (the host honours that on public
+// routes only), and it carries an ETag of its bytes: a request naming
+// that ETag in If-None-Match is answered 304 without them, so that a
+// portal or a proxy revalidating the pages moves no more than headers
+// while nothing changed.
 type publicAnswer struct{ body any }
+
+// publicMaxAge is how long a cache may keep a public page: what a unit
+// withdraws is gone from the caches within a minute.
+const publicMaxAge = "public, max-age=60"
 
 func (a publicAnswer) response(r *sdk.Request) (*sdk.Response, error) {
 	resp, err := sdk.JSONResponse(http.StatusOK, a.body)
@@ -41,9 +47,9 @@ func (a publicAnswer) response(r *sdk.Request) (*sdk.Response, error) {
 	}
 	sum := sha256.Sum256(resp.Body)
 	tag := `"` + hex.EncodeToString(sum[:16]) + `"`
-	resp.Header["ETag"] = tag
+	resp.Header["ETag"], resp.Header["Cache-Control"] = tag, publicMaxAge
 	if matchesETag(r.Header["If-None-Match"], tag) {
-		return &sdk.Response{Status: http.StatusNotModified, Header: map[string]string{"ETag": tag}}, nil
+		return &sdk.Response{Status: http.StatusNotModified, Header: map[string]string{"ETag": tag, "Cache-Control": publicMaxAge}}, nil
 	}
 	return resp, nil
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/countycloud/countycloud/core/errs"
@@ -90,9 +92,42 @@ func isControl(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }
 // cacheControl is the caching rule of every module answer. Module routes
 // are served only to signed-in callers, and an answer to one may hold
 // what another must not see: neither a shared cache nor the browser keeps
-// it, whatever the module says. A public route, when the platform has
-// one, is the one place a module's own Cache-Control could be honoured.
+// it, whatever the module says. A public route's answer is the one
+// exception (publicAnswer).
 func cacheControl() string { return "private, no-store" }
+
+// MaxPublicMaxAge bounds how long a cache may keep a public route's
+// answer, in seconds: what a county withdraws from its public pages is
+// gone from every cache within it.
+const MaxPublicMaxAge = 300
+
+// publicCacheControl is the one Cache-Control a module may give a public
+// route's answer: "public, max-age=N", N at most MaxPublicMaxAge.
+var publicCacheControl = regexp.MustCompile(`^public, max-age=([0-9]{1,3})$`)
+
+// publicAnswer is answer for a public route, where the caller is anyone
+// and the module may let caches keep what it answers everyone alike (a
+// county's published pages): a GET answered 200 or 304 with
+// Cache-Control "public, max-age=N" keeps it, up to MaxPublicMaxAge
+// seconds. Any other answer, or any other Cache-Control, is served as
+// every module answer is, kept by no cache.
+func publicAnswer(tenant, plugin, method string, resp *pluginv1.HandleResponse) (moduleAnswer, error) {
+	a, err := answer(tenant, plugin, resp)
+	if err != nil || method != http.MethodGet || a.status != http.StatusOK && a.status != http.StatusNotModified {
+		return a, err
+	}
+	for name, v := range resp.GetHeaders() {
+		if textproto.CanonicalMIMEHeaderKey(name) != "Cache-Control" {
+			continue
+		}
+		if m := publicCacheControl.FindStringSubmatch(v); m != nil {
+			if age, err := strconv.Atoi(m[1]); err == nil && age <= MaxPublicMaxAge {
+				a.header.Set("Cache-Control", v)
+			}
+		}
+	}
+	return a, nil
+}
 
 // inlineTypes are the types a browser shows in place without running
 // anything of them: data and raster images. SVG and XML can carry script,

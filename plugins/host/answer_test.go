@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"mime"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -122,6 +125,39 @@ func TestAModuleAnswerIsKeptByNoCache(t *testing.T) {
 		if got := resp.Header.Get("Cache-Control"); got != "private, no-store" {
 			t.Errorf("a module that says Cache-Control %q is served with %q", cc, got)
 		}
+	}
+}
+
+// TestAPublicAnswerMayBeKeptForAWhile: a public route's GET answered 200
+// or 304 keeps a module's "public, max-age=N" up to MaxPublicMaxAge;
+// anything else is kept by no cache.
+func TestAPublicAnswerMayBeKeptForAWhile(t *testing.T) {
+	for _, c := range []struct {
+		method string
+		status int32
+		cc     string
+		want   string
+	}{
+		{"GET", 200, "public, max-age=60", "public, max-age=60"},
+		{"GET", 304, "public, max-age=300", "public, max-age=300"},
+		{"GET", 200, "public, max-age=0", "public, max-age=0"},
+		{"GET", 200, "public, max-age=301", "private, no-store"},
+		{"GET", 200, "public, max-age=60, s-maxage=86400", "private, no-store"},
+		{"GET", 200, "public, max-age=060", "public, max-age=060"},
+		{"GET", 200, "public", "private, no-store"},
+		{"GET", 200, "private, max-age=60", "private, no-store"},
+		{"GET", 200, "", "private, no-store"},
+		{"GET", 404, "public, max-age=60", "private, no-store"},
+		{"POST", 200, "public, max-age=60", "private, no-store"},
+	} {
+		_, h, err := host.PublicAnswerHeaders(wengyuan, "notes", c.method, c.status, map[string]string{"Content-Type": "application/json", "cache-control": c.cc})
+		if err != nil || h.Get("Cache-Control") != c.want {
+			t.Errorf("%s %d %q: served with %q (%v), want %q", c.method, c.status, c.cc, h.Get("Cache-Control"), err, c.want)
+		}
+	}
+	// On a staff route, nothing is kept.
+	if _, h, _ := host.AnswerHeaders(wengyuan, "notes", 200, map[string]string{"Cache-Control": "public, max-age=60"}); h.Get("Cache-Control") != "private, no-store" {
+		t.Errorf("a staff route's answer: %q", h.Get("Cache-Control"))
 	}
 }
 
@@ -240,6 +276,8 @@ func FuzzModuleAnswer(f *testing.F) {
 	f.Add(int32(302), own+"x", "text/html", "inline", "public")
 	f.Add(int32(200), "", "image/svg+xml; charset=utf-8", `inline; filename="a.svg"`, "")
 	f.Add(int32(201), own+"%2e%2e/x", "application/json", "", "no-cache")
+	f.Add(int32(200), "", "application/json", "", "public, max-age=60")
+	f.Add(int32(304), "", "", "", "public, max-age=3000")
 	f.Add(int32(303), "//evil.example", "", "attachment\r\nSet-Cookie: a=b", "")
 	f.Add(int32(200), own+"a?b#c", "text/plain;charset=\"utf-8\"", "attachment; filename*=UTF-8''%E6%8A%A5.txt", "")
 	base, _ := url.Parse("https://platform.example" + own + "a/b")
@@ -264,6 +302,24 @@ func FuzzModuleAnswer(f *testing.F) {
 		}
 		if h.Get("Cache-Control") != "private, no-store" || !strings.Contains(h.Get("Content-Security-Policy"), "sandbox") {
 			t.Fatalf("headers %v", h)
+		}
+		// A public route's answer is the same but for what caches may keep.
+		pgot, ph, perr := host.PublicAnswerHeaders(wengyuan, "notes", "GET", status, headers)
+		if perr != nil || pgot != got {
+			t.Fatalf("the public answer: %d %v, the answer: %d", pgot, perr, got)
+		}
+		if cc := ph.Get("Cache-Control"); cc != "private, no-store" && (cc != cacheControl || got != 200 && got != 304) {
+			t.Fatalf("a public answer %d with Cache-Control %q served with %q", got, cacheControl, cc)
+		}
+		if age, ok := strings.CutPrefix(ph.Get("Cache-Control"), "public, max-age="); ok {
+			if n, err := strconv.Atoi(age); err != nil || n > host.MaxPublicMaxAge {
+				t.Fatalf("kept for %q", age)
+			}
+		}
+		ph.Del("Cache-Control")
+		h.Del("Cache-Control")
+		if !maps.EqualFunc(ph, h, slices.Equal) {
+			t.Fatalf("the public answer's headers %v, the answer's %v", ph, h)
 		}
 		mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))
 		if err != nil {

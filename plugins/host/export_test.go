@@ -25,3 +25,10 @@ func AnswerHeaders(tenant, plugin string, status int32, headers map[string]strin
 	a, err := answer(tenant, plugin, &pluginv1.HandleResponse{Status: status, Headers: headers})
 	return a.status, a.header, err
 }
+
+// PublicAnswerHeaders is AnswerHeaders for a public route's answer to a
+// request of method.
+func PublicAnswerHeaders(tenant, plugin, method string, status int32, headers map[string]string) (int, http.Header, error) {
+	a, err := publicAnswer(tenant, plugin, method, &pluginv1.HandleResponse{Status: status, Headers: headers})
+	return a.status, a.header, err
+}

@@ -130,7 +130,7 @@ func (p *public) serve(ctx context.Context, request any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return answer(r.tenant, r.plugin, resp)
+	return publicAnswer(r.tenant, r.plugin, r.call.GetMethod(), resp)
 }
 
 // call passes r to its module if the county enabled it and its manifest
