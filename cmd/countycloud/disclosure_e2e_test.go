@@ -156,6 +156,9 @@ func TestAUnitDisclosesAndReportsAndTheMeasuresSayItAll(t *testing.T) {
 			t.Errorf("the table does not say %q:\n%s", says, table)
 		}
 	}
+	if out := mustCLI(t, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": tokens["gbclerk"]}, "disclosure", "index", county, "--unit", "2"); !strings.Contains(out, "县政府办") || !strings.Contains(out, "87.5%") || strings.Contains(out, "全县") {
+		t.Errorf("the unit's row by the CLI:\n%s", out)
+	}
 	if r := cli(t, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": tokens["lcadmin"]}, "disclosure", "index", county); r.code == 0 {
 		t.Errorf("Lechang's admin reads Wengyuan's index:\n%s", r.stdout)
 	}
