@@ -141,3 +141,23 @@ func TestReporting(t *testing.T) {
 		t.Fatalf("a retried count: %d", got)
 	}
 }
+
+// TestTheCountyOfficeIsWhomTheSettingsName: without office_unit_id only
+// the county's admins grade; with it, that unit's admins grade too, their
+// own unit's reports included, as the county office.
+func TestTheCountyOfficeIsWhomTheSettingsName(t *testing.T) {
+	tt := newTester(t)
+	var own, other reportView
+	tt.ok(officeStaff(), "POST", "/reports", "", work("财政局预算公开"), 201, &own)
+	tt.ok(clerk(), "POST", "/reports", "", work("县政府办督查"), 201, &other)
+	tt.fails(officeStaff(), "POST", "/reports/"+own.ID+"/grade", "", map[string]any{"version": own.Version, "use": useBulletin}, 403, codeForbidden)
+	tt.fails(officeStaff(), "GET", "/reports/"+other.ID, "", nil, 404, codeReportNotFound)
+	tt.fails(officeStaff(), "GET", "/index", "", nil, 403, codeForbidden)
+
+	tt.settings = json.RawMessage(`{"office_unit_id": 40}`)
+	tt.ok(officeStaff(), "POST", "/reports/"+own.ID+"/grade", "", map[string]any{"version": own.Version, "use": useBulletin}, 200, nil)
+	tt.ok(officeStaff(), "POST", "/reports/"+other.ID+"/grade", "", map[string]any{"version": other.Version, "use": useLeaders}, 200, nil)
+	if got := tt.host.figure(measureAdopted+useBulletin, 40, "2026-06-05"); got != 1 {
+		t.Fatalf("the office's own adopted: %d", got)
+	}
+}
