@@ -166,6 +166,33 @@ func TestBatchesOfRecords(t *testing.T) {
 	t.Run("WrittenWholeInOneCallIndexedAndAudited", func(t *testing.T) { aBatchIsWrittenWholeInOneCallIndexedAndAudited(t, w) })
 	t.Run("OneRecordRefusedWritesNothing", func(t *testing.T) { aBatchWithOneRecordRefusedWritesNothing(t, w) })
 	t.Run("TheirCountysAndTheirPluginsOwn", func(t *testing.T) { batchesAreTheirCountysAndTheirPluginsOwn(t, w) })
+	t.Run("OpenToAnonymousCallers", func(t *testing.T) { aBatchOfAnAnonymousCallerIsAuditedAgainstThem(t, w) })
+}
+
+// aBatchOfAnAnonymousCallerIsAuditedAgainstThem: a public route's
+// request writes a batch as it writes a record, and the trail names the
+// anonymous caller.
+func aBatchOfAnAnonymousCallerIsAuditedAgainstThem(t *testing.T, w *ledgerWorld) {
+	anonymous := audit.Actor{Kind: host.CallerAnonymous, Login: host.CallerAnonymous}
+	w.callers.set(wengyuan, "public-1", anonymous)
+	body, _ := json.Marshal(ledgerBatch{Puts: []ledgerPut{put("entries", "p-1", 0, `{"unit":"9"}`), put("entries", "p-2", 0, `{"unit":"9"}`)}})
+	resp, err := w.p.Handle(context.Background(), wengyuan, &pluginv1.HandleRequest{Method: "POST", Path: "/batch", Body: body, RequestId: "public-1",
+		Caller: &pluginv1.Caller{Kind: host.CallerAnonymous, Login: host.CallerAnonymous, Address: "198.51.100.1"}})
+	if err != nil || resp.GetStatus() != 200 {
+		t.Fatalf("an anonymous caller's batch: %v %v", resp, err)
+	}
+	if got := w.entries(t, wengyuan, "ledger", "p-"); len(got) != 2 {
+		t.Fatalf("records: %q", got)
+	}
+	var last string
+	if err := w.deps.Router.InTenant(context.Background(), wengyuan, func(ctx context.Context, conn *sqlx.Conn) error {
+		return conn.GetContext(ctx, &last, "SELECT CONCAT(actor_kind, ' ', actor_login, ' ', action, ' ', request_id) FROM audit_log WHERE action LIKE 'ledger.%' ORDER BY id DESC LIMIT 1")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "anonymous anonymous ledger.records.batch public-1"; last != want {
+		t.Errorf("the trail's entry %q, want %q", last, want)
+	}
 }
 
 // aBatchIsWrittenWholeInOneCallIndexedAndAudited: a batch creates and
