@@ -40,6 +40,8 @@ type fakeHost struct {
 	failPutSkip int
 	// failMeasure, if set, is what the next RecordMeasure answers.
 	failMeasure error
+	// puts counts the records written, by collection.
+	puts map[string]int
 }
 
 func newFakeHost(now func() time.Time) *fakeHost {
@@ -49,7 +51,7 @@ func newFakeHost(now func() time.Time) *fakeHost {
 	}
 	return &fakeHost{now: now, indexed: indexed, records: map[string]map[string]sdk.Record{}, receipts: map[string][2]string{},
 		units:    map[int64]string{1: "县信息中心", 2: "县信访局", 3: "民政局", 4: "住建局", 5: "县监察局"},
-		measures: map[string]sdk.Measure{}}
+		measures: map[string]sdk.Measure{}, puts: map[string]int{}}
 }
 
 func (h *fakeHost) Put(_ context.Context, collection, id string, version int64, doc any) (sdk.Record, error) {
@@ -88,6 +90,7 @@ func (h *fakeHost) Put(_ context.Context, collection, id string, version int64, 
 	}
 	old.Version++
 	old.Document, old.UpdatedAt = data, now
+	h.puts[collection]++
 	coll[id] = old
 	return old, nil
 }

@@ -635,3 +635,33 @@ func TestTwoRatingsAtOnceCountOnce(t *testing.T) {
 		t.Errorf("rated %s, measures %v", m.Rating, figures)
 	}
 }
+
+// Staff who read a message but whose task it is not (信访局, the IT
+// office on a reply, an operator, the unit's leader) are refused
+// not_your_task having changed nothing: no draft of a reply kept, no
+// reply published even for a moment.
+func TestWhoMayNotActChangesNothing(t *testing.T) {
+	h := newHarness(t)
+	h.leave("投诉", true)
+	id := h.onlyMessage()
+	h.want("route", h.do(office, "POST", "/messages/"+id+"/route", map[string]any{}), 200, "")
+	op := sdk.Caller{Kind: sdk.CallerOperator, Login: "op", Roles: []string{"operator"}}
+	leader := sdk.Caller{Kind: sdk.CallerAccount, Login: "mzleader", AccountID: 33, UnitID: 3, Roles: []string{"leader"}}
+	before, err := h.host.Get(context.Background(), collMessages, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, who := range map[string]sdk.Caller{"信访局": letters, "the IT office": office, "an operator": op, "民政局's leader": leader} {
+		h.want(name+" replies", h.do(who, "POST", "/messages/"+id+"/reply", map[string]any{"reply": "此件由" + name + "代为答复。"}), 403, codeNotYourTask)
+	}
+	if after, _ := h.host.Get(context.Background(), collMessages, id); after.Version != before.Version || h.message(id).Reply != "" {
+		t.Fatalf("refused replies changed the message: %+v", h.message(id))
+	}
+	h.want("reply", h.do(mzClerk, "POST", "/messages/"+id+"/reply", map[string]any{"reply": "您好，已核实处理。"}), 200, "")
+	for name, who := range map[string]sdk.Caller{"信访局": letters, "an operator": op, "民政局": mzClerk} {
+		h.want(name+" accepts and publishes", h.do(who, "POST", "/messages/"+id+"/review", map[string]any{"decision": "accept", "publish": true}), 403, codeNotYourTask)
+	}
+	if n := h.host.puts[collPublished]; n != 0 {
+		t.Errorf("refused reviews published %d replies", n)
+	}
+}

@@ -496,6 +496,16 @@ func (c *call) openTask(m message, step string) (sdk.Task, error) {
 	return sdk.Task{}, newError(http.StatusConflict, codeIllegalTransition, "the message is %s; no %s task is open", m.Status, step)
 }
 
+// mayAct refuses the caller a task the engine would not let them act
+// on, before the module changes anything of its own for the action (a
+// reply's draft, a published reply): a refused action leaves nothing.
+func (c *call) mayAct(t sdk.Task) error {
+	if !t.MayAct(c.req.Caller) {
+		return newError(http.StatusForbidden, codeNotYourTask, "the %s task waits for someone else", t.StepName)
+	}
+	return nil
+}
+
 // act does action on task as the caller; the engine decides who may (a
 // clerk of the unit replies, a clerk of the IT office reviews).
 func (c *call) act(t sdk.Task, action string) (sdk.Outcome, error) {
@@ -534,6 +544,9 @@ func replyMessage(c *call, p params) (int, any, error) {
 		return c.finishReply(id, in)
 	}
 	if err != nil {
+		return 0, nil, err
+	}
+	if err := c.mayAct(task); err != nil {
 		return 0, nil, err
 	}
 	late := lateReply(task, c.now)
@@ -636,6 +649,9 @@ func reviewMessage(c *call, p params) (int, any, error) {
 		return c.finishReview(id, m, in)
 	}
 	if err != nil {
+		return 0, nil, err
+	}
+	if err := c.mayAct(task); err != nil {
 		return 0, nil, err
 	}
 	pubID := publishedID(id, task)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
@@ -143,6 +144,21 @@ type InstanceView struct {
 	Instance
 	Tasks   []Task         `json:"tasks"`
 	History []HistoryEntry `json:"history"`
+}
+
+// MayAct reports whether c is the task's assignee as the engine decides
+// it: the account the task names, or else a holder of its role in its
+// unit. The engine still decides when the action is taken; a module asks
+// first so that it changes nothing of its own (a draft, a published
+// text) for an action the engine would refuse.
+func (t Task) MayAct(c Caller) bool {
+	if c.Kind != CallerAccount || c.AccountID <= 0 {
+		return false
+	}
+	if t.AccountID != nil {
+		return *t.AccountID == c.AccountID
+	}
+	return t.Role != nil && c.UnitID == t.UnitID && slices.Contains(c.Roles, *t.Role)
 }
 
 // StartOptions are a start's: Title is required; SubjectUnitID is a unit
