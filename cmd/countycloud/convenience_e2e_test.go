@@ -49,6 +49,16 @@ func TestACitizensMessageIsRoutedAnsweredLatePublishedAndRated(t *testing.T) {
 		mustCLI(t, wyEnv, "org", "accounts", "create", "--login", a[0], "--name", "人员"+a[0], "--unit", a[1], "--role", a[2])
 	}
 	settings := `{"it_office_unit_id": 1, "letters_unit_id": 2, "supervising_unit_id": 5, "routes": {"投诉": 3}}`
+	// Settings naming a unit the county lacks are refused: Wengyuan's
+	// next unit, Lechang's naming Wengyuan's 民政局.
+	for _, c := range []struct {
+		env      map[string]string
+		settings string
+	}{{wyEnv, `{"it_office_unit_id": 1, "routes": {"投诉": 6}}`}, {lcEnv, `{"it_office_unit_id": 1, "letters_unit_id": 3}`}} {
+		if r := cli(t, c.env, "plugin", "enable", "convenience", "--settings", c.settings); r.code == 0 || !strings.Contains(r.stderr, "invalid_module_settings") {
+			t.Fatalf("enabled with settings %s naming a unit the county lacks: %d %s", c.settings, r.code, r.stderr)
+		}
+	}
 	mustCLI(t, wyEnv, "plugin", "enable", "convenience", "--settings", settings)
 	mustCLI(t, lcEnv, "plugin", "enable", "convenience", "--settings", `{"it_office_unit_id": 1}`)
 	tokens := loginAs(t, db, base, operator, wy)

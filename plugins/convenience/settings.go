@@ -39,21 +39,23 @@ func parseSettings(raw json.RawMessage) (settings, error) {
 }
 
 // settingsSchema is the JSON Schema of the settings a county enables the
-// module with.
+// module with. Every unit is of format sdk.FormatUnitID: the host refuses
+// an id that is not one of the county's units, so that no setting gives
+// rights or messages to a unit the county lacks or creates later.
 const settingsSchema = `{
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "title": "便民服务",
   "type": "object",
   "additionalProperties": false,
   "properties": {
-    "it_office_unit_id": {"description": "The id of the county's IT office (信息中心): routes messages, reviews replies, reads the oversight report.", "type": "integer", "minimum": 1},
-    "letters_unit_id": {"description": "The id of the letters-and-visits bureau (信访局): reads every message.", "type": "integer", "minimum": 1},
-    "supervising_unit_id": {"description": "The id of the supervising unit: reads the oversight report.", "type": "integer", "minimum": 1},
+    "it_office_unit_id": {"description": "The id of the county's IT office (信息中心): routes messages, reviews replies, reads the oversight report.", "type": "integer", "minimum": 1, "format": "countycloud-unit-id"},
+    "letters_unit_id": {"description": "The id of the letters-and-visits bureau (信访局): reads every message.", "type": "integer", "minimum": 1, "format": "countycloud-unit-id"},
+    "supervising_unit_id": {"description": "The id of the supervising unit: reads the oversight report.", "type": "integer", "minimum": 1, "format": "countycloud-unit-id"},
     "routes": {
       "description": "The unit each category of message goes to when the IT office routes it without naming one.",
       "type": "object",
       "propertyNames": {"enum": ["咨询", "投诉", "求助", "建议"]},
-      "additionalProperties": {"type": "integer", "minimum": 1}
+      "additionalProperties": {"type": "integer", "minimum": 1, "format": "countycloud-unit-id"}
     }
   }
 }`

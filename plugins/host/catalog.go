@@ -151,6 +151,19 @@ func ParseSHA256(s string) ([]byte, error) {
 // accepts any JSON object. It loads nothing the schema refers to and
 // refuses a schema that would cost more than maxSchemaCost to validate.
 func CompileSettings(m sdk.Manifest) (*jsonschema.Schema, error) {
+	return compileSettings(m, nil)
+}
+
+// namesUnits reports whether a manifest's settings schema uses the format
+// sdk.FormatUnitID.
+func namesUnits(m sdk.Manifest) bool {
+	return strings.Contains(string(m.Settings), `"`+sdk.FormatUnitID+`"`)
+}
+
+// compileSettings compiles as CompileSettings and, given the county's
+// units, asserts the formats, sdk.FormatUnitID among them: an integer
+// that is not one of units is refused.
+func compileSettings(m sdk.Manifest, units map[int64]bool) (*jsonschema.Schema, error) {
 	schema := m.Settings
 	if len(schema) == 0 {
 		schema = json.RawMessage(`{"type":"object"}`)
@@ -167,6 +180,21 @@ func CompileSettings(m sdk.Manifest) (*jsonschema.Schema, error) {
 	}
 	c := jsonschema.NewCompiler()
 	c.UseLoader(refuseLoader{})
+	if units != nil {
+		c.RegisterFormat(&jsonschema.Format{Name: sdk.FormatUnitID, Validate: func(v any) error {
+			n, ok := v.(json.Number)
+			if !ok {
+				// Not a number: the schema's type says what it must be.
+				return nil
+			}
+			id, err := n.Int64()
+			if err != nil || !units[id] {
+				return fmt.Errorf("%s is not the id of one of the county's units (countycloud org units list)", n)
+			}
+			return nil
+		}})
+		c.AssertFormat()
+	}
 	url := "countycloud:" + m.ID + "/settings.json"
 	if err := c.AddResource(url, doc); err != nil {
 		return nil, fmt.Errorf("settings schema: %w", err)
@@ -178,15 +206,17 @@ func CompileSettings(m sdk.Manifest) (*jsonschema.Schema, error) {
 	return compiled, nil
 }
 
-// checkSettings validates settings against the manifest's schema.
-func checkSettings(m sdk.Manifest, settings json.RawMessage) (json.RawMessage, error) {
+// checkSettings validates settings against the manifest's schema;
+// units, the ids of the county's units, where the schema names units
+// (sdk.FormatUnitID).
+func checkSettings(m sdk.Manifest, settings json.RawMessage, units map[int64]bool) (json.RawMessage, error) {
 	if len(settings) == 0 || string(settings) == "null" {
 		settings = json.RawMessage(`{}`)
 	}
 	if len(settings) > maxSettingsBytes {
 		return nil, errs.Invalid(CodeInvalidSettings, "settings are %d bytes; a module's settings may have %d", len(settings), maxSettingsBytes)
 	}
-	schema, err := CompileSettings(m)
+	schema, err := compileSettings(m, units)
 	if err != nil {
 		return nil, errs.Invalid(CodeInvalidPlugin, "%s %s: %v", m.ID, m.Version, err)
 	}

@@ -122,7 +122,7 @@ func TestManifestLimits(t *testing.T) {
 
 func TestSettingsOver64KiBAreRefused(t *testing.T) {
 	big := json.RawMessage(`{"x":"` + strings.Repeat("a", maxSettingsBytes) + `"}`)
-	if _, err := checkSettings(sdk.Manifest{ID: "notes"}, big); err == nil || !strings.Contains(err.Error(), "may have") {
+	if _, err := checkSettings(sdk.Manifest{ID: "notes"}, big, nil); err == nil || !strings.Contains(err.Error(), "may have") {
 		t.Fatalf("settings of %d bytes: %v", len(big), err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/names"
 	"github.com/countycloud/countycloud/core/ttlcache"
@@ -236,7 +238,13 @@ func (s *Service) Enable(ctx context.Context, tenant, plugin, by string, in Enab
 	case errs.CodeOf(err) != CodeModuleNotEnabled:
 		return Module{}, err
 	}
-	settings, err := checkSettings(e.Manifest, in.Settings)
+	var units map[int64]bool
+	if namesUnits(e.Manifest) {
+		if units, err = s.unitIDs(ctx, tenant); err != nil {
+			return Module{}, err
+		}
+	}
+	settings, err := checkSettings(e.Manifest, in.Settings, units)
 	if err != nil {
 		return Module{}, err
 	}
@@ -259,6 +267,23 @@ func (s *Service) Enable(ctx context.Context, tenant, plugin, by string, in Enab
 		}
 	}
 	return m, nil
+}
+
+// unitIDs are the ids of the county's units, which settings naming
+// units (sdk.FormatUnitID) are checked against.
+func (s *Service) unitIDs(ctx context.Context, tenant string) (map[int64]bool, error) {
+	var ids []int64
+	err := s.manager.deps.Router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
+		return conn.SelectContext(ctx, &ids, "SELECT id FROM units")
+	})
+	if err != nil {
+		return nil, fmt.Errorf("the units of county %s: %w", tenant, err)
+	}
+	units := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		units[id] = true
+	}
+	return units, nil
 }
 
 // reindex brings the county's index of the plugin's records from the

@@ -27,7 +27,9 @@ type Manifest struct {
 	// Collections are the record collections the module keeps, by name.
 	Collections map[string]Collection `json:"collections,omitempty"`
 	// Settings is the JSON Schema of the settings a county gives the
-	// module when it enables it; the host validates them against it.
+	// module when it enables it; the host validates them against it. An
+	// integer of format FormatUnitID must be the id of one of the
+	// county's units.
 	Settings json.RawMessage `json:"settings,omitempty"`
 	// Workflows are the workflow definitions the module runs its work
 	// through, in the platform's workflow JSON, keyed by a local code
@@ -47,6 +49,14 @@ type Manifest struct {
 	// CallerAnonymous. None if empty: every route then needs a token.
 	Public []PublicRoute `json:"public,omitempty"`
 }
+
+// FormatUnitID is the settings schema's format ("format":
+// "countycloud-unit-id") of an integer naming one of the county's units
+// (a unit the module gives rights or work to): on enabling, the host
+// refuses a value that is not the id of one of the county's units, so a
+// setting never names a unit the county lacks, or one it creates later.
+// A schema that uses it has every format in it asserted.
+const FormatUnitID = "countycloud-unit-id"
 
 // MeasureDef declares a figure the module produces.
 type MeasureDef struct {
