@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -229,19 +230,37 @@ type addressLimits struct {
 	limiters map[string]*rate.Limiter
 }
 
+// limitKey is what one caller's rate is kept under: an IPv4 address (as
+// itself, also when written as IPv6), or an IPv6 address's /64, the
+// network one subscriber is given: counted address by address, anyone
+// with one would have 2^64 rates of their own, enough to try query codes
+// without limit and to push every other address's rate out of the map.
+func limitKey(address string) string {
+	a, err := netip.ParseAddr(address)
+	if err != nil {
+		return address
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is6() {
+		return netip.PrefixFrom(a, 64).Masked().String()
+	}
+	return a.String()
+}
+
 // maxAddressLimiters bounds the limiters kept; past it they are dropped
 // and start full again, which only ever errs towards letting requests in.
 const maxAddressLimiters = 100_000
 
 func (l *addressLimits) allow(address string) error {
+	key := limitKey(address)
 	l.mu.Lock()
-	lim, ok := l.limiters[address]
+	lim, ok := l.limiters[key]
 	if !ok {
 		if len(l.limiters) >= maxAddressLimiters {
 			clear(l.limiters)
 		}
 		lim = rate.NewLimiter(rate.Limit(l.perSecond), l.burst)
-		l.limiters[address] = lim
+		l.limiters[key] = lim
 	}
 	l.mu.Unlock()
 	r := lim.Reserve()

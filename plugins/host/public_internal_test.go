@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/time/rate"
+
 	"github.com/countycloud/countycloud/plugins/sdk"
 )
 
@@ -90,4 +92,23 @@ func FuzzMatchPublic(f *testing.F) {
 			}
 		}
 	})
+}
+
+// One caller has one public rate: an IPv6 network of a subscriber (/64)
+// shares one however many of its addresses it calls from, an IPv4
+// address one however it is written; other networks have their own.
+func TestOneSubscribersAddressesShareOnePublicRate(t *testing.T) {
+	l := &addressLimits{perSecond: 0.001, burst: 2, limiters: map[string]*rate.Limiter{}}
+	for _, c := range []struct {
+		address string
+		allowed bool
+	}{
+		{"2001:db8:1:2::1", true}, {"2001:db8:1:2::2", true}, {"2001:db8:1:2:ffff:ffff:ffff:ffff", false}, {"2001:db8:1:2::1%eth0", false},
+		{"2001:db8:1:3::1", true},
+		{"203.0.113.9", true}, {"::ffff:203.0.113.9", true}, {"203.0.113.9", false}, {"203.0.113.10", true},
+	} {
+		if err := l.allow(c.address); (err == nil) != c.allowed {
+			t.Errorf("%s: %v, want allowed %v", c.address, err, c.allowed)
+		}
+	}
 }
