@@ -129,7 +129,7 @@ func TestAPluginsWorkflowNamespaceIsItsAlone(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join("testdata", "reviewplugin")
 	review := buildPlugin(t, src, dir, "review-1.0.0")
-	approval := buildPlugin(t, src, dir, "approval-1.0.0", "-ldflags", "-X main.id=approval")
+	permits := buildPlugin(t, src, dir, "permits-1.0.0", "-ldflags", "-X main.id=permits")
 	db, p, url, env := twoCounties(t, map[string]string{"clerk1": auth.RoleClerk}, func(c *config.Server) { c.PluginDir = dir })
 	operator := env["COUNTYCLOUD_TOKEN"]
 	in := func(county string) map[string]string {
@@ -146,12 +146,12 @@ func TestAPluginsWorkflowNamespaceIsItsAlone(t *testing.T) {
 	}
 	// The operator's workflow first: a plugin under its prefix is refused,
 	// and the workflow stays the operator's.
-	mustCLI(t, in("gd.shaoguan.wengyuan"), "workflow", "put", definition("approval.license"))
-	if r := cli(t, env, "plugin", "register", "approval-1.0.0", "--sha256", approval); r.code == 0 || !strings.Contains(r.stderr, "workflow_namespace_taken") {
-		t.Errorf("register approval after the operator's approval.license: exit %d %s", r.code, r.stderr)
+	mustCLI(t, in("gd.shaoguan.wengyuan"), "workflow", "put", definition("permits.license"))
+	if r := cli(t, env, "plugin", "register", "permits-1.0.0", "--sha256", permits); r.code == 0 || !strings.Contains(r.stderr, "workflow_namespace_taken") {
+		t.Errorf("register permits after the operator's permits.license: exit %d %s", r.code, r.stderr)
 	}
 	// Another county may still name its workflows so.
-	mustCLI(t, in("gd.shaoguan.lechang"), "workflow", "put", definition("approval.permit"))
+	mustCLI(t, in("gd.shaoguan.lechang"), "workflow", "put", definition("permits.permit"))
 
 	// The plugin first: neither county's workflow under its id is stored.
 	mustCLI(t, env, "plugin", "register", "review-1.0.0", "--sha256", review)

@@ -2,6 +2,7 @@ package approval
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -22,7 +23,10 @@ func Manifest() sdk.Manifest {
 		Version:     "1.0.0",
 		Protocol:    sdk.ProtocolVersion,
 		Collections: collections(),
-		Measures:    catalogueMeasures(),
+		Measures:    append(catalogueMeasures(), applicationMeasures()...),
+		Workflows:   map[string]json.RawMessage{workflowApplication: json.RawMessage(applicationWorkflow)},
+		Public: []sdk.PublicRoute{{Method: "POST", Path: "/public/applications"}, {Method: "GET", Path: "/public/applications/{number}"},
+			{Method: "POST", Path: "/public/applications/{number}/supplements"}},
 	}
 }
 
@@ -30,6 +34,7 @@ func Manifest() sdk.Manifest {
 func collections() map[string]sdk.Collection {
 	c := map[string]sdk.Collection{}
 	maps.Copy(c, itemCollections())
+	maps.Copy(c, applicationCollections())
 	return c
 }
 

@@ -11,6 +11,7 @@
 // services, which are scoped to the county of each request.
 //
 // Each part of the module declares its routes in its own file and adds
-// them to routes (router.go): the catalogue in items.go and catalogue*.go.
+// them to routes (router.go): the catalogue in items.go and catalogue*.go,
+// the applications in applications.go.
 // docs/approval.md documents every route, body and error code.
 package approval

@@ -31,6 +31,9 @@ type fakeHost struct {
 	// record whose batch is refused as changed meanwhile.
 	batches   int
 	failBatch string
+	// flow is the receipts and the workflow engine the applications
+	// reach (fakeflow_test.go).
+	flow fakeFlow
 }
 
 func newFakeHost(now func() time.Time) *fakeHost {

@@ -24,6 +24,7 @@ type params map[string]string
 func routes() [][]route {
 	return [][]route{
 		catalogueRoutes(),
+		applicationRoutes(),
 	}
 }
 

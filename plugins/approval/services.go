@@ -16,6 +16,14 @@ type services interface {
 	Query(ctx context.Context, collection string, q sdk.Query) (sdk.Page, error)
 	PutRecords(ctx context.Context, puts []sdk.RecordPut) ([]sdk.Record, error)
 
+	IssueReceipt(ctx context.Context, collection, id string) (sdk.Receipt, error)
+	LookupReceipt(ctx context.Context, number, code string) (sdk.ReceiptRecord, error)
+	StartWorkflowFor(ctx context.Context, workflow string, o sdk.StartOptions) (sdk.Outcome, error)
+	ActOnTaskWith(ctx context.Context, taskID int64, action string, o sdk.ActOptions) (sdk.Outcome, error)
+	ListWorkflowTasks(ctx context.Context, q sdk.WorkflowQuery) ([]sdk.Task, error)
+	SuspendWorkflow(ctx context.Context, id int64, reason string) ([]sdk.Instance, error)
+	ResumeWorkflow(ctx context.Context, id int64, comment string) ([]sdk.Instance, error)
+
 	Units(ctx context.Context, ids ...int64) ([]sdk.Unit, error)
 	RecordMeasure(ctx context.Context, m sdk.Measure) (bool, error)
 	Audit(ctx context.Context, e sdk.AuditEntry) error

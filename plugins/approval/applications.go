@@ -1,0 +1,619 @@
+package approval
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/countycloud/countycloud/plugins/sdk"
+)
+
+// collApplications keeps the county's applications (办件), one record per
+// application under a newest-first id.
+const collApplications = "applications"
+
+func applicationCollections() map[string]sdk.Collection {
+	return map[string]sdk.Collection{
+		// Staff list their department's applications by status.
+		collApplications: {Indexed: []string{"unit_id", "status"}},
+	}
+}
+
+// workflowApplication is the local code of the application's workflow:
+// the lead department's clerk examines it (受理审查), its leader decides
+// (审批决定). The instance is started with the item's promised limit, so
+// the decision falls due when the item promises.
+const workflowApplication = "application"
+
+const applicationWorkflow = `{"name":"行政审批办件","version":1,"start":"accept","time_limit":{"working_days":20},"steps":[
+{"id":"accept","name":"受理审查","assignee":{"role":"clerk","relative":"subject_unit"},"time_limit":{"working_days":5},
+ "actions":[{"name":"accept","label":"受理","to":"decide"},{"name":"reject","label":"不予受理","to":"end"}]},
+{"id":"decide","name":"审批决定","assignee":{"relative":"subject_unit_leader"},
+ "actions":[{"name":"approve","label":"准予","to":"end"},{"name":"deny","label":"不予","to":"end"}]}]}`
+
+// Channels an application came by.
+const (
+	channelOnline  = "online"
+	channelCounter = "counter"
+)
+
+// Statuses of an application.
+const (
+	statusSubmitted  = "submitted"  // waiting for the lead department's examination
+	statusCorrecting = "correcting" // 补正: waiting on the applicant, its clock stopped
+	statusAccepted   = "accepted"   // 受理: waiting for the decision
+	statusRejected   = "rejected"   // 不予受理
+	statusApproved   = "approved"   // 准予
+	statusDenied     = "denied"     // 不予
+)
+
+// Error codes of applications.
+const (
+	codeInvalidApplication  = "invalid_application"
+	codeApplicationNotFound = "application_not_found"
+	codeMissingMaterials    = "missing_materials"
+	codeNotYourDepartment   = "not_your_department"
+	codeIllegalTransition   = "illegal_transition"
+	codeJointNotSupported   = "joint_item_not_supported"
+)
+
+// Measures of applications, per lead department and the day decided.
+const (
+	measureDecided       = "approval.applications.decided"
+	measureDecidedOnline = "approval.applications.decided_online"
+	measureDecidedOnTime = "approval.applications.decided_on_time"
+	measureOverdue       = "approval.applications.overdue"
+)
+
+func applicationMeasures() []sdk.MeasureDef {
+	return []sdk.MeasureDef{
+		{ID: measureDecided, Label: sdk.Text{ZH: "办结的审批申请数", EN: "Applications decided"},
+			Counts: sdk.Text{ZH: "一件作出准予或不予决定的申请（牵头部门，决定之日）", EN: "one application approved or denied (its lead department, the day decided)"}},
+		{ID: measureDecidedOnline, Label: sdk.Text{ZH: "办结的网上申请数", EN: "Online applications decided"},
+			Counts: sdk.Text{ZH: "一件网上提交并已作出决定的申请；网上办理率 = 本数 / 办结的审批申请数", EN: "one application made online and decided; the online handling rate is this over applications decided"}},
+		{ID: measureDecidedOnTime, Label: sdk.Text{ZH: "按时办结的审批申请数", EN: "Applications decided on time"},
+			Counts: sdk.Text{ZH: "一件在承诺时限内（不计补正等待）作出决定的申请；按时办结率 = 本数 / 办结的审批申请数", EN: "one application decided within the promised limit, waiting on the applicant not counted; the on-time rate is this over applications decided"}},
+		{ID: measureOverdue, Label: sdk.Text{ZH: "超期办结的审批申请数", EN: "Applications decided late"},
+			Counts: sdk.Text{ZH: "一件超过承诺时限（不计补正等待）才作出决定的申请", EN: "one application decided after the promised limit, waiting on the applicant not counted"}},
+	}
+}
+
+// Bounds of an application's fields, in characters.
+const (
+	maxApplicant = 100
+	maxIDNumber  = 32
+	maxContact   = 100
+	maxReasons   = 1000
+)
+
+// idTypes are the kinds of identification an applicant gives.
+var idTypes = []string{"居民身份证", "统一社会信用代码", "护照", "港澳居民来往内地通行证", "台湾居民来往大陆通行证"}
+
+// application is one application (办件) for an item.
+type application struct {
+	ItemCode string `json:"item_code"`
+	ItemName string `json:"item_name"`
+	// UnitID is the item's lead department, which examines, decides and
+	// replies.
+	UnitID    int64     `json:"unit_id"`
+	Applicant applicant `json:"applicant"`
+	Channel   string    `json:"channel"`
+	// Materials are the names of the item's materials handed in.
+	Materials []string `json:"materials"`
+	// Missing are the materials the applicant was asked for (补正).
+	Missing []string `json:"missing,omitempty"`
+	Status  string   `json:"status"`
+	// Reasons are the reasons of a refusal (不予受理, 不予).
+	Reasons string `json:"reasons,omitempty"`
+	// InstanceID is its workflow instance, once the department examines.
+	InstanceID  int64      `json:"instance_id,omitempty"`
+	Number      string     `json:"number"`
+	SubmittedAt time.Time  `json:"submitted_at"`
+	DecidedAt   *time.Time `json:"decided_at,omitempty"`
+	// OnTime says the decision was within the promised limit, waiting
+	// on the applicant not counted.
+	OnTime    *bool     `json:"on_time,omitempty"`
+	UpdatedBy string    `json:"updated_by"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// applicant is who applies: a citizen or an enterprise.
+type applicant struct {
+	Name     string `json:"name"`
+	IDType   string `json:"id_type"`
+	IDNumber string `json:"id_number"`
+	Contact  string `json:"contact"`
+}
+
+// applicationInput is the body of POST /applications and POST
+// /public/applications.
+type applicationInput struct {
+	ItemCode  string    `json:"item_code"`
+	Applicant applicant `json:"applicant"`
+	Materials []string  `json:"materials"`
+}
+
+func applicationRoutes() []route {
+	return []route{
+		{"POST", "/public/applications", (*call).applyOnline},
+		{"GET", "/public/applications/{number}", (*call).publicApplication},
+		{"POST", "/public/applications/{number}/supplements", (*call).supplement},
+		{"POST", "/applications", (*call).applyAtCounter},
+		{"GET", "/applications/{id}", (*call).staffApplication},
+		{"POST", "/applications/{id}/acceptance", (*call).examine},
+		{"POST", "/applications/{id}/decision", (*call).decide},
+	}
+}
+
+// check cleans in against the item it names and returns the item.
+func (c *call) checkApplication(in *applicationInput) (itemView, error) {
+	it, err := c.loadItem(strings.TrimSpace(in.ItemCode))
+	if err != nil {
+		return itemView{}, err
+	}
+	if it.item.Joint() {
+		return itemView{}, badRequest(codeJointNotSupported, "item %s is handled jointly by %d departments; apply at the lead department's counter", it.Code, len(it.Departments))
+	}
+	a := &in.Applicant
+	var problems []string
+	for _, f := range []struct {
+		name  string
+		value *string
+		max   int
+	}{{"applicant.name", &a.Name, maxApplicant}, {"applicant.id_number", &a.IDNumber, maxIDNumber}, {"applicant.contact", &a.Contact, maxContact}} {
+		*f.value = strings.TrimSpace(*f.value)
+		if msg := checkText(*f.value, f.max); *f.value == "" || msg != "" {
+			problems = append(problems, fmt.Sprintf("%s: required, at most %d characters, no control characters", f.name, f.max))
+		}
+	}
+	if !slices.Contains(idTypes, a.IDType) {
+		problems = append(problems, fmt.Sprintf("applicant.id_type: one of %s", strings.Join(idTypes, "、")))
+	}
+	if len(problems) > 0 {
+		return itemView{}, badRequest(codeInvalidApplication, "%s", strings.Join(problems, "; "))
+	}
+	missing, err := missingMaterials(it.item, in.Materials)
+	if err != nil {
+		return itemView{}, err
+	}
+	if len(missing) > 0 {
+		return itemView{}, badRequest(codeMissingMaterials, "item %s requires %s", it.Code, strings.Join(missing, "、"))
+	}
+	return it, nil
+}
+
+// missingMaterials are the item's materials not among given, which must
+// name only the item's materials, each once.
+func missingMaterials(it item, given []string) ([]string, error) {
+	seen := map[string]bool{}
+	for _, g := range given {
+		if !slices.ContainsFunc(it.Materials, func(m material) bool { return m.Name == g }) {
+			return nil, badRequest(codeInvalidApplication, "materials: item %s requires no %q", it.Code, g)
+		}
+		if seen[g] {
+			return nil, badRequest(codeInvalidApplication, "materials: %q is named twice", g)
+		}
+		seen[g] = true
+	}
+	var missing []string
+	for _, m := range it.Materials {
+		if !seen[m.Name] {
+			missing = append(missing, m.Name)
+		}
+	}
+	return missing, nil
+}
+
+// checkText says what is wrong with s, or nothing.
+func checkText(s string, max int) string {
+	if len([]rune(s)) > max {
+		return "too long"
+	}
+	if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return "control characters"
+	}
+	return ""
+}
+
+// applyOnline takes an application from anyone on the county's public
+// pages (网上申请) and answers its receipt: the number and the query code,
+// shown this once.
+func (c *call) applyOnline(params) (int, any, error) {
+	var in applicationInput
+	if err := decodeBody(c.req.Body, &in); err != nil {
+		return 0, nil, err
+	}
+	it, err := c.checkApplication(&in)
+	if err != nil {
+		return 0, nil, err
+	}
+	return c.submit(it, in, channelOnline)
+}
+
+// applyAtCounter records an application handed in at the counter (窗口)
+// by a member of the item's lead department, who examines it at once.
+func (c *call) applyAtCounter(params) (int, any, error) {
+	if !c.who.staff() {
+		return 0, nil, forbidden("applications are recorded at the counter by the county's staff")
+	}
+	var in applicationInput
+	if err := decodeBody(c.req.Body, &in); err != nil {
+		return 0, nil, err
+	}
+	it, err := c.checkApplication(&in)
+	if err != nil {
+		return 0, nil, err
+	}
+	if it.UnitID != c.who.unit {
+		return 0, nil, newError(http.StatusForbidden, codeNotYourDepartment, "item %s is handled by unit %d, not yours", it.Code, it.UnitID)
+	}
+	return c.submit(it, in, channelCounter)
+}
+
+// receiptView is what an applicant keeps.
+type receiptView struct {
+	ID      string `json:"id"`
+	Number  string `json:"number"`
+	Code    string `json:"code"`
+	Channel string `json:"channel"`
+}
+
+// submit writes the application and its receipt.
+func (c *call) submit(it itemView, in applicationInput, channel string) (int, any, error) {
+	id := sdk.NewestFirstID(c.now)
+	a := application{ItemCode: it.Code, ItemName: it.Name, UnitID: it.UnitID, Applicant: in.Applicant, Channel: channel,
+		Materials: in.Materials, Status: statusSubmitted, SubmittedAt: c.now, UpdatedBy: c.req.Caller.Login, UpdatedAt: c.now}
+	rec, err := c.host.Put(c.ctx, collApplications, id, 0, a)
+	if err != nil {
+		return 0, nil, fromHost(err, "the application")
+	}
+	receipt, err := c.host.IssueReceipt(c.ctx, collApplications, id)
+	if err != nil {
+		return 0, nil, fromHost(err, "the application's receipt")
+	}
+	a.Number = receipt.Number
+	if _, err := c.host.Put(c.ctx, collApplications, id, rec.Version, a); err != nil {
+		return 0, nil, fromHost(err, "the application's number")
+	}
+	c.audit("application.submit", "application", id, nil, a)
+	return http.StatusCreated, receiptView{ID: id, Number: receipt.Number, Code: receipt.Code, Channel: channel}, nil
+}
+
+// loaded is an application and its record's version.
+type loaded struct {
+	application
+	ID      string `json:"id"`
+	Version int64  `json:"version"`
+}
+
+func (c *call) loadApplication(id string) (loaded, error) {
+	if !sdk.ValidNewestFirstID(id) {
+		return loaded{}, newError(http.StatusNotFound, codeApplicationNotFound, "the county has no application %q", id)
+	}
+	r, err := c.host.Get(c.ctx, collApplications, id)
+	if errors.Is(err, sdk.ErrNotFound) {
+		return loaded{}, newError(http.StatusNotFound, codeApplicationNotFound, "the county has no application %q", id)
+	}
+	if err != nil {
+		return loaded{}, fromHost(err, "the application")
+	}
+	l := loaded{ID: id, Version: r.Version}
+	if err := json.Unmarshal(r.Document, &l.application); err != nil {
+		return loaded{}, fmt.Errorf("read application %s: %w", id, err)
+	}
+	return l, nil
+}
+
+// byReceipt finds the application of a receipt. A wrong code and an
+// unknown number are answered alike, and the host's limits on public
+// routes slow anyone guessing.
+func (c *call) byReceipt(number, code string) (loaded, error) {
+	unknown := newError(http.StatusNotFound, codeApplicationNotFound, "no application has receipt %q with that query code", number)
+	if code == "" {
+		return loaded{}, unknown
+	}
+	rec, err := c.host.LookupReceipt(c.ctx, number, code)
+	if errors.Is(err, sdk.ErrNotFound) || errors.Is(err, sdk.ErrInvalid) || (err == nil && rec.Collection != collApplications) {
+		return loaded{}, unknown
+	}
+	if err != nil {
+		return loaded{}, fromHost(err, "the receipt")
+	}
+	return c.loadApplication(rec.RecordID)
+}
+
+// publicView is what the applicant sees of their application.
+type publicView struct {
+	Number    string     `json:"number"`
+	ItemName  string     `json:"item_name"`
+	Channel   string     `json:"channel"`
+	Status    string     `json:"status"`
+	Missing   []string   `json:"missing,omitempty"`
+	Reasons   string     `json:"reasons,omitempty"`
+	Submitted time.Time  `json:"submitted_at"`
+	DecidedAt *time.Time `json:"decided_at,omitempty"`
+}
+
+// publicApplication answers the applicant's query with the receipt's
+// number and code (?code=…).
+func (c *call) publicApplication(p params) (int, any, error) {
+	q, err := parseQuery(c.req.Query, "code")
+	if err != nil {
+		return 0, nil, err
+	}
+	l, err := c.byReceipt(p["number"], q["code"])
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, publicView{Number: l.Number, ItemName: l.ItemName, Channel: l.Channel, Status: l.Status, Missing: l.Missing,
+		Reasons: l.Reasons, Submitted: l.SubmittedAt, DecidedAt: l.DecidedAt}, nil
+}
+
+// supplementInput is the body of POST /public/applications/{number}/supplements.
+type supplementInput struct {
+	Code      string   `json:"code"`
+	Materials []string `json:"materials"`
+}
+
+// supplement takes the materials the applicant was asked for (补正) and
+// starts the application's clock again.
+func (c *call) supplement(p params) (int, any, error) {
+	var in supplementInput
+	if err := decodeBody(c.req.Body, &in); err != nil {
+		return 0, nil, err
+	}
+	l, err := c.byReceipt(p["number"], in.Code)
+	if err != nil {
+		return 0, nil, err
+	}
+	if l.Status != statusCorrecting {
+		return 0, nil, newError(http.StatusConflict, codeIllegalTransition, "application %s is %s: no material is asked for", l.Number, l.Status)
+	}
+	for _, m := range l.Missing {
+		if !slices.Contains(in.Materials, m) {
+			return 0, nil, badRequest(codeMissingMaterials, "still missing: %s", strings.Join(l.Missing, "、"))
+		}
+	}
+	it, err := c.loadItem(l.ItemCode)
+	if err != nil {
+		return 0, nil, err
+	}
+	// What was asked for replaces what was handed in under its name (a
+	// copy refused as illegible is supplied again).
+	all := append(slices.DeleteFunc(slices.Clone(l.Materials), func(m string) bool { return slices.Contains(l.Missing, m) }), in.Materials...)
+	if _, err := missingMaterials(it.item, all); err != nil {
+		return 0, nil, err
+	}
+	before := l.application
+	l.Materials, l.Missing, l.Status, l.UpdatedBy, l.UpdatedAt = all, nil, statusSubmitted, c.req.Caller.Login, c.now
+	if _, err := c.host.Put(c.ctx, collApplications, l.ID, l.Version, l.application); err != nil {
+		return 0, nil, fromHost(err, "the application")
+	}
+	if _, err := c.host.ResumeWorkflow(c.ctx, l.InstanceID, "申请人已补正材料"); err != nil {
+		return 0, nil, fromHost(err, "the application's workflow")
+	}
+	c.audit("application.supplement", "application", l.ID, before, l.application)
+	return http.StatusOK, publicView{Number: l.Number, ItemName: l.ItemName, Channel: l.Channel, Status: l.Status, Submitted: l.SubmittedAt}, nil
+}
+
+// staffApplication shows an application to its lead department's staff
+// and the county's admins.
+func (c *call) staffApplication(p params) (int, any, error) {
+	l, err := c.loadApplication(p["id"])
+	if err != nil {
+		return 0, nil, err
+	}
+	if !c.who.county && c.who.unit != l.UnitID {
+		return 0, nil, newError(http.StatusNotFound, codeApplicationNotFound, "the county has no application %q", p["id"])
+	}
+	return http.StatusOK, l, nil
+}
+
+// examineInput is the body of POST /applications/{id}/acceptance.
+type examineInput struct {
+	// Decision is accept (受理), reject (不予受理, with reasons) or correct
+	// (补正, naming the missing materials).
+	Decision string   `json:"decision"`
+	Reasons  string   `json:"reasons"`
+	Missing  []string `json:"missing"`
+}
+
+// examine is the lead department's clerk's examination (受理审查).
+func (c *call) examine(p params) (int, any, error) {
+	if !c.who.staff() {
+		return 0, nil, forbidden("the lead department's clerks examine applications")
+	}
+	var in examineInput
+	if err := decodeBody(c.req.Body, &in); err != nil {
+		return 0, nil, err
+	}
+	l, err := c.loadApplication(p["id"])
+	if err != nil {
+		return 0, nil, err
+	}
+	if c.who.unit != l.UnitID {
+		return 0, nil, newError(http.StatusForbidden, codeNotYourDepartment, "application %s is for unit %d, not yours", l.Number, l.UnitID)
+	}
+	if l.Status != statusSubmitted {
+		return 0, nil, newError(http.StatusConflict, codeIllegalTransition, "application %s is %s, not waiting for examination", l.Number, l.Status)
+	}
+	in.Reasons = strings.TrimSpace(in.Reasons)
+	it, err := c.loadItem(l.ItemCode)
+	if err != nil {
+		return 0, nil, err
+	}
+	switch in.Decision {
+	case "accept":
+	case "reject":
+		if in.Reasons == "" || checkText(in.Reasons, maxReasons) != "" {
+			return 0, nil, badRequest(codeInvalidApplication, "reasons: a refusal gives its reasons, at most %d characters", maxReasons)
+		}
+	case "correct":
+		if len(in.Missing) == 0 {
+			return 0, nil, badRequest(codeInvalidApplication, "missing: name the materials the applicant is to supply")
+		}
+		for _, m := range in.Missing {
+			if !slices.ContainsFunc(it.Materials, func(x material) bool { return x.Name == m }) {
+				return 0, nil, badRequest(codeInvalidApplication, "missing: item %s requires no %q", it.Code, m)
+			}
+		}
+	default:
+		return 0, nil, badRequest(codeInvalidApplication, "decision: accept, reject or correct, not %q", in.Decision)
+	}
+	before := l.application
+	// The examination claims the application first: of two clerks
+	// examining it at once, one writes this version and the other is
+	// refused (version_conflict) before anything starts.
+	l.UpdatedBy, l.UpdatedAt = c.who.login, c.now
+	claimed, err := c.host.Put(c.ctx, collApplications, l.ID, l.Version, l.application)
+	if err != nil {
+		return 0, nil, fromHost(err, "the application")
+	}
+	l.Version = claimed.Version
+	if l.InstanceID == 0 {
+		// An online application's clock starts when its department
+		// takes it up: the public route's anonymous caller starts no
+		// workflow.
+		started, err := c.host.StartWorkflowFor(c.ctx, workflowApplication, sdk.StartOptions{Title: it.Name + "：" + l.Applicant.Name,
+			Reference: l.ID, SubjectUnitID: l.UnitID, TimeLimitDays: it.PromisedDays})
+		if err != nil {
+			return 0, nil, c.flowRefused(err)
+		}
+		l.InstanceID = started.Instance.ID
+		// Kept at once, so that a refusal below leaves no second
+		// instance to a retry.
+		rec, err := c.host.Put(c.ctx, collApplications, l.ID, l.Version, l.application)
+		if err != nil {
+			return 0, nil, fromHost(err, "the application")
+		}
+		l.Version = rec.Version
+	}
+	switch in.Decision {
+	case "correct":
+		if _, err := c.host.SuspendWorkflow(c.ctx, l.InstanceID, "补正："+strings.Join(in.Missing, "、")); err != nil {
+			return 0, nil, c.flowRefused(err)
+		}
+		l.Status, l.Missing = statusCorrecting, in.Missing
+	default:
+		task, err := c.openTask(l.InstanceID, "accept")
+		if err != nil {
+			return 0, nil, err
+		}
+		if _, err := c.host.ActOnTaskWith(c.ctx, task, in.Decision, sdk.ActOptions{Comment: in.Reasons}); err != nil {
+			return 0, nil, c.flowRefused(err)
+		}
+		l.Status, l.Reasons = statusAccepted, ""
+		if in.Decision == "reject" {
+			l.Status, l.Reasons = statusRejected, in.Reasons
+		}
+	}
+	rec, err := c.host.Put(c.ctx, collApplications, l.ID, l.Version, l.application)
+	if err != nil {
+		return 0, nil, fromHost(err, "the application")
+	}
+	l.Version = rec.Version
+	c.audit("application."+in.Decision, "application", l.ID, before, l.application)
+	return http.StatusOK, l, nil
+}
+
+// decisionInput is the body of POST /applications/{id}/decision.
+type decisionInput struct {
+	// Decision is approve (准予) or deny (不予, with reasons).
+	Decision string `json:"decision"`
+	Reasons  string `json:"reasons"`
+}
+
+// decide is the lead department's leader's decision (审批决定), the one
+// reply to the applicant.
+func (c *call) decide(p params) (int, any, error) {
+	if !c.who.staff() {
+		return 0, nil, forbidden("the lead department's leaders decide applications")
+	}
+	var in decisionInput
+	if err := decodeBody(c.req.Body, &in); err != nil {
+		return 0, nil, err
+	}
+	in.Reasons = strings.TrimSpace(in.Reasons)
+	switch {
+	case in.Decision != "approve" && in.Decision != "deny":
+		return 0, nil, badRequest(codeInvalidApplication, "decision: approve or deny, not %q", in.Decision)
+	case in.Decision == "deny" && (in.Reasons == "" || checkText(in.Reasons, maxReasons) != ""):
+		return 0, nil, badRequest(codeInvalidApplication, "reasons: a denial gives its reasons, at most %d characters", maxReasons)
+	}
+	l, err := c.loadApplication(p["id"])
+	if err != nil {
+		return 0, nil, err
+	}
+	if c.who.unit != l.UnitID {
+		return 0, nil, newError(http.StatusForbidden, codeNotYourDepartment, "application %s is for unit %d, not yours", l.Number, l.UnitID)
+	}
+	if l.Status != statusAccepted {
+		return 0, nil, newError(http.StatusConflict, codeIllegalTransition, "application %s is %s, not accepted and waiting for a decision", l.Number, l.Status)
+	}
+	task, err := c.openTask(l.InstanceID, "decide")
+	if err != nil {
+		return 0, nil, err
+	}
+	out, err := c.host.ActOnTaskWith(c.ctx, task, in.Decision, sdk.ActOptions{Comment: in.Reasons})
+	if err != nil {
+		return 0, nil, c.flowRefused(err)
+	}
+	before := l.application
+	onTime := out.Instance.DueAt == nil || !c.now.After(*out.Instance.DueAt)
+	l.Status, l.Reasons, l.DecidedAt, l.OnTime = statusApproved, "", &c.now, &onTime
+	if in.Decision == "deny" {
+		l.Status, l.Reasons = statusDenied, in.Reasons
+	}
+	l.UpdatedBy, l.UpdatedAt = c.who.login, c.now
+	rec, err := c.host.Put(c.ctx, collApplications, l.ID, l.Version, l.application)
+	if err != nil {
+		return 0, nil, fromHost(err, "the application")
+	}
+	l.Version = rec.Version
+	c.audit("application."+in.Decision, "application", l.ID, before, l.application)
+	d := day(c.now)
+	counts := []string{measureDecided}
+	if l.Channel == channelOnline {
+		counts = append(counts, measureDecidedOnline)
+	}
+	if onTime {
+		counts = append(counts, measureDecidedOnTime)
+	} else {
+		counts = append(counts, measureOverdue)
+	}
+	for _, m := range counts {
+		c.record(sdk.Measure{ID: m, UnitID: l.UnitID, Day: d, Key: m + ":" + l.ID})
+	}
+	return http.StatusOK, l, nil
+}
+
+// openTask is the open task of instance at step.
+func (c *call) openTask(instance int64, step string) (int64, error) {
+	tasks, err := c.host.ListWorkflowTasks(c.ctx, sdk.WorkflowQuery{Workflow: workflowApplication, InstanceID: instance, Status: "open"})
+	if err != nil {
+		return 0, c.flowRefused(err)
+	}
+	for _, t := range tasks {
+		if t.Step == step {
+			return t.ID, nil
+		}
+	}
+	return 0, newError(http.StatusConflict, codeIllegalTransition, "the application's workflow waits at no %s step", step)
+}
+
+// flowRefused answers what the workflow engine refused: not the
+// caller's task (the role is missing) as forbidden, a suspended or
+// closed task as an illegal transition.
+func (c *call) flowRefused(err error) error {
+	switch {
+	case errors.Is(err, sdk.ErrDenied):
+		return forbidden("%v", err)
+	case errors.Is(err, sdk.ErrConflict):
+		return newError(http.StatusConflict, codeIllegalTransition, "%v", err)
+	}
+	return fromHost(err, "the application's workflow")
+}

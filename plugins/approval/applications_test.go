@@ -1,0 +1,143 @@
+package approval
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/countycloud/countycloud/plugins/sdk"
+)
+
+func leader() sdk.Caller {
+	return sdk.Caller{Kind: sdk.CallerAccount, Login: "lisi", AccountID: 4, UnitID: 20, Roles: []string{"leader"}}
+}
+func otherClerk() sdk.Caller {
+	return sdk.Caller{Kind: sdk.CallerAccount, Login: "wangwu", AccountID: 5, UnitID: 30, Roles: []string{"clerk", "leader"}}
+}
+
+// anApplication is a complete online application for item XK-001.
+func anApplication(materials ...string) map[string]any {
+	return map[string]any{"item_code": "XK-001", "materials": materials,
+		"applicant": map[string]any{"name": "翁源县宏达建材有限公司", "id_type": "统一社会信用代码", "id_number": "91440229MA4UJ1234X", "contact": "13800138000"}}
+}
+
+// TestAnOnlineApplicationIsExaminedCorrectedDecidedAndQueried: a citizen
+// applies online and gets a receipt; the department's clerk asks for a
+// missing material (补正: the instance is suspended); the applicant
+// supplies it with the query code (resumed); the clerk accepts, the
+// leader approves, the figures count it for the department, and the
+// applicant reads the result. Everything refused on the way changes
+// nothing.
+func TestAnOnlineApplicationIsExaminedCorrectedDecidedAndQueried(t *testing.T) {
+	tt := newTester(t)
+	tt.do(countyAdmin(), "POST", "/items", "", completeItem("XK-001"), nil)
+	joint := completeItem("XK-002")
+	joint["departments"] = []map[string]any{{"unit_id": 20, "days": 3}, {"unit_id": 30, "days": 3}}
+	tt.do(countyAdmin(), "POST", "/items", "", joint, nil)
+
+	before := len(tt.host.records[collApplications])
+	tt.refused(anonymous(), "POST", "/public/applications", "", anApplication("项目备案申请表"), http.StatusBadRequest, codeMissingMaterials)
+	tt.refused(anonymous(), "POST", "/public/applications", "", anApplication("项目备案申请表", "营业执照", "营业执照"), http.StatusBadRequest, codeInvalidApplication)
+	bad := anApplication("项目备案申请表", "营业执照")
+	bad["applicant"].(map[string]any)["id_type"] = "学生证"
+	tt.refused(anonymous(), "POST", "/public/applications", "", bad, http.StatusBadRequest, codeInvalidApplication)
+	wrongItem := anApplication("项目备案申请表", "营业执照")
+	wrongItem["item_code"] = "XK-002"
+	tt.refused(anonymous(), "POST", "/public/applications", "", wrongItem, http.StatusBadRequest, codeJointNotSupported)
+	wrongItem["item_code"] = "XK-404"
+	tt.refused(anonymous(), "POST", "/public/applications", "", wrongItem, http.StatusNotFound, codeItemNotFound)
+	if n := len(tt.host.records[collApplications]); n != before {
+		t.Fatalf("refused applications wrote %d records", n-before)
+	}
+
+	var receipt receiptView
+	if s := tt.do(anonymous(), "POST", "/public/applications", "", anApplication("项目备案申请表", "营业执照"), &receipt); s != http.StatusCreated || receipt.Number == "" || len(receipt.Code) < 20 {
+		t.Fatalf("apply online: %d %+v", s, receipt)
+	}
+	id := receipt.ID
+
+	// Another department, a leader before acceptance, the wrong step.
+	tt.refused(otherClerk(), "POST", "/applications/"+id+"/acceptance", "", map[string]any{"decision": "accept"}, http.StatusForbidden, codeNotYourDepartment)
+	tt.refused(otherClerk(), "GET", "/applications/"+id, "", nil, http.StatusNotFound, codeApplicationNotFound)
+	tt.refused(anonymous(), "POST", "/applications/"+id+"/acceptance", "", map[string]any{"decision": "accept"}, http.StatusForbidden, codeForbidden)
+	tt.refused(leader(), "POST", "/applications/"+id+"/decision", "", map[string]any{"decision": "approve"}, http.StatusConflict, codeIllegalTransition)
+	tt.refused(clerk(), "POST", "/applications/"+id+"/acceptance", "", map[string]any{"decision": "reject"}, http.StatusBadRequest, codeInvalidApplication)
+	tt.refused(clerk(), "POST", "/applications/"+id+"/acceptance", "", map[string]any{"decision": "correct", "missing": []string{"户口簿"}}, http.StatusBadRequest, codeInvalidApplication)
+
+	var got loaded
+	if s := tt.do(clerk(), "POST", "/applications/"+id+"/acceptance", "", map[string]any{"decision": "correct", "missing": []string{"营业执照"}}, &got); s != http.StatusOK ||
+		got.Status != statusCorrecting || got.InstanceID == 0 {
+		t.Fatalf("补正: %d %+v", s, got)
+	}
+	tt.refused(clerk(), "POST", "/applications/"+id+"/acceptance", "", map[string]any{"decision": "accept"}, http.StatusConflict, codeIllegalTransition)
+
+	// The applicant: a wrong code is answered as an unknown number.
+	wrong := tt.refused(anonymous(), "GET", "/public/applications/"+receipt.Number, "code=wrong", nil, http.StatusNotFound, codeApplicationNotFound)
+	unknown := tt.refused(anonymous(), "GET", "/public/applications/2026-999999", "code=wrong", nil, http.StatusNotFound, codeApplicationNotFound)
+	if strings.ReplaceAll(wrong.Error.Message, receipt.Number, "N") != strings.ReplaceAll(unknown.Error.Message, "2026-999999", "N") {
+		t.Errorf("a wrong code %q and an unknown number %q are told apart", wrong.Error.Message, unknown.Error.Message)
+	}
+	var seen publicView
+	if tt.do(anonymous(), "GET", "/public/applications/"+receipt.Number, "code="+receipt.Code, nil, &seen); seen.Status != statusCorrecting || !slices.Equal(seen.Missing, []string{"营业执照"}) {
+		t.Fatalf("the applicant reads %+v", seen)
+	}
+	tt.refused(anonymous(), "POST", "/public/applications/"+receipt.Number+"/supplements", "", map[string]any{"code": "wrong", "materials": []string{"营业执照"}}, http.StatusNotFound, codeApplicationNotFound)
+	tt.refused(anonymous(), "POST", "/public/applications/"+receipt.Number+"/supplements", "", map[string]any{"code": receipt.Code, "materials": []string{}}, http.StatusBadRequest, codeMissingMaterials)
+	if s := tt.do(anonymous(), "POST", "/public/applications/"+receipt.Number+"/supplements", "", map[string]any{"code": receipt.Code, "materials": []string{"营业执照"}}, &seen); s != http.StatusOK || seen.Status != statusSubmitted {
+		t.Fatalf("supplied: %d %+v", s, seen)
+	}
+	tt.refused(anonymous(), "POST", "/public/applications/"+receipt.Number+"/supplements", "", map[string]any{"code": receipt.Code, "materials": []string{"营业执照"}}, http.StatusConflict, codeIllegalTransition)
+
+	tt.do(clerk(), "POST", "/applications/"+id+"/acceptance", "", map[string]any{"decision": "accept"}, &got)
+	tt.refused(otherClerk(), "POST", "/applications/"+id+"/decision", "", map[string]any{"decision": "approve"}, http.StatusForbidden, codeNotYourDepartment)
+	tt.refused(leader(), "POST", "/applications/"+id+"/decision", "", map[string]any{"decision": "deny"}, http.StatusBadRequest, codeInvalidApplication)
+	tt.host.flow.denied = true
+	tt.refused(clerk(), "POST", "/applications/"+id+"/decision", "", map[string]any{"decision": "approve"}, http.StatusForbidden, codeForbidden)
+	tt.host.flow.denied = false
+	if s := tt.do(leader(), "POST", "/applications/"+id+"/decision", "", map[string]any{"decision": "approve"}, &got); s != http.StatusOK || got.Status != statusApproved || got.OnTime == nil || !*got.OnTime {
+		t.Fatalf("approved: %d %+v", s, got)
+	}
+	// Started with the item's promised limit, in its lead department.
+	if want := []string{"start application for 20 in 3 days", "suspend 补正：营业执照", "resume", "accept at accept", "approve at decide"}; !slices.Equal(tt.host.flow.calls, want) {
+		t.Errorf("the workflow was asked %q, want %q", tt.host.flow.calls, want)
+	}
+	for _, m := range []string{measureDecided, measureDecidedOnline, measureDecidedOnTime} {
+		if f, ok := tt.host.measures[m+":"+id]; !ok || f.UnitID != 20 || f.Day != "2026-06-05" {
+			t.Errorf("measure %s: %+v", m, f)
+		}
+	}
+	if _, ok := tt.host.measures[measureOverdue+":"+id]; ok {
+		t.Error("an application decided on time counted overdue")
+	}
+	tt.do(anonymous(), "GET", "/public/applications/"+receipt.Number, "code="+receipt.Code, nil, &seen)
+	if seen.Status != statusApproved || seen.DecidedAt == nil {
+		t.Errorf("the applicant reads %+v", seen)
+	}
+}
+
+// TestAnApplicationAtTheCounterIsTheDepartmentsAndRefusedWithReasons: the
+// counter records applications of its own department's items only; a
+// refusal to accept gives its reasons, and the applicant reads them.
+func TestAnApplicationAtTheCounterIsTheDepartmentsAndRefusedWithReasons(t *testing.T) {
+	tt := newTester(t)
+	tt.do(countyAdmin(), "POST", "/items", "", completeItem("XK-001"), nil)
+	body := anApplication("项目备案申请表", "营业执照")
+	tt.refused(otherClerk(), "POST", "/applications", "", body, http.StatusForbidden, codeNotYourDepartment)
+	tt.refused(operator(), "POST", "/applications", "", body, http.StatusForbidden, codeForbidden)
+	var receipt receiptView
+	if s := tt.do(clerk(), "POST", "/applications", "", body, &receipt); s != http.StatusCreated || receipt.Channel != channelCounter {
+		t.Fatalf("at the counter: %d %+v", s, receipt)
+	}
+	var got loaded
+	tt.do(clerk(), "POST", "/applications/"+receipt.ID+"/acceptance", "", map[string]any{"decision": "reject", "reasons": "不属于本部门职权范围"}, &got)
+	if got.Status != statusRejected || got.Reasons != "不属于本部门职权范围" {
+		t.Fatalf("不予受理: %+v", got)
+	}
+	tt.refused(leader(), "POST", "/applications/"+receipt.ID+"/decision", "", map[string]any{"decision": "approve"}, http.StatusConflict, codeIllegalTransition)
+	var seen publicView
+	tt.do(anonymous(), "GET", "/public/applications/"+receipt.Number, "code="+receipt.Code, nil, &seen)
+	if seen.Status != statusRejected || seen.Reasons != "不属于本部门职权范围" || seen.Channel != channelCounter {
+		t.Errorf("the applicant reads %+v", seen)
+	}
+}

@@ -1,0 +1,114 @@
+package approval
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/countycloud/countycloud/plugins/sdk"
+)
+
+// fakeFlow stands for the host's receipts and workflow engine as the
+// applications reach them: receipts looked up by number and code alike
+// for a wrong code and an unknown number; one instance per start, whose
+// open step the tests set, suspended and resumed as the calls say. The
+// engine itself is tested in tenants/workflow, and the module with it in
+// cmd/countycloud's end-to-end test.
+type fakeFlow struct {
+	receipts map[string]fakeReceipt
+	// open is the step of each instance's open task; due its deadline.
+	open      map[int64]string
+	due       map[int64]time.Time
+	suspended map[int64]bool
+	calls     []string
+	// denied makes every action sdk.ErrDenied: the caller lacks the role.
+	denied bool
+}
+
+type fakeReceipt struct{ code, record string }
+
+func (f *fakeFlow) init() {
+	if f.receipts == nil {
+		f.receipts, f.open, f.due, f.suspended = map[string]fakeReceipt{}, map[int64]string{}, map[int64]time.Time{}, map[int64]bool{}
+	}
+}
+
+func (h *fakeHost) IssueReceipt(_ context.Context, collection, id string) (sdk.Receipt, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.flow.init()
+	n := fmt.Sprintf("2026-%06d", len(h.flow.receipts)+1)
+	code := strings.Repeat("k", 20) + n
+	h.flow.receipts[n] = fakeReceipt{code: code, record: id}
+	return sdk.Receipt{Number: n, Code: code, IssuedAt: h.now()}, nil
+}
+
+func (h *fakeHost) LookupReceipt(_ context.Context, number, code string) (sdk.ReceiptRecord, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.flow.init()
+	r, ok := h.flow.receipts[number]
+	if !ok || r.code != code {
+		return sdk.ReceiptRecord{}, fmt.Errorf("%w: no receipt", sdk.ErrNotFound)
+	}
+	return sdk.ReceiptRecord{Number: number, Collection: collApplications, RecordID: r.record}, nil
+}
+
+func (h *fakeHost) StartWorkflowFor(_ context.Context, workflow string, o sdk.StartOptions) (sdk.Outcome, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.flow.init()
+	id := int64(len(h.flow.open) + 1)
+	h.flow.open[id] = "accept"
+	due := h.now().AddDate(0, 0, o.TimeLimitDays)
+	h.flow.due[id] = due
+	h.flow.calls = append(h.flow.calls, fmt.Sprintf("start %s for %d in %d days", workflow, o.SubjectUnitID, o.TimeLimitDays))
+	return sdk.Outcome{Instance: sdk.Instance{ID: id, Status: "running", DueAt: &due}}, nil
+}
+
+func (h *fakeHost) ListWorkflowTasks(_ context.Context, q sdk.WorkflowQuery) ([]sdk.Task, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.flow.init()
+	step, ok := h.flow.open[q.InstanceID]
+	if !ok || h.flow.suspended[q.InstanceID] {
+		return nil, nil
+	}
+	return []sdk.Task{{ID: q.InstanceID*100 + 1, InstanceID: q.InstanceID, Step: step, Status: "open"}}, nil
+}
+
+func (h *fakeHost) ActOnTaskWith(_ context.Context, taskID int64, action string, o sdk.ActOptions) (sdk.Outcome, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.flow.init()
+	if h.flow.denied {
+		return sdk.Outcome{}, fmt.Errorf("%w: task waits for someone else", sdk.ErrDenied)
+	}
+	id := taskID / 100
+	h.flow.calls = append(h.flow.calls, fmt.Sprintf("%s at %s", action, h.flow.open[id]))
+	h.flow.open[id] = map[string]string{"accept": "decide"}[action]
+	due := h.flow.due[id]
+	return sdk.Outcome{Instance: sdk.Instance{ID: id, DueAt: &due}}, nil
+}
+
+func (h *fakeHost) SuspendWorkflow(_ context.Context, id int64, reason string) ([]sdk.Instance, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.flow.init()
+	h.flow.suspended[id] = true
+	h.flow.calls = append(h.flow.calls, "suspend "+reason)
+	return []sdk.Instance{{ID: id, Status: "suspended"}}, nil
+}
+
+func (h *fakeHost) ResumeWorkflow(_ context.Context, id int64, _ string) ([]sdk.Instance, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.flow.init()
+	if !h.flow.suspended[id] {
+		return nil, fmt.Errorf("%w: not suspended", sdk.ErrConflict)
+	}
+	delete(h.flow.suspended, id)
+	h.flow.calls = append(h.flow.calls, "resume")
+	return []sdk.Instance{{ID: id, Status: "running"}}, nil
+}
