@@ -141,3 +141,27 @@ func TestAnApplicationAtTheCounterIsTheDepartmentsAndRefusedWithReasons(t *testi
 		t.Errorf("the applicant reads %+v", seen)
 	}
 }
+
+// FuzzApplication: whatever body an anonymous caller sends to the public
+// route, the module answers a receipt (201) or a refusal with a code,
+// never fails, and a refusal writes no application.
+func FuzzApplication(f *testing.F) {
+	for _, seed := range []string{
+		`{"item_code":"XK-001","materials":["项目备案申请表","营业执照"],"applicant":{"name":"张三","id_type":"居民身份证","id_number":"440229199001011234","contact":"13800138000"}}`,
+		`{"item_code":"XK-001","materials":["营业执照","营业执照"]}`, `{"applicant":{"name":"\u0000"}}`, `[]`, `{"item_code":"../x"}`, ``,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		tt := newTester(t)
+		tt.do(countyAdmin(), "POST", "/items", "", completeItem("XK-001"), nil)
+		resp := tt.serve(anonymous(), "POST", "/public/applications", "", body)
+		written := len(tt.host.records[collApplications])
+		switch {
+		case resp.Status == http.StatusCreated && written == 1:
+		case resp.Status >= 400 && resp.Status < 500 && written == 0 && strings.Contains(string(resp.Body), `"code":`):
+		default:
+			t.Fatalf("%q: %d %s, %d applications written", body, resp.Status, resp.Body, written)
+		}
+	})
+}
