@@ -79,16 +79,23 @@ func FuzzParseReply(f *testing.F) {
 }
 
 // FuzzMask holds mask to its promises on any text and name: the text
-// keeps its length in characters, is valid UTF-8, holds no run of seven
+// keeps its length in visible characters (invisible ones are dropped), is valid UTF-8, holds no run of seven
 // digits and not the name, and masking it again changes nothing more.
 func FuzzMask(f *testing.F) {
 	f.Add("我叫王小明，电话13812345678，身份证44022919900101123X，住人民路12号3栋501室，邮箱wxm@example.cn", "王小明")
 	f.Add("联系电话：0751-2812345 或 １３８１２３４５６７８", "李雷")
 	f.Add("姓名：张三丰 住址：三号楼二单元", "张三丰")
 	f.Add("\xff\xfe13812345678", "")
+	f.Add("电话138.1234\u200b5678，王 小\u00ad明", "王小明")
 	f.Fuzz(func(t *testing.T, text, name string) {
 		out := mask(text, name)
-		if utf8.RuneCountInString(out) != len([]rune(text)) {
+		visible := strings.Map(func(c rune) rune {
+			if unicode.Is(unicode.Cf, c) {
+				return -1
+			}
+			return c
+		}, text)
+		if utf8.RuneCountInString(out) != len([]rune(visible)) {
 			t.Fatalf("mask(%q) = %q changes the length", text, out)
 		}
 		if !utf8.ValidString(out) {
@@ -106,8 +113,8 @@ func FuzzMask(f *testing.F) {
 	})
 }
 
-// hasDigitRun reports whether s holds n digits in a row, dashes or spaces
-// between them aside.
+// hasDigitRun reports whether s holds n digits in a row, single
+// separators between them aside.
 func hasDigitRun(s string, n int) bool {
 	r := []rune(s)
 	run := 0
@@ -118,7 +125,7 @@ func hasDigitRun(s string, n int) bool {
 			if run >= n {
 				return true
 			}
-		case (c == '-' || c == ' ' || c == '－') && run > 0 && i+1 < len(r) && isDigit(r[i+1]):
+		case strings.ContainsRune(digitSeparators, c) && run > 0 && i+1 < len(r) && isDigit(r[i+1]):
 		default:
 			run = 0
 		}

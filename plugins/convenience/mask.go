@@ -1,6 +1,7 @@
 package convenience
 
 import (
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -18,6 +19,14 @@ import (
 // hides more than it must rather than less: a date written as 20260105
 // is hidden too.
 func mask(text string, names ...string) string {
+	// Invisible characters (zero-width spaces and joiners, soft hyphens)
+	// would split a number or a name so that nothing below sees it.
+	text = strings.Map(func(c rune) rune {
+		if unicode.Is(unicode.Cf, c) {
+			return -1
+		}
+		return c
+	}, text)
 	r := []rune(text)
 	maskEmails(r)
 	maskPlates(r)
@@ -32,7 +41,9 @@ func mask(text string, names ...string) string {
 	return out
 }
 
-// maskName hides every occurrence of name but its first character.
+// maskName hides every occurrence of name but its first character,
+// also when its characters are spaced out (王 小 明, 王-小-明): each
+// character hidden, the separators kept.
 func maskName(text, name string) string {
 	name = strings.TrimSpace(name)
 	n := utf8.RuneCountInString(name)
@@ -40,9 +51,29 @@ func maskName(text, name string) string {
 	if n < 2 || strings.ContainsRune(name, '*') || !utf8.ValidString(name) {
 		return text
 	}
-	first, _ := utf8.DecodeRuneInString(name)
-	return strings.ReplaceAll(text, name, string(first)+strings.Repeat("*", n-1))
+	var pattern strings.Builder
+	for i, c := range []rune(name) {
+		if i > 0 {
+			pattern.WriteString(`[` + regexp.QuoteMeta(digitSeparators) + `]?`)
+		}
+		pattern.WriteString(regexp.QuoteMeta(string(c)))
+	}
+	re := regexp.MustCompile(pattern.String())
+	return re.ReplaceAllStringFunc(text, func(found string) string {
+		r := []rune(found)
+		for i := 1; i < len(r); i++ {
+			if found == name || !strings.ContainsRune(digitSeparators, r[i]) {
+				r[i] = '*'
+			}
+		}
+		return string(r)
+	})
 }
+
+// digitSeparators are what a citizen writes between the groups of a
+// number (138-1234-5678, 138.1234.5678, 138 1234 5678) or the characters
+// of a name spaced out.
+const digitSeparators = "-－—–_./ 　·"
 
 // isDigit is an ASCII or a full-width digit.
 func isDigit(r rune) bool { return r >= '0' && r <= '9' || r >= '０' && r <= '９' }
@@ -63,7 +94,7 @@ func maskDigitRuns(r []rune) {
 				j++
 				continue
 			}
-			if (r[j] == '-' || r[j] == ' ' || r[j] == '－') && j+1 < len(r) && isDigit(r[j+1]) {
+			if strings.ContainsRune(digitSeparators, r[j]) && j+1 < len(r) && isDigit(r[j+1]) {
 				j++
 				continue
 			}
@@ -195,20 +226,32 @@ func emailDomainRune(r rune) bool {
 	return r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
 }
 
-// chineseDigits are the digits a number is spelt in, digit by digit.
-const chineseDigits = "〇零一二三四五六七八九幺"
+// chineseDigits are the digits a number is spelt in, digit by digit, in
+// ordinary and in financial (大写) numerals.
+const chineseDigits = "〇零一二三四五六七八九幺壹贰叁肆伍陆柒捌玖"
 
 // maskChineseDigitRuns hides runs of seven or more digits spelt in
 // Chinese, a phone number read out (一三八一二三四五六七八), but the first
 // two.
 func maskChineseDigitRuns(r []rune) {
 	for i := 0; i < len(r); {
+		// The digits, which single separators may break (一三八 一二三四).
+		var pos []int
 		j := i
-		for j < len(r) && strings.ContainsRune(chineseDigits, r[j]) {
-			j++
+		for j < len(r) {
+			if strings.ContainsRune(chineseDigits, r[j]) {
+				pos = append(pos, j)
+				j++
+				continue
+			}
+			if len(pos) > 0 && strings.ContainsRune(digitSeparators, r[j]) && j+1 < len(r) && strings.ContainsRune(chineseDigits, r[j+1]) {
+				j++
+				continue
+			}
+			break
 		}
-		if j-i >= 7 {
-			for k := i + 2; k < j; k++ {
+		if len(pos) >= 7 {
+			for _, k := range pos[2:] {
 				r[k] = '*'
 			}
 		}
