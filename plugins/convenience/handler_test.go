@@ -665,3 +665,25 @@ func TestWhoMayNotActChangesNothing(t *testing.T) {
 		t.Errorf("refused reviews published %d replies", n)
 	}
 }
+
+// Two clerks of the IT office accepting one reply at once: the one whose
+// action the engine refuses (done meanwhile) takes back nothing it did
+// not publish, so the reply the other published stays listed.
+func TestALosingAcceptLeavesTheWinnersPublication(t *testing.T) {
+	h := newHarness(t)
+	h.leave("投诉", true)
+	id := h.onlyMessage()
+	h.want("route", h.do(office, "POST", "/messages/"+id+"/route", map[string]any{}), 200, "")
+	h.want("reply", h.do(mzClerk, "POST", "/messages/"+id+"/reply", map[string]any{"reply": "您好，已核实处理。"}), 200, "")
+	// The winner has published and is acting; the loser finds the reply
+	// published and the task done.
+	pubID := publishedID(id, *h.host.tasks[len(h.host.tasks)-1])
+	if _, err := h.host.Put(context.Background(), collPublished, pubID, 0, published{Category: "投诉", Reply: "您好，已核实处理。"}); err != nil {
+		t.Fatal(err)
+	}
+	h.host.failAct = sdk.ErrConflict
+	h.want("the losing accept", h.do(office, "POST", "/messages/"+id+"/review", map[string]any{"decision": "accept", "publish": true}), 409, codeIllegalTransition)
+	if _, ok := h.host.records[collPublished][pubID]; !ok {
+		t.Error("the losing accept took back the winner's published reply")
+	}
+}

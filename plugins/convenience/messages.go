@@ -655,12 +655,15 @@ func reviewMessage(c *call, p params) (int, any, error) {
 		return 0, nil, err
 	}
 	pubID := publishedID(id, task)
-	if err := c.publication(id, m, in.Publish, pubID); err != nil {
+	created, err := c.publication(id, m, in.Publish, pubID)
+	if err != nil {
 		return 0, nil, err
 	}
 	out, err := c.act(task, in.Decision)
 	if err != nil {
-		if in.Publish {
+		// Only what this attempt published is taken back: one found
+		// there may be that of a clerk whose accept was done first.
+		if created {
 			if undo := c.unpublish(pubID); undo != nil {
 				return 0, nil, fmt.Errorf("take back published reply %s: %w (after %w)", pubID, undo, err)
 			}
@@ -694,7 +697,7 @@ func (c *call) finishReview(id string, m message, in reviewInput) (int, any, err
 		return 0, nil, illegal(m, "reviewed")
 	}
 	pubID := publishedID(id, *review)
-	if err := c.publication(id, m, in.Publish, pubID); err != nil {
+	if _, err := c.publication(id, m, in.Publish, pubID); err != nil {
 		return 0, nil, err
 	}
 	var opened []sdk.Task
@@ -761,16 +764,17 @@ func publishedID(id string, review sdk.Task) string {
 }
 
 // publication writes the published reply pubID of message m if publish,
-// and otherwise takes away what an earlier attempt at the review may
-// have left, so that only a reply accepted to be published is listed.
-func (c *call) publication(id string, m message, publish bool, pubID string) error {
+// reporting whether it wrote it (rather than found it there), and
+// otherwise takes away what an earlier attempt at the review may have
+// left, so that only a reply accepted to be published is listed.
+func (c *call) publication(id string, m message, publish bool, pubID string) (bool, error) {
 	if !publish {
-		return c.unpublish(pubID)
+		return false, c.unpublish(pubID)
 	}
 	var unitName string
 	units, err := c.host.Units(c.ctx, m.UnitID)
 	if err != nil {
-		return fromHost(err, "the unit")
+		return false, fromHost(err, "the unit")
 	}
 	if len(units) == 1 {
 		unitName = units[0].Name
@@ -779,10 +783,13 @@ func (c *call) publication(id string, m message, publish bool, pubID string) err
 		UnitID: m.UnitID, UnitName: unitName, SubmittedAt: m.SubmittedAt, AnsweredAt: c.now.UTC()}
 	_, err = c.host.Put(c.ctx, collPublished, pubID, 0, pub)
 	if errors.Is(err, sdk.ErrConflict) {
-		// An earlier attempt at this review published it.
-		return nil
+		// Another attempt at this review published it.
+		return false, nil
 	}
-	return fromHost(err, "the published reply "+id)
+	if err != nil {
+		return false, fromHost(err, "the published reply "+id)
+	}
+	return true, nil
 }
 
 // unpublish takes published reply pubID away, if it is there.
