@@ -687,3 +687,22 @@ func TestALosingAcceptLeavesTheWinnersPublication(t *testing.T) {
 		t.Error("the losing accept took back the winner's published reply")
 	}
 }
+
+// A review not publishing, whose action the engine refuses because a
+// clerk's accept with publication was done first, takes nothing away.
+func TestALosingReviewWithoutPublicationLeavesTheWinnersPublication(t *testing.T) {
+	h := newHarness(t)
+	h.leave("投诉", true)
+	id := h.onlyMessage()
+	h.want("route", h.do(office, "POST", "/messages/"+id+"/route", map[string]any{}), 200, "")
+	h.want("reply", h.do(mzClerk, "POST", "/messages/"+id+"/reply", map[string]any{"reply": "您好，已核实处理。"}), 200, "")
+	pubID := publishedID(id, *h.host.tasks[len(h.host.tasks)-1])
+	if _, err := h.host.Put(context.Background(), collPublished, pubID, 0, published{Category: "投诉", Reply: "您好，已核实处理。"}); err != nil {
+		t.Fatal(err)
+	}
+	h.host.failAct = sdk.ErrConflict
+	h.want("the losing return", h.do(office, "POST", "/messages/"+id+"/review", map[string]any{"decision": "return", "reason": "请补充"}), 409, codeIllegalTransition)
+	if _, ok := h.host.records[collPublished][pubID]; !ok {
+		t.Error("the losing return took back the winner's published reply")
+	}
+}

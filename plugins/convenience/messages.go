@@ -655,9 +655,11 @@ func reviewMessage(c *call, p params) (int, any, error) {
 		return 0, nil, err
 	}
 	pubID := publishedID(id, task)
-	created, err := c.publication(id, m, in.Publish, pubID)
-	if err != nil {
-		return 0, nil, err
+	created := false
+	if in.Publish {
+		if created, err = c.publication(id, m, true, pubID); err != nil {
+			return 0, nil, err
+		}
 	}
 	out, err := c.act(task, in.Decision)
 	if err != nil {
@@ -669,6 +671,13 @@ func reviewMessage(c *call, p params) (int, any, error) {
 			}
 		}
 		return 0, nil, err
+	}
+	if !in.Publish {
+		// Once the action is done, and not before: until then the
+		// reply found there may be a clerk's whose accept wins.
+		if err := c.unpublish(pubID); err != nil {
+			return 0, nil, err
+		}
 	}
 	return c.reviewed(id, in, pubID, out.Opened, out)
 }
