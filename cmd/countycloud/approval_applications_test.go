@@ -17,7 +17,11 @@ import (
 // code, resuming it; the clerk accepts, the leader approves; the citizen
 // reads the result; the department's figures count it for the day; a
 // wrong code is answered as an unknown number; Lechang reaches none of
-// it.
+// it. Then a joint item (联合审批) of two departments, each with its own
+// limit: one asks for a material and every department's clock stops
+// until the citizen supplies it; both approve and the lead department
+// gives the one reply; and where one department refuses, no approval
+// can go out.
 func TestAnApprovalApplicationThroughTheHost(t *testing.T) {
 	t.Parallel()
 	db, _, url, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin}, func(c *config.Server) { c.PublicRate = 100 })
@@ -27,6 +31,8 @@ func TestAnApprovalApplicationThroughTheHost(t *testing.T) {
 	mustCLI(t, opEnv, "org", "units", "create", "--name", "发改局")
 	mustCLI(t, opEnv, "org", "accounts", "create", "--login", "fgclerk", "--name", "发改窗口", "--unit", "2", "--role", "clerk")
 	mustCLI(t, opEnv, "org", "accounts", "create", "--login", "fgleader", "--name", "发改局长", "--unit", "2", "--role", "leader")
+	mustCLI(t, opEnv, "org", "units", "create", "--name", "住建局")
+	mustCLI(t, opEnv, "org", "accounts", "create", "--login", "jsleader", "--name", "住建局长", "--unit", "3", "--role", "leader")
 	for _, county := range []string{wyCode, lcCode} {
 		mustCLI(t, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": operator, "COUNTYCLOUD_TENANT": county}, "plugin", "enable", "approval")
 	}
@@ -97,10 +103,86 @@ func TestAnApprovalApplicationThroughTheHost(t *testing.T) {
 		t.Fatalf("the applicant reads the result: %d %s", r.status, r.body)
 	}
 
+	// A joint item (联合审批): 发改局 leads, 住建局 reviews too, each
+	// within its own limit.
+	joint := map[string]any{}
+	for k, v := range item {
+		joint[k] = v
+	}
+	joint["code"], joint["name"], joint["promised_days"] = "XK-002", "建设项目联合审批", 8
+	joint["departments"] = []map[string]any{{"unit_id": 2, "days": 3}, {"unit_id": 3, "days": 5}}
+	want(t, "the county admin creates a joint item", call(t, "POST", wy+"/items", tokens["wyadmin"], joint), 201, "")
+	applyJoint := func() (id, number, code string) {
+		t.Helper()
+		application["item_code"] = "XK-002"
+		r := call(t, "POST", pub+"/public/applications", "", application)
+		want(t, "apply online for a joint item", r, 201, "")
+		rc := decode[struct{ ID, Number, Code string }](t, r)
+		want(t, "accept the joint application", call(t, "POST", wy+"/applications/"+rc.ID+"/acceptance", tokens["fgclerk"], map[string]any{"decision": "accept"}), 200, "")
+		return rc.ID, rc.Number, rc.Code
+	}
+	type review struct {
+		UnitID   int64      `json:"unit_id"`
+		Status   string     `json:"status"`
+		Decision string     `json:"decision"`
+		DueAt    *time.Time `json:"due_at"`
+	}
+	id, number, code := applyJoint()
+	reviews := decode[[]review](t, call(t, "GET", wy+"/applications/"+id+"/reviews", tokens["fgclerk"], nil))
+	if len(reviews) != 2 || reviews[0].UnitID != 2 || reviews[1].UnitID != 3 || reviews[0].DueAt == nil || reviews[1].DueAt == nil || !reviews[0].DueAt.Before(*reviews[1].DueAt) {
+		t.Fatalf("the departments' reviews, each with its own limit: %+v", reviews)
+	}
+	decideJoint := func(who, decision, reasons string) apiResult {
+		return call(t, "POST", wy+"/applications/"+id+"/decision", tokens[who], map[string]any{"decision": decision, "reasons": reasons})
+	}
+	reviewAs := func(who string, body map[string]any) apiResult {
+		return call(t, "POST", wy+"/applications/"+id+"/review", tokens[who], body)
+	}
+	want(t, "the county admin, of no reviewing department, reviews", reviewAs("wyadmin", map[string]any{"decision": "approve"}), 403, "not_your_department")
+	// 住建局 asks for a material: every department's clock stops.
+	want(t, "住建局 asks for a material", reviewAs("jsleader", map[string]any{"decision": "correct", "missing": []string{"营业执照"}}), 200, "")
+	familySuspended := func() int {
+		t.Helper()
+		var n int
+		if err := db.Server.Get(&n, "SELECT COUNT(*) FROM `"+db.SchemaPrefix+"gd_shaoguan_wengyuan`.workflow_tasks t JOIN `"+db.SchemaPrefix+
+			"gd_shaoguan_wengyuan`.workflow_instances i ON i.id = t.instance_id WHERE t.status = 'suspended' AND i.title LIKE '建设项目联合审批%'"); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := familySuspended(); n != 3 {
+		t.Fatalf("%d tasks of the joint application wait; want the reply and both reviews", n)
+	}
+	want(t, "a reply while the applicant is asked", decideJoint("fgleader", "approve", ""), 409, "illegal_transition")
+	want(t, "supplied for the joint application", call(t, "POST", pub+"/public/applications/"+number+"/supplements", "", map[string]any{"code": code, "materials": []string{"营业执照"}}), 200, "")
+	if n := familySuspended(); n != 0 {
+		t.Fatalf("%d tasks still wait after the applicant supplied the material", n)
+	}
+	want(t, "a reply before the departments decide", decideJoint("fgleader", "approve", ""), 409, "departments_pending")
+	want(t, "发改局 approves", reviewAs("fgleader", map[string]any{"decision": "approve"}), 200, "")
+	want(t, "发改局 approves twice", reviewAs("fgleader", map[string]any{"decision": "approve"}), 409, "illegal_transition")
+	want(t, "住建局 approves", reviewAs("jsleader", map[string]any{"decision": "approve"}), 200, "")
+	want(t, "住建局's leader gives the lead department's reply", decideJoint("jsleader", "approve", ""), 403, "not_your_department")
+	want(t, "the one reply", decideJoint("fgleader", "approve", ""), 200, "")
+	if r := call(t, "GET", pub+"/public/applications/"+number+"?code="+code, "", nil); r.status != 200 || !strings.Contains(string(r.body), `"status":"approved"`) {
+		t.Fatalf("the applicant reads the joint result: %d %s", r.status, r.body)
+	}
+
+	// One department refuses: no approval goes out.
+	id, number, code = applyJoint()
+	want(t, "住建局 refuses", reviewAs("jsleader", map[string]any{"decision": "deny", "reasons": "不符合城乡规划"}), 200, "")
+	want(t, "a reply while 发改局 has not decided", decideJoint("fgleader", "approve", ""), 409, "departments_pending")
+	want(t, "发改局 approves", reviewAs("fgleader", map[string]any{"decision": "approve"}), 200, "")
+	want(t, "an approval after a department refused", decideJoint("fgleader", "approve", ""), 409, "department_denied")
+	if r := call(t, "GET", pub+"/public/applications/"+number+"?code="+code, "", nil); !strings.Contains(string(r.body), `"status":"accepted"`) {
+		t.Fatalf("an approval went out though a department refused: %s", r.body)
+	}
+	want(t, "the denial", decideJoint("fgleader", "deny", "住建局：不符合城乡规划"), 200, "")
+
 	today := measure.Day(time.Now())
 	q := "?measure=approval.applications.decided,approval.applications.decided_online,approval.applications.decided_on_time,approval.applications.overdue&from=" + today + "&to=" + today
 	report := decode[measure.Report](t, call(t, "GET", url+"/v1/tenants/"+wyCode+"/measures"+q, tokens["wyadmin"], nil))
-	if got := figureList(report); got != "approval.applications.decided/2=1 approval.applications.decided_on_time/2=1 approval.applications.decided_online/2=1" {
+	if got := figureList(report); got != "approval.applications.decided/2=3 approval.applications.decided_on_time/2=3 approval.applications.decided_online/2=3" {
 		t.Errorf("Wengyuan's figures: %s", got)
 	}
 	if lcReport := decode[measure.Report](t, call(t, "GET", url+"/v1/tenants/"+lcCode+"/measures"+q, lcadmin, nil)); len(lcReport.Figures) != 0 {

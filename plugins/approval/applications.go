@@ -29,11 +29,29 @@ func applicationCollections() map[string]sdk.Collection {
 // the decision falls due when the item promises.
 const workflowApplication = "application"
 
-const applicationWorkflow = `{"name":"行政审批办件","version":1,"start":"accept","time_limit":{"working_days":20},"steps":[
+// A joint item (联合审批) is accepted with accept_joint, which distributes
+// to every department of the item a review (workflowReview) with the
+// department's own limit, and waits at reply for the lead department's
+// leader to give the one answer once all have decided: the join is the
+// module's (decide), which reads the departments' reviews from the
+// engine, so that no reply goes out while one is pending and no approval
+// when one has refused.
+const applicationWorkflow = `{"name":"行政审批办件","version":2,"start":"accept","time_limit":{"working_days":20},"steps":[
 {"id":"accept","name":"受理审查","assignee":{"role":"clerk","relative":"subject_unit"},"time_limit":{"working_days":5},
- "actions":[{"name":"accept","label":"受理","to":"decide"},{"name":"reject","label":"不予受理","to":"end"}]},
+ "actions":[{"name":"accept","label":"受理","to":"decide"},{"name":"accept_joint","label":"受理（联合审批）","to":"reply","distribute":"review"},
+  {"name":"reject","label":"不予受理","to":"end"}]},
 {"id":"decide","name":"审批决定","assignee":{"relative":"subject_unit_leader"},
+ "actions":[{"name":"approve","label":"准予","to":"end"},{"name":"deny","label":"不予","to":"end"}]},
+{"id":"reply","name":"统一答复","assignee":{"relative":"subject_unit_leader"},
  "actions":[{"name":"approve","label":"准予","to":"end"},{"name":"deny","label":"不予","to":"end"}]}]}`
+
+// workflowReview is one department's review of a joint application, its
+// subject unit the department, its limit the department's own.
+const workflowReview = "review"
+
+const reviewWorkflow = `{"name":"联合审批部门审查","version":1,"start":"review","time_limit":{"working_days":20},"steps":[
+{"id":"review","name":"部门审查","assignee":{"relative":"subject_unit_leader"},
+ "actions":[{"name":"approve","label":"同意","to":"end"},{"name":"deny","label":"不同意","to":"end"}]}]}`
 
 // Channels an application came by.
 const (
@@ -58,7 +76,8 @@ const (
 	codeMissingMaterials    = "missing_materials"
 	codeNotYourDepartment   = "not_your_department"
 	codeIllegalTransition   = "illegal_transition"
-	codeJointNotSupported   = "joint_item_not_supported"
+	codeDepartmentsPending  = "departments_pending"
+	codeDepartmentDenied    = "department_denied"
 )
 
 // Measures of applications, per lead department and the day decided.
@@ -104,9 +123,13 @@ type application struct {
 	Channel   string    `json:"channel"`
 	// Materials are the names of the item's materials handed in.
 	Materials []string `json:"materials"`
-	// Missing are the materials the applicant was asked for (补正).
-	Missing []string `json:"missing,omitempty"`
-	Status  string   `json:"status"`
+	// Missing are the materials the applicant was asked for (补正), and
+	// ResumeTo the status the application returns to once supplied.
+	Missing  []string `json:"missing,omitempty"`
+	ResumeTo string   `json:"resume_to,omitempty"`
+	// Joint: several departments review it (联合审批).
+	Joint  bool   `json:"joint,omitempty"`
+	Status string `json:"status"`
 	// Reasons are the reasons of a refusal (不予受理, 不予).
 	Reasons string `json:"reasons,omitempty"`
 	// InstanceID is its workflow instance, once the department examines.
@@ -146,6 +169,8 @@ func applicationRoutes() []route {
 		{"GET", "/applications/{id}", (*call).staffApplication},
 		{"POST", "/applications/{id}/acceptance", (*call).examine},
 		{"POST", "/applications/{id}/decision", (*call).decide},
+		{"POST", "/applications/{id}/review", (*call).review},
+		{"GET", "/applications/{id}/reviews", (*call).reviews},
 	}
 }
 
@@ -154,9 +179,6 @@ func (c *call) checkApplication(in *applicationInput) (itemView, error) {
 	it, err := c.loadItem(strings.TrimSpace(in.ItemCode))
 	if err != nil {
 		return itemView{}, err
-	}
-	if it.item.Joint() {
-		return itemView{}, badRequest(codeJointNotSupported, "item %s is handled jointly by %d departments; apply at the lead department's counter", it.Code, len(it.Departments))
 	}
 	a := &in.Applicant
 	var problems []string
@@ -265,7 +287,7 @@ type receiptView struct {
 // submit writes the application and its receipt.
 func (c *call) submit(it itemView, in applicationInput, channel string) (int, any, error) {
 	id := sdk.NewestFirstID(c.now)
-	a := application{ItemCode: it.Code, ItemName: it.Name, UnitID: it.UnitID, Applicant: in.Applicant, Channel: channel,
+	a := application{ItemCode: it.Code, ItemName: it.Name, UnitID: it.UnitID, Joint: it.item.Joint(), Applicant: in.Applicant, Channel: channel,
 		Materials: in.Materials, Status: statusSubmitted, SubmittedAt: c.now, UpdatedBy: c.req.Caller.Login, UpdatedAt: c.now}
 	rec, err := c.host.Put(c.ctx, collApplications, id, 0, a)
 	if err != nil {
@@ -389,7 +411,11 @@ func (c *call) supplement(p params) (int, any, error) {
 		return 0, nil, err
 	}
 	before := l.application
-	l.Materials, l.Missing, l.Status, l.UpdatedBy, l.UpdatedAt = all, nil, statusSubmitted, c.req.Caller.Login, c.now
+	back := l.ResumeTo
+	if back == "" {
+		back = statusSubmitted
+	}
+	l.Materials, l.Missing, l.Status, l.ResumeTo, l.UpdatedBy, l.UpdatedAt = all, nil, back, "", c.req.Caller.Login, c.now
 	if _, err := c.host.Put(c.ctx, collApplications, l.ID, l.Version, l.application); err != nil {
 		return 0, nil, fromHost(err, "the application")
 	}
@@ -497,13 +523,26 @@ func (c *call) examine(p params) (int, any, error) {
 		if _, err := c.host.SuspendWorkflow(c.ctx, l.InstanceID, "补正："+strings.Join(in.Missing, "、")); err != nil {
 			return 0, nil, c.flowRefused(err)
 		}
-		l.Status, l.Missing = statusCorrecting, in.Missing
+		l.Status, l.Missing, l.ResumeTo = statusCorrecting, in.Missing, statusSubmitted
 	default:
 		task, err := c.openTask(l.InstanceID, "accept")
 		if err != nil {
 			return 0, nil, err
 		}
-		if _, err := c.host.ActOnTaskWith(c.ctx, task, in.Decision, sdk.ActOptions{Comment: in.Reasons}); err != nil {
+		action, opts := in.Decision, sdk.ActOptions{Comment: in.Reasons}
+		if action == "accept" && it.item.Joint() {
+			// Every department reviews at once, each within its own
+			// limit (the item's promise if it gives none).
+			action = "accept_joint"
+			for _, d := range it.Departments {
+				days := d.Days
+				if days == 0 {
+					days = it.PromisedDays
+				}
+				opts.RecipientUnitIDs, opts.RecipientTimeLimitDays = append(opts.RecipientUnitIDs, d.UnitID), append(opts.RecipientTimeLimitDays, days)
+			}
+		}
+		if _, err := c.host.ActOnTaskWith(c.ctx, task, action, opts); err != nil {
 			return 0, nil, c.flowRefused(err)
 		}
 		l.Status, l.Reasons = statusAccepted, ""
@@ -554,7 +593,14 @@ func (c *call) decide(p params) (int, any, error) {
 	if l.Status != statusAccepted {
 		return 0, nil, newError(http.StatusConflict, codeIllegalTransition, "application %s is %s, not accepted and waiting for a decision", l.Number, l.Status)
 	}
-	task, err := c.openTask(l.InstanceID, "decide")
+	step := "decide"
+	if l.Joint {
+		step = "reply"
+		if err := c.checkJoin(l, in.Decision); err != nil {
+			return 0, nil, err
+		}
+	}
+	task, err := c.openTask(l.InstanceID, step)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -589,6 +635,174 @@ func (c *call) decide(p params) (int, any, error) {
 		c.record(sdk.Measure{ID: m, UnitID: l.UnitID, Day: d, Key: m + ":" + l.ID})
 	}
 	return http.StatusOK, l, nil
+}
+
+// departmentReview is one department's review of a joint application.
+type departmentReview struct {
+	UnitID     int64  `json:"unit_id"`
+	InstanceID int64  `json:"instance_id"`
+	Status     string `json:"status"`
+	// Decision is approve or deny once the department has decided.
+	Decision string     `json:"decision,omitempty"`
+	Reasons  *string    `json:"reasons,omitempty"`
+	DueAt    *time.Time `json:"due_at,omitempty"`
+}
+
+// departmentReviews reads the departments' reviews of application l
+// from the engine: the instances its acceptance distributed and their
+// tasks.
+func (c *call) departmentReviews(l loaded) ([]departmentReview, error) {
+	insts, err := c.host.ListWorkflowInstances(c.ctx, sdk.WorkflowQuery{Workflow: workflowReview, ParentID: l.InstanceID, Limit: maxDepartments})
+	if err != nil {
+		return nil, c.flowRefused(err)
+	}
+	tasks, err := c.host.ListWorkflowTasks(c.ctx, sdk.WorkflowQuery{Workflow: workflowReview, ParentID: l.InstanceID, Status: "done", Limit: maxDepartments})
+	if err != nil {
+		return nil, c.flowRefused(err)
+	}
+	out := make([]departmentReview, 0, len(insts))
+	for _, inst := range insts {
+		r := departmentReview{UnitID: inst.SubjectUnitID, InstanceID: inst.ID, Status: inst.Status, DueAt: inst.DueAt}
+		for _, t := range tasks {
+			if t.InstanceID == inst.ID && t.Action != nil {
+				r.Decision, r.Reasons = *t.Action, t.Comment
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// checkJoin refuses the one reply to a joint application while a
+// department has not decided, and an approval when one has refused.
+func (c *call) checkJoin(l loaded, decision string) error {
+	reviews, err := c.departmentReviews(l)
+	if err != nil {
+		return err
+	}
+	for _, r := range reviews {
+		if r.Decision == "" {
+			return newError(http.StatusConflict, codeDepartmentsPending, "unit %d has not decided on application %s yet", r.UnitID, l.Number)
+		}
+		if r.Decision == "deny" && decision == "approve" {
+			return newError(http.StatusConflict, codeDepartmentDenied, "unit %d refused application %s: the reply is a denial", r.UnitID, l.Number)
+		}
+	}
+	return nil
+}
+
+// reviews lists the departments' reviews of a joint application, to its
+// departments' staff and the county's admins.
+func (c *call) reviews(p params) (int, any, error) {
+	l, err := c.loadApplication(p["id"])
+	if err != nil {
+		return 0, nil, err
+	}
+	it, err := c.loadItem(l.ItemCode)
+	if err != nil {
+		return 0, nil, err
+	}
+	if !c.who.county && !slices.ContainsFunc(it.Departments, func(d department) bool { return d.UnitID == c.who.unit }) {
+		return 0, nil, newError(http.StatusNotFound, codeApplicationNotFound, "the county has no application %q", p["id"])
+	}
+	if !l.Joint || l.InstanceID == 0 {
+		return http.StatusOK, []departmentReview{}, nil
+	}
+	out, err := c.departmentReviews(l)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, out, nil
+}
+
+// reviewInput is the body of POST /applications/{id}/review.
+type reviewInput struct {
+	// Decision is approve, deny (with reasons) or correct (naming the
+	// missing materials, which stops every department's clock).
+	Decision string   `json:"decision"`
+	Reasons  string   `json:"reasons"`
+	Missing  []string `json:"missing"`
+}
+
+// review is one department's decision on a joint application, by its
+// leader (the engine's review task is the department leader's).
+func (c *call) review(p params) (int, any, error) {
+	if !c.who.staff() {
+		return 0, nil, forbidden("the departments' leaders review joint applications")
+	}
+	var in reviewInput
+	if err := decodeBody(c.req.Body, &in); err != nil {
+		return 0, nil, err
+	}
+	in.Reasons = strings.TrimSpace(in.Reasons)
+	l, err := c.loadApplication(p["id"])
+	if err != nil {
+		return 0, nil, err
+	}
+	it, err := c.loadItem(l.ItemCode)
+	if err != nil {
+		return 0, nil, err
+	}
+	if !slices.ContainsFunc(it.Departments, func(d department) bool { return d.UnitID == c.who.unit }) {
+		return 0, nil, newError(http.StatusForbidden, codeNotYourDepartment, "application %s is not reviewed by unit %d", l.Number, c.who.unit)
+	}
+	if !l.Joint || l.Status != statusAccepted {
+		return 0, nil, newError(http.StatusConflict, codeIllegalTransition, "application %s is %s, not a joint one under review", l.Number, l.Status)
+	}
+	switch in.Decision {
+	case "approve":
+	case "deny":
+		if in.Reasons == "" || checkText(in.Reasons, maxReasons) != "" {
+			return 0, nil, badRequest(codeInvalidApplication, "reasons: a refusal gives its reasons, at most %d characters", maxReasons)
+		}
+	case "correct":
+		if len(in.Missing) == 0 || slices.ContainsFunc(in.Missing, func(m string) bool {
+			return !slices.ContainsFunc(it.Materials, func(x material) bool { return x.Name == m })
+		}) {
+			return 0, nil, badRequest(codeInvalidApplication, "missing: name the item's materials the applicant is to supply")
+		}
+	default:
+		return 0, nil, badRequest(codeInvalidApplication, "decision: approve, deny or correct, not %q", in.Decision)
+	}
+	if in.Decision == "correct" {
+		// The whole waits on the applicant: suspending the accepted
+		// application stops every department's clock with its own.
+		before := l.application
+		if _, err := c.host.SuspendWorkflow(c.ctx, l.InstanceID, "补正："+strings.Join(in.Missing, "、")); err != nil {
+			return 0, nil, c.flowRefused(err)
+		}
+		l.Status, l.Missing, l.ResumeTo, l.UpdatedBy, l.UpdatedAt = statusCorrecting, in.Missing, statusAccepted, c.who.login, c.now
+		rec, err := c.host.Put(c.ctx, collApplications, l.ID, l.Version, l.application)
+		if err != nil {
+			return 0, nil, fromHost(err, "the application")
+		}
+		l.Version = rec.Version
+		c.audit("application.correct", "application", l.ID, before, l.application)
+		return http.StatusOK, l, nil
+	}
+	insts, err := c.host.ListWorkflowInstances(c.ctx, sdk.WorkflowQuery{Workflow: workflowReview, ParentID: l.InstanceID, UnitID: c.who.unit, Limit: 1})
+	if err != nil {
+		return 0, nil, c.flowRefused(err)
+	}
+	if len(insts) == 0 {
+		return 0, nil, newError(http.StatusConflict, codeIllegalTransition, "application %s has no review by unit %d", l.Number, c.who.unit)
+	}
+	tasks, err := c.host.ListWorkflowTasks(c.ctx, sdk.WorkflowQuery{Workflow: workflowReview, InstanceID: insts[0].ID, Status: "open"})
+	if err != nil {
+		return 0, nil, c.flowRefused(err)
+	}
+	if len(tasks) == 0 {
+		return 0, nil, newError(http.StatusConflict, codeIllegalTransition, "unit %d has decided on application %s already", c.who.unit, l.Number)
+	}
+	if _, err := c.host.ActOnTaskWith(c.ctx, tasks[0].ID, in.Decision, sdk.ActOptions{Comment: in.Reasons}); err != nil {
+		return 0, nil, c.flowRefused(err)
+	}
+	c.audit("application.review."+in.Decision, "application", l.ID, nil, map[string]any{"unit_id": c.who.unit, "decision": in.Decision, "reasons": in.Reasons})
+	out, err := c.departmentReviews(l)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, out, nil
 }
 
 // openTask is the open task of instance at step.

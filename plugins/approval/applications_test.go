@@ -32,9 +32,6 @@ func anApplication(materials ...string) map[string]any {
 func TestAnOnlineApplicationIsExaminedCorrectedDecidedAndQueried(t *testing.T) {
 	tt := newTester(t)
 	tt.do(countyAdmin(), "POST", "/items", "", completeItem("XK-001"), nil)
-	joint := completeItem("XK-002")
-	joint["departments"] = []map[string]any{{"unit_id": 20, "days": 3}, {"unit_id": 30, "days": 3}}
-	tt.do(countyAdmin(), "POST", "/items", "", joint, nil)
 
 	before := len(tt.host.records[collApplications])
 	tt.refused(anonymous(), "POST", "/public/applications", "", anApplication("项目备案申请表"), http.StatusBadRequest, codeMissingMaterials)
@@ -43,8 +40,6 @@ func TestAnOnlineApplicationIsExaminedCorrectedDecidedAndQueried(t *testing.T) {
 	bad["applicant"].(map[string]any)["id_type"] = "学生证"
 	tt.refused(anonymous(), "POST", "/public/applications", "", bad, http.StatusBadRequest, codeInvalidApplication)
 	wrongItem := anApplication("项目备案申请表", "营业执照")
-	wrongItem["item_code"] = "XK-002"
-	tt.refused(anonymous(), "POST", "/public/applications", "", wrongItem, http.StatusBadRequest, codeJointNotSupported)
 	wrongItem["item_code"] = "XK-404"
 	tt.refused(anonymous(), "POST", "/public/applications", "", wrongItem, http.StatusNotFound, codeItemNotFound)
 	if n := len(tt.host.records[collApplications]); n != before {
@@ -135,6 +130,10 @@ func TestAnApplicationAtTheCounterIsTheDepartmentsAndRefusedWithReasons(t *testi
 		t.Fatalf("不予受理: %+v", got)
 	}
 	tt.refused(leader(), "POST", "/applications/"+receipt.ID+"/decision", "", map[string]any{"decision": "approve"}, http.StatusConflict, codeIllegalTransition)
+	// Reviews are for joint items' departments.
+	tt.refused(otherClerk(), "POST", "/applications/"+receipt.ID+"/review", "", map[string]any{"decision": "approve"}, http.StatusForbidden, codeNotYourDepartment)
+	tt.refused(leader(), "POST", "/applications/"+receipt.ID+"/review", "", map[string]any{"decision": "approve"}, http.StatusConflict, codeIllegalTransition)
+	tt.refused(otherClerk(), "GET", "/applications/"+receipt.ID+"/reviews", "", nil, http.StatusNotFound, codeApplicationNotFound)
 	var seen publicView
 	tt.do(anonymous(), "GET", "/public/applications/"+receipt.Number, "code="+receipt.Code, nil, &seen)
 	if seen.Status != statusRejected || seen.Reasons != "不属于本部门职权范围" || seen.Channel != channelCounter {

@@ -24,7 +24,8 @@ func Manifest() sdk.Manifest {
 		Protocol:    sdk.ProtocolVersion,
 		Collections: collections(),
 		Measures:    append(catalogueMeasures(), applicationMeasures()...),
-		Workflows:   map[string]json.RawMessage{workflowApplication: json.RawMessage(applicationWorkflow)},
+		Workflows: map[string]json.RawMessage{workflowApplication: json.RawMessage(applicationWorkflow),
+			workflowReview: json.RawMessage(reviewWorkflow)},
 		Public: []sdk.PublicRoute{{Method: "POST", Path: "/public/applications"}, {Method: "GET", Path: "/public/applications/{number}"},
 			{Method: "POST", Path: "/public/applications/{number}/supplements"}},
 	}

@@ -67,6 +67,12 @@ func (h *fakeHost) StartWorkflowFor(_ context.Context, workflow string, o sdk.St
 	return sdk.Outcome{Instance: sdk.Instance{ID: id, Status: "running", DueAt: &due}}, nil
 }
 
+// ListWorkflowInstances finds no department's review: the joint
+// approval runs in the end-to-end test, on the real engine.
+func (h *fakeHost) ListWorkflowInstances(context.Context, sdk.WorkflowQuery) ([]sdk.Instance, error) {
+	return nil, nil
+}
+
 func (h *fakeHost) ListWorkflowTasks(_ context.Context, q sdk.WorkflowQuery) ([]sdk.Task, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

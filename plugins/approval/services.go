@@ -20,6 +20,7 @@ type services interface {
 	LookupReceipt(ctx context.Context, number, code string) (sdk.ReceiptRecord, error)
 	StartWorkflowFor(ctx context.Context, workflow string, o sdk.StartOptions) (sdk.Outcome, error)
 	ActOnTaskWith(ctx context.Context, taskID int64, action string, o sdk.ActOptions) (sdk.Outcome, error)
+	ListWorkflowInstances(ctx context.Context, q sdk.WorkflowQuery) ([]sdk.Instance, error)
 	ListWorkflowTasks(ctx context.Context, q sdk.WorkflowQuery) ([]sdk.Task, error)
 	SuspendWorkflow(ctx context.Context, id int64, reason string) ([]sdk.Instance, error)
 	ResumeWorkflow(ctx context.Context, id int64, comment string) ([]sdk.Instance, error)
