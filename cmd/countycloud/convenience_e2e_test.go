@@ -193,6 +193,7 @@ func TestACitizensMessageIsRoutedAnsweredLatePublishedAndRated(t *testing.T) {
 		return public(wy, "POST", "/public/messages/"+receipt.Number+"/rating", map[string]any{"code": code, "rating": kind})
 	}
 	want(t, "a rating with a wrong code", rating("AAAA-BBBB-CCCC-DDDD", "满意"), 404, "receipt_not_found")
+	want(t, "a rating in another county", public(lc, "POST", "/public/messages/"+receipt.Number+"/rating", map[string]any{"code": receipt.Code, "rating": "满意"}), 404, "receipt_not_found")
 	want(t, "rate", rating(receipt.Code, "不满意"), 200, "")
 	want(t, "rate twice", rating(strings.ToLower(receipt.Code), "满意"), 409, "already_rated")
 	r = public(wy, "GET", "/public/messages/"+receipt.Number+"?code="+url.QueryEscape(receipt.Code), nil)
