@@ -16,7 +16,7 @@ import (
 	"github.com/countycloud/countycloud/core/classified"
 
 	"github.com/countycloud/countycloud/core/errs"
-	"github.com/countycloud/countycloud/core/onejson"
+	"github.com/countycloud/countycloud/plugins/sdk/onejson"
 )
 
 // MaxBodyBytes caps every request body.
@@ -66,6 +66,9 @@ func ReadJSON(r *http.Request) ([]byte, error) {
 	}
 	if rest := onejson.Rest(body, dec); len(rest) > 0 {
 		return nil, errs.Invalid(errs.CodeInvalidJSON, "request body goes on after its JSON value (at byte %d)", len(body)-len(rest))
+	}
+	if name, ok := onejson.DuplicateKey(body); ok {
+		return nil, errs.Invalid(errs.CodeInvalidJSON, "request body names %q twice in one object (names are compared ignoring case)", name)
 	}
 	if at, ok := loneSurrogate(body); ok {
 		return nil, errs.Invalid(errs.CodeInvalidJSON, "request body escapes half a UTF-16 surrogate pair (at byte %d), which is not a character", at)

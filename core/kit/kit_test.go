@@ -21,6 +21,7 @@ import (
 	"github.com/countycloud/countycloud/core/classified"
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/kit"
+	"github.com/countycloud/countycloud/plugins/sdk/onejson"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -243,6 +244,12 @@ func TestMalformedJSONTextIsRefusedBeforeItIsDecoded(t *testing.T) {
 		"an escaped lone low surrogate":        `{"text":"a\udc00"}`,
 		"a high surrogate and no low one":      `{"text":"\ud83d\u0041"}`,
 		"a high surrogate at the string's end": `{"text":"\ud83d"}`,
+		"vertical tab after the value":         "{\"text\":\"x\"}\v",
+		"a no-break space after the value":     "{\"text\":\"x\"}\u00a0",
+		"a member named twice":                 `{"text":"clerk","text":"operator"}`,
+		"a member named twice in two cases":    `{"text":"clerk","TEXT":"operator"}`,
+		"a member named twice, once escaped":   `{"text":"clerk","\u0074ext":"operator"}`,
+		"a nested member named twice":          `{"text":"x","more":[{"role":1,"Role":2}]}`,
 	} {
 		resp, eb := do(t, h, "POST", "/echo", body)
 		if resp.StatusCode != 400 || eb.Error.Code != errs.CodeInvalidJSON {
@@ -283,7 +290,7 @@ func TestAPathOrQueryThatIsNotUTF8IsRefusedBeforeTheHandler(t *testing.T) {
 func FuzzDecodeJSON(f *testing.F) {
 	for _, s := range []string{`{"text":"翁源"}`, `{"text":5}`, `[1]`, `{`, ``, `{"x":1}`, `{"text":"a"} {}`, `"s"`, `null`,
 		`{"text":"x"}]`, `{"text":"x"}}`, "{\"text\":\"\xff\"}", `{"text":"\ud800"}`, `{"text":"\udc00\ud800"}`, `{"text":"\ud83d\ude00"}`,
-		`{"text":"\\ud800"}`, `{"text":"【机密】"}`} {
+		`{"text":"\\ud800"}`, `{"text":"【机密】"}`, "{\"text\":\"x\"}\v", `{"text":"a","Text":"b"}`} {
 		f.Add("application/json", s)
 	}
 	for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin1", "application/json; charset=utf-8"} {
@@ -297,6 +304,9 @@ func FuzzDecodeJSON(f *testing.F) {
 		if err == nil {
 			if !utf8.ValidString(body) || !json.Valid([]byte(body)) {
 				t.Fatalf("body %q was decoded", body)
+			}
+			if name, dup := onejson.DuplicateKey([]byte(body)); dup {
+				t.Fatalf("body %q, which names %q twice, was decoded", body, name)
 			}
 			if strings.ContainsRune(dst.Text, utf8.RuneError) && !strings.ContainsRune(body, utf8.RuneError) && !strings.Contains(strings.ToLower(body), `\ufffd`) {
 				t.Fatalf("body %q was decoded with a replacement character: %q", body, dst.Text)

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/countycloud/countycloud/core/errs"
-	"github.com/countycloud/countycloud/core/onejson"
 	"github.com/countycloud/countycloud/core/workday"
+	"github.com/countycloud/countycloud/plugins/sdk/onejson"
 )
 
 // Definition is a workflow as its owner (the province, a module's vendor)
@@ -222,6 +222,9 @@ func Parse(b []byte, roles []string) (Definition, error) {
 	}
 	if len(onejson.Rest(b, dec)) != 0 {
 		return Definition{}, refuse(Problems{{Path: "", Message: "more than one JSON value"}})
+	}
+	if name, ok := onejson.DuplicateKey(b); ok {
+		return Definition{}, refuse(Problems{{Path: "", Message: fmt.Sprintf("%q is named twice in one object", name)}})
 	}
 	if p := Check(d, roles); len(p) > 0 {
 		return Definition{}, refuse(p)

@@ -13,7 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/countycloud/countycloud/core/audit"
-	"github.com/countycloud/countycloud/core/onejson"
+	"github.com/countycloud/countycloud/plugins/sdk/onejson"
 	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
 )
 

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/mod/semver"
+
+	"github.com/countycloud/countycloud/plugins/sdk/onejson"
 )
 
 // Manifest describes a plugin to the host's catalog.
@@ -202,8 +204,11 @@ func ParseManifest(data []byte) (Manifest, error) {
 	if err := dec.Decode(&m); err != nil {
 		return Manifest{}, fmt.Errorf("manifest: %w", err)
 	}
-	if !onlyJSONSpaceAfter(data, dec) {
+	if len(onejson.Rest(data, dec)) != 0 {
 		return Manifest{}, errors.New("manifest: more than one JSON value")
+	}
+	if name, ok := onejson.DuplicateKey(data); ok {
+		return Manifest{}, fmt.Errorf("manifest: %q is named twice in one object", name)
 	}
 	if err := m.Validate(); err != nil {
 		return Manifest{}, fmt.Errorf("manifest: %w", err)

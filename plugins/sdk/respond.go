@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+
+	"github.com/countycloud/countycloud/plugins/sdk/onejson"
 )
 
 // JSONResponse answers v as JSON with status; a 204 has no body. A
@@ -52,7 +54,7 @@ func DecodeJSON(body []byte, limit int, v any) error {
 	if len(body) > limit {
 		return fmt.Errorf("the body is %d bytes; at most %d", len(body), limit)
 	}
-	if len(bytes.TrimLeft(body, jsonSpace)) == 0 {
+	if onejson.Blank(body) {
 		return fmt.Errorf("the body is empty; send a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -60,19 +62,11 @@ func DecodeJSON(body []byte, limit int, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("the body is not the JSON object expected: %w", err)
 	}
-	if !onlyJSONSpaceAfter(body, dec) {
+	if len(onejson.Rest(body, dec)) != 0 {
 		return fmt.Errorf("the body holds more than one JSON value")
 	}
+	if name, ok := onejson.DuplicateKey(body); ok {
+		return fmt.Errorf("the body names %q twice in one object (names are compared ignoring case)", name)
+	}
 	return nil
-}
-
-// jsonSpace is JSON's white space (RFC 8259, section 2). bytes.TrimSpace
-// would also pass \v, \f, U+0085 and U+00A0, which no JSON parser takes.
-const jsonSpace = " \t\r\n"
-
-// onlyJSONSpaceAfter says whether nothing but JSON's white space follows
-// the value dec last decoded from b. json.Decoder.More would miss a stray
-// "}" after the value, so this is what to check.
-func onlyJSONSpaceAfter(b []byte, dec *json.Decoder) bool {
-	return len(bytes.TrimLeft(b[dec.InputOffset():], jsonSpace)) == 0
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/emmansun/gmsm/sm3"
 
 	"github.com/countycloud/countycloud/core/errs"
-	"github.com/countycloud/countycloud/core/onejson"
+	"github.com/countycloud/countycloud/plugins/sdk/onejson"
 )
 
 // The structure of a seal this version makes and verifies.
@@ -103,6 +103,9 @@ func ParseSeal(b []byte) (Seal, error) {
 	}
 	if len(onejson.Rest(b, dec)) != 0 {
 		return Seal{}, errs.Invalid(CodeInvalidSeal, "the seal has text after its JSON object")
+	}
+	if name, ok := onejson.DuplicateKey(b); ok {
+		return Seal{}, errs.Invalid(CodeInvalidSeal, "the seal names %q twice in one object", name)
 	}
 	if err := s.check(); err != nil {
 		return Seal{}, err
