@@ -56,7 +56,11 @@ func moduleSite(t *testing.T) *httptest.Server {
 // body, and returns what the platform served of it.
 func moduleAnswers(t *testing.T, srv *httptest.Server, county string, status int, header map[string]string, body string) *http.Response {
 	t.Helper()
-	req, _ := json.Marshal(map[string]any{"status": status, "header": header, "body": body})
+	pairs := [][2]string{}
+	for name, value := range header {
+		pairs = append(pairs, [2]string{name, value})
+	}
+	req, _ := json.Marshal(map[string]any{"status": status, "header": pairs, "body": body})
 	resp, err := http.Post(srv.URL+"/v1/tenants/"+county+"/modules/notes/answer", "application/json", bytes.NewReader(req))
 	if err != nil {
 		t.Fatal(err)

@@ -153,16 +153,22 @@ func (n *notes) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, erro
 		return &sdk.Response{Body: r.Body}, nil
 	case r.Path == "/answer":
 		// Answers what the request asks for, headers and all, as a
-		// module that tries the platform's origin would.
+		// module that tries the platform's origin would. The headers
+		// come as name and value pairs: names differing only in case
+		// would be one member named twice, which the host refuses.
 		var a struct {
-			Status int               `json:"status"`
-			Header map[string]string `json:"header"`
-			Body   string            `json:"body"`
+			Status int         `json:"status"`
+			Header [][2]string `json:"header"`
+			Body   string      `json:"body"`
 		}
 		if err := json.Unmarshal(r.Body, &a); err != nil {
 			return fail(err)
 		}
-		return &sdk.Response{Status: a.Status, Header: a.Header, Body: []byte(a.Body)}, nil
+		header := map[string]string{}
+		for _, h := range a.Header {
+			header[h[0]] = h[1]
+		}
+		return &sdk.Response{Status: a.Status, Header: header, Body: []byte(a.Body)}, nil
 	case r.Path == "/print":
 		fmt.Println("一行到标准输出")
 		fmt.Fprintln(os.Stderr, "and one to stderr")
