@@ -168,6 +168,10 @@ func TestACitizensMessageIsRoutedAnsweredLatePublishedAndRated(t *testing.T) {
 	reply := map[string]any{"reply": "王小明同志您好：经核查，您的低保申请材料缺少户口簿复印件，请补充后到城关镇民政办办理，电话0751-2812345。"}
 	want(t, "住建局 replies", call(t, "POST", mod+"/messages/"+id+"/reply", tokens["zjclerk"], reply), 404, "message_not_found")
 	want(t, "the IT office replies", call(t, "POST", mod+"/messages/"+id+"/reply", tokens["xxzx"], reply), 403, "not_your_task")
+	// Past the module, through the platform's task API, the reply step
+	// (mandatory: the module keeps the reply there) is refused.
+	want(t, "民政局 replies through the task API", call(t, "POST", base+"/v1/tenants/"+wy+"/tasks/"+fmt.Sprint(open.ID)+"/act", tokens["mzclerk"],
+		map[string]any{"action": "reply"}), 409, "module_step")
 	want(t, "reply", call(t, "POST", mod+"/messages/"+id+"/reply", tokens["mzclerk"], reply), 200, "")
 	want(t, "民政局 accepts its own reply", call(t, "POST", mod+"/messages/"+id+"/review", tokens["mzclerk"], map[string]any{"decision": "accept"}), 403, "not_your_task")
 	want(t, "accept and publish", call(t, "POST", mod+"/messages/"+id+"/review", tokens["xxzx"], map[string]any{"decision": "accept", "publish": true}), 200, "")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -16,6 +17,7 @@ import (
 	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/measure"
 	"github.com/countycloud/countycloud/tenants/seals"
+	"github.com/countycloud/countycloud/tenants/workflow"
 )
 
 // oaPlatform is a platform whose two counties run the oa module.
@@ -407,8 +409,30 @@ func TestOfficialDocumentsRefusalsThroughTheHost(t *testing.T) {
 			open = task.ID
 		}
 	}
-	want(t, "the engine's distribution", call(t, "POST", p.url+"/v1/tenants/gd.shaoguan.wengyuan/tasks/"+itoa(open)+"/act", p.tokens["gbclerk"],
-		map[string]any{"action": "distribute", "recipient_unit_ids": []int64{3, 4}}), 200, "")
+	// The platform's task API refuses the module's mandatory step; the
+	// engine does it as the module would have.
+	want(t, "the task API's distribution", call(t, "POST", p.url+"/v1/tenants/gd.shaoguan.wengyuan/tasks/"+itoa(open)+"/act", p.tokens["gbclerk"],
+		map[string]any{"action": "distribute", "recipient_unit_ids": []int64{3, 4}}), 409, "module_step")
+	var clerk auth.Principal
+	var clerks []struct {
+		ID    int64  `json:"id"`
+		Login string `json:"login"`
+	}
+	if err := json.Unmarshal([]byte(mustCLI(t, p.wyEnv, "org", "accounts", "list", "--unit", "2", "-o", "json")), &clerks); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range clerks {
+		if a.Login == "gbclerk" {
+			clerk = auth.Principal{Kind: auth.KindAccount, ID: a.ID, Login: a.Login, Tenant: "gd.shaoguan.wengyuan", Unit: 2, Roles: []string{auth.RoleClerk}}
+		}
+	}
+	if clerk.ID == 0 {
+		t.Fatalf("no gbclerk among 县政府办's accounts: %+v", clerks)
+	}
+	if _, err := p.platform.workflows.Act(auth.WithPrincipal(context.Background(), clerk), "gd.shaoguan.wengyuan", open,
+		workflow.ActInput{Action: "distribute", RecipientUnitIDs: []int64{3, 4}, Within: func(string) bool { return true }}); err != nil {
+		t.Fatalf("the engine's distribution: %v", err)
+	}
 	want(t, "the recipient's first read", call(t, "GET", p.wy+"/received/"+other+".3", p.tokens["mzclerk"], nil), 200, "")
 	r = call(t, "GET", p.wy+"/received?title=第2批&unit_id=4", p.tokens["wyadmin"], nil)
 	if want(t, "财政局's list", r, 200, ""); !strings.Contains(string(r.body), other+".4") {

@@ -88,6 +88,24 @@ func (n *Namespaces) ClaimWorkflows(ctx context.Context, code, by string) error 
 	return nil
 }
 
+// PluginWorkflow reports whether a plugin owns the prefix of workflow
+// code: the workflow is that plugin's, whose mandatory steps the engine
+// leaves to the module (tenants/workflow.Namespaces).
+func (n *Namespaces) PluginWorkflow(ctx context.Context, code string) (bool, error) {
+	prefix, _, ok := strings.Cut(code, ".")
+	if !ok {
+		return false, nil
+	}
+	held, err := n.repo.Namespace(ctx, prefix)
+	if errs.CodeOf(err) == CodePluginNotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return held.Owner == OwnerPlugin, nil
+}
+
 // vendorOf is the vendor a registration names: the operator's word if
 // given, which the binary's manifest must then agree with, else the
 // manifest's.

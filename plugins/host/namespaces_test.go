@@ -116,4 +116,10 @@ func TestAPluginIDAndOperatorsWorkflowsUnderItRefuseWhicheverComesSecond(t *test
 			t.Errorf("workflow %s: %v", code, err)
 		}
 	}
+	// The engine asks whose a workflow is: the plugin's own only.
+	for code, want := range map[string]bool{"licensing.license": true, "approval.license": false, "licensing_old.x": false, "licensing": false, "nobody.x": false} {
+		if got, err := names.PluginWorkflow(ctx, code); err != nil || got != want {
+			t.Errorf("is %s a plugin's workflow: %v %v, want %v", code, got, err, want)
+		}
+	}
 }

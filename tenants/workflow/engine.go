@@ -410,6 +410,9 @@ func (s *Service) Act(ctx context.Context, tenant string, taskID int64, in ActIn
 		if err != nil {
 			return err
 		}
+		if err := s.moduleStep(ctx, in, inst, task, proc); err != nil {
+			return err
+		}
 		move, err := proc.Act(task.Step, in.Action)
 		if err != nil {
 			return err
@@ -565,6 +568,28 @@ func closedError(ctx context.Context, q sqlx.QueryerContext, task Task) error {
 	}
 	return errs.Conflict(CodeTaskClosed, "task %d (%s) was already done by %s at %s (%s)", task.ID, task.StepName, who,
 		task.ActedAt.In(workday.China()).Format("2006-01-02 15:04:05"), *task.Action)
+}
+
+// moduleStep refuses an action through the platform's task API (no
+// in.Within: not a module's own) at a mandatory step of a module's
+// workflow: the module does its work at those steps (numbers, seals,
+// replies, decisions), and an action done past it would leave the work
+// undone and the module's records behind the engine's. A county's added
+// steps and a module's other steps stay open to the task API.
+func (s *Service) moduleStep(ctx context.Context, in ActInput, inst Instance, task Task, proc *flow.Process) error {
+	if in.Within != nil || s.namespaces == nil {
+		return nil
+	}
+	step, ok := proc.Step(task.Step)
+	if !ok || !step.Mandatory {
+		return nil
+	}
+	module, err := s.namespaces.PluginWorkflow(ctx, inst.Workflow)
+	if err != nil || !module {
+		return err
+	}
+	return errs.Conflict(CodeModuleStep, "task %d is at step %s (%s) of %s, a module's workflow whose mandatory steps only the module acts on: act through the module's routes",
+		task.ID, task.Step, task.StepName, inst.Workflow)
 }
 
 // mayAct says whether p is the task's assignee: the named account, or a

@@ -36,6 +36,9 @@ const (
 	CodeTaskClosed       = "task_already_closed"
 	CodeUnassignable     = "unassignable_step"
 	CodeNotWithdrawable  = "not_withdrawable"
+	// A mandatory step of a module's workflow acted on through the
+	// platform's task API: the module does its work there.
+	CodeModuleStep = "module_step"
 	// A unit named as subject, route or recipient that is not the
 	// county's, or where no active account could act.
 	CodeUnknownUnit  = "unknown_unit"
@@ -73,6 +76,9 @@ type Namespaces interface {
 	// counties' workflows, or refuses code (errs.KindConflict) if a
 	// plugin owns its prefix.
 	ClaimWorkflows(ctx context.Context, code, by string) error
+	// PluginWorkflow reports whether a plugin owns the prefix of code:
+	// the workflow is a module's.
+	PluginWorkflow(ctx context.Context, code string) (bool, error)
 }
 
 // Service runs the workflows of the counties behind its router.
