@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -94,10 +95,24 @@ func TestAnApprovalApplicationThroughTheHost(t *testing.T) {
 		t.Fatal("the application's workflow still waits after the applicant supplied the material")
 	}
 
+	// Past the module, through the platform's task API, every step is
+	// refused (mandatory: the module keeps the application there).
+	openTask := func(step string) string {
+		t.Helper()
+		var id int64
+		if err := db.Server.Get(&id, "SELECT t.id FROM `"+db.SchemaPrefix+"gd_shaoguan_wengyuan`.workflow_tasks t JOIN `"+db.SchemaPrefix+
+			"gd_shaoguan_wengyuan`.workflow_instances i ON i.id = t.instance_id WHERE t.status = 'open' AND t.step = ? AND i.reference = ?", step, receipt.ID); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(id)
+	}
+	taskAPI := url + "/v1/tenants/" + wyCode + "/tasks/"
+	want(t, "the clerk accepts through the task API", call(t, "POST", taskAPI+openTask("accept")+"/act", tokens["fgclerk"], map[string]any{"action": "accept"}), 409, "module_step")
 	want(t, "the leader decides before acceptance", call(t, "POST", wy+"/applications/"+receipt.ID+"/decision", tokens["fgleader"], map[string]any{"decision": "approve"}), 409, "illegal_transition")
 	want(t, "the leader examines without the clerk's role", call(t, "POST", wy+"/applications/"+receipt.ID+"/acceptance", tokens["fgleader"], map[string]any{"decision": "accept"}), 403, "forbidden")
 	want(t, "accept", call(t, "POST", wy+"/applications/"+receipt.ID+"/acceptance", tokens["fgclerk"], map[string]any{"decision": "accept"}), 200, "")
 	want(t, "the clerk decides without the leader's role", call(t, "POST", wy+"/applications/"+receipt.ID+"/decision", tokens["fgclerk"], map[string]any{"decision": "approve"}), 403, "forbidden")
+	want(t, "the leader approves through the task API", call(t, "POST", taskAPI+openTask("decide")+"/act", tokens["fgleader"], map[string]any{"action": "approve"}), 409, "module_step")
 	want(t, "approve", call(t, "POST", wy+"/applications/"+receipt.ID+"/decision", tokens["fgleader"], map[string]any{"decision": "approve"}), 200, "")
 	if r := call(t, "GET", pub+query+receipt.Code, "", nil); r.status != 200 || !strings.Contains(string(r.body), `"status":"approved"`) {
 		t.Fatalf("the applicant reads the result: %d %s", r.status, r.body)
@@ -138,6 +153,12 @@ func TestAnApprovalApplicationThroughTheHost(t *testing.T) {
 	reviewAs := func(who string, body map[string]any) apiResult {
 		return call(t, "POST", wy+"/applications/"+id+"/review", tokens[who], body)
 	}
+	var reviewTask int64
+	if err := db.Server.Get(&reviewTask, "SELECT t.id FROM `"+db.SchemaPrefix+"gd_shaoguan_wengyuan`.workflow_tasks t JOIN `"+db.SchemaPrefix+
+		"gd_shaoguan_wengyuan`.workflow_instances i ON i.id = t.instance_id WHERE t.status = 'open' AND t.step = 'review' AND i.subject_unit_id = 3"); err != nil {
+		t.Fatal(err)
+	}
+	want(t, "住建局 reviews through the task API", call(t, "POST", taskAPI+fmt.Sprint(reviewTask)+"/act", tokens["jsleader"], map[string]any{"action": "approve"}), 409, "module_step")
 	want(t, "the county admin, of no reviewing department, reviews", reviewAs("wyadmin", map[string]any{"decision": "approve"}), 403, "not_your_department")
 	// 住建局 asks for a material: every department's clock stops.
 	want(t, "住建局 asks for a material", reviewAs("jsleader", map[string]any{"decision": "correct", "missing": []string{"营业执照"}}), 200, "")

@@ -36,21 +36,30 @@ const workflowApplication = "application"
 // module's (decide), which reads the departments' reviews from the
 // engine, so that no reply goes out while one is pending and no approval
 // when one has refused.
-const applicationWorkflow = `{"name":"行政审批办件","version":2,"start":"accept","time_limit":{"working_days":20},"steps":[
+//
+// Every step is mandatory: the module keeps the application's status,
+// reasons and measures at each, so the platform's task API refuses them
+// (module_step) and a county may not remove them; an acceptance or a
+// decision done past the module would leave the application behind the
+// engine for good.
+const applicationWorkflow = `{"name":"行政审批办件","version":3,"start":"accept","time_limit":{"working_days":20},"steps":[
 {"id":"accept","name":"受理审查","assignee":{"role":"clerk","relative":"subject_unit"},"time_limit":{"working_days":5},
+ "mandatory":true,
  "actions":[{"name":"accept","label":"受理","to":"decide"},{"name":"accept_joint","label":"受理（联合审批）","to":"reply","distribute":"review"},
   {"name":"reject","label":"不予受理","to":"end"}]},
 {"id":"decide","name":"审批决定","assignee":{"relative":"subject_unit_leader"},
+ "mandatory":true,
  "actions":[{"name":"approve","label":"准予","to":"end"},{"name":"deny","label":"不予","to":"end"}]},
 {"id":"reply","name":"统一答复","assignee":{"relative":"subject_unit_leader"},
+ "mandatory":true,
  "actions":[{"name":"approve","label":"准予","to":"end"},{"name":"deny","label":"不予","to":"end"}]}]}`
 
 // workflowReview is one department's review of a joint application, its
 // subject unit the department, its limit the department's own.
 const workflowReview = "review"
 
-const reviewWorkflow = `{"name":"联合审批部门审查","version":1,"start":"review","time_limit":{"working_days":20},"steps":[
-{"id":"review","name":"部门审查","assignee":{"relative":"subject_unit_leader"},
+const reviewWorkflow = `{"name":"联合审批部门审查","version":2,"start":"review","time_limit":{"working_days":20},"steps":[
+{"id":"review","name":"部门审查","assignee":{"relative":"subject_unit_leader"},"mandatory":true,
  "actions":[{"name":"approve","label":"同意","to":"end"},{"name":"deny","label":"不同意","to":"end"}]}]}`
 
 // Channels an application came by.
