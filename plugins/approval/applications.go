@@ -142,7 +142,10 @@ type application struct {
 	// Reasons are the reasons of a refusal (不予受理, 不予).
 	Reasons string `json:"reasons,omitempty"`
 	// InstanceID is its workflow instance, once the department examines.
-	InstanceID  int64      `json:"instance_id,omitempty"`
+	InstanceID int64 `json:"instance_id,omitempty"`
+	// ExaminedBy is the login of the clerk whose examination claimed it
+	// and has not saved its outcome yet: only their retry finishes it.
+	ExaminedBy  string     `json:"examined_by,omitempty"`
 	Number      string     `json:"number"`
 	SubmittedAt time.Time  `json:"submitted_at"`
 	DecidedAt   *time.Time `json:"decided_at,omitempty"`
@@ -502,62 +505,32 @@ func (c *call) examine(p params) (int, any, error) {
 	before := l.application
 	// The examination claims the application first: of two clerks
 	// examining it at once, one writes this version and the other is
-	// refused (version_conflict) before anything starts.
-	l.UpdatedBy, l.UpdatedAt = c.who.login, c.now
+	// refused (version_conflict) before anything starts. An examination
+	// the host failed in after the claim leaves it claimed (examined_by):
+	// the same clerk's retry finishes it, keeping what the failed attempt
+	// did in the engine; anyone else waits for that.
+	resumed := l.ExaminedBy == c.who.login
+	if l.ExaminedBy != "" && !resumed {
+		return 0, nil, newError(http.StatusConflict, codeIllegalTransition, "application %s is being examined by %s, whose retry finishes it", l.Number, l.ExaminedBy)
+	}
+	l.ExaminedBy, l.UpdatedBy, l.UpdatedAt = c.who.login, c.who.login, c.now
 	claimed, err := c.host.Put(c.ctx, collApplications, l.ID, l.Version, l.application)
 	if err != nil {
 		return 0, nil, fromHost(err, "the application")
 	}
 	l.Version = claimed.Version
-	if l.InstanceID == 0 {
-		// An online application's clock starts when its department
-		// takes it up: the public route's anonymous caller starts no
-		// workflow.
-		started, err := c.host.StartWorkflowFor(c.ctx, workflowApplication, sdk.StartOptions{Title: it.Name + "：" + l.Applicant.Name,
-			Reference: l.ID, SubjectUnitID: l.UnitID, TimeLimitDays: it.PromisedDays})
-		if err != nil {
-			return 0, nil, c.flowRefused(err)
-		}
-		l.InstanceID = started.Instance.ID
-		// Kept at once, so that a refusal below leaves no second
-		// instance to a retry.
-		rec, err := c.host.Put(c.ctx, collApplications, l.ID, l.Version, l.application)
-		if err != nil {
-			return 0, nil, fromHost(err, "the application")
-		}
-		l.Version = rec.Version
-	}
-	switch in.Decision {
-	case "correct":
-		if _, err := c.host.SuspendWorkflow(c.ctx, l.InstanceID, "补正："+strings.Join(in.Missing, "、")); err != nil {
-			return 0, nil, c.flowRefused(err)
-		}
-		l.Status, l.Missing, l.ResumeTo = statusCorrecting, in.Missing, statusSubmitted
-	default:
-		task, err := c.openTask(l.InstanceID, "accept")
-		if err != nil {
-			return 0, nil, err
-		}
-		action, opts := in.Decision, sdk.ActOptions{Comment: in.Reasons}
-		if action == "accept" && it.item.Joint() {
-			// Every department reviews at once, each within its own
-			// limit (the item's promise if it gives none).
-			action = "accept_joint"
-			for _, d := range it.Departments {
-				days := d.Days
-				if days == 0 {
-					days = it.PromisedDays
-				}
-				opts.RecipientUnitIDs, opts.RecipientTimeLimitDays = append(opts.RecipientUnitIDs, d.UnitID), append(opts.RecipientTimeLimitDays, days)
+	if err := c.examineClaimed(&l, it, in, resumed); err != nil {
+		// What the engine or the module refused gives the claim back,
+		// keeping an instance started; a host failing keeps it for the
+		// retry.
+		var ae *apiError
+		if errors.As(err, &ae) && ae.code != codeBusy {
+			l.ExaminedBy = before.ExaminedBy
+			if _, perr := c.host.Put(c.ctx, collApplications, l.ID, l.Version, l.application); perr != nil {
+				c.log.Error("an examination refused kept its claim", "application", l.ID, "err", perr)
 			}
 		}
-		if _, err := c.host.ActOnTaskWith(c.ctx, task, action, opts); err != nil {
-			return 0, nil, c.flowRefused(err)
-		}
-		l.Status, l.Reasons = statusAccepted, ""
-		if in.Decision == "reject" {
-			l.Status, l.Reasons = statusRejected, in.Reasons
-		}
+		return 0, nil, err
 	}
 	rec, err := c.host.Put(c.ctx, collApplications, l.ID, l.Version, l.application)
 	if err != nil {
@@ -566,6 +539,137 @@ func (c *call) examine(p params) (int, any, error) {
 	l.Version = rec.Version
 	c.audit("application."+in.Decision, "application", l.ID, before, l.application)
 	return http.StatusOK, l, nil
+}
+
+// examineClaimed does examination in of claimed application l in the
+// engine and sets its outcome, resuming what a failed attempt of the
+// same clerk did.
+func (c *call) examineClaimed(l *loaded, it itemView, in examineInput, resumed bool) error {
+	var err error
+	if l.InstanceID == 0 && resumed {
+		if l.InstanceID, err = c.startedFor(*l); err != nil {
+			return err
+		}
+	}
+	if l.InstanceID == 0 {
+		// An online application's clock starts when its department
+		// takes it up: the public route's anonymous caller starts no
+		// workflow.
+		started, err := c.host.StartWorkflowFor(c.ctx, workflowApplication, sdk.StartOptions{Title: it.Name + "：" + l.Applicant.Name,
+			Reference: l.ID, SubjectUnitID: l.UnitID, TimeLimitDays: it.PromisedDays})
+		if err != nil {
+			return c.flowRefused(err)
+		}
+		l.InstanceID = started.Instance.ID
+		// Kept at once, so that a refusal below leaves no second
+		// instance to a retry.
+		rec, err := c.host.Put(c.ctx, collApplications, l.ID, l.Version, l.application)
+		if err != nil {
+			return fromHost(err, "the application")
+		}
+		l.Version = rec.Version
+	}
+	done := ""
+	if resumed {
+		if done, err = c.examinedInEngine(l.InstanceID); err != nil {
+			return err
+		}
+		if done != "" && done != in.Decision {
+			return newError(http.StatusConflict, codeIllegalTransition, "your examination of application %s that failed did %s in its workflow already: retry with that decision", l.Number, done)
+		}
+	}
+	switch {
+	case in.Decision == "correct":
+		if done == "" {
+			if _, err := c.host.SuspendWorkflow(c.ctx, l.InstanceID, "补正："+strings.Join(in.Missing, "、")); err != nil {
+				return c.flowRefused(err)
+			}
+		}
+		l.Status, l.Missing, l.ResumeTo = statusCorrecting, in.Missing, statusSubmitted
+	default:
+		if done == "" {
+			if err := c.act(*l, it, in); err != nil {
+				return err
+			}
+		}
+		l.Status, l.Reasons = statusAccepted, ""
+		if in.Decision == "reject" {
+			l.Status, l.Reasons = statusRejected, in.Reasons
+		}
+	}
+	l.ExaminedBy = ""
+	return nil
+}
+
+// act accepts or rejects application l at its accept step.
+func (c *call) act(l loaded, it itemView, in examineInput) error {
+	task, err := c.openTask(l.InstanceID, "accept")
+	if err != nil {
+		return err
+	}
+	action, opts := in.Decision, sdk.ActOptions{Comment: in.Reasons}
+	if action == "accept" && it.item.Joint() {
+		// Every department reviews at once, each within its own limit
+		// (the item's promise if it gives none).
+		action = "accept_joint"
+		for _, d := range it.Departments {
+			days := d.Days
+			if days == 0 {
+				days = it.PromisedDays
+			}
+			opts.RecipientUnitIDs, opts.RecipientTimeLimitDays = append(opts.RecipientUnitIDs, d.UnitID), append(opts.RecipientTimeLimitDays, days)
+		}
+	}
+	if _, err := c.host.ActOnTaskWith(c.ctx, task, action, opts); err != nil {
+		return c.flowRefused(err)
+	}
+	return nil
+}
+
+// startedFor finds the instance a failed examination of application l
+// started, by its reference; 0 if it failed before starting one.
+func (c *call) startedFor(l loaded) (int64, error) {
+	const page = 500
+	for after := int64(0); ; {
+		list, err := c.host.ListWorkflowInstances(c.ctx, sdk.WorkflowQuery{Workflow: workflowApplication, UnitID: l.UnitID, After: after, Limit: page})
+		if err != nil {
+			return 0, c.flowRefused(err)
+		}
+		for _, in := range list {
+			if in.Reference != nil && *in.Reference == l.ID {
+				return in.ID, nil
+			}
+		}
+		if len(list) < page {
+			return 0, nil
+		}
+		after = list[len(list)-1].ID
+	}
+}
+
+// examinedInEngine says what an examination that failed before saving
+// did at the accept step of instance: nothing ("", its task still
+// open), correct (suspended there), accept or reject.
+func (c *call) examinedInEngine(instance int64) (string, error) {
+	tasks, err := c.host.ListWorkflowTasks(c.ctx, sdk.WorkflowQuery{Workflow: workflowApplication, InstanceID: instance})
+	if err != nil {
+		return "", c.flowRefused(err)
+	}
+	done := ""
+	for _, t := range tasks {
+		if t.Step != "accept" {
+			continue
+		}
+		switch {
+		case t.Status == "open":
+			return "", nil
+		case t.Status == "suspended":
+			return "correct", nil
+		case t.Status == "done" && t.Action != nil:
+			done = strings.TrimSuffix(*t.Action, "_joint")
+		}
+	}
+	return done, nil
 }
 
 // decisionInput is the body of POST /applications/{id}/decision.

@@ -164,3 +164,92 @@ func FuzzApplication(f *testing.F) {
 		}
 	})
 }
+
+// TestAnExaminationTheHostFailedInIsFinishedByTheSameClerksRetry: an
+// examination the engine refuses leaves the application to anyone; the
+// host fails after the examination claimed the application — before its
+// started instance is written into it, after the engine accepted, after
+// it suspended (补正). Another clerk of the department is refused; the
+// same clerk's retry finishes it, keeping the instance found by its
+// reference and what the engine did, starting, acting and suspending
+// once; a retry with another decision than the engine's is refused.
+func TestAnExaminationTheHostFailedInIsFinishedByTheSameClerksRetry(t *testing.T) {
+	tt := newTester(t)
+	tt.do(countyAdmin(), "POST", "/items", "", completeItem("XK-001"), nil)
+	colleague := sdk.Caller{Kind: sdk.CallerAccount, Login: "zhaoliu", AccountID: 6, UnitID: 20, Roles: []string{"clerk"}}
+	apply := func() string {
+		t.Helper()
+		var receipt receiptView
+		tt.do(anonymous(), "POST", "/public/applications", "", anApplication("项目备案申请表", "营业执照"), &receipt)
+		return receipt.ID
+	}
+	examine := func(who sdk.Caller, id, decision string, failPut int) (application, refusal) {
+		t.Helper()
+		tt.host.mu.Lock()
+		tt.host.failPut = failPut
+		tt.host.mu.Unlock()
+		var r refusal
+		tt.do(who, "POST", "/applications/"+id+"/acceptance", "", map[string]any{"decision": decision, "missing": []string{"营业执照"}}, &r)
+		var a application
+		tt.do(clerk(), "GET", "/applications/"+id, "", nil, &a)
+		return a, r
+	}
+	count := func(call string) int {
+		tt.host.mu.Lock()
+		defer tt.host.mu.Unlock()
+		n := 0
+		for _, c := range tt.host.flow.calls {
+			if strings.HasPrefix(c, call) {
+				n++
+			}
+		}
+		return n
+	}
+
+	// What the engine refuses gives the claim back: the colleague
+	// examines after a refused one.
+	id := apply()
+	tt.host.mu.Lock()
+	tt.host.flow.denied = true
+	tt.host.mu.Unlock()
+	tt.refused(clerk(), "POST", "/applications/"+id+"/acceptance", "", map[string]any{"decision": "accept"}, http.StatusForbidden, codeForbidden)
+	tt.host.mu.Lock()
+	tt.host.flow.denied = false
+	tt.host.mu.Unlock()
+	if a, r := examine(colleague, id, "accept", 0); r.Error.Code != "" || a.Status != statusAccepted || count("start") != 1 {
+		t.Fatalf("the colleague after a refused examination: %s, %+v", r.Error.Code, a)
+	}
+
+	// The host fails before the started instance is written.
+	id = apply()
+	a, r := examine(clerk(), id, "accept", 2)
+	if r.Error.Code != codeBusy || a.Status != statusSubmitted || a.InstanceID != 0 || a.ExaminedBy != "zhangsan" || count("start") != 2 {
+		t.Fatalf("after the failure: %s, %+v, %d starts", r.Error.Code, a, count("start"))
+	}
+	tt.refused(colleague, "POST", "/applications/"+id+"/acceptance", "", map[string]any{"decision": "accept"}, http.StatusConflict, codeIllegalTransition)
+	a, r = examine(clerk(), id, "accept", 0)
+	if r.Error.Code != "" || a.Status != statusAccepted || a.InstanceID != 2 || a.ExaminedBy != "" || count("start") != 2 || count("accept at accept") != 2 {
+		t.Fatalf("the retry: %s, %+v, calls %v", r.Error.Code, a, tt.host.flow.calls)
+	}
+
+	// The host fails after the engine accepted: a rejection is refused,
+	// the acceptance finished without acting again.
+	id = apply()
+	if _, r = examine(clerk(), id, "accept", 3); r.Error.Code != codeBusy || count("accept at accept") != 3 {
+		t.Fatalf("the failure after the engine accepted: %s, calls %v", r.Error.Code, tt.host.flow.calls)
+	}
+	tt.refused(clerk(), "POST", "/applications/"+id+"/acceptance", "", map[string]any{"decision": "reject", "reasons": "不符合条件"}, http.StatusConflict, codeIllegalTransition)
+	if a, r = examine(clerk(), id, "accept", 0); r.Error.Code != "" || a.Status != statusAccepted || count("accept at accept") != 3 || count("start") != 3 {
+		t.Fatalf("the retry after the engine accepted: %s, %+v, calls %v", r.Error.Code, a, tt.host.flow.calls)
+	}
+	tt.do(leader(), "POST", "/applications/"+id+"/decision", "", map[string]any{"decision": "approve"}, nil)
+
+	// The host fails after the engine suspended the instance (补正).
+	id = apply()
+	if _, r = examine(clerk(), id, "correct", 3); r.Error.Code != codeBusy || count("suspend") != 1 {
+		t.Fatalf("the failure after the suspension: %s, calls %v", r.Error.Code, tt.host.flow.calls)
+	}
+	if a, r = examine(clerk(), id, "correct", 0); r.Error.Code != "" || a.Status != statusCorrecting || count("suspend") != 1 || a.ExaminedBy != "" {
+		t.Fatalf("the retry after the suspension: %s, %+v, calls %v", r.Error.Code, a, tt.host.flow.calls)
+	}
+}

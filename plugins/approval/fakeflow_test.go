@@ -21,7 +21,11 @@ type fakeFlow struct {
 	open      map[int64]string
 	due       map[int64]time.Time
 	suspended map[int64]bool
-	calls     []string
+	// refs are the instances' references, accepted the action done at
+	// each one's accept step.
+	refs     map[int64]string
+	accepted map[int64]string
+	calls    []string
 	// denied makes every action sdk.ErrDenied: the caller lacks the role.
 	denied bool
 }
@@ -31,6 +35,7 @@ type fakeReceipt struct{ code, record string }
 func (f *fakeFlow) init() {
 	if f.receipts == nil {
 		f.receipts, f.open, f.due, f.suspended = map[string]fakeReceipt{}, map[int64]string{}, map[int64]time.Time{}, map[int64]bool{}
+		f.refs, f.accepted = map[int64]string{}, map[int64]string{}
 	}
 }
 
@@ -63,25 +68,52 @@ func (h *fakeHost) StartWorkflowFor(_ context.Context, workflow string, o sdk.St
 	h.flow.open[id] = "accept"
 	due := h.now().AddDate(0, 0, o.TimeLimitDays)
 	h.flow.due[id] = due
+	h.flow.refs[id] = o.Reference
 	h.flow.calls = append(h.flow.calls, fmt.Sprintf("start %s for %d in %d days", workflow, o.SubjectUnitID, o.TimeLimitDays))
 	return sdk.Outcome{Instance: sdk.Instance{ID: id, Status: "running", DueAt: &due}}, nil
 }
 
-// ListWorkflowInstances finds no department's review: the joint
-// approval runs in the end-to-end test, on the real engine.
-func (h *fakeHost) ListWorkflowInstances(context.Context, sdk.WorkflowQuery) ([]sdk.Instance, error) {
-	return nil, nil
+// ListWorkflowInstances finds the applications' instances, by subject
+// unit, and no department's review: the joint approval runs in the
+// end-to-end test, on the real engine.
+func (h *fakeHost) ListWorkflowInstances(_ context.Context, q sdk.WorkflowQuery) ([]sdk.Instance, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.flow.init()
+	if q.ParentID != 0 {
+		return nil, nil
+	}
+	var out []sdk.Instance
+	for id := q.After + 1; id <= int64(len(h.flow.open)) && (q.Limit == 0 || len(out) < q.Limit); id++ {
+		ref := h.flow.refs[id]
+		out = append(out, sdk.Instance{ID: id, Workflow: "approval." + workflowApplication, Reference: &ref, Status: "running"})
+	}
+	return out, nil
 }
 
+// ListWorkflowTasks answers an instance's open task at the step the test
+// set (suspended with its instance), and without a status also its done
+// accept task.
 func (h *fakeHost) ListWorkflowTasks(_ context.Context, q sdk.WorkflowQuery) ([]sdk.Task, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.flow.init()
-	step, ok := h.flow.open[q.InstanceID]
-	if !ok || h.flow.suspended[q.InstanceID] {
-		return nil, nil
+	var out []sdk.Task
+	if a, ok := h.flow.accepted[q.InstanceID]; ok && q.Status == "" {
+		out = append(out, sdk.Task{ID: q.InstanceID * 100, InstanceID: q.InstanceID, Step: "accept", Status: "done", Action: &a})
 	}
-	return []sdk.Task{{ID: q.InstanceID*100 + 1, InstanceID: q.InstanceID, Step: step, Status: "open"}}, nil
+	step, ok := h.flow.open[q.InstanceID]
+	if !ok || step == "" {
+		return out, nil
+	}
+	status := "open"
+	if h.flow.suspended[q.InstanceID] {
+		status = "suspended"
+	}
+	if q.Status == "" || q.Status == status {
+		out = append(out, sdk.Task{ID: q.InstanceID*100 + 1, InstanceID: q.InstanceID, Step: step, Status: status})
+	}
+	return out, nil
 }
 
 func (h *fakeHost) ActOnTaskWith(_ context.Context, taskID int64, action string, o sdk.ActOptions) (sdk.Outcome, error) {
@@ -93,6 +125,9 @@ func (h *fakeHost) ActOnTaskWith(_ context.Context, taskID int64, action string,
 	}
 	id := taskID / 100
 	h.flow.calls = append(h.flow.calls, fmt.Sprintf("%s at %s", action, h.flow.open[id]))
+	if h.flow.open[id] == "accept" {
+		h.flow.accepted[id] = action
+	}
 	h.flow.open[id] = map[string]string{"accept": "decide"}[action]
 	due := h.flow.due[id]
 	return sdk.Outcome{Instance: sdk.Instance{ID: id, DueAt: &due}}, nil

@@ -31,6 +31,9 @@ type fakeHost struct {
 	// record whose batch is refused as changed meanwhile.
 	batches   int
 	failBatch string
+	// failPut, if set, makes the failPut-th Put from now fail as a host
+	// gone away would (busy), and is then spent.
+	failPut int
 	// flow is the receipts and the workflow engine the applications
 	// reach (fakeflow_test.go).
 	flow fakeFlow
@@ -52,6 +55,11 @@ func (h *fakeHost) Put(_ context.Context, collection, id string, version int64, 
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.failPut > 0 {
+		if h.failPut--; h.failPut == 0 {
+			return sdk.Record{}, fmt.Errorf("%w: the host went away", sdk.ErrBusy)
+		}
+	}
 	return h.putLocked(collection, id, version, data)
 }
 
