@@ -118,6 +118,27 @@ func TestAnApprovalApplicationThroughTheHost(t *testing.T) {
 		t.Fatalf("the applicant reads the result: %d %s", r.status, r.body)
 	}
 
+	// Materials handed in at the counter after a 补正 request: the lead
+	// department's clerk records them, resuming the workflow.
+	r = call(t, "POST", pub+"/public/applications", "", application)
+	counter := decode[struct{ ID string }](t, r)
+	r = call(t, "POST", wy+"/applications/"+counter.ID+"/acceptance", tokens["fgclerk"], map[string]any{"decision": "correct", "missing": []string{"营业执照"}})
+	want(t, "补正 again", r, 200, "")
+	examined = decode[struct {
+		Status     string `json:"status"`
+		InstanceID int64  `json:"instance_id"`
+	}](t, r)
+	handed := map[string]any{"materials": []string{"营业执照"}}
+	want(t, "住建局 records them", call(t, "POST", wy+"/applications/"+counter.ID+"/supplements", tokens["jsleader"], handed), 403, "not_your_department")
+	want(t, "Lechang records them", call(t, "POST", lc+"/applications/"+counter.ID+"/supplements", lcadmin, handed), 404, "application_not_found")
+	if suspended() != 1 {
+		t.Fatal("a refused supplement resumed the workflow")
+	}
+	want(t, "the clerk records them at the counter", call(t, "POST", wy+"/applications/"+counter.ID+"/supplements", tokens["fgclerk"], handed), 200, "")
+	if suspended() != 0 {
+		t.Fatal("the application's workflow still waits after the counter took the material")
+	}
+
 	// A joint item (联合审批): 发改局 leads, 住建局 reviews too, each
 	// within its own limit.
 	joint := map[string]any{}

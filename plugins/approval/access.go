@@ -16,6 +16,10 @@ const (
 	roleCountyAdmin = "system_admin"
 	// roleOperator is the provincial IT office's, outside any county.
 	roleOperator = "operator"
+	// roleClerk and roleLeader are a department's: its clerks examine
+	// and take materials at the counter, its leaders decide.
+	roleClerk  = "clerk"
+	roleLeader = "leader"
 )
 
 // access is who the caller is to the module.
@@ -25,10 +29,13 @@ type access struct {
 	login    string
 	county   bool
 	operator bool
+	// clerk and leader say the caller holds the role in its unit.
+	clerk, leader bool
 }
 
 func accessOf(c sdk.Caller) access {
 	a := access{account: c.AccountID, unit: c.UnitID, login: c.Login, operator: c.Kind == sdk.CallerOperator && slices.Contains(c.Roles, roleOperator)}
+	a.clerk, a.leader = slices.Contains(c.Roles, roleClerk), slices.Contains(c.Roles, roleLeader)
 	a.county = !a.operator && c.Kind == sdk.CallerAccount && a.account > 0 && slices.Contains(c.Roles, roleCountyAdmin)
 	return a
 }

@@ -180,6 +180,7 @@ func applicationRoutes() []route {
 		{"POST", "/applications", (*call).applyAtCounter},
 		{"GET", "/applications/{id}", (*call).staffApplication},
 		{"POST", "/applications/{id}/acceptance", (*call).examine},
+		{"POST", "/applications/{id}/supplements", (*call).supplementAtCounter},
 		{"POST", "/applications/{id}/decision", (*call).decide},
 		{"POST", "/applications/{id}/review", (*call).review},
 		{"GET", "/applications/{id}/reviews", (*call).reviews},
@@ -404,23 +405,72 @@ func (c *call) supplement(p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	if err := c.supplied(&l, in.Materials, "申请人已补正材料"); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, publicView{Number: l.Number, ItemName: l.ItemName, Channel: l.Channel, Status: l.Status, Submitted: l.SubmittedAt}, nil
+}
+
+// counterSupplementInput is the body of POST /applications/{id}/supplements.
+type counterSupplementInput struct {
+	Materials []string `json:"materials"`
+}
+
+// supplementAtCounter records the materials asked for that the applicant
+// handed in at the lead department's counter, by its clerk (or leader:
+// the engine lets only an assignee of a suspended task resume, which at
+// a joint application's 补正 is the department's leader), and starts the
+// application's clock again as the applicant's own supplying does.
+func (c *call) supplementAtCounter(p params) (int, any, error) {
+	if !c.who.staff() {
+		return 0, nil, forbidden("the lead department's clerks record materials handed in at the counter")
+	}
+	var in counterSupplementInput
+	if err := decodeBody(c.req.Body, &in); err != nil {
+		return 0, nil, err
+	}
+	l, err := c.loadApplication(p["id"])
+	if err != nil {
+		return 0, nil, err
+	}
+	if c.who.unit != l.UnitID {
+		return 0, nil, newError(http.StatusForbidden, codeNotYourDepartment, "application %s is for unit %d, not yours", l.Number, l.UnitID)
+	}
+	if !c.who.clerk && !c.who.leader {
+		return 0, nil, forbidden("the lead department's clerks (or its leaders) record materials handed in at the counter")
+	}
+	if err := c.supplied(&l, in.Materials, "窗口收取补正材料"); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, l, nil
+}
+
+// supplied takes materials for those application l asks for and
+// resumes its workflow, saying comment. The engine resumes first, so
+// that a resumption it refuses (the caller no assignee) changes nothing;
+// a retry after the host failed to save finds the workflow resumed
+// already and saves.
+func (c *call) supplied(l *loaded, materials []string, comment string) error {
 	if l.Status != statusCorrecting {
-		return 0, nil, newError(http.StatusConflict, codeIllegalTransition, "application %s is %s: no material is asked for", l.Number, l.Status)
+		return newError(http.StatusConflict, codeIllegalTransition, "application %s is %s: no material is asked for", l.Number, l.Status)
 	}
 	for _, m := range l.Missing {
-		if !slices.Contains(in.Materials, m) {
-			return 0, nil, badRequest(codeMissingMaterials, "still missing: %s", strings.Join(l.Missing, "、"))
+		if !slices.Contains(materials, m) {
+			return badRequest(codeMissingMaterials, "still missing: %s", strings.Join(l.Missing, "、"))
 		}
 	}
 	it, err := c.loadItem(l.ItemCode)
 	if err != nil {
-		return 0, nil, err
+		return err
 	}
 	// What was asked for replaces what was handed in under its name (a
 	// copy refused as illegible is supplied again).
-	all := append(slices.DeleteFunc(slices.Clone(l.Materials), func(m string) bool { return slices.Contains(l.Missing, m) }), in.Materials...)
+	all := append(slices.DeleteFunc(slices.Clone(l.Materials), func(m string) bool { return slices.Contains(l.Missing, m) }), materials...)
 	if _, err := missingMaterials(it.item, all); err != nil {
-		return 0, nil, err
+		return err
+	}
+	if _, err := c.host.ResumeWorkflow(c.ctx, l.InstanceID, comment); err != nil && !errors.Is(err, sdk.ErrConflict) {
+		return c.flowRefused(err)
 	}
 	before := l.application
 	back := l.ResumeTo
@@ -428,14 +478,13 @@ func (c *call) supplement(p params) (int, any, error) {
 		back = statusSubmitted
 	}
 	l.Materials, l.Missing, l.Status, l.ResumeTo, l.UpdatedBy, l.UpdatedAt = all, nil, back, "", c.req.Caller.Login, c.now
-	if _, err := c.host.Put(c.ctx, collApplications, l.ID, l.Version, l.application); err != nil {
-		return 0, nil, fromHost(err, "the application")
+	rec, err := c.host.Put(c.ctx, collApplications, l.ID, l.Version, l.application)
+	if err != nil {
+		return fromHost(err, "the application")
 	}
-	if _, err := c.host.ResumeWorkflow(c.ctx, l.InstanceID, "申请人已补正材料"); err != nil {
-		return 0, nil, fromHost(err, "the application's workflow")
-	}
+	l.Version = rec.Version
 	c.audit("application.supplement", "application", l.ID, before, l.application)
-	return http.StatusOK, publicView{Number: l.Number, ItemName: l.ItemName, Channel: l.Channel, Status: l.Status, Submitted: l.SubmittedAt}, nil
+	return nil
 }
 
 // staffApplication shows an application to its lead department's staff

@@ -253,3 +253,52 @@ func TestAnExaminationTheHostFailedInIsFinishedByTheSameClerksRetry(t *testing.T
 		t.Fatalf("the retry after the suspension: %s, %+v, calls %v", r.Error.Code, a, tt.host.flow.calls)
 	}
 }
+
+// TestMaterialsHandedInAtTheCounterAreRecordedByTheLeadDepartment: after
+// a 补正 request, the lead department's clerk records the materials the
+// applicant brought to the counter, resuming the workflow; another
+// department, an account of the department without the role, the
+// public's caller and materials short of those asked are refused with
+// nothing changed; a retry after the host failed to save finds the
+// workflow resumed and saves, resuming once.
+func TestMaterialsHandedInAtTheCounterAreRecordedByTheLeadDepartment(t *testing.T) {
+	tt := newTester(t)
+	tt.do(countyAdmin(), "POST", "/items", "", completeItem("XK-001"), nil)
+	var receipt receiptView
+	tt.do(anonymous(), "POST", "/public/applications", "", anApplication("项目备案申请表", "营业执照"), &receipt)
+	id := receipt.ID
+	path := "/applications/" + id + "/supplements"
+	body := map[string]any{"materials": []string{"营业执照"}}
+	tt.refused(clerk(), "POST", path, "", body, http.StatusConflict, codeIllegalTransition)
+	tt.do(clerk(), "POST", "/applications/"+id+"/acceptance", "", map[string]any{"decision": "correct", "missing": []string{"营业执照"}}, nil)
+
+	noRole := sdk.Caller{Kind: sdk.CallerAccount, Login: "qianqi", AccountID: 7, UnitID: 20, Roles: []string{"staff"}}
+	tt.refused(otherClerk(), "POST", path, "", body, http.StatusForbidden, codeNotYourDepartment)
+	tt.refused(noRole, "POST", path, "", body, http.StatusForbidden, codeForbidden)
+	tt.refused(anonymous(), "POST", path, "", body, http.StatusForbidden, codeForbidden)
+	tt.refused(clerk(), "POST", path, "", map[string]any{"materials": []string{"项目备案申请表"}}, http.StatusBadRequest, codeMissingMaterials)
+	tt.refused(clerk(), "POST", path, "", map[string]any{"materials": []string{"营业执照"}, "code": "x"}, http.StatusBadRequest, "invalid_json")
+	var a application
+	if tt.do(clerk(), "GET", "/applications/"+id, "", nil, &a); a.Status != statusCorrecting || slices.Contains(tt.host.flow.calls, "resume") {
+		t.Fatalf("refused supplements changed the application: %+v, calls %v", a, tt.host.flow.calls)
+	}
+
+	tt.host.mu.Lock()
+	tt.host.failPut = 1
+	tt.host.mu.Unlock()
+	tt.refused(clerk(), "POST", path, "", body, http.StatusServiceUnavailable, codeBusy)
+	a = application{}
+	if s := tt.do(clerk(), "POST", path, "", body, &a); s != http.StatusOK || a.Status != statusSubmitted || a.UpdatedBy != "zhangsan" || len(a.Missing) != 0 {
+		t.Fatalf("the clerk records the materials: %d %+v", s, a)
+	}
+	resumes := 0
+	for _, c := range tt.host.flow.calls {
+		if c == "resume" {
+			resumes++
+		}
+	}
+	if resumes != 1 {
+		t.Fatalf("%d resumptions: %v", resumes, tt.host.flow.calls)
+	}
+	tt.refused(clerk(), "POST", path, "", body, http.StatusConflict, codeIllegalTransition)
+}
