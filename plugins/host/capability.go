@@ -27,6 +27,9 @@ type Capability struct {
 	// Caller is who made the request, as the host authenticated them:
 	// what a plugin does for the request is recorded against them.
 	Caller audit.Actor
+	// Address is the caller's network address, as the API saw it: a
+	// public route's anonymous caller has nothing else to answer for.
+	Address string
 	// Roles are the caller's roles in the county, so that the workflow
 	// engine authorises a plugin's caller as it would the same person
 	// through the platform's API.

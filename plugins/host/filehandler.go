@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -31,6 +32,9 @@ const (
 	CodeFileTooLarge     = "file_too_large"
 	CodeFileSizeMismatch = "file_size_mismatch"
 	CodeFileUploaded     = "file_already_uploaded"
+	// CodeFileWrongType: a public upload's bytes are not of the type it
+	// was declared (uploads.go).
+	CodeFileWrongType = "file_wrong_type"
 )
 
 // fileHandler serves the URLs the files service signs: a PUT of a
@@ -126,7 +130,21 @@ func (h *fileHandler) upload(w http.ResponseWriter, r *http.Request, g fileGrant
 	if r.ContentLength >= 0 && r.ContentLength < f.Size {
 		return errs.Invalid(CodeFileSizeMismatch, "the upload is %d bytes; file %s was declared %d", r.ContentLength, f.ID, f.Size)
 	}
-	body := &exactReader{r: r.Body, left: f.Size, hash: sha256.New()}
+	var content io.Reader = r.Body
+	if f.public() {
+		// A public upload's first bytes are judged before any is stored:
+		// bytes of another type than declared leave nothing behind.
+		head := make([]byte, min(f.Size, sniffBytes))
+		n, err := io.ReadFull(r.Body, head)
+		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+			return err
+		}
+		if !sniffs(f.ContentType, head[:n]) {
+			return errs.E(errs.KindUnsupportedMediaType, CodeFileWrongType, "the upload's bytes are not %s, as file %s was declared", f.ContentType, f.ID)
+		}
+		content = io.MultiReader(bytes.NewReader(head[:n]), r.Body)
+	}
+	body := &exactReader{r: content, left: f.Size, hash: sha256.New()}
 	err = h.blobs.Put(ctx, key, body, f.Size)
 	switch {
 	case errors.Is(err, errTooLarge):

@@ -89,7 +89,16 @@ type fileRow struct {
 	Status      string     `db:"status"`
 	CreatedAt   time.Time  `db:"created_at"`
 	ReadyAt     *time.Time `db:"ready_at"`
+	// Collection, RecordID and UploaderAddress are set on a public
+	// upload's file (uploads.go) only.
+	Collection      *string `db:"collection"`
+	RecordID        *string `db:"record_id"`
+	UploaderAddress *string `db:"uploader_address"`
 }
+
+// public says whether f is a public upload's, whose bytes the host
+// sniffs against its declared type.
+func (f fileRow) public() bool { return f.UploaderAddress != nil }
 
 func (f fileRow) proto() *pluginv1.File {
 	out := &pluginv1.File{Id: f.ID, Name: f.Name, ContentType: f.ContentType, Size: f.Size, Status: f.Status,
@@ -100,6 +109,9 @@ func (f fileRow) proto() *pluginv1.File {
 	if f.ReadyAt != nil {
 		out.ReadyAt = f.ReadyAt.UTC().Format(time.RFC3339Nano)
 	}
+	if f.public() {
+		out.Collection, out.RecordId, out.UploaderAddress = deref(f.Collection), deref(f.RecordID), *f.UploaderAddress
+	}
 	return out
 }
 
@@ -107,7 +119,7 @@ var errNoFile = errors.New("no such file")
 
 // readFile reads file of plugin in the schema q is on.
 func readFile(ctx context.Context, q sqlx.QueryerContext, plugin, file string, lock bool) (fileRow, error) {
-	query := "SELECT file_id, name, content_type, size, sha256, status, created_at, ready_at FROM plugin_files WHERE plugin = ? AND file_id = ?"
+	query := "SELECT file_id, name, content_type, size, sha256, status, created_at, ready_at, collection, record_id, uploader_address FROM plugin_files WHERE plugin = ? AND file_id = ?"
 	if lock {
 		query += " FOR UPDATE"
 	}

@@ -264,7 +264,7 @@ func (p *Process) Handle(ctx context.Context, county string, req *pluginv1.Handl
 	c := req.GetCaller()
 	token, revoke := p.caps.IssueFor(Capability{County: county, Plugin: p.manifest.ID, Request: req.GetRequestId(),
 		Caller: audit.Actor{Kind: c.GetKind(), ID: c.GetAccountId(), Login: c.GetLogin(), Unit: c.GetUnitId()}, Roles: c.GetRoles(),
-		SMSReminders: smsRemindersAllowed(req.GetSettings())})
+		Address: c.GetAddress(), SMSReminders: smsRemindersAllowed(req.GetSettings())})
 	defer revoke()
 	req.Capability = token
 	return p.module.Handle(ctx, req)
@@ -329,6 +329,7 @@ func (h *hostPlugin) GRPCClient(ctx context.Context, broker *plugin.GRPCBroker, 
 			pluginv1.RegisterDirectoryServer(s, h.services.directory)
 			pluginv1.RegisterNumbersServer(s, h.services.numbers)
 			pluginv1.RegisterBatchesServer(s, h.services.batches)
+			pluginv1.RegisterPublicUploadsServer(s, h.services.uploads)
 			pluginv1.RegisterHostWorkflowsServer(s, moduleWorkflows{h.services.workflows})
 			pluginv1.RegisterHostSuspensionServer(s, suspension{h.services.workflows})
 		})

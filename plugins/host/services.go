@@ -107,14 +107,18 @@ type hostServer struct {
 	// batches is a service of its own (batches.proto), served beside
 	// Host on the same connection.
 	batches *batches
+	// uploads is a service of its own (uploads.proto), served beside
+	// Host on the same connection.
+	uploads *publicUploads
 }
 
 func newHostServer(m sdk.Manifest, county string, d Deps) *hostServer {
 	g := guard{plugin: m.ID, only: county, caps: d.Capabilities, log: d.Log}
 	records := &records{guard: g, indexed: indexed(m), router: d.Router, now: d.Now}
+	files := newFiles(g, d)
 	return &hostServer{
 		records:   records,
-		files:     newFiles(g, d),
+		files:     files,
 		trail:     &trail{guard: g, router: d.Router, callers: d.Callers, now: d.Now},
 		notices:   &notices{guard: g, router: d.Router, outbox: d.Outbox, now: d.Now},
 		workflows: &workflows{guard: g, engine: d.Workflows, local: localWorkflows(m), own: ownWorkflows(m)},
@@ -123,6 +127,7 @@ func newHostServer(m sdk.Manifest, county string, d Deps) *hostServer {
 		directory: &directory{guard: g, router: d.Router},
 		numbers:   &numbers{records: records},
 		batches:   &batches{records: records, callers: d.Callers},
+		uploads:   &publicUploads{files: files},
 	}
 }
 

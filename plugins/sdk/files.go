@@ -27,6 +27,32 @@ type File struct {
 	CreatedAt time.Time `json:"created_at"`
 	// ReadyAt is zero while the file is pending.
 	ReadyAt time.Time `json:"ready_at"`
+	// Collection and RecordID are the module's record a public upload
+	// was made for, UploaderAddress the address of the anonymous caller
+	// who asked for it; empty for an account's file.
+	Collection      string `json:"collection,omitempty"`
+	RecordID        string `json:"record_id,omitempty"`
+	UploaderAddress string `json:"uploader_address,omitempty"`
+}
+
+// PublicUpload is a file a public route's anonymous caller hands in,
+// and what the module takes there.
+type PublicUpload struct {
+	// Collection and RecordID name the module's record the file is for
+	// (an application the caller's receipt was issued for); it must
+	// exist.
+	Collection string
+	RecordID   string
+	Name       string
+	// ContentType is what the caller says the file is; it must be one of
+	// ContentTypes, and one the host recognises in the bytes
+	// (docs/plugins.md lists them).
+	ContentType  string
+	Size         int64
+	ContentTypes []string
+	// MaxSize bounds the file, in bytes: the host's bound (20 MiB) if 0,
+	// never more.
+	MaxSize int64
 }
 
 // Upload is a file the host expects, and the URL that takes its bytes.
@@ -64,7 +90,27 @@ func (h *Host) File(ctx context.Context, id string) (File, error) {
 		return File{}, hostError(err)
 	}
 	return File{ID: f.GetId(), Name: f.GetName(), ContentType: f.GetContentType(), Size: f.GetSize(), SHA256: f.GetSha256(),
-		Status: f.GetStatus(), CreatedAt: parseTime(f.GetCreatedAt()), ReadyAt: parseTime(f.GetReadyAt())}, nil
+		Status: f.GetStatus(), CreatedAt: parseTime(f.GetCreatedAt()), ReadyAt: parseTime(f.GetReadyAt()),
+		Collection: f.GetCollection(), RecordID: f.GetRecordId(), UploaderAddress: f.GetUploaderAddress()}, nil
+}
+
+// CreatePublicUpload declares, for a public route's anonymous caller, a
+// file bound to the module's record u names, and returns its id and the
+// URL its bytes go to, as CreateUpload does; the host keeps the caller's
+// address with it. ErrDenied for an account's request (CreateUpload is
+// theirs), ErrTooLarge over u.MaxSize, ErrInvalid for a content type the
+// module does not take or the host cannot recognise, ErrNotFound if the
+// record does not exist, ErrBusy if the address has handed in too many
+// files of late. The URL refuses bytes that are not of the declared type
+// (file_wrong_type). The module's staff read the file as any other, with
+// File and DownloadURL; an anonymous caller never gets a download URL.
+func (h *Host) CreatePublicUpload(ctx context.Context, u PublicUpload) (Upload, error) {
+	r, err := h.uploads.CreatePublicUpload(ctx, &pluginv1.CreatePublicUploadRequest{Capability: h.capability, Collection: u.Collection, RecordId: u.RecordID,
+		Name: u.Name, ContentType: u.ContentType, Size: u.Size, MaxSize: u.MaxSize, ContentTypes: u.ContentTypes})
+	if err != nil {
+		return Upload{}, hostError(err)
+	}
+	return Upload{FileID: r.GetFileId(), URL: r.GetUrl(), ExpiresAt: parseTime(r.GetExpiresAt())}, nil
 }
 
 // DownloadURL returns a URL serving ready file id for ttl (an hour if 0,

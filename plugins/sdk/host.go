@@ -29,6 +29,9 @@ var (
 	// under way as the host serves at once, or the plugin calls more
 	// often than it allows; try again later.
 	ErrBusy = errors.New("busy")
+	// ErrTooLarge: a public upload is larger than the module or the host
+	// takes.
+	ErrTooLarge = errors.New("too large")
 )
 
 // Host is the host's services for one request. Everything it reaches is
@@ -53,6 +56,9 @@ type Host struct {
 	// suspension is the host's HostSuspension service, on the same
 	// connection.
 	suspension pluginv1.HostSuspensionClient
+	// uploads is the host's PublicUploads service, on the same
+	// connection.
+	uploads    pluginv1.PublicUploadsClient
 	capability string
 }
 
@@ -155,6 +161,8 @@ func hostError(err error) error {
 		kind = ErrNotReady
 	case codes.ResourceExhausted:
 		kind = ErrBusy
+	case codes.OutOfRange:
+		kind = ErrTooLarge
 	default:
 		return err
 	}

@@ -128,6 +128,8 @@ type moduleServer struct {
 	batches   pluginv1.BatchesClient
 	// suspension is the host's HostSuspension service.
 	suspension pluginv1.HostSuspensionClient
+	// uploads is the host's PublicUploads service.
+	uploads pluginv1.PublicUploadsClient
 }
 
 // Manifest answers the host's first call, which also names the broker
@@ -148,6 +150,7 @@ func (s *moduleServer) Manifest(_ context.Context, req *pluginv1.ManifestRequest
 	s.suspension = pluginv1.NewHostSuspensionClient(conn)
 	s.directory = pluginv1.NewDirectoryClient(conn)
 	s.batches = pluginv1.NewBatchesClient(conn)
+	s.uploads = pluginv1.NewPublicUploadsClient(conn)
 	s.mu.Unlock()
 	data, err := s.manifest.JSON()
 	if err != nil {
@@ -159,7 +162,7 @@ func (s *moduleServer) Manifest(_ context.Context, req *pluginv1.ManifestRequest
 func (s *moduleServer) Handle(ctx context.Context, req *pluginv1.HandleRequest) (*pluginv1.HandleResponse, error) {
 	s.mu.Lock()
 	host, seals, measures, receipts, numbers, workflows, directory, batches := s.host, s.seals, s.measures, s.receipts, s.numbers, s.workflows, s.directory, s.batches
-	suspension := s.suspension
+	suspension, uploads := s.suspension, s.uploads
 	s.mu.Unlock()
 	c := req.GetCaller()
 	r := &Request{
@@ -168,7 +171,7 @@ func (s *moduleServer) Handle(ctx context.Context, req *pluginv1.HandleRequest) 
 		RequestID: req.GetRequestId(),
 		Settings:  req.GetSettings(),
 		Host: &Host{client: host, seals: seals, measures: measures, receipts: receipts, numbers: numbers, workflows: workflows, directory: directory,
-			batches: batches, suspension: suspension, capability: req.GetCapability()},
+			batches: batches, suspension: suspension, uploads: uploads, capability: req.GetCapability()},
 	}
 	resp, err := s.module.Handle(ctx, r)
 	if err != nil {

@@ -1031,11 +1031,17 @@ type File struct {
 	// sha256 is the hex SHA-256 of the bytes, once they have arrived.
 	Sha256 string `protobuf:"bytes,5,opt,name=sha256,proto3" json:"sha256,omitempty"`
 	// status is "pending" until the bytes have arrived, then "ready".
-	Status        string `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
-	CreatedAt     string `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	ReadyAt       string `protobuf:"bytes,8,opt,name=ready_at,json=readyAt,proto3" json:"ready_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Status    string `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
+	CreatedAt string `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	ReadyAt   string `protobuf:"bytes,8,opt,name=ready_at,json=readyAt,proto3" json:"ready_at,omitempty"`
+	// collection and record_id are the plugin's record a public upload
+	// (uploads.proto) was made for, uploader_address the address of the
+	// anonymous caller who asked for it; empty for an account's file.
+	Collection      string `protobuf:"bytes,9,opt,name=collection,proto3" json:"collection,omitempty"`
+	RecordId        string `protobuf:"bytes,10,opt,name=record_id,json=recordId,proto3" json:"record_id,omitempty"`
+	UploaderAddress string `protobuf:"bytes,11,opt,name=uploader_address,json=uploaderAddress,proto3" json:"uploader_address,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *File) Reset() {
@@ -1120,6 +1126,27 @@ func (x *File) GetCreatedAt() string {
 func (x *File) GetReadyAt() string {
 	if x != nil {
 		return x.ReadyAt
+	}
+	return ""
+}
+
+func (x *File) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+func (x *File) GetRecordId() string {
+	if x != nil {
+		return x.RecordId
+	}
+	return ""
+}
+
+func (x *File) GetUploaderAddress() string {
+	if x != nil {
+		return x.UploaderAddress
 	}
 	return ""
 }
@@ -1980,7 +2007,7 @@ const file_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\n" +
 	"capability\x18\x01 \x01(\tR\n" +
 	"capability\x12\x17\n" +
-	"\afile_id\x18\x02 \x01(\tR\x06fileId\"\xcb\x01\n" +
+	"\afile_id\x18\x02 \x01(\tR\x06fileId\"\xb3\x02\n" +
 	"\x04File\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12!\n" +
@@ -1990,7 +2017,13 @@ const file_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\x06status\x18\x06 \x01(\tR\x06status\x12\x1d\n" +
 	"\n" +
 	"created_at\x18\a \x01(\tR\tcreatedAt\x12\x19\n" +
-	"\bready_at\x18\b \x01(\tR\areadyAt\"n\n" +
+	"\bready_at\x18\b \x01(\tR\areadyAt\x12\x1e\n" +
+	"\n" +
+	"collection\x18\t \x01(\tR\n" +
+	"collection\x12\x1b\n" +
+	"\trecord_id\x18\n" +
+	" \x01(\tR\brecordId\x12)\n" +
+	"\x10uploader_address\x18\v \x01(\tR\x0fuploaderAddress\"n\n" +
 	"\x12DownloadURLRequest\x12\x1e\n" +
 	"\n" +
 	"capability\x18\x01 \x01(\tR\n" +
