@@ -100,13 +100,13 @@ const (
 func applicationMeasures() []sdk.MeasureDef {
 	return []sdk.MeasureDef{
 		{ID: measureDecided, Label: sdk.Text{ZH: "办结的审批申请数", EN: "Applications decided"},
-			Counts: sdk.Text{ZH: "一件作出准予或不予决定的申请（牵头部门，决定之日）", EN: "one application approved or denied (its lead department, the day decided)"}},
+			Counts: sdk.Text{ZH: "一件作出准予或不予决定的申请（牵头部门，决定之日），或联合审批中一个参与部门作出的审查决定（该部门，决定之日）", EN: "one application approved or denied (its lead department, the day decided), or a reviewing department's decision on a joint one (that department, the day it decided)"}},
 		{ID: measureDecidedOnline, Label: sdk.Text{ZH: "办结的网上申请数", EN: "Online applications decided"},
 			Counts: sdk.Text{ZH: "一件网上提交并已作出决定的申请；网上办理率 = 本数 / 办结的审批申请数", EN: "one application made online and decided; the online handling rate is this over applications decided"}},
 		{ID: measureDecidedOnTime, Label: sdk.Text{ZH: "按时办结的审批申请数", EN: "Applications decided on time"},
-			Counts: sdk.Text{ZH: "一件在承诺时限内（不计补正等待）作出决定的申请；按时办结率 = 本数 / 办结的审批申请数", EN: "one application decided within the promised limit, waiting on the applicant not counted; the on-time rate is this over applications decided"}},
+			Counts: sdk.Text{ZH: "一件在承诺时限内（参与部门：在本部门时限内；不计补正等待）作出决定的申请；按时办结率 = 本数 / 办结的审批申请数", EN: "one application decided within the promised limit (a reviewing department: within its own), waiting on the applicant not counted; the on-time rate is this over applications decided"}},
 		{ID: measureOverdue, Label: sdk.Text{ZH: "超期办结的审批申请数", EN: "Applications decided late"},
-			Counts: sdk.Text{ZH: "一件超过承诺时限（不计补正等待）才作出决定的申请", EN: "one application decided after the promised limit, waiting on the applicant not counted"}},
+			Counts: sdk.Text{ZH: "一件超过承诺时限（参与部门：本部门时限；不计补正等待）才作出决定的申请", EN: "one application decided after the promised limit (a reviewing department: its own), waiting on the applicant not counted"}},
 	}
 }
 
@@ -783,6 +783,14 @@ func (c *call) decide(p params) (int, any, error) {
 	}
 	l.Version = rec.Version
 	c.audit("application."+in.Decision, "application", l.ID, before, l.application)
+	c.countDecided(l, l.UnitID, "", onTime)
+	return http.StatusOK, l, nil
+}
+
+// countDecided counts application l decided by unit today, on time or
+// not, in the unit's figures; prefix sets a department's review's keys
+// apart from the application's own.
+func (c *call) countDecided(l loaded, unit int64, prefix string, onTime bool) {
 	d := day(c.now)
 	counts := []string{measureDecided}
 	if l.Channel == channelOnline {
@@ -794,9 +802,8 @@ func (c *call) decide(p params) (int, any, error) {
 		counts = append(counts, measureOverdue)
 	}
 	for _, m := range counts {
-		c.record(sdk.Measure{ID: m, UnitID: l.UnitID, Day: d, Key: m + ":" + l.ID})
+		c.record(sdk.Measure{ID: m, UnitID: unit, Day: d, Key: m + ":" + prefix + l.ID})
 	}
-	return http.StatusOK, l, nil
 }
 
 // departmentReview is one department's review of a joint application.
@@ -956,8 +963,15 @@ func (c *call) review(p params) (int, any, error) {
 	if len(tasks) == 0 {
 		return 0, nil, newError(http.StatusConflict, codeIllegalTransition, "unit %d has decided on application %s already", c.who.unit, l.Number)
 	}
-	if _, err := c.host.ActOnTaskWith(c.ctx, tasks[0].ID, in.Decision, sdk.ActOptions{Comment: in.Reasons}); err != nil {
+	acted, err := c.host.ActOnTaskWith(c.ctx, tasks[0].ID, in.Decision, sdk.ActOptions{Comment: in.Reasons})
+	if err != nil {
 		return 0, nil, c.flowRefused(err)
+	}
+	if c.who.unit != l.UnitID {
+		// A reviewing department's figures are its own reviews, each
+		// against its own limit; the lead department's are the
+		// applications it replies to (decide).
+		c.countDecided(l, c.who.unit, "review:", acted.Instance.DueAt == nil || !c.now.After(*acted.Instance.DueAt))
 	}
 	c.audit("application.review."+in.Decision, "application", l.ID, nil, map[string]any{"unit_id": c.who.unit, "decision": in.Decision, "reasons": in.Reasons})
 	out, err := c.departmentReviews(l)
