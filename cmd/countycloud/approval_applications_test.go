@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -14,7 +15,10 @@ import (
 // TestAnApprovalApplicationThroughTheHost: a citizen applies online on
 // Wengyuan's public pages and gets a receipt; the department's clerk asks
 // for a missing material (补正), which suspends the application's
-// workflow in the real engine; the citizen supplies it with the query
+// workflow in the real engine; the citizen hands in its file as a real
+// PDF through the public route (an oversized file, a type refused and
+// PNG bytes declared a PDF refused), which the clerk reads and Lechang
+// does not; the citizen supplies it with the query
 // code, resuming it; the clerk accepts, the leader approves; the citizen
 // reads the result; the department's figures count it for the day; a
 // wrong code is answered as an unknown number; Lechang reaches none of
@@ -78,6 +82,38 @@ func TestAnApprovalApplicationThroughTheHost(t *testing.T) {
 	}
 	if examined.Status != "correcting" || suspended() != 1 {
 		t.Fatalf("after 补正: %+v, %d suspended tasks", examined, suspended())
+	}
+
+	// The missing licence, as a file through the public route: a real
+	// PDF goes up; an oversized file, a type the module does not take and
+	// PNG bytes declared a PDF are refused, keeping nothing; the clerk
+	// reads it, Lechang does not.
+	licence := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("营业执照 "), 200)...)
+	handIn := func(base, contentType string, size int) apiResult {
+		return call(t, "POST", base+"/public/applications/"+receipt.Number+"/files", "", map[string]any{"code": receipt.Code, "material": "营业执照",
+			"name": "营业执照.pdf", "content_type": contentType, "size": size})
+	}
+	want(t, "an oversized file", handIn(pub, "application/pdf", 10<<20+1), 413, "file_too_large")
+	want(t, "a file of a type the module does not take", handIn(pub, "text/html", 100), 415, "file_type_refused")
+	want(t, "a file in Lechang", handIn(lcPub, "application/pdf", len(licence)), 404, "application_not_found")
+	r = handIn(pub, "application/pdf", len(licence))
+	want(t, "hand in the licence", r, 201, "")
+	up := decode[struct {
+		FileID string `json:"file_id"`
+		URL    string `json:"url"`
+	}](t, r)
+	png := append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, len(licence)-8)...)
+	if status, got := rawCall(t, "PUT", up.URL, png, nil); status != 415 || !strings.Contains(string(got), "file_wrong_type") {
+		t.Errorf("PNG bytes as the PDF: %d %s", status, got)
+	}
+	if status, got := rawCall(t, "PUT", up.URL, licence, nil); status != 200 {
+		t.Fatalf("the licence's bytes: %d %s", status, got)
+	}
+	want(t, "Lechang reads the file", call(t, "GET", lc+"/applications/"+receipt.ID+"/files/"+up.FileID, lcadmin, nil), 404, "application_not_found")
+	r = call(t, "GET", wy+"/applications/"+receipt.ID+"/files/"+up.FileID, tokens["fgclerk"], nil)
+	want(t, "the clerk reads the file", r, 200, "")
+	if status, got := rawCall(t, "GET", decode[struct{ URL struct{ URL string } }](t, r).URL.URL, nil, nil); status != 200 || !bytes.Equal(got, licence) {
+		t.Errorf("the clerk downloads the licence: %d, %d bytes", status, len(got))
 	}
 
 	query := "/public/applications/" + receipt.Number + "?code="

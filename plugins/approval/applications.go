@@ -132,6 +132,8 @@ type application struct {
 	Channel   string    `json:"channel"`
 	// Materials are the names of the item's materials handed in.
 	Materials []string `json:"materials"`
+	// Files are the files the applicant handed in for them (materials.go).
+	Files []materialFile `json:"files,omitempty"`
 	// Missing are the materials the applicant was asked for (补正), and
 	// ResumeTo the status the application returns to once supplied.
 	Missing  []string `json:"missing,omitempty"`

@@ -27,7 +27,7 @@ func Manifest() sdk.Manifest {
 		Workflows: map[string]json.RawMessage{workflowApplication: json.RawMessage(applicationWorkflow),
 			workflowReview: json.RawMessage(reviewWorkflow)},
 		Public: []sdk.PublicRoute{{Method: "POST", Path: "/public/applications"}, {Method: "GET", Path: "/public/applications/{number}"},
-			{Method: "POST", Path: "/public/applications/{number}/supplements"}},
+			{Method: "POST", Path: "/public/applications/{number}/supplements"}, {Method: "POST", Path: "/public/applications/{number}/files"}},
 	}
 }
 

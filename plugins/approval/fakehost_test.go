@@ -37,6 +37,9 @@ type fakeHost struct {
 	// flow is the receipts and the workflow engine the applications
 	// reach (fakeflow_test.go).
 	flow fakeFlow
+	// files are the public uploads asked for, each ready as soon as
+	// asked: the bytes and their checks are the host's, tested there.
+	files map[string]sdk.File
 }
 
 func newFakeHost(now func() time.Time) *fakeHost {
@@ -44,7 +47,7 @@ func newFakeHost(now func() time.Time) *fakeHost {
 	for name, c := range Manifest().Collections {
 		indexed[name] = c.Indexed
 	}
-	return &fakeHost{now: now, indexed: indexed, records: map[string]map[string]sdk.Record{}, measures: map[string]sdk.Measure{},
+	return &fakeHost{now: now, indexed: indexed, records: map[string]map[string]sdk.Record{}, measures: map[string]sdk.Measure{}, files: map[string]sdk.File{},
 		units: []sdk.Unit{{ID: 10, Name: "县政府办"}, {ID: 20, Name: "发改局"}, {ID: 30, Name: "住建局"}, {ID: 40, Name: "市场监管局"}}}
 }
 
@@ -260,4 +263,32 @@ func (h *fakeHost) PutRecords(_ context.Context, puts []sdk.RecordPut) ([]sdk.Re
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+func (h *fakeHost) CreatePublicUpload(_ context.Context, u sdk.PublicUpload) (sdk.Upload, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.records[u.Collection][u.RecordID]; !ok {
+		return sdk.Upload{}, fmt.Errorf("%w: no record %s/%s", sdk.ErrNotFound, u.Collection, u.RecordID)
+	}
+	id := fmt.Sprintf("%032x", len(h.files)+1)
+	h.files[id] = sdk.File{ID: id, Name: u.Name, ContentType: u.ContentType, Size: u.Size, Status: sdk.FileReady, Collection: u.Collection, RecordID: u.RecordID}
+	return sdk.Upload{FileID: id, URL: "https://files.example/up/" + id}, nil
+}
+
+func (h *fakeHost) File(_ context.Context, id string) (sdk.File, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f, ok := h.files[id]
+	if !ok {
+		return sdk.File{}, fmt.Errorf("%w: no file %s", sdk.ErrNotFound, id)
+	}
+	return f, nil
+}
+
+func (h *fakeHost) DownloadURL(ctx context.Context, id string, _ time.Duration) (sdk.SignedURL, error) {
+	if _, err := h.File(ctx, id); err != nil {
+		return sdk.SignedURL{}, err
+	}
+	return sdk.SignedURL{URL: "https://files.example/down/" + id}, nil
 }

@@ -25,6 +25,7 @@ func routes() [][]route {
 	return [][]route{
 		catalogueRoutes(),
 		applicationRoutes(),
+		materialRoutes(),
 	}
 }
 

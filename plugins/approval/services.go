@@ -2,6 +2,7 @@ package approval
 
 import (
 	"context"
+	"time"
 
 	"github.com/countycloud/countycloud/plugins/sdk"
 )
@@ -18,6 +19,9 @@ type services interface {
 
 	IssueReceipt(ctx context.Context, collection, id string) (sdk.Receipt, error)
 	LookupReceipt(ctx context.Context, number, code string) (sdk.ReceiptRecord, error)
+	CreatePublicUpload(ctx context.Context, u sdk.PublicUpload) (sdk.Upload, error)
+	File(ctx context.Context, id string) (sdk.File, error)
+	DownloadURL(ctx context.Context, id string, ttl time.Duration) (sdk.SignedURL, error)
 	StartWorkflowFor(ctx context.Context, workflow string, o sdk.StartOptions) (sdk.Outcome, error)
 	ActOnTaskWith(ctx context.Context, taskID int64, action string, o sdk.ActOptions) (sdk.Outcome, error)
 	ListWorkflowInstances(ctx context.Context, q sdk.WorkflowQuery) ([]sdk.Instance, error)

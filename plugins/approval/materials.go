@@ -1,0 +1,140 @@
+package approval
+
+import (
+	"errors"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/countycloud/countycloud/plugins/sdk"
+)
+
+// What the module takes as a material's file: scans and forms, as PDF,
+// OFD (the national format of electronic documents) or images, and no
+// more than a scan of a few pages needs. The host sniffs the bytes
+// against the declared type.
+var materialTypes = []string{"application/pdf", "application/ofd", "image/jpeg", "image/png"}
+
+const maxMaterialBytes = 10 << 20
+
+// Error codes of materials' files.
+const (
+	codeFileTooLarge    = "file_too_large"
+	codeFileTypeRefused = "file_type_refused"
+	codeFileNotFound    = "file_not_found"
+	codeTooManyFiles    = "too_many_files"
+	codeFileNotReady    = "file_not_ready"
+)
+
+// materialFile is a file an applicant handed in for one of the item's
+// materials.
+type materialFile struct {
+	FileID      string    `json:"file_id"`
+	Material    string    `json:"material"`
+	Name        string    `json:"name"`
+	ContentType string    `json:"content_type"`
+	Size        int64     `json:"size"`
+	At          time.Time `json:"at"`
+}
+
+func materialRoutes() []route {
+	return []route{
+		{"POST", "/public/applications/{number}/files", (*call).handInFile},
+		{"GET", "/applications/{id}/files/{file}", (*call).materialFileURL},
+	}
+}
+
+// fileInput is the body of POST /public/applications/{number}/files.
+type fileInput struct {
+	Code        string `json:"code"`
+	Material    string `json:"material"`
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+}
+
+// handInFile takes a file for one of the materials of the application of
+// a receipt: one it names while it waits for examination, one asked for
+// while it waits on the applicant (补正). It answers the URL the bytes go
+// to; the application keeps the file.
+func (c *call) handInFile(p params) (int, any, error) {
+	var in fileInput
+	if err := decodeBody(c.req.Body, &in); err != nil {
+		return 0, nil, err
+	}
+	l, err := c.byReceipt(p["number"], in.Code)
+	if err != nil {
+		return 0, nil, err
+	}
+	var open []string
+	switch l.Status {
+	case statusSubmitted:
+		open = l.Materials
+	case statusCorrecting:
+		open = l.Missing
+	default:
+		return 0, nil, newError(http.StatusConflict, codeIllegalTransition, "application %s is %s and takes no more files", l.Number, l.Status)
+	}
+	if !slices.Contains(open, in.Material) {
+		return 0, nil, badRequest(codeInvalidApplication, "material: application %s takes files for %s now, not %q", l.Number, strings.Join(open, "、"), in.Material)
+	}
+	if mt, _, err := mime.ParseMediaType(in.ContentType); err != nil || !slices.Contains(materialTypes, mt) {
+		return 0, nil, newError(http.StatusUnsupportedMediaType, codeFileTypeRefused, "content_type: a material is one of %s, not %q", strings.Join(materialTypes, ", "), in.ContentType)
+	}
+	if in.Size > maxMaterialBytes {
+		return 0, nil, newError(http.StatusRequestEntityTooLarge, codeFileTooLarge, "size: a material's file is at most %d bytes, not %d", maxMaterialBytes, in.Size)
+	}
+	up, err := c.host.CreatePublicUpload(c.ctx, sdk.PublicUpload{Collection: collApplications, RecordID: l.ID, Name: in.Name, ContentType: in.ContentType,
+		Size: in.Size, ContentTypes: materialTypes, MaxSize: maxMaterialBytes})
+	if errors.Is(err, sdk.ErrBusy) {
+		return 0, nil, newError(http.StatusTooManyRequests, codeTooManyFiles, "your address has handed in too many files of late; try again in an hour")
+	}
+	if err != nil {
+		return 0, nil, fromHost(err, "the file")
+	}
+	before := l.application
+	l.Files = append(l.Files, materialFile{FileID: up.FileID, Material: in.Material, Name: in.Name, ContentType: in.ContentType, Size: in.Size, At: c.now})
+	if _, err := c.host.Put(c.ctx, collApplications, l.ID, l.Version, l.application); err != nil {
+		return 0, nil, fromHost(err, "the application")
+	}
+	c.audit("application.file", "application", l.ID, before, l.application)
+	return http.StatusCreated, up, nil
+}
+
+// materialFileView is a material's file as the department's staff see it,
+// with a URL to read it for an hour.
+type materialFileView struct {
+	sdk.File
+	Material string        `json:"material"`
+	URL      sdk.SignedURL `json:"url"`
+}
+
+// materialFileURL shows a file of an application to whom
+// staffApplication shows the application.
+func (c *call) materialFileURL(p params) (int, any, error) {
+	l, err := c.loadApplication(p["id"])
+	if err != nil {
+		return 0, nil, err
+	}
+	if !c.who.county && c.who.unit != l.UnitID {
+		return 0, nil, newError(http.StatusNotFound, codeApplicationNotFound, "the county has no application %q", p["id"])
+	}
+	i := slices.IndexFunc(l.Files, func(f materialFile) bool { return f.FileID == p["file"] })
+	if i < 0 {
+		return 0, nil, newError(http.StatusNotFound, codeFileNotFound, "application %s has no file %q", l.Number, p["file"])
+	}
+	f, err := c.host.File(c.ctx, p["file"])
+	if err != nil {
+		return 0, nil, fromHost(err, "the file")
+	}
+	if f.Status != sdk.FileReady {
+		return 0, nil, newError(http.StatusConflict, codeFileNotReady, "file %s has not arrived yet", f.ID)
+	}
+	u, err := c.host.DownloadURL(c.ctx, f.ID, time.Hour)
+	if err != nil {
+		return 0, nil, fromHost(err, "the file's URL")
+	}
+	return http.StatusOK, materialFileView{File: f, Material: l.Files[i].Material, URL: u}, nil
+}
