@@ -67,14 +67,16 @@ func ReadJSON(r *http.Request) ([]byte, error) {
 	if rest := onejson.Rest(body, dec); len(rest) > 0 {
 		return nil, errs.Invalid(errs.CodeInvalidJSON, "request body goes on after its JSON value (at byte %d)", len(body)-len(rest))
 	}
-	if name, ok := onejson.DuplicateKey(body); ok {
-		return nil, errs.Invalid(errs.CodeInvalidJSON, "request body names %q twice in one object (names are compared ignoring case)", name)
-	}
 	if at, ok := loneSurrogate(body); ok {
 		return nil, errs.Invalid(errs.CodeInvalidJSON, "request body escapes half a UTF-16 surrogate pair (at byte %d), which is not a character", at)
 	}
 	if err := classified.Check(body); err != nil {
 		return nil, err
+	}
+	// After the guard, so that classified text under a repeated name is
+	// refused and recorded as what it is.
+	if name, ok := onejson.DuplicateKey(body); ok {
+		return nil, errs.Invalid(errs.CodeInvalidJSON, "request body names %q twice in one object (names are compared ignoring case)", name)
 	}
 	return body, nil
 }
