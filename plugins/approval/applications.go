@@ -373,6 +373,9 @@ type publicView struct {
 	Reasons   string     `json:"reasons,omitempty"`
 	Submitted time.Time  `json:"submitted_at"`
 	DecidedAt *time.Time `json:"decided_at,omitempty"`
+	// Files are the files the applicant asked to hand in (whether their
+	// bytes arrived is the host's, shown to staff); never their bytes.
+	Files []materialFile `json:"files,omitempty"`
 }
 
 // publicApplication answers the applicant's query with the receipt's
@@ -387,7 +390,7 @@ func (c *call) publicApplication(p params) (int, any, error) {
 		return 0, nil, err
 	}
 	return http.StatusOK, publicView{Number: l.Number, ItemName: l.ItemName, Channel: l.Channel, Status: l.Status, Missing: l.Missing,
-		Reasons: l.Reasons, Submitted: l.SubmittedAt, DecidedAt: l.DecidedAt}, nil
+		Reasons: l.Reasons, Submitted: l.SubmittedAt, DecidedAt: l.DecidedAt, Files: l.Files}, nil
 }
 
 // supplementInput is the body of POST /public/applications/{number}/supplements.

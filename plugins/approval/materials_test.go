@@ -54,6 +54,10 @@ func TestAnApplicantHandsInTheFilesOfTheirMaterials(t *testing.T) {
 	if len(got.Files) != 2 || got.Files[1].Material != "营业执照" || got.Files[1].ContentType != "image/png" {
 		t.Fatalf("the application's files: %+v", got.Files)
 	}
+	var seen publicView
+	if tt.do(anonymous(), "GET", "/public/applications/"+receipt.Number, "code="+receipt.Code, nil, &seen); len(seen.Files) != 2 || seen.Files[0].FileID != up.FileID {
+		t.Fatalf("the applicant sees the files: %+v", seen.Files)
+	}
 
 	tt.do(anonymous(), "POST", "/public/applications/"+receipt.Number+"/supplements", "", map[string]any{"code": receipt.Code, "materials": []string{"营业执照"}}, nil)
 	tt.do(clerk(), "POST", "/applications/"+receipt.ID+"/acceptance", "", map[string]any{"decision": "accept"}, nil)
