@@ -128,8 +128,16 @@ func (w intakeWorld) files(t *testing.T, county string) int {
 	return n
 }
 
-func TestACitizenHandsInAFileBoundToTheirApplication(t *testing.T) {
+// TestPublicUploads shares one world, and its processes, among its
+// cases: the last moves the clock.
+func TestPublicUploads(t *testing.T) {
 	w := newIntakeWorld(t)
+	t.Run("a citizen hands in a file bound to their application", func(t *testing.T) { aCitizenHandsInAFile(t, w) })
+	t.Run("an oversized or wrong-typed file is refused and leaves nothing", func(t *testing.T) { aBadPublicUploadLeavesNothing(t, w) })
+	t.Run("an address hands in a limited number of files an hour", func(t *testing.T) { anAddressHandsInALimitedNumber(t, w) })
+}
+
+func aCitizenHandsInAFile(t *testing.T, w intakeWorld) {
 	me := citizen("198.51.100.7")
 	if status, body := w.as(t, me, wengyuan, "PUT", "/applications/a1", nil); status != 200 {
 		t.Fatalf("put the application: %d %s", status, body)
@@ -180,10 +188,10 @@ func TestACitizenHandsInAFileBoundToTheirApplication(t *testing.T) {
 	}
 }
 
-func TestAnOversizedOrWrongTypedPublicUploadIsRefusedAndLeavesNothing(t *testing.T) {
-	w := newIntakeWorld(t)
+func aBadPublicUploadLeavesNothing(t *testing.T, w intakeWorld) {
 	me := citizen("198.51.100.8")
-	w.as(t, me, wengyuan, "PUT", "/applications/a1", nil)
+	w.as(t, me, wengyuan, "PUT", "/applications/a2", nil)
+	kept, stored := w.files(t, wengyuan), len(w.storedFiles(t))
 	for what, c := range map[string]struct {
 		contentType string
 		size        int
@@ -195,27 +203,27 @@ func TestAnOversizedOrWrongTypedPublicUploadIsRefusedAndLeavesNothing(t *testing
 		"of a type nobody can check":   {"text/html", 100, "invalid"},
 		"of no type":                   {"", 100, "invalid"},
 	} {
-		if _, status, body := w.ask(t, me, wengyuan, "a1", c.contentType, c.size); status != 400 || !strings.HasPrefix(body, c.want) {
+		if _, status, body := w.ask(t, me, wengyuan, "a2", c.contentType, c.size); status != 400 || !strings.HasPrefix(body, c.want) {
 			t.Errorf("a file %s = %d %s, want %s", what, status, body, c.want)
 		}
 	}
 	if _, status, body := w.ask(t, me, wengyuan, "none", "application/pdf", 100); status != 400 || !strings.HasPrefix(body, "not found") {
 		t.Errorf("a file for no application = %d %s", status, body)
 	}
-	if n := w.files(t, wengyuan); n != 0 {
-		t.Fatalf("%d files kept of refused requests", n)
+	if n := w.files(t, wengyuan); n != kept {
+		t.Fatalf("%d files kept of refused requests", n-kept)
 	}
 	// Declared a PDF, sent a PNG: refused before a byte is stored, and
 	// the file stays pending for the right bytes.
 	png := append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 92)...)
-	up, status, body := w.ask(t, me, wengyuan, "a1", "application/pdf", len(png))
+	up, status, body := w.ask(t, me, wengyuan, "a2", "application/pdf", len(png))
 	if status != 200 {
 		t.Fatalf("ask: %d %s", status, body)
 	}
 	resp, got := send(t, "PUT", up.URL, png, false)
 	wantError(t, "a PNG as a PDF", resp, got, 415, host.CodeFileWrongType)
-	if stored := w.storedFiles(t); len(stored) != 0 {
-		t.Errorf("stored of a wrong-typed upload: %q", stored)
+	if now := w.storedFiles(t); len(now) != stored {
+		t.Errorf("stored of a wrong-typed upload: %q", now)
 	}
 	if status, body := w.as(t, staff, wengyuan, "GET", "/files/"+up.FileID, nil); status != 200 || !strings.Contains(body, `"status":"pending"`) {
 		t.Errorf("the file after a wrong-typed upload = %d %s", status, body)
@@ -225,24 +233,23 @@ func TestAnOversizedOrWrongTypedPublicUploadIsRefusedAndLeavesNothing(t *testing
 	}
 }
 
-func TestAnAddressHandsInALimitedNumberOfFilesAnHour(t *testing.T) {
-	w := newIntakeWorld(t)
-	w.as(t, citizen("198.51.100.9"), wengyuan, "PUT", "/applications/a1", nil)
+func anAddressHandsInALimitedNumber(t *testing.T, w intakeWorld) {
+	w.as(t, citizen("198.51.100.9"), wengyuan, "PUT", "/applications/a3", nil)
 	// One IPv6 subscriber's /64 is one address.
 	for i := range host.MaxPublicUploadsPerHour {
 		me := citizen(fmt.Sprintf("2001:db8:1:2::%x", i+1))
-		if _, status, body := w.ask(t, me, wengyuan, "a1", "image/png", 100); status != 200 {
+		if _, status, body := w.ask(t, me, wengyuan, "a3", "image/png", 100); status != 200 {
 			t.Fatalf("file %d: %d %s", i, status, body)
 		}
 	}
-	if _, status, body := w.ask(t, citizen("2001:db8:1:2::ffff"), wengyuan, "a1", "image/png", 100); status != 400 || !strings.HasPrefix(body, "busy") {
+	if _, status, body := w.ask(t, citizen("2001:db8:1:2::ffff"), wengyuan, "a3", "image/png", 100); status != 400 || !strings.HasPrefix(body, "busy") {
 		t.Errorf("one file too many = %d %s, want busy", status, body)
 	}
-	if _, status, body := w.ask(t, citizen("198.51.100.9"), wengyuan, "a1", "image/png", 100); status != 200 {
+	if _, status, body := w.ask(t, citizen("198.51.100.9"), wengyuan, "a3", "image/png", 100); status != 200 {
 		t.Errorf("another address = %d %s", status, body)
 	}
 	w.clock.advance(time.Hour + time.Second)
-	if _, status, body := w.ask(t, citizen("2001:db8:1:2::ffff"), wengyuan, "a1", "image/png", 100); status != 200 {
+	if _, status, body := w.ask(t, citizen("2001:db8:1:2::ffff"), wengyuan, "a3", "image/png", 100); status != 200 {
 		t.Errorf("an hour later = %d %s", status, body)
 	}
 }
