@@ -26,7 +26,8 @@ func anApplication(materials ...string) map[string]any {
 // applies online and gets a receipt; the department's clerk asks for a
 // missing material (补正: the instance is suspended); the applicant
 // supplies it with the query code (resumed); the clerk accepts, the
-// leader approves, the figures count it for the department, and the
+// leader approves, the figures count it (and the working time it took)
+// for the department, and the
 // applicant reads the result. Everything refused on the way changes
 // nothing.
 func TestAnOnlineApplicationIsExaminedCorrectedDecidedAndQueried(t *testing.T) {
@@ -104,6 +105,9 @@ func TestAnOnlineApplicationIsExaminedCorrectedDecidedAndQueried(t *testing.T) {
 	}
 	if _, ok := tt.host.measures[measureOverdue+":"+id]; ok {
 		t.Error("an application decided on time counted overdue")
+	}
+	if f := tt.host.measures[measureHandling+":"+id]; f.UnitID != 20 || f.Delta != 125 {
+		t.Errorf("the handling time of 1.25 working days counted %+v", f)
 	}
 	tt.do(anonymous(), "GET", "/public/applications/"+receipt.Number, "code="+receipt.Code, nil, &seen)
 	if seen.Status != statusApproved || seen.DecidedAt == nil {

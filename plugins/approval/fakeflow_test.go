@@ -130,7 +130,13 @@ func (h *fakeHost) ActOnTaskWith(_ context.Context, taskID int64, action string,
 	}
 	h.flow.open[id] = map[string]string{"accept": "decide"}[action]
 	due := h.flow.due[id]
-	return sdk.Outcome{Instance: sdk.Instance{ID: id, DueAt: &due}}, nil
+	out := sdk.Outcome{Instance: sdk.Instance{ID: id, DueAt: &due}}
+	if h.flow.open[id] == "" {
+		// Finished: the engine says how long it took.
+		days := 1.25
+		out.Instance.WorkingDays = &days
+	}
+	return out, nil
 }
 
 func (h *fakeHost) SuspendWorkflow(_ context.Context, id int64, reason string) ([]sdk.Instance, error) {

@@ -79,6 +79,10 @@ type Instance struct {
 	// from start to finish less this.
 	SuspendedWorkingSeconds int64      `json:"suspended_working_seconds"`
 	FinishedAt              *time.Time `json:"finished_at,omitempty"`
+	// WorkingDays is its handling time in working days of the county's
+	// calendar, to the hundredth, its suspended time not counted: given
+	// in the outcome of the action that finished it.
+	WorkingDays *float64 `json:"working_days,omitempty"`
 }
 
 // Task is one step of an instance, open for a named account or for the

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -66,6 +67,12 @@ type Instance struct {
 	// working time from start to finish less this.
 	SuspendedSeconds int64      `json:"suspended_working_seconds" db:"suspended_seconds"`
 	FinishedAt       *time.Time `json:"finished_at,omitempty" db:"finished_at"`
+	// WorkingDays is the handling time of an instance, in working days
+	// of the county's calendar and hours to the hundredth, its suspended
+	// time not counted: given in the outcome of the action that finished
+	// it, where the calendar is at hand, so that a module needs none to
+	// report its average handling time.
+	WorkingDays *float64 `json:"working_days,omitempty" db:"-"`
 }
 
 const instanceColumns = `id, definition_code, definition_version, title, reference, initiator_id, initiator_unit_id,
@@ -731,12 +738,25 @@ func (r *run) apply(ctx context.Context, task Task, move flow.Move) error {
 	}
 	if move.End {
 		r.inst.Status, r.inst.FinishedAt = InstanceDone, &r.now
+		days := workingDays(r.cal, r.inst.StartedAt, r.now, r.inst.SuspendedSeconds)
+		r.inst.WorkingDays = &days
 		if _, err := r.tx.ExecContext(ctx, "UPDATE workflow_instances SET status = ?, finished_at = ? WHERE id = ?",
 			r.inst.Status, r.inst.FinishedAt, r.inst.ID); err != nil {
 			return fmt.Errorf("finish instance %d: %w", r.inst.ID, err)
 		}
 	}
 	return nil
+}
+
+// workingDays is the working time from start to end less suspended
+// seconds, in working days of cal to the hundredth.
+func workingDays(cal *workday.Calendar, start, end time.Time, suspended int64) float64 {
+	worked := cal.WorkingDuration(start, end) - time.Duration(suspended)*time.Second
+	day := cal.Hours().Total()
+	if worked <= 0 || day <= 0 {
+		return 0
+	}
+	return math.Round(float64(worked)/float64(day)*100) / 100
 }
 
 // count records the platform's measures of acting on task, in the

@@ -128,6 +128,19 @@ func TestASuspendedInstanceCountsNoneOfTheDaysItWaits(t *testing.T) {
 	if done.Acted.DueAt.Before(*done.Acted.ActedAt) {
 		t.Errorf("the step finished after its deadline %v", done.Acted.DueAt)
 	}
+	if done.Instance.WorkingDays != nil {
+		t.Errorf("a running instance's handling time: %v", *done.Instance.WorkingDays)
+	}
+
+	// Finished at once: handled two working hours on Monday and one and
+	// a half on Wednesday, half of a seven-hour working day, the two
+	// days waiting not counted.
+	f.act(t, wengyuan, "chief", open(t, done, "leader_review"), "approve")
+	handle := open(t, f.act(t, wengyuan, "office", open(t, done, "office_review"), "approve"), "handle")
+	finished := f.act(t, wengyuan, "clerk1", open(t, f.act(t, wengyuan, "clerk2", handle, "done"), "archive"), "archive")
+	if finished.Instance.Status != workflow.InstanceDone || finished.Instance.WorkingDays == nil || *finished.Instance.WorkingDays != 0.5 {
+		t.Fatalf("the finished instance's handling time: %+v", finished.Instance)
+	}
 }
 
 // TestASuspensionStopsEveryInstanceDistributedFromIt (联合审批): one
