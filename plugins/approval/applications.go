@@ -111,8 +111,8 @@ func applicationMeasures() []sdk.MeasureDef {
 			Counts: sdk.Text{ZH: "一件在承诺时限内（参与部门：在本部门时限内；不计补正等待）作出决定的申请；按时办结率 = 本数 / 办结的审批申请数", EN: "one application decided within the promised limit (a reviewing department: within its own), waiting on the applicant not counted; the on-time rate is this over applications decided"}},
 		{ID: measureOverdue, Label: sdk.Text{ZH: "超期办结的审批申请数", EN: "Applications decided late"},
 			Counts: sdk.Text{ZH: "一件超过承诺时限（参与部门：本部门时限；不计补正等待）才作出决定的申请", EN: "one application decided after the promised limit (a reviewing department: its own), waiting on the applicant not counted"}},
-		{ID: measureHandling, Label: sdk.Text{ZH: "办结用时合计（0.01个工作日）", EN: "Handling time of applications decided (hundredths of a working day)"},
-			Counts: sdk.Text{ZH: "办结的申请自受理审查开始至决定所用工作时间的百分之一个工作日（不计补正等待）；平均办理工作日 = 本数 / 办结的审批申请数 / 100", EN: "a hundredth of a working day an application decided took from its examination to its decision, waiting on the applicant not counted; the average working days are this over applications decided, over 100"}},
+		{ID: measureHandling, Label: sdk.Text{ZH: "办结用时合计（0.01个工作日）", EN: "Handling time, applications decided (0.01 working days)"},
+			Counts: sdk.Text{ZH: "办结的申请自受理审查开始至决定所用工作时间的百分之一个工作日（不计补正等待）；平均办理工作日 = 本数 / 办结的审批申请数 / 100", EN: "0.01 working day a decided application took from examination to decision, not counting waits on the applicant; average working days = this / decided / 100"}},
 	}
 }
 
