@@ -78,7 +78,7 @@ func (w pluginWorkflows) Instance(ctx context.Context, c host.Capability, own []
 
 func (w pluginWorkflows) StartFor(ctx context.Context, c host.Capability, code string, in host.StartFor) (json.RawMessage, error) {
 	out, err := w.engine.Start(as(ctx, c), c.County, workflow.StartInput{Workflow: code, Title: in.Title, Reference: in.Reference,
-		SubjectUnitID: in.SubjectUnit, SMSReminder: in.SMS, TimeLimitDays: in.TimeLimitDays})
+		SubjectUnitID: in.SubjectUnit, SMSReminder: in.SMS, TimeLimitDays: in.TimeLimitDays, Public: in.Public})
 	return encode(out, err)
 }
 
@@ -122,13 +122,25 @@ func (w pluginWorkflows) Resume(ctx context.Context, c host.Capability, own []st
 // c's county as the API's guard binds a county's account, and the actor
 // and request its audit entries name, with the plugin that drove it as
 // their source.
+//
+// A public route's anonymous caller is known by their address alone, so
+// the history and audit entries of what they start or resume name them
+// "anonymous@<address>".
 func as(ctx context.Context, c host.Capability) context.Context {
-	p := auth.Principal{Kind: auth.Kind(c.Caller.Kind), ID: c.Caller.ID, Login: c.Caller.Login, Unit: c.Caller.Unit, Roles: c.Roles}
+	caller := c.Caller
+	if caller.Kind == host.CallerAnonymous && c.Address != "" {
+		caller.Login = host.CallerAnonymous + "@" + c.Address
+		// The history's actor_login is 64 wide; a host address fits.
+		if len(caller.Login) > 64 {
+			caller.Login = caller.Login[:64]
+		}
+	}
+	p := auth.Principal{Kind: auth.Kind(caller.Kind), ID: caller.ID, Login: caller.Login, Unit: caller.Unit, Roles: c.Roles}
 	if p.Kind == auth.KindAccount {
 		p.Tenant = c.County
 	}
 	ctx = kit.WithSource(kit.WithRequestID(ctx, c.Request), host.AuditSource(c.Plugin))
-	return audit.WithActor(auth.WithPrincipal(ctx, p), c.Caller)
+	return audit.WithActor(auth.WithPrincipal(ctx, p), caller)
 }
 
 func encode(v any, err error) (json.RawMessage, error) {

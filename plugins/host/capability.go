@@ -54,6 +54,8 @@ type Capabilities struct {
 	ttl  time.Duration
 	now  func() time.Time
 	live sync.Map
+	// spent are the live tokens whose one public start is used.
+	spent sync.Map
 }
 
 // NewCapabilities returns an issuer whose tokens live for ttl at most.
@@ -78,7 +80,16 @@ func (c *Capabilities) IssueFor(grant Capability) (token string, revoke func()) 
 	token = capabilityPrefix + base64.RawURLEncoding.EncodeToString(id[:])
 	grant.Expires = c.now().Add(c.ttl)
 	c.live.Store(token, grant)
-	return token, func() { c.live.Delete(token) }
+	return token, func() { c.live.Delete(token); c.spent.Delete(token) }
+}
+
+// SpendStart reports whether token's request has yet to start a workflow
+// for a public route's anonymous caller, and marks it as having done so:
+// a public request starts one at most, so the public routes' rate per
+// address bounds the starts as it bounds the requests.
+func (c *Capabilities) SpendStart(token string) bool {
+	_, spent := c.spent.LoadOrStore(token, struct{}{})
+	return !spent
 }
 
 // Check returns what token grants, or ErrCapability.

@@ -121,7 +121,7 @@ func newHostServer(m sdk.Manifest, county string, d Deps) *hostServer {
 		files:     files,
 		trail:     &trail{guard: g, router: d.Router, callers: d.Callers, now: d.Now},
 		notices:   &notices{guard: g, router: d.Router, outbox: d.Outbox, now: d.Now},
-		workflows: &workflows{guard: g, engine: d.Workflows, local: localWorkflows(m), own: ownWorkflows(m)},
+		workflows: &workflows{guard: g, engine: d.Workflows, local: localWorkflows(m), own: ownWorkflows(m), public: publicStart(m)},
 		measures:  newMeasures(g, m, d),
 		receipts:  &receipts{guard: g, router: d.Router, now: d.Now},
 		directory: &directory{guard: g, router: d.Router},
@@ -138,6 +138,16 @@ func newSeals(m sdk.Manifest, county string, d Deps) *seals {
 func localWorkflows(m sdk.Manifest) map[string]bool {
 	out := make(map[string]bool, len(m.Workflows))
 	for code := range m.Workflows {
+		out[code] = true
+	}
+	return out
+}
+
+// publicStart are the local codes of m's workflows a public route's
+// anonymous caller may start.
+func publicStart(m sdk.Manifest) map[string]bool {
+	out := make(map[string]bool, len(m.PublicStart))
+	for _, code := range m.PublicStart {
 		out[code] = true
 	}
 	return out

@@ -53,6 +53,10 @@ type StartFor struct {
 	SMS              bool
 	// TimeLimitDays replaces the definition's limit if set.
 	TimeLimitDays int
+	// Public says the caller is a public route's anonymous one, whom the
+	// host let start the workflow since its module's manifest lists it
+	// in PublicStart; SubjectUnit is then set.
+	Public bool
 }
 
 // ActWith is an action of the HostWorkflows service.
@@ -120,6 +124,9 @@ type workflows struct {
 	// same as the counties know them.
 	local map[string]bool
 	own   []string
+	// public are the local codes a public route's anonymous caller may
+	// start (the manifest's PublicStart).
+	public map[string]bool
 }
 
 func (s *workflows) StartWorkflow(ctx context.Context, req *pluginv1.StartWorkflowRequest) (*pluginv1.WorkflowResponse, error) {
@@ -160,22 +167,47 @@ func (s *workflows) GetWorkflowInstance(ctx context.Context, req *pluginv1.GetWo
 // distribution and lists.
 type moduleWorkflows struct{ *workflows }
 
+// StartWorkflowFor is open to a public route's anonymous caller for the
+// workflows the manifest lists in PublicStart, for a subject unit the
+// module names, once per public request: a citizen's submission starts
+// its supervised handling itself. Every other start needs an account.
 func (s moduleWorkflows) StartWorkflowFor(ctx context.Context, req *pluginv1.StartWorkflowForRequest) (*pluginv1.WorkflowResponse, error) {
-	c, err := s.account(req.GetCapability(), "workflows")
+	c, err := s.starter(req)
 	if err != nil {
 		return nil, err
-	}
-	if !s.local[req.GetWorkflow()] {
-		return nil, status.Errorf(codes.NotFound, "the manifest of %s has no workflow %q", s.plugin, req.GetWorkflow())
 	}
 	if err := s.smsReminder(c, req.GetSmsReminder()); err != nil {
 		return nil, err
 	}
 	in := StartFor{Title: req.GetTitle(), Reference: req.GetReference(), SubjectUnit: req.GetSubjectUnitId(), SMS: req.GetSmsReminder(),
-		TimeLimitDays: int(req.GetTimeLimitDays())}
+		TimeLimitDays: int(req.GetTimeLimitDays()), Public: c.Caller.Kind == CallerAnonymous}
 	return s.answer(ctx, func(e Workflows) (json.RawMessage, error) {
 		return e.StartFor(ctx, c, workflowCode(s.plugin, req.GetWorkflow()), in)
 	})
+}
+
+// starter checks who may make start req: an account, or a public route's
+// anonymous caller within the manifest's PublicStart.
+func (s moduleWorkflows) starter(req *pluginv1.StartWorkflowForRequest) (Capability, error) {
+	c, err := s.capability(req.GetCapability())
+	if err != nil {
+		return Capability{}, err
+	}
+	if !s.local[req.GetWorkflow()] {
+		return Capability{}, status.Errorf(codes.NotFound, "the manifest of %s has no workflow %q", s.plugin, req.GetWorkflow())
+	}
+	if c.Caller.Kind != CallerAnonymous {
+		return c, nil
+	}
+	switch {
+	case !s.public[req.GetWorkflow()]:
+		return Capability{}, status.Errorf(codes.PermissionDenied, "workflows act as an account, and the caller of this public route is anonymous: the manifest of %s does not list workflow %q in public_start", s.plugin, req.GetWorkflow())
+	case req.GetSubjectUnitId() <= 0:
+		return Capability{}, status.Errorf(codes.InvalidArgument, "a public route's anonymous caller has no unit: name the subject unit the workflow %q runs for", req.GetWorkflow())
+	case !s.caps.SpendStart(req.GetCapability()):
+		return Capability{}, status.Errorf(codes.PermissionDenied, "a public request starts one workflow at most, and this one has started one")
+	}
+	return c, nil
 }
 
 func (s moduleWorkflows) ActOnTaskWith(ctx context.Context, req *pluginv1.ActOnTaskWithRequest) (*pluginv1.WorkflowResponse, error) {

@@ -41,6 +41,13 @@ type Manifest struct {
 	// changed definition must raise its version to replace the installed
 	// one.
 	Workflows map[string]json.RawMessage `json:"workflows,omitempty"`
+	// PublicStart are the local codes of the Workflows a public route's
+	// anonymous caller may start (Host.StartWorkflowFor, naming the
+	// subject unit): a citizen's submission watched by supervision from
+	// the moment it is made. Each start is the public request's one, and
+	// history and audit name the anonymous caller with their address and
+	// the module. None if empty: every start then needs an account.
+	PublicStart []string `json:"public_start,omitempty"`
 	// Measures are the figures the module produces, which it records
 	// through Host.RecordMeasure and the county reads beside the
 	// platform's (rollout gates, usage reports, billing). None if empty.
@@ -170,6 +177,14 @@ func (m Manifest) Validate() error {
 		var definition map[string]any
 		if err := json.Unmarshal(m.Workflows[code], &definition); err != nil || definition == nil {
 			problems = append(problems, fmt.Errorf("workflow %s: the definition is not a JSON object", code))
+		}
+	}
+	for i, code := range m.PublicStart {
+		if _, ok := m.Workflows[code]; !ok {
+			problems = append(problems, fmt.Errorf("public_start %q: the manifest has no workflow of that code", code))
+		}
+		if slices.Contains(m.PublicStart[:i], code) {
+			problems = append(problems, fmt.Errorf("public_start %s is listed twice", code))
 		}
 	}
 	for i, d := range m.Measures {

@@ -94,3 +94,24 @@ func TestPublicRoutesAreDeclaredPlainly(t *testing.T) {
 		}
 	}
 }
+
+// A workflow startable from public routes is one of the manifest's own,
+// named once; a manifest without any keeps every start an account's.
+func TestPublicStartNamesTheManifestsOwnWorkflows(t *testing.T) {
+	const head = `{"id":"box","name":"x","vendor":"v","version":"1.0.0","protocol":1,"workflows":{"message":{"code":"m"},"review":{"code":"r"}}`
+	if m, err := ParseManifest([]byte(head + `}`)); err != nil || m.PublicStart != nil {
+		t.Fatalf("without public_start: %+v, %v", m.PublicStart, err)
+	}
+	if m, err := ParseManifest([]byte(head + `,"public_start":["message"]}`)); err != nil || len(m.PublicStart) != 1 || m.PublicStart[0] != "message" {
+		t.Fatalf("public_start [message]: %+v, %v", m.PublicStart, err)
+	}
+	for in, want := range map[string]string{
+		`["other"]`:             `public_start "other": the manifest has no workflow`,
+		`["message","message"]`: "public_start message is listed twice",
+		`"message"`:             "cannot unmarshal",
+	} {
+		if _, err := ParseManifest([]byte(head + `,"public_start":` + in + `}`)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("public_start %s: %v, want an error about %s", in, err, want)
+		}
+	}
+}

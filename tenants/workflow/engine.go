@@ -130,6 +130,20 @@ func actor(ctx context.Context, tenant string) (auth.Principal, error) {
 	return p, nil
 }
 
+// starter is who starts in: the county's account of ctx, or a public
+// route's anonymous caller where the plugin host let one start in for a
+// subject unit.
+func starter(ctx context.Context, tenant string, in StartInput) (auth.Principal, error) {
+	p := auth.PrincipalFrom(ctx)
+	if in.Public && p.Kind == auth.KindAnonymous {
+		if in.SubjectUnitID <= 0 {
+			return auth.Principal{}, errs.Invalid(CodeUnknownUnit, "an anonymous caller has no unit: name the subject unit")
+		}
+		return auth.Principal{Kind: auth.KindAnonymous, Login: p.Login}, nil
+	}
+	return actor(ctx, tenant)
+}
+
 // StartInput starts an instance of Workflow.
 type StartInput struct {
 	Workflow  string `json:"workflow"`
@@ -147,6 +161,13 @@ type StartInput struct {
 	// one definition. Steps without a limit of their own fall due with
 	// it.
 	TimeLimitDays int `json:"time_limit_days,omitempty"`
+	// Public lets a public route's anonymous caller start it, for
+	// SubjectUnitID: set by the plugin host alone, for a module's own
+	// workflow its manifest lists as startable from public routes, never
+	// from an API body. The instance's initiator is then no account (id
+	// 0) and its initiator unit the subject unit, where the citizen
+	// submitted it.
+	Public bool `json:"-"`
 }
 
 // Outcome is what starting or acting did.
@@ -164,7 +185,7 @@ type Outcome struct {
 // Start begins an instance of the county's current revision of a workflow
 // for the calling account, and opens its first tasks.
 func (s *Service) Start(ctx context.Context, tenant string, in StartInput) (Outcome, error) {
-	p, err := actor(ctx, tenant)
+	p, err := starter(ctx, tenant, in)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -196,6 +217,9 @@ func (s *Service) Start(ctx context.Context, tenant string, in StartInput) (Outc
 				return err
 			}
 			subject = in.SubjectUnitID
+		}
+		if p.Kind == auth.KindAnonymous {
+			p.Unit = subject
 		}
 		c, err := readCounty(ctx, tx)
 		if err != nil {
@@ -913,11 +937,15 @@ func (r *run) history(ctx context.Context, task *int64, step, action string, p a
 	if comment != "" {
 		c = &comment
 	}
-	// An anonymous caller (an applicant resuming a suspension through a
-	// module) is no account.
+	// An anonymous caller (a citizen submitting, an applicant resuming a
+	// suspension, through a module) is no account; the host names them
+	// by their address where it knows it.
 	actorID, login := &p.ID, p.Login
 	if p.Kind == auth.KindAnonymous {
-		actorID, login = nil, string(auth.KindAnonymous)
+		actorID = nil
+		if login == "" {
+			login = string(auth.KindAnonymous)
+		}
 	}
 	if _, err := r.tx.ExecContext(ctx, `INSERT INTO workflow_history (instance_id, task_id, step, action, actor_id, actor_login, at, comment)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.inst.ID, task, step, action, actorID, login, r.now, c); err != nil {
