@@ -194,6 +194,52 @@ func TestAModuleRunsItsWorkflowsForUnitsThroughTheTypedSDK(t *testing.T) {
 	if view.SubjectUnitID != 2 || len(view.Tasks) != 2 || len(view.History) != 2 {
 		t.Errorf("the routed message: %+v", view)
 	}
+
+	// A citizen's submission starts the workflow the manifest lets public
+	// routes start, for the unit the module names, and nothing else.
+	publicStart := func(county, workflow string, unit int64) apiResult {
+		t.Helper()
+		return call(t, "POST", url+"/v1/public/"+county+"/modules/dispatch/public/start/"+workflow, "", map[string]any{"title": "群众来信", "subject_unit_id": unit})
+	}
+	before := count("1")
+	for _, bad := range []struct {
+		what, county, workflow string
+		unit                   int64
+		status                 int
+	}{
+		{"a workflow public_start does not list", wy, "message", 2, 403},
+		{"another module's workflow", wy, "other.receive", 2, 404},
+		{"no subject unit", wy, "receive", 0, 400},
+		{"the other county's unit", wy, "receive", 5, 400},
+		{"a unit of the other county that nobody staffs", lc, "receive", 2, 400},
+	} {
+		if r := publicStart(bad.county, bad.workflow, bad.unit); r.status != bad.status {
+			t.Errorf("%s: %d %s, want %d", bad.what, r.status, r.body, bad.status)
+		}
+	}
+	if n := count("1"); n != before {
+		t.Fatalf("refused public starts started %d instances", n-before)
+	}
+	r = publicStart(wy, "receive", 2)
+	want(t, "a citizen's submission starts its workflow", r, 200, "")
+	submitted := decode[sdk.Outcome](t, r)
+	if i := submitted.Instance; i.InitiatorID != 0 || i.InitiatorUnitID != 2 || i.SubjectUnitID != 2 || len(submitted.Opened) != 1 || submitted.Opened[0].UnitID != 2 {
+		t.Fatalf("the citizen's instance %+v", submitted)
+	}
+	wySchema := "`" + db.SchemaPrefix + "gd_shaoguan_wengyuan`."
+	var attributed int
+	if err := db.Server.Get(&attributed, "SELECT COUNT(*) FROM "+wySchema+"workflow_history h JOIN "+wySchema+"audit_log a ON a.object_id = h.instance_id "+
+		"AND a.action = 'workflow.start' AND a.actor_kind = 'anonymous' AND a.actor_login = h.actor_login AND a.source = 'plugin:dispatch' "+
+		"WHERE h.instance_id = ? AND h.action = 'start' AND h.actor_id IS NULL AND h.actor_login = 'anonymous@127.0.0.1'", submitted.Instance.ID); err != nil || attributed != 1 {
+		t.Errorf("the start's history and audit entry name the citizen by address and the module: %d, %v", attributed, err)
+	}
+	var lechangInstances int
+	if err := db.Server.Get(&lechangInstances, "SELECT COUNT(*) FROM `"+db.SchemaPrefix+"gd_shaoguan_lechang`.workflow_instances"); err != nil || lechangInstances != 0 {
+		t.Errorf("lechang has %d instances: %v", lechangInstances, err)
+	}
+	if r := call(t, "POST", fmt.Sprintf("%s/tasks/%d/sign_in", base, submitted.Opened[0].ID), people["rc2"], nil); r.status != 200 {
+		t.Errorf("the subject unit's clerk signs the citizen's submission in: %d %s", r.status, r.body)
+	}
 }
 
 // TestTheSDKsTypesHoldEverythingTheEngineAnswers: the engine's outcome,

@@ -3,7 +3,9 @@
 // (distribution), receive it in each (subject units) and route a message
 // to a unit, and its routes drive them through the SDK's typed calls,
 // suspending and resuming them too (a public route resumes one for
-// anyone, as a module would for an applicant whose code it checked).
+// anyone, as a module would for an applicant whose code it checked, and
+// starts the receiving workflow, which its manifest lets public routes
+// start, for a citizen's submission).
 package main
 
 import (
@@ -35,8 +37,9 @@ const (
 
 func main() {
 	sdk.Serve(sdk.Manifest{ID: id, Name: "分发", Vendor: "CountyCloud tests", Version: "1.0.0", Protocol: sdk.ProtocolVersion,
-		Workflows: map[string]json.RawMessage{"send": json.RawMessage(send), "receive": json.RawMessage(receive), "message": json.RawMessage(message)},
-		Public:    []sdk.PublicRoute{{Method: "POST", Path: "/public/resume/{id}"}}},
+		Workflows:   map[string]json.RawMessage{"send": json.RawMessage(send), "receive": json.RawMessage(receive), "message": json.RawMessage(message)},
+		PublicStart: []string{"receive"},
+		Public:      []sdk.PublicRoute{{Method: "POST", Path: "/public/resume/{id}"}, {Method: "POST", Path: "/public/start/{workflow}"}}},
 		units{})
 }
 
@@ -55,7 +58,7 @@ type body struct {
 
 // Handle serves POST /start/{workflow}, POST /tasks/{id}/{action}, POST
 // /instances/{id}/suspend {"reason"} and /instances/{id}/resume, POST
-// /public/resume/{id}, GET
+// /public/resume/{id}, POST /public/start/{workflow}, GET
 // /instances/{id}, and GET /instances and /tasks with the query's
 // workflow, status, unit_id, parent_id, instance_id, after and limit.
 func (units) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, error) {
@@ -86,6 +89,8 @@ func (units) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, error) 
 	case r.Method == "POST" && len(parts) == 3 && parts[0] == "public" && parts[1] == "resume":
 		instance, _ := strconv.ParseInt(parts[2], 10, 64)
 		out, err = r.Host.ResumeWorkflow(ctx, instance, "材料已补正")
+	case r.Method == "POST" && len(parts) == 3 && parts[0] == "public" && parts[1] == "start":
+		out, err = r.Host.StartWorkflowFor(ctx, parts[2], sdk.StartOptions{Title: in.Title, SubjectUnitID: in.SubjectUnitID})
 	case r.Method == "GET" && len(parts) == 2 && parts[0] == "instances":
 		instance, _ := strconv.ParseInt(parts[1], 10, 64)
 		out, err = r.Host.WorkflowInstanceView(ctx, instance)
