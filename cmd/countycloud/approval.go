@@ -44,7 +44,7 @@ See docs/approval.md.`,
 	o.countyFlag(cmd.PersistentFlags())
 	items := &cobra.Command{Use: "items", Short: "The catalogue of approval items (事项目录): list, template, export, import"}
 	items.AddCommand(o.approvalListCmd(), o.approvalTemplateCmd(), o.approvalExportCmd(), o.approvalImportCmd())
-	cmd.AddCommand(items)
+	cmd.AddCommand(items, o.approvalReportCmd())
 	return cmd
 }
 

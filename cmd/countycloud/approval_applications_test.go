@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -265,6 +266,25 @@ func TestAnApprovalApplicationThroughTheHost(t *testing.T) {
 	if got := figureList(report); got != "approval.applications.decided/2=3 approval.applications.decided/3=2 approval.applications.decided_on_time/2=3 "+
 		"approval.applications.decided_on_time/3=2 approval.applications.decided_online/2=3 approval.applications.decided_online/3=2" {
 		t.Errorf("Wengyuan's figures: %s", got)
+	}
+	// The CLI's report per department, from the same figures.
+	adminEnv := map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": tokens["wyadmin"]}
+	var lines []approvalDepartment
+	if err := json.Unmarshal([]byte(mustCLI(t, adminEnv, "approval", "report", wyCode, "--from", today, "--to", today, "-o", "json")), &lines); err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 2 || lines[0].UnitID != 2 || lines[0].Decided != 3 || *lines[0].OnlineRate != 1 || *lines[0].OnTimeRate != 1 || lines[0].AverageWorkingDays == nil ||
+		lines[1].UnitID != 3 || lines[1].Decided != 2 || lines[1].Overdue != 0 {
+		t.Errorf("the report: %+v", lines)
+	}
+	if table := mustCLI(t, adminEnv, "approval", "report", wyCode, "--from", today, "--to", today); !strings.Contains(table, "网上办理率") || !strings.Contains(table, "100.0%") {
+		t.Errorf("the report's table:\n%s", table)
+	}
+	if r := cli(t, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": lcadmin}, "approval", "report", wyCode, "--from", today, "--to", today); r.code == 0 {
+		t.Errorf("Lechang's admin read Wengyuan's report: %s", r.stdout)
+	}
+	if r := cli(t, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": tokens["fgclerk"]}, "approval", "report", wyCode, "--from", today, "--to", today); r.code == 0 {
+		t.Errorf("a department's clerk read the county's report: %s", r.stdout)
 	}
 	if lcReport := decode[measure.Report](t, call(t, "GET", url+"/v1/tenants/"+lcCode+"/measures"+q, lcadmin, nil)); len(lcReport.Figures) != 0 {
 		t.Errorf("Lechang's figures: %s", figureList(lcReport))
