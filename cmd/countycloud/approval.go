@@ -44,7 +44,9 @@ See docs/approval.md.`,
 	o.countyFlag(cmd.PersistentFlags())
 	items := &cobra.Command{Use: "items", Short: "The catalogue of approval items (事项目录): list, template, export, import"}
 	items.AddCommand(o.approvalListCmd(), o.approvalTemplateCmd(), o.approvalExportCmd(), o.approvalImportCmd())
-	cmd.AddCommand(items, o.approvalReportCmd())
+	applications := &cobra.Command{Use: "applications", Short: "Applications (办件): list"}
+	applications.AddCommand(o.approvalApplicationsListCmd())
+	cmd.AddCommand(items, applications, o.approvalReportCmd())
 	return cmd
 }
 

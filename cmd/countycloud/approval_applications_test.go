@@ -267,6 +267,25 @@ func TestAnApprovalApplicationThroughTheHost(t *testing.T) {
 		"approval.applications.decided_on_time/3=2 approval.applications.decided_online/2=3 approval.applications.decided_online/3=2" {
 		t.Errorf("Wengyuan's figures: %s", got)
 	}
+	// The CLI lists a department's applications, its staff their own.
+	clerkEnv := map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": tokens["fgclerk"]}
+	var listed []struct{ Number, Status string }
+	if err := json.Unmarshal([]byte(mustCLI(t, clerkEnv, "approval", "applications", "list", wyCode, "--status", "approved", "-o", "json")), &listed); err != nil {
+		t.Fatal(err)
+	}
+	if len(listed) != 2 || listed[0].Status != "approved" {
+		t.Errorf("the clerk's approved applications: %+v", listed)
+	}
+	if table := mustCLI(t, clerkEnv, "approval", "applications", "list", wyCode); !strings.Contains(table, "受理编号") || !strings.Contains(table, receipt.Number) {
+		t.Errorf("the clerk's table:\n%s", table)
+	}
+	if r := cli(t, clerkEnv, "approval", "applications", "list", wyCode, "--department", "3"); r.code == 0 {
+		t.Errorf("发改局's clerk listed 住建局's applications: %s", r.stdout)
+	}
+	if r := cli(t, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": lcadmin}, "approval", "applications", "list", wyCode); r.code == 0 {
+		t.Errorf("Lechang's admin listed Wengyuan's applications: %s", r.stdout)
+	}
+
 	// The CLI's report per department, from the same figures.
 	adminEnv := map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": tokens["wyadmin"]}
 	var lines []approvalDepartment

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -186,6 +187,7 @@ func applicationRoutes() []route {
 		{"GET", "/public/applications/{number}", (*call).publicApplication},
 		{"POST", "/public/applications/{number}/supplements", (*call).supplement},
 		{"POST", "/applications", (*call).applyAtCounter},
+		{"GET", "/applications", (*call).listApplications},
 		{"GET", "/applications/{id}", (*call).staffApplication},
 		{"POST", "/applications/{id}/acceptance", (*call).examine},
 		{"POST", "/applications/{id}/supplements", (*call).supplementAtCounter},
@@ -324,6 +326,62 @@ func (c *call) submit(it itemView, in applicationInput, channel string) (int, an
 	}
 	c.audit("application.submit", "application", id, nil, a)
 	return http.StatusCreated, receiptView{ID: id, Number: receipt.Number, Code: receipt.Code, Channel: channel}, nil
+}
+
+// statuses are every status of an application.
+var statuses = []string{statusSubmitted, statusCorrecting, statusAccepted, statusRejected, statusApproved, statusDenied}
+
+// listApplications lists a department's applications, newest first, one
+// page: to its staff their own department's (unit_id, if given, must be
+// theirs), to the county's admins any department's or all.
+func (c *call) listApplications(params) (int, any, error) {
+	q, err := parseQuery(c.req.Query, "unit_id", "status", "after", "limit")
+	if err != nil {
+		return 0, nil, err
+	}
+	if !c.who.staff() && !c.who.county {
+		return 0, nil, forbidden("the county's staff list their department's applications")
+	}
+	where := map[string]string{}
+	if !c.who.county {
+		where["unit_id"] = strconv.FormatInt(c.who.unit, 10)
+	}
+	if s, ok := q["unit_id"]; ok {
+		id, err := positiveID("unit_id", s)
+		if err != nil {
+			return 0, nil, err
+		}
+		if !c.who.county && id != c.who.unit {
+			return 0, nil, newError(http.StatusForbidden, codeNotYourDepartment, "unit %d's applications are its own staff's, not yours", id)
+		}
+		where["unit_id"] = strconv.FormatInt(id, 10)
+	}
+	if s, ok := q["status"]; ok {
+		if !slices.Contains(statuses, s) {
+			return 0, nil, badRequest(codeInvalidQuery, "status %q is not one of %s", s, strings.Join(statuses, ", "))
+		}
+		where["status"] = s
+	}
+	limit, err := pageLimit(q["limit"])
+	if err != nil {
+		return 0, nil, err
+	}
+	page, err := c.host.Query(c.ctx, collApplications, sdk.Query{Where: where, Limit: limit, After: q["after"]})
+	if err != nil {
+		return 0, nil, fromHost(err, "the applications")
+	}
+	out := struct {
+		Applications []loaded `json:"applications"`
+		Next         string   `json:"next,omitempty"`
+	}{Applications: make([]loaded, 0, len(page.Records)), Next: page.Next}
+	for _, r := range page.Records {
+		l := loaded{ID: r.ID, Version: r.Version}
+		if err := json.Unmarshal(r.Document, &l.application); err != nil {
+			return 0, nil, fmt.Errorf("read application %s: %w", r.ID, err)
+		}
+		out.Applications = append(out.Applications, l)
+	}
+	return http.StatusOK, out, nil
 }
 
 // loaded is an application and its record's version.

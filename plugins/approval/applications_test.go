@@ -306,3 +306,45 @@ func TestMaterialsHandedInAtTheCounterAreRecordedByTheLeadDepartment(t *testing.
 	}
 	tt.refused(clerk(), "POST", path, "", body, http.StatusConflict, codeIllegalTransition)
 }
+
+// TestADepartmentListsItsOwnApplications: a department's staff list
+// their department's applications by status, the county's admins any
+// department's; another department's unit, a bad status, the public's
+// caller and the province's operator are refused.
+func TestADepartmentListsItsOwnApplications(t *testing.T) {
+	tt := newTester(t)
+	tt.do(countyAdmin(), "POST", "/items", "", completeItem("XK-001"), nil)
+	var first receiptView
+	tt.do(anonymous(), "POST", "/public/applications", "", anApplication("项目备案申请表", "营业执照"), &first)
+	tt.do(anonymous(), "POST", "/public/applications", "", anApplication("项目备案申请表", "营业执照"), nil)
+	tt.do(clerk(), "POST", "/applications/"+first.ID+"/acceptance", "", map[string]any{"decision": "accept"}, nil)
+	type list struct {
+		Applications []struct {
+			ID     string `json:"id"`
+			UnitID int64  `json:"unit_id"`
+			Status string `json:"status"`
+		} `json:"applications"`
+	}
+	count := func(who sdk.Caller, query string) int {
+		t.Helper()
+		var l list
+		if s := tt.do(who, "GET", "/applications", query, nil, &l); s != http.StatusOK {
+			t.Fatalf("%s lists %q: %d", who.Login, query, s)
+		}
+		return len(l.Applications)
+	}
+	if n, accepted := count(clerk(), ""), count(clerk(), "status=accepted"); n != 2 || accepted != 1 {
+		t.Errorf("the department's clerk lists %d, %d accepted", n, accepted)
+	}
+	if n := count(otherClerk(), ""); n != 0 {
+		t.Errorf("another department's clerk lists %d", n)
+	}
+	if n, of20 := count(countyAdmin(), ""), count(countyAdmin(), "unit_id=20&status=submitted"); n != 2 || of20 != 1 {
+		t.Errorf("the county admin lists %d, %d submitted of unit 20", n, of20)
+	}
+	tt.refused(otherClerk(), "GET", "/applications", "unit_id=20", nil, http.StatusForbidden, codeNotYourDepartment)
+	tt.refused(clerk(), "GET", "/applications", "status=lost", nil, http.StatusBadRequest, codeInvalidQuery)
+	tt.refused(clerk(), "GET", "/applications", "department=20", nil, http.StatusBadRequest, codeInvalidQuery)
+	tt.refused(anonymous(), "GET", "/applications", "", nil, http.StatusForbidden, codeForbidden)
+	tt.refused(operator(), "GET", "/applications", "", nil, http.StatusForbidden, codeForbidden)
+}
