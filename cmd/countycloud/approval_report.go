@@ -221,7 +221,7 @@ accepted, rejected, approved or denied. See docs/approval.md.`,
 			return printTable(o.e.stdout, []string{"受理编号", "事项编码", "事项名称", "申请人", "部门", "渠道", "状态", "提交时间"}, rows)
 		},
 	}
-	cmd.Flags().StringVar(&status, "status", "", "only applications with this status")
+	cmd.Flags().StringVar(&status, "status", "", "only applications in this state: submitted (待受理), correcting (补正中), accepted (已受理), rejected (不予受理), approved (准予) or denied (不予)")
 	cmd.Flags().Int64Var(&department, "department", 0, "only this department's (unit id)")
 	return cmd
 }
