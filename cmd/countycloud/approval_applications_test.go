@@ -117,12 +117,17 @@ func TestAnApprovalApplicationThroughTheHost(t *testing.T) {
 		t.Errorf("the clerk downloads the licence: %d, %d bytes", status, len(got))
 	}
 
-	query := "/public/applications/" + receipt.Number + "?code="
-	wrong, unknown := call(t, "GET", pub+query+"wrong", "", nil), call(t, "GET", pub+"/public/applications/2026-999999?code=wrong", "", nil)
+	query := "/public/applications/" + receipt.Number + "/query"
+	withCode := func(c string) map[string]any { return map[string]any{"code": c} }
+	wrong, unknown := call(t, "POST", pub+query, "", withCode("wrong")), call(t, "POST", pub+"/public/applications/2026-999999/query", "", withCode("wrong"))
 	want(t, "a wrong code", wrong, 404, "application_not_found")
 	want(t, "an unknown number", unknown, 404, "application_not_found")
-	want(t, "Lechang's public pages", call(t, "GET", lcPub+query+receipt.Code, "", nil), 404, "application_not_found")
-	if r := call(t, "GET", pub+query+receipt.Code, "", nil); r.status != 200 || !strings.Contains(string(r.body), `"missing":["营业执照"]`) {
+	if strings.ReplaceAll(string(wrong.body), receipt.Number, "N") != strings.ReplaceAll(string(unknown.body), "2026-999999", "N") {
+		t.Errorf("a wrong code %s and an unknown number %s are told apart", wrong.body, unknown.body)
+	}
+	want(t, "the code in the URL, as before", call(t, "GET", pub+"/public/applications/"+receipt.Number+"?code="+receipt.Code, "", nil), 404, "public_route_not_found")
+	want(t, "Lechang's public pages", call(t, "POST", lcPub+query, "", withCode(receipt.Code)), 404, "application_not_found")
+	if r := call(t, "POST", pub+query, "", withCode(receipt.Code)); r.status != 200 || !strings.Contains(string(r.body), `"missing":["营业执照"]`) {
 		t.Fatalf("the applicant reads: %d %s", r.status, r.body)
 	}
 	supply := map[string]any{"code": receipt.Code, "materials": []string{"营业执照"}}
@@ -151,7 +156,7 @@ func TestAnApprovalApplicationThroughTheHost(t *testing.T) {
 	want(t, "the clerk decides without the leader's role", call(t, "POST", wy+"/applications/"+receipt.ID+"/decision", tokens["fgclerk"], map[string]any{"decision": "approve"}), 403, "forbidden")
 	want(t, "the leader approves through the task API", call(t, "POST", taskAPI+openTask("decide")+"/act", tokens["fgleader"], map[string]any{"action": "approve"}), 409, "module_step")
 	want(t, "approve", call(t, "POST", wy+"/applications/"+receipt.ID+"/decision", tokens["fgleader"], map[string]any{"decision": "approve"}), 200, "")
-	if r := call(t, "GET", pub+query+receipt.Code, "", nil); r.status != 200 || !strings.Contains(string(r.body), `"status":"approved"`) {
+	if r := call(t, "POST", pub+query, "", withCode(receipt.Code)); r.status != 200 || !strings.Contains(string(r.body), `"status":"approved"`) {
 		t.Fatalf("the applicant reads the result: %d %s", r.status, r.body)
 	}
 
@@ -243,7 +248,7 @@ func TestAnApprovalApplicationThroughTheHost(t *testing.T) {
 	want(t, "住建局 approves", reviewAs("jsleader", map[string]any{"decision": "approve"}), 200, "")
 	want(t, "住建局's leader gives the lead department's reply", decideJoint("jsleader", "approve", ""), 403, "not_your_department")
 	want(t, "the one reply", decideJoint("fgleader", "approve", ""), 200, "")
-	if r := call(t, "GET", pub+"/public/applications/"+number+"?code="+code, "", nil); r.status != 200 || !strings.Contains(string(r.body), `"status":"approved"`) {
+	if r := call(t, "POST", pub+"/public/applications/"+number+"/query", "", map[string]any{"code": code}); r.status != 200 || !strings.Contains(string(r.body), `"status":"approved"`) {
 		t.Fatalf("the applicant reads the joint result: %d %s", r.status, r.body)
 	}
 
@@ -253,7 +258,7 @@ func TestAnApprovalApplicationThroughTheHost(t *testing.T) {
 	want(t, "a reply while 发改局 has not decided", decideJoint("fgleader", "approve", ""), 409, "departments_pending")
 	want(t, "发改局 approves", reviewAs("fgleader", map[string]any{"decision": "approve"}), 200, "")
 	want(t, "an approval after a department refused", decideJoint("fgleader", "approve", ""), 409, "department_denied")
-	if r := call(t, "GET", pub+"/public/applications/"+number+"?code="+code, "", nil); !strings.Contains(string(r.body), `"status":"accepted"`) {
+	if r := call(t, "POST", pub+"/public/applications/"+number+"/query", "", map[string]any{"code": code}); !strings.Contains(string(r.body), `"status":"accepted"`) {
 		t.Fatalf("an approval went out though a department refused: %s", r.body)
 	}
 	want(t, "the denial", decideJoint("fgleader", "deny", "住建局：不符合城乡规划"), 200, "")

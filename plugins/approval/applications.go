@@ -184,7 +184,7 @@ type applicationInput struct {
 func applicationRoutes() []route {
 	return []route{
 		{"POST", "/public/applications", (*call).applyOnline},
-		{"GET", "/public/applications/{number}", (*call).publicApplication},
+		{"POST", "/public/applications/{number}/query", (*call).publicApplication},
 		{"POST", "/public/applications/{number}/supplements", (*call).supplement},
 		{"POST", "/applications", (*call).applyAtCounter},
 		{"GET", "/applications", (*call).listApplications},
@@ -442,14 +442,21 @@ type publicView struct {
 	Files []materialFile `json:"files,omitempty"`
 }
 
+// queryInput is the body of POST /public/applications/{number}/query:
+// the query code goes in the body, never in a URL, which proxies, logs
+// and browsers' histories keep.
+type queryInput struct {
+	Code string `json:"code"`
+}
+
 // publicApplication answers the applicant's query with the receipt's
-// number and code (?code=…).
+// number and code.
 func (c *call) publicApplication(p params) (int, any, error) {
-	q, err := parseQuery(c.req.Query, "code")
-	if err != nil {
+	var in queryInput
+	if err := decodeBody(c.req.Body, &in); err != nil {
 		return 0, nil, err
 	}
-	l, err := c.byReceipt(p["number"], q["code"])
+	l, err := c.byReceipt(p["number"], in.Code)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -69,13 +69,18 @@ func TestAnOnlineApplicationIsExaminedCorrectedDecidedAndQueried(t *testing.T) {
 	tt.refused(clerk(), "POST", "/applications/"+id+"/acceptance", "", map[string]any{"decision": "accept"}, http.StatusConflict, codeIllegalTransition)
 
 	// The applicant: a wrong code is answered as an unknown number.
-	wrong := tt.refused(anonymous(), "GET", "/public/applications/"+receipt.Number, "code=wrong", nil, http.StatusNotFound, codeApplicationNotFound)
-	unknown := tt.refused(anonymous(), "GET", "/public/applications/2026-999999", "code=wrong", nil, http.StatusNotFound, codeApplicationNotFound)
+	wrong := tt.refused(anonymous(), "POST", "/public/applications/"+receipt.Number+"/query", "", map[string]any{"code": "wrong"}, http.StatusNotFound, codeApplicationNotFound)
+	unknown := tt.refused(anonymous(), "POST", "/public/applications/2026-999999/query", "", map[string]any{"code": "wrong"}, http.StatusNotFound, codeApplicationNotFound)
 	if strings.ReplaceAll(wrong.Error.Message, receipt.Number, "N") != strings.ReplaceAll(unknown.Error.Message, "2026-999999", "N") {
 		t.Errorf("a wrong code %q and an unknown number %q are told apart", wrong.Error.Message, unknown.Error.Message)
 	}
+	// The code goes in the body, never in a URL: the old query string
+	// reaches no route, and a body that is not the query's is refused.
+	tt.refused(anonymous(), "GET", "/public/applications/"+receipt.Number, "code="+receipt.Code, nil, http.StatusNotFound, codeRouteNotFound)
+	tt.refused(anonymous(), "POST", "/public/applications/"+receipt.Number+"/query", "code="+receipt.Code, nil, http.StatusBadRequest, codeInvalidJSON)
+	tt.refused(anonymous(), "POST", "/public/applications/"+receipt.Number+"/query", "", map[string]any{"code": receipt.Code, "number": receipt.Number}, http.StatusBadRequest, codeInvalidJSON)
 	var seen publicView
-	if tt.do(anonymous(), "GET", "/public/applications/"+receipt.Number, "code="+receipt.Code, nil, &seen); seen.Status != statusCorrecting || !slices.Equal(seen.Missing, []string{"营业执照"}) {
+	if tt.do(anonymous(), "POST", "/public/applications/"+receipt.Number+"/query", "", map[string]any{"code": receipt.Code}, &seen); seen.Status != statusCorrecting || !slices.Equal(seen.Missing, []string{"营业执照"}) {
 		t.Fatalf("the applicant reads %+v", seen)
 	}
 	tt.refused(anonymous(), "POST", "/public/applications/"+receipt.Number+"/supplements", "", map[string]any{"code": "wrong", "materials": []string{"营业执照"}}, http.StatusNotFound, codeApplicationNotFound)
@@ -109,7 +114,7 @@ func TestAnOnlineApplicationIsExaminedCorrectedDecidedAndQueried(t *testing.T) {
 	if f := tt.host.measures[measureHandling+":"+id]; f.UnitID != 20 || f.Delta != 125 {
 		t.Errorf("the handling time of 1.25 working days counted %+v", f)
 	}
-	tt.do(anonymous(), "GET", "/public/applications/"+receipt.Number, "code="+receipt.Code, nil, &seen)
+	tt.do(anonymous(), "POST", "/public/applications/"+receipt.Number+"/query", "", map[string]any{"code": receipt.Code}, &seen)
 	if seen.Status != statusApproved || seen.DecidedAt == nil {
 		t.Errorf("the applicant reads %+v", seen)
 	}
@@ -139,7 +144,7 @@ func TestAnApplicationAtTheCounterIsTheDepartmentsAndRefusedWithReasons(t *testi
 	tt.refused(leader(), "POST", "/applications/"+receipt.ID+"/review", "", map[string]any{"decision": "approve"}, http.StatusConflict, codeIllegalTransition)
 	tt.refused(otherClerk(), "GET", "/applications/"+receipt.ID+"/reviews", "", nil, http.StatusNotFound, codeApplicationNotFound)
 	var seen publicView
-	tt.do(anonymous(), "GET", "/public/applications/"+receipt.Number, "code="+receipt.Code, nil, &seen)
+	tt.do(anonymous(), "POST", "/public/applications/"+receipt.Number+"/query", "", map[string]any{"code": receipt.Code}, &seen)
 	if seen.Status != statusRejected || seen.Reasons != "不属于本部门职权范围" || seen.Channel != channelCounter {
 		t.Errorf("the applicant reads %+v", seen)
 	}

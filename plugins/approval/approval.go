@@ -26,7 +26,7 @@ func Manifest() sdk.Manifest {
 		Measures:    append(catalogueMeasures(), applicationMeasures()...),
 		Workflows: map[string]json.RawMessage{workflowApplication: json.RawMessage(applicationWorkflow),
 			workflowReview: json.RawMessage(reviewWorkflow)},
-		Public: []sdk.PublicRoute{{Method: "POST", Path: "/public/applications"}, {Method: "GET", Path: "/public/applications/{number}"},
+		Public: []sdk.PublicRoute{{Method: "POST", Path: "/public/applications"}, {Method: "POST", Path: "/public/applications/{number}/query"},
 			{Method: "POST", Path: "/public/applications/{number}/supplements"}, {Method: "POST", Path: "/public/applications/{number}/files"}},
 	}
 }

@@ -55,7 +55,7 @@ func TestAnApplicantHandsInTheFilesOfTheirMaterials(t *testing.T) {
 		t.Fatalf("the application's files: %+v", got.Files)
 	}
 	var seen publicView
-	if tt.do(anonymous(), "GET", "/public/applications/"+receipt.Number, "code="+receipt.Code, nil, &seen); len(seen.Files) != 2 || seen.Files[0].FileID != up.FileID {
+	if tt.do(anonymous(), "POST", "/public/applications/"+receipt.Number+"/query", "", map[string]any{"code": receipt.Code}, &seen); len(seen.Files) != 2 || seen.Files[0].FileID != up.FileID {
 		t.Fatalf("the applicant sees the files: %+v", seen.Files)
 	}
 
