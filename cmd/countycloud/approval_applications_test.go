@@ -64,6 +64,20 @@ func TestAnApprovalApplicationThroughTheHost(t *testing.T) {
 	if receipt.Channel != "online" || len(receipt.Code) < 16 {
 		t.Fatalf("the receipt: %+v", receipt)
 	}
+	// handInPDF hands in a PDF of material for the application of a
+	// receipt, its bytes sent.
+	handInPDF := func(number, code, material string) {
+		t.Helper()
+		pdf := append([]byte("%PDF-1.4\n"), []byte(material)...)
+		r := call(t, "POST", pub+"/public/applications/"+number+"/files", "", map[string]any{"code": code, "material": material,
+			"name": material + ".pdf", "content_type": "application/pdf", "size": len(pdf)})
+		want(t, "hand in "+material, r, 201, "")
+		if status, got := rawCall(t, "PUT", decode[struct{ URL string }](t, r).URL, pdf, nil); status != 200 {
+			t.Fatalf("the bytes of %s: %d %s", material, status, got)
+		}
+	}
+	want(t, "accept without the materials' files", call(t, "POST", wy+"/applications/"+receipt.ID+"/acceptance", tokens["fgclerk"], map[string]any{"decision": "accept"}), 400, "missing_materials")
+	handInPDF(receipt.Number, receipt.Code, "备案申请表")
 
 	want(t, "Lechang examines Wengyuan's application", call(t, "POST", lc+"/applications/"+receipt.ID+"/acceptance", lcadmin, map[string]any{"decision": "accept"}), 404, "application_not_found")
 	want(t, "Lechang's admin in Wengyuan", call(t, "GET", wy+"/applications/"+receipt.ID, lcadmin, nil), 404, "tenant_not_found")
@@ -196,6 +210,8 @@ func TestAnApprovalApplicationThroughTheHost(t *testing.T) {
 		r := call(t, "POST", pub+"/public/applications", "", application)
 		want(t, "apply online for a joint item", r, 201, "")
 		rc := decode[struct{ ID, Number, Code string }](t, r)
+		handInPDF(rc.Number, rc.Code, "备案申请表")
+		handInPDF(rc.Number, rc.Code, "营业执照")
 		want(t, "accept the joint application", call(t, "POST", wy+"/applications/"+rc.ID+"/acceptance", tokens["fgclerk"], map[string]any{"decision": "accept"}), 200, "")
 		return rc.ID, rc.Number, rc.Code
 	}
@@ -238,7 +254,10 @@ func TestAnApprovalApplicationThroughTheHost(t *testing.T) {
 		t.Fatalf("%d tasks of the joint application wait; want the reply and both reviews", n)
 	}
 	want(t, "a reply while the applicant is asked", decideJoint("fgleader", "approve", ""), 409, "illegal_transition")
-	want(t, "supplied for the joint application", call(t, "POST", pub+"/public/applications/"+number+"/supplements", "", map[string]any{"code": code, "materials": []string{"营业执照"}}), 200, "")
+	jointSupply := map[string]any{"code": code, "materials": []string{"营业执照"}}
+	want(t, "supplied without a file since the request", call(t, "POST", pub+"/public/applications/"+number+"/supplements", "", jointSupply), 400, "missing_materials")
+	handInPDF(number, code, "营业执照")
+	want(t, "supplied for the joint application", call(t, "POST", pub+"/public/applications/"+number+"/supplements", "", jointSupply), 200, "")
 	if n := familySuspended(); n != 0 {
 		t.Fatalf("%d tasks still wait after the applicant supplied the material", n)
 	}

@@ -145,6 +145,10 @@ type application struct {
 	// ResumeTo the status the application returns to once supplied.
 	Missing  []string `json:"missing,omitempty"`
 	ResumeTo string   `json:"resume_to,omitempty"`
+	// Originals are the materials whose originals the lead department's
+	// staff saw at the counter when the applicant supplied them: they
+	// need no file.
+	Originals []string `json:"originals,omitempty"`
 	// Joint: several departments review it (联合审批).
 	Joint  bool   `json:"joint,omitempty"`
 	Status string `json:"status"`
@@ -481,7 +485,7 @@ func (c *call) supplement(p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := c.supplied(&l, in.Materials, "申请人已补正材料"); err != nil {
+	if err := c.supplied(&l, in.Materials, "申请人已补正材料", false); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusOK, publicView{Number: l.Number, ItemName: l.ItemName, Channel: l.Channel, Status: l.Status, Submitted: l.SubmittedAt}, nil
@@ -515,24 +519,31 @@ func (c *call) supplementAtCounter(p params) (int, any, error) {
 	if !c.who.clerk && !c.who.leader {
 		return 0, nil, forbidden("the lead department's clerks (or its leaders) record materials handed in at the counter")
 	}
-	if err := c.supplied(&l, in.Materials, "窗口收取补正材料"); err != nil {
+	if err := c.supplied(&l, in.Materials, "窗口收取补正材料", true); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusOK, l, nil
 }
 
 // supplied takes materials for those application l asks for and
-// resumes its workflow, saying comment. The engine resumes first, so
-// that a resumption it refuses (the caller no assignee) changes nothing;
-// a retry after the host failed to save finds the workflow resumed
-// already and saves.
-func (c *call) supplied(l *loaded, materials []string, comment string) error {
+// resumes its workflow, saying comment. The applicant supplies each with
+// a file handed in since they were asked for; at the counter the staff
+// see their originals (atCounter), which the application keeps. The
+// engine resumes first, so that a resumption it refuses (the caller no
+// assignee) changes nothing; a retry after the host failed to save finds
+// the workflow resumed already and saves.
+func (c *call) supplied(l *loaded, materials []string, comment string, atCounter bool) error {
 	if l.Status != statusCorrecting {
 		return newError(http.StatusConflict, codeIllegalTransition, "application %s is %s: no material is asked for", l.Number, l.Status)
 	}
 	for _, m := range l.Missing {
 		if !slices.Contains(materials, m) {
-			return badRequest(codeMissingMaterials, "still missing: %s", strings.Join(l.Missing, "、"))
+			return missingMaterialsError("still missing: ", l.Missing)
+		}
+	}
+	if !atCounter {
+		if without := l.withoutFile(l.Missing); len(without) > 0 {
+			return missingMaterialsError("hand in a file of each material asked for first (POST …/files); none since the request for: ", without)
 		}
 	}
 	it, err := c.loadItem(l.ItemCode)
@@ -552,6 +563,9 @@ func (c *call) supplied(l *loaded, materials []string, comment string) error {
 	back := l.ResumeTo
 	if back == "" {
 		back = statusSubmitted
+	}
+	if atCounter {
+		l.Originals = append(l.Originals, l.Missing...)
 	}
 	l.Materials, l.Missing, l.Status, l.ResumeTo, l.UpdatedBy, l.UpdatedAt = all, nil, back, "", c.req.Caller.Login, c.now
 	rec, err := c.host.Put(c.ctx, collApplications, l.ID, l.Version, l.application)
@@ -626,6 +640,15 @@ func (c *call) examine(p params) (int, any, error) {
 		}
 	default:
 		return 0, nil, badRequest(codeInvalidApplication, "decision: accept, reject or correct, not %q", in.Decision)
+	}
+	if in.Decision == "accept" && l.Channel == channelOnline {
+		without, err := c.withoutReadyFile(l, it.item)
+		if err != nil {
+			return 0, nil, err
+		}
+		if len(without) > 0 {
+			return 0, nil, missingMaterialsError("application "+l.Number+" has no file that has arrived, nor an original seen at the counter, of: ", without)
+		}
 	}
 	before := l.application
 	// The examination claims the application first: of two clerks
@@ -710,7 +733,8 @@ func (c *call) examineClaimed(l *loaded, it itemView, in examineInput, resumed b
 				return c.flowRefused(err)
 			}
 		}
-		l.Status, l.Missing, l.ResumeTo = statusCorrecting, in.Missing, statusSubmitted
+		l.askFor(in.Missing)
+		l.Status, l.ResumeTo = statusCorrecting, statusSubmitted
 	default:
 		if done == "" {
 			if err := c.act(*l, it, in); err != nil {
@@ -1029,7 +1053,8 @@ func (c *call) review(p params) (int, any, error) {
 		if _, err := c.host.SuspendWorkflow(c.ctx, l.InstanceID, "补正："+strings.Join(in.Missing, "、")); err != nil {
 			return 0, nil, c.flowRefused(err)
 		}
-		l.Status, l.Missing, l.ResumeTo, l.UpdatedBy, l.UpdatedAt = statusCorrecting, in.Missing, statusAccepted, c.who.login, c.now
+		l.askFor(in.Missing)
+		l.Status, l.ResumeTo, l.UpdatedBy, l.UpdatedAt = statusCorrecting, statusAccepted, c.who.login, c.now
 		rec, err := c.host.Put(c.ctx, collApplications, l.ID, l.Version, l.application)
 		if err != nil {
 			return 0, nil, fromHost(err, "the application")

@@ -16,6 +16,32 @@ func otherClerk() sdk.Caller {
 	return sdk.Caller{Kind: sdk.CallerAccount, Login: "wangwu", AccountID: 5, UnitID: 30, Roles: []string{"clerk", "leader"}}
 }
 
+// handIn hands in, with receipt's code, a file of each of materials,
+// and answers their ids.
+func (tt *tester) handIn(receipt receiptView, materials ...string) []string {
+	tt.t.Helper()
+	var ids []string
+	for _, m := range materials {
+		var up sdk.Upload
+		if s := tt.do(anonymous(), "POST", "/public/applications/"+receipt.Number+"/files", "", map[string]any{"code": receipt.Code, "material": m,
+			"name": m + ".pdf", "content_type": "application/pdf", "size": 1000}, &up); s != http.StatusCreated {
+			tt.t.Fatalf("hand in %s: %d", m, s)
+		}
+		ids = append(ids, up.FileID)
+	}
+	return ids
+}
+
+// applyWithFiles applies online for item XK-001 with a file of each of
+// its materials.
+func (tt *tester) applyWithFiles() receiptView {
+	tt.t.Helper()
+	var receipt receiptView
+	tt.do(anonymous(), "POST", "/public/applications", "", anApplication("项目备案申请表", "营业执照"), &receipt)
+	tt.handIn(receipt, "项目备案申请表", "营业执照")
+	return receipt
+}
+
 // anApplication is a complete online application for item XK-001.
 func anApplication(materials ...string) map[string]any {
 	return map[string]any{"item_code": "XK-001", "materials": materials,
@@ -52,6 +78,7 @@ func TestAnOnlineApplicationIsExaminedCorrectedDecidedAndQueried(t *testing.T) {
 		t.Fatalf("apply online: %d %+v", s, receipt)
 	}
 	id := receipt.ID
+	tt.handIn(receipt, "项目备案申请表", "营业执照")
 
 	// Another department, a leader before acceptance, the wrong step.
 	tt.refused(otherClerk(), "POST", "/applications/"+id+"/acceptance", "", map[string]any{"decision": "accept"}, http.StatusForbidden, codeNotYourDepartment)
@@ -85,6 +112,7 @@ func TestAnOnlineApplicationIsExaminedCorrectedDecidedAndQueried(t *testing.T) {
 	}
 	tt.refused(anonymous(), "POST", "/public/applications/"+receipt.Number+"/supplements", "", map[string]any{"code": "wrong", "materials": []string{"营业执照"}}, http.StatusNotFound, codeApplicationNotFound)
 	tt.refused(anonymous(), "POST", "/public/applications/"+receipt.Number+"/supplements", "", map[string]any{"code": receipt.Code, "materials": []string{}}, http.StatusBadRequest, codeMissingMaterials)
+	tt.handIn(receipt, "营业执照")
 	if s := tt.do(anonymous(), "POST", "/public/applications/"+receipt.Number+"/supplements", "", map[string]any{"code": receipt.Code, "materials": []string{"营业执照"}}, &seen); s != http.StatusOK || seen.Status != statusSubmitted {
 		t.Fatalf("supplied: %d %+v", s, seen)
 	}
@@ -188,9 +216,7 @@ func TestAnExaminationTheHostFailedInIsFinishedByTheSameClerksRetry(t *testing.T
 	colleague := sdk.Caller{Kind: sdk.CallerAccount, Login: "zhaoliu", AccountID: 6, UnitID: 20, Roles: []string{"clerk"}}
 	apply := func() string {
 		t.Helper()
-		var receipt receiptView
-		tt.do(anonymous(), "POST", "/public/applications", "", anApplication("项目备案申请表", "营业执照"), &receipt)
-		return receipt.ID
+		return tt.applyWithFiles().ID
 	}
 	examine := func(who sdk.Caller, id, decision string, failPut int) (application, refusal) {
 		t.Helper()
@@ -319,8 +345,7 @@ func TestMaterialsHandedInAtTheCounterAreRecordedByTheLeadDepartment(t *testing.
 func TestADepartmentListsItsOwnApplications(t *testing.T) {
 	tt := newTester(t)
 	tt.do(countyAdmin(), "POST", "/items", "", completeItem("XK-001"), nil)
-	var first receiptView
-	tt.do(anonymous(), "POST", "/public/applications", "", anApplication("项目备案申请表", "营业执照"), &first)
+	first := tt.applyWithFiles()
 	tt.do(anonymous(), "POST", "/public/applications", "", anApplication("项目备案申请表", "营业执照"), nil)
 	tt.do(clerk(), "POST", "/applications/"+first.ID+"/acceptance", "", map[string]any{"decision": "accept"}, nil)
 	type list struct {

@@ -38,8 +38,10 @@ type fakeHost struct {
 	// reach (fakeflow_test.go).
 	flow fakeFlow
 	// files are the public uploads asked for, each ready as soon as
-	// asked: the bytes and their checks are the host's, tested there.
-	files map[string]sdk.File
+	// asked unless pendingFiles, then until arrive: the bytes and their
+	// checks are the host's, tested there.
+	files        map[string]sdk.File
+	pendingFiles bool
 }
 
 func newFakeHost(now func() time.Time) *fakeHost {
@@ -272,7 +274,11 @@ func (h *fakeHost) CreatePublicUpload(_ context.Context, u sdk.PublicUpload) (sd
 		return sdk.Upload{}, fmt.Errorf("%w: no record %s/%s", sdk.ErrNotFound, u.Collection, u.RecordID)
 	}
 	id := fmt.Sprintf("%032x", len(h.files)+1)
-	h.files[id] = sdk.File{ID: id, Name: u.Name, ContentType: u.ContentType, Size: u.Size, Status: sdk.FileReady, Collection: u.Collection, RecordID: u.RecordID}
+	status := sdk.FileReady
+	if h.pendingFiles {
+		status = sdk.FilePending
+	}
+	h.files[id] = sdk.File{ID: id, Name: u.Name, ContentType: u.ContentType, Size: u.Size, Status: status, Collection: u.Collection, RecordID: u.RecordID}
 	return sdk.Upload{FileID: id, URL: "https://files.example/up/" + id}, nil
 }
 
@@ -291,4 +297,13 @@ func (h *fakeHost) DownloadURL(ctx context.Context, id string, _ time.Duration) 
 		return sdk.SignedURL{}, err
 	}
 	return sdk.SignedURL{URL: "https://files.example/down/" + id}, nil
+}
+
+// arrive makes file id's bytes arrive.
+func (h *fakeHost) arrive(id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f := h.files[id]
+	f.Status = sdk.FileReady
+	h.files[id] = f
 }

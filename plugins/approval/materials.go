@@ -37,6 +37,9 @@ type materialFile struct {
 	ContentType string    `json:"content_type"`
 	Size        int64     `json:"size"`
 	At          time.Time `json:"at"`
+	// Superseded: the material was asked for again (补正) after this file
+	// was handed in, so the file no longer stands for it.
+	Superseded bool `json:"superseded,omitempty"`
 }
 
 func materialRoutes() []route {
@@ -137,4 +140,69 @@ func (c *call) materialFileURL(p params) (int, any, error) {
 		return 0, nil, fromHost(err, "the file's URL")
 	}
 	return http.StatusOK, materialFileView{File: f, Material: l.Files[i].Material, URL: u}, nil
+}
+
+// missingMaterialsError refuses what lacks materials, naming them in the
+// message after prefix and as the details' list.
+func missingMaterialsError(prefix string, materials []string) *apiError {
+	e := badRequest(codeMissingMaterials, "%s%s", prefix, strings.Join(materials, "、"))
+	e.details = materials
+	return e
+}
+
+// askFor asks the applicant for materials (补正): the files handed in of
+// them so far, and the originals seen at the counter, no longer stand for
+// them (a copy refused as illegible is handed in again).
+func (l *application) askFor(materials []string) {
+	l.Missing = materials
+	for i, f := range l.Files {
+		if slices.Contains(materials, f.Material) {
+			l.Files[i].Superseded = true
+		}
+	}
+	l.Originals = slices.DeleteFunc(l.Originals, func(m string) bool { return slices.Contains(materials, m) })
+}
+
+// withoutFile are those of materials application l has no file of but
+// superseded ones. Whether their bytes arrived the applicant's routes
+// cannot tell (the host's files answer accounts only): the examination
+// checks it.
+func (l application) withoutFile(materials []string) []string {
+	var without []string
+	for _, m := range materials {
+		if !slices.ContainsFunc(l.Files, func(f materialFile) bool { return f.Material == m && !f.Superseded }) {
+			without = append(without, m)
+		}
+	}
+	return without
+}
+
+// withoutReadyFile are the materials of item it that application l has
+// neither a file of whose bytes arrived (and not superseded by a request
+// for it) nor an original the staff saw at the counter. An electronic form (电子表单) is no exception: the module
+// keeps no form's fields, so a filled form is handed in as a file (its
+// PDF or OFD) like any other material. Of several files of a material,
+// the newest are read first and the first arrived will do.
+func (c *call) withoutReadyFile(l loaded, it item) ([]string, error) {
+	var without []string
+	for _, m := range it.Materials {
+		if slices.Contains(l.Originals, m.Name) {
+			continue
+		}
+		ready := false
+		for i := len(l.Files) - 1; i >= 0 && !ready; i-- {
+			if l.Files[i].Material != m.Name || l.Files[i].Superseded {
+				continue
+			}
+			f, err := c.host.File(c.ctx, l.Files[i].FileID)
+			if err != nil && !errors.Is(err, sdk.ErrNotFound) {
+				return nil, fromHost(err, "the application's files")
+			}
+			ready = err == nil && f.Status == sdk.FileReady
+		}
+		if !ready {
+			without = append(without, m.Name)
+		}
+	}
+	return without, nil
 }

@@ -1,8 +1,11 @@
 package approval
 
 import (
+	"encoding/json"
 	"net/http"
+	"slices"
 	"testing"
+	"time"
 )
 
 // TestAnApplicantHandsInTheFilesOfTheirMaterials: with the receipt's
@@ -60,6 +63,96 @@ func TestAnApplicantHandsInTheFilesOfTheirMaterials(t *testing.T) {
 	}
 
 	tt.do(anonymous(), "POST", "/public/applications/"+receipt.Number+"/supplements", "", map[string]any{"code": receipt.Code, "materials": []string{"营业执照"}}, nil)
+	tt.handIn(receipt, "项目备案申请表")
 	tt.do(clerk(), "POST", "/applications/"+receipt.ID+"/acceptance", "", map[string]any{"decision": "accept"}, nil)
 	tt.refused(anonymous(), "POST", files, "", file("营业执照", "application/pdf", 1000), http.StatusConflict, codeIllegalTransition)
+}
+
+// TestAnOnlineApplicationIsAcceptedOnlyWithAFileOfEveryMaterial: the
+// clerk's acceptance of an online application is refused, naming them,
+// while a material of the item has no file whose bytes arrived (an
+// electronic form included), changing nothing; the clerk may still ask
+// for them (补正) or refuse it. The applicant's supplying is refused
+// without a file of each material asked for handed in since the request
+// (one handed in before does not count), changing nothing. Materials
+// handed in at the counter need no file: the staff saw the originals.
+// An application made at the counter is accepted without files.
+func TestAnOnlineApplicationIsAcceptedOnlyWithAFileOfEveryMaterial(t *testing.T) {
+	tt := newTester(t)
+	tt.do(countyAdmin(), "POST", "/items", "", completeItem("XK-001"), nil)
+	tt.host.pendingFiles = true
+	var receipt receiptView
+	tt.do(anonymous(), "POST", "/public/applications", "", anApplication("项目备案申请表", "营业执照"), &receipt)
+	accept := "/applications/" + receipt.ID + "/acceptance"
+	unchanged := func(status string) {
+		t.Helper()
+		var a loaded
+		tt.do(clerk(), "GET", "/applications/"+receipt.ID, "", nil, &a)
+		if a.Status != status || a.ExaminedBy != "" || len(tt.host.flow.calls) != 0 {
+			t.Fatalf("a refusal changed the application: %+v, calls %v", a, tt.host.flow.calls)
+		}
+	}
+	lists := func(r refusal, want ...string) {
+		t.Helper()
+		var got []string
+		if err := json.Unmarshal(r.Error.Details, &got); err != nil || !slices.Equal(got, want) {
+			t.Fatalf("the refusal lists %s (%v), want %v", r.Error.Details, err, want)
+		}
+	}
+	lists(tt.refused(clerk(), "POST", accept, "", map[string]any{"decision": "accept"}, http.StatusBadRequest, codeMissingMaterials), "项目备案申请表", "营业执照")
+	unchanged(statusSubmitted)
+
+	// The licence's bytes arrive; the form's never do.
+	licence := tt.handIn(receipt, "营业执照")[0]
+	form := tt.handIn(receipt, "项目备案申请表")[0]
+	lists(tt.refused(clerk(), "POST", accept, "", map[string]any{"decision": "accept"}, http.StatusBadRequest, codeMissingMaterials), "项目备案申请表", "营业执照")
+	tt.host.arrive(licence)
+	lists(tt.refused(clerk(), "POST", accept, "", map[string]any{"decision": "accept"}, http.StatusBadRequest, codeMissingMaterials), "项目备案申请表")
+	unchanged(statusSubmitted)
+
+	// Asked for the form: the file handed in before does not supply it,
+	// even arrived.
+	tt.host.arrive(form)
+	tt.advance(time.Minute)
+	tt.do(clerk(), "POST", accept, "", map[string]any{"decision": "correct", "missing": []string{"项目备案申请表"}}, nil)
+	supply := map[string]any{"code": receipt.Code, "materials": []string{"项目备案申请表"}}
+	supplements := "/public/applications/" + receipt.Number + "/supplements"
+	lists(tt.refused(anonymous(), "POST", supplements, "", supply, http.StatusBadRequest, codeMissingMaterials), "项目备案申请表")
+	var a loaded
+	if tt.do(clerk(), "GET", "/applications/"+receipt.ID, "", nil, &a); a.Status != statusCorrecting || slices.Contains(tt.host.flow.calls, "resume") {
+		t.Fatalf("a refused supplement changed the application: %+v, calls %v", a, tt.host.flow.calls)
+	}
+	// Handed in since: supplied, and its bytes checked at acceptance.
+	tt.advance(time.Minute)
+	again := tt.handIn(receipt, "项目备案申请表")[0]
+	if s := tt.do(anonymous(), "POST", supplements, "", supply, nil); s != http.StatusOK {
+		t.Fatalf("supplied with a file since the request: %d", s)
+	}
+	lists(tt.refused(clerk(), "POST", accept, "", map[string]any{"decision": "accept"}, http.StatusBadRequest, codeMissingMaterials), "项目备案申请表")
+	tt.host.arrive(again)
+	if s := tt.do(clerk(), "POST", accept, "", map[string]any{"decision": "accept"}, &a); s != http.StatusOK || a.Status != statusAccepted {
+		t.Fatalf("accepted with every file arrived: %d %+v", s, a)
+	}
+
+	// At the counter: the originals seen stand for files.
+	var other receiptView
+	tt.do(anonymous(), "POST", "/public/applications", "", anApplication("项目备案申请表", "营业执照"), &other)
+	tt.host.arrive(tt.handIn(other, "项目备案申请表")[0])
+	tt.do(clerk(), "POST", "/applications/"+other.ID+"/acceptance", "", map[string]any{"decision": "correct", "missing": []string{"营业执照"}}, nil)
+	tt.do(clerk(), "POST", "/applications/"+other.ID+"/supplements", "", map[string]any{"materials": []string{"营业执照"}}, nil)
+	if s := tt.do(clerk(), "POST", "/applications/"+other.ID+"/acceptance", "", map[string]any{"decision": "accept"}, &a); s != http.StatusOK || !slices.Equal(a.Originals, []string{"营业执照"}) {
+		t.Fatalf("accepted with the licence's original seen at the counter: %d %+v", s, a)
+	}
+
+	// Refusing one without files is the clerk's to do.
+	var bare receiptView
+	tt.do(anonymous(), "POST", "/public/applications", "", anApplication("项目备案申请表", "营业执照"), &bare)
+	if s := tt.do(clerk(), "POST", "/applications/"+bare.ID+"/acceptance", "", map[string]any{"decision": "reject", "reasons": "未提交材料"}, &a); s != http.StatusOK || a.Status != statusRejected {
+		t.Fatalf("refused without files: %d %+v", s, a)
+	}
+	var counter receiptView
+	tt.do(clerk(), "POST", "/applications", "", anApplication("项目备案申请表", "营业执照"), &counter)
+	if s := tt.do(clerk(), "POST", "/applications/"+counter.ID+"/acceptance", "", map[string]any{"decision": "accept"}, &a); s != http.StatusOK || a.Status != statusAccepted {
+		t.Fatalf("accepted at the counter without files: %d %+v", s, a)
+	}
 }
