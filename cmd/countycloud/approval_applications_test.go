@@ -282,6 +282,22 @@ func TestAnApprovalApplicationThroughTheHost(t *testing.T) {
 	}
 	want(t, "the denial", decideJoint("fgleader", "deny", "住建局：不符合城乡规划"), 200, "")
 
+	// After a department's 补正 on a joint item, the materials handed in
+	// at the counter are the lead department's leader's to record: the
+	// suspended tasks (the reply, the reviews) are leaders'.
+	id, _, _ = applyJoint()
+	want(t, "住建局 asks for a material again", reviewAs("jsleader", map[string]any{"decision": "correct", "missing": []string{"营业执照"}}), 200, "")
+	handed = map[string]any{"materials": []string{"营业执照"}}
+	want(t, "the lead department's clerk records them", call(t, "POST", wy+"/applications/"+id+"/supplements", tokens["fgclerk"], handed), 403, "forbidden")
+	want(t, "住建局's leader records them", call(t, "POST", wy+"/applications/"+id+"/supplements", tokens["jsleader"], handed), 403, "not_your_department")
+	if n := familySuspended(); n != 3 {
+		t.Fatalf("a refused counter supplement changed the joint application's workflow: %d tasks wait", n)
+	}
+	want(t, "the lead department's leader records them", call(t, "POST", wy+"/applications/"+id+"/supplements", tokens["fgleader"], handed), 200, "")
+	if n := familySuspended(); n != 0 {
+		t.Fatalf("%d tasks still wait after the counter took the material", n)
+	}
+
 	today := measure.Day(time.Now())
 	q := "?measure=approval.applications.decided,approval.applications.decided_online,approval.applications.decided_on_time,approval.applications.overdue&from=" + today + "&to=" + today
 	report := decode[measure.Report](t, call(t, "GET", url+"/v1/tenants/"+wyCode+"/measures"+q, tokens["wyadmin"], nil))

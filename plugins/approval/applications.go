@@ -157,8 +157,11 @@ type application struct {
 	// InstanceID is its workflow instance, once the department examines.
 	InstanceID int64 `json:"instance_id,omitempty"`
 	// ExaminedBy is the login of the clerk whose examination claimed it
-	// and has not saved its outcome yet: only their retry finishes it.
+	// at ExaminedAt and has not saved its outcome yet: their retry
+	// finishes it, anyone else's only once the claim is abandoned
+	// (takeoverAfter).
 	ExaminedBy  string     `json:"examined_by,omitempty"`
+	ExaminedAt  *time.Time `json:"examined_at,omitempty"`
 	Number      string     `json:"number"`
 	SubmittedAt time.Time  `json:"submitted_at"`
 	DecidedAt   *time.Time `json:"decided_at,omitempty"`
@@ -498,9 +501,10 @@ type counterSupplementInput struct {
 
 // supplementAtCounter records the materials asked for that the applicant
 // handed in at the lead department's counter, by its clerk (or leader:
-// the engine lets only an assignee of a suspended task resume, which at
-// a joint application's 补正 is the department's leader), and starts the
-// application's clock again as the applicant's own supplying does.
+// the engine lets only an assignee of a suspended task resume, which
+// after a department's 补正 on a joint application is its leader alone),
+// and starts the application's clock again as the applicant's own
+// supplying does.
 func (c *call) supplementAtCounter(p params) (int, any, error) {
 	if !c.who.staff() {
 		return 0, nil, forbidden("the lead department's clerks record materials handed in at the counter")
@@ -518,6 +522,12 @@ func (c *call) supplementAtCounter(p params) (int, any, error) {
 	}
 	if !c.who.clerk && !c.who.leader {
 		return 0, nil, forbidden("the lead department's clerks (or its leaders) record materials handed in at the counter")
+	}
+	if l.ResumeTo == statusAccepted && !c.who.leader {
+		// The engine resumes for an assignee of a suspended task only,
+		// and a joint application's are all leaders' (the reply, the
+		// reviews): told here, before anything is asked of it.
+		return 0, nil, forbidden("application %s waits on materials a department asked for during its review: the lead department's leader records them", l.Number)
 	}
 	if err := c.supplied(&l, in.Materials, "窗口收取补正材料", true); err != nil {
 		return 0, nil, err
@@ -612,7 +622,11 @@ func (c *call) examine(p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if c.who.unit != l.UnitID {
+	// A claim abandoned is the department's again, and the county
+	// admin's to finish (what the engine did needs no clerk's role).
+	mine := l.ExaminedBy == c.who.login
+	abandoned := l.ExaminedBy != "" && !mine && abandonedSince(l.ExaminedAt, c.now)
+	if c.who.unit != l.UnitID && !(abandoned && c.who.county) {
 		return 0, nil, newError(http.StatusForbidden, codeNotYourDepartment, "application %s is for unit %d, not yours", l.Number, l.UnitID)
 	}
 	if l.Status != statusSubmitted {
@@ -656,12 +670,17 @@ func (c *call) examine(p params) (int, any, error) {
 	// refused (version_conflict) before anything starts. An examination
 	// the host failed in after the claim leaves it claimed (examined_by):
 	// the same clerk's retry finishes it, keeping what the failed attempt
-	// did in the engine; anyone else waits for that.
-	resumed := l.ExaminedBy == c.who.login
-	if l.ExaminedBy != "" && !resumed {
-		return 0, nil, newError(http.StatusConflict, codeIllegalTransition, "application %s is being examined by %s, whose retry finishes it", l.Number, l.ExaminedBy)
+	// did in the engine; anyone else waits for that, or, once the claim
+	// is abandoned, takes it over as that retry would.
+	if l.ExaminedBy != "" && !mine && !abandoned {
+		return 0, nil, newError(http.StatusConflict, codeIllegalTransition, "application %s is being examined by %s since %s, whose retry finishes it; from %s another may take it over",
+			l.Number, l.ExaminedBy, l.ExaminedAt.Format(time.RFC3339), l.ExaminedAt.Add(takeoverAfter).Format(time.RFC3339))
 	}
-	l.ExaminedBy, l.UpdatedBy, l.UpdatedAt = c.who.login, c.who.login, c.now
+	resumed := mine || abandoned
+	if abandoned {
+		c.log.Info("an abandoned examination taken over", "application", l.ID, "from", l.ExaminedBy, "by", c.who.login)
+	}
+	l.ExaminedBy, l.ExaminedAt, l.UpdatedBy, l.UpdatedAt = c.who.login, &c.now, c.who.login, c.now
 	claimed, err := c.host.Put(c.ctx, collApplications, l.ID, l.Version, l.application)
 	if err != nil {
 		return 0, nil, fromHost(err, "the application")
@@ -673,7 +692,7 @@ func (c *call) examine(p params) (int, any, error) {
 		// retry.
 		var ae *apiError
 		if errors.As(err, &ae) && ae.code != codeBusy {
-			l.ExaminedBy = before.ExaminedBy
+			l.ExaminedBy, l.ExaminedAt = before.ExaminedBy, before.ExaminedAt
 			if _, perr := c.host.Put(c.ctx, collApplications, l.ID, l.Version, l.application); perr != nil {
 				c.log.Error("an examination refused kept its claim", "application", l.ID, "err", perr)
 			}
@@ -687,6 +706,21 @@ func (c *call) examine(p params) (int, any, error) {
 	l.Version = rec.Version
 	c.audit("application."+in.Decision, "application", l.ID, before, l.application)
 	return http.StatusOK, l, nil
+}
+
+// takeoverAfter is how long a claim on an application's examination, or
+// a decision the engine took that the module has not saved, waits for the
+// retry of whom made it before another of the department (or the
+// county's admin) may finish it: a retry after a failing host comes
+// within seconds or minutes, and a quarter of an hour left is a clerk
+// gone home, while the applicant's clock runs.
+const takeoverAfter = 15 * time.Minute
+
+// abandonedSince says whether what was left half-done at (a claim, an
+// action of the engine's) waits in vain by now. One without a time, left
+// before the module kept it, is.
+func abandonedSince(at *time.Time, now time.Time) bool {
+	return at == nil || !now.Before(at.Add(takeoverAfter))
 }
 
 // examineClaimed does examination in of claimed application l in the
@@ -746,7 +780,7 @@ func (c *call) examineClaimed(l *loaded, it itemView, in examineInput, resumed b
 			l.Status, l.Reasons = statusRejected, in.Reasons
 		}
 	}
-	l.ExaminedBy = ""
+	l.ExaminedBy, l.ExaminedAt = "", nil
 	return nil
 }
 
@@ -849,7 +883,7 @@ func (c *call) decide(p params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if c.who.unit != l.UnitID {
+	if c.who.unit != l.UnitID && !c.who.county {
 		return 0, nil, newError(http.StatusForbidden, codeNotYourDepartment, "application %s is for unit %d, not yours", l.Number, l.UnitID)
 	}
 	if l.Status != statusAccepted {
@@ -862,19 +896,74 @@ func (c *call) decide(p params) (int, any, error) {
 			return 0, nil, err
 		}
 	}
-	task, err := c.openTask(l.InstanceID, step)
-	if err != nil {
-		return 0, nil, err
-	}
-	out, err := c.host.ActOnTaskWith(c.ctx, task, in.Decision, sdk.ActOptions{Comment: in.Reasons})
+	tasks, err := c.host.ListWorkflowTasks(c.ctx, sdk.WorkflowQuery{Workflow: workflowApplication, InstanceID: l.InstanceID})
 	if err != nil {
 		return 0, nil, c.flowRefused(err)
 	}
+	var open, done *sdk.Task
+	for i, t := range tasks {
+		switch {
+		case t.Step != step:
+		case t.Status == "open":
+			open = &tasks[i]
+		case t.Status == "done" && t.Action != nil:
+			done = &tasks[i]
+		}
+	}
+	if open == nil && done != nil {
+		return c.finishDecision(l, in, *done)
+	}
+	if open == nil {
+		return 0, nil, newError(http.StatusConflict, codeIllegalTransition, "the application's workflow waits at no %s step", step)
+	}
+	if c.who.unit != l.UnitID {
+		return 0, nil, newError(http.StatusForbidden, codeNotYourDepartment, "application %s is for unit %d, not yours", l.Number, l.UnitID)
+	}
+	out, err := c.host.ActOnTaskWith(c.ctx, open.ID, in.Decision, sdk.ActOptions{Comment: in.Reasons})
+	if err != nil {
+		return 0, nil, c.flowRefused(err)
+	}
+	return c.decided(l, in.Decision, in.Reasons, c.now, out.Instance)
+}
+
+// finishDecision saves the decision the engine took on application l
+// (its task done) whose saving the host failed: the engine's record is
+// the truth. Whom took it finishes it at once; another leader of the
+// department or the county's admin once it waits in vain
+// (takeoverAfter). A retry with another decision is refused.
+func (c *call) finishDecision(l loaded, in decisionInput, done sdk.Task) (int, any, error) {
+	if *done.Action != in.Decision {
+		return 0, nil, newError(http.StatusConflict, codeIllegalTransition, "application %s was decided (%s) in its workflow already: retry with that decision", l.Number, *done.Action)
+	}
+	mine := done.ActedBy != nil && *done.ActedBy == c.who.account
+	if !mine && !(c.who.county || c.who.leader && c.who.unit == l.UnitID) {
+		return 0, nil, forbidden("the lead department's leaders (or the county's admins) finish a decision the engine took")
+	}
+	if !mine && !abandonedSince(done.ActedAt, c.now) {
+		return 0, nil, newError(http.StatusConflict, codeIllegalTransition, "application %s is being decided by account %d, whose retry finishes it; from %s another may", l.Number, *done.ActedBy, done.ActedAt.Add(takeoverAfter).Format(time.RFC3339))
+	}
+	view, err := c.host.WorkflowInstanceView(c.ctx, l.InstanceID)
+	if err != nil {
+		return 0, nil, c.flowRefused(err)
+	}
+	reasons, at := "", c.now
+	if done.Comment != nil {
+		reasons = *done.Comment
+	}
+	if done.ActedAt != nil {
+		at = *done.ActedAt
+	}
+	return c.decided(l, in.Decision, reasons, at, view.Instance)
+}
+
+// decided saves decision (with reasons) taken at at on application l, its
+// instance finished, and counts it.
+func (c *call) decided(l loaded, decision, reasons string, at time.Time, instance sdk.Instance) (int, any, error) {
 	before := l.application
-	punctual := onTime(c.now, out.Instance)
-	l.Status, l.Reasons, l.DecidedAt, l.OnTime = statusApproved, "", &c.now, &punctual
-	if in.Decision == "deny" {
-		l.Status, l.Reasons = statusDenied, in.Reasons
+	punctual := onTime(at, instance)
+	l.Status, l.Reasons, l.DecidedAt, l.OnTime = statusApproved, "", &at, &punctual
+	if decision == "deny" {
+		l.Status, l.Reasons = statusDenied, reasons
 	}
 	l.UpdatedBy, l.UpdatedAt = c.who.login, c.now
 	rec, err := c.host.Put(c.ctx, collApplications, l.ID, l.Version, l.application)
@@ -882,27 +971,29 @@ func (c *call) decide(p params) (int, any, error) {
 		return 0, nil, fromHost(err, "the application")
 	}
 	l.Version = rec.Version
-	c.audit("application."+in.Decision, "application", l.ID, before, l.application)
-	c.countDecided(l, l.UnitID, "", out.Instance)
+	c.audit("application."+decision, "application", l.ID, before, l.application)
+	c.countDecided(l, l.UnitID, "", at, instance)
 	return http.StatusOK, l, nil
 }
 
-// onTime says instance, just finished, finished by its deadline.
-func onTime(now time.Time, instance sdk.Instance) bool {
-	return instance.DueAt == nil || !now.After(*instance.DueAt)
+// onTime says instance, finished at at, finished by its deadline.
+func onTime(at time.Time, instance sdk.Instance) bool {
+	return instance.DueAt == nil || !at.After(*instance.DueAt)
 }
 
-// countDecided counts application l decided by unit today in the unit's
+// countDecided counts application l decided by unit at at in the unit's
 // figures, on time or not and its handling time by instance, which the
-// decision finished; prefix sets a department's review's keys apart from
-// the application's own.
-func (c *call) countDecided(l loaded, unit int64, prefix string, instance sdk.Instance) {
-	d := day(c.now)
+// decision finished (a decision finished after the host failed has no
+// handling time: the engine gives it in the finishing action's outcome
+// only); prefix sets a department's review's keys apart from the
+// application's own.
+func (c *call) countDecided(l loaded, unit int64, prefix string, at time.Time, instance sdk.Instance) {
+	d := day(at)
 	counts := []string{measureDecided}
 	if l.Channel == channelOnline {
 		counts = append(counts, measureDecidedOnline)
 	}
-	if onTime(c.now, instance) {
+	if onTime(at, instance) {
 		counts = append(counts, measureDecidedOnTime)
 	} else {
 		counts = append(counts, measureOverdue)
@@ -1085,7 +1176,7 @@ func (c *call) review(p params) (int, any, error) {
 		// A reviewing department's figures are its own reviews, each
 		// against its own limit; the lead department's are the
 		// applications it replies to (decide).
-		c.countDecided(l, c.who.unit, "review:", acted.Instance)
+		c.countDecided(l, c.who.unit, "review:", c.now, acted.Instance)
 	}
 	c.audit("application.review."+in.Decision, "application", l.ID, nil, map[string]any{"unit_id": c.who.unit, "decision": in.Decision, "reasons": in.Reasons})
 	out, err := c.departmentReviews(l)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/countycloud/countycloud/plugins/sdk"
 )
@@ -220,26 +221,14 @@ func TestAnExaminationTheHostFailedInIsFinishedByTheSameClerksRetry(t *testing.T
 	}
 	examine := func(who sdk.Caller, id, decision string, failPut int) (application, refusal) {
 		t.Helper()
-		tt.host.mu.Lock()
-		tt.host.failPut = failPut
-		tt.host.mu.Unlock()
+		tt.host.failPutIn(failPut)
 		var r refusal
 		tt.do(who, "POST", "/applications/"+id+"/acceptance", "", map[string]any{"decision": decision, "missing": []string{"营业执照"}}, &r)
 		var a application
 		tt.do(clerk(), "GET", "/applications/"+id, "", nil, &a)
 		return a, r
 	}
-	count := func(call string) int {
-		tt.host.mu.Lock()
-		defer tt.host.mu.Unlock()
-		n := 0
-		for _, c := range tt.host.flow.calls {
-			if strings.HasPrefix(c, call) {
-				n++
-			}
-		}
-		return n
-	}
+	count := tt.host.flowCalls
 
 	// What the engine refuses gives the claim back: the colleague
 	// examines after a refused one.
@@ -377,4 +366,72 @@ func TestADepartmentListsItsOwnApplications(t *testing.T) {
 	tt.refused(clerk(), "GET", "/applications", "department=20", nil, http.StatusBadRequest, codeInvalidQuery)
 	tt.refused(anonymous(), "GET", "/applications", "", nil, http.StatusForbidden, codeForbidden)
 	tt.refused(operator(), "GET", "/applications", "", nil, http.StatusForbidden, codeForbidden)
+}
+
+// TestAnAbandonedExaminationOrDecisionIsTakenOver: an examination the
+// host failed in after the engine acted stays claimed by its clerk; within
+// takeoverAfter the department's other clerks and the county's admin are
+// refused, another department's always; then a colleague finishes it as
+// the clerk's retry would (the engine's decision, acting once), and the
+// county's admin finishes a suspension (补正) likewise. A decision the
+// engine took whose saving failed is finished by the same leader at once,
+// by another of the department's leaders only after takeoverAfter, with
+// the engine's decision, counted once on the day it was taken.
+func TestAnAbandonedExaminationOrDecisionIsTakenOver(t *testing.T) {
+	tt := newTester(t)
+	tt.do(countyAdmin(), "POST", "/items", "", completeItem("XK-001"), nil)
+	colleague := sdk.Caller{Kind: sdk.CallerAccount, Login: "zhaoliu", AccountID: 6, UnitID: 20, Roles: []string{"clerk"}}
+	deputy := sdk.Caller{Kind: sdk.CallerAccount, Login: "sunba", AccountID: 8, UnitID: 20, Roles: []string{"leader"}}
+	failing := tt.host.failPutIn
+	count := tt.host.flowCalls
+	accept := map[string]any{"decision": "accept"}
+
+	// The clerk's examination fails after the engine accepted.
+	id := tt.applyWithFiles().ID
+	acceptance := "/applications/" + id + "/acceptance"
+	failing(3)
+	tt.refused(clerk(), "POST", acceptance, "", accept, http.StatusServiceUnavailable, codeBusy)
+	tt.advance(takeoverAfter - time.Minute)
+	r := tt.refused(colleague, "POST", acceptance, "", accept, http.StatusConflict, codeIllegalTransition)
+	if !strings.Contains(r.Error.Message, "zhangsan") || !strings.Contains(r.Error.Message, "2026-06-05T09:15:00Z") {
+		t.Errorf("the refusal does not say whose claim and from when: %s", r.Error.Message)
+	}
+	tt.refused(countyAdmin(), "POST", acceptance, "", accept, http.StatusForbidden, codeNotYourDepartment)
+	tt.advance(time.Minute)
+	tt.refused(otherClerk(), "POST", acceptance, "", accept, http.StatusForbidden, codeNotYourDepartment)
+	tt.refused(colleague, "POST", acceptance, "", map[string]any{"decision": "reject", "reasons": "不符合条件"}, http.StatusConflict, codeIllegalTransition)
+	var a loaded
+	if s := tt.do(colleague, "POST", acceptance, "", accept, &a); s != http.StatusOK || a.Status != statusAccepted || a.ExaminedBy != "" || a.ExaminedAt != nil ||
+		count("accept at accept") != 1 || count("start") != 1 {
+		t.Fatalf("the colleague takes it over: %d %+v, calls %v", s, a, tt.host.flow.calls)
+	}
+
+	// The leader's decision fails after the engine approved.
+	decision := "/applications/" + id + "/decision"
+	failing(1)
+	tt.refused(leader(), "POST", decision, "", map[string]any{"decision": "approve"}, http.StatusServiceUnavailable, codeBusy)
+	decidedAt := tt.clock()
+	tt.advance(time.Minute)
+	tt.refused(deputy, "POST", decision, "", map[string]any{"decision": "approve"}, http.StatusConflict, codeIllegalTransition)
+	tt.refused(leader(), "POST", decision, "", map[string]any{"decision": "deny", "reasons": "不符合条件"}, http.StatusConflict, codeIllegalTransition)
+	tt.advance(takeoverAfter)
+	tt.refused(colleague, "POST", decision, "", map[string]any{"decision": "approve"}, http.StatusForbidden, codeForbidden)
+	tt.refused(otherClerk(), "POST", decision, "", map[string]any{"decision": "approve"}, http.StatusForbidden, codeNotYourDepartment)
+	if s := tt.do(deputy, "POST", decision, "", map[string]any{"decision": "approve"}, &a); s != http.StatusOK || a.Status != statusApproved ||
+		!a.DecidedAt.Equal(decidedAt) || count("approve at decide") != 1 {
+		t.Fatalf("the deputy finishes the decision: %d %+v, calls %v", s, a, tt.host.flow.calls)
+	}
+	if f, ok := tt.host.measures[measureDecidedOnTime+":"+id]; !ok || f.Day != "2026-06-05" {
+		t.Errorf("the decision finished is not counted on time on its day: %+v", f)
+	}
+
+	// The county's admin finishes a 补正 the clerk left.
+	id = tt.applyWithFiles().ID
+	failing(3)
+	tt.refused(clerk(), "POST", "/applications/"+id+"/acceptance", "", map[string]any{"decision": "correct", "missing": []string{"营业执照"}}, http.StatusServiceUnavailable, codeBusy)
+	tt.advance(takeoverAfter)
+	if s := tt.do(countyAdmin(), "POST", "/applications/"+id+"/acceptance", "", map[string]any{"decision": "correct", "missing": []string{"营业执照"}}, &a); s != http.StatusOK ||
+		a.Status != statusCorrecting || count("suspend") != 1 {
+		t.Fatalf("the county's admin finishes the 补正: %d %+v, calls %v", s, a, tt.host.flow.calls)
+	}
 }

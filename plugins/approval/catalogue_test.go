@@ -71,6 +71,9 @@ func (tt *tester) serve(who sdk.Caller, method, path, query string, body any) *s
 			tt.t.Fatal(err)
 		}
 	}
+	tt.host.mu.Lock()
+	tt.host.caller = who
+	tt.host.mu.Unlock()
 	resp, err := tt.m.serve(context.Background(), &sdk.Request{Method: method, Path: path, Query: query, Body: data, Caller: who, RequestID: "req-1"}, tt.host)
 	if err != nil {
 		tt.t.Fatalf("%s %s: %v", method, path, err)

@@ -21,11 +21,10 @@ type fakeFlow struct {
 	open      map[int64]string
 	due       map[int64]time.Time
 	suspended map[int64]bool
-	// refs are the instances' references, accepted the action done at
-	// each one's accept step.
-	refs     map[int64]string
-	accepted map[int64]string
-	calls    []string
+	// refs are the instances' references, acted the tasks done in each.
+	refs  map[int64]string
+	acted map[int64][]sdk.Task
+	calls []string
 	// denied makes every action sdk.ErrDenied: the caller lacks the role.
 	denied bool
 }
@@ -35,7 +34,7 @@ type fakeReceipt struct{ code, record string }
 func (f *fakeFlow) init() {
 	if f.receipts == nil {
 		f.receipts, f.open, f.due, f.suspended = map[string]fakeReceipt{}, map[int64]string{}, map[int64]time.Time{}, map[int64]bool{}
-		f.refs, f.accepted = map[int64]string{}, map[int64]string{}
+		f.refs, f.acted = map[int64]string{}, map[int64][]sdk.Task{}
 	}
 }
 
@@ -92,15 +91,15 @@ func (h *fakeHost) ListWorkflowInstances(_ context.Context, q sdk.WorkflowQuery)
 }
 
 // ListWorkflowTasks answers an instance's open task at the step the test
-// set (suspended with its instance), and without a status also its done
-// accept task.
+// set (suspended with its instance), and without a status (or with done)
+// also its done tasks.
 func (h *fakeHost) ListWorkflowTasks(_ context.Context, q sdk.WorkflowQuery) ([]sdk.Task, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.flow.init()
 	var out []sdk.Task
-	if a, ok := h.flow.accepted[q.InstanceID]; ok && q.Status == "" {
-		out = append(out, sdk.Task{ID: q.InstanceID * 100, InstanceID: q.InstanceID, Step: "accept", Status: "done", Action: &a})
+	if q.Status == "" || q.Status == "done" {
+		out = append(out, h.flow.acted[q.InstanceID]...)
 	}
 	step, ok := h.flow.open[q.InstanceID]
 	if !ok || step == "" {
@@ -125,9 +124,9 @@ func (h *fakeHost) ActOnTaskWith(_ context.Context, taskID int64, action string,
 	}
 	id := taskID / 100
 	h.flow.calls = append(h.flow.calls, fmt.Sprintf("%s at %s", action, h.flow.open[id]))
-	if h.flow.open[id] == "accept" {
-		h.flow.accepted[id] = action
-	}
+	by, at, comment := h.caller.AccountID, h.now(), o.Comment
+	h.flow.acted[id] = append(h.flow.acted[id], sdk.Task{ID: taskID, InstanceID: id, Step: h.flow.open[id], Status: "done", Action: &action,
+		ActedBy: &by, ActedAt: &at, Comment: &comment})
 	h.flow.open[id] = map[string]string{"accept": "decide"}[action]
 	due := h.flow.due[id]
 	out := sdk.Outcome{Instance: sdk.Instance{ID: id, DueAt: &due}}
@@ -158,4 +157,31 @@ func (h *fakeHost) ResumeWorkflow(_ context.Context, id int64, _ string) ([]sdk.
 	delete(h.flow.suspended, id)
 	h.flow.calls = append(h.flow.calls, "resume")
 	return []sdk.Instance{{ID: id, Status: "running"}}, nil
+}
+
+// WorkflowInstanceView answers an instance with its deadline, finished
+// once its tasks are.
+func (h *fakeHost) WorkflowInstanceView(_ context.Context, id int64) (sdk.InstanceView, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.flow.init()
+	due := h.flow.due[id]
+	v := sdk.InstanceView{Instance: sdk.Instance{ID: id, Status: "running", DueAt: &due}}
+	if acted := h.flow.acted[id]; h.flow.open[id] == "" && len(acted) > 0 {
+		v.Status, v.FinishedAt = "done", acted[len(acted)-1].ActedAt
+	}
+	return v, nil
+}
+
+// flowCalls counts the calls to the engine starting with prefix.
+func (h *fakeHost) flowCalls(prefix string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, c := range h.flow.calls {
+		if strings.HasPrefix(c, prefix) {
+			n++
+		}
+	}
+	return n
 }

@@ -42,6 +42,8 @@ type fakeHost struct {
 	// checks are the host's, tested there.
 	files        map[string]sdk.File
 	pendingFiles bool
+	// caller is the request's, who acts in the engine.
+	caller sdk.Caller
 }
 
 func newFakeHost(now func() time.Time) *fakeHost {
@@ -306,4 +308,11 @@ func (h *fakeHost) arrive(id string) {
 	f := h.files[id]
 	f.Status = sdk.FileReady
 	h.files[id] = f
+}
+
+// failPutIn makes the n-th Put from now fail (none if 0).
+func (h *fakeHost) failPutIn(n int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.failPut = n
 }

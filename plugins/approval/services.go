@@ -26,6 +26,7 @@ type services interface {
 	ActOnTaskWith(ctx context.Context, taskID int64, action string, o sdk.ActOptions) (sdk.Outcome, error)
 	ListWorkflowInstances(ctx context.Context, q sdk.WorkflowQuery) ([]sdk.Instance, error)
 	ListWorkflowTasks(ctx context.Context, q sdk.WorkflowQuery) ([]sdk.Task, error)
+	WorkflowInstanceView(ctx context.Context, id int64) (sdk.InstanceView, error)
 	SuspendWorkflow(ctx context.Context, id int64, reason string) ([]sdk.Instance, error)
 	ResumeWorkflow(ctx context.Context, id int64, comment string) ([]sdk.Instance, error)
 
