@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/countycloud/countycloud/plugins/sdk"
+	"github.com/countycloud/countycloud/plugins/sdk/sdkfake"
 )
 
 // Callers of the tests: unit 20 has a unit_admin and a clerk.
@@ -35,13 +37,13 @@ type tester struct {
 	t    *testing.T
 	mu   sync.Mutex
 	now  time.Time
-	host *fakeHost
+	host *sdkfake.Host
 	m    *module
 }
 
 func newTester(t *testing.T) *tester {
 	tt := &tester{t: t, now: time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)}
-	tt.host = newFakeHost(tt.clock)
+	tt.host = sdkfake.New(Manifest(), tt.clock)
 	tt.m = &module{now: tt.clock, log: hclog.NewNullLogger()}
 	return tt
 }
@@ -113,7 +115,7 @@ func (tt *tester) ready(who sdk.Caller, title, category string, unit int64) vide
 	if got := tt.do(who, "POST", "/videos", "", newVideoBody(title, category, unit), &c); got != http.StatusCreated {
 		tt.t.Fatalf("create: %d", got)
 	}
-	tt.host.arrive(c.Video.FileID)
+	tt.host.Arrive(tt.t, c.Video.FileID)
 	var v video
 	if got := tt.do(who, "POST", "/videos/"+c.Video.ID+"/complete", "", nil, &v); got != http.StatusOK || v.Status != statusReady {
 		tt.t.Fatalf("complete: %d %+v", got, v)
@@ -157,7 +159,7 @@ func TestVideoLifecycle(t *testing.T) {
 	// Completing before the bytes arrive is refused; after, it is done
 	// once and then answered as done.
 	tt.fails(unitAdmin(), "POST", "/videos/"+v.ID+"/complete", "", nil, http.StatusConflict, codeUploadIncomplete)
-	tt.host.arrive(v.FileID)
+	tt.host.Arrive(t, v.FileID)
 	tt.fails(clerk(), "POST", "/videos/"+v.ID+"/complete", "", nil, http.StatusNotFound, codeVideoNotFound)
 	var done video
 	if got := tt.do(unitAdmin(), "POST", "/videos/"+v.ID+"/complete", "", nil, &done); got != http.StatusOK || done.Status != statusReady || done.Version != 2 {
@@ -199,7 +201,8 @@ func TestVideoLifecycle(t *testing.T) {
 	tt.fails(countyAdmin(), "GET", "/videos/"+v.ID, "", nil, http.StatusNotFound, codeVideoNotFound)
 
 	var actions []string
-	for _, e := range tt.host.audits {
+	audits := tt.host.Audits()
+	for _, e := range audits {
 		if e.ObjectID != v.ID || e.ObjectType != "video" {
 			t.Fatalf("audit %+v", e)
 		}
@@ -208,10 +211,10 @@ func TestVideoLifecycle(t *testing.T) {
 	if want := []string{"video.create", "video.ready", "video.update", "video.delete"}; !equal(actions, want) {
 		t.Fatalf("audited %v, want %v", actions, want)
 	}
-	if e := tt.host.audits[0]; e.Before != nil || e.After == nil {
+	if e := audits[0]; e.Before != nil || e.After == nil {
 		t.Fatalf("a creation is audited without a before and with an after: %+v", e)
 	}
-	if e := tt.host.audits[3]; e.Before == nil || e.After != nil {
+	if e := audits[3]; e.Before == nil || e.After != nil {
 		t.Fatalf("a deletion is audited with a before and without an after: %+v", e)
 	}
 }
@@ -248,7 +251,7 @@ func TestAuthorisation(t *testing.T) {
 	other := c.Video
 	tt.fails(unitAdmin(), "PATCH", "/videos/"+v.ID, "", map[string]any{"version": v.Version, "unit_id": 30}, http.StatusForbidden, codeForbidden)
 	tt.fails(unitAdmin(), "DELETE", "/videos/"+other.ID, "version=1", nil, http.StatusNotFound, codeVideoNotFound)
-	tt.host.arrive(other.FileID)
+	tt.host.Arrive(t, other.FileID)
 	tt.do(vodAdmin(), "POST", "/videos/"+other.ID+"/complete", "", nil, nil)
 	tt.fails(unitAdmin(), "DELETE", "/videos/"+other.ID, "version=2", nil, http.StatusForbidden, codeForbidden)
 
@@ -292,7 +295,7 @@ func TestViews(t *testing.T) {
 	if tt.do(clerk(), "POST", "/videos/"+a.ID+"/views", "", nil, &got); got.Plays != 1 || got.Day != "2025-03-15" {
 		t.Fatalf("the next day: %+v", got)
 	}
-	if n := tt.host.count(collViews); n != 4 {
+	if n := tt.host.Count(collViews); n != 4 {
 		t.Fatalf("%d view records, want one per video, day and account: 4", n)
 	}
 
@@ -444,7 +447,7 @@ func TestRefusals(t *testing.T) {
 	tt.fails(countyAdmin(), "POST", "/videos", "", newVideoBody("", "cooking", 20), http.StatusBadRequest, codeInvalidVideo)
 	tt.fails(countyAdmin(), "PATCH", "/videos/"+id, "", map[string]any{"version": 1, "title": "x"}, http.StatusNotFound, codeVideoNotFound)
 	tt.fails(countyAdmin(), "DELETE", "/videos/"+id, "version=1", nil, http.StatusNotFound, codeVideoNotFound)
-	if n := tt.host.count(collVideos); n != 0 {
+	if n := tt.host.Count(collVideos); n != 0 {
 		t.Fatalf("%d videos after refusals", n)
 	}
 }
@@ -455,21 +458,22 @@ func TestRefusals(t *testing.T) {
 // not undo the change it records.
 func TestHostFailures(t *testing.T) {
 	tt := newTester(t)
-	tt.host.failAudit = true
+	tt.host.SetFail(sdkfake.FromNth(1, fmt.Errorf("%w: the trail is closed", sdk.ErrInvalid), sdkfake.Match("Audit", "", "")))
 	v := tt.ready(countyAdmin(), "会议", "meetings", 20)
-	if len(tt.host.audits) != 0 || v.Status != statusReady {
-		t.Fatalf("audits %v, video %+v", tt.host.audits, v)
+	if len(tt.host.Audits()) != 0 || v.Status != statusReady {
+		t.Fatalf("audits %v, video %+v", tt.host.Audits(), v)
 	}
 
-	tt.host.failPut = errors.New("the county's schema is unreachable")
+	unreachable := errors.New("the county's schema is unreachable")
+	tt.host.SetFail(sdkfake.FromNth(1, unreachable, sdkfake.Match("Put", "", "")))
 	_, err := tt.m.serve(context.Background(), &sdk.Request{Method: "POST", Path: "/videos", Body: mustJSON(t, newVideoBody("x", "other", 20)), Caller: countyAdmin()}, tt.host)
-	if err == nil || !errors.Is(err, tt.host.failPut) {
+	if err == nil || !errors.Is(err, unreachable) {
 		t.Fatalf("a host fault: %v", err)
 	}
-	if len(tt.host.files) != 1 {
-		t.Fatalf("%d files: the unrecorded video's file is left", len(tt.host.files))
+	if len(tt.host.Files()) != 1 {
+		t.Fatalf("%d files: the unrecorded video's file is left", len(tt.host.Files()))
 	}
-	tt.host.failPut = sdk.ErrInvalid
+	tt.host.SetFail(sdkfake.FromNth(1, sdk.ErrInvalid, sdkfake.Match("Put", "", "")))
 	tt.fails(countyAdmin(), "POST", "/videos", "", newVideoBody("x", "other", 20), http.StatusBadRequest, codeHostRefused)
 }
 
