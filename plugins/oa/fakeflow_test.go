@@ -5,15 +5,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/countycloud/countycloud/plugins/sdk"
+	"github.com/countycloud/countycloud/plugins/sdk/sdkfake"
 )
 
-// The fake host's engine, seals, measures, directory and numbering:
-// enough of plugins/host and tenants/workflow to run the module's flows
-// as the real ones do (the tests against the real host check that they
-// agree). It runs each call as fakeHost.caller, the request's.
+// The fake host's engine and seals: enough of plugins/host and
+// tenants/workflow to run the module's flows as the real ones do (the
+// tests against the real host check that they agree). It runs each call
+// as fakeEngine.caller, the request's, and asks sdkfake's failure hook
+// about each start, action and seal.
 
 type fakeDef struct {
 	Start string     `json:"start"`
@@ -39,19 +42,14 @@ func (d fakeDef) step(id string) fakeStep {
 	return d.Steps[i]
 }
 
-// fakeEngine is the fake host's state beyond records and files.
+// fakeEngine is the fake host's state beyond sdkfake's.
 type fakeEngine struct {
 	caller    sdk.Caller
 	defs      map[string]fakeDef
-	units     map[int64]string
 	instances []*sdk.Instance
 	tasks     []*sdk.Task
 	// seals is each unit's seal: "active" or "revoked"; none if absent.
-	seals    map[int64]string
-	measures map[string]sdk.Measure
-	counters map[string]int64
-	// failAct, if set, is what the next ActOnTaskWith answers.
-	failAct error
+	seals map[int64]string
 	// lastAct is the options of the last action done.
 	lastAct sdk.ActOptions
 	// afterAct, if set, runs once after the next action, as another
@@ -60,8 +58,7 @@ type fakeEngine struct {
 }
 
 func newFakeEngine() *fakeEngine {
-	e := &fakeEngine{defs: map[string]fakeDef{}, units: map[int64]string{10: "县信息中心", 20: "县政府办", 30: "民政局", 40: "财政局"},
-		seals: map[int64]string{}, measures: map[string]sdk.Measure{}, counters: map[string]int64{}}
+	e := &fakeEngine{defs: map[string]fakeDef{}, seals: map[int64]string{}}
 	for code, def := range workflows() {
 		var d fakeDef
 		if err := json.Unmarshal(def, &d); err != nil {
@@ -72,33 +69,23 @@ func newFakeEngine() *fakeEngine {
 	return e
 }
 
-func (h *fakeHost) Units(_ context.Context, ids ...int64) ([]sdk.Unit, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []sdk.Unit
-	for _, id := range slices.Sorted(mapsKeys(h.engine.units)) {
-		if len(ids) == 0 || slices.Contains(ids, id) {
-			out = append(out, sdk.Unit{ID: id, Name: h.engine.units[id]})
-		}
+// unitName is the name of the county's unit id, empty if the county has
+// none.
+func (h *fakeHost) unitName(ctx context.Context, id int64) string {
+	units, err := h.Units(ctx, id)
+	if err != nil || len(units) == 0 {
+		return ""
 	}
-	return out, nil
+	return units[0].Name
 }
 
-func mapsKeys(m map[int64]string) func(func(int64) bool) {
-	return func(yield func(int64) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
-func (h *fakeHost) StartWorkflowFor(_ context.Context, workflow string, o sdk.StartOptions) (sdk.Outcome, error) {
+func (h *fakeHost) StartWorkflowFor(ctx context.Context, workflow string, o sdk.StartOptions) (sdk.Outcome, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	e := h.engine
-	if _, ok := e.units[o.SubjectUnitID]; !ok {
+	if err := h.Failure(sdkfake.Call{Method: "StartWorkflowFor", Collection: workflow}); err != nil {
+		return sdk.Outcome{}, err
+	}
+	if h.unitName(ctx, o.SubjectUnitID) == "" {
 		return sdk.Outcome{}, fmt.Errorf("%w: unknown_unit %d", sdk.ErrInvalid, o.SubjectUnitID)
 	}
 	in := h.startLocked(workflow, o.Title, o.Reference, o.SubjectUnitID, nil)
@@ -136,7 +123,7 @@ func (h *fakeHost) openedLocked(instance int64) []sdk.Task {
 	return out
 }
 
-func (h *fakeHost) ActOnTaskWith(_ context.Context, taskID int64, action string, o sdk.ActOptions) (sdk.Outcome, error) {
+func (h *fakeHost) ActOnTaskWith(ctx context.Context, taskID int64, action string, o sdk.ActOptions) (sdk.Outcome, error) {
 	h.mu.Lock()
 	after := h.engine.afterAct
 	h.engine.afterAct = nil
@@ -147,8 +134,7 @@ func (h *fakeHost) ActOnTaskWith(_ context.Context, taskID int64, action string,
 	}()
 	defer h.mu.Unlock()
 	e := h.engine
-	if err := e.failAct; err != nil {
-		e.failAct = nil
+	if err := h.Failure(sdkfake.Call{Method: "ActOnTaskWith", ID: strconv.FormatInt(taskID, 10)}); err != nil {
 		return sdk.Outcome{}, err
 	}
 	if taskID < 1 || int(taskID) > len(e.tasks) {
@@ -181,7 +167,7 @@ func (h *fakeHost) ActOnTaskWith(_ context.Context, taskID int64, action string,
 		return sdk.Outcome{}, fmt.Errorf("%w: distribution_not_allowed", sdk.ErrInvalid)
 	}
 	for _, u := range o.RecipientUnitIDs {
-		if _, ok := e.units[u]; !ok {
+		if h.unitName(ctx, u) == "" {
 			return sdk.Outcome{}, fmt.Errorf("%w: unknown_unit %d", sdk.ErrInvalid, u)
 		}
 	}
@@ -245,9 +231,12 @@ func (e *fakeEngine) startedBy(instance, parent int64) bool {
 	return i >= 0 && e.instances[i].ParentID != nil && *e.instances[i].ParentID == parent
 }
 
-func (h *fakeHost) SealDocument(_ context.Context, unit int64, files ...string) (sdk.Seal, error) {
+func (h *fakeHost) SealDocument(ctx context.Context, unit int64, files ...string) (sdk.Seal, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if err := h.Failure(sdkfake.Call{Method: "SealDocument", ID: strconv.FormatInt(unit, 10)}); err != nil {
+		return sdk.Seal{}, err
+	}
 	e := h.engine
 	if e.caller.UnitID != unit && !slices.Contains(e.caller.Roles, "system_admin") {
 		return sdk.Seal{}, fmt.Errorf("%w: not an account of unit %d", sdk.ErrDenied, unit)
@@ -255,12 +244,12 @@ func (h *fakeHost) SealDocument(_ context.Context, unit int64, files ...string) 
 	if e.seals[unit] != "active" {
 		return sdk.Seal{}, fmt.Errorf("%w: unit %d has no seal in use", sdk.ErrConflict, unit)
 	}
-	s := sdk.Seal{SealID: unit * 100, UnitID: unit, UnitName: e.units[unit], SealedAt: h.now().UTC()}
+	s := sdk.Seal{SealID: unit * 100, UnitID: unit, UnitName: h.unitName(ctx, unit), SealedAt: h.now().UTC()}
 	for _, id := range files {
-		f, ok := h.files[id]
+		f, err := h.File(ctx, id)
 		switch {
-		case !ok:
-			return sdk.Seal{}, fmt.Errorf("%w: no file %s", sdk.ErrNotFound, id)
+		case err != nil:
+			return sdk.Seal{}, err
 		case f.Status != sdk.FileReady:
 			return sdk.Seal{}, fmt.Errorf("%w: file %s is pending", sdk.ErrNotReady, id)
 		}
@@ -269,56 +258,4 @@ func (h *fakeHost) SealDocument(_ context.Context, unit int64, files ...string) 
 	data, _ := json.Marshal(s)
 	s.JSON = data
 	return s, nil
-}
-
-func (h *fakeHost) RecordMeasure(_ context.Context, m sdk.Measure) (bool, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if _, ok := h.engine.units[m.UnitID]; !ok {
-		return false, fmt.Errorf("%w: unknown_unit %d", sdk.ErrInvalid, m.UnitID)
-	}
-	if !slices.ContainsFunc(Manifest().Measures, func(d sdk.MeasureDef) bool { return d.ID == m.ID }) {
-		return false, fmt.Errorf("%w: undeclared measure %s", sdk.ErrInvalid, m.ID)
-	}
-	key := m.ID + " " + m.Key
-	if _, ok := h.engine.measures[key]; ok {
-		return false, nil
-	}
-	h.engine.measures[key] = m
-	return true, nil
-}
-
-// counted is how many of measure were recorded for unit.
-func (h *fakeHost) counted(measure string, unit int64) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	n := 0
-	for _, m := range h.engine.measures {
-		if m.ID == measure && m.UnitID == unit {
-			n++
-		}
-	}
-	return n
-}
-
-func (h *fakeHost) PutNumbered(_ context.Context, collection, id string, version int64, doc any, n sdk.Numbering) (sdk.Record, int64, error) {
-	data, err := json.Marshal(doc)
-	if err != nil {
-		return sdk.Record{}, 0, err
-	}
-	var top map[string]any
-	if err := json.Unmarshal(data, &top); err != nil {
-		return sdk.Record{}, 0, err
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	next := h.engine.counters[n.Counter] + 1
-	top[n.Field] = next
-	data, _ = json.Marshal(top)
-	r, err := h.putLocked(collection, id, version, data)
-	if err != nil {
-		return sdk.Record{}, 0, err
-	}
-	h.engine.counters[n.Counter] = next
-	return r, next, nil
 }

@@ -10,37 +10,17 @@ import (
 	"testing"
 
 	"github.com/countycloud/countycloud/plugins/sdk"
+	"github.com/countycloud/countycloud/plugins/sdk/sdkfake"
 )
 
-// messagingHost is the fake host with the county's directory, the
-// notices the module sent and the measures it recorded, with the host's
-// semantics: unknown and disabled ids are left out, a measure's key counts
-// once.
+// messagingHost is the fake host with the county's accounts and the
+// notices the module sent, with the host's semantics: unknown and
+// disabled ids are left out. Notify asks sdkfake's failure hook.
 type messagingHost struct {
 	*fakeHost
 	mu       sync.Mutex
-	units    map[int64]sdk.Unit
 	accounts map[int64]sdk.Account
 	notices  []sdk.Notice
-	measures map[string]sdk.Measure
-	// putsLeft, if positive, is how many more Puts succeed before each
-	// fails with putFails; failNotify is what Notify answers, if set.
-	putsLeft   int
-	putFails   error
-	failNotify error
-}
-
-func (m *messagingHost) Put(ctx context.Context, collection, id string, version int64, doc any) (sdk.Record, error) {
-	m.mu.Lock()
-	if m.putFails != nil {
-		if m.putsLeft == 0 {
-			m.mu.Unlock()
-			return sdk.Record{}, m.putFails
-		}
-		m.putsLeft--
-	}
-	m.mu.Unlock()
-	return m.fakeHost.Put(ctx, collection, id, version, doc)
 }
 
 // newMessagingHost gives the fake county units 10 (信息中心), 20 (县政府办), 30
@@ -49,10 +29,7 @@ func (m *messagingHost) Put(ctx context.Context, collection, id string, version 
 // mobile number); account 8 is disabled, so not found.
 func newMessagingHost(h *fakeHost) *messagingHost {
 	m := &messagingHost{fakeHost: h}
-	m.units = map[int64]sdk.Unit{}
-	for id, name := range map[int64]string{10: "信息中心", 20: "县政府办", 30: "民政局", 40: "财政局", 50: "档案局"} {
-		m.units[id] = sdk.Unit{ID: id, Name: name}
-	}
+	h.AddUnits(sdk.Unit{ID: 10, Name: "信息中心"}, sdk.Unit{ID: 50, Name: "档案局"})
 	m.accounts = map[int64]sdk.Account{}
 	for _, a := range []sdk.Account{{ID: 1, UnitID: 10, Login: "admin"}, {ID: 2, UnitID: 20, Login: "ua20"}, {ID: 3, UnitID: 20, Login: "zhangsan"},
 		{ID: 4, UnitID: 30, Login: "ua30"}, {ID: 5, UnitID: 30, Login: "li"}, {ID: 6, UnitID: 40, Login: "zhao"}, {ID: 7, UnitID: 40, Login: "qian", HasMobile: true}} {
@@ -60,18 +37,6 @@ func newMessagingHost(h *fakeHost) *messagingHost {
 		m.accounts[a.ID] = a
 	}
 	return m
-}
-
-func (m *messagingHost) Units(_ context.Context, ids ...int64) ([]sdk.Unit, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []sdk.Unit
-	for _, id := range slices.Sorted(maps.Keys(m.units)) {
-		if len(ids) == 0 || slices.Contains(ids, id) {
-			out = append(out, m.units[id])
-		}
-	}
-	return out, nil
 }
 
 func (m *messagingHost) Accounts(_ context.Context, q sdk.AccountQuery) ([]sdk.Account, error) {
@@ -93,29 +58,13 @@ func (m *messagingHost) Notify(_ context.Context, n sdk.Notice) error {
 	if len(n.AccountIDs) == 0 || len(n.AccountIDs) > 1000 || n.Subject == "" {
 		return fmt.Errorf("%w: notice %+v", sdk.ErrInvalid, n)
 	}
+	if err := m.Failure(sdkfake.Call{Method: "Notify"}); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.failNotify != nil {
-		return m.failNotify
-	}
 	m.notices = append(m.notices, n)
 	return nil
-}
-
-func (m *messagingHost) RecordMeasure(_ context.Context, ms sdk.Measure) (bool, error) {
-	if !slices.ContainsFunc(Manifest().Measures, func(d sdk.MeasureDef) bool { return d.ID == ms.ID }) || ms.Key == "" || ms.UnitID <= 0 {
-		return false, fmt.Errorf("%w: measure %+v", sdk.ErrInvalid, ms)
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.measures == nil {
-		m.measures = map[string]sdk.Measure{}
-	}
-	if _, ok := m.measures[ms.Key]; ok {
-		return false, nil
-	}
-	m.measures[ms.Key] = ms
-	return true, nil
 }
 
 // sent returns the notifications sent so far.
@@ -125,33 +74,15 @@ func (m *messagingHost) sent() []sdk.Notice {
 	return slices.Clone(m.notices)
 }
 
-// counted sums the measure's counts per unit.
-func (m *messagingHost) countedPerUnit(measure string) map[int64]int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := map[int64]int{}
-	for _, ms := range m.measures {
-		if ms.ID == measure {
-			out[ms.UnitID]++
+// countedPerUnit sums the measure's counts per unit.
+func (h *fakeHost) countedPerUnit(measure string) map[int64]int64 {
+	out := map[int64]int64{}
+	for _, m := range h.Measures() {
+		if m.ID == measure {
+			out[m.UnitID] += m.Delta
 		}
 	}
 	return out
-}
-
-// recordCount is how many records the module keeps in collection.
-func (m *messagingHost) recordCount(collection string) int {
-	m.fakeHost.mu.Lock()
-	defer m.fakeHost.mu.Unlock()
-	return len(m.records[collection])
-}
-
-// uploaded makes a declared file's bytes arrive.
-func (m *messagingHost) uploaded(id string) {
-	m.fakeHost.mu.Lock()
-	defer m.fakeHost.mu.Unlock()
-	f := m.files[id]
-	f.Status = sdk.FileReady
-	m.files[id] = f
 }
 
 // msgTester serves requests with the messaging host.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/countycloud/countycloud/plugins/sdk"
+	"github.com/countycloud/countycloud/plugins/sdk/sdkfake"
 )
 
 func person(login string, id, unit int64, roles ...string) sdk.Caller {
@@ -86,7 +87,7 @@ func (tt *tester) attach(id, name, kind string) docFile {
 	if status := tt.do(gbClerk, "POST", "/documents/"+id+"/files", "", map[string]any{"name": name, "content_type": "application/pdf", "size": 1024, "kind": kind}, &out); status != 201 {
 		tt.t.Fatalf("attach %s: %d", name, status)
 	}
-	tt.host.arrive(out.File.FileID)
+	tt.host.Arrive(tt.t, out.File.FileID)
 	return out.File
 }
 
@@ -107,7 +108,7 @@ func TestADocumentIsSentAndReceived(t *testing.T) {
 	tt := newTester(t)
 	tt.ready()
 	d := tt.draft(draftBody())
-	if tt.host.counted(measureDrafted, 20) != 1 {
+	if tt.host.Measured(measureDrafted, 20, "") != 1 {
 		t.Fatal("drafted is not counted")
 	}
 	// 民政局 sees nothing before the distribution.
@@ -125,7 +126,7 @@ func TestADocumentIsSentAndReceived(t *testing.T) {
 	}
 	tt.act(gbClerk, d.ID, "typeset", stepSeal)
 	a = tt.act(gbClerk, d.ID, actSeal, stepDistribute)
-	if a.Document.Seal == nil || len(a.Document.Seal.Files) != 2 || a.Document.Files[0].SHA256 == "" || tt.host.counted(measureSealed, 20) != 1 {
+	if a.Document.Seal == nil || len(a.Document.Seal.Files) != 2 || a.Document.Files[0].SHA256 == "" || tt.host.Measured(measureSealed, 20, "") != 1 {
 		t.Fatalf("sealed: %+v", a.Document)
 	}
 	var sealed struct {
@@ -145,7 +146,7 @@ func TestADocumentIsSentAndReceived(t *testing.T) {
 		!tt.host.engine.lastAct.SMSReminder || len(tt.host.engine.lastAct.RecipientUnitIDs) != 2 {
 		t.Fatalf("distribute: %d %+v", status, tt.host.engine.lastAct)
 	}
-	if len(a.Outcome.Distributed) != 2 || a.Document.DistributedAt == nil || tt.host.counted(measurePaper, 20) != 1 {
+	if len(a.Outcome.Distributed) != 2 || a.Document.DistributedAt == nil || tt.host.Measured(measurePaper, 20, "") != 1 {
 		t.Fatalf("distributed: %+v", a)
 	}
 
@@ -180,7 +181,7 @@ func TestADocumentIsSentAndReceived(t *testing.T) {
 	tt.actReceived(mzCheck, mz, "done", "circulate")
 	tt.actReceived(mzLead, mz, "read", "archive")
 	tt.actReceived(mzClerk, mz, "archive", statusDone)
-	if tt.host.counted(measureReceived, 30) != 1 || tt.host.counted(measureReceived, 40) != 0 {
+	if tt.host.Measured(measureReceived, 30, "") != 1 || tt.host.Measured(measureReceived, 40, "") != 0 {
 		t.Fatal("received is not counted per unit")
 	}
 	tt.fails(mzClerk, "POST", "/received/"+mz+"/act", "", map[string]any{"action": "archive"}, 409, codeFlowFinished)
@@ -188,7 +189,7 @@ func TestADocumentIsSentAndReceived(t *testing.T) {
 	tt.fails(czClerk, "GET", "/received/"+mz, "", nil, 404, codeReceivedNotFound)
 
 	tt.act(gbClerk, d.ID, "archive", statusDone)
-	if tt.host.counted(measureSent, 20) != 1 {
+	if tt.host.Measured(measureSent, 20, "") != 1 {
 		t.Fatal("sent is not counted")
 	}
 }
@@ -208,7 +209,7 @@ func TestRefusalsLeaveNothingBehind(t *testing.T) {
 		tt.fails(gbClerk, "POST", "/documents", "", bad, 400, codeInvalidDocument)
 	}
 	tt.fails(operator(), "POST", "/documents", "", draftBody(), 403, codeForbidden)
-	if n := tt.host.count(collDocuments); n != 0 || len(tt.host.engine.instances) != 0 {
+	if n := tt.host.Count(collDocuments); n != 0 || len(tt.host.engine.instances) != 0 {
 		t.Fatalf("refused drafts left %d documents, %d instances", n, len(tt.host.engine.instances))
 	}
 
@@ -218,7 +219,7 @@ func TestRefusalsLeaveNothingBehind(t *testing.T) {
 	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/files", "", map[string]any{"name": "大.pdf", "content_type": "application/pdf", "size": 4096}, 413, codeFileTooLarge)
 	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/files", "", map[string]any{"name": "a.exe", "content_type": "application/x-msdownload", "size": 10}, 415, codeFileTypeRefused)
 	tt.fails(mzClerk, "POST", "/documents/"+d.ID+"/files", "", map[string]any{"name": "a.pdf", "content_type": "application/pdf", "size": 10}, 404, codeDocumentNotFound)
-	if len(tt.host.files) != 0 {
+	if len(tt.host.Files()) != 0 {
 		t.Fatal("a refused file was declared")
 	}
 	tt.settings = nil
@@ -251,19 +252,19 @@ func TestRegistrationNumbersEachUnitsYearOnce(t *testing.T) {
 		tt.do(s[0].(sdk.Caller), "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": s[1]}, nil)
 	}
 	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": actRegister}, 409, codeTemplateNotFound)
-	if len(tt.host.engine.counters) != 0 {
-		t.Fatalf("a refused registration took a number: %v", tt.host.engine.counters)
+	if len(tt.host.Counters()) != 0 {
+		t.Fatalf("a refused registration took a number: %v", tt.host.Counters())
 	}
 	tt.do(unitAdmin(), "PUT", "/templates/20", "", wengfu(), nil)
 	// Numbered, then the engine fails the action: the retry keeps the
 	// number.
-	tt.host.engine.failAct = errors.New("the engine's database went away")
+	tt.host.SetFail(sdkfake.Nth(1, errors.New("the engine's database went away"), sdkfake.Match("ActOnTaskWith", "", "")))
 	if resp, err := tt.m.serve(t.Context(), &sdk.Request{Method: "POST", Path: "/documents/" + d.ID + "/act", Body: []byte(`{"action":"register"}`), Caller: gbClerk}, tt.host); err == nil {
 		t.Fatalf("a failed action answered %d", resp.Status)
 	}
 	a := tt.act(gbClerk, d.ID, actRegister, "typeset")
-	if a.Document.Sequence != 1 || tt.host.engine.counters["docno/20/2026"] != 1 {
-		t.Fatalf("after a retry: %+v %v", a.Document, tt.host.engine.counters)
+	if a.Document.Sequence != 1 || tt.host.Counters()["docno/20/2026"] != 1 {
+		t.Fatalf("after a retry: %+v %v", a.Document, tt.host.Counters())
 	}
 	second := tt.toSeal(draftBody())
 	if second.Number != "翁府〔2026〕2号" {
@@ -289,7 +290,7 @@ func TestSealingRefusals(t *testing.T) {
 	tt.fails(mzClerk, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": actSeal}, 404, codeDocumentNotFound)
 	var got documentView
 	tt.do(gbClerk, "GET", "/documents/"+d.ID, "", nil, &got)
-	if got.Seal != nil || got.Status != stepSeal || tt.host.counted(measureSealed, 20) != 0 {
+	if got.Seal != nil || got.Status != stepSeal || tt.host.Measured(measureSealed, 20, "") != 0 {
 		t.Fatalf("a refused seal left %+v", got)
 	}
 	// The host refuses the unit's seal to whoever is not its account.
@@ -301,12 +302,7 @@ func TestSealingRefusals(t *testing.T) {
 		t.Fatalf("another unit's seal: %v", err)
 	}
 	// A pending file is not sealed.
-	tt.host.mu.Lock()
-	for id, f := range tt.host.files {
-		f.Status = sdk.FilePending
-		tt.host.files[id] = f
-	}
-	tt.host.mu.Unlock()
+	tt.host.SetFail(sdkfake.Nth(1, fmt.Errorf("%w: a file is pending", sdk.ErrNotReady), sdkfake.Match("SealDocument", "", "")))
 	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": actSeal}, 409, codeFileNotReady)
 }
 
@@ -324,14 +320,14 @@ func TestADistributionRefusedStartsNone(t *testing.T) {
 	d := tt.toSeal(draftBody())
 	tt.act(gbClerk, d.ID, actSeal, stepDistribute)
 	// 财政局 is gone from the county by the time of the distribution.
-	delete(tt.host.engine.units, 40)
+	tt.host.RemoveUnits(40)
 	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": actDistribute}, 400, codeRecipientsRefused)
-	if len(tt.host.engine.instances) != 1 || tt.host.count(collReceived) != 0 {
-		t.Fatalf("a refused distribution left %d instances, %d received", len(tt.host.engine.instances), tt.host.count(collReceived))
+	if len(tt.host.engine.instances) != 1 || tt.host.Count(collReceived) != 0 {
+		t.Fatalf("a refused distribution left %d instances, %d received", len(tt.host.engine.instances), tt.host.Count(collReceived))
 	}
-	tt.host.engine.units[40] = "财政局"
+	tt.host.AddUnits(sdk.Unit{ID: 40, Name: "财政局"})
 	tt.act(gbClerk, d.ID, actDistribute, "archive")
-	if tt.host.count(collReceived) != 2 {
+	if tt.host.Count(collReceived) != 2 {
 		t.Fatal("the distribution did not record both units")
 	}
 }
@@ -356,8 +352,8 @@ func TestADistributionCaughtUp(t *testing.T) {
 		t.Fatalf("the recipient's read: %d", status)
 	}
 	a := tt.act(gbClerk, d.ID, "archive", statusDone)
-	if a.Document.DistributedAt == nil || tt.host.count(collReceived) != 2 {
-		t.Fatalf("caught up: %+v, %d received", a.Document, tt.host.count(collReceived))
+	if a.Document.DistributedAt == nil || tt.host.Count(collReceived) != 2 {
+		t.Fatalf("caught up: %+v, %d received", a.Document, tt.host.Count(collReceived))
 	}
 }
 
@@ -443,20 +439,20 @@ func TestADistributionStoppedHalfWay(t *testing.T) {
 	tt.ready()
 	d := tt.toSeal(draftBody())
 	tt.act(gbClerk, d.ID, actSeal, stepDistribute)
-	tt.host.failPut = collReceived + "/" + receivedID(d.ID, 40)
+	tt.host.SetFail(sdkfake.Nth(1, sdkfake.ErrGone, sdkfake.Match("Put", collReceived, receivedID(d.ID, 40))))
 	if resp, err := tt.m.serve(t.Context(), &sdk.Request{Method: "POST", Path: "/documents/" + d.ID + "/act", Body: []byte(`{"action":"distribute"}`), Caller: gbClerk}, tt.host); err == nil {
 		t.Fatalf("a distribution half recorded answered %d", resp.Status)
 	}
-	if tt.host.count(collReceived) != 1 || tt.host.counted(measurePaper, 20) != 1 {
-		t.Fatalf("half way: %d received, %d paper", tt.host.count(collReceived), tt.host.counted(measurePaper, 20))
+	if tt.host.Count(collReceived) != 1 || tt.host.Measured(measurePaper, 20, "") != 1 {
+		t.Fatalf("half way: %d received, %d paper", tt.host.Count(collReceived), tt.host.Measured(measurePaper, 20, ""))
 	}
 	if status := tt.do(czClerk, "GET", "/received/"+receivedID(d.ID, 40), "", nil, nil); status != http.StatusOK {
 		t.Fatalf("财政局's read: %d", status)
 	}
 	var got documentView
 	tt.do(gbClerk, "GET", "/documents/"+d.ID, "", nil, &got)
-	if got.DistributedAt == nil || got.Status != "archive" || tt.host.count(collReceived) != 2 || tt.host.counted(measurePaper, 20) != 1 {
-		t.Fatalf("caught up: %+v, %d received", got.document, tt.host.count(collReceived))
+	if got.DistributedAt == nil || got.Status != "archive" || tt.host.Count(collReceived) != 2 || tt.host.Measured(measurePaper, 20, "") != 1 {
+		t.Fatalf("caught up: %+v, %d received", got.document, tt.host.Count(collReceived))
 	}
 }
 
@@ -477,9 +473,7 @@ func TestAnActionRecordedAfterAStop(t *testing.T) {
 		t.Helper()
 		tt.host.engine.caller = gbClerk
 		tt.host.engine.afterAct = func() {
-			tt.host.mu.Lock()
-			tt.host.failPut = collDocuments + "/" + d.ID
-			tt.host.mu.Unlock()
+			tt.host.SetFail(sdkfake.Nth(1, sdkfake.ErrGone, sdkfake.Match("Put", collDocuments, d.ID)))
 		}
 		if resp, err := tt.m.serve(t.Context(), &sdk.Request{Method: "POST", Path: "/documents/" + d.ID + "/act", Body: []byte(`{"action":"` + action + `"}`), Caller: gbClerk}, tt.host); err == nil {
 			t.Fatalf("%s unrecorded answered %d", action, resp.Status)
@@ -494,13 +488,13 @@ func TestAnActionRecordedAfterAStop(t *testing.T) {
 	tt.act(gbClerk, d.ID, "typeset", stepSeal)
 	tt.act(gbClerk, d.ID, actSeal, stepDistribute)
 	tt.act(gbClerk, d.ID, actDistribute, "archive")
-	tt.host.failPut = ""
+	tt.host.SetFail(nil)
 	stop("archive")
-	if tt.host.counted(measureSent, 20) != 1 {
+	if tt.host.Measured(measureSent, 20, "") != 1 {
 		t.Fatal("a flow ended unrecorded is not counted")
 	}
 	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": "archive"}, 409, codeFlowFinished)
-	if tt.do(gbClerk, "GET", "/documents/"+d.ID, "", nil, &got); got.Status != statusDone || got.FinishedAt == nil || tt.host.counted(measureSent, 20) != 1 {
+	if tt.do(gbClerk, "GET", "/documents/"+d.ID, "", nil, &got); got.Status != statusDone || got.FinishedAt == nil || tt.host.Measured(measureSent, 20, "") != 1 {
 		t.Fatalf("the end recorded: %+v", got.document)
 	}
 }

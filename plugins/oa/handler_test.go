@@ -150,7 +150,7 @@ func TestTemplates(t *testing.T) {
 	if status := tt.do(operator(), "GET", "/templates", "", nil, &list); status != 200 || len(list.Templates) != 1 || list.Templates[0].UnitID != 20 {
 		t.Fatalf("list: %d %+v", status, list)
 	}
-	if len(tt.host.audits) != 2 || tt.host.audits[0].Action != "template.put" {
-		t.Fatalf("audits: %+v", tt.host.audits)
+	if a := tt.host.Audits(); len(a) != 2 || a[0].Action != "template.put" {
+		t.Fatalf("audits: %+v", a)
 	}
 }

@@ -109,7 +109,7 @@ func TestBadMailIsRefusedWithItsCodeAndWritesNothing(t *testing.T) {
 	tt.t = t
 	tt.fails(operator(), "POST", "/mail", "", good(nil), 403, codeForbidden)
 	for _, coll := range []string{collMail, collMailboxes} {
-		if n := tt.host.recordCount(coll); n != 0 {
+		if n := tt.host.Count(coll); n != 0 {
 			t.Errorf("refused mail left %d records in %s", n, coll)
 		}
 	}

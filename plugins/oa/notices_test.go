@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/countycloud/countycloud/plugins/sdk"
+	"github.com/countycloud/countycloud/plugins/sdk/sdkfake"
 )
 
 func account(id, unit int64, login string) sdk.Caller {
@@ -26,7 +27,7 @@ func (tt *msgTester) attachPDF(who sdk.Caller, name string, size int) string {
 	if status := tt.do(who, "POST", "/attachments", "", map[string]any{"name": name, "content_type": "application/pdf", "size": size}, &u); status != 201 || u.FileID == "" || u.URL == "" {
 		tt.t.Fatalf("attach %s: %d %+v", name, status, u)
 	}
-	tt.host.uploaded(u.FileID)
+	tt.host.Arrive(tt.t, u.FileID)
 	return u.FileID
 }
 
@@ -113,8 +114,8 @@ func TestANoticeReachesItsUnitsAndAccountsAndTheSenderSeesWhoReadIt(t *testing.T
 	if got := tt.host.countedPerUnit(measureNoticesRead); len(got) != 2 || got[30] != 1 || got[40] != 1 {
 		t.Errorf("notices read: %v", got)
 	}
-	if len(tt.host.audits) != 1 || tt.host.audits[0].Action != "notice.send" {
-		t.Errorf("audits: %+v", tt.host.audits)
+	if a := tt.host.Audits(); len(a) != 1 || a[0].Action != "notice.send" {
+		t.Errorf("audits: %+v", a)
 	}
 }
 
@@ -177,7 +178,7 @@ func TestABadNoticeIsRefusedWithItsCodeAndWritesNothing(t *testing.T) {
 	tt.fails(clerk(), "POST", "/attachments", "", map[string]any{"name": "", "content_type": "application/pdf", "size": 10}, 400, codeInvalidFile)
 	tt.fails(operator(), "POST", "/notices", "", good(nil), 403, codeForbidden)
 	for _, coll := range []string{collNotices, collNoticeReceipts} {
-		if n := tt.host.recordCount(coll); n != 0 {
+		if n := tt.host.Count(coll); n != 0 {
 			t.Errorf("refused notices left %d records in %s", n, coll)
 		}
 	}
@@ -264,7 +265,7 @@ func TestASendingThatCannotFinishTakesBackWhatItWrote(t *testing.T) {
 	empty := func(what string) {
 		t.Helper()
 		for _, coll := range []string{collNotices, collNoticeReceipts, collMail, collMailboxes} {
-			if n := tt.host.recordCount(coll); n != 0 {
+			if n := tt.host.Count(coll); n != 0 {
 				t.Fatalf("%s left %d records in %s", what, n, coll)
 			}
 		}
@@ -274,25 +275,25 @@ func TestASendingThatCannotFinishTakesBackWhatItWrote(t *testing.T) {
 	}
 	// The host refuses the second recipient's copy: the first and the
 	// notice go, and nobody is notified.
-	tt.host.putsLeft, tt.host.putFails = 2, busy
+	tt.host.SetFail(sdkfake.FromNth(3, busy, sdkfake.Match("Put", "", "")))
 	tt.fails(clerk(), "POST", "/notices", "", notice, 503, codeBusy)
-	tt.host.putsLeft = 2
+	tt.host.SetFail(sdkfake.FromNth(3, busy, sdkfake.Match("Put", "", "")))
 	tt.fails(clerk(), "POST", "/mail", "", mail, 503, codeBusy)
 	if n := tt.host.sent(); len(n) != 0 {
 		t.Fatalf("notified %+v", n)
 	}
 	empty("a failed put")
 	// The inboxes cannot be told: nothing stays either.
-	tt.host.putFails, tt.host.failNotify = nil, busy
+	tt.host.SetFail(sdkfake.FromNth(1, busy, sdkfake.Match("Notify", "", "")))
 	tt.fails(clerk(), "POST", "/notices", "", notice, 503, codeBusy)
 	tt.fails(clerk(), "POST", "/mail", "", mail, 503, codeBusy)
 	empty("a failed notification")
 	// Sent again once the host is well, each is there once.
-	tt.host.failNotify = nil
+	tt.host.SetFail(nil)
 	if tt.do(clerk(), "POST", "/notices", "", notice, nil) != 201 || tt.do(clerk(), "POST", "/mail", "", mail, nil) != 201 {
 		t.Fatal("sending again failed")
 	}
-	if tt.host.recordCount(collNotices) != 1 || tt.host.recordCount(collNoticeReceipts) != 3 || tt.host.recordCount(collMail) != 1 || tt.host.recordCount(collMailboxes) != 2 {
+	if tt.host.Count(collNotices) != 1 || tt.host.Count(collNoticeReceipts) != 3 || tt.host.Count(collMail) != 1 || tt.host.Count(collMailboxes) != 2 {
 		t.Fatal("sending again did not write each once")
 	}
 }
