@@ -53,7 +53,7 @@ func TestDocuments(t *testing.T) {
 	bad = normative()
 	bad["unit_id"] = 99
 	tt.fails(countyAdmin(), "POST", "/documents", "", bad, 400, codeUnknownUnit)
-	if n := len(tt.host.records[collDocuments]); n != 0 {
+	if n := tt.host.Count(collDocuments); n != 0 {
 		t.Fatalf("refusals left %d documents", n)
 	}
 
@@ -134,7 +134,7 @@ func TestDocuments(t *testing.T) {
 		t.Fatalf("delete: %d", status)
 	}
 	day := "2026-06-05"
-	if n, p := tt.host.figure(measureNormative, 20, day), tt.host.figure(measureProcurement, 20, day); n != 1 || p != 1 {
+	if n, p := tt.host.Measured(measureNormative, 20, day), tt.host.Measured(measureProcurement, 20, day); n != 1 || p != 1 {
 		t.Fatalf("published measures: %d normative, %d procurement", n, p)
 	}
 }

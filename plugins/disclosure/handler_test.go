@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/countycloud/countycloud/plugins/sdk"
+	"github.com/countycloud/countycloud/plugins/sdk/sdkfake"
 )
 
 // Callers of the tests. Unit 10 is the IT office (县信息中心), 20 县政府办,
@@ -44,14 +45,15 @@ type tester struct {
 	t        *testing.T
 	mu       sync.Mutex
 	now      time.Time
-	host     *fakeHost
+	host     *sdkfake.Host
 	m        *module
 	settings json.RawMessage
 }
 
 func newTester(t *testing.T) *tester {
 	tt := &tester{t: t, now: time.Date(2026, 6, 5, 9, 0, 0, 0, time.UTC)}
-	tt.host = newFakeHost(tt.clock)
+	tt.host = sdkfake.New(Manifest(), tt.clock,
+		sdk.Unit{ID: 10, Name: "县信息中心"}, sdk.Unit{ID: 20, Name: "县政府办"}, sdk.Unit{ID: 30, Name: "民政局"}, sdk.Unit{ID: 40, Name: "财政局"})
 	tt.m = &module{now: tt.clock, log: hclog.NewNullLogger()}
 	return tt
 }

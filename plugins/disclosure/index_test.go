@@ -61,8 +61,8 @@ func TestIndex(t *testing.T) {
 		t.Fatalf("withdrawn: %+v", u)
 	}
 	figures := func(unit int64, day string) [4]int64 {
-		return [4]int64{tt.host.figure(measureRequired, unit, day), tt.host.figure(measurePublished, unit, day),
-			tt.host.figure(measurePercent, unit, day), tt.host.figure(measureCountyPercent, unit, day)}
+		return [4]int64{tt.host.Measured(measureRequired, unit, day), tt.host.Measured(measurePublished, unit, day),
+			tt.host.Measured(measurePercent, unit, day), tt.host.Measured(measureCountyPercent, unit, day)}
 	}
 	if got := figures(20, day); got != [4]int64{7, 7, 100, 0} {
 		t.Fatalf("unit 20's day: %v", got)
@@ -99,7 +99,7 @@ func TestLevelsNeverCountARiseTwice(t *testing.T) {
 	c.level(20, map[string]int64{measurePublished: 5}, nil)
 	c.level(20, map[string]int64{measurePublished: 6}, &stale)
 	c.level(20, map[string]int64{measurePublished: 4}, nil)
-	if got := tt.host.figure(measurePublished, 20, "2026-06-05"); got != 6 {
+	if got := tt.host.Measured(measurePublished, 20, "2026-06-05"); got != 6 {
 		t.Fatalf("the day's figure is %d, want 6", got)
 	}
 }

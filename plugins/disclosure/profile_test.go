@@ -35,7 +35,7 @@ func TestBasicInformation(t *testing.T) {
 	}
 	tt.fails(businessAdmin(), "PUT", "/units/20/profile", "", `{"functions":"x","colour":"red"}`, 400, codeInvalidJSON)
 	tt.fails(countyAdmin(), "PUT", "/units/99/profile", "", form(0), 400, codeUnknownUnit)
-	if n := len(tt.host.records[collProfiles]); n != 0 {
+	if n := tt.host.Count(collProfiles); n != 0 {
 		t.Fatalf("refusals left %d profiles", n)
 	}
 
@@ -97,7 +97,8 @@ func TestBasicInformation(t *testing.T) {
 	tt.fails(countyAdmin(), "POST", "/units/20/profile/withdraw", "", map[string]any{"version": 4}, 409, codeNotPublished)
 	tt.fails(anonymous(), "GET", "/public/units/20", "", nil, 404, codeNotFound)
 	tt.fails(anonymous(), "GET", "/public/units/abc", "", nil, 404, codeNotFound)
-	if got := []string{tt.host.audits[0].Action, tt.host.audits[1].Action, tt.host.audits[2].Action, tt.host.audits[3].Action}; strings.Join(got, " ") != "profile.create profile.publish profile.update profile.withdraw" {
+	audits := tt.host.Audits()
+	if got := []string{audits[0].Action, audits[1].Action, audits[2].Action, audits[3].Action}; strings.Join(got, " ") != "profile.create profile.publish profile.update profile.withdraw" {
 		t.Fatalf("audits: %v", got)
 	}
 }

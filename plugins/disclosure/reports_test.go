@@ -52,7 +52,7 @@ func TestReporting(t *testing.T) {
 	tt.ok(clerk(), "POST", "/reports/"+a.ID+"/files", "", map[string]any{"name": "会议照片.jpg", "content_type": "image/jpeg", "size": 2048}, 201, &added)
 	tt.fails(clerk(), "POST", "/reports/"+a.ID+"/files", "", map[string]any{"name": "二.jpg", "content_type": "image/jpeg", "size": 2048}, 409, codeTooManyFiles)
 	tt.fails(clerk(), "GET", "/reports/"+a.ID+"/files/"+added.File.FileID, "", nil, 409, codeFileNotReady)
-	tt.host.arrive(added.File.FileID)
+	tt.host.Arrive(t, added.File.FileID)
 	tt.ok(officeStaff(), "GET", "/reports/"+a.ID+"/files/"+added.File.FileID, "", nil, 200, nil)
 	a = added.Report
 
@@ -72,13 +72,21 @@ func TestReporting(t *testing.T) {
 		t.Fatalf("graded: %+v", a)
 	}
 	// Closed: grading again, rejecting, editing, adding files.
-	before := tt.host.records[collReports][a.ID].Version
+	version := func() int64 {
+		t.Helper()
+		r, err := tt.host.Get(t.Context(), collReports, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Version
+	}
+	before := version()
 	tt.fails(countyAdmin(), "POST", "/reports/"+a.ID+"/grade", "", map[string]any{"version": a.Version, "use": useLeaders}, 409, codeReportClosed)
 	tt.fails(countyAdmin(), "POST", "/reports/"+a.ID+"/reject", "", map[string]any{"version": a.Version, "reason": "重复"}, 409, codeReportClosed)
 	edit["version"] = a.Version
 	tt.fails(clerk(), "PUT", "/reports/"+a.ID, "", edit, 409, codeReportClosed)
 	tt.fails(clerk(), "POST", "/reports/"+a.ID+"/files", "", map[string]any{"name": "x.pdf", "content_type": "application/pdf", "size": 5}, 409, codeReportClosed)
-	if after := tt.host.records[collReports][a.ID].Version; after != before {
+	if after := version(); after != before {
 		t.Fatalf("a refused change moved the report from version %d to %d", before, after)
 	}
 
@@ -130,14 +138,14 @@ func TestReporting(t *testing.T) {
 		{measureAdopted + usePortal, 20, 1}, {measureAdopted + useLeaders, 30, 1}, {measureAdopted + useBulletin, 20, 0},
 		{measureRejected, 20, 1}, {measureAdopted + usePortal, 40, 0},
 	} {
-		if got := tt.host.figure(f.measure, f.unit, day); got != f.want {
+		if got := tt.host.Measured(f.measure, f.unit, day); got != f.want {
 			t.Errorf("%s of unit %d: %d, want %d", f.measure, f.unit, got, f.want)
 		}
 	}
 	// A retry of a count adds nothing.
 	call := &call{ctx: t.Context(), host: tt.host, log: tt.m.log, req: &sdk.Request{}, now: tt.clock()}
 	call.count(measureAdopted+usePortal, 20, "adopted:"+a.ID)
-	if got := tt.host.figure(measureAdopted+usePortal, 20, day); got != 1 {
+	if got := tt.host.Measured(measureAdopted+usePortal, 20, day); got != 1 {
 		t.Fatalf("a retried count: %d", got)
 	}
 }
@@ -157,7 +165,7 @@ func TestTheCountyOfficeIsWhomTheSettingsName(t *testing.T) {
 	tt.settings = json.RawMessage(`{"office_unit_id": 40}`)
 	tt.ok(officeStaff(), "POST", "/reports/"+own.ID+"/grade", "", map[string]any{"version": own.Version, "use": useBulletin}, 200, nil)
 	tt.ok(officeStaff(), "POST", "/reports/"+other.ID+"/grade", "", map[string]any{"version": other.Version, "use": useLeaders}, 200, nil)
-	if got := tt.host.figure(measureAdopted+useBulletin, 40, "2026-06-05"); got != 1 {
+	if got := tt.host.Measured(measureAdopted+useBulletin, 40, "2026-06-05"); got != 1 {
 		t.Fatalf("the office's own adopted: %d", got)
 	}
 }
