@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -60,9 +61,29 @@ func TestAnApprovalApplicationThroughTheHost(t *testing.T) {
 	application["materials"] = []string{"备案申请表", "营业执照"}
 	r := call(t, "POST", pub+"/public/applications", "", application)
 	want(t, "apply online", r, 201, "")
-	receipt := decode[struct{ ID, Number, Code, Channel string }](t, r)
-	if receipt.Channel != "online" || len(receipt.Code) < 16 {
+	receipt := decode[struct {
+		ID, Number, Code, Channel string
+		Token                     string `json:"applicant_token"`
+	}](t, r)
+	if receipt.Channel != "online" || len(receipt.Code) < 16 || len(receipt.Token) != 39 {
 		t.Fatalf("the receipt: %+v", receipt)
+	}
+	// The applicant's token lists the application in its county only;
+	// in Lechang it is refused as any unknown token, and nothing is
+	// written there.
+	holding := map[string]any{"token": receipt.Token}
+	if r := call(t, "POST", pub+"/public/applicant/applications", "", holding); r.status != 200 || !strings.Contains(string(r.body), `"number":"`+receipt.Number+`"`) {
+		t.Fatalf("the applicant's list: %d %s", r.status, r.body)
+	}
+	want(t, "the token in Lechang", call(t, "POST", lcPub+"/public/applicant/applications", "", holding), 404, "applicant_not_found")
+	lcItem := maps.Clone(item)
+	lcItem["departments"] = []map[string]any{{"unit_id": 1}}
+	want(t, "Lechang's admin creates an item", call(t, "POST", lc+"/items", lcadmin, lcItem), 201, "")
+	withToken := maps.Clone(application)
+	withToken["applicant_token"] = receipt.Token
+	want(t, "an application in Lechang with Wengyuan's token", call(t, "POST", lcPub+"/public/applications", "", withToken), 404, "applicant_not_found")
+	if r := call(t, "GET", lc+"/applications", lcadmin, nil); r.status != 200 || !strings.Contains(string(r.body), `"applications":[]`) {
+		t.Errorf("Lechang's applications after a refused token: %d %s", r.status, r.body)
 	}
 	// handInPDF hands in a PDF of material for the application of a
 	// receipt, its bytes sent.

@@ -273,17 +273,26 @@ func checkText(s string, max int) string {
 
 // applyOnline takes an application from anyone on the county's public
 // pages (网上申请) and answers its receipt: the number and the query code,
-// shown this once.
+// shown this once; and lists it under the applicant's token
+// (applicants.go).
 func (c *call) applyOnline(params) (int, any, error) {
-	var in applicationInput
+	var in onlineInput
 	if err := decodeBody(c.req.Body, &in); err != nil {
 		return 0, nil, err
 	}
-	it, err := c.checkApplication(&in)
+	it, err := c.checkApplication(&in.applicationInput)
 	if err != nil {
 		return 0, nil, err
 	}
-	return c.submit(it, in, channelOnline)
+	holder, err := c.holderOf(in.ApplicantToken)
+	if err != nil {
+		return 0, nil, err
+	}
+	status, receipt, err := c.submit(it, in.applicationInput, channelOnline)
+	if err != nil {
+		return 0, nil, err
+	}
+	return status, c.list(holder, receipt), nil
 }
 
 // applyAtCounter records an application handed in at the counter (窗口)
@@ -315,21 +324,21 @@ type receiptView struct {
 }
 
 // submit writes the application and its receipt.
-func (c *call) submit(it itemView, in applicationInput, channel string) (int, any, error) {
+func (c *call) submit(it itemView, in applicationInput, channel string) (int, receiptView, error) {
 	id := sdk.NewestFirstID(c.now)
 	a := application{ItemCode: it.Code, ItemName: it.Name, UnitID: it.UnitID, Joint: it.item.Joint(), Applicant: in.Applicant, Channel: channel,
 		Materials: in.Materials, Status: statusSubmitted, SubmittedAt: c.now, UpdatedBy: c.req.Caller.Login, UpdatedAt: c.now}
 	rec, err := c.host.Put(c.ctx, collApplications, id, 0, a)
 	if err != nil {
-		return 0, nil, fromHost(err, "the application")
+		return 0, receiptView{}, fromHost(err, "the application")
 	}
 	receipt, err := c.host.IssueReceipt(c.ctx, collApplications, id)
 	if err != nil {
-		return 0, nil, fromHost(err, "the application's receipt")
+		return 0, receiptView{}, fromHost(err, "the application's receipt")
 	}
 	a.Number = receipt.Number
 	if _, err := c.host.Put(c.ctx, collApplications, id, rec.Version, a); err != nil {
-		return 0, nil, fromHost(err, "the application's number")
+		return 0, receiptView{}, fromHost(err, "the application's number")
 	}
 	c.audit("application.submit", "application", id, nil, a)
 	return http.StatusCreated, receiptView{ID: id, Number: receipt.Number, Code: receipt.Code, Channel: channel}, nil

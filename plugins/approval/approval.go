@@ -27,7 +27,8 @@ func Manifest() sdk.Manifest {
 		Workflows: map[string]json.RawMessage{workflowApplication: json.RawMessage(applicationWorkflow),
 			workflowReview: json.RawMessage(reviewWorkflow)},
 		Public: []sdk.PublicRoute{{Method: "POST", Path: "/public/applications"}, {Method: "POST", Path: "/public/applications/{number}/query"},
-			{Method: "POST", Path: "/public/applications/{number}/supplements"}, {Method: "POST", Path: "/public/applications/{number}/files"}},
+			{Method: "POST", Path: "/public/applications/{number}/supplements"}, {Method: "POST", Path: "/public/applications/{number}/files"},
+			{Method: "POST", Path: "/public/applicant/applications"}},
 	}
 }
 
@@ -36,6 +37,7 @@ func collections() map[string]sdk.Collection {
 	c := map[string]sdk.Collection{}
 	maps.Copy(c, itemCollections())
 	maps.Copy(c, applicationCollections())
+	maps.Copy(c, applicantCollections())
 	return c
 }
 

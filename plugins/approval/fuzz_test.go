@@ -74,3 +74,40 @@ func FuzzImportWorkbook(f *testing.F) {
 		checkParsed(t, rows, errs, maxImportRows+2)
 	})
 }
+
+// FuzzParseApplicantToken: whatever is sent as a token, the parser takes
+// only what one of the module's tokens is (160 bits as 32 base32
+// characters, in either case, with or without dashes and surrounding
+// spaces), and then gives a record id the host takes and the same one as
+// for the token's canonical form; anything else is refused.
+func FuzzParseApplicantToken(f *testing.F) {
+	token, _ := newApplicantToken()
+	f.Add(token)
+	f.Add(strings.ToLower(strings.ReplaceAll(token, "-", "")))
+	f.Add(" " + token + "\n")
+	f.Add(token[:len(token)-1] + "=")
+	f.Add(strings.Repeat("A", 32))
+	f.Add(strings.Repeat("7", 32) + "-")
+	f.Add("ＡＡＡＡ")
+	f.Fuzz(func(t *testing.T, s string) {
+		key, ok := parseApplicantToken(s)
+		if !ok {
+			if key != "" {
+				t.Fatalf("%q refused with key %q", s, key)
+			}
+			return
+		}
+		if len(key) != 64 || strings.Trim(key, "0123456789abcdef") != "" {
+			t.Fatalf("%q gives key %q", s, key)
+		}
+		plain := strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(s), "-", ""))
+		var groups []string
+		for i := 0; i < len(plain); i += tokenGroup {
+			groups = append(groups, plain[i:i+tokenGroup])
+		}
+		canonical := strings.Join(groups, "-")
+		if again, ok := parseApplicantToken(canonical); !ok || again != key {
+			t.Fatalf("%q gives %q, its canonical form %q gives %q", s, key, canonical, again)
+		}
+	})
+}

@@ -26,6 +26,7 @@ func routes() [][]route {
 		catalogueRoutes(),
 		applicationRoutes(),
 		materialRoutes(),
+		applicantRoutes(),
 	}
 }
 
