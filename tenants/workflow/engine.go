@@ -166,8 +166,21 @@ type StartInput struct {
 	// workflow its manifest lists as startable from public routes, never
 	// from an API body. The instance's initiator is then no account (id
 	// 0) and its initiator unit the subject unit, where the citizen
-	// submitted it.
+	// submitted it, unless InitiatorUnitID names another.
 	Public bool `json:"-"`
+	// InitiatorUnitID, if set, is the unit of the county the instance is
+	// started from, whose staff steps relative to the initiator's unit
+	// go to: for a public start, the office that takes in citizens'
+	// submissions, where the subject unit is the one that answers them.
+	// An account may name only its own unit: nobody starts as another
+	// unit. Set by the plugin host alone, never from an API body.
+	InitiatorUnitID int64 `json:"-"`
+	// Alongside, if set, runs in the start's transaction once the
+	// instance and its first tasks are written, before it commits: what
+	// it writes commits with the start, and its error rolls the start
+	// back. The plugin host writes a submission's record and receipt
+	// with it. Never from an API body.
+	Alongside func(ctx context.Context, tx *sqlx.Tx, inst Instance) error `json:"-"`
 }
 
 // Outcome is what starting or acting did.
@@ -200,6 +213,9 @@ func (s *Service) Start(ctx context.Context, tenant string, in StartInput) (Outc
 	if in.SubjectUnitID < 0 {
 		return Outcome{}, errs.Invalid(CodeUnknownUnit, "subject_unit_id %d is not a unit", in.SubjectUnitID)
 	}
+	if err := initiatorUnit(p, in.InitiatorUnitID); err != nil {
+		return Outcome{}, err
+	}
 	limit, err := limitOf("time_limit_days", in.TimeLimitDays)
 	if err != nil {
 		return Outcome{}, err
@@ -220,6 +236,12 @@ func (s *Service) Start(ctx context.Context, tenant string, in StartInput) (Outc
 		}
 		if p.Kind == auth.KindAnonymous {
 			p.Unit = subject
+			if in.InitiatorUnitID != 0 {
+				if err := checkUnits(ctx, tx, "initiator_unit_id", []int64{in.InitiatorUnitID}); err != nil {
+					return err
+				}
+				p.Unit = in.InitiatorUnitID
+			}
 		}
 		c, err := readCounty(ctx, tx)
 		if err != nil {
@@ -233,6 +255,11 @@ func (s *Service) Start(ctx context.Context, tenant string, in StartInput) (Outc
 		if pending, err = run.notify(ctx); err != nil {
 			return err
 		}
+		if in.Alongside != nil {
+			if err := in.Alongside(ctx, tx, run.inst); err != nil {
+				return err
+			}
+		}
 		out = Outcome{Instance: run.inst, Opened: run.opened}
 		return nil
 	})
@@ -241,6 +268,20 @@ func (s *Service) Start(ctx context.Context, tenant string, in StartInput) (Outc
 	}
 	s.kick(ctx, tenant, pending)
 	return out, nil
+}
+
+// initiatorUnit refuses an initiator unit p may not start from: a unit
+// that is none, or, for an account, any unit but its own. An anonymous
+// caller's is checked against the county's units in the start's
+// transaction.
+func initiatorUnit(p auth.Principal, unit int64) error {
+	switch {
+	case unit < 0:
+		return errs.Invalid(CodeUnknownUnit, "initiator_unit_id %d is not a unit", unit)
+	case unit != 0 && p.Kind == auth.KindAccount && unit != p.Unit:
+		return errs.E(errs.KindForbidden, CodeNotYourTask, "%s starts from unit %d, their own, not from unit %d", p.Login, p.Unit, unit)
+	}
+	return nil
 }
 
 // launch is an instance to start.

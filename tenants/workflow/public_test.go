@@ -2,7 +2,11 @@ package workflow_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/auth"
@@ -54,5 +58,113 @@ func TestAPublicRouteStartsAWorkflowForItsSubjectUnit(t *testing.T) {
 	}
 	if n := f.count(t, lechang, "workflow_instances", "1"); n != 0 {
 		t.Errorf("lechang has %d instances", n)
+	}
+}
+
+// intake is a citizen's message taken in by the office it is started
+// from (the initiator's unit) and answered by the subject unit.
+const intake = `{"code":"hotline.intake","name":"留言受理","version":1,"start":"review","time_limit":{"working_days":5},"steps":[
+{"id":"review","name":"受理","assignee":{"role":"clerk","relative":"initiator_unit"},"actions":[{"name":"accept","to":"answer"}]},
+{"id":"answer","name":"答复","assignee":{"role":"clerk","relative":"subject_unit"},"actions":[{"name":"answer","to":"end"}]}]}`
+
+// TestAPublicStartIsStartedFromTheOfficeThatTakesSubmissionsIn: a public
+// start names the unit it is started from (InitiatorUnitID, which the
+// plugin host alone sets), whose clerks take the citizen's message in
+// while the subject unit answers it. A unit of another county, one that
+// nobody staffs or that is none is refused with nothing started; an
+// account may name only its own unit.
+func TestAPublicStartIsStartedFromTheOfficeThatTakesSubmissionsIn(t *testing.T) {
+	f := setup(t)
+	wy := f.counties[wengyuan]
+	if _, err := f.svc.PutDefinition(wy.as("operator"), wengyuan, "hotline.intake", []byte(intake)); err != nil {
+		t.Fatal(err)
+	}
+	mzj := wy.people["clerk1"].Unit
+	it := f.unit(t, wengyuan, "信息中心", "XXZX", true)
+	empty := f.unit(t, wengyuan, "档案室", "DAS", false)
+	foreign := f.foreignUnit(t)
+	start := func(ctx context.Context, initiator int64) (workflow.Outcome, error) {
+		return f.svc.Start(ctx, wengyuan, workflow.StartInput{Workflow: "hotline.intake", Title: "路灯不亮", SubjectUnitID: mzj, Public: true, InitiatorUnitID: initiator})
+	}
+	before := f.snapshot(t, wengyuan)
+	for _, bad := range []struct {
+		what string
+		ctx  context.Context
+		unit int64
+		code string
+	}{
+		{"a unit of another county", citizen(), foreign, workflow.CodeUnknownUnit},
+		{"a unit nobody staffs", citizen(), empty, workflow.CodeInactiveUnit},
+		{"no unit", citizen(), -1, workflow.CodeUnknownUnit},
+		{"an account naming another unit", wy.as("clerk1"), it, workflow.CodeNotYourTask},
+	} {
+		_, err := start(bad.ctx, bad.unit)
+		wantCode(t, bad.what, err, bad.code)
+	}
+	if after := f.snapshot(t, wengyuan); after != before {
+		t.Fatalf("refused starts changed the county: %s, was %s", after, before)
+	}
+
+	started, err := start(citizen(), it)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inst := started.Instance; inst.InitiatorID != 0 || inst.InitiatorUnitID != it || inst.SubjectUnitID != mzj {
+		t.Fatalf("started %+v", inst)
+	}
+	review := open(t, started, "review")
+	if review.UnitID != it || *review.Role != "clerk" {
+		t.Fatalf("the intake waits for %+v, want the IT office's clerks", review)
+	}
+	answered := f.act(t, wengyuan, "xxzx_clerk", review, "accept")
+	if answer := open(t, answered, "answer"); answer.UnitID != mzj {
+		t.Errorf("the answer waits in unit %d, want the subject unit %d", answer.UnitID, mzj)
+	}
+
+	own, err := start(wy.as("clerk1"), mzj)
+	if err != nil || own.Instance.InitiatorUnitID != mzj || own.Instance.InitiatorID != wy.people["clerk1"].ID {
+		t.Fatalf("an account naming its own unit: %+v, %v", own.Instance, err)
+	}
+	if n := f.count(t, lechang, "workflow_instances", "1"); n != 0 {
+		t.Errorf("lechang has %d instances", n)
+	}
+}
+
+// TestWhatAStartDoesAlongsideCommitsWithItOrUndoesIt: the plugin host's
+// hook (Alongside) writes in the start's transaction, seeing the
+// instance and its tasks; its failure rolls the whole start back.
+func TestWhatAStartDoesAlongsideCommitsWithItOrUndoesIt(t *testing.T) {
+	f := setup(t)
+	wy := f.counties[wengyuan]
+	keep := func(ctx context.Context, tx *sqlx.Tx, inst workflow.Instance) error {
+		var tasks int
+		if err := tx.GetContext(ctx, &tasks, "SELECT COUNT(*) FROM workflow_tasks WHERE instance_id = ?", inst.ID); err != nil || tasks != 1 {
+			return fmt.Errorf("the hook sees %d tasks of instance %d: %v", tasks, inst.ID, err)
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO plugin_records (plugin, collection, record_id, version, document, created_at, updated_at) VALUES ('hotline', 'letters', ?, 1, '{}', NOW(), NOW())",
+			fmt.Sprint(inst.ID))
+		return err
+	}
+	failed := errors.New("the record could not be written")
+	before := f.snapshot(t, wengyuan)
+	_, err := f.svc.Start(wy.as("clerk1"), wengyuan, workflow.StartInput{Workflow: "office.incoming", Title: "来文",
+		Alongside: func(ctx context.Context, tx *sqlx.Tx, inst workflow.Instance) error {
+			if err := keep(ctx, tx, inst); err != nil {
+				return err
+			}
+			return failed
+		}})
+	if !errors.Is(err, failed) {
+		t.Fatalf("a start whose hook fails: %v", err)
+	}
+	if after := f.snapshot(t, wengyuan); after != before || f.count(t, wengyuan, "plugin_records", "1") != 0 {
+		t.Fatalf("a start whose hook failed left %s (was %s) and %d records", after, before, f.count(t, wengyuan, "plugin_records", "1"))
+	}
+	started, err := f.svc.Start(wy.as("clerk1"), wengyuan, workflow.StartInput{Workflow: "office.incoming", Title: "来文", Alongside: keep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := f.count(t, wengyuan, "plugin_records", "record_id = ?", fmt.Sprint(started.Instance.ID)); n != 1 {
+		t.Errorf("the hook's record of instance %d: %d", started.Instance.ID, n)
 	}
 }
