@@ -58,8 +58,11 @@ type Host struct {
 	suspension pluginv1.HostSuspensionClient
 	// uploads is the host's PublicUploads service, on the same
 	// connection.
-	uploads    pluginv1.PublicUploadsClient
-	capability string
+	uploads pluginv1.PublicUploadsClient
+	// submissions is the host's Submissions service, on the same
+	// connection.
+	submissions pluginv1.SubmissionsClient
+	capability  string
 }
 
 // Record is a JSON document in one of the plugin's collections.

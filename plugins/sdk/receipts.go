@@ -33,7 +33,11 @@ func (h *Host) IssueReceipt(ctx context.Context, collection, id string) (Receipt
 	if err != nil {
 		return Receipt{}, hostError(err)
 	}
-	return Receipt{Number: r.GetNumber(), Code: r.GetCode(), IssuedAt: parseTime(r.GetIssuedAt())}, nil
+	return receipt(r), nil
+}
+
+func receipt(r *pluginv1.IssuedReceipt) Receipt {
+	return Receipt{Number: r.GetNumber(), Code: r.GetCode(), IssuedAt: parseTime(r.GetIssuedAt())}
 }
 
 // LookupReceipt finds the record of the receipt with number and code, in

@@ -130,6 +130,8 @@ type moduleServer struct {
 	suspension pluginv1.HostSuspensionClient
 	// uploads is the host's PublicUploads service.
 	uploads pluginv1.PublicUploadsClient
+	// submissions is the host's Submissions service.
+	submissions pluginv1.SubmissionsClient
 }
 
 // Manifest answers the host's first call, which also names the broker
@@ -151,6 +153,7 @@ func (s *moduleServer) Manifest(_ context.Context, req *pluginv1.ManifestRequest
 	s.directory = pluginv1.NewDirectoryClient(conn)
 	s.batches = pluginv1.NewBatchesClient(conn)
 	s.uploads = pluginv1.NewPublicUploadsClient(conn)
+	s.submissions = pluginv1.NewSubmissionsClient(conn)
 	s.mu.Unlock()
 	data, err := s.manifest.JSON()
 	if err != nil {
@@ -162,7 +165,7 @@ func (s *moduleServer) Manifest(_ context.Context, req *pluginv1.ManifestRequest
 func (s *moduleServer) Handle(ctx context.Context, req *pluginv1.HandleRequest) (*pluginv1.HandleResponse, error) {
 	s.mu.Lock()
 	host, seals, measures, receipts, numbers, workflows, directory, batches := s.host, s.seals, s.measures, s.receipts, s.numbers, s.workflows, s.directory, s.batches
-	suspension, uploads := s.suspension, s.uploads
+	suspension, uploads, submissions := s.suspension, s.uploads, s.submissions
 	s.mu.Unlock()
 	c := req.GetCaller()
 	r := &Request{
@@ -171,7 +174,7 @@ func (s *moduleServer) Handle(ctx context.Context, req *pluginv1.HandleRequest) 
 		RequestID: req.GetRequestId(),
 		Settings:  req.GetSettings(),
 		Host: &Host{client: host, seals: seals, measures: measures, receipts: receipts, numbers: numbers, workflows: workflows, directory: directory,
-			batches: batches, suspension: suspension, uploads: uploads, capability: req.GetCapability()},
+			batches: batches, suspension: suspension, uploads: uploads, submissions: submissions, capability: req.GetCapability()},
 	}
 	resp, err := s.module.Handle(ctx, r)
 	if err != nil {

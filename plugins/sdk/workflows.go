@@ -170,13 +170,19 @@ func (t Task) MayAct(c Caller) bool {
 // TimeLimitDays, if set (1 to 366), is the instance's whole limit in
 // working days in place of the definition's time_limit (an approval
 // item's promised limit), its steps without a limit of their own falling
-// due with it.
+// due with it. InitiatorUnitID, if set, is the unit of the county the
+// instance is started from, whose staff the steps relative to the
+// initiator's unit wait for: for a public route's anonymous caller, the
+// office that takes in citizens' submissions, while the subject unit
+// answers them (0: the subject unit is the initiator unit too). An
+// account's start may name only its own unit (ErrDenied otherwise).
 type StartOptions struct {
-	Title         string
-	Reference     string
-	SubjectUnitID int64
-	SMSReminder   bool
-	TimeLimitDays int
+	Title           string
+	Reference       string
+	SubjectUnitID   int64
+	SMSReminder     bool
+	TimeLimitDays   int
+	InitiatorUnitID int64
 }
 
 // StartWorkflowFor starts the module's workflow of local code workflow
@@ -187,7 +193,7 @@ type StartOptions struct {
 func (h *Host) StartWorkflowFor(ctx context.Context, workflow string, o StartOptions) (Outcome, error) {
 	resp, err := h.workflows.StartWorkflowFor(ctx, &pluginv1.StartWorkflowForRequest{Capability: h.capability, Workflow: workflow,
 		Title: o.Title, Reference: o.Reference, SubjectUnitId: o.SubjectUnitID, SmsReminder: o.SMSReminder,
-		TimeLimitDays: days32([]int{o.TimeLimitDays})[0]})
+		TimeLimitDays: days32([]int{o.TimeLimitDays})[0], InitiatorUnitId: o.InitiatorUnitID})
 	return decodeWorkflow[Outcome](resp, err)
 }
 

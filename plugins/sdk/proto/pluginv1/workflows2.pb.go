@@ -42,8 +42,14 @@ type StartWorkflowForRequest struct {
 	// time_limit_days, if set, is the instance's whole limit in working
 	// days in place of the definition's (an item's promised limit).
 	TimeLimitDays int32 `protobuf:"varint,7,opt,name=time_limit_days,json=timeLimitDays,proto3" json:"time_limit_days,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// initiator_unit_id, if set, is the unit of the county the instance is
+	// started from, whose staff the steps relative to the initiator's unit
+	// wait for: for a public route's anonymous caller, the office that
+	// takes in citizens' submissions (0: the subject unit); an account may
+	// name only its own unit.
+	InitiatorUnitId int64 `protobuf:"varint,8,opt,name=initiator_unit_id,json=initiatorUnitId,proto3" json:"initiator_unit_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *StartWorkflowForRequest) Reset() {
@@ -121,6 +127,13 @@ func (x *StartWorkflowForRequest) GetSmsReminder() bool {
 func (x *StartWorkflowForRequest) GetTimeLimitDays() int32 {
 	if x != nil {
 		return x.TimeLimitDays
+	}
+	return 0
+}
+
+func (x *StartWorkflowForRequest) GetInitiatorUnitId() int64 {
+	if x != nil {
+		return x.InitiatorUnitId
 	}
 	return 0
 }
@@ -438,7 +451,7 @@ var File_proto_pluginv1_workflows2_proto protoreflect.FileDescriptor
 
 const file_proto_pluginv1_workflows2_proto_rawDesc = "" +
 	"\n" +
-	"\x1fproto/pluginv1/workflows2.proto\x12\x15countycloud.plugin.v1\x1a\x1bproto/pluginv1/plugin.proto\"\xfc\x01\n" +
+	"\x1fproto/pluginv1/workflows2.proto\x12\x15countycloud.plugin.v1\x1a\x1bproto/pluginv1/plugin.proto\"\xa8\x02\n" +
 	"\x17StartWorkflowForRequest\x12\x1e\n" +
 	"\n" +
 	"capability\x18\x01 \x01(\tR\n" +
@@ -448,7 +461,8 @@ const file_proto_pluginv1_workflows2_proto_rawDesc = "" +
 	"\treference\x18\x04 \x01(\tR\treference\x12&\n" +
 	"\x0fsubject_unit_id\x18\x05 \x01(\x03R\rsubjectUnitId\x12!\n" +
 	"\fsms_reminder\x18\x06 \x01(\bR\vsmsReminder\x12&\n" +
-	"\x0ftime_limit_days\x18\a \x01(\x05R\rtimeLimitDays\"\xb1\x02\n" +
+	"\x0ftime_limit_days\x18\a \x01(\x05R\rtimeLimitDays\x12*\n" +
+	"\x11initiator_unit_id\x18\b \x01(\x03R\x0finitiatorUnitId\"\xb1\x02\n" +
 	"\x14ActOnTaskWithRequest\x12\x1e\n" +
 	"\n" +
 	"capability\x18\x01 \x01(\tR\n" +

@@ -1,0 +1,72 @@
+package sdk
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
+)
+
+// Submission is what a citizen hands in, for Submit: Document written as
+// the new record ID of Collection, with its receipt, and Workflow, if
+// set, started for it.
+type Submission struct {
+	Collection string
+	ID         string
+	// Document is a JSON object. The record is created: ErrConflict if
+	// it exists.
+	Document any
+	// NumberField, if set, is the top-level member the host sets to the
+	// receipt's number before writing the document.
+	NumberField string
+	// Workflow, if set, is the local code of one of the module's
+	// workflows, started for the record with Start's options (Title
+	// required).
+	Workflow string
+	Start    StartOptions
+	// InstanceField, if set (with Workflow), is the member the host sets
+	// to the started instance's id.
+	InstanceField string
+}
+
+// Submitted is what Submit did: the record as written (its number and
+// instance id in it), its receipt (show the code once: the host keeps
+// only its hash), and the start's outcome, nil without a workflow.
+type Submitted struct {
+	Record  Record
+	Receipt Receipt
+	Outcome *Outcome
+}
+
+// Submit takes a submission in one call and one transaction of the
+// county: it creates the record as Put with version 0 would, issues its
+// receipt as IssueReceipt would and, with a workflow, starts it as
+// StartWorkflowFor would, under the same rules (a public route's
+// anonymous caller starts only the workflows its manifest lists in
+// PublicStart, once per request, for a subject unit). Everything is
+// done, or, on the first refusal, nothing: no record, no receipt, no
+// number taken, no instance.
+func (h *Host) Submit(ctx context.Context, s Submission) (Submitted, error) {
+	data, err := json.Marshal(s.Document)
+	if err != nil {
+		return Submitted{}, fmt.Errorf("encode record %s/%s: %w", s.Collection, s.ID, err)
+	}
+	o := s.Start
+	resp, err := h.submissions.Submit(ctx, &pluginv1.SubmitRequest{Capability: h.capability, Collection: s.Collection, Id: s.ID, Document: data,
+		NumberField: s.NumberField, Workflow: s.Workflow, InstanceField: s.InstanceField,
+		Start: &pluginv1.SubmitStart{Title: o.Title, Reference: o.Reference, SubjectUnitId: o.SubjectUnitID, SmsReminder: o.SMSReminder,
+			TimeLimitDays: days32([]int{o.TimeLimitDays})[0], InitiatorUnitId: o.InitiatorUnitID}})
+	if err != nil {
+		return Submitted{}, hostError(err)
+	}
+	out := Submitted{Record: record(resp.GetRecord()), Receipt: receipt(resp.GetReceipt())}
+	if len(resp.GetOutcome()) > 0 {
+		var started Outcome
+		if err := json.Unmarshal(resp.GetOutcome(), &started); err != nil {
+			return out, fmt.Errorf("sdk: read the workflow engine's answer: %w", err)
+		}
+		out.Outcome = &started
+	}
+	return out, nil
+}
