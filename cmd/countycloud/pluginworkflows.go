@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"slices"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/errs"
@@ -77,8 +79,14 @@ func (w pluginWorkflows) Instance(ctx context.Context, c host.Capability, own []
 }
 
 func (w pluginWorkflows) StartFor(ctx context.Context, c host.Capability, code string, in host.StartFor) (json.RawMessage, error) {
-	out, err := w.engine.Start(as(ctx, c), c.County, workflow.StartInput{Workflow: code, Title: in.Title, Reference: in.Reference,
-		SubjectUnitID: in.SubjectUnit, SMSReminder: in.SMS, TimeLimitDays: in.TimeLimitDays, Public: in.Public})
+	start := workflow.StartInput{Workflow: code, Title: in.Title, Reference: in.Reference, SubjectUnitID: in.SubjectUnit, SMSReminder: in.SMS,
+		TimeLimitDays: in.TimeLimitDays, Public: in.Public, InitiatorUnitID: in.InitiatorUnit}
+	if in.Alongside != nil {
+		start.Alongside = func(ctx context.Context, tx *sqlx.Tx, inst workflow.Instance) error {
+			return in.Alongside(ctx, tx, inst.ID)
+		}
+	}
+	out, err := w.engine.Start(as(ctx, c), c.County, start)
 	return encode(out, err)
 }
 

@@ -50,14 +50,7 @@ func (s *receipts) IssueReceipt(ctx context.Context, req *pluginv1.IssueReceiptR
 	if err := checkKey(req.GetCollection(), req.GetRecordId()); err != nil {
 		return nil, err
 	}
-	var secret [receiptCodeBytes]byte
-	// crypto/rand never fails on Linux (and panics where it cannot read).
-	_, _ = rand.Read(secret[:])
-	code := formatReceiptCode(receiptEncoding.EncodeToString(secret[:]))
-	hash := receiptHash(code)
-	now := s.now().UTC().Truncate(time.Microsecond)
-	year := now.In(china).Year()
-	var number string
+	r := newReceipt(s.now())
 	err = s.router.InTenantTx(ctx, county, func(ctx context.Context, tx *sqlx.Tx) error {
 		var exists int
 		err := tx.GetContext(ctx, &exists, "SELECT 1 FROM plugin_records WHERE plugin = ? AND collection = ? AND record_id = ?", s.plugin, req.GetCollection(), req.GetRecordId())
@@ -67,31 +60,67 @@ func (s *receipts) IssueReceipt(ctx context.Context, req *pluginv1.IssueReceiptR
 		if err != nil {
 			return err
 		}
-		// The year's next number, taken in this transaction: a receipt
-		// that fails takes none.
-		if _, err := tx.ExecContext(ctx, "INSERT INTO receipt_counters (year, last_seq) VALUES (?, 0) ON DUPLICATE KEY UPDATE last_seq = last_seq", year); err != nil {
+		if err := r.takeNumber(ctx, tx); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE receipt_counters SET last_seq = last_seq + 1 WHERE year = ?", year); err != nil {
-			return err
-		}
-		var seq int64
-		if err := tx.GetContext(ctx, &seq, "SELECT last_seq FROM receipt_counters WHERE year = ?", year); err != nil {
-			return err
-		}
-		number = fmt.Sprintf("%04d-%06d", year, seq)
-		_, err = tx.ExecContext(ctx, "INSERT INTO receipts (number, plugin, collection, record_id, code_sha256, issued_at) VALUES (?, ?, ?, ?, ?, ?)",
-			number, s.plugin, req.GetCollection(), req.GetRecordId(), hash[:], now)
-		var dup *mysql.MySQLError
-		if errors.As(err, &dup) && dup.Number == 1062 {
-			return status.Errorf(codes.AlreadyExists, "record %s/%s has its receipt already", req.GetCollection(), req.GetRecordId())
-		}
-		return err
+		return r.keep(ctx, tx, s.plugin, req.GetCollection(), req.GetRecordId())
 	})
 	if err != nil {
 		return nil, s.grpcError(ctx, err)
 	}
-	return &pluginv1.IssuedReceipt{Number: number, Code: code, IssuedAt: now.Format(time.RFC3339Nano)}, nil
+	return r.proto(), nil
+}
+
+// receipt is a receipt being issued: its code, shown once, and the hash
+// the county keeps of it; the number once taken.
+type receipt struct {
+	code   string
+	hash   [sha256.Size]byte
+	at     time.Time
+	number string
+}
+
+// newReceipt is a receipt issued at now, with a fresh code.
+func newReceipt(now time.Time) *receipt {
+	var secret [receiptCodeBytes]byte
+	// crypto/rand never fails on Linux (and panics where it cannot read).
+	_, _ = rand.Read(secret[:])
+	code := formatReceiptCode(receiptEncoding.EncodeToString(secret[:]))
+	return &receipt{code: code, hash: receiptHash(code), at: now.UTC().Truncate(time.Microsecond)}
+}
+
+// takeNumber takes the year's next number in tx: a receipt whose
+// transaction fails takes none.
+func (r *receipt) takeNumber(ctx context.Context, tx *sqlx.Tx) error {
+	year := r.at.In(china).Year()
+	if _, err := tx.ExecContext(ctx, "INSERT INTO receipt_counters (year, last_seq) VALUES (?, 0) ON DUPLICATE KEY UPDATE last_seq = last_seq", year); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE receipt_counters SET last_seq = last_seq + 1 WHERE year = ?", year); err != nil {
+		return err
+	}
+	var seq int64
+	if err := tx.GetContext(ctx, &seq, "SELECT last_seq FROM receipt_counters WHERE year = ?", year); err != nil {
+		return err
+	}
+	r.number = fmt.Sprintf("%04d-%06d", year, seq)
+	return nil
+}
+
+// keep records in tx the receipt, its number taken, as plugin's record
+// (collection, id)'s: a record has one.
+func (r *receipt) keep(ctx context.Context, tx *sqlx.Tx, plugin, collection, id string) error {
+	_, err := tx.ExecContext(ctx, "INSERT INTO receipts (number, plugin, collection, record_id, code_sha256, issued_at) VALUES (?, ?, ?, ?, ?, ?)",
+		r.number, plugin, collection, id, r.hash[:], r.at)
+	var dup *mysql.MySQLError
+	if errors.As(err, &dup) && dup.Number == 1062 {
+		return status.Errorf(codes.AlreadyExists, "record %s/%s has its receipt already", collection, id)
+	}
+	return err
+}
+
+func (r *receipt) proto() *pluginv1.IssuedReceipt {
+	return &pluginv1.IssuedReceipt{Number: r.number, Code: r.code, IssuedAt: r.at.Format(time.RFC3339Nano)}
 }
 
 func (s *receipts) LookupReceipt(ctx context.Context, req *pluginv1.LookupReceiptRequest) (*pluginv1.ReceiptRecord, error) {

@@ -110,24 +110,29 @@ type hostServer struct {
 	// uploads is a service of its own (uploads.proto), served beside
 	// Host on the same connection.
 	uploads *publicUploads
+	// submissions is a service of its own (submissions.proto), served
+	// beside Host on the same connection.
+	submissions *submissions
 }
 
 func newHostServer(m sdk.Manifest, county string, d Deps) *hostServer {
 	g := guard{plugin: m.ID, only: county, caps: d.Capabilities, log: d.Log}
 	records := &records{guard: g, indexed: indexed(m), router: d.Router, now: d.Now}
 	files := newFiles(g, d)
+	workflows := &workflows{guard: g, engine: d.Workflows, local: localWorkflows(m), own: ownWorkflows(m), public: publicStart(m)}
 	return &hostServer{
-		records:   records,
-		files:     files,
-		trail:     &trail{guard: g, router: d.Router, callers: d.Callers, now: d.Now},
-		notices:   &notices{guard: g, router: d.Router, outbox: d.Outbox, now: d.Now},
-		workflows: &workflows{guard: g, engine: d.Workflows, local: localWorkflows(m), own: ownWorkflows(m), public: publicStart(m)},
-		measures:  newMeasures(g, m, d),
-		receipts:  &receipts{guard: g, router: d.Router, now: d.Now},
-		directory: &directory{guard: g, router: d.Router},
-		numbers:   &numbers{records: records},
-		batches:   &batches{records: records, callers: d.Callers},
-		uploads:   &publicUploads{files: files},
+		records:     records,
+		files:       files,
+		trail:       &trail{guard: g, router: d.Router, callers: d.Callers, now: d.Now},
+		notices:     &notices{guard: g, router: d.Router, outbox: d.Outbox, now: d.Now},
+		workflows:   workflows,
+		measures:    newMeasures(g, m, d),
+		receipts:    &receipts{guard: g, router: d.Router, now: d.Now},
+		directory:   &directory{guard: g, router: d.Router},
+		numbers:     &numbers{records: records},
+		batches:     &batches{records: records, callers: d.Callers},
+		uploads:     &publicUploads{files: files},
+		submissions: &submissions{records: records, flows: moduleWorkflows{workflows}},
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/jmoiron/sqlx"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -57,6 +58,16 @@ type StartFor struct {
 	// host let start the workflow since its module's manifest lists it
 	// in PublicStart; SubjectUnit is then set.
 	Public bool
+	// InitiatorUnit, if set, is the unit the instance is started from,
+	// whose staff its steps relative to the initiator's unit wait for: a
+	// public start's office that takes submissions in. An account may
+	// name only its own unit.
+	InitiatorUnit int64
+	// Alongside, if set, runs in the start's transaction once the
+	// instance and its first tasks are written, given the instance's id;
+	// its error rolls the start back. Submit writes the record and its
+	// receipt with it.
+	Alongside func(ctx context.Context, tx *sqlx.Tx, instance int64) error
 }
 
 // ActWith is an action of the HostWorkflows service.
@@ -172,7 +183,7 @@ type moduleWorkflows struct{ *workflows }
 // module names, once per public request: a citizen's submission starts
 // its supervised handling itself. Every other start needs an account.
 func (s moduleWorkflows) StartWorkflowFor(ctx context.Context, req *pluginv1.StartWorkflowForRequest) (*pluginv1.WorkflowResponse, error) {
-	c, err := s.starter(req)
+	c, err := s.starter(req.GetCapability(), req.GetWorkflow(), req.GetSubjectUnitId())
 	if err != nil {
 		return nil, err
 	}
@@ -180,31 +191,32 @@ func (s moduleWorkflows) StartWorkflowFor(ctx context.Context, req *pluginv1.Sta
 		return nil, err
 	}
 	in := StartFor{Title: req.GetTitle(), Reference: req.GetReference(), SubjectUnit: req.GetSubjectUnitId(), SMS: req.GetSmsReminder(),
-		TimeLimitDays: int(req.GetTimeLimitDays()), Public: c.Caller.Kind == CallerAnonymous}
+		TimeLimitDays: int(req.GetTimeLimitDays()), Public: c.Caller.Kind == CallerAnonymous, InitiatorUnit: req.GetInitiatorUnitId()}
 	return s.answer(ctx, func(e Workflows) (json.RawMessage, error) {
 		return e.StartFor(ctx, c, workflowCode(s.plugin, req.GetWorkflow()), in)
 	})
 }
 
-// starter checks who may make start req: an account, or a public route's
-// anonymous caller within the manifest's PublicStart.
-func (s moduleWorkflows) starter(req *pluginv1.StartWorkflowForRequest) (Capability, error) {
-	c, err := s.capability(req.GetCapability())
+// starter checks who may start workflow, for subject unit, with the
+// capability token: an account, or a public route's anonymous caller
+// within the manifest's PublicStart.
+func (s moduleWorkflows) starter(token, workflow string, subject int64) (Capability, error) {
+	c, err := s.capability(token)
 	if err != nil {
 		return Capability{}, err
 	}
-	if !s.local[req.GetWorkflow()] {
-		return Capability{}, status.Errorf(codes.NotFound, "the manifest of %s has no workflow %q", s.plugin, req.GetWorkflow())
+	if !s.local[workflow] {
+		return Capability{}, status.Errorf(codes.NotFound, "the manifest of %s has no workflow %q", s.plugin, workflow)
 	}
 	if c.Caller.Kind != CallerAnonymous {
 		return c, nil
 	}
 	switch {
-	case !s.public[req.GetWorkflow()]:
-		return Capability{}, status.Errorf(codes.PermissionDenied, "workflows act as an account, and the caller of this public route is anonymous: the manifest of %s does not list workflow %q in public_start", s.plugin, req.GetWorkflow())
-	case req.GetSubjectUnitId() <= 0:
-		return Capability{}, status.Errorf(codes.InvalidArgument, "a public route's anonymous caller has no unit: name the subject unit the workflow %q runs for", req.GetWorkflow())
-	case !s.caps.SpendStart(req.GetCapability()):
+	case !s.public[workflow]:
+		return Capability{}, status.Errorf(codes.PermissionDenied, "workflows act as an account, and the caller of this public route is anonymous: the manifest of %s does not list workflow %q in public_start", s.plugin, workflow)
+	case subject <= 0:
+		return Capability{}, status.Errorf(codes.InvalidArgument, "a public route's anonymous caller has no unit: name the subject unit the workflow %q runs for", workflow)
+	case !s.caps.SpendStart(token):
 		return Capability{}, status.Errorf(codes.PermissionDenied, "a public request starts one workflow at most, and this one has started one")
 	}
 	return c, nil

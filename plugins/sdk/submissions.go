@@ -34,9 +34,9 @@ type Submission struct {
 // instance id in it), its receipt (show the code once: the host keeps
 // only its hash), and the start's outcome, nil without a workflow.
 type Submitted struct {
-	Record  Record
-	Receipt Receipt
-	Outcome *Outcome
+	Record  Record   `json:"record"`
+	Receipt Receipt  `json:"receipt"`
+	Outcome *Outcome `json:"outcome,omitempty"`
 }
 
 // Submit takes a submission in one call and one transaction of the
