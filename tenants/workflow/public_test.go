@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/jmoiron/sqlx"
@@ -61,12 +62,6 @@ func TestAPublicRouteStartsAWorkflowForItsSubjectUnit(t *testing.T) {
 	}
 }
 
-// intake is a citizen's message taken in by the office it is started
-// from (the initiator's unit) and answered by the subject unit.
-const intake = `{"code":"hotline.intake","name":"留言受理","version":1,"start":"review","time_limit":{"working_days":5},"steps":[
-{"id":"review","name":"受理","assignee":{"role":"clerk","relative":"initiator_unit"},"actions":[{"name":"accept","to":"answer"}]},
-{"id":"answer","name":"答复","assignee":{"role":"clerk","relative":"subject_unit"},"actions":[{"name":"answer","to":"end"}]}]}`
-
 // TestAPublicStartIsStartedFromTheOfficeThatTakesSubmissionsIn: a public
 // start names the unit it is started from (InitiatorUnitID, which the
 // plugin host alone sets), whose clerks take the citizen's message in
@@ -76,7 +71,11 @@ const intake = `{"code":"hotline.intake","name":"留言受理","version":1,"star
 func TestAPublicStartIsStartedFromTheOfficeThatTakesSubmissionsIn(t *testing.T) {
 	f := setup(t)
 	wy := f.counties[wengyuan]
-	if _, err := f.svc.PutDefinition(wy.as("operator"), wengyuan, "hotline.intake", []byte(intake)); err != nil {
+	intake, err := os.ReadFile("../../core/workflow/testdata/letter_intake.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.PutDefinition(wy.as("operator"), wengyuan, "letters.intake", intake); err != nil {
 		t.Fatal(err)
 	}
 	mzj := wy.people["clerk1"].Unit
@@ -84,7 +83,7 @@ func TestAPublicStartIsStartedFromTheOfficeThatTakesSubmissionsIn(t *testing.T) 
 	empty := f.unit(t, wengyuan, "档案室", "DAS", false)
 	foreign := f.foreignUnit(t)
 	start := func(ctx context.Context, initiator int64) (workflow.Outcome, error) {
-		return f.svc.Start(ctx, wengyuan, workflow.StartInput{Workflow: "hotline.intake", Title: "路灯不亮", SubjectUnitID: mzj, Public: true, InitiatorUnitID: initiator})
+		return f.svc.Start(ctx, wengyuan, workflow.StartInput{Workflow: "letters.intake", Title: "路灯不亮", SubjectUnitID: mzj, Public: true, InitiatorUnitID: initiator})
 	}
 	before := f.snapshot(t, wengyuan)
 	for _, bad := range []struct {
