@@ -91,14 +91,25 @@ func TestACitizensMessageIsRoutedAnsweredLatePublishedAndRated(t *testing.T) {
 
 	// A wrong code is answered as an unknown number, and one address
 	// trying codes is soon stopped.
-	wrong := publicCall(t, proxy, "GET", base+"/v1/public/"+wy+"/modules/convenience/public/messages/"+receipt.Number+"?code=AAAA-BBBB-CCCC-DDDD", "203.0.113.7", nil)
-	unknown := publicCall(t, proxy, "GET", base+"/v1/public/"+wy+"/modules/convenience/public/messages/2026-999999?code="+url.QueryEscape(receipt.Code), "203.0.113.7", nil)
+	query := func(code string) []byte {
+		b, _ := json.Marshal(map[string]string{"code": code})
+		return b
+	}
+	queryURL := func(number string) string {
+		return base + "/v1/public/" + wy + "/modules/convenience/public/messages/" + number + "/query"
+	}
+	wrong := publicCall(t, proxy, "POST", queryURL(receipt.Number), "203.0.113.7", query("AAAA-BBBB-CCCC-DDDD"))
+	unknown := publicCall(t, proxy, "POST", queryURL("2026-999999"), "203.0.113.7", query(receipt.Code))
 	want(t, "a wrong code", wrong, 404, "receipt_not_found")
 	if string(wrong.body) != string(unknown.body) || unknown.status != 404 {
 		t.Errorf("a wrong code (%s) and an unknown number (%d %s) are told apart", wrong.body, unknown.status, unknown.body)
 	}
-	want(t, "a third guess at once", publicCall(t, proxy, "GET", base+"/v1/public/"+wy+"/modules/convenience/public/messages/"+receipt.Number+"?code=X", "203.0.113.7", nil), 429, auth.CodeRateLimited)
-	want(t, "the receipt in another county", public(lc, "GET", "/public/messages/"+receipt.Number+"?code="+url.QueryEscape(receipt.Code), nil), 404, "receipt_not_found")
+	want(t, "a third guess at once", publicCall(t, proxy, "POST", queryURL(receipt.Number), "203.0.113.7", query("X")), 429, auth.CodeRateLimited)
+	want(t, "the receipt in another county", public(lc, "POST", "/public/messages/"+receipt.Number+"/query", map[string]any{"code": receipt.Code}), 404, "receipt_not_found")
+	// The code never travels in the URL: the GET is gone, and the query
+	// refuses a query string.
+	want(t, "the old GET with the code in the URL", public(wy, "GET", "/public/messages/"+receipt.Number+"?code="+url.QueryEscape(receipt.Code), nil), 404, "public_route_not_found")
+	want(t, "the code in the query's URL", public(wy, "POST", "/public/messages/"+receipt.Number+"/query?code="+url.QueryEscape(receipt.Code), map[string]any{"code": receipt.Code}), 400, "invalid_query")
 
 	// 县信息中心 routes it by the county's rule; 民政局's clerk cannot.
 	r = call(t, "GET", mod+"/messages?status=new", tokens["xxzx"], nil)
@@ -200,7 +211,7 @@ func TestACitizensMessageIsRoutedAnsweredLatePublishedAndRated(t *testing.T) {
 	want(t, "a rating in another county", public(lc, "POST", "/public/messages/"+receipt.Number+"/rating", map[string]any{"code": receipt.Code, "rating": "满意"}), 404, "receipt_not_found")
 	want(t, "rate", rating(receipt.Code, "不满意"), 200, "")
 	want(t, "rate twice", rating(strings.ToLower(receipt.Code), "满意"), 409, "already_rated")
-	r = public(wy, "GET", "/public/messages/"+receipt.Number+"?code="+url.QueryEscape(receipt.Code), nil)
+	r = public(wy, "POST", "/public/messages/"+receipt.Number+"/query", map[string]any{"code": receipt.Code})
 	if want(t, "follow", r, 200, ""); !strings.Contains(string(r.body), `"rating":"不满意"`) || !strings.Contains(string(r.body), "户口簿") {
 		t.Errorf("the citizen reads %s", r.body)
 	}

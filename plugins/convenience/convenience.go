@@ -44,7 +44,7 @@ func Manifest() sdk.Manifest {
 		Measures:  measures(),
 		Public: []sdk.PublicRoute{
 			{Method: "POST", Path: "/public/messages"},
-			{Method: "GET", Path: "/public/messages/{number}"},
+			{Method: "POST", Path: "/public/messages/{number}/query"},
 			{Method: "POST", Path: "/public/messages/{number}/rating"},
 			{Method: "GET", Path: "/public/replies"},
 		},

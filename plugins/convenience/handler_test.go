@@ -103,6 +103,12 @@ func (h *harness) leave(category string, publishable bool) (string, string) {
 	return r["number"].(string), r["code"].(string)
 }
 
+// follow is the citizen's query of their message with its receipt.
+func (h *harness) follow(number, code string) answer {
+	h.t.Helper()
+	return h.do(citizen, "POST", "/public/messages/"+number+"/query", map[string]any{"code": code})
+}
+
 // onlyMessage is the id of the one message the county has.
 func (h *harness) onlyMessage() string {
 	h.t.Helper()
@@ -122,13 +128,21 @@ func TestAMessageIsRoutedAnsweredLatePublishedAndRated(t *testing.T) {
 	number, code := h.leave("投诉", true)
 	id := h.onlyMessage()
 
-	wrongCode := h.do(citizen, "GET", "/public/messages/"+number+"?code=AAAA-BBBB-CCCC-DDDD", nil)
-	unknown := h.do(citizen, "GET", "/public/messages/2026-999999?code="+url.QueryEscape(code), nil)
+	wrongCode := h.follow(number, "AAAA-BBBB-CCCC-DDDD")
+	unknown := h.follow("2026-999999", code)
 	h.want("a wrong code", wrongCode, 404, codeReceiptNotFound)
 	if wrongCode.raw != unknown.raw {
 		t.Errorf("a wrong code %s and an unknown number %s are told apart", wrongCode.raw, unknown.raw)
 	}
-	follow := h.want("follow", h.do(citizen, "GET", "/public/messages/"+number+"?code="+url.QueryEscape(code), nil), 200, "")
+	// The code travels in the body alone: the URL, which proxies log and
+	// browsers keep, never holds it.
+	h.want("the code in the URL", h.do(citizen, "POST", "/public/messages/"+number+"/query?code="+url.QueryEscape(code), map[string]any{"code": code}), 400, codeInvalidQuery)
+	h.want("the old GET", h.do(citizen, "GET", "/public/messages/"+number+"?code="+url.QueryEscape(code), nil), 404, codeRouteNotFound)
+	h.want("a GET of the query", h.do(citizen, "GET", "/public/messages/"+number+"/query", nil), 405, codeMethodNotAllowed)
+	h.want("no body", h.do(citizen, "POST", "/public/messages/"+number+"/query", nil), 400, codeInvalidJSON)
+	h.want("another field", h.do(citizen, "POST", "/public/messages/"+number+"/query", map[string]any{"code": code, "number": number}), 400, codeInvalidJSON)
+	h.want("the code not a string", h.do(citizen, "POST", "/public/messages/"+number+"/query", `{"code": 1234}`), 400, codeInvalidJSON)
+	follow := h.want("follow", h.follow(number, code), 200, "")
 	if follow.body["status_label"] != "已受理" {
 		t.Errorf("follow: %s", follow.raw)
 	}
@@ -435,8 +449,8 @@ func TestAMessageWhoseNumberIsNotWrittenIsTakenBack(t *testing.T) {
 		t.Fatalf("%d messages kept", n)
 	}
 	for number, r := range h.host.receipts {
-		got := h.do(citizen, "GET", "/public/messages/"+number+"?code="+url.QueryEscape(r[1]), nil)
-		unknown := h.do(citizen, "GET", "/public/messages/2026-999999?code="+url.QueryEscape(r[1]), nil)
+		got := h.follow(number, r[1])
+		unknown := h.follow("2026-999999", r[1])
 		if h.want("its receipt", got, 404, codeReceiptNotFound); got.raw != unknown.raw {
 			t.Errorf("its receipt %s, an unknown number %s", got.raw, unknown.raw)
 		}

@@ -15,7 +15,7 @@ import (
 func publicRoutes() []route {
 	return []route{
 		{"POST", "/public/messages", leaveMessage},
-		{"GET", "/public/messages/{number}", followMessage},
+		{"POST", "/public/messages/{number}/query", followMessage},
 		{"POST", "/public/messages/{number}/rating", rateReply},
 		{"GET", "/public/replies", listReplies},
 	}
@@ -95,14 +95,24 @@ func publicStatus(m message) string {
 	return "办理中"
 }
 
-// followMessage: GET /public/messages/{number}?code=…: the citizen reads
-// their message, its status and, once accepted, the reply.
+// queryInput is the body of POST /public/messages/{number}/query: the
+// receipt's code travels in the body, never in the URL, which proxies'
+// logs and browsers' histories keep.
+type queryInput struct {
+	Code string `json:"code"`
+}
+
+// followMessage: POST /public/messages/{number}/query {"code": …}: the
+// citizen reads their message, its status and, once accepted, the reply.
 func followMessage(c *call, p params) (int, any, error) {
-	q, err := parseQuery(c.req.Query, "code")
-	if err != nil {
+	if _, err := parseQuery(c.req.Query); err != nil {
 		return 0, nil, err
 	}
-	_, m, err := c.byReceipt(p["number"], q["code"])
+	var in queryInput
+	if err := decodeBody(c.req.Body, &in); err != nil {
+		return 0, nil, err
+	}
+	_, m, err := c.byReceipt(p["number"], in.Code)
 	if err != nil {
 		return 0, nil, err
 	}
