@@ -35,8 +35,10 @@ func Manifest() sdk.Manifest {
 		Collections: map[string]sdk.Collection{
 			// Messages are listed by status, unit and whether an
 			// unsatisfied rating reopened them, and found by their
-			// receipt's number.
-			collMessages:  {Indexed: []string{"status", "unit_id", "number", "reopened"}},
+			// receipt's number; the new ones of a category are routed
+			// by its rule, and the oversight report reads the months
+			// of its period, those left and those routed in them.
+			collMessages:  {Indexed: []string{"status", "unit_id", "number", "reopened", "category", "submitted_month", "routed_month"}},
 			collPublished: {},
 		},
 		Settings:  json.RawMessage(settingsSchema),

@@ -40,8 +40,10 @@ type fakeHost struct {
 	failPutSkip int
 	// failMeasure, if set, is what the next RecordMeasure answers.
 	failMeasure error
-	// puts counts the records written, by collection.
-	puts map[string]int
+	// puts counts the records written, by collection; reads those read
+	// (got, or found by a query).
+	puts  map[string]int
+	reads map[string]int
 }
 
 func newFakeHost(now func() time.Time) *fakeHost {
@@ -51,7 +53,7 @@ func newFakeHost(now func() time.Time) *fakeHost {
 	}
 	return &fakeHost{now: now, indexed: indexed, records: map[string]map[string]sdk.Record{}, receipts: map[string][2]string{},
 		units:    map[int64]string{1: "县信息中心", 2: "县信访局", 3: "民政局", 4: "住建局", 5: "县监察局"},
-		measures: map[string]sdk.Measure{}, puts: map[string]int{}}
+		measures: map[string]sdk.Measure{}, puts: map[string]int{}, reads: map[string]int{}}
 }
 
 func (h *fakeHost) Put(_ context.Context, collection, id string, version int64, doc any) (sdk.Record, error) {
@@ -102,6 +104,7 @@ func (h *fakeHost) Get(_ context.Context, collection, id string) (sdk.Record, er
 	if !ok {
 		return sdk.Record{}, fmt.Errorf("%w: no record %s/%s", sdk.ErrNotFound, collection, id)
 	}
+	h.reads[collection]++
 	return r, nil
 }
 
@@ -149,6 +152,7 @@ func (h *fakeHost) Query(_ context.Context, collection string, q sdk.Query) (sdk
 		}
 		page.Records = append(page.Records, r)
 	}
+	h.reads[collection] += len(page.Records)
 	return page, nil
 }
 

@@ -408,7 +408,7 @@ func TestOperatorsReadButDoNotAct(t *testing.T) {
 }
 
 // The IT office routes every new message a rule covers at once, oldest
-// first; the others stay new, each listed with why.
+// first; the others stay new, unread.
 func TestRouteByRule(t *testing.T) {
 	h := newHarness(t)
 	h.leave("投诉", true)
@@ -420,7 +420,7 @@ func TestRouteByRule(t *testing.T) {
 	h.want("with a body of fields", h.do(office, "POST", "/messages/route-by-rule", map[string]any{"unit_id": 3}), 400, codeInvalidJSON)
 	a := h.want("route by rule", h.do(office, "POST", "/messages/route-by-rule", nil), 200, "")
 	routed, left := a.body["routed"].([]any), a.body["left"].([]any)
-	if len(routed) != 2 || len(left) != 1 || left[0].(map[string]any)["code"] != codeNoRouteRule || a.body["more"] != false {
+	if len(routed) != 2 || len(left) != 0 || a.body["more"] != false {
 		t.Fatalf("route by rule: %s", a.raw)
 	}
 	first := routed[0].(map[string]any)["id"].(string)
@@ -433,6 +433,66 @@ func TestRouteByRule(t *testing.T) {
 	if got := h.host.figures()[measureReceived+" 3"]; got != 2 {
 		t.Errorf("received %d", got)
 	}
+	if n := len(h.want("the new", h.do(office, "GET", "/messages?status=new", nil), 200, "").body["messages"].([]any)); n != 1 {
+		t.Errorf("%d new messages, want the enquiry no rule routes", n)
+	}
+}
+
+// The oversight report and route-by-rule read the messages of the
+// period and the new ones a rule routes: the records they read beside
+// the 300 messages of a county's January, half of them routed and
+// answered, half waiting with no rule, are the records they read
+// without them. Route-by-rule drains January's 150, 50 a call, the
+// oldest first.
+func TestOversightAndRouteByRuleReadNoHistory(t *testing.T) {
+	reads := func(history int) (routing, report int) {
+		h := newHarness(t)
+		h.now = time.Date(2026, 1, 5, 9, 0, 0, 0, china)
+		for i := range history {
+			h.leave([]string{"投诉", "咨询"}[i%2], false)
+			h.now = h.now.Add(time.Minute)
+		}
+		var last string
+		for calls := 1; ; calls++ {
+			a := h.want("route January", h.do(office, "POST", "/messages/route-by-rule", nil), 200, "")
+			for _, r := range a.body["routed"].([]any) {
+				id := r.(map[string]any)["id"].(string)
+				if last != "" && id > last {
+					t.Fatalf("route-by-rule routed %s after the older %s", id, last)
+				}
+				last = id
+			}
+			if a.body["more"] != true {
+				if want := max(1, (history/2+maxRoutedByRule-1)/maxRoutedByRule); calls != want {
+					t.Errorf("%d calls routed %d, want %d", calls, history/2, want)
+				}
+				break
+			}
+		}
+		h.now = time.Date(2026, 6, 1, 9, 0, 0, 0, china)
+		for range 3 {
+			h.leave("投诉", false)
+			h.leave("咨询", false)
+			h.now = h.now.Add(time.Minute)
+		}
+		clear(h.host.reads)
+		if a := h.want("route June", h.do(office, "POST", "/messages/route-by-rule", nil), 200, ""); len(a.body["routed"].([]any)) != 3 {
+			t.Fatalf("route June: %s", a.raw)
+		}
+		routing = h.host.reads[collMessages]
+		clear(h.host.reads)
+		rep := h.want("June's report", h.do(office, "GET", "/oversight?from=2026-06-01&to=2026-06-30", nil), 200, "")
+		if total := rep.body["total"].(map[string]any); total["received"] != 3.0 || rep.body["unrouted"] != 3.0 {
+			t.Fatalf("June's report: %s", rep.raw)
+		}
+		return routing, h.host.reads[collMessages]
+	}
+	routing, report := reads(0)
+	routingAfter, reportAfter := reads(300)
+	if routingAfter != routing || reportAfter != report {
+		t.Errorf("beside 300 messages of January, route-by-rule read %d records (%d without) and the report %d (%d without)", routingAfter, routing, reportAfter, report)
+	}
+	t.Logf("June's route-by-rule read %d records, June's report %d, with or without January's 300", routing, report)
 }
 
 // A message whose number the host failed to write is taken back: its

@@ -41,6 +41,9 @@ func measures() []sdk.MeasureDef {
 // counted in.
 var china = time.FixedZone("CST", 8*60*60)
 
+// monthLayout is a month's, as the messages index it: 2026-06.
+const monthLayout = "2006-01"
+
 // count records one of measure for unit under key. The counted thing is
 // done by then and a retry would not repeat it, so a failure fails the
 // request no further: the host's log keeps what the figures missed.

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -33,6 +35,11 @@ type message struct {
 	Publishable bool      `json:"publishable"`
 	Status      string    `json:"status"`
 	SubmittedAt time.Time `json:"submitted_at"`
+	// SubmittedMonth and RoutedMonth are the months in China (2026-06)
+	// it was left and routed in, indexed: the oversight report reads a
+	// period's months alone.
+	SubmittedMonth string `json:"submitted_month,omitempty"`
+	RoutedMonth    string `json:"routed_month,omitempty"`
 
 	// UnitID is the unit responsible once routed, InstanceID the
 	// workflow instance it is handled in.
@@ -301,22 +308,21 @@ func routeByRule(c *call, _ params) (int, any, error) {
 			return 0, nil, err
 		}
 	}
-	// The list is newest first; the oldest wait longest, so they go
-	// first.
+	// The oldest wait longest, so they go first: up to a call's worth of
+	// each category the settings route, read alone.
 	var pending []string
-	for after := ""; ; {
-		page, err := c.host.Query(c.ctx, collMessages, sdk.Query{Where: map[string]string{"status": statusNew}, Limit: 200, After: after})
+	var more bool
+	for _, category := range slices.Sorted(maps.Keys(c.settings.Routes)) {
+		ids, rest, err := c.oldestNew(category, maxRoutedByRule)
 		if err != nil {
-			return 0, nil, fromHost(err, "the new messages")
+			return 0, nil, err
 		}
-		for _, r := range page.Records {
-			pending = append(pending, r.ID)
-		}
-		if page.Next == "" {
-			break
-		}
-		after = page.Next
+		pending, more = append(pending, ids...), more || rest
 	}
+	// Ids count down from the time a message was left: the oldest is
+	// the greatest.
+	slices.Sort(pending)
+	slices.Reverse(pending)
 	type routed struct {
 		ID     string `json:"id"`
 		UnitID int64  `json:"unit_id"`
@@ -330,24 +336,104 @@ func routeByRule(c *call, _ params) (int, any, error) {
 		Routed []routed `json:"routed"`
 		Left   []left   `json:"left"`
 		More   bool     `json:"more"`
-	}{Routed: []routed{}, Left: []left{}}
-	for i := len(pending) - 1; i >= 0; i-- {
+	}{Routed: []routed{}, Left: []left{}, More: more}
+	for _, id := range pending {
 		if len(out.Routed) == maxRoutedByRule {
 			out.More = true
 			break
 		}
-		_, m, _, err := c.route(pending[i], 0)
+		_, m, _, err := c.route(id, 0)
 		var ae *apiError
 		switch {
 		case errors.As(err, &ae):
-			out.Left = append(out.Left, left{ID: pending[i], Code: ae.code, Message: ae.message})
+			out.Left = append(out.Left, left{ID: id, Code: ae.code, Message: ae.message})
 		case err != nil:
 			return 0, nil, err
 		default:
-			out.Routed = append(out.Routed, routed{ID: pending[i], UnitID: m.UnitID})
+			out.Routed = append(out.Routed, routed{ID: id, UnitID: m.UnitID})
 		}
 	}
 	return http.StatusOK, out, nil
+}
+
+// leftBefore is the id after which the host's list of messages, in the
+// order of ids, holds those left before t: a message's id begins with
+// the milliseconds from the time it was left to the end of the ids'
+// time (sdk.NewestFirstID), so an earlier one's is greater than every
+// id of t's millisecond.
+func leftBefore(t time.Time) string {
+	return sdk.NewestFirstID(t)[:10] + "zzzzzzzzzzzzzzzz"
+}
+
+// oldestNew finds the ids of up to n new messages of category, the
+// oldest first, and whether more wait, reading those messages and few
+// others: the host lists them newest first, so a binary search over the
+// minutes since 1970, each step a query of one record, finds the minute
+// of the oldest, and windows from it, each twice the last, read the
+// messages after it until more than n are found.
+func (c *call) oldestNew(category string, n int) ([]string, bool, error) {
+	where := map[string]string{"status": statusNew, "category": category}
+	waitsBefore := func(t time.Time) (bool, error) {
+		page, err := c.host.Query(c.ctx, collMessages, sdk.Query{Where: where, Limit: 1, After: leftBefore(t)})
+		if err != nil {
+			return false, fromHost(err, "the new messages")
+		}
+		return len(page.Records) > 0, nil
+	}
+	// None waits from before lo, one from before hi.
+	lo, hi := time.Unix(0, 0), c.now.Add(time.Minute)
+	if found, err := waitsBefore(hi); err != nil || !found {
+		return nil, false, err
+	}
+	for hi.Sub(lo) > time.Minute {
+		mid := lo.Add(hi.Sub(lo) / 2)
+		found, err := waitsBefore(mid)
+		if err != nil {
+			return nil, false, err
+		}
+		if found {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	var ids []string
+	for from, width := lo, time.Minute; len(ids) <= n && from.Before(c.now.Add(time.Minute)); from, width = from.Add(width), 2*width {
+		window, err := c.newBetween(where, from, from.Add(width))
+		if err != nil {
+			return nil, false, err
+		}
+		ids = append(ids, window...)
+	}
+	if len(ids) > n {
+		return ids[:n], true, nil
+	}
+	return ids, false, nil
+}
+
+// newBetween are the ids of the messages where matches left from from
+// until to, the oldest first.
+func (c *call) newBetween(where map[string]string, from, to time.Time) ([]string, error) {
+	var ids []string
+	stop := leftBefore(from)
+	for after := leftBefore(to); ; {
+		page, err := c.host.Query(c.ctx, collMessages, sdk.Query{Where: where, Limit: 200, After: after})
+		if err != nil {
+			return nil, fromHost(err, "the new messages")
+		}
+		for _, r := range page.Records {
+			if r.ID > stop {
+				slices.Reverse(ids)
+				return ids, nil
+			}
+			ids = append(ids, r.ID)
+		}
+		if page.Next == "" {
+			slices.Reverse(ids)
+			return ids, nil
+		}
+		after = page.Next
+	}
 }
 
 // route sends new message id to unit, or by the county's rule for its
@@ -377,7 +463,7 @@ func (c *call) route(id string, unit int64) (sdk.Record, message, sdk.Outcome, e
 			}
 		}
 		now := c.now.UTC()
-		m.Status, m.UnitID, m.RoutedAt, m.RoutedBy = statusRouted, unit, &now, c.req.Caller.Login
+		m.Status, m.UnitID, m.RoutedAt, m.RoutedBy, m.RoutedMonth = statusRouted, unit, &now, c.req.Caller.Login, now.In(china).Format(monthLayout)
 		return nil
 	})
 	if err != nil {
@@ -385,7 +471,7 @@ func (c *call) route(id string, unit int64) (sdk.Record, message, sdk.Outcome, e
 	}
 	giveBack := func(cause error) (sdk.Record, message, sdk.Outcome, error) {
 		_, _, undo := c.update(id, func(m *message) error {
-			m.Status, m.UnitID, m.RoutedAt, m.RoutedBy = statusNew, 0, nil, ""
+			m.Status, m.UnitID, m.RoutedAt, m.RoutedBy, m.RoutedMonth = statusNew, 0, nil, "", ""
 			return nil
 		})
 		if undo != nil {

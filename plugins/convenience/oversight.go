@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/countycloud/countycloud/plugins/sdk"
@@ -123,24 +124,13 @@ func oversight(c *call, _ params) (int, any, error) {
 	in := func(t *time.Time) bool { return t != nil && !t.Before(from) && t.Before(end) }
 	rep := Report{From: q["from"], To: q["to"], Units: []UnitFigures{}, Reopened: []ReopenedMessage{}}
 	byUnit := map[int64]*UnitFigures{}
-	for after := ""; ; {
-		page, err := c.host.Query(c.ctx, collMessages, sdk.Query{Limit: 200, After: after})
-		if err != nil {
-			return 0, nil, fromHost(err, "the messages")
-		}
-		for _, r := range page.Records {
-			var m message
-			if err := json.Unmarshal(r.Document, &m); err != nil {
-				return 0, nil, fmt.Errorf("message %s: %w", r.ID, err)
-			}
-			if m.Status == statusNew {
-				if in(&m.SubmittedAt) {
-					rep.Unrouted++
-				}
-				continue
-			}
+	// Only the messages of the period's months are read, through the
+	// months indexed: those routed in them, and those left in them that
+	// wait for routing.
+	for _, month := range months(from, to) {
+		err := c.eachMessage(map[string]string{"routed_month": month}, func(id string, m message) {
 			if !in(m.RoutedAt) {
-				continue
+				return
 			}
 			f := byUnit[m.UnitID]
 			if f == nil {
@@ -150,14 +140,23 @@ func oversight(c *call, _ params) (int, any, error) {
 			f.add(m, c.now)
 			rep.Total.add(m, c.now)
 			if m.Reopened {
-				rep.Reopened = append(rep.Reopened, ReopenedMessage{ID: r.ID, Number: m.Number, Category: m.Category, UnitID: m.UnitID, RatedAt: m.RatedAt})
+				rep.Reopened = append(rep.Reopened, ReopenedMessage{ID: id, Number: m.Number, Category: m.Category, UnitID: m.UnitID, RatedAt: m.RatedAt})
 			}
+		})
+		if err != nil {
+			return 0, nil, err
 		}
-		if page.Next == "" {
-			break
+		err = c.eachMessage(map[string]string{"status": statusNew, "submitted_month": month}, func(_ string, m message) {
+			if in(&m.SubmittedAt) {
+				rep.Unrouted++
+			}
+		})
+		if err != nil {
+			return 0, nil, err
 		}
-		after = page.Next
 	}
+	// Newest first, as the messages are listed.
+	slices.SortFunc(rep.Reopened, func(a, b ReopenedMessage) int { return strings.Compare(a.ID, b.ID) })
 	ids := slices.Sorted(maps.Keys(byUnit))
 	names := map[int64]string{}
 	if len(ids) > 0 {
@@ -177,4 +176,39 @@ func oversight(c *call, _ params) (int, any, error) {
 	}
 	rep.Total.rate()
 	return http.StatusOK, rep, nil
+}
+
+// months are the months in China, 2026-06, from the one of day from to
+// the one of day to: a period of at most 366 days spans at most 13.
+func months(from, to time.Time) []string {
+	var out []string
+	last := to.Format(monthLayout)
+	for m := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, china); ; m = m.AddDate(0, 1, 0) {
+		out = append(out, m.Format(monthLayout))
+		if out[len(out)-1] == last {
+			return out
+		}
+	}
+}
+
+// eachMessage calls fn with every message where matches, a page at a
+// time.
+func (c *call) eachMessage(where map[string]string, fn func(id string, m message)) error {
+	for after := ""; ; {
+		page, err := c.host.Query(c.ctx, collMessages, sdk.Query{Where: where, Limit: 200, After: after})
+		if err != nil {
+			return fromHost(err, "the messages")
+		}
+		for _, r := range page.Records {
+			var m message
+			if err := json.Unmarshal(r.Document, &m); err != nil {
+				return fmt.Errorf("message %s: %w", r.ID, err)
+			}
+			fn(r.ID, m)
+		}
+		if page.Next == "" {
+			return nil
+		}
+		after = page.Next
+	}
 }

@@ -34,7 +34,8 @@ func leaveMessage(c *call, _ params) (int, any, error) {
 		return 0, nil, err
 	}
 	now := c.now.UTC()
-	m := message{Category: in.Category, Content: in.Content, Contact: in.Contact, Publishable: in.Publishable, Status: statusNew, SubmittedAt: now}
+	m := message{Category: in.Category, Content: in.Content, Contact: in.Contact, Publishable: in.Publishable, Status: statusNew, SubmittedAt: now,
+		SubmittedMonth: now.In(china).Format(monthLayout)}
 	id := sdk.NewestFirstID(now)
 	rec, err := c.host.Put(c.ctx, collMessages, id, 0, m)
 	if err != nil {
