@@ -87,6 +87,8 @@ func FuzzMask(f *testing.F) {
 	f.Add("姓名：张三丰 住址：三号楼二单元", "张三丰")
 	f.Add("\xff\xfe13812345678", "")
 	f.Add("电话138.1234\u200b5678，王 小\u00ad明", "王小明")
+	f.Add("2026-12-07-13812345678，2026/12/7 10:30，幸福小区5-2-301", "幸福小区5-2-301")
+	f.Add("邻居王建国说张建国主任和李明医生住人民路12", "人民路12号")
 	f.Fuzz(func(t *testing.T, text, name string) {
 		out := mask(text, name)
 		visible := strings.Map(func(c rune) rune {
@@ -104,6 +106,11 @@ func FuzzMask(f *testing.F) {
 		if hasDigitRun(out, 7) {
 			t.Fatalf("mask(%q) = %q leaves a long number", text, out)
 		}
+		if address := strings.TrimSpace(name); utf8.RuneCountInString(address) >= minAddressRunes && utf8.ValidString(address) && !strings.ContainsRune(address, '*') {
+			if got := maskFor(text, contact{Address: address}); strings.Contains(got, address) {
+				t.Fatalf("maskFor(%q) with address %q = %q leaves the address", text, address, got)
+			}
+		}
 		if n := strings.TrimSpace(name); utf8.ValidString(n) && utf8.RuneCountInString(n) >= 2 && !strings.ContainsRune(n, '*') && strings.Contains(out, n) {
 			t.Fatalf("mask(%q, %q) = %q leaves the name", text, name, out)
 		}
@@ -114,12 +121,16 @@ func FuzzMask(f *testing.F) {
 }
 
 // hasDigitRun reports whether s holds n digits in a row, single
-// separators between them aside.
+// separators between them aside, but for dates that begin a run
+// (2026-12-07), which mask keeps.
 func hasDigitRun(s string, n int) bool {
 	r := []rune(s)
 	run := 0
-	for i, c := range r {
+	for i := 0; i < len(r); i++ {
+		c := r[i]
 		switch {
+		case run == 0 && (i == 0 || !isDigit(r[i-1])) && dateAt(r, i) > 0:
+			i += dateAt(r, i) - 1
 		case isDigit(c):
 			run++
 			if run >= n {

@@ -37,10 +37,48 @@ func TestMaskHidesPersonalData(t *testing.T) {
 		{"商业秘密保护", "", "商业秘密保护"},
 		{"一二三四五六月份", "", "一二三四五六月份"},
 		{"粤ICP备案", "", "粤ICP备案"},
+		// Dates written in digits stay; what follows one is read apart.
+		{"2026-12-07、2026/12/7、2026.12.07 10:30、2026年12月7日", "", "2026-12-07、2026/12/7、2026.12.07 10:30、2026年12月7日"},
+		{"2026-12-07—2026-12-10", "", "2026-12-07—2026-12-10"},
+		{"2026-12-07-13812345678", "", "2026-12-07-138****5678"},
+		{"0751-2026-12-07", "", "07**-****-**-**"},
+		{"2026-13-07", "", "20**-**-**"},
+		{"20260105", "", "20******"},
+		// Buildings' numbers without their unit, after a street word;
+		// a quantity after one stays.
+		{"幸福小区5-2-301、人民路12、和平村3组", "", "幸福小区*-*-***、人民路**、和平村*组"},
+		{"沿路100米，街上3个摊位", "", "沿路100米，街上3个摊位"},
+		// A third party named beside a relation or before a title.
+		{"邻居王建国说，村民：李四反映", "", "邻居王**说，村民：李*反映"},
+		{"张建国主任和李明医生", "", "张**主任和李*医生"},
+		{"欧阳明日书记", "", "欧阳**书记"},
+		// A surname and a title alone, a rank, words after a relation,
+		// and names already hidden stay.
+		{"王主任、王副局长、邻居家的狗、业主委员会、村民小组、李某某说", "", "王主任、王副局长、邻居家的狗、业主委员会、村民小组、李某某说"},
+	// The limits docs/convenience.md owns to: a name without a cue
+		// stays, a cue over-reaches now and then, a date in another
+		// order is a number.
+		{"王建国说，找了张伟", "", "王建国说，找了张伟"},
+		{"方案经理，丈夫高兴地", "", "方*经理，丈夫高**"},
+		{"07/12/2026", "", "07/**/****"},
 	}
 	for _, c := range cases {
 		if got := mask(c.in, c.name); got != c.want {
 			t.Errorf("mask(%q, %q) = %q, want %q", c.in, c.name, got, c.want)
+		}
+	}
+}
+
+// The citizen's address is hidden wherever it is written in full, its
+// numbers too; a short one names a place and stays.
+func TestMaskForHidesTheCitizensAddress(t *testing.T) {
+	cases := []struct{ in, address, want string }{
+		{"我家人民路12号3栋门口的路灯坏了", "人民路12号3栋", "我家人*******门口的路灯坏了"},
+		{"王小明住在城关镇", "城关镇", "王**住在城关镇"},
+	}
+	for _, c := range cases {
+		if got := maskFor(c.in, contact{Name: "王小明", Address: c.address}); got != c.want {
+			t.Errorf("maskFor(%q) with address %q = %q, want %q", c.in, c.address, got, c.want)
 		}
 	}
 }

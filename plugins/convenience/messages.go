@@ -548,7 +548,7 @@ func (c *call) startedFor(id string, unit int64) (sdk.Outcome, error) {
 // title is a message's title in the unit's task list: its category and
 // its first words, masked (task lists are read widely).
 func title(m message) string {
-	text := []rune(mask(m.Content, m.Contact.Name))
+	text := []rune(maskFor(m.Content, m.Contact))
 	if len(text) > 40 {
 		text = append(text[:40], '…')
 	}
@@ -874,7 +874,7 @@ func (c *call) publication(id string, m message, publish bool, pubID string) (bo
 	if len(units) == 1 {
 		unitName = units[0].Name
 	}
-	pub := published{Category: m.Category, Content: mask(m.Content, m.Contact.Name), Reply: mask(m.Reply, m.Contact.Name),
+	pub := published{Category: m.Category, Content: maskFor(m.Content, m.Contact), Reply: maskFor(m.Reply, m.Contact),
 		UnitID: m.UnitID, UnitName: unitName, SubmittedAt: m.SubmittedAt, AnsweredAt: c.now.UTC()}
 	_, err = c.host.Put(c.ctx, collPublished, pubID, 0, pub)
 	if errors.Is(err, sdk.ErrConflict) {
