@@ -55,7 +55,7 @@ func TestMaskHidesPersonalData(t *testing.T) {
 		// A surname and a title alone, a rank, words after a relation,
 		// and names already hidden stay.
 		{"王主任、王副局长、邻居家的狗、业主委员会、村民小组、李某某说", "", "王主任、王副局长、邻居家的狗、业主委员会、村民小组、李某某说"},
-	// The limits docs/convenience.md owns to: a name without a cue
+		// The limits docs/convenience.md owns to: a name without a cue
 		// stays, a cue over-reaches now and then, a date in another
 		// order is a number.
 		{"王建国说，找了张伟", "", "王建国说，找了张伟"},
