@@ -35,21 +35,40 @@ func (h *Host) IssueReceipt(_ context.Context, collection, id string) (sdk.Recei
 	if _, ok := h.records[collection][id]; !ok {
 		return sdk.Receipt{}, fmt.Errorf("%w: no record %s/%s to give a receipt", sdk.ErrNotFound, collection, id)
 	}
+	if err := h.receiptless(collection, id); err != nil {
+		return sdk.Receipt{}, err
+	}
+	return h.issue(collection, id, h.nextReceipt()), nil
+}
+
+// receiptless refuses a record that has its receipt, under h.mu.
+func (h *Host) receiptless(collection, id string) error {
 	for _, r := range h.receipts {
 		if r.Collection == collection && r.RecordID == id {
-			return sdk.Receipt{}, fmt.Errorf("%w: record %s/%s has its receipt already", sdk.ErrConflict, collection, id)
+			return fmt.Errorf("%w: record %s/%s has its receipt already", sdk.ErrConflict, collection, id)
 		}
 	}
+	return nil
+}
+
+// nextReceipt is the receipt the next one issued now would be, its
+// number not yet taken, under h.mu.
+func (h *Host) nextReceipt() sdk.Receipt {
 	now := h.now().UTC().Truncate(time.Microsecond)
 	year := now.In(china).Year()
-	h.years[year]++
-	number := fmt.Sprintf("%04d-%06d", year, h.years[year])
 	var secret [10]byte
 	// crypto/rand.Read never fails (it panics where it cannot read).
 	_, _ = rand.Read(secret[:])
 	code := groups(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(secret[:]))
-	h.receipts[number] = receipt{ReceiptRecord: sdk.ReceiptRecord{Number: number, Collection: collection, RecordID: id, IssuedAt: now}, code: normalCode(code)}
-	return sdk.Receipt{Number: number, Code: code, IssuedAt: now}, nil
+	return sdk.Receipt{Number: fmt.Sprintf("%04d-%06d", year, h.years[year]+1), Code: code, IssuedAt: now}
+}
+
+// issue keeps r, from nextReceipt, as the receipt of record id of
+// collection, taking its number, under h.mu.
+func (h *Host) issue(collection, id string, r sdk.Receipt) sdk.Receipt {
+	h.years[r.IssuedAt.In(china).Year()]++
+	h.receipts[r.Number] = receipt{ReceiptRecord: sdk.ReceiptRecord{Number: r.Number, Collection: collection, RecordID: id, IssuedAt: r.IssuedAt}, code: normalCode(r.Code)}
+	return r
 }
 
 // LookupReceipt finds the record of the receipt with number and code,

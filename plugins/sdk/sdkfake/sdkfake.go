@@ -41,6 +41,10 @@
 //     and the county's sequence of it, with a random secret code that
 //     LookupReceipt takes in any case, with or without its dashes; a wrong
 //     code is answered as an unknown number, sdk.ErrNotFound.
+//   - Submissions: Submit creates the record with the receipt's number and
+//     the instance's id set in its members and issues its receipt, all or
+//     nothing; the workflow is started by the test's own fake of the
+//     engine, which SetStarter names (ErrNoStarter without one).
 //   - Units: the county's, as New is given them (AddUnits and RemoveUnits
 //     change them during a test); Units leaves out ids the county lacks.
 //   - Measures: only those the manifest declares, for a unit of the
@@ -95,6 +99,8 @@ type Host struct {
 	order    []measureKey
 	counters map[string]int64
 	audits   []sdk.AuditEntry
+	// starter starts a submission's workflow (SetStarter).
+	starter Starter
 }
 
 // New returns the host's services for manifest's module in a county

@@ -2,6 +2,7 @@ package sdkfake_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -30,6 +31,7 @@ type services interface {
 	DeleteFile(ctx context.Context, id string) error
 	IssueReceipt(ctx context.Context, collection, id string) (sdk.Receipt, error)
 	LookupReceipt(ctx context.Context, number, code string) (sdk.ReceiptRecord, error)
+	Submit(ctx context.Context, s sdk.Submission) (sdk.Submitted, error)
 	Units(ctx context.Context, ids ...int64) ([]sdk.Unit, error)
 	RecordMeasure(ctx context.Context, m sdk.Measure) (bool, error)
 	Audit(ctx context.Context, e sdk.AuditEntry) error
@@ -44,6 +46,7 @@ func manifest() sdk.Manifest {
 	return sdk.Manifest{
 		ID: "suggest", Name: "建议", Vendor: "县信息中心", Version: "1.0.0", Protocol: sdk.ProtocolVersion,
 		Collections: map[string]sdk.Collection{"suggestions": {Indexed: []string{"status", "unit", "urgent"}}, "replies": {}},
+		Workflows:   map[string]json.RawMessage{"review": json.RawMessage(`{"name":"办理","version":1}`)},
 		Measures: []sdk.MeasureDef{
 			{ID: "suggest.filed", Label: sdk.Text{ZH: "建议数", EN: "Suggestions"}, Counts: sdk.Text{ZH: "件", EN: "suggestions"}},
 			{ID: "suggest.visits", Label: sdk.Text{ZH: "访问数", EN: "Visits"}, Counts: sdk.Text{ZH: "次", EN: "visits"}, CountyWide: true},
@@ -399,6 +402,73 @@ func TestAReceiptIsNumberedInItsYearInChinaAndFoundOnlyWithItsCode(t *testing.T)
 		if _, err := h.LookupReceipt(ctx, q[0], q[1]); !errors.Is(err, sdk.ErrNotFound) {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// TestASubmissionIsWrittenWithItsReceiptAndStartOrNotAtAll: Submit
+// writes the record with its receipt's number and its instance's id,
+// issues the receipt and starts the workflow with the test's Starter; a
+// refusal anywhere, the Starter's too, writes nothing and takes no
+// number.
+func TestASubmissionIsWrittenWithItsReceiptAndStartOrNotAtAll(t *testing.T) {
+	h, ctx := newCounty(), t.Context()
+	var started []sdk.StartOptions
+	refuse := error(nil)
+	h.SetStarter(func(_ context.Context, workflow string, o sdk.StartOptions) (sdk.Outcome, error) {
+		if refuse != nil {
+			return sdk.Outcome{}, refuse
+		}
+		started = append(started, o)
+		return sdk.Outcome{Instance: sdk.Instance{ID: int64(len(started)), Workflow: "suggest." + workflow, Title: o.Title}}, nil
+	})
+	letter := func(id string) sdk.Submission {
+		return sdk.Submission{Collection: "suggestions", ID: id, Document: suggestion{Text: "路灯不亮", Status: "new"}, NumberField: "number",
+			Workflow: "review", Start: sdk.StartOptions{Title: "建议", SubjectUnitID: 10, InitiatorUnitID: 20}, InstanceField: "instance_id"}
+	}
+	got, err := h.Submit(ctx, letter("s1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"instance_id":1,"number":"2026-000001","status":"new","text":"路灯不亮"}`; string(got.Record.Document) != want || got.Outcome == nil || got.Outcome.Instance.ID != 1 {
+		t.Fatalf("submitted %s, %+v; want %s", got.Record.Document, got.Outcome, want)
+	}
+	if r, err := h.LookupReceipt(ctx, got.Receipt.Number, got.Receipt.Code); err != nil || r.RecordID != "s1" || started[0].InitiatorUnitID != 20 {
+		t.Fatalf("its receipt finds %+v, %v; started %+v", r, err, started)
+	}
+	if page, err := h.Query(ctx, "suggestions", sdk.Query{Where: map[string]string{"status": "new"}}); err != nil || len(page.Records) != 1 {
+		t.Fatalf("indexed: %+v %v", page, err)
+	}
+
+	refused := errors.New("the engine refuses")
+	for what, c := range map[string]struct {
+		s    sdk.Submission
+		want error
+	}{
+		"an id that is taken":           {letter("s1"), sdk.ErrConflict},
+		"a workflow the manifest lacks": {func() sdk.Submission { s := letter("s2"); s.Workflow = "nosuch"; return s }(), sdk.ErrNotFound},
+		"a document that is no object":  {func() sdk.Submission { s := letter("s2"); s.Document = []int{1}; return s }(), sdk.ErrInvalid},
+		"a start without a workflow":    {func() sdk.Submission { s := letter("s2"); s.Workflow, s.InstanceField = "", ""; return s }(), sdk.ErrInvalid},
+		"a start the Starter refuses":   {letter("s2"), refused},
+	} {
+		refuse = nil
+		if c.want == refused {
+			refuse = refused
+		}
+		if _, err := h.Submit(ctx, c.s); !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", what, err, c.want)
+		}
+	}
+	refuse = nil
+	if h.Count("suggestions") != 1 || len(started) != 1 {
+		t.Fatalf("refused submissions left %d records, %d starts", h.Count("suggestions"), len(started))
+	}
+	plain, err := h.Submit(ctx, sdk.Submission{Collection: "suggestions", ID: "s3", Document: suggestion{Text: "原样"}})
+	if err != nil || plain.Receipt.Number != "2026-000002" || plain.Outcome != nil || string(plain.Record.Document) != `{"text":"原样"}` {
+		t.Fatalf("a submission without members or workflow: %+v %v", plain, err)
+	}
+	h.SetStarter(nil)
+	if _, err := h.Submit(ctx, letter("s4")); !errors.Is(err, sdkfake.ErrNoStarter) || h.Count("suggestions") != 2 {
+		t.Fatalf("a workflow without a Starter: %v", err)
 	}
 }
 

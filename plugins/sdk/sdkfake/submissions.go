@@ -1,0 +1,142 @@
+package sdkfake
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/countycloud/countycloud/plugins/sdk"
+)
+
+// Starter starts a module's workflow for Submit, as the test's own fake
+// of the workflow engine does (the fake has none): the StartWorkflowFor
+// of a fake that embeds the *Host fits.
+type Starter func(ctx context.Context, workflow string, o sdk.StartOptions) (sdk.Outcome, error)
+
+// SetStarter sets what Submit starts a submission's workflow with (nil:
+// none, and a submission naming a workflow fails with ErrNoStarter).
+func (h *Host) SetStarter(start Starter) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.starter = start
+}
+
+// ErrNoStarter is Submit's answer to a submission naming a workflow when
+// the test set no Starter.
+var ErrNoStarter = errors.New("sdkfake: the submission starts a workflow, and no Starter is set (SetStarter)")
+
+// Placeholders as long as any number and instance id, to check a
+// submission's document before its number and instance are known.
+const (
+	longestReceiptNumber = "0000-000000000000"
+	largestInstanceID    = math.MaxInt64
+)
+
+// Submit hands s in as sdk.Host.Submit: the record created with the
+// receipt's number in NumberField and the instance's id in
+// InstanceField, its receipt, and its workflow started with the
+// Starter, all or nothing. Every check is made before the Starter is
+// asked, and nothing is written if it fails; the Starter runs without
+// the fake's lock, so a submission of the same record meanwhile may yet
+// refuse this one after it, leaving its instance in the test's fake.
+func (h *Host) Submit(ctx context.Context, s sdk.Submission) (sdk.Submitted, error) {
+	data, err := json.Marshal(s.Document)
+	if err != nil {
+		return sdk.Submitted{}, fmt.Errorf("encode record %s/%s: %w", s.Collection, s.ID, err)
+	}
+	start, err := h.checkSubmission(s, data)
+	if err != nil {
+		return sdk.Submitted{}, err
+	}
+	var out sdk.Submitted
+	instance := int64(0)
+	if s.Workflow != "" {
+		if start == nil {
+			return sdk.Submitted{}, ErrNoStarter
+		}
+		started, err := start(ctx, s.Workflow, s.Start)
+		if err != nil {
+			return sdk.Submitted{}, err
+		}
+		out.Outcome, instance = &started, started.Instance.ID
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := h.nextReceipt()
+	w, err := h.submittedWrite(s, data, r.Number, instance)
+	if err != nil {
+		return sdk.Submitted{}, err
+	}
+	if err := h.receiptless(s.Collection, s.ID); err != nil {
+		return sdk.Submitted{}, err
+	}
+	out.Record, out.Receipt = h.write(w), h.issue(s.Collection, s.ID, r)
+	return out, nil
+}
+
+// checkSubmission checks s, whose document is data, as the host does
+// before it starts anything, and returns the Starter.
+func (h *Host) checkSubmission(s sdk.Submission, data []byte) (Starter, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := h.failing(Call{Method: "Submit", Collection: s.Collection, ID: s.ID}); err != nil {
+		return nil, err
+	}
+	for _, field := range []string{s.NumberField, s.InstanceField} {
+		if field != "" && !numberFieldPattern.MatchString(field) {
+			return nil, fmt.Errorf("%w: member %q: use 1 to 64 letters, digits or underscores, starting with a letter or an underscore", sdk.ErrInvalid, field)
+		}
+	}
+	switch {
+	case s.NumberField != "" && s.NumberField == s.InstanceField:
+		return nil, fmt.Errorf("%w: the receipt's number and the instance's id cannot both be member %q", sdk.ErrInvalid, s.NumberField)
+	case s.Workflow == "" && s.InstanceField != "":
+		return nil, fmt.Errorf("%w: instance_field %q names the started instance's member, and the submission starts no workflow", sdk.ErrInvalid, s.InstanceField)
+	case s.Workflow == "" && s.Start != sdk.StartOptions{}:
+		return nil, fmt.Errorf("%w: the submission has a start's options and starts no workflow: name the workflow", sdk.ErrInvalid)
+	case s.Workflow != "" && h.manifest.Workflows[s.Workflow] == nil:
+		return nil, fmt.Errorf("%w: the manifest of %s has no workflow %q", sdk.ErrNotFound, h.manifest.ID, s.Workflow)
+	}
+	if _, err := h.submittedWrite(s, data, longestReceiptNumber, largestInstanceID); err != nil {
+		return nil, err
+	}
+	if err := h.receiptless(s.Collection, s.ID); err != nil {
+		return nil, err
+	}
+	return h.starter, nil
+}
+
+// submittedWrite is the creation of s's record, its document data with
+// number and instance set in its members, checked as the host checks
+// it, under h.mu.
+func (h *Host) submittedWrite(s sdk.Submission, data []byte, number string, instance int64) (put, error) {
+	document := data
+	if s.NumberField != "" || s.InstanceField != "" {
+		var top map[string]json.RawMessage
+		if len(data) > maxDocumentBytes || json.Unmarshal(data, &top) != nil || top == nil {
+			return put{}, fmt.Errorf("%w: document is not a JSON object of at most %d bytes", sdk.ErrInvalid, maxDocumentBytes)
+		}
+		if s.NumberField != "" {
+			top[s.NumberField], _ = json.Marshal(number)
+		}
+		if s.InstanceField != "" {
+			top[s.InstanceField] = json.RawMessage(strconv.FormatInt(instance, 10))
+		}
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(top); err != nil {
+			return put{}, fmt.Errorf("%w: document: %v", sdk.ErrInvalid, err)
+		}
+		document = bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	}
+	w, err := h.checkWrite(s.Collection, s.ID, 0, document)
+	if err != nil {
+		return put{}, err
+	}
+	return w, h.writable(w)
+}
