@@ -353,11 +353,12 @@ func TestAnApprovalApplicationThroughTheHost(t *testing.T) {
 	if err := json.Unmarshal([]byte(mustCLI(t, adminEnv, "approval", "report", wyCode, "--from", today, "--to", today, "-o", "json")), &lines); err != nil {
 		t.Fatal(err)
 	}
-	if len(lines) != 2 || lines[0].UnitID != 2 || lines[0].Decided != 3 || *lines[0].OnlineRate != 1 || *lines[0].OnTimeRate != 1 || lines[0].AverageWorkingDays == nil ||
+	if len(lines) != 2 || lines[0].UnitID != 2 || lines[0].UnitName != "发改局" || lines[1].UnitName != "住建局" || lines[0].Decided != 3 || *lines[0].OnlineRate != 1 || *lines[0].OnTimeRate != 1 || lines[0].AverageWorkingDays == nil ||
 		lines[1].UnitID != 3 || lines[1].Decided != 2 || lines[1].Overdue != 0 {
 		t.Errorf("the report: %+v", lines)
 	}
-	if table := mustCLI(t, adminEnv, "approval", "report", wyCode, "--from", today, "--to", today); !strings.Contains(table, "网上办理率") || !strings.Contains(table, "100.0%") {
+	if table := mustCLI(t, adminEnv, "approval", "report", wyCode, "--from", today, "--to", today); !strings.Contains(table, "网上办理率") || !strings.Contains(table, "100.0%") ||
+		!strings.Contains(table, "发改局") || !strings.Contains(table, "住建局") {
 		t.Errorf("the report's table:\n%s", table)
 	}
 	if r := cli(t, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": lcadmin}, "approval", "report", wyCode, "--from", today, "--to", today); r.code == 0 {

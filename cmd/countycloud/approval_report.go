@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/countycloud/countycloud/core/measure"
+	"github.com/countycloud/countycloud/tenants/org"
 )
 
 // The approval module's measures a report reads (docs/approval.md).
@@ -25,7 +26,10 @@ const (
 
 // approvalDepartment is one department's line of an approval report.
 type approvalDepartment struct {
-	UnitID        int64    `json:"unit_id"`
+	UnitID int64 `json:"unit_id"`
+	// UnitName is the unit's name now, empty for a unit the county no
+	// longer lists.
+	UnitName      string   `json:"unit_name"`
 	Decided       int64    `json:"decided"`
 	DecidedOnline int64    `json:"decided_online"`
 	DecidedOnTime int64    `json:"decided_on_time"`
@@ -90,6 +94,26 @@ func approvalByDepartment(figures []measure.Figure) []approvalDepartment {
 	return out
 }
 
+// nameDepartments gives each line the name of its unit among units.
+func nameDepartments(lines []approvalDepartment, units []org.Unit) {
+	names := make(map[int64]string, len(units))
+	for _, u := range units {
+		names[u.ID] = u.Name
+	}
+	for i := range lines {
+		lines[i].UnitName = names[lines[i].UnitID]
+	}
+}
+
+// departmentCell is a line's department as the table shows it: its
+// unit's name, or its id where the county no longer lists the unit.
+func departmentCell(d approvalDepartment) string {
+	if d.UnitName == "" {
+		return "单位 " + strconv.FormatInt(d.UnitID, 10)
+	}
+	return d.UnitName
+}
+
 func (o *orgCmd) approvalReportCmd() *cobra.Command {
 	var from, to string
 	cmd := &cobra.Command{
@@ -124,7 +148,12 @@ See docs/approval.md.`,
 			if err := c.do(cmd.Context(), http.MethodGet, base+"/measures", q, nil, &report); err != nil {
 				return err
 			}
+			var units []org.Unit
+			if err := c.do(cmd.Context(), http.MethodGet, base+"/units", nil, nil, &units); err != nil {
+				return err
+			}
 			lines := approvalByDepartment(report.Figures)
+			nameDepartments(lines, units)
 			if o.opts.output == "json" {
 				return printJSON(o.e.stdout, lines)
 			}
@@ -140,7 +169,7 @@ See docs/approval.md.`,
 				if d.AverageWorkingDays != nil {
 					avg = fmt.Sprintf("%.2f", *d.AverageWorkingDays)
 				}
-				rows[i] = []string{strconv.FormatInt(d.UnitID, 10), strconv.FormatInt(d.Decided, 10), percent(d.OnlineRate), percent(d.OnTimeRate), avg, strconv.FormatInt(d.Overdue, 10)}
+				rows[i] = []string{departmentCell(d), strconv.FormatInt(d.Decided, 10), percent(d.OnlineRate), percent(d.OnTimeRate), avg, strconv.FormatInt(d.Overdue, 10)}
 			}
 			return printTable(o.e.stdout, []string{"部门", "办结件数", "网上办理率", "按时办结率", "平均办理工作日", "超期件数"}, rows)
 		},
