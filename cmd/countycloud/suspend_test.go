@@ -49,7 +49,13 @@ func TestAnInstanceWaitsOnTheApplicantThroughTheAPIAndTheCLI(t *testing.T) {
 	if out := mustCLI(t, clerk2, "workflow", "resume", id, "--comment", "材料已补正"); !strings.Contains(out, "running") {
 		t.Errorf("workflow resume: %s", out)
 	}
-	want(t, "acting once resumed", call(t, "POST", url+wy+"/tasks/"+itoa(started.Opened[0].ID)+"/act", tokens["wyclerk2"], workflow.ActInput{Action: "submit"}), 200, "")
+	submitted := decode[workflow.Outcome](t, call(t, "POST", url+wy+"/tasks/"+itoa(started.Opened[0].ID)+"/act", tokens["wyclerk2"], workflow.ActInput{Action: "submit"}))
+	finished := decode[workflow.Outcome](t, call(t, "POST", url+wy+"/tasks/"+itoa(submitted.Opened[0].ID)+"/act", tokens["wyleader"], workflow.ActInput{Action: "approve"}))
+	read := decode[workflow.InstanceView](t, call(t, "GET", url+wy+"/instances/"+id, tokens["wyleader"], nil))
+	if finished.Instance.WorkingDays == nil || read.Status != workflow.InstanceDone || read.WorkingDays == nil || *read.WorkingDays != *finished.Instance.WorkingDays {
+		t.Errorf("the done instance's handling time: read %v, counted when it finished %v", read.WorkingDays, finished.Instance.WorkingDays)
+	}
+	want(t, "Lechang reads Wengyuan's done instance", call(t, "GET", url+"/v1/tenants/gd.shaoguan.lechang/instances/"+id, lechang["lcadmin"], nil), 404, workflow.CodeInstanceNotFound)
 	if help := mustCLI(t, clerk, "workflow", "suspend", "--help"); !strings.Contains(help, "补正") {
 		t.Errorf("workflow suspend --help: %s", help)
 	}

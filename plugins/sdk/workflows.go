@@ -80,8 +80,9 @@ type Instance struct {
 	SuspendedWorkingSeconds int64      `json:"suspended_working_seconds"`
 	FinishedAt              *time.Time `json:"finished_at,omitempty"`
 	// WorkingDays is its handling time in working days of the county's
-	// calendar, to the hundredth, its suspended time not counted: given
-	// in the outcome of the action that finished it.
+	// calendar, to the hundredth, its suspended time not counted: counted
+	// by the action that finished it and kept, so that every read of a
+	// done instance gives it (nil while it runs and once withdrawn).
 	WorkingDays *float64 `json:"working_days,omitempty"`
 }
 

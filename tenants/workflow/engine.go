@@ -67,17 +67,18 @@ type Instance struct {
 	// working time from start to finish less this.
 	SuspendedSeconds int64      `json:"suspended_working_seconds" db:"suspended_seconds"`
 	FinishedAt       *time.Time `json:"finished_at,omitempty" db:"finished_at"`
-	// WorkingDays is the handling time of an instance, in working days
-	// of the county's calendar and hours to the hundredth, its suspended
-	// time not counted: given in the outcome of the action that finished
-	// it, where the calendar is at hand, so that a module needs none to
-	// report its average handling time.
-	WorkingDays *float64 `json:"working_days,omitempty" db:"-"`
+	// WorkingDays is the handling time of a done instance, in working
+	// days of the county's calendar and hours to the hundredth, its
+	// suspended time not counted: counted by the action that finished it
+	// and kept with it (the calendar changing later changes nothing), so
+	// that a module needs no calendar to report its average handling
+	// time. Nil while it runs and for one withdrawn.
+	WorkingDays *float64 `json:"working_days,omitempty" db:"working_days"`
 }
 
 const instanceColumns = `id, definition_code, definition_version, title, reference, initiator_id, initiator_unit_id,
 COALESCE(subject_unit_id, initiator_unit_id) AS subject_unit_id, parent_id, status, started_at, due_at, due_calendar, suspended_at,
-suspended_seconds, finished_at`
+suspended_seconds, finished_at, working_days`
 
 // Task is one step of an instance waiting for, or done by, someone: a
 // named account, or any holder of a role in a unit.
@@ -118,7 +119,8 @@ const lockedInstanceColumns = `i.id AS "i.id", i.definition_code AS "i.definitio
 i.title AS "i.title", i.reference AS "i.reference", i.initiator_id AS "i.initiator_id", i.initiator_unit_id AS "i.initiator_unit_id",
 COALESCE(i.subject_unit_id, i.initiator_unit_id) AS "i.subject_unit_id", i.parent_id AS "i.parent_id",
 i.status AS "i.status", i.started_at AS "i.started_at", i.due_at AS "i.due_at", i.due_calendar AS "i.due_calendar",
-i.suspended_at AS "i.suspended_at", i.suspended_seconds AS "i.suspended_seconds", i.finished_at AS "i.finished_at"`
+i.suspended_at AS "i.suspended_at", i.suspended_seconds AS "i.suspended_seconds", i.finished_at AS "i.finished_at",
+i.working_days AS "i.working_days"`
 
 // actor is the account acting: only a county's own accounts start and act
 // on its workflows.
@@ -805,8 +807,8 @@ func (r *run) apply(ctx context.Context, task Task, move flow.Move) error {
 		r.inst.Status, r.inst.FinishedAt = InstanceDone, &r.now
 		days := workingDays(r.cal, r.inst.StartedAt, r.now, r.inst.SuspendedSeconds)
 		r.inst.WorkingDays = &days
-		if _, err := r.tx.ExecContext(ctx, "UPDATE workflow_instances SET status = ?, finished_at = ? WHERE id = ?",
-			r.inst.Status, r.inst.FinishedAt, r.inst.ID); err != nil {
+		if _, err := r.tx.ExecContext(ctx, "UPDATE workflow_instances SET status = ?, finished_at = ?, working_days = ? WHERE id = ?",
+			r.inst.Status, r.inst.FinishedAt, days, r.inst.ID); err != nil {
 			return fmt.Errorf("finish instance %d: %w", r.inst.ID, err)
 		}
 	}

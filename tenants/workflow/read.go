@@ -12,6 +12,7 @@ import (
 
 	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/workday"
 )
 
 // InboxItem is an open task with what its instance is about.
@@ -129,7 +130,36 @@ FROM workflow_history WHERE instance_id = ? ORDER BY id`, id); err != nil {
 	if !concerns(p, tenant, v) {
 		return InstanceView{}, errs.NotFound(CodeInstanceNotFound, "the county has no instance %d", id)
 	}
+	one := []Instance{v.Instance}
+	if err := s.keptWorkingDays(ctx, tenant, one); err != nil {
+		return InstanceView{}, err
+	}
+	v.Instance = one[0]
 	return v, nil
+}
+
+// keptWorkingDays gives the done instances of list that finished before
+// their handling time was kept (tenant migration 00021) the figure
+// counted in the county's calendar as it stands, so that every read of a
+// done instance has one.
+func (s *Service) keptWorkingDays(ctx context.Context, tenant string, list []Instance) error {
+	var cal *workday.Calendar
+	for i := range list {
+		in := &list[i]
+		if in.Status != InstanceDone || in.WorkingDays != nil || in.FinishedAt == nil {
+			continue
+		}
+		if cal == nil {
+			c, err := s.calendars.Calendar(ctx, tenant)
+			if err != nil {
+				return fmt.Errorf("the county's calendar: %w", err)
+			}
+			cal = c
+		}
+		days := workingDays(cal, in.StartedAt, *in.FinishedAt, in.SuspendedSeconds)
+		in.WorkingDays = &days
+	}
+	return nil
 }
 
 func concerns(p auth.Principal, tenant string, v InstanceView) bool {
@@ -165,7 +195,10 @@ func (s *Service) Distributed(ctx context.Context, tenant string, id int64) ([]I
 		}
 		return nil
 	})
-	return list, err
+	if err != nil {
+		return nil, err
+	}
+	return list, s.keptWorkingDays(ctx, tenant, list)
 }
 
 // ModuleFilter selects a module's instances or tasks: those of its
@@ -227,7 +260,10 @@ func (s *Service) ModuleInstances(ctx context.Context, tenant string, f ModuleFi
 	err = s.router.InTenant(ctx, tenant, func(ctx context.Context, conn *sqlx.Conn) error {
 		return conn.SelectContext(ctx, &list, query+" ORDER BY i.id LIMIT ?", append(args, f.limit())...)
 	})
-	return list, err
+	if err != nil {
+		return nil, err
+	}
+	return list, s.keptWorkingDays(ctx, tenant, list)
 }
 
 // ModuleTasks lists tasks of a module's workflows in the county, with

@@ -11,6 +11,7 @@ import (
 	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/workday"
+	"github.com/countycloud/countycloud/tenants/calendar"
 	"github.com/countycloud/countycloud/tenants/registry"
 	"github.com/countycloud/countycloud/tenants/supervision"
 	"github.com/countycloud/countycloud/tenants/workflow"
@@ -140,6 +141,67 @@ func TestASuspendedInstanceCountsNoneOfTheDaysItWaits(t *testing.T) {
 	finished := f.act(t, wengyuan, "clerk1", open(t, f.act(t, wengyuan, "clerk2", handle, "done"), "archive"), "archive")
 	if finished.Instance.Status != workflow.InstanceDone || finished.Instance.WorkingDays == nil || *finished.Instance.WorkingDays != 0.5 {
 		t.Fatalf("the finished instance's handling time: %+v", finished.Instance)
+	}
+	keptWorkingDays(t, f, inst.ID)
+}
+
+// fmtDays shows a handling time that may be missing.
+func fmtDays(days *float64) string {
+	if days == nil {
+		return "none"
+	}
+	return fmt.Sprint(*days)
+}
+
+// keptWorkingDays checks that every read of done instance id gives the
+// half working day its finishing action counted, a week later and after
+// the county made that Wednesday a rest day; and that an instance
+// finished before the figure was kept is given it counted at the read.
+func keptWorkingDays(t *testing.T, f *fixture, id int64) {
+	t.Helper()
+	c := f.counties[wengyuan]
+	f.at(2026, 6, 10, 9, 0)
+	rest := false
+	if _, err := f.calendars.SetOverride(c.as("office"), wengyuan, "2026-06-03", calendar.OverrideInput{Working: &rest, Note: "县里调休"}); err != nil {
+		t.Fatal(err)
+	}
+	reads := func() map[string]*float64 {
+		t.Helper()
+		view, err := f.svc.Instance(c.as("chief"), wengyuan, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed, err := f.svc.ModuleInstances(context.Background(), wengyuan, workflow.ModuleFilter{Workflows: []string{"office.incoming"}, Status: workflow.InstanceDone})
+		if err != nil || len(listed) != 1 {
+			t.Fatalf("the done instances listed: %+v (%v)", listed, err)
+		}
+		return map[string]*float64{"read": view.WorkingDays, "listed": listed[0].WorkingDays}
+	}
+	for how, days := range reads() {
+		if days == nil || *days != 0.5 {
+			t.Errorf("the %s instance's handling time is %v, not the 0.5 counted when it finished", how, fmtDays(days))
+		}
+	}
+	var stored *float64
+	if err := f.db.Server.Get(&stored, "SELECT working_days FROM "+schemaOf(f, wengyuan)+".workflow_instances WHERE id = ?", id); err != nil || stored == nil || *stored != 0.5 {
+		t.Errorf("stored handling time %v (%v)", stored, err)
+	}
+
+	// Finished before migration 00021: counted at the read, in the
+	// calendar as it stands again.
+	if err := f.calendars.DeleteOverride(c.as("office"), wengyuan, "2026-06-03"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.Server.Exec("UPDATE "+schemaOf(f, wengyuan)+".workflow_instances SET working_days = NULL WHERE id = ?", id); err != nil {
+		t.Fatal(err)
+	}
+	for how, days := range reads() {
+		if days == nil || *days != 0.5 {
+			t.Errorf("the %s instance finished before its handling time was kept: %v, not 0.5", how, fmtDays(days))
+		}
+	}
+	if _, err := f.svc.Instance(f.counties[lechang].as("clerk1"), lechang, id); err == nil {
+		t.Error("Lechang's clerk read Wengyuan's instance in Lechang")
 	}
 }
 
