@@ -331,6 +331,7 @@ func (h *hostPlugin) GRPCClient(ctx context.Context, broker *plugin.GRPCBroker, 
 			pluginv1.RegisterBatchesServer(s, h.services.batches)
 			pluginv1.RegisterPublicUploadsServer(s, h.services.uploads)
 			pluginv1.RegisterSubmissionsServer(s, h.services.submissions)
+			pluginv1.RegisterPublicDownloadsServer(s, h.services.downloads)
 			pluginv1.RegisterHostWorkflowsServer(s, moduleWorkflows{h.services.workflows})
 			pluginv1.RegisterHostSuspensionServer(s, suspension{h.services.workflows})
 		})

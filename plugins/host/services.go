@@ -113,6 +113,9 @@ type hostServer struct {
 	// submissions is a service of its own (submissions.proto), served
 	// beside Host on the same connection.
 	submissions *submissions
+	// downloads is a service of its own (downloads.proto), served beside
+	// Host on the same connection.
+	downloads *publicDownloads
 }
 
 func newHostServer(m sdk.Manifest, county string, d Deps) *hostServer {
@@ -133,6 +136,7 @@ func newHostServer(m sdk.Manifest, county string, d Deps) *hostServer {
 		batches:     &batches{records: records, callers: d.Callers},
 		uploads:     &publicUploads{files: files},
 		submissions: &submissions{records: records, flows: moduleWorkflows{workflows}},
+		downloads:   &publicDownloads{files: files},
 	}
 }
 

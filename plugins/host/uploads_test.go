@@ -21,7 +21,8 @@ import (
 // /applications/{id} keeps an application, POST /applications/{id}/files
 // asks for a file of it (a PDF or a PNG of at most 4 KiB), GET
 // /files/{id} and /files/{id}/url read one as Host.File and
-// Host.DownloadURL do.
+// Host.DownloadURL do, GET /files/{id}/public?{ttl} as
+// Host.PublicDownloadURL does.
 var intakeManifest = sdk.Manifest{ID: "intake", Name: "受理台", Vendor: "CountyCloud tests", Version: "1.0.0", Protocol: sdk.ProtocolVersion,
 	Public: []sdk.PublicRoute{{Method: "POST", Path: "/applications/{id}/files"}}}
 
@@ -56,6 +57,14 @@ func (intake) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, error)
 			Size: f.Size, ContentTypes: []string{"application/pdf", "image/png"}, MaxSize: 4096})
 	case r.Method == "GET" && len(parts) == 2:
 		out, err = r.Host.File(ctx, parts[1])
+	case r.Method == "GET" && len(parts) == 3 && parts[2] == "public":
+		var ttl time.Duration
+		if r.Query != "" {
+			ttl, err = time.ParseDuration(r.Query)
+		}
+		if err == nil {
+			out, err = r.Host.PublicDownloadURL(ctx, parts[1], ttl)
+		}
 	case r.Method == "GET" && len(parts) == 3:
 		out, err = r.Host.DownloadURL(ctx, parts[1], time.Hour)
 	}

@@ -62,7 +62,10 @@ type Host struct {
 	// submissions is the host's Submissions service, on the same
 	// connection.
 	submissions pluginv1.SubmissionsClient
-	capability  string
+	// downloads is the host's PublicDownloads service, on the same
+	// connection.
+	downloads  pluginv1.PublicDownloadsClient
+	capability string
 }
 
 // Record is a JSON document in one of the plugin's collections.

@@ -132,6 +132,8 @@ type moduleServer struct {
 	uploads pluginv1.PublicUploadsClient
 	// submissions is the host's Submissions service.
 	submissions pluginv1.SubmissionsClient
+	// downloads is the host's PublicDownloads service.
+	downloads pluginv1.PublicDownloadsClient
 }
 
 // Manifest answers the host's first call, which also names the broker
@@ -154,6 +156,7 @@ func (s *moduleServer) Manifest(_ context.Context, req *pluginv1.ManifestRequest
 	s.batches = pluginv1.NewBatchesClient(conn)
 	s.uploads = pluginv1.NewPublicUploadsClient(conn)
 	s.submissions = pluginv1.NewSubmissionsClient(conn)
+	s.downloads = pluginv1.NewPublicDownloadsClient(conn)
 	s.mu.Unlock()
 	data, err := s.manifest.JSON()
 	if err != nil {
@@ -165,7 +168,7 @@ func (s *moduleServer) Manifest(_ context.Context, req *pluginv1.ManifestRequest
 func (s *moduleServer) Handle(ctx context.Context, req *pluginv1.HandleRequest) (*pluginv1.HandleResponse, error) {
 	s.mu.Lock()
 	host, seals, measures, receipts, numbers, workflows, directory, batches := s.host, s.seals, s.measures, s.receipts, s.numbers, s.workflows, s.directory, s.batches
-	suspension, uploads, submissions := s.suspension, s.uploads, s.submissions
+	suspension, uploads, submissions, downloads := s.suspension, s.uploads, s.submissions, s.downloads
 	s.mu.Unlock()
 	c := req.GetCaller()
 	r := &Request{
@@ -174,7 +177,7 @@ func (s *moduleServer) Handle(ctx context.Context, req *pluginv1.HandleRequest) 
 		RequestID: req.GetRequestId(),
 		Settings:  req.GetSettings(),
 		Host: &Host{client: host, seals: seals, measures: measures, receipts: receipts, numbers: numbers, workflows: workflows, directory: directory,
-			batches: batches, suspension: suspension, uploads: uploads, submissions: submissions, capability: req.GetCapability()},
+			batches: batches, suspension: suspension, uploads: uploads, submissions: submissions, downloads: downloads, capability: req.GetCapability()},
 	}
 	resp, err := s.module.Handle(ctx, r)
 	if err != nil {

@@ -130,8 +130,8 @@ type Call struct {
 	// CreatePublicUpload); the measure's id for RecordMeasure; the object
 	// type for Audit.
 	Collection string
-	// ID is the record's id; the file's for File, DownloadURL and
-	// DeleteFile; the receipt's number for LookupReceipt; the key for
+	// ID is the record's id; the file's for File, DownloadURL,
+	// PublicDownloadURL and DeleteFile; the receipt's number for LookupReceipt; the key for
 	// RecordMeasure; the object's id for Audit; empty where the call names
 	// none (Query, CreateUpload, Units).
 	ID string

@@ -1,0 +1,125 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/countycloud/countycloud/core/audit"
+	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
+)
+
+// Limits of public downloads: a URL that anyone holding it may use lives
+// minutes, long enough to start a download and not to be passed around;
+// an address is given as many an hour as a person reading their own
+// files or a county's published pages asks for, not a crawler's.
+const (
+	// MaxPublicDownloadsPerHour bounds the URLs one address (an IPv6
+	// address's /64, as the public routes' rate) is given in a county in
+	// an hour, over all its modules.
+	MaxPublicDownloadsPerHour = 120
+	publicDownloadWindow      = time.Hour
+	defaultPublicDownloadTTL  = 5 * time.Minute
+	maxPublicDownloadTTL      = 15 * time.Minute
+)
+
+// PublicDownloadAuditAction is the action of the audit entry of each URL
+// a public route's anonymous caller is given: the actor anonymous, the
+// source the caller's address, the object the module's file. The entries
+// are also what an address's downloads are counted from.
+const PublicDownloadAuditAction = "module.public_download"
+
+// publicDownloads serves PublicDownloads (downloads.proto): URLs to a
+// module's files for a public route's anonymous caller, whom the module
+// has found may read them.
+type publicDownloads struct {
+	*files
+}
+
+func (s *publicDownloads) PublicDownloadURL(ctx context.Context, req *pluginv1.PublicDownloadURLRequest) (*pluginv1.SignedURL, error) {
+	if err := s.available(); err != nil {
+		return nil, err
+	}
+	ttl := time.Duration(req.GetTtlSeconds()) * time.Second
+	switch {
+	case req.GetTtlSeconds() == 0:
+		ttl = defaultPublicDownloadTTL
+	case req.GetTtlSeconds() < 0 || req.GetTtlSeconds() > int64(maxPublicDownloadTTL/time.Second):
+		return nil, status.Errorf(codes.InvalidArgument, "ttl %d s is not between 1 s and %s", req.GetTtlSeconds(), maxPublicDownloadTTL)
+	}
+	c, err := s.capability(req.GetCapability())
+	if err != nil {
+		return nil, err
+	}
+	if c.Caller.Kind != CallerAnonymous {
+		return nil, status.Error(codes.PermissionDenied, "public downloads are a public route's anonymous caller's; an account's is Host.DownloadURL")
+	}
+	if _, err := s.blobKey(c.County, req.GetFileId()); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	source, same := downloadSource(c.Address)
+	err = s.router.InTenantTx(ctx, c.County, func(ctx context.Context, tx *sqlx.Tx) error {
+		f, err := readFile(ctx, tx, s.plugin, req.GetFileId(), false)
+		if err != nil {
+			return notFound(err, req.GetFileId())
+		}
+		if f.Status != fileReady {
+			return status.Errorf(codes.FailedPrecondition, "file %s is %s: its bytes have not arrived", f.ID, f.Status)
+		}
+		// Counted over every module of the county, from the trail: the
+		// URLs given are what an address has taken, whichever module it
+		// asked.
+		var recent int
+		err = tx.GetContext(ctx, &recent, "SELECT COUNT(*) FROM audit_log WHERE action = ? AND at > ? AND "+same.clause, PublicDownloadAuditAction, now.Add(-publicDownloadWindow), same.value)
+		if err != nil {
+			return fmt.Errorf("count an address's downloads: %w", err)
+		}
+		if recent >= MaxPublicDownloadsPerHour {
+			return status.Errorf(codes.ResourceExhausted, "your address was given %d files to download in the last hour, the most it may", recent)
+		}
+		return audit.Write(ctx, tx, audit.Entry{At: now, ActorKind: CallerAnonymous, ActorLogin: CallerAnonymous, Action: PublicDownloadAuditAction,
+			ObjectType: "file", ObjectID: clip(s.plugin+":"+f.ID, maxAuditObjectID), Outcome: audit.OK, RequestID: clip(c.Request, maxRequestID), Source: source})
+	})
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	url, expires := s.url(c.County, req.GetFileId(), opDownload, s.now().Add(ttl))
+	return &pluginv1.SignedURL{Url: url, ExpiresAt: expires}, nil
+}
+
+// maxAuditObjectID is the width of the trail's object_id.
+const maxAuditObjectID = 64
+
+// sourceMatch is the condition on the trail's source column that finds
+// the entries of one address's network, and its value.
+type sourceMatch struct {
+	clause, value string
+}
+
+// downloadSource is how a public download's entry names address (its
+// source), and how the entries of its network are found: an IPv4
+// address as itself (also written as IPv6), an IPv6 address written out
+// in full, so that its /64, as limitKey counts it, is its first 20
+// characters.
+func downloadSource(address string) (string, sourceMatch) {
+	a, err := netip.ParseAddr(address)
+	if err != nil {
+		source := clip(address, maxSource)
+		return source, sourceMatch{clause: "source = ?", value: source}
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String(), sourceMatch{clause: "source = ?", value: a.String()}
+	}
+	full := a.StringExpanded()
+	return full, sourceMatch{clause: "source LIKE ?", value: full[:20] + "%"}
+}
+
+// maxSource is the width of the trail's source column.
+const maxSource = 64
