@@ -145,6 +145,18 @@ func TestAnApprovalApplicationThroughTheHost(t *testing.T) {
 	if status, got := rawCall(t, "PUT", up.URL, licence, nil); status != 200 {
 		t.Fatalf("the licence's bytes: %d %s", status, got)
 	}
+	// The applicant reads their own file back, proving the code in the
+	// body, through a URL of minutes; Lechang, a wrong code and an
+	// account are refused.
+	ownFile := "/public/applications/" + receipt.Number + "/files/" + up.FileID + "/download"
+	want(t, "the applicant's file from Lechang", call(t, "POST", lcPub+ownFile, "", map[string]any{"code": receipt.Code}), 404, "application_not_found")
+	want(t, "the applicant's file with a wrong code", call(t, "POST", pub+ownFile, "", map[string]any{"code": "wrong"}), 404, "application_not_found")
+	want(t, "the applicant's route by the clerk", call(t, "POST", wy+ownFile, tokens["fgclerk"], map[string]any{"code": receipt.Code}), 403, "forbidden")
+	r = call(t, "POST", pub+ownFile, "", map[string]any{"code": receipt.Code})
+	want(t, "the applicant downloads their file", r, 200, "")
+	if status, got := rawCall(t, "GET", decode[struct{ URL string }](t, r).URL, nil, nil); status != 200 || !bytes.Equal(got, licence) {
+		t.Errorf("the applicant's download of the licence: %d, %d bytes", status, len(got))
+	}
 	want(t, "Lechang reads the file", call(t, "GET", lc+"/applications/"+receipt.ID+"/files/"+up.FileID, lcadmin, nil), 404, "application_not_found")
 	r = call(t, "GET", wy+"/applications/"+receipt.ID+"/files/"+up.FileID, tokens["fgclerk"], nil)
 	want(t, "the clerk reads the file", r, 200, "")

@@ -28,7 +28,7 @@ func Manifest() sdk.Manifest {
 			workflowReview: json.RawMessage(reviewWorkflow)},
 		Public: []sdk.PublicRoute{{Method: "POST", Path: "/public/applications"}, {Method: "POST", Path: "/public/applications/{number}/query"},
 			{Method: "POST", Path: "/public/applications/{number}/supplements"}, {Method: "POST", Path: "/public/applications/{number}/files"},
-			{Method: "POST", Path: "/public/applicant/applications"}},
+			{Method: "POST", Path: "/public/applicant/applications"}, {Method: "POST", Path: "/public/applications/{number}/files/{file}/download"}},
 	}
 }
 

@@ -42,6 +42,9 @@ type fakeHost struct {
 	// checks are the host's, tested there.
 	files        map[string]sdk.File
 	pendingFiles bool
+	// downloadsBusy: the host has given the caller's address too many
+	// public downloads of late.
+	downloadsBusy bool
 	// caller is the request's, who acts in the engine.
 	caller sdk.Caller
 }
@@ -299,6 +302,27 @@ func (h *fakeHost) DownloadURL(ctx context.Context, id string, _ time.Duration) 
 		return sdk.SignedURL{}, err
 	}
 	return sdk.SignedURL{URL: "https://files.example/down/" + id}, nil
+}
+
+// PublicDownloadURL gives an anonymous caller a URL to a ready file, as
+// the host does; its audit entry and its count per address are tested
+// there. downloadsBusy makes it answer as to an address given too many
+// of late.
+func (h *fakeHost) PublicDownloadURL(ctx context.Context, id string, ttl time.Duration) (sdk.SignedURL, error) {
+	f, err := h.File(ctx, id)
+	switch {
+	case h.caller.Kind != sdk.CallerAnonymous:
+		return sdk.SignedURL{}, fmt.Errorf("%w: public downloads are an anonymous caller's", sdk.ErrDenied)
+	case err != nil:
+		return sdk.SignedURL{}, err
+	case f.Status != sdk.FileReady:
+		return sdk.SignedURL{}, fmt.Errorf("%w: file %s is pending", sdk.ErrNotReady, id)
+	case h.downloadsBusy:
+		return sdk.SignedURL{}, fmt.Errorf("%w: too many downloads", sdk.ErrBusy)
+	case ttl > 15*time.Minute:
+		return sdk.SignedURL{}, fmt.Errorf("%w: ttl %s", sdk.ErrInvalid, ttl)
+	}
+	return sdk.SignedURL{URL: "https://files.example/public/" + id, ExpiresAt: h.now().Add(ttl)}, nil
 }
 
 // arrive makes file id's bytes arrive.

@@ -45,6 +45,7 @@ type materialFile struct {
 func materialRoutes() []route {
 	return []route{
 		{"POST", "/public/applications/{number}/files", (*call).handInFile},
+		{"POST", "/public/applications/{number}/files/{file}/download", (*call).downloadOwnFile},
 		{"GET", "/applications/{id}/files/{file}", (*call).materialFileURL},
 	}
 }
@@ -205,4 +206,59 @@ func (c *call) withoutReadyFile(l loaded, it item) ([]string, error) {
 		}
 	}
 	return without, nil
+}
+
+// codeTooManyDownloads refuses an address the host has given too many
+// downloads of late.
+const codeTooManyDownloads = "too_many_downloads"
+
+// publicDownloadTTL is how long the applicant's URL to their file lives:
+// enough to start the download, not to pass the link around.
+const publicDownloadTTL = 5 * time.Minute
+
+// downloadInput is the body of POST
+// /public/applications/{number}/files/{file}/download.
+type downloadInput struct {
+	Code string `json:"code"`
+}
+
+// publicFileView is one of the applicant's files, with a URL to read it
+// for a few minutes.
+type publicFileView struct {
+	materialFile
+	URL       string    `json:"url"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// downloadOwnFile gives the applicant, who proves the receipt's number
+// and code, a short-lived URL to a file they handed in for the
+// application. A wrong code is answered as for the query; a file that is
+// not the application's as one that does not exist.
+func (c *call) downloadOwnFile(p params) (int, any, error) {
+	var in downloadInput
+	if err := decodeBody(c.req.Body, &in); err != nil {
+		return 0, nil, err
+	}
+	l, err := c.byReceipt(p["number"], in.Code)
+	if err != nil {
+		return 0, nil, err
+	}
+	i := slices.IndexFunc(l.Files, func(f materialFile) bool { return f.FileID == p["file"] })
+	if i < 0 {
+		return 0, nil, newError(http.StatusNotFound, codeFileNotFound, "application %s has no file %q", l.Number, p["file"])
+	}
+	u, err := c.host.PublicDownloadURL(c.ctx, p["file"], publicDownloadTTL)
+	switch {
+	case errors.Is(err, sdk.ErrNotReady):
+		return 0, nil, newError(http.StatusConflict, codeFileNotReady, "file %s has not arrived yet: send its bytes to the URL you were given", p["file"])
+	case errors.Is(err, sdk.ErrBusy):
+		return 0, nil, newError(http.StatusTooManyRequests, codeTooManyDownloads, "your address has downloaded too many files of late; try again in an hour")
+	case errors.Is(err, sdk.ErrNotFound):
+		return 0, nil, newError(http.StatusNotFound, codeFileNotFound, "application %s has no file %q", l.Number, p["file"])
+	case errors.Is(err, sdk.ErrDenied):
+		return 0, nil, forbidden("the applicant downloads their files on the public pages; staff read them with GET /applications/{id}/files/{file_id}")
+	case err != nil:
+		return 0, nil, fromHost(err, "the file's URL")
+	}
+	return http.StatusOK, publicFileView{materialFile: l.Files[i], URL: u.URL, ExpiresAt: u.ExpiresAt}, nil
 }

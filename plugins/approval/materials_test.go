@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -155,4 +156,43 @@ func TestAnOnlineApplicationIsAcceptedOnlyWithAFileOfEveryMaterial(t *testing.T)
 	if s := tt.do(clerk(), "POST", "/applications/"+counter.ID+"/acceptance", "", map[string]any{"decision": "accept"}, &a); s != http.StatusOK || a.Status != statusAccepted {
 		t.Fatalf("accepted at the counter without files: %d %+v", s, a)
 	}
+}
+
+// TestAnApplicantDownloadsTheirOwnFile: with the receipt's number and
+// code, in the body, the applicant gets a URL of minutes to a file they
+// handed in; a wrong code is answered as for the query, another
+// application's file as none, a file whose bytes have not arrived is not
+// ready, an address the host has given too many is slowed, and staff are
+// sent to their own route.
+func TestAnApplicantDownloadsTheirOwnFile(t *testing.T) {
+	tt := newTester(t)
+	tt.do(countyAdmin(), "POST", "/items", "", completeItem("XK-001"), nil)
+	var mine, theirs receiptView
+	tt.do(anonymous(), "POST", "/public/applications", "", anApplication("项目备案申请表", "营业执照"), &mine)
+	tt.do(anonymous(), "POST", "/public/applications", "", anApplication("项目备案申请表", "营业执照"), &theirs)
+	myFile, theirFile := tt.handIn(mine, "营业执照")[0], tt.handIn(theirs, "营业执照")[0]
+	download := func(r receiptView, file string) string {
+		return "/public/applications/" + r.Number + "/files/" + file + "/download"
+	}
+
+	var got publicFileView
+	if s := tt.do(anonymous(), "POST", download(mine, myFile), "", map[string]any{"code": mine.Code}, &got); s != http.StatusOK ||
+		got.URL == "" || got.FileID != myFile || got.Material != "营业执照" || got.ExpiresAt.Sub(tt.clock()) != publicDownloadTTL {
+		t.Fatalf("the applicant's download: %d %+v", s, got)
+	}
+	wrong := tt.refused(anonymous(), "POST", download(mine, myFile), "", map[string]any{"code": "wrong"}, http.StatusNotFound, codeApplicationNotFound)
+	unknown := tt.refused(anonymous(), "POST", "/public/applications/2026-999999/files/"+myFile+"/download", "", map[string]any{"code": mine.Code}, http.StatusNotFound, codeApplicationNotFound)
+	if strings.ReplaceAll(wrong.Error.Message, mine.Number, "N") != strings.ReplaceAll(unknown.Error.Message, "2026-999999", "N") {
+		t.Errorf("a wrong code %q and an unknown number %q are told apart", wrong.Error.Message, unknown.Error.Message)
+	}
+	tt.refused(anonymous(), "POST", download(mine, theirFile), "", map[string]any{"code": mine.Code}, http.StatusNotFound, codeFileNotFound)
+	tt.refused(anonymous(), "POST", download(theirs, theirFile), "", map[string]any{"code": mine.Code}, http.StatusNotFound, codeApplicationNotFound)
+	tt.refused(anonymous(), "POST", download(mine, myFile), "code="+mine.Code, nil, http.StatusBadRequest, codeInvalidJSON)
+	tt.refused(clerk(), "POST", download(mine, myFile), "", map[string]any{"code": mine.Code}, http.StatusForbidden, codeForbidden)
+
+	tt.host.pendingFiles = true
+	pending := tt.handIn(mine, "项目备案申请表")[0]
+	tt.refused(anonymous(), "POST", download(mine, pending), "", map[string]any{"code": mine.Code}, http.StatusConflict, codeFileNotReady)
+	tt.host.downloadsBusy = true
+	tt.refused(anonymous(), "POST", download(mine, myFile), "", map[string]any{"code": mine.Code}, http.StatusTooManyRequests, codeTooManyDownloads)
 }

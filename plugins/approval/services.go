@@ -22,6 +22,7 @@ type services interface {
 	CreatePublicUpload(ctx context.Context, u sdk.PublicUpload) (sdk.Upload, error)
 	File(ctx context.Context, id string) (sdk.File, error)
 	DownloadURL(ctx context.Context, id string, ttl time.Duration) (sdk.SignedURL, error)
+	PublicDownloadURL(ctx context.Context, id string, ttl time.Duration) (sdk.SignedURL, error)
 	StartWorkflowFor(ctx context.Context, workflow string, o sdk.StartOptions) (sdk.Outcome, error)
 	ActOnTaskWith(ctx context.Context, taskID int64, action string, o sdk.ActOptions) (sdk.Outcome, error)
 	ListWorkflowInstances(ctx context.Context, q sdk.WorkflowQuery) ([]sdk.Instance, error)
