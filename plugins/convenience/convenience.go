@@ -43,7 +43,10 @@ func Manifest() sdk.Manifest {
 		},
 		Settings:  json.RawMessage(settingsSchema),
 		Workflows: map[string]json.RawMessage{wfMessage: json.RawMessage(messageFlow)},
-		Measures:  measures(),
+		// A message the county's rule routes starts its workflow as the
+		// citizen leaves it.
+		PublicStart: []string{wfMessage},
+		Measures:    measures(),
 		Public: []sdk.PublicRoute{
 			{Method: "POST", Path: "/public/messages"},
 			{Method: "POST", Path: "/public/messages/{number}/query"},
@@ -132,7 +135,7 @@ type services interface {
 	Delete(ctx context.Context, collection, id string, version int64) error
 	Query(ctx context.Context, collection string, q sdk.Query) (sdk.Page, error)
 
-	IssueReceipt(ctx context.Context, collection, id string) (sdk.Receipt, error)
+	Submit(ctx context.Context, s sdk.Submission) (sdk.Submitted, error)
 	LookupReceipt(ctx context.Context, number, code string) (sdk.ReceiptRecord, error)
 
 	Units(ctx context.Context, ids ...int64) ([]sdk.Unit, error)

@@ -1,6 +1,7 @@
 package convenience
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -38,8 +39,12 @@ type fakeHost struct {
 	// of the collection's.
 	failPut     string
 	failPutSkip int
-	// failMeasure, if set, is what the next RecordMeasure answers.
+	// failMeasure, if set, is what the next RecordMeasure answers;
+	// failSubmit what the next Submit does.
 	failMeasure error
+	failSubmit  error
+	// unstaffed are units of the county where no one could act.
+	unstaffed map[int64]bool
 	// puts counts the records written, by collection; reads those read
 	// (got, or found by a query).
 	puts  map[string]int
@@ -53,7 +58,7 @@ func newFakeHost(now func() time.Time) *fakeHost {
 	}
 	return &fakeHost{now: now, indexed: indexed, records: map[string]map[string]sdk.Record{}, receipts: map[string][2]string{},
 		units:    map[int64]string{1: "县信息中心", 2: "县信访局", 3: "民政局", 4: "住建局", 5: "县监察局"},
-		measures: map[string]sdk.Measure{}, puts: map[string]int{}, reads: map[string]int{}}
+		measures: map[string]sdk.Measure{}, puts: map[string]int{}, reads: map[string]int{}, unstaffed: map[int64]bool{}}
 }
 
 func (h *fakeHost) Put(_ context.Context, collection, id string, version int64, doc any) (sdk.Record, error) {
@@ -179,18 +184,6 @@ func matches(doc json.RawMessage, where map[string]string) bool {
 	return true
 }
 
-func (h *fakeHost) IssueReceipt(_ context.Context, collection, id string) (sdk.Receipt, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if _, ok := h.records[collection][id]; !ok {
-		return sdk.Receipt{}, fmt.Errorf("%w: no record %s/%s", sdk.ErrNotFound, collection, id)
-	}
-	number := fmt.Sprintf("2026-%06d", len(h.receipts)+1)
-	code := fmt.Sprintf("CODE-%04d-SECRET", len(h.receipts)+1)
-	h.receipts[number] = [2]string{id, code}
-	return sdk.Receipt{Number: number, Code: code, IssuedAt: h.now()}, nil
-}
-
 func (h *fakeHost) LookupReceipt(_ context.Context, number, code string) (sdk.ReceiptRecord, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -229,17 +222,80 @@ func (h *fakeHost) StartWorkflowFor(_ context.Context, workflow string, o sdk.St
 	if h.caller.Kind == sdk.CallerAnonymous {
 		return sdk.Outcome{}, fmt.Errorf("%w: the caller of this public route is anonymous", sdk.ErrDenied)
 	}
+	return h.start(workflow, o)
+}
+
+// start starts workflow as the caller, with h.mu held: an anonymous
+// caller only a workflow of public_start, from the initiator unit named
+// (or the subject unit).
+func (h *fakeHost) start(workflow string, o sdk.StartOptions) (sdk.Outcome, error) {
 	if workflow != wfMessage {
 		return sdk.Outcome{}, fmt.Errorf("%w: no workflow %s", sdk.ErrNotFound, workflow)
 	}
-	if _, ok := h.units[o.SubjectUnitID]; !ok {
-		return sdk.Outcome{}, fmt.Errorf("%w: unknown unit %d", sdk.ErrInvalid, o.SubjectUnitID)
+	if h.caller.Kind == sdk.CallerAnonymous && !slices.Contains(Manifest().PublicStart, workflow) {
+		return sdk.Outcome{}, fmt.Errorf("%w: workflow %s is not one a public route starts", sdk.ErrDenied, workflow)
+	}
+	initiatorUnit := h.caller.UnitID
+	if h.caller.Kind == sdk.CallerAnonymous {
+		initiatorUnit = cmp.Or(o.InitiatorUnitID, o.SubjectUnitID)
+	}
+	for _, unit := range []int64{o.SubjectUnitID, initiatorUnit} {
+		if _, ok := h.units[unit]; !ok || h.unstaffed[unit] {
+			return sdk.Outcome{}, fmt.Errorf("%w: unit %d is not the county's or no one there can act", sdk.ErrInvalid, unit)
+		}
 	}
 	in := &sdk.Instance{ID: int64(len(h.instances) + 1), Workflow: "convenience." + workflow, Title: o.Title, Reference: &o.Reference,
-		InitiatorID: h.caller.AccountID, InitiatorUnitID: h.caller.UnitID, SubjectUnitID: o.SubjectUnitID, Status: "running", StartedAt: h.now()}
+		InitiatorID: h.caller.AccountID, InitiatorUnitID: initiatorUnit, SubjectUnitID: o.SubjectUnitID, Status: "running", StartedAt: h.now()}
 	h.instances = append(h.instances, in)
 	t := h.open(in, stepReply, "书面答复", o.SubjectUnitID)
 	return sdk.Outcome{Instance: *in, Opened: []sdk.Task{t}}, nil
+}
+
+// Submit writes the record, its receipt and its workflow's start at
+// once, or nothing.
+func (h *fakeHost) Submit(_ context.Context, s sdk.Submission) (sdk.Submitted, error) {
+	data, err := json.Marshal(s.Document)
+	if err != nil {
+		return sdk.Submitted{}, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return sdk.Submitted{}, fmt.Errorf("%w: the document is not a JSON object", sdk.ErrInvalid)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := h.failSubmit; err != nil {
+		h.failSubmit = nil
+		return sdk.Submitted{}, err
+	}
+	if _, ok := h.records[s.Collection][s.ID]; ok {
+		return sdk.Submitted{}, fmt.Errorf("%w: record %s/%s exists", sdk.ErrConflict, s.Collection, s.ID)
+	}
+	var out sdk.Submitted
+	if s.Workflow != "" {
+		started, err := h.start(s.Workflow, s.Start)
+		if err != nil {
+			return sdk.Submitted{}, err
+		}
+		out.Outcome = &started
+		doc[s.InstanceField] = started.Instance.ID
+	}
+	number := fmt.Sprintf("2026-%06d", len(h.receipts)+1)
+	code := fmt.Sprintf("CODE-%04d-SECRET", len(h.receipts)+1)
+	doc[s.NumberField] = number
+	if data, err = json.Marshal(doc); err != nil {
+		return sdk.Submitted{}, err
+	}
+	if h.records[s.Collection] == nil {
+		h.records[s.Collection] = map[string]sdk.Record{}
+	}
+	now := h.now().UTC()
+	out.Record = sdk.Record{Collection: s.Collection, ID: s.ID, Version: 1, Document: data, CreatedAt: now, UpdatedAt: now}
+	h.records[s.Collection][s.ID] = out.Record
+	h.puts[s.Collection]++
+	h.receipts[number] = [2]string{s.ID, code}
+	out.Receipt = sdk.Receipt{Number: number, Code: code, IssuedAt: now}
+	return out, nil
 }
 
 func (h *fakeHost) ActOnTaskWith(_ context.Context, taskID int64, action string, _ sdk.ActOptions) (sdk.Outcome, error) {

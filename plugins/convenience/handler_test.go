@@ -3,8 +3,10 @@ package convenience
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"maps"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +20,10 @@ import (
 // 民政局, 4 住建局, 5 县监察局 (the supervising unit); complaints go to
 // 民政局 by rule.
 const testSettings = `{"it_office_unit_id": 1, "letters_unit_id": 2, "supervising_unit_id": 5, "routes": {"投诉": 3}}`
+
+// beforeTheRules are testSettings before the county gave its rules: a
+// message left then waits for the IT office.
+const beforeTheRules = `{"it_office_unit_id": 1, "letters_unit_id": 2, "supervising_unit_id": 5}`
 
 var (
 	citizen    = sdk.Caller{Kind: sdk.CallerAnonymous, Login: "anonymous", Address: "203.0.113.9"}
@@ -34,10 +40,13 @@ type harness struct {
 	host *fakeHost
 	mod  *module
 	now  time.Time
+	// settings are the county's, testSettings unless a test changes
+	// them.
+	settings string
 }
 
 func newHarness(t *testing.T) *harness {
-	h := &harness{t: t, now: time.Date(2026, 6, 1, 9, 0, 0, 0, china)}
+	h := &harness{t: t, now: time.Date(2026, 6, 1, 9, 0, 0, 0, china), settings: testSettings}
 	h.host = newFakeHost(func() time.Time { return h.now })
 	h.mod = &module{now: func() time.Time { return h.now }, log: hclog.NewNullLogger()}
 	return h
@@ -71,7 +80,7 @@ func (h *harness) do(who sdk.Caller, method, target string, body any) answer {
 	}
 	h.host.caller = who
 	resp, err := h.mod.serve(context.Background(), &sdk.Request{Method: method, Path: path, Query: query, Body: raw, Caller: who,
-		Settings: json.RawMessage(testSettings), RequestID: "req"}, h.host)
+		Settings: json.RawMessage(h.settings), RequestID: "req"}, h.host)
 	if err != nil {
 		h.t.Fatalf("%s %s: %v", method, target, err)
 	}
@@ -92,10 +101,14 @@ func (h *harness) want(what string, a answer, status int, code string) answer {
 	return a
 }
 
-// leave leaves a message as a citizen and answers its receipt's number
-// and code.
+// leave leaves a message as a citizen, before the county had its rules
+// (testSettings without routes), so that it waits for the IT office to
+// route it, and answers its receipt's number and code.
 func (h *harness) leave(category string, publishable bool) (string, string) {
 	h.t.Helper()
+	settings := h.settings
+	h.settings = beforeTheRules
+	defer func() { h.settings = settings }()
 	a := h.want("leave a message", h.do(citizen, "POST", "/public/messages", map[string]any{"category": category,
 		"content": "我叫王小明，电话13812345678，住城关镇人民路12号3栋501室，身份证440229199001011234，低保申请三个月没有答复。",
 		"contact": map[string]any{"name": "王小明", "phone": "138-1234-5678", "address": "人民路12号"}, "publishable": publishable}), 201, "")
@@ -495,26 +508,76 @@ func TestOversightAndRouteByRuleReadNoHistory(t *testing.T) {
 	t.Logf("June's route-by-rule read %d records, June's report %d, with or without January's 300", routing, report)
 }
 
-// A message whose number the host failed to write is taken back: its
-// receipt then finds nothing, as an unknown number does.
-func TestAMessageWhoseNumberIsNotWrittenIsTakenBack(t *testing.T) {
+// A submission the host refuses keeps nothing: no message, no receipt.
+func TestARefusedSubmissionKeepsNothing(t *testing.T) {
 	h := newHarness(t)
-	h.host.failPut, h.host.failPutSkip, h.host.caller = collMessages+"/*", 1, citizen
+	h.host.failSubmit, h.host.caller = errors.New("the host is gone"), citizen
 	resp, err := h.mod.serve(context.Background(), &sdk.Request{Method: "POST", Path: "/public/messages", Caller: citizen, Settings: json.RawMessage(testSettings),
 		Body: []byte(`{"category":"咨询","content":"请问办理居住证需要哪些材料？","contact":{"name":"李雷","phone":"13800138000"}}`)}, h.host)
 	if err == nil {
-		t.Fatalf("a message whose number was not written: %d %s", resp.Status, resp.Body)
+		t.Fatalf("a message the host refused: %d %s", resp.Status, resp.Body)
 	}
-	if n := len(h.host.records[collMessages]); n != 0 {
-		t.Fatalf("%d messages kept", n)
+	if n, r := len(h.host.records[collMessages]), len(h.host.receipts); n != 0 || r != 0 {
+		t.Fatalf("%d messages and %d receipts kept", n, r)
 	}
-	for number, r := range h.host.receipts {
-		got := h.follow(number, r[1])
-		unknown := h.follow("2026-999999", r[1])
-		if h.want("its receipt", got, 404, codeReceiptNotFound); got.raw != unknown.raw {
-			t.Errorf("its receipt %s, an unknown number %s", got.raw, unknown.raw)
+}
+
+// A complaint, which the county's rule routes to 民政局, is routed as the
+// citizen leaves it: one submission to the host starts its workflow for
+// 民政局 from the IT office, whose clerks then review the reply; it is
+// counted received once, and route-by-rule leaves it be. An enquiry no
+// rule routes, a complaint whose unit no one can act in, and one in a
+// county whose settings name no IT office wait for the IT office.
+func TestARuledMessageIsRoutedAsItIsLeft(t *testing.T) {
+	h := newHarness(t)
+	a := h.want("leave a complaint", h.do(citizen, "POST", "/public/messages", map[string]any{"category": "投诉",
+		"content": "小区门口路灯坏了一个月。", "contact": map[string]any{"name": "李雷", "phone": "13800138000"}, "publishable": true}), 201, "")
+	if m := a.body["message"].(map[string]any); m["status"] != statusRouted {
+		t.Fatalf("the citizen is told %s", a.raw)
+	}
+	id := h.onlyMessage()
+	m := h.message(id)
+	if m.Status != statusRouted || m.UnitID != 3 || m.InstanceID != 1 || m.DueAt == nil || m.Number == "" || m.RoutedMonth != "2026-06" {
+		t.Fatalf("the complaint as left: %+v", m)
+	}
+	if in := h.host.instances[0]; in.SubjectUnitID != 3 || in.InitiatorUnitID != 1 || in.InitiatorID != 0 {
+		t.Errorf("its instance: %+v", in)
+	}
+	h.want("routed again", h.do(office, "POST", "/messages/"+id+"/route", map[string]any{}), 409, codeIllegalTransition)
+	if r := h.want("route by rule", h.do(office, "POST", "/messages/route-by-rule", nil), 200, ""); len(r.body["routed"].([]any)) != 0 {
+		t.Errorf("route-by-rule routed it again: %s", r.raw)
+	}
+	h.want("住建局 replies", h.do(zjClerk, "POST", "/messages/"+id+"/reply", map[string]any{"reply": "您好，已安排维修。"}), 404, codeMessageNotFound)
+	h.want("the IT office replies", h.do(office, "POST", "/messages/"+id+"/reply", map[string]any{"reply": "您好，已安排维修。"}), 403, codeNotYourTask)
+	h.want("民政局 replies", h.do(mzClerk, "POST", "/messages/"+id+"/reply", map[string]any{"reply": "您好，已安排维修。"}), 200, "")
+	h.want("民政局 reviews", h.do(mzClerk, "POST", "/messages/"+id+"/review", map[string]any{"decision": "accept"}), 403, codeNotYourTask)
+	h.want("the IT office reviews", h.do(office, "POST", "/messages/"+id+"/review", map[string]any{"decision": "accept"}), 200, "")
+	if got := h.host.figures()[measureReceived+" 3"]; got != 1 {
+		t.Errorf("received %d", got)
+	}
+	rep := h.want("the report", h.do(office, "GET", "/oversight?from=2026-06-01&to=2026-06-30", nil), 200, "")
+	if total := rep.body["total"].(map[string]any); total["received"] != 1.0 || total["answered"] != 1.0 || rep.body["unrouted"] != 0.0 {
+		t.Errorf("the report: %s", rep.raw)
+	}
+
+	waits := func(what, settings, category string) {
+		t.Helper()
+		h := newHarness(t)
+		h.host.unstaffed[4] = true
+		h.settings = settings
+		a := h.want(what, h.do(citizen, "POST", "/public/messages", map[string]any{"category": category,
+			"content": "小区门口路灯坏了一个月。", "contact": map[string]any{"name": "李雷", "phone": "13800138000"}}), 201, "")
+		ids := slices.Collect(maps.Keys(h.host.records[collMessages]))
+		if len(ids) != 1 {
+			t.Fatalf("%s: %d messages", what, len(ids))
+		}
+		if m := h.message(ids[0]); m.Status != statusNew || m.UnitID != 0 || m.InstanceID != 0 || m.Number == "" || len(h.host.instances) != 0 {
+			t.Errorf("%s: %+v, %s", what, m, a.raw)
 		}
 	}
+	waits("an enquiry", testSettings, "咨询")
+	waits("a complaint to a unit where no one acts", `{"it_office_unit_id": 1, "routes": {"投诉": 4}}`, "投诉")
+	waits("a complaint in a county without an IT office", `{"routes": {"投诉": 3}}`, "投诉")
 }
 
 // A review whose task was done but whose message the host failed to mark

@@ -22,9 +22,13 @@ func publicRoutes() []route {
 }
 
 // leaveMessage: a citizen leaves a message and gets its receipt, whose
-// query code is shown this once. The message is kept, then given its
-// receipt, then the receipt's number written into it; a refused receipt
-// takes the message away again.
+// query code is shown this once. Where the county's settings route its
+// category to a unit, and name the IT office that reviews the reply, the
+// message is routed as it is left: its record, its receipt and its
+// workflow, started for the rule's unit from the IT office, are written
+// in one call to the host, all or none. Otherwise, or if the rule's unit
+// cannot take it, it is left new, with its receipt, for the IT office
+// to route.
 func leaveMessage(c *call, _ params) (int, any, error) {
 	if _, err := parseQuery(c.req.Query); err != nil {
 		return 0, nil, err
@@ -37,31 +41,71 @@ func leaveMessage(c *call, _ params) (int, any, error) {
 	m := message{Category: in.Category, Content: in.Content, Contact: in.Contact, Publishable: in.Publishable, Status: statusNew, SubmittedAt: now,
 		SubmittedMonth: now.In(china).Format(monthLayout)}
 	id := sdk.NewestFirstID(now)
-	rec, err := c.host.Put(c.ctx, collMessages, id, 0, m)
+	done, routed, err := c.submitRouted(id, m)
 	if err != nil {
-		return 0, nil, fromHost(err, "the message")
+		return 0, nil, err
 	}
-	receipt, err := c.host.IssueReceipt(c.ctx, collMessages, id)
-	if err != nil {
-		if undo := c.host.Delete(c.ctx, collMessages, id, rec.Version); undo != nil {
-			return 0, nil, fmt.Errorf("take back message %s: %w (after %w)", id, undo, err)
+	if !routed {
+		if done, err = c.host.Submit(c.ctx, sdk.Submission{Collection: collMessages, ID: id, Document: m, NumberField: "number"}); err != nil {
+			return 0, nil, fromHost(err, "the message")
 		}
-		return 0, nil, fromHost(err, "the message's receipt")
 	}
-	m.Number = receipt.Number
-	if _, err := c.host.Put(c.ctx, collMessages, id, rec.Version, m); err != nil {
-		// The receipt stays, of a message that is not: it finds nothing,
-		// as an unknown number.
-		if undo := c.host.Delete(c.ctx, collMessages, id, rec.Version); undo != nil {
-			return 0, nil, fmt.Errorf("take back message %s: %w (after %w)", id, undo, err)
-		}
-		return 0, nil, fromHost(err, "the message's number")
+	if err := json.Unmarshal(done.Record.Document, &m); err != nil {
+		return 0, nil, fmt.Errorf("message %s: %w", id, err)
 	}
-	c.audit("message.leave", id, nil, map[string]any{"number": receipt.Number, "category": m.Category})
+	c.audit("message.leave", id, nil, map[string]any{"number": m.Number, "category": m.Category})
+	if routed {
+		m = c.routedAsLeft(id, done.Record.Version, m, done.Outcome)
+	}
 	return http.StatusCreated, map[string]any{
-		"receipt": receipt,
+		"receipt": done.Receipt,
 		"message": map[string]any{"category": m.Category, "status": m.Status, "publishable": m.Publishable, "submitted_at": m.SubmittedAt},
 	}, nil
+}
+
+// submitRouted hands message m in routed by the county's rule, if the
+// settings route its category and name the IT office, reporting whether
+// it did. The rule's unit refusing it (no one there can act) is no
+// failure: the message is then left for the IT office.
+func (c *call) submitRouted(id string, m message) (sdk.Submitted, bool, error) {
+	unit, office := c.settings.Routes[m.Category], c.settings.ITOfficeUnitID
+	if unit == 0 || office == 0 {
+		return sdk.Submitted{}, false, nil
+	}
+	now := c.now.UTC()
+	m.Status, m.UnitID, m.RoutedAt, m.RoutedBy, m.RoutedMonth = statusRouted, unit, &now, c.req.Caller.Login, now.In(china).Format(monthLayout)
+	done, err := c.host.Submit(c.ctx, sdk.Submission{Collection: collMessages, ID: id, Document: m, NumberField: "number",
+		Workflow: wfMessage, InstanceField: "instance_id",
+		Start: sdk.StartOptions{Title: title(m), Reference: id, SubjectUnitID: unit, InitiatorUnitID: office}})
+	if errors.Is(err, sdk.ErrInvalid) {
+		c.log.Warn("a message the county's rule routes was left for the IT office: the host refused its start", "category", m.Category,
+			"unit", unit, "it_office", office, "request", c.req.RequestID, "err", err)
+		return sdk.Submitted{}, false, nil
+	}
+	if err != nil {
+		return sdk.Submitted{}, false, fromHost(err, "the message")
+	}
+	if done.Outcome == nil {
+		return sdk.Submitted{}, false, fmt.Errorf("message %s: the host started no workflow", id)
+	}
+	return done, true, nil
+}
+
+// routedAsLeft does what follows a message routed as it was left: it
+// keeps the reply's deadline in it, counts it received by its unit and
+// records the routing. The message is the citizen's by then, with its
+// receipt: a deadline the host fails to keep is logged, and the reply
+// task still shows it.
+func (c *call) routedAsLeft(id string, version int64, m message, out *sdk.Outcome) message {
+	if due := replyDue(out.Opened); due != nil {
+		m.DueAt = due
+		if _, err := c.host.Put(c.ctx, collMessages, id, version, m); err != nil {
+			c.log.Error("the reply's deadline was not kept in the message", "message", id, "request", c.req.RequestID, "err", err)
+		}
+	}
+	c.count(measureReceived, m.UnitID, "received:"+id)
+	c.audit("message.route", id, map[string]any{"status": statusNew}, map[string]any{"unit_id": m.UnitID, "instance_id": m.InstanceID, "rule": true, "as_left": true})
+	return m
 }
 
 // byReceipt finds the message of a receipt's number and code. A wrong

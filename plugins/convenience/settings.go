@@ -21,7 +21,8 @@ type settings struct {
 	// red tasks to the unit its own settings name.
 	SupervisingUnitID int64 `json:"supervising_unit_id"`
 	// Routes are the rules by category: the unit a message of the
-	// category goes to when the IT office routes it without naming one.
+	// category goes to as it is left (with ITOfficeUnitID set), or, left
+	// before the rule, when the IT office routes it without naming one.
 	Routes map[string]int64 `json:"routes"`
 }
 
@@ -52,7 +53,7 @@ const settingsSchema = `{
     "letters_unit_id": {"description": "The id of the letters-and-visits bureau (信访局): reads every message.", "type": "integer", "minimum": 1, "format": "countycloud-unit-id"},
     "supervising_unit_id": {"description": "The id of the supervising unit: reads the oversight report.", "type": "integer", "minimum": 1, "format": "countycloud-unit-id"},
     "routes": {
-      "description": "The unit each category of message goes to when the IT office routes it without naming one.",
+      "description": "The unit each category of message goes to as it is left (with it_office_unit_id set), or when the IT office routes one left before the rule without naming a unit.",
       "type": "object",
       "propertyNames": {"enum": ["咨询", "投诉", "求助", "建议"]},
       "additionalProperties": {"type": "integer", "minimum": 1, "format": "countycloud-unit-id"}
