@@ -18,9 +18,9 @@ const (
 // messageFlow is 留言办理: started for the unit responsible (the subject
 // unit) by the IT office's routing, or by the citizen's submission from
 // the IT office (the initiator unit) where the county's rule routes it;
-// the unit's clerks reply in writing within five working days (书面答复, supervised: yellow at the county's warning
-// share, red and escalated to the supervising unit once overdue); the IT
-// office's clerks (the initiator's unit) accept the reply or return it
+// the unit's clerks reply in writing within five working days (书面答复,
+// supervised: yellow at the county's warning share, red and escalated to
+// the supervising unit once overdue); the IT office's clerks (the initiator's unit) accept the reply or return it
 // for rework, which opens a new reply task with its own five days.
 const messageFlow = `{
   "code": "convenience.message",
