@@ -127,16 +127,23 @@ func TestAModuleAnswerOf256MiBIsRefused(t *testing.T) {
 	}
 }
 
+// The plugin writes its messages' bytes itself, as a hostile plugin may:
+// one of 256 MiB costs it only what gRPC sends before the host refuses it.
+// One just over the host's bound is refused too, which gRPC's default
+// bound of 4 MiB would let through.
 func TestAHugeMessageToTheHostIsRefused(t *testing.T) {
 	f := setup(t)
 	lechangMeanwhile := anotherCounty(t, f)
 	p := launchHostile(t, f)
 	before := measure(t)
-	if got := hostileCall(t, p, "/message", "n="+strconv.Itoa(256<<20)); got != `"ResourceExhausted"` {
+	if got := hostileCall(t, p, "/wire", "n="+strconv.Itoa(256<<20)); got != `"ResourceExhausted"` {
 		t.Fatalf("a 256 MiB record: %s", got)
 	}
 	within(t, before, 16, 64, 50, 10)
 	lechangMeanwhile()
+	if got := hostileCall(t, p, "/wire", "n="+strconv.Itoa(host.MaxHostMessage)); got != `"ResourceExhausted"` {
+		t.Fatalf("a record just over the bound of %d bytes: %s", host.MaxHostMessage, got)
+	}
 	if got := hostileCall(t, p, "/message", "n="+strconv.Itoa(1<<20-100)); got != `"OK"` {
 		t.Fatalf("a record of 1 MiB: %s", got)
 	}

@@ -14,6 +14,9 @@ func SignFileURL(base string, key []byte, county, plugin, file, op string, expir
 	return base + "/" + signFileToken(fileKey(key), fileGrant{County: county, Plugin: plugin, File: file, Op: op, Expires: expires.Unix()})
 }
 
+// MaxHostMessage bounds a plugin's message to a host service.
+const MaxHostMessage = maxHostMessage
+
 // CallDeadline is the gRPC service config that gives each module call
 // its deadline, for the benchmarks' bare baseline to have the same.
 func CallDeadline(d time.Duration) string { return callDeadline(d) }

@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -49,6 +50,7 @@ type hostile struct {
 	// the host reads; hostAddr is where the host serves its services.
 	broker   grpc.ServerStream
 	hostAddr string
+	hostConn *grpc.ClientConn
 	host     pluginv1.HostClient
 	conns    []net.Conn
 	sent     atomic.Int64
@@ -133,6 +135,7 @@ func (m *hostileModule) Manifest(_ context.Context, req *pluginv1.ManifestReques
 		return nil, err
 	}
 	m.h.mu.Lock()
+	m.h.hostConn = conn
 	m.h.host = pluginv1.NewHostClient(conn)
 	m.h.mu.Unlock()
 	data, err := json.Marshal(m.h.manifest)
@@ -142,7 +145,7 @@ func (m *hostileModule) Manifest(_ context.Context, req *pluginv1.ManifestReques
 func (m *hostileModule) Handle(ctx context.Context, req *pluginv1.HandleRequest) (*pluginv1.HandleResponse, error) {
 	h := m.h
 	h.mu.Lock()
-	host, broker, addr := h.host, h.broker, h.hostAddr
+	host, conn, broker, addr := h.host, h.hostConn, h.broker, h.hostAddr
 	h.mu.Unlock()
 	q, _ := url.ParseQuery(req.GetQuery())
 	n, _ := strconv.Atoi(q.Get("n"))
@@ -156,6 +159,11 @@ func (m *hostileModule) Handle(ctx context.Context, req *pluginv1.HandleRequest)
 	case "/message":
 		_, err := host.PutRecord(ctx, &pluginv1.PutRecordRequest{Capability: req.GetCapability(), Collection: "notes", Id: "big",
 			Document: []byte(`{"text":"` + strings.Repeat("x", n) + `"}`)})
+		return answer(status.Code(err).String())
+	case "/wire":
+		// A PutRecord message with a document of n bytes, written as the
+		// protocol's bytes rather than made as a document first.
+		err := conn.Invoke(ctx, pluginv1.Host_PutRecord_FullMethodName, putRecordOnTheWire(req.GetCapability(), n), &pluginv1.Record{}, grpc.ForceCodec(wireCodec{}))
 		return answer(status.Code(err).String())
 	case "/broker":
 		// Stream ids the host never asked for, as fast as it takes them.
@@ -235,6 +243,39 @@ func (m *hostileModule) Handle(ctx context.Context, req *pluginv1.HandleRequest)
 	}
 	return &pluginv1.HandleResponse{Status: 404}, nil
 }
+
+// wireMessage is a message as its bytes on the wire.
+type wireMessage []byte
+
+// putRecordOnTheWire is a PutRecordRequest whose document is n zeros the
+// plugin never writes: the kernel maps the pages of a large make only as
+// they are touched, so a message of any size costs the plugin only what
+// gRPC sends of it before the host refuses it.
+func putRecordOnTheWire(capability string, n int) wireMessage {
+	head, err := proto.Marshal(&pluginv1.PutRecordRequest{Capability: capability, Collection: "notes", Id: "big"})
+	if err != nil {
+		panic(err)
+	}
+	const documentField = 5
+	head = protowire.AppendVarint(protowire.AppendTag(head, documentField, protowire.BytesType), uint64(n))
+	msg := make([]byte, len(head)+n)
+	copy(msg, head)
+	return msg
+}
+
+// wireCodec sends a wireMessage as it is and everything else as proto.
+type wireCodec struct{}
+
+func (wireCodec) Marshal(v any) ([]byte, error) {
+	if msg, ok := v.(wireMessage); ok {
+		return msg, nil
+	}
+	return proto.Marshal(v.(proto.Message))
+}
+
+func (wireCodec) Unmarshal(data []byte, v any) error { return proto.Unmarshal(data, v.(proto.Message)) }
+
+func (wireCodec) Name() string { return "proto" }
 
 // hostileCalls makes n host calls at once and counts their outcomes.
 func hostileCalls(ctx context.Context, host pluginv1.HostClient, capability string, n int) map[string]int {
