@@ -54,13 +54,16 @@ type hostile struct {
 	host     pluginv1.HostClient
 	conns    []net.Conn
 	sent     atomic.Int64
+	// zeroAnswers are the answers of /answer, whose bodies are zeros the
+	// plugin never writes, for wireCodec to send without making them.
+	zeroAnswers sync.Map
 }
 
 func serveHostile() {
 	h := &hostile{manifest: hostileManifestOf(os.Getenv(hostileManifestEnv), os.Getenv(hostileFileEnv))}
 	plugin.Serve(&plugin.ServeConfig{HandshakeConfig: sdk.Handshake(), Plugins: plugin.PluginSet{sdk.PluginName: h},
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
-			return grpc.NewServer(append(opts, grpc.StreamInterceptor(h.interceptBroker))...)
+			return grpc.NewServer(append(opts, grpc.StreamInterceptor(h.interceptBroker), grpc.ForceServerCodec(wireCodec{zeroAnswers: &h.zeroAnswers}))...)
 		}})
 }
 
@@ -155,7 +158,9 @@ func (m *hostileModule) Handle(ctx context.Context, req *pluginv1.HandleRequest)
 	}
 	switch req.GetPath() {
 	case "/answer":
-		return &pluginv1.HandleResponse{Status: 200, Body: make([]byte, n)}, nil
+		resp := &pluginv1.HandleResponse{Status: 200, Body: make([]byte, n)}
+		h.zeroAnswers.Store(resp, struct{}{})
+		return resp, nil
 	case "/message":
 		_, err := host.PutRecord(ctx, &pluginv1.PutRecordRequest{Capability: req.GetCapability(), Collection: "notes", Id: "big",
 			Document: []byte(`{"text":"` + strings.Repeat("x", n) + `"}`)})
@@ -163,7 +168,7 @@ func (m *hostileModule) Handle(ctx context.Context, req *pluginv1.HandleRequest)
 	case "/wire":
 		// A PutRecord message with a document of n bytes, written as the
 		// protocol's bytes rather than made as a document first.
-		err := conn.Invoke(ctx, pluginv1.Host_PutRecord_FullMethodName, putRecordOnTheWire(req.GetCapability(), n), &pluginv1.Record{}, grpc.ForceCodec(wireCodec{}))
+		err := conn.Invoke(ctx, pluginv1.Host_PutRecord_FullMethodName, putRecordOnTheWire(req.GetCapability(), n), &pluginv1.Record{}, grpc.ForceCodec(wireCodec{zeroAnswers: &h.zeroAnswers}))
 		return answer(status.Code(err).String())
 	case "/broker":
 		// Stream ids the host never asked for, as fast as it takes them.
@@ -247,28 +252,40 @@ func (m *hostileModule) Handle(ctx context.Context, req *pluginv1.HandleRequest)
 // wireMessage is a message as its bytes on the wire.
 type wireMessage []byte
 
-// putRecordOnTheWire is a PutRecordRequest whose document is n zeros the
-// plugin never writes: the kernel maps the pages of a large make only as
-// they are touched, so a message of any size costs the plugin only what
-// gRPC sends of it before the host refuses it.
+// putRecordOnTheWire is a PutRecordRequest with a document of n zeros.
 func putRecordOnTheWire(capability string, n int) wireMessage {
-	head, err := proto.Marshal(&pluginv1.PutRecordRequest{Capability: capability, Collection: "notes", Id: "big"})
+	const documentField = 5
+	return withZeros(&pluginv1.PutRecordRequest{Capability: capability, Collection: "notes", Id: "big"}, documentField, n)
+}
+
+// withZeros is msg with n zeros the plugin never writes as its bytes
+// field: the kernel maps the pages of a large make only as they are
+// touched, so a message of any size costs the plugin only what gRPC sends
+// of it before the host refuses it.
+func withZeros(msg proto.Message, field protowire.Number, n int) wireMessage {
+	head, err := proto.Marshal(msg)
 	if err != nil {
 		panic(err)
 	}
-	const documentField = 5
-	head = protowire.AppendVarint(protowire.AppendTag(head, documentField, protowire.BytesType), uint64(n))
-	msg := make([]byte, len(head)+n)
-	copy(msg, head)
-	return msg
+	head = protowire.AppendVarint(protowire.AppendTag(head, field, protowire.BytesType), uint64(n))
+	wire := make([]byte, len(head)+n)
+	copy(wire, head)
+	return wire
 }
 
-// wireCodec sends a wireMessage as it is and everything else as proto.
-type wireCodec struct{}
+// wireCodec sends a wireMessage as it is, an answer of zeroAnswers with
+// its body's zeros unmade, and everything else as proto.
+type wireCodec struct{ zeroAnswers *sync.Map }
 
-func (wireCodec) Marshal(v any) ([]byte, error) {
-	if msg, ok := v.(wireMessage); ok {
-		return msg, nil
+func (c wireCodec) Marshal(v any) ([]byte, error) {
+	switch m := v.(type) {
+	case wireMessage:
+		return m, nil
+	case *pluginv1.HandleResponse:
+		if _, ok := c.zeroAnswers.LoadAndDelete(m); ok {
+			const bodyField = 3
+			return withZeros(&pluginv1.HandleResponse{Status: m.GetStatus(), Headers: m.GetHeaders()}, bodyField, len(m.GetBody())), nil
+		}
 	}
 	return proto.Marshal(v.(proto.Message))
 }
