@@ -23,14 +23,18 @@ import (
 // TestACitizensMessageIsRoutedAnsweredLatePublishedAndRated is the
 // convenience module end to end, through HTTP, the real plugin process,
 // the engine, supervision and MariaDB: a citizen leaves a complaint
-// without an account (a classified one is refused); 县信息中心 routes it
-// by the county's rule to 民政局; supervision, swept at instants the test
-// chooses, turns its reply task yellow, then red and escalates it to 县监察局;
-// 民政局 replies late, 县信息中心 accepts and publishes it, masked; the
-// citizen rates it 不满意, once, which reopens it; the measures and the
-// oversight report (API and CLI) say so for 民政局 and today. On the way
-// the wrong ones try: 住建局's clerk, a wrong query code (answered as an
-// unknown number, and rate-limited), 乐昌's admin and public pages.
+// without an account (a classified one is refused), which the county's
+// rule routes to 民政局 as it is left, its workflow started from 县信息中心;
+// supervision, swept at instants the test chooses, turns its reply task
+// yellow, then red and escalates it to 县监察局; 民政局 replies late,
+// 县信息中心 accepts and publishes it, masked; the citizen follows it with
+// the code in the body, and rates it 不满意, once, which reopens it; the
+// measures and the oversight report (API and CLI) say so for 民政局 and
+// today; a suggestion left before the county had a rule for it is routed
+// to 住建局 by route-by-rule once the settings add one. On the way the
+// wrong ones try: 住建局's clerk, a wrong query code (answered as an
+// unknown number, and rate-limited), the code in the URL, 乐昌's admin
+// and public pages.
 func TestACitizensMessageIsRoutedAnsweredLatePublishedAndRated(t *testing.T) {
 	t.Parallel()
 	db, p, base, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin, "xxzx": auth.RoleClerk}, func(c *config.Server) {
