@@ -13,6 +13,7 @@ import (
 	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/config"
 	"github.com/countycloud/countycloud/core/measure"
+	"github.com/countycloud/countycloud/tenants/registry"
 )
 
 // publicGet reads a public route without a token, naming an ETag in
@@ -253,5 +254,23 @@ func TestAUnitDisclosesAndReportsAndTheMeasuresSayItAll(t *testing.T) {
 	}
 	if got := read("gd.shaoguan.lechang", tokens["lcadmin"]); len(got) != 0 {
 		t.Errorf("Lechang's measures: %v", got)
+	}
+
+	// Had the index's figures been recorded four days ago (day 1), and
+	// nothing changed nor read it since (days 2 to 5), every day has the
+	// figure standing: the index measures are levels. The documents
+	// published that day are counts, on their day only.
+	dayOne := time.Now().In(time.FixedZone("CST", 8*3600)).AddDate(0, 0, -4).Format(time.DateOnly)
+	if _, err := db.Server.Exec("UPDATE `"+registry.SchemaName(db.SchemaPrefix, county)+"`.measure_values SET period_start = ? WHERE grain = 'd' AND measure IN ('disclosure.index.percent', 'disclosure.documents.normative')", dayOne); err != nil {
+		t.Fatal(err)
+	}
+	fiveDays := call(t, "GET", fmt.Sprintf("%s/v1/tenants/%s/measures?measure=disclosure.index.percent,disclosure.documents.normative&unit=2&from=%s&to=%s", url, county, dayOne, today), tokens["wyadmin"], nil)
+	want(t, "the index over five days", fiveDays, 200, "")
+	var days []string
+	for _, f := range decode[measure.Report](t, fiveDays).Figures {
+		days = append(days, fmt.Sprintf("%s %s=%d", f.Measure, f.Period, f.Value))
+	}
+	if len(days) != 6 || days[0] != "disclosure.documents.normative "+dayOne+"=1" || days[1] != "disclosure.index.percent "+dayOne+"=100" || days[5] != "disclosure.index.percent "+today+"=100" {
+		t.Errorf("the index over five days: %v", days)
 	}
 }

@@ -44,6 +44,7 @@ var (
 	sent  = measure.Definition{ID: "oa.documents.sent", Label: measure.Label{ZH: "发文数", EN: "Documents sent"}, Counts: measure.Label{ZH: "一份发出的公文", EN: "one document sent"}, Module: "oa"}
 	paper = measure.Definition{ID: "oa.documents.paper", Label: measure.Label{ZH: "纸质件数", EN: "Paper copies"}, Counts: measure.Label{ZH: "一份纸质件", EN: "one paper copy"}, Module: "oa"}
 	trial = measure.Definition{ID: "oa.trial.days", Label: measure.Label{ZH: "试运行天数", EN: "Trial days"}, Counts: measure.Label{ZH: "一天", EN: "one day"}, CountyWide: true, Module: "oa"}
+	index = measure.Definition{ID: "oa.index.percent", Label: measure.Label{ZH: "公开指数（%）", EN: "Index (%)"}, Counts: measure.Label{ZH: "单位当日的最高值", EN: "the unit's highest that day"}, Level: true, Module: "oa"}
 )
 
 // world is two migrated counties with units 1 to 3 (3 below 2), and the
@@ -78,7 +79,7 @@ func setup(t testing.TB) *world {
 		loc[code] = store.Location{Cluster: "default", Schema: schema}
 	}
 	router := store.NewRouter(store.Clusters{"default": db.Cluster}, loc)
-	return &world{db: db, router: router, svc: measure.NewService(router, catalog{sent, paper, trial})}
+	return &world{db: db, router: router, svc: measure.NewService(router, catalog{sent, paper, trial, index})}
 }
 
 func (w *world) record(t testing.TB, county string, def measure.Definition, r measure.Recording) bool {
@@ -111,6 +112,37 @@ func (w *world) read2(ctx context.Context, county, query string) (measure.Report
 	return w.svc.Read(ctx, county, q)
 }
 
+// dayCount is a delta of a unit on a day.
+type dayCount struct {
+	unit  int64
+	day   string
+	delta int64
+}
+
+// recordEach records each of counts of def in Wengyuan, keyed by prefix
+// and its place.
+func (w *world) recordEach(t *testing.T, def measure.Definition, prefix string, counts []dayCount) {
+	t.Helper()
+	for i, c := range counts {
+		w.record(t, wengyuan, def, measure.Recording{Measure: def.ID, Unit: c.unit, Day: c.day, Delta: c.delta, Key: fmt.Sprintf("%s-%d", prefix, i)})
+	}
+}
+
+// wantFigures reads each query in Wengyuan as its admin and compares
+// its figures with those wanted; the measures read carry their labels.
+func (w *world) wantFigures(t *testing.T, wanted map[string]string) {
+	t.Helper()
+	for query, want := range wanted {
+		report := w.read(t, admin, wengyuan, query)
+		if got := figures(report); got != want {
+			t.Errorf("%s:\n got %s\nwant %s", query, got, want)
+		}
+		if report.Measures[0].Label.ZH == "" || report.Measures[0].Label.EN == "" {
+			t.Errorf("%s: the measures carry no labels: %+v", query, report.Measures)
+		}
+	}
+}
+
 func figures(r measure.Report) string {
 	var b []string
 	for _, f := range r.Figures {
@@ -126,31 +158,66 @@ var admin = auth.WithPrincipal(context.Background(), auth.Principal{Kind: auth.K
 func TestFiguresAddUpByDayHalfMonthAndMonth(t *testing.T) {
 	t.Parallel()
 	w := setup(t)
-	for i, r := range []struct {
-		unit  int64
-		day   string
-		delta int64
-	}{{1, "2026-03-01", 2}, {1, "2026-03-15", 3}, {1, "2026-03-16", 5}, {1, "2026-03-31", 7}, {2, "2026-03-15", 11}, {1, "2026-04-01", 13}, {1, "2026-02-28", 17}} {
-		w.record(t, wengyuan, sent, measure.Recording{Measure: sent.ID, Unit: r.unit, Day: r.day, Delta: r.delta, Key: fmt.Sprintf("doc-%d", i)})
-	}
+	w.recordEach(t, sent, "doc", []dayCount{{1, "2026-03-01", 2}, {1, "2026-03-15", 3}, {1, "2026-03-16", 5}, {1, "2026-03-31", 7}, {2, "2026-03-15", 11}, {1, "2026-04-01", 13}, {1, "2026-02-28", 17}})
 	w.record(t, wengyuan, trial, measure.Recording{Measure: trial.ID, Unit: measure.CountyWide, Day: "2026-03-02", Delta: 1, Key: "2026-03-02"})
-	for query, want := range map[string]string{
+	w.wantFigures(t, map[string]string{
 		"measure=oa.documents.sent&unit=1&from=2026-03-01&to=2026-03-31&by=day":          "oa.documents.sent/1/2026-03-01=2 oa.documents.sent/1/2026-03-15=3 oa.documents.sent/1/2026-03-16=5 oa.documents.sent/1/2026-03-31=7",
 		"measure=oa.documents.sent&from=2026-03-01&to=2026-03-31&by=half_month":          "oa.documents.sent/1/2026-03-01=5 oa.documents.sent/2/2026-03-01=11 oa.documents.sent/1/2026-03-16=12",
 		"measure=oa.documents.sent&from=2026-02-01&to=2026-04-30&by=month":               "oa.documents.sent/1/2026-02-01=17 oa.documents.sent/1/2026-03-01=17 oa.documents.sent/2/2026-03-01=11 oa.documents.sent/1/2026-04-01=13",
 		"measure=oa.documents.sent,oa.trial.days&from=2026-03-01&to=2026-03-31&by=month": "oa.documents.sent/1/2026-03-01=17 oa.documents.sent/2/2026-03-01=11 oa.trial.days/0/2026-03-01=1",
 		"measure=oa.documents.paper&from=2026-03-01&to=2026-03-31":                       "",
-	} {
-		report := w.read(t, admin, wengyuan, query)
-		if got := figures(report); got != want {
-			t.Errorf("%s:\n got %s\nwant %s", query, got, want)
-		}
-		if report.Measures[0].Label.ZH == "" || report.Measures[0].Label.EN == "" {
-			t.Errorf("%s: the measures carry no labels: %+v", query, report.Measures)
-		}
-	}
+	})
 	if got := figures(w.read(t, admin, lechang, "measure=oa.documents.sent&from=2026-03-01&to=2026-03-31&by=month")); got != "" {
 		t.Errorf("Lechang reads Wengyuan's figures: %s", got)
+	}
+}
+
+// TestALevelCarriesItsLastFigureForward: unit 2's index had a figure on
+// 1 June and nothing from the 2nd to the 5th; unit 3's one in May and a
+// higher one on 4 June. Read by day, each day has the figure last
+// recorded; by half-month or month, the figure standing on the period's
+// last day. A count beside it keeps its days without a figure empty and
+// its periods summed.
+func TestALevelCarriesItsLastFigureForward(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	w.recordEach(t, index, "rise", []dayCount{{2, "2026-06-01", 80}, {3, "2026-05-20", 40}, {3, "2026-06-04", 60}, {3, "2026-06-04", 5}})
+	w.record(t, wengyuan, sent, measure.Recording{Measure: sent.ID, Unit: 2, Day: "2026-06-01", Delta: 1, Key: "doc"})
+	w.record(t, lechang, index, measure.Recording{Measure: index.ID, Unit: 2, Day: "2026-06-01", Delta: 10, Key: "rise"})
+	days := func(unit int64, value int64, from, to int) []string {
+		var out []string
+		for d := from; d <= to; d++ {
+			out = append(out, fmt.Sprintf("oa.index.percent/%d/2026-06-%02d=%d", unit, d, value))
+		}
+		return out
+	}
+	var byDay []string
+	for d := 1; d <= 5; d++ {
+		byDay = append(byDay, days(2, 80, d, d)...)
+		if d < 4 {
+			byDay = append(byDay, days(3, 40, d, d)...)
+		} else {
+			byDay = append(byDay, days(3, 65, d, d)...)
+		}
+	}
+	w.wantFigures(t, map[string]string{
+		"measure=oa.index.percent,oa.documents.sent&from=2026-06-01&to=2026-06-05&by=day":   "oa.documents.sent/2/2026-06-01=1 " + strings.Join(byDay, " "),
+		"measure=oa.index.percent&unit=2&from=2026-06-02&to=2026-06-05&by=day":              strings.Join(days(2, 80, 2, 5), " "),
+		"measure=oa.index.percent&from=2026-06-01&to=2026-06-30&by=half_month":              "oa.index.percent/2/2026-06-01=80 oa.index.percent/3/2026-06-01=65 oa.index.percent/2/2026-06-16=80 oa.index.percent/3/2026-06-16=65",
+		"measure=oa.index.percent,oa.documents.sent&from=2026-05-01&to=2026-06-30&by=month": "oa.documents.sent/2/2026-06-01=1 oa.index.percent/3/2026-05-01=40 oa.index.percent/2/2026-06-01=80 oa.index.percent/3/2026-06-01=65",
+		"measure=oa.index.percent&unit=1&from=2026-06-01&to=2026-06-05&by=day":              "",
+		"measure=oa.index.percent&from=2026-05-01&to=2026-05-19&by=day":                     "",
+	})
+	if report := w.read(t, admin, wengyuan, "measure=oa.index.percent&from=2026-06-01&to=2026-06-05&by=day"); !report.Measures[0].Level {
+		t.Errorf("the level's definition: %+v", report.Measures[0])
+	}
+	if got := figures(w.read(t, admin, lechang, "measure=oa.index.percent&from=2026-06-01&to=2026-06-03&by=day")); got != strings.Join([]string{
+		"oa.index.percent/2/2026-06-01=10", "oa.index.percent/2/2026-06-02=10", "oa.index.percent/2/2026-06-03=10"}, " ") {
+		t.Errorf("Lechang's own level, apart from Wengyuan's: %s", got)
+	}
+	unitAdmin := auth.WithPrincipal(context.Background(), auth.Principal{Kind: auth.KindAccount, ID: 7, Tenant: wengyuan, Unit: 3, Roles: []string{auth.RoleUnitAdmin}})
+	if _, err := w.read2(unitAdmin, wengyuan, "measure=oa.index.percent&unit=2&from=2026-06-01&to=2026-06-05"); errs.CodeOf(err) != auth.CodeOutsideReach {
+		t.Errorf("unit 3's admin reads unit 2's level: %v", err)
 	}
 }
 

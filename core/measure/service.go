@@ -35,6 +35,13 @@ type Definition struct {
 	// Module is the module that declared the measure; empty for the
 	// platform's own.
 	Module string `json:"module,omitempty"`
+	// Level measures are a figure standing at a time (an index, a
+	// count of items held), not events that add up: a unit's figure of
+	// a day is what was recorded that day, a day without one carries the
+	// last before it forward, and a half-month's or month's figure is
+	// the one standing on its last day (today's for the period under
+	// way), never a sum of days.
+	Level bool `json:"level,omitempty"`
 }
 
 // Router reaches a county's schema (store.Router).
@@ -119,7 +126,8 @@ type Figure struct {
 }
 
 // Report answers a query: the measures read, with what they count, and
-// their figures. A period without a count has no figure.
+// their figures. A period without a count has no figure; a level
+// measure's period carries its last figure forward (Definition.Level).
 type Report struct {
 	Query
 	Measures []Definition `json:"definitions"`
@@ -148,16 +156,44 @@ func (s *Service) Read(ctx context.Context, county string, q Query) (Report, err
 		}
 		report.Measures = append(report.Measures, defs[i])
 	}
-	query, args := readSQL(q)
+	var counts, levels []string
+	for _, d := range report.Measures {
+		if d.Level {
+			levels = append(levels, d.ID)
+		} else {
+			counts = append(counts, d.ID)
+		}
+	}
+	today, err := parseDay(Day(time.Now()))
+	if err != nil {
+		return Report{}, err
+	}
 	err = s.router.InTenant(ctx, county, func(ctx context.Context, conn *sqlx.Conn) error {
 		if confined {
 			if err := auth.CheckReach(ctx, conn, *q.Unit, nil); err != nil {
 				return err
 			}
 		}
-		figures, err := scanFigures(ctx, conn, q, query, args)
-		report.Figures = figures
-		return err
+		if len(counts) > 0 {
+			sums := q
+			sums.Measures = counts
+			query, args := readSQL(sums)
+			figures, err := scanFigures(ctx, conn, sums, query, args)
+			if err != nil {
+				return err
+			}
+			report.Figures = figures
+		}
+		if len(levels) == 0 {
+			return nil
+		}
+		figures, err := readLevels(ctx, conn, q, levels, today)
+		if err != nil {
+			return err
+		}
+		report.Figures = append(report.Figures, figures...)
+		slices.SortFunc(report.Figures, byMeasurePeriodUnit)
+		return nil
 	})
 	if err != nil {
 		return Report{}, err

@@ -10,8 +10,10 @@ import (
 
 // The module's measures. The report counts are events, each recorded
 // once per idempotency key derived from what it counts. The index
-// figures are levels: a unit's figure of a day is the highest it reached
-// that day (see level).
+// figures are levels (sdk.MeasureDef.Level): a unit's figure of a day is
+// the highest it reached that day (see level), and a day on which
+// neither its items changed nor anyone read the index carries the last
+// figure forward where the platform reads it.
 const (
 	measureRequired      = "disclosure.index.required"
 	measurePublished     = "disclosure.index.published"
@@ -30,13 +32,13 @@ const (
 func measureDefs() []sdk.MeasureDef {
 	return []sdk.MeasureDef{
 		{ID: measureRequired, Label: sdk.Text{ZH: "应公开事项数", EN: "Items to disclose"},
-			Counts: sdk.Text{ZH: "单位当日应公开事项的最高数（基本信息六项及登记的文件）", EN: "the most items the unit had to disclose that day (six of basic information, and its registered documents)"}},
+			Counts: sdk.Text{ZH: "单位当日应公开事项的最高数（基本信息六项及登记的文件）", EN: "the most items the unit had to disclose that day (six of basic information, and its registered documents)"}, Level: true},
 		{ID: measurePublished, Label: sdk.Text{ZH: "已公开事项数", EN: "Items disclosed"},
-			Counts: sdk.Text{ZH: "单位当日已公开事项的最高数", EN: "the most items the unit had disclosed that day"}},
+			Counts: sdk.Text{ZH: "单位当日已公开事项的最高数", EN: "the most items the unit had disclosed that day"}, Level: true},
 		{ID: measurePercent, Label: sdk.Text{ZH: "公开指数（%）", EN: "Disclosure index (%)"},
-			Counts: sdk.Text{ZH: "单位当日公开指数的最高值，百分数取整", EN: "the unit's highest disclosure index that day, in whole percent"}},
+			Counts: sdk.Text{ZH: "单位当日公开指数的最高值，百分数取整", EN: "the unit's highest disclosure index that day, in whole percent"}, Level: true},
 		{ID: measureCountyPercent, Label: sdk.Text{ZH: "全县公开指数（%）", EN: "County disclosure index (%)"},
-			Counts: sdk.Text{ZH: "全县当日公开指数的最高值，百分数取整", EN: "the county's highest disclosure index that day, in whole percent"}, CountyWide: true},
+			Counts: sdk.Text{ZH: "全县当日公开指数的最高值，百分数取整", EN: "the county's highest disclosure index that day, in whole percent"}, CountyWide: true, Level: true},
 		{ID: measureNormative, Label: sdk.Text{ZH: "发布规范性文件数", EN: "Normative documents published"},
 			Counts: sdk.Text{ZH: "一份公开发布的规范性文件", EN: "one normative document published"}},
 		{ID: measureProcurement, Label: sdk.Text{ZH: "发布采购公告数", EN: "Procurement notices published"},

@@ -41,6 +41,7 @@ func definition(plugin string, d sdk.MeasureDef) measure.Definition {
 		Label:      measure.Label{ZH: d.Label.ZH, EN: d.Label.EN},
 		Counts:     measure.Label{ZH: d.Counts.ZH, EN: d.Counts.EN},
 		CountyWide: d.CountyWide,
+		Level:      d.Level,
 		Module:     plugin,
 	}
 }

@@ -79,6 +79,13 @@ type MeasureDef struct {
 	// CountyWide figures are counted for the whole county (recorded with
 	// unit 0); the others per unit (the default).
 	CountyWide bool `json:"county_wide,omitempty"`
+	// Level figures stand at a time (an index, items held) rather than
+	// count events: a unit's figure of a day is what the module recorded
+	// that day (recorded as deltas, which add up within the day), and a
+	// read carries it forward over the days without one; a half-month's
+	// or month's figure is the one standing on its last day, not a sum.
+	// Without it a measure counts events, and a day without one has none.
+	Level bool `json:"level,omitempty"`
 }
 
 // Text is a text in Chinese and in English.
