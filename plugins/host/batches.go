@@ -98,14 +98,7 @@ func (s *batches) PutRecords(ctx context.Context, req *pluginv1.PutRecordsReques
 	}
 	// Two batches that lock records in another order may deadlock; the
 	// victim is rolled back whole and runs again from its checks.
-	for attempt := 1; ; attempt++ {
-		err = s.router.InTenantTx(ctx, c.County, put)
-		var deadlock *mysql.MySQLError
-		if attempt == numberedAttempts || !errors.As(err, &deadlock) || deadlock.Number != mysqlDeadlock {
-			break
-		}
-	}
-	if err != nil {
+	if err := againIfDeadlocked(func() error { return s.router.InTenantTx(ctx, c.County, put) }); err != nil {
 		return nil, s.grpcError(ctx, err)
 	}
 	resp := &pluginv1.PutRecordsResponse{Records: make([]*pluginv1.Record, len(writes))}

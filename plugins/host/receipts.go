@@ -51,19 +51,21 @@ func (s *receipts) IssueReceipt(ctx context.Context, req *pluginv1.IssueReceiptR
 		return nil, err
 	}
 	r := newReceipt(s.now())
-	err = s.router.InTenantTx(ctx, county, func(ctx context.Context, tx *sqlx.Tx) error {
-		var exists int
-		err := tx.GetContext(ctx, &exists, "SELECT 1 FROM plugin_records WHERE plugin = ? AND collection = ? AND record_id = ?", s.plugin, req.GetCollection(), req.GetRecordId())
-		if errors.Is(err, sql.ErrNoRows) {
-			return status.Errorf(codes.NotFound, "no record %s/%s to give a receipt", req.GetCollection(), req.GetRecordId())
-		}
-		if err != nil {
-			return err
-		}
-		if err := r.takeNumber(ctx, tx); err != nil {
-			return err
-		}
-		return r.keep(ctx, tx, s.plugin, req.GetCollection(), req.GetRecordId())
+	err = againIfDeadlocked(func() error {
+		return s.router.InTenantTx(ctx, county, func(ctx context.Context, tx *sqlx.Tx) error {
+			var exists int
+			err := tx.GetContext(ctx, &exists, "SELECT 1 FROM plugin_records WHERE plugin = ? AND collection = ? AND record_id = ?", s.plugin, req.GetCollection(), req.GetRecordId())
+			if errors.Is(err, sql.ErrNoRows) {
+				return status.Errorf(codes.NotFound, "no record %s/%s to give a receipt", req.GetCollection(), req.GetRecordId())
+			}
+			if err != nil {
+				return err
+			}
+			if err := r.takeNumber(ctx, tx); err != nil {
+				return err
+			}
+			return r.keep(ctx, tx, s.plugin, req.GetCollection(), req.GetRecordId())
+		})
 	})
 	if err != nil {
 		return nil, s.grpcError(ctx, err)
@@ -90,7 +92,8 @@ func newReceipt(now time.Time) *receipt {
 }
 
 // takeNumber takes the year's next number in tx: a receipt whose
-// transaction fails takes none.
+// transaction fails takes none. The year's first inserts its counter's
+// row, which may make deadlock victims (againIfDeadlocked).
 func (r *receipt) takeNumber(ctx context.Context, tx *sqlx.Tx) error {
 	year := r.at.In(china).Year()
 	if _, err := tx.ExecContext(ctx, "INSERT INTO receipt_counters (year, last_seq) VALUES (?, 0) ON DUPLICATE KEY UPDATE last_seq = last_seq", year); err != nil {

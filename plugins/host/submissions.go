@@ -64,7 +64,10 @@ func (s *submissions) Submit(ctx context.Context, req *pluginv1.SubmitRequest) (
 		return r.keep(ctx, tx, s.plugin, req.GetCollection(), req.GetId())
 	}
 	if req.GetWorkflow() == "" {
-		if err := s.router.InTenantTx(ctx, c.County, func(ctx context.Context, tx *sqlx.Tx) error { return write(ctx, tx, 0) }); err != nil {
+		err := againIfDeadlocked(func() error {
+			return s.router.InTenantTx(ctx, c.County, func(ctx context.Context, tx *sqlx.Tx) error { return write(ctx, tx, 0) })
+		})
+		if err != nil {
 			return nil, s.grpcError(ctx, err)
 		}
 		return &pluginv1.SubmitResponse{Record: out.proto(), Receipt: r.proto()}, nil
@@ -79,8 +82,14 @@ func (s *submissions) Submit(ctx context.Context, req *pluginv1.SubmitRequest) (
 	}
 	in := StartFor{Title: o.GetTitle(), Reference: o.GetReference(), SubjectUnit: o.GetSubjectUnitId(), SMS: o.GetSmsReminder(),
 		TimeLimitDays: int(o.GetTimeLimitDays()), Public: c.Caller.Kind == CallerAnonymous, InitiatorUnit: o.GetInitiatorUnitId(), Alongside: write}
-	started, err := s.flows.answer(ctx, func(e Workflows) (json.RawMessage, error) {
-		return e.StartFor(ctx, c, workflowCode(s.plugin, req.GetWorkflow()), in)
+	started, err := s.flows.answer(ctx, func(e Workflows) (out json.RawMessage, err error) {
+		// The start is rolled back whole with the record: a deadlock's
+		// victim starts again.
+		err = againIfDeadlocked(func() error {
+			out, err = e.StartFor(ctx, c, workflowCode(s.plugin, req.GetWorkflow()), in)
+			return err
+		})
+		return out, err
 	})
 	if err != nil {
 		return nil, err

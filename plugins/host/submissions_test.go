@@ -3,12 +3,15 @@ package host_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -408,5 +411,72 @@ func TestSubmissionsAtOnceTakeEveryNumberOnce(t *testing.T) {
 	}
 	if s := w.state(t, wengyuan); s != "20 records, 20 index rows, 20 receipts, 20 numbers" {
 		t.Errorf("after 20 submissions: %s", s)
+	}
+}
+
+// The year's first receipt inserts its counter's row: if that
+// transaction rolls back with other submissions waiting for the row,
+// InnoDB picks deadlock victims among them; the host runs a victim's
+// transaction again, and every submission is numbered.
+func TestSubmissionsWaitingForTheYearsFirstNumberWhoseTakerRollsBackAreNumbered(t *testing.T) {
+	w := newInboxWorld(t)
+	ctx := context.Background()
+	year := time.Now().In(time.FixedZone("CST", 8*60*60)).Year()
+	holding, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock)
+	first := make(chan error, 1)
+	go func() {
+		first <- w.f.deps.Router.InTenantTx(ctx, wengyuan, func(ctx context.Context, tx *sqlx.Tx) error {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO receipt_counters (year, last_seq) VALUES (?, 1)", year); err != nil {
+				return err
+			}
+			close(holding)
+			<-release
+			return errors.New("rolled back")
+		})
+	}()
+	<-holding
+	var (
+		mu  sync.Mutex
+		got []string
+		wg  sync.WaitGroup
+	)
+	for i := range 3 {
+		wg.Go(func() {
+			workflow := map[bool]string{true: "letter"}[i == 0]
+			s := sdk.Submission{Document: map[string]any{}, NumberField: "number", Workflow: workflow}
+			if workflow != "" {
+				s.Start = sdk.StartOptions{Title: "来信", SubjectUnitID: 3}
+			}
+			r := w.do(t, wengyuan, citizenCaller, "POST", fmt.Sprintf("/submit/l%d", i), s)
+			var out sdk.Submitted
+			if r.status != 200 || json.Unmarshal([]byte(r.body), &out) != nil {
+				t.Errorf("submission %d: %d %s", i, r.status, r.body)
+				return
+			}
+			mu.Lock()
+			got = append(got, out.Receipt.Number)
+			mu.Unlock()
+		})
+	}
+	// Once all three wait for the counter's row, the first taker rolls
+	// back.
+	schema := registry.SchemaName(w.f.db.SchemaPrefix, wengyuan)
+	for waiting := 0; waiting < 3; {
+		time.Sleep(10 * time.Millisecond)
+		if err := w.f.db.Server.GetContext(ctx, &waiting, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = ? AND COMMAND = 'Query' AND INFO LIKE 'INSERT INTO receipt_counters%'", schema); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unblock()
+	if err := <-first; err == nil || err.Error() != "rolled back" {
+		t.Fatalf("the first taker: %v", err)
+	}
+	wg.Wait()
+	slices.Sort(got)
+	if want := []string{fmt.Sprintf("%d-000001", year), fmt.Sprintf("%d-000002", year), fmt.Sprintf("%d-000003", year)}; !slices.Equal(got, want) {
+		t.Errorf("numbers %v, want %v", got, want)
 	}
 }
