@@ -215,6 +215,25 @@ func TestAUnitDisclosesAndReportsAndTheMeasuresSayItAll(t *testing.T) {
 	if !strings.Contains(string(r.body), gb.ID) || strings.Contains(string(r.body), mz.ID) {
 		t.Fatalf("the portal: %s", r.body)
 	}
+	// The published report's attachment: its page names the download
+	// route, which gives anyone a URL of minutes to the bytes; Lechang's
+	// portal, and a staff member on the public route, get none.
+	r = publicGet(t, pub+"/reports/"+gb.ID, "")
+	attachment := "/reports/" + gb.ID + "/files/" + added.File.FileID
+	if r.status != 200 || !strings.Contains(string(r.body), `"download":"/public`+attachment+`"`) {
+		t.Fatalf("the published report's attachments: %d %s", r.status, r.body)
+	}
+	r = publicGet(t, pub+attachment, "")
+	want(t, "the public downloads the attachment", r, 200, "")
+	if status, got := rawCall(t, "GET", decode[struct {
+		Download struct {
+			URL string `json:"url"`
+		} `json:"download"`
+	}](t, r).Download.URL, nil, nil); status != 200 || string(got) != string(photo) {
+		t.Fatalf("the public's download: %d", status)
+	}
+	want(t, "Lechang's portal downloads it", publicGet(t, lcPub+attachment, ""), 404, "not_found")
+	want(t, "staff on the public route", call(t, "GET", wy+"/public"+attachment, tokens["wyadmin"], nil), 403, "forbidden")
 	want(t, "the bulletin's is not public", publicGet(t, pub+"/reports/"+mz.ID, ""), 404, "not_found")
 	want(t, "Lechang's portal", publicGet(t, lcPub+"/reports/"+gb.ID, ""), 404, "not_found")
 	if r := publicGet(t, lcPub+"/reports", ""); r.status != 200 || strings.Contains(string(r.body), gb.ID) {

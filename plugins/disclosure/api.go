@@ -39,6 +39,7 @@ const (
 	codeTooManyFiles     = "too_many_files"
 	codeFileNotFound     = "file_not_found"
 	codeFileNotReady     = "file_not_ready"
+	codeTooManyDownloads = "too_many_downloads"
 )
 
 // apiError is an answer to the caller rather than a fault of the module:

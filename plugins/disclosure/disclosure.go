@@ -57,6 +57,7 @@ func Manifest() sdk.Manifest {
 			{Method: "GET", Path: "/public/documents/{id}"},
 			{Method: "GET", Path: "/public/reports"},
 			{Method: "GET", Path: "/public/reports/{id}"},
+			{Method: "GET", Path: "/public/reports/{id}/files/{file}"},
 		},
 	}
 }
@@ -149,6 +150,7 @@ type services interface {
 
 	CreateUpload(ctx context.Context, name, contentType string, size int64) (sdk.Upload, error)
 	DownloadURL(ctx context.Context, id string, ttl time.Duration) (sdk.SignedURL, error)
+	PublicDownloadURL(ctx context.Context, id string, ttl time.Duration) (sdk.SignedURL, error)
 
 	Units(ctx context.Context, ids ...int64) ([]sdk.Unit, error)
 	RecordMeasure(ctx context.Context, m sdk.Measure) (bool, error)

@@ -154,7 +154,7 @@ func TestManifest(t *testing.T) {
 	if _, err := sdk.ParseManifest(data); err != nil {
 		t.Fatal(err)
 	}
-	if m.ID != "disclosure" || m.Name != "政务公开" || len(m.Public) != 6 {
+	if m.ID != "disclosure" || m.Name != "政务公开" || len(m.Public) != 7 {
 		t.Fatalf("manifest %+v", m)
 	}
 	// Every public route of the manifest is a route of the module.

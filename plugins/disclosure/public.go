@@ -4,8 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +27,7 @@ func publicRoutes() []route {
 		{http.MethodGet, "/public/documents/{id}", (*call).publicDocument},
 		{http.MethodGet, "/public/reports", (*call).publicReports},
 		{http.MethodGet, "/public/reports/{id}", (*call).publicReport},
+		{http.MethodGet, "/public/reports/{id}/files/{file}", (*call).publicReportFile},
 	}
 }
 
@@ -224,16 +227,25 @@ func (c *call) publicDocument(p params) (int, any, error) {
 }
 
 // publicReportView is a report adopted for the portal as anyone reads it:
-// its files' names, whose bytes the portal's editors publish (a public
-// caller gets no signed URL of the host's files).
+// its files' names, and each file with the path of its download route
+// (publicReportFile). The page itself carries no signed URL: it is the
+// same for everyone and cached, and a URL lives minutes.
 type publicReportView struct {
-	ID          string     `json:"id"`
-	UnitID      int64      `json:"unit_id"`
-	UnitName    string     `json:"unit_name"`
-	Title       string     `json:"title"`
-	Body        string     `json:"body,omitempty"`
-	Files       []string   `json:"files,omitempty"`
-	PublishedAt *time.Time `json:"published_at"`
+	ID          string             `json:"id"`
+	UnitID      int64              `json:"unit_id"`
+	UnitName    string             `json:"unit_name"`
+	Title       string             `json:"title"`
+	Body        string             `json:"body,omitempty"`
+	Files       []string           `json:"files,omitempty"`
+	Attachments []publicAttachment `json:"attachments,omitempty"`
+	PublishedAt *time.Time         `json:"published_at"`
+}
+
+// publicAttachment is a published report's file: Download is the path,
+// under the module's public prefix, that answers a URL to its bytes.
+type publicAttachment struct {
+	reportFile
+	Download string `json:"download"`
 }
 
 func publicReportOf(id string, d report, full bool) publicReportView {
@@ -242,9 +254,53 @@ func publicReportOf(id string, d report, full bool) publicReportView {
 		v.Body = d.Body
 		for _, f := range d.Files {
 			v.Files = append(v.Files, f.Name)
+			v.Attachments = append(v.Attachments, publicAttachment{reportFile: f, Download: "/public/reports/" + id + "/files/" + f.FileID})
 		}
 	}
 	return v
+}
+
+// publicDownloadTTL is how long a URL to a published report's file lives.
+const publicDownloadTTL = 5 * time.Minute
+
+// publicReportFile: GET /public/reports/{id}/files/{file} answers a URL
+// of minutes to a file of a report adopted for the portal (the host's
+// public downloads, audited with the caller's address). It is signed for
+// each caller, so it is never cached; anything not published, and a file
+// the report does not have, is not_found.
+func (c *call) publicReportFile(p params) (int, any, error) {
+	if _, err := parseQuery(c.req.Query); err != nil {
+		return 0, nil, err
+	}
+	_, d, err := c.readReport(p["id"])
+	var ae *apiError
+	if asAPIError(err, &ae) && ae.code == codeReportNotFound || err == nil && !onPortal(d) {
+		return 0, nil, publicNotFound("report")
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	i := slices.IndexFunc(d.Files, func(f reportFile) bool { return f.FileID == p["file"] })
+	if i < 0 {
+		return 0, nil, publicNotFound("file")
+	}
+	u, err := c.host.PublicDownloadURL(c.ctx, d.Files[i].FileID, publicDownloadTTL)
+	switch {
+	case errors.Is(err, sdk.ErrNotReady):
+		return 0, nil, newError(http.StatusConflict, codeFileNotReady, "the bytes of %s have not all arrived", d.Files[i].Name)
+	case errors.Is(err, sdk.ErrBusy):
+		return 0, nil, newError(http.StatusTooManyRequests, codeTooManyDownloads, "your address has downloaded too many files of late; try again in an hour")
+	case errors.Is(err, sdk.ErrNotFound):
+		return 0, nil, publicNotFound("file")
+	case errors.Is(err, sdk.ErrDenied):
+		return 0, nil, forbidden("the public downloads are anyone's on the public pages; staff read a report's files with GET /reports/{id}/files/{file}")
+	case err != nil:
+		return 0, nil, fromHost(err, "the file")
+	}
+	return http.StatusOK, struct {
+		File reportFile    `json:"file"`
+		URL  sdk.SignedURL `json:"download"`
+	}{d.Files[i], u}, nil
 }
 
 func onPortal(d report) bool { return d.Status == reportGraded && d.Use == usePortal }
