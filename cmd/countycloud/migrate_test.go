@@ -21,11 +21,12 @@ import (
 )
 
 // buildBinary builds countycloud for a test; tags "nodev" leaves the dev
-// engine out, whose start-up would dwarf what the test times.
+// engine out, whose start-up would dwarf what the test times. -trimpath,
+// as make unit builds, to reuse the packages it compiled.
 func buildBinary(t *testing.T, tags string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "countycloud")
-	if out, err := exec.Command("go", "build", "-tags", tags, "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-trimpath", "-tags", tags, "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	return bin

@@ -122,8 +122,9 @@ func matchOutput(want, got []string) bool {
 // one shell, against the server -dev it starts, from a directory that
 // mirrors the repository (so files the tour writes stay out of the
 // checkout). Every command must succeed, and what a console block shows is
-// what the command prints. The only liberty taken: 127.0.0.1:8080 is a
-// free port, so that the test does not depend on 8080 being free.
+// what the command prints. The liberties taken: 127.0.0.1:8080 is a free
+// port, so that the test does not depend on 8080 being free, and Go builds
+// -trimpath (tourEnv).
 func TestTheREADMETourRunsAsWritten(t *testing.T) {
 	t.Parallel()
 	root, err := filepath.Abs("../..")
@@ -220,7 +221,10 @@ const tourStepTimeout = 3 * time.Minute
 
 // tourEnv is a newcomer's environment: a home of their own and none of
 // the COUNTYCLOUD_ variables the test itself may run with, but Go's caches,
-// so that the tour's go build takes seconds.
+// so that the tour's go build takes seconds. The one liberty: GOFLAGS has
+// -trimpath, without which every package of the module would compile
+// afresh, the mirror's path being part of what Go caches them by; make
+// unit builds -trimpath too.
 func tourEnv(t *testing.T, dir string) []string {
 	t.Helper()
 	home := filepath.Join(dir, ".home")
@@ -236,6 +240,9 @@ func tourEnv(t *testing.T, dir string) []string {
 				continue
 			}
 			v = strings.TrimSpace(string(out))
+		}
+		if name == "GOFLAGS" {
+			v = strings.TrimSpace(v + " -trimpath")
 		}
 		env = append(env, name+"="+v)
 	}
