@@ -97,6 +97,26 @@ func TestAnApprovalApplicationThroughTheHost(t *testing.T) {
 			t.Fatalf("the bytes of %s: %d %s", material, status, got)
 		}
 	}
+	// The application's workflow started at submission, for the lead
+	// department: its examination waits, supervised, at an open task;
+	// the anonymous caller initiated it, a counter's clerk their own.
+	schema := "`" + db.SchemaPrefix + "gd_shaoguan_wengyuan`"
+	startedBy := func(id string) (initiator, subject int64) {
+		t.Helper()
+		if err := db.Server.QueryRow("SELECT i.initiator_id, i.subject_unit_id FROM "+schema+".workflow_instances i JOIN "+schema+
+			".workflow_tasks t ON t.instance_id = i.id AND t.step = 'accept' AND t.status = 'open' AND t.due_at IS NOT NULL WHERE i.reference = ?", id).Scan(&initiator, &subject); err != nil {
+			t.Fatalf("application %s's workflow waiting at its examination: %v", id, err)
+		}
+		return initiator, subject
+	}
+	if initiator, subject := startedBy(receipt.ID); initiator != 0 || subject != 2 {
+		t.Errorf("the online application's workflow: initiated by %d for unit %d", initiator, subject)
+	}
+	r = call(t, "POST", wy+"/applications", tokens["fgclerk"], application)
+	want(t, "apply at the counter", r, 201, "")
+	if initiator, subject := startedBy(decode[struct{ ID string }](t, r).ID); initiator == 0 || subject != 2 {
+		t.Errorf("the counter's application's workflow: initiated by %d for unit %d", initiator, subject)
+	}
 	want(t, "accept without the materials' files", call(t, "POST", wy+"/applications/"+receipt.ID+"/acceptance", tokens["fgclerk"], map[string]any{"decision": "accept"}), 400, "missing_materials")
 	handInPDF(receipt.Number, receipt.Code, "备案申请表")
 

@@ -113,7 +113,7 @@ func applicationMeasures() []sdk.MeasureDef {
 		{ID: measureOverdue, Label: sdk.Text{ZH: "超期办结的审批申请数", EN: "Applications decided late"},
 			Counts: sdk.Text{ZH: "一件超过承诺时限（参与部门：本部门时限；不计补正等待）才作出决定的申请", EN: "one application decided after the promised limit (a reviewing department: its own), waiting on the applicant not counted"}},
 		{ID: measureHandling, Label: sdk.Text{ZH: "办结用时合计（0.01个工作日）", EN: "Handling time, applications decided (0.01 working days)"},
-			Counts: sdk.Text{ZH: "办结的申请自受理审查开始至决定所用工作时间的百分之一个工作日（不计补正等待）；平均办理工作日 = 本数 / 办结的审批申请数 / 100", EN: "0.01 working day a decided application took from examination to decision, not counting waits on the applicant; average working days = this / decided / 100"}},
+			Counts: sdk.Text{ZH: "办结的申请自提交至决定所用工作时间的百分之一个工作日（不计补正等待）；平均办理工作日 = 本数 / 办结的审批申请数 / 100", EN: "0.01 working day a decided application took from submission to decision, not counting waits on the applicant; average working days = this / decided / 100"}},
 	}
 }
 
@@ -323,25 +323,30 @@ type receiptView struct {
 	Channel string `json:"channel"`
 }
 
-// submit writes the application and its receipt.
+// submit writes the application and its receipt and starts its workflow
+// for the lead department, with the item's promised limit, in one call of
+// the host: the applicant's clock starts when they submit, and the wait
+// for examination is supervised like any step. Online, the public route's
+// anonymous caller starts it (the manifest's public_start); at the
+// counter, the staff member recording it.
 func (c *call) submit(it itemView, in applicationInput, channel string) (int, receiptView, error) {
 	id := sdk.NewestFirstID(c.now)
 	a := application{ItemCode: it.Code, ItemName: it.Name, UnitID: it.UnitID, Joint: it.item.Joint(), Applicant: in.Applicant, Channel: channel,
 		Materials: in.Materials, Status: statusSubmitted, SubmittedAt: c.now, UpdatedBy: c.req.Caller.Login, UpdatedAt: c.now}
-	rec, err := c.host.Put(c.ctx, collApplications, id, 0, a)
+	done, err := c.host.Submit(c.ctx, sdk.Submission{Collection: collApplications, ID: id, Document: a, NumberField: "number",
+		Workflow: workflowApplication, Start: applicationStart(id, a, it.PromisedDays), InstanceField: "instance_id"})
 	if err != nil {
-		return 0, receiptView{}, fromHost(err, "the application")
+		return 0, receiptView{}, c.flowRefused(err)
 	}
-	receipt, err := c.host.IssueReceipt(c.ctx, collApplications, id)
-	if err != nil {
-		return 0, receiptView{}, fromHost(err, "the application's receipt")
-	}
-	a.Number = receipt.Number
-	if _, err := c.host.Put(c.ctx, collApplications, id, rec.Version, a); err != nil {
-		return 0, receiptView{}, fromHost(err, "the application's number")
-	}
+	a.Number, a.InstanceID = done.Receipt.Number, done.Outcome.Instance.ID
 	c.audit("application.submit", "application", id, nil, a)
-	return http.StatusCreated, receiptView{ID: id, Number: receipt.Number, Code: receipt.Code, Channel: channel}, nil
+	return http.StatusCreated, receiptView{ID: id, Number: done.Receipt.Number, Code: done.Receipt.Code, Channel: channel}, nil
+}
+
+// applicationStart are the options application a (record id) starts its
+// workflow with: for its lead department, within the item's promise.
+func applicationStart(id string, a application, promisedDays int) sdk.StartOptions {
+	return sdk.StartOptions{Title: a.ItemName + "：" + a.Applicant.Name, Reference: id, SubjectUnitID: a.UnitID, TimeLimitDays: promisedDays}
 }
 
 // statuses are every status of an application.
@@ -743,11 +748,9 @@ func (c *call) examineClaimed(l *loaded, it itemView, in examineInput, resumed b
 		}
 	}
 	if l.InstanceID == 0 {
-		// An online application's clock starts when its department
-		// takes it up: the public route's anonymous caller starts no
-		// workflow.
-		started, err := c.host.StartWorkflowFor(c.ctx, workflowApplication, sdk.StartOptions{Title: it.Name + "：" + l.Applicant.Name,
-			Reference: l.ID, SubjectUnitID: l.UnitID, TimeLimitDays: it.PromisedDays})
+		// One submitted before its workflow started at submission (its
+		// clock starts here, as it did then).
+		started, err := c.host.StartWorkflowFor(c.ctx, workflowApplication, applicationStart(l.ID, l.application, it.PromisedDays))
 		if err != nil {
 			return c.flowRefused(err)
 		}
@@ -992,10 +995,8 @@ func onTime(at time.Time, instance sdk.Instance) bool {
 
 // countDecided counts application l decided by unit at at in the unit's
 // figures, on time or not and its handling time by instance, which the
-// decision finished (a decision finished after the host failed has no
-// handling time: the engine gives it in the finishing action's outcome
-// only); prefix sets a department's review's keys apart from the
-// application's own.
+// decision finished; prefix sets a department's review's keys apart from
+// the application's own.
 func (c *call) countDecided(l loaded, unit int64, prefix string, at time.Time, instance sdk.Instance) {
 	d := day(at)
 	counts := []string{measureDecided}

@@ -1,6 +1,7 @@
 package approval
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -41,6 +42,31 @@ func (tt *tester) applyWithFiles() receiptView {
 	tt.do(anonymous(), "POST", "/public/applications", "", anApplication("项目备案申请表", "营业执照"), &receipt)
 	tt.handIn(receipt, "项目备案申请表", "营业执照")
 	return receipt
+}
+
+// submittedBefore is an application with its files, as submitted before
+// its workflow started at submission: without an instance (the one the
+// fake started for it is forgotten).
+func (tt *tester) submittedBefore() string {
+	tt.t.Helper()
+	id := tt.applyWithFiles().ID
+	tt.host.mu.Lock()
+	defer tt.host.mu.Unlock()
+	r := tt.host.records[collApplications][id]
+	var doc map[string]any
+	if err := json.Unmarshal(r.Document, &doc); err != nil {
+		tt.t.Fatal(err)
+	}
+	instance := int64(doc["instance_id"].(float64))
+	delete(doc, "instance_id")
+	tt.host.flow.refs[instance], tt.host.flow.open[instance] = "", ""
+	data, err := json.Marshal(doc)
+	if err != nil {
+		tt.t.Fatal(err)
+	}
+	r.Document = data
+	tt.host.records[collApplications][id] = r
+	return id
 }
 
 // anApplication is a complete online application for item XK-001.
@@ -205,9 +231,10 @@ func FuzzApplication(f *testing.F) {
 
 // TestAnExaminationTheHostFailedInIsFinishedByTheSameClerksRetry: an
 // examination the engine refuses leaves the application to anyone; the
-// host fails after the examination claimed the application — before its
-// started instance is written into it, after the engine accepted, after
-// it suspended (补正). Another clerk of the department is refused; the
+// host fails after the examination claimed the application — of one
+// submitted before its workflow started at submission, before the
+// instance it started is written into it; after the engine accepted;
+// after it suspended (补正). Another clerk of the department is refused; the
 // same clerk's retry finishes it, keeping the instance found by its
 // reference and what the engine did, starting, acting and suspending
 // once; a retry with another decision than the engine's is refused.
@@ -244,33 +271,34 @@ func TestAnExaminationTheHostFailedInIsFinishedByTheSameClerksRetry(t *testing.T
 		t.Fatalf("the colleague after a refused examination: %s, %+v", r.Error.Code, a)
 	}
 
-	// The host fails before the started instance is written.
-	id = apply()
+	// Submitted before the workflow started at submission: the host
+	// fails before the instance its examination started is written.
+	id = tt.submittedBefore()
 	a, r := examine(clerk(), id, "accept", 2)
-	if r.Error.Code != codeBusy || a.Status != statusSubmitted || a.InstanceID != 0 || a.ExaminedBy != "zhangsan" || count("start") != 2 {
+	if r.Error.Code != codeBusy || a.Status != statusSubmitted || a.InstanceID != 0 || a.ExaminedBy != "zhangsan" || count("start") != 3 {
 		t.Fatalf("after the failure: %s, %+v, %d starts", r.Error.Code, a, count("start"))
 	}
 	tt.refused(colleague, "POST", "/applications/"+id+"/acceptance", "", map[string]any{"decision": "accept"}, http.StatusConflict, codeIllegalTransition)
 	a, r = examine(clerk(), id, "accept", 0)
-	if r.Error.Code != "" || a.Status != statusAccepted || a.InstanceID != 2 || a.ExaminedBy != "" || count("start") != 2 || count("accept at accept") != 2 {
+	if r.Error.Code != "" || a.Status != statusAccepted || a.InstanceID != 3 || a.ExaminedBy != "" || count("start") != 3 || count("accept at accept") != 2 {
 		t.Fatalf("the retry: %s, %+v, calls %v", r.Error.Code, a, tt.host.flow.calls)
 	}
 
 	// The host fails after the engine accepted: a rejection is refused,
 	// the acceptance finished without acting again.
 	id = apply()
-	if _, r = examine(clerk(), id, "accept", 3); r.Error.Code != codeBusy || count("accept at accept") != 3 {
+	if _, r = examine(clerk(), id, "accept", 2); r.Error.Code != codeBusy || count("accept at accept") != 3 {
 		t.Fatalf("the failure after the engine accepted: %s, calls %v", r.Error.Code, tt.host.flow.calls)
 	}
 	tt.refused(clerk(), "POST", "/applications/"+id+"/acceptance", "", map[string]any{"decision": "reject", "reasons": "不符合条件"}, http.StatusConflict, codeIllegalTransition)
-	if a, r = examine(clerk(), id, "accept", 0); r.Error.Code != "" || a.Status != statusAccepted || count("accept at accept") != 3 || count("start") != 3 {
+	if a, r = examine(clerk(), id, "accept", 0); r.Error.Code != "" || a.Status != statusAccepted || count("accept at accept") != 3 || count("start") != 4 {
 		t.Fatalf("the retry after the engine accepted: %s, %+v, calls %v", r.Error.Code, a, tt.host.flow.calls)
 	}
 	tt.do(leader(), "POST", "/applications/"+id+"/decision", "", map[string]any{"decision": "approve"}, nil)
 
 	// The host fails after the engine suspended the instance (补正).
 	id = apply()
-	if _, r = examine(clerk(), id, "correct", 3); r.Error.Code != codeBusy || count("suspend") != 1 {
+	if _, r = examine(clerk(), id, "correct", 2); r.Error.Code != codeBusy || count("suspend") != 1 {
 		t.Fatalf("the failure after the suspension: %s, calls %v", r.Error.Code, tt.host.flow.calls)
 	}
 	if a, r = examine(clerk(), id, "correct", 0); r.Error.Code != "" || a.Status != statusCorrecting || count("suspend") != 1 || a.ExaminedBy != "" {
@@ -376,7 +404,8 @@ func TestADepartmentListsItsOwnApplications(t *testing.T) {
 // county's admin finishes a suspension (补正) likewise. A decision the
 // engine took whose saving failed is finished by the same leader at once,
 // by another of the department's leaders only after takeoverAfter, with
-// the engine's decision, counted once on the day it was taken.
+// the engine's decision, counted once on the day it was taken with the
+// handling time the engine kept.
 func TestAnAbandonedExaminationOrDecisionIsTakenOver(t *testing.T) {
 	tt := newTester(t)
 	tt.do(countyAdmin(), "POST", "/items", "", completeItem("XK-001"), nil)
@@ -389,7 +418,7 @@ func TestAnAbandonedExaminationOrDecisionIsTakenOver(t *testing.T) {
 	// The clerk's examination fails after the engine accepted.
 	id := tt.applyWithFiles().ID
 	acceptance := "/applications/" + id + "/acceptance"
-	failing(3)
+	failing(2)
 	tt.refused(clerk(), "POST", acceptance, "", accept, http.StatusServiceUnavailable, codeBusy)
 	tt.advance(takeoverAfter - time.Minute)
 	r := tt.refused(colleague, "POST", acceptance, "", accept, http.StatusConflict, codeIllegalTransition)
@@ -424,10 +453,13 @@ func TestAnAbandonedExaminationOrDecisionIsTakenOver(t *testing.T) {
 	if f, ok := tt.host.measures[measureDecidedOnTime+":"+id]; !ok || f.Day != "2026-06-05" {
 		t.Errorf("the decision finished is not counted on time on its day: %+v", f)
 	}
+	if f := tt.host.measures[measureHandling+":"+id]; f.Delta != 125 {
+		t.Errorf("the decision finished counts the handling time the engine kept as %+v", f)
+	}
 
 	// The county's admin finishes a 补正 the clerk left.
 	id = tt.applyWithFiles().ID
-	failing(3)
+	failing(2)
 	tt.refused(clerk(), "POST", "/applications/"+id+"/acceptance", "", map[string]any{"decision": "correct", "missing": []string{"营业执照"}}, http.StatusServiceUnavailable, codeBusy)
 	tt.advance(takeoverAfter)
 	if s := tt.do(countyAdmin(), "POST", "/applications/"+id+"/acceptance", "", map[string]any{"decision": "correct", "missing": []string{"营业执照"}}, &a); s != http.StatusOK ||

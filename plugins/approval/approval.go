@@ -26,6 +26,8 @@ func Manifest() sdk.Manifest {
 		Measures:    append(catalogueMeasures(), applicationMeasures()...),
 		Workflows: map[string]json.RawMessage{workflowApplication: json.RawMessage(applicationWorkflow),
 			workflowReview: json.RawMessage(reviewWorkflow)},
+		// An online application's workflow starts when it is submitted.
+		PublicStart: []string{workflowApplication},
 		Public: []sdk.PublicRoute{{Method: "POST", Path: "/public/applications"}, {Method: "POST", Path: "/public/applications/{number}/query"},
 			{Method: "POST", Path: "/public/applications/{number}/supplements"}, {Method: "POST", Path: "/public/applications/{number}/files"},
 			{Method: "POST", Path: "/public/applicant/applications"}, {Method: "POST", Path: "/public/applications/{number}/files/{file}/download"}},

@@ -2,6 +2,7 @@ package approval
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -38,14 +39,34 @@ func (f *fakeFlow) init() {
 	}
 }
 
-func (h *fakeHost) IssueReceipt(_ context.Context, collection, id string) (sdk.Receipt, error) {
+// Submit writes the record with its receipt's number and its instance's
+// id, issues the receipt and starts the workflow, as the host does in one
+// transaction (which the host's tests check).
+func (h *fakeHost) Submit(ctx context.Context, s sdk.Submission) (sdk.Submitted, error) {
+	data, err := json.Marshal(s.Document)
+	if err != nil {
+		return sdk.Submitted{}, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return sdk.Submitted{}, err
+	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.flow.init()
 	n := fmt.Sprintf("2026-%06d", len(h.flow.receipts)+1)
 	code := strings.Repeat("k", 20) + n
-	h.flow.receipts[n] = fakeReceipt{code: code, record: id}
-	return sdk.Receipt{Number: n, Code: code, IssuedAt: h.now()}, nil
+	h.flow.receipts[n] = fakeReceipt{code: code, record: s.ID}
+	h.mu.Unlock()
+	started, err := h.StartWorkflowFor(ctx, s.Workflow, s.Start)
+	if err != nil {
+		return sdk.Submitted{}, err
+	}
+	doc[s.NumberField], doc[s.InstanceField] = n, started.Instance.ID
+	rec, err := h.Put(ctx, s.Collection, s.ID, 0, doc)
+	if err != nil {
+		return sdk.Submitted{}, err
+	}
+	return sdk.Submitted{Record: rec, Receipt: sdk.Receipt{Number: n, Code: code, IssuedAt: h.now()}, Outcome: &started}, nil
 }
 
 func (h *fakeHost) LookupReceipt(_ context.Context, number, code string) (sdk.ReceiptRecord, error) {
@@ -168,7 +189,8 @@ func (h *fakeHost) WorkflowInstanceView(_ context.Context, id int64) (sdk.Instan
 	due := h.flow.due[id]
 	v := sdk.InstanceView{Instance: sdk.Instance{ID: id, Status: "running", DueAt: &due}}
 	if acted := h.flow.acted[id]; h.flow.open[id] == "" && len(acted) > 0 {
-		v.Status, v.FinishedAt = "done", acted[len(acted)-1].ActedAt
+		days := 1.25
+		v.Status, v.FinishedAt, v.WorkingDays = "done", acted[len(acted)-1].ActedAt, &days
 	}
 	return v, nil
 }

@@ -17,7 +17,7 @@ type services interface {
 	Query(ctx context.Context, collection string, q sdk.Query) (sdk.Page, error)
 	PutRecords(ctx context.Context, puts []sdk.RecordPut) ([]sdk.Record, error)
 
-	IssueReceipt(ctx context.Context, collection, id string) (sdk.Receipt, error)
+	Submit(ctx context.Context, s sdk.Submission) (sdk.Submitted, error)
 	LookupReceipt(ctx context.Context, number, code string) (sdk.ReceiptRecord, error)
 	CreatePublicUpload(ctx context.Context, u sdk.PublicUpload) (sdk.Upload, error)
 	File(ctx context.Context, id string) (sdk.File, error)
