@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -14,46 +10,17 @@ import (
 	"time"
 )
 
-// oaProcesses are the pids of this test process's descendants serving
-// the oa module ('module serve oa').
-func oaProcesses(t *testing.T) []int {
-	t.Helper()
-	parent := map[int]int{}
-	var serving []int
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Skipf("no /proc: %v", err)
-	}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// The fields after the command's closing parenthesis: state, ppid.
-		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		if len(fields) < 2 {
-			continue
-		}
-		parent[pid], _ = strconv.Atoi(fields[1])
-		if cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline")); err == nil && bytes.Contains(cmdline, []byte("module\x00serve\x00oa\x00")) {
-			serving = append(serving, pid)
+// oaProcesses are the pids of the processes serving the oa module that
+// the platform p started: other tests' platforms, running meanwhile, have
+// their own.
+func oaProcesses(p oaPlatform) []int {
+	var pids []int
+	for _, st := range p.platform.plugins.Manager().Statuses() {
+		if st.Plugin == "oa" && st.Running {
+			pids = append(pids, st.PID)
 		}
 	}
-	self := os.Getpid()
-	var mine []int
-	for _, pid := range serving {
-		for p := parent[pid]; p > 1; p = parent[p] {
-			if p == self {
-				mine = append(mine, pid)
-				break
-			}
-		}
-	}
-	return mine
+	return pids
 }
 
 // oaRetry does an action until the module answers other than 503 (the
@@ -73,9 +40,10 @@ func oaRetry(t *testing.T, url, token string, body map[string]any) apiResult {
 // TestOfficialDocumentsSurviveTheModulesCrash kills the oa module's
 // process while twelve documents are registered at once, and again while
 // one is distributed: retried, the numbers are 1 to 12, each once, and
-// every recipient has the document once. Not parallel: it kills the
-// module's processes of this test binary, which no other test then runs.
+// every recipient has the document once. It kills only the processes its
+// own platform started, so the other tests run meanwhile.
 func TestOfficialDocumentsSurviveTheModulesCrash(t *testing.T) {
+	t.Parallel()
 	p := oaCounties(t)
 	want(t, "the template", call(t, "PUT", p.wy+"/templates/2", p.tokens["gbadmin"], map[string]any{"header": "翁源县人民政府办公室文件", "prefix": "翁府办", "signature": "翁源县人民政府办公室"}), 201, "")
 	want(t, "the seal", call(t, "POST", p.url+"/v1/tenants/gd.shaoguan.wengyuan/seals", p.tokens["wyadmin"], map[string]any{"unit_id": 2}), 201, "")
@@ -85,7 +53,7 @@ func TestOfficialDocumentsSurviveTheModulesCrash(t *testing.T) {
 		ids[i] = oaDraftToRegister(t, p, fmt.Sprintf("关于第%d批防汛物资的通知", i+1))
 	}
 	kill := func() {
-		pids := oaProcesses(t)
+		pids := oaProcesses(p)
 		if len(pids) == 0 {
 			t.Fatal("no process serves oa to kill")
 		}
