@@ -294,15 +294,18 @@ func parseRow(n int, cell func(header string) string, byName map[string]int64, k
 		*f.into = v
 	}
 	// The item's own checks too, so that a row's every problem is
-	// reported at once; a column reported already is not again.
-	reported := map[string]bool{}
-	for _, e := range errs {
-		reported[e.Column] = true
-	}
+	// reported at once; a column reported already is not again. Most
+	// rows have none, and allocate nothing for them.
 	in.normalise()
-	for _, p := range in.check(known) {
-		if column := columnOf(p.Field); !reported[column] {
-			add(column, rowInvalid, "%s", p.Message)
+	if problems := in.check(known); len(problems) > 0 {
+		reported := map[string]bool{}
+		for _, e := range errs {
+			reported[e.Column] = true
+		}
+		for _, p := range problems {
+			if column := columnOf(p.Field); !reported[column] {
+				add(column, rowInvalid, "%s", p.Message)
+			}
 		}
 	}
 	if len(errs) > 0 {

@@ -25,8 +25,12 @@ const (
 	// MaxBatchBytes bounds the documents of one batch together, within
 	// a message to the host (maxHostMessage).
 	MaxBatchBytes = 2 << 20
-	// batchRowsPerInsert bounds the rows of one INSERT of records.
-	batchRowsPerInsert = 500
+	// batchRowsPerInsert bounds the rows of one statement of records:
+	// a whole batch's, so that its records of a collection are locked
+	// in one round trip and written in another. The documents of a batch
+	// are MaxBatchBytes at most, far below a statement's bound on the
+	// server (max_allowed_packet, 16 MiB by default).
+	batchRowsPerInsert = MaxBatchRecords
 )
 
 // batches is the Batches service: many records of the plugin written in
