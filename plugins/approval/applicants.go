@@ -106,9 +106,27 @@ type applicantRecord struct {
 }
 
 // tokenHolder is the token an online application is made with: one the
-// applicant holds (key only), or a new one (token too, to show once).
+// applicant holds (key only, its list as read at version), or a new one
+// (token too, to show once).
 type tokenHolder struct {
 	key, token string
+	version    int64
+	list       applicantRecord
+}
+
+// listing is the token's list with application on it, written with the
+// application (sdk.Submission's Also): at the version read, so that an
+// application listed meanwhile refuses it rather than be lost.
+func (h tokenHolder) listing(application string, now time.Time) sdk.RecordPut {
+	rec := h.list
+	if h.version == 0 {
+		rec.CreatedAt = now
+	}
+	if i, found := slices.BinarySearch(rec.Applications, application); !found {
+		rec.Applications = slices.Insert(slices.Clone(rec.Applications), i, application)
+	}
+	rec.UpdatedAt = now
+	return sdk.RecordPut{Collection: collApplicants, ID: h.key, Version: h.version, Document: rec}
 }
 
 // onlineInput is the body of POST /public/applications: an application
@@ -149,14 +167,17 @@ func (c *call) holderOf(given string) (tokenHolder, error) {
 	if !ok {
 		return tokenHolder{}, unknownApplicant()
 	}
-	rec, err := c.loadApplicant(key)
+	version, rec, err := c.readApplicant(key)
+	if errors.Is(err, sdk.ErrNotFound) {
+		return tokenHolder{}, unknownApplicant()
+	}
 	if err != nil {
 		return tokenHolder{}, err
 	}
 	if len(rec.Applications) >= maxTokenApplications {
 		return tokenHolder{}, newError(http.StatusConflict, codeApplicantFull, "this token lists %d applications, the most it may; apply without it to be given a new one", maxTokenApplications)
 	}
-	return tokenHolder{key: key}, nil
+	return tokenHolder{key: key, version: version, list: rec}, nil
 }
 
 // loadApplicant reads the record of key, refusing a key without one as
@@ -182,45 +203,6 @@ func (c *call) readApplicant(key string) (int64, applicantRecord, error) {
 		return 0, applicantRecord{}, fmt.Errorf("read applicant %s: %w", key, err)
 	}
 	return r.Version, rec, nil
-}
-
-// list adds the application of receipt to h's list, creating a new
-// token's record, and answers the receipt. The application and its
-// receipt stand already: should the list not take it (the host busy),
-// the applicant keeps the receipt's number and code, and the answer
-// says the application is not listed rather than failing.
-func (c *call) list(h tokenHolder, receipt receiptView) onlineReceipt {
-	out := onlineReceipt{receiptView: receipt, ApplicantToken: h.token}
-	err := c.addToList(h.key, receipt.ID)
-	if err != nil {
-		c.log.Error("an application was not added to its applicant's list", "application", receipt.ID, "request", c.req.RequestID, "err", err)
-		return out
-	}
-	out.Listed = true
-	return out
-}
-
-func (c *call) addToList(key, application string) error {
-	var err error
-	for range joinAttempts {
-		var version int64
-		var rec applicantRecord
-		version, rec, err = c.readApplicant(key)
-		switch {
-		case errors.Is(err, sdk.ErrNotFound):
-			rec = applicantRecord{CreatedAt: c.now}
-		case err != nil:
-			return err
-		}
-		if i, found := slices.BinarySearch(rec.Applications, application); !found {
-			rec.Applications = slices.Insert(rec.Applications, i, application)
-		}
-		rec.UpdatedAt = c.now
-		if _, err = c.host.Put(c.ctx, collApplicants, key, version, rec); !errors.Is(err, sdk.ErrConflict) {
-			return err
-		}
-	}
-	return err
 }
 
 // applicantQuery is the body of POST /public/applicant/applications.

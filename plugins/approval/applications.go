@@ -288,12 +288,26 @@ func (c *call) applyOnline(params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	status, receipt, err := c.submit(it, in.applicationInput, channelOnline)
-	if err != nil {
-		return 0, nil, err
+	for attempt := 1; ; attempt++ {
+		status, receipt, err := c.submit(it, in.applicationInput, channelOnline, &holder)
+		if errors.Is(err, errListChanged) && attempt < joinAttempts {
+			// Another application was listed under the token meanwhile:
+			// this one, not written, goes on the list as it is now.
+			if holder, err = c.holderOf(in.ApplicantToken); err != nil {
+				return 0, nil, err
+			}
+			continue
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+		return status, onlineReceipt{receiptView: receipt, ApplicantToken: holder.token, Listed: true}, nil
 	}
-	return status, c.list(holder, receipt), nil
 }
+
+// errListChanged is a submission refused because its applicant's list
+// changed since it was read.
+var errListChanged = errors.New("the applicant's list changed meanwhile")
 
 // applyAtCounter records an application handed in at the counter (窗口)
 // by a member of the item's lead department, who examines it at once.
@@ -312,7 +326,7 @@ func (c *call) applyAtCounter(params) (int, any, error) {
 	if it.UnitID != c.who.unit {
 		return 0, nil, newError(http.StatusForbidden, codeNotYourDepartment, "item %s is handled by unit %d, not yours", it.Code, it.UnitID)
 	}
-	return c.submit(it, in, channelCounter)
+	return c.submit(it, in, channelCounter, nil)
 }
 
 // receiptView is what an applicant keeps.
@@ -328,18 +342,26 @@ type receiptView struct {
 // the host: the applicant's clock starts when they submit, and the wait
 // for examination is supervised like any step. Online, the public route's
 // anonymous caller starts it (the manifest's public_start); at the
-// counter, the staff member recording it.
-func (c *call) submit(it itemView, in applicationInput, channel string) (int, receiptView, error) {
+// counter, the staff member recording it. The module's audit entry and,
+// online, the application's place on holder's list are written with it.
+func (c *call) submit(it itemView, in applicationInput, channel string, holder *tokenHolder) (int, receiptView, error) {
 	id := sdk.NewestFirstID(c.now)
 	a := application{ItemCode: it.Code, ItemName: it.Name, UnitID: it.UnitID, Joint: it.item.Joint(), Applicant: in.Applicant, Channel: channel,
 		Materials: in.Materials, Status: statusSubmitted, SubmittedAt: c.now, UpdatedBy: c.req.Caller.Login, UpdatedAt: c.now}
-	done, err := c.host.Submit(c.ctx, sdk.Submission{Collection: collApplications, ID: id, Document: a, NumberField: "number",
-		Workflow: workflowApplication, Start: applicationStart(id, a, it.PromisedDays), InstanceField: "instance_id"})
+	s := sdk.Submission{Collection: collApplications, ID: id, Document: a, NumberField: "number",
+		Workflow: workflowApplication, Start: applicationStart(id, a, it.PromisedDays), InstanceField: "instance_id",
+		// After is the application as written, its number and instance in it.
+		Audit: &sdk.AuditEntry{Action: "application.submit", ObjectType: "application", ObjectID: id}}
+	if holder != nil {
+		s.Also = []sdk.RecordPut{holder.listing(id, c.now)}
+	}
+	done, err := c.host.Submit(c.ctx, s)
+	if holder != nil && holder.token == "" && errors.Is(err, sdk.ErrConflict) {
+		return 0, receiptView{}, fmt.Errorf("%w: %w", errListChanged, err)
+	}
 	if err != nil {
 		return 0, receiptView{}, c.flowRefused(err)
 	}
-	a.Number, a.InstanceID = done.Receipt.Number, done.Outcome.Instance.ID
-	c.audit("application.submit", "application", id, nil, a)
 	return http.StatusCreated, receiptView{ID: id, Number: done.Receipt.Number, Code: done.Receipt.Code, Channel: channel}, nil
 }
 

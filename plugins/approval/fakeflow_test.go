@@ -52,6 +52,12 @@ func (h *fakeHost) Submit(ctx context.Context, s sdk.Submission) (sdk.Submitted,
 		return sdk.Submitted{}, err
 	}
 	h.mu.Lock()
+	for _, p := range s.Also {
+		if r, ok := h.records[p.Collection][p.ID]; r.Version != p.Version || ok != (p.Version != 0) {
+			h.mu.Unlock()
+			return sdk.Submitted{}, fmt.Errorf("%w: record %s/%s changed meanwhile", sdk.ErrConflict, p.Collection, p.ID)
+		}
+	}
 	h.flow.init()
 	n := fmt.Sprintf("2026-%06d", len(h.flow.receipts)+1)
 	code := strings.Repeat("k", 20) + n
@@ -65,6 +71,20 @@ func (h *fakeHost) Submit(ctx context.Context, s sdk.Submission) (sdk.Submitted,
 	rec, err := h.Put(ctx, s.Collection, s.ID, 0, doc)
 	if err != nil {
 		return sdk.Submitted{}, err
+	}
+	for _, p := range s.Also {
+		if _, err := h.Put(ctx, p.Collection, p.ID, p.Version, p.Document); err != nil {
+			return sdk.Submitted{}, err
+		}
+	}
+	if s.Audit != nil {
+		e := *s.Audit
+		if e.After == nil {
+			e.After = json.RawMessage(rec.Document)
+		}
+		if err := h.Audit(ctx, e); err != nil {
+			return sdk.Submitted{}, err
+		}
 	}
 	return sdk.Submitted{Record: rec, Receipt: sdk.Receipt{Number: n, Code: code, IssuedAt: h.now()}, Outcome: &started}, nil
 }

@@ -65,29 +65,9 @@ func (s *batches) PutRecords(ctx context.Context, req *pluginv1.PutRecordsReques
 		return nil, status.Errorf(codes.InvalidArgument, "a batch holds at most %d records, not %d", MaxBatchRecords, len(puts))
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	writes := make([]*batchWrite, len(puts))
-	seen := make(map[[2]string]bool, len(puts))
-	size := 0
-	for i, p := range puts {
-		key := [2]string{p.GetCollection(), p.GetId()}
-		if err := checkKey(key[0], key[1]); err != nil {
-			return nil, batchRefusal(i, key, err)
-		}
-		if seen[key] {
-			return nil, status.Errorf(codes.InvalidArgument, "record %d (%s/%s): the batch holds the record twice", i, key[0], key[1])
-		}
-		seen[key] = true
-		if p.GetVersion() < 0 {
-			return nil, status.Errorf(codes.InvalidArgument, "record %d (%s/%s): version %d is negative", i, key[0], key[1], p.GetVersion())
-		}
-		if size += len(p.GetDocument()); size > MaxBatchBytes {
-			return nil, status.Errorf(codes.InvalidArgument, "the batch's documents are over %d bytes together", MaxBatchBytes)
-		}
-		fields, err := indexedValues(s.indexed[key[0]], p.GetDocument())
-		if err != nil {
-			return nil, batchRefusal(i, key, err)
-		}
-		writes[i] = &batchWrite{recordWrite: recordWrite{collection: key[0], id: key[1], version: p.GetVersion(), now: now, document: p.GetDocument(), fields: fields}}
+	writes, err := s.checkedWrites(puts, now, nil)
+	if err != nil {
+		return nil, err
 	}
 	actor, ok := s.callers.Caller(c)
 	if !ok {
@@ -110,6 +90,40 @@ func (s *batches) PutRecords(ctx context.Context, req *pluginv1.PutRecordsReques
 		resp.Records[i] = w.out.proto()
 	}
 	return resp, nil
+}
+
+// checkedWrites are puts checked as PutRecord checks a record, each
+// once and none of taken's keys, their documents within MaxBatchBytes
+// together.
+func (s *records) checkedWrites(puts []*pluginv1.RecordPut, now time.Time, taken map[[2]string]bool) ([]*batchWrite, error) {
+	writes := make([]*batchWrite, len(puts))
+	seen := make(map[[2]string]bool, len(puts)+len(taken))
+	for key := range taken {
+		seen[key] = true
+	}
+	size := 0
+	for i, p := range puts {
+		key := [2]string{p.GetCollection(), p.GetId()}
+		if err := checkKey(key[0], key[1]); err != nil {
+			return nil, batchRefusal(i, key, err)
+		}
+		if seen[key] {
+			return nil, status.Errorf(codes.InvalidArgument, "record %d (%s/%s): the batch holds the record twice", i, key[0], key[1])
+		}
+		seen[key] = true
+		if p.GetVersion() < 0 {
+			return nil, status.Errorf(codes.InvalidArgument, "record %d (%s/%s): version %d is negative", i, key[0], key[1], p.GetVersion())
+		}
+		if size += len(p.GetDocument()); size > MaxBatchBytes {
+			return nil, status.Errorf(codes.InvalidArgument, "the batch's documents are over %d bytes together", MaxBatchBytes)
+		}
+		fields, err := indexedValues(s.indexed[key[0]], p.GetDocument())
+		if err != nil {
+			return nil, batchRefusal(i, key, err)
+		}
+		writes[i] = &batchWrite{recordWrite: recordWrite{collection: key[0], id: key[1], version: p.GetVersion(), now: now, document: p.GetDocument(), fields: fields}}
+	}
+	return writes, nil
 }
 
 // batchRefusal names the record of the batch a check refused.
@@ -158,7 +172,7 @@ func (s *batches) entry(c Capability, actor audit.Actor, writes []*batchWrite, n
 // writeBatch writes every record of writes in tx, or refuses the first
 // that cannot be written: the records are locked and checked first, then
 // written a few statements for all.
-func (s *batches) writeBatch(ctx context.Context, tx *sqlx.Tx, writes []*batchWrite) error {
+func (s *records) writeBatch(ctx context.Context, tx *sqlx.Tx, writes []*batchWrite) error {
 	byCollection := map[string][]*batchWrite{}
 	var order []string
 	for _, w := range writes {
@@ -231,7 +245,7 @@ func (s *batches) writeBatch(ctx context.Context, tx *sqlx.Tx, writes []*batchWr
 
 // lockBatch locks the records of ws, all of collection, that exist, and
 // notes their versions and creation.
-func (s *batches) lockBatch(ctx context.Context, tx *sqlx.Tx, collection string, ws []*batchWrite) error {
+func (s *records) lockBatch(ctx context.Context, tx *sqlx.Tx, collection string, ws []*batchWrite) error {
 	byID := make(map[string]*batchWrite, len(ws))
 	for _, w := range ws {
 		byID[w.id] = w
@@ -261,7 +275,7 @@ func (s *batches) lockBatch(ctx context.Context, tx *sqlx.Tx, collection string,
 
 // insertBatch inserts ws's rows of plugin_records, suffix closing each
 // statement.
-func (s *batches) insertBatch(ctx context.Context, tx *sqlx.Tx, ws []*batchWrite, suffix string) error {
+func (s *records) insertBatch(ctx context.Context, tx *sqlx.Tx, ws []*batchWrite, suffix string) error {
 	for len(ws) > 0 {
 		chunk := ws[:min(len(ws), batchRowsPerInsert)]
 		ws = ws[len(chunk):]

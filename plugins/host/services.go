@@ -135,7 +135,7 @@ func newHostServer(m sdk.Manifest, county string, d Deps) *hostServer {
 		numbers:     &numbers{records: records},
 		batches:     &batches{records: records, callers: d.Callers},
 		uploads:     &publicUploads{files: files},
-		submissions: &submissions{records: records, flows: moduleWorkflows{workflows}},
+		submissions: &submissions{records: records, flows: moduleWorkflows{workflows}, callers: d.Callers},
 		downloads:   &publicDownloads{files: files},
 	}
 }

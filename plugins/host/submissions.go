@@ -7,11 +7,13 @@ import (
 	"math"
 	"regexp"
 	"strconv"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
 )
 
@@ -32,8 +34,13 @@ const (
 // of PutRecord, IssueReceipt and StartWorkflowFor.
 type submissions struct {
 	*records
-	flows moduleWorkflows
+	flows   moduleWorkflows
+	callers Callers
 }
+
+// maxSubmissionAlso bounds a submission's further records (sdk's
+// MaxSubmissionAlso): a few of the module's own beside the one handed in.
+const maxSubmissionAlso = 10
 
 func (s *submissions) Submit(ctx context.Context, req *pluginv1.SubmitRequest) (*pluginv1.SubmitResponse, error) {
 	c, err := s.capability(req.GetCapability())
@@ -48,6 +55,14 @@ func (s *submissions) Submit(ctx context.Context, req *pluginv1.SubmitRequest) (
 		return nil, err
 	}
 	r := newReceipt(s.now())
+	also, err := s.alsoWritten(req, r.at)
+	if err != nil {
+		return nil, err
+	}
+	entry, err := s.auditEntry(c, req.GetAudit(), r.at)
+	if err != nil {
+		return nil, err
+	}
 	var out recordRow
 	write := func(ctx context.Context, tx *sqlx.Tx, instance int64) error {
 		if err := r.takeNumber(ctx, tx); err != nil {
@@ -61,7 +76,24 @@ func (s *submissions) Submit(ctx context.Context, req *pluginv1.SubmitRequest) (
 		if err != nil {
 			return err
 		}
-		return r.keep(ctx, tx, s.plugin, req.GetCollection(), req.GetId())
+		if len(also) > 0 {
+			if err := s.writeBatch(ctx, tx, also); err != nil {
+				return err
+			}
+		}
+		if err := r.keep(ctx, tx, s.plugin, req.GetCollection(), req.GetId()); err != nil {
+			return err
+		}
+		if entry == nil {
+			return nil
+		}
+		if len(req.GetAudit().GetAfter()) == 0 {
+			// The record as written, its number and instance id in it.
+			if entry.AfterDigest, err = digest("after", document); err != nil {
+				return err
+			}
+		}
+		return audit.Write(ctx, tx, *entry)
 	}
 	if req.GetWorkflow() == "" {
 		err := againIfDeadlocked(func() error {
@@ -95,6 +127,29 @@ func (s *submissions) Submit(ctx context.Context, req *pluginv1.SubmitRequest) (
 		return nil, err
 	}
 	return &pluginv1.SubmitResponse{Record: out.proto(), Receipt: r.proto(), Outcome: started.GetJson()}, nil
+}
+
+// alsoWritten are req's further records, checked as a batch's, none of
+// them the submission's record.
+func (s *submissions) alsoWritten(req *pluginv1.SubmitRequest, now time.Time) ([]*batchWrite, error) {
+	if len(req.GetAlso()) > maxSubmissionAlso {
+		return nil, status.Errorf(codes.InvalidArgument, "a submission writes at most %d further records, not %d", maxSubmissionAlso, len(req.GetAlso()))
+	}
+	return s.checkedWrites(req.GetAlso(), now, map[[2]string]bool{{req.GetCollection(), req.GetId()}: true})
+}
+
+// auditEntry is the submission's entry a of the audit trail, checked as
+// Audit checks one, nil without one.
+func (s *submissions) auditEntry(c Capability, a *pluginv1.SubmitAudit, at time.Time) (*audit.Entry, error) {
+	if a == nil {
+		return nil, nil
+	}
+	if s.callers == nil {
+		return nil, status.Error(codes.Unavailable, "this host keeps no audit entries of plugins: it does not know their requests' callers")
+	}
+	e, err := pluginEntry(s.plugin, c, s.callers, &pluginv1.AuditRequest{Action: a.GetAction(), ObjectType: a.GetObjectType(), ObjectId: a.GetObjectId(),
+		Before: a.GetBefore(), After: a.GetAfter()}, at.UTC())
+	return &e, err
 }
 
 // submittedDocument is a submission's document and the members the host

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/plugins/host"
 	"github.com/countycloud/countycloud/plugins/sdk"
@@ -214,14 +215,15 @@ type reply struct {
 func (w *inboxWorld) state(t testing.TB, county string) string {
 	t.Helper()
 	schema := "`" + registry.SchemaName(w.f.db.SchemaPrefix, county) + "`."
-	var n [4]int
+	var n [5]int
 	for i, q := range []string{"SELECT COUNT(*) FROM " + schema + "plugin_records", "SELECT COUNT(*) FROM " + schema + "plugin_record_fields",
-		"SELECT COUNT(*) FROM " + schema + "receipts", "SELECT COALESCE(SUM(last_seq), 0) FROM " + schema + "receipt_counters"} {
+		"SELECT COUNT(*) FROM " + schema + "receipts", "SELECT COALESCE(SUM(last_seq), 0) FROM " + schema + "receipt_counters",
+		"SELECT COUNT(*) FROM " + schema + "audit_log WHERE source = 'plugin:inbox'"} {
 		if err := w.f.db.Server.Get(&n[i], q); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return fmt.Sprintf("%d records, %d index rows, %d receipts, %d numbers", n[0], n[1], n[2], n[3])
+	return fmt.Sprintf("%d records, %d index rows, %d receipts, %d numbers, %d audit entries", n[0], n[1], n[2], n[3], n[4])
 }
 
 func decodeAs[T any](t testing.TB, r reply) T {
@@ -283,6 +285,50 @@ func TestASubmissionIsWrittenNumberedAndStartedInOneCall(t *testing.T) {
 	}
 }
 
+// TestASubmissionWritesItsFurtherRecordsAndItsAuditEntry: a submission's
+// further records are created or replaced at their versions, and its
+// audit entry is the caller's, its after the record as written, all in
+// its transaction.
+func TestASubmissionWritesItsFurtherRecordsAndItsAuditEntry(t *testing.T) {
+	w := newInboxWorld(t)
+	clerk := &pluginv1.Caller{Kind: "account", Login: "clerk", AccountId: 7, UnitId: 3, Roles: []string{"clerk"}}
+	if r := w.do(t, wengyuan, clerk, "PUT", "/letters/list", nil); r.status != 200 {
+		t.Fatalf("the list: %d %s", r.status, r.body)
+	}
+	got := decodeAs[sdk.Submitted](t, w.do(t, wengyuan, citizenCaller, "POST", "/submit/L1", sdk.Submission{Document: map[string]any{"status": "received"},
+		NumberField: "number", Also: []sdk.RecordPut{{Collection: "letters", ID: "list", Version: 1, Document: map[string]any{"letters": []string{"L1"}}},
+			{Collection: "letters", ID: "copy", Document: map[string]any{"status": "copied"}}},
+		Audit: &sdk.AuditEntry{Action: "letter.submit", ObjectType: "letter", ObjectID: "L1"}}))
+	schema := "`" + registry.SchemaName(w.f.db.SchemaPrefix, wengyuan) + "`."
+	var written []string
+	if err := w.f.db.Server.Select(&written, "SELECT CONCAT(record_id, '@', version, '=', document) FROM "+schema+"plugin_records WHERE plugin = 'inbox' ORDER BY record_id"); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"L1@1=" + string(got.Record.Document), `copy@1={"status":"copied"}`, `list@2={"letters":["L1"]}`}; !slices.Equal(written, want) {
+		t.Errorf("the records are %q, want %q", written, want)
+	}
+	var entry struct {
+		Kind   string  `db:"actor_kind"`
+		Action string  `db:"action"`
+		Object string  `db:"object_id"`
+		Before *string `db:"before_digest"`
+		After  *string `db:"after_digest"`
+	}
+	if err := w.f.db.Server.Get(&entry, "SELECT actor_kind, action, object_id, before_digest, after_digest FROM "+schema+"audit_log WHERE source = 'plugin:inbox'"); err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(got.Record.Document)))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	if want := audit.Digest(doc); entry.Kind != host.CallerAnonymous || entry.Action != "inbox.letter.submit" || entry.Object != "L1" || entry.Before != nil ||
+		entry.After == nil || *entry.After != *want {
+		t.Errorf("the audit entry %+v, want after %s", entry, *want)
+	}
+}
+
 // TestARefusedSubmissionWritesNothingAndTakesNoNumber: whatever refuses a
 // submission — its start, its record, its receipt, or a failure late in
 // its transaction — leaves no record, no index row, no receipt and no
@@ -328,6 +374,29 @@ func TestARefusedSubmissionWritesNothingAndTakesNoNumber(t *testing.T) {
 		{"the number and the instance in one member", "/submit/x", citizenCaller, letter("x", func(s *sdk.Submission) { s.InstanceField = "number" }), "invalid"},
 		{"an instance's member without a workflow", "/submit/x", citizenCaller, letter("x", func(s *sdk.Submission) { s.Workflow, s.Start = "", sdk.StartOptions{} }), "invalid"},
 		{"a start's options without a workflow", "/submit/x", citizenCaller, letter("x", func(s *sdk.Submission) { s.Workflow, s.InstanceField = "", "" }), "invalid"},
+		{"a further record that exists", "/submit/x", citizenCaller, letter("x", func(s *sdk.Submission) {
+			s.Also = []sdk.RecordPut{{Collection: "letters", ID: "new", Document: map[string]any{}}, {Collection: "letters", ID: "L1", Document: map[string]any{}}}
+		}), "changed meanwhile"},
+		{"a further record at another version", "/submit/x", citizenCaller, letter("x", func(s *sdk.Submission) {
+			s.Also = []sdk.RecordPut{{Collection: "letters", ID: "L1", Version: 7, Document: map[string]any{}}}
+		}), "changed meanwhile"},
+		{"a further record that is gone", "/submit/x", citizenCaller, letter("x", func(s *sdk.Submission) {
+			s.Also = []sdk.RecordPut{{Collection: "letters", ID: "gone", Version: 1, Document: map[string]any{}}}
+		}), "not found"},
+		{"the submission's record again among the further", "/submit/x", citizenCaller, letter("x", func(s *sdk.Submission) {
+			s.Also = []sdk.RecordPut{{Collection: "letters", ID: "x", Document: map[string]any{}}}
+		}), "invalid"},
+		{"more further records than a submission takes", "/submit/x", citizenCaller, letter("x", func(s *sdk.Submission) {
+			for i := range sdk.MaxSubmissionAlso + 1 {
+				s.Also = append(s.Also, sdk.RecordPut{Collection: "letters", ID: fmt.Sprint("y", i), Document: map[string]any{}})
+			}
+		}), "invalid"},
+		{"an audit entry of an action that cannot be", "/submit/x", citizenCaller, letter("x", func(s *sdk.Submission) {
+			s.Audit = &sdk.AuditEntry{Action: "Letter Submit", ObjectType: "letter", ObjectID: "x"}
+		}), "invalid"},
+		{"an audit entry without its object", "/submit/x", citizenCaller, letter("x", func(s *sdk.Submission) {
+			s.Audit = &sdk.AuditEntry{Action: "letter.submit", ObjectType: "letter"}
+		}), "invalid"},
 		{"a second start in one public request", "/twice/x", citizenCaller, letter("x", nil), "denied"},
 	} {
 		if r := w.do(t, wengyuan, bad.caller, "POST", bad.path, bad.s); r.status != 400 || !strings.HasPrefix(r.body, bad.want) {

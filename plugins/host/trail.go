@@ -54,31 +54,47 @@ func (s *trail) Audit(ctx context.Context, req *pluginv1.AuditRequest) (*pluginv
 	if err != nil {
 		return nil, err
 	}
+	e, err := pluginEntry(s.plugin, c, s.callers, req, s.now().UTC())
+	if err != nil {
+		return nil, err
+	}
+	err = s.router.InTenant(ctx, c.County, func(ctx context.Context, conn *sqlx.Conn) error {
+		return audit.Write(ctx, conn, e)
+	})
+	if err != nil {
+		return nil, s.grpcError(ctx, err)
+	}
+	return &pluginv1.AuditResponse{}, nil
+}
+
+// pluginEntry is plugin's entry req of the audit trail at at, checked,
+// against the caller of c's request.
+func pluginEntry(plugin string, c Capability, callers Callers, req *pluginv1.AuditRequest, at time.Time) (audit.Entry, error) {
 	// The plugin's id comes first, so that a plugin writes only in its
 	// own namespace and never an action of the platform's.
-	action := s.plugin + "." + req.GetAction()
+	action := plugin + "." + req.GetAction()
 	switch {
 	case !actionPattern.MatchString(req.GetAction()) || len(action) > maxAction:
-		return nil, status.Errorf(codes.InvalidArgument, "action %q: use up to 4 dot-separated words of lowercase letters, digits or underscores, %d bytes with the plugin's id", req.GetAction(), maxAction)
+		return audit.Entry{}, status.Errorf(codes.InvalidArgument, "action %q: use up to 4 dot-separated words of lowercase letters, digits or underscores, %d bytes with the plugin's id", req.GetAction(), maxAction)
 	case !objectTypePattern.MatchString(req.GetObjectType()):
-		return nil, status.Errorf(codes.InvalidArgument, "object type %q: use 1 to 32 lowercase letters, digits or underscores, starting with a letter", req.GetObjectType())
+		return audit.Entry{}, status.Errorf(codes.InvalidArgument, "object type %q: use 1 to 32 lowercase letters, digits or underscores, starting with a letter", req.GetObjectType())
 	case !objectIDPattern.MatchString(req.GetObjectId()):
-		return nil, status.Errorf(codes.InvalidArgument, "object id %q: use 1 to 64 letters, digits, dots, colons, underscores or dashes", req.GetObjectId())
+		return audit.Entry{}, status.Errorf(codes.InvalidArgument, "object id %q: use 1 to 64 letters, digits, dots, colons, underscores or dashes", req.GetObjectId())
 	}
 	before, err := digest("before", req.GetBefore())
 	if err != nil {
-		return nil, err
+		return audit.Entry{}, err
 	}
 	after, err := digest("after", req.GetAfter())
 	if err != nil {
-		return nil, err
+		return audit.Entry{}, err
 	}
-	actor, ok := s.callers.Caller(c)
+	actor, ok := callers.Caller(c)
 	if !ok {
-		return nil, status.Error(codes.PermissionDenied, "the host knows no caller of this request to record the entry against")
+		return audit.Entry{}, status.Error(codes.PermissionDenied, "the host knows no caller of this request to record the entry against")
 	}
 	e := audit.Entry{
-		At:         s.now().UTC(),
+		At:         at,
 		ActorKind:  actor.Kind,
 		ActorLogin: actor.Login,
 		Action:     action,
@@ -90,7 +106,7 @@ func (s *trail) Audit(ctx context.Context, req *pluginv1.AuditRequest) (*pluginv
 		Outcome:      audit.OK,
 		RequestID:    clip(c.Request, maxRequestID),
 		// What a plugin writes is told apart from what the platform does.
-		Source: AuditSource(s.plugin),
+		Source: AuditSource(plugin),
 	}
 	if actor.ID != 0 {
 		e.ActorID = &actor.ID
@@ -98,13 +114,7 @@ func (s *trail) Audit(ctx context.Context, req *pluginv1.AuditRequest) (*pluginv
 	if actor.Unit != 0 {
 		e.UnitID = &actor.Unit
 	}
-	err = s.router.InTenant(ctx, c.County, func(ctx context.Context, conn *sqlx.Conn) error {
-		return audit.Write(ctx, conn, e)
-	})
-	if err != nil {
-		return nil, s.grpcError(ctx, err)
-	}
-	return &pluginv1.AuditResponse{}, nil
+	return e, nil
 }
 
 // AuditSource is the source of the audit entries of what plugin drove

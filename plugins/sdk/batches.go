@@ -38,7 +38,25 @@ func (h *Host) PutRecords(ctx context.Context, puts []RecordPut) ([]Record, erro
 	if len(puts) > MaxBatchRecords {
 		return nil, fmt.Errorf("%w: a batch holds at most %d records, not %d", ErrInvalid, MaxBatchRecords, len(puts))
 	}
-	req := &pluginv1.PutRecordsRequest{Capability: h.capability, Records: make([]*pluginv1.RecordPut, len(puts))}
+	records, err := recordPuts(puts)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := h.batches.PutRecords(ctx, &pluginv1.PutRecordsRequest{Capability: h.capability, Records: records})
+	if err != nil {
+		return nil, hostError(err)
+	}
+	out := make([]Record, 0, len(resp.GetRecords()))
+	for _, r := range resp.GetRecords() {
+		out = append(out, record(r))
+	}
+	return out, nil
+}
+
+// recordPuts encodes puts for the host, refusing them here if their
+// documents are over MaxBatchBytes together.
+func recordPuts(puts []RecordPut) ([]*pluginv1.RecordPut, error) {
+	out := make([]*pluginv1.RecordPut, len(puts))
 	size := 0
 	for i, p := range puts {
 		data, err := json.Marshal(p.Document)
@@ -50,15 +68,7 @@ func (h *Host) PutRecords(ctx context.Context, puts []RecordPut) ([]Record, erro
 		if size += len(data); size > MaxBatchBytes {
 			return nil, fmt.Errorf("%w: the batch's documents are over %d bytes together", ErrInvalid, MaxBatchBytes)
 		}
-		req.Records[i] = &pluginv1.RecordPut{Collection: p.Collection, Id: p.ID, Version: p.Version, Document: data}
-	}
-	resp, err := h.batches.PutRecords(ctx, req)
-	if err != nil {
-		return nil, hostError(err)
-	}
-	out := make([]Record, 0, len(resp.GetRecords()))
-	for _, r := range resp.GetRecords() {
-		out = append(out, record(r))
+		out[i] = &pluginv1.RecordPut{Collection: p.Collection, Id: p.ID, Version: p.Version, Document: data}
 	}
 	return out, nil
 }

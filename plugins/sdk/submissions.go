@@ -28,7 +28,21 @@ type Submission struct {
 	// InstanceField, if set (with Workflow), is the member the host sets
 	// to the started instance's id.
 	InstanceField string
+	// Also are further records of the module written in the same
+	// transaction, as PutRecords writes them: at most MaxSubmissionAlso,
+	// within MaxBatchBytes together. One that cannot be written
+	// (ErrConflict for one that exists or is at another version) fails
+	// the whole submission.
+	Also []RecordPut
+	// Audit, if set, is the module's entry of the audit trail for the
+	// submission, written in the same transaction under Audit's checks.
+	// Its After, if nil, is the record as written (its number and
+	// instance id in it).
+	Audit *AuditEntry
 }
+
+// MaxSubmissionAlso bounds a submission's further records (Also).
+const MaxSubmissionAlso = 10
 
 // Submitted is what Submit did: the record as written (its number and
 // instance id in it), its receipt (show the code once: the host keeps
@@ -52,11 +66,28 @@ func (h *Host) Submit(ctx context.Context, s Submission) (Submitted, error) {
 	if err != nil {
 		return Submitted{}, fmt.Errorf("encode record %s/%s: %w", s.Collection, s.ID, err)
 	}
+	if len(s.Also) > MaxSubmissionAlso {
+		return Submitted{}, fmt.Errorf("%w: a submission writes at most %d further records, not %d", ErrInvalid, MaxSubmissionAlso, len(s.Also))
+	}
+	also, err := recordPuts(s.Also)
+	if err != nil {
+		return Submitted{}, err
+	}
 	o := s.Start
-	resp, err := h.submissions.Submit(ctx, &pluginv1.SubmitRequest{Capability: h.capability, Collection: s.Collection, Id: s.ID, Document: data,
-		NumberField: s.NumberField, Workflow: s.Workflow, InstanceField: s.InstanceField,
+	req := &pluginv1.SubmitRequest{Capability: h.capability, Collection: s.Collection, Id: s.ID, Document: data,
+		NumberField: s.NumberField, Workflow: s.Workflow, InstanceField: s.InstanceField, Also: also,
 		Start: &pluginv1.SubmitStart{Title: o.Title, Reference: o.Reference, SubjectUnitId: o.SubjectUnitID, SmsReminder: o.SMSReminder,
-			TimeLimitDays: days32([]int{o.TimeLimitDays})[0], InitiatorUnitId: o.InitiatorUnitID}})
+			TimeLimitDays: days32([]int{o.TimeLimitDays})[0], InitiatorUnitId: o.InitiatorUnitID}}
+	if e := s.Audit; e != nil {
+		req.Audit = &pluginv1.SubmitAudit{Action: e.Action, ObjectType: e.ObjectType, ObjectId: e.ObjectID}
+		if req.Audit.Before, err = document(e.Before); err != nil {
+			return Submitted{}, fmt.Errorf("audit %s: encode before: %w", e.Action, err)
+		}
+		if req.Audit.After, err = document(e.After); err != nil {
+			return Submitted{}, fmt.Errorf("audit %s: encode after: %w", e.Action, err)
+		}
+	}
+	resp, err := h.submissions.Submit(ctx, req)
 	if err != nil {
 		return Submitted{}, hostError(err)
 	}

@@ -21,6 +21,23 @@ var (
 
 // Audit appends e to the county's audit trail, as sdk.Host.Audit.
 func (h *Host) Audit(_ context.Context, e sdk.AuditEntry) error {
+	if err := h.checkEntryObjects(e); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := h.failing(Call{Method: "Audit", Collection: e.ObjectType, ID: e.ObjectID}); err != nil {
+		return err
+	}
+	if err := h.checkEntry(e); err != nil {
+		return err
+	}
+	h.audits = append(h.audits, e)
+	return nil
+}
+
+// checkEntryObjects checks e's objects as the SDK and the host do.
+func (h *Host) checkEntryObjects(e sdk.AuditEntry) error {
 	for _, object := range []struct {
 		what string
 		v    any
@@ -36,11 +53,11 @@ func (h *Host) Audit(_ context.Context, e sdk.AuditEntry) error {
 			return fmt.Errorf("%w: %s is %d bytes; the limit is %d", sdk.ErrInvalid, object.what, len(data), maxDocumentBytes)
 		}
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if err := h.failing(Call{Method: "Audit", Collection: e.ObjectType, ID: e.ObjectID}); err != nil {
-		return err
-	}
+	return nil
+}
+
+// checkEntry checks e's names as the host does.
+func (h *Host) checkEntry(e sdk.AuditEntry) error {
 	switch {
 	case !actionPattern.MatchString(e.Action) || len(h.manifest.ID)+1+len(e.Action) > maxAction:
 		return fmt.Errorf("%w: action %q: use up to 4 dot-separated words of lowercase letters, digits or underscores, %d bytes with the module's id", sdk.ErrInvalid, e.Action, maxAction)
@@ -49,6 +66,5 @@ func (h *Host) Audit(_ context.Context, e sdk.AuditEntry) error {
 	case !objectIDPattern.MatchString(e.ObjectID):
 		return fmt.Errorf("%w: object id %q: use 1 to 64 letters, digits, dots, colons, underscores or dashes", sdk.ErrInvalid, e.ObjectID)
 	}
-	h.audits = append(h.audits, e)
 	return nil
 }

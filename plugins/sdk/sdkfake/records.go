@@ -264,25 +264,9 @@ func (h *Host) PutRecords(_ context.Context, puts []sdk.RecordPut) ([]sdk.Record
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	writes := make([]put, len(puts))
-	seen := make(map[[2]string]bool, len(puts))
-	size := 0
-	for i, p := range puts {
-		data, err := json.Marshal(p.Document)
-		if err != nil {
-			return nil, fmt.Errorf("encode record %s/%s: %w", p.Collection, p.ID, err)
-		}
-		if size += len(data); size > sdk.MaxBatchBytes {
-			return nil, fmt.Errorf("%w: the batch's documents are over %d bytes together", sdk.ErrInvalid, sdk.MaxBatchBytes)
-		}
-		key := [2]string{p.Collection, p.ID}
-		if seen[key] {
-			return nil, fmt.Errorf("%w: record %d (%s/%s): the batch holds the record twice", sdk.ErrInvalid, i, p.Collection, p.ID)
-		}
-		seen[key] = true
-		if writes[i], err = h.checkWrite(p.Collection, p.ID, p.Version, data); err != nil {
-			return nil, fmt.Errorf("record %d (%s/%s): %w", i, p.Collection, p.ID, err)
-		}
+	writes, err := h.checkedPuts(puts, nil)
+	if err != nil {
+		return nil, err
 	}
 	for i, w := range writes {
 		err := h.failing(Call{Method: "PutRecords", Collection: w.collection, ID: w.id})
@@ -310,6 +294,35 @@ func (h *Host) PutRecords(_ context.Context, puts []sdk.RecordPut) ([]sdk.Record
 	}
 	h.audits = append(h.audits, sdk.AuditEntry{Action: "records.batch", ObjectType: "records", ObjectID: object, After: list})
 	return out, nil
+}
+
+// checkedPuts are puts checked as the host checks a batch's records,
+// each once and none of taken's keys, under h.mu.
+func (h *Host) checkedPuts(puts []sdk.RecordPut, taken map[[2]string]bool) ([]put, error) {
+	writes := make([]put, len(puts))
+	seen := maps.Clone(taken)
+	if seen == nil {
+		seen = make(map[[2]string]bool, len(puts))
+	}
+	size := 0
+	for i, p := range puts {
+		data, err := json.Marshal(p.Document)
+		if err != nil {
+			return nil, fmt.Errorf("encode record %s/%s: %w", p.Collection, p.ID, err)
+		}
+		if size += len(data); size > sdk.MaxBatchBytes {
+			return nil, fmt.Errorf("%w: the batch's documents are over %d bytes together", sdk.ErrInvalid, sdk.MaxBatchBytes)
+		}
+		key := [2]string{p.Collection, p.ID}
+		if seen[key] {
+			return nil, fmt.Errorf("%w: record %d (%s/%s): the batch holds the record twice", sdk.ErrInvalid, i, p.Collection, p.ID)
+		}
+		seen[key] = true
+		if writes[i], err = h.checkWrite(p.Collection, p.ID, p.Version, data); err != nil {
+			return nil, fmt.Errorf("record %d (%s/%s): %w", i, p.Collection, p.ID, err)
+		}
+	}
+	return writes, nil
 }
 
 // PutNumbered writes doc like Put after setting doc[n.Field] to the next

@@ -48,6 +48,11 @@ func (h *Host) Submit(ctx context.Context, s sdk.Submission) (sdk.Submitted, err
 	if err != nil {
 		return sdk.Submitted{}, fmt.Errorf("encode record %s/%s: %w", s.Collection, s.ID, err)
 	}
+	if s.Audit != nil {
+		if err := h.checkEntryObjects(*s.Audit); err != nil {
+			return sdk.Submitted{}, err
+		}
+	}
 	start, err := h.checkSubmission(s, data)
 	if err != nil {
 		return sdk.Submitted{}, err
@@ -74,7 +79,26 @@ func (h *Host) Submit(ctx context.Context, s sdk.Submission) (sdk.Submitted, err
 	if err := h.receiptless(s.Collection, s.ID); err != nil {
 		return sdk.Submitted{}, err
 	}
+	also, err := h.checkedAlso(s)
+	if err != nil {
+		return sdk.Submitted{}, err
+	}
+	for _, a := range also {
+		if err := h.writable(a); err != nil {
+			return sdk.Submitted{}, err
+		}
+	}
 	out.Record, out.Receipt = h.write(w), h.issue(s.Collection, s.ID, r)
+	for _, a := range also {
+		h.write(a)
+	}
+	if s.Audit != nil {
+		e := *s.Audit
+		if e.After == nil {
+			e.After = out.Record.Document
+		}
+		h.audits = append(h.audits, e)
+	}
 	return out, nil
 }
 
@@ -104,10 +128,27 @@ func (h *Host) checkSubmission(s sdk.Submission, data []byte) (Starter, error) {
 	if _, err := h.submittedWrite(s, data, longestReceiptNumber, largestInstanceID); err != nil {
 		return nil, err
 	}
+	if _, err := h.checkedAlso(s); err != nil {
+		return nil, err
+	}
+	if s.Audit != nil {
+		if err := h.checkEntry(*s.Audit); err != nil {
+			return nil, err
+		}
+	}
 	if err := h.receiptless(s.Collection, s.ID); err != nil {
 		return nil, err
 	}
 	return h.starter, nil
+}
+
+// checkedAlso are s's further records, checked as the host checks them,
+// under h.mu.
+func (h *Host) checkedAlso(s sdk.Submission) ([]put, error) {
+	if len(s.Also) > sdk.MaxSubmissionAlso {
+		return nil, fmt.Errorf("%w: a submission writes at most %d further records, not %d", sdk.ErrInvalid, sdk.MaxSubmissionAlso, len(s.Also))
+	}
+	return h.checkedPuts(s.Also, map[[2]string]bool{{s.Collection, s.ID}: true})
 }
 
 // submittedWrite is the creation of s's record, its document data with

@@ -47,6 +47,15 @@ type SubmitRequest struct {
 	// instance_field, if set (with a workflow), is the member the host sets
 	// to the started instance's id.
 	InstanceField string `protobuf:"bytes,8,opt,name=instance_field,json=instanceField,proto3" json:"instance_field,omitempty"`
+	// also are further records of the plugin written in the same
+	// transaction, as PutRecords writes them (version 0 creates, another
+	// replaces at that version): at most 10, their documents within a
+	// batch's bytes together. One that cannot be written refuses the whole
+	// submission.
+	Also []*RecordPut `protobuf:"bytes,9,rep,name=also,proto3" json:"also,omitempty"`
+	// audit, if set, is the plugin's entry of the audit trail for the
+	// submission, written in the same transaction under Audit's checks.
+	Audit         *SubmitAudit `protobuf:"bytes,10,opt,name=audit,proto3" json:"audit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -137,6 +146,99 @@ func (x *SubmitRequest) GetInstanceField() string {
 	return ""
 }
 
+func (x *SubmitRequest) GetAlso() []*RecordPut {
+	if x != nil {
+		return x.Also
+	}
+	return nil
+}
+
+func (x *SubmitRequest) GetAudit() *SubmitAudit {
+	if x != nil {
+		return x.Audit
+	}
+	return nil
+}
+
+// SubmitAudit is a submission's audit entry, as AuditRequest's.
+type SubmitAudit struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Action     string                 `protobuf:"bytes,1,opt,name=action,proto3" json:"action,omitempty"`
+	ObjectType string                 `protobuf:"bytes,2,opt,name=object_type,json=objectType,proto3" json:"object_type,omitempty"`
+	ObjectId   string                 `protobuf:"bytes,3,opt,name=object_id,json=objectId,proto3" json:"object_id,omitempty"`
+	// before and after are JSON documents; an empty after is the record as
+	// written (its number and instance id in it).
+	Before        []byte `protobuf:"bytes,4,opt,name=before,proto3" json:"before,omitempty"`
+	After         []byte `protobuf:"bytes,5,opt,name=after,proto3" json:"after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitAudit) Reset() {
+	*x = SubmitAudit{}
+	mi := &file_proto_pluginv1_submissions_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitAudit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitAudit) ProtoMessage() {}
+
+func (x *SubmitAudit) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pluginv1_submissions_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitAudit.ProtoReflect.Descriptor instead.
+func (*SubmitAudit) Descriptor() ([]byte, []int) {
+	return file_proto_pluginv1_submissions_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SubmitAudit) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *SubmitAudit) GetObjectType() string {
+	if x != nil {
+		return x.ObjectType
+	}
+	return ""
+}
+
+func (x *SubmitAudit) GetObjectId() string {
+	if x != nil {
+		return x.ObjectId
+	}
+	return ""
+}
+
+func (x *SubmitAudit) GetBefore() []byte {
+	if x != nil {
+		return x.Before
+	}
+	return nil
+}
+
+func (x *SubmitAudit) GetAfter() []byte {
+	if x != nil {
+		return x.After
+	}
+	return nil
+}
+
 // SubmitStart is a start's options, as StartWorkflowForRequest's.
 type SubmitStart struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -154,7 +256,7 @@ type SubmitStart struct {
 
 func (x *SubmitStart) Reset() {
 	*x = SubmitStart{}
-	mi := &file_proto_pluginv1_submissions_proto_msgTypes[1]
+	mi := &file_proto_pluginv1_submissions_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -166,7 +268,7 @@ func (x *SubmitStart) String() string {
 func (*SubmitStart) ProtoMessage() {}
 
 func (x *SubmitStart) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_pluginv1_submissions_proto_msgTypes[1]
+	mi := &file_proto_pluginv1_submissions_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -179,7 +281,7 @@ func (x *SubmitStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitStart.ProtoReflect.Descriptor instead.
 func (*SubmitStart) Descriptor() ([]byte, []int) {
-	return file_proto_pluginv1_submissions_proto_rawDescGZIP(), []int{1}
+	return file_proto_pluginv1_submissions_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *SubmitStart) GetTitle() string {
@@ -238,7 +340,7 @@ type SubmitResponse struct {
 
 func (x *SubmitResponse) Reset() {
 	*x = SubmitResponse{}
-	mi := &file_proto_pluginv1_submissions_proto_msgTypes[2]
+	mi := &file_proto_pluginv1_submissions_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -250,7 +352,7 @@ func (x *SubmitResponse) String() string {
 func (*SubmitResponse) ProtoMessage() {}
 
 func (x *SubmitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_pluginv1_submissions_proto_msgTypes[2]
+	mi := &file_proto_pluginv1_submissions_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -263,7 +365,7 @@ func (x *SubmitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitResponse.ProtoReflect.Descriptor instead.
 func (*SubmitResponse) Descriptor() ([]byte, []int) {
-	return file_proto_pluginv1_submissions_proto_rawDescGZIP(), []int{2}
+	return file_proto_pluginv1_submissions_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *SubmitResponse) GetRecord() *Record {
@@ -291,7 +393,7 @@ var File_proto_pluginv1_submissions_proto protoreflect.FileDescriptor
 
 const file_proto_pluginv1_submissions_proto_rawDesc = "" +
 	"\n" +
-	" proto/pluginv1/submissions.proto\x12\x15countycloud.plugin.v1\x1a\x1bproto/pluginv1/plugin.proto\x1a\x1dproto/pluginv1/receipts.proto\"\x9b\x02\n" +
+	" proto/pluginv1/submissions.proto\x12\x15countycloud.plugin.v1\x1a\x1bproto/pluginv1/plugin.proto\x1a\x1cproto/pluginv1/batches.proto\x1a\x1dproto/pluginv1/receipts.proto\"\x8b\x03\n" +
 	"\rSubmitRequest\x12\x1e\n" +
 	"\n" +
 	"capability\x18\x01 \x01(\tR\n" +
@@ -304,7 +406,17 @@ const file_proto_pluginv1_submissions_proto_rawDesc = "" +
 	"\fnumber_field\x18\x05 \x01(\tR\vnumberField\x12\x1a\n" +
 	"\bworkflow\x18\x06 \x01(\tR\bworkflow\x128\n" +
 	"\x05start\x18\a \x01(\v2\".countycloud.plugin.v1.SubmitStartR\x05start\x12%\n" +
-	"\x0einstance_field\x18\b \x01(\tR\rinstanceField\"\xe0\x01\n" +
+	"\x0einstance_field\x18\b \x01(\tR\rinstanceField\x124\n" +
+	"\x04also\x18\t \x03(\v2 .countycloud.plugin.v1.RecordPutR\x04also\x128\n" +
+	"\x05audit\x18\n" +
+	" \x01(\v2\".countycloud.plugin.v1.SubmitAuditR\x05audit\"\x91\x01\n" +
+	"\vSubmitAudit\x12\x16\n" +
+	"\x06action\x18\x01 \x01(\tR\x06action\x12\x1f\n" +
+	"\vobject_type\x18\x02 \x01(\tR\n" +
+	"objectType\x12\x1b\n" +
+	"\tobject_id\x18\x03 \x01(\tR\bobjectId\x12\x16\n" +
+	"\x06before\x18\x04 \x01(\fR\x06before\x12\x14\n" +
+	"\x05after\x18\x05 \x01(\fR\x05after\"\xe0\x01\n" +
 	"\vSubmitStart\x12\x14\n" +
 	"\x05title\x18\x01 \x01(\tR\x05title\x12\x1c\n" +
 	"\treference\x18\x02 \x01(\tR\treference\x12&\n" +
@@ -331,25 +443,29 @@ func file_proto_pluginv1_submissions_proto_rawDescGZIP() []byte {
 	return file_proto_pluginv1_submissions_proto_rawDescData
 }
 
-var file_proto_pluginv1_submissions_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_proto_pluginv1_submissions_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_proto_pluginv1_submissions_proto_goTypes = []any{
 	(*SubmitRequest)(nil),  // 0: countycloud.plugin.v1.SubmitRequest
-	(*SubmitStart)(nil),    // 1: countycloud.plugin.v1.SubmitStart
-	(*SubmitResponse)(nil), // 2: countycloud.plugin.v1.SubmitResponse
-	(*Record)(nil),         // 3: countycloud.plugin.v1.Record
-	(*IssuedReceipt)(nil),  // 4: countycloud.plugin.v1.IssuedReceipt
+	(*SubmitAudit)(nil),    // 1: countycloud.plugin.v1.SubmitAudit
+	(*SubmitStart)(nil),    // 2: countycloud.plugin.v1.SubmitStart
+	(*SubmitResponse)(nil), // 3: countycloud.plugin.v1.SubmitResponse
+	(*RecordPut)(nil),      // 4: countycloud.plugin.v1.RecordPut
+	(*Record)(nil),         // 5: countycloud.plugin.v1.Record
+	(*IssuedReceipt)(nil),  // 6: countycloud.plugin.v1.IssuedReceipt
 }
 var file_proto_pluginv1_submissions_proto_depIdxs = []int32{
-	1, // 0: countycloud.plugin.v1.SubmitRequest.start:type_name -> countycloud.plugin.v1.SubmitStart
-	3, // 1: countycloud.plugin.v1.SubmitResponse.record:type_name -> countycloud.plugin.v1.Record
-	4, // 2: countycloud.plugin.v1.SubmitResponse.receipt:type_name -> countycloud.plugin.v1.IssuedReceipt
-	0, // 3: countycloud.plugin.v1.Submissions.Submit:input_type -> countycloud.plugin.v1.SubmitRequest
-	2, // 4: countycloud.plugin.v1.Submissions.Submit:output_type -> countycloud.plugin.v1.SubmitResponse
-	4, // [4:5] is the sub-list for method output_type
-	3, // [3:4] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	2, // 0: countycloud.plugin.v1.SubmitRequest.start:type_name -> countycloud.plugin.v1.SubmitStart
+	4, // 1: countycloud.plugin.v1.SubmitRequest.also:type_name -> countycloud.plugin.v1.RecordPut
+	1, // 2: countycloud.plugin.v1.SubmitRequest.audit:type_name -> countycloud.plugin.v1.SubmitAudit
+	5, // 3: countycloud.plugin.v1.SubmitResponse.record:type_name -> countycloud.plugin.v1.Record
+	6, // 4: countycloud.plugin.v1.SubmitResponse.receipt:type_name -> countycloud.plugin.v1.IssuedReceipt
+	0, // 5: countycloud.plugin.v1.Submissions.Submit:input_type -> countycloud.plugin.v1.SubmitRequest
+	3, // 6: countycloud.plugin.v1.Submissions.Submit:output_type -> countycloud.plugin.v1.SubmitResponse
+	6, // [6:7] is the sub-list for method output_type
+	5, // [5:6] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_proto_pluginv1_submissions_proto_init() }
@@ -358,6 +474,7 @@ func file_proto_pluginv1_submissions_proto_init() {
 		return
 	}
 	file_proto_pluginv1_plugin_proto_init()
+	file_proto_pluginv1_batches_proto_init()
 	file_proto_pluginv1_receipts_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -365,7 +482,7 @@ func file_proto_pluginv1_submissions_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_pluginv1_submissions_proto_rawDesc), len(file_proto_pluginv1_submissions_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
