@@ -3,6 +3,7 @@ package approval
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -201,6 +202,41 @@ func TestATokenTheModuleCannotUseIsRefusedAlikeAndWritesNothing(t *testing.T) {
 	tt.refused(anonymous(), "POST", "/public/applications", "", body, http.StatusConflict, codeApplicantFull)
 	if tt.host.count(collApplications) != apps {
 		t.Fatal("an application refused for a full list was written")
+	}
+}
+
+// TestAnOnlineApplicationIsOneSubmission: the application, its place on
+// its token's list (a new token's record, or the list at the version
+// read) and its audit entry are handed to the host in one submission,
+// all written or none.
+func TestAnOnlineApplicationIsOneSubmission(t *testing.T) {
+	tt := newTester(t)
+	tt.do(countyAdmin(), "POST", "/items", "", completeItem("XK-001"), nil)
+	first := tt.applyWith("")
+	second := tt.applyWith(first.ApplicantToken)
+	if len(tt.host.submissions) != 2 {
+		t.Fatalf("%d submissions for two applications", len(tt.host.submissions))
+	}
+	for i, want := range []struct {
+		id      string
+		version int64
+	}{{first.ID, 0}, {second.ID, 1}} {
+		s := tt.host.submissions[i]
+		if len(s.Also) != 1 || s.Also[0].Collection != collApplicants || s.Also[0].Version != want.version {
+			t.Errorf("submission %d writes besides %+v", i, s.Also)
+		}
+		if a := s.Audit; a == nil || a.Action != "application.submit" || a.ObjectID != want.id || a.Before != nil || a.After != nil {
+			t.Errorf("submission %d is audited as %+v", i, a)
+		}
+	}
+	// The entry's after is the application as written, its number in it.
+	if e := tt.host.audits[len(tt.host.audits)-1]; !strings.Contains(fmt.Sprintf("%s", e.After), `"number":"`+second.Number+`"`) {
+		t.Errorf("the entry's after %s", e.After)
+	}
+	at := tt.host.count(collApplications)
+	tt.do(clerk(), "POST", "/applications", "", anApplication("项目备案申请表", "营业执照"), nil)
+	if s := tt.host.submissions[len(tt.host.submissions)-1]; tt.host.count(collApplications) != at+1 || len(s.Also) != 0 || s.Audit == nil {
+		t.Errorf("at the counter: %+v", s)
 	}
 }
 

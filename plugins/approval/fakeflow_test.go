@@ -52,6 +52,7 @@ func (h *fakeHost) Submit(ctx context.Context, s sdk.Submission) (sdk.Submitted,
 		return sdk.Submitted{}, err
 	}
 	h.mu.Lock()
+	h.submissions = append(h.submissions, s)
 	for _, p := range s.Also {
 		if r, ok := h.records[p.Collection][p.ID]; r.Version != p.Version || ok != (p.Version != 0) {
 			h.mu.Unlock()

@@ -27,6 +27,8 @@ type fakeHost struct {
 	units    []sdk.Unit
 	measures map[string]sdk.Measure
 	audits   []sdk.AuditEntry
+	// submissions are the submissions handed to Submit, in order.
+	submissions []sdk.Submission
 	// batches counts the batches written; failBatch, if set, is the
 	// record whose batch is refused as changed meanwhile.
 	batches   int
