@@ -478,7 +478,7 @@ func TestSubmissionsAtOnceTakeEveryNumberOnce(t *testing.T) {
 	if len(numbers) != 20 {
 		t.Errorf("20 submissions took %d numbers", len(numbers))
 	}
-	if s := w.state(t, wengyuan); s != "20 records, 20 index rows, 20 receipts, 20 numbers" {
+	if s := w.state(t, wengyuan); s != "20 records, 20 index rows, 20 receipts, 20 numbers, 0 audit entries" {
 		t.Errorf("after 20 submissions: %s", s)
 	}
 }

@@ -42,7 +42,9 @@
 //     LookupReceipt takes in any case, with or without its dashes; a wrong
 //     code is answered as an unknown number, sdk.ErrNotFound.
 //   - Submissions: Submit creates the record with the receipt's number and
-//     the instance's id set in its members and issues its receipt, all or
+//     the instance's id set in its members and issues its receipt, writes
+//     its further records (Also) as PutRecords would and appends its
+//     audit entry (its After, if nil, the record as written), all or
 //     nothing; the workflow is started by the test's own fake of the
 //     engine, which SetStarter names (ErrNoStarter without one).
 //   - Units: the county's, as New is given them (AddUnits and RemoveUnits

@@ -449,6 +449,21 @@ func TestASubmissionIsWrittenWithItsReceiptAndStartOrNotAtAll(t *testing.T) {
 		"a document that is no object":  {func() sdk.Submission { s := letter("s2"); s.Document = []int{1}; return s }(), sdk.ErrInvalid},
 		"a start without a workflow":    {func() sdk.Submission { s := letter("s2"); s.Workflow, s.InstanceField = "", ""; return s }(), sdk.ErrInvalid},
 		"a start the Starter refuses":   {letter("s2"), refused},
+		"a further record that exists": {func() sdk.Submission {
+			s := letter("s2")
+			s.Also = []sdk.RecordPut{{Collection: "suggestions", ID: "s1", Document: suggestion{}}}
+			return s
+		}(), sdk.ErrConflict},
+		"the record again among the further": {func() sdk.Submission {
+			s := letter("s2")
+			s.Also = []sdk.RecordPut{{Collection: "suggestions", ID: "s2", Document: suggestion{}}}
+			return s
+		}(), sdk.ErrInvalid},
+		"an audit entry of an action that cannot be": {func() sdk.Submission {
+			s := letter("s2")
+			s.Audit = &sdk.AuditEntry{Action: "Bad Action", ObjectType: "suggestion", ObjectID: "s2"}
+			return s
+		}(), sdk.ErrInvalid},
 	} {
 		refuse = nil
 		if c.want == refused {
@@ -462,9 +477,17 @@ func TestASubmissionIsWrittenWithItsReceiptAndStartOrNotAtAll(t *testing.T) {
 	if h.Count("suggestions") != 1 || len(started) != 1 {
 		t.Fatalf("refused submissions left %d records, %d starts", h.Count("suggestions"), len(started))
 	}
-	plain, err := h.Submit(ctx, sdk.Submission{Collection: "suggestions", ID: "s3", Document: suggestion{Text: "原样"}})
+	if len(h.Audits()) != 0 {
+		t.Fatalf("refused submissions left audit entries %+v", h.Audits())
+	}
+	plain, err := h.Submit(ctx, sdk.Submission{Collection: "suggestions", ID: "s3", Document: suggestion{Text: "原样"},
+		Also:  []sdk.RecordPut{{Collection: "suggestions", ID: "s1", Version: 1, Document: suggestion{Text: "已合并"}}},
+		Audit: &sdk.AuditEntry{Action: "suggestion.submit", ObjectType: "suggestion", ObjectID: "s3"}})
 	if err != nil || plain.Receipt.Number != "2026-000002" || plain.Outcome != nil || string(plain.Record.Document) != `{"text":"原样"}` {
 		t.Fatalf("a submission without members or workflow: %+v %v", plain, err)
+	}
+	if r, err := h.Get(ctx, "suggestions", "s1"); err != nil || r.Version != 2 || len(h.Audits()) != 1 || fmt.Sprintf("%s", h.Audits()[0].After) != `{"text":"原样"}` {
+		t.Fatalf("the further record %+v %v, the entries %+v", r, err, h.Audits())
 	}
 	h.SetStarter(nil)
 	if _, err := h.Submit(ctx, letter("s4")); !errors.Is(err, sdkfake.ErrNoStarter) || h.Count("suggestions") != 2 {

@@ -79,14 +79,9 @@ func (h *Host) Submit(ctx context.Context, s sdk.Submission) (sdk.Submitted, err
 	if err := h.receiptless(s.Collection, s.ID); err != nil {
 		return sdk.Submitted{}, err
 	}
-	also, err := h.checkedAlso(s)
+	also, err := h.writableAlso(s)
 	if err != nil {
 		return sdk.Submitted{}, err
-	}
-	for _, a := range also {
-		if err := h.writable(a); err != nil {
-			return sdk.Submitted{}, err
-		}
 	}
 	out.Record, out.Receipt = h.write(w), h.issue(s.Collection, s.ID, r)
 	for _, a := range also {
@@ -128,7 +123,7 @@ func (h *Host) checkSubmission(s sdk.Submission, data []byte) (Starter, error) {
 	if _, err := h.submittedWrite(s, data, longestReceiptNumber, largestInstanceID); err != nil {
 		return nil, err
 	}
-	if _, err := h.checkedAlso(s); err != nil {
+	if _, err := h.writableAlso(s); err != nil {
 		return nil, err
 	}
 	if s.Audit != nil {
@@ -142,13 +137,22 @@ func (h *Host) checkSubmission(s sdk.Submission, data []byte) (Starter, error) {
 	return h.starter, nil
 }
 
-// checkedAlso are s's further records, checked as the host checks them,
-// under h.mu.
-func (h *Host) checkedAlso(s sdk.Submission) ([]put, error) {
+// writableAlso are s's further records, checked as the host checks them
+// and writable as they stand, under h.mu.
+func (h *Host) writableAlso(s sdk.Submission) ([]put, error) {
 	if len(s.Also) > sdk.MaxSubmissionAlso {
 		return nil, fmt.Errorf("%w: a submission writes at most %d further records, not %d", sdk.ErrInvalid, sdk.MaxSubmissionAlso, len(s.Also))
 	}
-	return h.checkedPuts(s.Also, map[[2]string]bool{{s.Collection, s.ID}: true})
+	also, err := h.checkedPuts(s.Also, map[[2]string]bool{{s.Collection, s.ID}: true})
+	if err != nil {
+		return nil, err
+	}
+	for i, w := range also {
+		if err := h.writable(w); err != nil {
+			return nil, fmt.Errorf("record %d (%s/%s): %w", i, w.collection, w.id, err)
+		}
+	}
+	return also, nil
 }
 
 // submittedWrite is the creation of s's record, its document data with
