@@ -357,7 +357,8 @@ func (c *call) submit(it itemView, in applicationInput, channel string, holder *
 	}
 	done, err := c.host.Submit(c.ctx, s)
 	if holder != nil && holder.token == "" && errors.Is(err, sdk.ErrConflict) {
-		return 0, receiptView{}, fmt.Errorf("%w: %w", errListChanged, err)
+		// Answered as any conflict once the attempts are spent.
+		return 0, receiptView{}, fmt.Errorf("%w: %w", errListChanged, c.flowRefused(err))
 	}
 	if err != nil {
 		return 0, receiptView{}, c.flowRefused(err)
