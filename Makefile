@@ -36,7 +36,7 @@ DEVBIN := $(CURDIR)/bin/countycloud-dev
 # modules' packages run beside the root module's long ones, not after them.
 unit:
 	@go build -trimpath -o $(DEVBIN) ./cmd/countycloud
-	@COUNTYCLOUD_BIN=$(DEVBIN) go test -race -count=1 -timeout 10m $(MODULES:%=%/...)
+	@COUNTYCLOUD_BIN=$(DEVBIN) go test -race -count=1 -timeout 20m -parallel 4 $(MODULES:%=%/...)
 
 fuzz:
 	@FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
