@@ -2,7 +2,6 @@ package sdkfake
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/countycloud/countycloud/plugins/sdk"
@@ -24,19 +23,5 @@ func (h *Host) PublicDownloadURL(_ context.Context, id string, ttl time.Duration
 	if err := h.failing(Call{Method: "PublicDownloadURL", ID: id}); err != nil {
 		return sdk.SignedURL{}, err
 	}
-	ttl = (ttl + time.Second - 1) / time.Second * time.Second
-	switch {
-	case ttl == 0:
-		ttl = defaultPublicDownloadTTL
-	case ttl < 0 || ttl > maxPublicDownloadTTL:
-		return sdk.SignedURL{}, fmt.Errorf("%w: ttl %s is not between 1 s and %s", sdk.ErrInvalid, ttl, maxPublicDownloadTTL)
-	}
-	f, err := h.file(id)
-	if err != nil {
-		return sdk.SignedURL{}, err
-	}
-	if f.Status != sdk.FileReady {
-		return sdk.SignedURL{}, fmt.Errorf("%w: file %s is %s: its bytes have not arrived", sdk.ErrNotReady, id, f.Status)
-	}
-	return sdk.SignedURL{URL: downloadURL + id, ExpiresAt: h.now().Add(ttl).UTC().Truncate(time.Second)}, nil
+	return h.signedURL(id, ttl, defaultPublicDownloadTTL, maxPublicDownloadTTL)
 }

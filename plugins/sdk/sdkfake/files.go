@@ -155,13 +155,19 @@ func (h *Host) DownloadURL(_ context.Context, id string, ttl time.Duration) (sdk
 	if err := h.failing(Call{Method: "DownloadURL", ID: id}); err != nil {
 		return sdk.SignedURL{}, err
 	}
+	return h.signedURL(id, ttl, defaultDownloadTTL, maxDownloadTTL)
+}
+
+// signedURL is a URL to ready file id for ttl within the host's bounds
+// of the call: def if 0, at most most. h.mu is held.
+func (h *Host) signedURL(id string, ttl, def, most time.Duration) (sdk.SignedURL, error) {
 	// The SDK sends whole seconds, rounded up.
 	ttl = (ttl + time.Second - 1) / time.Second * time.Second
 	switch {
 	case ttl == 0:
-		ttl = defaultDownloadTTL
-	case ttl < 0 || ttl > maxDownloadTTL:
-		return sdk.SignedURL{}, fmt.Errorf("%w: ttl %s is not between 1 s and %s", sdk.ErrInvalid, ttl, maxDownloadTTL)
+		ttl = def
+	case ttl < 0 || ttl > most:
+		return sdk.SignedURL{}, fmt.Errorf("%w: ttl %s is not between 1 s and %s", sdk.ErrInvalid, ttl, most)
 	}
 	f, err := h.file(id)
 	if err != nil {
