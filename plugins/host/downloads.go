@@ -45,12 +45,9 @@ func (s *publicDownloads) PublicDownloadURL(ctx context.Context, req *pluginv1.P
 	if err := s.available(); err != nil {
 		return nil, err
 	}
-	ttl := time.Duration(req.GetTtlSeconds()) * time.Second
-	switch {
-	case req.GetTtlSeconds() == 0:
-		ttl = defaultPublicDownloadTTL
-	case req.GetTtlSeconds() < 0 || req.GetTtlSeconds() > int64(maxPublicDownloadTTL/time.Second):
-		return nil, status.Errorf(codes.InvalidArgument, "ttl %d s is not between 1 s and %s", req.GetTtlSeconds(), maxPublicDownloadTTL)
+	ttl, err := urlTTL(req.GetTtlSeconds(), defaultPublicDownloadTTL, maxPublicDownloadTTL)
+	if err != nil {
+		return nil, err
 	}
 	c, err := s.capability(req.GetCapability())
 	if err != nil {

@@ -183,12 +183,9 @@ func (s *files) DownloadURL(ctx context.Context, req *pluginv1.DownloadURLReques
 	if err := s.available(); err != nil {
 		return nil, err
 	}
-	ttl := time.Duration(req.GetTtlSeconds()) * time.Second
-	switch {
-	case req.GetTtlSeconds() == 0:
-		ttl = defaultDownloadTTL
-	case req.GetTtlSeconds() < 0 || req.GetTtlSeconds() > int64(maxDownloadTTL/time.Second):
-		return nil, status.Errorf(codes.InvalidArgument, "ttl %d s is not between 1 s and %s", req.GetTtlSeconds(), maxDownloadTTL)
+	ttl, err := urlTTL(req.GetTtlSeconds(), defaultDownloadTTL, maxDownloadTTL)
+	if err != nil {
+		return nil, err
 	}
 	c, err := s.account(req.GetCapability(), "files")
 	if err != nil {
@@ -309,4 +306,16 @@ func checkContentType(ct string) (string, error) {
 		return "", status.Errorf(codes.InvalidArgument, "content type %q is not a media type of at most %d bytes", ct, maxContentType)
 	}
 	return out, nil
+}
+
+// urlTTL is the life of a signed URL asked for in seconds: def if 0,
+// refused outside 1 s to most.
+func urlTTL(seconds int64, def, most time.Duration) (time.Duration, error) {
+	switch {
+	case seconds == 0:
+		return def, nil
+	case seconds < 0 || seconds > int64(most/time.Second):
+		return 0, status.Errorf(codes.InvalidArgument, "ttl %d s is not between 1 s and %s", seconds, most)
+	}
+	return time.Duration(seconds) * time.Second, nil
 }
