@@ -93,20 +93,9 @@ func (o *orgCmd) approvalListCmd() *cobra.Command {
 			if complete != "" {
 				q.Set("complete", complete)
 			}
-			all := []approvalItem{}
-			for {
-				var page struct {
-					Items []approvalItem `json:"items"`
-					Next  string         `json:"next"`
-				}
-				if err := c.do(cmd.Context(), http.MethodGet, base+approvalItems, q, nil, &page); err != nil {
-					return err
-				}
-				all = append(all, page.Items...)
-				if page.Next == "" {
-					break
-				}
-				q.Set("after", page.Next)
+			all, err := modulePages[approvalItem](cmd.Context(), c, base+approvalItems, q, "items")
+			if err != nil {
+				return err
 			}
 			if o.opts.output == "json" {
 				return printJSON(o.e.stdout, all)

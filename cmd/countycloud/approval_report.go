@@ -224,20 +224,9 @@ accepted, rejected, approved or denied. See docs/approval.md.`,
 			if cmd.Flags().Changed("department") {
 				q.Set("unit_id", strconv.FormatInt(department, 10))
 			}
-			all := []approvalApplication{}
-			for {
-				var page struct {
-					Applications []approvalApplication `json:"applications"`
-					Next         string                `json:"next"`
-				}
-				if err := c.do(cmd.Context(), http.MethodGet, base+"/modules/approval/applications", q, nil, &page); err != nil {
-					return err
-				}
-				all = append(all, page.Applications...)
-				if page.Next == "" {
-					break
-				}
-				q.Set("after", page.Next)
+			all, err := modulePages[approvalApplication](cmd.Context(), c, base+"/modules/approval/applications", q, "applications")
+			if err != nil {
+				return err
 			}
 			if o.opts.output == "json" {
 				return printJSON(o.e.stdout, all)

@@ -175,3 +175,30 @@ func (c *apiClient) send(ctx context.Context, method, path string, query url.Val
 	}
 	return nil, &exitError{code: code, err: &apiError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message, Details: eb.Error.Details}}
 }
+
+// modulePages reads every page of a module's list at path: each page is
+// {"<key>": [...], "next": "…"}, and the next is asked for with
+// ?after=<next> until next is empty. Never nil, so that -o json prints [].
+func modulePages[T any](ctx context.Context, c *apiClient, path string, q url.Values, key string) ([]T, error) {
+	all := []T{}
+	for {
+		var page map[string]json.RawMessage
+		if err := c.do(ctx, http.MethodGet, path, q, nil, &page); err != nil {
+			return nil, err
+		}
+		var rows []T
+		var next string
+		for member, into := range map[string]any{key: &rows, "next": &next} {
+			if raw, ok := page[member]; ok {
+				if err := json.Unmarshal(raw, into); err != nil {
+					return nil, fmt.Errorf("read %s of %s: %w", member, path, err)
+				}
+			}
+		}
+		all = append(all, rows...)
+		if next == "" {
+			return all, nil
+		}
+		q.Set("after", next)
+	}
+}
