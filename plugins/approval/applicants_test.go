@@ -71,16 +71,16 @@ func TestAnApplicantsTokenListsTheirApplicationsAndNoOneElses(t *testing.T) {
 	}
 	// Only the hash is kept: no record holds the token, with or without
 	// its dashes.
-	for coll, recs := range tt.host.records {
-		for id, r := range recs {
+	for _, coll := range collectionNames() {
+		for _, r := range tt.host.Records(coll) {
 			for _, secret := range []string{first.ApplicantToken, strings.ReplaceAll(first.ApplicantToken, "-", "")} {
-				if strings.Contains(id, secret) || bytes.Contains(r.Document, []byte(secret)) {
-					t.Fatalf("record %s/%s holds the token", coll, id)
+				if strings.Contains(r.ID, secret) || bytes.Contains(r.Document, []byte(secret)) {
+					t.Fatalf("record %s/%s holds the token", coll, r.ID)
 				}
 			}
 		}
 	}
-	if n := tt.host.count(collApplicants); n != 1 {
+	if n := tt.host.Count(collApplicants); n != 1 {
 		t.Fatalf("%d applicants' records after one application", n)
 	}
 
@@ -158,7 +158,7 @@ func TestATokenTheModuleCannotUseIsRefusedAlikeAndWritesNothing(t *testing.T) {
 		bad = append(bad, guess)
 	}
 	want := tt.refused(anonymous(), "POST", applicantsRoute, "", map[string]any{"token": never}, http.StatusNotFound, codeApplicantNotFound)
-	apps, applicants, audits := tt.host.count(collApplications), tt.host.count(collApplicants), len(tt.host.audits)
+	apps, applicants, audits := tt.host.Count(collApplications), tt.host.Count(collApplicants), len(tt.host.Audits())
 	for _, token := range bad {
 		got := tt.refused(anonymous(), "POST", applicantsRoute, "", map[string]any{"token": token}, http.StatusNotFound, codeApplicantNotFound)
 		if got.Error.Message != want.Error.Message {
@@ -173,7 +173,7 @@ func TestATokenTheModuleCannotUseIsRefusedAlikeAndWritesNothing(t *testing.T) {
 			t.Fatalf("an application with token %q is told apart: %+v", token, got)
 		}
 	}
-	if tt.host.count(collApplications) != apps || tt.host.count(collApplicants) != applicants || len(tt.host.audits) != audits {
+	if tt.host.Count(collApplications) != apps || tt.host.Count(collApplicants) != applicants || len(tt.host.Audits()) != audits {
 		t.Fatal("refused tokens wrote something")
 	}
 	if l := tt.listOf(held.ApplicantToken, "", 0); numbersOf(l) != held.Number {
@@ -196,11 +196,11 @@ func TestATokenTheModuleCannotUseIsRefusedAlikeAndWritesNothing(t *testing.T) {
 	if _, err := tt.host.Put(t.Context(), collApplicants, key, r.Version, rec); err != nil {
 		t.Fatal(err)
 	}
-	apps = tt.host.count(collApplications)
+	apps = tt.host.Count(collApplications)
 	body := anApplication("项目备案申请表", "营业执照")
 	body["applicant_token"] = held.ApplicantToken
 	tt.refused(anonymous(), "POST", "/public/applications", "", body, http.StatusConflict, codeApplicantFull)
-	if tt.host.count(collApplications) != apps {
+	if tt.host.Count(collApplications) != apps {
 		t.Fatal("an application refused for a full list was written")
 	}
 }
@@ -214,14 +214,15 @@ func TestAnOnlineApplicationIsOneSubmission(t *testing.T) {
 	tt.do(countyAdmin(), "POST", "/items", "", completeItem("XK-001"), nil)
 	first := tt.applyWith("")
 	second := tt.applyWith(first.ApplicantToken)
-	if len(tt.host.submissions) != 2 {
-		t.Fatalf("%d submissions for two applications", len(tt.host.submissions))
+	submissions := tt.host.submitted()
+	if len(submissions) != 2 {
+		t.Fatalf("%d submissions for two applications", len(submissions))
 	}
 	for i, want := range []struct {
 		id      string
 		version int64
 	}{{first.ID, 0}, {second.ID, 1}} {
-		s := tt.host.submissions[i]
+		s := submissions[i]
 		if len(s.Also) != 1 || s.Also[0].Collection != collApplicants || s.Also[0].Version != want.version {
 			t.Errorf("submission %d writes besides %+v", i, s.Also)
 		}
@@ -230,12 +231,14 @@ func TestAnOnlineApplicationIsOneSubmission(t *testing.T) {
 		}
 	}
 	// The entry's after is the application as written, its number in it.
-	if e := tt.host.audits[len(tt.host.audits)-1]; !strings.Contains(fmt.Sprintf("%s", e.After), `"number":"`+second.Number+`"`) {
+	audits := tt.host.Audits()
+	if e := audits[len(audits)-1]; !strings.Contains(fmt.Sprintf("%s", e.After), `"number":"`+second.Number+`"`) {
 		t.Errorf("the entry's after %s", e.After)
 	}
-	at := tt.host.count(collApplications)
+	at := tt.host.Count(collApplications)
 	tt.do(clerk(), "POST", "/applications", "", anApplication("项目备案申请表", "营业执照"), nil)
-	if s := tt.host.submissions[len(tt.host.submissions)-1]; tt.host.count(collApplications) != at+1 || len(s.Also) != 0 || s.Audit == nil {
+	submissions = tt.host.submitted()
+	if s := submissions[len(submissions)-1]; tt.host.Count(collApplications) != at+1 || len(s.Also) != 0 || s.Audit == nil {
 		t.Errorf("at the counter: %+v", s)
 	}
 }

@@ -1,6 +1,7 @@
 package approval
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -19,8 +20,19 @@ func otherClerk() sdk.Caller {
 }
 
 // handIn hands in, with receipt's code, a file of each of materials,
-// and answers their ids.
+// whose bytes arrive, and answers their ids.
 func (tt *tester) handIn(receipt receiptView, materials ...string) []string {
+	tt.t.Helper()
+	ids := tt.handInPending(receipt, materials...)
+	for _, id := range ids {
+		tt.host.Arrive(tt.t, id)
+	}
+	return ids
+}
+
+// handInPending hands in, with receipt's code, a file of each of
+// materials, whose bytes have not arrived, and answers their ids.
+func (tt *tester) handInPending(receipt receiptView, materials ...string) []string {
 	tt.t.Helper()
 	var ids []string
 	for _, m := range materials {
@@ -50,22 +62,22 @@ func (tt *tester) applyWithFiles() receiptView {
 func (tt *tester) submittedBefore() string {
 	tt.t.Helper()
 	id := tt.applyWithFiles().ID
-	tt.host.mu.Lock()
-	defer tt.host.mu.Unlock()
-	r := tt.host.records[collApplications][id]
+	r, err := tt.host.Get(context.Background(), collApplications, id)
+	if err != nil {
+		tt.t.Fatal(err)
+	}
 	var doc map[string]any
 	if err := json.Unmarshal(r.Document, &doc); err != nil {
 		tt.t.Fatal(err)
 	}
 	instance := int64(doc["instance_id"].(float64))
 	delete(doc, "instance_id")
+	tt.host.mu.Lock()
 	tt.host.flow.refs[instance], tt.host.flow.open[instance] = "", ""
-	data, err := json.Marshal(doc)
-	if err != nil {
+	tt.host.mu.Unlock()
+	if _, err := tt.host.Put(context.Background(), collApplications, id, r.Version, doc); err != nil {
 		tt.t.Fatal(err)
 	}
-	r.Document = data
-	tt.host.records[collApplications][id] = r
 	return id
 }
 
@@ -87,7 +99,7 @@ func TestAnOnlineApplicationIsExaminedCorrectedDecidedAndQueried(t *testing.T) {
 	tt := newTester(t)
 	tt.do(countyAdmin(), "POST", "/items", "", completeItem("XK-001"), nil)
 
-	before := len(tt.host.records[collApplications])
+	before := tt.host.Count(collApplications)
 	tt.refused(anonymous(), "POST", "/public/applications", "", anApplication("项目备案申请表"), http.StatusBadRequest, codeMissingMaterials)
 	tt.refused(anonymous(), "POST", "/public/applications", "", anApplication("项目备案申请表", "营业执照", "营业执照"), http.StatusBadRequest, codeInvalidApplication)
 	bad := anApplication("项目备案申请表", "营业执照")
@@ -96,12 +108,14 @@ func TestAnOnlineApplicationIsExaminedCorrectedDecidedAndQueried(t *testing.T) {
 	wrongItem := anApplication("项目备案申请表", "营业执照")
 	wrongItem["item_code"] = "XK-404"
 	tt.refused(anonymous(), "POST", "/public/applications", "", wrongItem, http.StatusNotFound, codeItemNotFound)
-	if n := len(tt.host.records[collApplications]); n != before {
+	if n := tt.host.Count(collApplications); n != before {
 		t.Fatalf("refused applications wrote %d records", n-before)
 	}
 
+	// The code is the host's: 16 characters of base32 (80 bits), in
+	// groups of four.
 	var receipt receiptView
-	if s := tt.do(anonymous(), "POST", "/public/applications", "", anApplication("项目备案申请表", "营业执照"), &receipt); s != http.StatusCreated || receipt.Number == "" || len(receipt.Code) < 20 {
+	if s := tt.do(anonymous(), "POST", "/public/applications", "", anApplication("项目备案申请表", "营业执照"), &receipt); s != http.StatusCreated || receipt.Number == "" || len(strings.ReplaceAll(receipt.Code, "-", "")) < 16 {
 		t.Fatalf("apply online: %d %+v", s, receipt)
 	}
 	id := receipt.ID
@@ -159,14 +173,14 @@ func TestAnOnlineApplicationIsExaminedCorrectedDecidedAndQueried(t *testing.T) {
 		t.Errorf("the workflow was asked %q, want %q", tt.host.flow.calls, want)
 	}
 	for _, m := range []string{measureDecided, measureDecidedOnline, measureDecidedOnTime} {
-		if f, ok := tt.host.measures[m+":"+id]; !ok || f.UnitID != 20 || f.Day != "2026-06-05" {
+		if f, ok := tt.host.measure(m + ":" + id); !ok || f.UnitID != 20 || f.Day != "2026-06-05" {
 			t.Errorf("measure %s: %+v", m, f)
 		}
 	}
-	if _, ok := tt.host.measures[measureOverdue+":"+id]; ok {
+	if _, ok := tt.host.measure(measureOverdue + ":" + id); ok {
 		t.Error("an application decided on time counted overdue")
 	}
-	if f := tt.host.measures[measureHandling+":"+id]; f.UnitID != 20 || f.Delta != 125 {
+	if f, _ := tt.host.measure(measureHandling + ":" + id); f.UnitID != 20 || f.Delta != 125 {
 		t.Errorf("the handling time of 1.25 working days counted %+v", f)
 	}
 	tt.do(anonymous(), "POST", "/public/applications/"+receipt.Number+"/query", "", map[string]any{"code": receipt.Code}, &seen)
@@ -219,7 +233,7 @@ func FuzzApplication(f *testing.F) {
 		tt := newTester(t)
 		tt.do(countyAdmin(), "POST", "/items", "", completeItem("XK-001"), nil)
 		resp := tt.serve(anonymous(), "POST", "/public/applications", "", body)
-		written := len(tt.host.records[collApplications])
+		written := tt.host.Count(collApplications)
 		switch {
 		case resp.Status == http.StatusCreated && written == 1:
 		case resp.Status >= 400 && resp.Status < 500 && written == 0 && strings.Contains(string(resp.Body), `"code":`):
@@ -335,9 +349,7 @@ func TestMaterialsHandedInAtTheCounterAreRecordedByTheLeadDepartment(t *testing.
 		t.Fatalf("refused supplements changed the application: %+v, calls %v", a, tt.host.flow.calls)
 	}
 
-	tt.host.mu.Lock()
-	tt.host.failPut = 1
-	tt.host.mu.Unlock()
+	tt.host.failPutIn(1)
 	tt.refused(clerk(), "POST", path, "", body, http.StatusServiceUnavailable, codeBusy)
 	a = application{}
 	if s := tt.do(clerk(), "POST", path, "", body, &a); s != http.StatusOK || a.Status != statusSubmitted || a.UpdatedBy != "zhangsan" || len(a.Missing) != 0 {
@@ -450,10 +462,10 @@ func TestAnAbandonedExaminationOrDecisionIsTakenOver(t *testing.T) {
 		!a.DecidedAt.Equal(decidedAt) || count("approve at decide") != 1 {
 		t.Fatalf("the deputy finishes the decision: %d %+v, calls %v", s, a, tt.host.flow.calls)
 	}
-	if f, ok := tt.host.measures[measureDecidedOnTime+":"+id]; !ok || f.Day != "2026-06-05" {
+	if f, ok := tt.host.measure(measureDecidedOnTime + ":" + id); !ok || f.Day != "2026-06-05" {
 		t.Errorf("the decision finished is not counted on time on its day: %+v", f)
 	}
-	if f := tt.host.measures[measureHandling+":"+id]; f.Delta != 125 {
+	if f, _ := tt.host.measure(measureHandling + ":" + id); f.Delta != 125 {
 		t.Errorf("the decision finished counts the handling time the engine kept as %+v", f)
 	}
 

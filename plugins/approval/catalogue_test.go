@@ -71,9 +71,7 @@ func (tt *tester) serve(who sdk.Caller, method, path, query string, body any) *s
 			tt.t.Fatal(err)
 		}
 	}
-	tt.host.mu.Lock()
-	tt.host.caller = who
-	tt.host.mu.Unlock()
+	tt.host.setCaller(who)
 	resp, err := tt.m.serve(context.Background(), &sdk.Request{Method: method, Path: path, Query: query, Body: data, Caller: who, RequestID: "req-1"}, tt.host)
 	if err != nil {
 		tt.t.Fatalf("%s %s: %v", method, path, err)
@@ -175,7 +173,7 @@ func TestItemsCreateReadListUpdateDelete(t *testing.T) {
 	}
 	tt.refused(clerk(), "GET", "/items/XK-001", "", nil, http.StatusNotFound, codeItemNotFound)
 	actions := []string{}
-	for _, a := range tt.host.audits {
+	for _, a := range tt.host.Audits() {
 		actions = append(actions, a.Action)
 	}
 	if want := []string{"item.create", "item.create", "item.update", "item.update", "item.delete"}; !equal(actions, want) {
@@ -211,7 +209,7 @@ func TestItemsOnlyTheCountyAdminsChangeTheCatalogue(t *testing.T) {
 	tt.t = t
 	tt.refused(anonymous(), "GET", "/items", "", nil, http.StatusForbidden, codeForbidden)
 	tt.refused(anonymous(), "GET", "/items/XK-001", "", nil, http.StatusForbidden, codeForbidden)
-	if n := tt.host.count(collItems); n != 1 {
+	if n := tt.host.Count(collItems); n != 1 {
 		t.Fatalf("%d items", n)
 	}
 	var got itemView
@@ -259,7 +257,7 @@ func TestItemsBadInputIsRefusedWithItsProblems(t *testing.T) {
 	tt.refused(countyAdmin(), "POST", "/items", "", `{"code":"XK-1","nmae":"x"}`, http.StatusBadRequest, codeInvalidJSON)
 	tt.refused(countyAdmin(), "GET", "/items", "complete=yes", nil, http.StatusBadRequest, codeInvalidQuery)
 	tt.refused(countyAdmin(), "GET", "/items", "unit=20", nil, http.StatusBadRequest, codeInvalidQuery)
-	if n := tt.host.count(collItems); n != 0 {
+	if n := tt.host.Count(collItems); n != 0 {
 		t.Fatalf("%d items written", n)
 	}
 	tt.do(countyAdmin(), "POST", "/items", "", completeItem("XK-001"), nil)

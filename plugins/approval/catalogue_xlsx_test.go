@@ -12,6 +12,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/countycloud/countycloud/plugins/sdk"
+	"github.com/countycloud/countycloud/plugins/sdk/sdkfake"
 )
 
 // header is the workbook's header row.
@@ -117,11 +118,11 @@ func TestAnImportIsCheckedWholeDryRunThenWrittenAndReimportedInPlace(t *testing.
 			t.Errorf("error %d: %+v, want %+v", i, e, w)
 		}
 	}
-	if tt.host.count(collItems) != 0 || tt.host.batches != 0 || len(tt.host.measures) != 0 {
+	if tt.host.Count(collItems) != 0 || tt.host.batchesHandedIn() != 0 || len(tt.host.Measures()) != 0 {
 		t.Fatal("a dry run wrote")
 	}
 	r := tt.refused(countyAdmin(), "POST", "/items/import", "", importInput{Workbook: bad}, http.StatusBadRequest, codeWorkbookRowsRejected)
-	if !strings.Contains(string(r.Error.Details), `"row":5`) || tt.host.count(collItems) != 0 {
+	if !strings.Contains(string(r.Error.Details), `"row":5`) || tt.host.Count(collItems) != 0 {
 		t.Fatalf("rows refused: %s", r.Error.Details)
 	}
 	good := workbookOf(t, header(),
@@ -169,8 +170,8 @@ func TestAnImportIsCheckedWholeDryRunThenWrittenAndReimportedInPlace(t *testing.
 		t.Fatalf("counted %v", c)
 	}
 	// The same file again changes nothing and counts nothing.
-	batches := tt.host.batches
-	if s := tt.importFile(again, false, &report); s != http.StatusOK || report.Unchanged != 4 || tt.host.batches != batches {
+	batches := tt.host.batchesHandedIn()
+	if s := tt.importFile(again, false, &report); s != http.StatusOK || report.Unchanged != 4 || tt.host.batchesHandedIn() != batches {
 		t.Fatalf("the same file again: %d %+v", s, report)
 	}
 }
@@ -207,7 +208,7 @@ func TestAWorkbookRefusedWholeWritesNothing(t *testing.T) {
 	for _, c := range []sdk.Caller{clerk(), unitAdmin(), operator(), anonymous()} {
 		tt.refused(c, "POST", "/items/import", "", importInput{Workbook: workbookOf(t, header(), row("XK-001", nil))}, http.StatusForbidden, codeForbidden)
 	}
-	if tt.host.count(collItems) != 0 || tt.host.batches != 0 {
+	if tt.host.Count(collItems) != 0 || tt.host.batchesHandedIn() != 0 {
 		t.Fatal("a refused workbook wrote")
 	}
 }
@@ -258,17 +259,19 @@ func TestALargeImportIsWrittenInBatchesAndAConflictSaysHowFarItGot(t *testing.T)
 		rows = append(rows, row(fmt.Sprintf("XK-%04d", i), nil))
 	}
 	file := workbookOf(t, rows...)
-	tt.host.failBatch = "XK-1500"
+	// The batch holding XK-1500 is refused, as one whose record changed
+	// meanwhile.
+	tt.host.SetFail(sdkfake.FromNth(1, fmt.Errorf("%w: record XK-1500 changed meanwhile", sdk.ErrConflict), sdkfake.Match("PutRecords", collItems, "XK-1500")))
 	r := tt.refused(countyAdmin(), "POST", "/items/import", "", importInput{Workbook: file}, http.StatusConflict, codeVersionConflict)
-	if !strings.Contains(r.Error.Message, "1000 items were written") || tt.host.count(collItems) != 1000 {
-		t.Fatalf("%s; %d items", r.Error.Message, tt.host.count(collItems))
+	if !strings.Contains(r.Error.Message, "1000 items were written") || tt.host.Count(collItems) != 1000 {
+		t.Fatalf("%s; %d items", r.Error.Message, tt.host.Count(collItems))
 	}
-	tt.host.failBatch = ""
+	tt.host.SetFail(nil)
 	var report importReport
 	if s := tt.importFile(file, false, &report); s != http.StatusOK || report.Created != 1500 || report.Unchanged != 1000 {
 		t.Fatalf("import again: %d %+v", s, report)
 	}
-	if n := tt.host.count(collItems); n != 2500 {
+	if n := tt.host.Count(collItems); n != 2500 {
 		t.Fatalf("%d items", n)
 	}
 	var total int64

@@ -2,7 +2,6 @@ package approval
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -10,14 +9,12 @@ import (
 	"github.com/countycloud/countycloud/plugins/sdk"
 )
 
-// fakeFlow stands for the host's receipts and workflow engine as the
-// applications reach them: receipts looked up by number and code alike
-// for a wrong code and an unknown number; one instance per start, whose
-// open step the tests set, suspended and resumed as the calls say. The
-// engine itself is tested in tenants/workflow, and the module with it in
-// cmd/countycloud's end-to-end test.
+// fakeFlow stands for the host's workflow engine as the applications
+// reach it: one instance per start, whose open step the tests set,
+// suspended and resumed as the calls say. The engine itself is tested in
+// tenants/workflow, and the module with it in cmd/countycloud's
+// end-to-end test.
 type fakeFlow struct {
-	receipts map[string]fakeReceipt
 	// open is the step of each instance's open task; due its deadline.
 	open      map[int64]string
 	due       map[int64]time.Time
@@ -30,75 +27,11 @@ type fakeFlow struct {
 	denied bool
 }
 
-type fakeReceipt struct{ code, record string }
-
 func (f *fakeFlow) init() {
-	if f.receipts == nil {
-		f.receipts, f.open, f.due, f.suspended = map[string]fakeReceipt{}, map[int64]string{}, map[int64]time.Time{}, map[int64]bool{}
+	if f.open == nil {
+		f.open, f.due, f.suspended = map[int64]string{}, map[int64]time.Time{}, map[int64]bool{}
 		f.refs, f.acted = map[int64]string{}, map[int64][]sdk.Task{}
 	}
-}
-
-// Submit writes the record with its receipt's number and its instance's
-// id, issues the receipt and starts the workflow, as the host does in one
-// transaction (which the host's tests check).
-func (h *fakeHost) Submit(ctx context.Context, s sdk.Submission) (sdk.Submitted, error) {
-	data, err := json.Marshal(s.Document)
-	if err != nil {
-		return sdk.Submitted{}, err
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return sdk.Submitted{}, err
-	}
-	h.mu.Lock()
-	h.submissions = append(h.submissions, s)
-	for _, p := range s.Also {
-		if r, ok := h.records[p.Collection][p.ID]; r.Version != p.Version || ok != (p.Version != 0) {
-			h.mu.Unlock()
-			return sdk.Submitted{}, fmt.Errorf("%w: record %s/%s changed meanwhile", sdk.ErrConflict, p.Collection, p.ID)
-		}
-	}
-	h.flow.init()
-	n := fmt.Sprintf("2026-%06d", len(h.flow.receipts)+1)
-	code := strings.Repeat("k", 20) + n
-	h.flow.receipts[n] = fakeReceipt{code: code, record: s.ID}
-	h.mu.Unlock()
-	started, err := h.StartWorkflowFor(ctx, s.Workflow, s.Start)
-	if err != nil {
-		return sdk.Submitted{}, err
-	}
-	doc[s.NumberField], doc[s.InstanceField] = n, started.Instance.ID
-	rec, err := h.Put(ctx, s.Collection, s.ID, 0, doc)
-	if err != nil {
-		return sdk.Submitted{}, err
-	}
-	for _, p := range s.Also {
-		if _, err := h.Put(ctx, p.Collection, p.ID, p.Version, p.Document); err != nil {
-			return sdk.Submitted{}, err
-		}
-	}
-	if s.Audit != nil {
-		e := *s.Audit
-		if e.After == nil {
-			e.After = json.RawMessage(rec.Document)
-		}
-		if err := h.Audit(ctx, e); err != nil {
-			return sdk.Submitted{}, err
-		}
-	}
-	return sdk.Submitted{Record: rec, Receipt: sdk.Receipt{Number: n, Code: code, IssuedAt: h.now()}, Outcome: &started}, nil
-}
-
-func (h *fakeHost) LookupReceipt(_ context.Context, number, code string) (sdk.ReceiptRecord, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.flow.init()
-	r, ok := h.flow.receipts[number]
-	if !ok || r.code != code {
-		return sdk.ReceiptRecord{}, fmt.Errorf("%w: no receipt", sdk.ErrNotFound)
-	}
-	return sdk.ReceiptRecord{Number: number, Collection: collApplications, RecordID: r.record}, nil
 }
 
 func (h *fakeHost) StartWorkflowFor(_ context.Context, workflow string, o sdk.StartOptions) (sdk.Outcome, error) {

@@ -2,11 +2,15 @@ package approval
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/countycloud/countycloud/plugins/sdk"
+	"github.com/countycloud/countycloud/plugins/sdk/sdkfake"
 )
 
 // TestAnApplicantHandsInTheFilesOfTheirMaterials: with the receipt's
@@ -31,8 +35,8 @@ func TestAnApplicantHandsInTheFilesOfTheirMaterials(t *testing.T) {
 	tt.refused(anonymous(), "POST", files, "", file("户口簿", "application/pdf", 1000), http.StatusBadRequest, codeInvalidApplication)
 	tt.refused(anonymous(), "POST", files, "", file("营业执照", "text/html", 1000), http.StatusUnsupportedMediaType, codeFileTypeRefused)
 	tt.refused(anonymous(), "POST", files, "", file("营业执照", "application/pdf", maxMaterialBytes+1), http.StatusRequestEntityTooLarge, codeFileTooLarge)
-	if len(tt.host.files) != 0 {
-		t.Fatalf("refused files kept: %v", tt.host.files)
+	if files := tt.host.Files(); len(files) != 0 {
+		t.Fatalf("refused files kept: %v", files)
 	}
 
 	var up struct {
@@ -42,6 +46,7 @@ func TestAnApplicantHandsInTheFilesOfTheirMaterials(t *testing.T) {
 	if s := tt.do(anonymous(), "POST", files, "", file("营业执照", "application/pdf", 1000), &up); s != http.StatusCreated || up.FileID == "" || up.URL == "" {
 		t.Fatalf("hand in a file: %d %+v", s, up)
 	}
+	tt.host.Arrive(t, up.FileID)
 	var view materialFileView
 	if s := tt.do(clerk(), "GET", "/applications/"+receipt.ID+"/files/"+up.FileID, "", nil, &view); s != http.StatusOK || view.Material != "营业执照" || view.URL.URL == "" {
 		t.Fatalf("the clerk reads the file: %d %+v", s, view)
@@ -52,7 +57,11 @@ func TestAnApplicantHandsInTheFilesOfTheirMaterials(t *testing.T) {
 	// Asked for the licence again (补正): only it takes files now.
 	tt.do(clerk(), "POST", "/applications/"+receipt.ID+"/acceptance", "", map[string]any{"decision": "correct", "missing": []string{"营业执照"}}, nil)
 	tt.refused(anonymous(), "POST", files, "", file("项目备案申请表", "application/pdf", 1000), http.StatusBadRequest, codeInvalidApplication)
-	tt.do(anonymous(), "POST", files, "", file("营业执照", "image/png", 2000), nil)
+	var png struct {
+		FileID string `json:"file_id"`
+	}
+	tt.do(anonymous(), "POST", files, "", file("营业执照", "image/png", 2000), &png)
+	tt.host.Arrive(t, png.FileID)
 	var got loaded
 	tt.do(clerk(), "GET", "/applications/"+receipt.ID, "", nil, &got)
 	if len(got.Files) != 2 || got.Files[1].Material != "营业执照" || got.Files[1].ContentType != "image/png" {
@@ -81,7 +90,6 @@ func TestAnApplicantHandsInTheFilesOfTheirMaterials(t *testing.T) {
 func TestAnOnlineApplicationIsAcceptedOnlyWithAFileOfEveryMaterial(t *testing.T) {
 	tt := newTester(t)
 	tt.do(countyAdmin(), "POST", "/items", "", completeItem("XK-001"), nil)
-	tt.host.pendingFiles = true
 	var receipt receiptView
 	tt.do(anonymous(), "POST", "/public/applications", "", anApplication("项目备案申请表", "营业执照"), &receipt)
 	accept := "/applications/" + receipt.ID + "/acceptance"
@@ -104,16 +112,16 @@ func TestAnOnlineApplicationIsAcceptedOnlyWithAFileOfEveryMaterial(t *testing.T)
 	unchanged(statusSubmitted)
 
 	// The licence's bytes arrive; the form's never do.
-	licence := tt.handIn(receipt, "营业执照")[0]
-	form := tt.handIn(receipt, "项目备案申请表")[0]
+	licence := tt.handInPending(receipt, "营业执照")[0]
+	form := tt.handInPending(receipt, "项目备案申请表")[0]
 	lists(tt.refused(clerk(), "POST", accept, "", map[string]any{"decision": "accept"}, http.StatusBadRequest, codeMissingMaterials), "项目备案申请表", "营业执照")
-	tt.host.arrive(licence)
+	tt.host.Arrive(t, licence)
 	lists(tt.refused(clerk(), "POST", accept, "", map[string]any{"decision": "accept"}, http.StatusBadRequest, codeMissingMaterials), "项目备案申请表")
 	unchanged(statusSubmitted)
 
 	// Asked for the form: the file handed in before does not supply it,
 	// even arrived.
-	tt.host.arrive(form)
+	tt.host.Arrive(t, form)
 	tt.advance(time.Minute)
 	tt.do(clerk(), "POST", accept, "", map[string]any{"decision": "correct", "missing": []string{"项目备案申请表"}}, nil)
 	supply := map[string]any{"code": receipt.Code, "materials": []string{"项目备案申请表"}}
@@ -125,12 +133,12 @@ func TestAnOnlineApplicationIsAcceptedOnlyWithAFileOfEveryMaterial(t *testing.T)
 	}
 	// Handed in since: supplied, and its bytes checked at acceptance.
 	tt.advance(time.Minute)
-	again := tt.handIn(receipt, "项目备案申请表")[0]
+	again := tt.handInPending(receipt, "项目备案申请表")[0]
 	if s := tt.do(anonymous(), "POST", supplements, "", supply, nil); s != http.StatusOK {
 		t.Fatalf("supplied with a file since the request: %d", s)
 	}
 	lists(tt.refused(clerk(), "POST", accept, "", map[string]any{"decision": "accept"}, http.StatusBadRequest, codeMissingMaterials), "项目备案申请表")
-	tt.host.arrive(again)
+	tt.host.Arrive(t, again)
 	if s := tt.do(clerk(), "POST", accept, "", map[string]any{"decision": "accept"}, &a); s != http.StatusOK || a.Status != statusAccepted {
 		t.Fatalf("accepted with every file arrived: %d %+v", s, a)
 	}
@@ -138,7 +146,7 @@ func TestAnOnlineApplicationIsAcceptedOnlyWithAFileOfEveryMaterial(t *testing.T)
 	// At the counter: the originals seen stand for files.
 	var other receiptView
 	tt.do(anonymous(), "POST", "/public/applications", "", anApplication("项目备案申请表", "营业执照"), &other)
-	tt.host.arrive(tt.handIn(other, "项目备案申请表")[0])
+	tt.handIn(other, "项目备案申请表")
 	tt.do(clerk(), "POST", "/applications/"+other.ID+"/acceptance", "", map[string]any{"decision": "correct", "missing": []string{"营业执照"}}, nil)
 	tt.do(clerk(), "POST", "/applications/"+other.ID+"/supplements", "", map[string]any{"materials": []string{"营业执照"}}, nil)
 	if s := tt.do(clerk(), "POST", "/applications/"+other.ID+"/acceptance", "", map[string]any{"decision": "accept"}, &a); s != http.StatusOK || !slices.Equal(a.Originals, []string{"营业执照"}) {
@@ -188,11 +196,13 @@ func TestAnApplicantDownloadsTheirOwnFile(t *testing.T) {
 	tt.refused(anonymous(), "POST", download(mine, theirFile), "", map[string]any{"code": mine.Code}, http.StatusNotFound, codeFileNotFound)
 	tt.refused(anonymous(), "POST", download(theirs, theirFile), "", map[string]any{"code": mine.Code}, http.StatusNotFound, codeApplicationNotFound)
 	tt.refused(anonymous(), "POST", download(mine, myFile), "code="+mine.Code, nil, http.StatusBadRequest, codeInvalidJSON)
+	// The host refuses an account a public download.
+	tt.host.SetFail(sdkfake.Nth(1, fmt.Errorf("%w: public downloads are an anonymous caller's", sdk.ErrDenied), sdkfake.Match("PublicDownloadURL", "", "")))
 	tt.refused(clerk(), "POST", download(mine, myFile), "", map[string]any{"code": mine.Code}, http.StatusForbidden, codeForbidden)
 
-	tt.host.pendingFiles = true
-	pending := tt.handIn(mine, "项目备案申请表")[0]
+	pending := tt.handInPending(mine, "项目备案申请表")[0]
 	tt.refused(anonymous(), "POST", download(mine, pending), "", map[string]any{"code": mine.Code}, http.StatusConflict, codeFileNotReady)
-	tt.host.downloadsBusy = true
+	// The host has given the address too many public downloads of late.
+	tt.host.SetFail(sdkfake.FromNth(1, fmt.Errorf("%w: too many downloads", sdk.ErrBusy), sdkfake.Match("PublicDownloadURL", "", "")))
 	tt.refused(anonymous(), "POST", download(mine, myFile), "", map[string]any{"code": mine.Code}, http.StatusTooManyRequests, codeTooManyDownloads)
 }
