@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -84,6 +86,18 @@ func (h *Host) LookupReceipt(_ context.Context, number, code string) (sdk.Receip
 		return sdk.ReceiptRecord{}, fmt.Errorf("%w: no receipt has this number and code", sdk.ErrNotFound)
 	}
 	return r.ReceiptRecord, nil
+}
+
+// Receipts are the receipts issued, by IssueReceipt or Submit, sorted
+// by number, without their codes (the host keeps only a code's hash).
+func (h *Host) Receipts() []sdk.ReceiptRecord {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]sdk.ReceiptRecord, 0, len(h.receipts))
+	for _, number := range slices.Sorted(maps.Keys(h.receipts)) {
+		out = append(out, h.receipts[number].ReceiptRecord)
+	}
+	return out
 }
 
 // groups writes a code in groups of four, as people copy it.

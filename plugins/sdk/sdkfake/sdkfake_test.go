@@ -390,6 +390,10 @@ func TestAReceiptIsNumberedInItsYearInChinaAndFoundOnlyWithItsCode(t *testing.T)
 	if err != nil || second.Number != "2027-000001" || second.Code == first.Code {
 		t.Fatalf("second: %+v %v", second, err)
 	}
+	if got := h.Receipts(); len(got) != 2 || got[0].Number != first.Number || got[0].RecordID != "s1" || got[1].Number != second.Number ||
+		got[1].Collection != "suggestions" || got[1].RecordID != "s2" || !got[1].IssuedAt.Equal(second.IssuedAt) {
+		t.Fatalf("the receipts issued: %+v", got)
+	}
 	copied := strings.ToLower(strings.ReplaceAll(first.Code, "-", " "))
 	if r, err := h.LookupReceipt(ctx, first.Number, copied); err != nil || r.RecordID != "s1" || r.Collection != "suggestions" {
 		t.Fatalf("lookup: %+v %v", r, err)
@@ -474,8 +478,8 @@ func TestASubmissionIsWrittenWithItsReceiptAndStartOrNotAtAll(t *testing.T) {
 		}
 	}
 	refuse = nil
-	if h.Count("suggestions") != 1 || len(started) != 1 {
-		t.Fatalf("refused submissions left %d records, %d starts", h.Count("suggestions"), len(started))
+	if h.Count("suggestions") != 1 || len(started) != 1 || len(h.Receipts()) != 1 {
+		t.Fatalf("refused submissions left %d records, %d starts, receipts %+v", h.Count("suggestions"), len(started), h.Receipts())
 	}
 	if len(h.Audits()) != 0 {
 		t.Fatalf("refused submissions left audit entries %+v", h.Audits())
