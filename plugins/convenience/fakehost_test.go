@@ -3,207 +3,101 @@ package convenience
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/countycloud/countycloud/plugins/sdk"
+	"github.com/countycloud/countycloud/plugins/sdk/sdkfake"
 )
 
-// fakeHost keeps one county's records, receipts, workflow and measures
-// in memory, with the semantics plugins/host and the engine give them
-// (versions, queries on indexed fields in the order of ids, a receipt's
-// wrong code answered as an unknown number, only a task's assignee
-// acting, an anonymous caller refused workflows). The tests through the
-// real host check that the two agree.
+// fakeHost is the host's services in memory (sdkfake: records, receipts,
+// submissions, units, measures, audit, and the one failure hook) with
+// what the module uses beyond them: the workflow engine, with the
+// semantics the engine gives it (only a task's assignee acting, an
+// anonymous caller refused workflows but a public start), run as the
+// request's caller, and a count of the records the module read and
+// wrote. The tests through the real host check that the two agree.
 type fakeHost struct {
-	mu       sync.Mutex
-	now      func() time.Time
-	caller   sdk.Caller
-	indexed  map[string][]string
-	records  map[string]map[string]sdk.Record
-	receipts map[string][2]string // number: record id, code
-	units    map[int64]string
+	*sdkfake.Host
+	now func() time.Time
+
+	mu     sync.Mutex
+	caller sdk.Caller
 	// tasks of the instances, by id; instances' initiator and subject.
 	tasks     []*sdk.Task
 	instances []*sdk.Instance
-	measures  map[string]sdk.Measure
-	audits    []sdk.AuditEntry
-	// failAct, if set, is what the next ActOnTaskWith answers.
-	failAct error
-	// failPut, if set, is the record whose Put fails after failPutSkip
-	// more succeed, as a host gone at that moment; collection/* is any
-	// of the collection's.
-	failPut     string
-	failPutSkip int
-	// failMeasure, if set, is what the next RecordMeasure answers;
-	// failSubmit what the next Submit does.
-	failMeasure error
-	failSubmit  error
 	// unstaffed are units of the county where no one could act.
 	unstaffed map[int64]bool
-	// puts counts the records written, by collection; reads those read
-	// (got, or found by a query).
+	// puts counts the records Put, by collection; reads those read (got,
+	// or found by a query).
 	puts  map[string]int
 	reads map[string]int
 }
 
+// newFakeHost gives the fake county units 1 (县信息中心), 2 (县信访局), 3
+// (民政局), 4 (住建局) and 5 (县监察局); a submission starts its workflow
+// in the fake engine as the caller, a citizen too.
 func newFakeHost(now func() time.Time) *fakeHost {
-	indexed := map[string][]string{}
-	for name, c := range Manifest().Collections {
-		indexed[name] = c.Indexed
-	}
-	return &fakeHost{now: now, indexed: indexed, records: map[string]map[string]sdk.Record{}, receipts: map[string][2]string{},
-		units:    map[int64]string{1: "县信息中心", 2: "县信访局", 3: "民政局", 4: "住建局", 5: "县监察局"},
-		measures: map[string]sdk.Measure{}, puts: map[string]int{}, reads: map[string]int{}, unstaffed: map[int64]bool{}}
+	units := []sdk.Unit{{ID: 1, Name: "县信息中心"}, {ID: 2, Name: "县信访局"}, {ID: 3, Name: "民政局"}, {ID: 4, Name: "住建局"}, {ID: 5, Name: "县监察局"}}
+	h := &fakeHost{Host: sdkfake.New(Manifest(), now, units...), now: now, puts: map[string]int{}, reads: map[string]int{}, unstaffed: map[int64]bool{}}
+	h.SetStarter(h.submissionStart)
+	return h
 }
 
-func (h *fakeHost) Put(_ context.Context, collection, id string, version int64, doc any) (sdk.Record, error) {
-	data, err := json.Marshal(doc)
-	if err != nil {
-		return sdk.Record{}, err
+// Put writes as the host does, and counts the record written.
+func (h *fakeHost) Put(ctx context.Context, collection, id string, version int64, doc any) (sdk.Record, error) {
+	r, err := h.Host.Put(ctx, collection, id, version, doc)
+	if err == nil {
+		h.mu.Lock()
+		h.puts[collection]++
+		h.mu.Unlock()
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.failPut == collection+"/"+id || h.failPut == collection+"/*" {
-		if h.failPutSkip == 0 {
-			h.failPut = ""
-			return sdk.Record{}, fmt.Errorf("put %s/%s: the host is gone", collection, id)
-		}
-		h.failPutSkip--
-	}
-	if _, ok := h.indexed[collection]; !ok {
-		return sdk.Record{}, fmt.Errorf("%w: collection %s is not declared", sdk.ErrInvalid, collection)
-	}
-	coll := h.records[collection]
-	if coll == nil {
-		coll = map[string]sdk.Record{}
-		h.records[collection] = coll
-	}
-	now := h.now().UTC()
-	old, exists := coll[id]
-	switch {
-	case version == 0 && exists:
-		return sdk.Record{}, fmt.Errorf("%w: record %s/%s exists", sdk.ErrConflict, collection, id)
-	case version == 0:
-		old = sdk.Record{Collection: collection, ID: id, CreatedAt: now}
-	case !exists:
-		return sdk.Record{}, fmt.Errorf("%w: no record %s/%s", sdk.ErrNotFound, collection, id)
-	case old.Version != version:
-		return sdk.Record{}, fmt.Errorf("%w: record %s/%s is at version %d, not %d", sdk.ErrConflict, collection, id, old.Version, version)
-	}
-	old.Version++
-	old.Document, old.UpdatedAt = data, now
-	h.puts[collection]++
-	coll[id] = old
-	return old, nil
+	return r, err
 }
 
-func (h *fakeHost) Get(_ context.Context, collection, id string) (sdk.Record, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	r, ok := h.records[collection][id]
-	if !ok {
-		return sdk.Record{}, fmt.Errorf("%w: no record %s/%s", sdk.ErrNotFound, collection, id)
+// Get reads as the host does, and counts the record read.
+func (h *fakeHost) Get(ctx context.Context, collection, id string) (sdk.Record, error) {
+	r, err := h.Host.Get(ctx, collection, id)
+	if err == nil {
+		h.mu.Lock()
+		h.reads[collection]++
+		h.mu.Unlock()
 	}
-	h.reads[collection]++
-	return r, nil
+	return r, err
 }
 
-func (h *fakeHost) Delete(_ context.Context, collection, id string, version int64) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	r, ok := h.records[collection][id]
-	switch {
-	case !ok:
-		return fmt.Errorf("%w: no record %s/%s", sdk.ErrNotFound, collection, id)
-	case r.Version != version:
-		return fmt.Errorf("%w: record %s/%s is at version %d", sdk.ErrConflict, collection, id, r.Version)
+// Query reads as the host does, and counts the records found.
+func (h *fakeHost) Query(ctx context.Context, collection string, q sdk.Query) (sdk.Page, error) {
+	page, err := h.Host.Query(ctx, collection, q)
+	if err == nil {
+		h.mu.Lock()
+		h.reads[collection] += len(page.Records)
+		h.mu.Unlock()
 	}
-	delete(h.records[collection], id)
-	return nil
+	return page, err
 }
 
-func (h *fakeHost) Query(_ context.Context, collection string, q sdk.Query) (sdk.Page, error) {
-	limit := q.Limit
-	switch {
-	case limit == 0:
-		limit = 50
-	case limit < 0 || limit > 200:
-		return sdk.Page{}, fmt.Errorf("%w: limit %d", sdk.ErrInvalid, limit)
-	}
-	for field := range q.Where {
-		if !slices.Contains(h.indexed[collection], field) {
-			return sdk.Page{}, fmt.Errorf("%w: field %s of %s is not indexed", sdk.ErrInvalid, field, collection)
-		}
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var page sdk.Page
-	for _, id := range slices.Sorted(maps.Keys(h.records[collection])) {
-		if id <= q.After {
-			continue
-		}
-		r := h.records[collection][id]
-		if !matches(r.Document, q.Where) {
-			continue
-		}
-		if len(page.Records) == limit {
-			page.Next = page.Records[limit-1].ID
-			break
-		}
-		page.Records = append(page.Records, r)
-	}
-	h.reads[collection] += len(page.Records)
-	return page, nil
+// failNextPut makes the Put of record id of collection fail as a host
+// gone at that moment, after skip more succeed.
+func (h *fakeHost) failNextPut(collection, id string, skip int) {
+	h.SetFail(sdkfake.Nth(skip+1, sdkfake.ErrGone, sdkfake.Match("Put", collection, id)))
 }
 
-// matches compares indexed fields as the host indexes them: a string's
-// text, a number's or a boolean's JSON.
-func matches(doc json.RawMessage, where map[string]string) bool {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(doc, &top); err != nil {
-		return false
-	}
-	for field, want := range where {
-		raw, ok := top[field]
-		if !ok {
-			return false
-		}
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			s = string(raw)
-		}
-		if s != want {
-			return false
-		}
-	}
-	return true
+// failNext makes the next call of method answer err.
+func (h *fakeHost) failNext(method string, err error) {
+	h.SetFail(sdkfake.Nth(1, err, sdkfake.Match(method, "", "")))
 }
 
-func (h *fakeHost) LookupReceipt(_ context.Context, number, code string) (sdk.ReceiptRecord, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	r, ok := h.receipts[number]
-	if !ok || r[1] != code {
-		return sdk.ReceiptRecord{}, fmt.Errorf("%w: no receipt has this number and code", sdk.ErrNotFound)
+// ids are the ids of collection's records, in order.
+func (h *fakeHost) ids(collection string) []string {
+	var out []string
+	for _, r := range h.Records(collection) {
+		out = append(out, r.ID)
 	}
-	return sdk.ReceiptRecord{Number: number, Collection: collMessages, RecordID: r[0]}, nil
-}
-
-func (h *fakeHost) Units(_ context.Context, ids ...int64) ([]sdk.Unit, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []sdk.Unit
-	for _, id := range slices.Sorted(maps.Keys(h.units)) {
-		if len(ids) == 0 || slices.Contains(ids, id) {
-			out = append(out, sdk.Unit{ID: id, Name: h.units[id]})
-		}
-	}
-	return out, nil
+	return out
 }
 
 // open opens step of instance in unit for its clerks, due in five days.
@@ -216,19 +110,29 @@ func (h *fakeHost) open(in *sdk.Instance, step, name string, unit int64) sdk.Tas
 	return *t
 }
 
-func (h *fakeHost) StartWorkflowFor(_ context.Context, workflow string, o sdk.StartOptions) (sdk.Outcome, error) {
+func (h *fakeHost) StartWorkflowFor(ctx context.Context, workflow string, o sdk.StartOptions) (sdk.Outcome, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if err := h.Failure(sdkfake.Call{Method: "StartWorkflowFor", Collection: workflow}); err != nil {
+		return sdk.Outcome{}, err
+	}
 	if h.caller.Kind == sdk.CallerAnonymous {
 		return sdk.Outcome{}, fmt.Errorf("%w: the caller of this public route is anonymous", sdk.ErrDenied)
 	}
-	return h.start(workflow, o)
+	return h.start(ctx, workflow, o)
+}
+
+// submissionStart starts a submission's workflow as the caller.
+func (h *fakeHost) submissionStart(ctx context.Context, workflow string, o sdk.StartOptions) (sdk.Outcome, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.start(ctx, workflow, o)
 }
 
 // start starts workflow as the caller, with h.mu held: an anonymous
 // caller only a workflow of public_start, from the initiator unit named
 // (or the subject unit).
-func (h *fakeHost) start(workflow string, o sdk.StartOptions) (sdk.Outcome, error) {
+func (h *fakeHost) start(ctx context.Context, workflow string, o sdk.StartOptions) (sdk.Outcome, error) {
 	if workflow != wfMessage {
 		return sdk.Outcome{}, fmt.Errorf("%w: no workflow %s", sdk.ErrNotFound, workflow)
 	}
@@ -240,7 +144,7 @@ func (h *fakeHost) start(workflow string, o sdk.StartOptions) (sdk.Outcome, erro
 		initiatorUnit = cmp.Or(o.InitiatorUnitID, o.SubjectUnitID)
 	}
 	for _, unit := range []int64{o.SubjectUnitID, initiatorUnit} {
-		if _, ok := h.units[unit]; !ok || h.unstaffed[unit] {
+		if units, err := h.Units(ctx, unit); err != nil || len(units) == 0 || h.unstaffed[unit] {
 			return sdk.Outcome{}, fmt.Errorf("%w: unit %d is not the county's or no one there can act", sdk.ErrInvalid, unit)
 		}
 	}
@@ -251,58 +155,10 @@ func (h *fakeHost) start(workflow string, o sdk.StartOptions) (sdk.Outcome, erro
 	return sdk.Outcome{Instance: *in, Opened: []sdk.Task{t}}, nil
 }
 
-// Submit writes the record, its receipt and its workflow's start at
-// once, or nothing.
-func (h *fakeHost) Submit(_ context.Context, s sdk.Submission) (sdk.Submitted, error) {
-	data, err := json.Marshal(s.Document)
-	if err != nil {
-		return sdk.Submitted{}, err
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return sdk.Submitted{}, fmt.Errorf("%w: the document is not a JSON object", sdk.ErrInvalid)
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if err := h.failSubmit; err != nil {
-		h.failSubmit = nil
-		return sdk.Submitted{}, err
-	}
-	if _, ok := h.records[s.Collection][s.ID]; ok {
-		return sdk.Submitted{}, fmt.Errorf("%w: record %s/%s exists", sdk.ErrConflict, s.Collection, s.ID)
-	}
-	var out sdk.Submitted
-	if s.Workflow != "" {
-		started, err := h.start(s.Workflow, s.Start)
-		if err != nil {
-			return sdk.Submitted{}, err
-		}
-		out.Outcome = &started
-		doc[s.InstanceField] = started.Instance.ID
-	}
-	number := fmt.Sprintf("2026-%06d", len(h.receipts)+1)
-	code := fmt.Sprintf("CODE-%04d-SECRET", len(h.receipts)+1)
-	doc[s.NumberField] = number
-	if data, err = json.Marshal(doc); err != nil {
-		return sdk.Submitted{}, err
-	}
-	if h.records[s.Collection] == nil {
-		h.records[s.Collection] = map[string]sdk.Record{}
-	}
-	now := h.now().UTC()
-	out.Record = sdk.Record{Collection: s.Collection, ID: s.ID, Version: 1, Document: data, CreatedAt: now, UpdatedAt: now}
-	h.records[s.Collection][s.ID] = out.Record
-	h.puts[s.Collection]++
-	h.receipts[number] = [2]string{s.ID, code}
-	out.Receipt = sdk.Receipt{Number: number, Code: code, IssuedAt: now}
-	return out, nil
-}
-
 func (h *fakeHost) ActOnTaskWith(_ context.Context, taskID int64, action string, _ sdk.ActOptions) (sdk.Outcome, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if err := h.failAct; err != nil {
-		h.failAct = nil
+	if err := h.Failure(sdkfake.Call{Method: "ActOnTaskWith", ID: strconv.FormatInt(taskID, 10)}); err != nil {
 		return sdk.Outcome{}, err
 	}
 	if h.caller.Kind == sdk.CallerAnonymous {
@@ -371,36 +227,10 @@ func (h *fakeHost) ListWorkflowTasks(_ context.Context, q sdk.WorkflowQuery) ([]
 	return out, nil
 }
 
-func (h *fakeHost) RecordMeasure(_ context.Context, m sdk.Measure) (bool, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if err := h.failMeasure; err != nil {
-		h.failMeasure = nil
-		return false, err
-	}
-	if !slices.ContainsFunc(measures(), func(d sdk.MeasureDef) bool { return d.ID == m.ID }) {
-		return false, fmt.Errorf("%w: measure %s is not declared", sdk.ErrInvalid, m.ID)
-	}
-	if _, ok := h.measures[m.Key]; ok {
-		return false, nil
-	}
-	h.measures[m.Key] = m
-	return true, nil
-}
-
-func (h *fakeHost) Audit(_ context.Context, e sdk.AuditEntry) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.audits = append(h.audits, e)
-	return nil
-}
-
-// figures sums the measures recorded, by "measure unit".
+// figures counts the recordings that counted, by "measure unit".
 func (h *fakeHost) figures() map[string]int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	out := map[string]int{}
-	for _, m := range h.measures {
+	for _, m := range h.Measures() {
 		out[fmt.Sprintf("%s %d", m.ID, m.UnitID)]++
 	}
 	return out

@@ -302,8 +302,8 @@ func TestBadMessagesAreRefusedAndNothingIsKept(t *testing.T) {
 		}
 	}
 	h.want("a query on the submission", h.do(citizen, "POST", "/public/messages?x=1", good()), 400, codeInvalidQuery)
-	if n := len(h.host.records[collMessages]); n != 0 || len(h.host.receipts) != 0 {
-		t.Errorf("%d messages and %d receipts kept", n, len(h.host.receipts))
+	if n, r := h.host.Count(collMessages), len(h.host.Receipts()); n != 0 || r != 0 {
+		t.Errorf("%d messages and %d receipts kept", n, r)
 	}
 	h.want("a good one", h.do(citizen, "POST", "/public/messages", good()), 201, "")
 }
@@ -324,17 +324,17 @@ func TestWhatTheStateDoesNotAllowIsRefused(t *testing.T) {
 	h.want("reply before the route", h.do(mzClerk, "POST", "/messages/"+id+"/reply", map[string]any{"reply": "您好，已收到您的咨询。"}), 404, codeMessageNotFound)
 	h.want("route with no rule for 咨询", h.do(office, "POST", "/messages/"+id+"/route", map[string]any{}), 409, codeNoRouteRule)
 	h.want("route to 民政局", h.do(office, "POST", "/messages/"+id+"/route", map[string]any{"unit_id": 3}), 200, "")
-	h.host.failAct = sdk.ErrBusy
+	h.host.failNext("ActOnTaskWith", sdk.ErrBusy)
 	h.want("a reply the host is too busy for", h.do(mzClerk, "POST", "/messages/"+id+"/reply", map[string]any{"reply": "您好，已收到您的咨询。"}), 503, codeBusy)
 	if m := h.message(id); m.Status != statusRouted || m.RepliedAt != nil {
 		t.Fatalf("a refused reply left %+v", m)
 	}
 	h.want("reply", h.do(mzClerk, "POST", "/messages/"+id+"/reply", map[string]any{"reply": "您好，已收到您的咨询。"}), 200, "")
 	h.want("publish what may not be", h.do(office, "POST", "/messages/"+id+"/review", map[string]any{"decision": "accept", "publish": true}), 409, codePublishNotAllowed)
-	h.host.failAct = sdk.ErrBusy
+	h.host.failNext("ActOnTaskWith", sdk.ErrBusy)
 	h.want("an accept the host is too busy for", h.do(office, "POST", "/messages/"+id+"/review", map[string]any{"decision": "accept"}), 503, codeBusy)
 	h.want("accept", h.do(office, "POST", "/messages/"+id+"/review", map[string]any{"decision": "accept"}), 200, "")
-	if len(h.host.records[collPublished]) != 0 {
+	if h.host.Count(collPublished) != 0 {
 		t.Errorf("a reply the citizen kept private was published")
 	}
 	if m := h.message(id); m.Late {
@@ -354,9 +354,9 @@ func TestARefusedAcceptLeavesNothingPublished(t *testing.T) {
 	id := h.onlyMessage()
 	h.want("route", h.do(office, "POST", "/messages/"+id+"/route", map[string]any{}), 200, "")
 	h.want("reply", h.do(mzClerk, "POST", "/messages/"+id+"/reply", map[string]any{"reply": "您好，已核实处理。"}), 200, "")
-	h.host.failAct = sdk.ErrConflict
+	h.host.failNext("ActOnTaskWith", sdk.ErrConflict)
 	h.want("an accept someone else did first", h.do(office, "POST", "/messages/"+id+"/review", map[string]any{"decision": "accept", "publish": true}), 409, codeIllegalTransition)
-	if n := len(h.host.records[collPublished]); n != 0 {
+	if n := h.host.Count(collPublished); n != 0 {
 		t.Errorf("%d replies published by a refused accept", n)
 	}
 	if m := h.message(id); m.Status != statusReplied || m.PublishedID != "" {
@@ -386,7 +386,8 @@ func TestARetriedReplyFinishesWhatAFailedOneLeft(t *testing.T) {
 	h.want("route", h.do(office, "POST", "/messages/"+id+"/route", map[string]any{}), 200, "")
 	h.now = h.now.Add(6 * 24 * time.Hour)
 	// The draft's Put succeeds; the one marking it replied fails.
-	h.host.failPut, h.host.failPutSkip, h.host.caller = collMessages+"/"+id, 1, mzClerk
+	h.host.failNextPut(collMessages, id, 1)
+	h.host.caller = mzClerk
 	reply := map[string]any{"reply": "您好，已核实处理。"}
 	if resp, err := h.mod.serve(context.Background(), &sdk.Request{Method: "POST", Path: "/messages/" + id + "/reply", Body: []byte(`{"reply":"您好，已核实处理。"}`),
 		Caller: mzClerk, Settings: json.RawMessage(testSettings)}, h.host); err == nil {
@@ -511,13 +512,14 @@ func TestOversightAndRouteByRuleReadNoHistory(t *testing.T) {
 // A submission the host refuses keeps nothing: no message, no receipt.
 func TestARefusedSubmissionKeepsNothing(t *testing.T) {
 	h := newHarness(t)
-	h.host.failSubmit, h.host.caller = errors.New("the host is gone"), citizen
+	h.host.failNext("Submit", errors.New("the host is gone"))
+	h.host.caller = citizen
 	resp, err := h.mod.serve(context.Background(), &sdk.Request{Method: "POST", Path: "/public/messages", Caller: citizen, Settings: json.RawMessage(testSettings),
 		Body: []byte(`{"category":"咨询","content":"请问办理居住证需要哪些材料？","contact":{"name":"李雷","phone":"13800138000"}}`)}, h.host)
 	if err == nil {
 		t.Fatalf("a message the host refused: %d %s", resp.Status, resp.Body)
 	}
-	if n, r := len(h.host.records[collMessages]), len(h.host.receipts); n != 0 || r != 0 {
+	if n, r := h.host.Count(collMessages), len(h.host.Receipts()); n != 0 || r != 0 {
 		t.Fatalf("%d messages and %d receipts kept", n, r)
 	}
 }
@@ -567,7 +569,7 @@ func TestARuledMessageIsRoutedAsItIsLeft(t *testing.T) {
 		h.settings = settings
 		a := h.want(what, h.do(citizen, "POST", "/public/messages", map[string]any{"category": category,
 			"content": "小区门口路灯坏了一个月。", "contact": map[string]any{"name": "李雷", "phone": "13800138000"}}), 201, "")
-		ids := slices.Collect(maps.Keys(h.host.records[collMessages]))
+		ids := h.host.ids(collMessages)
 		if len(ids) != 1 {
 			t.Fatalf("%s: %d messages", what, len(ids))
 		}
@@ -595,7 +597,8 @@ func TestARetriedReviewFinishesWhatAFailedOneLeft(t *testing.T) {
 	failing := func(body string) {
 		t.Helper()
 		// The task is done; the Put marking the message fails.
-		h.host.failPut, h.host.failPutSkip, h.host.caller = collMessages+"/"+id, 0, office
+		h.host.failNextPut(collMessages, id, 0)
+		h.host.caller = office
 		if resp, err := h.mod.serve(context.Background(), &sdk.Request{Method: "POST", Path: "/messages/" + id + "/review", Body: []byte(body),
 			Caller: office, Settings: json.RawMessage(testSettings)}, h.host); err == nil {
 			t.Fatalf("a review the host failed to keep: %d %s", resp.Status, resp.Body)
@@ -624,9 +627,9 @@ func TestARetriedReviewFinishesWhatAFailedOneLeft(t *testing.T) {
 	if m.Status != statusAnswered || m.PublishedID == "" {
 		t.Fatalf("the accept's retry left %+v", m)
 	}
-	if pubs := h.host.records[collPublished]; len(pubs) != 1 {
+	if pubs := h.host.ids(collPublished); len(pubs) != 1 {
 		t.Errorf("%d replies published", len(pubs))
-	} else if _, ok := pubs[m.PublishedID]; !ok {
+	} else if !slices.Contains(pubs, m.PublishedID) {
 		t.Errorf("the message names %s, not the reply published", m.PublishedID)
 	}
 	if got := h.host.figures()[measureAnswered+" 3"]; got != 1 {
@@ -648,7 +651,7 @@ func TestAReviewTakesAwayWhatAnEarlierAttemptPublished(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.want("accept unpublished", h.do(office, "POST", "/messages/"+id+"/review", map[string]any{"decision": "accept"}), 200, "")
-	if n := len(h.host.records[collPublished]); n != 0 {
+	if n := h.host.Count(collPublished); n != 0 {
 		t.Errorf("%d replies published of one accepted unpublished", n)
 	}
 	if got := h.want("the public list", h.do(citizen, "GET", "/public/replies", nil), 200, "").body["replies"].([]any); len(got) != 0 {
@@ -671,7 +674,8 @@ func TestARetriedRoutingFinishesWhatAFailedOneLeft(t *testing.T) {
 
 	// The claim's Put succeeds, the workflow starts, and the Put writing
 	// its instance fails.
-	h.host.failPut, h.host.failPutSkip, h.host.caller = collMessages+"/"+first, 1, office
+	h.host.failNextPut(collMessages, first, 1)
+	h.host.caller = office
 	if resp, err := h.mod.serve(context.Background(), &sdk.Request{Method: "POST", Path: "/messages/" + first + "/route", Body: []byte(`{}`),
 		Caller: office, Settings: json.RawMessage(testSettings)}, h.host); err == nil {
 		t.Fatalf("a routing the host failed to keep: %d %s", resp.Status, resp.Body)
@@ -729,7 +733,7 @@ func (h *harness) answered() (string, string, string) {
 func TestARetriedRatingRecordsWhatAFailedOneMissed(t *testing.T) {
 	h := newHarness(t)
 	_, number, code := h.answered()
-	h.host.failMeasure = sdk.ErrBusy
+	h.host.failNext("RecordMeasure", sdk.ErrBusy)
 	h.want("rate", h.do(citizen, "POST", "/public/messages/"+number+"/rating", map[string]any{"code": code, "rating": "不满意"}), 200, "")
 	if got := h.host.figures(); got[measureRatedUnsatisfied+" 3"] != 0 || got[measureReopened+" 3"] != 1 {
 		t.Fatalf("the failed measure: %v", got)
@@ -818,9 +822,9 @@ func TestALosingAcceptLeavesTheWinnersPublication(t *testing.T) {
 	if _, err := h.host.Put(context.Background(), collPublished, pubID, 0, published{Category: "投诉", Reply: "您好，已核实处理。"}); err != nil {
 		t.Fatal(err)
 	}
-	h.host.failAct = sdk.ErrConflict
+	h.host.failNext("ActOnTaskWith", sdk.ErrConflict)
 	h.want("the losing accept", h.do(office, "POST", "/messages/"+id+"/review", map[string]any{"decision": "accept", "publish": true}), 409, codeIllegalTransition)
-	if _, ok := h.host.records[collPublished][pubID]; !ok {
+	if !slices.Contains(h.host.ids(collPublished), pubID) {
 		t.Error("the losing accept took back the winner's published reply")
 	}
 }
@@ -837,9 +841,9 @@ func TestALosingReviewWithoutPublicationLeavesTheWinnersPublication(t *testing.T
 	if _, err := h.host.Put(context.Background(), collPublished, pubID, 0, published{Category: "投诉", Reply: "您好，已核实处理。"}); err != nil {
 		t.Fatal(err)
 	}
-	h.host.failAct = sdk.ErrConflict
+	h.host.failNext("ActOnTaskWith", sdk.ErrConflict)
 	h.want("the losing return", h.do(office, "POST", "/messages/"+id+"/review", map[string]any{"decision": "return", "reason": "请补充"}), 409, codeIllegalTransition)
-	if _, ok := h.host.records[collPublished][pubID]; !ok {
+	if !slices.Contains(h.host.ids(collPublished), pubID) {
 		t.Error("the losing return took back the winner's published reply")
 	}
 }
