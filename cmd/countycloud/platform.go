@@ -103,7 +103,7 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 	}
 	notifier := notify.New(router, queue, readyCounties{tenants}, mail, notify.Options{Outbound: egress.NewPolicy(cfg.OutboundAllow...)}, log)
 	workflows := workflow.NewService(router, calendars, notifier, host.NewNamespaces(host.NewMySQLRepository(db.control), time.Now), time.Now, log)
-	plugins, files, err := pluginService(cfg, db, router, tenants, notifier, workflows, sealer, log)
+	plugins, files, err := pluginService(cfg, db, router, notifier, workflows, sealer, log)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +187,7 @@ func (c readyCounties) Counties(ctx context.Context) ([]string, error) {
 // pluginService is the plugin catalog and host, with the built-in modules
 // this binary serves, and the handler of the modules' file URLs (nil when
 // files are off).
-func pluginService(cfg config.Server, db *databases, router *store.Router, tenants registry.Service, outbox host.Outbox, workflows *workflow.Service, sealer *seals.Service, log *slog.Logger) (*host.Service, http.Handler, error) {
+func pluginService(cfg config.Server, db *databases, router *store.Router, outbox host.Outbox, workflows *workflow.Service, sealer *seals.Service, log *slog.Logger) (*host.Service, http.Handler, error) {
 	builtins, err := builtinModules()
 	if err != nil {
 		return nil, nil, err
@@ -213,7 +213,7 @@ func pluginService(cfg config.Server, db *databases, router *store.Router, tenan
 	if cfg.PluginCountyIdleTimeout > 0 {
 		opts.CountyIdleTimeout = cfg.PluginCountyIdleTimeout
 	}
-	return host.NewService(host.NewMySQLRepository(db.control), readyCounty{tenants}, deps, opts, cfg.PluginDir, builtins), files, nil
+	return host.NewService(host.NewMySQLRepository(db.control), router, deps, opts, cfg.PluginDir, builtins), files, nil
 }
 
 // pluginSandbox is the sandbox of cfg, nil when it is off; the log says
@@ -304,20 +304,6 @@ func blobStore(cfg config.Server, dir string) (host.Blobs, error) {
 		return nil, fmt.Errorf("--file-dir: %w", err)
 	}
 	return blobs, nil
-}
-
-// readyCounty checks that a county exists and is being served.
-type readyCounty struct{ registry registry.Service }
-
-func (c readyCounty) Ready(ctx context.Context, code string) error {
-	t, err := c.registry.Get(ctx, code)
-	if err != nil {
-		return err
-	}
-	if t.Status != registry.StatusReady {
-		return errs.Conflict(registry.CodeTenantNotReady, "county %s is %s, not ready", code, t.Status)
-	}
-	return nil
 }
 
 // burst is the burst allowed over a rate: two seconds' worth.

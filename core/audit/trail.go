@@ -15,7 +15,18 @@ import (
 // Write appends e to the trail q reaches: a county's schema or the
 // control plane.
 func Write(ctx context.Context, q Execer, e Entry) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO audit_log (at, actor_kind, actor_id, actor_login, unit_id, action, object_type, object_id,
+	return write(ctx, q, "audit_log", e)
+}
+
+// WriteIn appends e to the trail of the schema named, quoted
+// (store.QuoteSchema), on a pool that reaches it: one round trip, with no
+// USE before it, for an entry that is a transaction of its own.
+func WriteIn(ctx context.Context, q Execer, quotedSchema string, e Entry) error {
+	return write(ctx, q, quotedSchema+".audit_log", e)
+}
+
+func write(ctx context.Context, q Execer, table string, e Entry) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO `+table+` (at, actor_kind, actor_id, actor_login, unit_id, action, object_type, object_id,
 		before_digest, after_digest, outcome, code, request_id, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.At, e.ActorKind, e.ActorID, e.ActorLogin, e.UnitID, e.Action, e.ObjectType, e.ObjectID,
 		e.BeforeDigest, e.AfterDigest, e.Outcome, e.Code, e.RequestID, e.Source)

@@ -26,6 +26,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/store"
 )
 
 // Codes of the errors this package returns.
@@ -188,7 +189,8 @@ type Count struct {
 
 // Add counts events that happened at at, in tx, the transaction that
 // commits them: one statement adding to each one's day, half-month and
-// month (events of one measure and unit add up in one row). It keeps no
+// month (events of one measure and unit add up in one row), made last in
+// a county's transaction (store.WriteLast). It keeps no
 // idempotency key: Add is for events that their own transaction makes
 // happen once (a task closed under its row's lock, a notice marked sent),
 // so that the event's row is the key, and a retry of the event is refused
@@ -220,11 +222,19 @@ func Add(ctx context.Context, tx sqlx.ExecerContext, at time.Time, cs ...Count) 
 			args = append(args, c.Measure, c.Unit, grainCode[grain], periodStart(grain, day).Format(time.DateOnly), sums[c])
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO measure_values (measure, unit_id, grain, period_start, value)
+	write := func(ctx context.Context, tx sqlx.ExecerContext) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO measure_values (measure, unit_id, grain, period_start, value)
 VALUES (?, ?, ?, ?, ?)`+strings.Repeat(", (?, ?, ?, ?, ?)", 3*len(keys)-1)+` ON DUPLICATE KEY UPDATE value = value + VALUES(value)`, args...); err != nil {
-		return fmt.Errorf("count %s: %w", keys[0].Measure, err)
+			return fmt.Errorf("count %s: %w", keys[0].Measure, err)
+		}
+		return nil
 	}
-	return nil
+	// A day's count is raised by every event of its unit: the later its
+	// row is locked, the sooner the next event's transaction may take it.
+	if store.WriteLast(ctx, tx, func(ctx context.Context, tx *sqlx.Tx) error { return write(ctx, tx) }) {
+		return nil
+	}
+	return write(ctx, tx)
 }
 
 // sameAsBefore refuses r when its key was recorded with other figures: a

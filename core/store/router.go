@@ -30,6 +30,14 @@ func NewRouter(clusters Clusters, locator Locator) *Router {
 	return &Router{clusters: clusters, locator: locator}
 }
 
+// Ready refuses, with the locator's reason, a code that is not a county
+// whose data is served. It asks what the locator keeps, not the
+// registry, so a request that checks it reads nothing more.
+func (r *Router) Ready(ctx context.Context, code string) error {
+	_, err := r.locator.Locate(ctx, code)
+	return err
+}
+
 // InTenant runs fn on a connection whose default schema is the county's.
 func (r *Router) InTenant(ctx context.Context, code string, fn func(ctx context.Context, conn *sqlx.Conn) error) error {
 	loc, err := r.locator.Locate(ctx, code)
@@ -44,10 +52,11 @@ func (r *Router) InTenant(ctx context.Context, code string, fn func(ctx context.
 }
 
 // InTenantTx runs fn in a transaction on the county's schema, committed
-// if fn returns nil and rolled back otherwise.
+// if fn returns nil and rolled back otherwise. What fn leaves for last
+// (WriteLast) is written after it, before the commit.
 func (r *Router) InTenantTx(ctx context.Context, code string, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
 	return r.InTenant(ctx, code, func(ctx context.Context, conn *sqlx.Conn) error {
-		return InTx(ctx, conn, nil, func(tx *sqlx.Tx) error { return fn(ctx, tx) })
+		return InTx(ctx, conn, nil, func(tx *sqlx.Tx) error { return withLastWrites(ctx, tx, fn) })
 	})
 }
 

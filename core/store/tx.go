@@ -26,3 +26,44 @@ func InTx(ctx context.Context, db Beginner, opts *sql.TxOptions, fn func(tx *sql
 	}
 	return tx.Commit()
 }
+
+// lastWrites are the writes a transaction makes after its work, just
+// before it commits.
+type lastWrites struct {
+	tx     *sqlx.Tx
+	writes []func(ctx context.Context, tx *sqlx.Tx) error
+}
+
+type lastWritesKey struct{}
+
+// withLastWrites runs fn in tx, then the writes fn left for last.
+func withLastWrites(ctx context.Context, tx *sqlx.Tx, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
+	last := &lastWrites{tx: tx}
+	if err := fn(context.WithValue(ctx, lastWritesKey{}, last), tx); err != nil {
+		return err
+	}
+	for _, write := range last.writes {
+		if err := write(ctx, tx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteLast leaves write for the end of q's transaction, just before its
+// commit, when q is the transaction of a county's that ctx runs in
+// (Router.InTenantTx's), and reports whether it did; otherwise the
+// caller writes now. A row that every transaction of a kind raises (a
+// day's count) stays locked from its write to the commit: written last,
+// it holds up the others the least.
+func WriteLast(ctx context.Context, q sqlx.ExecerContext, write func(ctx context.Context, tx *sqlx.Tx) error) bool {
+	last, ok := ctx.Value(lastWritesKey{}).(*lastWrites)
+	if !ok {
+		return false
+	}
+	if tx, ok := q.(*sqlx.Tx); !ok || tx != last.tx {
+		return false
+	}
+	last.writes = append(last.writes, write)
+	return true
+}

@@ -169,9 +169,9 @@ func (s *batches) entry(c Capability, actor audit.Actor, writes []*batchWrite, n
 	return e
 }
 
-// writeBatch writes every record of writes in tx, or refuses the first
-// that cannot be written: the records are locked and checked first, then
-// written a few statements for all.
+// writeBatch writes every record of writes in tx, or refuses one that
+// cannot be written: the records replaced are locked and checked first,
+// then all are written a few statements for all.
 func (s *records) writeBatch(ctx context.Context, tx *sqlx.Tx, writes []*batchWrite) error {
 	byCollection := map[string][]*batchWrite{}
 	var order []string
@@ -184,14 +184,12 @@ func (s *records) writeBatch(ctx context.Context, tx *sqlx.Tx, writes []*batchWr
 	}
 	slices.Sort(order)
 	for _, collection := range order {
-		if err := s.lockBatch(ctx, tx, collection, byCollection[collection]); err != nil {
+		if err := s.lockBatch(ctx, tx, collection, replacing(byCollection[collection])); err != nil {
 			return err
 		}
 	}
 	for _, w := range writes {
 		switch {
-		case w.version == 0 && w.exists:
-			return status.Errorf(codes.AlreadyExists, "record %s/%s exists; give its version to replace it", w.collection, w.id)
 		case w.version > 0 && !w.exists:
 			return status.Errorf(codes.NotFound, "no record %s/%s", w.collection, w.id)
 		case w.version > 0 && w.out.Version != w.version:
@@ -212,7 +210,7 @@ func (s *records) writeBatch(ctx context.Context, tx *sqlx.Tx, writes []*batchWr
 		}
 	}
 	if err := s.insertBatch(ctx, tx, creates, ""); err != nil {
-		return err
+		return s.existing(ctx, tx, creates, err)
 	}
 	// The records replaced are locked and there: each row of the upsert
 	// replaces one.
@@ -273,6 +271,45 @@ func (s *records) lockBatch(ctx context.Context, tx *sqlx.Tx, collection string,
 	return nil
 }
 
+// replacing are the writes of ws that replace a record (a version
+// given). Only they are locked before writing: a record created is
+// refused by its insert if it exists, and reading it first would lock
+// the gap where it goes, so that two batches creating records beside
+// each other deadlock.
+func replacing(ws []*batchWrite) []*batchWrite {
+	var out []*batchWrite
+	for _, w := range ws {
+		if w.version > 0 {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// existing turns the failure err of creating creates into the refusal
+// naming the first of them that exists, if one does.
+func (s *records) existing(ctx context.Context, tx *sqlx.Tx, creates []*batchWrite, err error) error {
+	var dup *mysql.MySQLError
+	if !errors.As(err, &dup) || dup.Number != 1062 {
+		return err
+	}
+	byCollection := map[string][]*batchWrite{}
+	for _, w := range creates {
+		byCollection[w.collection] = append(byCollection[w.collection], w)
+	}
+	for collection, ws := range byCollection {
+		if err := s.lockBatch(ctx, tx, collection, ws); err != nil {
+			return err
+		}
+	}
+	for _, w := range creates {
+		if w.exists {
+			return status.Errorf(codes.AlreadyExists, "record %s/%s exists; give its version to replace it", w.collection, w.id)
+		}
+	}
+	return status.Errorf(codes.AlreadyExists, "a record of the batch was created meanwhile: %s", dup.Message)
+}
+
 // insertBatch inserts ws's rows of plugin_records, suffix closing each
 // statement.
 func (s *records) insertBatch(ctx context.Context, tx *sqlx.Tx, ws []*batchWrite, suffix string) error {
@@ -285,10 +322,6 @@ func (s *records) insertBatch(ctx context.Context, tx *sqlx.Tx, ws []*batchWrite
 		}
 		_, err := tx.ExecContext(ctx, "INSERT INTO plugin_records (plugin, collection, record_id, version, document, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"+
 			strings.Repeat(", (?, ?, ?, ?, ?, ?, ?)", len(chunk)-1)+suffix, args...)
-		var dup *mysql.MySQLError
-		if errors.As(err, &dup) && dup.Number == 1062 {
-			return status.Errorf(codes.AlreadyExists, "a record of the batch was created meanwhile: %s", dup.Message)
-		}
 		if err != nil {
 			return fmt.Errorf("write records: %w", err)
 		}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/go-kit/kit/endpoint"
 	httptransport "github.com/go-kit/kit/transport/http"
-	"github.com/jmoiron/sqlx"
 	"golang.org/x/time/rate"
 
 	"github.com/countycloud/countycloud/core/audit"
@@ -172,9 +171,11 @@ func (p *public) audit(ctx context.Context, r moduleRequest, address string, ref
 		code := errs.CodeOf(refused)
 		e.Outcome, e.Code = audit.Refused, &code
 	}
-	err := p.service.manager.deps.Router.InTenant(context.WithoutCancel(ctx), r.tenant, func(ctx context.Context, conn *sqlx.Conn) error {
-		return audit.Write(ctx, conn, e)
-	})
+	ctx = context.WithoutCancel(ctx)
+	db, schema, err := p.service.manager.deps.Router.InTenantQualified(ctx, r.tenant)
+	if err == nil {
+		err = audit.WriteIn(ctx, db, schema, e)
+	}
 	if err != nil {
 		p.service.manager.deps.Log.WarnContext(ctx, "recording a public request failed", "county", r.tenant, "plugin", r.plugin, "err", err)
 	}

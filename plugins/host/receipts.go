@@ -92,18 +92,20 @@ func newReceipt(now time.Time) *receipt {
 }
 
 // takeNumber takes the year's next number in tx: a receipt whose
-// transaction fails takes none. The year's first inserts its counter's
-// row, which may make deadlock victims (againIfDeadlocked).
+// transaction fails takes none. One statement raises the counter (the
+// year's first inserts its row) and hands the value back as the
+// statement's insert id, so the row is locked for no longer than the
+// rest of the transaction. The year's first insert may make deadlock
+// victims (againIfDeadlocked).
 func (r *receipt) takeNumber(ctx context.Context, tx *sqlx.Tx) error {
 	year := r.at.In(china).Year()
-	if _, err := tx.ExecContext(ctx, "INSERT INTO receipt_counters (year, last_seq) VALUES (?, 0) ON DUPLICATE KEY UPDATE last_seq = last_seq", year); err != nil {
+	res, err := tx.ExecContext(ctx, "INSERT INTO receipt_counters (year, last_seq) VALUES (?, LAST_INSERT_ID(1)) "+
+		"ON DUPLICATE KEY UPDATE last_seq = LAST_INSERT_ID(last_seq + 1)", year)
+	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE receipt_counters SET last_seq = last_seq + 1 WHERE year = ?", year); err != nil {
-		return err
-	}
-	var seq int64
-	if err := tx.GetContext(ctx, &seq, "SELECT last_seq FROM receipt_counters WHERE year = ?", year); err != nil {
+	seq, err := res.LastInsertId()
+	if err != nil {
 		return err
 	}
 	r.number = fmt.Sprintf("%04d-%06d", year, seq)

@@ -65,6 +65,13 @@ func (s *submissions) Submit(ctx context.Context, req *pluginv1.SubmitRequest) (
 	}
 	var out recordRow
 	write := func(ctx context.Context, tx *sqlx.Tx, instance int64) error {
+		if len(also) > 0 {
+			if err := s.writeBatch(ctx, tx, also); err != nil {
+				return err
+			}
+		}
+		// The number after what does not need it: every submission
+		// waits for the counter's row from here to the commit.
 		if err := r.takeNumber(ctx, tx); err != nil {
 			return err
 		}
@@ -75,11 +82,6 @@ func (s *submissions) Submit(ctx context.Context, req *pluginv1.SubmitRequest) (
 		out, err = s.write(ctx, tx, recordWrite{collection: req.GetCollection(), id: req.GetId(), now: r.at, document: document, fields: fields})
 		if err != nil {
 			return err
-		}
-		if len(also) > 0 {
-			if err := s.writeBatch(ctx, tx, also); err != nil {
-				return err
-			}
 		}
 		if err := r.keep(ctx, tx, s.plugin, req.GetCollection(), req.GetId()); err != nil {
 			return err

@@ -245,22 +245,24 @@ func (s *Service) Start(ctx context.Context, tenant string, in StartInput) (Outc
 				p.Unit = in.InitiatorUnitID
 			}
 		}
-		c, err := readCounty(ctx, tx)
+		c, revision, err := readCountyFor(ctx, tx, in.Workflow)
 		if err != nil {
 			return err
 		}
-		run, err := s.begin(ctx, tx, tenant, cal, c, p, launch{workflow: in.Workflow, title: title, reference: reference,
+		run, err := s.begin(ctx, tx, tenant, cal, c, p, launch{workflow: in.Workflow, revision: revision, title: title, reference: reference,
 			subject: subject, sms: in.SMSReminder, limit: limit})
 		if err != nil {
-			return err
-		}
-		if pending, err = run.notify(ctx); err != nil {
 			return err
 		}
 		if in.Alongside != nil {
 			if err := in.Alongside(ctx, tx, run.inst); err != nil {
 				return err
 			}
+		}
+		// Last, for the rows every start raises (the notices' counts)
+		// are locked from here to the commit.
+		if pending, err = run.notify(ctx); err != nil {
+			return err
 		}
 		out = Outcome{Instance: run.inst, Opened: run.opened}
 		return nil
@@ -289,7 +291,9 @@ func initiatorUnit(p auth.Principal, unit int64) error {
 // launch is an instance to start.
 type launch struct {
 	workflow, title, reference string
-	subject                    int64
+	// revision is the workflow's current revision if already read.
+	revision int
+	subject  int64
 	// parent is the sending instance of a distributed one.
 	parent *int64
 	sms    bool
@@ -318,16 +322,19 @@ func limitOf(field string, days int) (*flow.Limit, error) {
 // opens its first tasks and records the start in its history and the
 // audit trail; the returned run's notices are yet to be written.
 func (s *Service) begin(ctx context.Context, tx *sqlx.Tx, tenant string, cal *workday.Calendar, c county, p auth.Principal, l launch) (*run, error) {
-	def, err := latest(ctx, tx, l.workflow, false)
-	if err != nil {
-		return nil, err
+	revision := l.revision
+	if revision == 0 {
+		var err error
+		if revision, err = currentRevision(ctx, tx, l.workflow); err != nil {
+			return nil, err
+		}
 	}
-	proc, err := s.process(ctx, tx, tenant, def.Code, def.Version)
+	proc, err := s.process(ctx, tx, tenant, l.workflow, revision)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	inst := Instance{Workflow: def.Code, Revision: def.Version, Title: l.title, InitiatorID: p.ID, InitiatorUnitID: p.Unit,
+	inst := Instance{Workflow: l.workflow, Revision: revision, Title: l.title, InitiatorID: p.ID, InitiatorUnitID: p.Unit,
 		SubjectUnitID: l.subject, ParentID: l.parent, Status: InstanceRunning, StartedAt: now}
 	if l.reference != "" {
 		inst.Reference = &l.reference
@@ -345,7 +352,7 @@ initiator_unit_id, subject_unit_id, parent_id, status, started_at, due_at, due_c
 		inst.Workflow, inst.Revision, inst.Title, inst.Reference, inst.InitiatorID, inst.InitiatorUnitID, inst.SubjectUnitID, inst.ParentID,
 		inst.Status, inst.StartedAt, inst.DueAt, inst.DueCalendar)
 	if err != nil {
-		return nil, fmt.Errorf("start %s: %w", def.Code, err)
+		return nil, fmt.Errorf("start %s: %w", l.workflow, err)
 	}
 	if inst.ID, err = res.LastInsertId(); err != nil {
 		return nil, err

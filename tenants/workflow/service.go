@@ -375,6 +375,34 @@ func readCounty(ctx context.Context, q sqlx.QueryerContext) (county, error) {
 	return c, nil
 }
 
+// readCountyFor reads the county's and the current revision of workflow
+// in one statement.
+func readCountyFor(ctx context.Context, q sqlx.QueryerContext, workflow string) (county, int, error) {
+	var row struct {
+		county
+		Revision *int `db:"revision"`
+	}
+	if err := sqlx.GetContext(ctx, q, &row, "SELECT (SELECT MAX(version) FROM workflow_definitions WHERE code = ?) AS revision, "+countyColumns, workflow); err != nil {
+		return county{}, 0, fmt.Errorf("read the county's settings and workflow %s: %w", workflow, err)
+	}
+	if row.Revision == nil {
+		return county{}, 0, errs.NotFound(CodeWorkflowNotFound, "the county has no workflow %q", workflow)
+	}
+	return row.county, *row.Revision, nil
+}
+
+// currentRevision is the revision of workflow a start runs: its latest.
+func currentRevision(ctx context.Context, q sqlx.QueryerContext, workflow string) (int, error) {
+	var revision *int
+	if err := sqlx.GetContext(ctx, q, &revision, "SELECT MAX(version) FROM workflow_definitions WHERE code = ?", workflow); err != nil {
+		return 0, fmt.Errorf("read workflow %s: %w", workflow, err)
+	}
+	if revision == nil {
+		return 0, errs.NotFound(CodeWorkflowNotFound, "the county has no workflow %q", workflow)
+	}
+	return *revision, nil
+}
+
 // share is the county's warning share.
 func (c county) share() float64 { return parseShare(c.Share) }
 
