@@ -33,8 +33,10 @@ can_login() {
 # InnoDB keeps at most innodb_open_files tablespaces open and closes the
 # least used beyond that; it must stay well below the process's limit of
 # open files (20,000 on CI machines, which the server cannot raise), or
-# creating the 18,000th table fails with "errno: 168".
-settings="table_definition_cache=20000 table_open_cache=20000 innodb_open_files=10000"
+# creating the 18,000th table fails with "errno: 168". Tests run in
+# parallel, each with pools of its own: the default 151 connections run
+# out.
+settings="table_definition_cache=20000 table_open_cache=20000 innodb_open_files=10000 max_connections=1000"
 
 if can_login "$port" && can_login "$port2"; then
   echo "mariadb: reachable at $host:$port and $host:$port2"

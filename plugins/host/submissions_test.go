@@ -509,7 +509,11 @@ func TestSubmissionsWaitingForTheYearsFirstNumberWhoseTakerRollsBackAreNumbered(
 			return errors.New("rolled back")
 		})
 	}()
-	<-holding
+	select {
+	case <-holding:
+	case err := <-first:
+		t.Fatalf("the first taker never held the counter: %v", err)
+	}
 	var (
 		mu  sync.Mutex
 		got []string
