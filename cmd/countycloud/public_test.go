@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/classified"
@@ -183,7 +184,14 @@ func TestAModulesPublicRoutesServeAnyoneWithinTheirBounds(t *testing.T) {
 		t.Errorf("the module's own entry for an anonymous caller: %d (%v)", anonymousAudit, err)
 	}
 
-	// A suspended county serves nobody.
+	// A suspended county serves nobody once the registry's change reaches
+	// the data plane, within the locator's interval.
 	mustCLI(t, env, "tenant", "update", "gd.shaoguan.wengyuan", "--status", "suspended")
-	want(t, "a suspended county", publicCall(t, proxy, "GET", pub+"/letters/"+left.ID, "198.51.100.10", nil), 404, host.CodePublicRouteNotFound)
+	refused := publicCall(t, proxy, "GET", pub+"/letters/"+left.ID, "198.51.102.0", nil)
+	for try, deadline := 1, time.Now().Add(10*registry.LocatorInterval); refused.status == 200 && time.Now().Before(deadline); try++ {
+		time.Sleep(registry.LocatorInterval / 10)
+		// Each try from an address of its own, which its rate does not refuse.
+		refused = publicCall(t, proxy, "GET", pub+"/letters/"+left.ID, fmt.Sprintf("198.51.102.%d", try), nil)
+	}
+	want(t, "a suspended county", refused, 404, host.CodePublicRouteNotFound)
 }
