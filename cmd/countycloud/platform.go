@@ -33,6 +33,7 @@ import (
 	"github.com/countycloud/countycloud/tenants/calendar"
 	"github.com/countycloud/countycloud/tenants/org"
 	"github.com/countycloud/countycloud/tenants/registry"
+	"github.com/countycloud/countycloud/tenants/rollout"
 	"github.com/countycloud/countycloud/tenants/seals"
 	"github.com/countycloud/countycloud/tenants/supervision"
 	"github.com/countycloud/countycloud/tenants/workflow"
@@ -54,6 +55,7 @@ type platform struct {
 	workflows   *workflow.Service
 	notify      *notify.Service
 	supervision *supervision.Service
+	rollout     *rollout.Service
 	plugins     *host.Service
 	// files serves the URLs of the modules' files (nil when files are off).
 	files   http.Handler
@@ -113,6 +115,8 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		AccountPerSecond: cfg.RateLimitAccount, AccountBurst: burst(cfg.RateLimitAccount),
 	}
 	identity := auth.New(authCfg, db.control, router, trail, measure.NewSignIns(router), log)
+	units := org.NewService(router, org.TellRenewals(identity))
+	measures := measure.NewService(router, measure.Catalogs{workflows, plugins})
 	return &platform{
 		cfg:         cfg,
 		log:         log,
@@ -121,13 +125,14 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		auth:        identity,
 		trail:       trail,
 		tenants:     tenants,
-		org:         org.NewService(router, org.TellRenewals(identity)),
+		org:         units,
 		calendars:   calendars,
-		measures:    measure.NewService(router, measure.Catalogs{workflows, plugins}),
+		measures:    measures,
 		seals:       sealer,
 		workflows:   workflows,
 		notify:      notifier,
 		supervision: supervision.New(router, calendars, tenants, notifier, supervision.Options{}, log),
+		rollout:     rollout.New(db.control, tenants, orgUnits{units}, measures, time.Now),
 		plugins:     plugins,
 		files:       files,
 		jobs:        queue,
@@ -444,6 +449,7 @@ func (p *platform) routes() []kit.Route {
 	routes = append(routes, p.workflows.Routes(guard, opts...)...)
 	routes = append(routes, p.notify.Routes(guard, opts...)...)
 	routes = append(routes, p.supervision.Routes(guard, opts...)...)
+	routes = append(routes, p.rollout.Routes(guard, opts...)...)
 	routes = append(routes, p.plugins.Routes(guard, opts...)...)
 	routes = append(routes, p.plugins.PublicRoutes(host.PublicOptions{BodyLimit: p.cfg.PublicBodyLimit, PerSecond: p.cfg.PublicRate, Burst: burst(p.cfg.PublicRate)}, guard, opts...)...)
 	if p.files != nil {
@@ -458,4 +464,19 @@ func (p *platform) routes() []kit.Route {
 
 func (p *platform) handler() http.Handler {
 	return kit.TrustProxies(p.cfg.TrustedProxies, kit.Handler(p.log, p.metrics, p.routes()...))
+}
+
+// orgUnits lists a county's units for its rollout's checks.
+type orgUnits struct{ org org.Service }
+
+func (o orgUnits) Units(ctx context.Context, county string) ([]rollout.Unit, error) {
+	units, err := o.org.ListUnits(ctx, county)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]rollout.Unit, len(units))
+	for i, u := range units {
+		out[i] = rollout.Unit{ID: u.ID, Code: u.Code, Name: u.Name}
+	}
+	return out, nil
 }

@@ -157,6 +157,20 @@ func Policy() map[string]Rule {
 		"audit.list":          read(countyAdmin),
 		"audit.province.list": read(operator),
 
+		// Rollout: the province's operators keep the templates, plan each
+		// county and move it through its gates; a county's admins read
+		// where it stands and mark their own manual tasks done.
+		"rollout.templates.list": read(operator),
+		"rollout.templates.put":  write(operator),
+		"rollout.plan.create":    write(operator),
+		"rollout.plan.get":       read(countyAdmin),
+		"rollout.plan.edit":      write(operator),
+		"rollout.status":         read(countyAdmin),
+		"rollout.advance":        write(operator),
+		"rollout.waive":          write(operator),
+		"rollout.task.done":      write(countyAdmin),
+		"rollout.changes":        read(countyAdmin),
+
 		// Background jobs.
 		"jobs.list":  read(operator),
 		"jobs.get":   read(operator),
