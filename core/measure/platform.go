@@ -40,9 +40,13 @@ const (
 
 	// completedPrefix and completedHashed name the measures of instances
 	// completed per workflow: WorkflowCompleted.
-	completedPrefix = "platform.workflow.completed."
+	completedPrefix = WorkflowCompletedPrefix
 	completedHashed = "platform.workflow.completed_x.h"
 )
+
+// WorkflowCompletedPrefix begins the id of every measure of a
+// workflow's instances completed (WorkflowCompleted) whose code is one.
+const WorkflowCompletedPrefix = "platform.workflow.completed."
 
 // PlatformMeasures are the platform's own measures but the per-workflow
 // ones (WorkflowCompleted), which every county has.

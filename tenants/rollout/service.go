@@ -404,8 +404,20 @@ func (s *Service) read(ctx context.Context, plan Plan, tasks []Task, today time.
 	if err != nil {
 		return nil, nil, err
 	}
+	defs, err := s.figures.Definitions(ctx, plan.County)
+	if err != nil {
+		return nil, nil, err
+	}
+	unknown := func(id string) bool {
+		return !slices.ContainsFunc(defs, func(d measure.Definition) bool { return d.ID == id })
+	}
 	byWindow := make(map[string]figures, len(windows))
 	for from, ids := range windows {
+		// A module not enabled yet has no figures: its checks read none.
+		ids = slices.DeleteFunc(ids, unknown)
+		if len(ids) == 0 {
+			continue
+		}
 		slices.Sort(ids)
 		totals, err := s.figures.Totals(ctx, plan.County, measure.Window{Measures: slices.Compact(ids), From: from, To: today.Format(time.DateOnly)})
 		if err != nil {
