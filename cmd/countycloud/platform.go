@@ -132,12 +132,13 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		workflows:   workflows,
 		notify:      notifier,
 		supervision: supervision.New(router, calendars, tenants, notifier, supervision.Options{}, log),
-		rollout:     rollout.New(db.control, tenants, orgUnits{units}, measures, time.Now),
-		plugins:     plugins,
-		files:       files,
-		jobs:        queue,
-		metrics:     metrics,
-		announce:    announce,
+		rollout: rollout.New(db.control, tenants, orgUnits{units}, measures, time.Now,
+			rollout.Options{Automation: rolloutAutomation{plugins: plugins, notify: notifier, org: units}}),
+		plugins:  plugins,
+		files:    files,
+		jobs:     queue,
+		metrics:  metrics,
+		announce: announce,
 	}, nil
 }
 
@@ -415,6 +416,7 @@ func (p *platform) worker() *jobs.Worker {
 		notify.JobSweep:      p.notify.SweepJob,
 		supervision.JobSweep: p.supervision.SweepJob,
 		host.JobSweepFiles:   p.plugins.SweepFilesJob,
+		rollout.JobSweep:     p.rollout.SweepJob,
 		calendar.JobCheckNational: func(ctx context.Context, _ jobs.Job) error {
 			p.calendars.WarnOutlook(ctx, p.log, time.Now())
 			return nil
@@ -430,6 +432,7 @@ func (p *platform) worker() *jobs.Worker {
 			{Kind: supervision.JobSweep, Every: supervision.SweepEvery},
 			{Kind: host.JobSweepFiles, Every: host.SweepFilesEvery},
 			{Kind: calendar.JobCheckNational, Every: calendar.CheckNationalEvery},
+			{Kind: rollout.JobSweep, Every: rollout.SweepEvery},
 		},
 	}, p.log)
 }
@@ -479,4 +482,52 @@ func (o orgUnits) Units(ctx context.Context, county string) ([]rollout.Unit, err
 		out[i] = rollout.Unit{ID: u.ID, Code: u.Code, Name: u.Name}
 	}
 	return out, nil
+}
+
+// rolloutAutomation does the rollout's automatic tasks with the
+// platform's services, each harmless when done again.
+type rolloutAutomation struct {
+	plugins *host.Service
+	notify  *notify.Service
+	org     org.Service
+}
+
+func (a rolloutAutomation) EnableModules(ctx context.Context, county string, modules []string) error {
+	for _, m := range modules {
+		if enabled, err := a.plugins.Module(ctx, county, m); err == nil && enabled.Enabled {
+			continue
+		}
+		if _, err := a.plugins.Enable(ctx, county, m, "rollout", host.EnableInput{}); err != nil {
+			return fmt.Errorf("enable %s: %w", m, err)
+		}
+	}
+	return nil
+}
+
+// toEveryUnit sends a notice to every active account of the county, unit
+// tree by unit tree.
+func (a rolloutAutomation) toEveryUnit(ctx context.Context, county, subject, body string) error {
+	units, err := a.org.ListUnits(ctx, county)
+	if err != nil {
+		return err
+	}
+	for _, u := range units {
+		if u.ParentID != nil {
+			continue
+		}
+		if _, err := a.notify.SendTest(ctx, county, notify.TestNotice{UnitID: u.ID, Subject: subject, Body: body}); err != nil {
+			return fmt.Errorf("notify %s: %w", u.Name, err)
+		}
+	}
+	return nil
+}
+
+func (a rolloutAutomation) SendTestNotices(ctx context.Context, county string) error {
+	return a.toEveryUnit(ctx, county, "系统测试通知",
+		"信息中心测试通知：请各单位收到后在系统中阅读本通知，并至少向信息中心回发 2 条测试通知、2 封测试邮件。")
+}
+
+func (a rolloutAutomation) AnnounceTrial(ctx context.Context, county, first, last string) error {
+	return a.toEveryUnit(ctx, county, "试运行通知",
+		fmt.Sprintf("系统试运行时间为 %s 至 %s。试运行期间实行双轨制：公文同时在网上和纸质流转（紧急和涉密件除外）；请各单位确定联系人，问题及时反馈信息中心。", first, last))
 }

@@ -15,18 +15,20 @@ import (
 // delivered in testing.
 const basicTemplate = `{"id":"gd.basic","name":{"zh-CN":"广东省基本推广计划","en":"Guangdong basic rollout"},"phases":[
  {"phase":"preparation","days":30,"tasks":[
+  {"id":"modules.enable","name":{"zh-CN":"开通模块","en":"Enable the modules"},"owner":"province","due_days":0,"kind":"automatic","action":"enable_modules"},
   {"id":"groups.formed","name":{"zh-CN":"成立工作小组","en":"Form the working groups"},"owner":"county","due_days":5,"kind":"manual"},
   {"id":"logins.first","name":{"zh-CN":"重点单位人员登录","en":"The key units' staff sign in"},"owner":"unit","due_days":20,"kind":"evidence","modules":["oa"],
    "check":{"measure":"platform.logins","scope":"key_units","at_least":1}}],
   "gate":["groups.formed","logins.first"]},
  {"phase":"testing","days":14,"tasks":[
+  {"id":"notices.test_sent","name":{"zh-CN":"发送测试通知","en":"Send the test notices"},"owner":"province","due_days":0,"kind":"automatic","action":"send_test_notices"},
   {"id":"notices.delivered","name":{"zh-CN":"通知送达","en":"Notices delivered"},"owner":"county","due_days":10,"kind":"evidence",
    "check":{"measure":"platform.notices.delivered.inbox","scope":"county","at_least":2}}],"gate":["notices.delivered"]},
  {"phase":"trial","days":30,"tasks":[]},{"phase":"formal","tasks":[]},{"phase":"expansion","tasks":[]}]}`
 
 func TestARolloutRouteServesOnlyWhomItIsFor(t *testing.T) {
 	t.Parallel()
-	db, _, url, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin, "wyclerk": auth.RoleClerk})
+	db, p, url, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin, "wyclerk": auth.RoleClerk})
 	op := env["COUNTYCLOUD_TOKEN"]
 	const wy = "gd.shaoguan.wengyuan"
 	wyEnv := map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": op, "COUNTYCLOUD_TENANT": wy}
@@ -65,6 +67,14 @@ func TestARolloutRouteServesOnlyWhomItIsFor(t *testing.T) {
 		t.Errorf("a plan with another county's unit: %d %s", r.code, r.stderr)
 	}
 	mustCLI(t, env, "rollout", "plan", "create", wy, "--template", "gd.basic", "--key-units", "oa=FGJ")
+	// Entering preparation enables the plan's modules, once the sweep
+	// runs (every half minute on a server; here, now).
+	if err := p.rollout.Sweep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if r := call(t, "GET", url+"/v1/tenants/"+wy+"/modules/oa", op, nil); r.status != 200 || !strings.Contains(string(r.body), `"enabled":true`) {
+		t.Errorf("oa after preparation started: %d %s", r.status, r.body)
+	}
 	for _, path := range []string{"/plan", "/status", "/changes"} {
 		if r := call(t, "GET", base+path, lcadmin, nil); r.status != 403 && r.status != 404 {
 			t.Errorf("Lechang's admin reads Wengyuan's %s: %d %s", path, r.status, r.body)
@@ -102,8 +112,16 @@ func TestARolloutRouteServesOnlyWhomItIsFor(t *testing.T) {
 	if r := cli(t, env, "rollout", "advance", wy, "--from", "preparation"); r.code == 0 || !strings.Contains(r.stderr, rollout.CodeStalePlan) {
 		t.Errorf("advancing twice: %d %s", r.code, r.stderr)
 	}
+	// Testing sends the IT office's test notices to every unit: three
+	// inbox notices are the county's evidence of delivered notices.
+	r = call(t, "POST", base+"/advance", op, rollout.AdvanceInput{From: "testing"})
+	want(t, "advancing before the test notices", r, 409, rollout.CodeGateClosed)
+	if err := p.rollout.Sweep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	want(t, "advancing after them", call(t, "POST", base+"/advance", op, rollout.AdvanceInput{From: "testing"}), 200, "")
 	changes := decode[[]rollout.Change](t, call(t, "GET", base+"/changes", admin, nil))
-	if len(changes) != 1 || changes[0].To != "testing" {
+	if len(changes) != 3 || changes[1].To != "testing" || changes[2].To != "trial" {
 		t.Errorf("changes: %+v", changes)
 	}
 }

@@ -32,10 +32,16 @@ type PlanPhase struct {
 type Plan struct {
 	County string `json:"county"`
 	PlanBody
-	Phase        string    `json:"phase"`
-	PhaseStarted string    `json:"phase_started"`
-	Version      int64     `json:"version"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	Phase        string `json:"phase"`
+	PhaseStarted string `json:"phase_started"`
+	// Proposed is the phase the platform proposes the county enter
+	// (formal operation, once the trial ended), awaiting an operator.
+	Proposed string `json:"proposed,omitempty"`
+	// ReviewOn is the day of the review four months into formal
+	// operation.
+	ReviewOn  string    `json:"review_on,omitempty"`
+	Version   int64     `json:"version"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // PlanInput instantiates a template for a county.

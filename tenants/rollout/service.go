@@ -84,11 +84,12 @@ type Service struct {
 	units    Directory
 	figures  Figures
 	now      func() time.Time
+	opts     Options
 }
 
 // New returns the rollout of the counties in control's registry.
-func New(control *sqlx.DB, reg Registry, units Directory, figures Figures, now func() time.Time) *Service {
-	return &Service{control: control, registry: reg, units: units, figures: figures, now: now}
+func New(control *sqlx.DB, reg Registry, units Directory, figures Figures, now func() time.Time, opts Options) *Service {
+	return &Service{control: control, registry: reg, units: units, figures: figures, now: now, opts: opts}
 }
 
 // Templates are the default template and the province's own, by id.
@@ -213,6 +214,12 @@ func (s *Service) CreatePlan(ctx context.Context, county string, in PlanInput) (
 		if err != nil {
 			return fmt.Errorf("create rollout plan: %w", err)
 		}
+		// Entering preparation is a phase change like the others: its
+		// automatic tasks are done and the listeners told.
+		if _, err := tx.ExecContext(ctx, "INSERT INTO rollout_events (county, from_phase, to_phase, changed_by, waived, at) VALUES (?, '', ?, ?, '[]', ?)",
+			county, Preparation, audit.ActorFrom(ctx).Login, now); err != nil {
+			return fmt.Errorf("record entering preparation: %w", err)
+		}
 		return audit.Write(ctx, tx, audit.New(ctx, "rollout.plan.create", "rollout_plan", county, nil, body))
 	})
 	if err != nil {
@@ -230,23 +237,31 @@ func refuseIfAny(p Problems) error {
 
 // planRow is a plan as stored.
 type planRow struct {
-	County       string    `db:"county"`
-	Body         string    `db:"body"`
-	Phase        string    `db:"phase"`
-	PhaseStarted time.Time `db:"phase_started"`
-	Version      int64     `db:"version"`
-	UpdatedAt    time.Time `db:"updated_at"`
+	County       string     `db:"county"`
+	Body         string     `db:"body"`
+	Phase        string     `db:"phase"`
+	PhaseStarted time.Time  `db:"phase_started"`
+	Version      int64      `db:"version"`
+	UpdatedAt    time.Time  `db:"updated_at"`
+	Proposed     *string    `db:"proposed"`
+	ReviewOn     *time.Time `db:"review_on"`
 }
 
 func (r planRow) plan() (Plan, error) {
 	p := Plan{County: r.County, Phase: r.Phase, PhaseStarted: r.PhaseStarted.Format(time.DateOnly), Version: r.Version, UpdatedAt: r.UpdatedAt}
+	if r.Proposed != nil {
+		p.Proposed = *r.Proposed
+	}
+	if r.ReviewOn != nil {
+		p.ReviewOn = r.ReviewOn.Format(time.DateOnly)
+	}
 	if err := json.Unmarshal([]byte(r.Body), &p.PlanBody); err != nil {
 		return Plan{}, fmt.Errorf("the stored plan of %s: %w", r.County, err)
 	}
 	return p, nil
 }
 
-const planColumns = "county, body, phase, phase_started, version, updated_at"
+const planColumns = "county, body, phase, phase_started, version, updated_at, proposed, review_on"
 
 // Plan is county's plan.
 func (s *Service) Plan(ctx context.Context, county string) (Plan, error) {
@@ -308,7 +323,13 @@ type Status struct {
 	Total        int        `json:"total"`
 	// Open: every gating task is done or waived, so the county may
 	// advance.
-	Open        bool      `json:"open"`
+	Open bool `json:"open"`
+	// Proposed is the phase the platform proposes (formal operation once
+	// the trial ended), awaiting an operator's advance.
+	Proposed string `json:"proposed,omitempty"`
+	// ReviewOn is the day of the review four months into formal
+	// operation.
+	ReviewOn    string    `json:"review_on,omitempty"`
 	EvaluatedAt time.Time `json:"evaluated_at"`
 }
 
@@ -333,7 +354,7 @@ func (s *Service) status(ctx context.Context, t registry.Tenant, plan Plan) (Sta
 	}
 	today, _ := time.Parse(time.DateOnly, measure.Day(now))
 	st := Status{County: plan.County, Name: t.Name, Phase: plan.Phase, PhaseLabel: PhaseLabel(plan.Phase), PhaseStarted: plan.PhaseStarted,
-		DaysInPhase: int(today.Sub(started).Hours() / 24), Next: next(plan.Phase), Gate: []GateItem{}, EvaluatedAt: now.UTC()}
+		DaysInPhase: int(today.Sub(started).Hours() / 24), Next: next(plan.Phase), Gate: []GateItem{}, Proposed: plan.Proposed, ReviewOn: plan.ReviewOn, EvaluatedAt: now.UTC()}
 	st.City = t.Parent
 	ph, _ := plan.phase(plan.Phase)
 	gating := make([]Task, 0, len(ph.Gate))
@@ -501,7 +522,7 @@ func (s *Service) Advance(ctx context.Context, county, from string) (Change, err
 		return Change{}, err
 	}
 	err = store.InTx(ctx, s.control, nil, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, "UPDATE rollout_plans SET phase = ?, phase_started = ?, version = version + 1, updated_at = ? WHERE county = ? AND phase = ? AND version = ?",
+		res, err := tx.ExecContext(ctx, "UPDATE rollout_plans SET phase = ?, phase_started = ?, proposed = NULL, version = version + 1, updated_at = ? WHERE county = ? AND phase = ? AND version = ?",
 			to, measure.Day(change.At), change.At, county, plan.Phase, plan.Version)
 		if err != nil {
 			return fmt.Errorf("advance %s: %w", county, err)

@@ -60,6 +60,7 @@ func (o orgUnits) Units(ctx context.Context, county string) ([]rollout.Unit, err
 
 type world struct {
 	svc      *rollout.Service
+	opts     rollout.Options
 	measures *measure.Service
 	db       *storetest.DB
 	units    map[string]int64
@@ -78,15 +79,18 @@ func countyAdmin(ctx context.Context, county string) context.Context {
 
 // newWorld has Wengyuan with four units (two of them the key units of
 // every module) and Lechang with one, on 2026-09-01.
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T, opts ...rollout.Options) *world {
 	t.Helper()
 	db := storetest.New(t)
 	reg := provisiontest.Registry(t, db, registry.CreateRequest{Code: wengyuan, Name: "翁源县"}, registry.CreateRequest{Code: lechang, Name: "乐昌市"})
 	router := provisiontest.Router(db, 0)
 	units := org.NewService(router)
 	w := &world{db: db, units: map[string]int64{}, now: time.Date(2026, 9, 1, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))}
+	if len(opts) > 0 {
+		w.opts = opts[0]
+	}
 	w.measures = measure.NewService(router, testMeasures{})
-	w.svc = rollout.New(db.Control, reg, orgUnits{units}, w.measures, func() time.Time { return w.now })
+	w.svc = rollout.New(db.Control, reg, orgUnits{units}, w.measures, func() time.Time { return w.now }, w.opts)
 	ctx := operator(context.Background())
 	for _, u := range []struct{ county, name, code string }{
 		{wengyuan, "县委办", "XWB"}, {wengyuan, "发改局", "FGJ"}, {wengyuan, "民政局", "MZJ"}, {wengyuan, "信访局", "XFJ"}, {lechang, "发改局", "FGJ"},
@@ -354,10 +358,10 @@ func TestACountyAdvancesOnlyOnTheEvidenceOfItsMeasures(t *testing.T) {
 	}
 
 	changes, err := w.svc.Changes(ctx, wengyuan)
-	if err != nil || len(changes) != 1 || changes[0].From != rollout.Preparation {
+	if err != nil || len(changes) != 2 || changes[0].To != rollout.Preparation || changes[1].From != rollout.Preparation {
 		t.Errorf("changes: %+v %v", changes, err)
 	}
-	if changes, err := w.svc.Changes(ctx, lechang); err != nil || len(changes) != 0 {
+	if changes, err := w.svc.Changes(ctx, lechang); err != nil || len(changes) != 1 || changes[0].County != lechang {
 		t.Errorf("Lechang's changes: %+v %v", changes, err)
 	}
 	var entries []string
