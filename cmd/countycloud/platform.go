@@ -417,6 +417,7 @@ func (p *platform) worker() *jobs.Worker {
 		supervision.JobSweep: p.supervision.SweepJob,
 		host.JobSweepFiles:   p.plugins.SweepFilesJob,
 		rollout.JobSweep:     p.rollout.SweepJob,
+		rollout.JobOverview:  p.rollout.OverviewJob,
 		calendar.JobCheckNational: func(ctx context.Context, _ jobs.Job) error {
 			p.calendars.WarnOutlook(ctx, p.log, time.Now())
 			return nil
@@ -433,6 +434,7 @@ func (p *platform) worker() *jobs.Worker {
 			{Kind: host.JobSweepFiles, Every: host.SweepFilesEvery},
 			{Kind: calendar.JobCheckNational, Every: calendar.CheckNationalEvery},
 			{Kind: rollout.JobSweep, Every: rollout.SweepEvery},
+			{Kind: rollout.JobOverview, Every: rollout.OverviewEvery},
 		},
 	}, p.log)
 }

@@ -47,12 +47,12 @@ its gate is open, and every phase change is recorded and audited.`,
 
 // call sends a request to path and prints out as JSON with -o json, or
 // with table.
-func (r *rolloutCmd) call(cmd *cobra.Command, method, path string, body, out any, table func() error) error {
+func (r *rolloutCmd) call(cmd *cobra.Command, method, path string, query url.Values, body, out any, table func() error) error {
 	c, err := r.opts.client(r.e)
 	if err != nil {
 		return err
 	}
-	if err := c.do(cmd.Context(), method, path, nil, body, out); err != nil {
+	if err := c.do(cmd.Context(), method, path, query, body, out); err != nil {
 		return err
 	}
 	if r.opts.output == "json" {
@@ -66,18 +66,33 @@ func countyPath(code, rest string) string {
 }
 
 func (r *rolloutCmd) statusCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "status CODE",
-		Short: "Show a county's phase and its gate, evaluated now, with the units still missing",
-		Long: `Show the county's phase, since when, and each task that gates leaving it: done
-(its check passes on the county's measures, or it was marked done), waived (with
-the operator's reason) or open, with the check's figure against its threshold and
-the units that do not meet it yet.`,
-		Example: "  countycloud rollout status gd.shaoguan.wengyuan",
-		Args:    exactArgs(1, "one county code"),
+	var city, phase string
+	cmd := &cobra.Command{
+		Use:   "status [CODE] [--city CODE] [--phase PHASE]",
+		Short: "Show every county's rollout, or one county's phase and gate with the units still missing",
+		Long: `Without CODE, the provincial overview: every county with its phase, days in
+phase, gate progress, blockers and key figures, as the overview job last
+evaluated them (within a minute; a row older than that is marked stale),
+narrowed by --city and --phase ("none": the counties without a plan).
+
+With CODE, the county's gate evaluated now: each task that gates leaving its
+phase, done (its check passes on the county's measures, or it was marked done),
+waived (with the operator's reason) or open, with the check's figure against
+its threshold and the units that do not meet it yet.`,
+		Example: `  countycloud rollout status --city gd.shaoguan --phase testing
+  countycloud rollout status gd.shaoguan.wengyuan`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usageError("%s takes at most one county code", cmd.CommandPath())
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return r.overview(cmd, city, phase)
+			}
 			var st rollout.Status
-			return r.call(cmd, http.MethodGet, countyPath(args[0], "/status"), nil, &st, func() error {
+			return r.call(cmd, http.MethodGet, countyPath(args[0], "/status"), nil, nil, &st, func() error {
 				next := st.Next
 				if next == "" {
 					next = "-"
@@ -94,6 +109,53 @@ the units that do not meet it yet.`,
 			})
 		},
 	}
+	cmd.Flags().StringVar(&city, "city", "", "only the counties of this city (its code), in the overview")
+	cmd.Flags().StringVar(&phase, "phase", "", "only the counties in this phase, in the overview: "+strings.Join(rollout.Phases(), ", ")+", or none")
+	return cmd
+}
+
+func (r *rolloutCmd) overview(cmd *cobra.Command, city, phase string) error {
+	q := url.Values{}
+	if city != "" {
+		q.Set("city", city)
+	}
+	if phase != "" {
+		q.Set("phase", phase)
+	}
+	var o rollout.Overview
+	return r.call(cmd, http.MethodGet, "/v1/rollout/overview", q, nil, &o, func() error {
+		rows := make([][]string, len(o.Counties))
+		for i, c := range o.Counties {
+			phase := c.PhaseLabel.ZH
+			if c.Proposed != "" {
+				phase += " → " + rollout.PhaseLabel(c.Proposed).ZH + "?"
+			}
+			gate, blockers := "-", make([]string, 0, len(c.Blockers))
+			if c.Phase != "" {
+				gate = fmt.Sprintf("%d/%d", c.Passed, c.Total)
+			}
+			if c.Stale {
+				gate += " (stale)"
+			}
+			for _, b := range c.Blockers {
+				text := b.Task
+				if len(b.Missing) > 0 {
+					text += "(" + strings.Join(b.Missing, "、")
+					if b.More > 0 {
+						text += fmt.Sprintf(" +%d", b.More)
+					}
+					text += ")"
+				}
+				blockers = append(blockers, text)
+			}
+			figures := make([]string, len(c.Figures))
+			for j, f := range c.Figures {
+				figures[j] = fmt.Sprintf("%s %d", f.Label.ZH, f.Value)
+			}
+			rows[i] = []string{c.County, c.Name, phase, strconv.Itoa(c.DaysInPhase), gate, optional(strings.Join(blockers, "; ")), optional(strings.Join(figures, ", "))}
+		}
+		return printTable(r.e.stdout, []string{"COUNTY", "NAME", "PHASE", "DAYS", "GATE", "BLOCKERS", "FIGURES"}, rows)
+	})
 }
 
 func gateState(g rollout.GateItem) string {
@@ -107,22 +169,10 @@ func gateState(g rollout.GateItem) string {
 }
 
 func gateFigure(g rollout.GateItem) string {
-	c := g.Check
-	if c == nil {
+	if g.Check == nil {
 		return "-"
 	}
-	op := "≥"
-	if !c.AtLeast {
-		op = "≤"
-	}
-	threshold := strconv.FormatFloat(c.Threshold, 'f', -1, 64)
-	if c.Scope == rollout.ScopeAccounts {
-		threshold += "×accounts"
-	}
-	if c.Scope == rollout.ScopeCounty {
-		return fmt.Sprintf("%s %s %s", strconv.FormatFloat(c.Figure, 'f', -1, 64), op, threshold)
-	}
-	return fmt.Sprintf("%s/%d units %s %s", strconv.FormatFloat(c.Figure, 'f', -1, 64), c.Units, op, threshold)
+	return g.Check.Text()
 }
 
 func gateMissing(g rollout.GateItem) string {
@@ -160,7 +210,7 @@ its status shows now), so that a repeated command never advances twice.`,
 				from = p.Phase
 			}
 			var ch rollout.Change
-			return r.call(cmd, http.MethodPost, countyPath(args[0], "/advance"), rollout.AdvanceInput{From: from}, &ch, func() error {
+			return r.call(cmd, http.MethodPost, countyPath(args[0], "/advance"), nil, rollout.AdvanceInput{From: from}, &ch, func() error {
 				waived := "-"
 				if len(ch.Waived) > 0 {
 					waived = strings.Join(ch.Waived, ", ")
@@ -186,7 +236,7 @@ change it lets through.`,
 		Args:    exactArgs(2, "a county code and a task id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var w rollout.Waiver
-			return r.call(cmd, http.MethodPost, countyPath(args[0], "/tasks/"+url.PathEscape(args[1])+"/waive"), rollout.WaiveInput{Reason: reason}, &w, func() error {
+			return r.call(cmd, http.MethodPost, countyPath(args[0], "/tasks/"+url.PathEscape(args[1])+"/waive"), nil, rollout.WaiveInput{Reason: reason}, &w, func() error {
 				return printFields(r.e.stdout, [][2]string{{"task", w.Task}, {"phase", w.Phase}, {"reason", w.Reason}, {"by", w.By}})
 			})
 		},
@@ -207,7 +257,7 @@ county administrator's. Evidence and automatic tasks are the platform's to judge
 		Args:    exactArgs(2, "a county code and a task id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var m rollout.Mark
-			return r.call(cmd, http.MethodPost, countyPath(args[0], "/tasks/"+url.PathEscape(args[1])+"/done"), rollout.DoneInput{Note: note}, &m, func() error {
+			return r.call(cmd, http.MethodPost, countyPath(args[0], "/tasks/"+url.PathEscape(args[1])+"/done"), nil, rollout.DoneInput{Note: note}, &m, func() error {
 				return printFields(r.e.stdout, [][2]string{{"task", args[1]}, {"by", m.By}, {"note", optional(m.Note)}})
 			})
 		},
@@ -224,7 +274,7 @@ func (r *rolloutCmd) changesCmd() *cobra.Command {
 		Args:    exactArgs(1, "one county code"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var changes []rollout.Change
-			return r.call(cmd, http.MethodGet, countyPath(args[0], "/changes"), nil, &changes, func() error {
+			return r.call(cmd, http.MethodGet, countyPath(args[0], "/changes"), nil, nil, &changes, func() error {
 				rows := make([][]string, len(changes))
 				for i, c := range changes {
 					rows[i] = []string{clockCell(&c.At), c.From, c.To, c.By, optional(strings.Join(c.Waived, ", "))}
@@ -278,7 +328,7 @@ with every problem listed.`,
 			}
 			in.KeyUnits = units
 			var p rollout.Plan
-			return r.call(cmd, http.MethodPost, countyPath(args[0], "/plan"), in, &p, func() error { return r.printPlan(p) })
+			return r.call(cmd, http.MethodPost, countyPath(args[0], "/plan"), nil, in, &p, func() error { return r.printPlan(p) })
 		},
 	}
 	cmd.Flags().StringVar(&in.Template, "template", "", "the template's id (default: the platform's)")
@@ -321,7 +371,7 @@ back: change the days, tasks, gates or key units and send it.`,
 		Args:    exactArgs(1, "one county code"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var p rollout.Plan
-			return r.call(cmd, http.MethodGet, countyPath(args[0], "/plan"), nil, &p, func() error { return r.printPlan(p) })
+			return r.call(cmd, http.MethodGet, countyPath(args[0], "/plan"), nil, nil, &p, func() error { return r.printPlan(p) })
 		},
 	}
 }
@@ -351,7 +401,7 @@ have, a check on a measure it does not have.`,
 				return usageError("%s is not a plan: %v", file, err)
 			}
 			var after rollout.Plan
-			return r.call(cmd, http.MethodPut, countyPath(args[0], "/plan"), rollout.EditInput{Version: p.Version, Plan: p.PlanBody}, &after, func() error { return r.printPlan(after) })
+			return r.call(cmd, http.MethodPut, countyPath(args[0], "/plan"), nil, rollout.EditInput{Version: p.Version, Plan: p.PlanBody}, &after, func() error { return r.printPlan(after) })
 		},
 	}
 	cmd.Flags().StringVar(&file, "file", "", "the edited plan (JSON)")
@@ -366,7 +416,7 @@ func (r *rolloutCmd) templatesListCmd() *cobra.Command {
 		Args:    exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var ts []rollout.Template
-			return r.call(cmd, http.MethodGet, "/v1/rollout/templates", nil, &ts, func() error {
+			return r.call(cmd, http.MethodGet, "/v1/rollout/templates", nil, nil, &ts, func() error {
 				rows := make([][]string, len(ts))
 				for i, t := range ts {
 					tasks := 0
@@ -402,7 +452,7 @@ it. It is refused whole, with every problem listed. Start from the default:
 				return usageError("%v", err)
 			}
 			var t rollout.Template
-			return r.call(cmd, http.MethodPut, "/v1/rollout/templates", json.RawMessage(data), &t, func() error {
+			return r.call(cmd, http.MethodPut, "/v1/rollout/templates", nil, json.RawMessage(data), &t, func() error {
 				return printFields(r.e.stdout, [][2]string{{"id", t.ID}, {"name", t.Name.ZH}})
 			})
 		},

@@ -103,7 +103,7 @@ func TestARolloutRouteServesOnlyWhomItIsFor(t *testing.T) {
 	}
 	want(t, "the county's admin marks its task", call(t, "POST", base+"/tasks/groups.formed/done", admin, rollout.DoneInput{Note: "领导小组已成立"}), 200, "")
 	status := mustCLI(t, env, "rollout", "status", wy)
-	if !strings.Contains(status, "2 of 2 pass") || !strings.Contains(status, "1/1 units ≥ 1") {
+	if !strings.Contains(status, "2 of 2 pass") || !strings.Contains(status, "1/1 ≥ 1") {
 		t.Errorf("the status:\n%s", status)
 	}
 	if out := mustCLI(t, env, "rollout", "advance", wy); !strings.Contains(out, "testing") {
@@ -120,6 +120,15 @@ func TestARolloutRouteServesOnlyWhomItIsFor(t *testing.T) {
 		t.Fatal(err)
 	}
 	want(t, "advancing after them", call(t, "POST", base+"/advance", op, rollout.AdvanceInput{From: "testing"}), 200, "")
+	// The province's overview, kept by its job, is its operators' alone.
+	if err := p.rollout.RefreshOverview(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if out := mustCLI(t, env, "rollout", "status", "--city", "gd.shaoguan"); !strings.Contains(out, wy) || !strings.Contains(out, "试运行") || !strings.Contains(out, "未制定计划") {
+		t.Errorf("the overview:\n%s", out)
+	}
+	want(t, "a county admin reads the province's overview", call(t, "GET", url+"/v1/rollout/overview", admin, nil), 403, "")
+	want(t, "an overview of a phase that is none", call(t, "GET", url+"/v1/rollout/overview?phase=launch", op, nil), 400, rollout.CodeInvalidFilter)
 	changes := decode[[]rollout.Change](t, call(t, "GET", base+"/changes", admin, nil))
 	if len(changes) != 3 || changes[1].To != "testing" || changes[2].To != "trial" {
 		t.Errorf("changes: %+v", changes)

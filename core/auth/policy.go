@@ -160,6 +160,7 @@ func Policy() map[string]Rule {
 		// Rollout: the province's operators keep the templates, plan each
 		// county and move it through its gates; a county's admins read
 		// where it stands and mark their own manual tasks done.
+		"rollout.overview":       read(operator),
 		"rollout.templates.list": read(operator),
 		"rollout.templates.put":  write(operator),
 		"rollout.plan.create":    write(operator),

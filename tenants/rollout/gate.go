@@ -1,8 +1,10 @@
 package rollout
 
 import (
+	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/countycloud/countycloud/core/measure"
@@ -155,4 +157,23 @@ func (r CheckResult) Passed() bool {
 		return len(r.Missing) == 0
 	}
 	return len(r.Missing) == 0 && r.Units > 0
+}
+
+// Text is the figure against the threshold: "3 ≥ 2" county-wide, "1/2 ≥
+// 2" per unit (units meeting it, of those in scope), "2/4 ≥ 100%" per
+// account.
+func (r CheckResult) Text() string {
+	op := "≥"
+	if !r.AtLeast {
+		op = "≤"
+	}
+	threshold := strconv.FormatFloat(r.Threshold, 'f', -1, 64)
+	if r.Scope == ScopeAccounts {
+		threshold = strconv.FormatFloat(r.Threshold*100, 'f', -1, 64) + "%"
+	}
+	figure := strconv.FormatFloat(r.Figure, 'f', -1, 64)
+	if r.Scope == ScopeCounty {
+		return figure + " " + op + " " + threshold
+	}
+	return fmt.Sprintf("%s/%d %s %s", figure, r.Units, op, threshold)
 }

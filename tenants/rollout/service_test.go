@@ -396,3 +396,50 @@ func TestManualTasksAreMarkedByWhoseTheyAre(t *testing.T) {
 		t.Errorf("the province's task by an operator: %v", err)
 	}
 }
+
+func TestTheOverviewReadsEveryCountyFromItsAggregates(t *testing.T) {
+	w := newWorld(t)
+	ctx := operator(context.Background())
+	if _, err := w.svc.CreatePlan(ctx, wengyuan, rollout.PlanInput{Start: "2026-08-25", KeyUnits: keyUnits()}); err != nil {
+		t.Fatal(err)
+	}
+	o, err := w.svc.Overview(ctx, rollout.OverviewFilter{})
+	if err != nil || len(o.Counties) != 2 || o.Counties[1].County != wengyuan || o.Counties[1].Phase != "" {
+		t.Fatalf("before the job ran: %+v %v", o, err)
+	}
+	w.record(t, wengyuan, "platform.org.leaders", "XWB", 1)
+	w.record(t, wengyuan, "platform.logins", "FGJ", 3)
+	if err := w.svc.RefreshOverview(ctx); err != nil {
+		t.Fatal(err)
+	}
+	o, err = w.svc.Overview(ctx, rollout.OverviewFilter{City: "gd.shaoguan", Phase: rollout.Preparation})
+	if err != nil || len(o.Counties) != 1 {
+		t.Fatalf("preparation in Shaoguan: %+v %v", o, err)
+	}
+	c := o.Counties[0]
+	if c.County != wengyuan || c.DaysInPhase != 7 || c.Total != 9 || c.Passed != 1 || c.Stale || c.PhaseLabel.ZH != "前期准备" {
+		t.Errorf("Wengyuan: %+v", c)
+	}
+	var leaders *rollout.Blocker
+	for i, b := range c.Blockers {
+		if b.Task == "roles.leaders" {
+			leaders = &c.Blockers[i]
+		}
+	}
+	if leaders == nil || !slices.Equal(leaders.Missing, []string{"发改局"}) || leaders.Figure != "1/2 ≥ 1" {
+		t.Errorf("the leaders' blocker: %+v", leaders)
+	}
+	if len(c.Figures) != 1 || c.Figures[0].Measure != "platform.logins" || c.Figures[0].Value != 3 {
+		t.Errorf("figures: %+v", c.Figures)
+	}
+	if o, err := w.svc.Overview(ctx, rollout.OverviewFilter{Phase: "none"}); err != nil || len(o.Counties) != 1 || o.Counties[0].County != lechang || o.Counties[0].PhaseLabel.ZH != "未制定计划" {
+		t.Errorf("the counties without a plan: %+v %v", o, err)
+	}
+	if _, err := w.svc.Overview(ctx, rollout.OverviewFilter{Phase: "launch"}); code(err) != rollout.CodeInvalidFilter {
+		t.Errorf("an unknown phase: %v", err)
+	}
+	w.now = w.now.Add(2 * time.Minute)
+	if o, _ := w.svc.Overview(ctx, rollout.OverviewFilter{Phase: rollout.Preparation}); len(o.Counties) != 1 || !o.Counties[0].Stale {
+		t.Errorf("a row the job has not refreshed for two minutes: %+v", o)
+	}
+}

@@ -13,6 +13,7 @@ import (
 // Routes serves the province's templates under /v1/rollout and a
 // county's rollout under /v1/tenants/{code}/rollout:
 //
+//	GET   /v1/rollout/overview?city=&phase=     every county's phase, gate progress, blockers, key figures
 //	GET   /v1/rollout/templates                 the default template and the province's
 //	PUT   /v1/rollout/templates                 a template (its id names it)
 //	POST  …/rollout/plan                        {"template": "", "start": "2026-09-01", "trial": "2026-11-13", "key_units": {"oa": ["FGJ"]}}
@@ -30,6 +31,12 @@ func (s *Service) Routes(guard func(route string) endpoint.Middleware, opts ...h
 		return kit.Route{Method: method, Pattern: pattern, Name: name, Handler: kit.NewServer(guard(name), e, dec, ok, opts...)}
 	}
 	return []kit.Route{
+		route("GET", "/v1/rollout/overview", "rollout.overview", func(ctx context.Context, req any) (any, error) {
+			return s.Overview(ctx, req.(OverviewFilter))
+		}, func(_ context.Context, r *http.Request) (any, error) {
+			q := r.URL.Query()
+			return OverviewFilter{City: q.Get("city"), Phase: q.Get("phase")}, nil
+		}),
 		route("GET", "/v1/rollout/templates", "rollout.templates.list", func(ctx context.Context, _ any) (any, error) {
 			return s.Templates(ctx)
 		}, decodeNothing),
