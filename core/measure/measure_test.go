@@ -221,6 +221,86 @@ func TestALevelCarriesItsLastFigureForward(t *testing.T) {
 	}
 }
 
+// TestASetLevelFallsToZeroAndHolds: a level set (measure.SetLevels)
+// replaces its day's figure, so that it falls, to 0 too, and 0 is a
+// figure like any other: read by day and carried forward, by half-month
+// the one standing on its last day. A figure that holds writes nothing,
+// and setting the same figures again on a day changes nothing. A
+// recording (which adds) cannot bring a level down: its delta is 1 or
+// more.
+func TestASetLevelFallsToZeroAndHolds(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	june := func(day int) time.Time { return time.Date(2026, 6, day, 10, 0, 0, 0, china) }
+	set := func(county string, day int, want int, levels ...measure.Level) {
+		t.Helper()
+		var written int
+		err := w.router.InTenantTx(context.Background(), county, func(ctx context.Context, tx *sqlx.Tx) error {
+			var err error
+			written, err = measure.SetLevels(ctx, tx, june(day), levels)
+			return err
+		})
+		if err != nil || written != want {
+			t.Fatalf("set %+v on June %d: %d written, %v; want %d", levels, day, written, err, want)
+		}
+	}
+	level := func(unit, value int64) measure.Level {
+		return measure.Level{Measure: index.ID, Unit: unit, Value: value}
+	}
+	set(wengyuan, 1, 2, level(2, 3), level(3, 0))
+	set(wengyuan, 1, 0, level(2, 3), level(3, 0))
+	set(wengyuan, 2, 0, level(2, 3), level(3, 0))
+	set(wengyuan, 3, 1, level(2, 0), level(3, 0))
+	set(wengyuan, 3, 0, level(2, 0), level(3, 0))
+	set(wengyuan, 4, 1, level(3, 5))
+	set(wengyuan, 4, 1, level(3, 2))
+	set(lechang, 1, 1, level(2, 9))
+	if _, err := w.svc.Record(context.Background(), wengyuan, index, measure.Recording{Measure: index.ID, Unit: 2, Day: "2026-06-05", Delta: 0, Key: "fall"}); errs.CodeOf(err) != measure.CodeInvalidRecording {
+		t.Errorf("a recording of 0: %v, want %s", err, measure.CodeInvalidRecording)
+	}
+	var byDay []string
+	for d, units := range [][2]int{{3, 0}, {3, 0}, {0, 0}, {0, 2}, {0, 2}} {
+		byDay = append(byDay, fmt.Sprintf("oa.index.percent/2/2026-06-%02d=%d oa.index.percent/3/2026-06-%02d=%d", d+1, units[0], d+1, units[1]))
+	}
+	w.wantFigures(t, map[string]string{
+		"measure=oa.index.percent&from=2026-06-01&to=2026-06-05&by=day":        strings.Join(byDay, " "),
+		"measure=oa.index.percent&from=2026-06-01&to=2026-06-30&by=half_month": "oa.index.percent/2/2026-06-01=0 oa.index.percent/3/2026-06-01=2 oa.index.percent/2/2026-06-16=0 oa.index.percent/3/2026-06-16=2",
+		"measure=oa.index.percent&from=2026-05-01&to=2026-05-31&by=month":      "",
+	})
+	if got := figures(w.read(t, admin, lechang, "measure=oa.index.percent&from=2026-06-01&to=2026-06-02")); got != "oa.index.percent/2/2026-06-01=9 oa.index.percent/2/2026-06-02=9" {
+		t.Errorf("Lechang's level: %s", got)
+	}
+	var rows int
+	schema := w.db.SchemaPrefix + strings.ReplaceAll(wengyuan, ".", "_")
+	if err := w.db.Server.QueryRow("SELECT COUNT(*) FROM `" + schema + "`.measure_values WHERE measure = 'oa.index.percent'").Scan(&rows); err != nil || rows != 4 {
+		t.Errorf("%d rows (%v): a level keeps a row per change (units 2 and 3 on the 1st, 2 on the 3rd, 3 on the 4th)", rows, err)
+	}
+}
+
+// TestBadLevelsAreRefusedAndChangeNothing.
+func TestBadLevelsAreRefusedAndChangeNothing(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	ok := measure.Level{Measure: index.ID, Unit: 2, Value: 1}
+	for what, levels := range map[string][]measure.Level{
+		"a negative figure":  {ok, {Measure: index.ID, Unit: 3, Value: -1}},
+		"a negative unit":    {ok, {Measure: index.ID, Unit: -1, Value: 1}},
+		"not a measure's id": {ok, {Measure: "Index", Unit: 3, Value: 1}},
+		"one figure twice":   {ok, {Measure: index.ID, Unit: 2, Value: 2}},
+	} {
+		err := w.router.InTenantTx(context.Background(), wengyuan, func(ctx context.Context, tx *sqlx.Tx) error {
+			_, err := measure.SetLevels(ctx, tx, time.Date(2026, 6, 1, 10, 0, 0, 0, china), levels)
+			return err
+		})
+		if errs.CodeOf(err) != measure.CodeInvalidRecording {
+			t.Errorf("%s: %v, want %s", what, err, measure.CodeInvalidRecording)
+		}
+	}
+	if got := figures(w.read(t, admin, wengyuan, "measure=oa.index.percent&from=2026-06-01&to=2026-06-02")); got != "" {
+		t.Errorf("refused levels were set: %s", got)
+	}
+}
+
 // TestTheSameKeyCountsOnce: a retry, sequential or at the same moment,
 // adds nothing; the same key with other figures is refused.
 func TestTheSameKeyCountsOnce(t *testing.T) {

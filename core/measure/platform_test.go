@@ -144,6 +144,39 @@ func TestSignInsCountLoginsAndEachAccountOncePerPeriod(t *testing.T) {
 	}
 }
 
+// TestAnAccountsFirstLoginCountsOnceEver: Zhang's first day active is
+// his first login, and no later login or renewal counts another; Li,
+// whose only activity here is a renewal (his login came before first
+// logins were counted), has his on that day. The other county counts
+// none of it.
+func TestAnAccountsFirstLoginCountsOnceEver(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	ctx := context.Background()
+	signIns := measure.NewSignIns(w.router)
+	at := func(month time.Month, day int) time.Time { return time.Date(2026, month, day, 9, 0, 0, 0, china) }
+	zhang := auth.Principal{Kind: auth.KindAccount, ID: 7, Tenant: wengyuan, Unit: 2, Session: "s-1"}
+	li := auth.Principal{Kind: auth.KindAccount, ID: 8, Tenant: wengyuan, Unit: 3, Session: "s-9"}
+	for _, step := range []func() error{
+		func() error { return signIns.SignedIn(ctx, zhang, at(6, 1)) },
+		func() error { return signIns.SignedIn(ctx, zhang, at(6, 1)) },
+		func() error { return signIns.Renewed(ctx, zhang, at(6, 2)) },
+		func() error { return signIns.Renewed(ctx, li, at(6, 16)) },
+		func() error { zhang.Session = "s-2"; return signIns.SignedIn(ctx, zhang, at(7, 1)) },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.wantFigures(t, map[string]string{
+		"measure=platform.accounts.first_login&from=2026-06-01&to=2026-07-31":          "platform.accounts.first_login/2/2026-06-01=1 platform.accounts.first_login/3/2026-06-16=1",
+		"measure=platform.accounts.first_login&from=2026-06-01&to=2026-07-31&by=month": "platform.accounts.first_login/2/2026-06-01=1 platform.accounts.first_login/3/2026-06-01=1",
+	})
+	if got := figures(w.read(t, admin, lechang, "measure=platform.accounts.first_login&from=2026-06-01&to=2026-07-31&by=month")); got != "" {
+		t.Errorf("Lechang counts Wengyuan's first logins: %s", got)
+	}
+}
+
 // FuzzAppendUnitValues: a report's list of "unit:value" pairs either
 // reads as the numbers it spells, each pair a figure, or is refused;
 // nothing panics.
