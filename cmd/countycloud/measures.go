@@ -24,13 +24,19 @@ func newMeasuresCmd(e env) *cobra.Command {
 		Short: "Read a county's usage figures per unit and day, half-month or month",
 		Long: `Read the usage figures of one county (--tenant or COUNTYCLOUD_TENANT): the
 platform's own (platform.logins, platform.accounts.active,
-platform.notices.delivered.inbox|email|sms, platform.tasks.on_time|late,
-platform.workflow.completed.<workflow>, platform.files.stored) and what its
-modules declare and count (oa.documents.sent), per unit and day, half-month
-(1st-15th, 16th-end) or month. From and to are days, both included; by
-half-month or month they start and end on a period's bounds. Without --unit,
-every unit's figures and the county's own (unit 0). A period without a count
-shows no row. A unit admin reads only their units, and names one.`,
+platform.accounts.first_login, platform.notices.delivered.inbox|email|sms,
+platform.tasks.on_time|late, platform.workflow.completed.<workflow>,
+platform.files.stored; and the hourly census of the organisation, levels:
+platform.org.units, platform.org.accounts, platform.org.accounts.mobile,
+platform.org.accounts.signed_in, platform.org.credentials.issued,
+platform.org.leaders, platform.org.clerks, platform.org.over_quota,
+platform.seals.active) and what its modules declare and count
+(oa.documents.sent), per unit and day, half-month (1st-15th, 16th-end) or
+month. From and to are days, both included; by half-month or month they
+start and end on a period's bounds. Without --unit, every unit's figures and
+the county's own (unit 0). A period without a count shows no row; a level
+carries its last figure forward. A unit admin reads only their units, and
+names one.`,
 		Example: `  countycloud measures --measure platform.logins,platform.accounts.active --from 2026-06-01 --to 2026-06-30 --by month
   countycloud measures --measure oa.documents.sent --from 2026-01-01 --to 2026-12-31 --by month
   countycloud measures --measure oa.documents.sent,oa.documents.received --unit 3 --from 2026-06-01 --to 2026-06-30`,

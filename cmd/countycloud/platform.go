@@ -31,6 +31,7 @@ import (
 	"github.com/countycloud/countycloud/plugins/host"
 	"github.com/countycloud/countycloud/plugins/host/sandbox"
 	"github.com/countycloud/countycloud/tenants/calendar"
+	"github.com/countycloud/countycloud/tenants/census"
 	"github.com/countycloud/countycloud/tenants/org"
 	"github.com/countycloud/countycloud/tenants/registry"
 	"github.com/countycloud/countycloud/tenants/rollout"
@@ -51,6 +52,7 @@ type platform struct {
 	org         org.Service
 	calendars   *calendar.Service
 	measures    *measure.Service
+	census      *census.Service
 	seals       *seals.Service
 	workflows   *workflow.Service
 	notify      *notify.Service
@@ -128,6 +130,7 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		org:         units,
 		calendars:   calendars,
 		measures:    measures,
+		census:      census.New(router, readyCounties{tenants}, queue, time.Now, log),
 		seals:       sealer,
 		workflows:   workflows,
 		notify:      notifier,
@@ -169,7 +172,7 @@ func mailer(c config.SMTP) (notify.Sender, error) {
 }
 
 // readyCounties lists the counties being served, for the notification
-// sweep.
+// and census sweeps.
 type readyCounties struct{ registry registry.Service }
 
 func (c readyCounties) Counties(ctx context.Context) ([]string, error) {
@@ -418,6 +421,8 @@ func (p *platform) worker() *jobs.Worker {
 		host.JobSweepFiles:   p.plugins.SweepFilesJob,
 		rollout.JobSweep:     p.rollout.SweepJob,
 		rollout.JobOverview:  p.rollout.OverviewJob,
+		census.JobSweep:      p.census.SweepJob,
+		census.JobCounty:     p.census.CountyJob,
 		calendar.JobCheckNational: func(ctx context.Context, _ jobs.Job) error {
 			p.calendars.WarnOutlook(ctx, p.log, time.Now())
 			return nil
@@ -432,6 +437,7 @@ func (p *platform) worker() *jobs.Worker {
 			{Kind: notify.JobSweep, Every: notify.SweepEvery},
 			{Kind: supervision.JobSweep, Every: supervision.SweepEvery},
 			{Kind: host.JobSweepFiles, Every: host.SweepFilesEvery},
+			{Kind: census.JobSweep, Every: census.SweepEvery},
 			{Kind: calendar.JobCheckNational, Every: calendar.CheckNationalEvery},
 			{Kind: rollout.JobSweep, Every: rollout.SweepEvery},
 			{Kind: rollout.JobOverview, Every: rollout.OverviewEvery},
