@@ -427,6 +427,7 @@ func (p *platform) worker() *jobs.Worker {
 			p.calendars.WarnOutlook(ctx, p.log, time.Now())
 			return nil
 		},
+		rollout.JobHalfMonthReports: p.reports().HalfMonthJob,
 	}
 	return jobs.NewWorker(p.jobs, handlers, jobs.Options{
 		Concurrency: p.cfg.Workers,
@@ -441,6 +442,7 @@ func (p *platform) worker() *jobs.Worker {
 			{Kind: calendar.JobCheckNational, Every: calendar.CheckNationalEvery},
 			{Kind: rollout.JobSweep, Every: rollout.SweepEvery},
 			{Kind: rollout.JobOverview, Every: rollout.OverviewEvery},
+			{Kind: rollout.JobHalfMonthReports, Every: rollout.ReportsSweepEvery},
 		},
 	}, p.log)
 }
@@ -461,6 +463,7 @@ func (p *platform) routes() []kit.Route {
 	routes = append(routes, p.notify.Routes(guard, opts...)...)
 	routes = append(routes, p.supervision.Routes(guard, opts...)...)
 	routes = append(routes, p.rollout.Routes(guard, opts...)...)
+	routes = append(routes, p.reports().Routes(guard, opts...)...)
 	routes = append(routes, p.plugins.Routes(guard, opts...)...)
 	routes = append(routes, p.plugins.PublicRoutes(host.PublicOptions{BodyLimit: p.cfg.PublicBodyLimit, PerSecond: p.cfg.PublicRate, Burst: burst(p.cfg.PublicRate)}, guard, opts...)...)
 	if p.files != nil {

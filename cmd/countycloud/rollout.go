@@ -42,6 +42,7 @@ its gate is open, and every phase change is recorded and audited.`,
 	templates := &cobra.Command{Use: "templates", Short: "List the rollout templates or put the province's own"}
 	templates.AddCommand(r.templatesListCmd(), r.templatesPutCmd())
 	cmd.AddCommand(r.statusCmd(), r.advanceCmd(), r.waiveCmd(), r.doneCmd(), r.changesCmd(), plan, templates)
+	cmd.AddCommand(r.reportCmds()...)
 	return cmd
 }
 

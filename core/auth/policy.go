@@ -172,6 +172,17 @@ func Policy() map[string]Rule {
 		"rollout.task.done":      write(countyAdmin),
 		"rollout.changes":        read(countyAdmin),
 
+		// Rollout usage reports: the province's operators list every
+		// county's, set the targets and generate a missed half-month's;
+		// a county's admins read their own county's.
+		"rollout.reports.list":        read(operator),
+		"rollout.reports.get":         read(operator),
+		"rollout.targets.get":         read(operator),
+		"rollout.targets.set":         write(operator),
+		"rollout.county.reports.list": read(countyAdmin),
+		"rollout.county.reports.get":  read(countyAdmin),
+		"rollout.reports.generate":    write(operator),
+
 		// Background jobs.
 		"jobs.list":  read(operator),
 		"jobs.get":   read(operator),
