@@ -132,7 +132,7 @@ schemas are dropped at the end. Figures are ratios where machines are noisy.`,
 	tenantsCmd.Flags().IntVar(&tenants, "tenants", 100, "how many counties to create")
 	tenantsCmd.Flags().DurationVar(&duration, "duration", 5*time.Second, "how long each read measurement runs")
 	tenantsCmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
-	cmd.AddCommand(tenantsCmd)
+	cmd.AddCommand(tenantsCmd, newBenchRolloutCmd(e))
 	return cmd
 }
 
@@ -535,14 +535,20 @@ func printBench(w io.Writer, r *benchReport) error {
 		{"spread / single", fmt.Sprintf("%.2f (raw sqlx: %.2f)", r.Reads.SpreadRatio, r.Reads.RawRatio)},
 		{"API / raw sqlx", fmt.Sprintf("%.2f", r.Reads.APIRatio)},
 	}
-	for _, g := range r.Goals {
+	return printTable(w, []string{"MEASURE", "RESULT"}, append(rows, goalRows(r.Goals)...))
+}
+
+// goalRows are a bench's goals as rows of its table.
+func goalRows(goals []benchGoal) [][]string {
+	rows := make([][]string, len(goals))
+	for i, g := range goals {
 		met := "met"
 		if !g.Met {
 			met = "NOT MET"
 		}
-		rows = append(rows, []string{"goal: " + g.Goal, met})
+		rows[i] = []string{"goal: " + g.Goal, met}
 	}
-	return printTable(w, []string{"MEASURE", "RESULT"}, rows)
+	return rows
 }
 
 // rawAccountsList is the baseline of the representative request: the SQL

@@ -80,6 +80,35 @@ func (s *Service) Definitions(ctx context.Context, county string) ([]Definition,
 	return append(PlatformMeasures(), defs...), nil
 }
 
+// DefinitionsOf are the definitions of ids that county has. It asks the
+// catalog only when an id may be a module's: the platform's own measures
+// are known without it, and a workflow's instances completed are counted
+// (not levels) whether or not the county runs the workflow, which then
+// simply has no figures.
+func (s *Service) DefinitionsOf(ctx context.Context, county string, ids []string) ([]Definition, error) {
+	own := PlatformMeasures()
+	var defs []Definition
+	needCatalog := false
+	for _, id := range ids {
+		switch i := slices.IndexFunc(own, func(d Definition) bool { return d.ID == id }); {
+		case i >= 0:
+			defs = append(defs, own[i])
+		case strings.HasPrefix(id, completedPrefix) || strings.HasPrefix(id, completedHashed):
+			defs = append(defs, Definition{ID: id})
+		default:
+			needCatalog = true
+		}
+	}
+	if !needCatalog {
+		return defs, nil
+	}
+	all, err := s.Definitions(ctx, county)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(all, func(d Definition) bool { return !slices.Contains(ids, d.ID) }), nil
+}
+
 // Record adds r to county's figures, in a transaction of its own: for a
 // count that comes from outside the platform (a module, through the
 // host), whose measure must be one of defs and whose unit must be the

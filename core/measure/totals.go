@@ -27,48 +27,51 @@ type Total struct {
 	Value   int64  `db:"value"`
 }
 
-// Totals answers w for every unit of county, in one statement per kind
-// (counts, levels), each one range of the covering index per measure. It
-// is for the platform's own readers (rollout gates, usage reports), which
+// Totals answers each window for every unit of county, on one
+// connection, in one statement per window and kind (counts, levels),
+// each one range of the covering index per measure; defs are the
+// county's measures (Definitions), which say each one's kind. It is for
+// the platform's own readers (rollout gates, usage reports), which
 // decide who may see what they make of it; it checks no principal.
-func (s *Service) Totals(ctx context.Context, county string, w Window) ([]Total, error) {
-	defs, err := s.Definitions(ctx, county)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := parseDay(w.From); err != nil {
-		return nil, err
-	}
-	if _, err := parseDay(w.To); err != nil {
-		return nil, err
-	}
-	var counts, levels []string
-	for _, id := range w.Measures {
-		j := slices.IndexFunc(defs, func(d Definition) bool { return d.ID == id })
-		switch {
-		case j < 0:
-			return nil, errs.Invalid(CodeUnknownMeasure, "the county has no measure %q", id)
-		case defs[j].Level:
-			levels = append(levels, id)
-		default:
-			counts = append(counts, id)
+func (s *Service) Totals(ctx context.Context, county string, defs []Definition, windows ...Window) ([][]Total, error) {
+	type kinds struct{ counts, levels []string }
+	split := make([]kinds, len(windows))
+	for i, w := range windows {
+		if _, err := parseDay(w.From); err != nil {
+			return nil, err
 		}
-	}
-	var totals []Total
-	err = s.router.InTenant(ctx, county, func(ctx context.Context, conn *sqlx.Conn) error {
-		if len(counts) > 0 {
-			query := `SELECT measure, unit_id, CAST(SUM(value) AS SIGNED) AS value FROM measure_values WHERE measure IN (?` + strings.Repeat(", ?", len(counts)-1) + `) AND grain = ? AND period_start BETWEEN ? AND ? GROUP BY measure, unit_id`
-			if err := appendTotals(ctx, conn, &totals, query, append(anys(counts), grainCode[ByDay], w.From, w.To)); err != nil {
-				return err
+		if _, err := parseDay(w.To); err != nil {
+			return nil, err
+		}
+		for _, id := range w.Measures {
+			j := slices.IndexFunc(defs, func(d Definition) bool { return d.ID == id })
+			switch {
+			case j < 0:
+				return nil, errs.Invalid(CodeUnknownMeasure, "the county has no measure %q", id)
+			case defs[j].Level:
+				split[i].levels = append(split[i].levels, id)
+			default:
+				split[i].counts = append(split[i].counts, id)
 			}
 		}
-		if len(levels) > 0 {
-			in := `measure IN (?` + strings.Repeat(", ?", len(levels)-1) + `) AND grain = ?`
-			query := `SELECT m.measure, m.unit_id, m.value FROM measure_values m
+	}
+	totals := make([][]Total, len(windows))
+	err := s.router.InTenant(ctx, county, func(ctx context.Context, conn *sqlx.Conn) error {
+		for i, w := range windows {
+			if ids := split[i].counts; len(ids) > 0 {
+				query := `SELECT measure, unit_id, CAST(SUM(value) AS SIGNED) AS value FROM measure_values WHERE measure IN (?` + strings.Repeat(", ?", len(ids)-1) + `) AND grain = ? AND period_start BETWEEN ? AND ? GROUP BY measure, unit_id`
+				if err := appendTotals(ctx, conn, &totals[i], query, append(anys(ids), grainCode[ByDay], w.From, w.To)); err != nil {
+					return err
+				}
+			}
+			if ids := split[i].levels; len(ids) > 0 {
+				in := `measure IN (?` + strings.Repeat(", ?", len(ids)-1) + `) AND grain = ?`
+				query := `SELECT m.measure, m.unit_id, m.value FROM measure_values m
 JOIN (SELECT measure, unit_id, MAX(period_start) AS last_day FROM measure_values WHERE ` + in + ` AND period_start <= ? GROUP BY measure, unit_id) standing
 ON m.measure = standing.measure AND m.unit_id = standing.unit_id AND m.grain = ? AND m.period_start = standing.last_day`
-			if err := appendTotals(ctx, conn, &totals, query, append(anys(levels), grainCode[ByDay], w.To, grainCode[ByDay])); err != nil {
-				return err
+				if err := appendTotals(ctx, conn, &totals[i], query, append(anys(ids), grainCode[ByDay], w.To, grainCode[ByDay])); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

@@ -37,18 +37,18 @@ func (g GateItem) Passed() bool { return g.Done || g.Waived != nil }
 
 // Mark is someone's word that a manual task is done.
 type Mark struct {
-	By   string    `json:"by" db:"done_by"`
-	Note string    `json:"note" db:"note"`
-	At   time.Time `json:"at" db:"done_at"`
+	By   string    `json:"by"`
+	Note string    `json:"note"`
+	At   time.Time `json:"at"`
 }
 
 // Waiver lets a county through a gate its task does not pass.
 type Waiver struct {
-	Task   string    `json:"task" db:"task_id"`
-	Phase  string    `json:"phase" db:"phase"`
-	Reason string    `json:"reason" db:"reason"`
-	By     string    `json:"by" db:"waived_by"`
-	At     time.Time `json:"at" db:"waived_at"`
+	Task   string    `json:"task"`
+	Phase  string    `json:"phase"`
+	Reason string    `json:"reason"`
+	By     string    `json:"by"`
+	At     time.Time `json:"at"`
 }
 
 // CheckResult is a check evaluated on a county's measures.

@@ -177,7 +177,7 @@ func (s *Service) OverviewJob(ctx context.Context, _ jobs.Job) error { return s.
 // the error and the others are kept.
 func (s *Service) RefreshOverview(ctx context.Context) error {
 	var plans []planRow
-	if err := s.control.SelectContext(ctx, &plans, "SELECT "+planColumns+" FROM rollout_plans ORDER BY county"); err != nil {
+	if err := s.control.SelectContext(ctx, &plans, planWithCounty+" ORDER BY p.county"); err != nil {
 		return fmt.Errorf("read the plans: %w", err)
 	}
 	work := make(chan planRow)
@@ -213,11 +213,7 @@ func (s *Service) refreshCounty(ctx context.Context, r planRow) error {
 	if err != nil {
 		return err
 	}
-	t, err := s.county(ctx, plan.County)
-	if err != nil {
-		return err
-	}
-	st, err := s.status(ctx, t, plan)
+	st, err := s.status(ctx, plan, r.Name, r.City)
 	if err != nil {
 		return err
 	}
@@ -283,7 +279,7 @@ func (s *Service) keyFigures(ctx context.Context, county string) ([]KeyFigure, e
 		return figures, nil
 	}
 	now := s.now()
-	totals, err := s.figures.Totals(ctx, county, measure.Window{Measures: ids, From: measure.Day(now.AddDate(0, 0, -29)), To: measure.Day(now)})
+	totals, err := s.figures.Totals(ctx, county, defs, measure.Window{Measures: ids, From: measure.Day(now.AddDate(0, 0, -29)), To: measure.Day(now)})
 	if err != nil {
 		return nil, err
 	}
@@ -291,7 +287,7 @@ func (s *Service) keyFigures(ctx context.Context, county string) ([]KeyFigure, e
 		if !slices.Contains(ids, f.Measure) {
 			continue
 		}
-		for _, t := range totals {
+		for _, t := range totals[0] {
 			if t.Measure == f.Measure {
 				f.Value += t.Value
 			}

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -73,7 +74,8 @@ type Directory interface {
 // Figures reads a county's measures (measure.Service).
 type Figures interface {
 	Definitions(ctx context.Context, county string) ([]measure.Definition, error)
-	Totals(ctx context.Context, county string, w measure.Window) ([]measure.Total, error)
+	DefinitionsOf(ctx context.Context, county string, ids []string) ([]measure.Definition, error)
+	Totals(ctx context.Context, county string, defs []measure.Definition, windows ...measure.Window) ([][]measure.Total, error)
 }
 
 // Service keeps the province's templates and its counties' plans in the
@@ -245,6 +247,9 @@ type planRow struct {
 	UpdatedAt    time.Time  `db:"updated_at"`
 	Proposed     *string    `db:"proposed"`
 	ReviewOn     *time.Time `db:"review_on"`
+	// Name and City are the county's, where the query joins them.
+	Name string `db:"county_name"`
+	City string `db:"city"`
 }
 
 func (r planRow) plan() (Plan, error) {
@@ -335,27 +340,34 @@ type Status struct {
 
 // Status evaluates county's gate now.
 func (s *Service) Status(ctx context.Context, county string) (Status, error) {
-	t, err := s.county(ctx, county)
+	var r planRow
+	err := s.control.GetContext(ctx, &r, planWithCounty+" WHERE p.county = ?", county)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Status{}, errs.NotFound(CodePlanNotFound, "%s has no rollout plan", county)
+	}
+	if err != nil {
+		return Status{}, fmt.Errorf("read rollout plan: %w", err)
+	}
+	plan, err := r.plan()
 	if err != nil {
 		return Status{}, err
 	}
-	plan, err := s.Plan(ctx, county)
-	if err != nil {
-		return Status{}, err
-	}
-	return s.status(ctx, t, plan)
+	return s.status(ctx, plan, r.Name, r.City)
 }
 
-func (s *Service) status(ctx context.Context, t registry.Tenant, plan Plan) (Status, error) {
+// planWithCounty reads plans with their counties' names and cities.
+const planWithCounty = `SELECT p.county, p.body, p.phase, p.phase_started, p.version, p.updated_at, p.proposed, p.review_on, t.name AS county_name, COALESCE(t.parent_code, '') AS city
+FROM rollout_plans p JOIN tenants t ON t.code = p.county`
+
+func (s *Service) status(ctx context.Context, plan Plan, name, city string) (Status, error) {
 	now := s.now()
 	started, err := time.Parse(time.DateOnly, plan.PhaseStarted)
 	if err != nil {
 		return Status{}, fmt.Errorf("the plan of %s: %w", plan.County, err)
 	}
 	today, _ := time.Parse(time.DateOnly, measure.Day(now))
-	st := Status{County: plan.County, Name: t.Name, Phase: plan.Phase, PhaseLabel: PhaseLabel(plan.Phase), PhaseStarted: plan.PhaseStarted,
+	st := Status{County: plan.County, Name: name, City: city, Phase: plan.Phase, PhaseLabel: PhaseLabel(plan.Phase), PhaseStarted: plan.PhaseStarted,
 		DaysInPhase: int(today.Sub(started).Hours() / 24), Next: next(plan.Phase), Gate: []GateItem{}, Proposed: plan.Proposed, ReviewOn: plan.ReviewOn, EvaluatedAt: now.UTC()}
-	st.City = t.Parent
 	ph, _ := plan.phase(plan.Phase)
 	gating := make([]Task, 0, len(ph.Gate))
 	for _, id := range ph.Gate {
@@ -425,51 +437,57 @@ func (s *Service) read(ctx context.Context, plan Plan, tasks []Task, today time.
 	if err != nil {
 		return nil, nil, err
 	}
-	defs, err := s.figures.Definitions(ctx, plan.County)
+	var ids []string
+	for _, list := range windows {
+		ids = append(ids, list...)
+	}
+	defs, err := s.figures.DefinitionsOf(ctx, plan.County, ids)
 	if err != nil {
 		return nil, nil, err
 	}
 	unknown := func(id string) bool {
 		return !slices.ContainsFunc(defs, func(d measure.Definition) bool { return d.ID == id })
 	}
-	byWindow := make(map[string]figures, len(windows))
-	for from, ids := range windows {
+	var asked []measure.Window
+	for _, from := range slices.Sorted(maps.Keys(windows)) {
 		// A module not enabled yet has no figures: its checks read none.
-		ids = slices.DeleteFunc(ids, unknown)
-		if len(ids) == 0 {
-			continue
-		}
+		ids := slices.DeleteFunc(windows[from], unknown)
 		slices.Sort(ids)
-		totals, err := s.figures.Totals(ctx, plan.County, measure.Window{Measures: slices.Compact(ids), From: from, To: today.Format(time.DateOnly)})
-		if err != nil {
-			return nil, nil, err
-		}
-		byWindow[from] = figuresOf(totals)
+		asked = append(asked, measure.Window{Measures: slices.Compact(ids), From: from, To: today.Format(time.DateOnly)})
+	}
+	totals, err := s.figures.Totals(ctx, plan.County, defs, asked...)
+	if err != nil {
+		return nil, nil, err
+	}
+	byWindow := make(map[string]figures, len(asked))
+	for i, w := range asked {
+		byWindow[w.From] = figuresOf(totals[i])
 	}
 	return byWindow, units, nil
 }
 
 func (s *Service) marksAndWaivers(ctx context.Context, county string) (map[string]Mark, map[string]Waiver, error) {
-	var marks []struct {
-		Task string `db:"task_id"`
-		Mark
+	var rows []struct {
+		Kind  string    `db:"kind"`
+		Task  string    `db:"task_id"`
+		Phase string    `db:"phase"`
+		Text  string    `db:"text"`
+		By    string    `db:"by_whom"`
+		At    time.Time `db:"at_time"`
 	}
-	if err := s.control.SelectContext(ctx, &marks, "SELECT task_id, done_by, note, done_at FROM rollout_tasks_done WHERE county = ?", county); err != nil {
-		return nil, nil, fmt.Errorf("read rollout marks: %w", err)
+	if err := s.control.SelectContext(ctx, &rows, `SELECT 'mark' AS kind, task_id, '' AS phase, note AS text, done_by AS by_whom, done_at AS at_time FROM rollout_tasks_done WHERE county = ?
+UNION ALL SELECT 'waiver', task_id, phase, reason, waived_by, waived_at FROM rollout_waivers WHERE county = ?`, county, county); err != nil {
+		return nil, nil, fmt.Errorf("read rollout marks and waivers: %w", err)
 	}
-	var waivers []Waiver
-	if err := s.control.SelectContext(ctx, &waivers, "SELECT task_id, phase, reason, waived_by, waived_at FROM rollout_waivers WHERE county = ?", county); err != nil {
-		return nil, nil, fmt.Errorf("read rollout waivers: %w", err)
+	marks, waivers := map[string]Mark{}, map[string]Waiver{}
+	for _, r := range rows {
+		if r.Kind == "mark" {
+			marks[r.Task] = Mark{By: r.By, Note: r.Text, At: r.At}
+		} else {
+			waivers[r.Task] = Waiver{Task: r.Task, Phase: r.Phase, Reason: r.Text, By: r.By, At: r.At}
+		}
 	}
-	m := make(map[string]Mark, len(marks))
-	for _, r := range marks {
-		m[r.Task] = r.Mark
-	}
-	w := make(map[string]Waiver, len(waivers))
-	for _, r := range waivers {
-		w[r.Task] = r
-	}
-	return m, w, nil
+	return marks, waivers, nil
 }
 
 // Change is a county's move from one phase to the next.
@@ -489,7 +507,7 @@ type Change struct {
 // saw makes a repeated or crossing request fail instead of advancing
 // twice.
 func (s *Service) Advance(ctx context.Context, county, from string) (Change, error) {
-	t, err := s.county(ctx, county)
+	st, err := s.Status(ctx, county)
 	if err != nil {
 		return Change{}, err
 	}
@@ -504,9 +522,8 @@ func (s *Service) Advance(ctx context.Context, county, from string) (Change, err
 	if to == "" {
 		return Change{}, errs.Conflict(CodeLastPhase, "%s is in %s, the last phase", county, plan.Phase)
 	}
-	st, err := s.status(ctx, t, plan)
-	if err != nil {
-		return Change{}, err
+	if st.Phase != plan.Phase {
+		return Change{}, errs.Conflict(CodeStalePlan, "the plan of %s changed meanwhile: read its status again", county)
 	}
 	if !st.Open {
 		return Change{}, gateClosed(st)
