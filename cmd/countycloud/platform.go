@@ -119,6 +119,7 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 	identity := auth.New(authCfg, db.control, router, trail, measure.NewSignIns(router), log)
 	units := org.NewService(router, org.TellRenewals(identity))
 	measures := measure.NewService(router, measure.Catalogs{workflows, plugins})
+	counted := census.New(router, readyCounties{tenants}, queue, time.Now, log)
 	return &platform{
 		cfg:         cfg,
 		log:         log,
@@ -130,13 +131,13 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		org:         units,
 		calendars:   calendars,
 		measures:    measures,
-		census:      census.New(router, readyCounties{tenants}, queue, time.Now, log),
+		census:      counted,
 		seals:       sealer,
 		workflows:   workflows,
 		notify:      notifier,
 		supervision: supervision.New(router, calendars, tenants, notifier, supervision.Options{}, log),
 		rollout: rollout.New(db.control, tenants, orgUnits{units}, measures, time.Now,
-			rollout.Options{Automation: rolloutAutomation{plugins: plugins, notify: notifier, org: units}}),
+			rollout.Options{Automation: rolloutAutomation{plugins: plugins, notify: notifier, org: units}, Census: censusNow{counted}}),
 		plugins:  plugins,
 		files:    files,
 		jobs:     queue,
@@ -541,4 +542,12 @@ func (a rolloutAutomation) SendTestNotices(ctx context.Context, county string) e
 func (a rolloutAutomation) AnnounceTrial(ctx context.Context, county, first, last string) error {
 	return a.toEveryUnit(ctx, county, "试运行通知",
 		fmt.Sprintf("系统试运行时间为 %s 至 %s。试运行期间实行双轨制：公文同时在网上和纸质流转（紧急和涉密件除外）；请各单位确定联系人，问题及时反馈信息中心。", first, last))
+}
+
+// censusNow takes a county's census for its rollout's gate.
+type censusNow struct{ census *census.Service }
+
+func (c censusNow) Census(ctx context.Context, county string) error {
+	_, err := c.census.Census(ctx, county)
+	return err
 }

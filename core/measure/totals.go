@@ -66,9 +66,7 @@ func (s *Service) Totals(ctx context.Context, county string, defs []Definition, 
 			}
 			if ids := split[i].levels; len(ids) > 0 {
 				in := `measure IN (?` + strings.Repeat(", ?", len(ids)-1) + `) AND grain = ?`
-				query := `SELECT m.measure, m.unit_id, m.value FROM measure_values m
-JOIN (SELECT measure, unit_id, MAX(period_start) AS last_day FROM measure_values WHERE ` + in + ` AND period_start <= ? GROUP BY measure, unit_id) standing
-ON m.measure = standing.measure AND m.unit_id = standing.unit_id AND m.grain = ? AND m.period_start = standing.last_day`
+				query := `SELECT measure, unit_id, value FROM (` + lastDaySQL(in+` AND period_start <= ?`) + `) standing`
 				if err := appendTotals(ctx, conn, &totals[i], query, append(anys(ids), grainCode[ByDay], w.To, grainCode[ByDay])); err != nil {
 					return err
 				}

@@ -446,11 +446,11 @@ func (s *ReportService) sheet(ctx context.Context, county, from, to string) (*sh
 	values := figures{}
 	if len(summed) > 0 {
 		slices.Sort(summed)
-		totals, err := s.figures.Totals(ctx, county, measure.Window{Measures: slices.Compact(summed), From: from, To: to})
+		totals, err := s.figures.Totals(ctx, county, defs, measure.Window{Measures: slices.Compact(summed), From: from, To: to})
 		if err != nil {
 			return nil, err
 		}
-		values = figuresOf(totals)
+		values = figuresOf(totals[0])
 	}
 	if len(byHalfMonth) > 0 {
 		if err := s.readHalfMonths(ctx, county, byHalfMonth, from, to, values); err != nil {

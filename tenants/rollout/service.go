@@ -338,7 +338,16 @@ type Status struct {
 	EvaluatedAt time.Time `json:"evaluated_at"`
 }
 
-// Status evaluates county's gate now.
+// Refresh takes county's census, so that a gate judged next reads its
+// organisation as it stands now.
+func (s *Service) Refresh(ctx context.Context, county string) error {
+	if s.opts.Census == nil {
+		return nil
+	}
+	return s.opts.Census.Census(ctx, county)
+}
+
+// Status evaluates county's gate now, on the census last taken.
 func (s *Service) Status(ctx context.Context, county string) (Status, error) {
 	var r planRow
 	err := s.control.GetContext(ctx, &r, planWithCounty+" WHERE p.county = ?", county)
@@ -507,6 +516,9 @@ type Change struct {
 // saw makes a repeated or crossing request fail instead of advancing
 // twice.
 func (s *Service) Advance(ctx context.Context, county, from string) (Change, error) {
+	if err := s.Refresh(ctx, county); err != nil {
+		return Change{}, err
+	}
 	st, err := s.Status(ctx, county)
 	if err != nil {
 		return Change{}, err

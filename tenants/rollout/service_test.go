@@ -26,8 +26,8 @@ const (
 )
 
 // testMeasures are the measures the default template's checks read that
-// these counties have besides the platform's own: the census's, the
-// modules' and the workflows'.
+// these counties have besides the platform's own: the modules' and the
+// workflows'.
 type testMeasures struct{}
 
 func (testMeasures) Measures(context.Context, string) ([]measure.Definition, error) {
@@ -36,9 +36,7 @@ func (testMeasures) Measures(context.Context, string) ([]measure.Definition, err
 		defs = append(defs, measure.Definition{ID: id, Level: true, CountyWide: countyWide})
 	}
 	count := func(id string) { defs = append(defs, measure.Definition{ID: id}) }
-	level("platform.org.units", true)
-	for _, id := range []string{"platform.org.accounts", "platform.org.over_quota", "platform.org.credentials.issued", "platform.org.leaders",
-		"platform.org.clerks", "platform.seals.active", "platform.org.accounts.signed_in", "platform.org.accounts.mobile", "approval.items.complete", "disclosure.index.percent"} {
+	for _, id := range []string{"approval.items.complete", "disclosure.index.percent"} {
 		level(id, false)
 	}
 	for _, id := range []string{"platform.workflow.completed.oa.sending", "platform.workflow.completed.oa.receiving", "oa.notices.sent", "oa.notices.read", "oa.mail.sent", "oa.mail.read"} {

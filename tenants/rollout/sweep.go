@@ -46,12 +46,22 @@ type TrialReports interface {
 	EndOfTrial(ctx context.Context, county, first, last string) error
 }
 
+// Census takes a county's census now: its organisation's facts
+// (accounts, mobiles, roles, credentials, quotas, seals) recorded as the
+// level measures its checks read, which otherwise stand as of the last
+// hourly census.
+type Census interface {
+	Census(ctx context.Context, county string) error
+}
+
 // Options are what the rollout drives beside its own tables; any may be
-// nil (no listener, nothing automated, no reports made).
+// nil (no listener, nothing automated, no reports made, no census taken
+// before a gate is judged).
 type Options struct {
 	Automation Automation
 	Listeners  []Listener
 	Reports    TrialReports
+	Census     Census
 }
 
 // JobSweep is the kind of the job that carries counties through what

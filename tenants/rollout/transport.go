@@ -19,7 +19,7 @@ import (
 //	POST  …/rollout/plan                        {"template": "", "start": "2026-09-01", "trial": "2026-11-13", "key_units": {"oa": ["FGJ"]}}
 //	GET   …/rollout/plan
 //	PUT   …/rollout/plan                        {"version": 3, "plan": {…the plan's body…}}
-//	GET   …/rollout/status                      the phase and its gate, evaluated now
+//	GET   …/rollout/status                      the phase and its gate, evaluated now on a census taken now
 //	POST  …/rollout/advance                     {"from": "preparation"}
 //	POST  …/rollout/tasks/{task}/waive          {"reason": "…"}
 //	POST  …/rollout/tasks/{task}/done           {"note": "…"}
@@ -55,7 +55,11 @@ func (s *Service) Routes(guard func(route string) endpoint.Middleware, opts ...h
 			return s.EditPlan(ctx, r.county, r.in.Version, r.in.Plan)
 		}, decodeBody[EditInput]),
 		route("GET", county+"/status", "rollout.status", func(ctx context.Context, req any) (any, error) {
-			return s.Status(ctx, req.(request).county)
+			r := req.(request)
+			if err := s.Refresh(ctx, r.county); err != nil {
+				return nil, err
+			}
+			return s.Status(ctx, r.county)
 		}, decodeCounty),
 		route("POST", county+"/advance", "rollout.advance", func(ctx context.Context, req any) (any, error) {
 			r := req.(body[AdvanceInput])
