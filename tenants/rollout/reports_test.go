@@ -477,3 +477,35 @@ func FuzzParseReportFilter(f *testing.F) {
 		}
 	})
 }
+
+func TestReportsGeneratedAtOnceAreOneArchivedReport(t *testing.T) {
+	w := newReportWorld(t)
+	ctx := operator(context.Background())
+	w.on(t, "2026-11-20", wengyuan, "oa.documents.sent", "XWB", 3)
+	const workers = 4
+	got := make(chan rollout.Report, workers)
+	errs := make(chan error, workers)
+	for range workers {
+		go func() {
+			r, err := w.reports.GenerateHalfMonth(ctx, wengyuan, "2026-11-16")
+			got <- r
+			errs <- err
+		}()
+	}
+	var first rollout.Report
+	for i := range workers {
+		r := <-got
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = r
+		} else if r != first {
+			t.Errorf("two reports of one key: %+v and %+v", first, r)
+		}
+	}
+	var n int
+	if err := w.db.Control.Get(&n, "SELECT COUNT(*) FROM rollout_reports"); err != nil || n != 1 {
+		t.Errorf("%d archived (%v)", n, err)
+	}
+}
