@@ -137,7 +137,8 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		notify:      notifier,
 		supervision: supervision.New(router, calendars, tenants, notifier, supervision.Options{}, log),
 		rollout: rollout.New(db.control, tenants, orgUnits{units}, measures, time.Now,
-			rollout.Options{Automation: rolloutAutomation{plugins: plugins, notify: notifier, org: units}, Census: censusNow{counted}}),
+			rollout.Options{Automation: rolloutAutomation{plugins: plugins, notify: notifier, org: units}, Census: censusNow{counted},
+				Reports: trialReports{rollout.NewReports(db.control, tenants, orgUnits{units}, measures, queue, time.Now)}}),
 		plugins:  plugins,
 		files:    files,
 		jobs:     queue,
@@ -549,5 +550,14 @@ type censusNow struct{ census *census.Service }
 
 func (c censusNow) Census(ctx context.Context, county string) error {
 	_, err := c.census.Census(ctx, county)
+	return err
+}
+
+// trialReports makes the key units' end-of-trial usage reports when the
+// rollout ends a trial.
+type trialReports struct{ reports *rollout.ReportService }
+
+func (r trialReports) EndOfTrial(ctx context.Context, county, first, last string) error {
+	_, err := r.reports.EndOfTrial(ctx, county, first, last)
 	return err
 }
