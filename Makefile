@@ -1,7 +1,7 @@
 # `make test` is the whole suite: it provides what the tests need (MariaDB,
-# Go tools), checks formatting, vet and staticcheck, runs every module's
-# tests with the race detector against the real database, and fuzzes each
-# parser briefly.
+# Chromium for the console's pages, Go tools), checks formatting, vet and
+# staticcheck, runs every module's tests with the race detector against the
+# real database, and fuzzes each parser briefly.
 
 MODULES   := . ./plugins/sdk ./examples/suggestions ./examples/hotline
 GOBIN     := $(shell go env GOPATH)/bin
@@ -14,6 +14,7 @@ test: deps lint unit fuzz
 
 deps: $(STATICCHECK)
 	@scripts/ensure-mariadb.sh
+	@scripts/ensure-chromium.sh
 
 $(STATICCHECK):
 	go install honnef.co/go/tools/cmd/staticcheck@v0.8.2

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +30,7 @@ import (
 	"github.com/countycloud/countycloud/core/measure"
 	"github.com/countycloud/countycloud/core/notify"
 	"github.com/countycloud/countycloud/core/store"
+	"github.com/countycloud/countycloud/core/web"
 	"github.com/countycloud/countycloud/plugins/host"
 	"github.com/countycloud/countycloud/plugins/host/sandbox"
 	"github.com/countycloud/countycloud/tenants/calendar"
@@ -61,6 +64,7 @@ type platform struct {
 	plugins     *host.Service
 	// files serves the URLs of the modules' files (nil when files are off).
 	files   http.Handler
+	console *web.Console
 	jobs    *jobs.Queue
 	metrics *prometheus.Registry
 	// announce shows the bootstrap token the one time it is created.
@@ -120,6 +124,12 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 	units := org.NewService(router, org.TellRenewals(identity))
 	measures := measure.NewService(router, measure.Catalogs{workflows, plugins})
 	counted := census.New(router, readyCounties{tenants}, queue, time.Now, log)
+	// No rollout overview is wired to the console yet (tenants/rollout is
+	// adapted to web.RolloutOverview in a later change): its page says so.
+	console, err := web.New(web.Options{Identity: identity, Guard: identity.Guard().For, SecureCookies: consoleCookiesSecure(cfg, log), Log: log})
+	if err != nil {
+		return nil, err
+	}
 	return &platform{
 		cfg:         cfg,
 		log:         log,
@@ -141,6 +151,7 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 				Reports: trialReports{rollout.NewReports(db.control, tenants, orgUnits{units}, measures, queue, time.Now)}}),
 		plugins:  plugins,
 		files:    files,
+		console:  console,
 		jobs:     queue,
 		metrics:  metrics,
 		announce: announce,
@@ -288,13 +299,38 @@ func fileService(cfg config.Server, router *store.Router, deps *host.Deps, log *
 	if err != nil {
 		return nil, err
 	}
-	base := cfg.PublicURL
-	if base == "" {
-		addr, _ := cfg.ListenAddr()
-		base = "http://" + addr
-	}
-	deps.Blobs, deps.FileKey, deps.FileURL = blobs, key, strings.TrimSuffix(base, "/")+strings.TrimSuffix(filesPath, "/")
+	deps.Blobs, deps.FileKey, deps.FileURL = blobs, key, strings.TrimSuffix(publicURL(cfg), "/")+strings.TrimSuffix(filesPath, "/")
 	return host.NewFileHandler(key, blobs, router, time.Now, log)
+}
+
+// publicURL is where clients reach the platform: --public-url, else
+// plain HTTP at --addr.
+func publicURL(cfg config.Server) string {
+	if cfg.PublicURL != "" {
+		return cfg.PublicURL
+	}
+	addr, _ := cfg.ListenAddr()
+	return "http://" + addr
+}
+
+// consoleCookiesSecure says whether the console's cookies are Secure (sent
+// over HTTPS only): wherever clients reach the platform other than by
+// plain HTTP on the loopback. There, in dev mode, the tests and the
+// README's tour, a browser would not send a Secure cookie back, and the
+// traffic never leaves the machine. A platform on plain HTTP elsewhere
+// keeps them Secure all the same: its console then works only once a
+// TLS proxy is in front and --public-url says https.
+func consoleCookiesSecure(cfg config.Server, log *slog.Logger) bool {
+	u, err := url.Parse(publicURL(cfg))
+	if err != nil || u.Scheme != "http" {
+		return true
+	}
+	host := u.Hostname()
+	if ip, err := netip.ParseAddr(host); host == "localhost" || (err == nil && ip.IsLoopback()) {
+		return false
+	}
+	log.Warn("the console keeps its sessions in Secure cookies, which browsers send over HTTPS only: set --public-url to the https:// address clients use", "public_url", publicURL(cfg))
+	return true
 }
 
 // blobStore is the S3 bucket of cfg if it names one, else dir.
@@ -475,6 +511,7 @@ func (p *platform) routes() []kit.Route {
 			routes = append(routes, kit.Route{Method: method, Pattern: filesPath + "{token}", Name: "files." + strings.ToLower(method), Handler: p.files, MaxBody: 1 << 40})
 		}
 	}
+	routes = append(routes, p.console.Routes()...)
 	return append(routes, org.Routes(p.org, guard, opts...)...)
 }
 

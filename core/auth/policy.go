@@ -183,6 +183,12 @@ func Policy() map[string]Rule {
 		"rollout.county.reports.get":  read(countyAdmin),
 		"rollout.reports.generate":    write(operator),
 
+		// The admin console (core/web): its login is anyone's, its logout
+		// one's own, and the provincial rollout overview the operators'.
+		"console.login":   {Public: true},
+		"console.logout":  {Self: true},
+		"console.rollout": read(operator),
+
 		// Background jobs.
 		"jobs.list":  read(operator),
 		"jobs.get":   read(operator),
