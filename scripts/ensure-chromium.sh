@@ -21,11 +21,11 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 installed "$font" || need+=("$font")
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "chromium: $(chromium --version 2>/dev/null || command -v chromium)"
+  echo "chromium: $(command -v chromium)"
   exit 0
 fi
 
 echo "chromium: installing ${need[*]} from Debian packages"
 as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-echo "chromium: $(chromium --version)"
+echo "chromium: $(dpkg-query -W -f='${Version}' chromium) at $(command -v chromium)"

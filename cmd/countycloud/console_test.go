@@ -139,7 +139,7 @@ func TestTheConsoleCookiesAreSecureExceptOnPlainHTTPLoopback(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
 		addr, publicURL string
-		secure          bool
+		dev, secure     bool
 	}{
 		{addr: "127.0.0.1:8080", secure: false},
 		{addr: "http://localhost:8080", secure: false},
@@ -149,10 +149,12 @@ func TestTheConsoleCookiesAreSecureExceptOnPlainHTTPLoopback(t *testing.T) {
 		{addr: "127.0.0.1:8080", publicURL: "https://cc.example.gov.cn", secure: true},
 		{addr: ":8080", publicURL: "http://10.1.2.3:8080", secure: true},
 		{addr: ":8080", publicURL: "http://127.0.0.1:8080", secure: false},
+		{addr: "0.0.0.0:8080", dev: true, secure: false},
+		{addr: "0.0.0.0:8080", publicURL: "https://demo.example", dev: true, secure: true},
 	} {
-		cfg := config.Server{Addr: c.addr, PublicURL: c.publicURL}
+		cfg := config.Server{Addr: c.addr, PublicURL: c.publicURL, Dev: c.dev}
 		if got := consoleCookiesSecure(cfg, quiet); got != c.secure {
-			t.Errorf("--addr %s --public-url %q: Secure %v, want %v", c.addr, c.publicURL, got, c.secure)
+			t.Errorf("--addr %s --public-url %q -dev=%v: Secure %v, want %v", c.addr, c.publicURL, c.dev, got, c.secure)
 		}
 	}
 }

@@ -315,18 +315,19 @@ func publicURL(cfg config.Server) string {
 
 // consoleCookiesSecure says whether the console's cookies are Secure (sent
 // over HTTPS only): wherever clients reach the platform other than by
-// plain HTTP on the loopback. There, in dev mode, the tests and the
-// README's tour, a browser would not send a Secure cookie back, and the
-// traffic never leaves the machine. A platform on plain HTTP elsewhere
-// keeps them Secure all the same: its console then works only once a
-// TLS proxy is in front and --public-url says https.
+// plain HTTP on the loopback or in dev mode. There (the tests, the
+// README's tour, a demo) a browser would not send a Secure cookie back
+// over http://, and the traffic never leaves the machine or carries only
+// demo data that nothing keeps. A production platform on plain HTTP keeps
+// them Secure all the same: its console then works only once a TLS proxy
+// is in front and --public-url says https.
 func consoleCookiesSecure(cfg config.Server, log *slog.Logger) bool {
 	u, err := url.Parse(publicURL(cfg))
 	if err != nil || u.Scheme != "http" {
 		return true
 	}
 	host := u.Hostname()
-	if ip, err := netip.ParseAddr(host); host == "localhost" || (err == nil && ip.IsLoopback()) {
+	if ip, err := netip.ParseAddr(host); cfg.Dev || host == "localhost" || (err == nil && ip.IsLoopback()) {
 		return false
 	}
 	log.Warn("the console keeps its sessions in Secure cookies, which browsers send over HTTPS only: set --public-url to the https:// address clients use", "public_url", publicURL(cfg))
