@@ -187,12 +187,14 @@ func TestTheRolloutPageInChromium(t *testing.T) {
 		chromedp.Click(chromedp.ID("login-submit")),
 		chromedp.WaitVisible(chromedp.ID("rollout")))
 
-	says("the Chinese overview", "body", "全省推广概览", "当前用户：张伟", "不到 1 分钟前", "共 5 个县（市、区）")
+	says("the Chinese overview", "body", "全省推广概览", "当前用户：张伟", "不到 1 分钟前", "共 6 个县（市、区）")
 	says("Wengyuan's row", `tr[data-county="gd.shaoguan.wengyuan"]`, "翁源县", "韶关市", "试运行", "12 天", "4 / 6 项通过",
-		"每个重点单位完成 2 次发文流程", "现为 1 次，须达 2 次", "尚缺：县财政局、县教育局", "公文网上办理率", "62.5%")
+		"每个重点单位完成 2 次发文流程", "11/13 ≥ 2", "尚缺：县财政局、县教育局", "公文网上办理率", "62.5%")
 	says("Shixing's row", `tr[data-county="gd.shaoguan.shixing"]`, "正式运行", "5 / 5 项通过", "无")
-	if n := rows(); n != 5 {
-		t.Errorf("the overview shows %d counties, want 5", n)
+	says("Lechang's row", `tr[data-county="gd.shaoguan.lechang"]`, "尚缺：市公安局、市民政局、市自然资源局、市财政局、市交通运输局，另有 1 个单位")
+	says("a county without a plan", `tr[data-county="gd.qingyuan.liannan"]`, "连南瑶族自治县\t清远市\t—\t—\t—\t—")
+	if n := rows(); n != 6 {
+		t.Errorf("the overview shows %d counties, want 6", n)
 	}
 	lang, err := chromedp.Run(ctx, chromedp.Evaluate[string]("document.documentElement.lang"))
 	if err != nil || lang != LangZH {
@@ -214,9 +216,9 @@ func TestTheRolloutPageInChromium(t *testing.T) {
 	}
 
 	run("English", chromedp.Click(chromedp.ID("lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #rollout`)))
-	says("the English overview", "body", "Provincial rollout overview", "Signed in as 张伟", "under a minute ago", "Counties: 5")
+	says("the English overview", "body", "Provincial rollout overview", "Signed in as 张伟", "under a minute ago", "Counties: 6")
 	says("Wengyuan in English", `tr[data-county="gd.shaoguan.wengyuan"]`, "Wengyuan County", "Shaoguan", "Trial operation",
-		"4 of 6 checks passed", "Every key unit sent 2 documents through the whole flow", "at 1 flows, needs 2 flows", "Still missing: 县财政局, 县教育局")
+		"4 of 6 checks passed", "Every key unit sent 2 documents through the whole flow", "11/13 ≥ 2", "Still missing: 县财政局, 县教育局")
 
 	run("the filter",
 		chromedp.SetValue(chromedp.ID("city"), "gd.shaoguan"),

@@ -218,12 +218,13 @@ func TestTheOverviewIsTheOperatorsAfterTheirLogin(t *testing.T) {
 
 	a = v.get(a.location())
 	expect(t, "the overview", a, 200, "全省推广概览", "当前用户：张伟", "翁源县", "乐昌市", "始兴县", "试运行", "12 天", "4 / 6 项通过",
-		`<progress max="6" value="4">`, "每个重点单位完成 2 次发文流程", "现为 1 次，须达 2 次", "尚缺：县财政局、县教育局", "62.5%", "184",
+		`<progress max="6" value="4">`, "每个重点单位完成 2 次发文流程", "11/13 ≥ 2", "尚缺：县财政局、县教育局", "62.5%", "184",
 		"不到 1 分钟前", "共 3 个县（市、区）", `<option value="gd.shaoguan" selected>韶关市</option>`)
 	if strings.Contains(a.body, "英德市") {
 		t.Error("the city filter let a county of another city through")
 	}
 	expect(t, "a phase", v.get("/console/rollout?phase=trial"), 200, "翁源县", "佛冈县", "共 2 个县（市、区）")
+	expect(t, "no plan", v.get("/console/rollout?phase=none"), 200, "连南瑶族自治县", "共 1 个县（市、区）", "<td class=\"phase\">—</td>")
 	expect(t, "nothing matches", v.get("/console/rollout?city=gd.qingyuan&phase=formal"), 200, "没有符合条件的县（市、区）。")
 	expect(t, "an unknown city", v.get("/console/rollout?city=gd.nowhere"), 400, "没有代码为 gd.nowhere 的城市。", CodeUnknownCity)
 	expect(t, "an unknown phase", v.get("/console/rollout?phase=archived"), 400, "没有代码为 archived 的推广阶段。", CodeUnknownPhase)
@@ -234,7 +235,8 @@ func TestTheOverviewIsTheOperatorsAfterTheirLogin(t *testing.T) {
 	}
 
 	expect(t, "English", v.get("/console/rollout?lang=en"), 200, `<html lang="en">`, "Provincial rollout overview", "Signed in as 张伟",
-		"Wengyuan County", "Trial operation", "4 of 6 checks passed", "at 1 flows, needs 2 flows", "Still missing: 县财政局, 县教育局", "under a minute ago")
+		"Wengyuan County", "Trial operation", "4 of 6 checks passed", "11/13 ≥ 2", "Still missing: 县财政局, 县教育局", "under a minute ago",
+		"Still missing: 市公安局, 市民政局, 市自然资源局, 市财政局, 市交通运输局, and 1 more")
 	expect(t, "English remembered", v.get("/console/rollout"), 200, "Provincial rollout overview")
 	expect(t, "back to Chinese", v.get("/console/rollout?lang=zh-CN"), 200, `<html lang="zh-CN">`, "全省推广概览")
 

@@ -40,7 +40,8 @@ type Overview struct {
 	// whatever the filter: what the filter offers.
 	Cities []Option
 	Phases []Option
-	// ComputedAt is when the aggregates were computed; zero if never.
+	// ComputedAt is when the aggregates were computed (the oldest row's,
+	// where each is computed on its own); zero if never.
 	ComputedAt time.Time
 }
 
@@ -55,9 +56,10 @@ type CountyRollout struct {
 	Code string
 	Name Label
 	City Option
-	// Phase is the county's phase and PhaseSince when it entered it.
-	Phase      Option
-	PhaseSince time.Time
+	// Phase is the county's phase (a zero Option for a county without a
+	// plan) and DaysInPhase the days since it entered it.
+	Phase       Option
+	DaysInPhase int
 	// ChecksPassed of ChecksTotal gating checks of the next phase pass.
 	ChecksPassed, ChecksTotal int
 	// Blockers are the gating checks that fail.
@@ -66,14 +68,14 @@ type CountyRollout struct {
 	Figures []Figure
 }
 
-// Blocker is a gating check that fails: its figure against its threshold,
-// and the units (by name) that still miss it.
+// Blocker is a gating check that fails: its figure against its threshold
+// as text that reads the same in both languages ("7/13 ≥ 13"), the units
+// (by name) that still miss it, and how many more miss it than are named.
 type Blocker struct {
-	Check     Label
-	Value     float64
-	Threshold float64
-	Unit      Label
-	Missing   []string
+	Check   Label
+	Figure  string
+	Missing []string
+	More    int
 }
 
 // Figure is a key figure; Unit (such as %, or 份/documents) follows the
@@ -197,13 +199,16 @@ func showRollout(l Lang, ov Overview, f OverviewFilter, now time.Time) rolloutVi
 	for _, c := range ov.Counties {
 		row := rowView{
 			Code: c.Code, County: c.Name.In(l.Code), City: c.City.Label.In(l.Code), Phase: c.Phase.Label.In(l.Code), PhaseCode: c.Phase.Code,
-			Days:   l.T("rollout.days", daysSince(c.PhaseSince, now)),
+			Days:   l.T("rollout.days", c.DaysInPhase),
 			Gate:   l.T("rollout.gate", c.ChecksPassed, c.ChecksTotal),
 			Passed: c.ChecksPassed, Total: c.ChecksTotal,
 		}
 		for _, b := range c.Blockers {
-			bv := blockerView{Check: b.Check.In(l.Code), Figure: l.T("rollout.blocker.figure", showNumber(l, b.Value, b.Unit), showNumber(l, b.Threshold, b.Unit))}
-			if len(b.Missing) > 0 {
+			bv := blockerView{Check: b.Check.In(l.Code), Figure: b.Figure}
+			switch {
+			case len(b.Missing) > 0 && b.More > 0:
+				bv.Missing = l.T("rollout.blocker.units_more", strings.Join(b.Missing, l.T("list.sep")), b.More)
+			case len(b.Missing) > 0:
 				bv.Missing = l.T("rollout.blocker.units", strings.Join(b.Missing, l.T("list.sep")))
 			}
 			row.Blockers = append(row.Blockers, bv)
@@ -214,18 +219,6 @@ func showRollout(l Lang, ov Overview, f OverviewFilter, now time.Time) rolloutVi
 		v.Rows = append(v.Rows, row)
 	}
 	return v
-}
-
-// daysSince is the whole days, in China's calendar, from since to now.
-func daysSince(since, now time.Time) int {
-	if since.IsZero() || now.Before(since) {
-		return 0
-	}
-	china := workday.China()
-	a, b := since.In(china), now.In(china)
-	from := time.Date(a.Year(), a.Month(), a.Day(), 0, 0, 0, 0, time.UTC)
-	to := time.Date(b.Year(), b.Month(), b.Day(), 0, 0, 0, 0, time.UTC)
-	return int(to.Sub(from).Hours() / 24)
 }
 
 // showNumber is v with at most two decimals, then its unit: a % right

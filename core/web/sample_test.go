@@ -25,8 +25,12 @@ type sampleOverview struct {
 
 func (s sampleOverview) Overview(_ context.Context, f OverviewFilter) (Overview, error) {
 	ov := Overview{Cities: sampleCities, Phases: samplePhases, ComputedAt: s.computedAt}
-	for _, c := range sampleCounties(s.computedAt) {
-		if (f.City == "" || c.City.Code == f.City) && (f.Phase == "" || c.Phase.Code == f.Phase) {
+	for _, c := range sampleCounties() {
+		phase := c.Phase.Code
+		if phase == "" {
+			phase = noPlan.Code
+		}
+		if (f.City == "" || c.City.Code == f.City) && (f.Phase == "" || phase == f.Phase) {
 			ov.Counties = append(ov.Counties, c)
 		}
 	}
@@ -42,57 +46,57 @@ var (
 	trial         = Option{"trial", Label{"试运行", "Trial operation"}}
 	formal        = Option{"formal", Label{"正式运行", "Formal operation"}}
 	expansion     = Option{"expansion", Label{"拓展", "Expansion"}}
-	samplePhases  = []Option{preparation, systemTesting, trial, formal, expansion}
+	noPlan        = Option{"none", Label{"未制定计划", "No plan"}}
+	samplePhases  = []Option{preparation, systemTesting, trial, formal, expansion, noPlan}
 
 	percent   = Label{"%", "%"}
-	units     = Label{"个单位", "units"}
-	flows     = Label{"次", "flows"}
 	online    = Label{"公文网上办理率", "Documents handled online"}
 	active    = Label{"活跃账号", "Active accounts"}
 	feedback  = Label{"待处理反馈", "Open feedback"}
 	approvals = Label{"审批事项网上办理率", "Approvals handled online"}
 )
 
-func sampleCounties(now time.Time) []CountyRollout {
-	day := 24 * time.Hour
+func sampleCounties() []CountyRollout {
 	return []CountyRollout{
 		{
-			Code: "gd.shaoguan.wengyuan", Name: Label{"翁源县", "Wengyuan County"}, City: shaoguan, Phase: trial, PhaseSince: now.Add(-12 * day),
+			Code: "gd.shaoguan.wengyuan", Name: Label{"翁源县", "Wengyuan County"}, City: shaoguan, Phase: trial, DaysInPhase: 12,
 			ChecksPassed: 4, ChecksTotal: 6,
 			Blockers: []Blocker{
-				{Check: Label{"每个重点单位完成 2 次发文流程", "Every key unit sent 2 documents through the whole flow"}, Value: 1, Threshold: 2, Unit: flows, Missing: []string{"县财政局", "县教育局"}},
-				{Check: online, Value: 62.5, Threshold: 80, Unit: percent, Missing: []string{"县卫生健康局"}},
+				{Check: Label{"每个重点单位完成 2 次发文流程", "Every key unit sent 2 documents through the whole flow"}, Figure: "11/13 ≥ 2", Missing: []string{"县财政局", "县教育局"}},
+				{Check: online, Figure: "62.5 ≥ 80"},
 			},
 			Figures: []Figure{{Label: online, Value: 62.5, Unit: percent}, {Label: active, Value: 184}, {Label: feedback, Value: 3}},
 		},
 		{
-			Code: "gd.shaoguan.lechang", Name: Label{"乐昌市", "Lechang"}, City: shaoguan, Phase: systemTesting, PhaseSince: now.Add(-5 * day),
+			Code: "gd.shaoguan.lechang", Name: Label{"乐昌市", "Lechang"}, City: shaoguan, Phase: systemTesting, DaysInPhase: 5,
 			ChecksPassed: 2, ChecksTotal: 5,
 			Blockers: []Blocker{
-				{Check: Label{"每个重点单位阅读 2 份测试通知", "Every key unit read the 2 test notices"}, Value: 7, Threshold: 13, Unit: units, Missing: []string{"市公安局", "市民政局", "市自然资源局"}},
-				{Check: Label{"每位用户登记手机号并收到短信提醒", "Every account holder has a mobile number with a delivered SMS reminder"}, Value: 91.3, Threshold: 100, Unit: percent},
+				{Check: Label{"每个重点单位阅读 2 份测试通知", "Every key unit read the 2 test notices"}, Figure: "7/13 ≥ 2",
+					Missing: []string{"市公安局", "市民政局", "市自然资源局", "市财政局", "市交通运输局"}, More: 1},
+				{Check: Label{"每位用户登记手机号并收到短信提醒", "Every account holder has a mobile number with a delivered SMS reminder"}, Figure: "91.3% ≥ 100%"},
 			},
 			Figures: []Figure{{Label: active, Value: 96}, {Label: feedback, Value: 0}},
 		},
 		{
-			Code: "gd.shaoguan.shixing", Name: Label{"始兴县", "Shixing County"}, City: shaoguan, Phase: formal, PhaseSince: now.Add(-48 * day),
+			Code: "gd.shaoguan.shixing", Name: Label{"始兴县", "Shixing County"}, City: shaoguan, Phase: formal, DaysInPhase: 48,
 			ChecksPassed: 5, ChecksTotal: 5,
 			Figures: []Figure{{Label: online, Value: 93.1, Unit: percent}, {Label: approvals, Value: 84, Unit: percent}, {Label: active, Value: 412}},
 		},
 		{
-			Code: "gd.qingyuan.yingde", Name: Label{"英德市", "Yingde"}, City: qingyuan, Phase: preparation, PhaseSince: now.Add(-3 * day),
+			Code: "gd.qingyuan.yingde", Name: Label{"英德市", "Yingde"}, City: qingyuan, Phase: preparation, DaysInPhase: 3,
 			ChecksPassed: 1, ChecksTotal: 7,
 			Blockers: []Blocker{
-				{Check: Label{"组织机构已从编办导入", "Organisation imported from the staffing office"}, Value: 0, Threshold: 1},
-				{Check: Label{"每个重点单位有领导和文书", "Every key unit has a leader and a clerk"}, Value: 4, Threshold: 13, Unit: units, Missing: []string{"市发展和改革局", "市司法局"}},
+				{Check: Label{"组织机构已从编办导入", "Organisation imported from the staffing office"}, Figure: "0 ≥ 1"},
+				{Check: Label{"每个重点单位有领导和文书", "Every key unit has a leader and a clerk"}, Figure: "11/13 ≥ 1", Missing: []string{"市发展和改革局", "市司法局"}},
 			},
 			Figures: []Figure{{Label: active, Value: 12}},
 		},
 		{
-			Code: "gd.qingyuan.fogang", Name: Label{"佛冈县", "Fogang County"}, City: qingyuan, Phase: trial, PhaseSince: now.Add(-25 * day),
+			Code: "gd.qingyuan.fogang", Name: Label{"佛冈县", "Fogang County"}, City: qingyuan, Phase: trial, DaysInPhase: 25,
 			ChecksPassed: 6, ChecksTotal: 6,
 			Figures: []Figure{{Label: online, Value: 81.4, Unit: percent}, {Label: active, Value: 230}, {Label: feedback, Value: 1}},
 		},
+		{Code: "gd.qingyuan.liannan", Name: Label{"连南瑶族自治县", "Liannan Yao Autonomous County"}, City: qingyuan},
 	}
 }
 

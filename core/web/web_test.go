@@ -10,10 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/countycloud/countycloud/core/auth"
-	"github.com/countycloud/countycloud/core/workday"
 )
 
 // verbs are the formatting verbs of a message, in order.
@@ -142,25 +140,6 @@ func TestTheLoginSendsBackOnlyToTheConsole(t *testing.T) {
 		if got := safeNext(next); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", next, got, want)
 		}
-	}
-}
-
-func TestDaysInPhaseAreChinasCalendarDays(t *testing.T) {
-	t.Parallel()
-	china := workday.China()
-	since := time.Date(2026, 12, 1, 23, 30, 0, 0, china)
-	for now, want := range map[time.Time]int{
-		time.Date(2026, 12, 1, 23, 59, 0, 0, china): 0,
-		time.Date(2026, 12, 2, 0, 10, 0, 0, china):  1,
-		time.Date(2026, 12, 31, 9, 0, 0, 0, china):  30,
-		since.Add(-time.Hour):                       0,
-	} {
-		if got := daysSince(since.UTC(), now.UTC()); got != want {
-			t.Errorf("from %v to %v: %d days, want %d", since, now, got, want)
-		}
-	}
-	if got := daysSince(time.Time{}, since); got != 0 {
-		t.Errorf("no date: %d days", got)
 	}
 }
 
