@@ -467,6 +467,7 @@ func (p *platform) worker() *jobs.Worker {
 			return nil
 		},
 		rollout.JobHalfMonthReports: p.reports().HalfMonthJob,
+		rollout.JobFeedbackSweep:    p.feedback().SweepJob,
 	}
 	return jobs.NewWorker(p.jobs, handlers, jobs.Options{
 		Concurrency: p.cfg.Workers,
@@ -482,6 +483,7 @@ func (p *platform) worker() *jobs.Worker {
 			{Kind: rollout.JobSweep, Every: rollout.SweepEvery},
 			{Kind: rollout.JobOverview, Every: rollout.OverviewEvery},
 			{Kind: rollout.JobHalfMonthReports, Every: rollout.ReportsSweepEvery},
+			{Kind: rollout.JobFeedbackSweep, Every: rollout.FeedbackSweepEvery},
 		},
 	}, p.log)
 }
@@ -503,6 +505,7 @@ func (p *platform) routes() []kit.Route {
 	routes = append(routes, p.supervision.Routes(guard, opts...)...)
 	routes = append(routes, p.rollout.Routes(guard, opts...)...)
 	routes = append(routes, p.reports().Routes(guard, opts...)...)
+	routes = append(routes, p.feedbackRoutes(guard, opts...)...)
 	routes = append(routes, p.plugins.Routes(guard, opts...)...)
 	routes = append(routes, p.plugins.PublicRoutes(host.PublicOptions{BodyLimit: p.cfg.PublicBodyLimit, PerSecond: p.cfg.PublicRate, Burst: burst(p.cfg.PublicRate)}, guard, opts...)...)
 	if p.files != nil {

@@ -43,6 +43,7 @@ its gate is open, and every phase change is recorded and audited.`,
 	templates.AddCommand(r.templatesListCmd(), r.templatesPutCmd())
 	cmd.AddCommand(r.statusCmd(), r.advanceCmd(), r.waiveCmd(), r.doneCmd(), r.changesCmd(), plan, templates)
 	cmd.AddCommand(r.reportCmds()...)
+	cmd.AddCommand(r.feedbackCmd())
 	return cmd
 }
 

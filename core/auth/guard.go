@@ -63,6 +63,7 @@ type Guard struct {
 	verified  *ttlcache.Cache[string, verifiedAccess]
 	sessions  *Sessions
 	tokens    *APITokens
+	vendors   *VendorTokens
 	standings *standings
 	trail     Recorder
 	limits    Limits
@@ -76,7 +77,7 @@ type Guard struct {
 // start full again, which only ever errs towards letting requests in.
 const maxLimiters = 100_000
 
-func newGuard(keys *KeyRing, sessions *Sessions, tokens *APITokens, standings *standings, trail Recorder, limits Limits, log *slog.Logger) *Guard {
+func newGuard(keys *KeyRing, sessions *Sessions, tokens *APITokens, vendors *VendorTokens, standings *standings, trail Recorder, limits Limits, log *slog.Logger) *Guard {
 	claims := func(ctx context.Context, _ any) (any, error) { return ctx.Value(kitjwt.JWTClaimsContextKey), nil }
 	return &Guard{
 		policy:    Policy(),
@@ -84,6 +85,7 @@ func newGuard(keys *KeyRing, sessions *Sessions, tokens *APITokens, standings *s
 		verified:  ttlcache.New[string, verifiedAccess](verifiedAccessTTL, maxVerifiedAccess),
 		sessions:  sessions,
 		tokens:    tokens,
+		vendors:   vendors,
 		standings: standings,
 		trail:     trail,
 		limits:    limits,
@@ -186,6 +188,8 @@ func (g *Guard) authenticate(ctx context.Context, rule Rule) (Principal, error) 
 		return Principal{}, errMissingToken
 	case strings.Count(token, ".") == 2:
 		return g.verifyAccess(ctx, token)
+	case strings.HasPrefix(token, VendorTokenPrefix):
+		return g.vendors.verify(ctx, token)
 	case plausibleAPIToken(token):
 		return g.tokens.verify(ctx, token, g.standings)
 	default:
@@ -278,6 +282,14 @@ func authorize(p Principal, rule Rule, route, tenant string) error {
 			return errs.E(errs.KindForbidden, CodeForbidden, "this API token lacks the %s scope", need)
 		}
 	}
+	// A vendor reaches the routes that say so and nothing else: not even
+	// what is any principal's own, as it has none.
+	if p.Kind == KindVendor {
+		if rule.Vendor {
+			return nil
+		}
+		return errs.E(errs.KindForbidden, CodeForbidden, "a vendor's token reaches only the feedback on the vendor's modules, not %s", route)
+	}
 	if rule.Self {
 		return nil
 	}
@@ -320,8 +332,11 @@ func (g *Guard) allow(ctx context.Context, p Principal, tenant string) error {
 	var own *rate.Reservation
 	if g.limits.AccountPerSecond > 0 {
 		key, who := fmt.Sprintf("principal:%s:%d", p.Tenant, p.ID), "your account"
-		if p.Kind == KindAnonymous {
+		switch p.Kind {
+		case KindAnonymous:
 			key, who = "source:"+kit.SourceAddr(ctx), "your address"
+		case KindVendor:
+			key, who = "vendor:"+p.Login, "your vendor"
 		}
 		var err error
 		if own, err = g.take(key, g.limits.AccountPerSecond, g.limits.AccountBurst, who); err != nil {

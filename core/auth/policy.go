@@ -4,12 +4,14 @@ package auth
 // holds any of Roles; RoleStaff stands for every account of the county,
 // whatever its roles. Public routes need no token; Self routes are open to
 // any authenticated principal for what is its own (its password, its API
-// tokens). Write routes need the write scope on an API token.
+// tokens). Write routes need the write scope on an API token. A vendor's
+// token (KindVendor) reaches only the routes whose rule says Vendor.
 type Rule struct {
 	Public bool
 	Self   bool
 	Roles  []string
 	Write  bool
+	Vendor bool
 }
 
 // RoleStaff is held by every account of a county.
@@ -188,6 +190,23 @@ func Policy() map[string]Rule {
 		"console.login":   {Public: true},
 		"console.logout":  {Self: true},
 		"console.rollout": read(operator),
+
+		// Trial feedback: a unit's staff report on a module and confirm or
+		// reopen the answer, for the units they reach (auth.CheckReach);
+		// the county's IT office and the province's operators triage and
+		// assign; the module's vendor answers, with a token the operators
+		// issue, on its own modules alone (the service checks whose).
+		"rollout.feedback.list":     {Roles: staff, Vendor: true},
+		"rollout.feedback.get":      {Roles: staff, Vendor: true},
+		"rollout.feedback.report":   write(accounts),
+		"rollout.feedback.assign":   write(countyAdmin),
+		"rollout.feedback.answer":   {Vendor: true, Write: true},
+		"rollout.feedback.confirm":  write(accounts),
+		"rollout.feedback.reopen":   write(accounts),
+		"rollout.feedback.vendor":   {Vendor: true},
+		"auth.vendor_tokens.list":   read(operator),
+		"auth.vendor_tokens.create": write(operator),
+		"auth.vendor_tokens.revoke": write(operator),
 
 		// Background jobs.
 		"jobs.list":  read(operator),

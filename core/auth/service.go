@@ -62,6 +62,7 @@ type Service struct {
 	keys      *KeyRing
 	sessions  *Sessions
 	tokens    *APITokens
+	vendors   *VendorTokens
 	standings *standings
 	trail     Recorder
 	guard     *Guard
@@ -83,6 +84,7 @@ func New(cfg Config, control *sqlx.DB, router TenantRouter, trail Recorder, acti
 	sessions := NewSessions(control, cfg.SessionTTL)
 	tokens := &APITokens{db: control, dir: dir, verified: ttlcache.New[string, Principal](verifiedTTL, 10000)}
 	standings := newStandings(dir)
+	vendors := newVendorTokens(control)
 	return &Service{
 		cfg:       cfg,
 		activity:  activity,
@@ -90,9 +92,10 @@ func New(cfg Config, control *sqlx.DB, router TenantRouter, trail Recorder, acti
 		keys:      keys,
 		sessions:  sessions,
 		tokens:    tokens,
+		vendors:   vendors,
 		standings: standings,
 		trail:     trail,
-		guard:     newGuard(keys, sessions, tokens, standings, trail, cfg.Limits, log),
+		guard:     newGuard(keys, sessions, tokens, vendors, standings, trail, cfg.Limits, log),
 		log:       log,
 		sources:   map[string]*rate.Limiter{},
 		dummyHash: cfg.Argon2.HashPassword(randomID(16)),

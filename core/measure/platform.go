@@ -102,7 +102,7 @@ func PlatformMeasures() []Definition {
 		{ID: TasksLate, Label: text("超时办理任务数", "Tasks finished late"), Counts: text("一项超过办理时限才办理的任务", "one task acted on after its due time")},
 		{ID: FirstLogins, Label: text("首次登录账号数", "First logins"),
 			Counts: text("一个账号第一次登录或续用会话的当天（只计一次）", "one account on the first day it signed in or renewed its session (once ever)")},
-	}, CensusMeasures()...)
+	}, append(CensusMeasures(), feedbackMeasures()...)...)
 }
 
 // CensusMeasures are the measures the census of a county's organisation
