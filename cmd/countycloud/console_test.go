@@ -107,8 +107,8 @@ func TestTheConsoleIsTheProvincesOperatorsOnly(t *testing.T) {
 	}
 	operator := p.session
 	p = consoleGet(t, base, "/console/rollout", operator)
-	if p.status != 200 || !strings.Contains(p.body, "推广数据尚未接入") || p.csp != web.ContentSecurityPolicy {
-		t.Errorf("the operator's overview, which nothing provides yet: %d %q\n%s", p.status, p.csp, p.body)
+	if p.status != 200 || !strings.Contains(p.body, "全省推广概览") || !strings.Contains(p.body, `data-county="gd.shaoguan.wengyuan"`) || p.csp != web.ContentSecurityPolicy {
+		t.Errorf("the operator's overview: %d %q\n%s", p.status, p.csp, p.body)
 	}
 
 	for login, token := range county {

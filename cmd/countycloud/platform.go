@@ -124,9 +124,11 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 	units := org.NewService(router, org.TellRenewals(identity))
 	measures := measure.NewService(router, measure.Catalogs{workflows, plugins})
 	counted := census.New(router, readyCounties{tenants}, queue, time.Now, log)
-	// No rollout overview is wired to the console yet (tenants/rollout is
-	// adapted to web.RolloutOverview in a later change): its page says so.
-	console, err := web.New(web.Options{Identity: identity, Guard: identity.Guard().For, SecureCookies: consoleCookiesSecure(cfg, log), Log: log})
+	progress := rollout.New(db.control, tenants, orgUnits{units}, measures, time.Now,
+		rollout.Options{Automation: rolloutAutomation{plugins: plugins, notify: notifier, org: units}, Census: censusNow{counted},
+			Reports: trialReports{rollout.NewReports(db.control, tenants, orgUnits{units}, measures, queue, time.Now)}})
+	console, err := web.New(web.Options{Identity: identity, Guard: identity.Guard().For, SecureCookies: consoleCookiesSecure(cfg, log), Log: log,
+		Rollout: consoleRollout{rollout: progress, registry: tenants}})
 	if err != nil {
 		return nil, err
 	}
@@ -146,15 +148,13 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		workflows:   workflows,
 		notify:      notifier,
 		supervision: supervision.New(router, calendars, tenants, notifier, supervision.Options{}, log),
-		rollout: rollout.New(db.control, tenants, orgUnits{units}, measures, time.Now,
-			rollout.Options{Automation: rolloutAutomation{plugins: plugins, notify: notifier, org: units}, Census: censusNow{counted},
-				Reports: trialReports{rollout.NewReports(db.control, tenants, orgUnits{units}, measures, queue, time.Now)}}),
-		plugins:  plugins,
-		files:    files,
-		console:  console,
-		jobs:     queue,
-		metrics:  metrics,
-		announce: announce,
+		rollout:     progress,
+		plugins:     plugins,
+		files:       files,
+		console:     console,
+		jobs:        queue,
+		metrics:     metrics,
+		announce:    announce,
 	}, nil
 }
 

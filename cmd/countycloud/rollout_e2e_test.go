@@ -8,9 +8,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/audits"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/chromedp"
+
 	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/config"
 	"github.com/countycloud/countycloud/core/notify/notifytest"
+	"github.com/countycloud/countycloud/core/web"
+	"github.com/countycloud/countycloud/core/web/webtest"
 	"github.com/countycloud/countycloud/tenants/rollout"
 )
 
@@ -49,7 +55,8 @@ const e2eTemplate = `{"id":"gd.e2e","name":{"zh-CN":"韶关市推广计划","en"
 // read, mail sent, an SMS reminder delivered to a local gateway; the
 // trial ended by the rollout's job on a clock the test moves, with the
 // key units' usage reports archived; formal operation with its review
-// day; and the province's overview showing it there.
+// day; and the province's overview, in the API and on the console's
+// first page in Chromium, showing it there.
 func TestACountyGoesFromCreationToFormalOperationOnItsOwnEvidence(t *testing.T) {
 	t.Parallel()
 	gateway := notifytest.NewGateway(t, "")
@@ -208,5 +215,54 @@ func TestACountyGoesFromCreationToFormalOperationOnItsOwnEvidence(t *testing.T) 
 	overview := decode[rollout.Overview](t, call(t, "GET", url+"/v1/rollout/overview?phase=formal", op, nil))
 	if len(overview.Counties) != 1 || overview.Counties[0].County != county || overview.Counties[0].PhaseLabel.ZH != "正式运行" {
 		t.Errorf("the overview: %+v", overview)
+	}
+	consoleShows(t, p, url, county, "正式运行", "0 / 1 项通过", "四个月复查", "近30日发文")
+}
+
+// consoleShows logs an operator in to the console in Chromium and reads
+// the county's row of the overview, which must say each of want, the
+// browser reporting nothing wrong on the way.
+func consoleShows(t *testing.T, p *platform, url, county string, want ...string) {
+	t.Helper()
+	ctx := context.Background()
+	const login, password = "zhang.wei", "Shaoguan-2026#ops"
+	added, err := p.auth.AddOperator(ctx, auth.OperatorInput{Login: login, Name: "张伟"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := p.auth.Login(ctx, "", auth.Credentials{Login: login, Password: added.Password}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.auth.ChangePassword(ctx, first.Principal, auth.PasswordChange{Current: added.Password, New: password}); err != nil {
+		t.Fatal(err)
+	}
+	browser := webtest.Browser(t)
+	if _, err := chromedp.Call(browser, audits.Enable, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	var problems webtest.Problems
+	if err := problems.Watch(browser, url, web.ContentSecurityPolicy); err != nil {
+		t.Fatal(err)
+	}
+	browser, cancel := context.WithTimeout(browser, time.Minute)
+	defer cancel()
+	row := `tr[data-county="` + county + `"]`
+	if err := chromedp.Do(browser, chromedp.Navigate(url+"/console/rollout"), chromedp.WaitVisible(chromedp.ID("login-form")),
+		chromedp.SendKeys(chromedp.ID("login"), login), chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Click(chromedp.ID("login-submit")), chromedp.WaitVisible(chromedp.CSS(row))); err != nil {
+		t.Fatalf("the console: %v", err)
+	}
+	text, err := chromedp.Run(browser, chromedp.Text(chromedp.CSS(row)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("the console's row of %s does not say %q: %s", county, w, text)
+		}
+	}
+	if p := problems.String(); p != "" {
+		t.Errorf("the browser reported:\n%s", p)
 	}
 }

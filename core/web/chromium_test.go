@@ -2,131 +2,29 @@ package web
 
 import (
 	"context"
-	"errors"
 	"flag"
-	"fmt"
 	"os"
-	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/audits"
 	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/countycloud/countycloud/core/web/webtest"
 )
 
 // screenshot, if set, is where TestTheRolloutPageInChromium saves a
 // picture of the Chinese overview (docs/console.md says how).
 var screenshot = flag.String("screenshot", "", "save a PNG of the rollout overview (zh-CN) at this path")
 
-// errNoChromium says what to do when the browser is missing.
-var errNoChromium = errors.New("chromium is not installed (no chromium on PATH): run `make test`, which installs it (scripts/ensure-chromium.sh)")
-
-// chromiumPath is Debian's Chromium, which make test installs.
-func chromiumPath() (string, error) {
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p, nil
-		}
-	}
-	return "", errNoChromium
-}
-
 func TestAMissingChromiumSaysToRunMakeTest(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
-	_, err := chromiumPath()
+	_, err := webtest.ChromiumPath()
 	if err == nil || !strings.Contains(err.Error(), "run `make test`") {
 		t.Errorf("without Chromium: %v", err)
 	}
-}
-
-// browser starts the package's one headless Chromium. Its sandbox needs
-// an unprivileged user to drop to, and refuses to start as root, which is
-// how CI runs: there (only) it runs without, on pages of this test's own
-// loopback server.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	path, err := chromiumPath()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A Chinese operator's browser: its Accept-Language prefers zh-CN.
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.WindowSize(1360, 900),
-		chromedp.Flag("lang", "zh-CN"), chromedp.Flag("accept-lang", "zh-CN,zh"))
-	if os.Geteuid() == 0 {
-		opts = append(opts, chromedp.NoSandbox)
-	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancelTab := chromedp.NewContext(actx)
-	t.Cleanup(cancelTab)
-	return ctx
-}
-
-// pageProblems collects what the browser reports as wrong with the pages:
-// console errors and warnings, uncaught exceptions, Content-Security-Policy
-// violations, and console answers without the policy.
-type pageProblems struct {
-	mu       sync.Mutex
-	problems []string
-}
-
-func (p *pageProblems) add(format string, args ...any) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.problems = append(p.problems, fmt.Sprintf(format, args...))
-}
-
-func (p *pageProblems) String() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return strings.Join(p.problems, "\n")
-}
-
-// watch has p collect the problems of the pages of ctx from base.
-func (p *pageProblems) watch(ctx context.Context, base string) error {
-	return chromedp.Listen(ctx, func(ev any) {
-		switch e := ev.(type) {
-		case *log.EventEntryAdded:
-			if e.Entry.Level == log.EntryLevelError || e.Entry.Level == log.EntryLevelWarning {
-				p.add("browser log (%s, %s): %s %s", e.Entry.Level, e.Entry.Source, e.Entry.Text, e.Entry.URL)
-			}
-		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeWarning {
-				p.add("console.%s called", e.Type)
-			}
-		case *runtime.EventExceptionThrown:
-			p.add("exception: %s", e.ExceptionDetails.Text)
-		case *audits.EventIssueAdded:
-			if e.Issue.Code == audits.InspectorIssueCodeContentSecurityPolicyIssue {
-				d := e.Issue.Details.ContentSecurityPolicyIssueDetails
-				p.add("CSP violation: %s blocked %s", d.ViolatedDirective, d.BlockedURL)
-			}
-		case *network.EventResponseReceived:
-			if !strings.HasPrefix(e.Response.URL, base) {
-				return
-			}
-			if got := header(e.Response.Headers, "Content-Security-Policy"); got != ContentSecurityPolicy {
-				p.add("%s answered with Content-Security-Policy %q", e.Response.URL, got)
-			}
-		}
-	})
-}
-
-// header is the value of name in h, whatever its case.
-func header(h network.Headers, name string) string {
-	for k, v := range h {
-		if strings.EqualFold(k, name) {
-			s, _ := v.(string)
-			return s
-		}
-	}
-	return ""
 }
 
 // TestTheRolloutPageInChromium logs an operator in through the login form
@@ -135,14 +33,14 @@ func header(h network.Headers, name string) string {
 // no violation of the Content-Security-Policy on the way.
 func TestTheRolloutPageInChromium(t *testing.T) {
 	c := startConsole(t, sampleOverview{computedAt: time.Now().Add(-40 * time.Second)})
-	ctx := browser(t)
+	ctx := webtest.Browser(t)
 	// The first run starts the browser; it bears no deadline, as it would
 	// end the browser with it.
 	if _, err := chromedp.Call(ctx, audits.Enable, cdp.Empty{}); err != nil {
 		t.Fatal(err)
 	}
-	var problems pageProblems
-	if err := problems.watch(ctx, c.url); err != nil {
+	var problems webtest.Problems
+	if err := problems.Watch(ctx, c.url, ContentSecurityPolicy); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
