@@ -374,6 +374,10 @@ type logLimit struct {
 	// plugin's writes wait, rather than the host spending itself on
 	// reading what it will not log.
 	lines, chunks, bytes *rate.Limiter
+	// now is the clock lines are counted by: time.Now, but for a test
+	// that has a flood of lines come at one instant, however long its
+	// machine takes to write them.
+	now func() time.Time
 }
 
 const (
@@ -396,7 +400,8 @@ func newLogLimit() logLimit {
 	return logLimit{lines: rate.NewLimiter(logLinesPerSecond, logLinesPerSecond),
 		chunks: rate.NewLimiter(logChunksPerSecond, logChunksPerSecond/10),
 		// A chunk may be as large as any message of the plugin's.
-		bytes: rate.NewLimiter(logBytesPerSecond, MaxModuleAnswer+messageEnvelope)}
+		bytes: rate.NewLimiter(logBytesPerSecond, MaxModuleAnswer+messageEnvelope),
+		now:   time.Now}
 }
 
 func (w *logLines) Write(p []byte) (int, error) {
@@ -405,7 +410,7 @@ func (w *logLines) Write(p []byte) (int, error) {
 	// deadline.
 	_ = w.limit.chunks.Wait(context.Background())
 	_ = w.limit.bytes.WaitN(context.Background(), min(len(p), w.limit.bytes.Burst()))
-	w.muted = w.limit.lines.Tokens() < 1
+	w.muted = w.limit.lines.TokensAt(w.limit.now()) < 1
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
 		if w.skipping {
@@ -439,7 +444,7 @@ func (w *logLines) emit(line []byte, cut bool) {
 	if len(line) == 0 && !cut {
 		return
 	}
-	if w.muted || !w.limit.lines.Allow() {
+	if w.muted || !w.limit.lines.AllowN(w.limit.now(), 1) {
 		w.dropped++
 		return
 	}
