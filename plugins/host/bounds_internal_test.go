@@ -19,6 +19,7 @@ import (
 // few at once; those that wait past callWait are refused as
 // ResourceExhausted, and the others are served.
 func TestHostCallsAreServedAFewAtOnce(t *testing.T) {
+	t.Parallel()
 	caps := NewCapabilities(time.Minute, time.Now)
 	counties := NewCountyCalls()
 	for _, tc := range []struct {
@@ -72,6 +73,7 @@ func TestHostCallsAreServedAFewAtOnce(t *testing.T) {
 // A plugin past its calls a second waits for its turn up to callWait,
 // then is refused; the rate is the operator's (--plugin-host-calls).
 func TestHostCallsPastTheRateAreRefused(t *testing.T) {
+	// Not parallel: what the rate lets through is counted in wall time, which tests beside it would stretch.
 	caps := NewCapabilities(time.Minute, time.Now)
 	token, revoke := caps.Issue("gd.shaoguan.wengyuan", "chatty", "r1", audit.Actor{Kind: "account", Login: "clerk"})
 	defer revoke()

@@ -107,6 +107,7 @@ func hostileCall(t *testing.T, p *host.Process, path, query string) string {
 // reads the length before the message). The plugin sends the answer's
 // zeros without making them (wireCodec): what is measured is the host.
 func TestAModuleAnswerOf256MiBIsRefused(t *testing.T) {
+	// Not parallel: within measures the whole test process.
 	f := setup(t)
 	lechangMeanwhile := anotherCounty(t, f)
 	m := host.NewManager(f.deps, host.DefaultManagerOptions(), func(host.Entry) (host.Binary, error) { return hostileBinary(f), nil })
@@ -135,6 +136,7 @@ func TestAModuleAnswerOf256MiBIsRefused(t *testing.T) {
 // One just over the host's bound is refused too, which gRPC's default
 // bound of 4 MiB would let through.
 func TestAHugeMessageToTheHostIsRefused(t *testing.T) {
+	// Not parallel: within measures the whole test process.
 	f := setup(t)
 	lechangMeanwhile := anotherCounty(t, f)
 	p := launchHostile(t, f)
@@ -153,6 +155,7 @@ func TestAHugeMessageToTheHostIsRefused(t *testing.T) {
 }
 
 func TestAFloodOfBrokerMessagesIsHeldBack(t *testing.T) {
+	// Not parallel: within measures the whole test process.
 	f := setup(t)
 	lechangMeanwhile := anotherCounty(t, f)
 	p := launchHostile(t, f)
@@ -169,6 +172,7 @@ func TestAFloodOfBrokerMessagesIsHeldBack(t *testing.T) {
 }
 
 func TestExtraConnectionsToTheHostServicesWait(t *testing.T) {
+	// Not parallel: within measures the whole test process.
 	f := setup(t)
 	lechangMeanwhile := anotherCounty(t, f)
 	p := launchHostile(t, f)
@@ -193,6 +197,7 @@ func (r *servingRouter) InTenantQualified(ctx context.Context, code string) (*sq
 }
 
 func TestConcurrentHostCallsOfAPluginAreBounded(t *testing.T) {
+	// Not parallel: it counts the whole test process's goroutines, and within measures it.
 	f := setup(t)
 	// The calls take what a loaded machine gives a plugin at nice 10
 	// (5 s to 30 s under the race detector): the request's deadline and
@@ -235,6 +240,7 @@ func TestConcurrentHostCallsOfAPluginAreBounded(t *testing.T) {
 // a second (TestALongLineIsOneEntryCut cuts 100 MB), so the plugin here
 // prints 16 MiB.
 func TestALongLineOnStdoutIsOneLogEntry(t *testing.T) {
+	// Not parallel: within measures the whole test process.
 	f := setup(t)
 	var out syncBuffer
 	f.deps.Log = slog.New(slog.NewTextHandler(&out, nil))
@@ -258,6 +264,7 @@ func TestALongLineOnStdoutIsOneLogEntry(t *testing.T) {
 // autogroups, or one that schedules the plugin in a cgroup of a container,
 // shows an empty autogroup, as the host in the kernel's first session does.
 func TestPluginsRunAtALowerPriority(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	ours, _ := os.ReadFile("/proc/self/autogroup")
 	prio, err := syscall.Getpriority(syscall.PRIO_PROCESS, 0)
@@ -304,6 +311,7 @@ func TestPluginsRunAtALowerPriority(t *testing.T) {
 // A manifest is checked before anything of it is used: these are refused
 // at registration with invalid_plugin (400), and read nothing.
 func TestHostileManifestsAreRefused(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	dir := t.TempDir()
 	secret := filepath.Join(dir, "secret.json")
@@ -316,6 +324,7 @@ func TestHostileManifestsAreRefused(t *testing.T) {
 	}
 	for _, tc := range []struct{ trick, file string }{{"fileref", secret}, {"fifo", fifo}, {"exponential", ""}, {"indexed", ""}} {
 		t.Run(tc.trick, func(t *testing.T) {
+			t.Parallel()
 			b := hostileBinary(f, hostileManifestEnv+"="+tc.trick, hostileFileEnv+"="+tc.file)
 			b.Manifest = host.Binary{}.Manifest
 			_, err := host.Probe(context.Background(), b, f.deps)

@@ -103,6 +103,7 @@ func escape(what string, q url.Values) error {
 // out the probe of issue 15 found, in the sandbox as the server runs it,
 // and checks that every one is refused.
 func TestASandboxedPluginEscapesNowhere(t *testing.T) {
+	// Not parallel: a sandbox's starts make the whole test process dumpable for a moment when it is not root, and this plugin reads the host's /proc.
 	// The file store: a directory anyone may write, holding a county's
 	// video, which the host keeps open.
 	store := t.TempDir()
@@ -169,6 +170,7 @@ func TestASandboxedPluginEscapesNowhere(t *testing.T) {
 // child in a session of its own, then stops the plugin as a dying host
 // would have the kernel stop it: the child must be gone too.
 func TestNothingAPluginStartsOutlivesIt(t *testing.T) {
+	// Not parallel: a sandbox's starts make the whole test process dumpable for a moment when it is not root.
 	p := launchEscape(t)
 	marker := "escape-child-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	resp, err := p.Handle(context.Background(), "gd.shaoguan.wengyuan", &pluginv1.HandleRequest{Method: "GET", Path: "/child", Query: "marker=" + marker, RequestId: "child"})

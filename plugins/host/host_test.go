@@ -258,6 +258,7 @@ func call(t *testing.T, p *host.Process, county, method, path, query, body strin
 }
 
 func TestAPluginKeepsRecordsInTheCountyOfEachRequest(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	p := launch(t, f)
 	if status, body := call(t, p, wengyuan, "PUT", "/notes/n1", "", `{"unit":"办公室","text":"翁源的笔记"}`); status != 200 || !strings.Contains(body, `"version":1`) {
@@ -285,6 +286,7 @@ func TestAPluginKeepsRecordsInTheCountyOfEachRequest(t *testing.T) {
 }
 
 func TestAPluginSeesNoneOfTheHostsEnvironment(t *testing.T) {
+	// Not parallel: t.Setenv sets the whole test process's environment.
 	t.Setenv("COUNTYCLOUD_MYSQL_DSN", "root:secret@tcp(db:3306)/countycloud")
 	f := setup(t)
 	p := launch(t, f)
@@ -295,6 +297,7 @@ func TestAPluginSeesNoneOfTheHostsEnvironment(t *testing.T) {
 }
 
 func TestACapabilityKeptByAPluginIsUselessAfterItsRequest(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	p := launch(t, f)
 	call(t, p, wengyuan, "PUT", "/notes/secret", "", `{"text":"翁源的秘密"}`)
@@ -306,6 +309,7 @@ func TestACapabilityKeptByAPluginIsUselessAfterItsRequest(t *testing.T) {
 }
 
 func TestCapabilitiesRefuseForgedExpiredAndRevokedTokens(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	caps := host.NewCapabilities(time.Minute, func() time.Time { return now })
 	clerk := audit.Actor{Kind: "account", Login: "clerk1"}
@@ -338,6 +342,7 @@ func TestCapabilitiesRefuseForgedExpiredAndRevokedTokens(t *testing.T) {
 }
 
 func TestABinaryThatIsNotTheOneRegisteredDoesNotLaunch(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	f.bin.SHA256 = make([]byte, 32)
 	if _, err := host.Launch(context.Background(), f.bin, f.deps); !errors.Is(err, host.ErrChecksum) {
@@ -346,6 +351,7 @@ func TestABinaryThatIsNotTheOneRegisteredDoesNotLaunch(t *testing.T) {
 }
 
 func TestAPluginThatIsNotTheOneRegisteredIsStopped(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	f.bin.Manifest.Version = "2.0.0"
 	_, err := host.Launch(context.Background(), f.bin, f.deps)

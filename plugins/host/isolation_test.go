@@ -19,6 +19,7 @@ import (
 )
 
 func TestParseIsolation(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]host.Isolation{"": host.IsolationShared, "shared": host.IsolationShared, "county": host.IsolationCounty} {
 		if got, err := host.ParseIsolation(in); err != nil || got != want {
 			t.Errorf("ParseIsolation(%q) = %q, %v; want %q", in, got, err, want)
@@ -78,6 +79,7 @@ func pid(t *testing.T, m *host.Manager, e host.Entry, county string) int {
 }
 
 func TestACountyIsolatedPluginRunsOneProcessPerCountyAndASharedOneOne(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	m := manager(t, f, fastOptions())
 	iso, shared := isolated("notes"), entry("other")
@@ -105,6 +107,7 @@ func TestACountyIsolatedPluginRunsOneProcessPerCountyAndASharedOneOne(t *testing
 }
 
 func TestAnotherCountysRequestsNeverReachACountyIsolatedProcess(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	m := manager(t, f, fastOptions())
 	ctx := context.Background()
@@ -139,6 +142,7 @@ func TestAnotherCountysRequestsNeverReachACountyIsolatedProcess(t *testing.T) {
 }
 
 func TestAProcessOfOneCountyRefusesAnotherCountysRequest(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	f.bin.County = wengyuan
 	p := launch(t, f)
@@ -152,6 +156,7 @@ func TestAProcessOfOneCountyRefusesAnotherCountysRequest(t *testing.T) {
 }
 
 func TestAProcessOfOneCountyRefusesAnotherCountysLiveCapability(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	m := manager(t, f, fastOptions())
 	ctx := context.Background()
@@ -209,6 +214,7 @@ func running(m *host.Manager) map[string]bool {
 }
 
 func TestACountysIdleProcessStopsAndStartsAgainOnDemand(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	opts := fastOptions()
 	opts.IdleTimeout, opts.CountyIdleTimeout = time.Hour, 200*time.Millisecond
@@ -239,6 +245,7 @@ func TestACountysIdleProcessStopsAndStartsAgainOnDemand(t *testing.T) {
 }
 
 func TestMaxProcessesStopsTheLeastRecentlyUsedIdleOne(t *testing.T) {
+	// Not parallel: it counts the test process's plugin processes.
 	f := setup(t)
 	opts := fastOptions()
 	opts.MaxProcesses = 2

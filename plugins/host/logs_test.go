@@ -28,6 +28,7 @@ func (b *syncBuffer) String() string {
 }
 
 func TestWhatAPluginPrintsReachesTheHostsLog(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	var out syncBuffer
 	f.deps.Log = slog.New(slog.NewTextHandler(&out, nil))

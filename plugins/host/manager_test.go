@@ -51,6 +51,7 @@ func request(path string) *pluginv1.HandleRequest {
 }
 
 func TestAPluginThatCrashesMidRequestAnswersThatRequestAndIsRestarted(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	m := manager(t, f, fastOptions())
 	ctx := context.Background()
@@ -79,6 +80,7 @@ func TestAPluginThatCrashesMidRequestAnswersThatRequestAndIsRestarted(t *testing
 }
 
 func TestThreeCrashesInTenMinutesMarkAPluginFailedAndOthersKeepServing(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	m := manager(t, f, fastOptions())
 	ctx := context.Background()
@@ -109,6 +111,7 @@ func TestThreeCrashesInTenMinutesMarkAPluginFailedAndOthersKeepServing(t *testin
 }
 
 func TestACallThatHangsEndsAtItsDeadline(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	f.deps.CallTimeout = 200 * time.Millisecond
 	m := manager(t, f, fastOptions())
@@ -119,6 +122,7 @@ func TestACallThatHangsEndsAtItsDeadline(t *testing.T) {
 }
 
 func TestAPluginOfAnotherProtocolIsRefusedWithAClearMessage(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	f.bin.Env = []string{pluginEnv + "=future"}
 	_, err := host.Launch(context.Background(), f.bin, f.deps)
@@ -151,6 +155,7 @@ func children(t testing.TB, pid int) []int {
 }
 
 func TestFiftyStartsAndStopsLeakNoGoroutineOrProcess(t *testing.T) {
+	// Not parallel: it counts the whole test process's goroutines and plugin processes.
 	f := setup(t)
 	ctx := context.Background()
 	// The SDK harness's echo plugin, built as a vendor's would be: this
@@ -211,6 +216,7 @@ func hostUntilKilled() {
 }
 
 func TestAKilledHostLeavesNoPluginProcessBehind(t *testing.T) {
+	t.Parallel()
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -247,6 +253,7 @@ func TestAKilledHostLeavesNoPluginProcessBehind(t *testing.T) {
 }
 
 func TestAProcessNobodyUsesIsStoppedAndStartsAgainWhenNeeded(t *testing.T) {
+	// Not parallel: it waits for the test process to run no plugin process at all.
 	f := setup(t)
 	opts := fastOptions()
 	opts.IdleTimeout = 200 * time.Millisecond

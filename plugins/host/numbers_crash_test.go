@@ -106,6 +106,7 @@ func numberUntilKilled() {
 // number the killed host answered is its record's, and numbering goes on
 // at N+1.
 func TestNumbersSurviveAHostKilledWhileNumbering(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
 	schema := registry.SchemaName(f.db.SchemaPrefix, wengyuan)

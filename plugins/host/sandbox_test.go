@@ -53,6 +53,7 @@ func launchEscape(t *testing.T) *host.Process {
 }
 
 func TestASandboxedPluginServesAndCallsTheHost(t *testing.T) {
+	// Not parallel: a sandbox's starts make the whole test process dumpable for a moment when it is not root.
 	f := confined(t, setup(t))
 	p := launch(t, f)
 	if status, body := call(t, p, wengyuan, "PUT", "/notes/a", "", `{"unit":"县委办"}`); status != 0 && status != 200 {
