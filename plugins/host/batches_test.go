@@ -161,6 +161,7 @@ func put(collection, id string, version int64, doc string) ledgerPut {
 // process of the ledger and one of another plugin, each test on records
 // of its own.
 func TestBatchesOfRecords(t *testing.T) {
+	t.Parallel()
 	w := newLedgerWorld(t)
 	// The first test reads the whole trail and every record of unit 3.
 	t.Run("WrittenWholeInOneCallIndexedAndAudited", func(t *testing.T) { aBatchIsWrittenWholeInOneCallIndexedAndAudited(t, w) })

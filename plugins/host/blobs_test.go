@@ -55,6 +55,7 @@ func filesUnder(t *testing.T, dir string) []string {
 }
 
 func TestLocalBlobsKeepEveryKeyInsideTheirDirectory(t *testing.T) {
+	t.Parallel()
 	for _, k := range [][3]string{
 		{"..", "media", strings.Repeat("a", 32)},
 		{"gd/..", "media", strings.Repeat("a", 32)},
@@ -70,7 +71,10 @@ func TestLocalBlobsKeepEveryKeyInsideTheirDirectory(t *testing.T) {
 	}
 }
 
-func TestLocalBlobs(t *testing.T) { testBlobs(t, localStore) }
+func TestLocalBlobs(t *testing.T) {
+	t.Parallel()
+	testBlobs(t, localStore)
+}
 
 // testBlobs checks that the stores newStore makes, a fresh one for each
 // case, keep the promises of Blobs.

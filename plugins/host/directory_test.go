@@ -14,6 +14,7 @@ import (
 )
 
 func TestAModuleFindsTheUnitsAndActiveAccountsOfItsCountyAlone(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	// Lechang has one unit more, so that its last unit's id is none of
 	// Wengyuan's.

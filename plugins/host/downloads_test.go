@@ -66,6 +66,7 @@ before_digest, after_digest, request_id, source FROM audit_log WHERE action = ? 
 // TestPublicDownloads shares one world, and its processes, among its
 // cases: the last moves the clock.
 func TestPublicDownloads(t *testing.T) {
+	t.Parallel()
 	w := newIntakeWorld(t)
 	t.Run("a public route's caller gets a short-lived URL to the module's file, audited", func(t *testing.T) { aCitizenDownloadsAFile(t, w) })
 	t.Run("an account, another county, another module and a pending file get none", func(t *testing.T) { nobodyElseDownloads(t, w) })

@@ -85,10 +85,14 @@ func (w *world) onS3(t *testing.T) {
 }
 
 // onEachStore runs test on a world that keeps its files in a directory,
-// then on one that keeps them in S3.
+// and beside it on one that keeps them in S3.
 func onEachStore(t *testing.T, test func(t *testing.T, w *world)) {
-	t.Run("dir", func(t *testing.T) { test(t, newWorld(t)) })
+	t.Run("dir", func(t *testing.T) {
+		t.Parallel()
+		test(t, newWorld(t))
+	})
 	t.Run("s3", func(t *testing.T) {
+		t.Parallel()
 		w := newWorld(t)
 		w.onS3(t)
 		test(t, w)
@@ -104,6 +108,7 @@ func video(n int) []byte {
 }
 
 func TestAFileGoesUpAndDownThroughSignedURLs(t *testing.T) {
+	t.Parallel()
 	onEachStore(t, func(t *testing.T, w *world) {
 		content := video(1000)
 		up := w.upload(t, wengyuan, "常委会.mp4", "video/mp4", len(content))
@@ -172,6 +177,7 @@ func TestAFileGoesUpAndDownThroughSignedURLs(t *testing.T) {
 }
 
 func TestAFileIsRefusedBadNamesTypesAndSizes(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	for what, in := range map[string]map[string]any{
 		"no name":           {"name": " ", "content_type": "video/mp4", "size": 10},
@@ -194,6 +200,7 @@ func TestAFileIsRefusedBadNamesTypesAndSizes(t *testing.T) {
 }
 
 func TestAnotherCountyReachesNoneOfAFile(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	content := []byte("翁源县常委会会议录像")
 	up := w.upload(t, wengyuan, "会议.mp4", "video/mp4", len(content))
@@ -235,6 +242,7 @@ func TestAnotherCountyReachesNoneOfAFile(t *testing.T) {
 }
 
 func TestFileURLsRefuseForgedExpiredAndWrongOperationTokens(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	content := video(100)
 	up := w.upload(t, wengyuan, "v.mp4", "video/mp4", len(content))
@@ -279,6 +287,7 @@ func TestFileURLsRefuseForgedExpiredAndWrongOperationTokens(t *testing.T) {
 }
 
 func TestAnUploadOtherThanDeclaredIsRefusedAndLeavesNothing(t *testing.T) {
+	t.Parallel()
 	onEachStore(t, func(t *testing.T, w *world) {
 		content := video(4096)
 		up := w.upload(t, wengyuan, "v.mp4", "video/mp4", len(content))
@@ -309,6 +318,7 @@ func TestAnUploadOtherThanDeclaredIsRefusedAndLeavesNothing(t *testing.T) {
 }
 
 func TestDeletingAFileRemovesItsBytesAndItsURLs(t *testing.T) {
+	t.Parallel()
 	onEachStore(t, func(t *testing.T, w *world) {
 		content := video(10)
 		up := w.upload(t, wengyuan, "v.mp4", "video/mp4", len(content))
@@ -346,6 +356,7 @@ func TestDeletingAFileRemovesItsBytesAndItsURLs(t *testing.T) {
 }
 
 func TestAHostWithoutFilesRefusesTheirCalls(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.deps.Blobs = nil
 	w.p = launch(t, w.fixture)
@@ -360,6 +371,7 @@ func TestAHostWithoutFilesRefusesTheirCalls(t *testing.T) {
 // them; a file that came, a recent upload and another county's files
 // stay.
 func TestAbandonedUploadsAreSweptAway(t *testing.T) {
+	t.Parallel()
 	onEachStore(t, func(t *testing.T, w *world) {
 		ctx := context.Background()
 		content := video(10)
@@ -418,6 +430,7 @@ func TestAbandonedUploadsAreSweptAway(t *testing.T) {
 // upload completes, for the whole county: not for a refused upload, not
 // for a second one, and not in another county.
 func TestAStoredFileCountsOnceForItsCounty(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	stored := func(county string) string {
 		t.Helper()

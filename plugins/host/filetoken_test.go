@@ -44,6 +44,7 @@ func FuzzFileToken(f *testing.F) {
 }
 
 func TestAFileTokenGrantsWhatWasSignedOnly(t *testing.T) {
+	t.Parallel()
 	key := fileKey(bytes.Repeat([]byte{7}, 32))
 	g := fileGrant{County: "gd.shaoguan.wengyuan", Plugin: "vod", File: strings.Repeat("ab", 16), Op: opUpload, Expires: 1767225600}
 	if got, err := parseFileToken(key, signFileToken(key, g)); err != nil || got != g {

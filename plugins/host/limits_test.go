@@ -24,6 +24,7 @@ func exponentialSchema(n int) string {
 }
 
 func TestASettingsSchemaLoadsNothingItRefersTo(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	secret := filepath.Join(dir, "secret.json")
 	if err := os.WriteFile(secret, []byte(`{"description":"the host's secret 机密"}`), 0o600); err != nil {
@@ -59,6 +60,7 @@ func TestASettingsSchemaLoadsNothingItRefersTo(t *testing.T) {
 }
 
 func TestASettingsSchemaWithinItselfCompiles(t *testing.T) {
+	t.Parallel()
 	for name, schema := range map[string]string{
 		"definitions": `{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","$defs":{"url":{"type":"string","format":"uri"}},` +
 			`"properties":{"home":{"$ref":"#/$defs/url"},"mirror":{"$ref":"#/$defs/url"},"a~b":{"type":"integer"},"c":{"$ref":"#/properties/a~0b"}}}`,
@@ -73,6 +75,7 @@ func TestASettingsSchemaWithinItselfCompiles(t *testing.T) {
 }
 
 func TestManifestLimits(t *testing.T) {
+	t.Parallel()
 	fields := make([]string, 10_000)
 	for i := range fields {
 		fields[i] = fmt.Sprintf("f%d", i)
@@ -121,6 +124,7 @@ func TestManifestLimits(t *testing.T) {
 }
 
 func TestSettingsOver64KiBAreRefused(t *testing.T) {
+	t.Parallel()
 	big := json.RawMessage(`{"x":"` + strings.Repeat("a", maxSettingsBytes) + `"}`)
 	if _, err := checkSettings(sdk.Manifest{ID: "notes"}, big, nil); err == nil || !strings.Contains(err.Error(), "may have") {
 		t.Fatalf("settings of %d bytes: %v", len(big), err)

@@ -41,6 +41,7 @@ func FuzzLogLines(f *testing.F) {
 // One line of 100 MB, written as go-plugin would copy it, is one entry of
 // 16 KiB marked as cut, and the line after it is whole.
 func TestALongLineIsOneEntryCut(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	// Read as fast as it comes: what is read is not what this tests.
 	limit := newLogLimit()
@@ -64,6 +65,7 @@ func TestALongLineIsOneEntryCut(t *testing.T) {
 // A plugin printing a flood of lines at once gets a hundred logged (the
 // lines the limit holds at once), and the count of the others.
 func TestAFloodOfLinesIsRateLimited(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	limit := newLogLimit()
 	limit.chunks.SetLimit(rate.Inf)

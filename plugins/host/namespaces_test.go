@@ -14,6 +14,7 @@ import (
 )
 
 func TestAnIDBelongsToTheVendorOfItsFirstRegistration(t *testing.T) {
+	t.Parallel()
 	db := storetest.New(t)
 	provisiontest.Registry(t, db, registry.CreateRequest{Code: wengyuan, Name: "翁源县"}, registry.CreateRequest{Code: lechang, Name: "乐昌市"})
 	dir := t.TempDir()
@@ -77,6 +78,7 @@ func TestAnIDBelongsToTheVendorOfItsFirstRegistration(t *testing.T) {
 }
 
 func TestAPluginIDAndOperatorsWorkflowsUnderItRefuseWhicheverComesSecond(t *testing.T) {
+	t.Parallel()
 	db := storetest.New(t)
 	dir := t.TempDir()
 	repo := host.NewMySQLRepository(db.Control)

@@ -43,6 +43,7 @@ before_digest, after_digest, request_id, source FROM audit_log ORDER BY id`)
 }
 
 func TestAPluginAuditsInItsOwnNamespaceAsTheCaller(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	entry := map[string]any{"action": "video.update", "object_type": "video", "object_id": "v-1",
 		"before": map[string]any{"title": "旧", "views": 12345678901234567}, "after": map[string]any{"views": 12345678901234567, "title": "新"}}
@@ -160,6 +161,7 @@ func (w *world) people(t *testing.T, county string) (unit int64, accounts [3]int
 }
 
 func TestAPluginNotifiesAccountsOfTheCountyOfItsRequest(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	unit, people := w.people(t, wengyuan)
 	w.people(t, lechang)
@@ -237,6 +239,7 @@ func (w *world) callWith(t *testing.T, county string, who audit.Actor, settings,
 }
 
 func TestASendersSMSReminderReachesTheGatewayWhereTheCountyAllowsIt(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	unit, people := w.people(t, wengyuan)
 	gateway := notifytest.NewGateway(t, "")

@@ -137,6 +137,7 @@ func launchDocket(t testing.TB, f fixture, id string) *host.Process {
 }
 
 func TestTwentyNumberedPutsAtOnceTakeOneToTwentyEachOnce(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	p := launchDocket(t, f, "")
 	var (
@@ -181,6 +182,7 @@ func TestTwentyNumberedPutsAtOnceTakeOneToTwentyEachOnce(t *testing.T) {
 }
 
 func TestANumberedPutThatFailsTakesNoNumber(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	p := launchDocket(t, f, "")
 	const counter = "docno/3/2026"
@@ -230,6 +232,7 @@ func TestANumberedPutThatFailsTakesNoNumber(t *testing.T) {
 }
 
 func TestCountersAreTheirCountysAndTheirPluginsOwn(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	p := launchDocket(t, f, "")
 	other := launchDocket(t, f, "docket2")
@@ -276,6 +279,7 @@ func TestCountersAreTheirCountysAndTheirPluginsOwn(t *testing.T) {
 // new counter's row, leaves InnoDB to pick deadlock victims among them;
 // the host runs a victim's transaction again, and every put is numbered.
 func TestNumberedPutsWaitingForANewCounterWhoseFirstTakerRollsBackAreNumbered(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	p := launchDocket(t, f, "")
 	ctx := context.Background()

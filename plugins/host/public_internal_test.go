@@ -12,6 +12,7 @@ import (
 var deskRoutes = []sdk.PublicRoute{{Method: "POST", Path: "/letters"}, {Method: "GET", Path: "/letters/{id}"}, {Method: "GET", Path: "/receipts/{number}/status"}}
 
 func TestMatchPublicTakesOnlyWhatTheManifestOpens(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		method, path string
 		want         bool
@@ -43,6 +44,7 @@ func TestMatchPublicTakesOnlyWhatTheManifestOpens(t *testing.T) {
 }
 
 func TestAManifestOpensABoundedNumberOfShortPublicRoutes(t *testing.T) {
+	t.Parallel()
 	m := sdk.Manifest{ID: "desk", Version: "1.0.0"}
 	for range maxPublicRoutes + 1 {
 		m.Public = append(m.Public, sdk.PublicRoute{Method: "GET", Path: "/" + strings.Repeat("a", maxPublicPath)})
@@ -98,6 +100,7 @@ func FuzzMatchPublic(f *testing.F) {
 // shares one however many of its addresses it calls from, an IPv4
 // address one however it is written; other networks have their own.
 func TestOneSubscribersAddressesShareOnePublicRate(t *testing.T) {
+	t.Parallel()
 	l := &addressLimits{perSecond: 0.001, burst: 2, limiters: map[string]*rate.Limiter{}}
 	for _, c := range []struct {
 		address string

@@ -35,6 +35,7 @@ func (e *starts) StartFor(_ context.Context, c Capability, code string, in Start
 // another plugin's capability are refused before the engine is asked.
 // Staff start any of the module's workflows as before.
 func TestAPublicRouteStartsOnlyTheWorkflowsItsManifestMarks(t *testing.T) {
+	t.Parallel()
 	const county = "gd.shaoguan.wengyuan"
 	caps := NewCapabilities(time.Minute, time.Now)
 	engine := &starts{}

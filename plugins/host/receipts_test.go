@@ -50,6 +50,7 @@ func (desk) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, error) {
 }
 
 func TestReceiptsAreNumberedPerCountyAndFoundOnlyWithTheirCode(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	f.bin.Manifest, f.bin.Env = deskManifest, []string{pluginEnv + "=desk"}
 	p := launch(t, f)

@@ -29,6 +29,7 @@ func indexRows(t *testing.T, f fixture, county string) []string {
 }
 
 func TestMovingToAVersionThatIndexesOtherFieldsReindexesTheCountysRecords(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	var out syncBuffer
 	f.deps.Log = slog.New(slog.NewTextHandler(&out, nil))

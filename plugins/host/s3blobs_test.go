@@ -107,12 +107,14 @@ func (f *fakeS3) held(t *testing.T) []string {
 }
 
 func TestS3Blobs(t *testing.T) {
+	t.Parallel()
 	testBlobs(t, func(t *testing.T) blobStore { return newFakeS3(t, false).blobs(t, 0) })
 }
 
 // TestS3BlobsOverPlainHTTP is the store of --s3-insecure, to which
 // minio-go signs a PUT's body in chunks as it sends it.
 func TestS3BlobsOverPlainHTTP(t *testing.T) {
+	t.Parallel()
 	testBlobs(t, func(t *testing.T) blobStore { return newFakeS3(t, true).blobs(t, 0) })
 }
 
@@ -120,6 +122,7 @@ func TestS3BlobsOverPlainHTTP(t *testing.T) {
 // chunk signatures of a part sent over plain http as if they were bytes
 // of it (S3 and MinIO take them off).
 func TestS3BlobsInParts(t *testing.T) {
+	t.Parallel()
 	// Parts of 16 KiB, so that testBlobs's blobs go up in several. S3
 	// takes no part but the last under 5 MiB; gofakes3 takes any.
 	testBlobs(t, func(t *testing.T) blobStore {
@@ -130,6 +133,7 @@ func TestS3BlobsInParts(t *testing.T) {
 }
 
 func TestS3BlobsKeepBlobsUnderTheirPrefix(t *testing.T) {
+	t.Parallel()
 	f := newFakeS3(t, false)
 	s := f.blobs(t, 0)
 	key := blobKey(t, 'a')
@@ -142,6 +146,7 @@ func TestS3BlobsKeepBlobsUnderTheirPrefix(t *testing.T) {
 }
 
 func TestS3BlobsCompleteAnUploadInPartsOnlyIntoAFreeKey(t *testing.T) {
+	t.Parallel()
 	f := newFakeS3(t, false)
 	s := f.blobs(t, 16<<10)
 	content := video(40_000)

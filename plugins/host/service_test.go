@@ -46,6 +46,7 @@ func pluginScript(t *testing.T, dir, version string, env ...string) (string, str
 }
 
 func TestACountyMovedToANewVersionLosesNoRequest(t *testing.T) {
+	t.Parallel()
 	db := storetest.New(t)
 	provisiontest.Registry(t, db, registry.CreateRequest{Code: wengyuan, Name: "翁源县"})
 	caps := host.NewCapabilities(time.Minute, time.Now)
@@ -121,6 +122,7 @@ func TestACountyMovedToANewVersionLosesNoRequest(t *testing.T) {
 }
 
 func TestEnablingChecksTheVersionAndTheSettings(t *testing.T) {
+	t.Parallel()
 	db := storetest.New(t)
 	caps := host.NewCapabilities(time.Minute, time.Now)
 	dir := t.TempDir()
@@ -152,6 +154,7 @@ func TestEnablingChecksTheVersionAndTheSettings(t *testing.T) {
 }
 
 func TestAPluginMayNotTakeAnIdOfThePlatform(t *testing.T) {
+	t.Parallel()
 	db := storetest.New(t)
 	dir := t.TempDir()
 	svc := host.NewService(host.NewMySQLRepository(db.Control), anyCounty{}, host.Deps{Capabilities: host.NewCapabilities(time.Minute, time.Now), Log: quiet, Now: time.Now}, fastOptions(), dir, nil)
@@ -175,6 +178,7 @@ func TestAPluginMayNotTakeAnIdOfThePlatform(t *testing.T) {
 }
 
 func TestAModuleNamedByInvisibleOrReorderingCharactersIsNotRegistered(t *testing.T) {
+	t.Parallel()
 	db := storetest.New(t)
 	dir := t.TempDir()
 	svc := host.NewService(host.NewMySQLRepository(db.Control), anyCounty{}, host.Deps{Capabilities: host.NewCapabilities(time.Minute, time.Now), Log: quiet, Now: time.Now}, fastOptions(), dir, nil)

@@ -14,6 +14,7 @@ import (
 // a county admin names no unit the county lacks, nor one it will create
 // next. Settings of a schema that names no units are checked as before.
 func TestSettingsNameOnlyTheCountysUnits(t *testing.T) {
+	t.Parallel()
 	units := map[int64]bool{1: true, 2: true, 3: true, 5: true}
 	m := convenience.Manifest()
 	if !namesUnits(m) {

@@ -20,6 +20,7 @@ import (
 // unlisted workflow, a start without a subject unit and a second start
 // are refused before the engine too.
 func TestASubmissionIsRefusedBeforeAnythingIsReached(t *testing.T) {
+	t.Parallel()
 	const county = "gd.shaoguan.wengyuan"
 	caps := NewCapabilities(time.Minute, time.Now)
 	engine := &starts{}

@@ -242,6 +242,7 @@ func decodeAs[T any](t testing.TB, r reply) T {
 // workflow, the record and its receipt alone; without members to set,
 // the document as the module wrote it.
 func TestASubmissionIsWrittenNumberedAndStartedInOneCall(t *testing.T) {
+	t.Parallel()
 	w := newInboxWorld(t)
 	letter := sdk.Submission{Document: map[string]any{"status": "received", "text": "路灯不亮 <3>"}, NumberField: "number", Workflow: "letter",
 		InstanceField: "instance_id", Start: sdk.StartOptions{Title: "群众来信", SubjectUnitID: 3, InitiatorUnitID: 4}}
@@ -290,6 +291,7 @@ func TestASubmissionIsWrittenNumberedAndStartedInOneCall(t *testing.T) {
 // audit entry is the caller's, its after the record as written, all in
 // its transaction.
 func TestASubmissionWritesItsFurtherRecordsAndItsAuditEntry(t *testing.T) {
+	t.Parallel()
 	w := newInboxWorld(t)
 	clerk := &pluginv1.Caller{Kind: "account", Login: "clerk", AccountId: 7, UnitId: 3, Roles: []string{"clerk"}}
 	if r := w.do(t, wengyuan, clerk, "PUT", "/letters/list", nil); r.status != 200 {
@@ -335,6 +337,7 @@ func TestASubmissionWritesItsFurtherRecordsAndItsAuditEntry(t *testing.T) {
 // number taken, in its county or the other; the next submission takes
 // the next number.
 func TestARefusedSubmissionWritesNothingAndTakesNoNumber(t *testing.T) {
+	t.Parallel()
 	w := newInboxWorld(t)
 	clerk := &pluginv1.Caller{Kind: "account", Login: "clerk", AccountId: 7, UnitId: 3, Roles: []string{"clerk"}}
 	first := decodeAs[sdk.Submitted](t, w.do(t, wengyuan, citizenCaller, "POST", "/submit/L1", sdk.Submission{Document: map[string]any{}, NumberField: "number"}))
@@ -453,6 +456,7 @@ func TestARefusedSubmissionWritesNothingAndTakesNoNumber(t *testing.T) {
 // created at once never make deadlock victims (a read locking the gap
 // where each goes would, until the retries ran out).
 func TestSubmissionsAtOnceTakeEveryNumberOnce(t *testing.T) {
+	t.Parallel()
 	w := newInboxWorld(t)
 	var (
 		mu      sync.Mutex
@@ -491,6 +495,7 @@ func TestSubmissionsAtOnceTakeEveryNumberOnce(t *testing.T) {
 // InnoDB picks deadlock victims among them; the host runs a victim's
 // transaction again, and every submission is numbered.
 func TestSubmissionsWaitingForTheYearsFirstNumberWhoseTakerRollsBackAreNumbered(t *testing.T) {
+	t.Parallel()
 	w := newInboxWorld(t)
 	ctx := context.Background()
 	year := time.Now().In(time.FixedZone("CST", 8*60*60)).Year()

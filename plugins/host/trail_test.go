@@ -13,6 +13,7 @@ import (
 // A plugin written without the SDK may send anything as an object; the
 // SDK's own encoding never sends what is refused here.
 func TestAuditDigestsAreOfOneJSONValueEach(t *testing.T) {
+	t.Parallel()
 	for _, bad := range []string{`{"a":`, `{} {}`, `{}}`, `[1]]`, `nope`, `"` + strings.Repeat("x", MaxDocumentBytes) + `"`} {
 		if _, err := digest("after", []byte(bad)); status.Code(err) != codes.InvalidArgument {
 			t.Errorf("digest of %.20q = %v, want InvalidArgument", bad, err)

@@ -140,6 +140,7 @@ func (w intakeWorld) files(t *testing.T, county string) int {
 // TestPublicUploads shares one world, and its processes, among its
 // cases: the last moves the clock.
 func TestPublicUploads(t *testing.T) {
+	t.Parallel()
 	w := newIntakeWorld(t)
 	t.Run("a citizen hands in a file bound to their application", func(t *testing.T) { aCitizenHandsInAFile(t, w) })
 	t.Run("an oversized or wrong-typed file is refused and leaves nothing", func(t *testing.T) { aBadPublicUploadLeavesNothing(t, w) })

@@ -17,6 +17,7 @@ import (
 // HostWorkflows service, as through the Host service: it neither starts,
 // acts, nor lists. The guard refuses before any engine is asked.
 func TestAnAnonymousCallerReachesNoWorkflowThroughHostWorkflows(t *testing.T) {
+	t.Parallel()
 	caps := NewCapabilities(time.Minute, time.Now)
 	token, revoke := caps.Issue("gd.shaoguan.wengyuan", "review", "public-1", audit.Actor{Kind: CallerAnonymous, Login: CallerAnonymous})
 	defer revoke()
@@ -52,6 +53,7 @@ func TestAnAnonymousCallerReachesNoWorkflowThroughHostWorkflows(t *testing.T) {
 // it, before any engine is asked, where the county has not allowed the
 // module's SMS reminders.
 func TestWorkflowsTextNoOneWhereTheCountyAllowsNoSMSReminders(t *testing.T) {
+	t.Parallel()
 	caps := NewCapabilities(time.Minute, time.Now)
 	token, revoke := caps.Issue("gd.shaoguan.wengyuan", "review", "r-1", audit.Actor{Kind: "account", ID: 7, Login: "clerk"})
 	defer revoke()

@@ -139,6 +139,7 @@ func (e *engine) Resume(_ context.Context, c host.Capability, own []string, id i
 }
 
 func TestAPluginRunsItsOwnWorkflowsInItsCountyAsTheCaller(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	f.deps.Workflows = &engine{installed: map[string]string{}}
 	f.bin.Manifest, f.bin.Env = flowsManifest, []string{pluginEnv + "=flows"}
@@ -188,6 +189,7 @@ func TestAPluginRunsItsOwnWorkflowsInItsCountyAsTheCaller(t *testing.T) {
 }
 
 func TestEnablingAModuleInstallsItsWorkflowsOrSaysWhichIsRefused(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	eng := &engine{installed: map[string]string{}}
 	f.deps.Workflows = eng
