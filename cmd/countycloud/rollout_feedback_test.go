@@ -21,7 +21,7 @@ import (
 // tries and is refused, and nothing changes.
 func TestTrialFeedbackGoesFromTheUnitToTheVendorAndBack(t *testing.T) {
 	t.Parallel()
-	db, p, addr, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin, "wyclerk": auth.RoleClerk, "wystaff": ""})
+	db, p, addr, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin, "wyclerk": auth.RoleClerk, "wystaff": "", "wysup": auth.RoleSupervisor})
 	op := env["COUNTYCLOUD_TOKEN"]
 	const wy = "gd.shaoguan.wengyuan"
 	wyEnv := map[string]string{"COUNTYCLOUD_ADDR": addr, "COUNTYCLOUD_TOKEN": op, "COUNTYCLOUD_TENANT": wy}
@@ -33,7 +33,7 @@ func TestTrialFeedbackGoesFromTheUnitToTheVendorAndBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	wyTokens := loginAs(t, db, addr, op, wy)
-	admin, clerk, staff, fg := wyTokens["wyadmin"], wyTokens["wyclerk"], wyTokens["wystaff"], wyTokens["fgstaff"]
+	admin, clerk, staff, fg, sup := wyTokens["wyadmin"], wyTokens["wyclerk"], wyTokens["wystaff"], wyTokens["fgstaff"], wyTokens["wysup"]
 	lcadmin := loginAs(t, db, addr, op, "gd.shaoguan.lechang")["lcadmin"]
 	base := addr + "/v1/tenants/" + wy + "/rollout/feedback"
 
@@ -80,6 +80,14 @@ func TestTrialFeedbackGoesFromTheUnitToTheVendorAndBack(t *testing.T) {
 	want(t, "another unit's staff read it", call(t, "GET", base+id, staff, nil), 404, rollout.CodeFeedbackNotFound)
 	if items := decode[[]rollout.FeedbackItem](t, call(t, "GET", base, staff, nil)); len(items) != 0 {
 		t.Errorf("another unit's staff list: %+v", items)
+	}
+	// Its own unit's staff and the supervisors, who watch the time
+	// limits, see it.
+	for who, token := range map[string]string{"the reporting unit": fg, "a supervisor": sup} {
+		if items := decode[[]rollout.FeedbackItem](t, call(t, "GET", base+"?status=reported&module=oa", token, nil)); len(items) != 1 || items[0].ID != item.ID {
+			t.Errorf("%s lists: %+v", who, items)
+		}
+		want(t, who+" reads it", call(t, "GET", base+id, token, nil), 200, "")
 	}
 	want(t, "a vendor reads it before it is assigned", call(t, "GET", base+id, cc.Token, nil), 404, rollout.CodeFeedbackNotFound)
 	want(t, "a vendor answers before it is assigned", call(t, "POST", base+id+"/answer", cc.Token, rollout.NoteInput{Note: "已修复"}), 404, rollout.CodeFeedbackNotFound)

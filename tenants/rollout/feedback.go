@@ -441,7 +441,7 @@ func (s *Feedback) Get(ctx context.Context, county string, id int64) (FeedbackIt
 		if err := visible(p, item); err != nil {
 			return err
 		}
-		if p.Kind == auth.KindAccount && auth.CheckReach(ctx, conn, item.UnitID, nil) != nil {
+		if keptToReach(p) && auth.CheckReach(ctx, conn, item.UnitID, nil) != nil {
 			return errNoFeedback(id)
 		}
 		item.Steps = []FeedbackStep{}

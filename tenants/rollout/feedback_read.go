@@ -88,13 +88,13 @@ func ParseFeedbackFilter(q url.Values) (FeedbackFilter, error) {
 
 // List is county's feedback that f selects and the caller may see: a
 // vendor the items assigned to it, a unit's staff those of the units
-// they reach, the county's admins and the province's operators all;
-// newest first.
+// they reach, the county's admins, its supervisors (who watch the
+// steps' time limits) and the province's operators all; newest first.
 func (s *Feedback) List(ctx context.Context, county string, f FeedbackFilter) ([]FeedbackItem, error) {
 	p := auth.PrincipalFrom(ctx)
 	var where []string
 	var args []any
-	if p.Kind == auth.KindAccount && !p.Has(auth.RoleCountyAdmin) {
+	if keptToReach(p) {
 		where = append(where, `f.unit_id IN (WITH RECURSIVE reach AS (SELECT id FROM units WHERE id = ?
 UNION ALL SELECT u.id FROM units u JOIN reach r ON u.parent_id = r.id) SELECT id FROM reach)`)
 		args = append(args, p.Unit)
@@ -160,6 +160,11 @@ func (s *Feedback) VendorList(ctx context.Context, vendor string, f FeedbackFilt
 	out := []FeedbackItem{}
 	for _, c := range codes {
 		items, err := s.List(ctx, c, f)
+		if errs.CodeOf(err) == errs.CodeTenantNotFound {
+			// A county removed since it enabled the module has nothing
+			// to answer.
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("feedback of %s: %w", c, err)
 		}
@@ -169,4 +174,11 @@ func (s *Feedback) VendorList(ctx context.Context, vendor string, f FeedbackFilt
 		out = append(out, items...)
 	}
 	return out, nil
+}
+
+// keptToReach reports whether p reads only the feedback of the units it
+// reaches: an account that is neither the county's admin nor one of its
+// supervisors.
+func keptToReach(p auth.Principal) bool {
+	return p.Kind == auth.KindAccount && !p.Has(auth.RoleCountyAdmin) && !p.Has(auth.RoleSupervisor)
 }
