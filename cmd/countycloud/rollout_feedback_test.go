@@ -206,9 +206,27 @@ func TestTrialFeedbackGoesFromTheUnitToTheVendorAndBack(t *testing.T) {
 	if told != 1 {
 		t.Errorf("the IT office was told %d times of the late item: %+v", told, inbox.Notifications)
 	}
+	// Taken late after the sweep told it, the step counts no more; taken
+	// late before any sweep, it counts then, and the sweep tells nothing.
+	r = call(t, "POST", base+"/"+itoa(late.ID)+"/assign", admin, rollout.NoteInput{})
+	if assigned := decode[rollout.FeedbackItem](t, r); r.status != 200 || !assigned.Steps[1].Late || assigned.Level.String() != "green" {
+		t.Errorf("assigned late: %d %s", r.status, r.body)
+	}
+	early := decode[rollout.FeedbackItem](t, call(t, "POST", base, fg, rollout.ReportInput{Module: "oa", Title: "通知无法发送", Description: "发送按钮无反应"}))
+	if _, err := db.Server.Exec("UPDATE "+schema+"rollout_feedback SET warn_at = ?, due_at = ? WHERE id = ?", time.Now().Add(-2*time.Hour), time.Now().Add(-time.Hour), early.ID); err != nil {
+		t.Fatal(err)
+	}
+	want(t, "assigned late before the sweep", call(t, "POST", base+"/"+itoa(early.ID)+"/assign", admin, rollout.NoteInput{Note: "  请尽快处理  "}), 200, "")
+	if err := p.feedback().Sweep(t.Context(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	inbox = decode[notify.InboxPage](t, call(t, "GET", addr+"/v1/tenants/"+wy+"/notifications", admin, nil))
+	if len(inbox.Notifications) != 1 {
+		t.Errorf("the IT office's inbox after the late steps were taken: %+v", inbox.Notifications)
+	}
 
 	// The measures, per the reporting unit.
-	for measureID, wantValue := range map[string]int{measure.FeedbackReported: 2, measure.FeedbackAnswered: 2, measure.FeedbackOverdue: 1} {
+	for measureID, wantValue := range map[string]int{measure.FeedbackReported: 3, measure.FeedbackAnswered: 2, measure.FeedbackOverdue: 2} {
 		var got int
 		if err := db.Server.Get(&got, "SELECT COALESCE(SUM(value), 0) FROM "+schema+"measure_values WHERE measure = ? AND unit_id = 2 AND grain = 'd'", measureID); err != nil {
 			t.Fatal(err)

@@ -236,6 +236,11 @@ func (s *Feedback) Report(ctx context.Context, county string, in ReportInput) (F
 	if vendor == "" || !enabled {
 		return FeedbackItem{}, errs.Invalid(CodeFeedbackModule, "module %q is not one the county has enabled (countycloud module list)", in.Module)
 	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	warn, due, err := s.deadline(ctx, county, FeedbackReported, now)
+	if err != nil {
+		return FeedbackItem{}, err
+	}
 	var id int64
 	err = s.router.InTenantTx(ctx, county, func(ctx context.Context, tx *sqlx.Tx) error {
 		var units int
@@ -246,11 +251,6 @@ func (s *Feedback) Report(ctx context.Context, county string, in ReportInput) (F
 			return errs.Invalid(CodeInvalidFeedback, "the county has no unit %d", in.UnitID)
 		}
 		if err := auth.CheckReach(ctx, tx, in.UnitID, nil); err != nil {
-			return err
-		}
-		now := s.now().UTC().Truncate(time.Microsecond)
-		warn, due, err := s.deadline(ctx, county, FeedbackReported, now)
-		if err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO rollout_feedback (module, unit_id, reporter_id, title, description, status, step, step_at, warn_at, due_at, created_at)
@@ -308,7 +308,7 @@ func (s *Feedback) logStep(ctx context.Context, tx *sqlx.Tx, item FeedbackItem, 
 
 // Assign gives a reported item to its module's vendor.
 func (s *Feedback) Assign(ctx context.Context, county string, id int64, in NoteInput) (FeedbackItem, error) {
-	return s.advance(ctx, county, id, in, FeedbackAssigned, false, func(item *FeedbackItem) error {
+	return s.advance(ctx, county, id, in, FeedbackAssigned, false, func(item *FeedbackItem, _ string) error {
 		vendor, err := s.catalog.ModuleVendor(ctx, item.Module)
 		if err != nil {
 			return err
@@ -320,8 +320,8 @@ func (s *Feedback) Assign(ctx context.Context, county string, id int64, in NoteI
 
 // Answer is the vendor's answer to an item assigned to it or reopened.
 func (s *Feedback) Answer(ctx context.Context, county string, id int64, in NoteInput) (FeedbackItem, error) {
-	return s.advance(ctx, county, id, in, FeedbackAnswered, true, func(item *FeedbackItem) error {
-		item.Answer = &in.Note
+	return s.advance(ctx, county, id, in, FeedbackAnswered, true, func(item *FeedbackItem, answer string) error {
+		item.Answer = &answer
 		return nil
 	}, FeedbackAssigned, FeedbackReopened)
 }
@@ -342,13 +342,19 @@ func (s *Feedback) Reopen(ctx context.Context, county string, id int64, in NoteI
 // step, reach its unit; change sets what the step sets. The step is late
 // when the one it ends was due before now; a late step not yet counted
 // overdue by the sweep is counted now, so that each counts once.
-func (s *Feedback) advance(ctx context.Context, county string, id int64, in NoteInput, status string, noteRequired bool, change func(*FeedbackItem) error, from ...string) (FeedbackItem, error) {
+func (s *Feedback) advance(ctx context.Context, county string, id int64, in NoteInput, status string, noteRequired bool, change func(item *FeedbackItem, note string) error, from ...string) (FeedbackItem, error) {
 	note, err := text("note", in.Note, noteRequired)
 	if err != nil {
 		return FeedbackItem{}, err
 	}
-	in.Note = note
 	p := auth.PrincipalFrom(ctx)
+	// The step's time limit is read before its transaction, which then
+	// holds one connection only.
+	now := s.now().UTC().Truncate(time.Microsecond)
+	warn, due, err := s.deadline(ctx, county, status, now)
+	if err != nil {
+		return FeedbackItem{}, err
+	}
 	err = s.router.InTenantTx(ctx, county, func(ctx context.Context, tx *sqlx.Tx) error {
 		item, err := s.read(ctx, tx, id, " FOR UPDATE")
 		if err != nil {
@@ -366,11 +372,10 @@ func (s *Feedback) advance(ctx context.Context, county string, id int64, in Note
 			return errs.Conflict(CodeFeedbackStep, "feedback %d is %s; only one %s can be %s", id, item.Status, strings.Join(from, " or "), status)
 		}
 		if change != nil {
-			if err := change(&item); err != nil {
+			if err := change(&item, note); err != nil {
 				return err
 			}
 		}
-		now := s.now().UTC().Truncate(time.Microsecond)
 		late := item.DueAt != nil && !item.DueAt.After(now)
 		counts := []measure.Count{}
 		if status == FeedbackAnswered {
@@ -378,14 +383,11 @@ func (s *Feedback) advance(ctx context.Context, county string, id int64, in Note
 		}
 		if late && item.RedNoticed < item.Step {
 			counts = append(counts, measure.Count{Measure: measure.FeedbackOverdue, Unit: item.UnitID})
-		}
-		warn, due, err := s.deadline(ctx, county, status, now)
-		if err != nil {
-			return err
+			item.RedNoticed = item.Step
 		}
 		item.Step++
 		if _, err := tx.ExecContext(ctx, `UPDATE rollout_feedback SET status = ?, vendor = ?, answer = ?, step = ?, step_at = ?, warn_at = ?, due_at = ?,
-red_noticed = IF(?, step - 1, red_noticed) WHERE id = ?`, status, item.Vendor, item.Answer, item.Step, now, warn, due, late, id); err != nil {
+red_noticed = ? WHERE id = ?`, status, item.Vendor, item.Answer, item.Step, now, warn, due, item.RedNoticed, id); err != nil {
 			return fmt.Errorf("feedback %d to %s: %w", id, status, err)
 		}
 		return s.logStep(ctx, tx, item, status, note, late, now, counts...)
