@@ -42,12 +42,17 @@ type rolloutBenchReport struct {
 	OverviewP99MS float64 `json:"overview_p99_ms"`
 	// Gate is one county's gate with GateUnits units evaluated through
 	// the service, against the raw SQL reading the same measures.
-	GateUnits    int            `json:"gate_units"`
-	GateP50MS    float64        `json:"gate_p50_ms"`
-	GateRawP50MS float64        `json:"gate_raw_p50_ms"`
-	GateRatio    float64        `json:"gate_raw_over_service"`
-	Goals        []benchGoal    `json:"goals"`
-	Provisioning benchProvision `json:"provisioning"`
+	GateUnits    int     `json:"gate_units"`
+	GateP50MS    float64 `json:"gate_p50_ms"`
+	GateRawP50MS float64 `json:"gate_raw_p50_ms"`
+	GateRatio    float64 `json:"gate_raw_over_service"`
+	// ReportsSeconds is generating and archiving the half-monthly report
+	// of every county (its units' figures, the targets, the archive),
+	// as the report jobs do, ReportWorkers at once.
+	ReportsSeconds float64        `json:"half_month_reports_seconds"`
+	ReportWorkers  int            `json:"report_workers"`
+	Goals          []benchGoal    `json:"goals"`
+	Provisioning   benchProvision `json:"provisioning"`
 }
 
 // benchTemplate is a province's template whose gate in preparation reads
@@ -76,9 +81,10 @@ a bench template whose preparation gate reads measures per key unit, per unit
 and county-wide, and 10 days of figures per unit; then measure in one
 run: the overview job's pass over every county (which, with its 30-second
 interval, bounds how stale the overview is); GET /v1/rollout/overview of every
-county (p50, p99 of R requests); and the gate of one county with G units
+county (p50, p99 of R requests); the gate of one county with G units
 evaluated through the service against the raw SQL reading the same measures
-(p50 of each, and their ratio). Everything is dropped at the end.`,
+(p50 of each, and their ratio); and the half-monthly report of every county
+generated and archived, as the report jobs do. Everything is dropped at the end.`,
 		Example: "  countycloud bench rollout --mysql-dsn 'countycloud:countycloud@tcp(127.0.0.1:3306)/' --tenants 1000 --units 50 -o json",
 		Args:    exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -178,12 +184,16 @@ func (b *rolloutBencher) run(ctx context.Context) (*rolloutBenchReport, error) {
 	if err := b.gate(ctx, p, r); err != nil {
 		return nil, err
 	}
+	if err := b.reports(ctx, p, r); err != nil {
+		return nil, err
+	}
 	r.Goals = []benchGoal{
 		{"overview p50 ≤ 200 ms", r.OverviewP50MS <= 200},
 		{"overview p99 ≤ 500 ms", r.OverviewP99MS <= 500},
 		{"overview at most a minute stale", stale <= time.Minute},
 		{"a county's gate p50 ≤ 50 ms", r.GateP50MS <= 50},
 		{"raw SQL / gate ≥ 0.5", r.GateRatio >= 0.5},
+		{fmt.Sprintf("the half-monthly reports of %d counties ≤ 2 min", b.tenants), r.ReportsSeconds <= 120},
 	}
 	return r, nil
 }
@@ -309,6 +319,23 @@ func (b *rolloutBencher) gate(ctx context.Context, p *platform, r *rolloutBenchR
 	return nil
 }
 
+// reports generates the half-monthly report of the last half-month of
+// every county, as the report jobs do, and times them all.
+func (b *rolloutBencher) reports(ctx context.Context, p *platform, r *rolloutBenchReport) error {
+	ctx = auth.WithPrincipal(ctx, auth.Principal{Kind: auth.KindOperator, Login: "bench", Roles: []string{auth.RoleOperator}})
+	ctx = audit.WithActor(ctx, audit.Actor{Kind: string(auth.KindOperator), Login: "bench"})
+	reports := rollout.NewReports(p.db.control, p.tenants, orgUnits{p.org}, p.measures, p.jobs, time.Now)
+	period := rollout.LastHalfMonth(time.Now())
+	r.ReportWorkers = b.cfg.ProvisionConcurrency
+	start := time.Now()
+	err := b.parallel(ctx, "half-monthly reports", len(b.counties), r.ReportWorkers, func(ctx context.Context, i int) error {
+		_, err := reports.GenerateHalfMonth(ctx, b.counties[i].Code, period)
+		return err
+	})
+	r.ReportsSeconds = math.Round(time.Since(start).Seconds()*10) / 10
+	return err
+}
+
 // rawGate is the baseline of a gate's evaluation: the plan read, the
 // units and the figures of its checks' two windows, through plain sqlx.
 func rawGate(ctx context.Context, control, pool *sqlx.DB, county registry.Tenant, from, today string) error {
@@ -354,6 +381,7 @@ func printRolloutBench(w io.Writer, r *rolloutBenchReport) error {
 		{"overview job, every county", fmt.Sprintf("%.1f s (the overview at most %s stale)", r.RefreshSeconds, r.StaleBound)},
 		{"GET /v1/rollout/overview p50 / p99", fmt.Sprintf("%.1f ms / %.1f ms", r.OverviewP50MS, r.OverviewP99MS)},
 		{fmt.Sprintf("a county's gate (%d units) p50", r.GateUnits), fmt.Sprintf("%.1f ms (raw SQL %.1f ms: %.2f)", r.GateP50MS, r.GateRawP50MS, r.GateRatio)},
+		{"half-monthly reports of every county", fmt.Sprintf("%.1f s (%d at once)", r.ReportsSeconds, r.ReportWorkers)},
 	}
 	return printTable(w, []string{"MEASURE", "RESULT"}, append(rows, goalRows(r.Goals)...))
 }

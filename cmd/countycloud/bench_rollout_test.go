@@ -20,7 +20,7 @@ func TestBenchRolloutMeasuresWhatItSays(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &report); err != nil {
 		t.Fatal(err)
 	}
-	if report.Tenants != 2 || report.GateUnits != 5 || report.GateP50MS <= 0 || report.GateRawP50MS <= 0 || report.OverviewP50MS <= 0 || len(report.Goals) != 5 {
+	if report.Tenants != 2 || report.GateUnits != 5 || report.GateP50MS <= 0 || report.GateRawP50MS <= 0 || report.OverviewP50MS <= 0 || len(report.Goals) != 6 || report.ReportsSeconds < 0 {
 		t.Errorf("report: %+v", report)
 	}
 }
