@@ -241,3 +241,43 @@ func TestTrialFeedbackGoesFromTheUnitToTheVendorAndBack(t *testing.T) {
 		t.Errorf("the county's admin reads the measures: %d %s", r.status, r.body)
 	}
 }
+
+// TestAVendorTokenReachesOnlyTheRoutesForVendors is generated from the
+// route table: a vendor's token calls every route and is refused (401 or
+// 403) on every API route whose rule does not allow vendors, public
+// ones aside, and the county is unchanged.
+func TestAVendorTokenReachesOnlyTheRoutesForVendors(t *testing.T) {
+	t.Parallel()
+	db, p, addr, env := twoCounties(t, nil)
+	if _, err := db.Control.Exec("INSERT INTO plugin_namespaces (name, owner, vendor, claimed_at, claimed_by) VALUES ('hotline', 'plugin', 'Acme', NOW(6), 'test')"); err != nil {
+		t.Fatal(err)
+	}
+	acme := decode[auth.NewVendorToken](t, call(t, "POST", addr+"/v1/vendors/Acme/tokens", env["COUNTYCLOUD_TOKEN"], auth.VendorTokenRequest{Name: "答复"})).Token
+	schema := db.SchemaPrefix + "gd_shaoguan_wengyuan"
+	before := countyFingerprint(t, db, schema)
+	policy := auth.Policy()
+	admitted := 0
+	for _, rt := range p.routes() {
+		rule, ok := policy[rt.Name]
+		// The console's pages take its own session's cookie, never a
+		// bearer token: without one they show the login page.
+		if !ok || !strings.HasPrefix(rt.Pattern, "/v1/") || strings.HasPrefix(rt.Name, "files.") || rule.Public {
+			continue
+		}
+		path := strings.NewReplacer("{code}", "gd.shaoguan.wengyuan", "{id}", "999", "{vendor}", "Acme", "{year}", "2026", "{date}", "2026-06-05", "{workflow}", "office.incoming").Replace(rt.Pattern)
+		r := call(t, rt.Method, addr+path, acme, map[string]any{"name": "x", "note": "x"})
+		refused := r.status == 401 || r.status == 403
+		if refused == rule.Vendor {
+			t.Errorf("%s %s (%s) with a vendor's token: %d %s; vendors allowed: %v", rt.Method, path, rt.Name, r.status, r.body, rule.Vendor)
+		}
+		if rule.Vendor {
+			admitted++
+		}
+	}
+	if admitted < 3 {
+		t.Fatalf("only %d routes admit vendors", admitted)
+	}
+	if after := countyFingerprint(t, db, schema); after != before {
+		t.Errorf("a vendor's token changed Wengyuan:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
