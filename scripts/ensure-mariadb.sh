@@ -38,7 +38,17 @@ can_login() {
 # out.
 settings="table_definition_cache=20000 table_open_cache=20000 innodb_open_files=10000 max_connections=1000"
 
+# enough_connections raises a running server's connection limit, which
+# a configuration written before the limit was (or a server started
+# before it) left at the default; the limit is dynamic.
+enough_connections() {
+  mariadb --protocol=tcp -h"$host" -P"$1" -u"$user" -p"$pass" \
+    -e 'SET GLOBAL max_connections = GREATEST(@@max_connections, 1000)' >/dev/null
+}
+
 if can_login "$port" && can_login "$port2"; then
+  enough_connections "$port"
+  enough_connections "$port2"
   echo "mariadb: reachable at $host:$port and $host:$port2"
   exit 0
 fi
@@ -104,5 +114,6 @@ for p in "$port" "$port2"; do
     echo "mariadb: a server runs but $user cannot log in over TCP at $host:$p" >&2
     exit 1
   fi
+  enough_connections "$p"
 done
 echo "mariadb: ready at $host:$port and $host:$port2"
