@@ -153,4 +153,14 @@ func TestTemplates(t *testing.T) {
 	if a := tt.host.Audits(); len(a) != 2 || a[0].Action != "template.put" {
 		t.Fatalf("audits: %+v", a)
 	}
+	// The unit's template counts once, when it is first set.
+	var counted []sdk.Measure
+	for _, m := range tt.host.Measures() {
+		if m.ID == measureTemplates {
+			counted = append(counted, m)
+		}
+	}
+	if len(counted) != 1 || counted[0].UnitID != 20 {
+		t.Fatalf("the template's measure: %+v", counted)
+	}
 }

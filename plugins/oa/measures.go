@@ -12,6 +12,9 @@ const (
 	measureReceived = "oa.documents.received"
 	measureSealed   = "oa.documents.sealed"
 	measurePaper    = "oa.documents.paper"
+	// measureTemplates is a level: 1 for a unit whose document template
+	// (红头) is set, which the rollout's preparation checks.
+	measureTemplates = "oa.templates.configured"
 )
 
 func documentMeasures() []sdk.MeasureDef {
@@ -26,6 +29,8 @@ func documentMeasures() []sdk.MeasureDef {
 			Counts: sdk.Text{ZH: "一份加盖电子印章的公文（发文单位）", EN: "one document sealed electronically (by its issuing unit)"}},
 		{ID: measurePaper, Label: sdk.Text{ZH: "纸质发文数", EN: "Paper copies sent"},
 			Counts: sdk.Text{ZH: "一份同时印发纸质件的公文（双轨制，发文单位）", EN: "one document distributed on paper too (dual track, by its issuing unit)"}},
+		{ID: measureTemplates, Label: sdk.Text{ZH: "已配置公文模板", EN: "Document template set"},
+			Counts: sdk.Text{ZH: "单位的公文模板（红头）已配置为 1", EN: "1 once the unit's document template (red header) is set"}, Level: true},
 	}
 }
 

@@ -212,6 +212,8 @@ func (c *call) putTemplate(p params) (int, any, error) {
 	status := http.StatusOK
 	if in.Version == 0 {
 		status = http.StatusCreated
+		// A template is never removed: the unit's level rises to 1 once.
+		c.count(measureTemplates, unit, "template:"+r.ID)
 	}
 	return status, templateView{template: t, Version: r.Version}, nil
 }

@@ -36,7 +36,7 @@ func (testMeasures) Measures(context.Context, string) ([]measure.Definition, err
 		defs = append(defs, measure.Definition{ID: id, Level: true, CountyWide: countyWide})
 	}
 	count := func(id string) { defs = append(defs, measure.Definition{ID: id}) }
-	for _, id := range []string{"approval.items.complete", "disclosure.index.percent"} {
+	for _, id := range []string{"approval.items.complete", "disclosure.index.percent", "oa.templates.configured"} {
 		level(id, false)
 	}
 	for _, id := range []string{"platform.workflow.completed.oa.sending", "platform.workflow.completed.oa.receiving", "oa.notices.sent", "oa.notices.read", "oa.mail.sent", "oa.mail.read"} {
@@ -170,7 +170,7 @@ func TestATemplateIsRefusedWithEveryProblemListed(t *testing.T) {
 	for _, p := range problems {
 		paths = append(paths, p.Path)
 	}
-	for _, want := range []string{"id", "phases[0].gate[9]", "phases[1].tasks[1].check", "phases[2].tasks[0].action", "phases[3].tasks[2].id", "phases[0].tasks[2].check"} {
+	for _, want := range []string{"id", "phases[0].gate[10]", "phases[1].tasks[1].check", "phases[2].tasks[0].action", "phases[3].tasks[2].id", "phases[0].tasks[2].check"} {
 		if !slices.Contains(paths, want) {
 			t.Errorf("no problem at %s: %v", want, problems)
 		}
@@ -273,7 +273,7 @@ func TestACountyAdvancesOnlyOnTheEvidenceOfItsMeasures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Phase != rollout.Preparation || st.Open || st.Passed != 1 || st.Total != 9 || st.PhaseLabel.ZH != "前期准备" || st.City != "gd.shaoguan" {
+	if st.Phase != rollout.Preparation || st.Open || st.Passed != 1 || st.Total != 10 || st.PhaseLabel.ZH != "前期准备" || st.City != "gd.shaoguan" {
 		t.Errorf("a new county: %+v", st)
 	}
 	if m := missing(gate(st)["roles.leaders"]); !slices.Equal(m, []string{"XWB", "FGJ"}) {
@@ -291,7 +291,7 @@ func TestACountyAdvancesOnlyOnTheEvidenceOfItsMeasures(t *testing.T) {
 		w.record(t, wengyuan, "platform.org.credentials.issued", u, 3)
 	}
 	for _, u := range []string{"XWB", "FGJ"} {
-		for _, id := range []string{"platform.org.leaders", "platform.org.clerks", "platform.seals.active", "platform.org.accounts.signed_in", "approval.items.complete"} {
+		for _, id := range []string{"platform.org.leaders", "platform.org.clerks", "platform.seals.active", "oa.templates.configured", "platform.org.accounts.signed_in", "approval.items.complete"} {
 			w.record(t, wengyuan, id, u, 1)
 		}
 		w.record(t, wengyuan, "disclosure.index.percent", u, 100)
@@ -308,7 +308,7 @@ func TestACountyAdvancesOnlyOnTheEvidenceOfItsMeasures(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := gate(st)
-	if st.Passed != 8 || g["org.within_quota"].Done || !slices.Equal(missing(g["org.within_quota"]), []string{"MZJ"}) {
+	if st.Passed != 9 || g["org.within_quota"].Done || !slices.Equal(missing(g["org.within_quota"]), []string{"MZJ"}) {
 		t.Errorf("one unit over its quota: %+v", st)
 	}
 	if _, err := w.svc.Waive(ctx, wengyuan, "org.within_quota", "  "); code(err) != rollout.CodeReasonRequired {
@@ -415,7 +415,7 @@ func TestTheOverviewReadsEveryCountyFromItsAggregates(t *testing.T) {
 		t.Fatalf("preparation in Shaoguan: %+v %v", o, err)
 	}
 	c := o.Counties[0]
-	if c.County != wengyuan || c.DaysInPhase != 7 || c.Total != 9 || c.Passed != 1 || c.Stale || c.PhaseLabel.ZH != "前期准备" {
+	if c.County != wengyuan || c.DaysInPhase != 7 || c.Total != 10 || c.Passed != 1 || c.Stale || c.PhaseLabel.ZH != "前期准备" {
 		t.Errorf("Wengyuan: %+v", c)
 	}
 	var leaders *rollout.Blocker
