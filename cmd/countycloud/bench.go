@@ -148,24 +148,13 @@ type bencher struct {
 }
 
 func (b *bencher) run(ctx context.Context) (*benchReport, error) {
-	b.log = slog.New(slog.NewJSONHandler(b.e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	var id [4]byte
-	_, _ = rand.Read(id[:])
-	b.cfg.SchemaPrefix = "ccb" + hex.EncodeToString(id[:]) + "_"
-	control, _ := b.cfg.MySQLConfig()
-	control.DBName = "ccbench_" + hex.EncodeToString(id[:])
-	db, err := openDatabases(b.cfg, control, b.log)
+	closeDown, err := b.open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	b.db = db
-	defer db.close()
-	defer b.cleanUp()
-	if _, err := db.migrateControl(ctx, store.ControlMigrations()); err != nil {
-		return nil, &exitError{code: exitUnavailable, err: fmt.Errorf("control plane: %w", err)}
-	}
+	defer closeDown()
 	r := &benchReport{Tenants: b.tenants, Concurrency: b.cfg.ProvisionConcurrency, Machine: machine()}
-	_ = db.control.GetContext(ctx, &r.Database, "SELECT VERSION()")
+	_ = b.db.control.GetContext(ctx, &r.Database, "SELECT VERSION()")
 	stopSampling := b.sampleConnections()
 
 	steps := []func(context.Context, *benchReport) error{b.provision, b.seed, b.noOpCheck, b.fanOut, b.reads}
@@ -187,6 +176,32 @@ func (b *bencher) run(ctx context.Context) (*benchReport, error) {
 		{"API / raw sqlx ≥ 0.8", r.Reads.APIRatio >= 0.8},
 	}
 	return r, nil
+}
+
+// open opens throw-away databases for the bench (a control plane and
+// county schemas under a random prefix) and migrates the control plane;
+// the returned func drops everything the bench made and closes them.
+func (b *bencher) open(ctx context.Context) (func(), error) {
+	b.log = slog.New(slog.NewJSONHandler(b.e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var id [4]byte
+	_, _ = rand.Read(id[:])
+	b.cfg.SchemaPrefix = "ccb" + hex.EncodeToString(id[:]) + "_"
+	control, _ := b.cfg.MySQLConfig()
+	control.DBName = "ccbench_" + hex.EncodeToString(id[:])
+	db, err := openDatabases(b.cfg, control, b.log)
+	if err != nil {
+		return nil, err
+	}
+	b.db = db
+	closeDown := func() {
+		b.cleanUp()
+		db.close()
+	}
+	if _, err := db.migrateControl(ctx, store.ControlMigrations()); err != nil {
+		closeDown()
+		return nil, &exitError{code: exitUnavailable, err: fmt.Errorf("control plane: %w", err)}
+	}
+	return closeDown, nil
 }
 
 func machine() string {

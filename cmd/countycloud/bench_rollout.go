@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"net/http/httptest"
 	"strings"
@@ -130,24 +127,13 @@ type rolloutBencher struct {
 }
 
 func (b *rolloutBencher) run(ctx context.Context) (*rolloutBenchReport, error) {
-	b.log = slog.New(slog.NewJSONHandler(b.e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	var id [4]byte
-	_, _ = rand.Read(id[:])
-	b.cfg.SchemaPrefix = "ccb" + hex.EncodeToString(id[:]) + "_"
-	control, _ := b.cfg.MySQLConfig()
-	control.DBName = "ccbench_" + hex.EncodeToString(id[:])
-	db, err := openDatabases(b.cfg, control, b.log)
+	closeDown, err := b.open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	b.db = db
-	defer db.close()
-	defer b.cleanUp()
-	if _, err := db.migrateControl(ctx, store.ControlMigrations()); err != nil {
-		return nil, &exitError{code: exitUnavailable, err: fmt.Errorf("control plane: %w", err)}
-	}
+	defer closeDown()
 	r := &rolloutBenchReport{Machine: machine(), Tenants: b.tenants, Units: b.units, GateUnits: b.gateUnits}
-	_ = db.control.GetContext(ctx, &r.Database, "SELECT VERSION()")
+	_ = b.db.control.GetContext(ctx, &r.Database, "SELECT VERSION()")
 	var provisioned benchReport
 	if err := b.provision(ctx, &provisioned); err != nil {
 		return nil, err

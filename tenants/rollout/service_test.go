@@ -142,9 +142,9 @@ func TestTheDefaultTemplateIsValidAndPlansEveryPhase(t *testing.T) {
 	if !slices.Equal(phases, rollout.Phases()) {
 		t.Errorf("phases %v", phases)
 	}
-	testing := tpl.Phases[1]
-	if !slices.Contains(testing.Gate, "oa.sending_tested") || testing.Days != 14 {
-		t.Errorf("testing: %+v", testing)
+	systemTesting := tpl.Phases[1]
+	if !slices.Contains(systemTesting.Gate, "oa.sending_tested") || systemTesting.Days != 14 {
+		t.Errorf("testing: %+v", systemTesting)
 	}
 }
 
