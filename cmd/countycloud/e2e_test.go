@@ -85,6 +85,11 @@ func TestEndToEndDevServer(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = srv.Process.Kill() })
 	var log lockedLog
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the server logged:\n%s", &log)
+		}
+	})
 	drained := make(chan struct{})
 	go func() {
 		defer close(drained)

@@ -176,6 +176,11 @@ func TestTheREADMETourRunsAsWritten(t *testing.T) {
 	// The server the tour starts in the background is in the shell's
 	// process group.
 	t.Cleanup(func() { _ = syscall.Kill(-shell.Process.Pid, syscall.SIGKILL); _ = shell.Wait() })
+	t.Cleanup(func() {
+		if log, err := os.ReadFile(filepath.Join(dir, "server.log")); err == nil && t.Failed() {
+			t.Logf("the tour's server.log:\n%s", log)
+		}
+	})
 
 	ends := make(chan string)
 	go func() {

@@ -12,6 +12,7 @@ import (
 	"github.com/dolthub/go-mysql-server/memory"
 	"github.com/dolthub/go-mysql-server/server"
 	gms "github.com/dolthub/go-mysql-server/sql"
+	vmysql "github.com/dolthub/vitess/go/mysql"
 	"github.com/go-sql-driver/mysql"
 	"github.com/sirupsen/logrus"
 )
@@ -37,7 +38,8 @@ func Start() (*Engine, error) {
 		return nil, fmt.Errorf("dev engine: %w", err)
 	}
 	addr := ln.Addr().String()
-	srv, err := server.NewServer(server.Config{Protocol: "tcp", Address: addr, Listener: ln}, engine, gms.NewContext, memory.NewSessionBuilder(provider), nil)
+	srv, err := server.NewServerWithHandler(server.Config{Protocol: "tcp", Address: addr, Listener: ln}, engine, gms.NewContext, memory.NewSessionBuilder(provider), nil,
+		func(h vmysql.Handler) (vmysql.Handler, error) { return newSerialHandler(h), nil })
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("dev engine: %w", err)
