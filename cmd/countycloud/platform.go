@@ -125,7 +125,7 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 	measures := measure.NewService(router, measure.Catalogs{workflows, plugins})
 	counted := census.New(router, readyCounties{tenants}, queue, time.Now, log)
 	progress := rollout.New(db.control, tenants, orgUnits{units}, measures, time.Now,
-		rollout.Options{Automation: rolloutAutomation{plugins: plugins, notify: notifier, org: units}, Census: censusNow{counted},
+		rollout.Options{Automation: rolloutAutomation{plugins: plugins, notify: notifier, org: units, auth: identity}, Census: censusNow{counted},
 			Reports: trialReports{rollout.NewReports(db.control, tenants, orgUnits{units}, measures, queue, time.Now)}})
 	console, err := web.New(web.Options{Identity: identity, Guard: identity.Guard().For, SecureCookies: consoleCookiesSecure(cfg, log), Log: log,
 		Rollout: consoleRollout{rollout: progress, registry: tenants}})
@@ -454,14 +454,15 @@ func (p *platform) worker() *jobs.Worker {
 			p.log.InfoContext(ctx, "old jobs purged", "jobs", n)
 			return err
 		},
-		notify.JobDrain:      p.notify.DrainJob,
-		notify.JobSweep:      p.notify.SweepJob,
-		supervision.JobSweep: p.supervision.SweepJob,
-		host.JobSweepFiles:   p.plugins.SweepFilesJob,
-		rollout.JobSweep:     p.rollout.SweepJob,
-		rollout.JobOverview:  p.rollout.OverviewJob,
-		census.JobSweep:      p.census.SweepJob,
-		census.JobCounty:     p.census.CountyJob,
+		notify.JobDrain:           p.notify.DrainJob,
+		notify.JobSweep:           p.notify.SweepJob,
+		supervision.JobSweep:      p.supervision.SweepJob,
+		host.JobSweepFiles:        p.plugins.SweepFilesJob,
+		rollout.JobSweep:          p.rollout.SweepJob,
+		rollout.JobFirstPasswords: p.rollout.FirstPasswordsJob,
+		rollout.JobOverview:       p.rollout.OverviewJob,
+		census.JobSweep:           p.census.SweepJob,
+		census.JobCounty:          p.census.CountyJob,
 		calendar.JobCheckNational: func(ctx context.Context, _ jobs.Job) error {
 			p.calendars.WarnOutlook(ctx, p.log, time.Now())
 			return nil
@@ -481,6 +482,7 @@ func (p *platform) worker() *jobs.Worker {
 			{Kind: census.JobSweep, Every: census.SweepEvery},
 			{Kind: calendar.JobCheckNational, Every: calendar.CheckNationalEvery},
 			{Kind: rollout.JobSweep, Every: rollout.SweepEvery},
+			{Kind: rollout.JobFirstPasswords, Every: rollout.FirstPasswordsEvery},
 			{Kind: rollout.JobOverview, Every: rollout.OverviewEvery},
 			{Kind: rollout.JobHalfMonthReports, Every: rollout.ReportsSweepEvery},
 			{Kind: rollout.JobFeedbackSweep, Every: rollout.FeedbackSweepEvery},
@@ -544,6 +546,12 @@ type rolloutAutomation struct {
 	plugins *host.Service
 	notify  *notify.Service
 	org     org.Service
+	auth    *auth.Service
+}
+
+func (a rolloutAutomation) TextFirstPasswords(ctx context.Context, county string) (rollout.FirstPasswords, error) {
+	texted, err := a.auth.TextFirstPasswords(ctx, county, a.notify)
+	return rollout.FirstPasswords(texted), err
 }
 
 func (a rolloutAutomation) EnableModules(ctx context.Context, county string, modules []string) error {

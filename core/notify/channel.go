@@ -11,8 +11,11 @@ type Outgoing struct {
 	// message's identity downstream (the e-mail's Message-ID, the SMS
 	// gateway's "id"), so that a receiver can drop the duplicate an
 	// at-least-once resend may cause.
-	Tenant  string
-	ID      int64
+	Tenant string
+	ID     int64
+	// Key, when set, is the identity instead of Tenant and ID: a message
+	// sent straight to the channel, never kept in the outbox.
+	Key     string
 	To      string
 	Subject string
 	Body    string

@@ -53,7 +53,11 @@ func (g SMSGateway) Send(ctx context.Context, m Outgoing) (string, error) {
 	if m.Body != "" {
 		text += "：" + m.Body
 	}
-	body, err := json.Marshal(gatewayRequest{ID: fmt.Sprintf("%s/%d", m.Tenant, m.ID), To: e164(m.To), Text: clip(text, maxSMSText), Sign: g.Config.Sign})
+	id := m.Key
+	if id == "" {
+		id = fmt.Sprintf("%s/%d", m.Tenant, m.ID)
+	}
+	body, err := json.Marshal(gatewayRequest{ID: id, To: e164(m.To), Text: clip(text, maxSMSText), Sign: g.Config.Sign})
 	if err != nil {
 		return "", err
 	}
@@ -200,4 +204,33 @@ func gatewayClient(outbound egress.Policy) *http.Client {
 		Timeout:       30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// ErrNoGateway is TextNow's error for a county without an SMS gateway.
+var ErrNoGateway = errors.New("the county has no SMS gateway configured")
+
+// ReadyToText says ErrNoGateway when tenant has no SMS gateway.
+func (s *Service) ReadyToText(ctx context.Context, tenant string) error {
+	gw, err := s.gatewayConfig(ctx, tenant)
+	if err == nil && gw == nil {
+		err = ErrNoGateway
+	}
+	return err
+}
+
+// TextNow sends one SMS to mobile through tenant's gateway at once,
+// outside the outbox, for a text that must not be kept, a first password:
+// nothing of it is written, and a failure is the caller's to handle (no
+// retry, no inbox). key names the message to the gateway, which may drop
+// a second message with the same key.
+func (s *Service) TextNow(ctx context.Context, tenant, key, mobile, text string) error {
+	gw, err := s.gatewayConfig(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	if gw == nil {
+		return ErrNoGateway
+	}
+	_, err = SMSGateway{Config: *gw, Client: s.opts.Client}.Send(ctx, Outgoing{Tenant: tenant, Key: key, To: mobile, Subject: text})
+	return err
 }

@@ -49,6 +49,10 @@ func (hangingAutomation) SendTestNotices(context.Context, string) error { select
 
 func (hangingAutomation) AnnounceTrial(context.Context, string, string, string) error { select {} }
 
+func (hangingAutomation) TextFirstPasswords(context.Context, string) (rollout.FirstPasswords, error) {
+	select {}
+}
+
 func sweepingProcess(dsn string) error {
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
@@ -120,10 +124,10 @@ func TestAKilledSweepLeavesOnePhaseAndTheNextFinishesItOnce(t *testing.T) {
 	if err := w.svc.Sweep(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := a.took(); !slices.Equal(got, []string{"enable " + wengyuan + " [approval disclosure oa]", "told " + wengyuan + " →preparation"}) {
+	if got := a.took(); !slices.Equal(got, []string{"enable " + wengyuan + " [approval disclosure oa]", "first passwords " + wengyuan, "told " + wengyuan + " →preparation"}) {
 		t.Errorf("after the restart: %q", got)
 	}
-	if err := w.db.Control.Get(&done, "SELECT COUNT(*) FROM rollout_tasks_done WHERE county = ? AND done_by = 'platform'", wengyuan); err != nil || done != 1 {
+	if err := w.db.Control.Get(&done, "SELECT COUNT(*) FROM rollout_tasks_done WHERE county = ? AND done_by = 'platform'", wengyuan); err != nil || done != 2 {
 		t.Errorf("tasks marked done: %d %v", done, err)
 	}
 	if undelivered != 0 {

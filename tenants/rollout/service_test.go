@@ -155,7 +155,7 @@ func TestATemplateIsRefusedWithEveryProblemListed(t *testing.T) {
 	tpl.Phases[1].Tasks[1].Check = nil
 	tpl.Phases[2].Tasks[0].Action = "launch_rockets"
 	tpl.Phases[3].Tasks = append(tpl.Phases[3].Tasks, tpl.Phases[3].Tasks[0])
-	tpl.Phases[0].Tasks[2].Check.AtMost = tpl.Phases[0].Tasks[2].Check.AtLeast
+	tpl.Phases[0].Tasks[3].Check.AtMost = tpl.Phases[0].Tasks[3].Check.AtLeast
 	body, err := json.Marshal(tpl)
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +170,7 @@ func TestATemplateIsRefusedWithEveryProblemListed(t *testing.T) {
 	for _, p := range problems {
 		paths = append(paths, p.Path)
 	}
-	for _, want := range []string{"id", "phases[0].gate[10]", "phases[1].tasks[1].check", "phases[2].tasks[0].action", "phases[3].tasks[2].id", "phases[0].tasks[2].check"} {
+	for _, want := range []string{"id", "phases[0].gate[10]", "phases[1].tasks[1].check", "phases[2].tasks[0].action", "phases[3].tasks[2].id", "phases[0].tasks[3].check"} {
 		if !slices.Contains(paths, want) {
 			t.Errorf("no problem at %s: %v", want, problems)
 		}

@@ -30,6 +30,28 @@ type Automation interface {
 	SendTestNotices(ctx context.Context, county string) error
 	// AnnounceTrial tells every unit the trial's first and last days.
 	AnnounceTrial(ctx context.Context, county, first, last string) error
+	// TextFirstPasswords texts a first password to every active account
+	// with a mobile and none yet.
+	TextFirstPasswords(ctx context.Context, county string) (FirstPasswords, error)
+}
+
+// FirstPasswords is what one TextFirstPasswords did.
+type FirstPasswords struct {
+	Texted   int
+	NoMobile int
+	Failed   int
+	// Problem is why texts failed (the county has no SMS gateway, the
+	// gateway refused).
+	Problem string
+}
+
+// note says it in the task's note, zh-CN as the IT office reads it.
+func (f FirstPasswords) note() string {
+	note := fmt.Sprintf("已短信发送初始口令 %d 个账号；无手机号 %d 个（请用口令单发放）", f.Texted, f.NoMobile)
+	if f.Failed > 0 {
+		note += fmt.Sprintf("；发送失败 %d 个，将于下一小时重试：%s", f.Failed, f.Problem)
+	}
+	return note
 }
 
 // Listener hears a county's phase changes (billing starts paid billing
@@ -72,6 +94,67 @@ const JobSweep = "rollout.sweep"
 // SweepEvery is how often the sweep runs: an automatic task is done, and
 // a listener told, within it.
 const SweepEvery = 30 * time.Second
+
+// JobFirstPasswords is the kind of the job that texts first passwords,
+// in the counties whose current phase hands them out, to the accounts
+// created since the phase started or the job last ran.
+const JobFirstPasswords = "rollout.first_passwords"
+
+// FirstPasswordsEvery is how often it runs: an account imported now has
+// its first password within the hour, and a text that failed (no
+// gateway yet, the gateway down) is tried again an hour later, not at
+// every sweep.
+const FirstPasswordsEvery = time.Hour
+
+// FirstPasswordsJob is the handler of JobFirstPasswords. A county that
+// fails does not keep the others from their passwords.
+func (s *Service) FirstPasswordsJob(ctx context.Context, _ jobs.Job) error {
+	if s.opts.Automation == nil {
+		return nil
+	}
+	var rows []planRow
+	if err := s.control.SelectContext(ctx, &rows, "SELECT "+planColumns+" FROM rollout_plans"); err != nil {
+		return fmt.Errorf("read the plans: %w", err)
+	}
+	ctx = audit.WithActor(ctx, audit.Actor{Kind: "system", Login: "rollout"})
+	var failed []error
+	for _, r := range rows {
+		plan, err := r.plan()
+		if err != nil {
+			return err
+		}
+		ph, _ := plan.phase(plan.Phase)
+		for _, t := range ph.Tasks {
+			if t.Kind != KindAutomatic || t.Action != ActionTextFirstPasswords {
+				continue
+			}
+			if err := s.textFirstPasswords(ctx, plan, t); err != nil {
+				failed = append(failed, fmt.Errorf("%s: %w", plan.County, err))
+			}
+		}
+	}
+	return errors.Join(failed...)
+}
+
+// textFirstPasswords does t again, and notes what it did this time when
+// it did anything.
+func (s *Service) textFirstPasswords(ctx context.Context, plan Plan, t Task) error {
+	texted, err := s.opts.Automation.TextFirstPasswords(ctx, plan.County)
+	if err != nil || texted.Texted+texted.Failed == 0 {
+		return err
+	}
+	return s.markAutomated(ctx, s.control, plan.County, t.ID, texted.note())
+}
+
+// markAutomated marks the automatic task done by the platform, with what
+// it did last.
+func (s *Service) markAutomated(ctx context.Context, q sqlx.ExecerContext, county, task, note string) error {
+	if _, err := q.ExecContext(ctx, "INSERT INTO rollout_tasks_done (county, task_id, done_by, note, done_at) VALUES (?, ?, 'platform', ?, ?) ON DUPLICATE KEY UPDATE note = VALUES(note)",
+		county, task, note, s.now().UTC()); err != nil {
+		return fmt.Errorf("mark task %s done: %w", task, err)
+	}
+	return nil
+}
 
 // ReviewAfter is how long into formal operation the county is reviewed.
 const ReviewAfter = 4
@@ -155,9 +238,8 @@ func (s *Service) started(ctx context.Context, tx *sqlx.Tx, c Change) error {
 		if err != nil {
 			return fmt.Errorf("task %s: %w", t.ID, err)
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO rollout_tasks_done (county, task_id, done_by, note, done_at) VALUES (?, ?, 'platform', ?, ?) ON DUPLICATE KEY UPDATE note = VALUES(note)",
-			c.County, t.ID, note, s.now().UTC()); err != nil {
-			return fmt.Errorf("mark task %s done: %w", t.ID, err)
+		if err := s.markAutomated(ctx, tx, c.County, t.ID, note); err != nil {
+			return err
 		}
 	}
 	if c.To == Formal {
@@ -190,6 +272,9 @@ func (s *Service) automate(ctx context.Context, plan Plan, t Task) (string, erro
 	case ActionSetTrialWindow:
 		first, last := trialWindow(plan)
 		return fmt.Sprintf("trial %s to %s announced", first, last), a.AnnounceTrial(ctx, plan.County, first, last)
+	case ActionTextFirstPasswords:
+		texted, err := a.TextFirstPasswords(ctx, plan.County)
+		return texted.note(), err
 	}
 	return "", fmt.Errorf("unknown action %q", t.Action)
 }

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/countycloud/countycloud/core/jobs"
 	"github.com/countycloud/countycloud/tenants/rollout"
 )
 
@@ -17,6 +19,8 @@ type automation struct {
 	mu    sync.Mutex
 	calls []string
 	fail  error
+	// texted is what TextFirstPasswords answers.
+	texted rollout.FirstPasswords
 }
 
 func (a *automation) do(call string) error {
@@ -40,6 +44,15 @@ func (a *automation) SendTestNotices(_ context.Context, county string) error {
 
 func (a *automation) AnnounceTrial(_ context.Context, county, first, last string) error {
 	return a.do(fmt.Sprintf("trial %s %s..%s", county, first, last))
+}
+
+func (a *automation) TextFirstPasswords(_ context.Context, county string) (rollout.FirstPasswords, error) {
+	if err := a.do("first passwords " + county); err != nil {
+		return rollout.FirstPasswords{}, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.texted, nil
 }
 
 func (a *automation) EndOfTrial(_ context.Context, county, first, last string) error {
@@ -74,7 +87,7 @@ func TestWhatHappensOnItsOwnHappensOnceEvenAfterAFailure(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want := []string{"enable " + wengyuan + " [approval disclosure oa]", "told " + wengyuan + " →preparation"}
+	want := []string{"enable " + wengyuan + " [approval disclosure oa]", "first passwords " + wengyuan, "told " + wengyuan + " →preparation"}
 	if got := a.took(); !slices.Equal(got, want) {
 		t.Errorf("preparation: %q, want %q", got, want)
 	}
@@ -107,7 +120,7 @@ func TestWhatHappensOnItsOwnHappensOnceEvenAfterAFailure(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := a.took()[2:]
+	got := a.took()[3:]
 	want = []string{"test notices " + wengyuan, "told " + wengyuan + " preparation→testing", "trial " + wengyuan + " 2026-11-13..2026-12-12", "told " + wengyuan + " testing→trial"}
 	if !slices.Equal(got, want) {
 		t.Errorf("testing and trial: %q, want %q", got, want)
@@ -116,7 +129,7 @@ func TestWhatHappensOnItsOwnHappensOnceEvenAfterAFailure(t *testing.T) {
 	// The trial ends on its date: not before its last day is over, then
 	// once, its first try failing half-way.
 	w.now = w.now.AddDate(0, 3, 11) // 2026-12-12, the trial's last day
-	if err := w.svc.Sweep(context.Background()); err != nil || len(a.took()) != 6 {
+	if err := w.svc.Sweep(context.Background()); err != nil || len(a.took()) != 7 {
 		t.Fatalf("on the trial's last day: %v %q", err, a.took())
 	}
 	w.now = w.now.AddDate(0, 0, 1)
@@ -132,7 +145,7 @@ func TestWhatHappensOnItsOwnHappensOnceEvenAfterAFailure(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := a.took()[6:]; !slices.Equal(got, []string{"reports " + wengyuan + " 2026-09-01..2026-12-12"}) {
+	if got := a.took()[7:]; !slices.Equal(got, []string{"reports " + wengyuan + " 2026-09-01..2026-12-12"}) {
 		t.Errorf("the trial's end: %q", got)
 	}
 	st, err = w.svc.Status(ctx, wengyuan)
@@ -155,7 +168,61 @@ func TestWhatHappensOnItsOwnHappensOnceEvenAfterAFailure(t *testing.T) {
 	if err != nil || st.Phase != rollout.Formal || st.Proposed != "" || st.ReviewOn != "2027-04-13" {
 		t.Errorf("formal operation: %+v %v", st, err)
 	}
-	if got := a.took()[7:]; !slices.Equal(got, []string{"told " + wengyuan + " trial→formal"}) {
+	if got := a.took()[8:]; !slices.Equal(got, []string{"told " + wengyuan + " trial→formal"}) {
 		t.Errorf("formal: %q", got)
+	}
+}
+
+// A county imports its accounts after preparation started: the hourly job
+// texts their first passwords while the county is in preparation, notes
+// what it did, and leaves counties past that phase alone.
+func TestFirstPasswordsAreTextedHourlyWhileThePhaseLasts(t *testing.T) {
+	a := &automation{texted: rollout.FirstPasswords{Texted: 40, NoMobile: 3, Failed: 2, Problem: "SMS gateway: 503"}}
+	w := newWorld(t, rollout.Options{Automation: a})
+	ctx := operator(context.Background())
+	if _, err := w.svc.CreatePlan(ctx, wengyuan, rollout.PlanInput{Start: "2026-09-01", Trial: "2026-11-13", KeyUnits: keyUnits()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.svc.FirstPasswordsJob(context.Background(), jobs.Job{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.took(); !slices.Equal(got, []string{"first passwords " + wengyuan}) {
+		t.Errorf("in preparation: %q", got)
+	}
+	var note string
+	if err := w.db.Control.Get(&note, "SELECT note FROM rollout_tasks_done WHERE county = ? AND task_id = 'credentials.texted'", wengyuan); err != nil {
+		t.Fatal(err)
+	}
+	for _, says := range []string{"40", "无手机号 3", "失败 2", "SMS gateway: 503"} {
+		if !strings.Contains(note, says) {
+			t.Errorf("the task's note %q does not say %q", note, says)
+		}
+	}
+
+	a.fail = errors.New("the county's schema is being migrated")
+	if err := w.svc.FirstPasswordsJob(context.Background(), jobs.Job{}); err == nil {
+		t.Error("a county that failed went unnoticed")
+	}
+
+	st, err := w.svc.Status(ctx, wengyuan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range st.Gate {
+		if !g.Passed() {
+			if _, err := w.svc.Waive(ctx, wengyuan, g.Task, "测试用豁免"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := w.svc.Advance(ctx, wengyuan, rollout.Preparation); err != nil {
+		t.Fatal(err)
+	}
+	before := len(a.took())
+	if err := w.svc.FirstPasswordsJob(context.Background(), jobs.Job{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.took()[before:]; len(got) != 0 {
+		t.Errorf("in testing, which does not hand out passwords: %q", got)
 	}
 }

@@ -184,10 +184,15 @@ const (
 	// ActionSetTrialWindow sets the trial's dates on the county's
 	// notices (the trial's start and end in the plan).
 	ActionSetTrialWindow = "set_trial_window"
+	// ActionTextFirstPasswords hands out credentials: every active account
+	// with a mobile and no password gets a first password by SMS, when the
+	// phase starts and then hourly while it lasts, for accounts created
+	// since (JobFirstPasswords).
+	ActionTextFirstPasswords = "text_first_passwords"
 )
 
 func actions() []string {
-	return []string{ActionSendTestNotices, ActionEnableModules, ActionSetTrialWindow}
+	return []string{ActionSendTestNotices, ActionEnableModules, ActionSetTrialWindow, ActionTextFirstPasswords}
 }
 
 // Problem is one thing wrong with a template or a plan, at a path such as
