@@ -1,5 +1,5 @@
 # `make test` is the whole suite: it provides what the tests need (MariaDB,
-# Chromium for the console's pages, Go tools), checks formatting, vet and
+# Chromium for the console's pages, stripe-mock for billing, Go tools), checks formatting, vet and
 # staticcheck, runs every module's tests with the race detector against the
 # real database, and fuzzes each parser briefly.
 
@@ -15,6 +15,7 @@ test: deps lint unit fuzz
 deps: $(STATICCHECK)
 	@scripts/ensure-mariadb.sh
 	@scripts/ensure-chromium.sh
+	@scripts/ensure-stripe-mock.sh
 
 $(STATICCHECK):
 	go install honnef.co/go/tools/cmd/staticcheck@v0.8.2

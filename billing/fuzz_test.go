@@ -1,0 +1,58 @@
+package billing
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/countycloud/countycloud/core/errs"
+)
+
+// FuzzParseCatalogue: whatever the bytes, a catalogue is either refused
+// with an invalid-input error or good for a sync, and reads back the same.
+func FuzzParseCatalogue(f *testing.F) {
+	f.Add(defaultCatalogue)
+	f.Add([]byte(`{"seat_monthly_yuan": "5", "modules": [{"module": "oa", "name": "a", "monthly_yuan": "0.01"}]}`))
+	f.Add([]byte(`{"seat_monthly_yuan": "99999999.99", "modules": []}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseCatalogue(bytes.NewReader(b))
+		if err != nil {
+			if e := errs.As(err); e == nil || e.Kind != errs.KindInvalid {
+				t.Fatalf("not an invalid-input error: %v", err)
+			}
+			return
+		}
+		if c.check() != nil || c.Seat <= 0 || c.Seat > MaxFen {
+			t.Fatalf("accepted a catalogue a sync refuses: %+v", c)
+		}
+		for _, e := range c.Entries() {
+			if e.Monthly <= 0 || e.Monthly > MaxFen || !strings.HasSuffix(e.LookupKey, monthlyKeySuffix) {
+				t.Fatalf("entry %+v", e)
+			}
+		}
+	})
+}
+
+// FuzzParseYuan: an accepted amount writes back as the same number of fen.
+func FuzzParseYuan(f *testing.F) {
+	for _, s := range []string{"0", "1200", "1200.5", "1200.50", "0.01", "-1", "1e3", "１２", "99999999.99", "100000000", ".5", "5."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := ParseYuan(s)
+		if err != nil {
+			if errs.CodeOf(err) != CodeInvalidAmount {
+				t.Fatalf("%q: %v", s, err)
+			}
+			return
+		}
+		if v < 0 || v > MaxFen {
+			t.Fatalf("%q read as %d fen", s, v)
+		}
+		back, err := ParseYuan(v.String())
+		if err != nil || back != v {
+			t.Fatalf("%q → %s → %d, %v", s, v, back, err)
+		}
+	})
+}

@@ -1,0 +1,231 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/jobs"
+	"github.com/countycloud/countycloud/core/store/storetest"
+)
+
+// EnvTestStripe names where the tests find stripe-mock.
+const EnvTestStripe = "COUNTYCLOUD_TEST_STRIPE"
+
+const defaultTestStripe = "http://127.0.0.1:12111"
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// stripeMock returns stripe-mock's address, failing the test when nothing
+// answers there: billing is not tested against nothing.
+func stripeMock(t testing.TB) string {
+	t.Helper()
+	addr := os.Getenv(EnvTestStripe)
+	if addr == "" {
+		addr = defaultTestStripe
+	}
+	if !answers(addr) {
+		t.Fatalf("stripe-mock does not answer at %s: run scripts/ensure-stripe-mock.sh (make deps starts it) or set %s", addr, EnvTestStripe)
+	}
+	return addr
+}
+
+func answers(addr string) bool {
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get(addr + "/v1/customers")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return true
+}
+
+// sent is a request that reached Stripe and how it answered.
+type sent struct {
+	Method, Path, IdempotencyKey string
+	Status                       int
+}
+
+// recorder stands between the client and stripe-mock and keeps every
+// request that went through: stripe-mock keeps no state, so the tests
+// assert on what was sent.
+type recorder struct {
+	URL string
+	mu  sync.Mutex
+	got []sent
+}
+
+func record(t testing.TB, target string) *recorder {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &recorder{}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	proxy.ErrorLog = nil
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		r.add(sent{resp.Request.Method, resp.Request.URL.Path, resp.Request.Header.Get("Idempotency-Key"), resp.StatusCode})
+		return nil
+	}
+	proxy.ErrorHandler = func(w http.ResponseWriter, req *http.Request, err error) {
+		r.add(sent{req.Method, req.URL.Path, req.Header.Get("Idempotency-Key"), http.StatusBadGateway})
+		w.WriteHeader(http.StatusBadGateway)
+	}
+	srv := httptest.NewServer(proxy)
+	t.Cleanup(srv.Close)
+	r.URL = srv.URL
+	return r
+}
+
+func (r *recorder) add(s sent) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got = append(r.got, s)
+}
+
+func (r *recorder) requests() []sent {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]sent(nil), r.got...)
+}
+
+// ownStripeMock starts a stripe-mock of the test's own on a free port,
+// which the test may stop and start again; it fails the test when the
+// binary is missing.
+type ownStripeMock struct {
+	bin, addr string
+	cmd       *exec.Cmd
+}
+
+func startOwnStripeMock(t testing.TB) *ownStripeMock {
+	t.Helper()
+	bin := filepath.Join(goPath(t), "bin", "stripe-mock")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("stripe-mock is not installed at %s: run scripts/ensure-stripe-mock.sh", bin)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	m := &ownStripeMock{bin: bin, addr: addr}
+	m.start(t)
+	t.Cleanup(m.stop)
+	return m
+}
+
+func (m *ownStripeMock) URL() string { return "http://" + m.addr }
+
+func (m *ownStripeMock) start(t testing.TB) {
+	t.Helper()
+	m.cmd = exec.Command(m.bin, "-http-addr", m.addr, "-https-addr", "127.0.0.1:")
+	if err := m.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		if answers(m.URL()) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("stripe-mock did not start on %s", m.addr)
+}
+
+func (m *ownStripeMock) stop() {
+	if m.cmd != nil && m.cmd.Process != nil {
+		_ = m.cmd.Process.Kill()
+		_ = m.cmd.Wait()
+		m.cmd = nil
+	}
+}
+
+func goPath(t testing.TB) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOPATH").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// counties is a directory of a province and its counties.
+type counties map[string]string
+
+func (c counties) Level(_ context.Context, code string) (string, error) {
+	if l, ok := c[code]; ok {
+		return l, nil
+	}
+	return "", errs.NotFound("tenant_not_found", "tenant %s does not exist", code)
+}
+
+var guangdong = counties{"gd": "province", "gd.shaoguan": "city", "gd.shaoguan.wengyuan": "county", "gd.shaoguan.lechang": "county", "bj": "province", "bj.haidian": "county"}
+
+// fixture is billing on a fresh control schema, talking to Stripe at url.
+type fixture struct {
+	db    *storetest.DB
+	queue *jobs.Queue
+	svc   *Service
+}
+
+func newFixture(t testing.TB, stripeURL string) fixture {
+	t.Helper()
+	db := storetest.New(t)
+	client, err := NewStripe(StripeConfig{Key: "sk_test_countycloud", URL: stripeURL, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := jobs.NewQueue(db.Control)
+	return fixture{db: db, queue: q, svc: New(db.Control, q, db.Locker, client, guangdong, time.Now, quiet)}
+}
+
+// drain runs billing's jobs until nothing is waiting in the outbox, or
+// fails the test after limit.
+func (f fixture) drain(t testing.TB, limit time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	w := jobs.NewWorker(f.queue, f.svc.Jobs(), jobs.Options{Poll: 20 * time.Millisecond, Backoff: func(int) time.Duration { return 50 * time.Millisecond }}, quiet)
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		pending, err := f.svc.Pending(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pending) == 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	pending, _ := f.svc.Pending(ctx, 100)
+	t.Fatalf("the outbox still holds %d rows after %s: %s", len(pending), limit, describe(pending))
+}
+
+func describe(rows []OutboxRow) string {
+	s := ""
+	for _, r := range rows {
+		e := ""
+		if r.LastError != nil {
+			e = *r.LastError
+		}
+		s += fmt.Sprintf("\n  %d %s %s attempts %d: %s", r.ID, r.Operation, r.Subject, r.Attempts, e)
+	}
+	return s
+}
