@@ -148,4 +148,7 @@ const (
 	CodeMethodNotAllowed = "method_not_allowed"
 	CodeDBUnavailable    = "database_unavailable"
 	CodeTenantNotFound   = "tenant_not_found"
+	// CodeBillingSuspended refuses a write to a county whose writes are
+	// held for billing (its account past due): reads go on.
+	CodeBillingSuspended = "billing_suspended"
 )

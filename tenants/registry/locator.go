@@ -3,11 +3,13 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/store"
+	"github.com/countycloud/countycloud/core/workday"
 )
 
 // Error codes of the data plane's way to a county.
@@ -68,6 +70,33 @@ func (l *Locator) Locate(ctx context.Context, code string) (store.Location, erro
 		return store.Location{}, errs.Conflict(CodeTenantNotReady, "%s is %s; its data is served only while it is ready", code, t.Status)
 	}
 	return store.Location{Cluster: t.Cluster, Schema: t.Schema}, nil
+}
+
+// Writable refuses, with billing_suspended, a write to a county whose
+// writes are held for billing (Service.Hold). Like Locate it asks what
+// the locator keeps, so a hold set or lifted on any replica applies here
+// within the interval, and a request that checks it reads nothing more.
+// Whatever else is wrong with code (no such county, not served) is left
+// for the route itself to answer, as it would without a hold.
+func (l *Locator) Writable(ctx context.Context, code string) error {
+	if _, err := ParseCode(code); err != nil {
+		return nil
+	}
+	t, err := l.tenant(ctx, code)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case t.HeldSince == nil:
+		return nil
+	}
+	since := t.HeldSince.In(workday.China()).Format("2006-01-02 15:04")
+	return &errs.Error{Kind: errs.KindConflict, Code: CodeBillingSuspended,
+		Message: fmt.Sprintf("%s因账户欠费自%s起暂停办理：数据可照常查看，不能新增或修改；缴费到账后即恢复。"+
+			"%s is read-only since %s (China time): its billing account is past due. Its data can be read but not changed until payment arrives.",
+			t.Name, since, code, since),
+		Details: map[string]any{"tenant": code, "held_since": t.HeldSince}}
 }
 
 func (l *Locator) tenant(ctx context.Context, code string) (Tenant, error) {

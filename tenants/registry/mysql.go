@@ -34,7 +34,7 @@ func NewMySQLRepository(db *sqlx.DB) *MySQLRepository {
 
 const tenantColumns = `code, name, level, COALESCE(parent_code, '') AS parent_code, status,
 COALESCE(schema_name, '') AS schema_name, COALESCE(cluster, '') AS cluster, schema_version,
-COALESCE(failure, '') AS failure, created_at, updated_at`
+COALESCE(failure, '') AS failure, held_since, COALESCE(hold_reason, '') AS hold_reason, created_at, updated_at`
 
 func nullable(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
@@ -194,8 +194,8 @@ func (r *MySQLRepository) Update(ctx context.Context, code, action string, chang
 		return t, nil
 	}
 	t.UpdatedAt = time.Now().UTC().Truncate(time.Microsecond)
-	if _, err := tx.ExecContext(ctx, `UPDATE tenants SET name = ?, status = ?, schema_version = ?, failure = ?, updated_at = ?
-WHERE code = ?`, t.Name, t.Status, t.SchemaVersion, nullable(t.Failure), t.UpdatedAt, code); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE tenants SET name = ?, status = ?, schema_version = ?, failure = ?, held_since = ?, hold_reason = ?,
+updated_at = ? WHERE code = ?`, t.Name, t.Status, t.SchemaVersion, nullable(t.Failure), t.HeldSince, nullable(t.HoldReason), t.UpdatedAt, code); err != nil {
 		return Tenant{}, fmt.Errorf("update tenant %s: %w", code, err)
 	}
 	if err := bumpEpoch(ctx, tx); err != nil {

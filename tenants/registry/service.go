@@ -23,6 +23,15 @@ type Service interface {
 	// Retry finishes the provisioning of a county that failed or was
 	// interrupted.
 	Retry(ctx context.Context, code string) (Tenant, error)
+	// Hold makes a county read-only for billing: from the locator's next
+	// look (every replica, within LocatorInterval) its writes are refused
+	// with billing_suspended; reads, public routes and the platform's jobs
+	// go on and nothing is deleted. A county held already stays held as it
+	// was, since when it was first held and for its first reason.
+	Hold(ctx context.Context, code, reason string) (Tenant, error)
+	// Unhold lifts the hold, restoring the county's writes within the
+	// same interval; a county not held is left as it is.
+	Unhold(ctx context.Context, code string) (Tenant, error)
 }
 
 // CreateRequest asks for a new tenant. Level may be empty: the code's depth
@@ -421,6 +430,48 @@ func (s *service) Retry(ctx context.Context, code string) (Tenant, error) {
 		return Tenant{}, err
 	}
 	return s.provision(ctx, t)
+}
+
+func (s *service) Hold(ctx context.Context, code, reason string) (Tenant, error) {
+	if _, err := ParseCode(code); err != nil {
+		return Tenant{}, err
+	}
+	reason, err := ParseHoldReason(reason)
+	if err != nil {
+		return Tenant{}, err
+	}
+	return s.changeHold(ctx, code, "tenant.hold", func(t *Tenant) {
+		if t.HeldSince != nil {
+			return
+		}
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		t.HeldSince, t.HoldReason = &now, reason
+	})
+}
+
+func (s *service) Unhold(ctx context.Context, code string) (Tenant, error) {
+	if _, err := ParseCode(code); err != nil {
+		return Tenant{}, err
+	}
+	return s.changeHold(ctx, code, "tenant.unhold", func(t *Tenant) {
+		t.HeldSince, t.HoldReason = nil, ""
+	})
+}
+
+// changeHold applies change to a county's hold, recorded in the
+// province's trail as action when it changes anything.
+func (s *service) changeHold(ctx context.Context, code, action string, change func(t *Tenant)) (Tenant, error) {
+	t, err := s.repo.Update(ctx, code, action, func(t *Tenant, _ Neighbours) error {
+		if t.Level != LevelCounty {
+			return errs.Invalid(CodeNotACounty, "%s is a %s; only a county is held, each county of an account on its own", code, t.Level)
+		}
+		change(t)
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return Tenant{}, errs.NotFound(CodeTenantNotFound, "tenant %s does not exist", code)
+	}
+	return t, err
 }
 
 // Resume finishes every county a crash left in provisioning. Counties that

@@ -37,17 +37,21 @@ const (
 
 // Tenant is a province, city or county.
 type Tenant struct {
-	Code          string    `json:"code" db:"code"`
-	Name          string    `json:"name" db:"name"`
-	Level         Level     `json:"level" db:"level"`
-	Parent        string    `json:"parent,omitempty" db:"parent_code"`
-	Status        Status    `json:"status" db:"status"`
-	Schema        string    `json:"schema,omitempty" db:"schema_name"`
-	Cluster       string    `json:"cluster,omitempty" db:"cluster"`
-	SchemaVersion int64     `json:"schema_version" db:"schema_version"`
-	Failure       string    `json:"failure,omitempty" db:"failure"`
-	CreatedAt     time.Time `json:"created_at" db:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at" db:"updated_at"`
+	Code          string `json:"code" db:"code"`
+	Name          string `json:"name" db:"name"`
+	Level         Level  `json:"level" db:"level"`
+	Parent        string `json:"parent,omitempty" db:"parent_code"`
+	Status        Status `json:"status" db:"status"`
+	Schema        string `json:"schema,omitempty" db:"schema_name"`
+	Cluster       string `json:"cluster,omitempty" db:"cluster"`
+	SchemaVersion int64  `json:"schema_version" db:"schema_version"`
+	Failure       string `json:"failure,omitempty" db:"failure"`
+	// HeldSince is when the county's writes were held for billing, nil
+	// while they are not (Hold); HoldReason says why.
+	HeldSince  *time.Time `json:"held_since,omitempty" db:"held_since"`
+	HoldReason string     `json:"hold_reason,omitempty" db:"hold_reason"`
+	CreatedAt  time.Time  `json:"created_at" db:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at" db:"updated_at"`
 }
 
 // provisioned reports whether the tenant has everything it needs to
@@ -73,6 +77,9 @@ const (
 	CodeNotRetryable       = "not_retryable"
 	CodeInvalidListRequest = "invalid_list_request"
 	CodeUnknownCluster     = "unknown_cluster"
+	CodeInvalidHoldReason  = "invalid_hold_reason"
+	// CodeBillingSuspended refuses a write to a county held for billing.
+	CodeBillingSuspended = errs.CodeBillingSuspended
 )
 
 // Limits on codes and names. A code becomes a schema name (prefix + code
@@ -82,6 +89,8 @@ const (
 	MaxSegmentLen = 24
 	MaxDepth      = 3
 	MaxNameLen    = 64
+	// MaxHoldReasonLen is the most characters a hold's reason may have.
+	MaxHoldReasonLen = 200
 )
 
 // ParseCode checks a tenant code: one to three lowercase pinyin segments
@@ -135,6 +144,16 @@ func ParseName(s string) (string, error) {
 		return "", errs.Invalid(CodeInvalidName, "%v", err)
 	}
 	return name, nil
+}
+
+// ParseHoldReason checks why a county's writes are held, such as
+// 账户逾期未付（发票 in_1A2B）. Surrounding spaces are dropped.
+func ParseHoldReason(s string) (string, error) {
+	reason, err := names.Clean("hold reason", s, MaxHoldReasonLen)
+	if err != nil {
+		return "", errs.Invalid(CodeInvalidHoldReason, "%v; say why the county's writes are held, such as 账户逾期未付", err)
+	}
+	return reason, nil
 }
 
 // resolveLevel returns the level asked for, or the one the code's depth
