@@ -90,9 +90,15 @@ func (d *databases) migrateControl(ctx context.Context, migrations *store.Migrat
 	return migrations.Up(ctx, d.control)
 }
 
-// router reaches the data of the counties the registry locates.
-func (d *databases) router() *store.Router {
-	return store.NewRouter(d.clusters, registry.NewLocator(registry.NewMySQLRepository(d.control), registry.LocatorInterval))
+// locator finds where the counties' data lives, refuses those not
+// served, and says whose writes are held for billing.
+func (d *databases) locator() *registry.Locator {
+	return registry.NewLocator(registry.NewMySQLRepository(d.control), registry.LocatorInterval)
+}
+
+// router reaches the data of the counties locator locates.
+func (d *databases) router(locator store.Locator) *store.Router {
+	return store.NewRouter(d.clusters, locator)
 }
 
 // clusterConfig is how to reach a cluster, for a pool of one's own.

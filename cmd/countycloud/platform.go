@@ -49,6 +49,8 @@ type platform struct {
 	log         *slog.Logger
 	db          *databases
 	controlMigs *store.Migrations
+	// locator is the one every request's way to a county's data asks.
+	locator     *registry.Locator
 	auth        *auth.Service
 	trail       *audit.Trail
 	tenants     registry.Service
@@ -89,7 +91,8 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	db.registerMetrics(metrics)
-	router := db.router()
+	locator := db.locator()
+	router := db.router(locator)
 	trail := audit.NewTrail(router, db.control)
 	calendars, err := calendar.NewService(router)
 	if err != nil {
@@ -120,7 +123,7 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		CountyPerSecond: cfg.RateLimitCounty, CountyBurst: burst(cfg.RateLimitCounty),
 		AccountPerSecond: cfg.RateLimitAccount, AccountBurst: burst(cfg.RateLimitAccount),
 	}
-	identity := auth.New(authCfg, db.control, router, trail, measure.NewSignIns(router), log)
+	identity := auth.New(authCfg, db.control, router, trail, measure.NewSignIns(router), locator, log)
 	units := org.NewService(router, org.TellRenewals(identity))
 	measures := measure.NewService(router, measure.Catalogs{workflows, plugins})
 	counted := census.New(router, readyCounties{tenants}, queue, time.Now, log)
@@ -137,6 +140,7 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		log:         log,
 		db:          db,
 		controlMigs: store.ControlMigrations(),
+		locator:     locator,
 		auth:        identity,
 		trail:       trail,
 		tenants:     tenants,

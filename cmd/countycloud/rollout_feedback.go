@@ -20,7 +20,7 @@ import (
 // feedback is the trial's feedback tracker over this platform's counties,
 // the plugin catalog saying whose each module is.
 func (p *platform) feedback() *rollout.Feedback {
-	return rollout.NewFeedback(p.db.control, p.db.router(), host.NewMySQLRepository(p.db.control), p.calendars, p.supervision,
+	return rollout.NewFeedback(p.db.control, p.db.router(p.locator), host.NewMySQLRepository(p.db.control), p.calendars, p.supervision,
 		rollout.DefaultFeedbackLimits(), time.Now)
 }
 

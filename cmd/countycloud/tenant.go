@@ -31,6 +31,8 @@ a schema of its own. Tenants are archived, never deleted.`,
 		newTenantUpdateCmd(e, &opts),
 		newTenantArchiveCmd(e, &opts),
 		newTenantRetryCmd(e, &opts),
+		newTenantHoldCmd(e, &opts),
+		newTenantUnholdCmd(e, &opts),
 	)
 	return cmd
 }
@@ -125,7 +127,7 @@ func newTenantListCmd(e env, opts *clientOptions) *cobra.Command {
 			}
 			rows := make([][]string, len(tenants))
 			for i, t := range tenants {
-				rows[i] = []string{t.Code, t.Name, string(t.Level), string(t.Status), t.Schema, versionOf(t)}
+				rows[i] = []string{t.Code, t.Name, string(t.Level), statusOf(t), t.Schema, versionOf(t)}
 			}
 			return printTable(e.stdout, []string{"CODE", "NAME", "LEVEL", "STATUS", "SCHEMA", "VERSION"}, rows)
 		},
@@ -144,6 +146,14 @@ func versionOf(t registry.Tenant) string {
 	return strconv.FormatInt(t.SchemaVersion, 10)
 }
 
+// statusOf is t's status, and whether its writes are held for billing.
+func statusOf(t registry.Tenant) string {
+	if t.HeldSince != nil {
+		return string(t.Status) + ",held"
+	}
+	return string(t.Status)
+}
+
 func printTenant(e env, opts *clientOptions, t registry.Tenant) error {
 	if opts.output == "json" {
 		return printJSON(e.stdout, t)
@@ -155,12 +165,22 @@ func printTenant(e env, opts *clientOptions, t registry.Tenant) error {
 		{"Parent", t.Parent},
 		{"Status", string(t.Status)},
 		{"Failure", t.Failure},
+		{"Held since", heldSince(t)},
+		{"Hold reason", t.HoldReason},
 		{"Schema", t.Schema},
 		{"Cluster", t.Cluster},
 		{"Schema version", versionOf(t)},
 		{"Created", t.CreatedAt.Local().Format(time.DateTime)},
 		{"Updated", t.UpdatedAt.Local().Format(time.DateTime)},
 	})
+}
+
+// heldSince is when t's writes were held for billing, "" if they are not.
+func heldSince(t registry.Tenant) string {
+	if t.HeldSince == nil {
+		return ""
+	}
+	return t.HeldSince.Local().Format(time.DateTime) + " (read-only: writes refused with billing_suspended)"
 }
 
 // tenantAction is a command that takes one code, sends one request and
@@ -250,5 +270,42 @@ func newTenantUpdateCmd(e env, opts *clientOptions) *cobra.Command {
 		}})
 	cmd.Flags().StringVar(&name, "name", "", "new official name")
 	cmd.Flags().StringVar(&status, "status", "", "new status: ready, suspended or archived")
+	return cmd
+}
+
+func newTenantHoldCmd(e env, opts *clientOptions) *cobra.Command {
+	var reason string
+	cmd := newTenantActionCmd(e, opts, tenantAction{
+		use:     "hold CODE --reason REASON",
+		short:   "Make a county read-only for billing: writes refused (billing_suspended), reads and public routes go on, nothing deleted",
+		example: `  countycloud tenant hold gd.shaoguan.wengyuan --reason "账户逾期未付（2026年11月发票）"`,
+		send: func(cmd *cobra.Command, c *apiClient, code string, t *registry.Tenant) error {
+			if !cmd.Flags().Changed("reason") {
+				return usageError("give --reason: why the county's writes are held")
+			}
+			return c.do(cmd.Context(), http.MethodPut, "/v1/tenants/"+url.PathEscape(code)+"/hold", nil, registry.HoldRequest{Reason: reason}, t)
+		}})
+	cmd.Long = `Make a county read-only for billing. Every replica refuses its writes within
+a second, with billing_suspended (HTTP 409): its staff's and its modules'
+alike. Reads, public routes (citizens' submissions included) and the
+platform's background jobs go on, and nothing is deleted. Operators may
+still change the county's record (status, hold) and its modules.
+
+Holding a county held already keeps the first hold (its time and reason).
+Billing holds a county whose account is past due and lifts the hold once
+payment arrives; this command is for an operator's decision.`
+	cmd.Flags().StringVar(&reason, "reason", "", "why the writes are held, shown to operators (required; at most 200 characters)")
+	return cmd
+}
+
+func newTenantUnholdCmd(e env, opts *clientOptions) *cobra.Command {
+	cmd := newTenantActionCmd(e, opts, tenantAction{
+		use: "unhold CODE", short: "Lift a county's billing hold: its writes are restored within a second, on every replica",
+		example: "  countycloud tenant unhold gd.shaoguan.wengyuan",
+		send: func(cmd *cobra.Command, c *apiClient, code string, t *registry.Tenant) error {
+			return c.do(cmd.Context(), http.MethodDelete, "/v1/tenants/"+url.PathEscape(code)+"/hold", nil, nil, t)
+		}})
+	cmd.Long = `Lift a county's billing hold (countycloud tenant hold): every replica admits
+its writes again within a second. A county that is not held is left as it is.`
 	return cmd
 }

@@ -46,6 +46,12 @@ type Recorder interface {
 	Record(ctx context.Context, tenant string, e audit.Entry) error
 }
 
+// WriteHolds refuses the writes to a county held for billing
+// (registry.Locator), with billing_suspended.
+type WriteHolds interface {
+	Writable(ctx context.Context, tenant string) error
+}
+
 // Limits are the request rates allowed per county and per principal; a
 // zero rate is no limit.
 type Limits struct {
@@ -66,6 +72,7 @@ type Guard struct {
 	vendors   *VendorTokens
 	standings *standings
 	trail     Recorder
+	holds     WriteHolds
 	limits    Limits
 	log       *slog.Logger
 
@@ -77,7 +84,7 @@ type Guard struct {
 // start full again, which only ever errs towards letting requests in.
 const maxLimiters = 100_000
 
-func newGuard(keys *KeyRing, sessions *Sessions, tokens *APITokens, vendors *VendorTokens, standings *standings, trail Recorder, limits Limits, log *slog.Logger) *Guard {
+func newGuard(keys *KeyRing, sessions *Sessions, tokens *APITokens, vendors *VendorTokens, standings *standings, trail Recorder, holds WriteHolds, limits Limits, log *slog.Logger) *Guard {
 	claims := func(ctx context.Context, _ any) (any, error) { return ctx.Value(kitjwt.JWTClaimsContextKey), nil }
 	return &Guard{
 		policy:    Policy(),
@@ -88,6 +95,7 @@ func newGuard(keys *KeyRing, sessions *Sessions, tokens *APITokens, vendors *Ven
 		vendors:   vendors,
 		standings: standings,
 		trail:     trail,
+		holds:     holds,
 		limits:    limits,
 		log:       log,
 		limiters:  map[string]*rate.Limiter{},
@@ -107,6 +115,9 @@ func (g *Guard) For(route string) endpoint.Middleware {
 			if err == nil {
 				err = authorize(p, rule, route, tenant)
 			}
+			if err == nil {
+				err = g.writable(ctx, p, rule, tenant)
+			}
 			if err != nil {
 				g.recordRefusal(ctx, p, route, tenant, err)
 				return nil, err
@@ -123,6 +134,20 @@ func (g *Guard) For(route string) endpoint.Middleware {
 			return response, err
 		}
 	}
+}
+
+// writable refuses a write to a county held for billing, after the
+// caller is known to be one who may write there: anyone else learns
+// nothing of the hold. Reads, public routes (a citizen's submission
+// included) and routes that name no county go on, as do the Settling
+// routes an operator calls. One's own credentials are not under a
+// county's path: a held county's staff still log in and change a
+// password they must change, to read.
+func (g *Guard) writable(ctx context.Context, p Principal, rule Rule, tenant string) error {
+	if !rule.Write || rule.Public || tenant == "" || g.holds == nil || (rule.Settling && p.Kind == KindOperator) {
+		return nil
+	}
+	return g.holds.Writable(ctx, tenant)
 }
 
 // refusal reports whether err, from past the policy, refuses the request

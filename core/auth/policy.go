@@ -6,12 +6,17 @@ package auth
 // any authenticated principal for what is its own (its password, its API
 // tokens). Write routes need the write scope on an API token. A vendor's
 // token (KindVendor) reaches only the routes whose rule says Vendor.
+//
+// A write route of a county held for billing is refused to everyone
+// (billing_suspended), except a Settling route called by an operator:
+// what the province needs to settle the county's account.
 type Rule struct {
-	Public bool
-	Self   bool
-	Roles  []string
-	Write  bool
-	Vendor bool
+	Public   bool
+	Self     bool
+	Roles    []string
+	Write    bool
+	Vendor   bool
+	Settling bool
 }
 
 // RoleStaff is held by every account of a county.
@@ -35,13 +40,21 @@ func Policy() map[string]Rule {
 	)
 	read := func(roles []string) Rule { return Rule{Roles: roles} }
 	write := func(roles []string) Rule { return Rule{Roles: roles, Write: true} }
+	// settling is a write an operator may still make on a county held for
+	// billing: the registry's record of the county (its status, the hold
+	// itself) and the modules it pays for (a subscription's items), with
+	// which the province settles the account. The county's own data
+	// stays read-only, to operators too.
+	settling := func(roles []string) Rule { return Rule{Roles: roles, Write: true, Settling: true} }
 	return map[string]Rule{
 		// The province's registry of counties.
 		"tenant.create": write(operator),
 		"tenant.list":   read(operator),
 		"tenant.get":    read(countyAdmin),
-		"tenant.update": write(operator),
-		"tenant.retry":  write(operator),
+		"tenant.update": settling(operator),
+		"tenant.retry":  settling(operator),
+		"tenant.hold":   settling(operator),
+		"tenant.unhold": settling(operator),
 
 		// A county's organisation.
 		"org.units.list":      read(staff),
@@ -68,8 +81,8 @@ func Policy() map[string]Rule {
 		"plugin.processes": read(operator),
 		"module.list":      read(countyAdmin),
 		"module.get":       read(countyAdmin),
-		"module.enable":    write(countyAdmin),
-		"module.disable":   write(countyAdmin),
+		"module.enable":    settling(countyAdmin),
+		"module.disable":   settling(countyAdmin),
 		"module.read":      read(staff),
 		"module.write":     write(staff),
 		// The modules' file URLs, which their signature authorises.

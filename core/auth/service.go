@@ -77,8 +77,9 @@ type Service struct {
 
 // New returns the identity service on the control-plane pool and the
 // counties behind router, recording in trail and counting accounts'
-// logins and sessions in activity.
-func New(cfg Config, control *sqlx.DB, router TenantRouter, trail Recorder, activity Activity, log *slog.Logger) *Service {
+// logins and sessions in activity. Its guard refuses the writes holds
+// refuses (nil: no county's writes are ever held).
+func New(cfg Config, control *sqlx.DB, router TenantRouter, trail Recorder, activity Activity, holds WriteHolds, log *slog.Logger) *Service {
 	dir := directory{control: control, router: router}
 	keys := NewKeyRing(control, cfg.AccessTTL)
 	sessions := NewSessions(control, cfg.SessionTTL)
@@ -95,7 +96,7 @@ func New(cfg Config, control *sqlx.DB, router TenantRouter, trail Recorder, acti
 		vendors:   vendors,
 		standings: standings,
 		trail:     trail,
-		guard:     newGuard(keys, sessions, tokens, vendors, standings, trail, cfg.Limits, log),
+		guard:     newGuard(keys, sessions, tokens, vendors, standings, trail, holds, cfg.Limits, log),
 		log:       log,
 		sources:   map[string]*rate.Limiter{},
 		dummyHash: cfg.Argon2.HashPassword(randomID(16)),

@@ -121,7 +121,7 @@ func startConsole(t testing.TB, overview RolloutOverview) *testConsole {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// Operators are the control plane's: no county is reached, so the
 	// identity service needs no router.
-	identity := auth.New(auth.DefaultConfig(), db.Control, nil, audit.NewTrail(nil, db.Control), nil, log)
+	identity := auth.New(auth.DefaultConfig(), db.Control, nil, audit.NewTrail(nil, db.Control), nil, nil, log)
 	ctx := context.Background()
 	if _, err := identity.Bootstrap(ctx, ""); err != nil {
 		t.Fatal(err)

@@ -76,7 +76,7 @@ func setup(t testing.TB) *world {
 	router := provisiontest.Router(db, 0)
 	cfg := auth.DefaultConfig()
 	cfg.Argon2 = auth.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}
-	identity := auth.New(cfg, db.Control, router, audit.NewTrail(router, db.Control), measure.NewSignIns(router), quiet)
+	identity := auth.New(cfg, db.Control, router, audit.NewTrail(router, db.Control), measure.NewSignIns(router), nil, quiet)
 	if _, err := identity.Bootstrap(ctx, ""); err != nil {
 		t.Fatal(err)
 	}

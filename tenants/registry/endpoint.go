@@ -26,9 +26,21 @@ type Endpoints struct {
 	List   endpoint.Endpoint
 	Update endpoint.Endpoint
 	Retry  endpoint.Endpoint
+	Hold   endpoint.Endpoint
+	Unhold endpoint.Endpoint
 }
 
 type codeRequest struct{ Code string }
+
+// HoldRequest says why a county's writes are held.
+type HoldRequest struct {
+	Reason string `json:"reason"`
+}
+
+type holdRequest struct {
+	Code string
+	Hold HoldRequest
+}
 
 type updateRequest struct {
 	Code  string
@@ -58,6 +70,13 @@ func MakeEndpoints(svc Service, guard func(route string) endpoint.Middleware) En
 			ctx, cancel := outlive(ctx)
 			defer cancel()
 			return svc.Retry(ctx, req.(codeRequest).Code)
+		})),
+		Hold: guard("tenant.hold")(kit.Decoded(func(ctx context.Context, req any) (any, error) {
+			r := req.(holdRequest)
+			return svc.Hold(ctx, r.Code, r.Hold.Reason)
+		})),
+		Unhold: guard("tenant.unhold")(kit.Decoded(func(ctx context.Context, req any) (any, error) {
+			return svc.Unhold(ctx, req.(codeRequest).Code)
 		})),
 	}
 }

@@ -18,6 +18,8 @@ import (
 //	GET   /v1/tenants/{code}          get
 //	PATCH /v1/tenants/{code}          change name or status (archive, suspend, restore)
 //	POST  /v1/tenants/{code}/retry    finish a failed or interrupted provisioning
+//	PUT   /v1/tenants/{code}/hold     make a county read-only for billing {"reason": "…"}
+//	DELETE /v1/tenants/{code}/hold    lift the hold: its writes are restored
 //
 // There is no DELETE: a county's data is archived, never dropped.
 func Routes(e Endpoints, opts ...httptransport.ServerOption) []kit.Route {
@@ -33,6 +35,10 @@ func Routes(e Endpoints, opts ...httptransport.ServerOption) []kit.Route {
 			Handler: httptransport.NewServer(e.Update, kit.Deferred(decodeUpdate), ok, opts...)},
 		{Method: http.MethodPost, Pattern: "/v1/tenants/{code}/retry", Name: "tenant.retry",
 			Handler: httptransport.NewServer(e.Retry, kit.Deferred(decodeCode), ok, opts...)},
+		{Method: http.MethodPut, Pattern: "/v1/tenants/{code}/hold", Name: "tenant.hold",
+			Handler: httptransport.NewServer(e.Hold, kit.Deferred(decodeHold), ok, opts...)},
+		{Method: http.MethodDelete, Pattern: "/v1/tenants/{code}/hold", Name: "tenant.unhold",
+			Handler: httptransport.NewServer(e.Unhold, kit.Deferred(decodeCode), ok, opts...)},
 	}
 }
 
@@ -44,6 +50,12 @@ func decodeCreate(_ context.Context, r *http.Request) (any, error) {
 
 func decodeCode(_ context.Context, r *http.Request) (any, error) {
 	return codeRequest{Code: r.PathValue("code")}, nil
+}
+
+func decodeHold(_ context.Context, r *http.Request) (any, error) {
+	req := holdRequest{Code: r.PathValue("code")}
+	err := kit.DecodeJSON(r, &req.Hold)
+	return req, err
 }
 
 func decodeUpdate(_ context.Context, r *http.Request) (any, error) {
