@@ -26,12 +26,17 @@ func TestAHoldMakesACountyReadOnlyUntilItIsLifted(t *testing.T) {
 	createShaoguan(t, svc)
 	wy := mustCreate(t, svc, "gd.shaoguan.wengyuan", "翁源县")
 	lc := mustCreate(t, svc, "gd.shaoguan.lechang", "乐昌市")
-	loc := registry.NewLocator(registry.NewMySQLRepository(db.Control), 50*time.Millisecond)
-	for _, code := range []string{wy.Code, lc.Code} {
-		if err := loc.Writable(ctx, code); err != nil {
-			t.Fatalf("%s before any hold: %v", code, err)
+	src := &countingSource{MySQLRepository: registry.NewMySQLRepository(db.Control)}
+	loc := registry.NewLocator(src, time.Minute)
+	for range 100 {
+		if err := loc.Writable(ctx, wy.Code); err != nil {
+			t.Fatalf("before any hold: %v", err)
 		}
 	}
+	if n := src.gets.Load(); n != 1 {
+		t.Errorf("%d reads of the tenant for 100 checks, want 1: a write's check must cost no read of the control plane", n)
+	}
+	loc = registry.NewLocator(src, 50*time.Millisecond)
 
 	held, err := svc.Hold(ctx, wy.Code, "  账户逾期未付（发票 in_1A2B） ")
 	if err != nil || held.HeldSince == nil || held.HoldReason != "账户逾期未付（发票 in_1A2B）" || held.Status != registry.StatusReady {
