@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/countycloud/countycloud/billing/billingtest"
 	"github.com/countycloud/countycloud/core/errs"
 )
 
@@ -34,7 +35,7 @@ func outboxCount(t testing.TB, f fixture) int {
 
 func TestTheCatalogueSyncsOnceAndAPriceChangeMakesANewPrice(t *testing.T) {
 	t.Parallel()
-	rec := record(t, stripeMock(t))
+	rec := record(t, billingtest.StripeMock(t))
 	f := newFixture(t, rec.URL)
 	ctx := context.Background()
 	cat := DefaultCatalogue()
@@ -104,7 +105,7 @@ func TestTheCatalogueSyncsOnceAndAPriceChangeMakesANewPrice(t *testing.T) {
 
 func TestABadCatalogueChangesNothing(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, stripeMock(t))
+	f := newFixture(t, billingtest.StripeMock(t))
 	ctx := context.Background()
 	for name, body := range map[string]string{
 		"not JSON":         `{`,
@@ -133,7 +134,7 @@ func TestABadCatalogueChangesNothing(t *testing.T) {
 
 func TestAccountsPayForCountiesAndAPayerMoves(t *testing.T) {
 	t.Parallel()
-	rec := record(t, stripeMock(t))
+	rec := record(t, billingtest.StripeMock(t))
 	f := newFixture(t, rec.URL)
 	ctx := context.Background()
 	const wy, lc = "gd.shaoguan.wengyuan", "gd.shaoguan.lechang"

@@ -41,7 +41,8 @@ type Service struct {
 }
 
 // New returns billing on the control plane db, sending to Stripe through
-// stripe from jobs on queue.
+// stripe from jobs on queue. A nil stripe keeps the calls in the outbox:
+// register Jobs only with a client.
 func New(db *sqlx.DB, queue Queue, locks *store.Locker, stripe Stripe, directory Directory, now func() time.Time, log *slog.Logger) *Service {
 	return &Service{db: db, jobs: queue, locks: locks, stripe: stripe, directory: directory, now: now, log: log}
 }

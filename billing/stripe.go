@@ -49,13 +49,6 @@ type Customer struct {
 	Metadata  map[string]string `json:"metadata"`
 }
 
-// Environment variables the Stripe client is configured from. The key is
-// only ever read from the environment (never a flag, which ps shows).
-const (
-	EnvStripeKey = "COUNTYCLOUD_STRIPE_KEY"
-	EnvStripeURL = "COUNTYCLOUD_STRIPE_URL"
-)
-
 // StripeConfig is where Stripe is and the key that opens it.
 type StripeConfig struct {
 	Key string
@@ -64,15 +57,6 @@ type StripeConfig struct {
 	URL string
 	// Timeout bounds one call; default 30 s.
 	Timeout time.Duration
-}
-
-// StripeConfigFromEnv reads the configuration from getenv (os.Getenv).
-func StripeConfigFromEnv(getenv func(string) string) (StripeConfig, error) {
-	cfg := StripeConfig{Key: getenv(EnvStripeKey), URL: getenv(EnvStripeURL)}
-	if cfg.Key == "" {
-		return StripeConfig{}, fmt.Errorf("%s is not set: billing needs a Stripe secret key", EnvStripeKey)
-	}
-	return cfg, nil
 }
 
 // NewStripe returns a client of Stripe's API built from cfg alone: it

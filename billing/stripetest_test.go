@@ -18,41 +18,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/countycloud/countycloud/billing/billingtest"
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/jobs"
 	"github.com/countycloud/countycloud/core/store/storetest"
 )
 
-// EnvTestStripe names where the tests find stripe-mock.
-const EnvTestStripe = "COUNTYCLOUD_TEST_STRIPE"
-
-const defaultTestStripe = "http://127.0.0.1:12111"
-
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-// stripeMock returns stripe-mock's address, failing the test when nothing
-// answers there: billing is not tested against nothing.
-func stripeMock(t testing.TB) string {
-	t.Helper()
-	addr := os.Getenv(EnvTestStripe)
-	if addr == "" {
-		addr = defaultTestStripe
-	}
-	if !answers(addr) {
-		t.Fatalf("stripe-mock does not answer at %s: run scripts/ensure-stripe-mock.sh (make deps starts it) or set %s", addr, EnvTestStripe)
-	}
-	return addr
-}
-
-func answers(addr string) bool {
-	c := http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get(addr + "/v1/customers")
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return true
-}
 
 // sent is a request that reached Stripe and how it answered.
 type sent struct {
@@ -139,7 +111,7 @@ func (m *ownStripeMock) start(t testing.TB) {
 		t.Fatal(err)
 	}
 	for range 100 {
-		if answers(m.URL()) {
+		if billingtest.Answers(m.URL()) {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)

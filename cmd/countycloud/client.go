@@ -202,3 +202,19 @@ func modulePages[T any](ctx context.Context, c *apiClient, path string, q url.Va
 		q.Set("after", next)
 	}
 }
+
+// callPrinting sends a request with opts' client and prints its answer as
+// JSON (-o json) or with table.
+func callPrinting(cmd *cobra.Command, e env, opts *clientOptions, method, path string, query url.Values, body, out any, table func() error) error {
+	c, err := opts.client(e)
+	if err != nil {
+		return err
+	}
+	if err := c.do(cmd.Context(), method, path, query, body, out); err != nil {
+		return err
+	}
+	if opts.output == "json" {
+		return printJSON(e.stdout, out)
+	}
+	return table()
+}

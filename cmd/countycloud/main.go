@@ -98,7 +98,7 @@ its API, configured by COUNTYCLOUD_ADDR and COUNTYCLOUD_TOKEN.`,
 		}
 		return usageError("%v\nSee '%s --help'.", err, c.CommandPath())
 	})
-	root.AddCommand(newServerCmd(e), newTenantCmd(e), newLoginCmd(e), newOrgCmd(e), newAuditCmd(e), newCalendarCmd(e), newMeasuresCmd(e), newSealsCmd(e), newWorkflowCmd(e), newSupervisionCmd(e), newRolloutCmd(e), newConvenienceCmd(e), newNotifyCmd(e), newJobsCmd(e), newMigrateCmd(e), newBenchCmd(e), newPluginCmd(e), newApprovalCmd(e), newDisclosureCmd(e), newVendorCmd(e), newModuleCmd())
+	root.AddCommand(newServerCmd(e), newTenantCmd(e), newLoginCmd(e), newOrgCmd(e), newAuditCmd(e), newCalendarCmd(e), newMeasuresCmd(e), newSealsCmd(e), newWorkflowCmd(e), newSupervisionCmd(e), newRolloutCmd(e), newConvenienceCmd(e), newNotifyCmd(e), newJobsCmd(e), newMigrateCmd(e), newBenchCmd(e), newPluginCmd(e), newApprovalCmd(e), newDisclosureCmd(e), newVendorCmd(e), newBillingCmd(e), newModuleCmd())
 	refuseUnknownSubcommands(root)
 	return root
 }

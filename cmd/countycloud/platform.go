@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -20,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/countycloud/countycloud/billing"
 	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/core/auth"
 	"github.com/countycloud/countycloud/core/config"
@@ -63,7 +65,10 @@ type platform struct {
 	notify      *notify.Service
 	supervision *supervision.Service
 	rollout     *rollout.Service
-	plugins     *host.Service
+	billing     *billing.Service
+	// billingSends says Stripe is configured: billing's jobs send its outbox.
+	billingSends bool
+	plugins      *host.Service
 	// files serves the URLs of the modules' files (nil when files are off).
 	files   http.Handler
 	console *web.Console
@@ -130,36 +135,65 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 	progress := rollout.New(db.control, tenants, orgUnits{units}, measures, time.Now,
 		rollout.Options{Automation: rolloutAutomation{plugins: plugins, notify: notifier, org: units, auth: identity}, Census: censusNow{counted},
 			Reports: trialReports{rollout.NewReports(db.control, tenants, orgUnits{units}, measures, queue, time.Now)}})
+	stripe, err := stripeClient(cfg.Stripe, log)
+	if err != nil {
+		return nil, err
+	}
+	charges := billing.New(db.control, queue, db.locks, stripe, registryLevels{tenants}, time.Now, log)
 	console, err := web.New(web.Options{Identity: identity, Guard: identity.Guard().For, SecureCookies: consoleCookiesSecure(cfg, log), Log: log,
 		Rollout: consoleRollout{rollout: progress, registry: tenants}})
 	if err != nil {
 		return nil, err
 	}
 	return &platform{
-		cfg:         cfg,
-		log:         log,
-		db:          db,
-		controlMigs: store.ControlMigrations(),
-		locator:     locator,
-		auth:        identity,
-		trail:       trail,
-		tenants:     tenants,
-		org:         units,
-		calendars:   calendars,
-		measures:    measures,
-		census:      counted,
-		seals:       sealer,
-		workflows:   workflows,
-		notify:      notifier,
-		supervision: supervision.New(router, calendars, tenants, notifier, supervision.Options{}, log),
-		rollout:     progress,
-		plugins:     plugins,
-		files:       files,
-		console:     console,
-		jobs:        queue,
-		metrics:     metrics,
-		announce:    announce,
+		cfg:          cfg,
+		log:          log,
+		db:           db,
+		controlMigs:  store.ControlMigrations(),
+		locator:      locator,
+		auth:         identity,
+		trail:        trail,
+		tenants:      tenants,
+		org:          units,
+		calendars:    calendars,
+		measures:     measures,
+		census:       counted,
+		seals:        sealer,
+		workflows:    workflows,
+		notify:       notifier,
+		supervision:  supervision.New(router, calendars, tenants, notifier, supervision.Options{}, log),
+		rollout:      progress,
+		billing:      charges,
+		billingSends: stripe != nil,
+		plugins:      plugins,
+		files:        files,
+		console:      console,
+		jobs:         queue,
+		metrics:      metrics,
+		announce:     announce,
 	}, nil
+}
+
+// stripeClient is billing's client of Stripe, nil without a key: billing
+// then keeps its calls to Stripe in the outbox until one is given.
+func stripeClient(cfg config.Stripe, log *slog.Logger) (billing.Stripe, error) {
+	if cfg.Key == "" {
+		log.Warn("no " + config.EnvStripeKey + ": billing's calls to Stripe wait in its outbox until a key is given")
+		return nil, nil
+	}
+	client, err := billing.NewStripe(billing.StripeConfig{Key: cfg.Key, URL: cfg.URL})
+	if err != nil {
+		return nil, fmt.Errorf("--stripe-url: %w", err)
+	}
+	return client, nil
+}
+
+// registryLevels tells billing the level of a tenant of the registry.
+type registryLevels struct{ registry registry.Service }
+
+func (r registryLevels) Level(ctx context.Context, code string) (string, error) {
+	t, err := r.registry.Get(ctx, code)
+	return string(t.Level), err
 }
 
 // sealKeyRing is the key units' seal keys are kept under: --seal-key's,
@@ -474,10 +508,15 @@ func (p *platform) worker() *jobs.Worker {
 		rollout.JobHalfMonthReports: p.reports().HalfMonthJob,
 		rollout.JobFeedbackSweep:    p.feedback().SweepJob,
 	}
+	var billingSchedules []jobs.Schedule
+	if p.billingSends {
+		maps.Copy(handlers, p.billing.Jobs())
+		billingSchedules = billing.Schedules()
+	}
 	return jobs.NewWorker(p.jobs, handlers, jobs.Options{
 		Concurrency: p.cfg.Workers,
 		Drain:       p.cfg.ShutdownTimeout / 2,
-		Schedules: []jobs.Schedule{
+		Schedules: append([]jobs.Schedule{
 			{Kind: auth.JobRotateKeys, Every: rotateKeysEvery},
 			{Kind: jobPurge, Every: 24 * time.Hour},
 			{Kind: notify.JobSweep, Every: notify.SweepEvery},
@@ -490,7 +529,7 @@ func (p *platform) worker() *jobs.Worker {
 			{Kind: rollout.JobOverview, Every: rollout.OverviewEvery},
 			{Kind: rollout.JobHalfMonthReports, Every: rollout.ReportsSweepEvery},
 			{Kind: rollout.JobFeedbackSweep, Every: rollout.FeedbackSweepEvery},
-		},
+		}, billingSchedules...),
 	}, p.log)
 }
 
@@ -510,6 +549,7 @@ func (p *platform) routes() []kit.Route {
 	routes = append(routes, p.notify.Routes(guard, opts...)...)
 	routes = append(routes, p.supervision.Routes(guard, opts...)...)
 	routes = append(routes, p.rollout.Routes(guard, opts...)...)
+	routes = append(routes, p.billing.Routes(guard, opts...)...)
 	routes = append(routes, p.reports().Routes(guard, opts...)...)
 	routes = append(routes, p.feedbackRoutes(guard, opts...)...)
 	routes = append(routes, p.plugins.Routes(guard, opts...)...)

@@ -50,17 +50,7 @@ its gate is open, and every phase change is recorded and audited.`,
 // call sends a request to path and prints out as JSON with -o json, or
 // with table.
 func (r *rolloutCmd) call(cmd *cobra.Command, method, path string, query url.Values, body, out any, table func() error) error {
-	c, err := r.opts.client(r.e)
-	if err != nil {
-		return err
-	}
-	if err := c.do(cmd.Context(), method, path, query, body, out); err != nil {
-		return err
-	}
-	if r.opts.output == "json" {
-		return printJSON(r.e.stdout, out)
-	}
-	return table()
+	return callPrinting(cmd, r.e, &r.opts, method, path, query, body, out, table)
 }
 
 func countyPath(code, rest string) string {

@@ -55,6 +55,7 @@ province; nothing is kept.`,
 				return usageError("invalid configuration:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  "))
 			}
 			cfg.S3.ReadKeys(e.lookup)
+			cfg.Stripe.ReadKey(e.lookup)
 			if err := cfg.Validate(); err != nil {
 				return usageError("invalid configuration:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  "))
 			}

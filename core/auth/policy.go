@@ -225,5 +225,18 @@ func Policy() map[string]Rule {
 		"jobs.list":  read(operator),
 		"jobs.get":   read(operator),
 		"jobs.retry": write(operator),
+
+		// Billing: the province's IT office keeps the accounts that pay,
+		// the catalogue and the calls to Stripe; a county's admins read
+		// which account pays for their own county.
+		"billing.accounts.list":   read(operator),
+		"billing.accounts.create": write(operator),
+		"billing.accounts.get":    read(operator),
+		"billing.accounts.update": write(operator),
+		"billing.county.get":      read(countyAdmin),
+		"billing.county.assign":   write(operator),
+		"billing.prices":          read(operator),
+		"billing.sync":            write(operator),
+		"billing.outbox":          read(operator),
 	}
 }

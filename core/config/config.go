@@ -89,6 +89,8 @@ type Server struct {
 	// unless S3 names a bucket that does.
 	FileDir string
 	S3      S3
+	// Stripe is where billing sends its calls.
+	Stripe Stripe
 	// FileSigningKey signs the URLs files go up and down through; every
 	// replica needs the same. Without it (outside dev mode) modules keep
 	// no files.
@@ -151,6 +153,7 @@ func (c *Server) RegisterFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&c.PublicBodyLimit, "public-body-limit", 64<<10, "largest body, in bytes, of a request to a module's public route (no token: citizens, enterprises)")
 	fs.Float64Var(&c.PublicRate, "public-rate", 1, "requests per second one address may make to the modules' public routes, bursts of twice that")
 	c.S3.RegisterFlags(fs)
+	c.Stripe.RegisterFlags(fs)
 	c.SMTP.RegisterFlags(fs)
 }
 
@@ -332,6 +335,7 @@ func (c *Server) Validate() error {
 		p.add("seal-key", "must be at least %d characters, got %d", minSealKey, len(c.SealKey))
 	}
 	c.S3.validate(&p, c.Dev)
+	c.Stripe.validate(&p)
 	c.SMTP.validate(&p)
 	return errors.Join(p...)
 }
