@@ -228,13 +228,14 @@ func Policy() map[string]Rule {
 
 		// Billing: the province's IT office keeps the accounts that pay,
 		// the catalogue and the calls to Stripe; a county's admins read
-		// which account pays for their own county.
+		// which account pays for their own county. Moving a held county
+		// to another account is part of settling it.
 		"billing.accounts.list":   read(operator),
 		"billing.accounts.create": write(operator),
 		"billing.accounts.get":    read(operator),
 		"billing.accounts.update": write(operator),
 		"billing.county.get":      read(countyAdmin),
-		"billing.county.assign":   write(operator),
+		"billing.county.assign":   settling(operator),
 		"billing.prices":          read(operator),
 		"billing.sync":            write(operator),
 		"billing.outbox":          read(operator),
