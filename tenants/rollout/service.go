@@ -305,12 +305,28 @@ func (s *Service) EditPlan(ctx context.Context, county string, version int64, bo
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return errors.Join(err, errs.Conflict(CodeStalePlan, "the plan of %s is at version %d, not %d: read it again", county, before.Version, version))
 		}
+		if dates := starts(body); !maps.Equal(dates, starts(before.PlanBody)) {
+			for _, l := range s.opts.DatesListeners {
+				if err := l.PlanDatesChanged(ctx, tx, PlanDates{County: county, Version: version + 1, Starts: dates}); err != nil {
+					return fmt.Errorf("tell of the dates of %s moved: %w", county, err)
+				}
+			}
+		}
 		return audit.Write(ctx, tx, audit.New(ctx, "rollout.plan.edit", "rollout_plan", county, before.PlanBody, body))
 	})
 	if err != nil {
 		return Plan{}, err
 	}
 	return s.Plan(ctx, county)
+}
+
+// starts are b's phases' first days, by phase.
+func starts(b PlanBody) map[string]string {
+	out := make(map[string]string, len(b.Phases))
+	for _, ph := range b.Phases {
+		out[ph.Phase] = ph.Start
+	}
+	return out
 }
 
 // Status is where a county stands: its phase, since when, and its gate.

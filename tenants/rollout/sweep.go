@@ -61,6 +61,23 @@ type Listener interface {
 	PhaseChanged(ctx context.Context, c Change) error
 }
 
+// DatesListener hears that an edit moved a county's planned phase dates
+// (billing moves the trial's end with the formal start), in the edit's
+// transaction: what it writes there is committed with the edit or not at
+// all, and an error refuses the edit.
+type DatesListener interface {
+	PlanDatesChanged(ctx context.Context, tx *sqlx.Tx, d PlanDates) error
+}
+
+// PlanDates are the planned first days of a county's phases after an
+// edit of its plan, which made Version.
+type PlanDates struct {
+	County  string
+	Version int64
+	// Starts are the phases' first days, by phase.
+	Starts map[string]string
+}
+
 // TrialReports makes the end-of-trial usage report (用户使用报告) of each
 // key unit of a county, over the trial's days; making it again for the
 // same days is the same report.
@@ -82,8 +99,10 @@ type Census interface {
 type Options struct {
 	Automation Automation
 	Listeners  []Listener
-	Reports    TrialReports
-	Census     Census
+	// DatesListeners hear a plan's dates moved by an edit.
+	DatesListeners []DatesListener
+	Reports        TrialReports
+	Census         Census
 }
 
 // JobSweep is the kind of the job that carries counties through what
