@@ -19,7 +19,7 @@ func TestAStripeOutageDelaysAndLosesNothing(t *testing.T) {
 	rec := record(t, mock.URL())
 	f := newFixture(t, rec.URL)
 	ctx, cancel := context.WithCancel(context.Background())
-	w := jobs.NewWorker(f.queue, f.svc.Jobs(), jobs.Options{Poll: 20 * time.Millisecond, Backoff: func(int) time.Duration { return 100 * time.Millisecond }}, quiet)
+	w := jobs.NewWorker(f.queue, f.svc.Jobs(), jobs.Options{Poll: 20 * time.Millisecond, Backoff: func(int) time.Duration { return 250 * time.Millisecond }}, quiet)
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })

@@ -119,14 +119,19 @@ func (s *Service) SweepJob(ctx context.Context, _ jobs.Job) error {
 	return nil
 }
 
-// errStreamBusy says another worker is sending the stream's rows now; the
-// job tries again after its backoff and by then finds its row sent.
+// errStreamBusy says another worker has been sending the stream's rows for
+// longer than streamLockWait; the job tries again after its backoff.
 var errStreamBusy = errors.New("another worker is sending this stream")
+
+// streamLockWait is how long a send waits for the worker sending its
+// stream: long enough for a few calls, so that a busy stream costs no
+// attempt, which an outage of a few days needs all of.
+const streamLockWait = 5 * time.Second
 
 // SendJob sends the job's row: first every earlier row of its stream
 // still waiting, then it, then the rows after it while they go through.
-// One worker at a time sends a stream (a named lock), so rows leave in
-// order. A failure before the job's own row went out fails the job, which
+// One worker at a time sends a stream (a named lock; the next waits for
+// it and then sends what is still waiting), so rows leave in order. A failure before the job's own row went out fails the job, which
 // is tried again with backoff; Stripe's answer to a row is recorded with
 // it, in one transaction with what the answer changes (a customer's id).
 func (s *Service) SendJob(ctx context.Context, j jobs.Job) error {
@@ -141,7 +146,7 @@ func (s *Service) SendJob(ctx context.Context, j jobs.Job) error {
 	if err != nil || row.SentAt != nil {
 		return err
 	}
-	release, err := s.locks.Lock(ctx, "billing.outbox:"+row.Stream, 0)
+	release, err := s.locks.Lock(ctx, "billing.outbox:"+row.Stream, streamLockWait)
 	if errors.Is(err, store.ErrLocked) {
 		return errStreamBusy
 	}
