@@ -1,0 +1,250 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/jobs"
+	"github.com/countycloud/countycloud/core/kit"
+	"github.com/countycloud/countycloud/core/store"
+	"github.com/countycloud/countycloud/tenants/registry"
+)
+
+// WebhookPath is where Stripe delivers events; register it in Stripe's
+// dashboard with the API version the library pins (stripe.APIVersion).
+const WebhookPath = "/v1/billing/stripe/webhook"
+
+// EnvWebhookSecret names the endpoint's signing secret (whsec_…), read
+// from the environment only.
+const EnvWebhookSecret = "COUNTYCLOUD_STRIPE_WEBHOOK_SECRET"
+
+// MaxWebhookBody is the largest event accepted. Stripe's events are a few
+// kilobytes; an invoice with many lines stays well under this.
+const MaxWebhookBody = 256 << 10
+
+// maxEventID bounds an event's id, which names its job (keys of at most
+// 191 bytes). Stripe's ids are about 30 characters.
+const maxEventID = 160
+
+// DefaultGrace is how long an account may stay past due before the
+// counties it pays for become read-only.
+const DefaultGrace = 14 * 24 * time.Hour
+
+// Codes of the webhook's refusals.
+const (
+	CodeWebhookTooLarge   = "stripe_webhook_too_large"
+	CodeWebhookSignature  = "stripe_webhook_signature_invalid"
+	CodeWebhookAPIVersion = "stripe_webhook_api_version"
+	CodeWebhookInvalid    = "stripe_webhook_invalid"
+)
+
+// Job kinds of the webhooks. JobProcessEvent applies one stored event;
+// JobWebhookSweep, on a schedule, queues the events still waiting (a
+// process that died between storing and queuing) and brings every
+// account's holds in line with its standing and the clock (the grace).
+const (
+	JobProcessEvent    = "billing.webhook.process"
+	JobWebhookSweep    = "billing.webhook.sweep"
+	WebhookSweepEvery  = time.Minute
+	processMaxAttempts = 30
+)
+
+// Outcomes of a processed event.
+const (
+	OutcomeApplied       = "applied"
+	OutcomeIgnored       = "ignored"
+	OutcomeStale         = "stale"
+	OutcomeIgnoredForNow = "ignored_for_now"
+)
+
+// Holder holds and lifts a county's billing hold (registry.Service).
+type Holder interface {
+	Hold(ctx context.Context, code, reason string) (registry.Tenant, error)
+	Unhold(ctx context.Context, code string) (registry.Tenant, error)
+}
+
+// WebhookConfig configures the webhook endpoint and the grace.
+type WebhookConfig struct {
+	// Secret is the endpoint's signing secret (EnvWebhookSecret).
+	Secret string
+	// Grace is how long an account stays past due before its counties
+	// are held; DefaultGrace when zero.
+	Grace time.Duration
+}
+
+// WebhookConfigFromEnv reads the secret from getenv (os.Getenv).
+func WebhookConfigFromEnv(getenv func(string) string) (WebhookConfig, error) {
+	cfg := WebhookConfig{Secret: getenv(EnvWebhookSecret)}
+	if cfg.Secret == "" {
+		return WebhookConfig{}, fmt.Errorf("%s is not set: Stripe's webhooks cannot be verified", EnvWebhookSecret)
+	}
+	return cfg, nil
+}
+
+// EventHandler applies an event of a type billing leaves to others (a
+// subscription's) in tx, the transaction that marks the event processed,
+// for account, the event's customer's. It returns what it did, kept as
+// the event's note; an error rolls the event back to be tried again.
+type EventHandler func(ctx context.Context, tx *sqlx.Tx, account Account, event stripe.Event) (note string, err error)
+
+// subscriptionEvents are the types billing accepts and leaves to the
+// subscriptions' handlers (Webhooks.Handle); until one registers they
+// are stored and marked ignored_for_now.
+var subscriptionEvents = []string{"customer.subscription.updated", "customer.subscription.deleted", "customer.subscription.trial_will_end"}
+
+// Webhooks receives Stripe's events, stores them first and applies them
+// from durable jobs: invoices paid and failed move an account's
+// standing, and an account past due beyond its grace has its counties
+// held until it pays.
+type Webhooks struct {
+	svc      *Service
+	cfg      WebhookConfig
+	holds    Holder
+	handlers map[string]EventHandler
+}
+
+// NewWebhooks returns the webhooks of svc, holding counties through holds.
+func NewWebhooks(svc *Service, cfg WebhookConfig, holds Holder) *Webhooks {
+	if cfg.Grace <= 0 {
+		cfg.Grace = DefaultGrace
+	}
+	return &Webhooks{svc: svc, cfg: cfg, holds: holds, handlers: map[string]EventHandler{}}
+}
+
+// Handle makes h apply the events of eventType, one of the subscription
+// events; call it before serving. Other types are billing's own.
+func (w *Webhooks) Handle(eventType string, h EventHandler) error {
+	for _, t := range subscriptionEvents {
+		if t == eventType {
+			w.handlers[eventType] = h
+			return nil
+		}
+	}
+	return fmt.Errorf("billing handles no %q events through a hook", eventType)
+}
+
+// Jobs are the handlers of the webhooks' job kinds.
+func (w *Webhooks) Jobs() map[string]jobs.Handler {
+	return map[string]jobs.Handler{JobProcessEvent: w.ProcessJob, JobWebhookSweep: w.SweepJob}
+}
+
+// WebhookSchedules are the webhooks' recurring jobs.
+func WebhookSchedules() []jobs.Schedule {
+	return []jobs.Schedule{{Kind: JobWebhookSweep, Every: WebhookSweepEvery}}
+}
+
+// Routes serves the endpoint Stripe calls:
+//
+//	POST /v1/billing/stripe/webhook   an event, signed (Stripe-Signature)
+//
+// It takes no platform token: the signature is its authentication.
+func (w *Webhooks) Routes() []kit.Route {
+	// The route's body limit is one byte over the webhook's, so that the
+	// handler itself sees a body too large and refuses it in its words.
+	return []kit.Route{{Method: http.MethodPost, Pattern: WebhookPath, Name: "billing.stripe.webhook", Handler: http.HandlerFunc(w.serve), MaxBody: MaxWebhookBody + 1}}
+}
+
+// Received is the answer to a delivery: Stripe needs only a 2xx.
+type Received struct {
+	Event     string `json:"event"`
+	Duplicate bool   `json:"duplicate"`
+}
+
+func (w *Webhooks) serve(rw http.ResponseWriter, r *http.Request) {
+	encode := kit.ErrorEncoder(w.svc.log)
+	got, err := w.Receive(r.Context(), r.Body, r.Header.Get("Stripe-Signature"))
+	if err != nil {
+		encode(r.Context(), err, rw)
+		return
+	}
+	if err := kit.EncodeJSON(http.StatusOK)(r.Context(), rw, got); err != nil {
+		w.svc.log.WarnContext(r.Context(), "answering Stripe failed", "event", got.Event, "err", err)
+	}
+}
+
+// Receive verifies a delivery's raw body against its Stripe-Signature
+// header, stores the event unless it was stored before and queues its
+// processing. Nothing is stored for a delivery it refuses.
+func (w *Webhooks) Receive(ctx context.Context, body io.Reader, signature string) (Received, error) {
+	payload, err := io.ReadAll(io.LimitReader(body, MaxWebhookBody+1))
+	var tooLarge *http.MaxBytesError
+	if len(payload) > MaxWebhookBody || errors.As(err, &tooLarge) {
+		return Received{}, errs.E(errs.KindTooLarge, CodeWebhookTooLarge, "事件超过 %d 字节 / the event is over %d bytes", MaxWebhookBody, MaxWebhookBody)
+	}
+	if err != nil {
+		return Received{}, errs.Invalid(CodeWebhookInvalid, "读取事件失败 / reading the event failed: %v", err)
+	}
+	event, err := w.verify(payload, signature)
+	if err != nil {
+		return Received{}, err
+	}
+	stored, err := w.store(ctx, event, payload)
+	if err != nil {
+		return Received{}, err
+	}
+	if stored {
+		w.queue(ctx, event.ID)
+	}
+	return Received{Event: event.ID, Duplicate: !stored}, nil
+}
+
+// verify checks the signature, the timestamp's age (the library's
+// tolerance) and the API version (the library's, which the endpoint is
+// registered with): an event of another version would be read wrongly.
+func (w *Webhooks) verify(payload []byte, signature string) (stripe.Event, error) {
+	event, err := webhook.ConstructEventWithOptions(payload, signature, w.cfg.Secret, webhook.ConstructEventOptions{})
+	switch {
+	case errors.Is(err, webhook.ErrTooOld):
+		return stripe.Event{}, errs.Invalid(CodeWebhookSignature, "签名的时间戳超出 %s 容差 / the signature's timestamp is older than the tolerance of %s", webhook.DefaultTolerance, webhook.DefaultTolerance)
+	case errors.Is(err, webhook.ErrNotSigned), errors.Is(err, webhook.ErrInvalidHeader), errors.Is(err, webhook.ErrNoValidSignature):
+		return stripe.Event{}, errs.Invalid(CodeWebhookSignature, "签名无效 / the signature does not verify: %v", err)
+	case err != nil && event.ID != "" && event.APIVersion != stripe.APIVersion:
+		return stripe.Event{}, errs.Invalid(CodeWebhookAPIVersion, "事件的 API 版本为 %q，端点固定为 %s / the event's API version is %q; the endpoint is pinned to %s", event.APIVersion, stripe.APIVersion, event.APIVersion, stripe.APIVersion)
+	case err != nil:
+		return stripe.Event{}, errs.Invalid(CodeWebhookInvalid, "事件不是 Stripe 事件的 JSON / the event is not a Stripe event's JSON")
+	}
+	if event.ID == "" || len(event.ID) > maxEventID || event.Type == "" || len(event.Type) > 128 {
+		return stripe.Event{}, errs.Invalid(CodeWebhookInvalid, "事件须有 id 和 type / an event has an id and a type")
+	}
+	return event, nil
+}
+
+// store keeps the event; false says it was kept before. The event's id is
+// the primary key: of two deliveries stored at once, one inserts and the
+// other finds it there.
+func (w *Webhooks) store(ctx context.Context, e stripe.Event, payload []byte) (bool, error) {
+	_, err := w.svc.db.ExecContext(ctx, "INSERT INTO billing_webhook_events (id, type, stripe_created, body, received_at) VALUES (?, ?, ?, ?, ?)",
+		e.ID, string(e.Type), e.Created, string(payload), w.svc.now().UTC())
+	if store.IsDuplicate(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store Stripe event %s: %w", e.ID, err)
+	}
+	return true, nil
+}
+
+type processPayload struct {
+	Event string `json:"event"`
+}
+
+func processSpec(event string) jobs.Spec {
+	return jobs.Spec{Kind: JobProcessEvent, Key: JobProcessEvent + "@" + event, Payload: processPayload{Event: event}, MaxAttempts: processMaxAttempts}
+}
+
+// queue asks for the event to be processed; a failure loses nothing, the
+// sweep queues it.
+func (w *Webhooks) queue(ctx context.Context, event string) {
+	if _, _, err := w.svc.jobs.Enqueue(ctx, processSpec(event)); err != nil {
+		w.svc.log.WarnContext(ctx, "queuing a Stripe event failed; the sweep queues it", "event", event, "err", err)
+	}
+}
