@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/webhook"
+
 	"github.com/countycloud/countycloud/core/errs"
 )
 
@@ -53,6 +56,46 @@ func FuzzParseYuan(f *testing.F) {
 		back, err := ParseYuan(v.String())
 		if err != nil || back != v {
 			t.Fatalf("%q → %s → %d, %v", s, v, back, err)
+		}
+	})
+}
+
+// FuzzParseObject: whatever an event's object holds, billing reads an
+// id and a customer from it or refuses it, and never panics.
+func FuzzParseObject(f *testing.F) {
+	f.Add([]byte(`{"id": "in_1", "object": "invoice", "customer": "cus_gd", "metadata": {"countycloud_county": "gd.shaoguan.wengyuan"}}`))
+	f.Add([]byte(`{"id": "sub_1", "customer": {"id": "cus_gd", "object": "customer"}}`))
+	f.Add([]byte(`{"id": "in_2", "customer": null}`))
+	f.Add([]byte(`{"id": "in_3", "customer": 12, "metadata": {"countycloud_account": 1}}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		o, err := parseObject(b)
+		if err == nil && (o.ID == "" || o.Customer == "") {
+			t.Fatalf("read an object without an id or a customer: %+v", o)
+		}
+	})
+}
+
+// FuzzVerify: whatever body arrives correctly signed, it is refused with
+// an invalid-input error or read as an event with an id short enough to
+// name its job and a type.
+func FuzzVerify(f *testing.F) {
+	w := NewWebhooks(nil, WebhookConfig{Secret: "whsec_fuzz"}, nil)
+	f.Add([]byte(`{"id": "evt_1", "object": "event", "type": "invoice.paid", "api_version": "` + stripe.APIVersion + `", "data": {"object": {"id": "in_1"}}}`))
+	f.Add([]byte(`{"id": "evt_1", "type": "invoice.paid", "api_version": "2020-08-27"}`))
+	f.Add([]byte(`{"id": "", "api_version": "` + stripe.APIVersion + `"}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: b, Secret: "whsec_fuzz"})
+		e, err := w.verify(b, signed.Header)
+		if err != nil {
+			if x := errs.As(err); x == nil || x.Kind != errs.KindInvalid {
+				t.Fatalf("not an invalid-input error: %v", err)
+			}
+			return
+		}
+		if e.ID == "" || len(e.ID) > maxEventID || e.Type == "" || e.APIVersion != stripe.APIVersion {
+			t.Fatalf("accepted %+v", e)
 		}
 	})
 }
