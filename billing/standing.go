@@ -342,19 +342,10 @@ func (w *Webhooks) reconcile(ctx context.Context, account string) error {
 	return errors.Join(failures...)
 }
 
-// SweepJob queues the events still waiting to be processed and brings the
-// holds of every account past due, or with counties held, in line with
-// its standing and the clock.
+// SweepJob brings the holds of every account past due, or with counties
+// held, in line with its standing and the clock: the grace ends on no
+// event of Stripe's.
 func (w *Webhooks) SweepJob(ctx context.Context, _ jobs.Job) error {
-	var waiting []string
-	if err := w.svc.db.SelectContext(ctx, &waiting, "SELECT id FROM billing_webhook_events WHERE processed_at IS NULL ORDER BY received_at LIMIT 10000"); err != nil {
-		return fmt.Errorf("sweep Stripe's events: %w", err)
-	}
-	for _, id := range waiting {
-		if _, _, err := w.svc.jobs.Enqueue(ctx, processSpec(id)); err != nil {
-			return fmt.Errorf("sweep Stripe's events: %w", err)
-		}
-	}
 	var accounts []string
 	if err := w.svc.db.SelectContext(ctx, &accounts, "SELECT account_code FROM billing_standings WHERE standing = ? UNION SELECT account_code FROM billing_holds ORDER BY 1", StandingPastDue); err != nil {
 		return fmt.Errorf("sweep billing standings: %w", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -48,9 +49,9 @@ const (
 )
 
 // Job kinds of the webhooks. JobProcessEvent applies one stored event;
-// JobWebhookSweep, on a schedule, queues the events still waiting (a
-// process that died between storing and queuing) and brings every
-// account's holds in line with its standing and the clock (the grace).
+// it is queued in the transaction that stores the event. JobWebhookSweep,
+// on a schedule, brings every account's holds in line with its standing
+// and the clock (the grace).
 const (
 	JobProcessEvent    = "billing.webhook.process"
 	JobWebhookSweep    = "billing.webhook.sweep"
@@ -110,6 +111,7 @@ type Webhooks struct {
 	cfg      WebhookConfig
 	holds    Holder
 	handlers map[string]EventHandler
+	seen     *seenEvents
 }
 
 // NewWebhooks returns the webhooks of svc, holding counties through holds.
@@ -117,7 +119,7 @@ func NewWebhooks(svc *Service, cfg WebhookConfig, holds Holder) *Webhooks {
 	if cfg.Grace <= 0 {
 		cfg.Grace = DefaultGrace
 	}
-	return &Webhooks{svc: svc, cfg: cfg, holds: holds, handlers: map[string]EventHandler{}}
+	return &Webhooks{svc: svc, cfg: cfg, holds: holds, handlers: map[string]EventHandler{}, seen: newSeenEvents(seenCapacity)}
 }
 
 // Handle makes h apply the events of eventType, one of the subscription
@@ -191,9 +193,6 @@ func (w *Webhooks) Receive(ctx context.Context, body io.Reader, signature string
 	if err != nil {
 		return Received{}, err
 	}
-	if stored {
-		w.queue(ctx, event.ID)
-	}
 	return Received{Event: event.ID, Duplicate: !stored}, nil
 }
 
@@ -218,19 +217,33 @@ func (w *Webhooks) verify(payload []byte, signature string) (stripe.Event, error
 	return event, nil
 }
 
-// store keeps the event; false says it was kept before. The event's id is
-// the primary key: of two deliveries stored at once, one inserts and the
-// other finds it there.
+// store keeps the event and queues its processing in one transaction;
+// false says it was kept before. The event's id is the primary key: of
+// two deliveries stored at once, one inserts and the other finds it
+// there. An event this replica saw lately is answered from memory.
 func (w *Webhooks) store(ctx context.Context, e stripe.Event, payload []byte) (bool, error) {
-	_, err := w.svc.db.ExecContext(ctx, "INSERT INTO billing_webhook_events (id, type, stripe_created, body, received_at) VALUES (?, ?, ?, ?, ?)",
-		e.ID, string(e.Type), e.Created, string(payload), w.svc.now().UTC())
-	if store.IsDuplicate(err) {
+	if w.seen.has(e.ID) {
 		return false, nil
 	}
+	stored := true
+	err := store.InTx(ctx, w.svc.db, nil, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO billing_webhook_events (id, type, stripe_created, body, received_at) VALUES (?, ?, ?, ?, ?)",
+			e.ID, string(e.Type), e.Created, string(payload), w.svc.now().UTC())
+		if store.IsDuplicate(err) {
+			stored = false
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		_, err = jobs.EnqueueIn(ctx, tx, processSpec(e.ID))
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("store Stripe event %s: %w", e.ID, err)
 	}
-	return true, nil
+	w.seen.add(e.ID)
+	return stored, nil
 }
 
 type processPayload struct {
@@ -241,10 +254,39 @@ func processSpec(event string) jobs.Spec {
 	return jobs.Spec{Kind: JobProcessEvent, Key: JobProcessEvent + "@" + event, Payload: processPayload{Event: event}, MaxAttempts: processMaxAttempts}
 }
 
-// queue asks for the event to be processed; a failure loses nothing, the
-// sweep queues it.
-func (w *Webhooks) queue(ctx context.Context, event string) {
-	if _, _, err := w.svc.jobs.Enqueue(ctx, processSpec(event)); err != nil {
-		w.svc.log.WarnContext(ctx, "queuing a Stripe event failed; the sweep queues it", "event", event, "err", err)
+// seenCapacity is how many event ids a replica remembers: Stripe retries
+// a delivery for up to three days, and a busy day is a few thousand
+// events.
+const seenCapacity = 1 << 16
+
+// seenEvents remembers the last ids stored or found stored, oldest
+// forgotten first.
+type seenEvents struct {
+	mu   sync.Mutex
+	ids  map[string]struct{}
+	ring []string
+	next int
+}
+
+func newSeenEvents(capacity int) *seenEvents {
+	return &seenEvents{ids: make(map[string]struct{}, capacity), ring: make([]string, capacity)}
+}
+
+func (s *seenEvents) has(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.ids[id]
+	return ok
+}
+
+func (s *seenEvents) add(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.ids[id]; ok {
+		return
 	}
+	delete(s.ids, s.ring[s.next])
+	s.ring[s.next] = id
+	s.ids[id] = struct{}{}
+	s.next = (s.next + 1) % len(s.ring)
 }

@@ -95,18 +95,52 @@ func NewQueue(db *sqlx.DB) *Queue { return &Queue{db: db} }
 // Enqueue adds the job spec asks for, or, when spec's key exists, returns
 // the job that has it with created false.
 func (q *Queue) Enqueue(ctx context.Context, spec Spec) (job Job, created bool, err error) {
+	res, key, err := insert(ctx, q.db, spec)
+	if store.IsDuplicate(err) && key.Valid {
+		var existing Job
+		if err := q.db.GetContext(ctx, &existing, "SELECT "+jobColumns+" FROM jobs WHERE idempotency_key = ?", key); err != nil {
+			return Job{}, false, fmt.Errorf("read job with key %s: %w", spec.Key, err)
+		}
+		return existing, false, nil
+	}
+	if err != nil {
+		return Job{}, false, err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return Job{}, false, fmt.Errorf("enqueue %s: %w", spec.Kind, err)
+	}
+	job, err = q.Get(ctx, id)
+	return job, true, err
+}
+
+// EnqueueIn adds the job spec asks for in tx, the transaction of the
+// change that needs it: the job exists exactly when the change commits,
+// and costs the change no commit of its own. A key that exists adds
+// nothing (created false).
+func EnqueueIn(ctx context.Context, tx *sqlx.Tx, spec Spec) (created bool, err error) {
+	_, key, err := insert(ctx, tx, spec)
+	if store.IsDuplicate(err) && key.Valid {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// insert checks spec and writes its row.
+func insert(ctx context.Context, db sqlx.ExecerContext, spec Spec) (sql.Result, sql.NullString, error) {
+	var key sql.NullString
 	if !kindPattern.MatchString(spec.Kind) {
-		return Job{}, false, errs.Invalid(CodeInvalidJob, "job kind %q: lowercase letters, digits, dots, dashes and underscores, starting with a letter", spec.Kind)
+		return nil, key, errs.Invalid(CodeInvalidJob, "job kind %q: lowercase letters, digits, dots, dashes and underscores, starting with a letter", spec.Kind)
 	}
 	if len(spec.Key) > 191 {
-		return Job{}, false, errs.Invalid(CodeInvalidJob, "idempotency key is %d bytes; at most 191", len(spec.Key))
+		return nil, key, errs.Invalid(CodeInvalidJob, "idempotency key is %d bytes; at most 191", len(spec.Key))
 	}
 	if spec.MaxAttempts < 0 {
-		return Job{}, false, errs.Invalid(CodeInvalidJob, "max attempts must not be negative")
+		return nil, key, errs.Invalid(CodeInvalidJob, "max attempts must not be negative")
 	}
 	payload, err := json.Marshal(spec.Payload)
 	if err != nil {
-		return Job{}, false, errs.Invalid(CodeInvalidJob, "payload: %v", err)
+		return nil, key, errs.Invalid(CodeInvalidJob, "payload: %v", err)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	runAt := spec.RunAt.UTC().Truncate(time.Microsecond)
@@ -117,28 +151,15 @@ func (q *Queue) Enqueue(ctx context.Context, spec Spec) (job Job, created bool, 
 	if maxAttempts == 0 {
 		maxAttempts = DefaultMaxAttempts
 	}
-	var key sql.NullString
 	if spec.Key != "" {
 		key = sql.NullString{String: spec.Key, Valid: true}
 	}
-	res, err := q.db.ExecContext(ctx, `INSERT INTO jobs (kind, tenant_code, payload, idempotency_key, status, run_at, attempts, max_attempts, created_at, updated_at)
+	res, err := db.ExecContext(ctx, `INSERT INTO jobs (kind, tenant_code, payload, idempotency_key, status, run_at, attempts, max_attempts, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`, spec.Kind, spec.Tenant, string(payload), key, StatusQueued, runAt, maxAttempts, now, now)
-	if store.IsDuplicate(err) && key.Valid {
-		var existing Job
-		if err := q.db.GetContext(ctx, &existing, "SELECT "+jobColumns+" FROM jobs WHERE idempotency_key = ?", key); err != nil {
-			return Job{}, false, fmt.Errorf("read job with key %s: %w", spec.Key, err)
-		}
-		return existing, false, nil
-	}
 	if err != nil {
-		return Job{}, false, fmt.Errorf("enqueue %s: %w", spec.Kind, err)
+		return nil, key, fmt.Errorf("enqueue %s: %w", spec.Kind, err)
 	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return Job{}, false, fmt.Errorf("enqueue %s: %w", spec.Kind, err)
-	}
-	job, err = q.Get(ctx, id)
-	return job, true, err
+	return res, key, nil
 }
 
 // Get returns job id.
