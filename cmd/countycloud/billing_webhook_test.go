@@ -23,14 +23,6 @@ import (
 	"github.com/countycloud/countycloud/tenants/registry"
 )
 
-// levels tells billing the registry's level of a tenant.
-type levels struct{ registry.Service }
-
-func (l levels) Level(ctx context.Context, code string) (string, error) {
-	t, err := l.Get(ctx, code)
-	return string(t.Level), err
-}
-
 // testClock is a time the test moves.
 type testClock struct {
 	mu sync.Mutex
@@ -68,7 +60,7 @@ func TestAFailedPaymentLeadsThroughGraceToReadOnlyAndBackOncePaid(t *testing.T) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := billing.New(db.Control, p.jobs, db.Locker, client, levels{p.tenants}, clock.Now, quiet)
+	svc := billing.New(db.Control, p.jobs, db.Locker, client, registryLevels{p.tenants}, clock.Now, quiet)
 	hooks := billing.NewWebhooks(svc, billing.WebhookConfig{Secret: secret}, p.tenants)
 	if _, err := svc.CreateAccount(ctx, billing.AccountInput{Code: "gd", Name: "广东省政务服务数据管理局"}); err != nil {
 		t.Fatal(err)
