@@ -24,10 +24,6 @@ import (
 // dashboard with the API version the library pins (stripe.APIVersion).
 const WebhookPath = "/v1/billing/stripe/webhook"
 
-// EnvWebhookSecret names the endpoint's signing secret (whsec_…), read
-// from the environment only.
-const EnvWebhookSecret = "COUNTYCLOUD_STRIPE_WEBHOOK_SECRET"
-
 // MaxWebhookBody is the largest event accepted. Stripe's events are a few
 // kilobytes; an invoice with many lines stays well under this.
 const MaxWebhookBody = 256 << 10
@@ -46,6 +42,7 @@ const (
 	CodeWebhookSignature  = "stripe_webhook_signature_invalid"
 	CodeWebhookAPIVersion = "stripe_webhook_api_version"
 	CodeWebhookInvalid    = "stripe_webhook_invalid"
+	CodeWebhookOff        = "stripe_webhook_not_configured"
 )
 
 // Job kinds of the webhooks. JobProcessEvent applies one stored event;
@@ -75,20 +72,12 @@ type Holder interface {
 
 // WebhookConfig configures the webhook endpoint and the grace.
 type WebhookConfig struct {
-	// Secret is the endpoint's signing secret (EnvWebhookSecret).
+	// Secret is the endpoint's signing secret (whsec_…, from the
+	// environment only); without one every delivery is refused.
 	Secret string
 	// Grace is how long an account stays past due before its counties
 	// are held; DefaultGrace when zero.
 	Grace time.Duration
-}
-
-// WebhookConfigFromEnv reads the secret from getenv (os.Getenv).
-func WebhookConfigFromEnv(getenv func(string) string) (WebhookConfig, error) {
-	cfg := WebhookConfig{Secret: getenv(EnvWebhookSecret)}
-	if cfg.Secret == "" {
-		return WebhookConfig{}, fmt.Errorf("%s is not set: Stripe's webhooks cannot be verified", EnvWebhookSecret)
-	}
-	return cfg, nil
 }
 
 // EventHandler applies an event of a type billing leaves to others (a
@@ -177,6 +166,10 @@ func (w *Webhooks) serve(rw http.ResponseWriter, r *http.Request) {
 // header, stores the event unless it was stored before and queues its
 // processing. Nothing is stored for a delivery it refuses.
 func (w *Webhooks) Receive(ctx context.Context, body io.Reader, signature string) (Received, error) {
+	if w.cfg.Secret == "" {
+		// An empty secret would verify whatever is signed with it.
+		return Received{}, errs.Unavailable(nil, CodeWebhookOff, "未配置 Stripe 签名密钥 / no signing secret for Stripe's webhooks is configured")
+	}
 	payload, err := io.ReadAll(io.LimitReader(body, MaxWebhookBody+1))
 	var tooLarge *http.MaxBytesError
 	if len(payload) > MaxWebhookBody || errors.As(err, &tooLarge) {

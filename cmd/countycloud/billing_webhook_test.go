@@ -122,6 +122,12 @@ func TestAFailedPaymentLeadsThroughGraceToReadOnlyAndBackOncePaid(t *testing.T) 
 		return map[string]any{"name": name + strconv.Itoa(tries)}
 	}
 
+	// The platform serves the route; without a signing secret it takes
+	// nothing, whoever calls.
+	for who, token := range map[string]string{"Stripe": "", "an operator": env["COUNTYCLOUD_TOKEN"], "a county admin": tokens["wyadmin"]} {
+		want(t, who+" on a platform without a secret", call(t, "POST", url+billing.WebhookPath, token, map[string]any{"id": "evt_1", "type": "invoice.paid"}), 503, billing.CodeWebhookOff)
+	}
+
 	deliver("evt_lifecycle_failed", "invoice.payment_failed")
 	clock.Add(billing.DefaultGrace - time.Hour)
 	sweep()

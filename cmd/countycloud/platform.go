@@ -66,6 +66,9 @@ type platform struct {
 	supervision *supervision.Service
 	rollout     *rollout.Service
 	billing     *billing.Service
+	// webhooks receives Stripe's events and holds the counties of
+	// accounts past due.
+	webhooks *billing.Webhooks
 	// billingSends says Stripe is configured: billing's jobs send its outbox.
 	billingSends bool
 	plugins      *host.Service
@@ -164,6 +167,7 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		supervision:  supervision.New(router, calendars, tenants, notifier, supervision.Options{}, log),
 		rollout:      progress,
 		billing:      charges,
+		webhooks:     billing.NewWebhooks(charges, billing.WebhookConfig{Secret: cfg.Stripe.WebhookSecret, Grace: cfg.Stripe.Grace}, tenants),
 		billingSends: stripe != nil,
 		plugins:      plugins,
 		files:        files,
@@ -508,10 +512,11 @@ func (p *platform) worker() *jobs.Worker {
 		rollout.JobHalfMonthReports: p.reports().HalfMonthJob,
 		rollout.JobFeedbackSweep:    p.feedback().SweepJob,
 	}
-	var billingSchedules []jobs.Schedule
+	maps.Copy(handlers, p.webhooks.Jobs())
+	billingSchedules := billing.WebhookSchedules()
 	if p.billingSends {
 		maps.Copy(handlers, p.billing.Jobs())
-		billingSchedules = billing.Schedules()
+		billingSchedules = append(billingSchedules, billing.Schedules()...)
 	}
 	return jobs.NewWorker(p.jobs, handlers, jobs.Options{
 		Concurrency: p.cfg.Workers,
@@ -550,6 +555,7 @@ func (p *platform) routes() []kit.Route {
 	routes = append(routes, p.supervision.Routes(guard, opts...)...)
 	routes = append(routes, p.rollout.Routes(guard, opts...)...)
 	routes = append(routes, p.billing.Routes(guard, opts...)...)
+	routes = append(routes, p.webhooks.Routes()...)
 	routes = append(routes, p.reports().Routes(guard, opts...)...)
 	routes = append(routes, p.feedbackRoutes(guard, opts...)...)
 	routes = append(routes, p.plugins.Routes(guard, opts...)...)

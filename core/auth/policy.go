@@ -239,5 +239,7 @@ func Policy() map[string]Rule {
 		"billing.prices":          read(operator),
 		"billing.sync":            write(operator),
 		"billing.outbox":          read(operator),
+		// Stripe calls it; its signature is its authentication.
+		"billing.stripe.webhook": {Public: true},
 	}
 }
