@@ -70,7 +70,7 @@ func FuzzParseObject(f *testing.F) {
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		o, err := parseObject(b)
-		if err == nil && (o.ID == "" || o.Customer == "") {
+		if err == nil && (o.ID == "" || o.Customer == "" || len(o.ID) > maxStripeID || len(o.Customer) > maxStripeID) {
 			t.Fatalf("read an object without an id or a customer: %+v", o)
 		}
 	})

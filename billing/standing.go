@@ -15,6 +15,7 @@ import (
 
 	"github.com/countycloud/countycloud/core/jobs"
 	"github.com/countycloud/countycloud/core/store"
+	"github.com/countycloud/countycloud/tenants/registry"
 )
 
 // Standings of an account.
@@ -36,6 +37,9 @@ const (
 	MetadataAccount = "countycloud_account"
 	MetadataCounty  = "countycloud_county"
 )
+
+// maxStripeID is the longest id of an invoice or a customer kept.
+const maxStripeID = 255
 
 // eventObject is what billing reads of an event's object.
 type eventObject struct {
@@ -72,6 +76,10 @@ func parseObject(raw []byte) (eventObject, error) {
 	}
 	if customer == "" {
 		return eventObject{}, errors.New("the event's object names no customer")
+	}
+	// Stripe's ids are short; one longer than its column is no Stripe id.
+	if len(o.ID) > maxStripeID || len(customer) > maxStripeID {
+		return eventObject{}, fmt.Errorf("the event's object or customer id is over %d bytes", maxStripeID)
 	}
 	return eventObject{ID: o.ID, Customer: customer, Account: o.Metadata[MetadataAccount], County: o.Metadata[MetadataCounty]}, nil
 }
@@ -328,7 +336,7 @@ func (w *Webhooks) reconcile(ctx context.Context, account string) error {
 		if slices.Contains(s.Held, county) {
 			continue
 		}
-		if _, err := w.holds.Hold(ctx, county, truncate(reason, 200)); err != nil {
+		if _, err := w.holds.Hold(ctx, county, truncate(reason, registry.MaxHoldReasonLen)); err != nil {
 			failures = append(failures, fmt.Errorf("hold %s: %w", county, err))
 			continue
 		}

@@ -416,10 +416,11 @@ func TestAnEventForAnUnknownCustomerOrAnotherAccountsCountyChangesNothing(t *tes
 	h.ok(t, invoiceEvent(t, "evt_d_no_customer", "invoice.payment_failed", "in_11", "", now, nil))
 	h.ok(t, eventBody(t, "evt_e_unknown_type", "charge.refunded", now, map[string]any{"id": "ch_1", "customer": "cus_gd"}))
 	h.ok(t, eventBody(t, "evt_f_subscription", "customer.subscription.updated", now, map[string]any{"id": "sub_1", "customer": "cus_gd", "status": "past_due"}))
+	h.ok(t, invoiceEvent(t, "evt_g_no_stripe_id", "invoice.payment_failed", "in_"+strings.Repeat("9", maxStripeID), "cus_gd", now, nil))
 	h.process(t)
 	h.clock.Add(30 * 24 * time.Hour)
 	h.sweep(t)
-	want := []string{"evt_a_stranger ignored", "evt_b_haidian_on_gd ignored", "evt_c_gd_on_haidian ignored", "evt_d_no_customer ignored", "evt_e_unknown_type ignored", "evt_f_subscription ignored_for_now"}
+	want := []string{"evt_a_stranger ignored", "evt_b_haidian_on_gd ignored", "evt_c_gd_on_haidian ignored", "evt_d_no_customer ignored", "evt_e_unknown_type ignored", "evt_f_subscription ignored_for_now", "evt_g_no_stripe_id ignored"}
 	if got := h.outcomes(t); !slices.Equal(got, want) {
 		t.Errorf("events: %v, want %v", got, want)
 	}
