@@ -26,7 +26,8 @@
 //	DELETE /videos/{id}?version=       204; its file goes too, its views stay
 //	POST   /videos/{id}/complete       once the file's bytes are PUT: the video is ready
 //	GET    /videos/{id}/playback       {"url","content_type","expires_at"}, a signed URL to the file
-//	POST   /videos/{id}/views          counts a play by the caller; {"day","plays"}
+//	POST   /videos/{id}/views          counts a play by the caller; {"day","plays"}; each play is
+//	                                   also the measure vod.videos.played of the caller's unit
 //	GET    /reports/views              ?month=2006-01&video_id=&unit_id=; plays and viewers
 //	                                   per unit, per account and per video
 //

@@ -44,6 +44,7 @@ type tester struct {
 func newTester(t *testing.T) *tester {
 	tt := &tester{t: t, now: time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)}
 	tt.host = sdkfake.New(Manifest(), tt.clock)
+	tt.host.AddUnits(sdk.Unit{ID: 20, Name: "县政府办"}, sdk.Unit{ID: 30, Name: "民政局"})
 	tt.m = &module{now: tt.clock, log: hclog.NewNullLogger()}
 	return tt
 }
@@ -297,6 +298,17 @@ func TestViews(t *testing.T) {
 	}
 	if n := tt.host.Count(collViews); n != 4 {
 		t.Fatalf("%d view records, want one per video, day and account: 4", n)
+	}
+	// The plays are the units' measure, by the day in China: what the
+	// rollout's usage reports show as video views.
+	for _, m := range []struct {
+		unit  int64
+		day   string
+		plays int64
+	}{{20, "2025-03-14", 3}, {30, "2025-03-14", 2}, {20, "2025-03-15", 1}} {
+		if got := tt.host.Measured(measurePlayed, m.unit, m.day); got != m.plays {
+			t.Errorf("unit %d on %s: %d plays measured, want %d", m.unit, m.day, got, m.plays)
+		}
 	}
 
 	report := func(who sdk.Caller, query string) viewReport {

@@ -2,6 +2,7 @@ package vod
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/countycloud/countycloud/plugins/sdk"
@@ -22,6 +23,7 @@ type services interface {
 	DeleteFile(ctx context.Context, id string) error
 
 	Audit(ctx context.Context, e sdk.AuditEntry) error
+	RecordMeasure(ctx context.Context, m sdk.Measure) (bool, error)
 }
 
 // audit records action on video id in the county's trail. The change is
@@ -33,5 +35,17 @@ func (c *call) audit(action, id string, before, after any) {
 	if err := c.host.Audit(c.ctx, e); err != nil {
 		c.log.Error("the county's audit trail refused an entry", "action", "vod."+action, "video", id,
 			"account", c.who.account, "request", c.req.RequestID, "err", err)
+	}
+}
+
+// countPlay records one play for the viewer's unit, under a key naming
+// the play (the record's day, account and count), so that a retried
+// recording counts it once. The play is counted by then, so a failure
+// fails the request no further: the host's log keeps what the figures
+// missed.
+func (c *call) countPlay(view string, v viewDoc) {
+	m := sdk.Measure{ID: measurePlayed, UnitID: v.UnitID, Day: v.Day, Key: view + "." + strconv.FormatInt(v.Plays, 10)}
+	if _, err := c.host.RecordMeasure(c.ctx, m); err != nil {
+		c.log.Error("a play was not counted in the measures", "video", v.VideoID, "unit", v.UnitID, "request", c.req.RequestID, "err", err)
 	}
 }

@@ -70,10 +70,12 @@ func (c *call) recordView(id string) (int, any, error) {
 	}
 	day, month := chinaDay(c.now)
 	first := viewDoc{VideoID: id, AccountID: c.who.account, Login: c.who.login, UnitID: c.who.unit, Day: day, Month: month, Plays: 1, LastAt: c.now.UTC()}
-	counted, err := c.countView(viewID(id, day, c.who.account), first)
+	view := viewID(id, day, c.who.account)
+	counted, err := c.countView(view, first)
 	if err != nil {
 		return 0, nil, err
 	}
+	c.countPlay(view, counted)
 	return http.StatusOK, struct {
 		VideoID string `json:"video_id"`
 		Day     string `json:"day"`

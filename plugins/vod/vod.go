@@ -36,8 +36,14 @@ func Manifest() sdk.Manifest {
 			collViews: {Indexed: []string{"video_id", "unit_id", "account_id", "month"}},
 		},
 		Settings: json.RawMessage(settingsSchema),
+		Measures: []sdk.MeasureDef{{ID: measurePlayed, Label: sdk.Text{ZH: "视频点播次数", EN: "Video plays"},
+			Counts: sdk.Text{ZH: "一次视频播放（观看者所在单位）", EN: "one play of a video (by the viewer's unit)"}}},
 	}
 }
+
+// measurePlayed counts plays per unit and day: what the rollout's
+// usage reports show as a unit's video views.
+const measurePlayed = "vod.videos.played"
 
 // Serve runs the module as a plugin process until the host stops it; the
 // platform's hidden 'module serve vod' command calls it.
