@@ -37,6 +37,9 @@ type CatalogueEntry struct {
 	Product     string `json:"product"`
 	ProductName string `json:"product_name"`
 	Monthly     Fen    `json:"monthly_yuan"`
+	// Metered says the price is billed on the seat meter's usage (the
+	// seat), not per month.
+	Metered bool `json:"metered,omitempty"`
 }
 
 // Lookup keys and product ids name what they price; a county's module is
@@ -46,12 +49,13 @@ const (
 	seatName         = "活跃账号（每账号每月）"
 	modulePrefix     = "cc_module_"
 	monthlyKeySuffix = "_monthly"
+	seatLookupKey    = seatProduct + monthlyKeySuffix
 )
 
 // Entries lists c as the prices Stripe keeps, seat first, then modules in
 // the catalogue's order.
 func (c Catalogue) Entries() []CatalogueEntry {
-	out := []CatalogueEntry{{LookupKey: seatProduct + monthlyKeySuffix, Product: seatProduct, ProductName: seatName, Monthly: c.Seat}}
+	out := []CatalogueEntry{{LookupKey: seatLookupKey, Product: seatProduct, ProductName: seatName, Monthly: c.Seat, Metered: true}}
 	for _, m := range c.Modules {
 		out = append(out, CatalogueEntry{LookupKey: modulePrefix + m.Module + monthlyKeySuffix, Product: modulePrefix + m.Module, ProductName: m.Name, Monthly: m.Monthly})
 	}

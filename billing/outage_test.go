@@ -64,9 +64,10 @@ func TestAStripeOutageDelaysAndLosesNothing(t *testing.T) {
 	if err := f.db.Control.Select(&rows, "SELECT "+outboxColumns+" FROM billing_outbox ORDER BY id"); err != nil {
 		t.Fatal(err)
 	}
-	// 6 products, 6 prices, 3 customers and gd's update for Wengyuan.
-	if len(rows) != 16 {
-		t.Fatalf("%d calls written, want 16", len(rows))
+	// 6 products, the seat meter, 6 prices, 3 customers and gd's update
+	// for Wengyuan.
+	if len(rows) != 17 {
+		t.Fatalf("%d calls written, want 17", len(rows))
 	}
 	var keys []string
 	for _, r := range accepted(rec.requests()) {

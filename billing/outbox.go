@@ -223,6 +223,13 @@ func (s *Service) call(ctx context.Context, r OutboxRow) (string, func(*sqlx.Tx)
 		if err := json.Unmarshal(body, &p); err != nil {
 			return "", nil, jobs.Permanent(err)
 		}
+		if p.Metered {
+			meter, err := s.stripeIDOf(ctx, "SELECT stripe_meter_id FROM billing_meters WHERE event_name = ?", "the seat meter", SeatMeterEvent)
+			if err != nil {
+				return "", nil, err
+			}
+			p.Meter = meter
+		}
 		id, err := s.stripe.CreatePrice(ctx, r.IdempotencyKey, p.Price)
 		return id, func(tx *sqlx.Tx) error {
 			_, err := tx.ExecContext(ctx, "UPDATE billing_prices SET stripe_price_id = ? WHERE lookup_key = ? AND revision = ?", id, p.LookupKey, p.Revision)
@@ -249,7 +256,7 @@ func (s *Service) call(ctx context.Context, r OutboxRow) (string, func(*sqlx.Tx)
 		}
 		return id.String, nil, s.stripe.UpdateCustomer(ctx, r.IdempotencyKey, id.String, c.Customer)
 	}
-	return "", nil, jobs.Permanent(fmt.Errorf("outbox row %d: unknown operation %q", r.ID, r.Operation))
+	return s.callLifecycle(ctx, r)
 }
 
 type pricePayload struct {

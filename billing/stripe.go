@@ -25,6 +25,7 @@ type Stripe interface {
 	// CreateCustomer returns the new customer's id.
 	CreateCustomer(ctx context.Context, key string, c Customer) (string, error)
 	UpdateCustomer(ctx context.Context, key, id string, c Customer) error
+	Subscriptions
 }
 
 // Product is a Stripe product with an id of the platform's choosing.
@@ -39,6 +40,10 @@ type Price struct {
 	Product   string `json:"product"`
 	LookupKey string `json:"lookup_key"`
 	AmountFen int64  `json:"amount_fen"`
+	// Metered prices a unit of the seat meter's usage, an account-day,
+	// at a thirtieth of AmountFen; Meter is the meter's Stripe id.
+	Metered bool   `json:"metered,omitempty"`
+	Meter   string `json:"meter,omitempty"`
 }
 
 // Customer is a billing account as Stripe keeps it.
@@ -113,7 +118,7 @@ func (s *stripeAPI) UpdateProduct(ctx context.Context, key string, p Product) er
 }
 
 func (s *stripeAPI) CreatePrice(ctx context.Context, key string, p Price) (string, error) {
-	price, err := s.api.Prices.New(&stripe.PriceParams{
+	pp := &stripe.PriceParams{
 		Params:            params(ctx, key),
 		Product:           stripe.String(p.Product),
 		Currency:          stripe.String(string(stripe.CurrencyCNY)),
@@ -122,7 +127,14 @@ func (s *stripeAPI) CreatePrice(ctx context.Context, key string, p Price) (strin
 		LookupKey:         stripe.String(p.LookupKey),
 		TransferLookupKey: stripe.Bool(true),
 		Metadata:          map[string]string{"amount_fen": strconv.FormatInt(p.AmountFen, 10)},
-	})
+	}
+	if p.Metered {
+		pp.UnitAmount = nil
+		pp.UnitAmountDecimal = stripe.Float64(float64(p.AmountFen) / seatDaysPerMonth)
+		pp.Recurring.UsageType = stripe.String(string(stripe.PriceRecurringUsageTypeMetered))
+		pp.Recurring.Meter = stripe.String(p.Meter)
+	}
+	price, err := s.api.Prices.New(pp)
 	if err != nil {
 		return "", classify("create price "+p.LookupKey, err)
 	}

@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -39,6 +40,8 @@ type recorder struct {
 	URL string
 	mu  sync.Mutex
 	got []sent
+	// forms are the requests' parameters, by idempotency key.
+	forms map[string]url.Values
 }
 
 func record(t testing.TB, target string) *recorder {
@@ -47,7 +50,7 @@ func record(t testing.TB, target string) *recorder {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &recorder{}
+	r := &recorder{forms: map[string]url.Values{}}
 	proxy := httputil.NewSingleHostReverseProxy(u)
 	proxy.ErrorLog = nil
 	proxy.ModifyResponse = func(resp *http.Response) error {
@@ -58,10 +61,25 @@ func record(t testing.TB, target string) *recorder {
 		r.add(sent{req.Method, req.URL.Path, req.Header.Get("Idempotency-Key"), http.StatusBadGateway})
 		w.WriteHeader(http.StatusBadGateway)
 	}
-	srv := httptest.NewServer(proxy)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		form, _ := url.ParseQuery(string(body))
+		r.mu.Lock()
+		r.forms[req.Header.Get("Idempotency-Key")] = form
+		r.mu.Unlock()
+		proxy.ServeHTTP(w, req)
+	}))
 	t.Cleanup(srv.Close)
 	r.URL = srv.URL
 	return r
+}
+
+// form is the parameters of the request sent under key.
+func (r *recorder) form(key string) url.Values {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.forms[key]
 }
 
 func (r *recorder) add(s sent) {

@@ -80,7 +80,7 @@ func (s *Service) syncEntry(ctx context.Context, tx *sqlx.Tx, e CatalogueEntry) 
 	price := func(revision int) call {
 		return call{stream: stream, op: opCreatePrice, subject: e.LookupKey,
 			key:  "cc/price/" + e.LookupKey + "/r" + strconv.Itoa(revision),
-			body: pricePayload{Price: Price{Product: e.Product, LookupKey: e.LookupKey, AmountFen: int64(e.Monthly)}, Revision: revision}}
+			body: pricePayload{Price: Price{Product: e.Product, LookupKey: e.LookupKey, AmountFen: int64(e.Monthly), Metered: e.Metered}, Revision: revision}}
 	}
 	var old priceRow
 	err := tx.GetContext(ctx, &old, "SELECT lookup_key, product_id, product_name, amount_fen, revision, name_revision, stripe_price_id FROM billing_prices WHERE lookup_key = ? FOR UPDATE", e.LookupKey)
@@ -89,9 +89,17 @@ func (s *Service) syncEntry(ctx context.Context, tx *sqlx.Tx, e CatalogueEntry) 
 			e.LookupKey, e.Product, e.ProductName, int64(e.Monthly), now); err != nil {
 			return nil, "", fmt.Errorf("record price %s: %w", e.LookupKey, err)
 		}
-		ids, err := s.writeAll(ctx, tx,
-			call{stream: stream, op: opCreateProduct, subject: e.Product, key: "cc/product/" + e.Product + "/create", body: product},
-			price(1))
+		calls := []call{{stream: stream, op: opCreateProduct, subject: e.Product, key: "cc/product/" + e.Product + "/create", body: product}}
+		if e.Metered {
+			// The meter goes first in the product's stream: the price
+			// is made on it.
+			meter, err := s.seatMeter(ctx, tx, stream)
+			if err != nil {
+				return nil, "", err
+			}
+			calls = append(calls, meter...)
+		}
+		ids, err := s.writeAll(ctx, tx, append(calls, price(1))...)
 		return ids, "created", err
 	}
 	if err != nil {

@@ -1,0 +1,535 @@
+package billing
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/countycloud/countycloud/core/jobs"
+	"github.com/countycloud/countycloud/core/store"
+)
+
+// The calls of a county's subscription, all in its stream
+// "subscription:<county>", so that an item waits for the subscription and
+// a trial's end for its start.
+const (
+	opCreateSubscription = "subscription.create"
+	opSetTrialEnd        = "subscription.trial_end"
+	opAddItem            = "subscription_item.create"
+	opRemoveItem         = "subscription_item.delete"
+	opCreateMeter        = "meter.create"
+	opReportUsage        = "meter_event.create"
+)
+
+// States of a county's subscription as billing keeps it.
+const (
+	StateTrialing = "trialing"
+	StateActive   = "active"
+)
+
+// SeatMeterEvent is the event name of the Billing Meter the seat price
+// is backed by. The meter sums its events: each day's report of a
+// county's active accounts is that many account-days, priced at a
+// thirtieth of the monthly seat price (seatDaysPerMonth).
+const (
+	SeatMeterEvent   = "cc_active_accounts"
+	seatMeterName    = "活跃账号（账号·日）"
+	seatDaysPerMonth = 30
+)
+
+// china is where a plan's days are: formal operation starts at midnight
+// there.
+var china = time.FixedZone("CST", 8*60*60)
+
+// Modules says which modules a county has enabled (the plugin host).
+type Modules interface {
+	Enabled(ctx context.Context, county string) ([]string, error)
+}
+
+// Seats counts a county's active accounts as the census last recorded
+// them (platform.org.accounts, summed over its units).
+type Seats interface {
+	ActiveAccounts(ctx context.Context, county string) (int64, error)
+}
+
+// Lifecycle is billing driven by the rollout: a county's subscription is
+// made when it enters trial operation, trialing until the plan's formal
+// start; entering formal operation ends the trial; moving the formal
+// start moves the trial's end; a module enabled or disabled is an item
+// added or removed, prorated; active accounts are reported daily on the
+// seat meter. Every call leaves through the outbox under a key derived
+// from what caused it, so hearing a change twice sends it once.
+type Lifecycle struct {
+	billing *Service
+	modules Modules
+	seats   Seats
+}
+
+// NewLifecycle returns the lifecycle of billing's subscriptions.
+func NewLifecycle(billing *Service, modules Modules, seats Seats) *Lifecycle {
+	return &Lifecycle{billing: billing, modules: modules, seats: seats}
+}
+
+type subscriptionRow struct {
+	County       string    `db:"county_code"`
+	Account      *string   `db:"account_code"`
+	State        string    `db:"state"`
+	TrialEnd     time.Time `db:"trial_end"`
+	TrialChange  int64     `db:"trial_change_id"`
+	Created      bool      `db:"created"`
+	Subscription *string   `db:"stripe_subscription_id"`
+}
+
+const subscriptionColumns = "county_code, account_code, state, trial_end, trial_change_id, created, stripe_subscription_id"
+
+func (l *Lifecycle) lockSubscription(ctx context.Context, tx *sqlx.Tx, county string) (subscriptionRow, bool, error) {
+	var sub subscriptionRow
+	err := tx.GetContext(ctx, &sub, "SELECT "+subscriptionColumns+" FROM billing_subscriptions WHERE county_code = ? FOR UPDATE", county)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sub, false, nil
+	}
+	if err != nil {
+		return sub, false, fmt.Errorf("read the subscription of %s: %w", county, err)
+	}
+	return sub, true, nil
+}
+
+func subscriptionStream(county string) string { return "subscription:" + county }
+
+func (l *Lifecycle) now() time.Time { return l.billing.now().UTC().Truncate(time.Microsecond) }
+
+// TrialStarted makes county's subscription, trialing until formalStart
+// (a day): change is the rollout's phase change, which keys the call. A
+// county no account pays for yet is recorded and its subscription made
+// by the daily job once one does.
+func (l *Lifecycle) TrialStarted(ctx context.Context, county string, change int64, formalStart string) error {
+	end, err := time.ParseInLocation(time.DateOnly, formalStart, china)
+	if err != nil {
+		return fmt.Errorf("the formal start of %s: %w", county, err)
+	}
+	var rows []int64
+	err = store.InTx(ctx, l.billing.db, nil, func(tx *sqlx.Tx) error {
+		if _, found, err := l.lockSubscription(ctx, tx, county); err != nil || found {
+			return err
+		}
+		now := l.now()
+		if _, err := tx.ExecContext(ctx, "INSERT INTO billing_subscriptions (county_code, state, trial_end, trial_change_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+			county, StateTrialing, end.Format(time.DateOnly), change, now, now); err != nil {
+			return fmt.Errorf("record the subscription of %s: %w", county, err)
+		}
+		sub, _, err := l.lockSubscription(ctx, tx, county)
+		if err != nil {
+			return err
+		}
+		rows, err = l.create(ctx, tx, sub)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	l.billing.queue(ctx, rows)
+	return nil
+}
+
+// create writes the call that makes sub on its payer's customer, with
+// the county's enabled modules and the seat as its items; nothing while
+// no account pays for the county.
+func (l *Lifecycle) create(ctx context.Context, tx *sqlx.Tx, sub subscriptionRow) ([]int64, error) {
+	var account string
+	err := tx.GetContext(ctx, &account, "SELECT account_code FROM billing_payers WHERE county_code = ?", sub.County)
+	if errors.Is(err, sql.ErrNoRows) {
+		l.billing.log.WarnContext(ctx, "a county in trial operation has no paying account; its subscription is made once one pays for it", "county", sub.County)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read who pays for %s: %w", sub.County, err)
+	}
+	keys, err := l.enabledPrices(ctx, tx, sub.County)
+	if err != nil {
+		return nil, err
+	}
+	keys = append([]string{seatLookupKey}, keys...)
+	now := l.now()
+	for _, k := range keys {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO billing_subscription_items (county_code, lookup_key, active, revision, updated_at) VALUES (?, ?, TRUE, 1, ?)", sub.County, k, now); err != nil {
+			return nil, fmt.Errorf("record the items of %s: %w", sub.County, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE billing_subscriptions SET account_code = ?, created = TRUE, updated_at = ? WHERE county_code = ?", account, now, sub.County); err != nil {
+		return nil, fmt.Errorf("record the subscription of %s: %w", sub.County, err)
+	}
+	body := subscriptionPayload{County: sub.County, Account: account, Prices: keys}
+	if sub.State == StateTrialing {
+		body.TrialEnd = sub.TrialEnd.Format(time.DateOnly)
+	}
+	id, err := l.billing.write(ctx, tx, call{stream: subscriptionStream(sub.County), op: opCreateSubscription, subject: sub.County,
+		key: "cc/sub/" + sub.County + "/create/e" + strconv.FormatInt(sub.TrialChange, 10), body: body})
+	return []int64{id}, err
+}
+
+// enabledPrices are the lookup keys of county's enabled modules that the
+// catalogue prices, in order; a module it does not price is free.
+func (l *Lifecycle) enabledPrices(ctx context.Context, q sqlx.QueryerContext, county string) ([]string, error) {
+	modules, err := l.modules.Enabled(ctx, county)
+	if err != nil {
+		return nil, fmt.Errorf("the modules of %s: %w", county, err)
+	}
+	var priced []string
+	if err := sqlx.SelectContext(ctx, q, &priced, "SELECT lookup_key FROM billing_prices WHERE lookup_key LIKE ? ORDER BY lookup_key", modulePrefix+"%"); err != nil {
+		return nil, fmt.Errorf("read the catalogue: %w", err)
+	}
+	keys := []string{}
+	for _, m := range modules {
+		if k := modulePrefix + m + monthlyKeySuffix; slices.Contains(priced, k) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys), nil
+}
+
+// FormalStarted ends county's trial: paid service starts. change is the
+// rollout's phase change, which keys the call.
+func (l *Lifecycle) FormalStarted(ctx context.Context, county string, change int64) error {
+	var rows []int64
+	err := store.InTx(ctx, l.billing.db, nil, func(tx *sqlx.Tx) error {
+		sub, found, err := l.lockSubscription(ctx, tx, county)
+		if err != nil || !found || sub.State == StateActive {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE billing_subscriptions SET state = ?, updated_at = ? WHERE county_code = ?", StateActive, l.now(), county); err != nil {
+			return fmt.Errorf("end the trial of %s: %w", county, err)
+		}
+		if !sub.Created {
+			// Made later, by the daily job, without a trial.
+			return nil
+		}
+		id, err := l.billing.write(ctx, tx, call{stream: subscriptionStream(county), op: opSetTrialEnd, subject: county,
+			key: "cc/sub/" + county + "/formal/e" + strconv.FormatInt(change, 10), body: trialEndPayload{County: county}})
+		rows = []int64{id}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	l.billing.queue(ctx, rows)
+	return nil
+}
+
+// FormalStartMoved moves the end of county's trial to formalStart, in tx,
+// the transaction of the plan's edit to version: the call is written with
+// the edit or not at all, and the sweep queues it (within SweepEvery).
+func (l *Lifecycle) FormalStartMoved(ctx context.Context, tx *sqlx.Tx, county string, version int64, formalStart string) error {
+	end, err := time.ParseInLocation(time.DateOnly, formalStart, china)
+	if err != nil {
+		return fmt.Errorf("the formal start of %s: %w", county, err)
+	}
+	sub, found, err := l.lockSubscription(ctx, tx, county)
+	if err != nil || !found || sub.State != StateTrialing || sub.TrialEnd.Format(time.DateOnly) == formalStart {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE billing_subscriptions SET trial_end = ?, updated_at = ? WHERE county_code = ?", end.Format(time.DateOnly), l.now(), county); err != nil {
+		return fmt.Errorf("move the trial end of %s: %w", county, err)
+	}
+	if !sub.Created {
+		return nil
+	}
+	_, err = l.billing.write(ctx, tx, call{stream: subscriptionStream(county), op: opSetTrialEnd, subject: county,
+		key: "cc/sub/" + county + "/trial_end/v" + strconv.FormatInt(version, 10), body: trialEndPayload{County: county, TrialEnd: formalStart}})
+	return err
+}
+
+// ModulesChanged brings the items of county's subscription to its
+// enabled modules: one enabled since is added, one disabled since
+// removed, both prorated. An item's revision keys its calls, so that
+// enabling a module again is a new call and hearing it twice is not.
+func (l *Lifecycle) ModulesChanged(ctx context.Context, county string) error {
+	var rows []int64
+	err := store.InTx(ctx, l.billing.db, nil, func(tx *sqlx.Tx) error {
+		var err error
+		rows, err = l.reconcileItems(ctx, tx, county)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	l.billing.queue(ctx, rows)
+	return nil
+}
+
+type itemRow struct {
+	LookupKey string `db:"lookup_key"`
+	Active    bool   `db:"active"`
+	Revision  int    `db:"revision"`
+}
+
+func (l *Lifecycle) reconcileItems(ctx context.Context, tx *sqlx.Tx, county string) ([]int64, error) {
+	sub, found, err := l.lockSubscription(ctx, tx, county)
+	if err != nil || !found || !sub.Created {
+		return nil, err
+	}
+	want, err := l.enabledPrices(ctx, tx, county)
+	if err != nil {
+		return nil, err
+	}
+	var items []itemRow
+	if err := tx.SelectContext(ctx, &items, "SELECT lookup_key, active, revision FROM billing_subscription_items WHERE county_code = ? AND lookup_key <> ? ORDER BY lookup_key", county, seatLookupKey); err != nil {
+		return nil, fmt.Errorf("read the items of %s: %w", county, err)
+	}
+	now := l.now()
+	var calls []call
+	for _, k := range want {
+		i := slices.IndexFunc(items, func(it itemRow) bool { return it.LookupKey == k })
+		if i >= 0 && items[i].Active {
+			continue
+		}
+		revision := 1
+		if i >= 0 {
+			revision = items[i].Revision + 1
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO billing_subscription_items (county_code, lookup_key, active, revision, updated_at) VALUES (?, ?, TRUE, ?, ?) ON DUPLICATE KEY UPDATE active = TRUE, revision = VALUES(revision), updated_at = VALUES(updated_at)",
+			county, k, revision, now); err != nil {
+			return nil, fmt.Errorf("record an item of %s: %w", county, err)
+		}
+		calls = append(calls, itemCall(opAddItem, county, k, revision, "add"))
+	}
+	for _, it := range items {
+		if !it.Active || slices.Contains(want, it.LookupKey) {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE billing_subscription_items SET active = FALSE, updated_at = ? WHERE county_code = ? AND lookup_key = ?", now, county, it.LookupKey); err != nil {
+			return nil, fmt.Errorf("record an item of %s: %w", county, err)
+		}
+		calls = append(calls, itemCall(opRemoveItem, county, it.LookupKey, it.Revision, "remove"))
+	}
+	return l.billing.writeAll(ctx, tx, calls...)
+}
+
+func itemCall(op, county, lookupKey string, revision int, what string) call {
+	return call{stream: subscriptionStream(county), op: op, subject: county,
+		key:  "cc/sub/" + county + "/item/" + lookupKey + "/r" + strconv.Itoa(revision) + "/" + what,
+		body: itemPayload{County: county, LookupKey: lookupKey}}
+}
+
+// CountySubscription is a county's subscription as billing keeps it.
+type CountySubscription struct {
+	County   string `json:"county"`
+	Account  string `json:"account,omitempty"`
+	State    string `json:"state"`
+	TrialEnd string `json:"trial_end"`
+	// StripeID is the subscription's id once the outbox made it.
+	StripeID string `json:"stripe_subscription,omitempty"`
+	// Items are the lookup keys of its prices.
+	Items []string `json:"items"`
+}
+
+// Subscription returns county's subscription, or false when it has none.
+func (l *Lifecycle) Subscription(ctx context.Context, county string) (CountySubscription, bool, error) {
+	var sub subscriptionRow
+	err := l.billing.db.GetContext(ctx, &sub, "SELECT "+subscriptionColumns+" FROM billing_subscriptions WHERE county_code = ?", county)
+	if errors.Is(err, sql.ErrNoRows) {
+		return CountySubscription{}, false, nil
+	}
+	if err != nil {
+		return CountySubscription{}, false, fmt.Errorf("read the subscription of %s: %w", county, err)
+	}
+	out := CountySubscription{County: county, State: sub.State, TrialEnd: sub.TrialEnd.Format(time.DateOnly), Items: []string{}}
+	if sub.Account != nil {
+		out.Account = *sub.Account
+	}
+	if sub.Subscription != nil {
+		out.StripeID = *sub.Subscription
+	}
+	if err := l.billing.db.SelectContext(ctx, &out.Items, "SELECT lookup_key FROM billing_subscription_items WHERE county_code = ? AND active ORDER BY lookup_key", county); err != nil {
+		return CountySubscription{}, false, fmt.Errorf("read the items of %s: %w", county, err)
+	}
+	return out, true, nil
+}
+
+type subscriptionPayload struct {
+	County  string `json:"county"`
+	Account string `json:"account"`
+	// TrialEnd is the formal start, a day in China; "" for no trial.
+	TrialEnd string   `json:"trial_end,omitempty"`
+	Prices   []string `json:"prices"`
+}
+
+type trialEndPayload struct {
+	County string `json:"county"`
+	// TrialEnd is the new formal start; "" ends the trial now.
+	TrialEnd string `json:"trial_end,omitempty"`
+}
+
+type itemPayload struct {
+	County    string `json:"county"`
+	LookupKey string `json:"lookup_key"`
+}
+
+type usagePayload struct {
+	County     string `json:"county"`
+	Account    string `json:"account"`
+	Identifier string `json:"identifier"`
+	Value      int64  `json:"value"`
+	Timestamp  int64  `json:"timestamp"`
+}
+
+// trialEnd is the Unix time formal operation starts on day.
+func trialEnd(day string) (int64, error) {
+	t, err := time.ParseInLocation(time.DateOnly, day, china)
+	if err != nil {
+		return 0, jobs.Permanent(fmt.Errorf("trial end %q: %w", day, err))
+	}
+	return t.Unix(), nil
+}
+
+// stripeIDOf reads a Stripe id the outbox recorded; while it is missing
+// (the call that makes it has not come back) the row waits.
+func (s *Service) stripeIDOf(ctx context.Context, query, what string, args ...any) (string, error) {
+	var id sql.NullString
+	err := s.db.GetContext(ctx, &id, query, args...)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("read %s: %w", what, err)
+	}
+	if !id.Valid {
+		return "", fmt.Errorf("%s has no Stripe id yet", what)
+	}
+	return id.String, nil
+}
+
+func (s *Service) customerOf(ctx context.Context, account string) (string, error) {
+	return s.stripeIDOf(ctx, "SELECT stripe_customer_id FROM billing_accounts WHERE code = ?", "account "+account, account)
+}
+
+func (s *Service) priceOf(ctx context.Context, lookupKey string) (string, error) {
+	return s.stripeIDOf(ctx, "SELECT stripe_price_id FROM billing_prices WHERE lookup_key = ?", "price "+lookupKey, lookupKey)
+}
+
+func (s *Service) subscriptionOf(ctx context.Context, county string) (string, error) {
+	return s.stripeIDOf(ctx, "SELECT stripe_subscription_id FROM billing_subscriptions WHERE county_code = ?", "the subscription of "+county, county)
+}
+
+// callLifecycle makes the lifecycle's calls: see call.
+func (s *Service) callLifecycle(ctx context.Context, r OutboxRow) (string, func(*sqlx.Tx) error, error) {
+	body := []byte(r.Body)
+	switch r.Operation {
+	case opCreateSubscription:
+		var p subscriptionPayload
+		if err := json.Unmarshal(body, &p); err != nil {
+			return "", nil, jobs.Permanent(err)
+		}
+		return s.createSubscription(ctx, r.IdempotencyKey, p)
+	case opSetTrialEnd:
+		var p trialEndPayload
+		if err := json.Unmarshal(body, &p); err != nil {
+			return "", nil, jobs.Permanent(err)
+		}
+		id, err := s.subscriptionOf(ctx, p.County)
+		if err != nil {
+			return "", nil, err
+		}
+		var end int64
+		if p.TrialEnd != "" {
+			if end, err = trialEnd(p.TrialEnd); err != nil {
+				return "", nil, err
+			}
+		}
+		return id, nil, s.stripe.SetTrialEnd(ctx, r.IdempotencyKey, id, end)
+	case opAddItem, opRemoveItem:
+		var p itemPayload
+		if err := json.Unmarshal(body, &p); err != nil {
+			return "", nil, jobs.Permanent(err)
+		}
+		return s.changeItem(ctx, r, p)
+	case opCreateMeter:
+		var m Meter
+		if err := json.Unmarshal(body, &m); err != nil {
+			return "", nil, jobs.Permanent(err)
+		}
+		id, err := s.stripe.CreateMeter(ctx, r.IdempotencyKey, m)
+		return id, func(tx *sqlx.Tx) error {
+			_, err := tx.ExecContext(ctx, "UPDATE billing_meters SET stripe_meter_id = ? WHERE event_name = ?", id, m.EventName)
+			return err
+		}, err
+	case opReportUsage:
+		var p usagePayload
+		if err := json.Unmarshal(body, &p); err != nil {
+			return "", nil, jobs.Permanent(err)
+		}
+		customer, err := s.customerOf(ctx, p.Account)
+		if err != nil {
+			return "", nil, err
+		}
+		return "", nil, s.stripe.ReportUsage(ctx, r.IdempotencyKey, MeterEvent{EventName: SeatMeterEvent, Identifier: p.Identifier, Customer: customer, Value: p.Value, Timestamp: p.Timestamp})
+	}
+	return "", nil, jobs.Permanent(fmt.Errorf("outbox row %d: unknown operation %q", r.ID, r.Operation))
+}
+
+func (s *Service) createSubscription(ctx context.Context, key string, p subscriptionPayload) (string, func(*sqlx.Tx) error, error) {
+	var a Account
+	if err := s.db.GetContext(ctx, &a, "SELECT "+accountColumns+" FROM billing_accounts WHERE code = ?", p.Account); err != nil {
+		return "", nil, fmt.Errorf("account %s: %w", p.Account, err)
+	}
+	if a.Customer == nil {
+		return "", nil, fmt.Errorf("account %s has no Stripe customer yet", p.Account)
+	}
+	sub := Subscription{Customer: *a.Customer, DaysUntilDue: int64(a.NetTermsDays),
+		Metadata: map[string]string{"countycloud_county": p.County, "countycloud_account": p.Account}}
+	byPrice := map[string]string{}
+	for _, k := range p.Prices {
+		id, err := s.priceOf(ctx, k)
+		if err != nil {
+			return "", nil, err
+		}
+		sub.Prices = append(sub.Prices, id)
+		byPrice[id] = k
+	}
+	if p.TrialEnd != "" {
+		end, err := trialEnd(p.TrialEnd)
+		if err != nil {
+			return "", nil, err
+		}
+		sub.TrialEnd = end
+	}
+	id, items, err := s.stripe.CreateSubscription(ctx, key, sub)
+	return id, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE billing_subscriptions SET stripe_subscription_id = ? WHERE county_code = ?", id, p.County); err != nil {
+			return err
+		}
+		for price, item := range items {
+			if _, err := tx.ExecContext(ctx, "UPDATE billing_subscription_items SET stripe_item_id = ? WHERE county_code = ? AND lookup_key = ?", item, p.County, byPrice[price]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, err
+}
+
+func (s *Service) changeItem(ctx context.Context, r OutboxRow, p itemPayload) (string, func(*sqlx.Tx) error, error) {
+	if r.Operation == opRemoveItem {
+		item, err := s.stripeIDOf(ctx, "SELECT stripe_item_id FROM billing_subscription_items WHERE county_code = ? AND lookup_key = ?", "the item "+p.LookupKey+" of "+p.County, p.County, p.LookupKey)
+		if err != nil {
+			return "", nil, err
+		}
+		return item, nil, s.stripe.RemoveItem(ctx, r.IdempotencyKey, item)
+	}
+	sub, err := s.subscriptionOf(ctx, p.County)
+	if err != nil {
+		return "", nil, err
+	}
+	price, err := s.priceOf(ctx, p.LookupKey)
+	if err != nil {
+		return "", nil, err
+	}
+	item, err := s.stripe.AddItem(ctx, r.IdempotencyKey, sub, price)
+	return item, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE billing_subscription_items SET stripe_item_id = ? WHERE county_code = ? AND lookup_key = ?", item, p.County, p.LookupKey)
+		return err
+	}, err
+}

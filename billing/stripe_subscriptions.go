@@ -1,0 +1,147 @@
+package billing
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/stripe/stripe-go/v76"
+)
+
+// Subscriptions is the part of Stripe's API the lifecycle uses: a
+// county's subscription and its items, the seat's Billing Meter and its
+// events. Like every call, each carries its outbox row's idempotency key.
+type Subscriptions interface {
+	// CreateSubscription returns the subscription's id and its items'
+	// ids by price id.
+	CreateSubscription(ctx context.Context, key string, sub Subscription) (string, map[string]string, error)
+	// SetTrialEnd moves the trial's end; a zero end ends it now.
+	SetTrialEnd(ctx context.Context, key, id string, end int64) error
+	// AddItem adds a price to a subscription, prorated, and returns the
+	// item's id.
+	AddItem(ctx context.Context, key, subscription, price string) (string, error)
+	// RemoveItem removes an item, prorated.
+	RemoveItem(ctx context.Context, key, item string) error
+	// CreateMeter returns the meter's id.
+	CreateMeter(ctx context.Context, key string, m Meter) (string, error)
+	// ReportUsage sends a meter event; Stripe keeps one per identifier.
+	ReportUsage(ctx context.Context, key string, e MeterEvent) error
+}
+
+// Subscription is a county's subscription as Stripe is asked to make it.
+type Subscription struct {
+	Customer string
+	Prices   []string
+	// TrialEnd is when the trial ends (Unix seconds); 0 for none.
+	TrialEnd     int64
+	DaysUntilDue int64
+	Metadata     map[string]string
+}
+
+// Meter is the Billing Meter the seat price is backed by: events carry
+// the customer's id and a value, summed over the period.
+type Meter struct {
+	EventName   string `json:"event_name"`
+	DisplayName string `json:"display_name"`
+}
+
+// MeterEvent is one report of usage.
+type MeterEvent struct {
+	EventName  string
+	Identifier string
+	Customer   string
+	Value      int64
+	Timestamp  int64
+}
+
+// Keys of a meter event's payload.
+const (
+	meterCustomerKey = "stripe_customer_id"
+	meterValueKey    = "value"
+)
+
+// Proration behaviours: a module added or removed mid-period is charged
+// or credited for the rest of it; moving a trial's end changes no charge.
+const (
+	prorate     = "create_prorations"
+	noProration = "none"
+)
+
+func (s *stripeAPI) CreateSubscription(ctx context.Context, key string, sub Subscription) (string, map[string]string, error) {
+	p := &stripe.SubscriptionParams{
+		Params:           params(ctx, key),
+		Customer:         stripe.String(sub.Customer),
+		CollectionMethod: stripe.String(string(stripe.SubscriptionCollectionMethodSendInvoice)),
+		DaysUntilDue:     stripe.Int64(sub.DaysUntilDue),
+	}
+	p.Metadata = sub.Metadata
+	if sub.TrialEnd > 0 {
+		p.TrialEnd = stripe.Int64(sub.TrialEnd)
+	}
+	for _, price := range sub.Prices {
+		p.Items = append(p.Items, &stripe.SubscriptionItemsParams{Price: stripe.String(price)})
+	}
+	out, err := s.api.Subscriptions.New(p)
+	if err != nil {
+		return "", nil, classify("create subscription for "+sub.Customer, err)
+	}
+	items := map[string]string{}
+	if out.Items != nil {
+		for _, it := range out.Items.Data {
+			if it.Price != nil {
+				items[it.Price.ID] = it.ID
+			}
+		}
+	}
+	return out.ID, items, nil
+}
+
+func (s *stripeAPI) SetTrialEnd(ctx context.Context, key, id string, end int64) error {
+	p := &stripe.SubscriptionParams{Params: params(ctx, key), ProrationBehavior: stripe.String(noProration)}
+	if end == 0 {
+		p.TrialEndNow = stripe.Bool(true)
+	} else {
+		p.TrialEnd = stripe.Int64(end)
+	}
+	_, err := s.api.Subscriptions.Update(id, p)
+	return classify("set the trial end of "+id, err)
+}
+
+func (s *stripeAPI) AddItem(ctx context.Context, key, subscription, price string) (string, error) {
+	it, err := s.api.SubscriptionItems.New(&stripe.SubscriptionItemParams{Params: params(ctx, key),
+		Subscription: stripe.String(subscription), Price: stripe.String(price), ProrationBehavior: stripe.String(prorate)})
+	if err != nil {
+		return "", classify("add "+price+" to "+subscription, err)
+	}
+	return it.ID, nil
+}
+
+func (s *stripeAPI) RemoveItem(ctx context.Context, key, item string) error {
+	_, err := s.api.SubscriptionItems.Del(item, &stripe.SubscriptionItemParams{Params: params(ctx, key), ProrationBehavior: stripe.String(prorate)})
+	return classify("remove item "+item, err)
+}
+
+func (s *stripeAPI) CreateMeter(ctx context.Context, key string, m Meter) (string, error) {
+	out, err := s.api.BillingMeters.New(&stripe.BillingMeterParams{
+		Params:             params(ctx, key),
+		DisplayName:        stripe.String(m.DisplayName),
+		EventName:          stripe.String(m.EventName),
+		DefaultAggregation: &stripe.BillingMeterDefaultAggregationParams{Formula: stripe.String(string(stripe.BillingMeterDefaultAggregationFormulaSum))},
+		CustomerMapping:    &stripe.BillingMeterCustomerMappingParams{EventPayloadKey: stripe.String(meterCustomerKey), Type: stripe.String("by_id")},
+		ValueSettings:      &stripe.BillingMeterValueSettingsParams{EventPayloadKey: stripe.String(meterValueKey)},
+	})
+	if err != nil {
+		return "", classify("create meter "+m.EventName, err)
+	}
+	return out.ID, nil
+}
+
+func (s *stripeAPI) ReportUsage(ctx context.Context, key string, e MeterEvent) error {
+	_, err := s.api.BillingMeterEvents.New(&stripe.BillingMeterEventParams{
+		Params:     params(ctx, key),
+		EventName:  stripe.String(e.EventName),
+		Identifier: stripe.String(e.Identifier),
+		Timestamp:  stripe.Int64(e.Timestamp),
+		Payload:    map[string]string{meterCustomerKey: e.Customer, meterValueKey: strconv.FormatInt(e.Value, 10)},
+	})
+	return classify("report usage "+e.Identifier, err)
+}
