@@ -16,11 +16,6 @@ import (
 	"github.com/countycloud/countycloud/core/store"
 )
 
-const (
-	wengyuan = "gd.shaoguan.wengyuan"
-	lechang  = "gd.shaoguan.lechang"
-)
-
 // enabled is the plugin host as billing sees it: each county's enabled
 // modules.
 type enabled struct {
@@ -47,24 +42,6 @@ func (c census) ActiveAccounts(_ context.Context, county string) (int64, error) 
 	return c[county], nil
 }
 
-// clock is a time the test moves.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type lifecycleFixture struct {
 	fixture
 	rec     *recorder
@@ -85,7 +62,7 @@ func newLifecycleFixture(t testing.TB, seats Seats) lifecycleFixture {
 		t.Fatal(err)
 	}
 	c := &clock{t: time.Date(2026, 11, 13, 2, 0, 0, 0, time.UTC)}
-	f.svc = New(f.db.Control, f.queue, f.db.Locker, client, guangdong, c.now, quiet)
+	f.svc = New(f.db.Control, f.queue, f.db.Locker, client, guangdong, c.Now, quiet)
 	modules := &enabled{by: map[string][]string{}}
 	lf := lifecycleFixture{fixture: f, rec: rec, clock: c, modules: modules, life: NewLifecycle(f.svc, modules, seats)}
 	ctx := context.Background()
@@ -347,7 +324,7 @@ func TestTheDailyUsageReportSendsOneMeterEventPerCountyAndDay(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	f.clock.add(20 * time.Hour) // 2026-11-13 22:00 UTC, 2026-11-14 in China
+	f.clock.Add(20 * time.Hour) // 2026-11-13 22:00 UTC, 2026-11-14 in China
 	rep, err := f.life.ReportUsage(ctx)
 	if err != nil || rep.Day != "2026-11-14" || rep.Reported != 1 {
 		t.Fatalf("the next day: %+v %v", rep, err)

@@ -1,7 +1,8 @@
 // Package billing charges for the platform on Stripe: the catalogue of
 // prices, the billing accounts that pay (a province for its counties, or
 // a county for itself) and the outbox every call to Stripe leaves
-// through. Subscriptions, usage, invoices and webhooks are not built yet
+// through; its Lifecycle, driven by the rollout, subscribes the counties
+// and reports their usage on a Billing Meter. Invoices are not built yet
 // (docs/billing.md).
 package billing
 

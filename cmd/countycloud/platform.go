@@ -68,7 +68,8 @@ type platform struct {
 	billing     *billing.Service
 	// webhooks receives Stripe's events and holds the counties of
 	// accounts past due.
-	webhooks *billing.Webhooks
+	webhooks  *billing.Webhooks
+	lifecycle *billing.Lifecycle
 	// billingSends says Stripe is configured: billing's jobs send its outbox.
 	billingSends bool
 	plugins      *host.Service
@@ -122,7 +123,14 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 	}
 	notifier := notify.New(router, queue, readyCounties{tenants}, mail, notify.Options{Outbound: egress.NewPolicy(cfg.OutboundAllow...)}, log)
 	workflows := workflow.NewService(router, calendars, notifier, host.NewNamespaces(host.NewMySQLRepository(db.control), time.Now), time.Now, log)
-	plugins, files, err := pluginService(cfg, db, router, notifier, workflows, sealer, log)
+	stripe, err := stripeClient(cfg.Stripe, log)
+	if err != nil {
+		return nil, err
+	}
+	charges := billing.New(db.control, queue, db.locks, stripe, registryLevels{tenants}, time.Now, log)
+	modules := host.NewMySQLRepository(db.control)
+	lifecycle := billing.NewLifecycle(charges, enabledModules{modules}, censusSeats{measure.NewService(router, measure.Catalogs{})})
+	plugins, files, err := pluginService(cfg, db, router, billedModules{Repository: modules, life: lifecycle, log: log}, notifier, workflows, sealer, log)
 	if err != nil {
 		return nil, err
 	}
@@ -135,14 +143,11 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 	units := org.NewService(router, org.TellRenewals(identity))
 	measures := measure.NewService(router, measure.Catalogs{workflows, plugins})
 	counted := census.New(router, readyCounties{tenants}, queue, time.Now, log)
+	billed := rolloutBilling{life: lifecycle, plans: rollout.New(db.control, tenants, orgUnits{units}, measures, time.Now, rollout.Options{})}
 	progress := rollout.New(db.control, tenants, orgUnits{units}, measures, time.Now,
 		rollout.Options{Automation: rolloutAutomation{plugins: plugins, notify: notifier, org: units, auth: identity}, Census: censusNow{counted},
-			Reports: trialReports{rollout.NewReports(db.control, tenants, orgUnits{units}, measures, queue, time.Now)}})
-	stripe, err := stripeClient(cfg.Stripe, log)
-	if err != nil {
-		return nil, err
-	}
-	charges := billing.New(db.control, queue, db.locks, stripe, registryLevels{tenants}, time.Now, log)
+			Reports:   trialReports{rollout.NewReports(db.control, tenants, orgUnits{units}, measures, queue, time.Now)},
+			Listeners: []rollout.Listener{billed}, DatesListeners: []rollout.DatesListener{billed}})
 	console, err := web.New(web.Options{Identity: identity, Guard: identity.Guard().For, SecureCookies: consoleCookiesSecure(cfg, log), Log: log,
 		Rollout: consoleRollout{rollout: progress, registry: tenants}})
 	if err != nil {
@@ -168,6 +173,7 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		rollout:      progress,
 		billing:      charges,
 		webhooks:     billing.NewWebhooks(charges, billing.WebhookConfig{Secret: cfg.Stripe.WebhookSecret, Grace: cfg.Stripe.Grace}, tenants),
+		lifecycle:    lifecycle,
 		billingSends: stripe != nil,
 		plugins:      plugins,
 		files:        files,
@@ -251,7 +257,7 @@ func (c readyCounties) Counties(ctx context.Context) ([]string, error) {
 // pluginService is the plugin catalog and host, with the built-in modules
 // this binary serves, and the handler of the modules' file URLs (nil when
 // files are off).
-func pluginService(cfg config.Server, db *databases, router *store.Router, outbox host.Outbox, workflows *workflow.Service, sealer *seals.Service, log *slog.Logger) (*host.Service, http.Handler, error) {
+func pluginService(cfg config.Server, db *databases, router *store.Router, repo host.Repository, outbox host.Outbox, workflows *workflow.Service, sealer *seals.Service, log *slog.Logger) (*host.Service, http.Handler, error) {
 	builtins, err := builtinModules()
 	if err != nil {
 		return nil, nil, err
@@ -277,7 +283,7 @@ func pluginService(cfg config.Server, db *databases, router *store.Router, outbo
 	if cfg.PluginCountyIdleTimeout > 0 {
 		opts.CountyIdleTimeout = cfg.PluginCountyIdleTimeout
 	}
-	return host.NewService(host.NewMySQLRepository(db.control), router, deps, opts, cfg.PluginDir, builtins), files, nil
+	return host.NewService(repo, router, deps, opts, cfg.PluginDir, builtins), files, nil
 }
 
 // pluginSandbox is the sandbox of cfg, nil when it is off; the log says
@@ -516,7 +522,8 @@ func (p *platform) worker() *jobs.Worker {
 	billingSchedules := billing.WebhookSchedules()
 	if p.billingSends {
 		maps.Copy(handlers, p.billing.Jobs())
-		billingSchedules = append(billingSchedules, billing.Schedules()...)
+		maps.Copy(handlers, p.lifecycle.Jobs())
+		billingSchedules = append(billingSchedules, append(billing.Schedules(), billing.LifecycleSchedules()...)...)
 	}
 	return jobs.NewWorker(p.jobs, handlers, jobs.Options{
 		Concurrency: p.cfg.Workers,
