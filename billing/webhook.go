@@ -13,6 +13,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	"github.com/countycloud/countycloud/core/config"
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/jobs"
 	"github.com/countycloud/countycloud/core/kit"
@@ -33,8 +34,9 @@ const MaxWebhookBody = 256 << 10
 const maxEventID = 160
 
 // DefaultGrace is how long an account may stay past due before the
-// counties it pays for become read-only.
-const DefaultGrace = 14 * 24 * time.Hour
+// counties it pays for become read-only: the server's --billing-grace
+// default.
+const DefaultGrace = config.DefaultBillingGrace
 
 // Codes of the webhook's refusals.
 const (
