@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"testing"
+
+	"github.com/countycloud/countycloud/billing"
+	"github.com/countycloud/countycloud/core/auth"
+	"github.com/countycloud/countycloud/tenants/rollout"
+)
+
+// quickTemplate plans the phases with nothing to gate them: the test is
+// of what billing hears, not of the gates.
+const quickTemplate = `{"id":"gd.quick","name":{"zh-CN":"快速推广","en":"Quick rollout"},"phases":[
+{"phase":"preparation","days":30,"tasks":[{"id":"modules.enable","name":{"zh-CN":"开通模块","en":"Enable the modules"},"owner":"province","due_days":0,"kind":"automatic","action":"enable_modules"}],"gate":[]},
+{"phase":"testing","days":14,"tasks":[],"gate":[]},
+{"phase":"trial","days":30,"tasks":[],"gate":[]},
+{"phase":"formal","tasks":[],"gate":[]},
+{"phase":"expansion","tasks":[]}]}`
+
+// TestACountyCarriedThroughTheRolloutIsSubscribedAndBilled carries
+// Wengyuan, paid for by its province, through the server's rollout by
+// the API: nothing is billed in preparation and testing; entering trial
+// operation writes its subscription, trialing until the plan's formal
+// start; an edit moving that start moves the trial's end; disabling oa
+// removes its item; formal operation ends the trial. Without a Stripe
+// key the calls wait in the outbox, where the test reads them.
+func TestACountyCarriedThroughTheRolloutIsSubscribedAndBilled(t *testing.T) {
+	t.Parallel()
+	db, p, url, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin})
+	const county = "gd.shaoguan.wengyuan"
+	op := env["COUNTYCLOUD_TOKEN"]
+	base := url + "/v1/tenants/" + county
+	ctx := context.Background()
+	if _, err := p.billing.Sync(ctx, billing.DefaultCatalogue()); err != nil {
+		t.Fatal(err)
+	}
+	mustCLI(t, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": op, "COUNTYCLOUD_TENANT": county}, "org", "units", "create", "--name", "县政府办", "--code", "XZF")
+	mustCLI(t, env, "billing", "accounts", "create", "--code", "gd", "--name", "广东省政务服务数据管理局")
+	mustCLI(t, env, "billing", "accounts", "assign", county, "--account", "gd")
+
+	rows := func(op string) []billing.OutboxRow {
+		t.Helper()
+		var out []billing.OutboxRow
+		if err := db.Control.Select(&out, "SELECT id, stream, operation, subject, idempotency_key, body, created_at FROM billing_outbox WHERE operation = ? ORDER BY id", op); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	sweep := func() {
+		t.Helper()
+		if err := p.rollout.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	advance := func(from string) {
+		t.Helper()
+		want(t, "advance from "+from, call(t, "POST", base+"/rollout/advance", op, rollout.AdvanceInput{From: from}), 200, "")
+		sweep()
+	}
+	want(t, "the template", call(t, "PUT", url+"/v1/rollout/templates", op, json.RawMessage(quickTemplate)), 200, "")
+	want(t, "the plan", call(t, "POST", base+"/rollout/plan", op, rollout.PlanInput{Template: "gd.quick", KeyUnits: map[string][]string{"oa": {"XZF"}}}), 200, "")
+	sweep()
+	advance(rollout.Preparation)
+	if n := len(rows("subscription.create")); n != 0 {
+		t.Fatalf("%d subscriptions before trial operation", n)
+	}
+	advance(rollout.Testing)
+
+	plan, err := p.rollout.Plan(ctx, county)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes, err := p.rollout.Changes(ctx, county)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trial := changes[slices.IndexFunc(changes, func(c rollout.Change) bool { return c.To == rollout.Trial })]
+	creates := rows("subscription.create")
+	if len(creates) != 1 || creates[0].IdempotencyKey != "cc/sub/"+county+"/create/e"+itoa(trial.ID) {
+		t.Fatalf("subscriptions at trial operation: %+v", creates)
+	}
+	var sub struct {
+		Account  string   `json:"account"`
+		TrialEnd string   `json:"trial_end"`
+		Prices   []string `json:"prices"`
+	}
+	if err := json.Unmarshal([]byte(creates[0].Body), &sub); err != nil {
+		t.Fatal(err)
+	}
+	if sub.Account != "gd" || sub.TrialEnd != plan.Phases[3].Start || !slices.Equal(sub.Prices, []string{"cc_seat_monthly", "cc_module_oa_monthly"}) {
+		t.Errorf("the subscription: %+v, formal operation planned for %s", sub, plan.Phases[3].Start)
+	}
+
+	// The formal start moved by an edit of the plan.
+	moved := plan.PlanBody
+	moved.Phases = slices.Clone(plan.Phases)
+	moved.Phases[3].Start = "2099-01-01"
+	moved.Phases[4].Start = "2099-01-02"
+	want(t, "the edit", call(t, "PUT", base+"/rollout/plan", op, map[string]any{"version": plan.Version, "plan": moved}), 200, "")
+	ends := rows("subscription.trial_end")
+	if len(ends) != 1 || ends[0].IdempotencyKey != "cc/sub/"+county+"/trial_end/v"+itoa(plan.Version+1) {
+		t.Fatalf("trial ends after the edit: %+v", ends)
+	}
+
+	// oa disabled: its item removed.
+	want(t, "oa disabled", call(t, "DELETE", base+"/modules/oa", op, nil), 200, "")
+	if removed := rows("subscription_item.delete"); len(removed) != 1 || removed[0].IdempotencyKey != "cc/sub/"+county+"/item/cc_module_oa_monthly/r1/remove" {
+		t.Errorf("items removed: %+v", removed)
+	}
+
+	advance(rollout.Trial)
+	ends = rows("subscription.trial_end")
+	if len(ends) != 2 || ends[1].Body != `{"county":"`+county+`"}` {
+		t.Errorf("trial ends after formal operation: %+v", ends)
+	}
+}
