@@ -51,7 +51,8 @@ func (r rolloutBilling) PlanDatesChanged(ctx context.Context, tx *sqlx.Tx, d rol
 // billedModules is the plugin host's repository telling billing of a
 // county's module enabled or disabled, once the change is kept. Billing
 // failing to hear it does not undo the change: the daily usage job
-// brings the items to the modules again.
+// brings a county's items to its modules again once it is in formal
+// operation.
 type billedModules struct {
 	host.Repository
 	life *billing.Lifecycle
@@ -63,7 +64,7 @@ func (b billedModules) PutModule(ctx context.Context, m host.Module) error {
 		return err
 	}
 	if err := b.life.ModulesChanged(ctx, m.Tenant); err != nil {
-		b.log.WarnContext(ctx, "billing did not hear of a module enabled or disabled; the daily usage job catches up", "county", m.Tenant, "module", m.Plugin, "err", err)
+		b.log.WarnContext(ctx, "billing did not hear of a module enabled or disabled; the daily usage job catches up once the county is in formal operation", "county", m.Tenant, "module", m.Plugin, "err", err)
 	}
 	return nil
 }
