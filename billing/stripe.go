@@ -26,6 +26,7 @@ type Stripe interface {
 	CreateCustomer(ctx context.Context, key string, c Customer) (string, error)
 	UpdateCustomer(ctx context.Context, key, id string, c Customer) error
 	Subscriptions
+	Reading
 }
 
 // Product is a Stripe product with an id of the platform's choosing.

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -27,12 +28,53 @@ counties, or a county for itself), which account pays for each county, and the
 catalogue of prices (each module's monthly price per county, and a monthly
 price per active account), in CNY, shown in yuan. Every change reaches Stripe
 through an outbox that background jobs send, so a Stripe outage delays billing
-and loses nothing; 'billing outbox' shows what still waits.
-Subscriptions, usage, invoices and webhooks are not built yet (docs/billing.md).`,
+and loses nothing; 'billing outbox' shows what still waits. 'billing invoices'
+and 'billing portal' read from Stripe at once (docs/billing.md).`,
 	}
 	b.opts.register(cmd)
-	cmd.AddCommand(b.accountsCmd(), b.statusCmd(), b.pricesCmd(), b.syncCmd(), b.outboxCmd())
+	cmd.AddCommand(b.accountsCmd(), b.statusCmd(), b.pricesCmd(), b.syncCmd(), b.outboxCmd(), b.invoicesCmd(), b.portalCmd())
 	return cmd
+}
+
+func (b *billingCmd) invoicesCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "invoices ACCOUNT",
+		Short:   "List an account's newest invoices from Stripe, with what is paid and what is due, in yuan",
+		Example: "  countycloud billing invoices gd\n  countycloud billing invoices gd -o json",
+		Args:    exactArgs(1, "the account's code: a province's or a county's"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var list []billing.Invoice
+			return b.call(cmd, http.MethodGet, "/v1/billing/accounts/"+url.PathEscape(args[0])+"/invoices", nil, &list, func() error {
+				rows := make([][]string, len(list))
+				for i, in := range list {
+					due := ""
+					if in.Due != nil {
+						due = in.Due.Format(time.DateOnly)
+					}
+					rows[i] = []string{in.Number, in.Status, in.Total.String(), in.Paid.String(), in.Remaining.String(), in.Created.Format(time.DateOnly), due}
+				}
+				return printTable(b.e.stdout, []string{"编号 NUMBER", "状态 STATUS", "金额（元）TOTAL", "已付 PAID", "待付 DUE", "开具 ISSUED", "到期 DUE BY"}, rows)
+			})
+		},
+	}
+}
+
+func (b *billingCmd) portalCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "portal ACCOUNT",
+		Short: "Open a short-lived link to Stripe's customer portal for the paying office",
+		Long: `Print a link to Stripe's customer portal for an account: the paying office sees
+its invoices and how it pays there, and returns to the platform's console. The
+link is Stripe's and lasts a short while; ask again for a new one.`,
+		Example: "  countycloud billing portal gd",
+		Args:    exactArgs(1, "the account's code: a province's or a county's"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var link billing.PortalLink
+			return b.call(cmd, http.MethodPost, "/v1/billing/accounts/"+url.PathEscape(args[0])+"/portal", nil, &link, func() error {
+				return printFields(b.e.stdout, [][2]string{{"账户 account", link.Account}, {"客户门户 portal", link.URL}})
+			})
+		},
+	}
 }
 
 // call sends a request and prints its answer as JSON (-o json) or with

@@ -74,6 +74,26 @@ func TestBillingIsTheProvincesAndACountyReadsOnlyItsOwn(t *testing.T) {
 	if prices := mustCLI(t, env, "billing", "prices"); !strings.Contains(prices, "3000.00") || !strings.Contains(prices, "协同办公") {
 		t.Errorf("prices: %s", prices)
 	}
+	// Invoices and the portal are read from Stripe at once, on the
+	// account's customer (stripe-mock answers its fixtures).
+	var invoices []billing.Invoice
+	if err := json.Unmarshal([]byte(mustCLI(t, env, "billing", "invoices", "gd", "-o", "json")), &invoices); err != nil {
+		t.Fatal(err)
+	}
+	if len(invoices) == 0 || invoices[0].ID == "" || invoices[0].Created.IsZero() {
+		t.Errorf("invoices: %+v", invoices)
+	}
+	if table := mustCLI(t, env, "billing", "invoices", "gd"); !strings.Contains(table, "金额（元）TOTAL") {
+		t.Errorf("the invoices' table: %s", table)
+	}
+	var link billing.PortalLink
+	if err := json.Unmarshal([]byte(mustCLI(t, env, "billing", "portal", "gd", "-o", "json")), &link); err != nil {
+		t.Fatal(err)
+	}
+	if link.Account != "gd" || !strings.HasPrefix(link.URL, "https://") {
+		t.Errorf("the portal's link: %+v", link)
+	}
+	want(t, "the invoices of no account", call(t, "GET", url+"/v1/billing/accounts/nosuch/invoices", op, nil), 404, billing.CodeAccountNotFound)
 
 	lcTokens := loginAs(t, db, url, op, lc)
 	wyTokens := loginAs(t, db, url, op, wy)
@@ -102,6 +122,8 @@ func TestBillingIsTheProvincesAndACountyReadsOnlyItsOwn(t *testing.T) {
 		{"GET", "/v1/billing/prices"},
 		{"POST", "/v1/billing/sync"},
 		{"GET", "/v1/billing/outbox"},
+		{"GET", "/v1/billing/accounts/gd/invoices"},
+		{"POST", "/v1/billing/accounts/gd/portal"},
 	}
 	bodies := map[string]any{"POST": billing.AccountInput{Code: lc, Name: "乐昌"}, "PATCH": map[string]int{"net_terms_days": 1}, "PUT": billing.AssignInput{Account: wy}}
 	for _, r := range routes {

@@ -230,15 +230,17 @@ func Policy() map[string]Rule {
 		// the catalogue and the calls to Stripe; a county's admins read
 		// which account pays for their own county. Moving a held county
 		// to another account is part of settling it.
-		"billing.accounts.list":   read(operator),
-		"billing.accounts.create": write(operator),
-		"billing.accounts.get":    read(operator),
-		"billing.accounts.update": write(operator),
-		"billing.county.get":      read(countyAdmin),
-		"billing.county.assign":   settling(operator),
-		"billing.prices":          read(operator),
-		"billing.sync":            write(operator),
-		"billing.outbox":          read(operator),
+		"billing.accounts.list":     read(operator),
+		"billing.accounts.create":   write(operator),
+		"billing.accounts.get":      read(operator),
+		"billing.accounts.update":   write(operator),
+		"billing.accounts.invoices": read(operator),
+		"billing.accounts.portal":   write(operator),
+		"billing.county.get":        read(countyAdmin),
+		"billing.county.assign":     settling(operator),
+		"billing.prices":            read(operator),
+		"billing.sync":              write(operator),
+		"billing.outbox":            read(operator),
 		// Stripe calls it; its signature is its authentication.
 		"billing.stripe.webhook": {Public: true},
 	}
