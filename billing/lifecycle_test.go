@@ -55,7 +55,14 @@ type lifecycleFixture struct {
 // own.
 func newLifecycleFixture(t testing.TB, seats Seats) lifecycleFixture {
 	t.Helper()
-	rec := record(t, billingtest.StripeMock(t))
+	return newLifecycleFixtureAt(t, billingtest.StripeMock(t), seats)
+}
+
+// newLifecycleFixtureAt is newLifecycleFixture talking to the Stripe at
+// stripeURL.
+func newLifecycleFixtureAt(t testing.TB, stripeURL string, seats Seats) lifecycleFixture {
+	t.Helper()
+	rec := record(t, stripeURL)
 	f := newFixture(t, rec.URL)
 	client, err := NewStripe(StripeConfig{Key: "sk_test_countycloud", URL: rec.URL, Timeout: 5 * time.Second})
 	if err != nil {
@@ -348,5 +355,64 @@ func TestTheDailyUsageReportSendsOneMeterEventPerCountyAndDay(t *testing.T) {
 		if ts, _ := strconv.ParseInt(form.Get("timestamp"), 10, 64); ts <= 0 {
 			t.Errorf("meter event %s without a time: %v", e.IdempotencyKey, form)
 		}
+	}
+}
+
+// TestAStripeOutageDelaysTheLifecycleAndSendsEachCallOnce: with Stripe
+// down, a county enters trial and then formal operation, enables a
+// module and reports its usage; every call waits in the outbox, and once
+// Stripe is back each is accepted exactly once, under its key.
+func TestAStripeOutageDelaysTheLifecycleAndSendsEachCallOnce(t *testing.T) {
+	t.Parallel()
+	mock := startOwnStripeMock(t)
+	f := newLifecycleFixtureAt(t, mock.URL(), census{wengyuan: 240})
+	ctx := context.Background()
+	f.modules.set(wengyuan, "oa")
+	mock.stop()
+
+	if err := f.life.TrialStarted(ctx, wengyuan, 41, "2026-12-13"); err != nil {
+		t.Fatal(err)
+	}
+	// The subscription's id is not known before Stripe answers: the
+	// module's item and the trial's end wait behind it in its stream.
+	f.modules.set(wengyuan, "oa", "approval")
+	if err := f.life.ModulesChanged(ctx, wengyuan); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.life.FormalStarted(ctx, wengyuan, 57); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := f.life.ReportUsage(ctx); err != nil || rep.Reported != 1 {
+		t.Fatalf("the usage report during the outage: %+v %v", rep, err)
+	}
+	w := jobs.NewWorker(f.queue, f.svc.Jobs(), jobs.Options{Poll: 20 * time.Millisecond, Backoff: func(int) time.Duration { return 100 * time.Millisecond }}, quiet)
+	workCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { w.Run(workCtx); close(done) }()
+	waitFor(t, "calls to fail during the outage", func() bool { return countFailed(f.rec.requests()) >= 2 })
+	stop()
+	<-done
+	pending, err := f.svc.Pending(ctx, 100)
+	if err != nil || len(pending) != 4 {
+		t.Fatalf("%d calls wait during the outage, want 4: %v", len(pending), err)
+	}
+
+	mock.start(t)
+	f.drain(t, 30*time.Second)
+	want := []string{"cc/sub/gd.shaoguan.wengyuan/create/e41", "cc/sub/gd.shaoguan.wengyuan/item/cc_module_approval_monthly/r1/add",
+		"cc/sub/gd.shaoguan.wengyuan/formal/e57", "cc/usage/2026-11-13/gd.shaoguan.wengyuan"}
+	times := map[string]int{}
+	for _, keys := range accepted(f.rec.requests()) {
+		for _, k := range keys {
+			times[k]++
+		}
+	}
+	for _, k := range want {
+		if times[k] != 1 {
+			t.Errorf("%s accepted %d times, want once", k, times[k])
+		}
+	}
+	if sub, _, _ := f.life.Subscription(ctx, wengyuan); sub.StripeID == "" || sub.State != StateActive {
+		t.Errorf("after the outage: %+v", sub)
 	}
 }
