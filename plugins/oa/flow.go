@@ -142,6 +142,31 @@ func (c *call) pickTask(tasks []sdk.Task) (sdk.Task, error) {
 	return sdk.Task{}, newError(http.StatusForbidden, codeNotYourTask, "%s", strings.Join(steps, "; "))
 }
 
+// replayOr answers refused, unless the request is one whose answer its
+// caller never had: the flow's last action is the caller's and this one
+// (an earlier request had the engine act and stopped before answering,
+// or its answer was lost on the way). That request retried is done
+// already, and gets the document as the flow has it now.
+func (c *call) replayOr(refused error, r sdk.Record, d document, action string, open []sdk.Task) (int, any, error) {
+	done, err := c.host.ListWorkflowTasks(c.ctx, sdk.WorkflowQuery{Workflow: wfSending, InstanceID: d.InstanceID, Status: "done", Limit: 500})
+	if err != nil {
+		return 0, nil, fromHost(err, "the flow's tasks")
+	}
+	var last *sdk.Task
+	for i, t := range done {
+		if t.ActedAt != nil && (last == nil || t.ActedAt.After(*last.ActedAt) || t.ActedAt.Equal(*last.ActedAt) && t.ID > last.ID) {
+			last = &done[i]
+		}
+	}
+	if last == nil || last.Action == nil || *last.Action != action || last.ActedBy == nil || *last.ActedBy != c.who.account {
+		return 0, nil, refused
+	}
+	return http.StatusOK, struct {
+		Document documentView `json:"document"`
+		Outcome  sdk.Outcome  `json:"outcome"`
+	}{viewOf(r.ID, r, d), sdk.Outcome{Acted: last, Opened: open}}, nil
+}
+
 // syncDocument records where the sending flow is when an earlier request
 // had the engine act and stopped before recording it (a crash between
 // the two), and counts a flow that ended so.
@@ -233,7 +258,7 @@ func (c *call) actOnDocument(p params) (int, any, error) {
 	}
 	t, err := c.pickTask(tasks)
 	if err != nil {
-		return 0, nil, err
+		return c.replayOr(err, r, d, in.Action, tasks)
 	}
 	opts := sdk.ActOptions{Comment: in.Comment, SMSReminder: in.SMSReminder}
 	switch {
@@ -253,7 +278,7 @@ func (c *call) actOnDocument(p params) (int, any, error) {
 	case errors.Is(err, sdk.ErrInvalid) && len(opts.RecipientUnitIDs) > 0:
 		return 0, nil, badRequest(codeRecipientsRefused, "the distribution started no receiving flow: %v", err)
 	case errors.Is(err, sdk.ErrInvalid):
-		return 0, nil, badRequest(codeActionNotAllowed, "%s (%s) takes no action %q: %v", t.StepName, t.Step, in.Action, err)
+		return c.replayOr(badRequest(codeActionNotAllowed, "%s (%s) takes no action %q: %v", t.StepName, t.Step, in.Action, err), r, d, in.Action, tasks)
 	case err != nil:
 		return 0, nil, fromEngine(err, "the action")
 	}

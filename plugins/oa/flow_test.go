@@ -458,9 +458,10 @@ func TestADistributionStoppedHalfWay(t *testing.T) {
 
 // TestAnActionRecordedAfterAStop: the host went away after the engine
 // registered the document and before the module recorded where its flow
-// went; the retry finds 排版 open, records it, and is refused as an
-// action 排版 does not take. The flow's end is recorded and counted so
-// too.
+// went, so the caller never had its answer; the retry finds 排版 open,
+// records it, and answers the registration as done: the same caller's
+// same action while it is the flow's last, not another's, and not once
+// the flow went on. The flow's end is recorded and counted so too.
 func TestAnActionRecordedAfterAStop(t *testing.T) {
 	tt := newTester(t)
 	tt.ready()
@@ -480,12 +481,21 @@ func TestAnActionRecordedAfterAStop(t *testing.T) {
 		}
 	}
 	stop(actRegister)
-	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": actRegister}, 400, codeActionNotAllowed)
+	var retried struct {
+		Document documentView `json:"document"`
+		Outcome  sdk.Outcome  `json:"outcome"`
+	}
+	if status := tt.do(gbClerk, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": actRegister}, &retried); status != 200 ||
+		retried.Document.Status != "typeset" || retried.Outcome.Acted == nil || *retried.Outcome.Acted.Action != actRegister {
+		t.Fatalf("the registration retried: %d %+v", status, retried)
+	}
+	tt.fails(gbLead, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": actRegister}, 403, codeNotYourTask)
 	var got documentView
 	if tt.do(gbClerk, "GET", "/documents/"+d.ID, "", nil, &got); got.Status != "typeset" || got.Sequence != 1 {
 		t.Fatalf("after the retry: %+v", got.document)
 	}
 	tt.act(gbClerk, d.ID, "typeset", stepSeal)
+	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": actRegister}, 400, codeActionNotAllowed)
 	tt.act(gbClerk, d.ID, actSeal, stepDistribute)
 	tt.act(gbClerk, d.ID, actDistribute, "archive")
 	tt.host.SetFail(nil)
@@ -493,7 +503,11 @@ func TestAnActionRecordedAfterAStop(t *testing.T) {
 	if tt.host.Measured(measureSent, 20, "") != 1 {
 		t.Fatal("a flow ended unrecorded is not counted")
 	}
-	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": "archive"}, 409, codeFlowFinished)
+	tt.fails(gbCheck, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": "archive"}, 409, codeFlowFinished)
+	if status := tt.do(gbClerk, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": "archive"}, &retried); status != 200 || retried.Document.Status != statusDone {
+		t.Fatalf("the archiving retried: %d %+v", status, retried)
+	}
+	tt.fails(gbClerk, "POST", "/documents/"+d.ID+"/act", "", map[string]any{"action": actDistribute}, 409, codeFlowFinished)
 	if tt.do(gbClerk, "GET", "/documents/"+d.ID, "", nil, &got); got.Status != statusDone || got.FinishedAt == nil || tt.host.Measured(measureSent, 20, "") != 1 {
 		t.Fatalf("the end recorded: %+v", got.document)
 	}
