@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	crand "crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/countycloud/countycloud/core/store"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -360,9 +362,15 @@ func (w *Worker) finish(ctx context.Context, j Job, status Status, runAt time.Ti
 	if status == StatusDone || status == StatusDead {
 		finished = &now
 	}
-	res, err := w.q.db.ExecContext(ctx, `UPDATE jobs SET status = ?, run_at = ?, last_error = ?, lease_owner = NULL, lease_expires = NULL,
+	// A worker claiming the next jobs may deadlock with this statement;
+	// given up, the job would run again once its lease ran out.
+	var res sql.Result
+	err := store.AgainIfDeadlocked(func() (err error) {
+		res, err = w.q.db.ExecContext(ctx, `UPDATE jobs SET status = ?, run_at = ?, last_error = ?, lease_owner = NULL, lease_expires = NULL,
 updated_at = ?, finished_at = ? WHERE id = ? AND lease_owner = ? AND status = ?`,
-		status, runAt, lastError, now, finished, j.ID, w.opts.Owner, StatusRunning)
+			status, runAt, lastError, now, finished, j.ID, w.opts.Owner, StatusRunning)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("record job %d as %s: %w", j.ID, status, err)
 	}
@@ -375,8 +383,11 @@ updated_at = ?, finished_at = ? WHERE id = ? AND lease_owner = ? AND status = ?`
 // release hands back the lease of a job shutdown interrupted, without
 // counting the attempt.
 func (w *Worker) release(ctx context.Context, j Job) error {
-	_, err := w.q.db.ExecContext(ctx, `UPDATE jobs SET status = ?, attempts = attempts - 1, lease_owner = NULL, lease_expires = NULL, updated_at = ?
+	err := store.AgainIfDeadlocked(func() error {
+		_, err := w.q.db.ExecContext(ctx, `UPDATE jobs SET status = ?, attempts = attempts - 1, lease_owner = NULL, lease_expires = NULL, updated_at = ?
 WHERE id = ? AND lease_owner = ? AND status = ?`, StatusQueued, time.Now().UTC(), j.ID, w.opts.Owner, StatusRunning)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("release job %d: %w", j.ID, err)
 	}

@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -66,4 +68,26 @@ func WriteLast(ctx context.Context, q sqlx.ExecerContext, write func(ctx context
 	}
 	last.writes = append(last.writes, write)
 	return true
+}
+
+// deadlockAttempts bounds the runs of a deadlock's victim.
+const deadlockAttempts = 5
+
+// mysqlDeadlock is ER_LOCK_DEADLOCK: the statement's transaction was
+// rolled back whole.
+const mysqlDeadlock = 1213
+
+// AgainIfDeadlocked runs run again while it ends as a deadlock's victim,
+// at most deadlockAttempts times in all. InnoDB rolls a victim back whole,
+// so running it again is safe wherever run is one transaction or one
+// statement: a counter's first row inserted by transactions waiting on
+// each other, a job's end recorded while another worker claims the next.
+func AgainIfDeadlocked(run func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := run()
+		var deadlock *mysql.MySQLError
+		if attempt == deadlockAttempts || !errors.As(err, &deadlock) || deadlock.Number != mysqlDeadlock {
+			return err
+		}
+	}
 }

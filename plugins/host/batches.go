@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/countycloud/countycloud/core/audit"
+	"github.com/countycloud/countycloud/core/store"
 	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
 )
 
@@ -82,7 +83,7 @@ func (s *batches) PutRecords(ctx context.Context, req *pluginv1.PutRecordsReques
 	}
 	// Two batches that lock records in another order may deadlock; the
 	// victim is rolled back whole and runs again from its checks.
-	if err := againIfDeadlocked(func() error { return s.router.InTenantTx(ctx, c.County, put) }); err != nil {
+	if err := store.AgainIfDeadlocked(func() error { return s.router.InTenantTx(ctx, c.County, put) }); err != nil {
 		return nil, s.grpcError(ctx, err)
 	}
 	resp := &pluginv1.PutRecordsResponse{Records: make([]*pluginv1.Record, len(writes))}

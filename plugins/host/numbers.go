@@ -4,27 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/countycloud/countycloud/core/store"
 	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
-)
-
-const (
-	// numberedAttempts bounds the runs of a numbered put's transaction
-	// that deadlocks.
-	numberedAttempts = 5
-	// mysqlDeadlock is ER_LOCK_DEADLOCK: the transaction was rolled back.
-	mysqlDeadlock = 1213
 )
 
 var (
@@ -98,26 +89,11 @@ func (s *numbers) PutNumbered(ctx context.Context, req *pluginv1.PutNumberedRequ
 		out, err = s.write(ctx, tx, recordWrite{collection: req.GetCollection(), id: req.GetId(), version: req.GetVersion(), now: now, document: document, fields: all})
 		return err
 	}
-	err = againIfDeadlocked(func() error { return s.router.InTenantTx(ctx, county, put) })
+	err = store.AgainIfDeadlocked(func() error { return s.router.InTenantTx(ctx, county, put) })
 	if err != nil {
 		return nil, s.grpcError(ctx, err)
 	}
 	return &pluginv1.NumberedRecord{Record: out.proto(), Number: number}, nil
-}
-
-// againIfDeadlocked runs a transaction, run, again while it ends as a
-// deadlock's victim, rolled back whole, at most numberedAttempts times in
-// all. A counter's first number inserts its row (a numbered put's, a
-// year's receipts'): if that transaction rolls back while others wait for
-// the same new row, InnoDB ends all but one of them so.
-func againIfDeadlocked(run func() error) error {
-	for attempt := 1; ; attempt++ {
-		err := run()
-		var deadlock *mysql.MySQLError
-		if attempt == numberedAttempts || !errors.As(err, &deadlock) || deadlock.Number != mysqlDeadlock {
-			return err
-		}
-	}
 }
 
 // numbered is a document waiting for its number: rest is the document

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/countycloud/countycloud/core/store"
 	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
 )
 
@@ -51,7 +52,7 @@ func (s *receipts) IssueReceipt(ctx context.Context, req *pluginv1.IssueReceiptR
 		return nil, err
 	}
 	r := newReceipt(s.now())
-	err = againIfDeadlocked(func() error {
+	err = store.AgainIfDeadlocked(func() error {
 		return s.router.InTenantTx(ctx, county, func(ctx context.Context, tx *sqlx.Tx) error {
 			var exists int
 			err := tx.GetContext(ctx, &exists, "SELECT 1 FROM plugin_records WHERE plugin = ? AND collection = ? AND record_id = ?", s.plugin, req.GetCollection(), req.GetRecordId())
@@ -96,7 +97,7 @@ func newReceipt(now time.Time) *receipt {
 // year's first inserts its row) and hands the value back as the
 // statement's insert id, so the row is locked for no longer than the
 // rest of the transaction. The year's first insert may make deadlock
-// victims (againIfDeadlocked).
+// victims (store.AgainIfDeadlocked).
 func (r *receipt) takeNumber(ctx context.Context, tx *sqlx.Tx) error {
 	year := r.at.In(china).Year()
 	res, err := tx.ExecContext(ctx, "INSERT INTO receipt_counters (year, last_seq) VALUES (?, LAST_INSERT_ID(1)) "+

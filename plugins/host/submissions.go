@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/countycloud/countycloud/core/audit"
+	"github.com/countycloud/countycloud/core/store"
 	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
 )
 
@@ -98,7 +99,7 @@ func (s *submissions) Submit(ctx context.Context, req *pluginv1.SubmitRequest) (
 		return audit.Write(ctx, tx, *entry)
 	}
 	if req.GetWorkflow() == "" {
-		err := againIfDeadlocked(func() error {
+		err := store.AgainIfDeadlocked(func() error {
 			return s.router.InTenantTx(ctx, c.County, func(ctx context.Context, tx *sqlx.Tx) error { return write(ctx, tx, 0) })
 		})
 		if err != nil {
@@ -119,7 +120,7 @@ func (s *submissions) Submit(ctx context.Context, req *pluginv1.SubmitRequest) (
 	started, err := s.flows.answer(ctx, func(e Workflows) (out json.RawMessage, err error) {
 		// The start is rolled back whole with the record: a deadlock's
 		// victim starts again.
-		err = againIfDeadlocked(func() error {
+		err = store.AgainIfDeadlocked(func() error {
 			out, err = e.StartFor(ctx, c, workflowCode(s.plugin, req.GetWorkflow()), in)
 			return err
 		})
