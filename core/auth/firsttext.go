@@ -12,13 +12,11 @@ import (
 	"github.com/countycloud/countycloud/core/store"
 )
 
-// Texter sends one SMS at once and keeps nothing of it
-// (notify.Service.TextNow); key names the message to the gateway.
-// ReadyToText says why no text can go to tenant's holders (no gateway),
-// before any password is made.
+// Texter opens tenant's SMS gateway for texts sent at once and kept
+// nowhere (notify.Service.Texting), or says why none can go (no
+// gateway); key names a message to the gateway.
 type Texter interface {
-	ReadyToText(ctx context.Context, tenant string) error
-	TextNow(ctx context.Context, tenant, key, mobile, text string) error
+	Texting(ctx context.Context, tenant string) (func(ctx context.Context, key, mobile, text string) error, error)
 }
 
 // TextedPasswords is what TextFirstPasswords did.
@@ -72,13 +70,14 @@ func (s *Service) TextFirstPasswords(ctx context.Context, tenant string, texter 
 		if len(creds) == 0 {
 			return nil
 		}
-		if err := texter.ReadyToText(ctx, tenant); err != nil {
+		text, err := texter.Texting(ctx, tenant)
+		if err != nil {
 			done.Failed, done.Problem = len(creds), err.Error()
 			return nil
 		}
 		hashes := s.hashAll(creds)
 		for i, c := range creds {
-			textErr, err := s.textOne(ctx, conn, tenant, c, hashes[i], mobiles[i], texter)
+			textErr, err := s.textOne(ctx, conn, tenant, c, hashes[i], mobiles[i], text)
 			switch {
 			case err != nil:
 				return err
@@ -99,7 +98,7 @@ func (s *Service) TextFirstPasswords(ctx context.Context, tenant string, texter 
 // textOne sets c's first password and texts it, committing only once the
 // gateway took the text. textErr is why the text failed, which changed
 // nothing.
-func (s *Service) textOne(ctx context.Context, conn *sqlx.Conn, tenant string, c IssuedCredential, hash, mobile string, texter Texter) (textErr, err error) {
+func (s *Service) textOne(ctx context.Context, conn *sqlx.Conn, tenant string, c IssuedCredential, hash, mobile string, text func(ctx context.Context, key, mobile, text string) error) (textErr, err error) {
 	err = store.InTx(ctx, conn, nil, func(tx *sqlx.Tx) error {
 		id := strconv.FormatInt(c.AccountID, 10)
 		if err := setPassword(ctx, tx, tenant, c.AccountID, hash, true); err != nil {
@@ -112,7 +111,7 @@ func (s *Service) textOne(ctx context.Context, conn *sqlx.Conn, tenant string, c
 			return err
 		}
 		// Each password is its own message to the gateway.
-		textErr = texter.TextNow(ctx, tenant, "first-password/"+tenant+"/"+id+"/"+rand.Text()[:10], mobile, fmt.Sprintf(firstPasswordText, c.Login, c.Password))
+		textErr = text(ctx, "first-password/"+tenant+"/"+id+"/"+rand.Text()[:10], mobile, fmt.Sprintf(firstPasswordText, c.Login, c.Password))
 		return textErr
 	})
 	if textErr != nil {

@@ -206,31 +206,25 @@ func gatewayClient(outbound egress.Policy) *http.Client {
 	}
 }
 
-// ErrNoGateway is TextNow's error for a county without an SMS gateway.
+// ErrNoGateway is Texting's error for a county without an SMS gateway.
 var ErrNoGateway = errors.New("the county has no SMS gateway configured")
 
-// ReadyToText says ErrNoGateway when tenant has no SMS gateway.
-func (s *Service) ReadyToText(ctx context.Context, tenant string) error {
-	gw, err := s.gatewayConfig(ctx, tenant)
-	if err == nil && gw == nil {
-		err = ErrNoGateway
-	}
-	return err
-}
-
-// TextNow sends one SMS to mobile through tenant's gateway at once,
-// outside the outbox, for a text that must not be kept, a first password:
-// nothing of it is written, and a failure is the caller's to handle (no
-// retry, no inbox). key names the message to the gateway, which may drop
-// a second message with the same key.
-func (s *Service) TextNow(ctx context.Context, tenant, key, mobile, text string) error {
+// Texting returns what sends SMS to mobiles through tenant's gateway at
+// once, outside the outbox, for texts that must not be kept, first
+// passwords: nothing of them is written, and a failure is the caller's to
+// handle (no retry, no inbox). The gateway is read once, here; key names
+// each message to the gateway, which may drop a second with the same key.
+func (s *Service) Texting(ctx context.Context, tenant string) (func(ctx context.Context, key, mobile, text string) error, error) {
 	gw, err := s.gatewayConfig(ctx, tenant)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if gw == nil {
-		return ErrNoGateway
+		return nil, ErrNoGateway
 	}
-	_, err = SMSGateway{Config: *gw, Client: s.opts.Client}.Send(ctx, Outgoing{Tenant: tenant, Key: key, To: mobile, Subject: text})
-	return err
+	sender := SMSGateway{Config: *gw, Client: s.opts.Client}
+	return func(ctx context.Context, key, mobile, text string) error {
+		_, err := sender.Send(ctx, Outgoing{Tenant: tenant, Key: key, To: mobile, Subject: text})
+		return err
+	}, nil
 }
