@@ -14,6 +14,7 @@ import (
 	"github.com/countycloud/countycloud/billing/billingtest"
 	"github.com/countycloud/countycloud/core/jobs"
 	"github.com/countycloud/countycloud/core/store"
+	"github.com/countycloud/countycloud/core/testclock"
 )
 
 // enabled is the plugin host as billing sees it: each county's enabled
@@ -45,7 +46,7 @@ func (c census) ActiveAccounts(_ context.Context, county string) (int64, error) 
 type lifecycleFixture struct {
 	fixture
 	rec     *recorder
-	clock   *clock
+	clock   *testclock.Clock
 	modules *enabled
 	life    *Lifecycle
 }
@@ -68,7 +69,7 @@ func newLifecycleFixtureAt(t testing.TB, stripeURL string, seats Seats) lifecycl
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{t: time.Date(2026, 11, 13, 2, 0, 0, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 11, 13, 2, 0, 0, 0, time.UTC))
 	f.svc = New(f.db.Control, f.queue, f.db.Locker, client, guangdong, c.Now, quiet)
 	modules := &enabled{by: map[string][]string{}}
 	lf := lifecycleFixture{fixture: f, rec: rec, clock: c, modules: modules, life: NewLifecycle(f.svc, modules, seats)}

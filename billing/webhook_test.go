@@ -22,6 +22,7 @@ import (
 	"github.com/countycloud/countycloud/core/jobs"
 	"github.com/countycloud/countycloud/core/kit"
 	"github.com/countycloud/countycloud/core/store/storetest"
+	"github.com/countycloud/countycloud/core/testclock"
 	"github.com/countycloud/countycloud/tenants/registry"
 )
 
@@ -31,24 +32,6 @@ const (
 	lechang    = "gd.shaoguan.lechang"
 	haidian    = "bj.haidian"
 )
-
-// clock is a time the test sets.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // holder records the registry holds billing asks for.
 type holder struct {
@@ -94,7 +77,7 @@ func (h *holder) heldCounties() []string {
 type hooks struct {
 	db    *storetest.DB
 	queue *jobs.Queue
-	clock *clock
+	clock *testclock.Clock
 	holds *holder
 	w     *Webhooks
 	url   string
@@ -103,7 +86,7 @@ type hooks struct {
 func newHooks(t testing.TB) *hooks {
 	t.Helper()
 	db := storetest.New(t)
-	h := &hooks{db: db, queue: jobs.NewQueue(db.Control), clock: &clock{t: time.Now().UTC().Truncate(time.Second)}, holds: &holder{held: map[string]string{}}}
+	h := &hooks{db: db, queue: jobs.NewQueue(db.Control), clock: testclock.New(time.Now().UTC().Truncate(time.Second)), holds: &holder{held: map[string]string{}}}
 	client, err := NewStripe(StripeConfig{Key: "sk_test_countycloud", URL: "http://127.0.0.1:9"})
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,26 +19,9 @@ import (
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/jobs"
 	"github.com/countycloud/countycloud/core/kit"
+	"github.com/countycloud/countycloud/core/testclock"
 	"github.com/countycloud/countycloud/tenants/registry"
 )
-
-// testClock is a time the test moves.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // TestAFailedPaymentLeadsThroughGraceToReadOnlyAndBackOncePaid carries
 // Guangdong's account, which pays for Wengyuan and Lechang, through a
@@ -55,7 +37,7 @@ func TestAFailedPaymentLeadsThroughGraceToReadOnlyAndBackOncePaid(t *testing.T) 
 	tokens := loginAs(t, db, url, env["COUNTYCLOUD_TOKEN"], wyCode)
 	ctx := context.Background()
 
-	clock := &testClock{t: time.Now().UTC().Truncate(time.Second)}
+	clock := testclock.New(time.Now().UTC().Truncate(time.Second))
 	client, err := billing.NewStripe(billing.StripeConfig{Key: "sk_test_countycloud", URL: "http://127.0.0.1:9"})
 	if err != nil {
 		t.Fatal(err)
