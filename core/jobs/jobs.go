@@ -230,20 +230,26 @@ func (q *Queue) List(ctx context.Context, f Filter) ([]Job, error) {
 	return jobs, nil
 }
 
-// Retry gives a dead job its attempts back and queues it now.
+// Retry gives a dead job its attempts back and queues it now. It answers
+// with the job as the retry left it, not as read afterwards: a worker may
+// claim it the moment the update commits.
 func (q *Queue) Retry(ctx context.Context, id int64) (Job, error) {
-	now := time.Now().UTC()
+	j, err := q.Get(ctx, id)
+	if err != nil {
+		return Job{}, err
+	}
+	if j.Status != StatusDead {
+		return Job{}, errs.Conflict(CodeNotDead, "job %d is %s; only a dead job is retried", id, j.Status)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
 	res, err := q.db.ExecContext(ctx, "UPDATE jobs SET status = ?, attempts = 0, run_at = ?, updated_at = ?, finished_at = NULL WHERE id = ? AND status = ?",
 		StatusQueued, now, now, id, StatusDead)
 	if err != nil {
 		return Job{}, fmt.Errorf("retry job %d: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		j, err := q.Get(ctx, id)
-		if err != nil {
-			return Job{}, err
-		}
-		return Job{}, errs.Conflict(CodeNotDead, "job %d is %s; only a dead job is retried", id, j.Status)
+		return Job{}, errs.Conflict(CodeNotDead, "job %d was retried by someone else meanwhile", id)
 	}
-	return q.Get(ctx, id)
+	j.Status, j.Attempts, j.RunAt, j.UpdatedAt, j.FinishedAt = StatusQueued, 0, now, now, nil
+	return j, nil
 }
