@@ -68,6 +68,16 @@ func TestAnApprovalApplicationThroughTheHost(t *testing.T) {
 	if receipt.Channel != "online" || len(receipt.Code) < 16 || len(receipt.Token) != 39 {
 		t.Fatalf("the receipt: %+v", receipt)
 	}
+	// Each public request has one entry in the trail, whether the host
+	// wrote it after the module refused or the submission wrote it in
+	// its own transaction.
+	var publicEntries []string
+	if err := db.Server.Select(&publicEntries, "SELECT outcome FROM `"+db.SchemaPrefix+"gd_shaoguan_wengyuan`.audit_log WHERE action = 'module.public'"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(publicEntries, ",") != "ok,ok" {
+		t.Errorf("two public requests have these entries: %v", publicEntries)
+	}
 	// The applicant's token lists the application in its county only;
 	// in Lechang it is refused as any unknown token, and nothing is
 	// written there.

@@ -38,6 +38,9 @@ type Capability struct {
 	// its SMS reminders (短信提醒), which cost the county money:
 	// "sms_reminders": true.
 	SMSReminders bool
+	// trail is a public request's entry in the county's trail, for a
+	// submission to write with its own (publicTrail).
+	trail *publicTrail
 }
 
 // ErrCapability is the error of a token that is forged, garbled, expired

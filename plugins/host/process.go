@@ -264,7 +264,7 @@ func (p *Process) Handle(ctx context.Context, county string, req *pluginv1.Handl
 	c := req.GetCaller()
 	token, revoke := p.caps.IssueFor(Capability{County: county, Plugin: p.manifest.ID, Request: req.GetRequestId(),
 		Caller: audit.Actor{Kind: c.GetKind(), ID: c.GetAccountId(), Login: c.GetLogin(), Unit: c.GetUnitId()}, Roles: c.GetRoles(),
-		Address: c.GetAddress(), SMSReminders: smsRemindersAllowed(req.GetSettings())})
+		Address: c.GetAddress(), SMSReminders: smsRemindersAllowed(req.GetSettings()), trail: publicTrailFrom(ctx)})
 	defer revoke()
 	req.Capability = token
 	return p.module.Handle(ctx, req)

@@ -125,8 +125,11 @@ func (p *public) serve(ctx context.Context, request any) (any, error) {
 	if err := p.service.tenants.Ready(ctx, r.tenant); err != nil {
 		return nil, notPublic(r.moduleRequest)
 	}
-	resp, err := p.call(ctx, r)
-	p.audit(ctx, r.moduleRequest, address, err)
+	trail := &publicTrail{entry: p.entry(ctx, r.moduleRequest, address)}
+	resp, err := p.call(withPublicTrail(ctx, trail), r)
+	if trail.settle() {
+		p.audit(ctx, r.tenant, r.plugin, trail.entry, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -161,24 +164,82 @@ func notPublic(r moduleRequest) error {
 	return errs.NotFound(CodePublicRouteNotFound, "no public route %s %s of module %s in county %s", r.call.GetMethod(), r.call.GetPath(), r.plugin, r.tenant)
 }
 
-// audit records r in its county's trail: refused with its code if the
-// host refused it, else passed to the module (whatever the module then
-// answered, which is the module's to audit).
-func (p *public) audit(ctx context.Context, r moduleRequest, address string, refused error) {
-	e := audit.Entry{At: p.service.now().UTC(), ActorKind: CallerAnonymous, ActorLogin: CallerAnonymous, Action: PublicAuditAction,
+// entry is r's entry in its county's trail: passed to the module
+// (whatever the module then answers, which is the module's to audit).
+func (p *public) entry(ctx context.Context, r moduleRequest, address string) audit.Entry {
+	return audit.Entry{At: p.service.now().UTC(), ActorKind: CallerAnonymous, ActorLogin: CallerAnonymous, Action: PublicAuditAction,
 		ObjectType: "module", ObjectID: r.plugin, Outcome: audit.OK, RequestID: clip(kit.RequestID(ctx), maxRequestID), Source: address}
+}
+
+// audit records e in county's trail, refused with its code if the host
+// refused the request.
+func (p *public) audit(ctx context.Context, county, plugin string, e audit.Entry, refused error) {
 	if refused != nil {
 		code := errs.CodeOf(refused)
 		e.Outcome, e.Code = audit.Refused, &code
 	}
 	ctx = context.WithoutCancel(ctx)
-	db, schema, err := p.service.manager.deps.Router.InTenantQualified(ctx, r.tenant)
+	db, schema, err := p.service.manager.deps.Router.InTenantQualified(ctx, county)
 	if err == nil {
 		err = audit.WriteIn(ctx, db, schema, e)
 	}
 	if err != nil {
-		p.service.manager.deps.Log.WarnContext(ctx, "recording a public request failed", "county", r.tenant, "plugin", r.plugin, "err", err)
+		p.service.manager.deps.Log.WarnContext(ctx, "recording a public request failed", "county", county, "plugin", plugin, "err", err)
 	}
+}
+
+// publicTrail is a public request's entry in its county's trail, which a
+// submission the module makes for the request writes in its own
+// transaction (Submissions.Submit): one commit for the two, where the
+// host would otherwise write the entry in a second once the module has
+// answered.
+type publicTrail struct {
+	entry audit.Entry
+
+	// mu is held through a submission's transaction, so that the
+	// request, answered meanwhile, waits to learn whether it wrote the
+	// entry.
+	mu              sync.Mutex
+	written, closed bool
+}
+
+type publicTrailKey struct{}
+
+func withPublicTrail(ctx context.Context, t *publicTrail) context.Context {
+	return context.WithValue(ctx, publicTrailKey{}, t)
+}
+
+func publicTrailFrom(ctx context.Context) *publicTrail {
+	t, _ := ctx.Value(publicTrailKey{}).(*publicTrail)
+	return t
+}
+
+// carry runs write with the entry to write alongside, or nil once it is
+// written or its request answered; the entry counts as written if write
+// succeeds.
+func (t *publicTrail) carry(write func(entry *audit.Entry) error) error {
+	if t == nil {
+		return write(nil)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.written || t.closed {
+		return write(nil)
+	}
+	if err := write(&t.entry); err != nil {
+		return err
+	}
+	t.written = true
+	return nil
+}
+
+// settle closes t to submissions and reports whether its entry is still
+// to be written.
+func (t *publicTrail) settle() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.closed = true
+	return !t.written
 }
 
 // matchPublic reports whether method and path (as the module would see

@@ -1,11 +1,13 @@
 package host
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
 	"golang.org/x/time/rate"
 
+	"github.com/countycloud/countycloud/core/audit"
 	"github.com/countycloud/countycloud/plugins/sdk"
 )
 
@@ -113,5 +115,39 @@ func TestOneSubscribersAddressesShareOnePublicRate(t *testing.T) {
 		if err := l.allow(c.address); (err == nil) != c.allowed {
 			t.Errorf("%s: %v, want allowed %v", c.address, err, c.allowed)
 		}
+	}
+}
+
+// TestAPublicRequestsEntryIsWrittenOnce: a submission that commits writes
+// the request's entry, which the request then leaves alone; one that
+// fails leaves it to the request; once the request is answered, a late
+// submission writes none.
+func TestAPublicRequestsEntryIsWrittenOnce(t *testing.T) {
+	t.Parallel()
+	carried := func(tr *publicTrail, fail bool) (got bool) {
+		_ = tr.carry(func(e *audit.Entry) error {
+			got = e != nil
+			if fail {
+				return errors.New("rolled back")
+			}
+			return nil
+		})
+		return got
+	}
+	committed := &publicTrail{}
+	if !carried(committed, false) || carried(committed, false) || committed.settle() {
+		t.Error("a committed submission's entry: carried again, or left to the request")
+	}
+	failed := &publicTrail{}
+	if !carried(failed, true) || !carried(failed, false) {
+		t.Error("after a failed submission, the next did not carry the entry")
+	}
+	answered := &publicTrail{}
+	if !answered.settle() || carried(answered, false) {
+		t.Error("an answered request's entry: not left to it, or carried after")
+	}
+	var none *publicTrail
+	if carried(none, false) {
+		t.Error("a request that is not public carried an entry")
 	}
 }

@@ -65,6 +65,9 @@ func (s *submissions) Submit(ctx context.Context, req *pluginv1.SubmitRequest) (
 		return nil, err
 	}
 	var out recordRow
+	// public is the public request's entry in the trail, when the
+	// submission writes it (publicTrail.carry).
+	var public *audit.Entry
 	write := func(ctx context.Context, tx *sqlx.Tx, instance int64) error {
 		if len(also) > 0 {
 			if err := s.writeBatch(ctx, tx, also); err != nil {
@@ -87,20 +90,27 @@ func (s *submissions) Submit(ctx context.Context, req *pluginv1.SubmitRequest) (
 		if err := r.keep(ctx, tx, s.plugin, req.GetCollection(), req.GetId()); err != nil {
 			return err
 		}
-		if entry == nil {
-			return nil
+		var entries []audit.Entry
+		if public != nil {
+			entries = append(entries, *public)
 		}
-		if len(req.GetAudit().GetAfter()) == 0 {
-			// The record as written, its number and instance id in it.
-			if entry.AfterDigest, err = digest("after", document); err != nil {
-				return err
+		if entry != nil {
+			if len(req.GetAudit().GetAfter()) == 0 {
+				// The record as written, its number and instance id in it.
+				if entry.AfterDigest, err = digest("after", document); err != nil {
+					return err
+				}
 			}
+			entries = append(entries, *entry)
 		}
-		return audit.Write(ctx, tx, *entry)
+		return audit.WriteAll(ctx, tx, entries...)
 	}
 	if req.GetWorkflow() == "" {
-		err := store.AgainIfDeadlocked(func() error {
-			return s.router.InTenantTx(ctx, c.County, func(ctx context.Context, tx *sqlx.Tx) error { return write(ctx, tx, 0) })
+		err := c.trail.carry(func(entry *audit.Entry) error {
+			public = entry
+			return store.AgainIfDeadlocked(func() error {
+				return s.router.InTenantTx(ctx, c.County, func(ctx context.Context, tx *sqlx.Tx) error { return write(ctx, tx, 0) })
+			})
 		})
 		if err != nil {
 			return nil, s.grpcError(ctx, err)
@@ -118,11 +128,14 @@ func (s *submissions) Submit(ctx context.Context, req *pluginv1.SubmitRequest) (
 	in := StartFor{Title: o.GetTitle(), Reference: o.GetReference(), SubjectUnit: o.GetSubjectUnitId(), SMS: o.GetSmsReminder(),
 		TimeLimitDays: int(o.GetTimeLimitDays()), Public: c.Caller.Kind == CallerAnonymous, InitiatorUnit: o.GetInitiatorUnitId(), Alongside: write}
 	started, err := s.flows.answer(ctx, func(e Workflows) (out json.RawMessage, err error) {
-		// The start is rolled back whole with the record: a deadlock's
-		// victim starts again.
-		err = store.AgainIfDeadlocked(func() error {
-			out, err = e.StartFor(ctx, c, workflowCode(s.plugin, req.GetWorkflow()), in)
-			return err
+		err = c.trail.carry(func(entry *audit.Entry) error {
+			public = entry
+			// The start is rolled back whole with the record: a
+			// deadlock's victim starts again.
+			return store.AgainIfDeadlocked(func() error {
+				out, err = e.StartFor(ctx, c, workflowCode(s.plugin, req.GetWorkflow()), in)
+				return err
+			})
 		})
 		return out, err
 	})
