@@ -32,6 +32,9 @@ const (
 const (
 	StateTrialing = "trialing"
 	StateActive   = "active"
+	// StateEnded is a subscription Stripe deleted (or reported
+	// canceled): no usage is reported on it and no call made to it.
+	StateEnded = "ended"
 )
 
 // SeatMeterEvent is the event name of the Billing Meter the seat price
@@ -201,7 +204,7 @@ func (l *Lifecycle) FormalStarted(ctx context.Context, county string, change int
 	var rows []int64
 	err := store.InTx(ctx, l.billing.db, nil, func(tx *sqlx.Tx) error {
 		sub, found, err := l.lockSubscription(ctx, tx, county)
-		if err != nil || !found || sub.State == StateActive {
+		if err != nil || !found || sub.State != StateTrialing {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE billing_subscriptions SET state = ?, updated_at = ? WHERE county_code = ?", StateActive, l.now(), county); err != nil {
@@ -272,7 +275,7 @@ type itemRow struct {
 
 func (l *Lifecycle) reconcileItems(ctx context.Context, tx *sqlx.Tx, county string) ([]int64, error) {
 	sub, found, err := l.lockSubscription(ctx, tx, county)
-	if err != nil || !found || !sub.Created {
+	if err != nil || !found || !sub.Created || sub.State == StateEnded {
 		return nil, err
 	}
 	want, err := l.enabledPrices(ctx, tx, county)
@@ -328,6 +331,12 @@ type CountySubscription struct {
 	StripeID string `json:"stripe_subscription,omitempty"`
 	// Items are the lookup keys of its prices.
 	Items []string `json:"items"`
+	// StripeStatus, CurrentPeriodEnd and StripeTrialEnd are what
+	// Stripe's events last reported; EndedAt is when Stripe ended it.
+	StripeStatus     string     `json:"stripe_status,omitempty" db:"stripe_status"`
+	CurrentPeriodEnd *time.Time `json:"current_period_end,omitempty" db:"current_period_end"`
+	StripeTrialEnd   *time.Time `json:"stripe_trial_end,omitempty" db:"stripe_trial_end"`
+	EndedAt          *time.Time `json:"ended_at,omitempty" db:"ended_at"`
 }
 
 // Subscription returns county's subscription, or false when it has none.
@@ -346,6 +355,9 @@ func (l *Lifecycle) Subscription(ctx context.Context, county string) (CountySubs
 	}
 	if sub.Subscription != nil {
 		out.StripeID = *sub.Subscription
+	}
+	if err := l.billing.db.GetContext(ctx, &out, "SELECT COALESCE(stripe_status, '') AS stripe_status, current_period_end, stripe_trial_end, ended_at FROM billing_subscriptions WHERE county_code = ?", county); err != nil {
+		return CountySubscription{}, false, fmt.Errorf("read what Stripe reported of the subscription of %s: %w", county, err)
 	}
 	if err := l.billing.db.SelectContext(ctx, &out.Items, "SELECT lookup_key FROM billing_subscription_items WHERE county_code = ? AND active ORDER BY lookup_key", county); err != nil {
 		return CountySubscription{}, false, fmt.Errorf("read the items of %s: %w", county, err)

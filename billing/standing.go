@@ -193,13 +193,15 @@ func (w *Webhooks) apply(ctx context.Context, tx *sqlx.Tx, ev storedEvent) (resu
 	if !invoice {
 		h := w.handlers[ev.Type]
 		if h == nil {
-			return result{outcome: OutcomeIgnoredForNow, account: a.Code, note: "no subscription handler is registered yet"}, nil
+			// cmd/countycloud registers the lifecycle's handlers; a
+			// server without them keeps the event, body and all.
+			return result{outcome: OutcomeIgnored, account: a.Code, note: "no handler of " + ev.Type + " is registered"}, nil
 		}
-		note, err := h(ctx, tx, a, e)
+		r, err := h(ctx, tx, a, e)
 		if err != nil {
 			return result{}, fmt.Errorf("%s %s: %w", ev.Type, ev.ID, err)
 		}
-		return result{outcome: OutcomeApplied, account: a.Code, note: note}, nil
+		return result{outcome: r.Outcome, account: a.Code, note: r.Note}, nil
 	}
 	return w.applyInvoice(ctx, tx, a.Code, obj.ID, e)
 }

@@ -60,10 +60,9 @@ const (
 
 // Outcomes of a processed event.
 const (
-	OutcomeApplied       = "applied"
-	OutcomeIgnored       = "ignored"
-	OutcomeStale         = "stale"
-	OutcomeIgnoredForNow = "ignored_for_now"
+	OutcomeApplied = "applied"
+	OutcomeIgnored = "ignored"
+	OutcomeStale   = "stale"
 )
 
 // Holder holds and lifts a county's billing hold (registry.Service).
@@ -85,13 +84,26 @@ type WebhookConfig struct {
 // EventHandler applies an event of a type billing leaves to others (a
 // subscription's) in tx, the transaction that marks the event processed,
 // for account, the event's customer's. It returns what it did, kept as
-// the event's note; an error rolls the event back to be tried again.
-type EventHandler func(ctx context.Context, tx *sqlx.Tx, account Account, event stripe.Event) (note string, err error)
+// the event's outcome and note; an error rolls the event back to be
+// tried again.
+type EventHandler func(ctx context.Context, tx *sqlx.Tx, account Account, event stripe.Event) (EventResult, error)
 
-// subscriptionEvents are the types billing accepts and leaves to the
-// subscriptions' handlers (Webhooks.Handle); until one registers they
-// are stored and marked ignored_for_now.
-var subscriptionEvents = []string{"customer.subscription.updated", "customer.subscription.deleted", "customer.subscription.trial_will_end"}
+// EventResult is what a handler did with an event: OutcomeApplied,
+// OutcomeIgnored (not the platform's, or not this account's) or
+// OutcomeStale (older than what is known), and why.
+type EventResult struct {
+	Outcome, Note string
+}
+
+// Types of the subscription events, which billing receives and leaves to
+// the lifecycle's handlers (Webhooks.Handle, SubscriptionEvents).
+const (
+	EventSubscriptionUpdated      = "customer.subscription.updated"
+	EventSubscriptionDeleted      = "customer.subscription.deleted"
+	EventSubscriptionTrialWillEnd = "customer.subscription.trial_will_end"
+)
+
+var subscriptionEvents = []string{EventSubscriptionUpdated, EventSubscriptionDeleted, EventSubscriptionTrialWillEnd}
 
 // Webhooks receives Stripe's events, stores them first and applies them
 // from durable jobs: invoices paid and failed move an account's

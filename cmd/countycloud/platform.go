@@ -70,6 +70,9 @@ type platform struct {
 	// accounts past due.
 	webhooks  *billing.Webhooks
 	lifecycle *billing.Lifecycle
+	// subscriptions applies Stripe's subscription events and mails the
+	// trial's notices.
+	subscriptions *billing.SubscriptionEvents
 	// billingSends says Stripe is configured: billing's jobs send its outbox.
 	billingSends bool
 	plugins      *host.Service
@@ -148,39 +151,47 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		rollout.Options{Automation: rolloutAutomation{plugins: plugins, notify: notifier, org: units, auth: identity}, Census: censusNow{counted},
 			Reports:   trialReports{rollout.NewReports(db.control, tenants, orgUnits{units}, measures, queue, time.Now)},
 			Listeners: []rollout.Listener{billed}, DatesListeners: []rollout.DatesListener{billed}})
+	webhooks := billing.NewWebhooks(charges, billing.WebhookConfig{Secret: cfg.Stripe.WebhookSecret, Grace: cfg.Stripe.Grace}, tenants)
+	subscriptions := billing.NewSubscriptionEvents(lifecycle, mail)
+	for eventType, handle := range subscriptions.Handlers() {
+		if err := webhooks.Handle(eventType, handle); err != nil {
+			return nil, err
+		}
+	}
 	console, err := web.New(web.Options{Identity: identity, Guard: identity.Guard().For, SecureCookies: consoleCookiesSecure(cfg, log), Log: log,
 		Rollout: consoleRollout{rollout: progress, registry: tenants}})
 	if err != nil {
 		return nil, err
 	}
 	return &platform{
-		cfg:          cfg,
-		log:          log,
-		db:           db,
-		controlMigs:  store.ControlMigrations(),
-		locator:      locator,
-		auth:         identity,
-		trail:        trail,
-		tenants:      tenants,
-		org:          units,
-		calendars:    calendars,
-		measures:     measures,
-		census:       counted,
-		seals:        sealer,
-		workflows:    workflows,
-		notify:       notifier,
-		supervision:  supervision.New(router, calendars, tenants, notifier, supervision.Options{}, log),
-		rollout:      progress,
-		billing:      charges,
-		webhooks:     billing.NewWebhooks(charges, billing.WebhookConfig{Secret: cfg.Stripe.WebhookSecret, Grace: cfg.Stripe.Grace}, tenants),
-		lifecycle:    lifecycle,
-		billingSends: stripe != nil,
-		plugins:      plugins,
-		files:        files,
-		console:      console,
-		jobs:         queue,
-		metrics:      metrics,
-		announce:     announce,
+		cfg:           cfg,
+		log:           log,
+		db:            db,
+		controlMigs:   store.ControlMigrations(),
+		locator:       locator,
+		auth:          identity,
+		trail:         trail,
+		tenants:       tenants,
+		org:           units,
+		calendars:     calendars,
+		measures:      measures,
+		census:        counted,
+		seals:         sealer,
+		workflows:     workflows,
+		notify:        notifier,
+		supervision:   supervision.New(router, calendars, tenants, notifier, supervision.Options{}, log),
+		rollout:       progress,
+		billing:       charges,
+		webhooks:      webhooks,
+		lifecycle:     lifecycle,
+		subscriptions: subscriptions,
+		billingSends:  stripe != nil,
+		plugins:       plugins,
+		files:         files,
+		console:       console,
+		jobs:          queue,
+		metrics:       metrics,
+		announce:      announce,
 	}, nil
 }
 
@@ -519,6 +530,7 @@ func (p *platform) worker() *jobs.Worker {
 		rollout.JobFeedbackSweep:    p.feedback().SweepJob,
 	}
 	maps.Copy(handlers, p.webhooks.Jobs())
+	maps.Copy(handlers, p.subscriptions.Jobs())
 	billingSchedules := billing.WebhookSchedules()
 	if p.billingSends {
 		maps.Copy(handlers, p.billing.Jobs())
