@@ -26,9 +26,36 @@ const (
 
 // Invoice events billing applies itself.
 const (
-	eventInvoicePaid   = "invoice.paid"
-	eventInvoiceFailed = "invoice.payment_failed"
+	eventInvoicePaid          = "invoice.paid"
+	eventInvoiceFailed        = "invoice.payment_failed"
+	eventInvoiceVoided        = "invoice.voided"
+	eventInvoiceUncollectible = "invoice.marked_uncollectible"
 )
+
+// States of an invoice as billing_invoice_payments keeps it, by the
+// event that said so. Paid and void are final at Stripe (a paid invoice
+// cannot be voided, a void one cannot be paid): nothing after moves them.
+//
+// A voided invoice is no longer owed: Stripe voids an invoice issued in
+// error, and the platform's operator voids one to forgive it; it stops
+// counting against the account, as a payment does.
+//
+// An uncollectible invoice is still unpaid. Stripe's "uncollectible" is
+// the seller writing the debt off in its own books, and the invoice can
+// still be paid (or voided) after; a government's books still owe it,
+// and the county must not get back what it did not pay for by the seller
+// giving up on the money. It counts as a failure: the account stays past
+// due (since its first failure, or since it was marked when no failure
+// was heard), and it is restored once the invoice is paid or voided.
+const (
+	invoicePaid          = "paid"
+	invoiceFailed        = "failed"
+	invoiceVoid          = "void"
+	invoiceUncollectible = "uncollectible"
+)
+
+// invoiceStates are the states of the invoice events.
+var invoiceStates = map[string]string{eventInvoicePaid: invoicePaid, eventInvoiceFailed: invoiceFailed, eventInvoiceVoided: invoiceVoid, eventInvoiceUncollectible: invoiceUncollectible}
 
 // Metadata keys by which an invoice or a subscription names the account
 // and the county it is for; an event whose names disagree with its
@@ -161,7 +188,7 @@ func (w *Webhooks) apply(ctx context.Context, tx *sqlx.Tx, ev storedEvent) (resu
 	if err := json.Unmarshal([]byte(ev.Body), &e); err != nil {
 		return result{outcome: OutcomeIgnored, note: "unreadable: " + err.Error()}, nil
 	}
-	invoice := ev.Type == eventInvoicePaid || ev.Type == eventInvoiceFailed
+	_, invoice := invoiceStates[ev.Type]
 	if !invoice && !slices.Contains(subscriptionEvents, ev.Type) {
 		return result{outcome: OutcomeIgnored, note: "billing does not handle " + ev.Type}, nil
 	}
@@ -206,14 +233,12 @@ func (w *Webhooks) apply(ctx context.Context, tx *sqlx.Tx, ev storedEvent) (resu
 	return w.applyInvoice(ctx, tx, a.Code, obj.ID, e)
 }
 
-// applyInvoice records that invoice was paid or failed, unless what is
-// known of it is newer: a paid invoice stays paid, and an event older
-// than the one last applied to the invoice changes nothing.
+// applyInvoice records that invoice was paid, failed, voided or marked
+// uncollectible, unless what is known of it is newer: a paid or void
+// invoice stays so, and an event older than the one last applied to the
+// invoice changes nothing.
 func (w *Webhooks) applyInvoice(ctx context.Context, tx *sqlx.Tx, account, invoice string, e stripe.Event) (result, error) {
-	state := "failed"
-	if e.Type == eventInvoicePaid {
-		state = "paid"
-	}
+	state := invoiceStates[string(e.Type)]
 	var cur struct {
 		State   string `db:"state"`
 		Created int64  `db:"stripe_created"`
@@ -225,15 +250,19 @@ func (w *Webhooks) applyInvoice(ctx context.Context, tx *sqlx.Tx, account, invoi
 		return result{}, fmt.Errorf("read invoice %s: %w", invoice, err)
 	}
 	switch {
-	case found && cur.State == "paid":
-		return result{outcome: OutcomeStale, account: account, note: fmt.Sprintf("invoice %s is paid already (%s)", invoice, cur.Event)}, nil
+	case found && (cur.State == invoicePaid || cur.State == invoiceVoid):
+		return result{outcome: OutcomeStale, account: account, note: fmt.Sprintf("invoice %s is %s already (%s)", invoice, cur.State, cur.Event)}, nil
 	case found && e.Created < cur.Created:
 		return result{outcome: OutcomeStale, account: account, note: fmt.Sprintf("older than %s, which invoice %s is at", cur.Event, invoice)}, nil
 	}
 	since := time.Unix(e.Created, 0).UTC()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO billing_invoice_payments (invoice_id, account_code, state, stripe_created, event_id, failed_since) VALUES (?, ?, ?, ?, ?, IF(? = 'failed', ?, NULL))
-ON DUPLICATE KEY UPDATE state = VALUES(state), stripe_created = VALUES(stripe_created), event_id = VALUES(event_id), failed_since = IF(VALUES(state) = 'failed', COALESCE(failed_since, VALUES(failed_since)), NULL)`,
-		invoice, account, state, e.Created, e.ID, state, since); err != nil {
+	var unpaidSince *time.Time
+	if state == invoiceFailed || state == invoiceUncollectible {
+		unpaidSince = &since
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO billing_invoice_payments (invoice_id, account_code, state, stripe_created, event_id, failed_since) VALUES (?, ?, ?, ?, ?, ?)
+ON DUPLICATE KEY UPDATE state = VALUES(state), stripe_created = VALUES(stripe_created), event_id = VALUES(event_id), failed_since = IF(VALUES(failed_since) IS NULL, NULL, COALESCE(failed_since, VALUES(failed_since)))`,
+		invoice, account, state, e.Created, e.ID, unpaidSince); err != nil {
 		return result{}, fmt.Errorf("record invoice %s: %w", invoice, err)
 	}
 	if err := w.restand(ctx, tx, account); err != nil {
@@ -243,13 +272,14 @@ ON DUPLICATE KEY UPDATE state = VALUES(state), stripe_created = VALUES(stripe_cr
 }
 
 // restand derives account's standing from its invoices: past due since
-// its oldest failure still unpaid, good when none is.
+// its oldest failure still unpaid (failed or uncollectible), good when
+// none is.
 func (w *Webhooks) restand(ctx context.Context, tx *sqlx.Tx, account string) error {
 	var oldest struct {
 		Invoice string    `db:"invoice_id"`
 		Since   time.Time `db:"failed_since"`
 	}
-	err := tx.GetContext(ctx, &oldest, "SELECT invoice_id, failed_since FROM billing_invoice_payments WHERE account_code = ? AND state = 'failed' ORDER BY failed_since, invoice_id LIMIT 1", account)
+	err := tx.GetContext(ctx, &oldest, "SELECT invoice_id, failed_since FROM billing_invoice_payments WHERE account_code = ? AND state IN (?, ?) ORDER BY failed_since, invoice_id LIMIT 1", account, invoiceFailed, invoiceUncollectible)
 	standing, since, invoice := StandingPastDue, &oldest.Since, &oldest.Invoice
 	if errors.Is(err, sql.ErrNoRows) {
 		standing, since, invoice = StandingGood, nil, nil

@@ -492,3 +492,50 @@ func TestAPastDueAccountIsHeldAfterItsGraceAndRestoredOncePaid(t *testing.T) {
 		t.Errorf("registry calls %v, want %v", h.holds.actions, want)
 	}
 }
+
+func TestAVoidedInvoiceIsNoLongerOwedAndAnUncollectibleOneStillIs(t *testing.T) {
+	t.Parallel()
+	h := newHooks(t)
+	t0 := h.clock.Now()
+	// in_20 fails and is voided; its failure arrives after the void.
+	h.ok(t, invoiceEvent(t, "evt_20_voided", "invoice.voided", "in_20", "cus_gd", t0.Add(time.Hour), nil))
+	h.process(t)
+	h.ok(t, invoiceEvent(t, "evt_20_failed", "invoice.payment_failed", "in_20", "cus_gd", t0, nil))
+	h.process(t)
+	if s := h.standing(t, "gd"); s.Standing != StandingGood {
+		t.Errorf("a voided invoice's late failure made gd past due: %+v", s)
+	}
+	// in_21 fails and is marked uncollectible: still owed, past due
+	// since the failure; an older retry's failure is stale.
+	h.ok(t, invoiceEvent(t, "evt_21_failed", "invoice.payment_failed", "in_21", "cus_gd", t0.Add(2*time.Hour), nil))
+	h.process(t)
+	h.ok(t, invoiceEvent(t, "evt_21_uncollectible", "invoice.marked_uncollectible", "in_21", "cus_gd", t0.Add(4*time.Hour), nil))
+	h.process(t)
+	h.ok(t, invoiceEvent(t, "evt_21_failed_older", "invoice.payment_failed", "in_21", "cus_gd", t0.Add(3*time.Hour), nil))
+	h.process(t)
+	if s := h.standing(t, "gd"); s.Standing != StandingPastDue || *s.Invoice != "in_21" || !s.PastDueSince.Equal(t0.Add(2*time.Hour)) {
+		t.Errorf("gd with in_21 uncollectible: %+v", s)
+	}
+	// Haidian's in_22 is marked uncollectible with no failure heard: past
+	// due since then, held after the grace, and restored once it is
+	// voided (forgiven); a late uncollectible after the void is stale.
+	h.ok(t, invoiceEvent(t, "evt_22_uncollectible", "invoice.marked_uncollectible", "in_22", "cus_haidian", t0, nil))
+	h.process(t)
+	h.clock.Add(DefaultGrace)
+	h.sweep(t)
+	if held := h.holds.heldCounties(); !slices.Contains(held, haidian) {
+		t.Fatalf("an uncollectible invoice past the grace holds nothing: %v", held)
+	}
+	h.ok(t, invoiceEvent(t, "evt_22_voided", "invoice.voided", "in_22", "cus_haidian", t0.Add(time.Hour), nil))
+	h.process(t)
+	h.ok(t, invoiceEvent(t, "evt_22_uncollectible_late", "invoice.marked_uncollectible", "in_22", "cus_haidian", t0.Add(30*time.Minute), nil))
+	h.process(t)
+	if s := h.standing(t, haidian); s.Standing != StandingGood || len(s.Held) != 0 || slices.Contains(h.holds.heldCounties(), haidian) {
+		t.Errorf("Haidian once its invoice is voided: %+v, held %v", s, h.holds.heldCounties())
+	}
+	want := []string{"evt_20_failed stale", "evt_20_voided applied", "evt_21_failed applied", "evt_21_failed_older stale", "evt_21_uncollectible applied",
+		"evt_22_uncollectible applied", "evt_22_uncollectible_late stale", "evt_22_voided applied"}
+	if got := h.outcomes(t); !slices.Equal(got, want) {
+		t.Errorf("events: %v, want %v", got, want)
+	}
+}
