@@ -365,11 +365,11 @@ func TestTheDailyUsageReportSendsOneMeterEventPerCountyAndDay(t *testing.T) {
 // Stripe is back each is accepted exactly once, under its key.
 func TestAStripeOutageDelaysTheLifecycleAndSendsEachCallOnce(t *testing.T) {
 	t.Parallel()
-	mock := startOwnStripeMock(t)
+	mock := billingtest.StartMock(t)
 	f := newLifecycleFixtureAt(t, mock.URL(), census{wengyuan: 240})
 	ctx := context.Background()
 	f.modules.set(wengyuan, "oa")
-	mock.stop()
+	mock.Stop()
 
 	if err := f.life.TrialStarted(ctx, wengyuan, 41, "2026-12-13"); err != nil {
 		t.Fatal(err)
@@ -390,7 +390,7 @@ func TestAStripeOutageDelaysTheLifecycleAndSendsEachCallOnce(t *testing.T) {
 	workCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { w.Run(workCtx); close(done) }()
-	waitFor(t, "calls to fail during the outage", func() bool { return countFailed(f.rec.requests()) >= 2 })
+	billingtest.WaitFor(t, "calls to fail during the outage", func() bool { return countFailed(f.rec.requests()) >= 2 })
 	stop()
 	<-done
 	pending, err := f.svc.Pending(ctx, 100)
@@ -398,7 +398,7 @@ func TestAStripeOutageDelaysTheLifecycleAndSendsEachCallOnce(t *testing.T) {
 		t.Fatalf("%d calls wait during the outage, want 4: %v", len(pending), err)
 	}
 
-	mock.start(t)
+	mock.Start(t)
 	f.drain(t, 30*time.Second)
 	want := []string{"cc/sub/gd.shaoguan.wengyuan/create/e41", "cc/sub/gd.shaoguan.wengyuan/item/cc_module_approval_monthly/r1/add",
 		"cc/sub/gd.shaoguan.wengyuan/formal/e57", "cc/usage/2026-11-13/gd.shaoguan.wengyuan"}

@@ -39,7 +39,7 @@ func TestTwoReplicasSendEachCallOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "the outbox to empty", func() bool {
+	billingtest.WaitFor(t, "the outbox to empty", func() bool {
 		p, err := f.svc.Pending(ctx, 1)
 		return err == nil && len(p) == 0
 	})

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/countycloud/countycloud/billing/billingtest"
 	"github.com/countycloud/countycloud/core/jobs"
 )
 
@@ -15,7 +16,7 @@ import (
 // its own idempotency key, and the platform's state has Stripe's ids.
 func TestAStripeOutageDelaysAndLosesNothing(t *testing.T) {
 	t.Parallel()
-	mock := startOwnStripeMock(t)
+	mock := billingtest.StartMock(t)
 	rec := record(t, mock.URL())
 	f := newFixture(t, rec.URL)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -28,8 +29,8 @@ func TestAStripeOutageDelaysAndLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Stripe goes away once the first call went through.
-	waitFor(t, "a first call to go through", func() bool { return len(accepted(rec.requests())["/v1/products"]) > 0 })
-	mock.stop()
+	billingtest.WaitFor(t, "a first call to go through", func() bool { return len(accepted(rec.requests())["/v1/products"]) > 0 })
+	mock.Stop()
 
 	// Changes made during the outage are kept, not refused.
 	for _, code := range []string{"gd", "bj", "bj.haidian"} {
@@ -40,7 +41,7 @@ func TestAStripeOutageDelaysAndLosesNothing(t *testing.T) {
 	if _, err := f.svc.Assign(ctx, "gd.shaoguan.wengyuan", "gd"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "calls to fail during the outage", func() bool {
+	billingtest.WaitFor(t, "calls to fail during the outage", func() bool {
 		failed := 0
 		for _, r := range rec.requests() {
 			if r.Status == 502 {
@@ -54,8 +55,8 @@ func TestAStripeOutageDelaysAndLosesNothing(t *testing.T) {
 		t.Fatalf("nothing waits during the outage: %v", err)
 	}
 
-	mock.start(t)
-	waitFor(t, "the outbox to empty once Stripe is back", func() bool {
+	mock.Start(t)
+	billingtest.WaitFor(t, "the outbox to empty once Stripe is back", func() bool {
 		p, err := f.svc.Pending(ctx, 1)
 		return err == nil && len(p) == 0
 	})
@@ -103,15 +104,4 @@ func countFailed(reqs []sent) int {
 		}
 	}
 	return n
-}
-
-func waitFor(t testing.TB, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 30 s for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

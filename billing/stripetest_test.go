@@ -6,20 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/countycloud/countycloud/billing/billingtest"
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/jobs"
 	"github.com/countycloud/countycloud/core/store/storetest"
@@ -92,66 +86,6 @@ func (r *recorder) requests() []sent {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]sent(nil), r.got...)
-}
-
-// ownStripeMock starts a stripe-mock of the test's own on a free port,
-// which the test may stop and start again; it fails the test when the
-// binary is missing.
-type ownStripeMock struct {
-	bin, addr string
-	cmd       *exec.Cmd
-}
-
-func startOwnStripeMock(t testing.TB) *ownStripeMock {
-	t.Helper()
-	bin := filepath.Join(goPath(t), "bin", "stripe-mock")
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("stripe-mock is not installed at %s: run scripts/ensure-stripe-mock.sh", bin)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	m := &ownStripeMock{bin: bin, addr: addr}
-	m.start(t)
-	t.Cleanup(m.stop)
-	return m
-}
-
-func (m *ownStripeMock) URL() string { return "http://" + m.addr }
-
-func (m *ownStripeMock) start(t testing.TB) {
-	t.Helper()
-	m.cmd = exec.Command(m.bin, "-http-addr", m.addr, "-https-addr", "127.0.0.1:")
-	if err := m.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	for range 100 {
-		if billingtest.Answers(m.URL()) {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("stripe-mock did not start on %s", m.addr)
-}
-
-func (m *ownStripeMock) stop() {
-	if m.cmd != nil && m.cmd.Process != nil {
-		_ = m.cmd.Process.Kill()
-		_ = m.cmd.Wait()
-		m.cmd = nil
-	}
-}
-
-func goPath(t testing.TB) string {
-	t.Helper()
-	out, err := exec.Command("go", "env", "GOPATH").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(out))
 }
 
 // counties is a directory of a province and its counties.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/countycloud/countycloud/billing/billingtest"
 	"github.com/countycloud/countycloud/core/notify"
 )
 
@@ -116,7 +117,7 @@ func TestStripesSubscriptionEventsMoveTheSubscriptionOnlyForward(t *testing.T) {
 		t.Errorf("%d calls to Lechang's ended subscription", n)
 	}
 
-	waitFor(t, "the trial's notice", func() bool { return len(mail.mails()) > 0 })
+	billingtest.WaitFor(t, "the trial's notice", func() bool { return len(mail.mails()) > 0 })
 	got := mail.mails()
 	if len(got) != 1 || got[0].To != "billing@gd.gov.cn" || got[0].Key != "billing-trial-evt_3_wy_trial_will_end" ||
 		!strings.HasPrefix(got[0].Subject, wengyuan+" 试运行将于") || !strings.Contains(got[0].Body, "广东省政务服务数据管理局") {

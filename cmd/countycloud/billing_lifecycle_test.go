@@ -20,13 +20,45 @@ const quickTemplate = `{"id":"gd.quick","name":{"zh-CN":"快速推广","en":"Qui
 {"phase":"formal","tasks":[],"gate":[]},
 {"phase":"expansion","tasks":[]}]}`
 
+// quickRollout makes county billed (the catalogue synced, Guangdong's
+// account paying for it) and planned on the quick template with oa's key
+// unit; the step it returns advances the county from a phase by the API
+// and runs the rollout's sweep.
+func quickRollout(t *testing.T, p *platform, url string, env map[string]string, county string) func(from string) {
+	t.Helper()
+	ctx := context.Background()
+	op := env["COUNTYCLOUD_TOKEN"]
+	base := url + "/v1/tenants/" + county
+	if _, err := p.billing.Sync(ctx, billing.DefaultCatalogue()); err != nil {
+		t.Fatal(err)
+	}
+	mustCLI(t, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": op, "COUNTYCLOUD_TENANT": county}, "org", "units", "create", "--name", "县政府办", "--code", "XZF")
+	mustCLI(t, env, "billing", "accounts", "create", "--code", "gd", "--name", "广东省政务服务数据管理局")
+	mustCLI(t, env, "billing", "accounts", "assign", county, "--account", "gd")
+	sweep := func() {
+		t.Helper()
+		if err := p.rollout.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want(t, "the template", call(t, "PUT", url+"/v1/rollout/templates", op, json.RawMessage(quickTemplate)), 200, "")
+	want(t, "the plan", call(t, "POST", base+"/rollout/plan", op, rollout.PlanInput{Template: "gd.quick", KeyUnits: map[string][]string{"oa": {"XZF"}}}), 200, "")
+	sweep()
+	return func(from string) {
+		t.Helper()
+		want(t, "advance from "+from, call(t, "POST", base+"/rollout/advance", op, rollout.AdvanceInput{From: from}), 200, "")
+		sweep()
+	}
+}
+
 // TestACountyCarriedThroughTheRolloutIsSubscribedAndBilled carries
 // Wengyuan, paid for by its province, through the server's rollout by
 // the API: nothing is billed in preparation and testing; entering trial
 // operation writes its subscription, trialing until the plan's formal
 // start; an edit moving that start moves the trial's end; disabling oa
 // removes its item; formal operation ends the trial. Without a Stripe
-// key the calls wait in the outbox, where the test reads them.
+// key the calls wait in the outbox, where the test reads them; without a
+// signing secret Stripe's route takes nothing.
 func TestACountyCarriedThroughTheRolloutIsSubscribedAndBilled(t *testing.T) {
 	t.Parallel()
 	db, p, url, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin})
@@ -34,12 +66,12 @@ func TestACountyCarriedThroughTheRolloutIsSubscribedAndBilled(t *testing.T) {
 	op := env["COUNTYCLOUD_TOKEN"]
 	base := url + "/v1/tenants/" + county
 	ctx := context.Background()
-	if _, err := p.billing.Sync(ctx, billing.DefaultCatalogue()); err != nil {
-		t.Fatal(err)
+	// The platform serves Stripe's route; without a signing secret it
+	// takes nothing, whoever calls.
+	for who, token := range map[string]string{"Stripe": "", "an operator": op} {
+		want(t, who+" on a platform without a secret", call(t, "POST", url+billing.WebhookPath, token, map[string]any{"id": "evt_1", "type": "invoice.paid"}), 503, billing.CodeWebhookOff)
 	}
-	mustCLI(t, map[string]string{"COUNTYCLOUD_ADDR": url, "COUNTYCLOUD_TOKEN": op, "COUNTYCLOUD_TENANT": county}, "org", "units", "create", "--name", "县政府办", "--code", "XZF")
-	mustCLI(t, env, "billing", "accounts", "create", "--code", "gd", "--name", "广东省政务服务数据管理局")
-	mustCLI(t, env, "billing", "accounts", "assign", county, "--account", "gd")
+	advance := quickRollout(t, p, url, env, county)
 
 	rows := func(op string) []billing.OutboxRow {
 		t.Helper()
@@ -49,20 +81,6 @@ func TestACountyCarriedThroughTheRolloutIsSubscribedAndBilled(t *testing.T) {
 		}
 		return out
 	}
-	sweep := func() {
-		t.Helper()
-		if err := p.rollout.Sweep(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	advance := func(from string) {
-		t.Helper()
-		want(t, "advance from "+from, call(t, "POST", base+"/rollout/advance", op, rollout.AdvanceInput{From: from}), 200, "")
-		sweep()
-	}
-	want(t, "the template", call(t, "PUT", url+"/v1/rollout/templates", op, json.RawMessage(quickTemplate)), 200, "")
-	want(t, "the plan", call(t, "POST", base+"/rollout/plan", op, rollout.PlanInput{Template: "gd.quick", KeyUnits: map[string][]string{"oa": {"XZF"}}}), 200, "")
-	sweep()
 	advance(rollout.Preparation)
 	if n := len(rows("subscription.create")); n != 0 {
 		t.Fatalf("%d subscriptions before trial operation", n)

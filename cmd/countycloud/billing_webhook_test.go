@@ -4,72 +4,91 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/countycloud/countycloud/billing"
+	"github.com/countycloud/countycloud/billing/billingtest"
 	"github.com/countycloud/countycloud/core/auth"
+	"github.com/countycloud/countycloud/core/config"
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/jobs"
-	"github.com/countycloud/countycloud/core/kit"
 	"github.com/countycloud/countycloud/core/testclock"
 	"github.com/countycloud/countycloud/tenants/registry"
+	"github.com/countycloud/countycloud/tenants/rollout"
 )
 
-// TestAFailedPaymentLeadsThroughGraceToReadOnlyAndBackOncePaid carries
-// Guangdong's account, which pays for Wengyuan and Lechang, through a
-// failed payment on a clock the test moves: within the grace Wengyuan's
-// admin still writes; once the grace is over the sweep holds both
-// counties through the platform's registry and the API refuses the write
-// with billing_suspended while reads go on; once Stripe says the invoice
-// is paid both are restored and the write goes through.
-func TestAFailedPaymentLeadsThroughGraceToReadOnlyAndBackOncePaid(t *testing.T) {
+// TestACountyIsBilledThroughTheRolloutHeldWhenUnpaidAndRestoredThroughAStripeOutage
+// is issue 19's "done when", end to end: the platform's own server and
+// webhook route, the real database and a stripe-mock of the test's own.
+// Wengyuan, paid for by Guangdong's account, is carried through the
+// rollout by the API: at trial operation its subscription is made at
+// Stripe, trialing until the formal start, as Stripe's signed event then
+// says. Stripe goes down; Wengyuan enters formal operation, whose call
+// waits in the outbox, and Stripe's event that the first invoice failed
+// is received and applied meanwhile. Stripe comes back: the call goes
+// through once and the subscription is active. On a clock the test
+// moves, the grace runs out: Wengyuan's writes are refused with
+// billing_suspended while its reads and public routes answer; the
+// invoice paid, its writes go through again. Nothing is left unsent or
+// unprocessed.
+func TestACountyIsBilledThroughTheRolloutHeldWhenUnpaidAndRestoredThroughAStripeOutage(t *testing.T) {
 	t.Parallel()
-	db, p, url, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin})
-	const wyCode, lcCode, secret = "gd.shaoguan.wengyuan", "gd.shaoguan.lechang", "whsec_lifecycle"
+	mock := billingtest.StartMock(t)
+	const wyCode, secret = "gd.shaoguan.wengyuan", "whsec_done_when"
+	db, p, url, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin}, func(c *config.Server) {
+		c.Stripe = config.Stripe{Key: "sk_test_countycloud", URL: mock.URL(), WebhookSecret: secret, Grace: billing.DefaultGrace}
+	})
 	tokens := loginAs(t, db, url, env["COUNTYCLOUD_TOKEN"], wyCode)
 	ctx := context.Background()
 
-	clock := testclock.New(time.Now().UTC().Truncate(time.Second))
-	client, err := billing.NewStripe(billing.StripeConfig{Key: "sk_test_countycloud", URL: "http://127.0.0.1:9"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := billing.New(db.Control, p.jobs, db.Locker, client, registryLevels{p.tenants}, clock.Now, quiet)
-	hooks := billing.NewWebhooks(svc, billing.WebhookConfig{Secret: secret}, p.tenants)
-	if _, err := svc.CreateAccount(ctx, billing.AccountInput{Code: "gd", Name: "广东省政务服务数据管理局"}); err != nil {
-		t.Fatal(err)
-	}
-	// As the outbox records Stripe's answer to the customer's creation.
-	if _, err := db.Control.Exec("UPDATE billing_accounts SET stripe_customer_id = 'cus_gd' WHERE code = 'gd'"); err != nil {
-		t.Fatal(err)
-	}
-	for _, county := range []string{wyCode, lcCode} {
-		if _, err := svc.Assign(ctx, county, "gd"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	stripeSide := httptest.NewServer(kit.Handler(quiet, prometheus.NewRegistry(), hooks.Routes()...))
-	t.Cleanup(stripeSide.Close)
+	// Billing's jobs of the platform: the outbox, Stripe's events, the
+	// trial's notices. The grace is swept on the test's clock.
+	handlers := p.billing.Jobs()
+	maps.Copy(handlers, p.webhooks.Jobs())
+	maps.Copy(handlers, p.subscriptions.Jobs())
 	workCtx, stop := context.WithCancel(ctx)
-	worker := jobs.NewWorker(p.jobs, hooks.Jobs(), jobs.Options{Poll: 20 * time.Millisecond}, quiet)
+	worker := jobs.NewWorker(p.jobs, handlers, jobs.Options{Poll: 20 * time.Millisecond, Backoff: func(int) time.Duration { return 200 * time.Millisecond }}, quiet)
 	done := make(chan struct{})
 	go func() { worker.Run(workCtx); close(done) }()
 	t.Cleanup(func() { stop(); <-done })
+	clock := testclock.New(time.Now().UTC().Truncate(time.Second))
+	grace := billing.NewWebhooks(billing.New(db.Control, p.jobs, db.Locker, nil, registryLevels{p.tenants}, clock.Now, quiet), billing.WebhookConfig{Secret: secret}, p.tenants)
 
-	deliver := func(id, typ string) {
+	unsent := func() int {
 		t.Helper()
-		payload, _ := json.Marshal(map[string]any{"id": id, "object": "event", "api_version": stripe.APIVersion, "created": clock.Now().Unix(), "type": typ,
-			"data": map[string]any{"object": map[string]any{"id": "in_2026_11", "object": "invoice", "customer": "cus_gd", "metadata": map[string]string{}}}})
+		pending, err := p.billing.Pending(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(pending)
+	}
+	subscription := func() billing.CountySubscription {
+		t.Helper()
+		sub, found, err := p.lifecycle.Subscription(ctx, wyCode)
+		if err != nil || !found {
+			t.Fatalf("Wengyuan's subscription: %v %v", found, err)
+		}
+		return sub
+	}
+	// deliver posts a Stripe event about obj through the platform's route,
+	// signed now and created on the test's clock, and waits until it is
+	// processed.
+	deliver := func(id, typ string, obj map[string]any) {
+		t.Helper()
+		payload, err := json.Marshal(map[string]any{"id": id, "object": "event", "api_version": stripe.APIVersion, "created": clock.Now().Unix(), "type": typ, "data": map[string]any{"object": obj}})
+		if err != nil {
+			t.Fatal(err)
+		}
 		signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: secret})
-		req, _ := http.NewRequest(http.MethodPost, stripeSide.URL+billing.WebhookPath, bytes.NewReader(payload))
+		req, _ := http.NewRequest(http.MethodPost, url+billing.WebhookPath, bytes.NewReader(payload))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Stripe-Signature", signed.Header)
 		resp, err := http.DefaultClient.Do(req)
@@ -77,62 +96,115 @@ func TestAFailedPaymentLeadsThroughGraceToReadOnlyAndBackOncePaid(t *testing.T) 
 			t.Fatalf("delivering %s: %v %v", id, resp, err)
 		}
 		resp.Body.Close()
-		for range 500 {
-			var waiting int
-			if err := db.Control.Get(&waiting, "SELECT COUNT(*) FROM billing_webhook_events WHERE processed_at IS NULL"); err != nil {
-				t.Fatal(err)
-			}
-			if waiting == 0 {
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		t.Fatalf("%s was not processed", id)
+		billingtest.WaitFor(t, id+" to be processed", func() bool {
+			var outcome *string
+			return db.Control.Get(&outcome, "SELECT outcome FROM billing_webhook_events WHERE id = ?", id) == nil && outcome != nil
+		})
 	}
 	sweep := func() {
 		t.Helper()
-		if err := hooks.SweepJob(ctx, jobs.Job{}); err != nil {
+		if err := grace.SweepJob(ctx, jobs.Job{}); err != nil {
 			t.Fatal(err)
 		}
 	}
+
+	advance := quickRollout(t, p, url, env, wyCode)
+	billingtest.WaitFor(t, "the catalogue and the account at Stripe", func() bool { return unsent() == 0 })
+	gd, err := p.billing.Account(ctx, "gd")
+	if err != nil || gd.Customer == nil {
+		t.Fatalf("Guangdong's account has no customer: %+v %v", gd, err)
+	}
+	invoice := func(status string) map[string]any {
+		return map[string]any{"id": "in_first", "object": "invoice", "customer": *gd.Customer, "status": status, "metadata": map[string]string{}}
+	}
+
+	// Trial operation: a subscription at Stripe, trialing until formal operation.
+	advance(rollout.Preparation)
+	advance(rollout.Testing)
+	billingtest.WaitFor(t, "the subscription at Stripe", func() bool { return unsent() == 0 })
+	sub := subscription()
+	plan, err := p.rollout.Plan(ctx, wyCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sub.State != billing.StateTrialing || sub.StripeID == "" || sub.Account != "gd" || sub.TrialEnd != plan.Phases[3].Start {
+		t.Fatalf("at trial operation: %+v, formal operation planned for %s", sub, plan.Phases[3].Start)
+	}
+	stripeSub := func(status string) map[string]any {
+		return map[string]any{"id": sub.StripeID, "object": "subscription", "customer": *gd.Customer, "status": status,
+			"current_period_end": clock.Now().Add(30 * 24 * time.Hour).Unix(), "metadata": map[string]string{billing.MetadataCounty: wyCode}}
+	}
+	deliver("evt_trialing", billing.EventSubscriptionUpdated, stripeSub("trialing"))
+	if got := subscription(); got.StripeStatus != "trialing" {
+		t.Errorf("Stripe's trialing event: %+v", got)
+	}
+
+	// Stripe goes down: formal operation's call waits, Stripe's events are
+	// still received and applied.
+	mock.Stop()
+	advance(rollout.Trial)
+	billingtest.WaitFor(t, "formal operation's call to fail", func() bool {
+		var attempts int
+		return db.Control.Get(&attempts, "SELECT COALESCE(SUM(attempts), 0) FROM billing_outbox WHERE sent_at IS NULL") == nil && attempts > 0
+	})
+	clock.Add(time.Hour)
+	deliver("evt_first_failed", "invoice.payment_failed", invoice("open"))
+	if unsent() != 1 {
+		t.Fatalf("%d calls wait during the outage, want formal operation's", unsent())
+	}
+	mock.Start(t)
+	billingtest.WaitFor(t, "the outbox to empty once Stripe is back", func() bool { return unsent() == 0 })
+	var formal []billing.OutboxRow
+	if err := db.Control.Select(&formal, "SELECT id, stream, operation, subject, idempotency_key, body, stripe_id, attempts, created_at, sent_at FROM billing_outbox WHERE operation = 'subscription.trial_end'"); err != nil {
+		t.Fatal(err)
+	}
+	if len(formal) != 1 || formal[0].SentAt == nil || formal[0].StripeID == nil || *formal[0].StripeID != sub.StripeID || formal[0].Attempts < 2 {
+		t.Errorf("formal operation's call: %+v", formal)
+	}
+	deliver("evt_active", billing.EventSubscriptionUpdated, stripeSub("active"))
+	if got := subscription(); got.State != billing.StateActive || got.StripeStatus != "active" {
+		t.Errorf("at formal operation: %+v", got)
+	}
+
+	// The grace runs out on the test's clock: read-only.
 	wy := url + "/v1/tenants/" + wyCode
-	// Each try creates a unit of its own: the tries before every replica
-	// sees the hold go through.
 	tries := 0
-	unit := func(name string) map[string]any {
+	unit := func() map[string]any {
 		tries++
-		return map[string]any{"name": name + strconv.Itoa(tries)}
+		return map[string]any{"name": "县档案馆" + strconv.Itoa(tries)}
 	}
-
-	// The platform serves the route; without a signing secret it takes
-	// nothing, whoever calls.
-	for who, token := range map[string]string{"Stripe": "", "an operator": env["COUNTYCLOUD_TOKEN"], "a county admin": tokens["wyadmin"]} {
-		want(t, who+" on a platform without a secret", call(t, "POST", url+billing.WebhookPath, token, map[string]any{"id": "evt_1", "type": "invoice.paid"}), 503, billing.CodeWebhookOff)
-	}
-
-	deliver("evt_lifecycle_failed", "invoice.payment_failed")
 	clock.Add(billing.DefaultGrace - time.Hour)
 	sweep()
-	want(t, "a unit created within the grace", call(t, "POST", wy+"/units", tokens["wyadmin"], unit("县档案馆")), 201, "")
-
+	want(t, "a unit created within the grace", call(t, "POST", wy+"/units", tokens["wyadmin"], unit()), 201, "")
 	clock.Add(time.Hour)
 	sweep()
-	waitForAnswer(t, "the hold after the grace", func() apiResult { return call(t, "POST", wy+"/units", tokens["wyadmin"], unit("县史志办")) }, http.StatusConflict, errs.CodeBillingSuspended)
+	waitForAnswer(t, "the hold after the grace", func() apiResult { return call(t, "POST", wy+"/units", tokens["wyadmin"], unit()) }, http.StatusConflict, errs.CodeBillingSuspended)
 	want(t, "the units read while held", call(t, "GET", wy+"/units", tokens["wyadmin"], nil), 200, "")
-	for _, code := range []string{wyCode, lcCode} {
-		if got := decode[registry.Tenant](t, call(t, "GET", url+"/v1/tenants/"+code, env["COUNTYCLOUD_TOKEN"], nil)); got.HeldSince == nil {
-			t.Errorf("%s is not held after the grace: %+v", code, got)
-		}
+	want(t, "the public units while held", call(t, "GET", wy+"/public/units", "", nil), 200, "")
+	if got := decode[registry.Tenant](t, call(t, "GET", wy, env["COUNTYCLOUD_TOKEN"], nil)); got.HeldSince == nil || !strings.Contains(got.HoldReason, "in_first") {
+		t.Errorf("Wengyuan after the grace: %+v", got)
 	}
 
-	deliver("evt_lifecycle_paid", "invoice.paid")
-	waitForAnswer(t, "the write once paid", func() apiResult { return call(t, "POST", wy+"/units", tokens["wyadmin"], unit("县史志办")) }, http.StatusCreated, "")
-	for _, code := range []string{wyCode, lcCode} {
-		if got := decode[registry.Tenant](t, call(t, "GET", url+"/v1/tenants/"+code, env["COUNTYCLOUD_TOKEN"], nil)); got.HeldSince != nil {
-			t.Errorf("%s is still held once paid: %+v", code, got)
-		}
+	// Paid: restored.
+	deliver("evt_first_paid", "invoice.paid", invoice("paid"))
+	waitForAnswer(t, "the write once paid", func() apiResult { return call(t, "POST", wy+"/units", tokens["wyadmin"], unit()) }, http.StatusCreated, "")
+	if got := decode[registry.Tenant](t, call(t, "GET", wy, env["COUNTYCLOUD_TOKEN"], nil)); got.HeldSince != nil {
+		t.Errorf("Wengyuan is still held once paid: %+v", got)
 	}
-	if s, err := hooks.Standing(ctx, "gd"); err != nil || s.Standing != billing.StandingGood || len(s.Held) != 0 {
-		t.Errorf("standing once paid: %+v %v", s, err)
+
+	// Nothing lost: every call sent once under its key, every event applied.
+	var calls []string
+	if err := db.Control.Select(&calls, "SELECT idempotency_key FROM billing_outbox WHERE sent_at IS NULL OR stripe_id IS NULL AND operation IN ('subscription.create', 'subscription.trial_end', 'customer.create')"); err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 0 {
+		t.Errorf("calls not sent, or sent without Stripe's answer: %v", calls)
+	}
+	var outcomes []string
+	if err := db.Control.Select(&outcomes, "SELECT CONCAT(id, ' ', COALESCE(outcome, 'waiting')) FROM billing_webhook_events ORDER BY received_at"); err != nil {
+		t.Fatal(err)
+	}
+	if want := "evt_trialing applied,evt_first_failed applied,evt_active applied,evt_first_paid applied"; strings.Join(outcomes, ",") != want {
+		t.Errorf("events: %v, want %s", outcomes, want)
 	}
 }
