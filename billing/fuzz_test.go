@@ -99,3 +99,28 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadSubscription: whatever a subscription event's object holds,
+// billing reads an id, a status and times it can keep, or refuses it,
+// and never panics.
+func FuzzReadSubscription(f *testing.F) {
+	f.Add([]byte(`{"id": "sub_1", "object": "subscription", "customer": "cus_gd", "status": "past_due", "current_period_end": 1797091200, "trial_end": 1797091200, "metadata": {"countycloud_county": "gd.shaoguan.wengyuan"}}`))
+	f.Add([]byte(`{"id": "sub_2", "status": "canceled", "ended_at": -1}`))
+	f.Add([]byte(`{"id": "sub_3", "trial_end": 253402300800}`))
+	f.Add([]byte(`"sub_4"`))
+	f.Add([]byte(`{"status": 3}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := readSubscription(b)
+		if err != nil {
+			return
+		}
+		if s.ID == "" || len(s.ID) > maxStripeID || len(s.Status) > maxStripeStatus {
+			t.Fatalf("read a subscription it cannot keep: %+v", s)
+		}
+		for _, at := range []int64{s.CurrentPeriodEnd, s.TrialEnd, s.EndedAt} {
+			if at < 0 || at > lastStripeTime {
+				t.Fatalf("read a time it cannot keep: %d", at)
+			}
+		}
+	})
+}

@@ -71,20 +71,48 @@ type eventSubscription struct {
 	EndedAt      *time.Time `db:"ended_at"`
 }
 
+// maxStripeStatus is the longest status kept (stripe_status).
+const maxStripeStatus = 32
+
+// lastStripeTime bounds the times kept (DATETIME ends with year 9999).
+var lastStripeTime = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC).Unix()
+
+// readSubscription reads a subscription event's object: its id, status,
+// metadata and times (Unix seconds, 0 for none), refusing what no
+// subscription of Stripe's holds.
+func readSubscription(raw []byte) (stripe.Subscription, error) {
+	var obj stripe.Subscription
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return obj, fmt.Errorf("not a subscription: %w", err)
+	}
+	switch {
+	case obj.ID == "" || len(obj.ID) > maxStripeID:
+		return obj, fmt.Errorf("a subscription's id is 1 to %d bytes", maxStripeID)
+	case len(obj.Status) > maxStripeStatus:
+		return obj, fmt.Errorf("a status over %d bytes is no Stripe status", maxStripeStatus)
+	}
+	for _, t := range []int64{obj.CurrentPeriodEnd, obj.TrialEnd, obj.EndedAt} {
+		if t < 0 || t > lastStripeTime {
+			return obj, fmt.Errorf("the time %d is out of range", t)
+		}
+	}
+	return obj, nil
+}
+
 // find reads and locks the subscription e is about, or says why e is not
 // applied to any: a subscription the platform does not know by its id,
 // one another account pays for, or one other than the county its
 // metadata names.
 func (s *SubscriptionEvents) find(ctx context.Context, tx *sqlx.Tx, account Account, e stripe.Event) (stripe.Subscription, eventSubscription, *EventResult, error) {
-	var obj stripe.Subscription
 	var row eventSubscription
 	if e.Data == nil {
-		return obj, row, &EventResult{OutcomeIgnored, "the event has no object"}, nil
+		return stripe.Subscription{}, row, &EventResult{OutcomeIgnored, "the event has no object"}, nil
 	}
-	if err := json.Unmarshal(e.Data.Raw, &obj); err != nil {
-		return obj, row, &EventResult{OutcomeIgnored, "not a subscription: " + err.Error()}, nil
+	obj, err := readSubscription(e.Data.Raw)
+	if err != nil {
+		return obj, row, &EventResult{OutcomeIgnored, err.Error()}, nil
 	}
-	err := tx.GetContext(ctx, &row, "SELECT county_code, account_code, state, trial_end, stripe_event_created, stripe_event_id, ended_at FROM billing_subscriptions WHERE stripe_subscription_id = ? FOR UPDATE", obj.ID)
+	err = tx.GetContext(ctx, &row, "SELECT county_code, account_code, state, trial_end, stripe_event_created, stripe_event_id, ended_at FROM billing_subscriptions WHERE stripe_subscription_id = ? FOR UPDATE", obj.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return obj, row, &EventResult{OutcomeIgnored, "the platform made no subscription " + obj.ID}, nil
 	}
@@ -133,9 +161,6 @@ func (s *SubscriptionEvents) updated(ctx context.Context, tx *sqlx.Tx, account A
 	}
 	if obj.Status == stripe.SubscriptionStatusCanceled {
 		return s.end(ctx, tx, obj, row, e)
-	}
-	if len(obj.Status) > 32 {
-		return EventResult{OutcomeIgnored, "a status over 32 bytes is no Stripe status"}, nil
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE billing_subscriptions SET stripe_status = ?, current_period_end = ?, stripe_trial_end = ?,
 stripe_event_created = ?, stripe_event_id = ?, updated_at = ? WHERE county_code = ?`,
