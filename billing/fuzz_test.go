@@ -108,13 +108,14 @@ func FuzzReadSubscription(f *testing.F) {
 	f.Add([]byte(`{"id": "sub_2", "status": "canceled", "ended_at": -1}`))
 	f.Add([]byte(`{"id": "sub_3", "trial_end": 253402300800}`))
 	f.Add([]byte(`"sub_4"`))
+	f.Add([]byte(`{"id": "sub_5", "status": "past_due", "latest_invoice": {"id": "in_5", "object": "invoice"}}`))
 	f.Add([]byte(`{"status": 3}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := readSubscription(b)
 		if err != nil {
 			return
 		}
-		if s.ID == "" || len(s.ID) > maxStripeID || len(s.Status) > maxStripeStatus {
+		if s.ID == "" || len(s.ID) > maxStripeID || len(s.Status) > maxStripeStatus || s.LatestInvoice != nil && len(s.LatestInvoice.ID) > maxStripeID {
 			t.Fatalf("read a subscription it cannot keep: %+v", s)
 		}
 		for _, at := range []int64{s.CurrentPeriodEnd, s.TrialEnd, s.EndedAt} {

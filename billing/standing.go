@@ -47,12 +47,24 @@ const (
 // giving up on the money. It counts as a failure: the account stays past
 // due (since its first failure, or since it was marked when no failure
 // was heard), and it is restored once the invoice is paid or voided.
+//
+// An overdue invoice is one a subscription's past_due or unpaid status
+// names (its latest invoice): the platform's invoices are sent
+// (collection_method send_invoice), Stripe attempts no payment of them,
+// and an invoice not paid by its due date fails no payment; the
+// subscription's status is what says so. It is unpaid, as a failure is.
 const (
 	invoicePaid          = "paid"
 	invoiceFailed        = "failed"
 	invoiceVoid          = "void"
 	invoiceUncollectible = "uncollectible"
+	invoiceOverdue       = "overdue"
 )
+
+// unpaid says whether an invoice in state counts against its account.
+func unpaid(state string) bool {
+	return state == invoiceFailed || state == invoiceUncollectible || state == invoiceOverdue
+}
 
 // invoiceStates are the states of the invoice events.
 var invoiceStates = map[string]string{eventInvoicePaid: invoicePaid, eventInvoiceFailed: invoiceFailed, eventInvoiceVoided: invoiceVoid, eventInvoiceUncollectible: invoiceUncollectible}
@@ -230,15 +242,15 @@ func (w *Webhooks) apply(ctx context.Context, tx *sqlx.Tx, ev storedEvent) (resu
 		}
 		return result{outcome: r.Outcome, account: a.Code, note: r.Note}, nil
 	}
-	return w.applyInvoice(ctx, tx, a.Code, obj.ID, e)
+	return w.svc.recordInvoice(ctx, tx, a.Code, obj.ID, invoiceStates[ev.Type], e)
 }
 
-// applyInvoice records that invoice was paid, failed, voided or marked
-// uncollectible, unless what is known of it is newer: a paid or void
-// invoice stays so, and an event older than the one last applied to the
-// invoice changes nothing.
-func (w *Webhooks) applyInvoice(ctx context.Context, tx *sqlx.Tx, account, invoice string, e stripe.Event) (result, error) {
-	state := invoiceStates[string(e.Type)]
+// recordInvoice records that invoice is in state (paid, failed, void,
+// uncollectible or overdue) as event e says, unless what is known of it
+// is newer: a paid or void invoice stays so, and an event older than the
+// one last applied to the invoice changes nothing. The account's
+// standing follows.
+func (s *Service) recordInvoice(ctx context.Context, tx *sqlx.Tx, account, invoice, state string, e stripe.Event) (result, error) {
 	var cur struct {
 		State   string `db:"state"`
 		Created int64  `db:"stripe_created"`
@@ -257,7 +269,7 @@ func (w *Webhooks) applyInvoice(ctx context.Context, tx *sqlx.Tx, account, invoi
 	}
 	since := time.Unix(e.Created, 0).UTC()
 	var unpaidSince *time.Time
-	if state == invoiceFailed || state == invoiceUncollectible {
+	if unpaid(state) {
 		unpaidSince = &since
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO billing_invoice_payments (invoice_id, account_code, state, stripe_created, event_id, failed_since) VALUES (?, ?, ?, ?, ?, ?)
@@ -265,21 +277,21 @@ ON DUPLICATE KEY UPDATE state = VALUES(state), stripe_created = VALUES(stripe_cr
 		invoice, account, state, e.Created, e.ID, unpaidSince); err != nil {
 		return result{}, fmt.Errorf("record invoice %s: %w", invoice, err)
 	}
-	if err := w.restand(ctx, tx, account); err != nil {
+	if err := s.restand(ctx, tx, account); err != nil {
 		return result{}, err
 	}
 	return result{outcome: OutcomeApplied, account: account, note: "invoice " + invoice + " " + state}, nil
 }
 
 // restand derives account's standing from its invoices: past due since
-// its oldest failure still unpaid (failed or uncollectible), good when
-// none is.
-func (w *Webhooks) restand(ctx context.Context, tx *sqlx.Tx, account string) error {
+// its oldest failure still unpaid (failed, uncollectible or overdue),
+// good when none is.
+func (s *Service) restand(ctx context.Context, tx *sqlx.Tx, account string) error {
 	var oldest struct {
 		Invoice string    `db:"invoice_id"`
 		Since   time.Time `db:"failed_since"`
 	}
-	err := tx.GetContext(ctx, &oldest, "SELECT invoice_id, failed_since FROM billing_invoice_payments WHERE account_code = ? AND state IN (?, ?) ORDER BY failed_since, invoice_id LIMIT 1", account, invoiceFailed, invoiceUncollectible)
+	err := tx.GetContext(ctx, &oldest, "SELECT invoice_id, failed_since FROM billing_invoice_payments WHERE account_code = ? AND state IN (?, ?, ?) ORDER BY failed_since, invoice_id LIMIT 1", account, invoiceFailed, invoiceUncollectible, invoiceOverdue)
 	standing, since, invoice := StandingPastDue, &oldest.Since, &oldest.Invoice
 	if errors.Is(err, sql.ErrNoRows) {
 		standing, since, invoice = StandingGood, nil, nil
@@ -288,7 +300,7 @@ func (w *Webhooks) restand(ctx context.Context, tx *sqlx.Tx, account string) err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO billing_standings (account_code, standing, past_due_since, invoice_id, updated_at) VALUES (?, ?, ?, ?, ?)
 ON DUPLICATE KEY UPDATE standing = VALUES(standing), past_due_since = VALUES(past_due_since), invoice_id = VALUES(invoice_id), updated_at = VALUES(updated_at)`,
-		account, standing, since, invoice, w.svc.now().UTC())
+		account, standing, since, invoice, s.now().UTC())
 	if err != nil {
 		return fmt.Errorf("record the standing of %s: %w", account, err)
 	}

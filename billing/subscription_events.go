@@ -90,6 +90,8 @@ func readSubscription(raw []byte) (stripe.Subscription, error) {
 		return obj, fmt.Errorf("a subscription's id is 1 to %d bytes", maxStripeID)
 	case len(obj.Status) > maxStripeStatus:
 		return obj, fmt.Errorf("a status over %d bytes is no Stripe status", maxStripeStatus)
+	case obj.LatestInvoice != nil && len(obj.LatestInvoice.ID) > maxStripeID:
+		return obj, fmt.Errorf("an invoice's id is at most %d bytes", maxStripeID)
 	}
 	for _, t := range []int64{obj.CurrentPeriodEnd, obj.TrialEnd, obj.EndedAt} {
 		if t < 0 || t > lastStripeTime {
@@ -150,7 +152,10 @@ func unixOrNil(t int64) *time.Time {
 }
 
 // updated records Stripe's status, current period and trial end; a
-// status of canceled ends the subscription, as deleted does.
+// status of canceled ends the subscription, as deleted does. A status of
+// past_due or unpaid is how Stripe says that an invoice sent was not paid
+// by its due date: its latest invoice is overdue, which makes the account
+// past due (the grace runs from the event) until it is paid or voided.
 func (s *SubscriptionEvents) updated(ctx context.Context, tx *sqlx.Tx, account Account, e stripe.Event) (EventResult, error) {
 	obj, row, skip, err := s.find(ctx, tx, account, e)
 	if err != nil || skip != nil {
@@ -167,7 +172,16 @@ stripe_event_created = ?, stripe_event_id = ?, updated_at = ? WHERE county_code 
 		string(obj.Status), unixOrNil(obj.CurrentPeriodEnd), unixOrNil(obj.TrialEnd), e.Created, e.ID, s.billing.now().UTC(), row.County); err != nil {
 		return EventResult{}, fmt.Errorf("record the subscription of %s: %w", row.County, err)
 	}
-	return EventResult{OutcomeApplied, "subscription of " + row.County + " " + string(obj.Status)}, nil
+	note := "subscription of " + row.County + " " + string(obj.Status)
+	overdue := obj.Status == stripe.SubscriptionStatusPastDue || obj.Status == stripe.SubscriptionStatusUnpaid
+	if overdue && obj.LatestInvoice != nil && obj.LatestInvoice.ID != "" {
+		r, err := s.billing.recordInvoice(ctx, tx, account.Code, obj.LatestInvoice.ID, invoiceOverdue, e)
+		if err != nil {
+			return EventResult{}, err
+		}
+		note += "; " + r.note
+	}
+	return EventResult{OutcomeApplied, note}, nil
 }
 
 // deleted ends the subscription: Stripe deleted it, whenever the event

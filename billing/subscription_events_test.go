@@ -176,3 +176,36 @@ func TestASubscriptionEventIsNeverAppliedToAnotherAccountsCounty(t *testing.T) {
 		t.Errorf("the note of another account's county: %q %v", note, err)
 	}
 }
+
+// The platform's invoices are sent, not charged: one unpaid by its due
+// date fails no payment, and Stripe says so by the subscription's status.
+func TestASentInvoiceUnpaidByItsDueDateMakesTheAccountPastDue(t *testing.T) {
+	t.Parallel()
+	h, _, _ := subscribed(t)
+	t0 := h.clock.Now()
+	pastDue := func(id string, created time.Time) []byte {
+		return eventBody(t, id, EventSubscriptionUpdated, created, map[string]any{"id": subOf(haidian), "object": "subscription", "customer": "cus_haidian",
+			"status": "past_due", "latest_invoice": "in_30", "metadata": map[string]string{MetadataCounty: haidian}})
+	}
+	h.ok(t, pastDue("evt_30_past_due", t0))
+	h.process(t)
+	if s := h.standing(t, haidian); s.Standing != StandingPastDue || *s.Invoice != "in_30" || !s.PastDueSince.Equal(t0) {
+		t.Fatalf("Haidian with in_30 overdue: %+v", s)
+	}
+	h.clock.Add(DefaultGrace)
+	h.sweep(t)
+	if held := h.holds.heldCounties(); !slices.Equal(held, []string{haidian}) {
+		t.Fatalf("held after the grace: %v", held)
+	}
+	// Paid; Stripe's past_due of before the payment arrives late.
+	h.ok(t, invoiceEvent(t, "evt_30_paid", "invoice.paid", "in_30", "cus_haidian", t0.Add(2*time.Hour), nil))
+	h.process(t)
+	h.ok(t, pastDue("evt_30_past_due_late", t0.Add(time.Hour)))
+	h.process(t)
+	if s := h.standing(t, haidian); s.Standing != StandingGood || len(h.holds.heldCounties()) != 0 {
+		t.Errorf("Haidian once in_30 is paid: %+v, held %v", s, h.holds.heldCounties())
+	}
+	if s := h.standing(t, "gd"); s.Standing != StandingGood {
+		t.Errorf("gd moved by Haidian's invoice: %+v", s)
+	}
+}
