@@ -275,7 +275,7 @@ func countyChunks(counties []string) []string {
 
 // Assign makes account pay for county: the county's own account, or its
 // province's. The account it moves from and the one it moves to both
-// tell Stripe.
+// tell Stripe, and the county's subscription moves with it (move.go).
 func (s *Service) Assign(ctx context.Context, county, account string) (CountyBilling, error) {
 	level, err := s.directory.Level(ctx, county)
 	if e := errs.As(err); (e != nil && e.Kind == errs.KindNotFound) || (err == nil && level != KindCounty) {
@@ -311,6 +311,11 @@ func (s *Service) Assign(ctx context.Context, county, account string) (CountyBil
 			county, account, s.now().UTC()); err != nil {
 			return fmt.Errorf("record who pays for %s: %w", county, err)
 		}
+		moved, err := s.moveSubscription(ctx, tx, county, account)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, moved...)
 		// Accounts are locked in code order whatever the direction of the
 		// move, so two moves cannot deadlock each other.
 		codes := []string{account}

@@ -24,6 +24,9 @@ const (
 	opSetTrialEnd        = "subscription.trial_end"
 	opAddItem            = "subscription_item.create"
 	opRemoveItem         = "subscription_item.delete"
+	opSetItemPrice       = "subscription_item.price"
+	opEndSubscription    = "subscription.end"
+	opCreateSeats        = "seat_subscription.create"
 	opCreateMeter        = "meter.create"
 	opReportUsage        = "meter_event.create"
 )
@@ -40,7 +43,10 @@ const (
 // SeatMeterEvent is the event name of the Billing Meter the seat price
 // is backed by. The meter sums its events: each day's report of a
 // county's active accounts is that many account-days, priced at a
-// thirtieth of the monthly seat price (seatDaysPerMonth).
+// thirtieth of the monthly seat price (seatDaysPerMonth). Stripe sums a
+// meter's events per customer, and every subscription item priced on the
+// meter bills that whole sum: the seat price is on one subscription per
+// account (seats.go), never on a county's.
 const (
 	SeatMeterEvent   = "cc_active_accounts"
 	seatMeterName    = "活跃账号（账号·日）"
@@ -88,11 +94,14 @@ type subscriptionRow struct {
 	TrialChange  int64     `db:"trial_change_id"`
 	Created      bool      `db:"created"`
 	Subscription *string   `db:"stripe_subscription_id"`
+	// Generation counts the county's subscriptions: one ends when the
+	// county moves to another account or has no priced module left.
+	Generation int `db:"generation"`
 }
 
-const subscriptionColumns = "county_code, account_code, state, trial_end, trial_change_id, created, stripe_subscription_id"
+const subscriptionColumns = "county_code, account_code, state, trial_end, trial_change_id, created, stripe_subscription_id, generation"
 
-func (l *Lifecycle) lockSubscription(ctx context.Context, tx *sqlx.Tx, county string) (subscriptionRow, bool, error) {
+func (s *Service) lockSubscription(ctx context.Context, tx *sqlx.Tx, county string) (subscriptionRow, bool, error) {
 	var sub subscriptionRow
 	err := tx.GetContext(ctx, &sub, "SELECT "+subscriptionColumns+" FROM billing_subscriptions WHERE county_code = ? FOR UPDATE", county)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -119,7 +128,7 @@ func (l *Lifecycle) TrialStarted(ctx context.Context, county string, change int6
 	}
 	var rows []int64
 	err = store.InTx(ctx, l.billing.db, nil, func(tx *sqlx.Tx) error {
-		if _, found, err := l.lockSubscription(ctx, tx, county); err != nil || found {
+		if _, found, err := l.billing.lockSubscription(ctx, tx, county); err != nil || found {
 			return err
 		}
 		now := l.now()
@@ -127,7 +136,7 @@ func (l *Lifecycle) TrialStarted(ctx context.Context, county string, change int6
 			county, StateTrialing, end.Format(time.DateOnly), change, now, now); err != nil {
 			return fmt.Errorf("record the subscription of %s: %w", county, err)
 		}
-		sub, _, err := l.lockSubscription(ctx, tx, county)
+		sub, _, err := l.billing.lockSubscription(ctx, tx, county)
 		if err != nil {
 			return err
 		}
@@ -142,8 +151,10 @@ func (l *Lifecycle) TrialStarted(ctx context.Context, county string, change int6
 }
 
 // create writes the call that makes sub on its payer's customer, with
-// the county's enabled modules and the seat as its items; nothing while
-// no account pays for the county.
+// the county's enabled modules the catalogue prices as its items;
+// nothing while no account pays for the county, nor while it has no
+// priced module (Stripe makes no subscription without an item, and there
+// is nothing to charge: its seats are on its account's).
 func (l *Lifecycle) create(ctx context.Context, tx *sqlx.Tx, sub subscriptionRow) ([]int64, error) {
 	var account string
 	err := tx.GetContext(ctx, &account, "SELECT account_code FROM billing_payers WHERE county_code = ?", sub.County)
@@ -155,26 +166,55 @@ func (l *Lifecycle) create(ctx context.Context, tx *sqlx.Tx, sub subscriptionRow
 		return nil, fmt.Errorf("read who pays for %s: %w", sub.County, err)
 	}
 	keys, err := l.enabledPrices(ctx, tx, sub.County)
-	if err != nil {
+	if err != nil || len(keys) == 0 {
 		return nil, err
 	}
-	keys = append([]string{seatLookupKey}, keys...)
-	now := l.now()
-	for _, k := range keys {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO billing_subscription_items (county_code, lookup_key, active, revision, updated_at) VALUES (?, ?, TRUE, 1, ?)", sub.County, k, now); err != nil {
-			return nil, fmt.Errorf("record the items of %s: %w", sub.County, err)
+	id, err := l.billing.writeCreate(ctx, tx, sub, account, keys, false)
+	return []int64{id}, err
+}
+
+// writeCreate records sub as made on account's customer with the items
+// prices (lookup keys) and writes the call that makes it, trialing while
+// the county trials. anchored starts its billing at the end of the
+// period the account the county moved from was invoiced for. Its first
+// generation is keyed by the change that started the trial, the next
+// ones by their generation.
+func (s *Service) writeCreate(ctx context.Context, tx *sqlx.Tx, sub subscriptionRow, account string, prices []string, anchored bool) (int64, error) {
+	now := s.now().UTC().Truncate(time.Microsecond)
+	for _, k := range prices {
+		// An item carried over from an earlier subscription takes a new
+		// revision, so that its removal is a call of its own.
+		if _, err := tx.ExecContext(ctx, "INSERT INTO billing_subscription_items (county_code, lookup_key, active, revision, updated_at) VALUES (?, ?, TRUE, 1, ?) ON DUPLICATE KEY UPDATE active = TRUE, revision = revision + 1, stripe_item_id = NULL, updated_at = VALUES(updated_at)",
+			sub.County, k, now); err != nil {
+			return 0, fmt.Errorf("record the items of %s: %w", sub.County, err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, "UPDATE billing_subscriptions SET account_code = ?, created = TRUE, updated_at = ? WHERE county_code = ?", account, now, sub.County); err != nil {
-		return nil, fmt.Errorf("record the subscription of %s: %w", sub.County, err)
+		return 0, fmt.Errorf("record the subscription of %s: %w", sub.County, err)
 	}
-	body := subscriptionPayload{County: sub.County, Account: account, Prices: keys}
+	body := subscriptionPayload{County: sub.County, Account: account, Prices: prices, Anchored: anchored}
 	if sub.State == StateTrialing {
 		body.TrialEnd = sub.TrialEnd.Format(time.DateOnly)
 	}
-	id, err := l.billing.write(ctx, tx, call{stream: subscriptionStream(sub.County), op: opCreateSubscription, subject: sub.County,
-		key: "cc/sub/" + sub.County + "/create/e" + strconv.FormatInt(sub.TrialChange, 10), body: body})
-	return []int64{id}, err
+	key := "cc/sub/" + sub.County + "/create/e" + strconv.FormatInt(sub.TrialChange, 10)
+	if sub.Generation > 1 {
+		key = "cc/sub/" + sub.County + "/create/g" + strconv.Itoa(sub.Generation)
+	}
+	return s.write(ctx, tx, call{stream: subscriptionStream(sub.County), op: opCreateSubscription, subject: sub.County, key: key, body: body})
+}
+
+// writeEnd ends sub, its generation, and writes the call that cancels it.
+func (s *Service) writeEnd(ctx context.Context, tx *sqlx.Tx, sub *subscriptionRow, end SubscriptionEnd) (int64, error) {
+	if _, err := tx.ExecContext(ctx, "UPDATE billing_subscriptions SET generation = generation + 1, created = FALSE, updated_at = ? WHERE county_code = ?", s.now().UTC(), sub.County); err != nil {
+		return 0, fmt.Errorf("end the subscription of %s: %w", sub.County, err)
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE billing_subscription_items SET active = FALSE, updated_at = ? WHERE county_code = ? AND active", s.now().UTC(), sub.County); err != nil {
+		return 0, fmt.Errorf("end the subscription of %s: %w", sub.County, err)
+	}
+	key := "cc/sub/" + sub.County + "/end/g" + strconv.Itoa(sub.Generation)
+	sub.Generation++
+	sub.Created = false
+	return s.write(ctx, tx, call{stream: subscriptionStream(sub.County), op: opEndSubscription, subject: sub.County, key: key, body: endPayload{County: sub.County, End: end}})
 }
 
 // enabledPrices are the lookup keys of county's enabled modules that the
@@ -203,7 +243,7 @@ func (l *Lifecycle) enabledPrices(ctx context.Context, q sqlx.QueryerContext, co
 func (l *Lifecycle) FormalStarted(ctx context.Context, county string, change int64) error {
 	var rows []int64
 	err := store.InTx(ctx, l.billing.db, nil, func(tx *sqlx.Tx) error {
-		sub, found, err := l.lockSubscription(ctx, tx, county)
+		sub, found, err := l.billing.lockSubscription(ctx, tx, county)
 		if err != nil || !found || sub.State != StateTrialing {
 			return err
 		}
@@ -234,7 +274,7 @@ func (l *Lifecycle) FormalStartMoved(ctx context.Context, tx *sqlx.Tx, county st
 	if err != nil {
 		return fmt.Errorf("the formal start of %s: %w", county, err)
 	}
-	sub, found, err := l.lockSubscription(ctx, tx, county)
+	sub, found, err := l.billing.lockSubscription(ctx, tx, county)
 	if err != nil || !found || sub.State != StateTrialing || sub.TrialEnd.Format(time.DateOnly) == formalStart {
 		return err
 	}
@@ -251,7 +291,8 @@ func (l *Lifecycle) FormalStartMoved(ctx context.Context, tx *sqlx.Tx, county st
 
 // ModulesChanged brings the items of county's subscription to its
 // enabled modules: one enabled since is added, one disabled since
-// removed, both prorated. An item's revision keys its calls, so that
+// removed, both prorated; the subscription is made with the first priced
+// module and ends, prorated, with the last. An item's revision keys its calls, so that
 // enabling a module again is a new call and hearing it twice is not.
 func (l *Lifecycle) ModulesChanged(ctx context.Context, county string) error {
 	var rows []int64
@@ -274,16 +315,27 @@ type itemRow struct {
 }
 
 func (l *Lifecycle) reconcileItems(ctx context.Context, tx *sqlx.Tx, county string) ([]int64, error) {
-	sub, found, err := l.lockSubscription(ctx, tx, county)
-	if err != nil || !found || !sub.Created || sub.State == StateEnded {
+	sub, found, err := l.billing.lockSubscription(ctx, tx, county)
+	if err != nil || !found || sub.State == StateEnded {
 		return nil, err
+	}
+	if !sub.Created {
+		return l.create(ctx, tx, sub)
 	}
 	want, err := l.enabledPrices(ctx, tx, county)
 	if err != nil {
 		return nil, err
 	}
+	if len(want) == 0 {
+		// Stripe keeps no subscription without an item: the last module
+		// removed ends it, credited like a module removed.
+		id, err := l.billing.writeEnd(ctx, tx, &sub, SubscriptionEnd{Prorate: true})
+		return []int64{id}, err
+	}
+	// A county's subscription made before the seats moved to the
+	// account's carries the seat: it is removed here, as not wanted.
 	var items []itemRow
-	if err := tx.SelectContext(ctx, &items, "SELECT lookup_key, active, revision FROM billing_subscription_items WHERE county_code = ? AND lookup_key <> ? ORDER BY lookup_key", county, seatLookupKey); err != nil {
+	if err := tx.SelectContext(ctx, &items, "SELECT lookup_key, active, revision FROM billing_subscription_items WHERE county_code = ? ORDER BY lookup_key", county); err != nil {
 		return nil, fmt.Errorf("read the items of %s: %w", county, err)
 	}
 	now := l.now()
@@ -371,6 +423,14 @@ type subscriptionPayload struct {
 	// TrialEnd is the formal start, a day in China; "" for no trial.
 	TrialEnd string   `json:"trial_end,omitempty"`
 	Prices   []string `json:"prices"`
+	// Anchored starts its billing at the end of the period the account
+	// the county moved from was invoiced for (move_anchor).
+	Anchored bool `json:"anchored,omitempty"`
+}
+
+type endPayload struct {
+	County string          `json:"county"`
+	End    SubscriptionEnd `json:"end"`
 }
 
 type trialEndPayload struct {
@@ -379,8 +439,11 @@ type trialEndPayload struct {
 	TrialEnd string `json:"trial_end,omitempty"`
 }
 
+// itemPayload names an item: of a county's subscription, or of an
+// account's seat subscription when Account is set.
 type itemPayload struct {
-	County    string `json:"county"`
+	County    string `json:"county,omitempty"`
+	Account   string `json:"account,omitempty"`
 	LookupKey string `json:"lookup_key"`
 }
 
@@ -427,16 +490,22 @@ func (s *Service) subscriptionOf(ctx context.Context, county string) (string, er
 	return s.stripeIDOf(ctx, "SELECT stripe_subscription_id FROM billing_subscriptions WHERE county_code = ?", "the subscription of "+county, county)
 }
 
+// sendAs makes r's call with send, its body read as a T; a body that is
+// not one can never be sent.
+func sendAs[T any](ctx context.Context, r OutboxRow, send func(context.Context, string, T) (string, func(*sqlx.Tx) error, error)) (string, func(*sqlx.Tx) error, error) {
+	var p T
+	if err := json.Unmarshal([]byte(r.Body), &p); err != nil {
+		return "", nil, jobs.Permanent(err)
+	}
+	return send(ctx, r.IdempotencyKey, p)
+}
+
 // callLifecycle makes the lifecycle's calls: see call.
 func (s *Service) callLifecycle(ctx context.Context, r OutboxRow) (string, func(*sqlx.Tx) error, error) {
 	body := []byte(r.Body)
 	switch r.Operation {
 	case opCreateSubscription:
-		var p subscriptionPayload
-		if err := json.Unmarshal(body, &p); err != nil {
-			return "", nil, jobs.Permanent(err)
-		}
-		return s.createSubscription(ctx, r.IdempotencyKey, p)
+		return sendAs(ctx, r, s.createSubscription)
 	case opSetTrialEnd:
 		var p trialEndPayload
 		if err := json.Unmarshal(body, &p); err != nil {
@@ -453,12 +522,16 @@ func (s *Service) callLifecycle(ctx context.Context, r OutboxRow) (string, func(
 			}
 		}
 		return id, nil, s.stripe.SetTrialEnd(ctx, r.IdempotencyKey, id, end)
-	case opAddItem, opRemoveItem:
+	case opAddItem, opRemoveItem, opSetItemPrice:
 		var p itemPayload
 		if err := json.Unmarshal(body, &p); err != nil {
 			return "", nil, jobs.Permanent(err)
 		}
 		return s.changeItem(ctx, r, p)
+	case opEndSubscription:
+		return sendAs(ctx, r, s.endSubscription)
+	case opCreateSeats:
+		return sendAs(ctx, r, s.createSeats)
 	case opCreateMeter:
 		var m Meter
 		if err := json.Unmarshal(body, &m); err != nil {
@@ -483,31 +556,52 @@ func (s *Service) callLifecycle(ctx context.Context, r OutboxRow) (string, func(
 	return "", nil, jobs.Permanent(fmt.Errorf("outbox row %d: unknown operation %q", r.ID, r.Operation))
 }
 
-func (s *Service) createSubscription(ctx context.Context, key string, p subscriptionPayload) (string, func(*sqlx.Tx) error, error) {
+// subscriptionOn is a subscription on account's customer, invoiced on
+// its terms, with the prices of lookupKeys, and those keys by price id.
+func (s *Service) subscriptionOn(ctx context.Context, account string, lookupKeys []string) (Subscription, map[string]string, error) {
 	var a Account
-	if err := s.db.GetContext(ctx, &a, "SELECT "+accountColumns+" FROM billing_accounts WHERE code = ?", p.Account); err != nil {
-		return "", nil, fmt.Errorf("account %s: %w", p.Account, err)
+	if err := s.db.GetContext(ctx, &a, "SELECT "+accountColumns+" FROM billing_accounts WHERE code = ?", account); err != nil {
+		return Subscription{}, nil, fmt.Errorf("account %s: %w", account, err)
 	}
 	if a.Customer == nil {
-		return "", nil, fmt.Errorf("account %s has no Stripe customer yet", p.Account)
+		return Subscription{}, nil, fmt.Errorf("account %s has no Stripe customer yet", account)
 	}
-	sub := Subscription{Customer: *a.Customer, DaysUntilDue: int64(a.NetTermsDays),
-		Metadata: map[string]string{"countycloud_county": p.County, "countycloud_account": p.Account}}
+	sub := Subscription{Customer: *a.Customer, DaysUntilDue: int64(a.NetTermsDays), Metadata: map[string]string{"countycloud_account": account}}
 	byPrice := map[string]string{}
-	for _, k := range p.Prices {
+	for _, k := range lookupKeys {
 		id, err := s.priceOf(ctx, k)
 		if err != nil {
-			return "", nil, err
+			return Subscription{}, nil, err
 		}
 		sub.Prices = append(sub.Prices, id)
 		byPrice[id] = k
 	}
+	return sub, byPrice, nil
+}
+
+func (s *Service) createSubscription(ctx context.Context, key string, p subscriptionPayload) (string, func(*sqlx.Tx) error, error) {
+	sub, byPrice, err := s.subscriptionOn(ctx, p.Account, p.Prices)
+	if err != nil {
+		return "", nil, err
+	}
+	sub.Metadata["countycloud_county"] = p.County
 	if p.TrialEnd != "" {
 		end, err := trialEnd(p.TrialEnd)
 		if err != nil {
 			return "", nil, err
 		}
 		sub.TrialEnd = end
+	}
+	if p.Anchored {
+		var anchor sql.NullInt64
+		if err := s.db.GetContext(ctx, &anchor, "SELECT move_anchor FROM billing_subscriptions WHERE county_code = ?", p.County); err != nil {
+			return "", nil, fmt.Errorf("read the period %s was invoiced for: %w", p.County, err)
+		}
+		// A period already over (the move waited for Stripe) leaves
+		// nothing to skip.
+		if anchor.Int64 > s.now().Unix() {
+			sub.BillingCycleAnchor = anchor.Int64
+		}
 	}
 	id, items, err := s.stripe.CreateSubscription(ctx, key, sub)
 	return id, func(tx *sqlx.Tx) error {
@@ -523,11 +617,34 @@ func (s *Service) createSubscription(ctx context.Context, key string, p subscrip
 	}, err
 }
 
+// endSubscription cancels the county's subscription the stream reached:
+// the one the call was written to end, as the next is made after it.
+func (s *Service) endSubscription(ctx context.Context, key string, p endPayload) (string, func(*sqlx.Tx) error, error) {
+	id, err := s.subscriptionOf(ctx, p.County)
+	if err != nil {
+		return "", nil, err
+	}
+	periodEnd, err := s.stripe.EndSubscription(ctx, key, id, p.End)
+	return id, func(tx *sqlx.Tx) error {
+		// The county's subscription is no longer the one ended: Stripe's
+		// events about that one (its deletion) find no county to apply to.
+		_, err := tx.ExecContext(ctx, "UPDATE billing_subscriptions SET move_anchor = ?, stripe_subscription_id = NULL WHERE county_code = ?", sql.NullInt64{Int64: periodEnd, Valid: periodEnd > 0}, p.County)
+		return err
+	}, err
+}
+
 func (s *Service) changeItem(ctx context.Context, r OutboxRow, p itemPayload) (string, func(*sqlx.Tx) error, error) {
-	if r.Operation == opRemoveItem {
-		item, err := s.stripeIDOf(ctx, "SELECT stripe_item_id FROM billing_subscription_items WHERE county_code = ? AND lookup_key = ?", "the item "+p.LookupKey+" of "+p.County, p.County, p.LookupKey)
+	if r.Operation != opAddItem {
+		item, err := s.itemOf(ctx, p)
 		if err != nil {
 			return "", nil, err
+		}
+		if r.Operation == opSetItemPrice {
+			price, err := s.priceOf(ctx, p.LookupKey)
+			if err != nil {
+				return "", nil, err
+			}
+			return item, nil, s.stripe.SetItemPrice(ctx, r.IdempotencyKey, item, price)
 		}
 		return item, nil, s.stripe.RemoveItem(ctx, r.IdempotencyKey, item)
 	}

@@ -145,8 +145,9 @@ func TestASubscriptionFollowsTheCountyThroughTheRollout(t *testing.T) {
 	if err := json.Unmarshal([]byte(creates[0].Body), &body); err != nil {
 		t.Fatal(err)
 	}
-	// The seat and the modules the catalogue prices; suggestions is free.
-	if body.Account != "gd" || body.TrialEnd != "2026-12-13" || !slices.Equal(body.Prices, []string{"cc_seat_monthly", "cc_module_approval_monthly", "cc_module_oa_monthly"}) {
+	// The modules the catalogue prices (suggestions is free); the seat is
+	// on the account's own subscription.
+	if body.Account != "gd" || body.TrialEnd != "2026-12-13" || !slices.Equal(body.Prices, []string{"cc_module_approval_monthly", "cc_module_oa_monthly"}) {
 		t.Errorf("the subscription asked for: %+v", body)
 	}
 	f.drain(t, 20*time.Second)
@@ -163,7 +164,7 @@ func TestASubscriptionFollowsTheCountyThroughTheRollout(t *testing.T) {
 		t.Errorf("the subscription sent: %v", form)
 	}
 	sub, found, err := f.life.Subscription(ctx, wengyuan)
-	if err != nil || !found || sub.State != StateTrialing || sub.StripeID == "" || sub.Account != "gd" || len(sub.Items) != 3 {
+	if err != nil || !found || sub.State != StateTrialing || sub.StripeID == "" || sub.Account != "gd" || len(sub.Items) != 2 {
 		t.Fatalf("the subscription kept: %+v %v %v", sub, found, err)
 	}
 
@@ -278,6 +279,7 @@ func TestACountyNoAccountPaysForIsSubscribedOnceOneDoes(t *testing.T) {
 	}
 	f.svc.directory = guangdongAndRuyuan
 	ruyuan := "gd.shaoguan.ruyuan"
+	f.modules.set(ruyuan, "oa")
 	if err := f.life.TrialStarted(ctx, ruyuan, 7, "2026-12-13"); err != nil {
 		t.Fatal(err)
 	}
@@ -394,14 +396,14 @@ func TestAStripeOutageDelaysTheLifecycleAndSendsEachCallOnce(t *testing.T) {
 	stop()
 	<-done
 	pending, err := f.svc.Pending(ctx, 100)
-	if err != nil || len(pending) != 4 {
-		t.Fatalf("%d calls wait during the outage, want 4: %v", len(pending), err)
+	if err != nil || len(pending) != 5 {
+		t.Fatalf("%d calls wait during the outage, want 5: %v", len(pending), err)
 	}
 
 	mock.Start(t)
 	f.drain(t, 30*time.Second)
 	want := []string{"cc/sub/gd.shaoguan.wengyuan/create/e41", "cc/sub/gd.shaoguan.wengyuan/item/cc_module_approval_monthly/r1/add",
-		"cc/sub/gd.shaoguan.wengyuan/formal/e57", "cc/usage/2026-11-13/gd.shaoguan.wengyuan"}
+		"cc/sub/gd.shaoguan.wengyuan/formal/e57", "cc/seats/gd/create", "cc/usage/2026-11-13/gd.shaoguan.wengyuan"}
 	times := map[string]int{}
 	for _, keys := range accepted(f.rec.requests()) {
 		for _, k := range keys {

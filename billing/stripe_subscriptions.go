@@ -21,6 +21,13 @@ type Subscriptions interface {
 	AddItem(ctx context.Context, key, subscription, price string) (string, error)
 	// RemoveItem removes an item, prorated.
 	RemoveItem(ctx context.Context, key, item string) error
+	// SetItemPrice moves an item to another price without proration:
+	// the new price is charged from the next period on.
+	SetItemPrice(ctx context.Context, key, item, price string) error
+	// EndSubscription cancels a subscription: at the end of the period
+	// already invoiced (returning that end), or now, crediting the rest
+	// of the period when prorate.
+	EndSubscription(ctx context.Context, key, id string, end SubscriptionEnd) (int64, error)
 	// CreateMeter returns the meter's id.
 	CreateMeter(ctx context.Context, key string, m Meter) (string, error)
 	// ReportUsage sends a meter event; Stripe keeps one per identifier.
@@ -35,6 +42,21 @@ type Subscription struct {
 	TrialEnd     int64
 	DaysUntilDue int64
 	Metadata     map[string]string
+	// BillingCycleAnchor, when set, is when its first period ends: the
+	// time before it is not charged (proration_behavior none), as an
+	// earlier subscription was invoiced for it.
+	BillingCycleAnchor int64
+	// BackdateStartDate, when set, starts it earlier than its creation,
+	// so that usage reported since is billed on it.
+	BackdateStartDate int64
+}
+
+// SubscriptionEnd is how a subscription ends.
+type SubscriptionEnd struct {
+	// AtPeriodEnd lets it run to the end of the period already invoiced.
+	AtPeriodEnd bool `json:"at_period_end,omitempty"`
+	// Prorate credits the unused rest of the period when it ends now.
+	Prorate bool `json:"prorate,omitempty"`
 }
 
 // Meter is the Billing Meter the seat price is backed by: events carry
@@ -77,6 +99,13 @@ func (s *stripeAPI) CreateSubscription(ctx context.Context, key string, sub Subs
 	if sub.TrialEnd > 0 {
 		p.TrialEnd = stripe.Int64(sub.TrialEnd)
 	}
+	if sub.BillingCycleAnchor > 0 {
+		p.BillingCycleAnchor = stripe.Int64(sub.BillingCycleAnchor)
+		p.ProrationBehavior = stripe.String(noProration)
+	}
+	if sub.BackdateStartDate > 0 {
+		p.BackdateStartDate = stripe.Int64(sub.BackdateStartDate)
+	}
 	for _, price := range sub.Prices {
 		p.Items = append(p.Items, &stripe.SubscriptionItemsParams{Price: stripe.String(price)})
 	}
@@ -118,6 +147,24 @@ func (s *stripeAPI) AddItem(ctx context.Context, key, subscription, price string
 func (s *stripeAPI) RemoveItem(ctx context.Context, key, item string) error {
 	_, err := s.api.SubscriptionItems.Del(item, &stripe.SubscriptionItemParams{Params: params(ctx, key), ProrationBehavior: stripe.String(prorate)})
 	return classify("remove item "+item, err)
+}
+
+func (s *stripeAPI) SetItemPrice(ctx context.Context, key, item, price string) error {
+	_, err := s.api.SubscriptionItems.Update(item, &stripe.SubscriptionItemParams{Params: params(ctx, key),
+		Price: stripe.String(price), ProrationBehavior: stripe.String(noProration)})
+	return classify("move item "+item+" to "+price, err)
+}
+
+func (s *stripeAPI) EndSubscription(ctx context.Context, key, id string, end SubscriptionEnd) (int64, error) {
+	if end.AtPeriodEnd {
+		out, err := s.api.Subscriptions.Update(id, &stripe.SubscriptionParams{Params: params(ctx, key), CancelAtPeriodEnd: stripe.Bool(true)})
+		if err != nil {
+			return 0, classify("cancel "+id+" at its period's end", err)
+		}
+		return out.CurrentPeriodEnd, nil
+	}
+	_, err := s.api.Subscriptions.Cancel(id, &stripe.SubscriptionCancelParams{Params: params(ctx, key), Prorate: stripe.Bool(end.Prorate)})
+	return 0, classify("cancel "+id, err)
 }
 
 func (s *stripeAPI) CreateMeter(ctx context.Context, key string, m Meter) (string, error) {

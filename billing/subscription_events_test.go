@@ -38,7 +38,12 @@ func subscribed(t testing.TB) (*hooks, *Lifecycle, *mailbox) {
 	t.Helper()
 	h := newHooks(t)
 	mail := &mailbox{}
-	life := NewLifecycle(h.w.svc, &enabled{by: map[string][]string{}}, census{})
+	// Each runs oa, priced: a county's subscription is made with its
+	// first priced module.
+	life := NewLifecycle(h.w.svc, &enabled{by: map[string][]string{wengyuan: {"oa"}, lechang: {"oa"}, haidian: {"oa"}}}, census{})
+	if _, err := h.db.Control.Exec("INSERT INTO billing_prices (lookup_key, product_id, product_name, amount_fen, revision, name_revision, updated_at) VALUES ('cc_module_oa_monthly', 'cc_module_oa', '协同办公', 300000, 1, 1, ?)", h.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
 	events := NewSubscriptionEvents(life, mail)
 	for typ, handle := range events.Handlers() {
 		if err := h.w.Handle(typ, handle); err != nil {

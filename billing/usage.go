@@ -63,11 +63,13 @@ type UsageReport struct {
 }
 
 // ReportUsage writes today's meter event of every county in formal
-// operation not reported today yet, with its active accounts as the
-// census last counted them, and brings its items to its modules (which
-// covers a module change heard by a process that died before it wrote
-// it). A county in trial operation reports nothing: the trial is free.
-// First it makes the subscriptions still waiting for a paying account.
+// operation not reported today yet, on its paying account's customer,
+// with its active accounts as the census last counted them, and brings
+// its items to its modules (which covers a module change heard by a
+// process that died before it wrote it). The account's seat subscription
+// is made with its first report. A county in trial operation reports
+// nothing: the trial is free. First it makes the subscriptions still
+// waiting for a paying account.
 func (l *Lifecycle) ReportUsage(ctx context.Context) (UsageReport, error) {
 	now := l.now()
 	day := now.In(china).Format(time.DateOnly)
@@ -81,7 +83,9 @@ func (l *Lifecycle) ReportUsage(ctx context.Context) (UsageReport, error) {
 		County  string `db:"county_code"`
 		Account string `db:"account_code"`
 	}
-	if err := l.billing.db.SelectContext(ctx, &counties, "SELECT county_code, account_code FROM billing_subscriptions WHERE state = ? AND created ORDER BY county_code", StateActive); err != nil {
+	// A county in paid service is reported whether or not it has a
+	// subscription of its own (one without a priced module has none).
+	if err := l.billing.db.SelectContext(ctx, &counties, "SELECT s.county_code, p.account_code FROM billing_subscriptions s JOIN billing_payers p ON p.county_code = s.county_code WHERE s.state = ? ORDER BY s.county_code", StateActive); err != nil {
 		return rep, fmt.Errorf("read the subscriptions: %w", err)
 	}
 	var done []string
@@ -106,6 +110,11 @@ func (l *Lifecycle) ReportUsage(ctx context.Context) (UsageReport, error) {
 			if rows, err = l.reconcileItems(ctx, tx, c.County); err != nil {
 				return err
 			}
+			seatSub, err := l.billing.seatSubscription(ctx, tx, c.Account, now.Unix())
+			if err != nil {
+				return err
+			}
+			rows = append(rows, seatSub)
 			id, err := l.billing.write(ctx, tx, call{stream: "usage:" + c.County, op: opReportUsage, subject: c.County,
 				key:  usageKeyPrefix(day) + c.County,
 				body: usagePayload{County: c.County, Account: c.Account, Identifier: "cc-usage-" + day + "-" + c.County, Value: seats, Timestamp: now.Unix()}})
@@ -125,16 +134,17 @@ func usageKeyPrefix(day string) string { return "cc/usage/" + day + "/" }
 
 // createWaiting makes the subscriptions of the counties in trial or
 // formal operation that no account paid for when they entered trial and
-// one does now.
+// one does now (or that had no priced module and have one now).
 func (l *Lifecycle) createWaiting(ctx context.Context) (int, error) {
 	var waiting []string
 	if err := l.billing.db.SelectContext(ctx, &waiting, "SELECT s.county_code FROM billing_subscriptions s JOIN billing_payers p ON p.county_code = s.county_code WHERE NOT s.created ORDER BY s.county_code"); err != nil {
 		return 0, fmt.Errorf("read the subscriptions waiting for a payer: %w", err)
 	}
+	created := 0
 	for _, county := range waiting {
 		var rows []int64
 		err := store.InTx(ctx, l.billing.db, nil, func(tx *sqlx.Tx) error {
-			sub, found, err := l.lockSubscription(ctx, tx, county)
+			sub, found, err := l.billing.lockSubscription(ctx, tx, county)
 			if err != nil || !found || sub.Created {
 				return err
 			}
@@ -144,7 +154,8 @@ func (l *Lifecycle) createWaiting(ctx context.Context) (int, error) {
 		if err != nil {
 			return 0, err
 		}
+		created += len(rows)
 		l.billing.queue(ctx, rows)
 	}
-	return len(waiting), nil
+	return created, nil
 }

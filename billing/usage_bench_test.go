@@ -13,9 +13,11 @@ type every int64
 func (e every) ActiveAccounts(context.Context, string) (int64, error) { return int64(e), nil }
 
 // BenchmarkTheDailyUsageReportOf1000Counties times one day's usage
-// report of 1,000 counties in formal operation, two provinces paying for
-// 500 each: the job writing a meter event per county to the outbox, and
-// the outbox's jobs sending every one to stripe-mock, until none waits.
+// report of 1,000 counties in formal operation, each running oa, two
+// provinces paying for 500 each: the job writing a meter event per county
+// to the outbox (and, the first day, each province's seat subscription),
+// and the outbox's jobs sending every one to stripe-mock, until none
+// waits.
 //
 //	go test -run '^$' -bench TheDailyUsageReport -benchtime 3x ./billing
 func BenchmarkTheDailyUsageReportOf1000Counties(b *testing.B) {
@@ -41,6 +43,11 @@ func BenchmarkTheDailyUsageReportOf1000Counties(b *testing.B) {
 		}
 		if _, err := f.db.Control.Exec("INSERT INTO billing_subscriptions (county_code, account_code, state, trial_end, trial_change_id, created, stripe_subscription_id, created_at, updated_at) VALUES (?, ?, ?, '2026-11-01', ?, TRUE, ?, ?, ?)",
 			county, account, StateActive, i+1, "sub_"+county, now, now); err != nil {
+			b.Fatal(err)
+		}
+		f.modules.set(county, "oa")
+		if _, err := f.db.Control.Exec("INSERT INTO billing_subscription_items (county_code, lookup_key, active, revision, stripe_item_id, updated_at) VALUES (?, 'cc_module_oa_monthly', TRUE, 1, ?, ?)",
+			county, "si_"+county, now); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -55,8 +55,9 @@ func quickRollout(t *testing.T, p *platform, url string, env map[string]string, 
 // Wengyuan, paid for by its province, through the server's rollout by
 // the API: nothing is billed in preparation and testing; entering trial
 // operation writes its subscription, trialing until the plan's formal
-// start; an edit moving that start moves the trial's end; disabling oa
-// removes its item; formal operation ends the trial. Without a Stripe
+// start; an edit moving that start moves the trial's end; disabling oa,
+// its only priced module, ends the subscription and enabling it again
+// makes the next; formal operation ends the trial. Without a Stripe
 // key the calls wait in the outbox, where the test reads them; without a
 // signing secret Stripe's route takes nothing.
 func TestACountyCarriedThroughTheRolloutIsSubscribedAndBilled(t *testing.T) {
@@ -108,7 +109,7 @@ func TestACountyCarriedThroughTheRolloutIsSubscribedAndBilled(t *testing.T) {
 	if err := json.Unmarshal([]byte(creates[0].Body), &sub); err != nil {
 		t.Fatal(err)
 	}
-	if sub.Account != "gd" || sub.TrialEnd != plan.Phases[3].Start || !slices.Equal(sub.Prices, []string{"cc_seat_monthly", "cc_module_oa_monthly"}) {
+	if sub.Account != "gd" || sub.TrialEnd != plan.Phases[3].Start || !slices.Equal(sub.Prices, []string{"cc_module_oa_monthly"}) {
 		t.Errorf("the subscription: %+v, formal operation planned for %s", sub, plan.Phases[3].Start)
 	}
 
@@ -123,10 +124,15 @@ func TestACountyCarriedThroughTheRolloutIsSubscribedAndBilled(t *testing.T) {
 		t.Fatalf("trial ends after the edit: %+v", ends)
 	}
 
-	// oa disabled: its item removed.
+	// oa, the only priced module, disabled: the subscription ends (Stripe
+	// keeps none without an item); enabled again: the next one.
 	want(t, "oa disabled", call(t, "DELETE", base+"/modules/oa", op, nil), 200, "")
-	if removed := rows("subscription_item.delete"); len(removed) != 1 || removed[0].IdempotencyKey != "cc/sub/"+county+"/item/cc_module_oa_monthly/r1/remove" {
-		t.Errorf("items removed: %+v", removed)
+	if ended := rows("subscription.end"); len(ended) != 1 || ended[0].IdempotencyKey != "cc/sub/"+county+"/end/g1" {
+		t.Errorf("subscriptions ended: %+v", ended)
+	}
+	want(t, "oa enabled", call(t, "PUT", base+"/modules/oa", op, map[string]any{}), 200, "")
+	if creates := rows("subscription.create"); len(creates) != 2 || creates[1].IdempotencyKey != "cc/sub/"+county+"/create/g2" {
+		t.Errorf("subscriptions after oa came back: %+v", creates)
 	}
 
 	advance(rollout.Trial)
