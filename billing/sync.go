@@ -34,9 +34,10 @@ type priceRow struct {
 // idempotently: what Stripe was last asked to hold is kept in
 // billing_prices, and only a difference makes a call. A new entry makes
 // its product and price; a changed amount makes a new price (Stripe's
-// prices never change) that takes the lookup key over; a changed name
-// renames the product. An entry the catalogue no longer lists is left as
-// it is.
+// prices never change) that takes the lookup key over, and moves every
+// subscription item on the old price to it from the next period on; a
+// changed name renames the product. An entry the catalogue no longer
+// lists is left as it is.
 func (s *Service) Sync(ctx context.Context, c Catalogue) (SyncResult, error) {
 	if err := c.check(); err != nil {
 		return SyncResult{}, err
@@ -109,8 +110,15 @@ func (s *Service) syncEntry(ctx context.Context, tx *sqlx.Tx, e CatalogueEntry) 
 	change := ""
 	if old.AmountFen != int64(e.Monthly) {
 		old.Revision++
-		calls = append(calls, price(old.Revision))
+		moves, err := s.repriceCalls(ctx, tx, e.LookupKey, old.Revision)
+		if err != nil {
+			return nil, "", err
+		}
+		calls = append(append(calls, price(old.Revision)), moves...)
 		change = "repriced"
+		// Until the new price is made, what would be made on the lookup
+		// key waits for it rather than take the old one.
+		old.StripePrice = nil
 	}
 	if old.ProductName != e.ProductName {
 		old.NameRevision++
@@ -124,12 +132,45 @@ func (s *Service) syncEntry(ctx context.Context, tx *sqlx.Tx, e CatalogueEntry) 
 	if len(calls) == 0 {
 		return nil, "", nil
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE billing_prices SET product_name = ?, amount_fen = ?, revision = ?, name_revision = ?, updated_at = ? WHERE lookup_key = ?`,
-		e.ProductName, int64(e.Monthly), old.Revision, old.NameRevision, now, e.LookupKey); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE billing_prices SET product_name = ?, amount_fen = ?, revision = ?, name_revision = ?, stripe_price_id = ?, updated_at = ? WHERE lookup_key = ?`,
+		e.ProductName, int64(e.Monthly), old.Revision, old.NameRevision, old.StripePrice, now, e.LookupKey); err != nil {
 		return nil, "", fmt.Errorf("record price %s: %w", e.LookupKey, err)
 	}
 	ids, err := s.writeAll(ctx, tx, calls...)
 	return ids, change, err
+}
+
+// repriceCalls move every subscription item on lookupKey's price to its
+// revision, in each subscription's stream, after the calls already
+// waiting there. An item moves without proration: the period already
+// invoiced stays as it was, and the next is invoiced at the new price,
+// which is what a government's budget for the period expects. (The seat,
+// metered, is invoiced at the end of its period: the period under way
+// when the price changed is invoiced at the new price.) Each call waits
+// for the new price: the lookup key has no Stripe price until it is made.
+func (s *Service) repriceCalls(ctx context.Context, tx *sqlx.Tx, lookupKey string, revision int) ([]call, error) {
+	suffix := "/price/r" + strconv.Itoa(revision)
+	var calls []call
+	if lookupKey == seatLookupKey {
+		var accounts []string
+		if err := tx.SelectContext(ctx, &accounts, "SELECT account_code FROM billing_seat_subscriptions ORDER BY account_code"); err != nil {
+			return nil, fmt.Errorf("read the seat subscriptions: %w", err)
+		}
+		for _, a := range accounts {
+			calls = append(calls, call{stream: seatsStream(a), op: opSetItemPrice, subject: a,
+				key: "cc/seats/" + a + suffix, body: itemPayload{Account: a, LookupKey: lookupKey}})
+		}
+		return calls, nil
+	}
+	var counties []string
+	if err := tx.SelectContext(ctx, &counties, "SELECT i.county_code FROM billing_subscription_items i JOIN billing_subscriptions s ON s.county_code = i.county_code WHERE i.lookup_key = ? AND i.active AND s.created ORDER BY i.county_code", lookupKey); err != nil {
+		return nil, fmt.Errorf("read the subscriptions on %s: %w", lookupKey, err)
+	}
+	for _, c := range counties {
+		calls = append(calls, call{stream: subscriptionStream(c), op: opSetItemPrice, subject: c,
+			key: "cc/sub/" + c + "/item/" + lookupKey + suffix, body: itemPayload{County: c, LookupKey: lookupKey}})
+	}
+	return calls, nil
 }
 
 func (s *Service) writeAll(ctx context.Context, tx *sqlx.Tx, calls ...call) ([]int64, error) {
