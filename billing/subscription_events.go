@@ -116,6 +116,9 @@ func (s *SubscriptionEvents) find(ctx context.Context, tx *sqlx.Tx, account Acco
 	}
 	err = tx.GetContext(ctx, &row, "SELECT county_code, account_code, state, trial_end, stripe_event_created, stripe_event_id, ended_at FROM billing_subscriptions WHERE stripe_subscription_id = ? FOR UPDATE", obj.ID)
 	if errors.Is(err, sql.ErrNoRows) {
+		if err := s.awaitingID(ctx, tx, account, obj); err != nil {
+			return obj, row, nil, err
+		}
 		return obj, row, &EventResult{OutcomeIgnored, "the platform made no subscription " + obj.ID}, nil
 	}
 	if err != nil {
@@ -128,6 +131,30 @@ func (s *SubscriptionEvents) find(ctx context.Context, tx *sqlx.Tx, account Acco
 		return obj, row, &EventResult{OutcomeIgnored, fmt.Sprintf("subscription %s is county %s's, but names %s", obj.ID, row.County, named)}, nil
 	}
 	return obj, row, nil, nil
+}
+
+// errIDNotRecorded says an event is about a subscription the outbox made
+// whose id it has not recorded yet: Stripe made it and sent the event
+// before the outbox recorded its answer. The event's job tries again.
+var errIDNotRecorded = errors.New("the subscription's id is not recorded yet")
+
+// awaitingID returns errIDNotRecorded when obj, which no county's
+// subscription has the id of, may still be the platform's: the county
+// its metadata names, which account pays for, has a subscription made at
+// Stripe whose id is not recorded yet.
+func (s *SubscriptionEvents) awaitingID(ctx context.Context, tx *sqlx.Tx, account Account, obj stripe.Subscription) error {
+	county := obj.Metadata[MetadataCounty]
+	if county != "" {
+		var waiting int
+		err := tx.GetContext(ctx, &waiting, "SELECT COUNT(*) FROM billing_subscriptions WHERE county_code = ? AND account_code = ? AND created AND stripe_subscription_id IS NULL", county, account.Code)
+		if err != nil {
+			return fmt.Errorf("read the subscription of %s: %w", county, err)
+		}
+		if waiting > 0 {
+			return fmt.Errorf("subscription %s of %s: %w", obj.ID, county, errIDNotRecorded)
+		}
+	}
+	return nil
 }
 
 // stale says why e changes nothing of row: the subscription ended, or a

@@ -2,6 +2,8 @@ package billing
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/countycloud/countycloud/billing/billingtest"
+	"github.com/countycloud/countycloud/core/jobs"
 	"github.com/countycloud/countycloud/core/notify"
 )
 
@@ -212,5 +215,33 @@ func TestASentInvoiceUnpaidByItsDueDateMakesTheAccountPastDue(t *testing.T) {
 	}
 	if s := h.standing(t, "gd"); s.Standing != StandingGood {
 		t.Errorf("gd moved by Haidian's invoice: %+v", s)
+	}
+}
+
+// Stripe made Lechang's subscription and told of it before the outbox
+// recorded Stripe's answer: the event waits for the id, then applies.
+func TestAnEventBeforeTheSubscriptionsIDIsRecordedWaitsForIt(t *testing.T) {
+	t.Parallel()
+	h, life, _ := subscribed(t)
+	if _, err := h.db.Control.Exec("UPDATE billing_subscriptions SET stripe_subscription_id = NULL WHERE county_code = ?", lechang); err != nil {
+		t.Fatal(err)
+	}
+	h.ok(t, subscriptionEvent(t, "evt_before_id", EventSubscriptionUpdated, lechang, "cus_gd", "active", h.clock.Now(), nil))
+	err := h.w.ProcessJob(context.Background(), jobs.Job{Payload: json.RawMessage(`{"event": "evt_before_id"}`)})
+	if !errors.Is(err, errIDNotRecorded) {
+		t.Fatalf("an event before the id: %v", err)
+	}
+	if got := h.outcomes(t); !slices.Equal(got, []string{"evt_before_id waiting"}) {
+		t.Fatalf("events: %v", got)
+	}
+	if _, err := h.db.Control.Exec("UPDATE billing_subscriptions SET stripe_subscription_id = ? WHERE county_code = ?", subOf(lechang), lechang); err != nil {
+		t.Fatal(err)
+	}
+	h.process(t)
+	if got := h.outcomes(t); !slices.Equal(got, []string{"evt_before_id applied"}) {
+		t.Errorf("events: %v", got)
+	}
+	if sub := h.subscription(t, life, lechang); sub.StripeStatus != "active" {
+		t.Errorf("Lechang once its id is recorded: %+v", sub)
 	}
 }
