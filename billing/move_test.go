@@ -66,6 +66,10 @@ func TestACountyMovingToAnotherAccountTakesItsSubscriptionAlong(t *testing.T) {
 	if _, err := f.svc.Assign(ctx, wengyuan, "gd"); err != nil {
 		t.Fatal(err)
 	}
+	// stripe-mock answers that Wengyuan's own subscription was invoiced to
+	// 2009-02-13 (1234567890): on a clock before that day, the province's
+	// new one charges nothing before it.
+	f.clock.Add(time.Date(2009, 1, 1, 0, 0, 0, 0, time.UTC).Sub(f.clock.Now()))
 	f.drain(t, 20*time.Second)
 	ends, creates = f.rowsOf(t, opEndSubscription), f.rowsOf(t, opCreateSubscription)
 	if !slices.Equal(keysOf(ends), []string{"cc/sub/gd.shaoguan.wengyuan/end/g1", "cc/sub/gd.shaoguan.wengyuan/end/g2"}) || len(creates) != 3 ||
@@ -85,9 +89,8 @@ func TestACountyMovingToAnotherAccountTakesItsSubscriptionAlong(t *testing.T) {
 	}
 	gd, _ := f.svc.Account(ctx, "gd")
 	form = f.rec.form(creates[2].IdempotencyKey)
-	// stripe-mock answers a period that ended in 2009: past, it anchors
-	// nothing.
-	if !body.Anchored || anchor == nil || *anchor != 1234567890 || form.Get("customer") != *gd.Customer || form.Has("trial_end") || form.Has("billing_cycle_anchor") {
+	if !body.Anchored || anchor == nil || *anchor != 1234567890 || form.Get("customer") != *gd.Customer || form.Has("trial_end") ||
+		form.Get("billing_cycle_anchor") != "1234567890" || form.Get("proration_behavior") != "none" {
 		t.Errorf("the subscription back on the province's customer: %+v, anchor %v, sent %v", body, anchor, form)
 	}
 	if third, _, _ := f.life.Subscription(ctx, wengyuan); third.Account != "gd" || third.State != StateActive || third.StripeID == second.StripeID || len(third.Items) != 2 {
