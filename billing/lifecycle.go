@@ -529,7 +529,11 @@ func (s *Service) callLifecycle(ctx context.Context, r OutboxRow) (string, func(
 		}
 		return s.changeItem(ctx, r, p)
 	case opEndSubscription:
-		return sendAs(ctx, r, s.endSubscription)
+		var p endPayload
+		if err := json.Unmarshal(body, &p); err != nil {
+			return "", nil, jobs.Permanent(err)
+		}
+		return s.endSubscription(ctx, r, p)
 	case opCreateSeats:
 		return sendAs(ctx, r, s.createSeats)
 	case opCreateMeter:
@@ -619,16 +623,33 @@ func (s *Service) createSubscription(ctx context.Context, key string, p subscrip
 
 // endSubscription cancels the county's subscription the stream reached:
 // the one the call was written to end, as the next is made after it.
-func (s *Service) endSubscription(ctx context.Context, key string, p endPayload) (string, func(*sqlx.Tx) error, error) {
-	id, err := s.subscriptionOf(ctx, p.County)
-	if err != nil {
-		return "", nil, err
+// Before Stripe is asked, the subscription stops being the county's (its
+// id kept on the call's row, for a retry): Stripe's events about it, its
+// deletion above all, which may come back before the answer is recorded,
+// find no county to apply to, and the county is not ended with it.
+func (s *Service) endSubscription(ctx context.Context, r OutboxRow, p endPayload) (string, func(*sqlx.Tx) error, error) {
+	var id string
+	if r.StripeID != nil {
+		id = *r.StripeID
+	} else {
+		var err error
+		if id, err = s.subscriptionOf(ctx, p.County); err != nil {
+			return "", nil, err
+		}
+		err = store.InTx(ctx, s.db, nil, func(tx *sqlx.Tx) error {
+			if _, err := tx.ExecContext(ctx, "UPDATE billing_outbox SET stripe_id = ? WHERE id = ?", id, r.ID); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, "UPDATE billing_subscriptions SET stripe_subscription_id = NULL WHERE county_code = ? AND stripe_subscription_id = ?", p.County, id)
+			return err
+		})
+		if err != nil {
+			return "", nil, fmt.Errorf("let go of the subscription of %s: %w", p.County, err)
+		}
 	}
-	periodEnd, err := s.stripe.EndSubscription(ctx, key, id, p.End)
+	periodEnd, err := s.stripe.EndSubscription(ctx, r.IdempotencyKey, id, p.End)
 	return id, func(tx *sqlx.Tx) error {
-		// The county's subscription is no longer the one ended: Stripe's
-		// events about that one (its deletion) find no county to apply to.
-		_, err := tx.ExecContext(ctx, "UPDATE billing_subscriptions SET move_anchor = ?, stripe_subscription_id = NULL WHERE county_code = ?", sql.NullInt64{Int64: periodEnd, Valid: periodEnd > 0}, p.County)
+		_, err := tx.ExecContext(ctx, "UPDATE billing_subscriptions SET move_anchor = ? WHERE county_code = ?", sql.NullInt64{Int64: periodEnd, Valid: periodEnd > 0}, p.County)
 		return err
 	}, err
 }

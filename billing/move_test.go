@@ -107,3 +107,45 @@ func (f lifecycleFixture) sentWith(method, path, key string) bool {
 	}
 	return false
 }
+
+// TestStripesDeletionOfASubscriptionThePlatformEndedLeavesTheCounty:
+// Wengyuan's last priced module is disabled, so the platform ends its
+// subscription. The subscription stops being Wengyuan's before Stripe
+// is asked (here Stripe does not answer), so Stripe's deletion of it,
+// however soon it comes, is ignored: Wengyuan is not ended with it, and
+// its module enabled again makes the next subscription.
+func TestStripesDeletionOfASubscriptionThePlatformEndedLeavesTheCounty(t *testing.T) {
+	t.Parallel()
+	h, life, _ := subscribed(t)
+	ctx := context.Background()
+	modules := life.modules.(*enabled)
+	modules.set(wengyuan)
+	if err := life.ModulesChanged(ctx, wengyuan); err != nil {
+		t.Fatal(err)
+	}
+	var end OutboxRow
+	if err := h.db.Control.Get(&end, "SELECT "+outboxColumns+" FROM billing_outbox WHERE operation = ?", opEndSubscription); err != nil {
+		t.Fatal(err)
+	}
+	if err := life.billing.send(ctx, end); err == nil {
+		t.Fatal("the end was sent to a Stripe that does not answer")
+	}
+	if n := h.count(t, "SELECT COUNT(*) FROM billing_outbox WHERE id = ? AND stripe_id = ?", end.ID, subOf(wengyuan)); n != 1 {
+		t.Errorf("the call does not keep the subscription it ends")
+	}
+	h.ok(t, subscriptionEvent(t, "evt_wy_deleted", EventSubscriptionDeleted, wengyuan, "cus_gd", "canceled", h.clock.Now(), nil))
+	h.process(t)
+	if got := h.outcomes(t); !slices.Equal(got, []string{"evt_wy_deleted " + OutcomeIgnored}) {
+		t.Errorf("outcomes: %v", got)
+	}
+	if sub := h.subscription(t, life, wengyuan); sub.State != StateTrialing || sub.StripeID != "" || len(sub.Items) != 0 {
+		t.Errorf("Wengyuan after Stripe's deletion: %+v", sub)
+	}
+	modules.set(wengyuan, "oa")
+	if err := life.ModulesChanged(ctx, wengyuan); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.count(t, "SELECT COUNT(*) FROM billing_outbox WHERE idempotency_key = ?", "cc/sub/"+wengyuan+"/create/g2"); n != 1 {
+		t.Error("oa enabled again made no subscription")
+	}
+}
