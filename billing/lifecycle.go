@@ -27,6 +27,7 @@ const (
 	opSetItemPrice       = "subscription_item.price"
 	opEndSubscription    = "subscription.end"
 	opCreateSeats        = "seat_subscription.create"
+	opScheduleSeatPrice  = "seat_subscription.price"
 	opCreateMeter        = "meter.create"
 	opReportUsage        = "meter_event.create"
 )
@@ -439,11 +440,8 @@ type trialEndPayload struct {
 	TrialEnd string `json:"trial_end,omitempty"`
 }
 
-// itemPayload names an item: of a county's subscription, or of an
-// account's seat subscription when Account is set.
 type itemPayload struct {
-	County    string `json:"county,omitempty"`
-	Account   string `json:"account,omitempty"`
+	County    string `json:"county"`
 	LookupKey string `json:"lookup_key"`
 }
 
@@ -536,6 +534,8 @@ func (s *Service) callLifecycle(ctx context.Context, r OutboxRow) (string, func(
 		return s.endSubscription(ctx, r, p)
 	case opCreateSeats:
 		return sendAs(ctx, r, s.createSeats)
+	case opScheduleSeatPrice:
+		return sendAs(ctx, r, s.scheduleSeats)
 	case opCreateMeter:
 		var m Meter
 		if err := json.Unmarshal(body, &m); err != nil {
@@ -656,7 +656,7 @@ func (s *Service) endSubscription(ctx context.Context, r OutboxRow, p endPayload
 
 func (s *Service) changeItem(ctx context.Context, r OutboxRow, p itemPayload) (string, func(*sqlx.Tx) error, error) {
 	if r.Operation != opAddItem {
-		item, err := s.itemOf(ctx, p)
+		item, err := s.stripeIDOf(ctx, "SELECT stripe_item_id FROM billing_subscription_items WHERE county_code = ? AND lookup_key = ?", "the item "+p.LookupKey+" of "+p.County, p.County, p.LookupKey)
 		if err != nil {
 			return "", nil, err
 		}

@@ -3,15 +3,17 @@ package billing
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
 
 // TestAPriceChangeMovesTheSubscriptionsOnTheOldPriceAtTheirNextPeriod:
-// approval and the seat cost more. The sync makes their new prices and
-// moves Wengyuan's approval item and the province's seat item to them
-// without proration; Lechang, without approval, is not touched, and
-// syncing again moves nothing.
+// approval and the seat cost more. The sync makes their new prices, moves
+// Wengyuan's approval item to its new one without proration and the
+// province's seat subscription to its new one at the end of its period;
+// Lechang, without approval, is not touched, and syncing again moves
+// nothing.
 func TestAPriceChangeMovesTheSubscriptionsOnTheOldPriceAtTheirNextPeriod(t *testing.T) {
 	t.Parallel()
 	f := newLifecycleFixture(t, census{wengyuan: 240})
@@ -46,26 +48,47 @@ func TestAPriceChangeMovesTheSubscriptionsOnTheOldPriceAtTheirNextPeriod(t *test
 		}
 	}
 	f.drain(t, 20*time.Second)
-	moves := f.rowsOf(t, opSetItemPrice)
-	if !slices.Equal(keysOf(moves), []string{"cc/seats/gd/price/r2", "cc/sub/gd.shaoguan.wengyuan/item/cc_module_approval_monthly/price/r2"}) {
-		t.Fatalf("items moved: %v", keysOf(moves))
-	}
-	var item, seatItem string
-	if err := f.db.Control.Get(&item, "SELECT stripe_item_id FROM billing_subscription_items WHERE county_code = ? AND lookup_key = 'cc_module_approval_monthly'", wengyuan); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.db.Control.Get(&seatItem, "SELECT stripe_item_id FROM billing_seat_subscriptions WHERE account_code = 'gd'"); err != nil {
-		t.Fatal(err)
-	}
-	for i, lookupKey := range []string{seatLookupKey, "cc_module_approval_monthly"} {
+	newPrice := func(lookupKey string) string {
+		t.Helper()
 		var price string
 		if err := f.db.Control.Get(&price, "SELECT stripe_id FROM billing_outbox WHERE idempotency_key = ?", "cc/price/"+lookupKey+"/r2"); err != nil {
 			t.Fatal(err)
 		}
-		form := f.rec.form(moves[i].IdempotencyKey)
-		if form.Get("price") != price || form.Get("proration_behavior") != "none" || !f.sentUnder("/v1/subscription_items/"+[]string{seatItem, item}[i], moves[i].IdempotencyKey) {
-			t.Errorf("%s moved with %v, want price %s", moves[i].IdempotencyKey, form, price)
-		}
+		return price
+	}
+
+	// approval's item moves now, without proration: invoiced in advance,
+	// the new price is charged from the next period.
+	moves := f.rowsOf(t, opSetItemPrice)
+	if !slices.Equal(keysOf(moves), []string{"cc/sub/gd.shaoguan.wengyuan/item/cc_module_approval_monthly/price/r2"}) {
+		t.Fatalf("items moved: %v", keysOf(moves))
+	}
+	var item string
+	if err := f.db.Control.Get(&item, "SELECT stripe_item_id FROM billing_subscription_items WHERE county_code = ? AND lookup_key = 'cc_module_approval_monthly'", wengyuan); err != nil {
+		t.Fatal(err)
+	}
+	if form := f.rec.form(moves[0].IdempotencyKey); form.Get("price") != newPrice("cc_module_approval_monthly") || form.Get("proration_behavior") != "none" ||
+		!f.sentUnder("/v1/subscription_items/"+item, moves[0].IdempotencyKey) {
+		t.Errorf("approval moved with %v", form)
+	}
+
+	// The seat, metered, moves at the end of the period under way: a
+	// schedule made from the seat subscription keeps that period's phase
+	// at its price and bills the next at the new one.
+	seats := f.rowsOf(t, opScheduleSeatPrice)
+	if !slices.Equal(keysOf(seats), []string{"cc/seats/gd/price/r2"}) || seats[0].StripeID == nil {
+		t.Fatalf("seat subscriptions moved: %v", keysOf(seats))
+	}
+	made, phases := f.rec.form("cc/seats/gd/price/r2/schedule"), f.rec.form("cc/seats/gd/price/r2/phases")
+	if made.Get("from_subscription") != *seats[0].StripeID || !f.sentUnder("/v1/subscription_schedules", "cc/seats/gd/price/r2/schedule") {
+		t.Errorf("the schedule made with %v", made)
+	}
+	updated := slices.ContainsFunc(f.rec.requests(), func(r sent) bool {
+		return r.IdempotencyKey == "cc/seats/gd/price/r2/phases" && r.Status < 300 && strings.HasPrefix(r.Path, "/v1/subscription_schedules/sub_sched_")
+	})
+	if !updated || phases.Get("phases[0][items][0][price]") == "" || phases.Get("phases[0][end_date]") == "" || phases.Get("phases[1][items][0][price]") != newPrice(seatLookupKey) ||
+		phases.Get("phases[1][iterations]") != "1" || phases.Get("end_behavior") != "release" || phases.Get("proration_behavior") != "none" {
+		t.Errorf("the schedule's phases: %v", phases)
 	}
 	prices, err := f.svc.Prices(ctx)
 	if err != nil {

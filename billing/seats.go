@@ -59,10 +59,21 @@ func (s *Service) createSeats(ctx context.Context, key string, p seatsPayload) (
 	}, err
 }
 
-// itemOf is the Stripe id of the item p names, once the outbox made it.
-func (s *Service) itemOf(ctx context.Context, p itemPayload) (string, error) {
-	if p.Account != "" {
-		return s.stripeIDOf(ctx, "SELECT stripe_item_id FROM billing_seat_subscriptions WHERE account_code = ?", "the seat item of "+p.Account, p.Account)
+type seatsPricePayload struct {
+	Account string `json:"account"`
+}
+
+// scheduleSeats moves account's seat subscription to the seat's price at
+// the end of the period under way (SchedulePrice): the seat is metered,
+// and moved during a period it would bill none of the usage before.
+func (s *Service) scheduleSeats(ctx context.Context, key string, p seatsPricePayload) (string, func(*sqlx.Tx) error, error) {
+	sub, err := s.stripeIDOf(ctx, "SELECT stripe_subscription_id FROM billing_seat_subscriptions WHERE account_code = ?", "the seat subscription of "+p.Account, p.Account)
+	if err != nil {
+		return "", nil, err
 	}
-	return s.stripeIDOf(ctx, "SELECT stripe_item_id FROM billing_subscription_items WHERE county_code = ? AND lookup_key = ?", "the item "+p.LookupKey+" of "+p.County, p.County, p.LookupKey)
+	price, err := s.priceOf(ctx, seatLookupKey)
+	if err != nil {
+		return "", nil, err
+	}
+	return sub, nil, s.stripe.SchedulePrice(ctx, key, sub, price)
 }

@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 
 	"github.com/stripe/stripe-go/v76"
@@ -24,6 +25,9 @@ type Subscriptions interface {
 	// SetItemPrice moves an item to another price without proration:
 	// the new price is charged from the next period on.
 	SetItemPrice(ctx context.Context, key, item, price string) error
+	// SchedulePrice moves a subscription of one metered item to price at
+	// the end of its current period, by a subscription schedule.
+	SchedulePrice(ctx context.Context, key, subscription, price string) error
 	// EndSubscription cancels a subscription: at the end of the period
 	// already invoiced (returning that end), or now, crediting the rest
 	// of the period when prorate.
@@ -153,6 +157,57 @@ func (s *stripeAPI) SetItemPrice(ctx context.Context, key, item, price string) e
 	_, err := s.api.SubscriptionItems.Update(item, &stripe.SubscriptionItemParams{Params: params(ctx, key),
 		Price: stripe.String(price), ProrationBehavior: stripe.String(noProration)})
 	return classify("move item "+item+" to "+price, err)
+}
+
+// SchedulePrice keeps the period under way at its price and bills the
+// next ones at price: a metered item moved to another price during a
+// period bills none of the usage before the move (Stripe's classic
+// billing mode, the only one of API 2023-10-16). The subscription's
+// schedule, or one made from it, gets two phases: the current one as it
+// is, then one period at price, after which the schedule releases the
+// subscription, which keeps price.
+func (s *stripeAPI) SchedulePrice(ctx context.Context, key, subscription, price string) error {
+	sub, err := s.api.Subscriptions.Get(subscription, &stripe.SubscriptionParams{Params: stripe.Params{Context: ctx}})
+	if err != nil {
+		return classify("read "+subscription, err)
+	}
+	var sched *stripe.SubscriptionSchedule
+	if sub.Schedule != nil && sub.Schedule.ID != "" {
+		if sched, err = s.api.SubscriptionSchedules.Get(sub.Schedule.ID, &stripe.SubscriptionScheduleParams{Params: stripe.Params{Context: ctx}}); err != nil {
+			return classify("read the schedule of "+subscription, err)
+		}
+	}
+	if sched == nil || (sched.Status != stripe.SubscriptionScheduleStatusActive && sched.Status != stripe.SubscriptionScheduleStatusNotStarted) {
+		if sched, err = s.api.SubscriptionSchedules.New(&stripe.SubscriptionScheduleParams{Params: params(ctx, key+"/schedule"), FromSubscription: stripe.String(subscription)}); err != nil {
+			return classify("schedule "+subscription, err)
+		}
+	}
+	current := currentPhase(sched)
+	if current == nil || len(current.Items) == 0 || current.Items[0].Price == nil {
+		return classify("schedule "+subscription, fmt.Errorf("%w: schedule %s has no phase under way", ErrRejected, sched.ID))
+	}
+	_, err = s.api.SubscriptionSchedules.Update(sched.ID, &stripe.SubscriptionScheduleParams{
+		Params:            params(ctx, key+"/phases"),
+		EndBehavior:       stripe.String(string(stripe.SubscriptionScheduleEndBehaviorRelease)),
+		ProrationBehavior: stripe.String(noProration),
+		Phases: []*stripe.SubscriptionSchedulePhaseParams{
+			{Items: []*stripe.SubscriptionSchedulePhaseItemParams{{Price: stripe.String(current.Items[0].Price.ID)}},
+				StartDate: stripe.Int64(current.StartDate), EndDate: stripe.Int64(current.EndDate)},
+			{Items: []*stripe.SubscriptionSchedulePhaseItemParams{{Price: stripe.String(price)}}, Iterations: stripe.Int64(1)},
+		},
+	})
+	return classify("move "+subscription+" to "+price+" at its period's end", err)
+}
+
+// currentPhase is the phase of sched under way: the one current_phase
+// names, or, on a schedule just made from a subscription, its only one.
+func currentPhase(sched *stripe.SubscriptionSchedule) *stripe.SubscriptionSchedulePhase {
+	for _, ph := range sched.Phases {
+		if sched.CurrentPhase == nil || ph.StartDate == sched.CurrentPhase.StartDate {
+			return ph
+		}
+	}
+	return nil
 }
 
 func (s *stripeAPI) EndSubscription(ctx context.Context, key, id string, end SubscriptionEnd) (int64, error) {

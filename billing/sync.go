@@ -142,12 +142,15 @@ func (s *Service) syncEntry(ctx context.Context, tx *sqlx.Tx, e CatalogueEntry) 
 
 // repriceCalls move every subscription item on lookupKey's price to its
 // revision, in each subscription's stream, after the calls already
-// waiting there. An item moves without proration: the period already
-// invoiced stays as it was, and the next is invoiced at the new price,
-// which is what a government's budget for the period expects. (The seat,
-// metered, is invoiced at the end of its period: the period under way
-// when the price changed is invoiced at the new price.) Each call waits
-// for the new price: the lookup key has no Stripe price until it is made.
+// waiting there. A module's item moves now without proration: it is
+// invoiced in advance, so the period already invoiced stays as it was
+// and the next is invoiced at the new price, which is what a
+// government's budget for the period expects. The seat is metered and
+// invoiced at its period's end, and a metered item moved during a period
+// bills none of the usage before the move: an account's seat
+// subscription moves at the end of its period, by a schedule. Each call
+// waits for the new price: the lookup key has no Stripe price until it
+// is made.
 func (s *Service) repriceCalls(ctx context.Context, tx *sqlx.Tx, lookupKey string, revision int) ([]call, error) {
 	suffix := "/price/r" + strconv.Itoa(revision)
 	var calls []call
@@ -157,8 +160,8 @@ func (s *Service) repriceCalls(ctx context.Context, tx *sqlx.Tx, lookupKey strin
 			return nil, fmt.Errorf("read the seat subscriptions: %w", err)
 		}
 		for _, a := range accounts {
-			calls = append(calls, call{stream: seatsStream(a), op: opSetItemPrice, subject: a,
-				key: "cc/seats/" + a + suffix, body: itemPayload{Account: a, LookupKey: lookupKey}})
+			calls = append(calls, call{stream: seatsStream(a), op: opScheduleSeatPrice, subject: a,
+				key: "cc/seats/" + a + suffix, body: seatsPricePayload{Account: a}})
 		}
 		return calls, nil
 	}
