@@ -184,6 +184,9 @@ func unixOrNil(t int64) *time.Time {
 // by its due date: its latest invoice is overdue, which makes the account
 // past due (the grace runs from the event) until it is paid or voided.
 func (s *SubscriptionEvents) updated(ctx context.Context, tx *sqlx.Tx, account Account, e stripe.Event) (EventResult, error) {
+	if r, seats, err := s.seatsUpdated(ctx, tx, account, e); seats || err != nil {
+		return r, err
+	}
 	obj, row, skip, err := s.find(ctx, tx, account, e)
 	if err != nil || skip != nil {
 		return deref(skip), err
@@ -200,15 +203,49 @@ stripe_event_created = ?, stripe_event_id = ?, updated_at = ? WHERE county_code 
 		return EventResult{}, fmt.Errorf("record the subscription of %s: %w", row.County, err)
 	}
 	note := "subscription of " + row.County + " " + string(obj.Status)
-	overdue := obj.Status == stripe.SubscriptionStatusPastDue || obj.Status == stripe.SubscriptionStatusUnpaid
-	if overdue && obj.LatestInvoice != nil && obj.LatestInvoice.ID != "" {
-		r, err := s.billing.recordInvoice(ctx, tx, account.Code, obj.LatestInvoice.ID, invoiceOverdue, e)
-		if err != nil {
-			return EventResult{}, err
-		}
+	r, overdue, err := s.overdue(ctx, tx, account, obj, e)
+	if overdue {
 		note += "; " + r.note
 	}
-	return EventResult{OutcomeApplied, note}, nil
+	return EventResult{OutcomeApplied, note}, err
+}
+
+// overdue records the latest invoice of obj overdue when its status says
+// it was not paid by its due date (past_due, unpaid); false when it does
+// not.
+func (s *SubscriptionEvents) overdue(ctx context.Context, tx *sqlx.Tx, account Account, obj stripe.Subscription, e stripe.Event) (result, bool, error) {
+	unpaidStatus := obj.Status == stripe.SubscriptionStatusPastDue || obj.Status == stripe.SubscriptionStatusUnpaid
+	if !unpaidStatus || obj.LatestInvoice == nil || obj.LatestInvoice.ID == "" {
+		return result{}, false, nil
+	}
+	r, err := s.billing.recordInvoice(ctx, tx, account.Code, obj.LatestInvoice.ID, invoiceOverdue, e)
+	return r, true, err
+}
+
+// seatsUpdated applies an update of account's seat subscription (one per
+// account, billing_seat_subscriptions), true when e is about it: its
+// invoices are the account's as the counties' are, so one unpaid by its
+// due date makes the account past due. Nothing else of it is kept.
+func (s *SubscriptionEvents) seatsUpdated(ctx context.Context, tx *sqlx.Tx, account Account, e stripe.Event) (EventResult, bool, error) {
+	if e.Data == nil {
+		return EventResult{}, false, nil
+	}
+	obj, err := readSubscription(e.Data.Raw)
+	if err != nil {
+		return EventResult{}, false, nil
+	}
+	var n int
+	if err := tx.GetContext(ctx, &n, "SELECT COUNT(*) FROM billing_seat_subscriptions WHERE stripe_subscription_id = ? AND account_code = ?", obj.ID, account.Code); err != nil {
+		return EventResult{}, false, fmt.Errorf("read the seat subscription of %s: %w", account.Code, err)
+	}
+	if n == 0 {
+		return EventResult{}, false, nil
+	}
+	r, overdue, err := s.overdue(ctx, tx, account, obj, e)
+	if err != nil || !overdue {
+		return EventResult{OutcomeIgnored, "the seat subscription of " + account.Code + " is " + string(obj.Status) + ": nothing to record"}, true, err
+	}
+	return EventResult{r.outcome, "the seat subscription of " + account.Code + " " + string(obj.Status) + "; " + r.note}, true, nil
 }
 
 // deleted ends the subscription: Stripe deleted it, whenever the event

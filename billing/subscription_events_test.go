@@ -216,6 +216,28 @@ func TestASentInvoiceUnpaidByItsDueDateMakesTheAccountPastDue(t *testing.T) {
 	if s := h.standing(t, "gd"); s.Standing != StandingGood {
 		t.Errorf("gd moved by Haidian's invoice: %+v", s)
 	}
+
+	// gd's seat subscription's invoice unpaid: gd is past due; the same
+	// subscription on Haidian's customer is not Haidian's.
+	if _, err := h.db.Control.Exec("INSERT INTO billing_seat_subscriptions (account_code, started, stripe_subscription_id, created_at) VALUES ('gd', 0, 'sub_seats_gd', ?)", t0); err != nil {
+		t.Fatal(err)
+	}
+	seats := func(id, customer string) []byte {
+		return eventBody(t, id, EventSubscriptionUpdated, h.clock.Now(), map[string]any{"id": "sub_seats_gd", "object": "subscription", "customer": customer,
+			"status": "past_due", "latest_invoice": map[string]any{"id": "in_31", "object": "invoice"}, "metadata": map[string]string{}})
+	}
+	h.ok(t, seats("evt_31_seats_on_haidian", "cus_haidian"))
+	h.ok(t, seats("evt_31_seats_past_due", "cus_gd"))
+	h.process(t)
+	if s := h.standing(t, "gd"); s.Standing != StandingPastDue || *s.Invoice != "in_31" {
+		t.Errorf("gd with its seats' invoice overdue: %+v", s)
+	}
+	if s := h.standing(t, haidian); s.Standing != StandingGood {
+		t.Errorf("Haidian moved by gd's seats: %+v", s)
+	}
+	if got := h.outcomes(t); !slices.Contains(got, "evt_31_seats_on_haidian ignored") || !slices.Contains(got, "evt_31_seats_past_due applied") {
+		t.Errorf("events: %v", got)
+	}
 }
 
 // Stripe made Lechang's subscription and told of it before the outbox
