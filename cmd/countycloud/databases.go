@@ -48,9 +48,9 @@ func openDatabases(cfg config.Database, control *mysql.Config, log *slog.Logger)
 	d.pools["locks"] = locks
 	d.locks = store.NewLocker(locks, control.DBName+":")
 	for name, c := range clusterCfgs {
-		pool := store.Open(c, cfg.DBMaxOpenConns, log)
+		cluster, pool := store.OpenCluster(name, c, cfg.DBMaxOpenConns, log)
 		d.pools["cluster_"+name] = pool
-		d.clusters[name] = store.NewCluster(name, pool)
+		d.clusters[name] = cluster
 	}
 	return d, nil
 }

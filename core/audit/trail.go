@@ -10,10 +10,13 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/store"
 )
 
 // Write appends e to the trail q reaches: a county's schema or the
-// control plane.
+// control plane. In a county's transaction the entry is sent with the
+// transaction's other deferred writes (store.Later): nothing reads the
+// trail back before the commit.
 func Write(ctx context.Context, q Execer, e Entry) error {
 	return write(ctx, q, "audit_log", e)
 }
@@ -25,8 +28,8 @@ func WriteIn(ctx context.Context, q Execer, quotedSchema string, e Entry) error 
 	return write(ctx, q, quotedSchema+".audit_log", e)
 }
 
-// WriteAll appends entries to the trail q reaches in one statement: a
-// transaction's entries cost it one round trip, not one each.
+// WriteAll appends entries to the trail q reaches in one statement, as
+// Write appends one.
 func WriteAll(ctx context.Context, q Execer, entries ...Entry) error {
 	return write(ctx, q, "audit_log", entries...)
 }
@@ -43,7 +46,7 @@ func write(ctx context.Context, q Execer, table string, entries ...Entry) error 
 		args = append(args, e.At, e.ActorKind, e.ActorID, e.ActorLogin, e.UnitID, e.Action, e.ObjectType, e.ObjectID,
 			e.BeforeDigest, e.AfterDigest, e.Outcome, e.Code, e.RequestID, e.Source)
 	}
-	_, err := q.ExecContext(ctx, `INSERT INTO `+table+` (at, actor_kind, actor_id, actor_login, unit_id, action, object_type, object_id,
+	err := store.Later(ctx, q, `INSERT INTO `+table+` (at, actor_kind, actor_id, actor_login, unit_id, action, object_type, object_id,
 		before_digest, after_digest, outcome, code, request_id, source) VALUES `+strings.Join(rows, ", "), args...)
 	if err != nil {
 		return fmt.Errorf("write audit entry: %w", err)

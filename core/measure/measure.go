@@ -222,19 +222,14 @@ func Add(ctx context.Context, tx sqlx.ExecerContext, at time.Time, cs ...Count) 
 			args = append(args, c.Measure, c.Unit, grainCode[grain], periodStart(grain, day).Format(time.DateOnly), sums[c])
 		}
 	}
-	write := func(ctx context.Context, tx sqlx.ExecerContext) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO measure_values (measure, unit_id, grain, period_start, value)
-VALUES (?, ?, ?, ?, ?)`+strings.Repeat(", (?, ?, ?, ?, ?)", 3*len(keys)-1)+` ON DUPLICATE KEY UPDATE value = value + VALUES(value)`, args...); err != nil {
-			return fmt.Errorf("count %s: %w", keys[0].Measure, err)
-		}
-		return nil
-	}
 	// A day's count is raised by every event of its unit: the later its
 	// row is locked, the sooner the next event's transaction may take it.
-	if store.WriteLast(ctx, tx, func(ctx context.Context, tx *sqlx.Tx) error { return write(ctx, tx) }) {
-		return nil
+	err = store.WriteLast(ctx, tx, `INSERT INTO measure_values (measure, unit_id, grain, period_start, value)
+VALUES (?, ?, ?, ?, ?)`+strings.Repeat(", (?, ?, ?, ?, ?)", 3*len(keys)-1)+` ON DUPLICATE KEY UPDATE value = value + VALUES(value)`, args...)
+	if err != nil {
+		return fmt.Errorf("count %s: %w", keys[0].Measure, err)
 	}
-	return write(ctx, tx)
+	return nil
 }
 
 // sameAsBefore refuses r when its key was recorded with other figures: a

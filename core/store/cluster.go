@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -15,11 +17,39 @@ import (
 type Cluster struct {
 	Name string
 	db   *sqlx.DB
+	// batches says that the pool sends several statements in one packet
+	// (OpenCluster's), which a county's transaction uses for the writes
+	// it defers (Later, WriteLast).
+	batches bool
 }
 
-// NewCluster wraps a pool opened without a default schema.
+// NewCluster wraps a pool opened without a default schema; its
+// transactions send their deferred writes one at a time.
 func NewCluster(name string, db *sqlx.DB) *Cluster {
 	return &Cluster{Name: name, db: db}
+}
+
+// OpenCluster opens the pool of cluster name as Open does, with the
+// driver's multi-statement packets on, and returns the cluster and its
+// pool (for its owner's metrics and Close). The packets carry only the
+// writes a county's transaction defers, which are the platform's own
+// statements with their values interpolated by the driver; the control
+// plane's pool, where accounts and roles of the province live, keeps
+// one statement a packet.
+func OpenCluster(name string, cfg *mysql.Config, maxOpen int, log *slog.Logger) (*Cluster, *sqlx.DB) {
+	c := cfg.Clone()
+	c.MultiStatements = true
+	db := Open(c, maxOpen, log)
+	return &Cluster{Name: name, db: db, batches: true}, db
+}
+
+// InSchemaTx runs fn in a transaction on schema, committed if fn returns
+// nil and rolled back otherwise; the writes fn defers are written after
+// it, before the commit.
+func (c *Cluster) InSchemaTx(ctx context.Context, schema string, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
+	return c.InSchema(ctx, schema, func(ctx context.Context, conn *sqlx.Conn) error {
+		return InTx(ctx, conn, nil, func(tx *sqlx.Tx) error { return withDeferred(ctx, tx, c.batches, fn) })
+	})
 }
 
 // InSchema runs fn on a connection whose default schema is schema. Every

@@ -40,24 +40,31 @@ func (r *Router) Ready(ctx context.Context, code string) error {
 
 // InTenant runs fn on a connection whose default schema is the county's.
 func (r *Router) InTenant(ctx context.Context, code string, fn func(ctx context.Context, conn *sqlx.Conn) error) error {
-	loc, err := r.locator.Locate(ctx, code)
+	cluster, schema, err := r.locate(ctx, code)
 	if err != nil {
 		return err
 	}
-	cluster, err := r.clusters.Get(loc.Cluster)
-	if err != nil {
-		return err
-	}
-	return cluster.InSchema(ctx, loc.Schema, fn)
+	return cluster.InSchema(ctx, schema, fn)
 }
 
 // InTenantTx runs fn in a transaction on the county's schema, committed
-// if fn returns nil and rolled back otherwise. What fn leaves for last
-// (WriteLast) is written after it, before the commit.
+// if fn returns nil and rolled back otherwise. What fn defers (Later,
+// WriteLast) is written after it, before the commit.
 func (r *Router) InTenantTx(ctx context.Context, code string, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
-	return r.InTenant(ctx, code, func(ctx context.Context, conn *sqlx.Conn) error {
-		return InTx(ctx, conn, nil, func(tx *sqlx.Tx) error { return withLastWrites(ctx, tx, fn) })
-	})
+	cluster, schema, err := r.locate(ctx, code)
+	if err != nil {
+		return err
+	}
+	return cluster.InSchemaTx(ctx, schema, fn)
+}
+
+func (r *Router) locate(ctx context.Context, code string) (*Cluster, string, error) {
+	loc, err := r.locator.Locate(ctx, code)
+	if err != nil {
+		return nil, "", err
+	}
+	cluster, err := r.clusters.Get(loc.Cluster)
+	return cluster, loc.Schema, err
 }
 
 // InTenantQualified gives a read the county's cluster pool and its
@@ -65,15 +72,11 @@ func (r *Router) InTenantTx(ctx context.Context, code string, fn func(ctx contex
 // (`schema`.table): one round trip, with no USE before it. The schema
 // comes from the locator, never from the caller.
 func (r *Router) InTenantQualified(ctx context.Context, code string) (*sqlx.DB, string, error) {
-	loc, err := r.locator.Locate(ctx, code)
+	cluster, schema, err := r.locate(ctx, code)
 	if err != nil {
 		return nil, "", err
 	}
-	cluster, err := r.clusters.Get(loc.Cluster)
-	if err != nil {
-		return nil, "", err
-	}
-	quoted, err := QuoteSchema(loc.Schema)
+	quoted, err := QuoteSchema(schema)
 	if err != nil {
 		return nil, "", err
 	}

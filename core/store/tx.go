@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
@@ -29,45 +30,102 @@ func InTx(ctx context.Context, db Beginner, opts *sql.TxOptions, fn func(tx *sql
 	return tx.Commit()
 }
 
-// lastWrites are the writes a transaction makes after its work, just
-// before it commits.
-type lastWrites struct {
-	tx     *sqlx.Tx
-	writes []func(ctx context.Context, tx *sqlx.Tx) error
+// deferred are the writes a county's transaction leaves for its end,
+// just before it commits: first the writes whose results nobody reads
+// (Later), then the rows every transaction of a kind raises (WriteLast).
+// On a cluster whose pool sends several statements in one packet
+// (OpenCluster), they cost the transaction one round trip together.
+type deferred struct {
+	tx      *sqlx.Tx
+	batches bool
+	later   []statement
+	last    []statement
 }
 
-type lastWritesKey struct{}
+type statement struct {
+	query string
+	args  []any
+}
 
-// withLastWrites runs fn in tx, then the writes fn left for last.
-func withLastWrites(ctx context.Context, tx *sqlx.Tx, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
-	last := &lastWrites{tx: tx}
-	if err := fn(context.WithValue(ctx, lastWritesKey{}, last), tx); err != nil {
+type deferredKey struct{}
+
+// maxBatch bounds the statements sent in one packet, far under the
+// server's max_allowed_packet for the short rows deferred here.
+const maxBatch = 64
+
+// withDeferred runs fn in tx, then the writes fn deferred.
+func withDeferred(ctx context.Context, tx *sqlx.Tx, batches bool, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
+	d := &deferred{tx: tx, batches: batches}
+	if err := fn(context.WithValue(ctx, deferredKey{}, d), tx); err != nil {
 		return err
 	}
-	for _, write := range last.writes {
-		if err := write(ctx, tx); err != nil {
-			return err
+	pending := append(d.later, d.last...)
+	if !d.batches {
+		for _, st := range pending {
+			if _, err := tx.ExecContext(ctx, st.query, st.args...); err != nil {
+				return fmt.Errorf("deferred write: %w", err)
+			}
+		}
+		return nil
+	}
+	for len(pending) > 0 {
+		batch := pending[:min(len(pending), maxBatch)]
+		pending = pending[len(batch):]
+		queries := make([]string, len(batch))
+		var args []any
+		for i, st := range batch {
+			queries[i] = st.query
+			args = append(args, st.args...)
+		}
+		if _, err := tx.ExecContext(ctx, strings.Join(queries, ";\n"), args...); err != nil {
+			return fmt.Errorf("deferred writes: %w", err)
 		}
 	}
 	return nil
 }
 
-// WriteLast leaves write for the end of q's transaction, just before its
-// commit, when q is the transaction of a county's that ctx runs in
-// (Router.InTenantTx's), and reports whether it did; otherwise the
-// caller writes now. A row that every transaction of a kind raises (a
-// day's count) stays locked from its write to the commit: written last,
-// it holds up the others the least.
-func WriteLast(ctx context.Context, q sqlx.ExecerContext, write func(ctx context.Context, tx *sqlx.Tx) error) bool {
-	last, ok := ctx.Value(lastWritesKey{}).(*lastWrites)
+// deferTo leaves the statement for the end of q's transaction when q is
+// the county's transaction ctx runs in (Router.InTenantTx's), and
+// reports whether it did.
+func deferTo(ctx context.Context, q sqlx.ExecerContext, last bool, query string, args []any) bool {
+	d, ok := ctx.Value(deferredKey{}).(*deferred)
 	if !ok {
 		return false
 	}
-	if tx, ok := q.(*sqlx.Tx); !ok || tx != last.tx {
+	if tx, ok := q.(*sqlx.Tx); !ok || tx != d.tx {
 		return false
 	}
-	last.writes = append(last.writes, write)
+	if last {
+		d.last = append(d.last, statement{query, args})
+	} else {
+		d.later = append(d.later, statement{query, args})
+	}
 	return true
+}
+
+// Later writes with q a row nobody reads back in its transaction (no id,
+// no count of rows, no read of its table after it): in a county's
+// transaction it is sent at the end, with the others, in one round trip;
+// elsewhere, now. Its error, if any, comes from the commit's side: the
+// transaction fails whole.
+func Later(ctx context.Context, q sqlx.ExecerContext, query string, args ...any) error {
+	if deferTo(ctx, q, false, query, args) {
+		return nil
+	}
+	_, err := q.ExecContext(ctx, query, args...)
+	return err
+}
+
+// WriteLast writes as Later does, after every Later write: a row that
+// every transaction of a kind raises (a day's count) stays locked from
+// its write to the commit, so written last it holds up the others the
+// least.
+func WriteLast(ctx context.Context, q sqlx.ExecerContext, query string, args ...any) error {
+	if deferTo(ctx, q, true, query, args) {
+		return nil
+	}
+	_, err := q.ExecContext(ctx, query, args...)
+	return err
 }
 
 // deadlockAttempts bounds the runs of a deadlock's victim.

@@ -19,6 +19,7 @@ import (
 	"github.com/countycloud/countycloud/core/measure"
 	"github.com/countycloud/countycloud/core/names"
 	"github.com/countycloud/countycloud/core/notify"
+	"github.com/countycloud/countycloud/core/store"
 	"github.com/countycloud/countycloud/core/workday"
 	flow "github.com/countycloud/countycloud/core/workflow"
 )
@@ -997,7 +998,9 @@ func (r *run) history(ctx context.Context, task *int64, step, action string, p a
 			login = string(auth.KindAnonymous)
 		}
 	}
-	if _, err := r.tx.ExecContext(ctx, `INSERT INTO workflow_history (instance_id, task_id, step, action, actor_id, actor_login, at, comment)
+	// Nothing reads the history back before the commit: it goes with
+	// the transaction's other deferred writes.
+	if err := store.Later(ctx, r.tx, `INSERT INTO workflow_history (instance_id, task_id, step, action, actor_id, actor_login, at, comment)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.inst.ID, task, step, action, actorID, login, r.now, c); err != nil {
 		return fmt.Errorf("record %s on instance %d: %w", action, r.inst.ID, err)
 	}

@@ -92,7 +92,9 @@ func New(t testing.TB) *DB {
 		t.Fatalf("the test database is not reachable (%v): run `make test`, which starts MariaDB, or set %s", err, EnvDSN)
 	}
 	d.Server = server
-	d.Cluster = store.NewCluster("default", store.Open(ServerConfig(t), 8, quiet))
+	cluster, pool := store.OpenCluster("default", ServerConfig(t), 8, quiet)
+	t.Cleanup(func() { pool.Close() })
+	d.Cluster = cluster
 	locks := store.Open(ServerConfig(t), 8, quiet)
 	d.Locker = store.NewLocker(locks, d.ControlSchema+":")
 	t.Cleanup(func() { locks.Close() })
@@ -122,9 +124,9 @@ func (d *DB) SecondCluster(t testing.TB) (*store.Cluster, *sqlx.DB) {
 		t.Fatalf("the second test database is not reachable (%v): run `make test`, which starts it, or set %s", err, EnvDSN2)
 	}
 	t.Cleanup(func() { d.drop(t, server) })
-	pool := store.Open(Server2Config(t), 8, quiet)
+	cluster, pool := store.OpenCluster("second", Server2Config(t), 8, quiet)
 	t.Cleanup(func() { pool.Close() })
-	return store.NewCluster("second", pool), server
+	return cluster, server
 }
 
 // errDropRmdir is MariaDB's "Error dropping database (can't rmdir …)".
