@@ -376,14 +376,14 @@ func itemCall(op, county, lookupKey string, revision int, what string) call {
 
 // CountySubscription is a county's subscription as billing keeps it.
 type CountySubscription struct {
-	County   string `json:"county"`
-	Account  string `json:"account,omitempty"`
-	State    string `json:"state"`
-	TrialEnd string `json:"trial_end"`
+	County   string `json:"county" db:"county_code"`
+	Account  string `json:"account,omitempty" db:"account_code"`
+	State    string `json:"state" db:"state"`
+	TrialEnd string `json:"trial_end" db:"-"`
 	// StripeID is the subscription's id once the outbox made it.
-	StripeID string `json:"stripe_subscription,omitempty"`
+	StripeID string `json:"stripe_subscription,omitempty" db:"stripe_subscription_id"`
 	// Items are the lookup keys of its prices.
-	Items []string `json:"items"`
+	Items []string `json:"items" db:"-"`
 	// StripeStatus, CurrentPeriodEnd and StripeTrialEnd are what
 	// Stripe's events last reported; EndedAt is when Stripe ended it.
 	StripeStatus     string     `json:"stripe_status,omitempty" db:"stripe_status"`
@@ -394,28 +394,43 @@ type CountySubscription struct {
 
 // Subscription returns county's subscription, or false when it has none.
 func (l *Lifecycle) Subscription(ctx context.Context, county string) (CountySubscription, bool, error) {
-	var sub subscriptionRow
-	err := l.billing.db.GetContext(ctx, &sub, "SELECT "+subscriptionColumns+" FROM billing_subscriptions WHERE county_code = ?", county)
-	if errors.Is(err, sql.ErrNoRows) {
-		return CountySubscription{}, false, nil
+	subs, err := l.billing.subscriptions(ctx, "county_code = ?", county)
+	if err != nil || len(subs) == 0 {
+		return CountySubscription{}, false, err
 	}
-	if err != nil {
-		return CountySubscription{}, false, fmt.Errorf("read the subscription of %s: %w", county, err)
+	return subs[0], true, nil
+}
+
+// subscriptions reads, by county, the subscriptions of the counties
+// where selects (a condition on county_code taking arg), each with its
+// active items: two queries however many counties.
+func (s *Service) subscriptions(ctx context.Context, where string, arg any) ([]CountySubscription, error) {
+	var rows []struct {
+		CountySubscription
+		TrialEnd time.Time `db:"trial_end"`
 	}
-	out := CountySubscription{County: county, State: sub.State, TrialEnd: sub.TrialEnd.Format(time.DateOnly), Items: []string{}}
-	if sub.Account != nil {
-		out.Account = *sub.Account
+	if err := s.db.SelectContext(ctx, &rows, `SELECT county_code, COALESCE(account_code, '') AS account_code, state, trial_end, COALESCE(stripe_subscription_id, '') AS stripe_subscription_id,
+COALESCE(stripe_status, '') AS stripe_status, current_period_end, stripe_trial_end, ended_at FROM billing_subscriptions WHERE `+where+" ORDER BY county_code", arg); err != nil {
+		return nil, fmt.Errorf("read the subscriptions of %v: %w", arg, err)
 	}
-	if sub.Subscription != nil {
-		out.StripeID = *sub.Subscription
+	var items []struct {
+		County    string `db:"county_code"`
+		LookupKey string `db:"lookup_key"`
 	}
-	if err := l.billing.db.GetContext(ctx, &out, "SELECT COALESCE(stripe_status, '') AS stripe_status, current_period_end, stripe_trial_end, ended_at FROM billing_subscriptions WHERE county_code = ?", county); err != nil {
-		return CountySubscription{}, false, fmt.Errorf("read what Stripe reported of the subscription of %s: %w", county, err)
+	if err := s.db.SelectContext(ctx, &items, "SELECT county_code, lookup_key FROM billing_subscription_items WHERE active AND "+where+" ORDER BY county_code, lookup_key", arg); err != nil {
+		return nil, fmt.Errorf("read the items of %v: %w", arg, err)
 	}
-	if err := l.billing.db.SelectContext(ctx, &out.Items, "SELECT lookup_key FROM billing_subscription_items WHERE county_code = ? AND active ORDER BY lookup_key", county); err != nil {
-		return CountySubscription{}, false, fmt.Errorf("read the items of %s: %w", county, err)
+	byCounty := map[string][]string{}
+	for _, it := range items {
+		byCounty[it.County] = append(byCounty[it.County], it.LookupKey)
 	}
-	return out, true, nil
+	out := make([]CountySubscription, len(rows))
+	for i, r := range rows {
+		out[i] = r.CountySubscription
+		out[i].TrialEnd = r.TrialEnd.Format(time.DateOnly)
+		out[i].Items = append([]string{}, byCounty[r.County]...)
+	}
+	return out, nil
 }
 
 type subscriptionPayload struct {

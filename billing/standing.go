@@ -322,9 +322,16 @@ type Standing struct {
 // Standing returns account's standing; an account no invoice event has
 // reached yet is in good standing.
 func (w *Webhooks) Standing(ctx context.Context, account string) (Standing, error) {
+	// sqlx allocates a struct's pointer fields before it learns there is
+	// no row: the row is read aside, lest a good standing show a zero
+	// past_due_since.
 	s := Standing{Account: account, Standing: StandingGood}
-	err := w.svc.db.GetContext(ctx, &s, "SELECT account_code, standing, past_due_since, invoice_id FROM billing_standings WHERE account_code = ?", account)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	var row Standing
+	err := w.svc.db.GetContext(ctx, &row, "SELECT account_code, standing, past_due_since, invoice_id FROM billing_standings WHERE account_code = ?", account)
+	switch {
+	case err == nil:
+		s = row
+	case !errors.Is(err, sql.ErrNoRows):
 		return Standing{}, fmt.Errorf("the standing of %s: %w", account, err)
 	}
 	if s.PastDueSince != nil {

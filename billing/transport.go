@@ -11,14 +11,12 @@ import (
 	"github.com/countycloud/countycloud/core/kit"
 )
 
-// Routes serves billing. Its accounts and catalogue are the province's
-// operators'; a county's admins read how their own county is billed.
+// Routes serves billing's accounts and catalogue, the province's
+// operators'; Status.Routes serves one account's status and a county's.
 //
 //	GET   /v1/billing/accounts             every account, with the counties it pays for
 //	POST  /v1/billing/accounts             open an account (201)
-//	GET   /v1/billing/accounts/{account}   one account
 //	PATCH /v1/billing/accounts/{account}   change its name, e-mail, net terms, tax status
-//	GET   /v1/tenants/{code}/billing       which account pays for the county
 //	PUT   /v1/tenants/{code}/billing       move the county to an account: {"account": "gd"}
 //	GET   /v1/billing/prices               the catalogue as last synced
 //	POST  /v1/billing/sync                 sync a catalogue (the body; empty: the one shipped)
@@ -39,16 +37,10 @@ func (s *Service) Routes(guard func(route string) endpoint.Middleware, opts ...h
 		route(http.MethodPost, "/v1/billing/accounts", "billing.accounts.create", http.StatusCreated, func(ctx context.Context, req any) (any, error) {
 			return s.CreateAccount(ctx, req.(AccountInput))
 		}, decodeJSON[AccountInput]),
-		route(http.MethodGet, "/v1/billing/accounts/{account}", "billing.accounts.get", http.StatusOK, func(ctx context.Context, req any) (any, error) {
-			return s.Account(ctx, req.(pathed[struct{}]).path)
-		}, decodePathed[struct{}]("account", false)),
 		route(http.MethodPatch, "/v1/billing/accounts/{account}", "billing.accounts.update", http.StatusOK, func(ctx context.Context, req any) (any, error) {
 			r := req.(pathed[AccountPatch])
 			return s.UpdateAccount(ctx, r.path, r.body)
 		}, decodePathed[AccountPatch]("account", true)),
-		route(http.MethodGet, "/v1/tenants/{code}/billing", "billing.county.get", http.StatusOK, func(ctx context.Context, req any) (any, error) {
-			return s.County(ctx, req.(pathed[struct{}]).path)
-		}, decodePathed[struct{}]("code", false)),
 		route(http.MethodPut, "/v1/tenants/{code}/billing", "billing.county.assign", http.StatusOK, func(ctx context.Context, req any) (any, error) {
 			r := req.(pathed[AssignInput])
 			return s.Assign(ctx, r.path, r.body.Account)

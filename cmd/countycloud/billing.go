@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,8 +30,11 @@ counties, or a county for itself), which account pays for each county, and the
 catalogue of prices (each module's monthly price per county, and a monthly
 price per active account), in CNY, shown in yuan. Every change reaches Stripe
 through an outbox that background jobs send, so a Stripe outage delays billing
-and loses nothing; 'billing outbox' shows what still waits. 'billing invoices'
-and 'billing portal' read from Stripe at once (docs/billing.md).`,
+and loses nothing; 'billing outbox' shows what still waits. 'billing status'
+and 'billing accounts get' show a county's or an account's subscriptions and
+standing, and whether a county is read-only. 'billing invoices' and 'billing
+portal' read from Stripe at once (docs/billing.md). All of it is the province's
+operators'.`,
 	}
 	b.opts.register(cmd)
 	cmd.AddCommand(b.accountsCmd(), b.statusCmd(), b.pricesCmd(), b.syncCmd(), b.outboxCmd(), b.invoicesCmd(), b.portalCmd())
@@ -136,15 +141,74 @@ func (b *billingCmd) accountsListCmd() *cobra.Command {
 
 func (b *billingCmd) accountsGetCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:     "get CODE",
-		Short:   "Show an account, its Stripe customer and the counties it pays for",
-		Example: "  countycloud billing accounts get gd",
+		Use:   "get CODE",
+		Short: "Show an account, its standing and the subscriptions of the counties it pays for",
+		Long: `Show an account (计费账户): its terms and Stripe customer, its standing (良好
+good, or 逾期 past due since a day, its counties read-only from the end of the
+grace) and, for each county it pays for, the subscription billing keeps: its
+state, what Stripe last reported, the trial's end and the current period's.
+A county not yet in trial operation has no subscription.`,
+		Example: "  countycloud billing accounts get gd\n  countycloud billing accounts get gd -o json",
 		Args:    exactArgs(1, "the account's code: a province's or a county's"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var a billing.Account
-			return b.call(cmd, http.MethodGet, "/v1/billing/accounts/"+args[0], nil, &a, func() error { return b.printAccount(a) })
+			var a billing.AccountStatus
+			return b.call(cmd, http.MethodGet, "/v1/billing/accounts/"+url.PathEscape(args[0]), nil, &a, func() error {
+				if err := b.printAccount(a.Account); err != nil {
+					return err
+				}
+				if err := printFields(b.e.stdout, standingFields(a.Standing)); err != nil {
+					return err
+				}
+				rows := make([][]string, len(a.Counties))
+				for i, county := range a.Counties {
+					rows[i] = append([]string{county}, subscriptionCells(nil)...)
+					if j := slices.IndexFunc(a.Subscriptions, func(s billing.CountySubscription) bool { return s.County == county }); j >= 0 {
+						rows[i] = append([]string{county}, subscriptionCells(&a.Subscriptions[j])...)
+					}
+				}
+				fmt.Fprintln(b.e.stdout)
+				return printTable(b.e.stdout, []string{"县 COUNTY", "订阅 SUBSCRIPTION", "Stripe 状态 STATUS", "试用至 TRIAL END", "本期至 PERIOD END", "计费模块 ITEMS"}, rows)
+			})
 		},
 	}
+}
+
+// subscriptionCells are sub's state, Stripe's status, the trial's end,
+// the current period's end and its items, "-" where there is none.
+func subscriptionCells(sub *billing.CountySubscription) []string {
+	if sub == nil {
+		return []string{"无 none", "-", "-", "-", "-"}
+	}
+	periodEnd := "-"
+	if sub.CurrentPeriodEnd != nil {
+		periodEnd = sub.CurrentPeriodEnd.Local().Format(time.DateOnly)
+	}
+	return []string{subscriptionStateName(sub.State), optional(sub.StripeStatus), sub.TrialEnd, periodEnd, optional(strings.Join(sub.Items, ", "))}
+}
+
+func subscriptionStateName(state string) string {
+	switch state {
+	case billing.StateTrialing:
+		return "试用 trialing"
+	case billing.StateActive:
+		return "付费 active"
+	case billing.StateEnded:
+		return "已结束 ended"
+	}
+	return state
+}
+
+// standingFields show an account's standing: good, or past due since a
+// day, its counties read-only from the end of the grace.
+func standingFields(s billing.Standing) [][2]string {
+	if s.Standing != billing.StandingPastDue || s.PastDueSince == nil || s.HoldFrom == nil {
+		return [][2]string{{"付款状况 standing", "良好 good"}}
+	}
+	fields := [][2]string{{"付款状况 standing", "逾期 past due，自 since " + s.PastDueSince.Local().Format(time.DateOnly)}}
+	if s.Invoice != nil {
+		fields = append(fields, [2]string{"逾期发票 invoice", *s.Invoice})
+	}
+	return append(fields, [2]string{"宽限至 grace until", s.HoldFrom.Local().Format(time.DateTime)})
 }
 
 // accountFlags declares the flags an account's terms are set with.
@@ -214,11 +278,16 @@ func (b *billingCmd) accountsUpdateCmd() *cobra.Command {
 }
 
 func (b *billingCmd) printCounty(s billing.CountyBilling) error {
-	return printFields(b.e.stdout, [][2]string{
+	return printFields(b.e.stdout, countyFields(s))
+}
+
+// countyFields show who pays for a county, on what terms.
+func countyFields(s billing.CountyBilling) [][2]string {
+	return [][2]string{
 		{"县 county", s.County}, {"付费账户 account", s.Account + " (" + kindName(s.AccountKind) + ")"}, {"名称 name", s.AccountName},
 		{"付款期限 net terms", strconv.Itoa(s.NetTermsDays) + " 天 days"}, {"免税 tax exempt", s.TaxExempt},
 		{"Stripe 客户已建 customer ready", strconv.FormatBool(s.CustomerReady)},
-	})
+	}
 }
 
 func (b *billingCmd) accountsAssignCmd() *cobra.Command {
@@ -243,13 +312,33 @@ func (b *billingCmd) accountsAssignCmd() *cobra.Command {
 
 func (b *billingCmd) statusCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:     "status COUNTY",
-		Short:   "Show which account pays for a county (a county's admins may see their own)",
-		Example: "  countycloud billing status gd.shaoguan.wengyuan",
+		Use:   "status COUNTY",
+		Short: "Show a county's billing in one place: who pays, its subscription, the account's standing, whether it is read-only",
+		Long: `Show a county's billing (计费状态), for the province's operators: the account that
+pays for it and its terms; the county's subscription as billing keeps it (its
+state: 试用 trialing until formal operation, 付费 active, 已结束 ended; what
+Stripe last reported; the trial's end, the current period's end and the
+modules billed), or 无 none before trial operation; the paying account's
+standing (良好 good, or 逾期 past due since a day, with the end of the grace);
+and whether the county is held read-only (writes refused with
+billing_suspended), since when and why.`,
+		Example: "  countycloud billing status gd.shaoguan.wengyuan\n  countycloud billing status gd.shaoguan.wengyuan -o json",
 		Args:    exactArgs(1, "the county's code"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var s billing.CountyBilling
-			return b.call(cmd, http.MethodGet, "/v1/tenants/"+url.PathEscape(args[0])+"/billing", nil, &s, func() error { return b.printCounty(s) })
+			var s billing.CountyStatus
+			return b.call(cmd, http.MethodGet, "/v1/tenants/"+url.PathEscape(args[0])+"/billing", nil, &s, func() error {
+				sub := subscriptionCells(s.Subscription)
+				held := "否 no"
+				if s.HeldSince != nil {
+					held = "是 yes，自 since " + s.HeldSince.Local().Format(time.DateTime) + "（写入被拒 writes refused: billing_suspended）"
+				}
+				fields := append(countyFields(s.CountyBilling),
+					[2]string{"订阅 subscription", sub[0]}, [2]string{"Stripe 状态 status", sub[1]}, [2]string{"试用至 trial end", sub[2]},
+					[2]string{"本期至 period end", sub[3]}, [2]string{"计费模块 items", sub[4]})
+				fields = append(fields, standingFields(s.Standing)...)
+				fields = append(fields, [2]string{"只读 read-only", held}, [2]string{"原因 reason", s.HoldReason})
+				return printFields(b.e.stdout, fields)
+			})
 		},
 	}
 }

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/countycloud/countycloud/billing"
 	"github.com/countycloud/countycloud/core/auth"
+	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/tenants/rollout"
 )
 
@@ -57,9 +60,11 @@ func quickRollout(t *testing.T, p *platform, url string, env map[string]string, 
 // operation writes its subscription, trialing until the plan's formal
 // start; an edit moving that start moves the trial's end; disabling oa,
 // its only priced module, ends the subscription and enabling it again
-// makes the next; formal operation ends the trial. Without a Stripe
-// key the calls wait in the outbox, where the test reads them; without a
-// signing secret Stripe's route takes nothing.
+// makes the next; formal operation ends the trial. Billing's status shows
+// it all to the operators alone: no subscription before trial operation,
+// a trialing one after, the account's standing, the county's hold.
+// Without a Stripe key the calls wait in the outbox, where the test reads
+// them; without a signing secret Stripe's route takes nothing.
 func TestACountyCarriedThroughTheRolloutIsSubscribedAndBilled(t *testing.T) {
 	t.Parallel()
 	db, p, url, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin})
@@ -85,6 +90,10 @@ func TestACountyCarriedThroughTheRolloutIsSubscribedAndBilled(t *testing.T) {
 	advance(rollout.Preparation)
 	if n := len(rows("subscription.create")); n != 0 {
 		t.Fatalf("%d subscriptions before trial operation", n)
+	}
+	// The status says who pays, and that there is no subscription yet.
+	if r := call(t, "GET", base+"/billing", op, nil); r.status != 200 || !bytes.Contains(r.body, []byte(`"subscription":null`)) || !bytes.Contains(r.body, []byte(`"billing_suspended":false`)) || !bytes.Contains(r.body, []byte(`"account":"gd"`)) {
+		t.Errorf("the status before trial operation: %d %s", r.status, r.body)
 	}
 	advance(rollout.Testing)
 
@@ -112,6 +121,34 @@ func TestACountyCarriedThroughTheRolloutIsSubscribedAndBilled(t *testing.T) {
 	if sub.Account != "gd" || sub.TrialEnd != plan.Phases[3].Start || !slices.Equal(sub.Prices, []string{"cc_module_oa_monthly"}) {
 		t.Errorf("the subscription: %+v, formal operation planned for %s", sub, plan.Phases[3].Start)
 	}
+	// In trial operation the operators see the county's subscription and
+	// its account's standing, by the API and the CLI; the county's admin
+	// and another county's are refused.
+	var status billing.CountyStatus
+	if err := json.Unmarshal([]byte(mustCLI(t, env, "billing", "status", county, "-o", "json")), &status); err != nil {
+		t.Fatal(err)
+	}
+	if s := status.Subscription; s == nil || s.State != billing.StateTrialing || s.TrialEnd != plan.Phases[3].Start || !slices.Equal(s.Items, []string{"cc_module_oa_monthly"}) ||
+		status.Account != "gd" || status.Standing.Standing != billing.StandingGood || status.Standing.PastDueSince != nil || status.Standing.HoldFrom != nil || status.BillingSuspended {
+		t.Errorf("the status in trial operation: %+v %+v", status, status.Subscription)
+	}
+	if out := mustCLI(t, env, "billing", "status", county); !strings.Contains(out, "试用 trialing") || !strings.Contains(out, "良好 good") || !strings.Contains(out, "只读 read-only:") {
+		t.Errorf("the status's table: %s", out)
+	}
+	account := decode[billing.AccountStatus](t, call(t, "GET", url+"/v1/billing/accounts/gd", op, nil))
+	if len(account.Subscriptions) != 1 || account.Subscriptions[0].County != county || account.Subscriptions[0].State != billing.StateTrialing || account.Standing.Standing != billing.StandingGood {
+		t.Errorf("Guangdong's status: %+v", account)
+	}
+	if out := mustCLI(t, env, "billing", "accounts", "get", "gd"); !strings.Contains(out, county) || !strings.Contains(out, "试用 trialing") {
+		t.Errorf("Guangdong's table: %s", out)
+	}
+	wyadmin, lcadmin := loginAs(t, db, url, op, county)["wyadmin"], loginAs(t, db, url, op, "gd.shaoguan.lechang")["lcadmin"]
+	for who, token := range map[string]string{"Wengyuan's admin": wyadmin, "Lechang's admin": lcadmin} {
+		want(t, who+" reads Guangdong's status", call(t, "GET", url+"/v1/billing/accounts/gd", token, nil), 403, auth.CodeForbidden)
+	}
+	want(t, "Wengyuan's admin reads its status", call(t, "GET", base+"/billing", wyadmin, nil), 403, auth.CodeForbidden)
+	// Another county's admin is not told the county exists.
+	want(t, "Lechang's admin reads Wengyuan's status", call(t, "GET", base+"/billing", lcadmin, nil), 404, errs.CodeTenantNotFound)
 
 	// The formal start moved by an edit of the plan.
 	moved := plan.PlanBody
@@ -139,5 +176,12 @@ func TestACountyCarriedThroughTheRolloutIsSubscribedAndBilled(t *testing.T) {
 	ends = rows("subscription.trial_end")
 	if len(ends) != 2 || ends[1].Body != `{"county":"`+county+`"}` {
 		t.Errorf("trial ends after formal operation: %+v", ends)
+	}
+
+	// A county held read-only says so in its status.
+	mustCLI(t, env, "tenant", "hold", county, "--reason", "账户逾期未付")
+	status = decode[billing.CountyStatus](t, call(t, "GET", base+"/billing", op, nil))
+	if !status.BillingSuspended || status.HeldSince == nil || status.HoldReason != "账户逾期未付" || status.Subscription == nil || status.Subscription.State != billing.StateActive {
+		t.Errorf("the status of the held county: %+v %+v", status, status.Subscription)
 	}
 }

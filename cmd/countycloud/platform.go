@@ -574,6 +574,7 @@ func (p *platform) routes() []kit.Route {
 	routes = append(routes, p.supervision.Routes(guard, opts...)...)
 	routes = append(routes, p.rollout.Routes(guard, opts...)...)
 	routes = append(routes, p.billing.Routes(guard, opts...)...)
+	routes = append(routes, billing.NewStatus(p.lifecycle, p.webhooks, p.tenants).Routes(guard, opts...)...)
 	routes = append(routes, p.billing.ReadingRoutes(strings.TrimSuffix(publicURL(p.cfg), "/")+"/console/", guard, opts...)...)
 	routes = append(routes, p.webhooks.Routes()...)
 	routes = append(routes, p.reports().Routes(guard, opts...)...)
