@@ -13,10 +13,10 @@ import (
 	"github.com/countycloud/countycloud/core/config"
 )
 
-// TestBillingIsTheProvincesOperatorsAlone carries accounts and the
-// catalogue through the CLI to stripe-mock, and has every other caller
+// TestBillingIsTheProvincesAndACountyReadsOnlyItsOwn carries accounts and
+// the catalogue through the CLI to stripe-mock, and has every other caller
 // try billing's routes.
-func TestBillingIsTheProvincesOperatorsAlone(t *testing.T) {
+func TestBillingIsTheProvincesAndACountyReadsOnlyItsOwn(t *testing.T) {
 	t.Parallel()
 	stripeURL := billingtest.StripeMock(t)
 	db, p, url, env := twoCounties(t, map[string]string{"wyadmin": auth.RoleCountyAdmin, "wyunit": auth.RoleUnitAdmin, "wyclerk": auth.RoleClerk},
@@ -99,10 +99,21 @@ func TestBillingIsTheProvincesOperatorsAlone(t *testing.T) {
 	wyTokens := loginAs(t, db, url, op, wy)
 	admin, unitAdmin, clerk, lcadmin := wyTokens["wyadmin"], wyTokens["wyunit"], wyTokens["wyclerk"], lcTokens["lcadmin"]
 
-	// Billing is the operators', a county's status too: the county's own
-	// admin is refused as another's is.
+	// A county's admin reads their own county's billing, and nothing else.
+	own := decode[billing.CountyBilling](t, call(t, "GET", url+"/v1/tenants/"+wy+"/billing", admin, nil))
+	if own.Account != "gd" {
+		t.Errorf("Wengyuan's admin reads: %+v", own)
+	}
+	if r := call(t, "GET", url+"/v1/tenants/"+wy+"/billing", lcadmin, nil); r.status != 403 && r.status != 404 {
+		t.Errorf("Lechang's admin reads Wengyuan's billing: %d %s", r.status, r.body)
+	}
+	for who, tok := range map[string]string{"a unit admin": unitAdmin, "a clerk": clerk} {
+		want(t, who+" reads the county's billing", call(t, "GET", url+"/v1/tenants/"+wy+"/billing", tok, nil), 403, auth.CodeForbidden)
+	}
+	want(t, "anonymous reads the county's billing", call(t, "GET", url+"/v1/tenants/"+wy+"/billing", "", nil), 401, "")
+
+	// The rest is the operators'.
 	routes := []struct{ method, path string }{
-		{"GET", "/v1/tenants/" + wy + "/billing"},
 		{"GET", "/v1/billing/accounts"},
 		{"POST", "/v1/billing/accounts"},
 		{"GET", "/v1/billing/accounts/gd"},

@@ -227,17 +227,17 @@ func Policy() map[string]Rule {
 		"jobs.retry": write(operator),
 
 		// Billing: the province's IT office keeps the accounts that pay,
-		// the catalogue and the calls to Stripe, and reads each county's
-		// and account's status (standing, subscriptions, holds: the
-		// province's affairs with Stripe, not the county's). Moving a held
-		// county to another account is part of settling it.
+		// the catalogue and the calls to Stripe; a county's admins read
+		// their own county's status, so that a county made read-only
+		// learns why and until when. Moving a held county to another
+		// account is part of settling it.
 		"billing.accounts.list":     read(operator),
 		"billing.accounts.create":   write(operator),
 		"billing.accounts.get":      read(operator),
 		"billing.accounts.update":   write(operator),
 		"billing.accounts.invoices": read(operator),
 		"billing.accounts.portal":   write(operator),
-		"billing.county.get":        read(operator),
+		"billing.county.get":        read(countyAdmin),
 		"billing.county.assign":     settling(operator),
 		"billing.prices":            read(operator),
 		"billing.sync":              write(operator),

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -58,10 +60,14 @@ func (r *Router) InTenantTx(ctx context.Context, code string, fn func(ctx contex
 	return cluster.InSchemaTx(ctx, schema, fn)
 }
 
+// ErrNotServed marks the locator's refusal of a county (not one, or not
+// ready: suspended meanwhile), as against a fault on the way to it.
+var ErrNotServed = errors.New("the county's data is not served")
+
 func (r *Router) locate(ctx context.Context, code string) (*Cluster, string, error) {
 	loc, err := r.locator.Locate(ctx, code)
 	if err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("%w: %w", ErrNotServed, err)
 	}
 	cluster, err := r.clusters.Get(loc.Cluster)
 	return cluster, loc.Schema, err

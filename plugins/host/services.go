@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/countycloud/countycloud/core/errs"
+	"github.com/countycloud/countycloud/core/store"
 	"github.com/countycloud/countycloud/plugins/sdk"
 )
 
@@ -270,6 +271,11 @@ func (g guard) refusal(ctx context.Context, err error) error {
 func (g guard) grpcError(ctx context.Context, err error) error {
 	if st, ok := status.FromError(err); ok {
 		return st.Err()
+	}
+	if errors.Is(err, store.ErrNotServed) {
+		// The county was suspended (or removed) while its request was
+		// under way: no fault of the host's, and nothing to hide.
+		return status.Error(codes.Unavailable, "the county's data is not served now")
 	}
 	g.log.ErrorContext(ctx, "a plugin's call to the host failed", "plugin", g.plugin, "err", err)
 	return status.Error(codes.Internal, "the host could not serve the call; it is logged")
