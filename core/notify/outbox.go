@@ -17,6 +17,7 @@ import (
 
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/measure"
+	"github.com/countycloud/countycloud/core/store"
 )
 
 // Kinds of notification; an account's preferences are per kind.
@@ -295,7 +296,9 @@ func write(ctx context.Context, tx sqlx.ExecerContext, now time.Time, dir *direc
 		for _, r := range chunk {
 			args = append(args, r...)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO notifications (account_id, channel, kind, subject, body, ref_type, ref_id, address, status, next_attempt_at, sent_at, created_at)
+		// Nothing reads them back before the commit: they go with the
+		// transaction's deferred writes.
+		err = store.Later(ctx, tx, `INSERT INTO notifications (account_id, channel, kind, subject, body, ref_type, ref_id, address, status, next_attempt_at, sent_at, created_at)
 VALUES `+values, args...)
 		if err != nil {
 			return 0, fmt.Errorf("write notifications: %w", err)

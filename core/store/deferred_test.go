@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -122,6 +123,32 @@ func TestDeferredWritesComeJustBeforeTheCommitInOnePacket(t *testing.T) {
 		t.Errorf("a transaction deferring one write sent %d packets, one deferring seven %d", one, seven)
 	}
 	steps()
+
+	// Large rows go a packet or more each, the server's packet limit far
+	// away.
+	if _, err := db.Server.Exec("CREATE TABLE `" + schema + "`.big (id BIGINT AUTO_INCREMENT PRIMARY KEY, what LONGTEXT NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	big := strings.Repeat("长", 250_000)
+	sent := func(rows int) int64 {
+		router := store.NewRouter(store.Clusters{"default": batching}, oneCounty(schema))
+		before := writes.Load()
+		err := router.InTenantTx(ctx, "any", func(ctx context.Context, tx *sqlx.Tx) error {
+			for range rows {
+				if err := store.Later(ctx, tx, "INSERT INTO big (what) VALUES (?)", big); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return writes.Load() - before
+	}
+	if one, three := sent(1), sent(3); three != one+2 {
+		t.Errorf("three rows of 750 kB went in %d packets more than one", three-one)
+	}
 
 	_, err = deferring(batching, []string{"fine", "far too long for the column"}, nil)
 	var tooLong *mysql.MySQLError

@@ -47,11 +47,36 @@ type statement struct {
 	args  []any
 }
 
+// size is about what st takes in a packet.
+func (st statement) size() int {
+	n := len(st.query)
+	for _, a := range st.args {
+		switch v := a.(type) {
+		case string:
+			n += 2 * len(v)
+		case []byte:
+			n += 2 * len(v)
+		case *string:
+			if v != nil {
+				n += 2 * len(*v)
+			}
+		default:
+			n += 32
+		}
+	}
+	return n
+}
+
 type deferredKey struct{}
 
-// maxBatch bounds the statements sent in one packet, far under the
-// server's max_allowed_packet for the short rows deferred here.
-const maxBatch = 64
+// A packet holds at most maxBatch statements and, past its first,
+// maxBatchBytes of them (their text and values, roughly): far under
+// the server's max_allowed_packet (16 MiB on MariaDB, 64 MiB on TiDB)
+// whatever is deferred.
+const (
+	maxBatch      = 64
+	maxBatchBytes = 1 << 20
+)
 
 // withDeferred runs fn in tx, then the writes fn deferred.
 func withDeferred(ctx context.Context, tx *sqlx.Tx, batches bool, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
@@ -69,8 +94,13 @@ func withDeferred(ctx context.Context, tx *sqlx.Tx, batches bool, fn func(ctx co
 		return nil
 	}
 	for len(pending) > 0 {
-		batch := pending[:min(len(pending), maxBatch)]
-		pending = pending[len(batch):]
+		n, size := 1, pending[0].size()
+		for n < len(pending) && n < maxBatch && size+pending[n].size() <= maxBatchBytes {
+			size += pending[n].size()
+			n++
+		}
+		batch := pending[:n]
+		pending = pending[n:]
 		queries := make([]string, len(batch))
 		var args []any
 		for i, st := range batch {

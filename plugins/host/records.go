@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/countycloud/countycloud/core/store"
 	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
 )
 
@@ -135,7 +136,7 @@ func (s *records) write(ctx context.Context, tx *sqlx.Tx, w recordWrite) (record
 			return recordRow{}, fmt.Errorf("create record: %w", err)
 		}
 		out = recordRow{Collection: w.collection, ID: w.id, Version: 1, Document: string(w.document), CreatedAt: w.now, UpdatedAt: w.now}
-		return out, insertFields(ctx, tx, s.plugin, w.collection, fieldRows(w.id, w.fields))
+		return out, indexRecord(ctx, tx, s.plugin, w.collection, w.id, w.fields)
 	}
 	err := tx.GetContext(ctx, &out, "SELECT "+recordColumns+" FROM plugin_records WHERE plugin = ? AND collection = ? AND record_id = ? FOR UPDATE", key...)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -155,7 +156,7 @@ func (s *records) write(ctx context.Context, tx *sqlx.Tx, w recordWrite) (record
 	if _, err := tx.ExecContext(ctx, "DELETE FROM plugin_record_fields WHERE plugin = ? AND collection = ? AND record_id = ?", key...); err != nil {
 		return recordRow{}, fmt.Errorf("replace record: %w", err)
 	}
-	return out, insertFields(ctx, tx, s.plugin, w.collection, fieldRows(w.id, w.fields))
+	return out, indexRecord(ctx, tx, s.plugin, w.collection, w.id, w.fields)
 }
 
 // fieldRows are the index rows of record id.
@@ -293,15 +294,39 @@ func insertFields(ctx context.Context, tx *sqlx.Tx, plugin, collection string, r
 	for len(rows) > 0 {
 		chunk := rows[:min(len(rows), fieldRowsPerInsert)]
 		rows = rows[len(chunk):]
-		args := make([]any, 0, 5*len(chunk))
-		for _, r := range chunk {
-			args = append(args, plugin, collection, r.record, r.name, r.value)
-		}
-		_, err := tx.ExecContext(ctx, "INSERT INTO plugin_record_fields (plugin, collection, record_id, field, value) VALUES (?, ?, ?, ?, ?)"+
-			strings.Repeat(", (?, ?, ?, ?, ?)", len(chunk)-1), args...)
-		if err != nil {
+		query, args := fieldsInsert(plugin, collection, chunk)
+		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 			return fmt.Errorf("index records: %w", err)
 		}
+	}
+	return nil
+}
+
+// fieldsInsert is the statement that writes rows, at most
+// fieldRowsPerInsert, into plugin_record_fields.
+func fieldsInsert(plugin, collection string, rows []fieldRow) (string, []any) {
+	args := make([]any, 0, 5*len(rows))
+	for _, r := range rows {
+		args = append(args, plugin, collection, r.record, r.name, r.value)
+	}
+	return "INSERT INTO plugin_record_fields (plugin, collection, record_id, field, value) VALUES (?, ?, ?, ?, ?)" +
+		strings.Repeat(", (?, ?, ?, ?, ?)", len(rows)-1), args
+}
+
+// indexRecord writes the index rows of one record's fields, which are
+// few (the manifest's indexed fields): nothing reads them back in the
+// transaction that writes the record, so they go with its deferred
+// writes (store.Later).
+func indexRecord(ctx context.Context, tx *sqlx.Tx, plugin, collection, id string, fields []fieldValue) error {
+	if len(fields) == 0 {
+		return nil
+	}
+	if len(fields) > fieldRowsPerInsert {
+		return insertFields(ctx, tx, plugin, collection, fieldRows(id, fields))
+	}
+	query, args := fieldsInsert(plugin, collection, fieldRows(id, fields))
+	if err := store.Later(ctx, tx, query, args...); err != nil {
+		return fmt.Errorf("index records: %w", err)
 	}
 	return nil
 }
