@@ -143,15 +143,11 @@ func (s *stripeAPI) PortalURL(ctx context.Context, customer, returnURL string) (
 //	GET  /v1/billing/accounts/{account}/invoices   the account's newest invoices
 //	POST /v1/billing/accounts/{account}/portal     a link to Stripe's customer portal
 func (s *Service) ReadingRoutes(returnURL string, guard func(route string) endpoint.Middleware, opts ...httptransport.ServerOption) []kit.Route {
-	ok := kit.EncodeJSON(http.StatusOK)
 	return []kit.Route{
-		{Method: http.MethodGet, Pattern: "/v1/billing/accounts/{account}/invoices", Name: "billing.accounts.invoices", Handler: kit.NewServer(guard("billing.accounts.invoices"),
-			func(ctx context.Context, req any) (any, error) { return s.Invoices(ctx, req.(pathed[struct{}]).path) },
-			decodePathed[struct{}]("account", false), ok, opts...)},
-		{Method: http.MethodPost, Pattern: "/v1/billing/accounts/{account}/portal", Name: "billing.accounts.portal", Handler: kit.NewServer(guard("billing.accounts.portal"),
-			func(ctx context.Context, req any) (any, error) {
-				return s.Portal(ctx, req.(pathed[struct{}]).path, returnURL)
-			},
-			decodePathed[struct{}]("account", false), ok, opts...)},
+		pathRoute(guard, opts, http.MethodGet, "/v1/billing/accounts/{account}/invoices", "billing.accounts.invoices", "account", s.Invoices),
+		pathRoute(guard, opts, http.MethodPost, "/v1/billing/accounts/{account}/portal", "billing.accounts.portal", "account",
+			func(ctx context.Context, account string) (PortalLink, error) {
+				return s.Portal(ctx, account, returnURL)
+			}),
 	}
 }

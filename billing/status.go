@@ -103,18 +103,14 @@ func (s *Status) Account(ctx context.Context, code string) (AccountStatus, error
 	return out, err
 }
 
-// Routes serve the status, to the province's operators:
+// Routes serve the status: an account's to the province's operators, a
+// county's to them and to the county's own admins (core/auth's policy):
 //
 //	GET /v1/billing/accounts/{account}   an account, its standing and its counties' subscriptions
 //	GET /v1/tenants/{code}/billing       who pays for a county, its subscription, standing and hold
 func (s *Status) Routes(guard func(route string) endpoint.Middleware, opts ...httptransport.ServerOption) []kit.Route {
-	ok := kit.EncodeJSON(http.StatusOK)
 	return []kit.Route{
-		{Method: http.MethodGet, Pattern: "/v1/billing/accounts/{account}", Name: "billing.accounts.get", Handler: kit.NewServer(guard("billing.accounts.get"),
-			func(ctx context.Context, req any) (any, error) { return s.Account(ctx, req.(pathed[struct{}]).path) },
-			decodePathed[struct{}]("account", false), ok, opts...)},
-		{Method: http.MethodGet, Pattern: "/v1/tenants/{code}/billing", Name: "billing.county.get", Handler: kit.NewServer(guard("billing.county.get"),
-			func(ctx context.Context, req any) (any, error) { return s.County(ctx, req.(pathed[struct{}]).path) },
-			decodePathed[struct{}]("code", false), ok, opts...)},
+		pathRoute(guard, opts, http.MethodGet, "/v1/billing/accounts/{account}", "billing.accounts.get", "account", s.Account),
+		pathRoute(guard, opts, http.MethodGet, "/v1/tenants/{code}/billing", "billing.county.get", "code", s.County),
 	}
 }

@@ -62,6 +62,15 @@ type AssignInput struct {
 	Account string `json:"account"`
 }
 
+// pathRoute is a route that takes one path parameter, param, and no
+// body, and answers 200 with what serve returns for its value.
+func pathRoute[T any](guard func(route string) endpoint.Middleware, opts []httptransport.ServerOption, method, pattern, name, param string,
+	serve func(ctx context.Context, value string) (T, error)) kit.Route {
+	return kit.Route{Method: method, Pattern: pattern, Name: name, Handler: kit.NewServer(guard(name),
+		func(ctx context.Context, req any) (any, error) { return serve(ctx, req.(pathed[struct{}]).path) },
+		decodePathed[struct{}](param, false), kit.EncodeJSON(http.StatusOK), opts...)}
+}
+
 type pathed[T any] struct {
 	path string
 	body T
