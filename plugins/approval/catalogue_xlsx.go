@@ -1,7 +1,6 @@
 package approval
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"strconv"
@@ -117,44 +116,6 @@ func parseWorkbook(data []byte, units []sdk.Unit) ([]importRow, []rowError, erro
 		return nil, nil, err
 	}
 	return parseRows(rows, units)
-}
-
-// readWorkbook reads the cells of the workbook's first sheet as text.
-func readWorkbook(data []byte) ([][]string, error) {
-	if !bytes.HasPrefix(data, []byte("PK\x03\x04")) {
-		return nil, badRequest(codeWorkbookUnreadable, "the file is not an XLSX workbook; save it from Excel or WPS as .xlsx")
-	}
-	// Cells as stored, not as their number format shows them: a limit
-	// formatted 0.00 reads 3, not 3.00.
-	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: maxUnzipped, UnzipXMLSizeLimit: maxUnzippedXML, RawCellValue: true})
-	if err != nil {
-		return nil, badRequest(codeWorkbookUnreadable, "the workbook cannot be read: %v", err)
-	}
-	defer f.Close()
-	sheets := f.GetSheetList()
-	if len(sheets) == 0 {
-		return nil, badRequest(codeWorkbookUnreadable, "the workbook has no sheet")
-	}
-	it, err := f.Rows(sheets[0])
-	if err != nil {
-		return nil, badRequest(codeWorkbookUnreadable, "sheet %s cannot be read: %v", sheets[0], err)
-	}
-	defer it.Close()
-	var rows [][]string
-	for it.Next() {
-		if len(rows) > maxImportRows {
-			return nil, newError(413, codeWorkbookTooLarge, "the workbook has more than %d items; split it", maxImportRows)
-		}
-		cells, err := it.Columns()
-		if err != nil {
-			return nil, badRequest(codeWorkbookUnreadable, "row %d cannot be read: %v", len(rows)+1, err)
-		}
-		rows = append(rows, cells)
-	}
-	if err := it.Error(); err != nil {
-		return nil, badRequest(codeWorkbookUnreadable, "sheet %s cannot be read: %v", sheets[0], err)
-	}
-	return rows, nil
 }
 
 // normaliseHeader lets a header typed with half-width brackets or spaces
