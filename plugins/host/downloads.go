@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/countycloud/countycloud/core/audit"
+	"github.com/countycloud/countycloud/core/store"
 	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
 )
 
@@ -30,8 +31,7 @@ const (
 
 // PublicDownloadAuditAction is the action of the audit entry of each URL
 // a public route's anonymous caller is given: the actor anonymous, the
-// source the caller's address, the object the module's file. The entries
-// are also what an address's downloads are counted from.
+// source the caller's address, the object the module's file.
 const PublicDownloadAuditAction = "module.public_download"
 
 // publicDownloads serves PublicDownloads (downloads.proto): URLs to a
@@ -60,7 +60,7 @@ func (s *publicDownloads) PublicDownloadURL(ctx context.Context, req *pluginv1.P
 		return nil, err
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	source, same := downloadSource(c.Address)
+	source, network := downloadSource(c.Address), clip(limitKey(c.Address), maxSource)
 	err = s.router.InTenantTx(ctx, c.County, func(ctx context.Context, tx *sqlx.Tx) error {
 		f, err := readFile(ctx, tx, s.plugin, req.GetFileId(), false)
 		if err != nil {
@@ -69,16 +69,23 @@ func (s *publicDownloads) PublicDownloadURL(ctx context.Context, req *pluginv1.P
 		if f.Status != fileReady {
 			return status.Errorf(codes.FailedPrecondition, "file %s is %s: its bytes have not arrived", f.ID, f.Status)
 		}
-		// Counted over every module of the county, from the trail: the
-		// URLs given are what an address has taken, whichever module it
-		// asked.
+		// Counted over every module of the county: the URLs given are
+		// what an address has taken, whichever module it asked.
 		var recent int
-		err = tx.GetContext(ctx, &recent, "SELECT COUNT(*) FROM audit_log WHERE action = ? AND at > ? AND "+same.clause, PublicDownloadAuditAction, now.Add(-publicDownloadWindow), same.value)
+		err = tx.GetContext(ctx, &recent, "SELECT COUNT(*) FROM public_downloads WHERE network = ? AND given_at > ?", network, now.Add(-publicDownloadWindow))
 		if err != nil {
 			return fmt.Errorf("count an address's downloads: %w", err)
 		}
 		if recent >= MaxPublicDownloadsPerHour {
 			return status.Errorf(codes.ResourceExhausted, "your address was given %d files to download in the last hour, the most it may", recent)
+		}
+		if err := store.Later(ctx, tx, "INSERT INTO public_downloads (network, given_at) VALUES (?, ?)", network, now); err != nil {
+			return fmt.Errorf("count a download: %w", err)
+		}
+		// A few of the rows past the window go with each one written, so
+		// that the table holds about an hour of downloads.
+		if err := store.Later(ctx, tx, "DELETE FROM public_downloads WHERE given_at <= ? ORDER BY given_at LIMIT ?", now.Add(-publicDownloadWindow), prunedPerDownload); err != nil {
+			return fmt.Errorf("prune downloads: %w", err)
 		}
 		return audit.Write(ctx, tx, audit.Entry{At: now, ActorKind: CallerAnonymous, ActorLogin: CallerAnonymous, Action: PublicDownloadAuditAction,
 			ObjectType: "file", ObjectID: clip(s.plugin+":"+f.ID, maxAuditObjectID), Outcome: audit.OK, RequestID: clip(c.Request, maxRequestID), Source: source})
@@ -93,29 +100,23 @@ func (s *publicDownloads) PublicDownloadURL(ctx context.Context, req *pluginv1.P
 // maxAuditObjectID is the width of the trail's object_id.
 const maxAuditObjectID = 64
 
-// sourceMatch is the condition on the trail's source column that finds
-// the entries of one address's network, and its value.
-type sourceMatch struct {
-	clause, value string
-}
+// prunedPerDownload bounds the rows past the window that one download
+// deletes: more than the one it adds, so that a backlog drains.
+const prunedPerDownload = 16
 
-// downloadSource is how a public download's entry names address (its
-// source), and how the entries of its network are found: an IPv4
-// address as itself (also written as IPv6), an IPv6 address written out
-// in full, so that its /64, as limitKey counts it, is its first 20
-// characters.
-func downloadSource(address string) (string, sourceMatch) {
+// downloadSource is how a public download's entry in the trail names
+// address: an IPv4 address as itself (also written as IPv6), an IPv6
+// address written out in full.
+func downloadSource(address string) string {
 	a, err := netip.ParseAddr(address)
 	if err != nil {
-		source := clip(address, maxSource)
-		return source, sourceMatch{clause: "source = ?", value: source}
+		return clip(address, maxSource)
 	}
 	a = a.Unmap().WithZone("")
 	if a.Is4() {
-		return a.String(), sourceMatch{clause: "source = ?", value: a.String()}
+		return a.String()
 	}
-	full := a.StringExpanded()
-	return full, sourceMatch{clause: "source LIKE ?", value: full[:20] + "%"}
+	return a.StringExpanded()
 }
 
 // maxSource is the width of the trail's source column.

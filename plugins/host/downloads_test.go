@@ -162,8 +162,24 @@ func anAddressDownloadsALimitedNumber(t *testing.T, w intakeWorld) {
 			t.Errorf("another address %s = %d %s", other, status, body)
 		}
 	}
+	counted := w.downloadsCounted(t, wengyuan)
 	w.clock.advance(time.Hour + time.Second)
 	if _, status, body := w.publicURL(t, citizen("2001:db8:7:8::1"), wengyuan, file, ""); status != 200 {
 		t.Errorf("an hour later = %d %s", status, body)
 	}
+	// The counts past the hour go as new ones come: the table keeps
+	// about an hour of downloads, not every one ever given.
+	if after := w.downloadsCounted(t, wengyuan); after >= counted {
+		t.Errorf("downloads counted: %d an hour ago, %d after another, want the old ones pruned", counted, after)
+	}
+}
+
+// downloadsCounted is how many downloads the county keeps counted.
+func (w intakeWorld) downloadsCounted(t *testing.T, county string) int {
+	t.Helper()
+	var n int
+	w.inTenant(t, county, func(ctx context.Context, conn *sqlx.Conn) error {
+		return conn.GetContext(ctx, &n, "SELECT COUNT(*) FROM public_downloads")
+	})
+	return n
 }
