@@ -61,7 +61,11 @@ func TestACitizenLeavesASuggestionAndFollowsItByReceipt(t *testing.T) {
 
 	follow := func(county, number, code string) apiResult {
 		t.Helper()
-		return publicCall(t, citizen, "GET", url+"/v1/public/"+county+"/modules/suggestions/public/receipts/"+number+"?code="+code, "", nil)
+		body, err := json.Marshal(map[string]string{"code": code})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return publicCall(t, citizen, "POST", url+"/v1/public/"+county+"/modules/suggestions/public/receipts/"+number, "", body)
 	}
 	r := follow("gd.shaoguan.wengyuan", first.Number, first.Code)
 	if r.status != 200 || !strings.Contains(string(r.body), `"status":"open"`) {

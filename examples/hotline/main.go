@@ -59,7 +59,7 @@ func manifest() sdk.Manifest {
 			Counts: sdk.Text{ZH: "一条答复了的群众留言", EN: "one citizen's message answered"}}},
 		Public: []sdk.PublicRoute{
 			{Method: "POST", Path: "/public/messages"},
-			{Method: "GET", Path: "/public/receipts/{number}"},
+			{Method: "POST", Path: "/public/receipts/{number}"},
 		},
 	}
 }
@@ -92,7 +92,7 @@ type hotline struct{}
 // Handle serves:
 //
 //	POST /public/messages          {"category", "text"}: anyone leaves a message and gets a receipt
-//	GET  /public/receipts/{number}?code=…: anyone with the receipt follows it
+//	POST /public/receipts/{number} {"code": "…"}: anyone with the receipt follows it
 //	GET  /messages?status=new      the hotline office's list (business_admin, system_admin)
 //	GET  /messages/{id}            one, to the office and to the unit it went to
 //	POST /messages/{id}/dispatch   {"version": N}: the office sends it to the category's unit
@@ -107,7 +107,7 @@ func (hotline) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, error
 	switch {
 	case r.Method == "POST" && r.Path == "/public/messages":
 		return leave(ctx, r, cfg)
-	case r.Method == "GET" && len(parts) == 3 && parts[0] == "public" && parts[1] == "receipts":
+	case r.Method == "POST" && len(parts) == 3 && parts[0] == "public" && parts[1] == "receipts":
 		return follow(ctx, r, parts[2])
 	case r.Caller.Kind == sdk.CallerAnonymous:
 		return problem(404, "not_found", "no route %s %s", r.Method, r.Path)
@@ -148,16 +148,13 @@ func leave(ctx context.Context, r *sdk.Request, cfg settings) (*sdk.Response, er
 	if n := utf8.RuneCountInString(text); n == 0 || n > 1000 {
 		return problem(400, "invalid_message", "a message has 1 to 1000 characters, not %d", n)
 	}
+	// The message and its receipt are written together, or neither.
 	m := Message{Category: in.Category, Text: text, Status: "new", At: time.Now().UTC()}
-	rec, err := r.Host.Put(ctx, "messages", "m-"+strconv.FormatInt(time.Now().UnixNano(), 36), 0, m)
+	done, err := r.Host.Submit(ctx, sdk.Submission{Collection: "messages", ID: "m-" + strconv.FormatInt(time.Now().UnixNano(), 36), Document: m})
 	if err != nil {
 		return hostProblem(err)
 	}
-	receipt, err := r.Host.IssueReceipt(ctx, "messages", rec.ID)
-	if err != nil {
-		return hostProblem(err)
-	}
-	return reply(201, map[string]any{"receipt": receipt})
+	return reply(201, map[string]any{"receipt": done.Receipt})
 }
 
 func categories(cfg settings) string {
@@ -169,13 +166,17 @@ func categories(cfg settings) string {
 }
 
 // follow answers what a citizen may know of the message of a receipt;
-// a wrong code and an unknown number get the same 404.
+// a wrong code and an unknown number get the same 404. The code comes in
+// the body, not the query string, which servers and proxies keep in
+// their logs.
 func follow(ctx context.Context, r *sdk.Request, number string) (*sdk.Response, error) {
-	q, err := url.ParseQuery(r.Query)
-	if err != nil {
-		return problem(400, "invalid_query", "the query string is not valid")
+	var in struct {
+		Code string `json:"code"`
 	}
-	receipt, err := r.Host.LookupReceipt(ctx, number, q.Get("code"))
+	if err := json.Unmarshal(r.Body, &in); err != nil {
+		return problem(400, "invalid_json", "the body is not a JSON object with the receipt's code")
+	}
+	receipt, err := r.Host.LookupReceipt(ctx, number, in.Code)
 	if err != nil {
 		return hostProblem(err)
 	}

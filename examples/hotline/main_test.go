@@ -50,7 +50,7 @@ func TestAMessageGoesToTheUnitOfItsCategory(t *testing.T) {
 	}
 	follow := func() map[string]any {
 		t.Helper()
-		r := h.Public(t, "GET", "/public/receipts/"+left.Receipt.Number+"?code="+left.Receipt.Code, nil)
+		r := h.Public(t, "POST", "/public/receipts/"+left.Receipt.Number, map[string]string{"code": left.Receipt.Code})
 		if r.Status != 200 {
 			t.Fatalf("follow the message: %v", r)
 		}

@@ -31,7 +31,7 @@ func manifest() sdk.Manifest {
 		// without a token, under /v1/public/{county}/modules/suggestions.
 		Public: []sdk.PublicRoute{
 			{Method: "POST", Path: "/public/suggestions"},
-			{Method: "GET", Path: "/public/receipts/{number}"},
+			{Method: "POST", Path: "/public/receipts/{number}"},
 		},
 	}
 }
@@ -58,13 +58,13 @@ type box struct{}
 //	GET  /suggestions/{id}       one
 //	POST /suggestions/{id}/answer {"answer": "…", "version": N}: answer it (county admins)
 //	POST /public/suggestions     {"text": "…"}: anyone leaves one, and gets a receipt
-//	GET  /public/receipts/{number}?code=…: anyone with the receipt follows it
+//	POST /public/receipts/{number} {"code": "…"}: anyone with the receipt follows it
 func (box) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, error) {
 	parts := strings.Split(strings.Trim(r.Path, "/"), "/")
 	switch {
 	case r.Method == "POST" && r.Path == "/public/suggestions":
 		return leave(ctx, r)
-	case r.Method == "GET" && len(parts) == 3 && parts[0] == "public" && parts[1] == "receipts":
+	case r.Method == "POST" && len(parts) == 3 && parts[0] == "public" && parts[1] == "receipts":
 		return follow(ctx, r, parts[2])
 	case r.Caller.Kind == sdk.CallerAnonymous:
 		// The host lets an anonymous caller reach the public routes
@@ -112,16 +112,13 @@ func leave(ctx context.Context, r *sdk.Request) (*sdk.Response, error) {
 	if n := utf8.RuneCountInString(text); n == 0 || n > 500 {
 		return problem(400, "invalid_suggestion", "a suggestion has 1 to 500 characters, not %d", n)
 	}
+	// The suggestion and its receipt are written together, or neither.
 	s := Suggestion{Text: text, Status: "open", By: r.Caller.Login, At: time.Now().UTC()}
-	rec, err := r.Host.Put(ctx, "suggestions", "s-"+strconv.FormatInt(time.Now().UnixNano(), 36), 0, s)
+	done, err := r.Host.Submit(ctx, sdk.Submission{Collection: "suggestions", ID: "s-" + strconv.FormatInt(time.Now().UnixNano(), 36), Document: s})
 	if err != nil {
 		return hostProblem(err)
 	}
-	receipt, err := r.Host.IssueReceipt(ctx, "suggestions", rec.ID)
-	if err != nil {
-		return hostProblem(err)
-	}
-	body, err := json.Marshal(map[string]any{"receipt": receipt})
+	body, err := json.Marshal(map[string]any{"receipt": done.Receipt})
 	if err != nil {
 		return nil, err
 	}
@@ -130,13 +127,16 @@ func leave(ctx context.Context, r *sdk.Request) (*sdk.Response, error) {
 
 // follow answers the status and answer of the suggestion of a receipt,
 // given its number and its code; a wrong code and an unknown number get
-// the same 404.
+// the same 404. The code comes in the body, not the query string, which
+// servers and proxies keep in their logs.
 func follow(ctx context.Context, r *sdk.Request, number string) (*sdk.Response, error) {
-	q, err := url.ParseQuery(r.Query)
-	if err != nil {
-		return problem(400, "invalid_query", "the query string is not valid")
+	var in struct {
+		Code string `json:"code"`
 	}
-	receipt, err := r.Host.LookupReceipt(ctx, number, q.Get("code"))
+	if err := json.Unmarshal(r.Body, &in); err != nil {
+		return problem(400, "invalid_json", "the body is not a JSON object with the receipt's code")
+	}
+	receipt, err := r.Host.LookupReceipt(ctx, number, in.Code)
 	if err != nil {
 		return hostProblem(err)
 	}

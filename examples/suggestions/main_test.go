@@ -100,11 +100,15 @@ func TestOnARealHost(t *testing.T) {
 		Receipt struct{ Number, Code string }
 	}
 	r.Decode(t, &left)
-	if r := h.Public(t, "GET", "/public/receipts/"+left.Receipt.Number+"?code="+left.Receipt.Code, nil); r.Status != 200 || !strings.Contains(string(r.Body), `"status":"open"`) {
+	if r := h.Public(t, "POST", "/public/receipts/"+left.Receipt.Number, map[string]string{"code": left.Receipt.Code}); r.Status != 200 || !strings.Contains(string(r.Body), `"status":"open"`) {
 		t.Errorf("follow it by receipt: %v", r)
 	}
-	if r := h.Public(t, "GET", "/public/receipts/"+left.Receipt.Number+"?code=AAAA-AAAA-AAAA-AAAA", nil); r.Status != 404 || r.Code != "not_found" {
+	if r := h.Public(t, "POST", "/public/receipts/"+left.Receipt.Number, map[string]string{"code": "AAAA-AAAA-AAAA-AAAA"}); r.Status != 404 || r.Code != "not_found" {
 		t.Errorf("a wrong code: %v", r)
+	}
+	// The code goes in the body: a URL holding it would be kept in logs.
+	if r := h.Public(t, "GET", "/public/receipts/"+left.Receipt.Number+"?code="+left.Receipt.Code, nil); r.Status != 404 || r.Code != "public_route_not_found" {
+		t.Errorf("the code in the query string: %v", r)
 	}
 	if r := h.Public(t, "GET", "/suggestions", nil); r.Status != 404 || r.Code != "public_route_not_found" {
 		t.Errorf("the staff's list, without a token: %v", r)
