@@ -1,6 +1,7 @@
 package approval
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/countycloud/countycloud/plugins/sdk"
 )
@@ -173,6 +175,11 @@ func (c *call) writePlan(plan []planned) error {
 		}
 		plan[i].doc = doc
 	}
+	// The items counted are recorded once the batches are written, or
+	// as far as they were: one figure per lead department and day, not
+	// one a batch (each a transaction of the host's).
+	counted := completeCounts{}
+	defer c.recordCounts(counted)
 	written := 0
 	for len(plan) > 0 {
 		var (
@@ -194,35 +201,45 @@ func (c *call) writePlan(plan []planned) error {
 		if err != nil {
 			return fromHost(err, "the items")
 		}
-		c.countBatch(batch, recs)
+		counted.add(batch, recs)
 		written += len(batch)
 		plan = plan[len(batch):]
 	}
 	return nil
 }
 
-// countBatch records the items of a batch written and counted complete
-// for the first time, one figure per lead department and day: its key
-// names those items, so that recording it again adds nothing.
-func (c *call) countBatch(batch []planned, recs []sdk.Record) {
-	type group struct {
-		unit int64
-		day  string
-	}
-	keys := map[group][]string{}
+// countGroup is the lead department and day of an item counted complete.
+type countGroup struct {
+	unit int64
+	day  string
+}
+
+// completeCounts are the keys of the items written and counted complete
+// for the first time, by lead department and day.
+type completeCounts map[countGroup][]string
+
+// add notes the items of a batch written (as recs) that count.
+func (counts completeCounts) add(batch []planned, recs []sdk.Record) {
 	for i, p := range batch {
 		if p.counted && i < len(recs) {
-			g := group{p.it.UnitID, p.it.CountedOn}
-			keys[g] = append(keys[g], countKey(p.it.Code, recs[i].CreatedAt))
+			g := countGroup{p.it.UnitID, p.it.CountedOn}
+			counts[g] = append(counts[g], countKey(p.it.Code, recs[i].CreatedAt))
 		}
 	}
-	for _, g := range slices.SortedFunc(maps.Keys(keys), func(a, b group) int { return int(a.unit - b.unit) }) {
+}
+
+// recordCounts records counts, one figure per lead department and day:
+// its key names the items, so that recording it again adds nothing.
+func (c *call) recordCounts(counts completeCounts) {
+	for _, g := range slices.SortedFunc(maps.Keys(counts), func(a, b countGroup) int {
+		return cmp.Or(cmp.Compare(a.unit, b.unit), strings.Compare(a.day, b.day))
+	}) {
 		sum := sha256.New()
-		for _, k := range keys[g] {
+		for _, k := range counts[g] {
 			sum.Write([]byte(k + "\n"))
 		}
 		key := "complete-batch:" + strconv.FormatInt(g.unit, 10) + ":" + hex.EncodeToString(sum.Sum(nil))[:40]
-		c.record(sdk.Measure{ID: measureComplete, UnitID: g.unit, Day: g.day, Delta: int64(len(keys[g])), Key: key})
+		c.record(sdk.Measure{ID: measureComplete, UnitID: g.unit, Day: g.day, Delta: int64(len(counts[g])), Key: key})
 	}
 }
 
