@@ -342,8 +342,8 @@ func indexedValues(indexed []string, document []byte) ([]fieldValue, error) {
 	if len(document) > MaxDocumentBytes {
 		return nil, status.Errorf(codes.InvalidArgument, "document is %d bytes; the limit is %d", len(document), MaxDocumentBytes)
 	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(document, &top); err != nil || top == nil {
+	values, ok := objectFields(document, indexed)
+	if !ok {
 		return nil, status.Error(codes.InvalidArgument, "document is not a JSON object")
 	}
 	var (
@@ -355,9 +355,9 @@ func indexedValues(indexed []string, document []byte) ([]fieldValue, error) {
 			first = err
 		}
 	}
-	for _, field := range indexed {
-		raw, ok := top[field]
-		if !ok {
+	for i, field := range indexed {
+		raw := values[i]
+		if raw == nil {
 			continue
 		}
 		var v any
