@@ -69,7 +69,8 @@ func webhookServer(dsn, schema, mode string) error {
 	if err != nil {
 		return err
 	}
-	w := NewWebhooks(New(db, q, store.NewLocker(db, schema+":"), client, guangdong, time.Now, quiet), WebhookConfig{Secret: testSecret}, hangingHolder{})
+	oneTrip, _ := store.OpenOneTrip(cfg, 2, quiet)
+	w := NewWebhooks(New(db, q, store.NewLocker(db, schema+":"), client, guangdong, time.Now, quiet), WebhookConfig{Secret: testSecret, OneTrip: oneTrip}, hangingHolder{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err

@@ -2,6 +2,8 @@ package billing
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -79,6 +81,9 @@ type WebhookConfig struct {
 	// Grace is how long an account stays past due before its counties
 	// are held; DefaultGrace when zero.
 	Grace time.Duration
+	// OneTrip, when set, stores an event and queues its job in one round
+	// trip to the database (a transaction sent whole) instead of four.
+	OneTrip *store.OneTrip
 }
 
 // EventHandler applies an event of a type billing leaves to others (a
@@ -192,7 +197,17 @@ func (w *Webhooks) Receive(ctx context.Context, body io.Reader, signature string
 	if err != nil {
 		return Received{}, errs.Invalid(CodeWebhookInvalid, "读取事件失败 / reading the event failed: %v", err)
 	}
-	event, err := w.verify(payload, signature)
+	if err := w.authenticate(payload, signature); err != nil {
+		return Received{}, err
+	}
+	// A delivery whose very bytes were stored lately, now signed anew (a
+	// retry of Stripe's), passed every check below then: it is answered
+	// from memory, without reading the event again.
+	sum := sha256.Sum256(payload)
+	if id, ok := w.seen.event(sum); ok {
+		return Received{Event: id, Duplicate: true}, nil
+	}
+	event, err := read(payload)
 	if err != nil {
 		return Received{}, err
 	}
@@ -200,23 +215,38 @@ func (w *Webhooks) Receive(ctx context.Context, body io.Reader, signature string
 	if err != nil {
 		return Received{}, err
 	}
+	w.seen.add(sum, event.ID)
 	return Received{Event: event.ID, Duplicate: !stored}, nil
 }
 
-// verify checks the signature, the timestamp's age (the library's
-// tolerance) and the API version (the library's, which the endpoint is
-// registered with): an event of another version would be read wrongly.
-func (w *Webhooks) verify(payload []byte, signature string) (stripe.Event, error) {
-	event, err := webhook.ConstructEventWithOptions(payload, signature, w.cfg.Secret, webhook.ConstructEventOptions{})
+// authenticate checks the signature and the timestamp's age (the
+// library's tolerance), as webhook.ConstructEvent does before it reads
+// the event.
+func (w *Webhooks) authenticate(payload []byte, signature string) error {
+	err := webhook.ValidatePayloadWithTolerance(payload, signature, w.cfg.Secret, webhook.DefaultTolerance)
 	switch {
 	case errors.Is(err, webhook.ErrTooOld):
-		return stripe.Event{}, errs.Invalid(CodeWebhookSignature, "签名的时间戳超出 %s 容差 / the signature's timestamp is older than the tolerance of %s", webhook.DefaultTolerance, webhook.DefaultTolerance)
-	case errors.Is(err, webhook.ErrNotSigned), errors.Is(err, webhook.ErrInvalidHeader), errors.Is(err, webhook.ErrNoValidSignature):
-		return stripe.Event{}, errs.Invalid(CodeWebhookSignature, "签名无效 / the signature does not verify: %v", err)
-	case err != nil && event.ID != "" && event.APIVersion != stripe.APIVersion:
-		return stripe.Event{}, errs.Invalid(CodeWebhookAPIVersion, "事件的 API 版本为 %q，端点固定为 %s / the event's API version is %q; the endpoint is pinned to %s", event.APIVersion, stripe.APIVersion, event.APIVersion, stripe.APIVersion)
+		return errs.Invalid(CodeWebhookSignature, "签名的时间戳超出 %s 容差 / the signature's timestamp is older than the tolerance of %s", webhook.DefaultTolerance, webhook.DefaultTolerance)
 	case err != nil:
+		return errs.Invalid(CodeWebhookSignature, "签名无效 / the signature does not verify: %v", err)
+	}
+	return nil
+}
+
+// read reads an authenticated event as webhook.ConstructEvent does,
+// checking its API version (the library's, which the endpoint is
+// registered with: an event of another version would be read wrongly),
+// and that it has an id and a type.
+func read(payload []byte) (stripe.Event, error) {
+	var event stripe.Event
+	if err := json.Unmarshal(payload, &event); err != nil {
 		return stripe.Event{}, errs.Invalid(CodeWebhookInvalid, "事件不是 Stripe 事件的 JSON / the event is not a Stripe event's JSON")
+	}
+	if event.APIVersion != stripe.APIVersion {
+		if event.ID == "" {
+			return stripe.Event{}, errs.Invalid(CodeWebhookInvalid, "事件不是 Stripe 事件的 JSON / the event is not a Stripe event's JSON")
+		}
+		return stripe.Event{}, errs.Invalid(CodeWebhookAPIVersion, "事件的 API 版本为 %q，端点固定为 %s / the event's API version is %q; the endpoint is pinned to %s", event.APIVersion, stripe.APIVersion, event.APIVersion, stripe.APIVersion)
 	}
 	if event.ID == "" || len(event.ID) > maxEventID || event.Type == "" || len(event.Type) > 128 {
 		return stripe.Event{}, errs.Invalid(CodeWebhookInvalid, "事件须有 id 和 type / an event has an id and a type")
@@ -227,14 +257,14 @@ func (w *Webhooks) verify(payload []byte, signature string) (stripe.Event, error
 // store keeps the event and queues its processing in one transaction;
 // false says it was kept before. The event's id is the primary key: of
 // two deliveries stored at once, one inserts and the other finds it
-// there. An event this replica saw lately is answered from memory.
+// there.
 func (w *Webhooks) store(ctx context.Context, e stripe.Event, payload []byte) (bool, error) {
-	if w.seen.has(e.ID) {
-		return false, nil
+	if w.cfg.OneTrip != nil {
+		return w.storeInOneTrip(ctx, e, payload)
 	}
 	stored := true
 	err := store.InTx(ctx, w.svc.db, nil, func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO billing_webhook_events (id, type, stripe_created, body, received_at) VALUES (?, ?, ?, ?, ?)",
+		_, err := tx.ExecContext(ctx, insertEvent,
 			e.ID, string(e.Type), e.Created, string(payload), w.svc.now().UTC())
 		if store.IsDuplicate(err) {
 			stored = false
@@ -249,9 +279,27 @@ func (w *Webhooks) store(ctx context.Context, e stripe.Event, payload []byte) (b
 	if err != nil {
 		return false, fmt.Errorf("store Stripe event %s: %w", e.ID, err)
 	}
-	w.seen.add(e.ID)
 	return stored, nil
 }
+
+// storeInOneTrip stores as store does, in a transaction sent whole: the
+// event's INSERT stops it when the event is there already.
+func (w *Webhooks) storeInOneTrip(ctx context.Context, e stripe.Event, payload []byte) (bool, error) {
+	job, err := jobs.Statement(processSpec(e.ID))
+	if err != nil {
+		return false, fmt.Errorf("store Stripe event %s: %w", e.ID, err)
+	}
+	err = w.cfg.OneTrip.Tx(ctx, store.Statement{Query: insertEvent, Args: []any{e.ID, string(e.Type), e.Created, string(payload), w.svc.now().UTC()}}, job)
+	switch {
+	case store.IsDuplicate(err):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("store Stripe event %s: %w", e.ID, err)
+	}
+	return true, nil
+}
+
+const insertEvent = "INSERT INTO billing_webhook_events (id, type, stripe_created, body, received_at) VALUES (?, ?, ?, ?, ?)"
 
 type processPayload struct {
 	Event string `json:"event"`
@@ -261,39 +309,40 @@ func processSpec(event string) jobs.Spec {
 	return jobs.Spec{Kind: JobProcessEvent, Key: JobProcessEvent + "@" + event, Payload: processPayload{Event: event}, MaxAttempts: processMaxAttempts}
 }
 
-// seenCapacity is how many event ids a replica remembers: Stripe retries
-// a delivery for up to three days, and a busy day is a few thousand
-// events.
+// seenCapacity is how many deliveries a replica remembers: Stripe
+// retries a delivery for up to three days, and a busy day is a few
+// thousand events.
 const seenCapacity = 1 << 16
 
-// seenEvents remembers the last ids stored or found stored, oldest
-// forgotten first.
+// seenEvents remembers the bodies of the last events stored or found
+// stored, by their SHA-256, with their ids; oldest forgotten first.
 type seenEvents struct {
 	mu   sync.Mutex
-	ids  map[string]struct{}
-	ring []string
+	ids  map[[sha256.Size]byte]string
+	ring [][sha256.Size]byte
 	next int
 }
 
 func newSeenEvents(capacity int) *seenEvents {
-	return &seenEvents{ids: make(map[string]struct{}, capacity), ring: make([]string, capacity)}
+	return &seenEvents{ids: make(map[[sha256.Size]byte]string, capacity), ring: make([][sha256.Size]byte, capacity)}
 }
 
-func (s *seenEvents) has(id string) bool {
+// event is the id of the event whose body hashes to body, if known.
+func (s *seenEvents) event(body [sha256.Size]byte) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.ids[id]
-	return ok
+	id, ok := s.ids[body]
+	return id, ok
 }
 
-func (s *seenEvents) add(id string) {
+func (s *seenEvents) add(body [sha256.Size]byte, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.ids[id]; ok {
+	if _, ok := s.ids[body]; ok {
 		return
 	}
 	delete(s.ids, s.ring[s.next])
-	s.ring[s.next] = id
-	s.ids[id] = struct{}{}
+	s.ring[s.next] = body
+	s.ids[body] = id
 	s.next = (s.next + 1) % len(s.ring)
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/countycloud/countycloud/core/jobs"
 	"github.com/countycloud/countycloud/core/kit"
+	"github.com/countycloud/countycloud/core/store"
 	"github.com/countycloud/countycloud/core/store/storetest"
 	"github.com/countycloud/countycloud/core/testclock"
 	"github.com/countycloud/countycloud/tenants/registry"
@@ -95,7 +96,9 @@ func newHooks(t testing.TB) *hooks {
 		t.Fatal(err)
 	}
 	svc := New(db.Control, h.queue, db.Locker, client, guangdong, h.clock.Now, quiet)
-	h.w = NewWebhooks(svc, WebhookConfig{Secret: testSecret}, h.holds)
+	oneTrip, pool := store.OpenOneTrip(db.Config, 4, quiet)
+	t.Cleanup(func() { pool.Close() })
+	h.w = NewWebhooks(svc, WebhookConfig{Secret: testSecret, OneTrip: oneTrip}, h.holds)
 	ctx := context.Background()
 	for _, a := range []struct{ code, name, customer string }{{"gd", "广东省政务服务数据管理局", "cus_gd"}, {haidian, "海淀区财政局", "cus_haidian"}} {
 		if _, err := svc.CreateAccount(ctx, AccountInput{Code: a.code, Name: a.name}); err != nil {

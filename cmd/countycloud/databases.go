@@ -23,12 +23,19 @@ import (
 type databases struct {
 	controlSchema string
 	control       *sqlx.DB
-	clusters      store.Clusters
-	clusterNames  []string
-	locks         *store.Locker
-	pools         map[string]*sqlx.DB
-	configs       map[string]*mysql.Config
+	// webhooks is a small pool of the control plane whose transactions go
+	// in one packet (store.OneTrip), for Stripe's deliveries.
+	webhooks     *store.OneTrip
+	clusters     store.Clusters
+	clusterNames []string
+	locks        *store.Locker
+	pools        map[string]*sqlx.DB
+	configs      map[string]*mysql.Config
 }
+
+// webhookConns caps the connections of the pool that stores Stripe's
+// deliveries: a trickle, which a few connections keep up with.
+const webhookConns = 4
 
 func openDatabases(cfg config.Database, control *mysql.Config, log *slog.Logger) (*databases, error) {
 	clusterCfgs, err := cfg.ClusterConfigs(control)
@@ -44,6 +51,9 @@ func openDatabases(cfg config.Database, control *mysql.Config, log *slog.Logger)
 		configs:       clusterCfgs,
 	}
 	d.pools["control"] = d.control
+	webhooks, pool := store.OpenOneTrip(control, webhookConns, log)
+	d.webhooks = webhooks
+	d.pools["control_webhooks"] = pool
 	locks := store.Open(clusterCfgs[config.DefaultCluster], cfg.ProvisionConcurrency, log)
 	d.pools["locks"] = locks
 	d.locks = store.NewLocker(locks, control.DBName+":")

@@ -151,7 +151,7 @@ func newPlatformOn(cfg config.Server, db *databases, log *slog.Logger, announce 
 		rollout.Options{Automation: rolloutAutomation{plugins: plugins, notify: notifier, org: units, auth: identity}, Census: censusNow{counted},
 			Reports:   trialReports{rollout.NewReports(db.control, tenants, orgUnits{units}, measures, queue, time.Now)},
 			Listeners: []rollout.Listener{billed}, DatesListeners: []rollout.DatesListener{billed}})
-	webhooks := billing.NewWebhooks(charges, billing.WebhookConfig{Secret: cfg.Stripe.WebhookSecret, Grace: cfg.Stripe.Grace}, tenants)
+	webhooks := billing.NewWebhooks(charges, billing.WebhookConfig{Secret: cfg.Stripe.WebhookSecret, Grace: cfg.Stripe.Grace, OneTrip: db.webhooks}, tenants)
 	subscriptions := billing.NewSubscriptionEvents(lifecycle, mail)
 	for eventType, handle := range subscriptions.Handlers() {
 		if err := webhooks.Handle(eventType, handle); err != nil {

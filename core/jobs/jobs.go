@@ -128,19 +128,45 @@ func EnqueueIn(ctx context.Context, tx *sqlx.Tx, spec Spec) (created bool, err e
 
 // insert checks spec and writes its row.
 func insert(ctx context.Context, db sqlx.ExecerContext, spec Spec) (sql.Result, sql.NullString, error) {
+	st, key, err := row(spec)
+	if err != nil {
+		return nil, key, err
+	}
+	res, err := db.ExecContext(ctx, st.Query, st.Args...)
+	if err != nil {
+		return nil, key, fmt.Errorf("enqueue %s: %w", spec.Kind, err)
+	}
+	return res, key, nil
+}
+
+// Statement is the INSERT that adds the job spec asks for, for a
+// transaction sent whole (store.OneTrip.Tx): the job exists exactly when
+// that transaction commits. A key that exists adds nothing, as in
+// EnqueueIn, and fails nothing.
+func Statement(spec Spec) (store.Statement, error) {
+	st, _, err := row(spec)
+	if err != nil {
+		return store.Statement{}, err
+	}
+	st.Query += " ON DUPLICATE KEY UPDATE idempotency_key = idempotency_key"
+	return st, nil
+}
+
+// row checks spec and returns the INSERT of its row and its key.
+func row(spec Spec) (store.Statement, sql.NullString, error) {
 	var key sql.NullString
 	if !kindPattern.MatchString(spec.Kind) {
-		return nil, key, errs.Invalid(CodeInvalidJob, "job kind %q: lowercase letters, digits, dots, dashes and underscores, starting with a letter", spec.Kind)
+		return store.Statement{}, key, errs.Invalid(CodeInvalidJob, "job kind %q: lowercase letters, digits, dots, dashes and underscores, starting with a letter", spec.Kind)
 	}
 	if len(spec.Key) > 191 {
-		return nil, key, errs.Invalid(CodeInvalidJob, "idempotency key is %d bytes; at most 191", len(spec.Key))
+		return store.Statement{}, key, errs.Invalid(CodeInvalidJob, "idempotency key is %d bytes; at most 191", len(spec.Key))
 	}
 	if spec.MaxAttempts < 0 {
-		return nil, key, errs.Invalid(CodeInvalidJob, "max attempts must not be negative")
+		return store.Statement{}, key, errs.Invalid(CodeInvalidJob, "max attempts must not be negative")
 	}
 	payload, err := json.Marshal(spec.Payload)
 	if err != nil {
-		return nil, key, errs.Invalid(CodeInvalidJob, "payload: %v", err)
+		return store.Statement{}, key, errs.Invalid(CodeInvalidJob, "payload: %v", err)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	runAt := spec.RunAt.UTC().Truncate(time.Microsecond)
@@ -154,12 +180,8 @@ func insert(ctx context.Context, db sqlx.ExecerContext, spec Spec) (sql.Result, 
 	if spec.Key != "" {
 		key = sql.NullString{String: spec.Key, Valid: true}
 	}
-	res, err := db.ExecContext(ctx, `INSERT INTO jobs (kind, tenant_code, payload, idempotency_key, status, run_at, attempts, max_attempts, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`, spec.Kind, spec.Tenant, string(payload), key, StatusQueued, runAt, maxAttempts, now, now)
-	if err != nil {
-		return nil, key, fmt.Errorf("enqueue %s: %w", spec.Kind, err)
-	}
-	return res, key, nil
+	return store.Statement{Query: `INSERT INTO jobs (kind, tenant_code, payload, idempotency_key, status, run_at, attempts, max_attempts, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`, Args: []any{spec.Kind, spec.Tenant, string(payload), key, StatusQueued, runAt, maxAttempts, now, now}}, key, nil
 }
 
 // Get returns job id.

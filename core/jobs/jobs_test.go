@@ -10,6 +10,7 @@ import (
 
 	"github.com/countycloud/countycloud/core/errs"
 	"github.com/countycloud/countycloud/core/jobs"
+	"github.com/countycloud/countycloud/core/store"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -111,6 +112,32 @@ func TestAnIdempotencyKeyEnqueuesOnce(t *testing.T) {
 	}
 	if n := count(t, db.Control, "SELECT COUNT(*) FROM jobs"); n != 1 {
 		t.Errorf("%d jobs after refused ones, want 1", n)
+	}
+}
+
+// TestAJobSentWithItsTransactionIsQueuedOnceByItsKey: the statement of
+// a job sent in a OneTrip transaction queues it; sent again with the same
+// key it adds nothing and fails nothing; a bad spec builds no statement.
+func TestAJobSentWithItsTransactionIsQueuedOnceByItsKey(t *testing.T) {
+	t.Parallel()
+	db := testDB(t)
+	oneTrip, pool := store.OpenOneTrip(db.Config, 1, quiet)
+	t.Cleanup(func() { pool.Close() })
+	ctx := context.Background()
+	for i := range 2 {
+		st, err := jobs.Statement(jobs.Spec{Kind: "test.effect", Key: "event@evt_1", Payload: effect{SleepMillis: i}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := oneTrip.Tx(ctx, st); err != nil {
+			t.Fatalf("sent %d times: %v", i+1, err)
+		}
+	}
+	if n := count(t, db.Control, "SELECT COUNT(*) FROM jobs WHERE idempotency_key = 'event@evt_1' AND status = 'queued'"); n != 1 {
+		t.Errorf("%d jobs queued, want 1", n)
+	}
+	if _, err := jobs.Statement(jobs.Spec{Kind: "Bad Kind"}); errs.CodeOf(err) != jobs.CodeInvalidJob {
+		t.Errorf("a bad kind: %v", err)
 	}
 }
 

@@ -37,6 +37,17 @@ func (c countedConn) Write(b []byte) (int, error) {
 	return c.Conn.Write(b)
 }
 
+// countedNetwork registers network name with the driver, whose
+// connections count the packets they write in the count it returns.
+func countedNetwork(name string) (string, *atomic.Int64) {
+	var writes atomic.Int64
+	mysql.RegisterDialContext(name, func(ctx context.Context, addr string) (net.Conn, error) {
+		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		return countedConn{conn, &writes}, err
+	})
+	return name, &writes
+}
+
 // TestDeferredWritesComeJustBeforeTheCommitInOnePacket: what a county's
 // transaction defers is written after the rest of its work, the rows
 // nobody reads first and the ones left for last after them, each in the
@@ -55,12 +66,7 @@ func TestDeferredWritesComeJustBeforeTheCommitInOnePacket(t *testing.T) {
 	if _, err := db.Server.Exec("CREATE TABLE `" + schema + "`.steps (id BIGINT AUTO_INCREMENT PRIMARY KEY, what VARCHAR(16) NOT NULL)"); err != nil {
 		t.Fatal(err)
 	}
-	var writes atomic.Int64
-	network := "counted-" + db.SchemaPrefix
-	mysql.RegisterDialContext(network, func(ctx context.Context, addr string) (net.Conn, error) {
-		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
-		return countedConn{conn, &writes}, err
-	})
+	network, writes := countedNetwork("counted-" + db.SchemaPrefix)
 	cfg := storetest.ServerConfig(t)
 	cfg.Net = network
 	batching, pool := store.OpenCluster("default", cfg, 2, quiet)

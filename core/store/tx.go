@@ -38,19 +38,20 @@ func InTx(ctx context.Context, db Beginner, opts *sql.TxOptions, fn func(tx *sql
 type deferred struct {
 	tx      *sqlx.Tx
 	batches bool
-	later   []statement
-	last    []statement
+	later   []Statement
+	last    []Statement
 }
 
-type statement struct {
-	query string
-	args  []any
+// Statement is one SQL statement and the values of its placeholders.
+type Statement struct {
+	Query string
+	Args  []any
 }
 
 // size is about what st takes in a packet.
-func (st statement) size() int {
-	n := len(st.query)
-	for _, a := range st.args {
+func (st Statement) size() int {
+	n := len(st.Query)
+	for _, a := range st.Args {
 		switch v := a.(type) {
 		case string:
 			n += 2 * len(v)
@@ -87,7 +88,7 @@ func withDeferred(ctx context.Context, tx *sqlx.Tx, batches bool, fn func(ctx co
 	pending := append(d.later, d.last...)
 	if !d.batches {
 		for _, st := range pending {
-			if _, err := tx.ExecContext(ctx, st.query, st.args...); err != nil {
+			if _, err := tx.ExecContext(ctx, st.Query, st.Args...); err != nil {
 				return fmt.Errorf("deferred write: %w", err)
 			}
 		}
@@ -104,8 +105,8 @@ func withDeferred(ctx context.Context, tx *sqlx.Tx, batches bool, fn func(ctx co
 		queries := make([]string, len(batch))
 		var args []any
 		for i, st := range batch {
-			queries[i] = st.query
-			args = append(args, st.args...)
+			queries[i] = st.Query
+			args = append(args, st.Args...)
 		}
 		if _, err := tx.ExecContext(ctx, strings.Join(queries, ";\n"), args...); err != nil {
 			return fmt.Errorf("deferred writes: %w", err)
@@ -126,9 +127,9 @@ func deferTo(ctx context.Context, q sqlx.ExecerContext, last bool, query string,
 		return false
 	}
 	if last {
-		d.last = append(d.last, statement{query, args})
+		d.last = append(d.last, Statement{query, args})
 	} else {
-		d.later = append(d.later, statement{query, args})
+		d.later = append(d.later, Statement{query, args})
 	}
 	return true
 }
