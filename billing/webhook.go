@@ -211,6 +211,12 @@ func (w *Webhooks) Receive(ctx context.Context, body io.Reader, signature string
 	if err != nil {
 		return Received{}, err
 	}
+	if w.seen.has(event.ID) {
+		// The same event in other bytes (Stripe's count of its pending
+		// deliveries, say, changed since).
+		w.seen.add(sum, event.ID)
+		return Received{Event: event.ID, Duplicate: true}, nil
+	}
 	stored, err := w.store(ctx, event, payload)
 	if err != nil {
 		return Received{}, err
@@ -314,35 +320,51 @@ func processSpec(event string) jobs.Spec {
 // thousand events.
 const seenCapacity = 1 << 16
 
-// seenEvents remembers the bodies of the last events stored or found
-// stored, by their SHA-256, with their ids; oldest forgotten first.
+// seenEvents remembers the last events stored or found stored, by their
+// ids and by the SHA-256 of their bodies, oldest forgotten first.
 type seenEvents struct {
-	mu   sync.Mutex
-	ids  map[[sha256.Size]byte]string
-	ring [][sha256.Size]byte
-	next int
+	mu     sync.Mutex
+	bodies map[[sha256.Size]byte]string
+	ids    map[string]struct{}
+	ring   []seenEvent
+	next   int
+}
+
+type seenEvent struct {
+	body [sha256.Size]byte
+	id   string
 }
 
 func newSeenEvents(capacity int) *seenEvents {
-	return &seenEvents{ids: make(map[[sha256.Size]byte]string, capacity), ring: make([][sha256.Size]byte, capacity)}
+	return &seenEvents{bodies: make(map[[sha256.Size]byte]string, capacity), ids: make(map[string]struct{}, capacity), ring: make([]seenEvent, capacity)}
 }
 
 // event is the id of the event whose body hashes to body, if known.
 func (s *seenEvents) event(body [sha256.Size]byte) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id, ok := s.ids[body]
+	id, ok := s.bodies[body]
 	return id, ok
+}
+
+func (s *seenEvents) has(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.ids[id]
+	return ok
 }
 
 func (s *seenEvents) add(body [sha256.Size]byte, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.ids[body]; ok {
+	if _, ok := s.bodies[body]; ok {
 		return
 	}
-	delete(s.ids, s.ring[s.next])
-	s.ring[s.next] = body
-	s.ids[body] = id
+	old := s.ring[s.next]
+	delete(s.bodies, old.body)
+	delete(s.ids, old.id)
+	s.ring[s.next] = seenEvent{body: body, id: id}
+	s.bodies[body] = id
+	s.ids[id] = struct{}{}
 	s.next = (s.next + 1) % len(s.ring)
 }

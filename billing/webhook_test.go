@@ -296,6 +296,44 @@ func TestAReplayedEventIsAppliedOnce(t *testing.T) {
 	}
 }
 
+// TestAReplayAnsweredFromMemoryIsVerifiedFirst: the very bytes of an
+// event stored a moment ago, which a replica answers from memory, are
+// still refused unsigned, signed with another secret or too long ago;
+// the same event in other bytes is a duplicate too, queued once.
+func TestAReplayAnsweredFromMemoryIsVerifiedFirst(t *testing.T) {
+	t.Parallel()
+	h := newHooks(t)
+	paid := invoiceEvent(t, "evt_known", "invoice.paid", "in_known", "cus_gd", h.clock.Now(), nil)
+	h.ok(t, paid)
+	for _, c := range []struct {
+		name string
+		got  delivery
+	}{
+		{"signed with another secret", h.deliver(t, paid, "whsec_someone_else", time.Now())},
+		{"a stale timestamp", h.deliver(t, paid, testSecret, time.Now().Add(-webhook.DefaultTolerance-time.Minute))},
+		{"no signature", h.post(t, paid, "", "")},
+		{"a garbled header", h.post(t, paid, "t=yesterday,v1=zz", "")},
+	} {
+		if c.got.status != http.StatusBadRequest || c.got.code() != CodeWebhookSignature {
+			t.Errorf("%s: %d %s, want 400 %s", c.name, c.got.status, c.got.body, CodeWebhookSignature)
+		}
+	}
+	var event map[string]any
+	if err := json.Unmarshal(paid, &event); err != nil {
+		t.Fatal(err)
+	}
+	event["pending_webhooks"] = 2
+	other, _ := json.Marshal(event)
+	for range 2 {
+		if r := h.ok(t, other); !r.Duplicate || r.Event != "evt_known" {
+			t.Errorf("the event in other bytes: %+v", r)
+		}
+	}
+	if n := h.count(t, "SELECT COUNT(*) FROM jobs WHERE kind = ?", JobProcessEvent); n != 1 {
+		t.Errorf("%d jobs for one event", n)
+	}
+}
+
 func TestTwoDeliveriesOfOneEventAtOnceApplyOnce(t *testing.T) {
 	t.Parallel()
 	h := newHooks(t)
