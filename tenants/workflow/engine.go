@@ -231,22 +231,18 @@ func (s *Service) Start(ctx context.Context, tenant string, in StartInput) (Outc
 	pending := 0
 	err = s.router.InTenantTx(ctx, tenant, func(ctx context.Context, tx *sqlx.Tx) error {
 		subject := p.Unit
+		named := startUnits{subject: in.SubjectUnitID}
 		if in.SubjectUnitID != 0 {
-			if err := checkUnits(ctx, tx, "subject_unit_id", []int64{in.SubjectUnitID}); err != nil {
-				return err
-			}
 			subject = in.SubjectUnitID
 		}
 		if p.Kind == auth.KindAnonymous {
 			p.Unit = subject
 			if in.InitiatorUnitID != 0 {
-				if err := checkUnits(ctx, tx, "initiator_unit_id", []int64{in.InitiatorUnitID}); err != nil {
-					return err
-				}
+				named.initiator = in.InitiatorUnitID
 				p.Unit = in.InitiatorUnitID
 			}
 		}
-		c, revision, err := readCountyFor(ctx, tx, in.Workflow)
+		c, revision, err := readCountyFor(ctx, tx, in.Workflow, named)
 		if err != nil {
 			return err
 		}

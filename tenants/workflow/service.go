@@ -375,15 +375,50 @@ func readCounty(ctx context.Context, q sqlx.QueryerContext) (county, error) {
 	return c, nil
 }
 
-// readCountyFor reads the county's and the current revision of workflow
-// in one statement.
-func readCountyFor(ctx context.Context, q sqlx.QueryerContext, workflow string) (county, int, error) {
+// startUnits are the units a start names, 0 for none: the subject unit,
+// and an anonymous caller's initiator unit.
+type startUnits struct{ subject, initiator int64 }
+
+// unitStaffed reads whether the unit of its argument is the county's
+// and has an active account, someone to act there: NULL if the county
+// has no such unit (a unit of another county is not this county's,
+// whatever its id), else 1 or 0.
+const unitStaffed = "(SELECT EXISTS (SELECT 1 FROM accounts a WHERE a.unit_id = u.id AND a.status = 'active') FROM units u WHERE u.id = ?)"
+
+// readCountyFor reads the county's, the current revision of workflow and
+// the units a start names in one statement, and refuses the start as
+// checkUnits would a unit (the subject's first), or for want of the
+// workflow.
+func readCountyFor(ctx context.Context, q sqlx.QueryerContext, workflow string, named startUnits) (county, int, error) {
 	var row struct {
 		county
-		Revision *int `db:"revision"`
+		Revision  *int  `db:"revision"`
+		Subject   *bool `db:"subject_staffed"`
+		Initiator *bool `db:"initiator_staffed"`
 	}
-	if err := sqlx.GetContext(ctx, q, &row, "SELECT (SELECT MAX(version) FROM workflow_definitions WHERE code = ?) AS revision, "+countyColumns, workflow); err != nil {
+	checks := []struct {
+		field, column string
+		id            int64
+		staffed       **bool
+	}{{"subject_unit_id", "subject_staffed", named.subject, &row.Subject}, {"initiator_unit_id", "initiator_staffed", named.initiator, &row.Initiator}}
+	query, args := "SELECT (SELECT MAX(version) FROM workflow_definitions WHERE code = ?) AS revision, "+countyColumns, []any{workflow}
+	for _, c := range checks {
+		if c.id != 0 {
+			query += ", " + unitStaffed + " AS " + c.column
+			args = append(args, c.id)
+		}
+	}
+	if err := sqlx.GetContext(ctx, q, &row, query, args...); err != nil {
 		return county{}, 0, fmt.Errorf("read the county's settings and workflow %s: %w", workflow, err)
+	}
+	for _, c := range checks {
+		switch {
+		case c.id == 0:
+		case *c.staffed == nil:
+			return county{}, 0, errs.Invalid(CodeUnknownUnit, "%s: the county has no unit %d", c.field, c.id)
+		case !**c.staffed:
+			return county{}, 0, errs.Invalid(CodeInactiveUnit, "%s: unit %d has no active account to act there", c.field, c.id)
+		}
 	}
 	if row.Revision == nil {
 		return county{}, 0, errs.NotFound(CodeWorkflowNotFound, "the county has no workflow %q", workflow)
