@@ -125,6 +125,26 @@ func (r *receipt) keep(ctx context.Context, tx *sqlx.Tx, plugin, collection, id 
 	return err
 }
 
+// keepAtCommit records the receipt as keep does, with the transaction's
+// deferred writes (store.Later), for a record created in tx: no receipt
+// can be its already unless it was another record's of the same key,
+// deleted, whose receipt outlived it. Then the commit fails, and
+// keptTwice says so as keep would.
+func (r *receipt) keepAtCommit(ctx context.Context, tx *sqlx.Tx, plugin, collection, id string) error {
+	return store.Later(ctx, tx, "INSERT INTO receipts (number, plugin, collection, record_id, code_sha256, issued_at) VALUES (?, ?, ?, ?, ?, ?)",
+		r.number, plugin, collection, id, r.hash[:], r.at)
+}
+
+// keptTwice is err, unless err is the receipt of record (collection, id)
+// kept twice (keepAtCommit): then keep's refusal.
+func keptTwice(err error, collection, id string) error {
+	var dup *mysql.MySQLError
+	if errors.As(err, &dup) && dup.Number == 1062 && strings.Contains(dup.Message, "'receipts_record'") {
+		return status.Errorf(codes.AlreadyExists, "record %s/%s has its receipt already", collection, id)
+	}
+	return err
+}
+
 func (r *receipt) proto() *pluginv1.IssuedReceipt {
 	return &pluginv1.IssuedReceipt{Number: r.number, Code: r.code, IssuedAt: r.at.Format(time.RFC3339Nano)}
 }

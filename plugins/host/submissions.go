@@ -87,7 +87,7 @@ func (s *submissions) Submit(ctx context.Context, req *pluginv1.SubmitRequest) (
 		if err != nil {
 			return err
 		}
-		if err := r.keep(ctx, tx, s.plugin, req.GetCollection(), req.GetId()); err != nil {
+		if err := r.keepAtCommit(ctx, tx, s.plugin, req.GetCollection(), req.GetId()); err != nil {
 			return err
 		}
 		var entries []audit.Entry
@@ -108,9 +108,9 @@ func (s *submissions) Submit(ctx context.Context, req *pluginv1.SubmitRequest) (
 	if req.GetWorkflow() == "" {
 		err := c.trail.carry(func(entry *audit.Entry) error {
 			public = entry
-			return store.AgainIfDeadlocked(func() error {
+			return keptTwice(store.AgainIfDeadlocked(func() error {
 				return s.router.InTenantTx(ctx, c.County, func(ctx context.Context, tx *sqlx.Tx) error { return write(ctx, tx, 0) })
-			})
+			}), req.GetCollection(), req.GetId())
 		})
 		if err != nil {
 			return nil, s.grpcError(ctx, err)
@@ -132,10 +132,10 @@ func (s *submissions) Submit(ctx context.Context, req *pluginv1.SubmitRequest) (
 			public = entry
 			// The start is rolled back whole with the record: a
 			// deadlock's victim starts again.
-			return store.AgainIfDeadlocked(func() error {
+			return keptTwice(store.AgainIfDeadlocked(func() error {
 				out, err = e.StartFor(ctx, c, workflowCode(s.plugin, req.GetWorkflow()), in)
 				return err
-			})
+			}), req.GetCollection(), req.GetId())
 		})
 		return out, err
 	})
