@@ -18,8 +18,8 @@ type Cluster struct {
 	Name string
 	db   *sqlx.DB
 	// batches says that the pool sends several statements in one packet
-	// (OpenCluster's), which a county's transaction uses for the writes
-	// it defers (Later, WriteLast).
+	// (OpenCluster's), which a county's transaction uses for its USE and
+	// START TRANSACTION and for the writes it defers (Later, WriteLast).
 	batches bool
 }
 
@@ -31,15 +31,16 @@ func NewCluster(name string, db *sqlx.DB) *Cluster {
 
 // OpenCluster opens the pool of cluster name as Open does, with the
 // driver's multi-statement packets on, and returns the cluster and its
-// pool (for its owner's metrics and Close). The packets carry only the
-// writes a county's transaction defers, which are the platform's own
-// statements with their values interpolated by the driver; the control
+// pool (for its owner's metrics and Close). The packets carry only a
+// county's transaction's beginning (its USE and START TRANSACTION) and
+// the writes it defers, which are the platform's own statements with
+// their values interpolated by the driver; the control
 // plane's pool, where accounts and roles of the province live, keeps
 // one statement a packet.
 func OpenCluster(name string, cfg *mysql.Config, maxOpen int, log *slog.Logger) (*Cluster, *sqlx.DB) {
 	c := cfg.Clone()
 	c.MultiStatements = true
-	db := Open(c, maxOpen, log)
+	db := pool(usingConnector{connector(c, log)}, maxOpen)
 	return &Cluster{Name: name, db: db, batches: true}, db
 }
 
@@ -47,9 +48,22 @@ func OpenCluster(name string, cfg *mysql.Config, maxOpen int, log *slog.Logger) 
 // nil and rolled back otherwise; the writes fn defers are written after
 // it, before the commit.
 func (c *Cluster) InSchemaTx(ctx context.Context, schema string, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
-	return c.InSchema(ctx, schema, func(ctx context.Context, conn *sqlx.Conn) error {
-		return InTx(ctx, conn, nil, func(tx *sqlx.Tx) error { return withDeferred(ctx, tx, c.batches, fn) })
-	})
+	if !c.batches {
+		return c.InSchema(ctx, schema, func(ctx context.Context, conn *sqlx.Conn) error {
+			return InTx(ctx, conn, nil, func(tx *sqlx.Tx) error { return withDeferred(ctx, tx, false, fn) })
+		})
+	}
+	quoted, err := QuoteSchema(schema)
+	if err != nil {
+		return err
+	}
+	conn, err := c.db.Connx(ctx)
+	if err != nil {
+		return fmt.Errorf("cluster %s: %w", c.Name, err)
+	}
+	defer conn.Close()
+	// The USE in the packet that begins the transaction (usingConn).
+	return InTx(ctx, inSchema{conn, quoted}, nil, func(tx *sqlx.Tx) error { return withDeferred(ctx, tx, true, fn) })
 }
 
 // InSchema runs fn on a connection whose default schema is schema. Every

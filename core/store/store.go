@@ -32,6 +32,11 @@ type Querier interface {
 // not connect; the pool connects on first use. The driver's own messages
 // (broken connections it retries) go to log.
 func Open(cfg *mysql.Config, maxOpen int, log *slog.Logger) *sqlx.DB {
+	return pool(connector(cfg, log), maxOpen)
+}
+
+// connector connects as Open's pool does.
+func connector(cfg *mysql.Config, log *slog.Logger) driver.Connector {
 	c := cfg.Clone()
 	c.Logger = driverLog{log}
 	c.ParseTime = true
@@ -51,6 +56,11 @@ func Open(cfg *mysql.Config, maxOpen int, log *slog.Logger) *sqlx.DB {
 		// config cannot produce.
 		panic(fmt.Sprintf("store: mysql connector: %v", err))
 	}
+	return connector
+}
+
+// pool is Open's pool of connector's connections.
+func pool(connector driver.Connector, maxOpen int) *sqlx.DB {
 	db := sqlx.NewDb(sql.OpenDB(connector), "mysql")
 	db.SetMaxOpenConns(maxOpen)
 	db.SetMaxIdleConns(maxOpen)
