@@ -2,11 +2,8 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"database/sql/driver"
 	"fmt"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // driverConn is what database/sql uses of a MySQL driver's connection.
@@ -22,9 +19,10 @@ type driverConn interface {
 	driver.NamedValueChecker
 }
 
-// usingConnector opens a cluster pool's connections (OpenCluster), whose
-// transactions begin with the USE of their county's schema in the same
-// packet as START TRANSACTION (inSchema): one round trip, not two.
+// usingConnector opens a cluster pool's connections (OpenCluster): a
+// county's transaction (Cluster.InSchemaTx) sends its USE in the packet
+// of its START TRANSACTION, and its COMMIT in the packet of its last
+// deferred writes, two round trips fewer.
 type usingConnector struct{ driver.Connector }
 
 func (c usingConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -37,56 +35,78 @@ func (c usingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		_ = conn.Close()
 		return nil, fmt.Errorf("store: the driver's connection %T lacks what a cluster pool uses", conn)
 	}
-	return usingConn{dc}, nil
+	return &usingConn{driverConn: dc}, nil
 }
 
 // usingConn is a connection of a cluster pool: the driver's, but for a
-// transaction begun inSchema.
-type usingConn struct{ driverConn }
+// transaction begun with its schema named (useKey), whose last packet of
+// deferred writes may commit it too (commitKey).
+type usingConn struct {
+	driverConn
+	// committed says that the transaction under way was committed by
+	// its last packet: its Commit has nothing to send.
+	committed bool
+}
 
 // useKey marks the context of a transaction's begin with the schema,
 // quoted, that it selects first.
 type useKey struct{}
 
-func (c usingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+// commitKey marks the context of a transaction's last statement with
+// where to say that it was sent with COMMIT after it, and succeeded.
+type commitKey struct{}
+
+func (c *usingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	c.committed = false
 	quoted, ok := ctx.Value(useKey{}).(string)
 	switch {
 	case !ok:
 		return c.driverConn.BeginTx(ctx, opts)
 	case opts != driver.TxOptions{}:
-		if _, err := c.ExecContext(ctx, "USE "+quoted, nil); err != nil {
+		if _, err := c.driverConn.ExecContext(ctx, "USE "+quoted, nil); err != nil {
 			return nil, err
 		}
 		return c.driverConn.BeginTx(ctx, opts)
 	}
 	// The pool sends several statements a packet; the second runs only
 	// if the first succeeds.
-	if _, err := c.ExecContext(ctx, "USE "+quoted+";\nSTART TRANSACTION", nil); err != nil {
+	if _, err := c.driverConn.ExecContext(ctx, "USE "+quoted+";\nSTART TRANSACTION", nil); err != nil {
 		return nil, err
 	}
 	return usingTx{c}, nil
 }
 
-// usingTx ends a transaction begun inSchema, as the driver's own would.
-type usingTx struct{ c usingConn }
+func (c *usingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	committed, ok := ctx.Value(commitKey{}).(*bool)
+	if !ok {
+		return c.driverConn.ExecContext(ctx, query, args)
+	}
+	// Statements of a packet run until one fails: the COMMIT only if
+	// every one before it succeeded.
+	res, err := c.driverConn.ExecContext(ctx, query+";\nCOMMIT", args)
+	if err == nil {
+		*committed, c.committed = true, true
+	}
+	return res, err
+}
+
+// usingTx ends a transaction begun with its schema named, as the
+// driver's own would, unless its last packet committed it.
+type usingTx struct{ c *usingConn }
 
 func (tx usingTx) Commit() error {
-	_, err := tx.c.ExecContext(context.Background(), "COMMIT", nil)
-	return err
+	return tx.end("COMMIT")
 }
 
 func (tx usingTx) Rollback() error {
-	_, err := tx.c.ExecContext(context.Background(), "ROLLBACK", nil)
+	return tx.end("ROLLBACK")
+}
+
+func (tx usingTx) end(statement string) error {
+	if tx.c.committed {
+		tx.c.committed = false
+		return nil
+	}
+	_, err := tx.c.driverConn.ExecContext(context.Background(), statement, nil)
 	return err
-}
-
-// inSchema begins transactions on conn, a cluster pool's connection, in
-// the schema quoted selects.
-type inSchema struct {
-	conn   *sqlx.Conn
-	quoted string
-}
-
-func (b inSchema) BeginTxx(ctx context.Context, opts *sql.TxOptions) (*sqlx.Tx, error) {
-	return b.conn.BeginTxx(context.WithValue(ctx, useKey{}, b.quoted), opts)
 }

@@ -15,14 +15,15 @@ import (
 	"github.com/countycloud/countycloud/core/store/storetest"
 )
 
-// TestACountysTransactionBeginsInItsSchemaInOnePacket: on a cluster pool
+// TestACountysTransactionBeginsAndCommitsInItsPackets: on a cluster pool
 // (OpenCluster) a county's transaction sends its USE and its START
-// TRANSACTION in one packet; counties taking turns on a pool of ONE
-// connection each see their own rows only, in transactions and out; a
-// schema that is gone fails the transaction before anything runs in it,
-// and the connection serves the next one; a failing transaction leaves
-// nothing.
-func TestACountysTransactionBeginsInItsSchemaInOnePacket(t *testing.T) {
+// TRANSACTION in one packet, and its COMMIT in the packet of its
+// deferred writes; counties taking turns on a pool of ONE connection
+// each see their own rows only, in transactions and out; a deferred
+// write that fails takes the commit with it; a schema that is gone fails
+// the transaction before anything runs in it, and the connection serves
+// the next one; a failing transaction leaves nothing.
+func TestACountysTransactionBeginsAndCommitsInItsPackets(t *testing.T) {
 	t.Parallel()
 	db := storetest.New(t)
 	ctx := context.Background()
@@ -88,8 +89,42 @@ func TestACountysTransactionBeginsInItsSchemaInOnePacket(t *testing.T) {
 		t.Errorf("a county's transaction that does nothing sent %d packets, want 2: its beginning and COMMIT", sent)
 	}
 
+	// Its deferred writes and its COMMIT go in one packet: no more
+	// packets than a transaction without them.
+	before = writes.Load()
+	err := one.InSchemaTx(ctx, db.SchemaPrefix+"a", func(ctx context.Context, tx *sqlx.Tx) error {
+		return store.Later(ctx, tx, "INSERT INTO owner VALUES ('later')")
+	})
+	if sent := writes.Load() - before; err != nil || sent != 2 {
+		t.Errorf("a county's transaction that defers a write sent %d packets, want 2: %v", sent, err)
+	}
+	if _, err := db.Server.Exec("DELETE FROM `" + db.SchemaPrefix + "a`.owner WHERE name = 'later'"); err != nil {
+		t.Fatal(err)
+	}
+	// A deferred write that fails takes the commit and the rest of the
+	// transaction with it, and leaves the connection to the next.
+	err = one.InSchemaTx(ctx, db.SchemaPrefix+"a", func(ctx context.Context, tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO owner VALUES ('now')"); err != nil {
+			return err
+		}
+		return store.Later(ctx, tx, "INSERT INTO no_such_table VALUES (1)")
+	})
+	if missing := new(mysql.MySQLError); !errors.As(err, &missing) || missing.Number != 1146 {
+		t.Errorf("a failing deferred write: %v", err)
+	}
+	err = one.InSchemaTx(ctx, db.SchemaPrefix+"a", func(ctx context.Context, tx *sqlx.Tx) error {
+		got, err := owners(ctx, tx)
+		if err == nil && (len(got) != 1 || got[0] != "a") {
+			t.Errorf("after a failing deferred write schema a has %v", got)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	ran := false
-	err := one.InSchemaTx(ctx, db.SchemaPrefix+"gone", func(context.Context, *sqlx.Tx) error { ran = true; return nil })
+	err = one.InSchemaTx(ctx, db.SchemaPrefix+"gone", func(context.Context, *sqlx.Tx) error { ran = true; return nil })
 	if unknown := new(mysql.MySQLError); !errors.As(err, &unknown) || unknown.Number != 1049 || ran {
 		t.Errorf("a transaction in a schema that is gone: %v, its work run: %v", err, ran)
 	}

@@ -50,7 +50,10 @@ func OpenCluster(name string, cfg *mysql.Config, maxOpen int, log *slog.Logger) 
 func (c *Cluster) InSchemaTx(ctx context.Context, schema string, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
 	if !c.batches {
 		return c.InSchema(ctx, schema, func(ctx context.Context, conn *sqlx.Conn) error {
-			return InTx(ctx, conn, nil, func(tx *sqlx.Tx) error { return withDeferred(ctx, tx, false, fn) })
+			return InTx(ctx, conn, nil, func(tx *sqlx.Tx) error {
+				_, err := withDeferred(ctx, tx, false, fn)
+				return err
+			})
 		})
 	}
 	quoted, err := QuoteSchema(schema)
@@ -62,8 +65,24 @@ func (c *Cluster) InSchemaTx(ctx context.Context, schema string, fn func(ctx con
 		return fmt.Errorf("cluster %s: %w", c.Name, err)
 	}
 	defer conn.Close()
-	// The USE in the packet that begins the transaction (usingConn).
-	return InTx(ctx, inSchema{conn, quoted}, nil, func(tx *sqlx.Tx) error { return withDeferred(ctx, tx, true, fn) })
+	// The USE in the packet that begins the transaction, the COMMIT in
+	// the last of its deferred writes if any (usingConn).
+	tx, err := conn.BeginTxx(context.WithValue(ctx, useKey{}, quoted), nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	committed, err := withDeferred(ctx, tx, true, fn)
+	if err != nil {
+		return err
+	}
+	// Committed already, the transaction's Commit only ends it here; an
+	// error of its own (the request's context ended meanwhile) would
+	// belie the commit.
+	if err := tx.Commit(); err != nil && !committed {
+		return err
+	}
+	return nil
 }
 
 // InSchema runs fn on a connection whose default schema is schema. Every

@@ -79,20 +79,23 @@ const (
 	maxBatchBytes = 1 << 20
 )
 
-// withDeferred runs fn in tx, then the writes fn deferred.
-func withDeferred(ctx context.Context, tx *sqlx.Tx, batches bool, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
+// withDeferred runs fn in tx, then the writes fn deferred. On a cluster
+// pool (batches) the last packet of them commits the transaction too,
+// and withDeferred reports whether it did: the transaction's Commit then
+// sends nothing (usingTx).
+func withDeferred(ctx context.Context, tx *sqlx.Tx, batches bool, fn func(ctx context.Context, tx *sqlx.Tx) error) (committed bool, err error) {
 	d := &deferred{tx: tx, batches: batches}
 	if err := fn(context.WithValue(ctx, deferredKey{}, d), tx); err != nil {
-		return err
+		return false, err
 	}
 	pending := append(d.later, d.last...)
 	if !d.batches {
 		for _, st := range pending {
 			if _, err := tx.ExecContext(ctx, st.Query, st.Args...); err != nil {
-				return fmt.Errorf("deferred write: %w", err)
+				return false, fmt.Errorf("deferred write: %w", err)
 			}
 		}
-		return nil
+		return false, nil
 	}
 	for len(pending) > 0 {
 		n, size := 1, pending[0].size()
@@ -108,11 +111,15 @@ func withDeferred(ctx context.Context, tx *sqlx.Tx, batches bool, fn func(ctx co
 			queries[i] = st.Query
 			args = append(args, st.Args...)
 		}
-		if _, err := tx.ExecContext(ctx, strings.Join(queries, ";\n"), args...); err != nil {
-			return fmt.Errorf("deferred writes: %w", err)
+		sendCtx := ctx
+		if len(pending) == 0 {
+			sendCtx = context.WithValue(ctx, commitKey{}, &committed)
+		}
+		if _, err := tx.ExecContext(sendCtx, strings.Join(queries, ";\n"), args...); err != nil {
+			return false, fmt.Errorf("deferred writes: %w", err)
 		}
 	}
-	return nil
+	return committed, nil
 }
 
 // deferTo leaves the statement for the end of q's transaction when q is
