@@ -128,10 +128,36 @@ func partPath(wbPath, target string) string {
 	return path.Join(path.Dir(wbPath), target)
 }
 
-// xmlPart is a part of the package being read token by token.
+// xmlPart is a part of the package being read token by token. The
+// decoder's raw tokens are read, which skip its namespace bookkeeping
+// (elements are told by their local names, whatever prefix a producer
+// gives them), and open holds the elements open, so that an end that
+// is not theirs is refused as Token would.
 type xmlPart struct {
-	*xml.Decoder
+	d    *xml.Decoder
+	open []xml.Name
 	io.Closer
+}
+
+// token is the part's next token; io.EOF at its end.
+func (x *xmlPart) token() (xml.Token, error) {
+	tok, err := x.d.RawToken()
+	if errors.Is(err, io.EOF) && len(x.open) > 0 {
+		return nil, fmt.Errorf("the part ends inside <%s>", x.open[len(x.open)-1].Local)
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case xml.StartElement:
+		x.open = append(x.open, t.Name)
+	case xml.EndElement:
+		if len(x.open) == 0 || x.open[len(x.open)-1] != t.Name {
+			return nil, fmt.Errorf("</%s> closes no element open", t.Name.Local)
+		}
+		x.open = x.open[:len(x.open)-1]
+	}
+	return tok, nil
 }
 
 // open starts reading the part at name; a part the package lacks is
@@ -145,15 +171,14 @@ func (p xlsxPackage) open(name string) (*xmlPart, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &xmlPart{Decoder: xml.NewDecoder(bufio.NewReaderSize(rc, 64<<10)), Closer: rc}, nil
+	return &xmlPart{d: xml.NewDecoder(bufio.NewReaderSize(rc, 64<<10)), Closer: rc}, nil
 }
 
 // next is the next start element of the part, io.EOF at its end (of
-// the part, or of a sheet's data). Elements are told by their local
-// names, whatever namespace prefix a producer gives them.
+// the part, or of a sheet's data).
 func (x *xmlPart) next() (xml.StartElement, error) {
 	for {
-		tok, err := x.Token()
+		tok, err := x.token()
 		if err != nil {
 			return xml.StartElement{}, err
 		}
@@ -258,7 +283,7 @@ func readSharedStrings(p xlsxPackage, name string) ([]string, error) {
 		if len(shared) == maxSharedStrings {
 			return nil, newError(http.StatusRequestEntityTooLarge, codeWorkbookTooLarge, "the workbook has more than %d distinct texts; split it", maxSharedStrings)
 		}
-		s, err := richText(x.Decoder)
+		s, err := richText(x)
 		if err != nil {
 			return nil, badRequest(codeWorkbookUnreadable, "the workbook's shared strings cannot be read: %v", err)
 		}
@@ -270,14 +295,14 @@ func readSharedStrings(p xlsxPackage, name string) ([]string, error) {
 // its <t>, and its runs' (<r><t>), not its phonetic guides' (<rPh>).
 // The text is as stored, spaces and line breaks kept whatever xml:space
 // says, with the escapes of characters XML cannot hold undone.
-func richText(d *xml.Decoder) (string, error) {
+func richText(x *xmlPart) (string, error) {
 	var (
 		b                 strings.Builder
 		depth, inPhonetic = 1, 0
 		inText            bool
 	)
 	for depth > 0 {
-		tok, err := d.Token()
+		tok, err := x.token()
 		if err != nil {
 			return "", err
 		}
@@ -395,7 +420,7 @@ func readSheet(p xlsxPackage, name, sheet string, shared []string) ([][]string, 
 				}
 			}
 			column = at
-			v, err := cellValue(x.Decoder, attr(start, "t"), shared)
+			v, err := cellValue(x, attr(start, "t"), shared)
 			if err != nil {
 				return nil, badRequest(codeWorkbookUnreadable, "row %d cannot be read: %v", n, err)
 			}
@@ -434,14 +459,14 @@ func cellColumn(ref string) int {
 }
 
 // cellValue reads the value of the <c> element just started, of type t.
-func cellValue(d *xml.Decoder, t string, shared []string) (string, error) {
+func cellValue(x *xmlPart, t string, shared []string) (string, error) {
 	var (
 		value, inline string
 		hasInline     bool
 		inValue       bool
 	)
 	for depth := 1; depth > 0; {
-		tok, err := d.Token()
+		tok, err := x.token()
 		if err != nil {
 			return "", err
 		}
@@ -449,7 +474,7 @@ func cellValue(d *xml.Decoder, t string, shared []string) (string, error) {
 		case xml.StartElement:
 			switch {
 			case depth == 1 && e.Name.Local == "is":
-				if inline, err = richText(d); err != nil {
+				if inline, err = richText(x); err != nil {
 					return "", err
 				}
 				hasInline = true

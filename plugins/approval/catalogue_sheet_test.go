@@ -158,7 +158,7 @@ func benchWorkbook(t testing.TB, n int) []byte {
 	for r := range n + 1 {
 		cells := header()
 		if r > 0 {
-			cells = row(fmt.Sprintf("XK-%05d", r), map[string]string{colDepartments: "发改局:3；住建局:4", colConditions: fmt.Sprintf("在本县投资建设的项目（编号%d），符合控制性详细规划和规划条件。", r)})
+			cells = row(fmt.Sprintf("XK-%05d", r), map[string]string{colDepartments: "发改局:2；住建局:3", colConditions: fmt.Sprintf("在本县投资建设的项目（编号%d），符合控制性详细规划和规划条件。", r)})
 		}
 		values := make([]any, len(cells))
 		for i, c := range cells {
@@ -233,6 +233,8 @@ func TestASheetPastItsBoundsOrNotAsTheFormatSaysIsRefused(t *testing.T) {
 		"a row above the one before":    {packageOf(t, `<row r="3"/><row r="2"/>`, ""), http.StatusBadRequest, codeWorkbookUnreadable},
 		"a shared string not there":     {packageOf(t, `<row><c t="s"><v>1</v></c></row>`, `<si><t>a</t></si>`), http.StatusBadRequest, codeWorkbookUnreadable},
 		"broken XML":                    {packageOf(t, `<row><c><v>1</c></row`, ""), http.StatusBadRequest, codeWorkbookUnreadable},
+		"an end of another element":     {packageOf(t, `<row><c><v>1</x></c></row>`, ""), http.StatusBadRequest, codeWorkbookUnreadable},
+		"an end of no element":          {packageOf(t, `</A><row><c><v>1</v></c></row>`, ""), http.StatusBadRequest, codeWorkbookUnreadable},
 		"a workbook not XML":            {zipOf(t, "xl/workbook.xml", 1), http.StatusBadRequest, codeWorkbookUnreadable},
 		"a part of 2⁶⁴ bytes":           {zipOf(t, "xl/styles.xml", 1<<64-1), http.StatusBadRequest, codeWorkbookUnreadable},
 	}
