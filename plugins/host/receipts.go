@@ -136,10 +136,12 @@ func (r *receipt) keepAtCommit(ctx context.Context, tx *sqlx.Tx, plugin, collect
 }
 
 // keptTwice is err, unless err is the receipt of record (collection, id)
-// kept twice (keepAtCommit): then keep's refusal.
+// kept twice (keepAtCommit): then keep's refusal. The key is named
+// 'receipts_record' by MariaDB, 'receipts.receipts_record' by MySQL 8
+// and TiDB.
 func keptTwice(err error, collection, id string) error {
 	var dup *mysql.MySQLError
-	if errors.As(err, &dup) && dup.Number == 1062 && strings.Contains(dup.Message, "'receipts_record'") {
+	if errors.As(err, &dup) && dup.Number == 1062 && strings.Contains(dup.Message, "receipts_record'") {
 		return status.Errorf(codes.AlreadyExists, "record %s/%s has its receipt already", collection, id)
 	}
 	return err
