@@ -20,10 +20,12 @@ import (
 // (and holds the whole unzipped package), so the cells are read token
 // by token instead, streaming the sheet from the zip.
 // What is kept is bounded past the unzipped size: shared strings, the
-// sheet's rows and the cells they hold, blanks between them included.
+// sheet's rows and the cells they hold, blanks between them included,
+// and the elements open at once (a spreadsheet's nest a handful deep).
 const (
 	maxSharedStrings = 1 << 20
 	maxSheetCells    = 1 << 21
+	maxXMLDepth      = 64
 	// The largest column (XFD) and row a spreadsheet has.
 	maxSheetColumn = 16384
 	maxSheetRow    = 1 << 20
@@ -150,6 +152,9 @@ func (x *xmlPart) token() (xml.Token, error) {
 	}
 	switch t := tok.(type) {
 	case xml.StartElement:
+		if len(x.open) == maxXMLDepth {
+			return nil, fmt.Errorf("elements nest over %d deep", maxXMLDepth)
+		}
 		x.open = append(x.open, t.Name)
 	case xml.EndElement:
 		if len(x.open) == 0 || x.open[len(x.open)-1] != t.Name {
@@ -461,9 +466,10 @@ func cellColumn(ref string) int {
 // cellValue reads the value of the <c> element just started, of type t.
 func cellValue(x *xmlPart, t string, shared []string) (string, error) {
 	var (
-		value, inline string
-		hasInline     bool
-		inValue       bool
+		value     []byte
+		inline    string
+		hasInline bool
+		inValue   bool
 	)
 	for depth := 1; depth > 0; {
 		tok, err := x.token()
@@ -488,16 +494,16 @@ func cellValue(x *xmlPart, t string, shared []string) (string, error) {
 			depth--
 		case xml.CharData:
 			if inValue {
-				value += string(e)
+				value = append(value, e...)
 			}
 		}
 	}
 	switch t {
 	case "s":
-		if value == "" {
+		if len(value) == 0 {
 			return "", nil
 		}
-		i, err := strconv.Atoi(strings.TrimSpace(value))
+		i, err := strconv.Atoi(strings.TrimSpace(string(value)))
 		if err != nil || i < 0 || i >= len(shared) {
 			return "", fmt.Errorf("shared string %q: %w", value, errUnreadable)
 		}
@@ -507,5 +513,5 @@ func cellValue(x *xmlPart, t string, shared []string) (string, error) {
 			return inline, nil
 		}
 	}
-	return value, nil
+	return string(value), nil
 }

@@ -137,7 +137,7 @@ func sheetCases(t testing.TB) map[string][]byte {
 		"rich text, numbers, booleans and formulas": withRichText.Bytes(),
 		"inline strings, runs and phonetic guides": packageOf(t,
 			`<row r="1"><c r="A1" t="inlineStr"><is><t xml:space="preserve"> 事项 </t></is></c><c r="B1" t="inlineStr"><is><r><rPr><b/></rPr><t>发改</t></r><r><t>局</t></r><rPh sb="0" eb="1"><t>ふ</t></rPh></is></c></row>`+
-				`<row r="4" spans="1:3"><c r="C4" t="s"><v> 1 </v></c><c r="D4" t="b"><v>1</v></c><c r="E4" t="e"><v>#N/A</v></c><c r="F4" t="str"><f>A1</f><v>_x0041_</v></c><c r="G4" t="n"><v>1.50</v></c></row>`+
+				`<row r="4" spans="1:3"><c r="C4" t="s"><v> 1 </v></c><c r="D4" t="b"><v>1</v></c><c r="E4" t="e"><v>#N/A</v></c><c r="F4" t="str"><f>A1</f><v>_x0041_</v></c><c r="G4" t="n"><v>1.50</v></c><c r="H4"><v><![CDATA[1]]><!-- 注 -->2</v></c></row>`+
 				`<row><c t="s"><v>0</v></c><c r="c5" t="s"><v>2</v></c><c/><c t="d"><v>2026-12-07T00:00:00</v></c></row>`,
 			`<si><t>_x005F_x0041_ and _x000D_&amp;&lt;</t></si><si><r><t>一</t></r><r><t xml:space="preserve"> 二</t></r></si><si><t><![CDATA[<三>]]></t><rPh><t>さん</t></rPh></si>`),
 		"no shared strings": packageOf(t, `<row r="2"><c r="B2"><v>7</v></c></row><row r="3"/>`, ""),
@@ -234,6 +234,7 @@ func TestASheetPastItsBoundsOrNotAsTheFormatSaysIsRefused(t *testing.T) {
 		"a shared string not there":     {packageOf(t, `<row><c t="s"><v>1</v></c></row>`, `<si><t>a</t></si>`), http.StatusBadRequest, codeWorkbookUnreadable},
 		"broken XML":                    {packageOf(t, `<row><c><v>1</c></row`, ""), http.StatusBadRequest, codeWorkbookUnreadable},
 		"an end of another element":     {packageOf(t, `<row><c><v>1</x></c></row>`, ""), http.StatusBadRequest, codeWorkbookUnreadable},
+		"elements nested too deep":      {packageOf(t, strings.Repeat("<a>", maxXMLDepth)+strings.Repeat("</a>", maxXMLDepth), ""), http.StatusBadRequest, codeWorkbookUnreadable},
 		"an end of no element":          {packageOf(t, `</A><row><c><v>1</v></c></row>`, ""), http.StatusBadRequest, codeWorkbookUnreadable},
 		"a workbook not XML":            {zipOf(t, "xl/workbook.xml", 1), http.StatusBadRequest, codeWorkbookUnreadable},
 		"a part of 2⁶⁴ bytes":           {zipOf(t, "xl/styles.xml", 1<<64-1), http.StatusBadRequest, codeWorkbookUnreadable},
