@@ -56,13 +56,9 @@ func (c *Cluster) InSchemaTx(ctx context.Context, schema string, fn func(ctx con
 			})
 		})
 	}
-	quoted, err := QuoteSchema(schema)
+	conn, quoted, err := c.conn(ctx, schema)
 	if err != nil {
 		return err
-	}
-	conn, err := c.db.Connx(ctx)
-	if err != nil {
-		return fmt.Errorf("cluster %s: %w", c.Name, err)
 	}
 	defer conn.Close()
 	// The USE in the packet that begins the transaction, the COMMIT in
@@ -85,17 +81,27 @@ func (c *Cluster) InSchemaTx(ctx context.Context, schema string, fn func(ctx con
 	return nil
 }
 
+// conn takes a connection of the pool for schema, whose name it checks
+// and returns quoted; the caller selects it and closes the connection.
+func (c *Cluster) conn(ctx context.Context, schema string) (*sqlx.Conn, string, error) {
+	quoted, err := QuoteSchema(schema)
+	if err != nil {
+		return nil, "", err
+	}
+	conn, err := c.db.Connx(ctx)
+	if err != nil {
+		return nil, "", fmt.Errorf("cluster %s: %w", c.Name, err)
+	}
+	return conn, quoted, nil
+}
+
 // InSchema runs fn on a connection whose default schema is schema. Every
 // use of a pooled connection starts with USE, so whatever schema the
 // previous borrower left selected never carries over to the next one.
 func (c *Cluster) InSchema(ctx context.Context, schema string, fn func(ctx context.Context, conn *sqlx.Conn) error) error {
-	quoted, err := QuoteSchema(schema)
+	conn, quoted, err := c.conn(ctx, schema)
 	if err != nil {
 		return err
-	}
-	conn, err := c.db.Connx(ctx)
-	if err != nil {
-		return fmt.Errorf("cluster %s: %w", c.Name, err)
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, "USE "+quoted); err != nil {
