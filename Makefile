@@ -6,7 +6,7 @@
 MODULES   := . ./plugins/sdk ./examples/suggestions ./examples/hotline
 GOBIN     := $(shell go env GOPATH)/bin
 STATICCHECK := $(GOBIN)/staticcheck
-FUZZTIME  ?= 10000x
+FUZZTIME  ?= 3000x
 
 .PHONY: test deps lint unit fuzz run build proto
 
