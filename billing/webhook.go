@@ -81,8 +81,9 @@ type WebhookConfig struct {
 	// Grace is how long an account stays past due before its counties
 	// are held; DefaultGrace when zero.
 	Grace time.Duration
-	// OneTrip, when set, stores an event and queues its job in one round
-	// trip to the database (a transaction sent whole) instead of four.
+	// OneTrip stores an event and queues its job in one round trip to
+	// the database (a transaction sent whole) instead of four; Receive
+	// needs it.
 	OneTrip *store.OneTrip
 }
 
@@ -260,37 +261,11 @@ func read(payload []byte) (stripe.Event, error) {
 	return event, nil
 }
 
-// store keeps the event and queues its processing in one transaction;
-// false says it was kept before. The event's id is the primary key: of
-// two deliveries stored at once, one inserts and the other finds it
-// there.
+// store keeps the event and queues its processing in one transaction,
+// sent whole (OneTrip); false says it was kept before. The event's id is
+// the primary key: of two deliveries stored at once, one inserts and the
+// other finds it there, its INSERT stopping the transaction.
 func (w *Webhooks) store(ctx context.Context, e stripe.Event, payload []byte) (bool, error) {
-	if w.cfg.OneTrip != nil {
-		return w.storeInOneTrip(ctx, e, payload)
-	}
-	stored := true
-	err := store.InTx(ctx, w.svc.db, nil, func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, insertEvent,
-			e.ID, string(e.Type), e.Created, string(payload), w.svc.now().UTC())
-		if store.IsDuplicate(err) {
-			stored = false
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		_, err = jobs.EnqueueIn(ctx, tx, processSpec(e.ID))
-		return err
-	})
-	if err != nil {
-		return false, fmt.Errorf("store Stripe event %s: %w", e.ID, err)
-	}
-	return stored, nil
-}
-
-// storeInOneTrip stores as store does, in a transaction sent whole: the
-// event's INSERT stops it when the event is there already.
-func (w *Webhooks) storeInOneTrip(ctx context.Context, e stripe.Event, payload []byte) (bool, error) {
 	job, err := jobs.Statement(processSpec(e.ID))
 	if err != nil {
 		return false, fmt.Errorf("store Stripe event %s: %w", e.ID, err)
