@@ -177,9 +177,5 @@ func anAddressDownloadsALimitedNumber(t *testing.T, w intakeWorld) {
 // downloadsCounted is how many downloads the county keeps counted.
 func (w intakeWorld) downloadsCounted(t *testing.T, county string) int {
 	t.Helper()
-	var n int
-	w.inTenant(t, county, func(ctx context.Context, conn *sqlx.Conn) error {
-		return conn.GetContext(ctx, &n, "SELECT COUNT(*) FROM public_downloads")
-	})
-	return n
+	return w.count(t, county, "SELECT COUNT(*) FROM public_downloads")
 }

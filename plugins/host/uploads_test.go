@@ -128,11 +128,18 @@ func (w intakeWorld) ask(t *testing.T, caller *pluginv1.Caller, county, app, con
 	return u, status, body
 }
 
+// files is how many files the intake module keeps in county.
 func (w intakeWorld) files(t *testing.T, county string) int {
+	t.Helper()
+	return w.count(t, county, "SELECT COUNT(*) FROM plugin_files WHERE plugin = 'intake'")
+}
+
+// count answers query, a COUNT, in county's schema.
+func (w intakeWorld) count(t *testing.T, county, query string) int {
 	t.Helper()
 	var n int
 	w.inTenant(t, county, func(ctx context.Context, conn *sqlx.Conn) error {
-		return conn.GetContext(ctx, &n, "SELECT COUNT(*) FROM plugin_files WHERE plugin = 'intake'")
+		return conn.GetContext(ctx, &n, query)
 	})
 	return n
 }
