@@ -382,8 +382,7 @@ func checkUnits(ctx context.Context, q sqlx.QueryerContext, field string, ids []
 		}
 		seen[id] = true
 	}
-	query, args, err := sqlx.In(`SELECT u.id, EXISTS (SELECT 1 FROM accounts a WHERE a.unit_id = u.id AND a.status = 'active') AS staffed
-FROM units u WHERE u.id IN (?)`, ids)
+	query, args, err := sqlx.In(`SELECT u.id, `+staffed+` AS staffed FROM units u WHERE u.id IN (?)`, ids)
 	if err != nil {
 		return err
 	}
@@ -396,16 +395,29 @@ FROM units u WHERE u.id IN (?)`, ids)
 	}
 	for _, r := range rows {
 		if !r.Staffed {
-			return errs.Invalid(CodeInactiveUnit, "%s: unit %d has no active account to act there", field, r.ID)
+			return unstaffedUnit(field, r.ID)
 		}
 		delete(seen, r.ID)
 	}
 	for _, id := range ids {
 		if seen[id] {
-			return errs.Invalid(CodeUnknownUnit, "%s: the county has no unit %d", field, id)
+			return unknownUnit(field, id)
 		}
 	}
 	return nil
+}
+
+// staffed is whether unit u has an active account, someone to act there.
+const staffed = "EXISTS (SELECT 1 FROM accounts a WHERE a.unit_id = u.id AND a.status = 'active')"
+
+// unknownUnit refuses unit id, named in field, which is not the county's.
+func unknownUnit(field string, id int64) error {
+	return errs.Invalid(CodeUnknownUnit, "%s: the county has no unit %d", field, id)
+}
+
+// unstaffedUnit refuses unit id, named in field, where nobody can act.
+func unstaffedUnit(field string, id int64) error {
+	return errs.Invalid(CodeInactiveUnit, "%s: unit %d has no active account to act there", field, id)
 }
 
 // ActInput is an action on a task.

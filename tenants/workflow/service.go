@@ -383,7 +383,7 @@ type startUnits struct{ subject, initiator int64 }
 // and has an active account, someone to act there: NULL if the county
 // has no such unit (a unit of another county is not this county's,
 // whatever its id), else 1 or 0.
-const unitStaffed = "(SELECT EXISTS (SELECT 1 FROM accounts a WHERE a.unit_id = u.id AND a.status = 'active') FROM units u WHERE u.id = ?)"
+const unitStaffed = "(SELECT " + staffed + " FROM units u WHERE u.id = ?)"
 
 // readCountyFor reads the county's, the current revision of workflow and
 // the units a start names in one statement, and refuses the start as
@@ -415,9 +415,9 @@ func readCountyFor(ctx context.Context, q sqlx.QueryerContext, workflow string, 
 		switch {
 		case c.id == 0:
 		case *c.staffed == nil:
-			return county{}, 0, errs.Invalid(CodeUnknownUnit, "%s: the county has no unit %d", c.field, c.id)
+			return county{}, 0, unknownUnit(c.field, c.id)
 		case !**c.staffed:
-			return county{}, 0, errs.Invalid(CodeInactiveUnit, "%s: unit %d has no active account to act there", c.field, c.id)
+			return county{}, 0, unstaffedUnit(c.field, c.id)
 		}
 	}
 	if row.Revision == nil {
