@@ -194,7 +194,7 @@ func (c *call) writePlan(plan []planned) error {
 			puts = append(puts, sdk.RecordPut{Collection: collItems, ID: p.it.Code, Version: p.version, Document: p.doc})
 		}
 		batch := plan[:len(puts)]
-		recs, err := c.host.PutRecords(c.ctx, puts)
+		recs, err := c.host.PutRecordsBrief(c.ctx, puts)
 		if errors.Is(err, sdk.ErrConflict) || errors.Is(err, sdk.ErrNotFound) {
 			return newError(http.StatusConflict, codeVersionConflict, "%d items were written before the catalogue changed meanwhile (%v); import the file again to finish", written, err)
 		}

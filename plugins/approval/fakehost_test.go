@@ -27,7 +27,7 @@ type fakeHost struct {
 	// flow is the workflow engine the applications reach.
 	flow fakeFlow
 	// submissions are the submissions handed to Submit, in order;
-	// batches counts the batches handed to PutRecords, written or not.
+	// batches counts the batches handed to PutRecordsBrief, written or not.
 	submissions []sdk.Submission
 	batches     int
 }
@@ -50,12 +50,12 @@ func (h *fakeHost) Submit(ctx context.Context, s sdk.Submission) (sdk.Submitted,
 	return h.Host.Submit(ctx, s)
 }
 
-// PutRecords counts the batch, then writes it as the host does.
-func (h *fakeHost) PutRecords(ctx context.Context, puts []sdk.RecordPut) ([]sdk.Record, error) {
+// PutRecordsBrief counts the batch, then writes it as the host does.
+func (h *fakeHost) PutRecordsBrief(ctx context.Context, puts []sdk.RecordPut) ([]sdk.Record, error) {
 	h.mu.Lock()
 	h.batches++
 	h.mu.Unlock()
-	return h.Host.PutRecords(ctx, puts)
+	return h.Host.PutRecordsBrief(ctx, puts)
 }
 
 // setCaller makes who the caller of the next requests.
@@ -65,7 +65,7 @@ func (h *fakeHost) setCaller(who sdk.Caller) {
 	h.caller = who
 }
 
-// batchesHandedIn is how many batches the module handed PutRecords.
+// batchesHandedIn is how many batches the module handed PutRecordsBrief.
 func (h *fakeHost) batchesHandedIn() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -15,7 +15,7 @@ type services interface {
 	Get(ctx context.Context, collection, id string) (sdk.Record, error)
 	Delete(ctx context.Context, collection, id string, version int64) error
 	Query(ctx context.Context, collection string, q sdk.Query) (sdk.Page, error)
-	PutRecords(ctx context.Context, puts []sdk.RecordPut) ([]sdk.Record, error)
+	PutRecordsBrief(ctx context.Context, puts []sdk.RecordPut) ([]sdk.Record, error)
 
 	Submit(ctx context.Context, s sdk.Submission) (sdk.Submitted, error)
 	LookupReceipt(ctx context.Context, number, code string) (sdk.ReceiptRecord, error)

@@ -88,6 +88,9 @@ func (s *batches) PutRecords(ctx context.Context, req *pluginv1.PutRecordsReques
 	}
 	resp := &pluginv1.PutRecordsResponse{Records: make([]*pluginv1.Record, len(writes))}
 	for i, w := range writes {
+		if req.GetBrief() {
+			w.out.Document = ""
+		}
 		resp.Records[i] = w.out.proto()
 	}
 	return resp, nil

@@ -51,6 +51,8 @@ type ledgerBatch struct {
 	// Capability, if set, is one the plugin got hold of, used in place
 	// of its request's.
 	Capability string `json:"capability"`
+	// Brief writes the batch with PutRecordsBrief.
+	Brief bool `json:"brief"`
 }
 
 func (ledger) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, error) {
@@ -75,7 +77,11 @@ func (ledger) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, error)
 		for i, p := range in.Puts {
 			puts[i] = sdk.RecordPut{Collection: p.Collection, ID: p.ID, Version: p.Version, Document: p.Document}
 		}
-		out, err = h.PutRecords(ctx, puts)
+		if in.Brief {
+			out, err = h.PutRecordsBrief(ctx, puts)
+		} else {
+			out, err = h.PutRecords(ctx, puts)
+		}
 	case r.Method == "GET" && r.Path == "/entries":
 		var page sdk.Page
 		page, err = r.Host.Query(ctx, "entries", sdk.Query{Where: map[string]string{"unit": strings.TrimPrefix(r.Query, "unit=")}, Limit: 200})
@@ -213,7 +219,18 @@ func aBatchIsWrittenWholeInOneCallIndexedAndAudited(t *testing.T, w *ledgerWorld
 	if status != 200 || json.Unmarshal([]byte(body), &written) != nil || written[0].Version != 2 || !written[0].CreatedAt.Before(written[0].UpdatedAt) && !written[0].CreatedAt.Equal(written[0].UpdatedAt) {
 		t.Fatalf("second batch: %d %s", status, body)
 	}
-	want := []string{`entries/a@1 {"unit":"3","name":"甲"}`, `entries/b@2 {"unit":"4","name":"乙改"}`, `entries/c@1 {"unit":"4","name":"丙"}`, `notes/a@1 {"text":"注"}`}
+	if written[0].Document == nil || written[1].Document == nil {
+		t.Fatalf("a batch's records came back without their documents: %s", body)
+	}
+	status, body = w.batch(t, w.p, wengyuan, ledgerBatch{Brief: true, Puts: []ledgerPut{
+		put("notes", "a", 1, `{"text":"注改"}`), put("notes", "b", 0, `{"text":"注二"}`),
+	}})
+	var brief []sdk.Record
+	if status != 200 || json.Unmarshal([]byte(body), &brief) != nil || len(brief) != 2 || brief[0].Version != 2 || brief[1].Version != 1 ||
+		strings.Count(body, `"document":null`) != 2 || brief[1].CreatedAt.IsZero() || !brief[1].UpdatedAt.Equal(brief[1].CreatedAt) {
+		t.Fatalf("a brief batch: %d %s", status, body)
+	}
+	want := []string{`entries/a@1 {"unit":"3","name":"甲"}`, `entries/b@2 {"unit":"4","name":"乙改"}`, `entries/c@1 {"unit":"4","name":"丙"}`, `notes/a@2 {"text":"注改"}`, `notes/b@1 {"text":"注二"}`}
 	if got := w.entries(t, wengyuan, "ledger", ""); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("records:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
@@ -237,7 +254,7 @@ func aBatchIsWrittenWholeInOneCallIndexedAndAudited(t *testing.T, w *ledgerWorld
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"zhang ledger.records.batch records collections plugin:ledger", "zhang ledger.records.batch records entries plugin:ledger"}; strings.Join(trail, "\n") != strings.Join(want, "\n") {
+	if want := []string{"zhang ledger.records.batch records collections plugin:ledger", "zhang ledger.records.batch records entries plugin:ledger", "zhang ledger.records.batch records notes plugin:ledger"}; strings.Join(trail, "\n") != strings.Join(want, "\n") {
 		t.Errorf("trail %q, want %q", trail, want)
 	}
 }

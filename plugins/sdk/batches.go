@@ -35,6 +35,18 @@ type RecordPut struct {
 // batch is one entry of the county's audit trail. It returns the records
 // as written, in the order of puts.
 func (h *Host) PutRecords(ctx context.Context, puts []RecordPut) ([]Record, error) {
+	return h.putRecords(ctx, puts, false)
+}
+
+// PutRecordsBrief writes puts as PutRecords does and returns the records
+// written without their documents (Document nil): each one's version and
+// times, which is what a module importing thousands needs back, not the
+// megabytes it has just sent.
+func (h *Host) PutRecordsBrief(ctx context.Context, puts []RecordPut) ([]Record, error) {
+	return h.putRecords(ctx, puts, true)
+}
+
+func (h *Host) putRecords(ctx context.Context, puts []RecordPut, brief bool) ([]Record, error) {
 	if len(puts) > MaxBatchRecords {
 		return nil, fmt.Errorf("%w: a batch holds at most %d records, not %d", ErrInvalid, MaxBatchRecords, len(puts))
 	}
@@ -42,13 +54,18 @@ func (h *Host) PutRecords(ctx context.Context, puts []RecordPut) ([]Record, erro
 	if err != nil {
 		return nil, err
 	}
-	resp, err := h.batches.PutRecords(ctx, &pluginv1.PutRecordsRequest{Capability: h.capability, Records: records})
+	resp, err := h.batches.PutRecords(ctx, &pluginv1.PutRecordsRequest{Capability: h.capability, Records: records, Brief: brief})
 	if err != nil {
 		return nil, hostError(err)
 	}
 	out := make([]Record, 0, len(resp.GetRecords()))
 	for _, r := range resp.GetRecords() {
-		out = append(out, record(r))
+		rec := record(r)
+		if brief {
+			// A host older than brief answers in full.
+			rec.Document = nil
+		}
+		out = append(out, rec)
 	}
 	return out, nil
 }

@@ -296,6 +296,16 @@ func (h *Host) PutRecords(_ context.Context, puts []sdk.RecordPut) ([]sdk.Record
 	return out, nil
 }
 
+// PutRecordsBrief writes puts as PutRecords does and returns the records
+// written without their documents, as sdk.Host.PutRecordsBrief.
+func (h *Host) PutRecordsBrief(ctx context.Context, puts []sdk.RecordPut) ([]sdk.Record, error) {
+	out, err := h.PutRecords(ctx, puts)
+	for i := range out {
+		out[i].Document = nil
+	}
+	return out, err
+}
+
 // checkedPuts are puts checked as the host checks a batch's records,
 // each once and none of taken's keys, under h.mu.
 func (h *Host) checkedPuts(puts []sdk.RecordPut, taken map[[2]string]bool) ([]put, error) {

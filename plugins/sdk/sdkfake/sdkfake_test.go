@@ -23,6 +23,7 @@ type services interface {
 	Delete(ctx context.Context, collection, id string, version int64) error
 	Query(ctx context.Context, collection string, q sdk.Query) (sdk.Page, error)
 	PutRecords(ctx context.Context, puts []sdk.RecordPut) ([]sdk.Record, error)
+	PutRecordsBrief(ctx context.Context, puts []sdk.RecordPut) ([]sdk.Record, error)
 	PutNumbered(ctx context.Context, collection, id string, version int64, doc any, n sdk.Numbering) (sdk.Record, int64, error)
 	CreateUpload(ctx context.Context, name, contentType string, size int64) (sdk.Upload, error)
 	CreatePublicUpload(ctx context.Context, u sdk.PublicUpload) (sdk.Upload, error)
@@ -245,11 +246,15 @@ func TestABatchWritesEveryRecordOrNone(t *testing.T) {
 		t.Fatalf("refused batches audited: %+v", h.Audits())
 	}
 	out, err := h.PutRecords(ctx, batch)
-	if err != nil || len(out) != 3 || out[0].Version != 2 || out[2].ID != "r2" || out[2].Version != 1 {
+	if err != nil || len(out) != 3 || out[0].Version != 2 || out[2].ID != "r2" || out[2].Version != 1 || out[2].Document == nil {
 		t.Fatalf("the batch again: %+v %v", out, err)
 	}
 	if a := h.Audits(); len(a) != 1 || a[0].Action != "records.batch" || a[0].ObjectID != "collections" {
 		t.Fatalf("the batch's entry: %+v", a)
+	}
+	out, err = h.PutRecordsBrief(ctx, []sdk.RecordPut{{Collection: "replies", ID: "r1", Version: 1, Document: suggestion{Text: "reply, kept"}}})
+	if err != nil || len(out) != 1 || out[0].Version != 2 || out[0].Document != nil || !strings.Contains(string(h.Records("replies")[0].Document), "reply, kept") {
+		t.Fatalf("a brief batch: %+v %v", out, err)
 	}
 }
 

@@ -98,9 +98,14 @@ func (x *RecordPut) GetDocument() []byte {
 }
 
 type PutRecordsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Capability    string                 `protobuf:"bytes,1,opt,name=capability,proto3" json:"capability,omitempty"`
-	Records       []*RecordPut           `protobuf:"bytes,2,rep,name=records,proto3" json:"records,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Capability string                 `protobuf:"bytes,1,opt,name=capability,proto3" json:"capability,omitempty"`
+	Records    []*RecordPut           `protobuf:"bytes,2,rep,name=records,proto3" json:"records,omitempty"`
+	// brief asks for the records written without their documents, which
+	// the plugin has sent and need not have back (a batch's 2 MiB): each
+	// record's collection, id, version and times. A host older than this
+	// field answers in full.
+	Brief         bool `protobuf:"varint,3,opt,name=brief,proto3" json:"brief,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -149,9 +154,17 @@ func (x *PutRecordsRequest) GetRecords() []*RecordPut {
 	return nil
 }
 
+func (x *PutRecordsRequest) GetBrief() bool {
+	if x != nil {
+		return x.Brief
+	}
+	return false
+}
+
 type PutRecordsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// records are the records as written, in the order of the request.
+	// records are the records as written, in the order of the request,
+	// without their documents if the request was brief.
 	Records       []*Record `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -205,12 +218,13 @@ const file_proto_pluginv1_batches_proto_rawDesc = "" +
 	"collection\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\x03R\aversion\x12\x1a\n" +
-	"\bdocument\x18\x04 \x01(\fR\bdocument\"o\n" +
+	"\bdocument\x18\x04 \x01(\fR\bdocument\"\x85\x01\n" +
 	"\x11PutRecordsRequest\x12\x1e\n" +
 	"\n" +
 	"capability\x18\x01 \x01(\tR\n" +
 	"capability\x12:\n" +
-	"\arecords\x18\x02 \x03(\v2 .countycloud.plugin.v1.RecordPutR\arecords\"M\n" +
+	"\arecords\x18\x02 \x03(\v2 .countycloud.plugin.v1.RecordPutR\arecords\x12\x14\n" +
+	"\x05brief\x18\x03 \x01(\bR\x05brief\"M\n" +
 	"\x12PutRecordsResponse\x127\n" +
 	"\arecords\x18\x01 \x03(\v2\x1d.countycloud.plugin.v1.RecordR\arecords2l\n" +
 	"\aBatches\x12a\n" +
