@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -172,10 +174,18 @@ func (s *submissions) auditEntry(c Capability, a *pluginv1.SubmitAudit, at time.
 // sets in it.
 type submittedDocument struct {
 	document []byte
-	// members is document's, decoded, if the host sets any.
-	members                    map[string]json.RawMessage
+	// members are document's but the host's, if the host sets any,
+	// sorted by name and each written as it is written back.
+	members                    []writtenMember
 	numberField, instanceField string
 	indexed                    []string
+}
+
+// writtenMember is a member of a document the host writes back: its
+// name, and the member as encoding/json writes it in an object.
+type writtenMember struct {
+	name    string
+	encoded []byte
 }
 
 // submitted checks req's document and members, refusing it before
@@ -202,35 +212,116 @@ func (s *submissions) submitted(req *pluginv1.SubmitRequest) (*submittedDocument
 		if len(d.document) > MaxDocumentBytes {
 			return nil, status.Errorf(codes.InvalidArgument, "document is %d bytes; the limit is %d", len(d.document), MaxDocumentBytes)
 		}
-		if err := json.Unmarshal(d.document, &d.members); err != nil || d.members == nil {
+		var members map[string]json.RawMessage
+		if err := json.Unmarshal(d.document, &members); err != nil || members == nil {
 			return nil, status.Error(codes.InvalidArgument, "document is not a JSON object")
 		}
+		delete(members, d.numberField)
+		delete(members, d.instanceField)
+		d.members = make([]writtenMember, 0, len(members))
+		for name, value := range members {
+			encoded, err := encodeMember(name, value)
+			if err != nil {
+				return nil, status.Errorf(codes.InvalidArgument, "document: %v", err)
+			}
+			d.members = append(d.members, writtenMember{name, encoded})
+		}
+		slices.SortFunc(d.members, func(a, b writtenMember) int { return strings.Compare(a.name, b.name) })
 	}
 	_, _, err := d.with(longestReceiptNumber, largestInstanceID)
 	return d, err
 }
 
 // with is the document to write, with number and instance in its
-// members, and its indexed values.
+// members, and its indexed values. It is what encoding/json writes of
+// the document's members with the host's set (keys sorted, values
+// compacted, nothing escaped for HTML: the host's members are a number
+// and digits), the module's members encoded once, when submitted: a
+// submission writes its document twice, checked with the longest number
+// before its transaction and with its own in it.
 func (d *submittedDocument) with(number string, instance int64) ([]byte, []fieldValue, error) {
 	document := d.document
 	if d.members != nil {
+		host := make([]writtenMember, 0, 2)
 		if d.numberField != "" {
-			d.members[d.numberField], _ = json.Marshal(number)
+			value, _ := json.Marshal(number)
+			encoded, err := encodeMember(d.numberField, value)
+			if err != nil {
+				return nil, nil, status.Errorf(codes.InvalidArgument, "document: %v", err)
+			}
+			host = append(host, writtenMember{d.numberField, encoded})
 		}
 		if d.instanceField != "" {
-			d.members[d.instanceField] = json.RawMessage(strconv.FormatInt(instance, 10))
+			encoded, err := encodeMember(d.instanceField, strconv.AppendInt(nil, instance, 10))
+			if err != nil {
+				return nil, nil, status.Errorf(codes.InvalidArgument, "document: %v", err)
+			}
+			host = append(host, writtenMember{d.instanceField, encoded})
 		}
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		// As the module wrote them: the host's members are a number and
-		// digits, nothing to escape for HTML.
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(d.members); err != nil {
-			return nil, nil, status.Errorf(codes.InvalidArgument, "document: %v", err)
-		}
-		document = bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+		slices.SortFunc(host, func(a, b writtenMember) int { return strings.Compare(a.name, b.name) })
+		document = writeMembers(d.members, host)
 	}
 	fields, err := indexedValues(d.indexed, document)
 	return document, fields, err
+}
+
+// writeMembers is the JSON object of the members of module and host,
+// each sorted by name and none named in both, in the order of their names.
+func writeMembers(module, host []writtenMember) []byte {
+	size := 2 + len(module) + len(host)
+	for _, m := range module {
+		size += len(m.encoded)
+	}
+	for _, m := range host {
+		size += len(m.encoded)
+	}
+	out := make([]byte, 0, size)
+	out = append(out, '{')
+	for len(module) > 0 || len(host) > 0 {
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		if len(host) == 0 || (len(module) > 0 && module[0].name < host[0].name) {
+			out, module = append(out, module[0].encoded...), module[1:]
+		} else {
+			out, host = append(out, host[0].encoded...), host[1:]
+		}
+	}
+	return append(out, '}')
+}
+
+// encodeMember is the member name: value of an object as encoding/json
+// writes it without escaping for HTML: the name quoted, the value
+// compacted.
+func encodeMember(name string, value json.RawMessage) ([]byte, error) {
+	var b bytes.Buffer
+	if plainName(name) {
+		b.Grow(len(name) + 3 + len(value))
+		b.WriteByte('"')
+		b.WriteString(name)
+		b.WriteString(`":`)
+	} else {
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(name); err != nil {
+			return nil, err
+		}
+		b.Truncate(b.Len() - 1)
+		b.WriteByte(':')
+	}
+	if err := json.Compact(&b, value); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// plainName says whether encoding/json writes name as it is between
+// quotes: printable ASCII but for a quote and a backslash.
+func plainName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
