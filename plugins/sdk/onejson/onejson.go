@@ -35,6 +35,101 @@ func Blank(b []byte) bool {
 // at the first, or matches case exactly, sees another body. It reports
 // the repeated name and true, or "" and false; b must be valid JSON.
 func DuplicateKey(b []byte) (string, bool) {
+	if json.Valid(b) {
+		return duplicateKeyWalked(b)
+	}
+	return duplicateKeyByTokens(b)
+}
+
+// duplicateKeyWalked is DuplicateKey of valid JSON, found by walking b:
+// every body a route takes is checked, and decoding it token by token
+// cost the host and the module about a hundred allocations a request.
+func duplicateKeyWalked(b []byte) (string, bool) {
+	// One frame per open array or object; an object's frame holds the
+	// names met so far.
+	var stack []*names
+	wantKey := false
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '{':
+			stack = append(stack, &names{})
+			wantKey = true
+		case '[':
+			stack = append(stack, nil)
+			wantKey = false
+		case '}', ']':
+			stack = stack[:len(stack)-1]
+		case ',':
+			wantKey = stack[len(stack)-1] != nil
+		case '"':
+			start := i
+			for i++; b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			if wantKey {
+				if stack[len(stack)-1].seen(b[start : i+1]) {
+					return unquote(b[start : i+1]), true
+				}
+				wantKey = false
+			}
+		}
+	}
+	return "", false
+}
+
+// names are the names of an object's members met so far, as decoded:
+// compared each with each while they are few, then by their folds.
+type names struct {
+	few    [][]byte
+	folded map[string]struct{}
+}
+
+// fewNames is how many names are compared each with each.
+const fewNames = 16
+
+// seen says whether quoted, a member's name as written, names a member
+// met before, and adds it.
+func (n *names) seen(quoted []byte) bool {
+	name := quoted[1 : len(quoted)-1]
+	if bytes.IndexByte(name, '\\') >= 0 {
+		name = []byte(unquote(quoted))
+	}
+	if n.folded != nil {
+		f := fold(string(name))
+		_, dup := n.folded[f]
+		n.folded[f] = struct{}{}
+		return dup
+	}
+	for _, other := range n.few {
+		// Rune by rune in one case-folding orbit: what fold maps to
+		// one string, invalid UTF-8 included (U+FFFD for both).
+		if bytes.EqualFold(other, name) {
+			return true
+		}
+	}
+	if n.few = append(n.few, name); len(n.few) > fewNames {
+		n.folded = make(map[string]struct{}, 2*fewNames)
+		for _, other := range n.few {
+			n.folded[fold(string(other))] = struct{}{}
+		}
+		n.few = nil
+	}
+	return false
+}
+
+// unquote is the string quoted, a valid JSON string, as encoding/json
+// decodes it.
+func unquote(quoted []byte) string {
+	var s string
+	_ = json.Unmarshal(quoted, &s)
+	return s
+}
+
+// duplicateKeyByTokens is DuplicateKey of what is not valid JSON, as far
+// as it can be read.
+func duplicateKeyByTokens(b []byte) (string, bool) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	// One frame per open array or object; an object's frame holds the
 	// folded names met so far and whether a name comes next.
