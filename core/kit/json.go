@@ -60,12 +60,8 @@ func ReadJSON(r *http.Request) ([]byte, error) {
 	if !utf8.Valid(body) {
 		return nil, errs.Invalid(errs.CodeInvalidJSON, "request body is not valid UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(new(json.RawMessage)); err != nil {
-		return nil, decodeError(err)
-	}
-	if rest := onejson.Rest(body, dec); len(rest) > 0 {
-		return nil, errs.Invalid(errs.CodeInvalidJSON, "request body goes on after its JSON value (at byte %d)", len(body)-len(rest))
+	if !json.Valid(body) {
+		return nil, notOneValue(body)
 	}
 	if at, ok := loneSurrogate(body); ok {
 		return nil, errs.Invalid(errs.CodeInvalidJSON, "request body escapes half a UTF-16 surrogate pair (at byte %d), which is not a character", at)
@@ -79,6 +75,20 @@ func ReadJSON(r *http.Request) ([]byte, error) {
 		return nil, errs.Invalid(errs.CodeInvalidJSON, "request body names %q twice in one object (names are compared ignoring case)", name)
 	}
 	return body, nil
+}
+
+// notOneValue says why body, which is not valid JSON, is not one JSON
+// value: where its syntax breaks, or where it goes on after a value. Only
+// then is the body decoded, which json.Valid checks without.
+func notOneValue(body []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(new(json.RawMessage)); err != nil {
+		return decodeError(err)
+	}
+	if rest := onejson.Rest(body, dec); len(rest) > 0 {
+		return errs.Invalid(errs.CodeInvalidJSON, "request body goes on after its JSON value (at byte %d)", len(body)-len(rest))
+	}
+	return errs.Invalid(errs.CodeInvalidJSON, "request body is not valid JSON")
 }
 
 // checkJSONType refuses a body not sent as JSON: a form or plain text
