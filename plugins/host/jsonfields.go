@@ -3,6 +3,8 @@ package host
 import (
 	"bytes"
 	"encoding/json"
+
+	"github.com/countycloud/countycloud/core/jsonwalk"
 )
 
 // objectFields returns the raw values of the top-level fields of the
@@ -17,21 +19,21 @@ func objectFields(document []byte, names []string) ([]json.RawMessage, bool) {
 	if !json.Valid(document) {
 		return nil, false
 	}
-	i := skipJSONSpace(document, 0)
+	i := jsonwalk.SkipSpace(document, 0)
 	if document[i] != '{' {
 		return nil, false
 	}
 	out := make([]json.RawMessage, len(names))
-	for i = skipJSONSpace(document, i+1); document[i] != '}'; {
-		keyEnd := jsonStringEnd(document, i)
+	for i = jsonwalk.SkipSpace(document, i+1); document[i] != '}'; {
+		keyEnd := jsonwalk.StringEnd(document, i)
 		key := document[i:keyEnd]
-		start := skipJSONSpace(document, skipJSONSpace(document, keyEnd)+1)
-		end := jsonValueEnd(document, start)
+		start := jsonwalk.SkipSpace(document, jsonwalk.SkipSpace(document, keyEnd)+1)
+		end := jsonwalk.ValueEnd(document, start)
 		for _, at := range fieldIndexes(names, key) {
 			out[at] = document[start:end]
 		}
-		if i = skipJSONSpace(document, end); document[i] == ',' {
-			i = skipJSONSpace(document, i+1)
+		if i = jsonwalk.SkipSpace(document, end); document[i] == ',' {
+			i = jsonwalk.SkipSpace(document, i+1)
 		}
 	}
 	return out, true
@@ -54,51 +56,4 @@ func fieldIndexes(names []string, key []byte) []int {
 		}
 	}
 	return at
-}
-
-// skipJSONSpace is the index of the first byte at or after i of valid
-// JSON data that is not white space.
-func skipJSONSpace(data []byte, i int) int {
-	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// jsonStringEnd is the index just past the string that starts at i of
-// valid JSON data.
-func jsonStringEnd(data []byte, i int) int {
-	for i++; data[i] != '"'; i++ {
-		if data[i] == '\\' {
-			i++
-		}
-	}
-	return i + 1
-}
-
-// jsonValueEnd is the index just past the value that starts at i of
-// valid JSON data.
-func jsonValueEnd(data []byte, i int) int {
-	switch data[i] {
-	case '"':
-		return jsonStringEnd(data, i)
-	case '{', '[':
-		depth := 0
-		for ; ; i++ {
-			switch data[i] {
-			case '"':
-				i = jsonStringEnd(data, i) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
-			}
-		}
-	}
-	for i < len(data) && bytes.IndexByte([]byte(",}] \t\r\n"), data[i]) < 0 {
-		i++
-	}
-	return i
 }
