@@ -1,7 +1,6 @@
 package host
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"regexp"
@@ -13,7 +12,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/countycloud/countycloud/core/audit"
-	"github.com/countycloud/countycloud/plugins/sdk/onejson"
 	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
 )
 
@@ -122,9 +120,9 @@ func pluginEntry(plugin string, c Capability, callers Callers, req *pluginv1.Aud
 // place of the address of a request.
 func AuditSource(plugin string) string { return "plugin:" + plugin }
 
-// digest is the digest of the JSON document doc, nil if there is none.
-// The document is decoded first, so that the digest is audit.Digest's
-// of the same value however the plugin spaced or ordered it.
+// digest is the digest of the JSON document doc, nil if there is none:
+// audit.Digest's of the value it holds, however the plugin spaced or
+// ordered it (audit.DigestJSON).
 func digest(what string, doc []byte) (*string, error) {
 	if len(doc) == 0 {
 		return nil, nil
@@ -132,14 +130,12 @@ func digest(what string, doc []byte) (*string, error) {
 	if len(doc) > MaxDocumentBytes {
 		return nil, status.Errorf(codes.InvalidArgument, "%s is %d bytes; the limit is %d", what, len(doc), MaxDocumentBytes)
 	}
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	// Numbers stay as written: a float64 would round large ids.
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil || len(onejson.Rest(doc, dec)) != 0 {
+	// One value and nothing after it, as onejson.Rest checks.
+	if !json.Valid(doc) {
 		return nil, status.Errorf(codes.InvalidArgument, "%s is not one JSON value", what)
 	}
-	return audit.Digest(v), nil
+	// Numbers stay as written: a float64 would round large ids.
+	return audit.DigestJSON(doc), nil
 }
 
 // clip cuts s to at most n bytes, on a character boundary.
