@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"slices"
-	"unicode/utf8"
 
 	"github.com/countycloud/countycloud/core/jsonwalk"
 )
@@ -65,7 +64,7 @@ func (p *parser) value(i int) (value, int) {
 			var name []byte
 			if c == '{' {
 				nameEnd := jsonwalk.StringEnd(b, i)
-				name = decodedString(b[i:nameEnd])
+				name = jsonwalk.String(b[i:nameEnd])
 				i = jsonwalk.SkipSpace(b, jsonwalk.SkipSpace(b, nameEnd)+1)
 			}
 			var item value
@@ -106,7 +105,7 @@ func lastOfEachName(members []value) []value {
 func (v value) appendTo(dst []byte) []byte {
 	if v.open == 0 {
 		if v.raw[0] == '"' {
-			return appendMarshalledString(dst, decodedString(v.raw))
+			return appendMarshalledString(dst, jsonwalk.String(v.raw))
 		}
 		// A number as written (json.Number), true, false or null.
 		return append(dst, v.raw...)
@@ -126,19 +125,6 @@ func (v value) appendTo(dst []byte) []byte {
 		return append(dst, '}')
 	}
 	return append(dst, ']')
-}
-
-// decodedString is the JSON string quoted, as written in valid JSON, as
-// encoding/json decodes it: itself between the quotes when it escapes
-// nothing and is valid UTF-8.
-func decodedString(quoted []byte) []byte {
-	inner := quoted[1 : len(quoted)-1]
-	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-		return inner
-	}
-	var s string
-	_ = json.Unmarshal(quoted, &s)
-	return []byte(s)
 }
 
 // appendMarshalledString appends s, valid UTF-8, as json.Marshal writes

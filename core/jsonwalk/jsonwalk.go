@@ -4,7 +4,11 @@
 // costs an allocation a value.
 package jsonwalk
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/json"
+	"unicode/utf8"
+)
 
 // SkipSpace is the index of the first byte at or after i of valid
 // JSON data that is not white space.
@@ -51,4 +55,17 @@ func ValueEnd(data []byte, i int) int {
 		i++
 	}
 	return i
+}
+
+// String is the JSON string quoted, as written in valid JSON, as
+// encoding/json decodes it: itself between the quotes when it escapes
+// nothing and is valid UTF-8.
+func String(quoted []byte) []byte {
+	inner := quoted[1 : len(quoted)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return inner
+	}
+	var s string
+	_ = json.Unmarshal(quoted, &s)
+	return []byte(s)
 }

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/countycloud/countycloud/core/audit"
+	"github.com/countycloud/countycloud/core/jsonwalk"
 	"github.com/countycloud/countycloud/core/store"
 	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
 )
@@ -212,24 +213,28 @@ func (s *submissions) submitted(req *pluginv1.SubmitRequest) (*submittedDocument
 		if len(d.document) > MaxDocumentBytes {
 			return nil, status.Errorf(codes.InvalidArgument, "document is %d bytes; the limit is %d", len(d.document), MaxDocumentBytes)
 		}
-		var members map[string]json.RawMessage
-		if err := json.Unmarshal(d.document, &members); err != nil || members == nil {
+		members, ok := objectMembers(d.document)
+		if !ok {
 			return nil, status.Error(codes.InvalidArgument, "document is not a JSON object")
 		}
-		delete(members, d.numberField)
-		delete(members, d.instanceField)
-		d.members = make([]writtenMember, 0, len(members))
-		for name, value := range members {
-			encoded, err := encodeMember(name, value)
-			if err != nil {
-				return nil, status.Errorf(codes.InvalidArgument, "document: %v", err)
-			}
-			d.members = append(d.members, writtenMember{name, encoded})
+		var err error
+		if d.members, err = writtenMembers(members, d.hostFields()); err != nil {
+			return nil, status.Errorf(codes.InvalidArgument, "document: %v", err)
 		}
-		slices.SortFunc(d.members, func(a, b writtenMember) int { return strings.Compare(a.name, b.name) })
 	}
 	_, _, err := d.with(longestReceiptNumber, largestInstanceID)
 	return d, err
+}
+
+// hostFields are the members the host sets.
+func (d *submittedDocument) hostFields() []string {
+	var out []string
+	for _, f := range []string{d.numberField, d.instanceField} {
+		if f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // with is the document to write, with number and instance in its
@@ -293,26 +298,89 @@ func writeMembers(module, host []writtenMember) []byte {
 // encodeMember is the member name: value of an object as encoding/json
 // writes it without escaping for HTML: the name quoted, the value
 // compacted.
-func encodeMember(name string, value json.RawMessage) ([]byte, error) {
+func encodeMember(name string, value []byte) ([]byte, error) {
 	var b bytes.Buffer
+	b.Grow(len(name) + 3 + len(value))
+	if err := writeMember(&b, name, value); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// writeMember writes to b what encodeMember is.
+func writeMember(b *bytes.Buffer, name string, value []byte) error {
 	if plainName(name) {
-		b.Grow(len(name) + 3 + len(value))
 		b.WriteByte('"')
 		b.WriteString(name)
 		b.WriteString(`":`)
 	} else {
-		enc := json.NewEncoder(&b)
+		enc := json.NewEncoder(b)
 		enc.SetEscapeHTML(false)
 		if err := enc.Encode(name); err != nil {
-			return nil, err
+			return err
 		}
 		b.Truncate(b.Len() - 1)
 		b.WriteByte(':')
 	}
-	if err := json.Compact(&b, value); err != nil {
-		return nil, err
+	return json.Compact(b, value)
+}
+
+// member is a member of a JSON object: its name, decoded, and its value
+// as written.
+type member struct {
+	name  string
+	value []byte
+}
+
+// objectMembers are the members of the JSON object document, or false
+// if it is not one, found by walking it: decoded into a map, each would
+// be an allocation or two more.
+func objectMembers(document []byte) ([]member, bool) {
+	if !json.Valid(document) {
+		return nil, false
 	}
-	return b.Bytes(), nil
+	i := jsonwalk.SkipSpace(document, 0)
+	if document[i] != '{' {
+		return nil, false
+	}
+	var out []member
+	for i = jsonwalk.SkipSpace(document, i+1); document[i] != '}'; {
+		nameEnd := jsonwalk.StringEnd(document, i)
+		name := jsonwalk.String(document[i:nameEnd])
+		start := jsonwalk.SkipSpace(document, jsonwalk.SkipSpace(document, nameEnd)+1)
+		end := jsonwalk.ValueEnd(document, start)
+		out = append(out, member{string(name), document[start:end]})
+		if i = jsonwalk.SkipSpace(document, end); document[i] == ',' {
+			i = jsonwalk.SkipSpace(document, i+1)
+		}
+	}
+	return out, true
+}
+
+// writtenMembers are members as a document written back holds them: by
+// name, the last of a name given twice (as a decoded map keeps it), none
+// of the host's, each encoded into one buffer.
+func writtenMembers(members []member, hostFields []string) ([]writtenMember, error) {
+	slices.SortStableFunc(members, func(a, b member) int { return strings.Compare(a.name, b.name) })
+	var b bytes.Buffer
+	ends := make([]int, 0, len(members))
+	kept := members[:0]
+	for i, m := range members {
+		if i+1 < len(members) && members[i+1].name == m.name || slices.Contains(hostFields, m.name) {
+			continue
+		}
+		if err := writeMember(&b, m.name, m.value); err != nil {
+			return nil, err
+		}
+		kept, ends = append(kept, m), append(ends, b.Len())
+	}
+	out := make([]writtenMember, len(kept))
+	start := 0
+	for i, m := range kept {
+		out[i] = writtenMember{m.name, b.Bytes()[start:ends[i]]}
+		start = ends[i]
+	}
+	return out, nil
 }
 
 // plainName says whether encoding/json writes name as it is between

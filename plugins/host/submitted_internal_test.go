@@ -39,6 +39,8 @@ func FuzzSubmittedDocumentAsEncodingJSONWritesIt(f *testing.F) {
 	f.Add([]byte(`{}`), "n", "i", "1", int64(1))
 	f.Add([]byte("{\"\xff\":\"\xfe\",\"a\":true}"), "a", "", "2", int64(2))
 	f.Add([]byte(`[1]`), "n", "", "1", int64(1))
+	f.Add([]byte(`{"":1,"n":2,"i":3}`), "", "i", "", int64(4))
+	f.Add([]byte(`{"":1,"n":2,"i":3}`), "n", "", "5", int64(0))
 	f.Fuzz(func(t *testing.T, document []byte, numberField, instanceField, number string, instance int64) {
 		if numberField == "" && instanceField == "" || numberField == instanceField {
 			return
