@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"encoding/json"
 	"regexp"
 	"slices"
 	"strings"
@@ -106,11 +105,9 @@ func smsRemindersAllowed(settings []byte) bool {
 	if len(settings) == 0 {
 		return false
 	}
-	var s map[string]json.RawMessage
-	if json.Unmarshal(settings, &s) != nil {
-		return false
-	}
-	return string(s[smsRemindersSetting]) == "true"
+	// Read at each request: walked, not decoded into a map.
+	values, ok := objectFields(settings, []string{smsRemindersSetting})
+	return ok && string(values[0]) == "true"
 }
 
 // checkNotice checks req's recipients and returns its message, cleaned,
