@@ -60,6 +60,17 @@ func (r *Router) InTenantTx(ctx context.Context, code string, fn func(ctx contex
 	return cluster.InSchemaTx(ctx, schema, fn)
 }
 
+// InTenantTrip runs statements as one transaction on the county's
+// schema, in one round trip where the cluster allows it
+// (Cluster.InSchemaTrip).
+func (r *Router) InTenantTrip(ctx context.Context, code string, statements ...TripStatement) error {
+	cluster, schema, err := r.locate(ctx, code)
+	if err != nil {
+		return err
+	}
+	return cluster.InSchemaTrip(ctx, schema, statements)
+}
+
 // ErrNotServed marks the locator's refusal of a county (not one, or not
 // ready: suspended meanwhile), as against a fault on the way to it.
 var ErrNotServed = errors.New("the county's data is not served")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -63,6 +64,16 @@ func (s *numbers) PutNumbered(ctx context.Context, req *pluginv1.PutNumberedRequ
 	}
 	numberIndexed := slices.Contains(indexedFields, field)
 	now := s.now().UTC().Truncate(time.Microsecond)
+	w := recordWrite{collection: req.GetCollection(), id: req.GetId(), version: req.GetVersion(), now: now, fields: fields}
+	if w.version == 0 && len(tmpl.head)+maxNumberDigits+len(tmpl.tail) <= MaxDocumentBytes {
+		out, number, err := s.createNumbered(ctx, county, counter, field, numberIndexed, tmpl, w)
+		if err != nil {
+			return nil, s.grpcError(ctx, err)
+		}
+		return &pluginv1.NumberedRecord{Record: out.proto(), Number: number}, nil
+	}
+	// A replace, or a create whose document is within a number's digits
+	// of the limit, which only the number taken tells whether it fits.
 	var (
 		out    recordRow
 		number int64
@@ -70,8 +81,7 @@ func (s *numbers) PutNumbered(ctx context.Context, req *pluginv1.PutNumberedRequ
 	put := func(ctx context.Context, tx *sqlx.Tx) error {
 		// The counter first, then the record, in every numbered put: two
 		// of them never wait for each other's lock in the other order.
-		res, err := tx.ExecContext(ctx, "INSERT INTO plugin_counters (plugin, counter, value) VALUES (?, ?, LAST_INSERT_ID(1)) ON DUPLICATE KEY UPDATE value = LAST_INSERT_ID(value + 1)",
-			s.plugin, counter)
+		res, err := tx.ExecContext(ctx, takeNumber, s.plugin, counter)
 		if err != nil {
 			return fmt.Errorf("take a number of counter %s: %w", counter, err)
 		}
@@ -82,11 +92,12 @@ func (s *numbers) PutNumbered(ctx context.Context, req *pluginv1.PutNumberedRequ
 		if len(document) > MaxDocumentBytes {
 			return status.Errorf(codes.InvalidArgument, "document is %d bytes with its number; the limit is %d", len(document), MaxDocumentBytes)
 		}
-		all := fields
+		withNumber := w
+		withNumber.document = document
 		if numberIndexed {
-			all = append(slices.Clone(fields), fieldValue{field, strconv.FormatInt(number, 10)})
+			withNumber.fields = append(slices.Clone(fields), fieldValue{field, strconv.FormatInt(number, 10)})
 		}
-		out, err = s.write(ctx, tx, recordWrite{collection: req.GetCollection(), id: req.GetId(), version: req.GetVersion(), now: now, document: document, fields: all})
+		out, err = s.write(ctx, tx, withNumber)
 		return err
 	}
 	err = store.AgainIfDeadlocked(func() error { return s.router.InTenantTx(ctx, county, put) })
@@ -94,6 +105,67 @@ func (s *numbers) PutNumbered(ctx context.Context, req *pluginv1.PutNumberedRequ
 		return nil, s.grpcError(ctx, err)
 	}
 	return &pluginv1.NumberedRecord{Record: out.proto(), Number: number}, nil
+}
+
+// takeNumber raises a counter, created at 1, and leaves its new value as
+// the connection's LAST_INSERT_ID().
+const takeNumber = "INSERT INTO plugin_counters (plugin, counter, value) VALUES (?, ?, LAST_INSERT_ID(1)) ON DUPLICATE KEY UPDATE value = LAST_INSERT_ID(value + 1)"
+
+// maxNumberDigits is the most digits a number has: a counter is a
+// BIGINT, and never below 1.
+const maxNumberDigits = 19
+
+// createNumbered creates the record of w with the next number of
+// counter in its field, in one transaction sent whole in one packet
+// (Router.InTenantTrip): the counter's row, which every numbered put of
+// the counter waits for, stays locked for the packet's run on the server
+// and the commit, with no round trip to the host among them. The server
+// writes the number into the document (head, number, tail) and into its
+// index row from LAST_INSERT_ID(), which the counter's statement sets on
+// the connection; the packet reads it back. w's document must fit
+// MaxDocumentBytes with a number of maxNumberDigits.
+func (s *numbers) createNumbered(ctx context.Context, county, counter, field string, numberIndexed bool, tmpl numbered, w recordWrite) (recordRow, int64, error) {
+	var number, created int64
+	key := []any{s.plugin, w.collection, w.id}
+	// The counter first, then the record, as in every numbered put. Each
+	// read places a failure (store.TripError's Reads): before the number
+	// is read, the counter's statement failed; before the record's row
+	// count, the record's; after it, an index row's or the commit.
+	statements := []store.TripStatement{
+		{Statement: store.Statement{Query: takeNumber, Args: []any{s.plugin, counter}}},
+		{Statement: store.Statement{Query: "SELECT LAST_INSERT_ID()"}, Into: []any{&number}},
+		{Statement: store.Statement{Query: "INSERT INTO plugin_records (plugin, collection, record_id, version, document, created_at, updated_at) VALUES (?, ?, ?, 1, CONCAT(?, LAST_INSERT_ID(), ?), ?, ?)",
+			Args: append(slices.Clone(key), string(tmpl.head), string(tmpl.tail), w.now, w.now)}},
+		{Statement: store.Statement{Query: "SELECT ROW_COUNT()"}, Into: []any{&created}},
+	}
+	for _, st := range fieldsInserts(s.plugin, w.collection, fieldRows(w.id, w.fields)) {
+		statements = append(statements, store.TripStatement{Statement: st})
+	}
+	if numberIndexed {
+		statements = append(statements, store.TripStatement{Statement: store.Statement{
+			Query: "INSERT INTO plugin_record_fields (plugin, collection, record_id, field, value) VALUES (?, ?, ?, ?, LAST_INSERT_ID())",
+			Args:  append(slices.Clone(key), field)}})
+	}
+	err := store.AgainIfDeadlocked(func() error { return s.router.InTenantTrip(ctx, county, statements...) })
+	var failed *store.TripError
+	switch {
+	case err == nil:
+	case !errors.As(err, &failed):
+		return recordRow{}, 0, err
+	case failed.Reads == 0:
+		return recordRow{}, 0, fmt.Errorf("take a number of counter %s: %w", counter, err)
+	case failed.Reads == 1 && isDuplicate(err):
+		return recordRow{}, 0, errRecordExists(w.collection, w.id)
+	case failed.Reads == 1:
+		return recordRow{}, 0, fmt.Errorf("create record: %w", err)
+	default:
+		return recordRow{}, 0, fmt.Errorf("index records: %w", err)
+	}
+	if number < 1 || created != 1 {
+		return recordRow{}, 0, fmt.Errorf("take a number of counter %s: got %d, the record's statement wrote %d rows", counter, number, created)
+	}
+	w.document = tmpl.with(number)
+	return w.created(), number, nil
 }
 
 // numbered is a document waiting for its number: rest is the document

@@ -29,6 +29,9 @@ type Router interface {
 	// InTenantQualified is the county's pool and quoted schema, for one
 	// statement naming its tables in full.
 	InTenantQualified(ctx context.Context, code string) (*sqlx.DB, string, error)
+	// InTenantTrip runs statements as one transaction on the county's
+	// schema, sent whole in one packet.
+	InTenantTrip(ctx context.Context, code string, statements ...store.TripStatement) error
 }
 
 // Limits of the records store.
@@ -121,6 +124,21 @@ type recordWrite struct {
 	fields   []fieldValue
 }
 
+// created is the record w creates.
+func (w recordWrite) created() recordRow {
+	return recordRow{Collection: w.collection, ID: w.id, Version: 1, Document: string(w.document), CreatedAt: w.now, UpdatedAt: w.now}
+}
+
+// isDuplicate says that err is MariaDB's ER_DUP_ENTRY: a key taken.
+func isDuplicate(err error) bool {
+	var dup *mysql.MySQLError
+	return errors.As(err, &dup) && dup.Number == 1062
+}
+
+func errRecordExists(collection, id string) error {
+	return status.Errorf(codes.AlreadyExists, "record %s/%s exists; give its version to replace it", collection, id)
+}
+
 // write puts a record in tx: every put of a record goes through it.
 func (s *records) write(ctx context.Context, tx *sqlx.Tx, w recordWrite) (recordRow, error) {
 	var out recordRow
@@ -128,15 +146,13 @@ func (s *records) write(ctx context.Context, tx *sqlx.Tx, w recordWrite) (record
 	if w.version == 0 {
 		_, err := tx.ExecContext(ctx, "INSERT INTO plugin_records (plugin, collection, record_id, version, document, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?, ?)",
 			append(key, string(w.document), w.now, w.now)...)
-		var dup *mysql.MySQLError
-		if errors.As(err, &dup) && dup.Number == 1062 {
-			return recordRow{}, status.Errorf(codes.AlreadyExists, "record %s/%s exists; give its version to replace it", w.collection, w.id)
+		if isDuplicate(err) {
+			return recordRow{}, errRecordExists(w.collection, w.id)
 		}
 		if err != nil {
 			return recordRow{}, fmt.Errorf("create record: %w", err)
 		}
-		out = recordRow{Collection: w.collection, ID: w.id, Version: 1, Document: string(w.document), CreatedAt: w.now, UpdatedAt: w.now}
-		return out, indexRecord(ctx, tx, s.plugin, w.collection, w.id, w.fields)
+		return w.created(), indexRecord(ctx, tx, s.plugin, w.collection, w.id, w.fields)
 	}
 	err := tx.GetContext(ctx, &out, "SELECT "+recordColumns+" FROM plugin_records WHERE plugin = ? AND collection = ? AND record_id = ? FOR UPDATE", key...)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -291,15 +307,25 @@ const fieldRowsPerInsert = 1000
 // insertFields writes rows into plugin_record_fields for plugin's
 // collection.
 func insertFields(ctx context.Context, tx *sqlx.Tx, plugin, collection string, rows []fieldRow) error {
-	for len(rows) > 0 {
-		chunk := rows[:min(len(rows), fieldRowsPerInsert)]
-		rows = rows[len(chunk):]
-		query, args := fieldsInsert(plugin, collection, chunk)
-		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+	for _, st := range fieldsInserts(plugin, collection, rows) {
+		if _, err := tx.ExecContext(ctx, st.Query, st.Args...); err != nil {
 			return fmt.Errorf("index records: %w", err)
 		}
 	}
 	return nil
+}
+
+// fieldsInserts are the statements that write rows into
+// plugin_record_fields, fieldRowsPerInsert at most each.
+func fieldsInserts(plugin, collection string, rows []fieldRow) []store.Statement {
+	var out []store.Statement
+	for len(rows) > 0 {
+		chunk := rows[:min(len(rows), fieldRowsPerInsert)]
+		rows = rows[len(chunk):]
+		query, args := fieldsInsert(plugin, collection, chunk)
+		out = append(out, store.Statement{Query: query, Args: args})
+	}
+	return out
 }
 
 // fieldsInsert is the statement that writes rows, at most
