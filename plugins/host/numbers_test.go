@@ -231,6 +231,62 @@ func TestANumberedPutThatFailsTakesNoNumber(t *testing.T) {
 	}
 }
 
+// TestARefusedNumberedCreateLeavesTheCounterWhereItWas: a create of a
+// record that exists, one whose document is over the limit once
+// numbered, and one whose index row cannot be written (a row of the
+// same key left behind) are refused, each as what it is, and write
+// nothing: the counter stays where it was, and the next put takes the
+// next number.
+func TestARefusedNumberedCreateLeavesTheCounterWhereItWas(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	p := launchDocket(t, f, "")
+	ctx := context.Background()
+	const counter = "docno/5/2026"
+	counted := func() int64 {
+		t.Helper()
+		var value int64
+		err := f.deps.Router.InTenant(ctx, wengyuan, func(ctx context.Context, conn *sqlx.Conn) error {
+			return conn.GetContext(ctx, &value, "SELECT value FROM plugin_counters WHERE plugin = 'docket' AND counter = ?", counter)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return value
+	}
+	if n := docketNumber(t, docketPut(t, p, wengyuan, nil, "a", counter, 0, `{"title":"一"}`)); n != 1 {
+		t.Fatalf("first number %d", n)
+	}
+	err := f.deps.Router.InTenantTx(ctx, wengyuan, func(ctx context.Context, tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO plugin_record_fields (plugin, collection, record_id, field, value) VALUES ('docket', 'docs', 'orphan', 'unit', '9')")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	almost := `{"title":"` + strings.Repeat("x", host.MaxDocumentBytes-len(`{"title":""}`)-6) + `"}`
+	for what, c := range map[string]struct{ id, doc, want string }{
+		"a record that exists":                {"a", `{"title":"重复"}`, "changed meanwhile"},
+		"a document over the limit numbered":  {"b", almost, "invalid: document is 1048577 bytes with its number"},
+		"an index row that cannot be written": {"orphan", `{"unit":"12"}`, "the host could not serve the call"},
+	} {
+		if r := docketPut(t, p, wengyuan, nil, c.id, counter, 0, c.doc); r.status != 400 || !strings.Contains(r.body, c.want) {
+			t.Errorf("%s: %d %.200s, want %s", what, r.status, r.body, c.want)
+		}
+		if got := counted(); got != 1 {
+			t.Errorf("%s: the counter is at %d, want 1", what, got)
+		}
+	}
+	for _, id := range []string{"b", "orphan"} {
+		if status, body := call(t, p, wengyuan, "GET", "/docs/"+id, "", ""); status != 400 || !strings.HasPrefix(body, "not found") {
+			t.Errorf("the record of a refused create %s: %d %s", id, status, body)
+		}
+	}
+	if n := docketNumber(t, docketPut(t, p, wengyuan, nil, "b", counter, 0, `{"title":"二"}`)); n != 2 || counted() != 2 {
+		t.Errorf("the number after the refusals is %d, the counter at %d; want 2", n, counted())
+	}
+}
+
 func TestCountersAreTheirCountysAndTheirPluginsOwn(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
