@@ -213,3 +213,46 @@ func TestAnalyseNamesTheDatabasesAStatementTouches(t *testing.T) {
 		}
 	}
 }
+
+// TestAPacketStopsAtItsFirstFailingStatement: as on MySQL, the statements
+// of a packet after the first to fail do not run, a COMMIT among them,
+// and the connection takes the ROLLBACK that follows.
+func TestAPacketStopsAtItsFirstFailingStatement(t *testing.T) {
+	e, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	cfg := e.Config("")
+	cfg.MultiStatements = true
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(connector)
+	t.Cleanup(func() { db.Close() })
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, "CREATE DATABASE dev; CREATE TABLE dev.taken (id INT PRIMARY KEY); CREATE TABLE dev.counted (id INT PRIMARY KEY, n INT NOT NULL); INSERT INTO dev.taken VALUES (1); INSERT INTO dev.counted VALUES (1, 0)"); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, packet := range []string{
+		"START TRANSACTION; UPDATE dev.counted SET n = n + 1; INSERT INTO dev.taken VALUES (1); COMMIT",
+		"INSERT INTO dev.taken VALUES (1); UPDATE dev.counted SET n = n + 100",
+	} {
+		if _, err := conn.ExecContext(ctx, packet); err == nil {
+			t.Fatalf("%s: no error", packet)
+		}
+		if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+			t.Errorf("the ROLLBACK after %s: %v", packet, err)
+		}
+		var n int
+		if err := conn.QueryRowContext(ctx, "SELECT n FROM dev.counted").Scan(&n); err != nil || n != 0 {
+			t.Errorf("after %s: counted %d, %v; want 0", packet, n, err)
+		}
+	}
+}

@@ -145,7 +145,13 @@ func (h *serialHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query 
 		rest, err = h.Handler.ComMultiQuery(ctx, c, query, callback)
 		return err
 	})
-	return rest, err
+	if err != nil {
+		// MySQL runs none of a packet's statements after the first to
+		// fail; the engine's server would run the rest, a COMMIT among
+		// them.
+		return "", err
+	}
+	return rest, nil
 }
 
 func (h *serialHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
