@@ -53,7 +53,10 @@ func numberUntilKilled() {
 	}
 	server := cfg.Clone()
 	server.DBName = ""
-	router := store.NewRouter(store.Clusters{"default": store.NewCluster("default", store.Open(server, 2*numberingWorkers, quiet))},
+	// The cluster's pool as production opens it: a create sends its
+	// transaction whole, in one packet.
+	cluster, _ := store.OpenCluster("default", server, 2*numberingWorkers, quiet)
+	router := store.NewRouter(store.Clusters{"default": cluster},
 		registry.NewLocator(registry.NewMySQLRepository(store.Open(cfg, 2, quiet)), registry.LocatorInterval))
 	self, _ := os.Executable()
 	sum, _ := host.FileSHA256(self)
@@ -260,9 +263,12 @@ func TestNumbersSurviveAHostKilledWhileNumbering(t *testing.T) {
 	if next != int64(len(rows)) || counter != next {
 		t.Errorf("after the restart: number %d, %d records, counter at %d; want the records' count each", next, len(rows), counter)
 	}
-	if _, ok := byID["blocked"]; ok {
-		t.Error(`the put of "blocked", killed with its number taken, left its record`)
-	}
+	// The put of "blocked" was sent whole, its COMMIT included, before the
+	// host died: the server runs it on once the test's transaction lets
+	// go, or drops it with the connection; either way its number is in
+	// the sequence above.
+	_, blocked := byID["blocked"]
+	t.Logf(`the killed put of "blocked" committed: %t`, blocked)
 	for id, n := range answered {
 		if byID[id] != n {
 			t.Errorf("the killed host answered %s with number %d; its record has %d", id, n, byID[id])
