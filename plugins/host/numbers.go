@@ -65,6 +65,8 @@ func (s *numbers) PutNumbered(ctx context.Context, req *pluginv1.PutNumberedRequ
 	numberIndexed := slices.Contains(indexedFields, field)
 	now := s.now().UTC().Truncate(time.Microsecond)
 	w := recordWrite{collection: req.GetCollection(), id: req.GetId(), version: req.GetVersion(), now: now, fields: fields}
+	// A create whose document fits the limit with any number goes to the
+	// database in one packet.
 	if w.version == 0 && len(tmpl.head)+maxNumberDigits+len(tmpl.tail) <= MaxDocumentBytes {
 		out, number, err := s.createNumbered(ctx, county, counter, field, numberIndexed, tmpl, w)
 		if err != nil {
@@ -162,7 +164,7 @@ func (s *numbers) createNumbered(ctx context.Context, county, counter, field str
 		return recordRow{}, 0, fmt.Errorf("index records: %w", err)
 	}
 	if number < 1 || created != 1 {
-		return recordRow{}, 0, fmt.Errorf("take a number of counter %s: got %d, the record's statement wrote %d rows", counter, number, created)
+		return recordRow{}, 0, fmt.Errorf("create numbered record %s/%s: committed, yet read number %d and %d rows written", w.collection, w.id, number, created)
 	}
 	w.document = tmpl.with(number)
 	return w.created(), number, nil
