@@ -199,7 +199,10 @@ func (s *records) GetRecord(ctx context.Context, req *pluginv1.GetRecordRequest)
 		return nil, s.grpcError(ctx, err)
 	}
 	var out recordRow
-	err = db.GetContext(ctx, &out, "SELECT "+recordColumns+" FROM "+schema+".plugin_records WHERE plugin = ? AND collection = ? AND record_id = ?", s.plugin, req.GetCollection(), req.GetId())
+	// Scanned into its fields by hand, not mapped by sqlx's reflection:
+	// the read module requests make most often.
+	err = db.QueryRowContext(ctx, "SELECT "+recordColumns+" FROM "+schema+".plugin_records WHERE plugin = ? AND collection = ? AND record_id = ?", s.plugin, req.GetCollection(), req.GetId()).
+		Scan(&out.Collection, &out.ID, &out.Version, &out.Document, &out.CreatedAt, &out.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, status.Errorf(codes.NotFound, "no record %s/%s", req.GetCollection(), req.GetId())
 	}
