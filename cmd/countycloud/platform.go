@@ -244,7 +244,7 @@ func mailer(c config.SMTP) (notify.Sender, error) {
 }
 
 // readyCounties lists the counties being served, for the notification
-// and census sweeps.
+// and census sweeps and the fold of pending measures.
 type readyCounties struct{ registry registry.Service }
 
 func (c readyCounties) Counties(ctx context.Context) ([]string, error) {
@@ -528,6 +528,13 @@ func (p *platform) worker() *jobs.Worker {
 		},
 		rollout.JobHalfMonthReports: p.reports().HalfMonthJob,
 		rollout.JobFeedbackSweep:    p.feedback().SweepJob,
+		measure.JobFold: func(ctx context.Context, _ jobs.Job) error {
+			codes, err := readyCounties{p.tenants}.Counties(ctx)
+			if err != nil {
+				return fmt.Errorf("list counties: %w", err)
+			}
+			return p.measures.FoldAll(ctx, codes)
+		},
 	}
 	maps.Copy(handlers, p.webhooks.Jobs())
 	maps.Copy(handlers, p.subscriptions.Jobs())
@@ -553,6 +560,7 @@ func (p *platform) worker() *jobs.Worker {
 			{Kind: rollout.JobOverview, Every: rollout.OverviewEvery},
 			{Kind: rollout.JobHalfMonthReports, Every: rollout.ReportsSweepEvery},
 			{Kind: rollout.JobFeedbackSweep, Every: rollout.FeedbackSweepEvery},
+			{Kind: measure.JobFold, Every: measure.FoldEvery},
 		}, billingSchedules...),
 	}, p.log)
 }

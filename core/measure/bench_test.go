@@ -215,3 +215,45 @@ WHERE measure IN (?` + strings.Repeat(", ?", len(ids)-1) + `) AND grain = 'd' AN
 GROUP BY measure, unit_id, DATE_FORMAT(period_start, '%Y-%m-01') ORDER BY measure, period, unit_id`
 	b.Run("days", func(b *testing.B) { p50(b, raw(b, days, args)) })
 }
+
+// BenchmarkFold is what folding the pending counts costs: on a read's
+// connection with nothing pending (none: the one statement every read
+// adds), and a fold
+// of the counts of 100 actions, two measures each over ten units, into
+// their day, half-month and month (actions-100; reported per action).
+//
+//	go test ./core/measure -run '^$' -bench Fold -benchtime 200x
+func BenchmarkFold(b *testing.B) {
+	w := setup(b)
+	ctx := context.Background()
+	fold := func() {
+		if err := w.svc.Fold(ctx, wengyuan); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("none", func(b *testing.B) {
+		err := w.router.InTenant(ctx, wengyuan, func(ctx context.Context, conn *sqlx.Conn) error {
+			for range b.N {
+				if err := measure.Fold(ctx, conn); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	})
+	b.Run("actions-100", func(b *testing.B) {
+		at := time.Date(2026, 3, 16, 10, 0, 0, 0, china)
+		for range b.N {
+			b.StopTimer()
+			for i := range 100 {
+				w.add(b, wengyuan, at, measure.Count{Measure: sent.ID, Unit: int64(1 + i%10)}, measure.Count{Measure: paper.ID, Unit: int64(1 + i%10)})
+			}
+			b.StartTimer()
+			fold()
+		}
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(100*b.N)/1000, "ms/action")
+	})
+}

@@ -7,3 +7,7 @@ func ReadSQL(q Query) (string, []any) { return readSQL(q) }
 func AppendUnitValues(figures []Figure, f Figure, list []byte) ([]Figure, error) {
 	return appendUnitValues(figures, f, list)
 }
+
+// FoldBatch is one transaction's work of Fold, for the test that
+// interrupts it.
+var FoldBatch = foldBatchIn

@@ -8,18 +8,17 @@
 // Every recording carries an idempotency key and is written in the same
 // transaction as the sums it adds to, so that a retried call never counts
 // twice. A recording adds to its day, its half-month and its month at
-// once: a report of any of the three is one range of stored values.
+// once: a report of any of the three is one range of stored values. The
+// platform's own counts of its events (Add) are appended instead and
+// folded into those sums before every read (Fold).
 package measure
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"maps"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
@@ -188,46 +187,44 @@ type Count struct {
 }
 
 // Add counts events that happened at at, in tx, the transaction that
-// commits them: one statement adding to each one's day, half-month and
-// month (events of one measure and unit add up in one row), made last in
-// a county's transaction (store.WriteLast). It keeps no
-// idempotency key: Add is for events that their own transaction makes
-// happen once (a task closed under its row's lock, a notice marked sent),
-// so that the event's row is the key, and a retry of the event is refused
-// before it counts. Whatever can be retried apart from its event records
-// with a key (Record, CountOnce).
+// commits them: one row per measure and unit appended to measure_pending
+// (events of one measure and unit add up in one row), made last in a
+// county's transaction (store.WriteLast). An append locks no row others
+// raise and updates no index but its own; every read of the figures
+// folds what is pending into their day, half-month and month first
+// (Fold), and a job does every minute. It keeps no idempotency key: Add
+// is for events that their own transaction makes happen once (a task
+// closed under its row's lock, a notice marked sent), so that the
+// event's row is the key, and a retry of the event is refused before it
+// counts. Whatever can be retried apart from its event records with a
+// key (Record, CountOnce).
 func Add(ctx context.Context, tx sqlx.ExecerContext, at time.Time, cs ...Count) error {
 	if len(cs) == 0 {
 		return nil
 	}
-	day, err := parseDay(Day(at))
-	if err != nil {
+	day := Day(at)
+	if _, err := parseDay(day); err != nil {
 		return errs.Invalid(CodeInvalidRecording, "day: %v", err)
 	}
+	var counts []Count
 	sums := make(map[Count]int64, len(cs))
 	for _, c := range cs {
 		if err := ValidID(c.Measure); err != nil {
 			return errs.Invalid(CodeInvalidRecording, "%v", err)
 		}
+		if sums[c] == 0 {
+			counts = append(counts, c)
+		}
 		sums[c]++
 	}
-	// In the order of the primary key, so that concurrent events lock
-	// their rows in one order and never deadlock.
-	keys := slices.SortedFunc(maps.Keys(sums), func(a, b Count) int {
-		return cmp.Or(strings.Compare(a.Measure, b.Measure), cmp.Compare(a.Unit, b.Unit))
-	})
-	args := make([]any, 0, 15*len(keys))
-	for _, c := range keys {
-		for _, grain := range []string{ByDay, ByHalfMonth, ByMonth} {
-			args = append(args, c.Measure, c.Unit, grainCode[grain], periodStart(grain, day).Format(time.DateOnly), sums[c])
-		}
+	args := make([]any, 0, 4*len(counts))
+	for _, c := range counts {
+		args = append(args, c.Measure, c.Unit, day, sums[c])
 	}
-	// A day's count is raised by every event of its unit: the later its
-	// row is locked, the sooner the next event's transaction may take it.
-	err = store.WriteLast(ctx, tx, `INSERT INTO measure_values (measure, unit_id, grain, period_start, value)
-VALUES (?, ?, ?, ?, ?)`+strings.Repeat(", (?, ?, ?, ?, ?)", 3*len(keys)-1)+` ON DUPLICATE KEY UPDATE value = value + VALUES(value)`, args...)
+	err := store.WriteLast(ctx, tx, `INSERT INTO measure_pending (measure, unit_id, day, delta)
+VALUES (?, ?, ?, ?)`+strings.Repeat(", (?, ?, ?, ?)", len(counts)-1), args...)
 	if err != nil {
-		return fmt.Errorf("count %s: %w", keys[0].Measure, err)
+		return fmt.Errorf("count %s: %w", counts[0].Measure, err)
 	}
 	return nil
 }

@@ -203,6 +203,9 @@ func (s *Service) Read(ctx context.Context, county string, q Query) (Report, err
 				return err
 			}
 		}
+		if err := Fold(ctx, conn); err != nil {
+			return err
+		}
 		if len(counts) > 0 {
 			sums := q
 			sums.Measures = counts

@@ -57,6 +57,9 @@ func (s *Service) Totals(ctx context.Context, county string, defs []Definition, 
 	}
 	totals := make([][]Total, len(windows))
 	err := s.router.InTenant(ctx, county, func(ctx context.Context, conn *sqlx.Conn) error {
+		if err := Fold(ctx, conn); err != nil {
+			return err
+		}
 		for i, w := range windows {
 			if ids := split[i].counts; len(ids) > 0 {
 				query := `SELECT measure, unit_id, CAST(SUM(value) AS SIGNED) AS value FROM measure_values WHERE measure IN (?` + strings.Repeat(", ?", len(ids)-1) + `) AND grain = ? AND period_start BETWEEN ? AND ? GROUP BY measure, unit_id`

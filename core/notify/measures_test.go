@@ -14,11 +14,15 @@ import (
 	"github.com/countycloud/countycloud/core/notify"
 )
 
-// figures are tenant's stored figures by day, measure/unit=value.
+// figures are tenant's stored figures by day, measure/unit=value, once
+// the counts pending are folded into them.
 func (w *world) figures(t *testing.T, tenant string) string {
 	t.Helper()
 	var list []string
 	err := w.router.InTenant(context.Background(), tenant, func(ctx context.Context, conn *sqlx.Conn) error {
+		if err := measure.Fold(ctx, conn); err != nil {
+			return err
+		}
 		return conn.SelectContext(ctx, &list, "SELECT CONCAT(measure, '/', unit_id, '=', value) FROM measure_values WHERE grain = 'd' AND period_start = ? ORDER BY measure, unit_id",
 			measure.Day(w.clock.Now()))
 	})

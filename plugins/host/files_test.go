@@ -436,6 +436,9 @@ func TestAStoredFileCountsOnceForItsCounty(t *testing.T) {
 		t.Helper()
 		var list []string
 		err := w.deps.Router.InTenant(context.Background(), county, func(ctx context.Context, conn *sqlx.Conn) error {
+			if err := figures.Fold(ctx, conn); err != nil {
+				return err
+			}
 			return conn.SelectContext(ctx, &list, "SELECT CONCAT(unit_id, '/', grain, '=', value) FROM measure_values WHERE measure = ? ORDER BY grain", figures.FilesStored)
 		})
 		if err != nil {
