@@ -48,10 +48,16 @@ func Fold(ctx context.Context, conn *sqlx.Conn) error {
 	}
 	for {
 		var n int
-		err := store.InTx(ctx, conn, &sql.TxOptions{Isolation: sql.LevelReadCommitted}, func(tx *sqlx.Tx) error {
-			var err error
-			n, err = foldBatchIn(ctx, tx)
-			return err
+		// A transaction raising these rows in another order than the
+		// primary key's (two Records) may make a fold a deadlock's
+		// victim, rolled back whole: it is run again, not failed to
+		// the read it comes before.
+		err := store.AgainIfDeadlocked(func() error {
+			return store.InTx(ctx, conn, &sql.TxOptions{Isolation: sql.LevelReadCommitted}, func(tx *sqlx.Tx) error {
+				var err error
+				n, err = foldBatchIn(ctx, tx)
+				return err
+			})
 		})
 		if err != nil {
 			return fmt.Errorf("fold pending counts: %w", err)
