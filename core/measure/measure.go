@@ -188,8 +188,8 @@ type Count struct {
 
 // Add counts events that happened at at, in tx, the transaction that
 // commits them: one row per measure and unit appended to measure_pending
-// (events of one measure and unit add up in one row), made last in a
-// county's transaction (store.WriteLast). An append locks no row others
+// (events of one measure and unit add up in one row), deferred to the end
+// of a county's transaction (store.Later). An append locks no row others
 // raise and updates no index but its own; every read of the figures
 // folds what is pending into their day, half-month and month first
 // (Fold), and a job does every minute. It keeps no idempotency key: Add
@@ -221,7 +221,7 @@ func Add(ctx context.Context, tx sqlx.ExecerContext, at time.Time, cs ...Count) 
 	for _, c := range counts {
 		args = append(args, c.Measure, c.Unit, day, sums[c])
 	}
-	err := store.WriteLast(ctx, tx, `INSERT INTO measure_pending (measure, unit_id, day, delta)
+	err := store.Later(ctx, tx, `INSERT INTO measure_pending (measure, unit_id, day, delta)
 VALUES (?, ?, ?, ?)`+strings.Repeat(", (?, ?, ?, ?)", len(counts)-1), args...)
 	if err != nil {
 		return fmt.Errorf("count %s: %w", counts[0].Measure, err)

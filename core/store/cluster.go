@@ -19,7 +19,7 @@ type Cluster struct {
 	db   *sqlx.DB
 	// batches says that the pool sends several statements in one packet
 	// (OpenCluster's), which a county's transaction uses for its USE and
-	// START TRANSACTION and for the writes it defers (Later, WriteLast).
+	// START TRANSACTION and for the writes it defers (Later).
 	batches bool
 }
 

@@ -50,8 +50,8 @@ func (r *Router) InTenant(ctx context.Context, code string, fn func(ctx context.
 }
 
 // InTenantTx runs fn in a transaction on the county's schema, committed
-// if fn returns nil and rolled back otherwise. What fn defers (Later,
-// WriteLast) is written after it, before the commit.
+// if fn returns nil and rolled back otherwise. What fn defers (Later)
+// is written after it, before the commit.
 func (r *Router) InTenantTx(ctx context.Context, code string, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
 	cluster, schema, err := r.locate(ctx, code)
 	if err != nil {

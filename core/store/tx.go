@@ -31,15 +31,13 @@ func InTx(ctx context.Context, db Beginner, opts *sql.TxOptions, fn func(tx *sql
 }
 
 // deferred are the writes a county's transaction leaves for its end,
-// just before it commits: first the writes whose results nobody reads
-// (Later), then the rows every transaction of a kind raises (WriteLast).
+// just before it commits: the writes whose results nobody reads (Later).
 // On a cluster whose pool sends several statements in one packet
 // (OpenCluster), they cost the transaction one round trip together.
 type deferred struct {
 	tx      *sqlx.Tx
 	batches bool
 	later   []Statement
-	last    []Statement
 }
 
 // Statement is one SQL statement and the values of its placeholders.
@@ -88,7 +86,7 @@ func withDeferred(ctx context.Context, tx *sqlx.Tx, batches bool, fn func(ctx co
 	if err := fn(context.WithValue(ctx, deferredKey{}, d), tx); err != nil {
 		return false, err
 	}
-	pending := append(d.later, d.last...)
+	pending := d.later
 	if !d.batches {
 		for _, st := range pending {
 			if _, err := tx.ExecContext(ctx, st.Query, st.Args...); err != nil {
@@ -125,7 +123,7 @@ func withDeferred(ctx context.Context, tx *sqlx.Tx, batches bool, fn func(ctx co
 // deferTo leaves the statement for the end of q's transaction when q is
 // the county's transaction ctx runs in (Router.InTenantTx's), and
 // reports whether it did.
-func deferTo(ctx context.Context, q sqlx.ExecerContext, last bool, query string, args []any) bool {
+func deferTo(ctx context.Context, q sqlx.ExecerContext, query string, args []any) bool {
 	d, ok := ctx.Value(deferredKey{}).(*deferred)
 	if !ok {
 		return false
@@ -133,11 +131,7 @@ func deferTo(ctx context.Context, q sqlx.ExecerContext, last bool, query string,
 	if tx, ok := q.(*sqlx.Tx); !ok || tx != d.tx {
 		return false
 	}
-	if last {
-		d.last = append(d.last, Statement{query, args})
-	} else {
-		d.later = append(d.later, Statement{query, args})
-	}
+	d.later = append(d.later, Statement{query, args})
 	return true
 }
 
@@ -147,19 +141,7 @@ func deferTo(ctx context.Context, q sqlx.ExecerContext, last bool, query string,
 // elsewhere, now. Its error, if any, comes from the commit's side: the
 // transaction fails whole.
 func Later(ctx context.Context, q sqlx.ExecerContext, query string, args ...any) error {
-	if deferTo(ctx, q, false, query, args) {
-		return nil
-	}
-	_, err := q.ExecContext(ctx, query, args...)
-	return err
-}
-
-// WriteLast writes as Later does, after every Later write: a row that
-// every transaction of a kind raises (a day's count) stays locked from
-// its write to the commit, so written last it holds up the others the
-// least.
-func WriteLast(ctx context.Context, q sqlx.ExecerContext, query string, args ...any) error {
-	if deferTo(ctx, q, true, query, args) {
+	if deferTo(ctx, q, query, args) {
 		return nil
 	}
 	_, err := q.ExecContext(ctx, query, args...)
