@@ -1,9 +1,7 @@
 package host
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -187,24 +185,22 @@ func (n numbered) with(number int64) []byte {
 // limit and prepares it to receive a number in its top-level field,
 // replacing what the field holds. The document is written again with its
 // members in the order of their names (JSON objects have no order) and
-// the field first.
+// the field first, byte for byte as encoding/json writes the object
+// decoded into a map: walked rather than decoded, as a submission's is,
+// for every numbered put goes through here.
 func numberTemplate(document []byte, field string) (numbered, error) {
 	if len(document) > MaxDocumentBytes {
 		return numbered{}, status.Errorf(codes.InvalidArgument, "document is %d bytes; the limit is %d", len(document), MaxDocumentBytes)
 	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(document, &top); err != nil || top == nil {
+	members, ok := objectMembers(document)
+	if !ok {
 		return numbered{}, status.Error(codes.InvalidArgument, "document is not a JSON object")
 	}
-	delete(top, field)
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	// The document's strings as they came: no \u003c for a < in a title.
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(top); err != nil {
+	written, err := writtenMembers(members, []string{field})
+	if err != nil {
 		return numbered{}, status.Errorf(codes.InvalidArgument, "document: %v", err)
 	}
-	rest := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	rest := writeMembers(written, nil)
 	// The field's name matches numberFieldPattern: nothing to escape.
 	head := []byte(`{"` + field + `":`)
 	tail := []byte("}")

@@ -3,6 +3,7 @@ package host
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strconv"
 	"testing"
@@ -64,4 +65,65 @@ func FuzzNumberTemplate(f *testing.F) {
 			t.Fatalf("numbered %q changed what else it holds: %s", doc, out)
 		}
 	})
+}
+
+// FuzzNumberTemplateAsEncodingJSONWritesIt checks that the walked
+// document waiting for its number is, byte for byte, what decoding it
+// into a map and encoding the map wrote before the walk replaced it.
+func FuzzNumberTemplateAsEncodingJSONWritesIt(f *testing.F) {
+	for _, seed := range []struct {
+		doc, field string
+	}{
+		{`{}`, "no"},
+		{`{"no":1}`, "no"},
+		{`{"title":"关于<冬季>&防火","unit":"12"}`, "no"},
+		{`{"a":{"no":1},"no":[1,2],"no":3}`, "no"},
+		{` { "b" : 1 , "a" : "\u0041\ud800", "\u2028k":[ 1 , {"z":1,"y":2} ] } `, "a"},
+		{`{"\"q\\":"x","<":">","\u007f":1e3,"a":1,"\u0061":2}`, "b"},
+		{"{\"\xff\":\"\xfe\",\"a\":true}", "no"},
+		{`[1]`, "no"},
+		{`null`, "no"},
+		{`{"a":1}x`, "no"},
+	} {
+		f.Add(seed.doc, seed.field)
+	}
+	f.Fuzz(func(t *testing.T, doc, field string) {
+		if !numberFieldPattern.MatchString(field) {
+			return
+		}
+		want, wantErr := numberTemplateByEncoder([]byte(doc), field)
+		got, err := numberTemplate([]byte(doc), field)
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("%q: walked %v, encoder %v", doc, err, wantErr)
+		}
+		if err == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q without %s:\nwalked  %s | %s | %s\nencoder %s | %s | %s", doc, field, got.head, got.tail, got.rest, want.head, want.tail, want.rest)
+		}
+	})
+}
+
+// numberTemplateByEncoder is numberTemplate as it was written before it
+// walked the document: decoded into a map and encoded again.
+func numberTemplateByEncoder(document []byte, field string) (numbered, error) {
+	if len(document) > MaxDocumentBytes {
+		return numbered{}, errors.New("too long")
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(document, &top); err != nil || top == nil {
+		return numbered{}, errors.New("not an object")
+	}
+	delete(top, field)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(top); err != nil {
+		return numbered{}, err
+	}
+	rest := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	head := []byte(`{"` + field + `":`)
+	tail := []byte("}")
+	if len(rest) > 2 {
+		tail = append([]byte(","), rest[1:]...)
+	}
+	return numbered{rest: rest, head: head, tail: tail}, nil
 }
