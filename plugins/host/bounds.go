@@ -79,12 +79,17 @@ func (s *boundedStream) RecvMsg(m any) error {
 
 // serveHost serves the host services to a plugin on ln until ctx ends:
 // at most maxHostConns connections, maxHostStreams calls on each, and
-// the call limits of calls.
+// the call limits of calls. A pool of stream workers, one for each call
+// a plugin may have served at once, serves the calls, as the SDK's
+// server does for the host's calls: a call runs on a goroutine whose stack grew
+// serving others, rather than on a new one that grows its stack again
+// for each call (the database driver's calls grow it).
 func serveHost(ctx context.Context, ln net.Listener, tlsConfig *tls.Config, calls *callLimits, register func(*grpc.Server)) {
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(maxHostMessage),
 		grpc.MaxConcurrentStreams(maxHostStreams),
 		grpc.ChainUnaryInterceptor(calls.intercept),
+		grpc.NumStreamWorkers(pluginCalls),
 	}
 	if tlsConfig != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsConfig)))
