@@ -31,6 +31,14 @@ import (
 func BenchmarkNumbering(b *testing.B) {
 	const callers, rounds, counter = 16, 5, "docno/12/2026"
 	f := setup(b)
+	// The host-call rate is the operator's share of the host for one
+	// plugin process (--plugin-host-calls, 1,000 a second by default, for
+	// two CPUs; BenchmarkPlugin's callback pair measures it): at that
+	// default this benchmark's host side ran at the throttle's 1,200 puts
+	// a second, whatever numbering costs. Lifted here, as an operator
+	// lifts it with the server's CPUs, so that numbering is what is
+	// measured; the county's bound of 8 calls under way stays.
+	f.deps.HostCallRate = 1_000_000
 	p := launchDocket(b, f, "")
 	ctx := context.Background()
 	schema := "`" + registry.SchemaName(f.db.SchemaPrefix, wengyuan) + "`"
