@@ -168,6 +168,17 @@ func TestACitizensMessageIsRoutedAnsweredLatePublishedAndRated(t *testing.T) {
 	if open.Level != 0 {
 		t.Fatalf("a fresh task is level %d", open.Level)
 	}
+	// Routed as it was left, the message kept the reply's deadline from
+	// its submission's own transaction (the oversight's overdue counts
+	// go by it).
+	r = call(t, "GET", mod+"/messages/"+id, tokens["xxzx"], nil)
+	if due := decode[struct {
+		Message struct {
+			DueAt *time.Time `json:"due_at"`
+		} `json:"message"`
+	}](t, r).Message.DueAt; due == nil || !due.Equal(*open.DueAt) {
+		t.Fatalf("the routed message's deadline is %v, its reply task's %v: %s", due, open.DueAt, r.body)
+	}
 	for _, step := range []struct {
 		at    time.Time
 		level int

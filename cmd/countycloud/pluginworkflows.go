@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"slices"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -82,8 +83,14 @@ func (w pluginWorkflows) StartFor(ctx context.Context, c host.Capability, code s
 	start := workflow.StartInput{Workflow: code, Title: in.Title, Reference: in.Reference, SubjectUnitID: in.SubjectUnit, SMSReminder: in.SMS,
 		TimeLimitDays: in.TimeLimitDays, Public: in.Public, InitiatorUnitID: in.InitiatorUnit}
 	if in.Alongside != nil {
-		start.Alongside = func(ctx context.Context, tx *sqlx.Tx, inst workflow.Instance) error {
-			return in.Alongside(ctx, tx, inst.ID)
+		start.Alongside = func(ctx context.Context, tx *sqlx.Tx, inst workflow.Instance, opened []workflow.Task) error {
+			started := host.Started{Instance: inst.ID, Due: map[string]time.Time{}}
+			for _, t := range opened {
+				if _, seen := started.Due[t.Step]; !seen && t.DueAt != nil {
+					started.Due[t.Step] = *t.DueAt
+				}
+			}
+			return in.Alongside(ctx, tx, started)
 		}
 	}
 	out, err := w.engine.Start(as(ctx, c), c.County, start)

@@ -55,7 +55,7 @@ func leaveMessage(c *call, _ params) (int, any, error) {
 	}
 	c.audit("message.leave", id, nil, map[string]any{"number": m.Number, "category": m.Category})
 	if routed {
-		m = c.routedAsLeft(id, done.Record.Version, m, done.Outcome)
+		c.routedAsLeft(id, m)
 	}
 	return http.StatusCreated, map[string]any{
 		"receipt": done.Receipt,
@@ -75,7 +75,7 @@ func (c *call) submitRouted(id string, m message) (sdk.Submitted, bool, error) {
 	now := c.now.UTC()
 	m.Status, m.UnitID, m.RoutedAt, m.RoutedBy, m.RoutedMonth = statusRouted, unit, &now, c.req.Caller.Login, now.In(china).Format(monthLayout)
 	done, err := c.host.Submit(c.ctx, sdk.Submission{Collection: collMessages, ID: id, Document: m, NumberField: "number",
-		Workflow: wfMessage, InstanceField: "instance_id",
+		Workflow: wfMessage, InstanceField: "instance_id", DueField: "due_at", DueStep: stepReply,
 		Start: sdk.StartOptions{Title: title(m), Reference: id, SubjectUnitID: unit, InitiatorUnitID: office}})
 	if errors.Is(err, sdk.ErrInvalid) {
 		c.log.Warn("a message the county's rule routes was left for the IT office: the host refused its start", "category", m.Category,
@@ -91,21 +91,12 @@ func (c *call) submitRouted(id string, m message) (sdk.Submitted, bool, error) {
 	return done, true, nil
 }
 
-// routedAsLeft does what follows a message routed as it was left: it
-// keeps the reply's deadline in it, counts it received by its unit and
-// records the routing. The message is the citizen's by then, with its
-// receipt: a deadline the host fails to keep is logged, and the reply
-// task still shows it.
-func (c *call) routedAsLeft(id string, version int64, m message, out *sdk.Outcome) message {
-	if due := replyDue(out.Opened); due != nil {
-		m.DueAt = due
-		if _, err := c.host.Put(c.ctx, collMessages, id, version, m); err != nil {
-			c.log.Error("the reply's deadline was not kept in the message", "message", id, "request", c.req.RequestID, "err", err)
-		}
-	}
+// routedAsLeft does what follows a message routed as it was left, its
+// reply's deadline kept in it by the host (DueField): it counts it
+// received by its unit and records the routing.
+func (c *call) routedAsLeft(id string, m message) {
 	c.count(measureReceived, m.UnitID, "received:"+id)
 	c.audit("message.route", id, map[string]any{"status": statusNew}, map[string]any{"unit_id": m.UnitID, "instance_id": m.InstanceID, "rule": true, "as_left": true})
-	return m
 }
 
 // byReceipt finds the message of a receipt's number and code. A wrong

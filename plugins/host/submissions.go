@@ -25,12 +25,15 @@ import (
 // document: a name as the manifest's indexed fields are named.
 var memberPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
-// Placeholders as long as any number and instance id, so that a document
-// checked with them is within the limits with the real ones.
+// Placeholders as long as any number, instance id and deadline, so
+// that a document checked with them is within the limits with the real
+// ones.
 const (
 	longestReceiptNumber = "0000-000000000000"
 	largestInstanceID    = math.MaxInt64
 )
+
+var latestDue = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
 
 // submissions is the Submissions service: a citizen's submission — its
 // record, its receipt and, if asked, its workflow's start — in one
@@ -71,7 +74,7 @@ func (s *submissions) Submit(ctx context.Context, req *pluginv1.SubmitRequest) (
 	// public is the public request's entry in the trail, when the
 	// submission writes it (publicTrail.carry).
 	var public *audit.Entry
-	write := func(ctx context.Context, tx *sqlx.Tx, instance int64) error {
+	write := func(ctx context.Context, tx *sqlx.Tx, started Started) error {
 		if len(also) > 0 {
 			if err := s.writeBatch(ctx, tx, also); err != nil {
 				return err
@@ -82,7 +85,7 @@ func (s *submissions) Submit(ctx context.Context, req *pluginv1.SubmitRequest) (
 		if err := r.takeNumber(ctx, tx); err != nil {
 			return err
 		}
-		document, fields, err := doc.with(r.number, instance)
+		document, fields, err := doc.with(r.number, started.Instance, doc.due(started))
 		if err != nil {
 			return err
 		}
@@ -112,7 +115,7 @@ func (s *submissions) Submit(ctx context.Context, req *pluginv1.SubmitRequest) (
 		err := c.trail.carry(func(entry *audit.Entry) error {
 			public = entry
 			return keptTwice(store.AgainIfDeadlocked(func() error {
-				return s.router.InTenantTx(ctx, c.County, func(ctx context.Context, tx *sqlx.Tx) error { return write(ctx, tx, 0) })
+				return s.router.InTenantTx(ctx, c.County, func(ctx context.Context, tx *sqlx.Tx) error { return write(ctx, tx, Started{}) })
 			}), req.GetCollection(), req.GetId())
 		})
 		if err != nil {
@@ -177,9 +180,9 @@ type submittedDocument struct {
 	document []byte
 	// members are document's but the host's, if the host sets any,
 	// sorted by name and each written as it is written back.
-	members                    []writtenMember
-	numberField, instanceField string
-	indexed                    []string
+	members                                       []writtenMember
+	numberField, instanceField, dueField, dueStep string
+	indexed                                       []string
 }
 
 // writtenMember is a member of a document the host writes back: its
@@ -193,23 +196,31 @@ type writtenMember struct {
 // anything is written as PutRecord would refuse the document written.
 func (s *submissions) submitted(req *pluginv1.SubmitRequest) (*submittedDocument, error) {
 	d := &submittedDocument{document: req.GetDocument(), numberField: req.GetNumberField(), instanceField: req.GetInstanceField(),
-		indexed: s.indexed[req.GetCollection()]}
+		dueField: req.GetDueField(), dueStep: req.GetDueStep(), indexed: s.indexed[req.GetCollection()]}
 	o := req.GetStart()
-	for _, field := range []string{d.numberField, d.instanceField} {
-		if field != "" && !memberPattern.MatchString(field) {
+	for _, field := range d.hostFields() {
+		if !memberPattern.MatchString(field) {
 			return nil, status.Errorf(codes.InvalidArgument, "member %q: use 1 to 64 letters, digits or underscores, starting with a letter or an underscore", field)
 		}
 	}
+	fields := d.hostFields()
+	slices.Sort(fields)
 	switch {
-	case d.numberField != "" && d.numberField == d.instanceField:
-		return nil, status.Errorf(codes.InvalidArgument, "the receipt's number and the instance's id cannot both be member %q", d.numberField)
+	case len(slices.Compact(fields)) < len(d.hostFields()):
+		return nil, status.Error(codes.InvalidArgument, "the receipt's number, the instance's id and the deadline are members of their own")
 	case req.GetWorkflow() == "" && d.instanceField != "":
 		return nil, status.Errorf(codes.InvalidArgument, "instance_field %q names the started instance's member, and the submission starts no workflow", d.instanceField)
+	case req.GetWorkflow() == "" && d.dueField != "":
+		return nil, status.Errorf(codes.InvalidArgument, "due_field %q names the deadline of a task the start opens, and the submission starts no workflow", d.dueField)
+	case (d.dueField == "") != (d.dueStep == ""):
+		return nil, status.Error(codes.InvalidArgument, "due_field and due_step go together: the member and the step whose task's deadline it keeps")
+	case len(d.dueStep) > 64:
+		return nil, status.Errorf(codes.InvalidArgument, "due_step is %d bytes; a step's id is at most 64", len(d.dueStep))
 	case req.GetWorkflow() == "" && o != nil && (o.GetTitle() != "" || o.GetReference() != "" || o.GetSubjectUnitId() != 0 || o.GetSmsReminder() ||
 		o.GetTimeLimitDays() != 0 || o.GetInitiatorUnitId() != 0):
 		return nil, status.Error(codes.InvalidArgument, "the submission has a start's options and starts no workflow: name the workflow")
 	}
-	if d.numberField != "" || d.instanceField != "" {
+	if len(d.hostFields()) > 0 {
 		if len(d.document) > MaxDocumentBytes {
 			return nil, status.Errorf(codes.InvalidArgument, "document is %d bytes; the limit is %d", len(d.document), MaxDocumentBytes)
 		}
@@ -222,14 +233,14 @@ func (s *submissions) submitted(req *pluginv1.SubmitRequest) (*submittedDocument
 			return nil, status.Errorf(codes.InvalidArgument, "document: %v", err)
 		}
 	}
-	_, _, err := d.with(longestReceiptNumber, largestInstanceID)
+	_, _, err := d.with(longestReceiptNumber, largestInstanceID, &latestDue)
 	return d, err
 }
 
 // hostFields are the members the host sets.
 func (d *submittedDocument) hostFields() []string {
 	var out []string
-	for _, f := range []string{d.numberField, d.instanceField} {
+	for _, f := range []string{d.numberField, d.instanceField, d.dueField} {
 		if f != "" {
 			out = append(out, f)
 		}
@@ -237,17 +248,31 @@ func (d *submittedDocument) hostFields() []string {
 	return out
 }
 
-// with is the document to write, with number and instance in its
-// members, and its indexed values. It is what encoding/json writes of
-// the document's members with the host's set (keys sorted, values
-// compacted, nothing escaped for HTML: the host's members are a number
-// and digits), the module's members encoded once, when submitted: a
-// submission writes its document twice, checked with the longest number
-// before its transaction and with its own in it.
-func (d *submittedDocument) with(number string, instance int64) ([]byte, []fieldValue, error) {
+// due is the deadline d's due field keeps of what was started, nil
+// without one.
+func (d *submittedDocument) due(started Started) *time.Time {
+	if d.dueField == "" {
+		return nil
+	}
+	due, ok := started.Due[d.dueStep]
+	if !ok {
+		return nil
+	}
+	return &due
+}
+
+// with is the document to write, with number, instance and due (left
+// out if nil) in its members, and its indexed values. It is what
+// encoding/json writes of the document's members with the host's set
+// (keys sorted, values compacted, nothing escaped for HTML: the host's
+// members are a number, digits and a time), the module's members
+// encoded once, when submitted: a submission writes its document twice,
+// checked with the longest number before its transaction and with its
+// own in it.
+func (d *submittedDocument) with(number string, instance int64, due *time.Time) ([]byte, []fieldValue, error) {
 	document := d.document
 	if d.members != nil {
-		host := make([]writtenMember, 0, 2)
+		host := make([]writtenMember, 0, 3)
 		if d.numberField != "" {
 			value, _ := json.Marshal(number)
 			encoded, err := encodeMember(d.numberField, value)
@@ -262,6 +287,14 @@ func (d *submittedDocument) with(number string, instance int64) ([]byte, []field
 				return nil, nil, status.Errorf(codes.InvalidArgument, "document: %v", err)
 			}
 			host = append(host, writtenMember{d.instanceField, encoded})
+		}
+		if d.dueField != "" && due != nil {
+			value, _ := json.Marshal(due.UTC())
+			encoded, err := encodeMember(d.dueField, value)
+			if err != nil {
+				return nil, nil, status.Errorf(codes.InvalidArgument, "document: %v", err)
+			}
+			host = append(host, writtenMember{d.dueField, encoded})
 		}
 		slices.SortFunc(host, func(a, b writtenMember) int { return strings.Compare(a.name, b.name) })
 		document = writeMembers(d.members, host)

@@ -142,7 +142,7 @@ func (e *startsInTx) StartFor(ctx context.Context, c host.Capability, code strin
 	id := e.last.Add(1)
 	err := e.router.InTenantTx(ctx, c.County, func(ctx context.Context, tx *sqlx.Tx) error {
 		if in.Alongside != nil {
-			if err := in.Alongside(ctx, tx, id); err != nil {
+			if err := in.Alongside(ctx, tx, host.Started{Instance: id}); err != nil {
 				return err
 			}
 		}
@@ -377,6 +377,13 @@ func TestARefusedSubmissionWritesNothingAndTakesNoNumber(t *testing.T) {
 		{"the number and the instance in one member", "/submit/x", citizenCaller, letter("x", func(s *sdk.Submission) { s.InstanceField = "number" }), "invalid"},
 		{"an instance's member without a workflow", "/submit/x", citizenCaller, letter("x", func(s *sdk.Submission) { s.Workflow, s.Start = "", sdk.StartOptions{} }), "invalid"},
 		{"a start's options without a workflow", "/submit/x", citizenCaller, letter("x", func(s *sdk.Submission) { s.Workflow, s.InstanceField = "", "" }), "invalid"},
+		{"a deadline's member without its step", "/submit/x", citizenCaller, letter("x", func(s *sdk.Submission) { s.DueField = "due_at" }), "invalid"},
+		{"a deadline's step without its member", "/submit/x", citizenCaller, letter("x", func(s *sdk.Submission) { s.DueStep = "reply" }), "invalid"},
+		{"the instance and the deadline in one member", "/submit/x", citizenCaller, letter("x", func(s *sdk.Submission) { s.DueField, s.DueStep = "instance_id", "reply" }), "invalid"},
+		{"a deadline's member the host cannot set", "/submit/x", citizenCaller, letter("x", func(s *sdk.Submission) { s.DueField, s.DueStep = "due at", "reply" }), "invalid"},
+		{"a deadline's member without a workflow", "/submit/x", citizenCaller, letter("x", func(s *sdk.Submission) {
+			s.Workflow, s.Start, s.InstanceField, s.DueField, s.DueStep = "", sdk.StartOptions{}, "", "due_at", "reply"
+		}), "invalid"},
 		{"a further record that exists", "/submit/x", citizenCaller, letter("x", func(s *sdk.Submission) {
 			s.Also = []sdk.RecordPut{{Collection: "letters", ID: "new", Document: map[string]any{}}, {Collection: "letters", ID: "L1", Document: map[string]any{}}}
 		}), "changed meanwhile"},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"google.golang.org/grpc/codes"
@@ -64,10 +65,18 @@ type StartFor struct {
 	// name only its own unit.
 	InitiatorUnit int64
 	// Alongside, if set, runs in the start's transaction once the
-	// instance and its first tasks are written, given the instance's id;
+	// instance and its first tasks are written, given what was started;
 	// its error rolls the start back. Submit writes the record and its
 	// receipt with it.
-	Alongside func(ctx context.Context, tx *sqlx.Tx, instance int64) error
+	Alongside func(ctx context.Context, tx *sqlx.Tx, started Started) error
+}
+
+// Started is what a start has written when its Alongside runs.
+type Started struct {
+	Instance int64
+	// Due are the deadlines of the tasks it opened, by step (the first
+	// task of a step); a task without a deadline is not in it.
+	Due map[string]time.Time
 }
 
 // ActWith is an action of the HostWorkflows service.

@@ -28,6 +28,15 @@ type Submission struct {
 	// InstanceField, if set (with Workflow), is the member the host sets
 	// to the started instance's id.
 	InstanceField string
+	// DueField, if set (with Workflow and DueStep), is the member the
+	// host sets to the deadline of the task the start opens at DueStep,
+	// an RFC 3339 time in UTC, so that the record keeps its deadline
+	// from the moment it exists. The member is left out when the start
+	// opens no task at DueStep or that task has no deadline (a county
+	// may have added a step before it). A host older than DueField
+	// ignores it: check the member in Submitted.Record.
+	DueField string
+	DueStep  string
 	// Also are further records of the module written in the same
 	// transaction, as PutRecords writes them: at most MaxSubmissionAlso,
 	// within MaxBatchBytes together. One that cannot be written
@@ -75,7 +84,7 @@ func (h *Host) Submit(ctx context.Context, s Submission) (Submitted, error) {
 	}
 	o := s.Start
 	req := &pluginv1.SubmitRequest{Capability: h.capability, Collection: s.Collection, Id: s.ID, Document: data,
-		NumberField: s.NumberField, Workflow: s.Workflow, InstanceField: s.InstanceField, Also: also,
+		NumberField: s.NumberField, Workflow: s.Workflow, InstanceField: s.InstanceField, DueField: s.DueField, DueStep: s.DueStep, Also: also,
 		Start: &pluginv1.SubmitStart{Title: o.Title, Reference: o.Reference, SubjectUnitId: o.SubjectUnitID, SmsReminder: o.SMSReminder,
 			TimeLimitDays: days32([]int{o.TimeLimitDays})[0], InitiatorUnitId: o.InitiatorUnitID}}
 	if e := s.Audit; e != nil {

@@ -179,11 +179,11 @@ type StartInput struct {
 	// unit. Set by the plugin host alone, never from an API body.
 	InitiatorUnitID int64 `json:"-"`
 	// Alongside, if set, runs in the start's transaction once the
-	// instance and its first tasks are written, before it commits: what
-	// it writes commits with the start, and its error rolls the start
-	// back. The plugin host writes a submission's record and receipt
-	// with it. Never from an API body.
-	Alongside func(ctx context.Context, tx *sqlx.Tx, inst Instance) error `json:"-"`
+	// instance and its first tasks (opened) are written, before it
+	// commits: what it writes commits with the start, and its error
+	// rolls the start back. The plugin host writes a submission's record
+	// and receipt with it. Never from an API body.
+	Alongside func(ctx context.Context, tx *sqlx.Tx, inst Instance, opened []Task) error `json:"-"`
 }
 
 // Outcome is what starting or acting did.
@@ -252,7 +252,7 @@ func (s *Service) Start(ctx context.Context, tenant string, in StartInput) (Outc
 			return err
 		}
 		if in.Alongside != nil {
-			if err := in.Alongside(ctx, tx, run.inst); err != nil {
+			if err := in.Alongside(ctx, tx, run.inst, run.opened); err != nil {
 				return err
 			}
 		}

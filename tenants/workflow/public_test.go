@@ -135,10 +135,13 @@ func TestAPublicStartIsStartedFromTheOfficeThatTakesSubmissionsIn(t *testing.T) 
 func TestWhatAStartDoesAlongsideCommitsWithItOrUndoesIt(t *testing.T) {
 	f := setup(t)
 	wy := f.counties[wengyuan]
-	keep := func(ctx context.Context, tx *sqlx.Tx, inst workflow.Instance) error {
+	keep := func(ctx context.Context, tx *sqlx.Tx, inst workflow.Instance, opened []workflow.Task) error {
 		var tasks int
 		if err := tx.GetContext(ctx, &tasks, "SELECT COUNT(*) FROM workflow_tasks WHERE instance_id = ?", inst.ID); err != nil || tasks != 1 {
 			return fmt.Errorf("the hook sees %d tasks of instance %d: %v", tasks, inst.ID, err)
+		}
+		if len(opened) != 1 || opened[0].InstanceID != inst.ID {
+			return fmt.Errorf("the hook is given the tasks %+v as opened by instance %d", opened, inst.ID)
 		}
 		_, err := tx.ExecContext(ctx, "INSERT INTO plugin_records (plugin, collection, record_id, version, document, created_at, updated_at) VALUES ('hotline', 'letters', ?, 1, '{}', NOW(), NOW())",
 			fmt.Sprint(inst.ID))
@@ -147,8 +150,8 @@ func TestWhatAStartDoesAlongsideCommitsWithItOrUndoesIt(t *testing.T) {
 	failed := errors.New("the record could not be written")
 	before := f.snapshot(t, wengyuan)
 	_, err := f.svc.Start(wy.as("clerk1"), wengyuan, workflow.StartInput{Workflow: "office.incoming", Title: "来文",
-		Alongside: func(ctx context.Context, tx *sqlx.Tx, inst workflow.Instance) error {
-			if err := keep(ctx, tx, inst); err != nil {
+		Alongside: func(ctx context.Context, tx *sqlx.Tx, inst workflow.Instance, opened []workflow.Task) error {
+			if err := keep(ctx, tx, inst, opened); err != nil {
 				return err
 			}
 			return failed

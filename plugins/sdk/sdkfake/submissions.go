@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/countycloud/countycloud/plugins/sdk"
 )
@@ -29,16 +30,18 @@ func (h *Host) SetStarter(start Starter) {
 // the test set no Starter.
 var ErrNoStarter = errors.New("sdkfake: the submission starts a workflow, and no Starter is set (SetStarter)")
 
-// Placeholders as long as any number and instance id, to check a
-// submission's document before its number and instance are known.
+// Placeholders as long as any number, instance id and deadline, to
+// check a submission's document before they are known.
 const (
 	longestReceiptNumber = "0000-000000000000"
 	largestInstanceID    = math.MaxInt64
 )
 
+var latestDue = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+
 // Submit hands s in as sdk.Host.Submit: the record created with the
-// receipt's number in NumberField and the instance's id in
-// InstanceField, its receipt, and its workflow started with the
+// receipt's number in NumberField, the instance's id in InstanceField
+// and the deadline of the task opened at DueStep in DueField, its receipt, and its workflow started with the
 // Starter, all or nothing. Every check is made before the Starter is
 // asked, and nothing is written if it fails; the Starter runs without
 // the fake's lock, so a submission of the same record meanwhile may yet
@@ -59,6 +62,7 @@ func (h *Host) Submit(ctx context.Context, s sdk.Submission) (sdk.Submitted, err
 	}
 	var out sdk.Submitted
 	instance := int64(0)
+	var due *time.Time
 	if s.Workflow != "" {
 		if start == nil {
 			return sdk.Submitted{}, ErrNoStarter
@@ -68,11 +72,12 @@ func (h *Host) Submit(ctx context.Context, s sdk.Submission) (sdk.Submitted, err
 			return sdk.Submitted{}, err
 		}
 		out.Outcome, instance = &started, started.Instance.ID
+		due = dueAt(started.Opened, s.DueStep)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	r := h.nextReceipt()
-	w, err := h.submittedWrite(s, data, r.Number, instance)
+	w, err := h.submittedWrite(s, data, r.Number, instance, due)
 	if err != nil {
 		return sdk.Submitted{}, err
 	}
@@ -105,22 +110,24 @@ func (h *Host) checkSubmission(s sdk.Submission, data []byte) (Starter, error) {
 	if err := h.failing(Call{Method: "Submit", Collection: s.Collection, ID: s.ID}); err != nil {
 		return nil, err
 	}
-	for _, field := range []string{s.NumberField, s.InstanceField} {
+	for _, field := range []string{s.NumberField, s.InstanceField, s.DueField} {
 		if field != "" && !numberFieldPattern.MatchString(field) {
 			return nil, fmt.Errorf("%w: member %q: use 1 to 64 letters, digits or underscores, starting with a letter or an underscore", sdk.ErrInvalid, field)
 		}
 	}
 	switch {
-	case s.NumberField != "" && s.NumberField == s.InstanceField:
-		return nil, fmt.Errorf("%w: the receipt's number and the instance's id cannot both be member %q", sdk.ErrInvalid, s.NumberField)
-	case s.Workflow == "" && s.InstanceField != "":
-		return nil, fmt.Errorf("%w: instance_field %q names the started instance's member, and the submission starts no workflow", sdk.ErrInvalid, s.InstanceField)
+	case s.NumberField != "" && (s.NumberField == s.InstanceField || s.NumberField == s.DueField) || s.InstanceField != "" && s.InstanceField == s.DueField:
+		return nil, fmt.Errorf("%w: the receipt's number, the instance's id and the deadline are members of their own", sdk.ErrInvalid)
+	case s.Workflow == "" && (s.InstanceField != "" || s.DueField != ""):
+		return nil, fmt.Errorf("%w: instance_field and due_field name what the start sets, and the submission starts no workflow", sdk.ErrInvalid)
+	case (s.DueField == "") != (s.DueStep == ""):
+		return nil, fmt.Errorf("%w: due_field and due_step go together: the member and the step whose task's deadline it keeps", sdk.ErrInvalid)
 	case s.Workflow == "" && s.Start != sdk.StartOptions{}:
 		return nil, fmt.Errorf("%w: the submission has a start's options and starts no workflow: name the workflow", sdk.ErrInvalid)
 	case s.Workflow != "" && h.manifest.Workflows[s.Workflow] == nil:
 		return nil, fmt.Errorf("%w: the manifest of %s has no workflow %q", sdk.ErrNotFound, h.manifest.ID, s.Workflow)
 	}
-	if _, err := h.submittedWrite(s, data, longestReceiptNumber, largestInstanceID); err != nil {
+	if _, err := h.submittedWrite(s, data, longestReceiptNumber, largestInstanceID, &latestDue); err != nil {
 		return nil, err
 	}
 	if _, err := h.writableAlso(s); err != nil {
@@ -156,11 +163,11 @@ func (h *Host) writableAlso(s sdk.Submission) ([]put, error) {
 }
 
 // submittedWrite is the creation of s's record, its document data with
-// number and instance set in its members, checked as the host checks
-// it, under h.mu.
-func (h *Host) submittedWrite(s sdk.Submission, data []byte, number string, instance int64) (put, error) {
+// number, instance and due (if known) set in its members, checked as the
+// host checks it, under h.mu.
+func (h *Host) submittedWrite(s sdk.Submission, data []byte, number string, instance int64, due *time.Time) (put, error) {
 	document := data
-	if s.NumberField != "" || s.InstanceField != "" {
+	if s.NumberField != "" || s.InstanceField != "" || s.DueField != "" {
 		var top map[string]json.RawMessage
 		if len(data) > maxDocumentBytes || json.Unmarshal(data, &top) != nil || top == nil {
 			return put{}, fmt.Errorf("%w: document is not a JSON object of at most %d bytes", sdk.ErrInvalid, maxDocumentBytes)
@@ -170,6 +177,12 @@ func (h *Host) submittedWrite(s sdk.Submission, data []byte, number string, inst
 		}
 		if s.InstanceField != "" {
 			top[s.InstanceField] = json.RawMessage(strconv.FormatInt(instance, 10))
+		}
+		if s.DueField != "" {
+			delete(top, s.DueField)
+			if due != nil {
+				top[s.DueField], _ = json.Marshal(due.UTC())
+			}
 		}
 		var b bytes.Buffer
 		enc := json.NewEncoder(&b)
@@ -184,4 +197,14 @@ func (h *Host) submittedWrite(s sdk.Submission, data []byte, number string, inst
 		return put{}, err
 	}
 	return w, h.writable(w)
+}
+
+// dueAt is the deadline of the task opened at step, nil if none.
+func dueAt(opened []sdk.Task, step string) *time.Time {
+	for _, t := range opened {
+		if t.Step == step {
+			return t.DueAt
+		}
+	}
+	return nil
 }

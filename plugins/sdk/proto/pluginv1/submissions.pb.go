@@ -55,7 +55,15 @@ type SubmitRequest struct {
 	Also []*RecordPut `protobuf:"bytes,9,rep,name=also,proto3" json:"also,omitempty"`
 	// audit, if set, is the plugin's entry of the audit trail for the
 	// submission, written in the same transaction under Audit's checks.
-	Audit         *SubmitAudit `protobuf:"bytes,10,opt,name=audit,proto3" json:"audit,omitempty"`
+	Audit *SubmitAudit `protobuf:"bytes,10,opt,name=audit,proto3" json:"audit,omitempty"`
+	// due_field, if set (with a workflow and due_step), is the member the
+	// host sets to the deadline of the task the start opens at due_step,
+	// as an RFC 3339 time in UTC; left out when the start opens no task
+	// there or the task has no deadline (a county may have added a step
+	// before it).
+	DueField string `protobuf:"bytes,11,opt,name=due_field,json=dueField,proto3" json:"due_field,omitempty"`
+	// due_step is the step whose opened task's deadline due_field keeps.
+	DueStep       string `protobuf:"bytes,12,opt,name=due_step,json=dueStep,proto3" json:"due_step,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -158,6 +166,20 @@ func (x *SubmitRequest) GetAudit() *SubmitAudit {
 		return x.Audit
 	}
 	return nil
+}
+
+func (x *SubmitRequest) GetDueField() string {
+	if x != nil {
+		return x.DueField
+	}
+	return ""
+}
+
+func (x *SubmitRequest) GetDueStep() string {
+	if x != nil {
+		return x.DueStep
+	}
+	return ""
 }
 
 // SubmitAudit is a submission's audit entry, as AuditRequest's.
@@ -393,7 +415,7 @@ var File_proto_pluginv1_submissions_proto protoreflect.FileDescriptor
 
 const file_proto_pluginv1_submissions_proto_rawDesc = "" +
 	"\n" +
-	" proto/pluginv1/submissions.proto\x12\x15countycloud.plugin.v1\x1a\x1bproto/pluginv1/plugin.proto\x1a\x1cproto/pluginv1/batches.proto\x1a\x1dproto/pluginv1/receipts.proto\"\x8b\x03\n" +
+	" proto/pluginv1/submissions.proto\x12\x15countycloud.plugin.v1\x1a\x1bproto/pluginv1/plugin.proto\x1a\x1cproto/pluginv1/batches.proto\x1a\x1dproto/pluginv1/receipts.proto\"\xc3\x03\n" +
 	"\rSubmitRequest\x12\x1e\n" +
 	"\n" +
 	"capability\x18\x01 \x01(\tR\n" +
@@ -409,7 +431,9 @@ const file_proto_pluginv1_submissions_proto_rawDesc = "" +
 	"\x0einstance_field\x18\b \x01(\tR\rinstanceField\x124\n" +
 	"\x04also\x18\t \x03(\v2 .countycloud.plugin.v1.RecordPutR\x04also\x128\n" +
 	"\x05audit\x18\n" +
-	" \x01(\v2\".countycloud.plugin.v1.SubmitAuditR\x05audit\"\x91\x01\n" +
+	" \x01(\v2\".countycloud.plugin.v1.SubmitAuditR\x05audit\x12\x1b\n" +
+	"\tdue_field\x18\v \x01(\tR\bdueField\x12\x19\n" +
+	"\bdue_step\x18\f \x01(\tR\adueStep\"\x91\x01\n" +
 	"\vSubmitAudit\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12\x1f\n" +
 	"\vobject_type\x18\x02 \x01(\tR\n" +
