@@ -78,8 +78,9 @@ func (s *boundedStream) RecvMsg(m any) error {
 }
 
 // serveHost serves the host services to a plugin on ln until ctx ends:
-// at most maxHostConns connections, maxHostStreams calls on each, and
-// the call limits of calls. A pool of stream workers, one for each call
+// at most maxHostConns connections, maxHostStreams calls on each, the
+// call limits of calls, and no request with a field the host does not
+// know (refuseUnknownFields). A pool of stream workers, one for each call
 // a plugin may have served at once, serves the calls, as the SDK's
 // server does for the host's calls: a call runs on a goroutine whose stack grew
 // serving others, rather than on a new one that grows its stack again
@@ -88,7 +89,7 @@ func serveHost(ctx context.Context, ln net.Listener, tlsConfig *tls.Config, call
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(maxHostMessage),
 		grpc.MaxConcurrentStreams(maxHostStreams),
-		grpc.ChainUnaryInterceptor(calls.intercept),
+		grpc.ChainUnaryInterceptor(calls.intercept, refuseUnknownFields),
 		grpc.NumStreamWorkers(pluginCalls),
 	}
 	if tlsConfig != nil {

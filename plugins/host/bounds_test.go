@@ -154,6 +154,20 @@ func TestAHugeMessageToTheHostIsRefused(t *testing.T) {
 	}
 }
 
+// A plugin built against a newer SDK than the host sends fields the
+// host's protocol lacks; protocol buffers would skip them, and the host
+// answer as if it had done what they asked. It refuses the request
+// instead, whether the field is in the request or in a message within
+// it, and writes nothing.
+func TestARequestWithAFieldTheHostDoesNotKnowIsRefused(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	p := launchHostile(t, f)
+	if got := hostileCall(t, p, "/newer", ""); got != `{"put":"Unimplemented","submit":"Unimplemented","written":"NotFound"}` {
+		t.Fatalf("requests with a field the host does not know: %s", got)
+	}
+}
+
 func TestAFloodOfBrokerMessagesIsHeldBack(t *testing.T) {
 	// Not parallel: within measures the whole test process.
 	f := setup(t)

@@ -170,6 +170,22 @@ func (m *hostileModule) Handle(ctx context.Context, req *pluginv1.HandleRequest)
 		// protocol's bytes rather than made as a document first.
 		err := conn.Invoke(ctx, pluginv1.Host_PutRecord_FullMethodName, putRecordOnTheWire(req.GetCapability(), n), &pluginv1.Record{}, grpc.ForceCodec(wireCodec{zeroAnswers: &h.zeroAnswers}))
 		return answer(status.Code(err).String())
+	case "/newer":
+		// What a plugin built against a newer SDK than the host sends: a
+		// field the host's protocol lacks, in the request itself and in
+		// a message within it.
+		newer := protowire.AppendString(protowire.AppendTag(nil, 99, protowire.BytesType), "a newer SDK's field")
+		put := append(mustMarshal(&pluginv1.PutRecordRequest{Capability: req.GetCapability(), Collection: "notes", Id: "newer",
+			Document: []byte(`{"unit":"办公室"}`)}), newer...)
+		const startField = 7
+		start := append(mustMarshal(&pluginv1.SubmitStart{Title: "群众来信"}), newer...)
+		submit := protowire.AppendBytes(protowire.AppendTag(mustMarshal(&pluginv1.SubmitRequest{Capability: req.GetCapability(), Collection: "notes",
+			Id: "newer", Document: []byte(`{}`)}), startField, protowire.BytesType), start)
+		codec := grpc.ForceCodec(wireCodec{zeroAnswers: &h.zeroAnswers})
+		putErr := conn.Invoke(ctx, pluginv1.Host_PutRecord_FullMethodName, wireMessage(put), &pluginv1.Record{}, codec)
+		submitErr := conn.Invoke(ctx, pluginv1.Submissions_Submit_FullMethodName, wireMessage(submit), &pluginv1.SubmitResponse{}, codec)
+		_, getErr := host.GetRecord(ctx, &pluginv1.GetRecordRequest{Capability: req.GetCapability(), Collection: "notes", Id: "newer"})
+		return answer(map[string]string{"put": status.Code(putErr).String(), "submit": status.Code(submitErr).String(), "written": status.Code(getErr).String()})
 	case "/broker":
 		// Stream ids the host never asked for, as fast as it takes them.
 		go func() {
@@ -247,6 +263,14 @@ func (m *hostileModule) Handle(ctx context.Context, req *pluginv1.HandleRequest)
 		return answer(calls)
 	}
 	return &pluginv1.HandleResponse{Status: 404}, nil
+}
+
+func mustMarshal(m proto.Message) []byte {
+	b, err := proto.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 // wireMessage is a message as its bytes on the wire.
