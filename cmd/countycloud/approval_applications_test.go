@@ -95,6 +95,23 @@ func TestAnApprovalApplicationThroughTheHost(t *testing.T) {
 	if r := call(t, "GET", lc+"/applications", lcadmin, nil); r.status != 200 || !strings.Contains(string(r.body), `"applications":[]`) {
 		t.Errorf("Lechang's applications after a refused token: %d %s", r.status, r.body)
 	}
+	// Each county's application is checked against its own item of the
+	// code (the module keeps items by county), and an item changed since
+	// the module read it is read again before anything is written: the
+	// host refuses a submission against the item as it was.
+	r = call(t, "POST", lcPub+"/public/applications", "", application)
+	want(t, "apply online in Lechang", r, 201, "")
+	if r := call(t, "GET", lc+"/applications/"+decode[struct{ ID string }](t, r).ID, lcadmin, nil); r.status != 200 || !strings.Contains(string(r.body), `"unit_id":1`) {
+		t.Fatalf("Lechang's application: %d %s", r.status, r.body)
+	}
+	renamed := maps.Clone(item)
+	renamed["version"], renamed["name"] = 1, "企业投资项目备案（变更）"
+	want(t, "the county admin renames the item", call(t, "PUT", wy+"/items/XK-001", tokens["wyadmin"], renamed), 200, "")
+	r = call(t, "POST", pub+"/public/applications", "", application)
+	want(t, "apply online after the rename", r, 201, "")
+	if r := call(t, "GET", wy+"/applications/"+decode[struct{ ID string }](t, r).ID, tokens["wyadmin"], nil); r.status != 200 || !strings.Contains(string(r.body), `"item_name":"企业投资项目备案（变更）"`) {
+		t.Fatalf("the application after the rename: %d %s", r.status, r.body)
+	}
 	// handInPDF hands in a PDF of material for the application of a
 	// receipt, its bytes sent.
 	handInPDF := func(number, code, material string) {

@@ -3,8 +3,11 @@ package host
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -71,6 +74,8 @@ type Process struct {
 	manifest sdk.Manifest
 	caps     *Capabilities
 	county   string
+	// countyKeys key the process's counties' keys (countyKey).
+	countyKeys []byte
 	// runner is the sandbox's runner of the process, which go-plugin
 	// does not report the process ID of.
 	runner *cmdRunner
@@ -164,7 +169,7 @@ func Launch(ctx context.Context, b Binary, d Deps) (*Process, error) {
 	if err := lowerPriority(p.Pid()); err != nil {
 		d.Log.WarnContext(ctx, "plugin runs at the host's priority", "plugin", b.Manifest.ID, "err", err)
 	}
-	p.caps, p.county = d.Capabilities, b.County
+	p.caps, p.county, p.countyKeys = d.Capabilities, b.County, newCountyKeys()
 	return p, nil
 }
 
@@ -266,8 +271,31 @@ func (p *Process) Handle(ctx context.Context, county string, req *pluginv1.Handl
 		Caller: audit.Actor{Kind: c.GetKind(), ID: c.GetAccountId(), Login: c.GetLogin(), Unit: c.GetUnitId()}, Roles: c.GetRoles(),
 		Address: c.GetAddress(), SMSReminders: smsRemindersAllowed(req.GetSettings()), trail: publicTrailFrom(ctx)})
 	defer revoke()
-	req.Capability = token
+	// What the host does beyond the protocol's first messages, which a
+	// plugin relies on only when told.
+	req.Capability, req.CountyKey, req.HostFeatures = token, p.countyKey(county), []string{sdk.FeatureSubmitUnchanged}
 	return p.module.Handle(ctx, req)
+}
+
+// newCountyKeys is the secret of a process's county keys: its own, so
+// that a key tells a plugin nothing of the county beyond its requests,
+// and nothing another process could match.
+func newCountyKeys() []byte {
+	secret := make([]byte, 32)
+	// crypto/rand.Read never fails (it panics if the system cannot give
+	// randomness).
+	_, _ = rand.Read(secret)
+	return secret
+}
+
+// countyKey stands for county to the plugin (HandleRequest.county_key):
+// the same for each of its requests to this process, another for
+// another county, and not the county's code, which the protocol keeps
+// from plugins.
+func (p *Process) countyKey(county string) string {
+	mac := hmac.New(sha256.New, p.countyKeys)
+	mac.Write([]byte(county))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:18])
 }
 
 // Manifest is the manifest the running plugin reported.

@@ -122,6 +122,10 @@ type recordWrite struct {
 	// document and its indexed values are checked already.
 	document []byte
 	fields   []fieldValue
+	// unchanged, for a creation, are records that must be as read for
+	// it to be written (a submission's): checked in its
+	// INSERT, no round trip of their own.
+	unchanged []recordVersion
 }
 
 // created is the record w creates.
@@ -144,13 +148,26 @@ func (s *records) write(ctx context.Context, tx *sqlx.Tx, w recordWrite) (record
 	var out recordRow
 	key := []any{s.plugin, w.collection, w.id}
 	if w.version == 0 {
-		_, err := tx.ExecContext(ctx, "INSERT INTO plugin_records (plugin, collection, record_id, version, document, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?, ?)",
-			append(key, string(w.document), w.now, w.now)...)
+		query, args := "INSERT INTO plugin_records (plugin, collection, record_id, version, document, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?, ?)",
+			append(key, string(w.document), w.now, w.now)
+		if len(w.unchanged) > 0 {
+			query, args = s.insertIfUnchanged(args, w.unchanged)
+		}
+		res, err := tx.ExecContext(ctx, query, args...)
 		if isDuplicate(err) {
 			return recordRow{}, errRecordExists(w.collection, w.id)
 		}
 		if err != nil {
 			return recordRow{}, fmt.Errorf("create record: %w", err)
+		}
+		if len(w.unchanged) > 0 {
+			n, err := res.RowsAffected()
+			if err != nil {
+				return recordRow{}, fmt.Errorf("create record: %w", err)
+			}
+			if n == 0 {
+				return recordRow{}, errStale(w.unchanged)
+			}
 		}
 		return w.created(), indexRecord(ctx, tx, s.plugin, w.collection, w.id, w.fields)
 	}
@@ -173,6 +190,23 @@ func (s *records) write(ctx context.Context, tx *sqlx.Tx, w recordWrite) (record
 		return recordRow{}, fmt.Errorf("replace record: %w", err)
 	}
 	return out, indexRecord(ctx, tx, s.plugin, w.collection, w.id, w.fields)
+}
+
+// insertIfUnchanged is the creation of a record whose columns are args
+// that inserts nothing unless every one of unchanged is at its version
+// and was last written when it says, and its arguments. Read as the transaction reads, as a read before it
+// would have read them, in the same statement.
+func (s *records) insertIfUnchanged(args []any, unchanged []recordVersion) (string, []any) {
+	var q strings.Builder
+	q.WriteString("INSERT INTO plugin_records (plugin, collection, record_id, version, document, created_at, updated_at) SELECT ?, ?, ?, 1, ?, ?, ? FROM DUAL WHERE ")
+	for i, u := range unchanged {
+		if i > 0 {
+			q.WriteString(" AND ")
+		}
+		q.WriteString("EXISTS (SELECT 1 FROM plugin_records WHERE plugin = ? AND collection = ? AND record_id = ? AND version = ? AND updated_at = ?)")
+		args = append(args, s.plugin, u.collection, u.id, u.version, u.updatedAt)
+	}
+	return q.String(), args
 }
 
 // fieldRows are the index rows of record id.

@@ -66,6 +66,10 @@ func (s *submissions) Submit(ctx context.Context, req *pluginv1.SubmitRequest) (
 	if err != nil {
 		return nil, err
 	}
+	unchanged, err := unchangedRecords(req)
+	if err != nil {
+		return nil, err
+	}
 	entry, err := s.auditEntry(c, req.GetAudit(), r.at)
 	if err != nil {
 		return nil, err
@@ -89,7 +93,8 @@ func (s *submissions) Submit(ctx context.Context, req *pluginv1.SubmitRequest) (
 		if err != nil {
 			return err
 		}
-		out, err = s.write(ctx, tx, recordWrite{collection: req.GetCollection(), id: req.GetId(), now: r.at, document: document, fields: fields})
+		out, err = s.write(ctx, tx, recordWrite{collection: req.GetCollection(), id: req.GetId(), now: r.at, document: document, fields: fields,
+			unchanged: unchanged})
 		if err != nil {
 			return err
 		}
@@ -158,6 +163,64 @@ func (s *submissions) alsoWritten(req *pluginv1.SubmitRequest, now time.Time) ([
 		return nil, status.Errorf(codes.InvalidArgument, "a submission writes at most %d further records, not %d", maxSubmissionAlso, len(req.GetAlso()))
 	}
 	return s.checkedWrites(req.GetAlso(), now, map[[2]string]bool{{req.GetCollection(), req.GetId()}: true})
+}
+
+// recordVersion is a record as a plugin read it: its key, its version
+// and when it was last written.
+type recordVersion struct {
+	collection, id string
+	version        int64
+	updatedAt      time.Time
+}
+
+// unchangedRecords are the records req was made against, checked: each
+// a record's key at a version a record has, none written by req.
+func unchangedRecords(req *pluginv1.SubmitRequest) ([]recordVersion, error) {
+	if len(req.GetUnchanged()) > maxSubmissionAlso {
+		return nil, status.Errorf(codes.InvalidArgument, "a submission lists at most %d unchanged records, not %d", maxSubmissionAlso, len(req.GetUnchanged()))
+	}
+	out := make([]recordVersion, 0, len(req.GetUnchanged()))
+	for _, u := range req.GetUnchanged() {
+		if err := checkKey(u.GetCollection(), u.GetId()); err != nil {
+			return nil, err
+		}
+		if u.GetVersion() < 1 {
+			return nil, status.Errorf(codes.InvalidArgument, "unchanged record %s/%s: version %d is not a record's", u.GetCollection(), u.GetId(), u.GetVersion())
+		}
+		at, err := time.Parse(time.RFC3339Nano, u.GetUpdatedAt())
+		if err != nil {
+			return nil, status.Errorf(codes.InvalidArgument, "unchanged record %s/%s: updated_at %q is not a record's time (RFC 3339)", u.GetCollection(), u.GetId(), u.GetUpdatedAt())
+		}
+		written := u.GetCollection() == req.GetCollection() && u.GetId() == req.GetId() ||
+			slices.ContainsFunc(req.GetAlso(), func(p *pluginv1.RecordPut) bool {
+				return p.GetCollection() == u.GetCollection() && p.GetId() == u.GetId()
+			})
+		if written {
+			return nil, status.Errorf(codes.InvalidArgument, "record %s/%s is written by the submission and cannot be unchanged", u.GetCollection(), u.GetId())
+		}
+		out = append(out, recordVersion{collection: u.GetCollection(), id: u.GetId(), version: u.GetVersion(), updatedAt: at.UTC()})
+	}
+	return out, nil
+}
+
+// errStale refuses a submission one of whose unchanged records is at
+// another version, or gone: ABORTED, which the SDK tells from another
+// conflict by its detail.
+func errStale(unchanged []recordVersion) error {
+	st := status.Newf(codes.Aborted, "a record the submission was made against changed since it was read (%s)", unchangedList(unchanged))
+	if detailed, err := st.WithDetails(&pluginv1.StaleSubmission{}); err == nil {
+		st = detailed
+	}
+	return st.Err()
+}
+
+// unchangedList names the records and their versions.
+func unchangedList(unchanged []recordVersion) string {
+	names := make([]string, len(unchanged))
+	for i, u := range unchanged {
+		names[i] = u.collection + "/" + u.id + " at version " + strconv.FormatInt(u.version, 10) + " of " + u.updatedAt.Format(time.RFC3339Nano)
+	}
+	return strings.Join(names, ", ")
 }
 
 // auditEntry is the submission's entry a of the audit trail, checked as

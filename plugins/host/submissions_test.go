@@ -26,7 +26,8 @@ import (
 // The inbox module is the test plugin of the Submissions service: POST
 // /submit/{id} hands in the sdk.Submission of its body as letter id,
 // POST /twice/{id} two of them in one request, GET /lookup/{number}/{code}
-// finds a receipt's record; PUT /letters/{id}, POST /receipts/{id} and
+// finds a receipt's record, GET /county says what the host told of the
+// request's county and features (409 answers sdk.ErrStale); PUT /letters/{id}, POST /receipts/{id} and
 // DELETE /letters/{id} keep, give a receipt to and drop a letter by the
 // separate calls, and POST /separate/{id} submits by them (Put,
 // IssueReceipt, Put with the number) as a module did before Submit.
@@ -84,6 +85,8 @@ func (m *inbox) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, erro
 		kept := m.kept
 		m.mu.Unlock()
 		out, err = kept.Submit(ctx, s)
+	case r.Method == "GET" && parts[0] == "county":
+		out = map[string]any{"county": r.County, "checks_unchanged": r.Host.ChecksUnchanged()}
 	case r.Method == "GET" && parts[0] == "lookup":
 		out, err = r.Host.LookupReceipt(ctx, parts[1], parts[2])
 	case r.Method == "PUT":
@@ -94,6 +97,9 @@ func (m *inbox) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, erro
 		err = r.Host.Delete(ctx, "letters", s.ID, 1)
 	default:
 		return &sdk.Response{Status: 404}, nil
+	}
+	if errors.Is(err, sdk.ErrStale) {
+		return &sdk.Response{Status: 409, Body: []byte(err.Error())}, nil
 	}
 	if err != nil {
 		return &sdk.Response{Status: 400, Body: []byte(err.Error())}, nil
@@ -567,4 +573,73 @@ func TestSubmissionsWaitingForTheYearsFirstNumberWhoseTakerRollsBackAreNumbered(
 	if want := []string{fmt.Sprintf("%d-000001", year), fmt.Sprintf("%d-000002", year), fmt.Sprintf("%d-000003", year)}; !slices.Equal(got, want) {
 		t.Errorf("numbers %v, want %v", got, want)
 	}
+}
+
+// TestASubmissionIsWrittenOnlyAgainstRecordsAsRead: a submission made
+// against a record as read is written while the record is as read, and
+// refused whole (sdk.ErrStale) once it changed, was deleted and created
+// again at the same version, or is another county's record of the same
+// id and version; the host names the feature and gives each county a
+// key of its own, the same from one request to the next.
+func TestASubmissionIsWrittenOnlyAgainstRecordsAsRead(t *testing.T) {
+	t.Parallel()
+	w := newInboxWorld(t)
+	type told struct {
+		County          string `json:"county"`
+		ChecksUnchanged bool   `json:"checks_unchanged"`
+	}
+	first, again := decodeAs[told](t, w.do(t, wengyuan, citizenCaller, "GET", "/county", nil)), decodeAs[told](t, w.do(t, wengyuan, citizenCaller, "GET", "/county", nil))
+	other := decodeAs[told](t, w.do(t, lechang, citizenCaller, "GET", "/county", nil))
+	if !first.ChecksUnchanged || first.County == "" || first != again || other.County == first.County || strings.Contains(first.County, "wengyuan") {
+		t.Fatalf("the host told %+v, then %+v, and %+v in another county", first, again, other)
+	}
+	clerk := &pluginv1.Caller{Kind: "account", Login: "clerk", AccountId: 7, UnitId: 3, Roles: []string{"clerk"}}
+	rules := decodeAs[sdk.Record](t, w.do(t, wengyuan, clerk, "PUT", "/letters/rules", nil))
+	theirs := decodeAs[sdk.Record](t, w.do(t, lechang, clerk, "PUT", "/letters/rules", nil))
+	if rules.Version != 1 || theirs.Version != 1 {
+		t.Fatalf("the rules %+v and %+v", rules, theirs)
+	}
+	against := func(r sdk.Record, workflow string) sdk.Submission {
+		s := sdk.Submission{Document: map[string]any{"status": "received"}, NumberField: "number", Unchanged: []sdk.RecordVersion{sdk.VersionOf(r)}}
+		if workflow != "" {
+			s.Workflow, s.InstanceField, s.Start = workflow, "instance_id", sdk.StartOptions{Title: "群众来信", SubjectUnitID: 3}
+		}
+		return s
+	}
+	for _, flow := range []string{"", "letter"} {
+		got := decodeAs[sdk.Submitted](t, w.do(t, wengyuan, citizenCaller, "POST", "/submit/L-"+flow, against(rules, flow)))
+		if got.Receipt.Number == "" {
+			t.Fatalf("a submission against the rules as read: %+v", got)
+		}
+	}
+	refused := func(county, id string, s sdk.Submission, status int) {
+		t.Helper()
+		before := w.state(t, county)
+		if r := w.do(t, county, citizenCaller, "POST", "/submit/"+id, s); r.status != status {
+			t.Errorf("%s in %s: %d %s, want %d", id, county, r.status, r.body, status)
+		}
+		if after := w.state(t, county); after != before {
+			t.Errorf("%s in %s left %s, was %s", id, county, after, before)
+		}
+	}
+	// Another county's record of the same id and version is not the one read.
+	refused(lechang, "L2", against(rules, ""), 409)
+	refused(lechang, "L2", against(rules, "letter"), 409)
+	if r := w.do(t, wengyuan, clerk, "DELETE", "/letters/rules", nil); r.status != 200 {
+		t.Fatalf("delete the rules: %d %s", r.status, r.body)
+	}
+	refused(wengyuan, "L3", against(rules, ""), 409)
+	again1 := decodeAs[sdk.Record](t, w.do(t, wengyuan, clerk, "PUT", "/letters/rules", nil))
+	if again1.Version != rules.Version {
+		t.Fatalf("the rules created again at version %d", again1.Version)
+	}
+	refused(wengyuan, "L3", against(rules, ""), 409)
+	refused(wengyuan, "L3", against(rules, "letter"), 409)
+	decodeAs[sdk.Submitted](t, w.do(t, wengyuan, citizenCaller, "POST", "/submit/L3", against(again1, "letter")))
+	own := against(again1, "")
+	own.Unchanged[0].ID = "L4"
+	refused(wengyuan, "L4", own, 400)
+	stale := against(again1, "")
+	stale.Unchanged[0].Version = 0
+	refused(wengyuan, "L4", stale, 400)
 }

@@ -32,6 +32,10 @@ var (
 	// ErrTooLarge: a public upload is larger than the module or the host
 	// takes.
 	ErrTooLarge = errors.New("too large")
+	// ErrStale: a record a submission was made against (Unchanged)
+	// changed since it was read; nothing was written. It is an
+	// ErrConflict too.
+	ErrStale = fmt.Errorf("%w: a record the submission was made against changed", ErrConflict)
 )
 
 // Host is the host's services for one request. Everything it reaches is
@@ -66,6 +70,8 @@ type Host struct {
 	// connection.
 	downloads  pluginv1.PublicDownloadsClient
 	capability string
+	// checksUnchanged: the host named FeatureSubmitUnchanged.
+	checksUnchanged bool
 }
 
 // Record is a JSON document in one of the plugin's collections.

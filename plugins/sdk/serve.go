@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/hashicorp/go-plugin"
@@ -39,6 +40,12 @@ type Request struct {
 	// Settings are the county's settings of the module, a JSON object
 	// the manifest's settings schema accepted ({} if it gave none).
 	Settings json.RawMessage
+	// County stands for the request's county without naming it: the
+	// same for every request of one county to this process, another for
+	// every other county. Key by it whatever is kept between requests,
+	// so that no county is answered from another's. Empty from a host
+	// that does not give one: keep nothing then.
+	County string
 	// Host is the host's services, for this request only.
 	Host *Host
 }
@@ -176,8 +183,10 @@ func (s *moduleServer) Handle(ctx context.Context, req *pluginv1.HandleRequest) 
 		Caller:    Caller{Kind: c.GetKind(), Login: c.GetLogin(), AccountID: c.GetAccountId(), UnitID: c.GetUnitId(), Roles: c.GetRoles(), Address: c.GetAddress()},
 		RequestID: req.GetRequestId(),
 		Settings:  req.GetSettings(),
+		County:    req.GetCountyKey(),
 		Host: &Host{client: host, seals: seals, measures: measures, receipts: receipts, numbers: numbers, workflows: workflows, directory: directory,
-			batches: batches, suspension: suspension, uploads: uploads, submissions: submissions, downloads: downloads, capability: req.GetCapability()},
+			batches: batches, suspension: suspension, uploads: uploads, submissions: submissions, downloads: downloads, capability: req.GetCapability(),
+			checksUnchanged: slices.Contains(req.GetHostFeatures(), FeatureSubmitUnchanged)},
 	}
 	resp, err := s.module.Handle(ctx, r)
 	if err != nil {

@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/countycloud/countycloud/plugins/sdk/proto/pluginv1"
 )
@@ -48,6 +52,30 @@ type Submission struct {
 	// Its After, if nil, is the record as written (its number and
 	// instance id in it).
 	Audit *AuditEntry
+	// Unchanged are records the submission was made against, each as
+	// read (VersionOf): if one is at another version, was written at
+	// another time or is gone, nothing is written and Submit answers
+	// ErrStale. At most MaxSubmissionAlso,
+	// none of them the record or one of Also. Only a host that
+	// ChecksUnchanged checks them; with any other, Submit refuses a
+	// submission that lists some (ErrInvalid) rather than have them
+	// ignored.
+	Unchanged []RecordVersion
+}
+
+// RecordVersion is a record of the module as read: its version and
+// when it was last written (a record deleted and created again is at
+// version 1 again, written later). VersionOf gives a Record's.
+type RecordVersion struct {
+	Collection string
+	ID         string
+	Version    int64
+	UpdatedAt  time.Time
+}
+
+// VersionOf is the RecordVersion of r as read.
+func VersionOf(r Record) RecordVersion {
+	return RecordVersion{Collection: r.Collection, ID: r.ID, Version: r.Version, UpdatedAt: r.UpdatedAt}
 }
 
 // MaxSubmissionAlso bounds a submission's further records (Also).
@@ -82,11 +110,21 @@ func (h *Host) Submit(ctx context.Context, s Submission) (Submitted, error) {
 	if err != nil {
 		return Submitted{}, err
 	}
+	if len(s.Unchanged) > 0 && !h.checksUnchanged {
+		return Submitted{}, fmt.Errorf("%w: this host does not check a submission's unchanged records", ErrInvalid)
+	}
+	if len(s.Unchanged) > MaxSubmissionAlso {
+		return Submitted{}, fmt.Errorf("%w: a submission lists at most %d unchanged records, not %d", ErrInvalid, MaxSubmissionAlso, len(s.Unchanged))
+	}
 	o := s.Start
 	req := &pluginv1.SubmitRequest{Capability: h.capability, Collection: s.Collection, Id: s.ID, Document: data,
 		NumberField: s.NumberField, Workflow: s.Workflow, InstanceField: s.InstanceField, DueField: s.DueField, DueStep: s.DueStep, Also: also,
 		Start: &pluginv1.SubmitStart{Title: o.Title, Reference: o.Reference, SubjectUnitId: o.SubjectUnitID, SmsReminder: o.SMSReminder,
 			TimeLimitDays: days32([]int{o.TimeLimitDays})[0], InitiatorUnitId: o.InitiatorUnitID}}
+	for _, u := range s.Unchanged {
+		req.Unchanged = append(req.Unchanged, &pluginv1.RecordVersion{Collection: u.Collection, Id: u.ID, Version: u.Version,
+			UpdatedAt: u.UpdatedAt.UTC().Format(time.RFC3339Nano)})
+	}
 	if e := s.Audit; e != nil {
 		req.Audit = &pluginv1.SubmitAudit{Action: e.Action, ObjectType: e.ObjectType, ObjectId: e.ObjectID}
 		if req.Audit.Before, err = document(e.Before); err != nil {
@@ -97,6 +135,9 @@ func (h *Host) Submit(ctx context.Context, s Submission) (Submitted, error) {
 		}
 	}
 	resp, err := h.submissions.Submit(ctx, req)
+	if stale(err) {
+		return Submitted{}, fmt.Errorf("%w: %s", ErrStale, status.Convert(err).Message())
+	}
 	if err != nil {
 		return Submitted{}, hostError(err)
 	}
@@ -109,4 +150,27 @@ func (h *Host) Submit(ctx context.Context, s Submission) (Submitted, error) {
 		out.Outcome = &started
 	}
 	return out, nil
+}
+
+// FeatureSubmitUnchanged is the host's feature of checking a
+// submission's Unchanged records (Host.ChecksUnchanged).
+const FeatureSubmitUnchanged = "submit.unchanged"
+
+// ChecksUnchanged says whether the host checks a Submission's Unchanged
+// records: whether it named FeatureSubmitUnchanged with the request.
+func (h *Host) ChecksUnchanged() bool { return h.checksUnchanged }
+
+// stale says whether err is the host's refusal of a submission one of
+// whose unchanged records changed.
+func stale(err error) bool {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.Aborted {
+		return false
+	}
+	for _, d := range st.Details() {
+		if _, ok := d.(*pluginv1.StaleSubmission); ok {
+			return true
+		}
+	}
+	return false
 }

@@ -45,7 +45,8 @@
 //     the instance's id set in its members and issues its receipt, writes
 //     its further records (Also) as PutRecords would and appends its
 //     audit entry (its After, if nil, the record as written), all or
-//     nothing; the workflow is started by the test's own fake of the
+//     nothing, refused with sdk.ErrStale if one of its Unchanged records
+//     is not at its version (the fake ChecksUnchanged); the workflow is started by the test's own fake of the
 //     engine, which SetStarter names (ErrNoStarter without one).
 //   - Units: the county's, as New is given them (AddUnits and RemoveUnits
 //     change them during a test); Units leaves out ids the county lacks.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -84,6 +85,9 @@ func (h *Host) Submit(ctx context.Context, s sdk.Submission) (sdk.Submitted, err
 	if err := h.receiptless(s.Collection, s.ID); err != nil {
 		return sdk.Submitted{}, err
 	}
+	if err := h.checkUnchanged(s); err != nil {
+		return sdk.Submitted{}, err
+	}
 	also, err := h.writableAlso(s)
 	if err != nil {
 		return sdk.Submitted{}, err
@@ -141,7 +145,41 @@ func (h *Host) checkSubmission(s sdk.Submission, data []byte) (Starter, error) {
 	if err := h.receiptless(s.Collection, s.ID); err != nil {
 		return nil, err
 	}
+	if err := h.checkUnchanged(s); err != nil {
+		return nil, err
+	}
 	return h.starter, nil
+}
+
+// ChecksUnchanged is sdk.Host.ChecksUnchanged: the fake checks a
+// submission's Unchanged records.
+func (h *Host) ChecksUnchanged() bool { return true }
+
+// checkUnchanged refuses s as the host does if one of its Unchanged
+// records is not at its version: sdk.ErrStale. Under h.mu.
+func (h *Host) checkUnchanged(s sdk.Submission) error {
+	if len(s.Unchanged) > sdk.MaxSubmissionAlso {
+		return fmt.Errorf("%w: a submission lists at most %d unchanged records, not %d", sdk.ErrInvalid, sdk.MaxSubmissionAlso, len(s.Unchanged))
+	}
+	for _, u := range s.Unchanged {
+		if err := checkKey(u.Collection, u.ID); err != nil {
+			return err
+		}
+		if u.Version < 1 {
+			return fmt.Errorf("%w: unchanged record %s/%s: version %d is not a record's", sdk.ErrInvalid, u.Collection, u.ID, u.Version)
+		}
+		written := u.Collection == s.Collection && u.ID == s.ID ||
+			slices.ContainsFunc(s.Also, func(p sdk.RecordPut) bool { return p.Collection == u.Collection && p.ID == u.ID })
+		if written {
+			return fmt.Errorf("%w: record %s/%s is written by the submission and cannot be unchanged", sdk.ErrInvalid, u.Collection, u.ID)
+		}
+	}
+	for _, u := range s.Unchanged {
+		if r, ok := h.records[u.Collection][u.ID]; !ok || r.Version != u.Version || !r.UpdatedAt.Equal(u.UpdatedAt) {
+			return fmt.Errorf("%w: record %s/%s is no longer at version %d of %s", sdk.ErrStale, u.Collection, u.ID, u.Version, u.UpdatedAt)
+		}
+	}
+	return nil
 }
 
 // writableAlso are s's further records, checked as the host checks them

@@ -135,7 +135,18 @@ type HandleRequest struct {
 	RequestId string            `protobuf:"bytes,8,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// settings are the county's settings of the module, as its manifest's
 	// schema accepted them (a JSON object).
-	Settings      []byte `protobuf:"bytes,9,opt,name=settings,proto3" json:"settings,omitempty"`
+	Settings []byte `protobuf:"bytes,9,opt,name=settings,proto3" json:"settings,omitempty"`
+	// county_key stands for the request's county without naming it: the
+	// same for every request of one county to this plugin process, another
+	// for every other county. A plugin keys by it what it keeps between
+	// requests, so that no county is answered from another's. Empty from a
+	// host that does not give one.
+	CountyKey string `protobuf:"bytes,10,opt,name=county_key,json=countyKey,proto3" json:"county_key,omitempty"`
+	// host_features name what this host does beyond the protocol's first
+	// messages, which a plugin may rely on only when named here (a host
+	// ignores the fields it does not know): "submit.unchanged", the host
+	// checks SubmitRequest.unchanged.
+	HostFeatures  []string `protobuf:"bytes,11,rep,name=host_features,json=hostFeatures,proto3" json:"host_features,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -229,6 +240,20 @@ func (x *HandleRequest) GetRequestId() string {
 func (x *HandleRequest) GetSettings() []byte {
 	if x != nil {
 		return x.Settings
+	}
+	return nil
+}
+
+func (x *HandleRequest) GetCountyKey() string {
+	if x != nil {
+		return x.CountyKey
+	}
+	return ""
+}
+
+func (x *HandleRequest) GetHostFeatures() []string {
+	if x != nil {
+		return x.HostFeatures
 	}
 	return nil
 }
@@ -1902,7 +1927,7 @@ const file_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\x0fManifestRequest\x12#\n" +
 	"\rhost_services\x18\x01 \x01(\rR\fhostServices\".\n" +
 	"\x10ManifestResponse\x12\x1a\n" +
-	"\bmanifest\x18\x01 \x01(\fR\bmanifest\"\x80\x03\n" +
+	"\bmanifest\x18\x01 \x01(\fR\bmanifest\"\xc4\x03\n" +
 	"\rHandleRequest\x12\x1e\n" +
 	"\n" +
 	"capability\x18\x01 \x01(\tR\n" +
@@ -1915,7 +1940,11 @@ const file_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\x06caller\x18\a \x01(\v2\x1d.countycloud.plugin.v1.CallerR\x06caller\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\b \x01(\tR\trequestId\x12\x1a\n" +
-	"\bsettings\x18\t \x01(\fR\bsettings\x1a:\n" +
+	"\bsettings\x18\t \x01(\fR\bsettings\x12\x1d\n" +
+	"\n" +
+	"county_key\x18\n" +
+	" \x01(\tR\tcountyKey\x12#\n" +
+	"\rhost_features\x18\v \x03(\tR\fhostFeatures\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9a\x01\n" +

@@ -63,7 +63,14 @@ type SubmitRequest struct {
 	// before it).
 	DueField string `protobuf:"bytes,11,opt,name=due_field,json=dueField,proto3" json:"due_field,omitempty"`
 	// due_step is the step whose opened task's deadline due_field keeps.
-	DueStep       string `protobuf:"bytes,12,opt,name=due_step,json=dueStep,proto3" json:"due_step,omitempty"`
+	DueStep string `protobuf:"bytes,12,opt,name=due_step,json=dueStep,proto3" json:"due_step,omitempty"`
+	// unchanged are records of the plugin the submission was made against,
+	// each as the plugin read it: if one is at another version, was
+	// written at another time or is gone, nothing is written and the
+	// answer is ABORTED with a StaleSubmission among its details. At most 10, none of them the
+	// submission's record or one of also. Only a host whose HandleRequest
+	// names the feature "submit.unchanged" checks them.
+	Unchanged     []*RecordVersion `protobuf:"bytes,13,rep,name=unchanged,proto3" json:"unchanged,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -182,6 +189,123 @@ func (x *SubmitRequest) GetDueStep() string {
 	return ""
 }
 
+func (x *SubmitRequest) GetUnchanged() []*RecordVersion {
+	if x != nil {
+		return x.Unchanged
+	}
+	return nil
+}
+
+// RecordVersion is a record of the plugin as read: its version and
+// when it was last written (a record deleted and created again is at
+// version 1 again, written later).
+type RecordVersion struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Collection string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	Id         string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	Version    int64                  `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// updated_at is the record's, RFC 3339 as Record's.
+	UpdatedAt     string `protobuf:"bytes,4,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordVersion) Reset() {
+	*x = RecordVersion{}
+	mi := &file_proto_pluginv1_submissions_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordVersion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordVersion) ProtoMessage() {}
+
+func (x *RecordVersion) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pluginv1_submissions_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordVersion.ProtoReflect.Descriptor instead.
+func (*RecordVersion) Descriptor() ([]byte, []int) {
+	return file_proto_pluginv1_submissions_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RecordVersion) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+func (x *RecordVersion) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *RecordVersion) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *RecordVersion) GetUpdatedAt() string {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return ""
+}
+
+// StaleSubmission is the detail of a submission refused because one of
+// its unchanged records changed: the plugin reads them again.
+type StaleSubmission struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StaleSubmission) Reset() {
+	*x = StaleSubmission{}
+	mi := &file_proto_pluginv1_submissions_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StaleSubmission) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StaleSubmission) ProtoMessage() {}
+
+func (x *StaleSubmission) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pluginv1_submissions_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StaleSubmission.ProtoReflect.Descriptor instead.
+func (*StaleSubmission) Descriptor() ([]byte, []int) {
+	return file_proto_pluginv1_submissions_proto_rawDescGZIP(), []int{2}
+}
+
 // SubmitAudit is a submission's audit entry, as AuditRequest's.
 type SubmitAudit struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
@@ -198,7 +322,7 @@ type SubmitAudit struct {
 
 func (x *SubmitAudit) Reset() {
 	*x = SubmitAudit{}
-	mi := &file_proto_pluginv1_submissions_proto_msgTypes[1]
+	mi := &file_proto_pluginv1_submissions_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -210,7 +334,7 @@ func (x *SubmitAudit) String() string {
 func (*SubmitAudit) ProtoMessage() {}
 
 func (x *SubmitAudit) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_pluginv1_submissions_proto_msgTypes[1]
+	mi := &file_proto_pluginv1_submissions_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -223,7 +347,7 @@ func (x *SubmitAudit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitAudit.ProtoReflect.Descriptor instead.
 func (*SubmitAudit) Descriptor() ([]byte, []int) {
-	return file_proto_pluginv1_submissions_proto_rawDescGZIP(), []int{1}
+	return file_proto_pluginv1_submissions_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *SubmitAudit) GetAction() string {
@@ -278,7 +402,7 @@ type SubmitStart struct {
 
 func (x *SubmitStart) Reset() {
 	*x = SubmitStart{}
-	mi := &file_proto_pluginv1_submissions_proto_msgTypes[2]
+	mi := &file_proto_pluginv1_submissions_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -290,7 +414,7 @@ func (x *SubmitStart) String() string {
 func (*SubmitStart) ProtoMessage() {}
 
 func (x *SubmitStart) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_pluginv1_submissions_proto_msgTypes[2]
+	mi := &file_proto_pluginv1_submissions_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -303,7 +427,7 @@ func (x *SubmitStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitStart.ProtoReflect.Descriptor instead.
 func (*SubmitStart) Descriptor() ([]byte, []int) {
-	return file_proto_pluginv1_submissions_proto_rawDescGZIP(), []int{2}
+	return file_proto_pluginv1_submissions_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SubmitStart) GetTitle() string {
@@ -362,7 +486,7 @@ type SubmitResponse struct {
 
 func (x *SubmitResponse) Reset() {
 	*x = SubmitResponse{}
-	mi := &file_proto_pluginv1_submissions_proto_msgTypes[3]
+	mi := &file_proto_pluginv1_submissions_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -374,7 +498,7 @@ func (x *SubmitResponse) String() string {
 func (*SubmitResponse) ProtoMessage() {}
 
 func (x *SubmitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_pluginv1_submissions_proto_msgTypes[3]
+	mi := &file_proto_pluginv1_submissions_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -387,7 +511,7 @@ func (x *SubmitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitResponse.ProtoReflect.Descriptor instead.
 func (*SubmitResponse) Descriptor() ([]byte, []int) {
-	return file_proto_pluginv1_submissions_proto_rawDescGZIP(), []int{3}
+	return file_proto_pluginv1_submissions_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SubmitResponse) GetRecord() *Record {
@@ -415,7 +539,7 @@ var File_proto_pluginv1_submissions_proto protoreflect.FileDescriptor
 
 const file_proto_pluginv1_submissions_proto_rawDesc = "" +
 	"\n" +
-	" proto/pluginv1/submissions.proto\x12\x15countycloud.plugin.v1\x1a\x1bproto/pluginv1/plugin.proto\x1a\x1cproto/pluginv1/batches.proto\x1a\x1dproto/pluginv1/receipts.proto\"\xc3\x03\n" +
+	" proto/pluginv1/submissions.proto\x12\x15countycloud.plugin.v1\x1a\x1bproto/pluginv1/plugin.proto\x1a\x1cproto/pluginv1/batches.proto\x1a\x1dproto/pluginv1/receipts.proto\"\x87\x04\n" +
 	"\rSubmitRequest\x12\x1e\n" +
 	"\n" +
 	"capability\x18\x01 \x01(\tR\n" +
@@ -433,7 +557,17 @@ const file_proto_pluginv1_submissions_proto_rawDesc = "" +
 	"\x05audit\x18\n" +
 	" \x01(\v2\".countycloud.plugin.v1.SubmitAuditR\x05audit\x12\x1b\n" +
 	"\tdue_field\x18\v \x01(\tR\bdueField\x12\x19\n" +
-	"\bdue_step\x18\f \x01(\tR\adueStep\"\x91\x01\n" +
+	"\bdue_step\x18\f \x01(\tR\adueStep\x12B\n" +
+	"\tunchanged\x18\r \x03(\v2$.countycloud.plugin.v1.RecordVersionR\tunchanged\"x\n" +
+	"\rRecordVersion\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\tR\n" +
+	"collection\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x03R\aversion\x12\x1d\n" +
+	"\n" +
+	"updated_at\x18\x04 \x01(\tR\tupdatedAt\"\x11\n" +
+	"\x0fStaleSubmission\"\x91\x01\n" +
 	"\vSubmitAudit\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12\x1f\n" +
 	"\vobject_type\x18\x02 \x01(\tR\n" +
@@ -467,29 +601,32 @@ func file_proto_pluginv1_submissions_proto_rawDescGZIP() []byte {
 	return file_proto_pluginv1_submissions_proto_rawDescData
 }
 
-var file_proto_pluginv1_submissions_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_proto_pluginv1_submissions_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_proto_pluginv1_submissions_proto_goTypes = []any{
-	(*SubmitRequest)(nil),  // 0: countycloud.plugin.v1.SubmitRequest
-	(*SubmitAudit)(nil),    // 1: countycloud.plugin.v1.SubmitAudit
-	(*SubmitStart)(nil),    // 2: countycloud.plugin.v1.SubmitStart
-	(*SubmitResponse)(nil), // 3: countycloud.plugin.v1.SubmitResponse
-	(*RecordPut)(nil),      // 4: countycloud.plugin.v1.RecordPut
-	(*Record)(nil),         // 5: countycloud.plugin.v1.Record
-	(*IssuedReceipt)(nil),  // 6: countycloud.plugin.v1.IssuedReceipt
+	(*SubmitRequest)(nil),   // 0: countycloud.plugin.v1.SubmitRequest
+	(*RecordVersion)(nil),   // 1: countycloud.plugin.v1.RecordVersion
+	(*StaleSubmission)(nil), // 2: countycloud.plugin.v1.StaleSubmission
+	(*SubmitAudit)(nil),     // 3: countycloud.plugin.v1.SubmitAudit
+	(*SubmitStart)(nil),     // 4: countycloud.plugin.v1.SubmitStart
+	(*SubmitResponse)(nil),  // 5: countycloud.plugin.v1.SubmitResponse
+	(*RecordPut)(nil),       // 6: countycloud.plugin.v1.RecordPut
+	(*Record)(nil),          // 7: countycloud.plugin.v1.Record
+	(*IssuedReceipt)(nil),   // 8: countycloud.plugin.v1.IssuedReceipt
 }
 var file_proto_pluginv1_submissions_proto_depIdxs = []int32{
-	2, // 0: countycloud.plugin.v1.SubmitRequest.start:type_name -> countycloud.plugin.v1.SubmitStart
-	4, // 1: countycloud.plugin.v1.SubmitRequest.also:type_name -> countycloud.plugin.v1.RecordPut
-	1, // 2: countycloud.plugin.v1.SubmitRequest.audit:type_name -> countycloud.plugin.v1.SubmitAudit
-	5, // 3: countycloud.plugin.v1.SubmitResponse.record:type_name -> countycloud.plugin.v1.Record
-	6, // 4: countycloud.plugin.v1.SubmitResponse.receipt:type_name -> countycloud.plugin.v1.IssuedReceipt
-	0, // 5: countycloud.plugin.v1.Submissions.Submit:input_type -> countycloud.plugin.v1.SubmitRequest
-	3, // 6: countycloud.plugin.v1.Submissions.Submit:output_type -> countycloud.plugin.v1.SubmitResponse
-	6, // [6:7] is the sub-list for method output_type
-	5, // [5:6] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	4, // 0: countycloud.plugin.v1.SubmitRequest.start:type_name -> countycloud.plugin.v1.SubmitStart
+	6, // 1: countycloud.plugin.v1.SubmitRequest.also:type_name -> countycloud.plugin.v1.RecordPut
+	3, // 2: countycloud.plugin.v1.SubmitRequest.audit:type_name -> countycloud.plugin.v1.SubmitAudit
+	1, // 3: countycloud.plugin.v1.SubmitRequest.unchanged:type_name -> countycloud.plugin.v1.RecordVersion
+	7, // 4: countycloud.plugin.v1.SubmitResponse.record:type_name -> countycloud.plugin.v1.Record
+	8, // 5: countycloud.plugin.v1.SubmitResponse.receipt:type_name -> countycloud.plugin.v1.IssuedReceipt
+	0, // 6: countycloud.plugin.v1.Submissions.Submit:input_type -> countycloud.plugin.v1.SubmitRequest
+	5, // 7: countycloud.plugin.v1.Submissions.Submit:output_type -> countycloud.plugin.v1.SubmitResponse
+	7, // [7:8] is the sub-list for method output_type
+	6, // [6:7] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_proto_pluginv1_submissions_proto_init() }
@@ -506,7 +643,7 @@ func file_proto_pluginv1_submissions_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_pluginv1_submissions_proto_rawDesc), len(file_proto_pluginv1_submissions_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
