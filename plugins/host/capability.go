@@ -95,6 +95,14 @@ func (c *Capabilities) SpendStart(token string) bool {
 	return !spent
 }
 
+// GiveBackStart undoes SpendStart for token's request, whose start was
+// refused within its transaction and rolled back: nothing was started,
+// and the request may start its one workflow yet (a submission handed
+// in again once the record it was made against is read again).
+func (c *Capabilities) GiveBackStart(token string) {
+	c.spent.Delete(token)
+}
+
 // Check returns what token grants, or ErrCapability.
 func (c *Capabilities) Check(token string) (Capability, error) {
 	if !strings.HasPrefix(token, capabilityPrefix) {

@@ -136,8 +136,17 @@ func (s *submissions) Submit(ctx context.Context, req *pluginv1.SubmitRequest) (
 	if err := s.smsReminder(c, o.GetSmsReminder()); err != nil {
 		return nil, err
 	}
+	// refused says that the submission's own writes refused it last, in
+	// the start's transaction, which was then rolled back: nothing was
+	// started, and a public request's one start is given back.
+	refused := false
+	alongside := func(ctx context.Context, tx *sqlx.Tx, started Started) error {
+		err := write(ctx, tx, started)
+		refused = err != nil
+		return err
+	}
 	in := StartFor{Title: o.GetTitle(), Reference: o.GetReference(), SubjectUnit: o.GetSubjectUnitId(), SMS: o.GetSmsReminder(),
-		TimeLimitDays: int(o.GetTimeLimitDays()), Public: c.Caller.Kind == CallerAnonymous, InitiatorUnit: o.GetInitiatorUnitId(), Alongside: write}
+		TimeLimitDays: int(o.GetTimeLimitDays()), Public: c.Caller.Kind == CallerAnonymous, InitiatorUnit: o.GetInitiatorUnitId(), Alongside: alongside}
 	started, err := s.flows.answer(ctx, func(e Workflows) (out json.RawMessage, err error) {
 		err = c.trail.carry(func(entry *audit.Entry) error {
 			public = entry
@@ -151,6 +160,9 @@ func (s *submissions) Submit(ctx context.Context, req *pluginv1.SubmitRequest) (
 		return out, err
 	})
 	if err != nil {
+		if refused && in.Public {
+			s.flows.caps.GiveBackStart(req.GetCapability())
+		}
 		return nil, err
 	}
 	return &pluginv1.SubmitResponse{Record: out.proto(), Receipt: r.proto(), Outcome: started.GetJson()}, nil

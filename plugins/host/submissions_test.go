@@ -26,7 +26,8 @@ import (
 // The inbox module is the test plugin of the Submissions service: POST
 // /submit/{id} hands in the sdk.Submission of its body as letter id,
 // POST /twice/{id} two of them in one request, GET /lookup/{number}/{code}
-// finds a receipt's record, GET /county says what the host told of the
+// finds a receipt's record, POST /retry/{id} hands the submission in
+// again without its unchanged records if they changed, GET /county says what the host told of the
 // request's county and features (409 answers sdk.ErrStale); PUT /letters/{id}, POST /receipts/{id} and
 // DELETE /letters/{id} keep, give a receipt to and drop a letter by the
 // separate calls, and POST /separate/{id} submits by them (Put,
@@ -38,7 +39,8 @@ var inboxManifest = sdk.Manifest{ID: "inbox", Name: "来信受理", Vendor: "Cou
 		"license": json.RawMessage(`{"name":"许可","version":1,"steps":[]}`),
 	},
 	PublicStart: []string{"letter"},
-	Public:      []sdk.PublicRoute{{Method: "POST", Path: "/submit/{id}"}, {Method: "POST", Path: "/twice/{id}"}, {Method: "POST", Path: "/separate/{id}"}}}
+	Public: []sdk.PublicRoute{{Method: "POST", Path: "/submit/{id}"}, {Method: "POST", Path: "/twice/{id}"}, {Method: "POST", Path: "/separate/{id}"},
+		{Method: "POST", Path: "/retry/{id}"}}}
 
 func init() {
 	if os.Getenv(pluginEnv) == "inbox" {
@@ -72,6 +74,11 @@ func (m *inbox) Handle(ctx context.Context, r *sdk.Request) (*sdk.Response, erro
 	case r.Method == "POST" && parts[0] == "twice":
 		if _, err = r.Host.Submit(ctx, s); err == nil {
 			s.ID += "-2"
+			out, err = r.Host.Submit(ctx, s)
+		}
+	case r.Method == "POST" && parts[0] == "retry":
+		if out, err = r.Host.Submit(ctx, s); errors.Is(err, sdk.ErrStale) {
+			s.Unchanged = nil
 			out, err = r.Host.Submit(ctx, s)
 		}
 	case r.Method == "POST" && parts[0] == "separate":
@@ -636,6 +643,13 @@ func TestASubmissionIsWrittenOnlyAgainstRecordsAsRead(t *testing.T) {
 	refused(wengyuan, "L3", against(rules, ""), 409)
 	refused(wengyuan, "L3", against(rules, "letter"), 409)
 	decodeAs[sdk.Submitted](t, w.do(t, wengyuan, citizenCaller, "POST", "/submit/L3", against(again1, "letter")))
+	// A public request's start refused with its submission is given
+	// back: the request hands it in again and starts its one workflow.
+	starts := len(w.engine.starts())
+	if again := decodeAs[sdk.Submitted](t, w.do(t, wengyuan, citizenCaller, "POST", "/retry/L5", against(rules, "letter"))); again.Outcome == nil ||
+		len(w.engine.starts()) != starts+2 {
+		t.Fatalf("handed in again: %+v after %d starts asked", again, len(w.engine.starts())-starts)
+	}
 	own := against(again1, "")
 	own.Unchanged[0].ID = "L4"
 	refused(wengyuan, "L4", own, 400)
