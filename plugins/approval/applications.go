@@ -210,6 +210,45 @@ func (c *call) checkApplication(in *applicationInput) (itemView, error) {
 	if err != nil {
 		return itemView{}, err
 	}
+	return it, c.checkAgainst(in, it)
+}
+
+// keepsItems says whether the request's items are kept (itemcache.go):
+// the host names its county and checks a submission's unchanged
+// records.
+func (c *call) keepsItems() bool {
+	return c.items != nil && c.req.County != "" && c.host.ChecksUnchanged()
+}
+
+// checkOnline is checkApplication with the item kept for the county if
+// one is, and keeps the item read if none is. A refusal is always
+// checked against the item as it is: an application the kept item
+// refuses is checked again against the item read.
+func (c *call) checkOnline(in *applicationInput) (itemView, error) {
+	if !c.keepsItems() {
+		return c.checkApplication(in)
+	}
+	k := itemKey{county: c.req.County, code: strings.ToUpper(strings.TrimSpace(in.ItemCode))}
+	if it, ok := c.items.get(k); ok && c.checkAgainst(in, it) == nil {
+		return it, nil
+	}
+	return c.checkFresh(in, k)
+}
+
+// checkFresh checks in against its item read from the host, and keeps
+// the item under k.
+func (c *call) checkFresh(in *applicationInput, k itemKey) (itemView, error) {
+	c.items.drop(k)
+	it, err := c.loadItem(k.code)
+	if err != nil {
+		return itemView{}, err
+	}
+	c.items.keep(k, it)
+	return it, c.checkAgainst(in, it)
+}
+
+// checkAgainst cleans in against it, the item it names.
+func (c *call) checkAgainst(in *applicationInput, it itemView) error {
 	a := &in.Applicant
 	var problems []string
 	for _, f := range []struct {
@@ -226,16 +265,16 @@ func (c *call) checkApplication(in *applicationInput) (itemView, error) {
 		problems = append(problems, fmt.Sprintf("applicant.id_type: one of %s", strings.Join(idTypes, "、")))
 	}
 	if len(problems) > 0 {
-		return itemView{}, badRequest(codeInvalidApplication, "%s", strings.Join(problems, "; "))
+		return badRequest(codeInvalidApplication, "%s", strings.Join(problems, "; "))
 	}
 	missing, err := missingMaterials(it.item, in.Materials)
 	if err != nil {
-		return itemView{}, err
+		return err
 	}
 	if len(missing) > 0 {
-		return itemView{}, badRequest(codeMissingMaterials, "item %s requires %s", it.Code, strings.Join(missing, "、"))
+		return badRequest(codeMissingMaterials, "item %s requires %s", it.Code, strings.Join(missing, "、"))
 	}
-	return it, nil
+	return nil
 }
 
 // missingMaterials are the item's materials not among given, which must
@@ -280,7 +319,7 @@ func (c *call) applyOnline(params) (int, any, error) {
 	if err := decodeBody(c.req.Body, &in); err != nil {
 		return 0, nil, err
 	}
-	it, err := c.checkApplication(&in.applicationInput)
+	it, err := c.checkOnline(&in.applicationInput)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -288,8 +327,21 @@ func (c *call) applyOnline(params) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	reread := false
 	for attempt := 1; ; attempt++ {
 		status, receipt, err := c.submit(it, in.applicationInput, channelOnline, &holder)
+		if errors.Is(err, sdk.ErrStale) && !reread {
+			// The item changed since it was read: the application is
+			// checked again against it as it is now, once.
+			reread = true
+			if it, err = c.checkFresh(&in.applicationInput, itemKey{county: c.req.County, code: it.read.ID}); err != nil {
+				return 0, nil, err
+			}
+			continue
+		}
+		if errors.Is(err, sdk.ErrStale) {
+			return 0, nil, newError(http.StatusConflict, codeItemChanged, "item %s changed while the application was checked against it; apply again", it.Code)
+		}
 		if errors.Is(err, errListChanged) && attempt < joinAttempts {
 			// Another application was listed under the token meanwhile:
 			// this one, not written, goes on the list as it is now.
@@ -354,8 +406,16 @@ func (c *call) submit(it itemView, in applicationInput, channel string, holder *
 		Audit: &sdk.AuditEntry{Action: "application.submit", ObjectType: "application", ObjectID: id}}
 	if holder != nil {
 		s.Also = []sdk.RecordPut{holder.listing(id, c.now)}
+		if c.keepsItems() {
+			// The item may be one kept: written only if it is still
+			// the item checked.
+			s.Unchanged = []sdk.RecordVersion{it.read}
+		}
 	}
 	done, err := c.host.Submit(c.ctx, s)
+	if errors.Is(err, sdk.ErrStale) {
+		return 0, receiptView{}, err
+	}
 	if holder != nil && holder.token == "" && errors.Is(err, sdk.ErrConflict) {
 		// Answered as any conflict once the attempts are spent.
 		return 0, receiptView{}, fmt.Errorf("%w: %w", errListChanged, c.flowRefused(err))

@@ -51,17 +51,23 @@ func Serve() {
 
 // module serves the requests of every county that enables approval: one
 // process is shared by all of them, so it keeps no state of its own
-// between requests; everything lives in the host's records.
+// between requests but items read, by county, which the host checks
+// against their records when they are used (itemcache.go); everything
+// lives in the host's records.
 type module struct {
 	now func() time.Time
 	// log reaches the host's log: go-plugin reads a plugin's stderr and
 	// keeps the lines written in hclog's JSON format at their level.
 	log hclog.Logger
+	// items are the items online applications were checked against,
+	// by county (itemcache.go): the one thing kept between requests,
+	// each checked by the host against its record when used.
+	items *itemCache
 }
 
 func newModule() *module {
 	return &module{
-		now: time.Now,
+		now: time.Now, items: newItemCache(),
 		log: hclog.New(&hclog.LoggerOptions{Name: "approval", Output: os.Stderr, JSONFormat: true, Level: hclog.Info}),
 	}
 }
@@ -78,7 +84,7 @@ func (m *module) serve(ctx context.Context, r *sdk.Request, h services) (*sdk.Re
 	if bad != nil {
 		return errorResponse(bad), nil
 	}
-	c := &call{ctx: ctx, host: h, log: m.log, req: r, who: accessOf(r.Caller), now: m.now()}
+	c := &call{ctx: ctx, host: h, log: m.log, req: r, who: accessOf(r.Caller), now: m.now(), items: m.items}
 	status, body, err := rt.handle(c, p)
 	var ae *apiError
 	if errors.As(err, &ae) {
@@ -102,6 +108,8 @@ type call struct {
 	req  *sdk.Request
 	who  access
 	now  time.Time
+	// items is the module's itemCache, nil in tests that keep none.
+	items *itemCache
 }
 
 // audit records action on an object in the county's trail. The change is

@@ -36,12 +36,15 @@ type tester struct {
 	now  time.Time
 	host *fakeHost
 	m    *module
+	// county is the requests' county key (sdk.Request.County): none
+	// unless a test sets one, and without one the module keeps no item.
+	county string
 }
 
 func newTester(t *testing.T) *tester {
 	tt := &tester{t: t, now: time.Date(2026, 6, 5, 9, 0, 0, 0, time.UTC)}
 	tt.host = newFakeHost(tt.clock)
-	tt.m = &module{now: tt.clock, log: hclog.NewNullLogger()}
+	tt.m = &module{now: tt.clock, log: hclog.NewNullLogger(), items: newItemCache()}
 	return tt
 }
 
@@ -72,7 +75,7 @@ func (tt *tester) serve(who sdk.Caller, method, path, query string, body any) *s
 		}
 	}
 	tt.host.setCaller(who)
-	resp, err := tt.m.serve(context.Background(), &sdk.Request{Method: method, Path: path, Query: query, Body: data, Caller: who, RequestID: "req-1"}, tt.host)
+	resp, err := tt.m.serve(context.Background(), &sdk.Request{Method: method, Path: path, Query: query, Body: data, Caller: who, RequestID: "req-1", County: tt.county}, tt.host)
 	if err != nil {
 		tt.t.Fatalf("%s %s: %v", method, path, err)
 	}

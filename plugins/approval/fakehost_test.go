@@ -30,6 +30,16 @@ type fakeHost struct {
 	// batches counts the batches handed to PutRecordsBrief, written or not.
 	submissions []sdk.Submission
 	batches     int
+	// old makes the fake a host that checks no submission's unchanged
+	// records, as one built before them.
+	old bool
+}
+
+// ChecksUnchanged is the host's, but for an old one.
+func (h *fakeHost) ChecksUnchanged() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return !h.old
 }
 
 // newFakeHost gives the fake county units 10 (县政府办), 20 (发改局), 30

@@ -41,7 +41,10 @@ var categories = []string{categoryLicence, categoryNonLicence, categoryService}
 const (
 	codeInvalidItem  = "invalid_item"
 	codeItemNotFound = "item_not_found"
-	codeItemExists   = "item_exists"
+	// codeItemChanged: the item changed twice while an application was
+	// checked against it.
+	codeItemChanged = "item_changed"
+	codeItemExists  = "item_exists"
 )
 
 // Bounds of an item's fields, in characters.
@@ -123,6 +126,9 @@ type itemView struct {
 	Joint     bool      `json:"joint"`
 	Version   int64     `json:"version"`
 	CreatedAt time.Time `json:"created_at"`
+	// read is the item's record as read, for a submission made against
+	// it (sdk.Submission.Unchanged).
+	read sdk.RecordVersion
 }
 
 func itemOf(r sdk.Record) (itemView, error) {
@@ -130,7 +136,7 @@ func itemOf(r sdk.Record) (itemView, error) {
 	if err := json.Unmarshal(r.Document, &v.item); err != nil {
 		return itemView{}, fmt.Errorf("read item %s: %w", r.ID, err)
 	}
-	v.Joint, v.Version, v.CreatedAt = v.item.Joint(), r.Version, r.CreatedAt
+	v.Joint, v.Version, v.CreatedAt, v.read = v.item.Joint(), r.Version, r.CreatedAt, sdk.VersionOf(r)
 	return v, nil
 }
 

@@ -18,6 +18,7 @@ type services interface {
 	PutRecordsBrief(ctx context.Context, puts []sdk.RecordPut) ([]sdk.Record, error)
 
 	Submit(ctx context.Context, s sdk.Submission) (sdk.Submitted, error)
+	ChecksUnchanged() bool
 	LookupReceipt(ctx context.Context, number, code string) (sdk.ReceiptRecord, error)
 	CreatePublicUpload(ctx context.Context, u sdk.PublicUpload) (sdk.Upload, error)
 	File(ctx context.Context, id string) (sdk.File, error)
