@@ -97,10 +97,19 @@ func Serve(manifest Manifest, m Module) {
 // newServer is go-plugin's gRPC server with a pool of stream workers: a
 // call is served on a goroutine that served others, whose stack has grown
 // already, rather than on a new one that grows its stack for each call
-// (a tenth of the plugin's CPU per call, measured).
+// (a tenth of the plugin's CPU per call, measured). gRPC starts a new
+// goroutine for a call that finds every worker busy, and a request that
+// calls the host keeps its worker until the host answers: so there are
+// as many as the calls a plugin has under way while it waits for the
+// host (the host serves 16 of a process's at once and queues others),
+// not only a few per CPU.
 func newServer(opts []grpc.ServerOption) *grpc.Server {
-	return grpc.NewServer(append(opts, grpc.NumStreamWorkers(uint32(4*runtime.GOMAXPROCS(0))))...)
+	return grpc.NewServer(append(opts, grpc.NumStreamWorkers(uint32(max(4*runtime.GOMAXPROCS(0), streamWorkers))))...)
 }
+
+// streamWorkers is the fewest stream workers a plugin's server has; an
+// idle one costs a goroutine's smallest stack.
+const streamWorkers = 64
 
 // modulePlugin is the plugin side of go-plugin's gRPC plugin.
 type modulePlugin struct {
