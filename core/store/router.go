@@ -60,15 +60,17 @@ func (r *Router) InTenantTx(ctx context.Context, code string, fn func(ctx contex
 	return cluster.InSchemaTx(ctx, schema, fn)
 }
 
-// InTenantTrip runs statements as one transaction on the county's
-// schema, in one round trip where the cluster allows it
-// (Cluster.InSchemaTrip).
-func (r *Router) InTenantTrip(ctx context.Context, code string, statements ...TripStatement) error {
+// InTenantTrip runs the statements build gives for the county's schema,
+// quoted, as one transaction, in one round trip where the cluster allows
+// it (Cluster.InSchemaTrip). The statements name their tables in full
+// (`schema`.table); the schema comes from the locator, never from the
+// caller.
+func (r *Router) InTenantTrip(ctx context.Context, code string, build func(schema string) []TripStatement) error {
 	cluster, schema, err := r.locate(ctx, code)
 	if err != nil {
 		return err
 	}
-	return cluster.InSchemaTrip(ctx, schema, statements)
+	return cluster.InSchemaTrip(ctx, schema, build)
 }
 
 // ErrNotServed marks the locator's refusal of a county (not one, or not

@@ -33,28 +33,36 @@ func (e *TripError) Error() string {
 
 func (e *TripError) Unwrap() error { return e.Err }
 
-// InSchemaTrip runs statements as one transaction on schema. On a
+// InSchemaTrip runs as one transaction on schema the statements build
+// gives for its name, quoted: they name their tables in full
+// (`schema`.table), as a read of Router.InTenantQualified does. On a
 // cluster whose pool sends several statements a packet (OpenCluster's),
-// they go in one packet with the transaction's USE, START TRANSACTION
-// and COMMIT: one round trip, and the locks they take are held for
-// their run on the server and the commit, with no wait for the client
-// among them. The packet stops at the first statement to fail, whose
-// error is a TripError; the transaction is then rolled back whole, and
-// a connection whose rollback fails is closed rather than pooled. On
+// they go in one packet with the transaction's START TRANSACTION and
+// COMMIT, and no USE, which would cost the server a statement and the
+// packet an answer more: one round trip, and the locks they take are held
+// for their run on the server and the commit, with no wait for the
+// client among them. The packet stops at the first statement to fail,
+// whose error is a TripError; the transaction is then rolled back whole,
+// and a connection whose rollback fails is closed rather than pooled. On
 // another cluster the statements are sent one at a time, with the same
 // outcome.
-func (c *Cluster) InSchemaTrip(ctx context.Context, schema string, statements []TripStatement) error {
+func (c *Cluster) InSchemaTrip(ctx context.Context, schema string, build func(schema string) []TripStatement) error {
+	quoted, err := QuoteSchema(schema)
+	if err != nil {
+		return err
+	}
+	statements := build(quoted)
 	if !c.batches {
 		return c.InSchemaTx(ctx, schema, func(ctx context.Context, tx *sqlx.Tx) error {
 			return tripOneByOne(ctx, tx, statements)
 		})
 	}
-	conn, quoted, err := c.conn(ctx, schema)
+	conn, _, err := c.conn(ctx, schema)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	queries := []string{"USE " + quoted, "START TRANSACTION"}
+	queries := []string{"START TRANSACTION"}
 	var args []any
 	for _, st := range statements {
 		queries = append(queries, st.Query)

@@ -81,7 +81,7 @@ func (s *numbers) PutNumbered(ctx context.Context, req *pluginv1.PutNumberedRequ
 	put := func(ctx context.Context, tx *sqlx.Tx) error {
 		// The counter first, then the record, in every numbered put: two
 		// of them never wait for each other's lock in the other order.
-		res, err := tx.ExecContext(ctx, takeNumber, s.plugin, counter)
+		res, err := tx.ExecContext(ctx, takeNumber("plugin_counters"), s.plugin, counter)
 		if err != nil {
 			return fmt.Errorf("take a number of counter %s: %w", counter, err)
 		}
@@ -107,9 +107,12 @@ func (s *numbers) PutNumbered(ctx context.Context, req *pluginv1.PutNumberedRequ
 	return &pluginv1.NumberedRecord{Record: out.proto(), Number: number}, nil
 }
 
-// takeNumber raises a counter, created at 1, and leaves its new value as
-// the connection's LAST_INSERT_ID().
-const takeNumber = "INSERT INTO plugin_counters (plugin, counter, value) VALUES (?, ?, LAST_INSERT_ID(1)) ON DUPLICATE KEY UPDATE value = LAST_INSERT_ID(value + 1)"
+// takeNumber raises a counter of counters (plugin_counters, named in
+// full on a connection with no USE), created at 1, and leaves its new
+// value as the connection's LAST_INSERT_ID().
+func takeNumber(counters string) string {
+	return "INSERT INTO " + counters + " (plugin, counter, value) VALUES (?, ?, LAST_INSERT_ID(1)) ON DUPLICATE KEY UPDATE value = LAST_INSERT_ID(value + 1)"
+}
 
 // maxNumberDigits is the most digits a number has: a counter is a
 // BIGINT, and never below 1.
@@ -125,44 +128,49 @@ const maxNumberDigits = 19
 // the connection; the packet reads it back. w's document must fit
 // MaxDocumentBytes with a number of maxNumberDigits.
 func (s *numbers) createNumbered(ctx context.Context, county, counter, field string, numberIndexed bool, tmpl numbered, w recordWrite) (recordRow, int64, error) {
-	var number, created int64
+	var number int64
 	key := []any{s.plugin, w.collection, w.id}
-	// The counter first, then the record, as in every numbered put. Each
-	// read places a failure (store.TripError's Reads): before the number
-	// is read, the counter's statement failed; before the record's row
-	// count, the record's; after it, an index row's or the commit.
-	statements := []store.TripStatement{
-		{Statement: store.Statement{Query: takeNumber, Args: []any{s.plugin, counter}}},
-		{Statement: store.Statement{Query: "SELECT LAST_INSERT_ID()"}, Into: []any{&number}},
-		{Statement: store.Statement{Query: "INSERT INTO plugin_records (plugin, collection, record_id, version, document, created_at, updated_at) VALUES (?, ?, ?, 1, CONCAT(?, LAST_INSERT_ID(), ?), ?, ?)",
-			Args: append(slices.Clone(key), string(tmpl.head), string(tmpl.tail), w.now, w.now)}},
-		{Statement: store.Statement{Query: "SELECT ROW_COUNT()"}, Into: []any{&created}},
+	// The counter first, then the record, as in every numbered put, each
+	// table named in full in the county's schema (the packet has no
+	// USE). The one read, of the number, places a failure
+	// (store.TripError's Reads): before it, the counter's statement or
+	// the record's failed, and only the record's can be a duplicate (the
+	// counter's updates the row it finds); after it, an index row's or
+	// the commit. A statement that did not fail wrote its row: the
+	// record's needs no ROW_COUNT() read back, which would cost the
+	// packet a result set.
+	build := func(schema string) []store.TripStatement {
+		statements := []store.TripStatement{
+			{Statement: store.Statement{Query: takeNumber(schema + ".plugin_counters"), Args: []any{s.plugin, counter}}},
+			{Statement: store.Statement{Query: "INSERT INTO " + schema + ".plugin_records (plugin, collection, record_id, version, document, created_at, updated_at) VALUES (?, ?, ?, 1, CONCAT(?, LAST_INSERT_ID(), ?), ?, ?)",
+				Args: append(slices.Clone(key), string(tmpl.head), string(tmpl.tail), w.now, w.now)}},
+			{Statement: store.Statement{Query: "SELECT LAST_INSERT_ID()"}, Into: []any{&number}},
+		}
+		for _, st := range fieldsInserts(schema+"."+fieldsTable, s.plugin, w.collection, fieldRows(w.id, w.fields)) {
+			statements = append(statements, store.TripStatement{Statement: st})
+		}
+		if numberIndexed {
+			statements = append(statements, store.TripStatement{Statement: store.Statement{
+				Query: "INSERT INTO " + schema + "." + fieldsTable + " (plugin, collection, record_id, field, value) VALUES (?, ?, ?, ?, LAST_INSERT_ID())",
+				Args:  append(slices.Clone(key), field)}})
+		}
+		return statements
 	}
-	for _, st := range fieldsInserts(s.plugin, w.collection, fieldRows(w.id, w.fields)) {
-		statements = append(statements, store.TripStatement{Statement: st})
-	}
-	if numberIndexed {
-		statements = append(statements, store.TripStatement{Statement: store.Statement{
-			Query: "INSERT INTO plugin_record_fields (plugin, collection, record_id, field, value) VALUES (?, ?, ?, ?, LAST_INSERT_ID())",
-			Args:  append(slices.Clone(key), field)}})
-	}
-	err := store.AgainIfDeadlocked(func() error { return s.router.InTenantTrip(ctx, county, statements...) })
+	err := store.AgainIfDeadlocked(func() error { return s.router.InTenantTrip(ctx, county, build) })
 	var failed *store.TripError
 	switch {
 	case err == nil:
 	case !errors.As(err, &failed):
 		return recordRow{}, 0, err
-	case failed.Reads == 0:
-		return recordRow{}, 0, fmt.Errorf("take a number of counter %s: %w", counter, err)
-	case failed.Reads == 1 && isDuplicate(err):
+	case failed.Reads == 0 && isDuplicate(err):
 		return recordRow{}, 0, errRecordExists(w.collection, w.id)
-	case failed.Reads == 1:
-		return recordRow{}, 0, fmt.Errorf("create record: %w", err)
+	case failed.Reads == 0:
+		return recordRow{}, 0, fmt.Errorf("take a number of counter %s and create record: %w", counter, err)
 	default:
 		return recordRow{}, 0, fmt.Errorf("index records: %w", err)
 	}
-	if number < 1 || created != 1 {
-		return recordRow{}, 0, fmt.Errorf("create numbered record %s/%s: committed, yet read number %d and %d rows written", w.collection, w.id, number, created)
+	if number < 1 {
+		return recordRow{}, 0, fmt.Errorf("create numbered record %s/%s: committed, yet read number %d", w.collection, w.id, number)
 	}
 	w.document = tmpl.with(number)
 	return w.created(), number, nil

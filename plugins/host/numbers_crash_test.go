@@ -193,10 +193,11 @@ func TestNumbersSurviveAHostKilledWhileNumbering(t *testing.T) {
 	// others wait for the counter: an insert of a record that runs for a
 	// second or more while counter statements run too is one that holds
 	// the counter (every numbered put takes it first) and waits.
-	running := func(statement string, atLeast int) int {
+	// A numbered create names the county's tables in full.
+	running := func(table string, atLeast int) int {
 		var n int
-		err := f.db.Server.GetContext(ctx, &n, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = ? AND COMMAND = 'Query' AND INFO LIKE ? AND TIME >= ?",
-			schema, statement+"%", atLeast)
+		err := f.db.Server.GetContext(ctx, &n, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND = 'Query' AND INFO LIKE ? AND TIME >= ?",
+			"INSERT INTO `"+schema+"`."+table+"%", atLeast)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,7 +205,7 @@ func TestNumbersSurviveAHostKilledWhileNumbering(t *testing.T) {
 	}
 	// Before the killed host's calls reach their deadline (30 s).
 	deadline := time.Now().Add(20 * time.Second)
-	for running("INSERT INTO plugin_records", 1) == 0 || running("INSERT INTO plugin_counters", 0) == 0 {
+	for running("plugin_records", 1) == 0 || running("plugin_counters", 0) == 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("no put waits with its number after 20 s; %d answered", len(answered))
 		}

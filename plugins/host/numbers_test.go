@@ -374,7 +374,7 @@ func TestNumberedPutsWaitingForANewCounterWhoseFirstTakerRollsBackAreNumbered(t 
 	schema := registry.SchemaName(f.db.SchemaPrefix, wengyuan)
 	for waiting := 0; waiting < 3; {
 		time.Sleep(10 * time.Millisecond)
-		if err := f.db.Server.GetContext(ctx, &waiting, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = ? AND COMMAND = 'Query' AND INFO LIKE 'INSERT INTO plugin_counters%'", schema); err != nil {
+		if err := f.db.Server.GetContext(ctx, &waiting, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND = 'Query' AND INFO LIKE CONCAT('INSERT INTO `', ?, '`.plugin_counters%')", schema); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -29,9 +29,10 @@ type Router interface {
 	// InTenantQualified is the county's pool and quoted schema, for one
 	// statement naming its tables in full.
 	InTenantQualified(ctx context.Context, code string) (*sqlx.DB, string, error)
-	// InTenantTrip runs statements as one transaction on the county's
-	// schema, sent whole in one packet.
-	InTenantTrip(ctx context.Context, code string, statements ...store.TripStatement) error
+	// InTenantTrip runs the statements build gives for the county's
+	// schema, quoted, as one transaction sent whole in one packet; they
+	// name their tables in full.
+	InTenantTrip(ctx context.Context, code string, build func(schema string) []store.TripStatement) error
 }
 
 // Limits of the records store.
@@ -344,7 +345,7 @@ const fieldRowsPerInsert = 1000
 // insertFields writes rows into plugin_record_fields for plugin's
 // collection.
 func insertFields(ctx context.Context, tx *sqlx.Tx, plugin, collection string, rows []fieldRow) error {
-	for _, st := range fieldsInserts(plugin, collection, rows) {
+	for _, st := range fieldsInserts(fieldsTable, plugin, collection, rows) {
 		if _, err := tx.ExecContext(ctx, st.Query, st.Args...); err != nil {
 			return fmt.Errorf("index records: %w", err)
 		}
@@ -352,27 +353,32 @@ func insertFields(ctx context.Context, tx *sqlx.Tx, plugin, collection string, r
 	return nil
 }
 
-// fieldsInserts are the statements that write rows into
-// plugin_record_fields, fieldRowsPerInsert at most each.
-func fieldsInserts(plugin, collection string, rows []fieldRow) []store.Statement {
+// fieldsTable is the table of the index rows, on the connection's
+// schema; a statement on a connection with no USE names it in full.
+const fieldsTable = "plugin_record_fields"
+
+// fieldsInserts are the statements that write rows into table (the
+// index rows' table, fieldsTable or named in full), fieldRowsPerInsert
+// at most each.
+func fieldsInserts(table, plugin, collection string, rows []fieldRow) []store.Statement {
 	var out []store.Statement
 	for len(rows) > 0 {
 		chunk := rows[:min(len(rows), fieldRowsPerInsert)]
 		rows = rows[len(chunk):]
-		query, args := fieldsInsert(plugin, collection, chunk)
+		query, args := fieldsInsert(table, plugin, collection, chunk)
 		out = append(out, store.Statement{Query: query, Args: args})
 	}
 	return out
 }
 
 // fieldsInsert is the statement that writes rows, at most
-// fieldRowsPerInsert, into plugin_record_fields.
-func fieldsInsert(plugin, collection string, rows []fieldRow) (string, []any) {
+// fieldRowsPerInsert, into table (fieldsTable or named in full).
+func fieldsInsert(table, plugin, collection string, rows []fieldRow) (string, []any) {
 	args := make([]any, 0, 5*len(rows))
 	for _, r := range rows {
 		args = append(args, plugin, collection, r.record, r.name, r.value)
 	}
-	return "INSERT INTO plugin_record_fields (plugin, collection, record_id, field, value) VALUES (?, ?, ?, ?, ?)" +
+	return "INSERT INTO " + table + " (plugin, collection, record_id, field, value) VALUES (?, ?, ?, ?, ?)" +
 		strings.Repeat(", (?, ?, ?, ?, ?)", len(rows)-1), args
 }
 
@@ -387,7 +393,7 @@ func indexRecord(ctx context.Context, tx *sqlx.Tx, plugin, collection, id string
 	if len(fields) > fieldRowsPerInsert {
 		return insertFields(ctx, tx, plugin, collection, fieldRows(id, fields))
 	}
-	query, args := fieldsInsert(plugin, collection, fieldRows(id, fields))
+	query, args := fieldsInsert(fieldsTable, plugin, collection, fieldRows(id, fields))
 	if err := store.Later(ctx, tx, query, args...); err != nil {
 		return fmt.Errorf("index records: %w", err)
 	}
