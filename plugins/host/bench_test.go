@@ -179,23 +179,34 @@ type side struct {
 // cpu is the CPU time, user and system, of this process and of its
 // children (the plugin processes) so far.
 func cpu(b *testing.B) (self, kids time.Duration) {
+	self = selfCPU(b)
+	for _, pid := range children(b, os.Getpid()) {
+		kids += processCPU(pid)
+	}
+	return self, kids
+}
+
+// selfCPU is the CPU time, user and system, of this process so far.
+func selfCPU(b *testing.B) time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		b.Fatal(err)
 	}
-	self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	for _, pid := range children(b, os.Getpid()) {
-		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if err != nil {
-			continue
-		}
-		// utime and stime, in clock ticks of 10 ms, after the command name.
-		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
-		user, _ := strconv.Atoi(fields[11])
-		system, _ := strconv.Atoi(fields[12])
-		kids += time.Duration(user+system) * 10 * time.Millisecond
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// processCPU is the CPU time, user and system, of process pid so far, 0
+// once it has ended.
+func processCPU(pid int) time.Duration {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
 	}
-	return self, kids
+	// utime and stime, in clock ticks of 10 ms, after the command name.
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
+	user, _ := strconv.Atoi(fields[11])
+	system, _ := strconv.Atoi(fields[12])
+	return time.Duration(user+system) * 10 * time.Millisecond
 }
 
 // compare makes b.N calls of each side from 8 goroutines, the sides
