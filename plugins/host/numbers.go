@@ -129,32 +129,8 @@ const maxNumberDigits = 19
 // MaxDocumentBytes with a number of maxNumberDigits.
 func (s *numbers) createNumbered(ctx context.Context, county, counter, field string, numberIndexed bool, tmpl numbered, w recordWrite) (recordRow, int64, error) {
 	var number int64
-	key := []any{s.plugin, w.collection, w.id}
-	// The counter first, then the record, as in every numbered put, each
-	// table named in full in the county's schema (the packet has no
-	// USE). The one read, of the number, places a failure
-	// (store.TripError's Reads): before it, the counter's statement or
-	// the record's failed, and only the record's can be a duplicate (the
-	// counter's updates the row it finds); after it, an index row's or
-	// the commit. A statement that did not fail wrote its row: the
-	// record's needs no ROW_COUNT() read back, which would cost the
-	// packet a result set.
 	build := func(schema string) []store.TripStatement {
-		statements := []store.TripStatement{
-			{Statement: store.Statement{Query: takeNumber(schema + ".plugin_counters"), Args: []any{s.plugin, counter}}},
-			{Statement: store.Statement{Query: "INSERT INTO " + schema + ".plugin_records (plugin, collection, record_id, version, document, created_at, updated_at) VALUES (?, ?, ?, 1, CONCAT(?, LAST_INSERT_ID(), ?), ?, ?)",
-				Args: append(slices.Clone(key), string(tmpl.head), string(tmpl.tail), w.now, w.now)}},
-			{Statement: store.Statement{Query: "SELECT LAST_INSERT_ID()"}, Into: []any{&number}},
-		}
-		for _, st := range fieldsInserts(schema+"."+fieldsTable, s.plugin, w.collection, fieldRows(w.id, w.fields)) {
-			statements = append(statements, store.TripStatement{Statement: st})
-		}
-		if numberIndexed {
-			statements = append(statements, store.TripStatement{Statement: store.Statement{
-				Query: "INSERT INTO " + schema + "." + fieldsTable + " (plugin, collection, record_id, field, value) VALUES (?, ?, ?, ?, LAST_INSERT_ID())",
-				Args:  append(slices.Clone(key), field)}})
-		}
-		return statements
+		return s.numberedStatements(schema, counter, field, numberIndexed, tmpl, w, &number)
 	}
 	err := store.AgainIfDeadlocked(func() error { return s.router.InTenantTrip(ctx, county, build) })
 	var failed *store.TripError
@@ -174,6 +150,36 @@ func (s *numbers) createNumbered(ctx context.Context, county, counter, field str
 	}
 	w.document = tmpl.with(number)
 	return w.created(), number, nil
+}
+
+// numberedStatements are createNumbered's packet on schema, quoted, the
+// number read into number. The counter first, then the record, as in
+// every numbered put, each table named in full in the county's schema:
+// the packet has no USE, and its connection may have another county's
+// schema selected (TestANumberedPacketNamesEveryTableInItsCounty). The
+// one read, of the number, places a failure (store.TripError's Reads):
+// before it, the counter's statement or the record's failed, and only
+// the record's can be a duplicate (the counter's updates the row it
+// finds); after it, an index row's or the commit. A statement that did
+// not fail wrote its row: the record's needs no ROW_COUNT() read back,
+// which would cost the packet a result set.
+func (s *numbers) numberedStatements(schema, counter, field string, numberIndexed bool, tmpl numbered, w recordWrite, number *int64) []store.TripStatement {
+	key := []any{s.plugin, w.collection, w.id}
+	statements := []store.TripStatement{
+		{Statement: store.Statement{Query: takeNumber(schema + ".plugin_counters"), Args: []any{s.plugin, counter}}},
+		{Statement: store.Statement{Query: "INSERT INTO " + schema + ".plugin_records (plugin, collection, record_id, version, document, created_at, updated_at) VALUES (?, ?, ?, 1, CONCAT(?, LAST_INSERT_ID(), ?), ?, ?)",
+			Args: append(slices.Clone(key), string(tmpl.head), string(tmpl.tail), w.now, w.now)}},
+		{Statement: store.Statement{Query: "SELECT LAST_INSERT_ID()"}, Into: []any{number}},
+	}
+	for _, st := range fieldsInserts(schema+"."+fieldsTable, s.plugin, w.collection, fieldRows(w.id, w.fields)) {
+		statements = append(statements, store.TripStatement{Statement: st})
+	}
+	if numberIndexed {
+		statements = append(statements, store.TripStatement{Statement: store.Statement{
+			Query: "INSERT INTO " + schema + "." + fieldsTable + " (plugin, collection, record_id, field, value) VALUES (?, ?, ?, ?, LAST_INSERT_ID())",
+			Args:  append(slices.Clone(key), field)}})
+	}
+	return statements
 }
 
 // numbered is a document waiting for its number: rest is the document

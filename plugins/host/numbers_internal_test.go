@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -126,4 +128,37 @@ func numberTemplateByEncoder(document []byte, field string) (numbered, error) {
 		tail = append([]byte(","), rest[1:]...)
 	}
 	return numbered{rest: rest, head: head, tail: tail}, nil
+}
+
+// TestANumberedPacketNamesEveryTableInItsCounty: a numbered create's
+// packet sends no USE, on a pooled connection that may still have
+// another county's schema selected, so a table it named without its
+// county's schema would be another county's. Every table it writes or
+// reads is named in full, whatever the put indexes.
+func TestANumberedPacketNamesEveryTableInItsCounty(t *testing.T) {
+	const schema = "`cc_t_wengyuan`"
+	tables := regexp.MustCompile(`(?i)\b(?:INTO|FROM|JOIN|UPDATE)\s+([^\s(]+)`)
+	s := &numbers{records: &records{guard: guard{plugin: "docket"}}}
+	fields := make([]fieldValue, fieldRowsPerInsert+1)
+	for i := range fields {
+		fields[i] = fieldValue{name: "unit", value: strconv.Itoa(i)}
+	}
+	var number int64
+	statements := s.numberedStatements(schema, "docno/12/2026", "number", true, numbered{head: []byte(`{"number":`), tail: []byte(`}`)},
+		recordWrite{collection: "dockets", id: "d1", fields: fields}, &number)
+	named := 0
+	for _, st := range statements {
+		query := strings.ReplaceAll(st.Query, "ON DUPLICATE KEY UPDATE", "")
+		for _, m := range tables.FindAllStringSubmatch(query, -1) {
+			named++
+			if !strings.HasPrefix(m[1], schema+".") {
+				t.Errorf("%q names table %s outside %s", st.Query, m[1], schema)
+			}
+		}
+	}
+	// The counter, the record, two inserts of index rows and the
+	// number's.
+	if named != 5 {
+		t.Errorf("the packet names %d tables, want 5: %+v", named, statements)
+	}
 }
