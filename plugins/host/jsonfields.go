@@ -1,7 +1,6 @@
 package host
 
 import (
-	"bytes"
 	"encoding/json"
 
 	"github.com/countycloud/countycloud/core/jsonwalk"
@@ -41,14 +40,7 @@ func objectFields(document []byte, names []string) ([]json.RawMessage, bool) {
 
 // fieldIndexes are where names holds the field of the JSON string key.
 func fieldIndexes(names []string, key []byte) []int {
-	name := key[1 : len(key)-1]
-	if bytes.IndexByte(name, '\\') >= 0 {
-		var s string
-		if json.Unmarshal(key, &s) != nil {
-			return nil
-		}
-		name = []byte(s)
-	}
+	name := jsonwalk.String(key)
 	var at []int
 	for i, n := range names {
 		if string(name) == n {

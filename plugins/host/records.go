@@ -193,10 +193,14 @@ func (s *records) write(ctx context.Context, tx *sqlx.Tx, w recordWrite) (record
 	return out, indexRecord(ctx, tx, s.plugin, w.collection, w.id, w.fields)
 }
 
-// insertIfUnchanged is the creation of a record whose columns are args
-// that inserts nothing unless every one of unchanged is at its version
-// and was last written when it says, and its arguments. Read as the transaction reads, as a read before it
-// would have read them, in the same statement.
+// insertIfUnchanged is the statement, and its arguments, that creates a
+// record whose columns are args only if every one of unchanged is at its
+// version and was last written when it says. INSERT … SELECT reads them
+// as a locking read, in the statement that creates the record: no round
+// trip of its own. It runs after the submission took its number, so a
+// record of unchanged that another transaction holds keeps the county's
+// counter waiting with it; the records a module names (an item of its
+// catalogue) are rarely written.
 func (s *records) insertIfUnchanged(args []any, unchanged []recordVersion) (string, []any) {
 	var q strings.Builder
 	q.WriteString("INSERT INTO plugin_records (plugin, collection, record_id, version, document, created_at, updated_at) SELECT ?, ?, ?, 1, ?, ?, ? FROM DUAL WHERE ")
