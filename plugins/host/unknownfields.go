@@ -33,10 +33,9 @@ func refuseUnknownFields(ctx context.Context, req any, info *grpc.UnaryServerInf
 // that its type does not declare, "" if there is none.
 func unknownField(m protoreflect.Message) string {
 	if raw := m.GetUnknown(); len(raw) > 0 {
-		number, _, n := protowire.ConsumeTag(raw)
-		if n < 0 {
-			return fmt.Sprintf("of %s (unreadable)", m.Descriptor().FullName())
-		}
+		// Unknown fields come from the wire, whose decoding kept them
+		// whole: the first one's tag reads.
+		number, _, _ := protowire.ConsumeTag(raw)
 		return fmt.Sprintf("%d of %s", number, m.Descriptor().FullName())
 	}
 	var found string
